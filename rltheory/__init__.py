@@ -1,0 +1,11 @@
+"""rltheory: reinforcement-learning theory on the test bench.
+
+Exact MDP models and Numba solvers (:mod:`rltheory.solvers`), symbolic bounds (:mod:`rltheory.bounds`),
+resumable experiment sweeps (:mod:`rltheory.experiments`) and paper algorithms
+(:mod:`rltheory.algorithms`). Executable bound checks live in the sibling package ``proofs_checks``
+and MDP constructors in ``mdps``.
+"""
+from .models import TabularMDP
+
+__version__ = "0.1.0"
+__all__ = ["TabularMDP", "__version__"]
