@@ -1,0 +1,35 @@
+"""Exact solvers for tabular MDPs: planning, policy evaluation, occupancy measures, LP cross-check.
+
+Python API over the Numba kernels of :mod:`rltheory.solvers._kernels`; see :mod:`rltheory.solvers.api`.
+"""
+from .api import (
+    METHODS,
+    SolveResult,
+    as_stochastic_policy,
+    bellman_backup,
+    bellman_residual,
+    certificate,
+    evaluate,
+    gaps,
+    next_value_variance,
+    occupancy,
+    policy_value,
+    q_values,
+    solve,
+)
+
+__all__ = [
+    "METHODS",
+    "SolveResult",
+    "as_stochastic_policy",
+    "bellman_backup",
+    "bellman_residual",
+    "certificate",
+    "evaluate",
+    "gaps",
+    "next_value_variance",
+    "occupancy",
+    "policy_value",
+    "q_values",
+    "solve",
+]

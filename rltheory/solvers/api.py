@@ -1,0 +1,478 @@
+"""Exact planning and evaluation for :class:`~rltheory.models.TabularMDP` (Python API).
+
+Shapes returned (finite horizon ``H`` / discounted):
+
+========================  ===========================  ==================
+quantity                   finite horizon               discounted
+========================  ===========================  ==================
+``V``                      ``(H+1, S)``, ``V[H] = 0``    ``(S,)``
+``Q``                      ``(H, S, A)``                ``(S, A)``
+deterministic policy       ``(H, S)`` int64             ``(S,)`` int64
+stochastic policy          ``(H, S, A)`` or ``(S, A)``  ``(S, A)``
+occupancy                  ``(H, S, A)``, each h sums 1 ``(S, A)``, sums 1
+========================  ===========================  ==================
+
+The hot loops are the Numba kernels of :mod:`rltheory.solvers._kernels`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..models.tabular import TabularMDP
+from . import _kernels as K
+
+__all__ = [
+    "SolveResult",
+    "solve",
+    "evaluate",
+    "q_values",
+    "occupancy",
+    "gaps",
+    "next_value_variance",
+    "bellman_backup",
+    "bellman_residual",
+    "certificate",
+    "policy_value",
+    "as_stochastic_policy",
+    "METHODS",
+]
+
+#: Methods accepted by :func:`solve`.
+METHODS = ("auto", "backward_induction", "vi", "pi", "mpi", "lp")
+_ALIASES = {
+    "bi": "backward_induction",
+    "value_iteration": "vi",
+    "policy_iteration": "pi",
+    "modified_policy_iteration": "mpi",
+}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Output of :func:`solve`.
+
+    Attributes
+    ----------
+    V, Q, policy : arrays
+        Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
+    error_bound : float
+        Certified bound on ``||V - V*||_inf``. Discounted: ``gamma ||T V_prev - V_prev|| / (1-gamma)`` for
+        VI/MPI (Puterman Thm 6.3.1), ``||T V - V|| / (1-gamma)`` for PI and LP. Finite horizon:
+        ``sum_h ||V_h - (T V)_h||`` (0 up to rounding for backward induction).
+    iterations : int
+        Sweeps (VI/MPI), improvement steps (PI), 1 otherwise.
+    method : str
+    extra : dict
+        Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"solver"`` name).
+    """
+
+    V: np.ndarray
+    Q: np.ndarray
+    policy: np.ndarray
+    error_bound: float
+    iterations: int
+    method: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def value(self) -> np.ndarray:
+        """Values at the first step: ``V[0]`` (finite horizon) or ``V`` (discounted)."""
+        return self.V[0] if self.V.ndim == 2 else self.V
+
+
+def _check_mdp(mdp) -> TabularMDP:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    return mdp
+
+
+def _frozen(*arrays):
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+# ------------------------------------------------------------------------------- policies
+
+
+def as_stochastic_policy(mdp: TabularMDP, policy, field_name: str = "policy") -> np.ndarray:
+    """Validate ``policy`` and return it as an ``(hpi, S, A)`` (finite horizon) or ``(S, A)`` float array.
+
+    Deterministic policies must have an integer dtype: ``(S,)`` or ``(H, S)`` action indices.
+    Stochastic policies are float arrays ``(S, A)`` or ``(H, S, A)`` whose rows are distributions.
+    """
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    arr = np.asarray(policy)
+    if arr.dtype == object or arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
+        raise TypeError(f"{field_name}: expected an integer (deterministic) or float (stochastic) array, got dtype={arr.dtype}")
+    if arr.dtype.kind in "iu":
+        if arr.shape == (S,):
+            lead = None
+        elif H is not None and arr.shape == (H, S):
+            lead = H
+        else:
+            exp = f"({S},) or ({H}, {S})" if H is not None else f"({S},)"
+            raise ValueError(f"{field_name}: deterministic policy must have shape {exp}, got {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() >= A):
+            bad = tuple(int(i) for i in np.argwhere((arr < 0) | (arr >= A))[0])
+            raise ValueError(f"{field_name}: action {int(arr[bad])} at index {bad} out of range [0, {A})")
+        out = np.zeros(arr.shape + (A,))
+        np.put_along_axis(out, arr[..., None].astype(np.int64), 1.0, axis=-1)
+    else:
+        out = arr.astype(np.float64, copy=True)
+        if out.shape == (S, A):
+            lead = None
+        elif H is not None and out.shape == (H, S, A):
+            lead = H
+        else:
+            exp = f"({S}, {A}) or ({H}, {S}, {A})" if H is not None else f"({S}, {A})"
+            raise ValueError(
+                f"{field_name}: stochastic policy must have shape {exp}, got {out.shape} "
+                "(deterministic policies need an integer dtype)"
+            )
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{field_name}: non-finite probability")
+        if out.min() < 0:
+            bad = tuple(int(i) for i in np.argwhere(out < 0)[0])
+            raise ValueError(f"{field_name}: negative probability at index {bad}")
+        sums = out.sum(axis=-1)
+        if np.any(np.abs(sums - 1.0) > 1e-9):
+            bad = tuple(int(i) for i in np.argwhere(np.abs(sums - 1.0) > 1e-9)[0])
+            raise ValueError(f"{field_name}: action probabilities at {bad} sum to {float(sums[bad])!r}, not 1")
+    if H is not None and lead is None:
+        out = out[None]
+    return np.ascontiguousarray(out)
+
+
+# -------------------------------------------------------------------------- Bellman operators
+
+
+def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
+    """One application of the Bellman operator to ``V``, returned as action values.
+
+    Discounted: ``Q(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V(s')`` for ``V`` of shape (S,).
+    Finite horizon: ``Q_h = R_h + P_h V_{h+1}`` for ``V`` of shape (H+1, S); returns (H, S, A).
+    (``policy`` is accepted for symmetry and ignored: the backup is the same for every policy.)
+    """
+    mdp = _check_mdp(mdp)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    S, A = mdp.S, mdp.A
+    if mdp.finite_horizon:
+        H = mdp.horizon
+        if V.shape != (H + 1, S):
+            raise ValueError(f"V: expected shape {(H + 1, S)}, got {V.shape}")
+        Pv = _apply_P_finite(mdp, V[1:])
+        return mdp.R3() + Pv
+    if V.shape != (S,):
+        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
+    Q = np.empty((S, A))
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        K.bellman_q_sparse(ip, ix, dt, mdp.R, V, mdp.gamma, Q)
+    else:
+        K.bellman_q_dense(mdp.P.reshape(S * A, S), mdp.R, V, mdp.gamma, Q)
+    return Q
+
+
+def _apply_P_finite(mdp: TabularMDP, Vnext: np.ndarray) -> np.ndarray:
+    """``out[h, s, a] = sum_{s'} P_h(s'|s,a) Vnext[h](s')`` for ``Vnext`` of shape (H, S)."""
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    M = mdp.P_csr
+    hp = M.shape[0] // (S * A)
+    if hp == 1:
+        return np.asarray(M @ Vnext.T).T.reshape(H, S, A)
+    out = np.empty((H, S, A))
+    for h in range(H):
+        out[h] = (M[h * S * A:(h + 1) * S * A] @ Vnext[h]).reshape(S, A)
+    return out
+
+
+def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
+    """Per-step sup-norm Bellman optimality residual ``||V - T V||``: an array (H,) for finite horizon
+    (``max_s |V_h(s) - max_a Q_h(s,a)|``), a 0-d array for discounted MDPs."""
+    Q = bellman_backup(mdp, V)
+    V = np.asarray(V, dtype=np.float64)
+    if mdp.finite_horizon:
+        return np.abs(V[:-1] - Q.max(axis=-1)).max(axis=-1)
+    return np.asarray(np.abs(V - Q.max(axis=-1)).max())
+
+
+def certificate(mdp: TabularMDP, V) -> float:
+    """A bound on ``||V - V*||_inf`` from the Bellman residual alone.
+
+    Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma)`` (T is a gamma-contraction).
+    Finite horizon: ``||V_h - V*_h|| <= sum_{t >= h} ||V_t - (T V)_t||`` (T_h is non-expansive); the
+    bound returned is the one for ``h = 0``, which dominates all others.
+    """
+    res = bellman_residual(mdp, V)
+    if mdp.finite_horizon:
+        return float(res.sum())
+    return float(res) / (1.0 - mdp.gamma)
+
+
+# ---------------------------------------------------------------------------------- solve
+
+
+def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter: int = 1_000_000,
+          mpi_sweeps: int = 20, lp_solver: str | None = None) -> SolveResult:
+    """Optimal values, action values and a greedy deterministic policy.
+
+    Parameters
+    ----------
+    method : {"auto", "backward_induction", "vi", "pi", "mpi", "lp"}
+        ``backward_induction`` (finite horizon; exact), value iteration (``vi``), Howard's policy
+        iteration (``pi``), modified policy iteration (``mpi``, ``mpi_sweeps`` evaluation sweeps per
+        step), or the occupancy-measure linear program (``lp``, via cvxpy; an independent
+        cross-check, accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`).
+        ``auto``: backward induction for finite horizon; PI for dense discounted MDPs with S <= 3000;
+        MPI otherwise. VI/PI/MPI are for discounted MDPs.
+    tol : float
+        VI/MPI stop once the certified bound ``gamma ||V_{n+1} - V_n|| / (1 - gamma) <= tol``.
+    """
+    mdp = _check_mdp(mdp)
+    if not isinstance(method, str):
+        raise TypeError(f"method: expected a str, got {type(method).__name__}")
+    m = _ALIASES.get(method, method)
+    if m not in METHODS:
+        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
+    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol: must be a positive finite float, got {tol!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise ValueError(f"max_iter: must be a positive int, got {max_iter!r}")
+    if not (isinstance(mpi_sweeps, (int, np.integer)) and mpi_sweeps >= 0):
+        raise ValueError(f"mpi_sweeps: must be a non-negative int, got {mpi_sweeps!r}")
+    if m == "auto":
+        if mdp.finite_horizon:
+            m = "backward_induction"
+        elif not mdp.is_sparse and mdp.S <= 3000:
+            m = "pi"
+        else:
+            m = "mpi"
+    if m == "lp":
+        from .lp import solve_lp
+
+        return solve_lp(mdp, solver=lp_solver)
+    if mdp.finite_horizon:
+        if m != "backward_induction":
+            raise ValueError(
+                f"method: {m!r} is for discounted MDPs; a finite-horizon MDP is solved exactly by "
+                "'backward_induction' (or cross-checked with 'lp')"
+            )
+        return _solve_finite(mdp)
+    if m == "backward_induction":
+        raise ValueError("method: 'backward_induction' needs a finite horizon; use 'vi', 'pi', 'mpi' or 'lp'")
+    return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
+
+
+def _solve_finite(mdp: TabularMDP) -> SolveResult:
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    V = np.zeros((H + 1, S))
+    Q = np.empty((H, S, A))
+    pi = np.empty((H, S), dtype=np.int64)
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        K.backward_induction_sparse(ip, ix, dt, mdp.R3(), H, S, A, V, Q, pi)
+    else:
+        K.backward_induction_dense(mdp.P4(), mdp.R3(), H, V, Q, pi)
+    return SolveResult(*_frozen(V, Q, pi), error_bound=0.0, iterations=1, method="backward_induction")
+
+
+def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sweeps: int) -> SolveResult:
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    R = mdp.R
+    if g == 0.0:
+        Q = R.copy()
+        V = Q.max(axis=1)
+        pi = Q.argmax(axis=1).astype(np.int64)
+        return SolveResult(*_frozen(V, Q, pi), error_bound=0.0, iterations=1, method=m)
+    V0 = np.full(S, R.min() / (1.0 - g))  # T V0 >= V0: MPI increases monotonically from here
+    converged = True
+    if m == "vi":
+        if mdp.is_sparse:
+            ip, ix, dt = mdp.csr_arrays
+            V, Q, pi, diff, it = K.value_iteration_sparse(ip, ix, dt, R, g, V0, tol, max_iter)
+        else:
+            V, Q, pi, diff, it = K.value_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, tol, max_iter)
+        bound = g * diff / (1.0 - g)
+        converged = bound <= tol
+    elif m == "mpi":
+        if mdp.is_sparse:
+            ip, ix, dt = mdp.csr_arrays
+            V, Q, pi, diff, it = K.modified_policy_iteration_sparse(ip, ix, dt, R, g, V0, mpi_sweeps, tol, max_iter)
+        else:
+            V, Q, pi, diff, it = K.modified_policy_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, mpi_sweeps,
+                                                                   tol, max_iter)
+        bound = g * diff / (1.0 - g)
+        converged = bound <= tol
+    else:  # policy iteration
+        pi0 = R.argmax(axis=1).astype(np.int64)
+        if mdp.is_sparse:
+            V, Q, pi, it = _policy_iteration_sparse(mdp, pi0, max_iter)
+        else:
+            V, Q, pi, it = K.policy_iteration_dense(np.ascontiguousarray(mdp.P), R, g, pi0, max_iter)
+        bound = certificate(mdp, V)
+        converged = it < max_iter
+        # Greedy values from the final Q: V, Q and pi are then mutually consistent.
+    extra = {"converged": bool(converged)}
+    return SolveResult(*_frozen(np.asarray(V), np.asarray(Q), np.asarray(pi)), error_bound=float(bound),
+                       iterations=int(it), method=m, extra=extra)
+
+
+def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    M = mdp.P_csr
+    R = mdp.R
+    ip, ix, dt = mdp.csr_arrays
+    pi = pi0.copy()
+    Q = np.empty((S, A))
+    eye = sp.identity(S, format="csc")
+    it = 0
+    V = np.zeros(S)
+    while it < max_iter:
+        rows = np.arange(S) * A + pi
+        Ppi = M[rows]
+        V = spla.spsolve((eye - g * Ppi).tocsc(), R[np.arange(S), pi])
+        K.bellman_q_sparse(ip, ix, dt, R, V, g, Q)
+        it += 1
+        scale = max(1.0, float(np.abs(V).max()))
+        if K.improve(Q, pi, 1e-12 * scale) == 0:
+            break
+    return V, Q, pi, it
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+
+def _policy_matrix(mdp: TabularMDP, pol2: np.ndarray) -> sp.csr_matrix:
+    """``P_pi[s, s'] = sum_a pi(a|s) P(s'|s,a)`` as CSR (discounted, time-homogeneous)."""
+    S, A = mdp.S, mdp.A
+    W = sp.csr_matrix((pol2.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A))
+    return (W @ mdp.P_csr).tocsr()
+
+
+def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
+    """Exact value ``V^pi`` of a Markov policy (deterministic int array or stochastic float array).
+
+    Finite horizon: backward recursion ``V_h = sum_a pi_h(a|.) (R_h + P_h V_{h+1})``, shape (H+1, S).
+    Discounted: the linear system ``(I - gamma P_pi) V = r_pi`` solved exactly (LU; sparse LU for a sparse
+    MDP), shape (S,).
+    """
+    return _evaluate(mdp, policy)[0]
+
+
+def q_values(mdp: TabularMDP, policy=None) -> np.ndarray:
+    """``Q^pi`` of a Markov policy, or ``Q*`` when ``policy`` is None.
+
+    ``Q^pi(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V^pi(s')`` (finite horizon: per step h, with V_{h+1})."""
+    if policy is None:
+        return solve(mdp).Q
+    return _evaluate(mdp, policy)[1]
+
+
+def _evaluate(mdp: TabularMDP, policy):
+    mdp = _check_mdp(mdp)
+    pol = as_stochastic_policy(mdp, policy)
+    S, A = mdp.S, mdp.A
+    if mdp.finite_horizon:
+        H = mdp.horizon
+        V = np.zeros((H + 1, S))
+        Q = np.empty((H, S, A))
+        if mdp.is_sparse:
+            ip, ix, dt = mdp.csr_arrays
+            K.evaluate_finite_sparse(ip, ix, dt, mdp.R3(), H, S, A, pol, V, Q)
+        else:
+            K.evaluate_finite_dense(mdp.P4(), mdp.R3(), H, pol, V, Q)
+        return V, Q
+    g = mdp.gamma
+    rpi = (pol * mdp.R).sum(axis=1)
+    Ppi = _policy_matrix(mdp, pol)
+    if mdp.is_sparse:
+        V = spla.spsolve((sp.identity(S, format="csc") - g * Ppi).tocsc(), rpi)
+    else:
+        V = np.linalg.solve(np.eye(S) - g * Ppi.toarray(), rpi)
+    V = np.asarray(V, dtype=np.float64).reshape(S)
+    return V, bellman_backup(mdp, V)
+
+
+def policy_value(mdp: TabularMDP, policy) -> float:
+    """Expected return from the initial distribution: ``sum_s mu0(s) V^pi(s)`` (``V^pi_0`` for finite horizon)."""
+    V = evaluate(mdp, policy)
+    return float(mdp.mu0 @ (V[0] if V.ndim == 2 else V))
+
+
+def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
+    """State-action occupancy measure of a Markov policy from ``mu0`` (default ``mdp.mu0``).
+
+    Finite horizon: ``d_h(s,a) = Pr^pi(s_h = s, a_h = a)``, shape (H, S, A), each ``d_h`` a distribution,
+    and ``sum_h <d_h, R_h> = <mu0, V^pi_0>``.
+    Discounted: the normalised discounted occupancy
+    ``d(s,a) = (1-gamma) sum_t gamma^t Pr^pi(s_t = s, a_t = a)``, shape (S, A), a distribution, solving
+    ``d_S^T (I - gamma P_pi) = (1-gamma) mu0^T``; ``<d, R> = (1-gamma) <mu0, V^pi>``.
+    """
+    mdp = _check_mdp(mdp)
+    pol = as_stochastic_policy(mdp, policy)
+    start = mdp.mu0 if mu0 is None else mdp.with_mu0(mu0).mu0
+    S, A = mdp.S, mdp.A
+    if mdp.finite_horizon:
+        H = mdp.horizon
+        d = np.zeros((H, S, A))
+        if mdp.is_sparse:
+            ip, ix, dt = mdp.csr_arrays
+            K.occupancy_finite_sparse(ip, ix, dt, H, S, A, pol, start, d)
+        else:
+            K.occupancy_finite_dense(mdp.P4(), H, pol, start, d)
+        return d
+    g = mdp.gamma
+    Ppi = _policy_matrix(mdp, pol)
+    rhs = (1.0 - g) * start
+    if mdp.is_sparse:
+        dS = spla.spsolve((sp.identity(S, format="csc") - g * Ppi.T).tocsc(), rhs)
+    else:
+        dS = np.linalg.solve(np.eye(S) - g * Ppi.toarray().T, rhs)
+    dS = np.clip(np.asarray(dS, dtype=np.float64).reshape(S), 0.0, None)
+    return dS[:, None] * pol
+
+
+# ------------------------------------------------------------------------ derived quantities
+
+
+def gaps(mdp: TabularMDP, result: SolveResult | None = None) -> np.ndarray:
+    """Value gaps ``Delta(s,a) = V*(s) - Q*(s,a) >= 0`` (finite horizon: ``Delta_h(s,a) = V*_h(s) - Q*_h(s,a)``)."""
+    res = solve(mdp) if result is None else result
+    # max_a Q* equals V* up to the certificate and makes every gap exactly >= 0 with a zero per row.
+    return res.Q.max(axis=-1, keepdims=True) - res.Q
+
+
+def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
+    """``Var_{s' ~ P(.|s,a)} V(s')`` for every (s, a) (and step h).
+
+    ``V`` of shape (S,) gives an (S, A) array (for time-inhomogeneous finite-horizon kernels, (H, S, A) with
+    the same V at every step); ``V`` of shape (H+1, S) (finite horizon) gives ``Var_{s'~P_h} V_{h+1}(s')``,
+    shape (H, S, A). Two-pass formula ``sum_{s'} P(s') (V(s') - PV)^2``, exact up to rounding.
+    """
+    mdp = _check_mdp(mdp)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    if V.ndim == 1:
+        if V.shape != (S,):
+            raise ValueError(f"V: expected shape ({S},), got {V.shape}")
+        Vh = V[None]
+        ho = mdp.P_csr.shape[0] // (S * A)
+    elif H is not None and V.shape == (H + 1, S):
+        Vh = V
+        ho = H
+    else:
+        raise ValueError(f"V: expected shape ({S},) or (H+1, S), got {V.shape}")
+    out = np.empty((ho, S, A))
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        K.next_value_variance_sparse(ip, ix, dt, S, A, Vh, out)
+    else:
+        K.next_value_variance_dense(mdp.P4(), Vh, out)
+    if V.ndim == 1 and ho == 1:
+        return out[0]
+    return out

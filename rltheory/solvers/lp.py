@@ -1,0 +1,110 @@
+"""Occupancy-measure linear programs (cvxpy): an independent cross-check of the dynamic-programming solvers.
+
+Discounted (Puterman 1994, Sec. 6.9; the dual LP of Manne 1960): with a strictly positive weighting
+``rho`` over states (uniform here, so that every state's value is identified),
+
+    max_{d >= 0}  sum_{s,a} d(s,a) R(s,a)
+    s.t.          sum_a d(s',a) - gamma sum_{s,a} P(s'|s,a) d(s,a) = (1-gamma) rho(s')   for all s'.
+
+Its dual is ``min (1-gamma) <rho, V>`` s.t. ``V(s) >= R(s,a) + gamma P V(s,a)``, whose solution is ``V*``:
+we read ``V*`` off the multipliers of the flow constraints.
+
+Finite horizon (e.g. Altman 1999; Neu & Pike-Burke 2020, Sec. 2): variables ``d_h(s,a) >= 0``,
+
+    max  sum_h <d_h, R_h>
+    s.t. sum_a d_0(s,a) = rho(s),   sum_a d_{h+1}(s',a) = sum_{s,a} P_h(s'|s,a) d_h(s,a),
+
+and the multiplier of the step-h constraint is ``V*_h``.
+
+The sign convention of cvxpy's dual variables is fixed by checking strong duality,
+``<rho, y_0> = optimal value``, so the extraction does not depend on solver conventions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..models.tabular import TabularMDP
+
+_PREFERRED = ("HIGHS", "CLARABEL")
+
+
+def _pick_solver(solver: str | None) -> str:
+    import cvxpy as cp
+
+    installed = cp.installed_solvers()
+    if solver is not None:
+        if solver.upper() not in installed:
+            raise ValueError(f"lp_solver: {solver!r} is not installed; available: {installed}")
+        return solver.upper()
+    for s in _PREFERRED:
+        if s in installed:
+            return s
+    raise RuntimeError(f"no LP solver among {_PREFERRED} is installed (cvxpy has {installed})")
+
+
+def _aggregation(S: int, A: int) -> sp.csr_matrix:
+    """E with ``E[s, s*A + a] = 1``: sums a flat (S*A,) vector over actions."""
+    return sp.csr_matrix((np.ones(S * A), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A))
+
+
+def solve_lp(mdp: TabularMDP, solver: str | None = None):
+    """Solve ``mdp`` by the occupancy-measure LP; returns a :class:`~rltheory.solvers.SolveResult`.
+
+    ``extra["occupancy"]`` holds the optimal occupancy under uniform ``rho`` and ``extra["solver"]`` the LP
+    solver used. ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
+    (:func:`rltheory.solvers.certificate`), so it reflects the LP solver's actual accuracy.
+    """
+    import cvxpy as cp
+
+    from .api import SolveResult, bellman_backup, certificate
+
+    name = _pick_solver(solver)
+    S, A = mdp.S, mdp.A
+    E = _aggregation(S, A)
+    M = mdp.P_csr  # (hp*S*A, S)
+    rho = np.full(S, 1.0 / S)
+    if mdp.discounted:
+        g = mdp.gamma
+        d = cp.Variable(S * A, nonneg=True)
+        Aeq = (E - g * M.T).tocsr()
+        flow = Aeq @ d == (1.0 - g) * rho
+        prob = cp.Problem(cp.Maximize(mdp.R.ravel() @ d), [flow])
+        prob.solve(solver=name)
+        if prob.status not in ("optimal", "optimal_inaccurate"):
+            raise RuntimeError(f"LP solver {name} returned status {prob.status}")
+        y = np.asarray(flow.dual_value, dtype=np.float64).reshape(S)
+        if abs((1.0 - g) * rho @ y - prob.value) > abs((1.0 - g) * rho @ (-y) - prob.value):
+            y = -y
+        V = y
+        Q = bellman_backup(mdp, V)
+        occ = np.clip(np.asarray(d.value).reshape(S, A), 0.0, None)
+        pi = Q.argmax(axis=1).astype(np.int64)
+    else:
+        H = mdp.horizon
+        hp = M.shape[0] // (S * A)
+        ds = [cp.Variable(S * A, nonneg=True) for _ in range(H)]
+        cons = [E @ ds[0] == rho]
+        for h in range(H - 1):
+            Mh = M[(h if hp > 1 else 0) * S * A:((h if hp > 1 else 0) + 1) * S * A]
+            cons.append(E @ ds[h + 1] == Mh.T @ ds[h])
+        R3 = mdp.R3()
+        obj = sum(R3[h if R3.shape[0] > 1 else 0].ravel() @ ds[h] for h in range(H))
+        prob = cp.Problem(cp.Maximize(obj), cons)
+        prob.solve(solver=name)
+        if prob.status not in ("optimal", "optimal_inaccurate"):
+            raise RuntimeError(f"LP solver {name} returned status {prob.status}")
+        ys = [np.asarray(c.dual_value, dtype=np.float64).reshape(S) for c in cons]
+        sign = 1.0 if abs(rho @ ys[0] - prob.value) <= abs(-rho @ ys[0] - prob.value) else -1.0
+        V = np.zeros((H + 1, S))
+        for h in range(H):
+            V[h] = sign * ys[h]
+        Q = bellman_backup(mdp, V)
+        occ = np.clip(np.stack([np.asarray(x.value).reshape(S, A) for x in ds]), 0.0, None)
+        pi = Q.argmax(axis=-1).astype(np.int64)
+    bound = certificate(mdp, V)
+    for a in (V, Q, pi):
+        a.setflags(write=False)
+    return SolveResult(V, Q, pi, error_bound=float(bound), iterations=1, method="lp",
+                       extra={"solver": name, "status": prob.status, "objective": float(prob.value),
+                              "occupancy": occ})
