@@ -15,7 +15,13 @@ The tests keep a plain-NumPy reference for each kernel and compare the two on ra
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange, uint64
+
+#: LLVM flags for the reduction loops: reassociation lets the dot products vectorise (SIMD
+#: accumulators) and ``contract`` allows fused multiply-adds. Results differ from a strict left-to-right
+#: sum only by rounding (the same latitude BLAS takes); no ``nnan``/``ninf`` flags, so comparisons,
+#: ties (smallest action) and non-finite values behave exactly as without fastmath.
+_FM = {"reassoc", "contract"}
 
 # --------------------------------------------------------------------------------------- helpers
 
@@ -43,7 +49,7 @@ def greedy(Q, V, pi):
 # ------------------------------------------------------------------------------ finite horizon
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def backward_induction_dense(P, R, H, V, Q, pi):
     """Optimal finite-horizon values (Bellman 1957; Puterman 1994, Sec. 4.5).
 
@@ -70,7 +76,7 @@ def backward_induction_dense(P, R, H, V, Q, pi):
             V[h, s] = v
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def backward_induction_sparse(indptr, indices, data, R, H, S, A, V, Q, pi):
     """Sparse (CSR) version of :func:`backward_induction_dense`."""
     hp = (indptr.shape[0] - 1) // (S * A)
@@ -84,14 +90,14 @@ def backward_induction_sparse(indptr, indices, data, R, H, S, A, V, Q, pi):
                 r = base + s * A + a
                 acc = 0.0
                 for k in range(indptr[r], indptr[r + 1]):
-                    acc += data[k] * Vn[indices[k]]
+                    acc += data[k] * Vn[uint64(indices[k])]
                 Q[h, s, a] = Rh[s, a] + acc
             b, v = _argmax_row(Q[h, s])
             pi[h, s] = b
             V[h, s] = v
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def evaluate_finite_dense(P, R, H, pol, V, Q):
     """Finite-horizon evaluation of a Markov policy ``pol`` (hpi, S, A):
     ``Q^pi_h = R_h + P_h V^pi_{h+1}``, ``V^pi_h(s) = sum_a pi_h(a|s) Q^pi_h(s, a)``."""
@@ -118,7 +124,7 @@ def evaluate_finite_dense(P, R, H, pol, V, Q):
             V[h, s] = v
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def evaluate_finite_sparse(indptr, indices, data, R, H, S, A, pol, V, Q):
     """Sparse (CSR) version of :func:`evaluate_finite_dense`."""
     hp = (indptr.shape[0] - 1) // (S * A)
@@ -135,7 +141,7 @@ def evaluate_finite_sparse(indptr, indices, data, R, H, S, A, pol, V, Q):
                 r = base + s * A + a
                 acc = 0.0
                 for k in range(indptr[r], indptr[r + 1]):
-                    acc += data[k] * Vn[indices[k]]
+                    acc += data[k] * Vn[uint64(indices[k])]
                 q = Rh[s, a] + acc
                 Q[h, s, a] = q
                 v += ph[s, a] * q
@@ -185,11 +191,11 @@ def occupancy_finite_sparse(indptr, indices, data, H, S, A, pol, mu0, d):
                 if w != 0.0:
                     r = base + s * A + a
                     for k in range(indptr[r], indptr[r + 1]):
-                        nxt[indices[k]] += w * data[k]
+                        nxt[uint64(indices[k])] += w * data[k]
         rho[:] = nxt
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def next_value_variance_dense(P, V, out):
     """``out[h, s, a] = Var_{s' ~ P_h(.|s,a)} V[h+1](s')`` (two-pass, numerically stable).
     ``P`` (hp, S, A, S); ``V`` (hv, S) with hv = 1 (same V for all h) or H+1; ``out`` (ho, S, A)."""
@@ -213,7 +219,7 @@ def next_value_variance_dense(P, V, out):
                 out[h, s, a] = v
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def next_value_variance_sparse(indptr, indices, data, S, A, V, out):
     """Sparse (CSR) version of :func:`next_value_variance_dense`."""
     hp = (indptr.shape[0] - 1) // (S * A)
@@ -226,10 +232,10 @@ def next_value_variance_sparse(indptr, indices, data, S, A, V, out):
                 r = base + s * A + a
                 m = 0.0
                 for k in range(indptr[r], indptr[r + 1]):
-                    m += data[k] * Vn[indices[k]]
+                    m += data[k] * Vn[uint64(indices[k])]
                 v = 0.0
                 for k in range(indptr[r], indptr[r + 1]):
-                    dv = Vn[indices[k]] - m
+                    dv = Vn[uint64(indices[k])] - m
                     v += data[k] * dv * dv
                 out[h, s, a] = v
 
@@ -250,7 +256,7 @@ def bellman_q_dense(P2, R, V, gamma, Q):
             Q[s, a] = R[s, a] + gamma * PV[s * A + a]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def bellman_q_sparse(indptr, indices, data, R, V, gamma, Q):
     """Sparse (CSR, S*A rows) version of :func:`bellman_q_dense`."""
     S = R.shape[0]
@@ -260,7 +266,7 @@ def bellman_q_sparse(indptr, indices, data, R, V, gamma, Q):
             r = s * A + a
             acc = 0.0
             for k in range(indptr[r], indptr[r + 1]):
-                acc += data[k] * V[indices[k]]
+                acc += data[k] * V[uint64(indices[k])]
             Q[s, a] = R[s, a] + gamma * acc
 
 
@@ -387,7 +393,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
         V[:] = Vn
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FM)
 def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
     """Sparse version of :func:`partial_evaluation_dense`."""
     S = R.shape[0]
@@ -398,7 +404,7 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
             r = s * A + pi[s]
             acc = 0.0
             for k in range(indptr[r], indptr[r + 1]):
-                acc += data[k] * V[indices[k]]
+                acc += data[k] * V[uint64(indices[k])]
             Vn[s] = R[s, pi[s]] + gamma * acc
         V[:] = Vn
 
@@ -450,4 +456,207 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
         if gamma * diff <= tol * (1.0 - gamma):
             break
         partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m)
+    return V, Q, pi, diff, it
+
+
+# ----------------------------------------------------------------- fused and parallel sweeps
+#
+# One Bellman optimality sweep ``Q = R + gamma P V``, ``V'(s) = max_a Q(s, a)``, ``pi(s) = argmax_a``
+# (smallest action on ties), returning ``||V' - V||_inf``: the whole per-iteration work of value
+# iteration in one call. Dense sweeps read P through BLAS (``np.dot``), which is already multithreaded
+# and at the memory-bandwidth limit; sparse sweeps are bandwidth/latency bound gathers, so the
+# ``_par`` variants split the states into blocks over Numba threads (``parallel=True``). Parallel
+# kernels pay a thread start-up of a few microseconds per call: use them from ~5*10^4 stored
+# transitions on (see ``PARALLEL_MIN_NNZ``).
+
+#: Number of stored transitions (nnz of the CSR kernel) from which the ``_par`` sparse kernels beat the
+#: serial ones on a 2-core machine (measured by ``benchmarks/run.py``, section ``sparse``).
+PARALLEL_MIN_NNZ = 50_000
+
+
+@njit(cache=True)
+def _greedy_block(Qf, A, lo, hi, V, Vn, pi):
+    """Greedy step on states ``lo..hi-1`` of the flat Q; returns the block's ``max |Vn - V|``."""
+    diff = 0.0
+    for s in range(lo, hi):
+        base = s * A
+        best = 0
+        bv = Qf[base]
+        for a in range(1, A):
+            q = Qf[base + a]
+            if q > bv:
+                bv = q
+                best = a
+        Vn[s] = bv
+        pi[s] = best
+        d = abs(bv - V[s])
+        if d > diff:
+            diff = d
+    return diff
+
+
+@njit(cache=True)
+def bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi):
+    """Fused Bellman optimality sweep on the (S*A, S) view ``P2``: fills ``Q``, ``Vn = max_a Q``,
+    ``pi = argmax_a Q`` and returns ``||Vn - V||_inf`` (value iteration, Puterman 1994, Sec. 6.3)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    PV = np.dot(P2, V)
+    Qf = Q.reshape(S * A)
+    Rf = R.reshape(S * A)
+    for r in range(S * A):
+        Qf[r] = Rf[r] + gamma * PV[r]
+    return _greedy_block(Qf, A, 0, S, V, Vn, pi)
+
+
+@njit(cache=True, fastmath=_FM)
+def _sparse_block(lo, hi, indptr, indices, data, Rf, V, gamma, Qf, A, Vn, pi):
+    # rows first (one streaming pass over the CSR arrays), then the greedy step on the cached block
+    for r in range(lo * A, hi * A):
+        acc = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            acc += data[k] * V[uint64(indices[k])]
+        Qf[r] = Rf[r] + gamma * acc
+    return _greedy_block(Qf, A, lo, hi, V, Vn, pi)
+
+
+@njit(cache=True)
+def bellman_sweep_sparse(indptr, indices, data, R, V, gamma, Q, Vn, pi):
+    """Sparse (CSR, S*A rows) version of :func:`bellman_sweep_dense` (serial)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    return _sparse_block(0, S, indptr, indices, data, R.reshape(S * A), V, gamma, Q.reshape(S * A), A, Vn, pi)
+
+
+@njit(cache=True, parallel=True)
+def bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi):
+    """Multithreaded :func:`bellman_sweep_sparse`: states split into contiguous blocks over threads.
+    Same values as the serial kernel (each row's sum is computed by one thread in the same order)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    Rf = R.reshape(S * A)
+    Qf = Q.reshape(S * A)
+    nb = min(S, 256)
+    bd = np.zeros(nb)
+    for b in prange(nb):
+        lo = b * S // nb
+        hi = (b + 1) * S // nb
+        bd[b] = _sparse_block(lo, hi, indptr, indices, data, Rf, V, gamma, Qf, A, Vn, pi)
+    diff = 0.0
+    for b in range(nb):
+        if bd[b] > diff:
+            diff = bd[b]
+    return diff
+
+
+@njit(cache=True, fastmath=_FM)
+def _sparse_rows(lo, hi, indptr, indices, data, Rf, V, gamma, Qf):
+    for r in range(lo, hi):
+        acc = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            acc += data[k] * V[uint64(indices[k])]
+        Qf[r] = Rf[r] + gamma * acc
+
+
+@njit(cache=True, parallel=True)
+def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
+    """Multithreaded :func:`bellman_q_sparse` (same result: one thread per row, same summation order)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    n = S * A
+    Rf = R.reshape(n)
+    Qf = Q.reshape(n)
+    nb = min(n, 256)
+    for b in prange(nb):
+        _sparse_rows(b * n // nb, (b + 1) * n // nb, indptr, indices, data, Rf, V, gamma, Qf)
+
+
+@njit(cache=True)
+def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
+    """:func:`value_iteration_dense` with the fused sweep :func:`bellman_sweep_dense` (one pass less over
+    Q per iteration, no temporary arrays besides BLAS's output). Same iterates, stopping rule and returns."""
+    S = R.shape[0]
+    A = R.shape[1]
+    V = V0.copy()
+    Vn = np.empty(S)
+    Q = np.empty((S, A))
+    pi = np.zeros(S, dtype=np.int64)
+    diff = np.inf
+    it = 0
+    while it < max_iter:
+        diff = bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi)
+        V[:] = Vn
+        it += 1
+        if gamma * diff <= tol * (1.0 - gamma):
+            break
+    return V, Q, pi, diff, it
+
+
+@njit(cache=True)
+def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter):
+    """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
+    S = R.shape[0]
+    A = R.shape[1]
+    V = V0.copy()
+    Vn = np.empty(S)
+    Q = np.empty((S, A))
+    pi = np.zeros(S, dtype=np.int64)
+    diff = np.inf
+    it = 0
+    while it < max_iter:
+        diff = bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        V[:] = Vn
+        it += 1
+        if gamma * diff <= tol * (1.0 - gamma):
+            break
+    return V, Q, pi, diff, it
+
+
+@njit(cache=True, fastmath=_FM)
+def _policy_rows(lo, hi, indptr, indices, data, R, gamma, pi, V, Vn):
+    A = R.shape[1]
+    for s in range(lo, hi):
+        a = pi[s]
+        r = s * A + a
+        acc = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            acc += data[k] * V[uint64(indices[k])]
+        Vn[s] = R[s, a] + gamma * acc
+
+
+@njit(cache=True, parallel=True)
+def _policy_sweep_par(indptr, indices, data, R, gamma, pi, V, Vn):
+    S = R.shape[0]
+    nb = min(S, 256)
+    for b in prange(nb):
+        _policy_rows(b * S // nb, (b + 1) * S // nb, indptr, indices, data, R, gamma, pi, V, Vn)
+
+
+@njit(cache=True)
+def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
+    """Multithreaded :func:`partial_evaluation_sparse` (same result)."""
+    Vn = np.empty(R.shape[0])
+    for _ in range(m):
+        _policy_sweep_par(indptr, indices, data, R, gamma, pi, V, Vn)
+        V[:] = Vn
+
+
+@njit(cache=True)
+def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter):
+    """:func:`modified_policy_iteration_sparse` with multithreaded sweeps; same iterates and returns."""
+    S = R.shape[0]
+    A = R.shape[1]
+    V = V0.copy()
+    Vn = np.empty(S)
+    Q = np.empty((S, A))
+    pi = np.zeros(S, dtype=np.int64)
+    diff = np.inf
+    it = 0
+    while it < max_iter:
+        diff = bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        V[:] = Vn
+        it += 1
+        if gamma * diff <= tol * (1.0 - gamma):
+            break
+        partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
     return V, Q, pi, diff, it

@@ -84,6 +84,12 @@ class SolveResult:
         return self.V[0] if self.V.ndim == 2 else self.V
 
 
+def _big(indptr) -> bool:
+    """Use the thread-parallel sparse kernels from this many stored transitions on (they give identical
+    results: each row is summed in the same order); below it thread start-up costs more than it saves."""
+    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ
+
+
 def _check_mdp(mdp) -> TabularMDP:
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
@@ -172,7 +178,7 @@ def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
     Q = np.empty((S, A))
     if mdp.is_sparse:
         ip, ix, dt = mdp.csr_arrays
-        K.bellman_q_sparse(ip, ix, dt, mdp.R, V, mdp.gamma, Q)
+        (K.bellman_q_sparse_par if _big(ip) else K.bellman_q_sparse)(ip, ix, dt, mdp.R, V, mdp.gamma, Q)
     else:
         K.bellman_q_dense(mdp.P.reshape(S * A, S), mdp.R, V, mdp.gamma, Q)
     return Q
@@ -294,7 +300,8 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
     if m == "vi":
         if mdp.is_sparse:
             ip, ix, dt = mdp.csr_arrays
-            V, Q, pi, diff, it = K.value_iteration_sparse(ip, ix, dt, R, g, V0, tol, max_iter)
+            vi = K.value_iteration_sparse_par if _big(ip) else K.value_iteration_sparse
+            V, Q, pi, diff, it = vi(ip, ix, dt, R, g, V0, tol, max_iter)
         else:
             V, Q, pi, diff, it = K.value_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, tol, max_iter)
         bound = g * diff / (1.0 - g)
@@ -302,7 +309,8 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
     elif m == "mpi":
         if mdp.is_sparse:
             ip, ix, dt = mdp.csr_arrays
-            V, Q, pi, diff, it = K.modified_policy_iteration_sparse(ip, ix, dt, R, g, V0, mpi_sweeps, tol, max_iter)
+            mpi = K.modified_policy_iteration_sparse_par if _big(ip) else K.modified_policy_iteration_sparse
+            V, Q, pi, diff, it = mpi(ip, ix, dt, R, g, V0, mpi_sweeps, tol, max_iter)
         else:
             V, Q, pi, diff, it = K.modified_policy_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, mpi_sweeps,
                                                                    tol, max_iter)

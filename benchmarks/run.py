@@ -1,0 +1,393 @@
+"""Run the benchmark suite: ``python -m benchmarks.run [--quick | --tiny] [--out DIR] [--sections ...]``.
+
+Sections (issue 4):
+
+* ``dense``  - Garnet, A=8, gamma=0.99, S in {100, 500, 2000}: one Bellman optimality sweep (with the
+  BLAS matvec ``P.reshape(S*A, S) @ V`` as the bandwidth reference), value iteration, policy iteration;
+* ``sparse`` - Garnet, A=4, branching 5-10, S in {10^3, 10^4, 10^5}: sweep (scipy.sparse CSR reference;
+  dense tools get the dense form where it fits in ``DENSE_LIMIT_BYTES``), modified policy iteration;
+* ``finite`` - finite-horizon backward induction, (S, A, H) = (20, 4, 20) and (100, 5, 50): calls/s;
+* ``ucbvi``  - K episodes of UCBVI-CH on RiverSwim S=20, H=20: episodes/s.
+
+Each operation is timed for every available tool in one process, interleaved, best of N after a
+warm-up (see :mod:`benchmarks.timing`). Output: a table on stdout and ``<out>/bench-<profile>.json``.
+The column ``x best comp`` is (time of the fastest competitor) / (time of this row): above 1 means
+faster than every competitor. "GB/s" counts the bytes of transition data the tool reads per call.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import rltheory
+from rltheory.solvers import _kernels as K
+from rltheory.solvers import bellman_backup, solve
+
+from .competitors import available_tools, mdptoolbox_ops, numpy_ops, quantecon_ops, scipy_ops
+from .instances import garnet, riverswim
+from .lowoverhead import FiniteHorizonWorkspace
+from .timing import interleaved_best
+from .ucbvi_numpy import rltheory_ucbvi, ucbvi_numpy
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Dense transition arrays larger than this are not built for the dense-only tools on sparse instances.
+DENSE_LIMIT_BYTES = 256 * 2**20
+
+PROFILES = {
+    "full": dict(dense_S=(100, 500, 2000), sparse_S=(1_000, 10_000, 100_000),
+                 finite=((20, 4, 20), (100, 5, 50)), ucbvi_K=10_000, rounds=7, min_time=0.05, max_total=20.0,
+                 tol=1e-6, switch_pause=0.15),
+    "quick": dict(dense_S=(100, 500), sparse_S=(1_000, 10_000), finite=((20, 4, 20), (100, 5, 50)),
+                  ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15),
+    "tiny": dict(dense_S=(30,), sparse_S=(300,), finite=((20, 4, 20),), ucbvi_K=20, rounds=1,
+                 min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0),
+}
+SECTIONS = ("dense", "sparse", "finite", "ucbvi")
+COMPETITORS = ("numpy", "scipy", "quantecon", "pymdptoolbox")
+
+
+class Bench:
+    def __init__(self, profile: str, tools: dict, seed: int, generator: str):
+        self.cfg = PROFILES[profile]
+        self.profile = profile
+        self.tools = tools
+        self.seed = seed
+        self.generator = generator
+        self.rows: list[dict] = []
+        self.targets: list[dict] = []
+        self.instances: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def has(self, tool):
+        return self.tools.get(tool, {}).get("available", False)
+
+    # --------------------------------------------------------------------------- measuring
+    def measure(self, section, case, op, cands, ref_V, bytes_per_call=None):
+        """cands: list of (tool, variant, fn, extract, iters_fn, note, bytes override or None)."""
+        fns = {f"{t}:{v}": fn for (t, v, fn, *_r) in cands}
+        outs = {}
+        kept = []
+        for cand in cands:  # one checked call each (also a warm-up); a failing competitor is noted, not fatal
+            t, v, fn, extract, iters_fn = cand[:5]
+            try:
+                out = fn()
+            except Exception as exc:
+                if t == "rltheory":
+                    raise
+                self.notes.append(f"{t}:{v} failed on {section} {case} {op}: {type(exc).__name__}: {exc}"[:300])
+                continue
+            outs[f"{t}:{v}"] = (out, extract, iters_fn)
+            kept.append(cand)
+        cands = kept
+        fns = {f"{t}:{v}": fn for (t, v, fn, *_r) in cands}
+        times = interleaved_best(fns, rounds=self.cfg["rounds"], min_time=self.cfg["min_time"],
+                                 max_total=self.cfg["max_total"], switch_pause=self.cfg["switch_pause"])
+        new = []
+        for (t, v, fn, extract, iters_fn, note, nbytes) in cands:
+            key = f"{t}:{v}"
+            out, ex, itf = outs[key]
+            sec = times[key]["seconds"]
+            it = int(itf(out)) if itf is not None else None
+            diff = None
+            if ex is not None and ref_V is not None:
+                diff = float(np.max(np.abs(np.asarray(ex(out), dtype=np.float64).ravel() - ref_V.ravel())))
+            b = nbytes if nbytes is not None else bytes_per_call
+            if b is not None and it is not None and op in ("vi",):
+                b = b * it
+            row = dict(section=section, case=case, op=op, tool=t, variant=v, seconds=sec, per_second=1.0 / sec,
+                       gbps=(b / sec / 1e9) if b else None, iterations=it, max_abs_diff_V=diff,
+                       rltheory=(t == "rltheory"), reference=(v == "matvec"), note=note,
+                       number=times[key]["number"], rounds=times[key]["rounds"])
+            new.append(row)
+        # A competitor whose answer is off by more than `accuracy` did not solve the same problem: it is
+        # reported but not eligible as "best competitor".
+        acc = self.accuracy(op)
+        for r in new:
+            r["inaccurate"] = bool(acc is not None and r["max_abs_diff_V"] is not None and r["max_abs_diff_V"] > acc)
+            if r["inaccurate"]:
+                r["note"] = (r["note"] + "; " if r["note"] else "") + f"INACCURATE (|dV| > {acc:g}), not ranked"
+        comp = [r["seconds"] for r in new if not r["rltheory"] and not r["reference"] and not r["inaccurate"]]
+        best = min(comp) if comp else None
+        for r in new:
+            r["x_best_competitor"] = (best / r["seconds"]) if best else None
+        self.rows.extend(new)
+        return {f"{r['tool']}:{r['variant']}": r for r in new}
+
+    def accuracy(self, op):
+        """Largest |V - V_ref| accepted from a tool for ``op``: rounding for sweeps and exact methods,
+        10 * tol for iterative solvers stopped at tolerance ``tol``."""
+        return {"sweep": 1e-9, "pi": 1e-8, "bi": 1e-9}.get(op, 10 * self.cfg["tol"] if op in ("vi", "mpi") else None)
+
+    def target(self, name, value, required, detail):
+        self.targets.append(dict(target=name, measured=value, required=required,
+                                 met=(value is not None and value >= required), detail=detail))
+
+    # ------------------------------------------------------------------------------ dense
+    def dense(self):
+        A, g, tol = 8, 0.99, self.cfg["tol"]
+        for S in self.cfg["dense_S"]:
+            mdp, gen = garnet(S, A, S, seed=self.seed + S, gamma=g, sparse=False, generator=self.generator)
+            self.instances[f"dense S={S}"] = f"{mdp!r} via {gen}"
+            P, R = mdp.P, mdp.R
+            P2 = P.reshape(S * A, S)
+            nbytes = P.nbytes
+            V = np.random.default_rng(self.seed).random(S) / (1 - g)
+            Q, Vn, pi = np.empty((S, A)), np.empty(S), np.zeros(S, dtype=np.int64)
+            ref_sweep = (R + g * (P2 @ V).reshape(S, A)).max(axis=1)
+            case = f"S={S} A={A}"
+            c = [("rltheory", "kernel bellman_sweep_dense", lambda: K.bellman_sweep_dense(P2, R, V, g, Q, Vn, pi),
+                  lambda o: Vn, None, "fused Q, max, argmax, sup-diff", None),
+                 ("rltheory", "api bellman_backup", lambda: bellman_backup(mdp, V), lambda o: o.max(axis=1), None,
+                  "returns Q only", None),
+                 ("numpy", "matvec", *numpy_ops.matvec(P2, V), None, "BLAS P2 @ V only (bandwidth reference)", None),
+                 ("numpy", "matvec+max", *numpy_ops.sweep(P2, R, V, g), None, "", None)]
+            qe_ddp = mt_P = None
+            if self.has("quantecon"):
+                qe_ddp = quantecon_ops.build_dense(P, R, g)
+                c.append(("quantecon", "bellman_operator", *quantecon_ops.sweep(qe_ddp, V), None, "", None))
+            if self.has("pymdptoolbox"):
+                mt_P = mdptoolbox_ops.transitions_dense(P)
+                c.append(("pymdptoolbox", "_bellmanOperator", *mdptoolbox_ops.sweep(mt_P, R, V, g), None,
+                          "P as (A,S,S)", None))
+            res = self.measure("dense", case, "sweep", c, ref_sweep, nbytes)
+            k, mv = res["rltheory:kernel bellman_sweep_dense"], res["numpy:matvec"]
+            self.target(f"dense sweep S={S}: throughput / BLAS matvec", mv["seconds"] / k["seconds"], 0.9,
+                        f"kernel {k['gbps']:.1f} GB/s vs matvec {mv['gbps']:.1f} GB/s")
+            # ---- policy iteration (exact): reference V*
+            ref = solve(mdp, "pi")
+            Vstar = np.asarray(ref.V)
+            c = [("rltheory", "solve(pi)", lambda: solve(mdp, "pi"), lambda o: o.V, lambda o: o.iterations, "", None),
+                 ("numpy", "PI loop", *numpy_ops.pi(P, R, g), lambda o: o[1], "LU solve per step", None)]
+            if qe_ddp is not None:
+                c.append(("quantecon", "solve(policy_iteration)", *quantecon_ops.solve(qe_ddp, "policy_iteration"),
+                          lambda o: o.num_iter, "", None))
+            if mt_P is not None:
+                c.append(("pymdptoolbox", "PolicyIteration", *mdptoolbox_ops.solver("PolicyIteration", mt_P, R,
+                                                                                    discount=g),
+                          lambda o: o.iter, "construct (validates P) + run", None))
+            self.measure("dense", case, "pi", c, Vstar)
+            # ---- value iteration, certified stop gamma ||V'-V||/(1-gamma) <= tol
+            V0 = np.full(S, R.min() / (1 - g))
+            c = [("rltheory", "solve(vi)", lambda: solve(mdp, "vi", tol=tol), lambda o: o.V, lambda o: o.iterations,
+                  f"certified sup-norm stop, tol={tol:g}", None),
+                 ("rltheory", "kernel value_iteration_dense_fused",
+                  lambda: K.value_iteration_dense_fused(P2, R, g, V0, tol, 10**6), lambda o: o[0], lambda o: o[4],
+                  "", None),
+                 ("numpy", "VI loop", *numpy_ops.vi(P2, R, g, tol), lambda o: o[1], "same stopping rule", None)]
+            if qe_ddp is not None:
+                c.append(("quantecon", "solve(value_iteration)",
+                          *quantecon_ops.solve(qe_ddp, "value_iteration", epsilon=2 * tol, max_iter=10**6),
+                          lambda o: o.num_iter, "epsilon=2*tol: same sup-norm threshold", None))
+            if mt_P is not None:
+                c.append(("pymdptoolbox", "ValueIteration",
+                          *mdptoolbox_ops.solver("ValueIteration", mt_P, R, discount=g, epsilon=2 * tol,
+                                                 max_iter=10**6),
+                          lambda o: o.iter, "span stop + iteration cap (epsilon-optimal policy, not V)", None))
+            self.measure("dense", case, "vi", c, Vstar, nbytes)
+
+    # ----------------------------------------------------------------------------- sparse
+    def sparse(self):
+        A, g, tol, m = 4, 0.99, self.cfg["tol"], 20
+        for S in self.cfg["sparse_S"]:
+            mdp, gen = garnet(S, A, (5, 10), seed=self.seed + S, gamma=g, sparse=True, generator=self.generator)
+            self.instances[f"sparse S={S}"] = f"{mdp!r} via {gen}, nnz={mdp.P_csr.nnz}"
+            ip, ix, dt = mdp.csr_arrays
+            M = mdp.P_csr
+            M32 = M.copy()  # scipy's own choice of index dtype (int32 here)
+            M32.indices = M32.indices.astype(np.int32)
+            M32.indptr = M32.indptr.astype(np.int32)
+            R = mdp.R
+            nb_rlt = ip.nbytes + ix.nbytes + dt.nbytes
+            nb_sp = M32.indptr.nbytes + M32.indices.nbytes + M32.data.nbytes
+            V = np.random.default_rng(self.seed).random(S) / (1 - g)
+            Q, Vn, pi = np.empty((S, A)), np.empty(S), np.zeros(S, dtype=np.int64)
+            ref_sweep = (R + g * (M @ V).reshape(S, A)).max(axis=1)
+            case = f"S={S} A={A} nnz={M.nnz}"
+            c = [("rltheory", "kernel bellman_sweep_sparse_par",
+                  lambda: K.bellman_sweep_sparse_par(ip, ix, dt, R, V, g, Q, Vn, pi), lambda o: Vn, None,
+                  "fused, 2 threads", nb_rlt),
+                 ("rltheory", "kernel bellman_sweep_sparse",
+                  lambda: K.bellman_sweep_sparse(ip, ix, dt, R, V, g, Q, Vn, pi), lambda o: Vn, None, "fused, serial",
+                  nb_rlt),
+                 ("rltheory", "api bellman_backup", lambda: bellman_backup(mdp, V), lambda o: o.max(axis=1), None,
+                  "Q only (serial bellman_q_sparse)", nb_rlt),
+                 ("scipy", "matvec", *scipy_ops.matvec(M32, V), None, "CSR @ V only", nb_sp),
+                 ("scipy", "matvec+max", *scipy_ops.sweep(M32, R, V, g), None, "", nb_sp)]
+            dense_fits = S * A * S * 8 <= DENSE_LIMIT_BYTES
+            if dense_fits:
+                Pd2 = M.toarray()
+                c.append(("numpy", "dense matvec+max", *numpy_ops.sweep(Pd2, R, V, g), None, "dense form",
+                          Pd2.nbytes))
+            qe_ddp = mt_P = None
+            if self.has("quantecon"):
+                qe_ddp = quantecon_ops.build_sparse(M32, R, g)
+                c.append(("quantecon", "bellman_operator", *quantecon_ops.sweep(qe_ddp, V), None,
+                          "state-action-pair form, CSR", nb_sp))
+            if self.has("pymdptoolbox") and S * S * 8 > DENSE_LIMIT_BYTES:
+                # mdptoolbox.util.isStochastic computes `M.sum(axis=1) - ones(S)` on a CSR matrix: an (S, 1)
+                # np.matrix minus an (S,) array broadcasts to a dense (S, S) array in every constructor
+                self.notes.append(f"pymdptoolbox skipped on sparse S={S}: its input check (util.isStochastic) "
+                                  f"materialises a dense S x S array per action ({S * S * 8 / 2**30:.1f} GiB)")
+            elif self.has("pymdptoolbox"):
+                mt_P = mdptoolbox_ops.transitions_sparse(M32, S, A)
+                c.append(("pymdptoolbox", "_bellmanOperator", *mdptoolbox_ops.sweep(mt_P, R, V, g), None,
+                          "A CSR matrices", nb_sp))
+            res = self.measure("sparse", case, "sweep", c, ref_sweep)
+            sc = res["scipy:matvec+max"]["seconds"]
+            for v in ("kernel bellman_sweep_sparse_par", "kernel bellman_sweep_sparse"):
+                self.target(f"sparse sweep S={S}: speed-up over scipy matvec+max ({v.split()[-1]})",
+                            sc / res[f"rltheory:{v}"]["seconds"], 2.0, f"nnz={M.nnz}")
+            # ---- modified policy iteration
+            ref = solve(mdp, "mpi", tol=tol * 1e-3, mpi_sweeps=m)
+            Vstar = np.asarray(ref.V)
+            V0 = np.full(S, R.min() / (1 - g))
+            c = [("rltheory", "solve(mpi)", lambda: solve(mdp, "mpi", tol=tol, mpi_sweeps=m), lambda o: o.V,
+                  lambda o: o.iterations, f"serial kernels, tol={tol:g}", None),
+                 ("rltheory", "kernel modified_policy_iteration_sparse_par",
+                  lambda: K.modified_policy_iteration_sparse_par(ip, ix, dt, R, g, V0, m, tol, 10**6),
+                  lambda o: o[0], lambda o: o[4], "2 threads", None)]
+            if qe_ddp is not None:
+                c.append(("quantecon", "solve(modified_policy_iteration)",
+                          *quantecon_ops.solve(qe_ddp, "modified_policy_iteration", epsilon=2 * tol, k=m),
+                          lambda o: o.num_iter, "span stop, epsilon=2*tol", None))
+            if mt_P is not None:
+                c.append(("pymdptoolbox", "PolicyIterationModified",
+                          *mdptoolbox_ops.solver("PolicyIterationModified", mt_P, R, discount=g, epsilon=2 * tol),
+                          lambda o: o.iter, "construct + run", None))
+            self.measure("sparse", case, "mpi", c, Vstar)
+
+    # ----------------------------------------------------------------------------- finite
+    def finite(self):
+        for (S, A, H) in self.cfg["finite"]:
+            mdp, gen = garnet(S, A, S, seed=self.seed + S, gamma=0.5, generator=self.generator)
+            P, R = mdp.P, mdp.R
+            from rltheory.models import TabularMDP
+
+            mdp = TabularMDP(P, R, horizon=H, name=f"garnet({S},{A})-H{H}")
+            self.instances[f"finite S={S} A={A} H={H}"] = f"{mdp!r} (dynamics via {gen})"
+            P4, R3 = mdp.P4(), mdp.R3()
+            Vb, Qb, pib = np.zeros((H + 1, S)), np.empty((H, S, A)), np.empty((H, S), dtype=np.int64)
+            ws = FiniteHorizonWorkspace(mdp)
+            ref = np.asarray(solve(mdp).V[0])
+            case = f"S={S} A={A} H={H}"
+            c = [("rltheory", "solve()", lambda: solve(mdp), lambda o: o.V[0], None, "public API", None),
+                 ("rltheory", "kernel backward_induction_dense",
+                  lambda: K.backward_induction_dense(P4, R3, H, Vb, Qb, pib), lambda o: Vb[0], None,
+                  "preallocated outputs", None),
+                 ("rltheory", "workspace (proposed)", ws.solve, lambda o: o[0][0], None,
+                  "benchmarks/lowoverhead.py", None),
+                 ("numpy", "loop", *numpy_ops.backward_induction(P, R, H), None, "one matvec per step", None)]
+            if self.has("pymdptoolbox"):
+                c.append(("pymdptoolbox", "FiniteHorizon",
+                          *mdptoolbox_ops.solver("FiniteHorizon", mdptoolbox_ops.transitions_dense(P), R, discount=1,
+                                                 N=H), None, "construct + run", None))
+            res = self.measure("finite", case, "bi", c, ref, H * P.nbytes)
+            if (S, A, H) == (20, 4, 20):
+                for v in ("kernel backward_induction_dense", "solve()", "workspace (proposed)"):
+                    r = res[f"rltheory:{v}"]
+                    self.target(f"finite S=20 A=4 H=20 ({v}): speed-up over NumPy loop",
+                                res["numpy:loop"]["seconds"] / r["seconds"], 10.0, f"{r['seconds'] * 1e6:.2f} us/call")
+                    if "pymdptoolbox:FiniteHorizon" in res:
+                        self.target(f"finite S=20 A=4 H=20 ({v}): speed-up over pymdptoolbox",
+                                    res["pymdptoolbox:FiniteHorizon"]["seconds"] / r["seconds"], 30.0, "")
+
+    # ------------------------------------------------------------------------------ ucbvi
+    def ucbvi(self):
+        S, H, Kep = 20, 20, self.cfg["ucbvi_K"]
+        mdp, gen = riverswim(S, H)
+        self.instances["ucbvi"] = f"{mdp!r} via {gen}"
+        case = f"RiverSwim S={S} H={H} K={Kep}"
+        c = [("numpy", "UCBVI-CH loop", lambda: ucbvi_numpy(mdp.P, mdp.R, H, Kep, seed=self.seed), None, None,
+              "benchmarks/ucbvi_numpy.py", None)]
+        run, note = rltheory_ucbvi()
+        if run is not None:
+            c.insert(0, ("rltheory", "ucbvi", lambda: run(mdp, Kep, self.seed), None, None, note, None))
+        else:
+            self.notes.append(f"ucbvi: {note}; only the NumPy baseline is timed")
+        saved = self.cfg["max_total"]
+        res = self.measure("ucbvi", case, "episodes", c, None)
+        for r in res.values():  # report episodes per second
+            r["per_second"] = Kep / r["seconds"]
+        self.cfg["max_total"] = saved
+
+
+def _fmt_t(s):
+    return f"{s * 1e6:.2f} us" if s < 1e-3 else (f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s")
+
+
+def _opt(x, fmt):
+    return "-" if x is None else format(x, fmt)
+
+
+def format_table(rows) -> str:
+    hdr = (f"{'section':7} {'case':30} {'op':8} {'tool:variant':48} {'time':>10} {'per s':>10} {'GB/s':>6} "
+           f"{'iters':>6} {'|dV|':>8} {'x best comp':>11}")
+    lines = [hdr, "-" * len(hdr)]
+    for r in rows:
+        tv = (("*" if r.get("inaccurate") else "") + r["tool"] + ":" + r["variant"])[:48]
+        lines.append(
+            f"{r['section']:7} {r['case'][:30]:30} {r['op']:8} {tv:48} {_fmt_t(r['seconds']):>10} "
+            f"{r['per_second']:>10.4g} {_opt(r['gbps'], '.1f'):>6} {_opt(r['iterations'], 'd'):>6} "
+            f"{_opt(r['max_abs_diff_V'], '.1e'):>8} {_opt(r['x_best_competitor'], '.2f'):>11}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds (about a minute)")
+    g.add_argument("--tiny", action="store_true", help="smoke-test sizes (seconds; numbers not meaningful)")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON results")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--generator", choices=("auto", "local", "mdps"), default="auto",
+                    help="Garnet generator: mdps.garnet if importable (auto), or the local one")
+    ap.add_argument("--no-competitor", nargs="*", default=[], choices=("quantecon", "pymdptoolbox"),
+                    help="skip these optional competitors")
+    args = ap.parse_args(argv)
+    profile = "quick" if args.quick else ("tiny" if args.tiny else "full")
+    tools = available_tools()
+    for t in args.no_competitor:
+        tools[t] = {"available": False, "version": tools[t].get("version"), "note": "disabled by --no-competitor"}
+    b = Bench(profile, tools, args.seed, args.generator)
+    for t, info in tools.items():
+        if not info["available"]:
+            b.notes.append(f"{t} skipped: {info['note']}")
+    for sec in args.sections:
+        getattr(b, sec)()
+    import numba
+    import scipy
+
+    meta = dict(profile=profile, date=_dt.datetime.now().isoformat(timespec="seconds"), python=sys.version.split()[0],
+                platform=platform.platform(), cpu_count=os.cpu_count(), numba_threads=numba.config.NUMBA_NUM_THREADS,
+                versions=dict(rltheory=getattr(rltheory, "__version__", None), numpy=np.__version__,
+                              scipy=scipy.__version__, numba=numba.__version__,
+                              **{t: i["version"] for t, i in tools.items()}),
+                competitors=tools, instances=b.instances, seed=args.seed, config=b.cfg,
+                timing="interleaved best-of-N per call after warm-up; compile excluded")
+    result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench-{profile}.json"
+    path.write_text(json.dumps(result, indent=1, default=float))
+    print(format_table(b.rows))
+    print()
+    for tg in b.targets:
+        print(f"[{'MET' if tg['met'] else 'NOT MET':7}] {tg['target']}: {tg['measured']:.2f} (need >= {tg['required']}) "
+              f"{tg['detail']}")
+    if any(r.get("inaccurate") for r in b.rows):
+        print("* = answer off by more than the accuracy of the case (see JSON notes): shown, not ranked")
+    for n in b.notes:
+        print("note:", n)
+    print(f"\nwritten {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Smoke run of the benchmark suite at tiny sizes, so that it cannot rot.
+
+Checks the structure of the JSON it writes and that every tool rltheory is compared with computes the
+same answer (within the accuracy of the case). Timings are never asserted.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import run as bench
+from benchmarks.instances import garnet_local, riverswim_local
+from benchmarks.ucbvi_numpy import ucbvi_numpy
+
+ROW_KEYS = {"section", "case", "op", "tool", "variant", "seconds", "per_second", "gbps", "iterations",
+            "max_abs_diff_V", "rltheory", "reference", "note", "x_best_competitor", "inaccurate"}
+
+
+@pytest.fixture(scope="module")
+def tiny_result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    result = bench.main(["--tiny", "--out", str(out), "--generator", "local"])
+    return result, out / "bench-tiny.json"
+
+
+def test_json_structure(tiny_result):
+    result, path = tiny_result
+    data = json.loads(path.read_text())
+    assert set(data) == {"meta", "rows", "targets", "notes"}
+    assert data["meta"]["profile"] == "tiny"
+    assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
+    assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS)
+    for r in data["rows"]:
+        assert ROW_KEYS <= set(r), r
+        assert r["seconds"] > 0 and np.isfinite(r["seconds"])
+    # every timed operation (except the learning loop) has an rltheory row and a competitor row
+    ops = {(r["section"], r["case"], r["op"]) for r in data["rows"] if r["section"] != "ucbvi"}
+    for key in ops:
+        group = [r for r in data["rows"] if (r["section"], r["case"], r["op"]) == key]
+        assert any(r["rltheory"] for r in group), key
+        assert any(not r["rltheory"] and not r["reference"] for r in group), key
+    for t in data["targets"]:
+        assert set(t) == {"target", "measured", "required", "met", "detail"}
+        assert t["met"] == (t["measured"] >= t["required"])
+    # optional competitors are either timed or explained
+    for tool, info in data["meta"]["competitors"].items():
+        timed = any(r["tool"] == tool for r in data["rows"])
+        assert timed == info["available"] or any(tool in n for n in data["notes"])
+
+
+def test_tools_agree_with_rltheory(tiny_result):
+    result, _ = tiny_result
+    for r in result["rows"]:
+        if r["max_abs_diff_V"] is None:
+            continue
+        if r["rltheory"] or r["tool"] in ("numpy", "scipy", "quantecon"):
+            # exact ops agree to rounding, tolerance-stopped ones to their certified accuracy
+            assert not r["inaccurate"], r
+    # pymdptoolbox may stop VI/MPI early (its rule targets an epsilon-optimal policy), but its exact
+    # operations must agree
+    for r in result["rows"]:
+        if r["tool"] == "pymdptoolbox" and r["op"] in ("sweep", "pi", "bi"):
+            assert not r["inaccurate"], r
+
+
+def test_garnet_local_is_valid_and_seeded():
+    a = garnet_local(40, 3, (2, 5), seed=7, sparse=True)
+    b = garnet_local(40, 3, (2, 5), seed=7, sparse=True)
+    assert np.array_equal(a.P_csr.toarray(), b.P_csr.toarray()) and np.array_equal(a.R, b.R)
+    counts = np.diff(a.P_csr.indptr)
+    assert counts.min() >= 2 and counts.max() <= 5
+    assert np.allclose(a.P_csr.sum(axis=1), 1.0)
+    full = garnet_local(10, 2, 10, seed=1)
+    assert (full.P > 0).all()
+
+
+def test_ucbvi_numpy_seeded_and_bounded():
+    mdp = riverswim_local(5, horizon=6)
+    r1 = ucbvi_numpy(mdp.P, mdp.R, 6, 30, seed=3)
+    r2 = ucbvi_numpy(mdp.P, mdp.R, 6, 30, seed=3)
+    assert np.array_equal(r1, r2)
+    assert r1.shape == (30,) and (r1 >= 0).all() and (r1 <= 6 * mdp.R.max()).all()
