@@ -1,0 +1,49 @@
+"""Executable checks of the theorems rltheory covers: one module per paper or theorem.
+
+Every module ``proofs_checks/<name>.py`` (not starting with ``_``, other than ``framework``) defines
+``CHECK`` (a :class:`~proofs_checks.framework.Check`) or ``make_check()``. :func:`registry` discovers them.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from .framework import (
+    BoundHolds,
+    Check,
+    CheckReport,
+    Claim,
+    Measurement,
+    RatioNonIncreasing,
+    RunContext,
+    SlopeCI,
+    format_table,
+    markdown_table,
+)
+
+__all__ = ["BoundHolds", "Check", "CheckReport", "Claim", "Measurement", "RatioNonIncreasing", "RunContext",
+           "SlopeCI", "format_table", "markdown_table", "registry", "get"]
+
+_NOT_CHECKS = {"framework"}
+
+
+def registry() -> dict:
+    """``{name: Check}`` for every check module of this package."""
+    found = {}
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.startswith("_") or mod.name in _NOT_CHECKS:
+            continue
+        m = importlib.import_module(f"{__name__}.{mod.name}")
+        check = getattr(m, "CHECK", None)
+        if check is None and hasattr(m, "make_check"):
+            check = m.make_check()
+        if isinstance(check, Check):
+            found[check.name] = check
+    return found
+
+
+def get(name: str) -> Check:
+    reg = registry()
+    if name not in reg:
+        raise KeyError(f"unknown check {name!r}; known checks: {', '.join(sorted(reg)) or 'none'}")
+    return reg[name]

@@ -1,0 +1,491 @@
+"""The proof-check framework: measurements, pass rules, claims with negative controls, reports.
+
+A :class:`Check` is one theorem (or a set of lemmas) of one paper. Each :class:`Claim` has
+
+* ``measure(ctx) -> Measurement``: run the algorithm on concrete instances (a grid of a variable x seeds);
+* ``rule``: a pass rule (:class:`BoundHolds`, :class:`SlopeCI`, :class:`RatioNonIncreasing`);
+* ``negative_control(ctx) -> Measurement``: the same measurement on a deliberately broken variant (bonus
+  removed, wrong exponent, ...) that the same rule **must reject**.
+
+Status of a claim: ``"pass"`` (measurement passes, control rejected), ``"fail"`` (measurement rejected) or
+``"broken"`` (the control passes too: the check cannot discriminate, so it proves nothing). A check passes
+only when all its claims pass.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "Measurement",
+    "RuleResult",
+    "BoundHolds",
+    "SlopeCI",
+    "RatioNonIncreasing",
+    "Claim",
+    "ClaimResult",
+    "Check",
+    "CheckReport",
+    "RunContext",
+    "format_table",
+    "fit_loglog_slope",
+]
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if x is None or isinstance(x, (str, int, bool)):
+        return x
+    return str(x)
+
+
+# ----------------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class Measurement:
+    """``y[i, j]``: the measured quantity at ``x[i]`` for seed ``j``; ``bound_values``: the bound at ``x``
+    (shape ``(len(x),)`` or like ``y``), when the rule compares with it."""
+
+    variable: str
+    x: np.ndarray
+    y: np.ndarray
+    quantity: str
+    bound_values: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.x = np.asarray(self.x, dtype=np.float64)
+        self.y = np.asarray(self.y, dtype=np.float64)
+        if self.y.ndim == 1:
+            self.y = self.y[:, None]
+        if self.x.ndim != 1 or self.y.ndim != 2 or self.y.shape[0] != self.x.shape[0]:
+            raise ValueError(f"Measurement: x must be 1-D and y (len(x), n_seeds); got {self.x.shape}, {self.y.shape}")
+        if self.bound_values is not None:
+            b = np.asarray(self.bound_values, dtype=np.float64)
+            if b.shape not in (self.x.shape, self.y.shape):
+                raise ValueError(f"Measurement: bound_values must have shape {self.x.shape} or {self.y.shape}")
+            self.bound_values = b
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.y.mean(axis=1)
+
+    def ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Student-t confidence interval of the mean over seeds, per x."""
+        n = self.y.shape[1]
+        m = self.mean
+        if n < 2:
+            return m.copy(), m.copy()
+        se = self.y.std(axis=1, ddof=1) / np.sqrt(n)
+        q = stats.t.ppf(0.5 + level / 2, n - 1)
+        return m - q * se, m + q * se
+
+    def to_dict(self) -> dict:
+        lo, hi = self.ci()
+        return _jsonable({"variable": self.variable, "quantity": self.quantity, "x": self.x, "y": self.y,
+                          "mean": self.mean, "ci95": [lo, hi], "bound_values": self.bound_values,
+                          "meta": self.meta})
+
+
+def fit_loglog_slope(x, ymean) -> tuple[float, float]:
+    """OLS fit ``log y = a + b log x``; returns ``(b, a)``. Non-positive means are an error."""
+    x = np.asarray(x, dtype=np.float64)
+    ymean = np.asarray(ymean, dtype=np.float64)
+    if np.any(ymean <= 0) or np.any(x <= 0):
+        raise ValueError("log-log fit needs positive x and mean y")
+    b, a = np.polyfit(np.log(x), np.log(ymean), 1)
+    return float(b), float(a)
+
+
+# ------------------------------------------------------------------------------------ pass rules
+
+
+@dataclass
+class RuleResult:
+    passed: bool
+    stats: dict
+    message: str
+
+    def to_dict(self):
+        return _jsonable({"passed": self.passed, "stats": self.stats, "message": self.message})
+
+
+class Rule:
+    def evaluate(self, m: Measurement) -> RuleResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class BoundHolds(Rule):
+    """Measured <= bound (``kind="upper"``) or >= bound (``"lower"``) at every x and seed; or, with ``prob``,
+    the holding fraction's Clopper-Pearson interval at ``level`` must reach ``prob`` (the data do not reject
+    "holds with probability >= prob")."""
+
+    kind: str = "upper"
+    prob: float | None = None
+    level: float = 0.95
+    rtol: float = 0.0
+
+    def describe(self):
+        rel = "<=" if self.kind == "upper" else ">="
+        return f"measured {rel} bound " + ("on every seed" if self.prob is None else f"w.p. >= {self.prob}")
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        if m.bound_values is None:
+            raise ValueError("BoundHolds needs Measurement.bound_values")
+        b = np.broadcast_to(m.bound_values if m.bound_values.ndim == 2 else m.bound_values[:, None], m.y.shape)
+        slack = np.abs(b) * self.rtol
+        ok = (m.y <= b + slack) if self.kind == "upper" else (m.y >= b - slack)
+        n, k = ok.size, int(ok.sum())
+        ratio = np.max(m.y / b) if self.kind == "upper" else np.min(m.y / b)
+        if self.prob is None:
+            passed = k == n
+            lo = hi = k / n
+        else:
+            a = 1 - self.level
+            lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
+            hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
+            passed = hi >= self.prob
+        worst = np.unravel_index(int(np.argmax(m.y - b) if self.kind == "upper" else np.argmin(m.y - b)), m.y.shape)
+        msg = f"{k}/{n} hold; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}"
+        return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "ci": [lo, hi],
+                                         "worst_ratio": float(ratio)}, msg)
+
+
+@dataclass
+class SlopeCI(Rule):
+    """Log-log slope of the mean (over seeds) against x, with a bootstrap percentile CI over seeds.
+
+    ``mode="contains"``: the CI widened by ``tol`` contains ``predicted``; ``"below"``: CI upper <=
+    ``predicted + tol``; ``"above"``: CI lower >= ``predicted - tol``."""
+
+    predicted: float
+    mode: str = "contains"
+    level: float = 0.95
+    n_boot: int = 2000
+    seed: int = 0
+    tol: float = 0.0
+
+    def __post_init__(self):
+        if self.mode not in ("contains", "below", "above"):
+            raise ValueError(f"mode: expected 'contains', 'below' or 'above', got {self.mode!r}")
+
+    def describe(self):
+        op = {"contains": "95% CI contains", "below": "95% CI lies below", "above": "95% CI lies above"}[self.mode]
+        return f"log-log slope: {op} {self.predicted:g}" + (f" (tol {self.tol:g})" if self.tol else "")
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        slope, _ = fit_loglog_slope(m.x, m.mean)
+        rng = np.random.default_rng(self.seed)
+        n = m.y.shape[1]
+        lx = np.log(m.x)
+        lxc = lx - lx.mean()
+        boots = np.empty(self.n_boot)
+        for i in range(self.n_boot):
+            idx = rng.integers(0, n, size=n)
+            ym = m.y[:, idx].mean(axis=1)
+            if np.any(ym <= 0):
+                boots[i] = np.nan
+                continue
+            ly = np.log(ym)
+            boots[i] = (lxc @ (ly - ly.mean())) / (lxc @ lxc)
+        boots = boots[np.isfinite(boots)]
+        a = (1 - self.level) / 2
+        lo, hi = (float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))) if boots.size else (slope, slope)
+        if self.mode == "contains":
+            passed = lo - self.tol <= self.predicted <= hi + self.tol
+        elif self.mode == "below":
+            passed = hi <= self.predicted + self.tol
+        else:
+            passed = lo >= self.predicted - self.tol
+        msg = f"slope {slope:.3f} [{lo:.3f}, {hi:.3f}] vs predicted {self.predicted:g} ({self.mode}, tol {self.tol:g})"
+        return RuleResult(bool(passed), {"slope": slope, "ci": [lo, hi], "predicted": self.predicted,
+                                         "mode": self.mode, "tol": self.tol}, msg)
+
+
+@dataclass
+class RatioNonIncreasing(Rule):
+    """The ratio mean(measured) / bound is non-increasing in x, up to a relative tolerance ``tol`` per step."""
+
+    tol: float = 0.05
+
+    def describe(self):
+        return f"measured/bound non-increasing in x (tol {self.tol:g})"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        if m.bound_values is None:
+            raise ValueError("RatioNonIncreasing needs Measurement.bound_values")
+        b = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+        r = m.mean / b
+        rises = r[1:] / r[:-1] - 1.0
+        worst = float(rises.max()) if rises.size else 0.0
+        passed = worst <= self.tol
+        return RuleResult(bool(passed), {"ratios": r.tolist(), "largest_rise": worst},
+                          f"largest relative rise of measured/bound {worst:.3g} (tol {self.tol:g})")
+
+
+# ---------------------------------------------------------------------------------------- context
+
+
+def _serial_runner(fn, grid, seeds, **_):
+    import itertools
+
+    keys = list(grid)
+    rows = []
+    for combo in itertools.product(*[grid[k] for k in keys]):
+        params = dict(zip(keys, combo))
+        for s in seeds:
+            rows.append({"params": params, "seed": int(s), "result": fn(**params, seed=int(s))})
+    return rows
+
+
+@dataclass
+class RunContext:
+    """How a check runs: size (``quick``), number of seeds, base seed, output dir, executor.
+
+    ``sweep(fn, grid, name)`` runs the picklable ``fn(**params, seed=seed)`` over the grid x seeds through
+    :func:`rltheory.experiments.run_sweep` (local process pool, or a Dask cluster for ``executor="tcp://..."``),
+    storing rows in ``<out_dir>/sweeps.sqlite`` so an interrupted check resumes where it stopped.
+    ``runner`` replaces that function (tests inject a serial runner)."""
+
+    quick: bool = True
+    seeds: int = 8
+    seed: int = 0
+    out_dir: str | None = None
+    executor: str = "local"
+    n_workers: int | None = None
+    progress: bool = False
+    runner: Callable | None = None
+    resume: bool = True
+
+    def seed_list(self, n: int | None = None) -> list[int]:
+        return [self.seed + i for i in range(self.seeds if n is None else n)]
+
+    def sweep(self, fn, grid: dict, name: str, seeds: Sequence[int] | None = None) -> list[dict]:
+        seeds = self.seed_list() if seeds is None else list(seeds)
+        if self.runner is not None:
+            return self.runner(fn, grid, seeds, name=name)
+        try:
+            from rltheory.experiments import run_sweep
+        except ImportError:  # pragma: no cover - experiments package missing
+            return _serial_runner(fn, grid, seeds)
+        db = None
+        if self.out_dir is not None and self.resume:
+            os.makedirs(self.out_dir, exist_ok=True)
+            db = os.path.join(self.out_dir, "sweeps.sqlite")
+        size = "quick" if self.quick else "full"
+        return run_sweep(fn, grid, seeds, db=db, executor=self.executor, n_workers=self.n_workers,
+                         progress=self.progress, name=f"{name}[{size}]")
+
+
+def rows_to_matrix(rows, variable: str, key: str, x_values=None):
+    """Arrange sweep rows into ``(x, y[len(x), n_seeds])`` for ``params[variable]`` and ``result[key]``."""
+    xs = sorted({r["params"][variable] for r in rows}) if x_values is None else list(x_values)
+    seeds = sorted({r["seed"] for r in rows})
+    y = np.full((len(xs), len(seeds)), np.nan)
+    xi = {x: i for i, x in enumerate(xs)}
+    si = {s: j for j, s in enumerate(seeds)}
+    for r in rows:
+        if r["params"][variable] in xi:
+            y[xi[r["params"][variable]], si[r["seed"]]] = r["result"][key]
+    return np.asarray(xs, dtype=np.float64), y
+
+
+# ------------------------------------------------------------------------------------- claim / check
+
+
+@dataclass
+class Claim:
+    name: str
+    statement: str
+    source: str
+    rule: Rule
+    measure: Callable[[RunContext], Measurement]
+    negative_control: Callable[[RunContext], Measurement] | None
+    control_description: str = ""
+    bound: object = None  # rltheory.bounds.Bound or None
+
+    def __post_init__(self):
+        if self.negative_control is None or not callable(self.negative_control):
+            raise ValueError(f"claim {self.name!r}: a negative control is mandatory (a check must be able to fail)")
+        if not callable(self.measure):
+            raise TypeError(f"claim {self.name!r}: measure must be callable")
+        if not self.control_description:
+            raise ValueError(f"claim {self.name!r}: describe the negative control (control_description)")
+
+
+@dataclass
+class ClaimResult:
+    claim: Claim
+    measurement: Measurement
+    result: RuleResult
+    control: Measurement
+    control_result: RuleResult
+
+    @property
+    def status(self) -> str:
+        if not self.result.passed:
+            return "fail"
+        if self.control_result.passed:
+            return "broken"
+        return "pass"
+
+    def to_dict(self):
+        c = self.claim
+        return _jsonable({
+            "name": c.name, "statement": c.statement, "source": c.source, "rule": c.rule.describe(),
+            "status": self.status, "bound": c.bound.to_dict() if c.bound is not None else None,
+            "measurement": self.measurement.to_dict(), "result": self.result.to_dict(),
+            "control_description": c.control_description, "control": self.control.to_dict(),
+            "control_result": self.control_result.to_dict(),
+        })
+
+
+@dataclass
+class Check:
+    name: str
+    title: str
+    source: str
+    claims: list
+
+    def __post_init__(self):
+        names = [c.name for c in self.claims]
+        if len(set(names)) != len(names):
+            raise ValueError(f"check {self.name!r}: duplicate claim names {names}")
+        if not self.claims:
+            raise ValueError(f"check {self.name!r}: no claims")
+
+    def run(self, ctx: RunContext | None = None, claims: Sequence[str] | None = None) -> "CheckReport":
+        ctx = RunContext() if ctx is None else ctx
+        chosen = self.claims if claims is None else [c for c in self.claims if c.name in set(claims)]
+        results = []
+        for c in chosen:
+            m = c.measure(ctx)
+            r = c.rule.evaluate(m)
+            cm = c.negative_control(ctx)
+            cr = c.rule.evaluate(cm)
+            results.append(ClaimResult(c, m, r, cm, cr))
+        return CheckReport(self, results, quick=ctx.quick, seeds=ctx.seeds)
+
+
+@dataclass
+class CheckReport:
+    check: Check
+    results: list
+    quick: bool = True
+    seeds: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.check.name
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status == "pass" for r in self.results)
+
+    def to_dict(self) -> dict:
+        return _jsonable({"check": self.check.name, "title": self.check.title, "source": self.check.source,
+                          "quick": self.quick, "seeds": self.seeds, "passed": self.passed,
+                          "claims": [r.to_dict() for r in self.results]})
+
+    def figure(self, result: ClaimResult):
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4.2))
+        for m, label, color in ((result.measurement, "claim", "C0"), (result.control, "negative control", "C3")):
+            lo, hi = m.ci()
+            ax.plot(m.x, m.mean, "o-", color=color, label=f"{label}: {m.quantity}")
+            ax.fill_between(m.x, np.maximum(lo, 1e-300), np.maximum(hi, 1e-300), color=color, alpha=0.2)
+            if m.bound_values is not None:
+                bv = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+                ax.plot(m.x, bv, "--", color=color, alpha=0.7, label=f"{label}: bound")
+            st = (result.result if m is result.measurement else result.control_result).stats
+            if "slope" in st and np.all(m.mean > 0):
+                b, a = fit_loglog_slope(m.x, m.mean)
+                ax.plot(m.x, np.exp(a) * m.x ** b, ":", color=color, label=f"fit slope {b:.2f}")
+        pos = all(np.all(mm.mean > 0) for mm in (result.measurement, result.control))
+        if pos:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(result.measurement.variable)
+        ax.set_ylabel(result.measurement.quantity)
+        ax.set_title(f"{self.check.name} / {result.claim.name}: {result.status.upper()}", fontsize=10)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        return fig
+
+    def save(self, out_dir: str) -> dict:
+        """Write ``<check>.json``, ``<check>__<claim>.png`` per claim and ``<check>.md``; returns the paths."""
+        import matplotlib.pyplot as plt
+
+        os.makedirs(out_dir, exist_ok=True)
+        paths = {"json": os.path.join(out_dir, f"{self.name}.json"), "figures": [],
+                 "markdown": os.path.join(out_dir, f"{self.name}.md")}
+        with open(paths["json"], "w") as fh:
+            json.dump(self.to_dict(), fh, indent=1)
+        for r in self.results:
+            fig = self.figure(r)
+            p = os.path.join(out_dir, f"{self.name}__{r.claim.name}.png")
+            fig.savefig(p, dpi=90)
+            plt.close(fig)
+            paths["figures"].append(p)
+        with open(paths["markdown"], "w") as fh:
+            fh.write(markdown_table([self]))
+        return paths
+
+
+def _rows(reports):
+    for rep in reports:
+        for r in rep.results:
+            yield (rep.name, r.claim.name, r.result.message, r.control_result.message, r.status)
+
+
+def markdown_table(reports) -> str:
+    lines = ["| check | claim | measured vs predicted | negative control | status |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in _rows(reports):
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in row[:4]) + f" | **{row[4]}** |")
+    return "\n".join(lines) + "\n"
+
+
+def format_table(reports) -> str:
+    """Plain-text table for the terminal: one row per claim."""
+    rows = [("check", "claim", "measured vs predicted", "negative control (must fail)", "status")]
+    rows += [r[:4] + (r[4].upper(),) for r in _rows(reports)]
+    widths = [min(max(len(str(r[i])) for r in rows), 60) for i in range(5)]
+
+    def cut(s, w):
+        s = str(s)
+        return s if len(s) <= w else s[: w - 1] + "~"
+
+    out = []
+    for i, r in enumerate(rows):
+        out.append("  ".join(cut(c, w).ljust(w) for c, w in zip(r, widths)))
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

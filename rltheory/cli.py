@@ -1,0 +1,123 @@
+"""Command line: ``rltheory list``, ``rltheory check``, ``rltheory solve``, ``rltheory bounds``.
+
+``rltheory check --all --quick`` is the main job: it runs every executable bound check of
+``proofs_checks`` at its quick size, prints a table (claim, measured, predicted, status), writes the
+JSON reports, one PNG figure per claim and a Markdown summary to ``--out``, and exits non-zero when a
+claim fails or a negative control passes (a check that cannot fail is reported as broken).
+
+The library modules of ``rltheory`` never import ``mdps`` or ``proofs_checks`` (dependencies point
+``proofs_checks -> mdps -> rltheory``); the CLI sits on top of all three and imports them lazily.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 with usage; keep that, add a hint
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n(try '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _scheduler(text: str) -> str:
+    if text in ("local", "serial") or text.startswith("tcp://"):
+        return text
+    raise argparse.ArgumentTypeError(f"expected 'local', 'serial' or a Dask address tcp://host:port, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="rltheory", description="RL theory on the test bench.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("list", help="list the bound checks, their claims and sources")
+
+    c = sub.add_parser("check", help="run bound checks and report measured vs predicted")
+    c.add_argument("names", nargs="*", metavar="NAME", help="checks to run (see 'rltheory list')")
+    c.add_argument("--all", action="store_true", help="run every check")
+    c.add_argument("--quick", action="store_true", help="small sizes: each check well under a minute on 2 cores")
+    c.add_argument("--out", default=None, metavar="DIR",
+                   help="write <check>.json, figures (PNG) and summary.md here (default: rltheory-out)")
+    c.add_argument("--seeds", type=_positive_int, default=None, metavar="N", help="number of seeds per cell")
+    c.add_argument("--seed", type=int, default=0, metavar="S", help="base seed (default 0)")
+    c.add_argument("--scheduler", type=_scheduler, default="local", metavar="ADDR",
+                   help="'local' process pool (default), 'serial', or a Dask scheduler tcp://host:port")
+    c.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local pool size (default: all cores)")
+    c.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    s = sub.add_parser("solve", help="solve a few classic MDPs exactly and print their optimal values")
+    s.add_argument("--method", default="auto", help="solver method (default auto)")
+
+    sub.add_parser("bounds", help="list the registered symbolic bounds with their leading exponents")
+    return p
+
+
+def _cmd_solve(args) -> int:
+    import mdps
+    from rltheory.solvers import solve
+
+    instances = [
+        mdps.riverswim(6, horizon=20),
+        mdps.riverswim(6, gamma=0.95),
+        mdps.chain(10, horizon=15),
+        mdps.garnet(50, 4, 5, seed=0, gamma=0.9),
+        mdps.gridworld("S..#\n.#.G\n...T", slip=0.1, gamma=0.95),
+    ]
+    print(f"{'instance':<44} {'S':>5} {'A':>3} {'H/gamma':>8} {'method':>18} {'V*(mu0)':>12} {'bound':>9} {'ms':>8}")
+    for mdp in instances:
+        t = time.perf_counter()
+        try:
+            res = solve(mdp, method=args.method)
+        except (ValueError, TypeError) as exc:
+            print(f"{str(mdp.name):<44} error: {exc}")
+            return EXIT_USAGE
+        ms = 1e3 * (time.perf_counter() - t)
+        v0 = float(mdp.mu0 @ res.value)
+        hg = f"H={mdp.horizon}" if mdp.finite_horizon else f"{mdp.gamma:g}"
+        print(f"{str(mdp.name)[:44]:<44} {mdp.S:>5} {mdp.A:>3} {hg:>8} {res.method:>18} {v0:>12.6f} "
+              f"{res.error_bound:>9.1e} {ms:>8.2f}")
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "solve":
+        return _cmd_solve(args)
+    from . import _cli_checks
+
+    if args.command == "list":
+        return _cli_checks.cmd_list(args)
+    if args.command == "bounds":
+        return _cli_checks.cmd_bounds(args)
+    if args.command == "check":
+        if not args.names and not args.all:
+            parser.exit(EXIT_USAGE, "rltheory check: name at least one check or pass --all (see 'rltheory list')\n")
+        if args.names and args.all:
+            parser.exit(EXIT_USAGE, "rltheory check: give check names or --all, not both\n")
+        if args.out is None:
+            args.out = os.path.join(os.getcwd(), "rltheory-out")
+        return _cli_checks.cmd_check(args)
+    parser.print_help()  # pragma: no cover
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
