@@ -1,0 +1,11 @@
+"""Importable MDP constructors: classic instances and the hard instances of the papers rltheory covers.
+
+Every constructor validates its parameters, takes ``horizon=`` or ``gamma=`` (with a documented default)
+and, when random, a ``seed`` (int or ``numpy.random.Generator``); it returns a :class:`rltheory.TabularMDP`.
+"""
+from .classic import chain, garnet, random_mdp, riverswim
+from .external import from_gymnasium, load_bridge
+from .gridworld import gridworld, gridworld_layout
+
+__all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load_bridge", "gridworld",
+           "gridworld_layout"]
