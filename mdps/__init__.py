@@ -6,6 +6,7 @@ and, when random, a ``seed`` (int or ``numpy.random.Generator``); it returns a :
 from .classic import chain, garnet, random_mdp, riverswim
 from .external import from_gymnasium, load_bridge
 from .gridworld import gridworld, gridworld_layout
+from .hard_tabular import bandit_mdp, k_dependent_gap
 
 __all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load_bridge", "gridworld",
-           "gridworld_layout"]
+           "gridworld_layout", "bandit_mdp", "k_dependent_gap"]

@@ -42,7 +42,7 @@ def cmd_bounds(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from proofs_checks import RunContext, format_table
+    from proofs_checks import RunContext, format_table, markdown_table
 
     reg = _registry()
     names = sorted(reg) if args.all else list(dict.fromkeys(args.names))
@@ -73,6 +73,9 @@ def cmd_check(args) -> int:
     print()
     print(format_table(reports))
     summary = {r.name: r.passed for r in reports}
+    with open(os.path.join(out, "summary.md"), "w") as fh:
+        fh.write(f"# rltheory check ({'quick' if args.quick else 'full'} size)\n\n")
+        fh.write(markdown_table(reports))
     with open(os.path.join(out, "index.json"), "w") as fh:
         json.dump({"checks": summary, "quick": bool(args.quick)}, fh, indent=2)
     print(f"\nreports, figures and summary.md in {out}")

@@ -1,0 +1,1 @@
+"""Paper algorithms, one subpackage per line of work (``tabular``, ``submodular``, ...)."""

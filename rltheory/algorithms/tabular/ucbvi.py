@@ -1,0 +1,207 @@
+"""UCBVI (Azar, Osband & Munos, ICML 2017) for finite-horizon tabular MDPs, whole learning loop in Numba.
+
+Each episode k: optimistic backward induction on the empirical model
+``Q_h(s,a) = min(Vmax_h, R_h(s,a) + Phat_h(.|s,a) . V_{h+1} + b_h(s,a))``, ``V_h = max_a Q_h`` (Alg. 1-2 of the
+paper, with known mean rewards as there), act greedily for one episode, update the counts. Unvisited pairs
+get ``Q = Vmax_h`` (optimistic). ``Vmax_h = sum_{t >= h} max_{s,a} R_t(s,a)`` is the largest return still
+possible, so the clipping works for rewards in [0, 1] per step (``Vmax_h = H - h``) and for normalised
+rewards alike.
+
+Bonuses (``L = log(5 S A T / delta)``, ``T = K H``, ``N = N_h(s,a)``, ``c`` = ``bonus_scale``):
+
+* ``"hoeffding"`` — UCBVI-CH, Eq. (3) of the paper: ``b = c * 7 * Vmax_0 * L / sqrt(N)`` (``H`` replaced by the
+  value range ``Vmax_0``, which is ``H`` for rewards in [0, 1]);
+* ``"bernstein"`` — an empirical-Bernstein bonus in the spirit of UCBVI-BF (paper Alg. 4, Eq. (4)):
+  ``b = c * (sqrt(8 L Var_{Phat}(V_{h+1}) / N) + 14 Vmax_0 L / (3 N))``; we omit the paper's extra term that
+  bounds ``Var_{Phat}(V_{h+1} - V*_{h+1})`` through next-state visit counts (a simplification: this bonus
+  alone is not the paper's and carries no proven guarantee);
+* ``"none"`` — the negative control: greedy on the empirical model, no bonus, unvisited pairs valued by
+  their known reward only (not optimistic). It can lock onto a safe sub-optimal action forever.
+
+The theorem's constants are loose at simulable K, so the checks report the ``bonus_scale`` they use.
+
+Regret is the pseudo-regret ``V*_0(mu0) - V^{pi_k}_0(mu0)`` of each episode's policy, computed exactly
+(policy evaluation on the true model), so the only randomness in it is the learner's.
+
+Randomness: the kernel seeds Numba's internal generator with ``np.random.seed(seed)`` and draws all
+initial states and transitions from it, so a run is reproducible bit for bit for a given seed on one
+machine (Numba's generator is separate from NumPy's global one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ...models.tabular import TabularMDP
+from ...solvers.api import solve
+
+__all__ = ["UCBVIResult", "ucbvi", "BONUSES"]
+
+BONUSES = {"none": 0, "hoeffding": 1, "bernstein": 2}
+
+
+@njit(cache=True)
+def _sample(cdf_row, u):
+    n = cdf_row.shape[0]
+    for i in range(n):
+        if u < cdf_row[i]:
+            return i
+    return n - 1
+
+
+@njit(cache=True)
+def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi):
+    """One optimistic backward induction on the empirical model; fills Q (H,S,A), V (H+1,S), pi (H,S)."""
+    hr = R3.shape[0]
+    hp = Nsa.shape[0]
+    vrange = Vmax[0]
+    for s in range(S):
+        V[H, s] = 0.0
+    for h in range(H - 1, -1, -1):
+        Rh = R3[h if hr > 1 else 0]
+        k = h if hp > 1 else 0
+        Vn = V[h + 1]
+        for s in range(S):
+            best = -np.inf
+            ba = 0
+            for a in range(A):
+                n = Nsa[k, s, a]
+                if n == 0:
+                    q = Vmax[h] if bonus_kind > 0 else Rh[s, a]
+                else:
+                    m = 0.0
+                    m2 = 0.0
+                    for t in range(S):
+                        c = Nsas[k, s, a, t]
+                        if c != 0:
+                            p = c / n
+                            m += p * Vn[t]
+                            m2 += p * Vn[t] * Vn[t]
+                    q = Rh[s, a] + m
+                    if bonus_kind == 1:
+                        q += scale * 7.0 * vrange * L / np.sqrt(n)
+                    elif bonus_kind == 2:
+                        var = m2 - m * m
+                        if var < 0.0:
+                            var = 0.0
+                        q += scale * (np.sqrt(8.0 * L * var / n) + 14.0 * vrange * L / (3.0 * n))
+                    if bonus_kind > 0 and q > Vmax[h]:
+                        q = Vmax[h]
+                Q[h, s, a] = q
+                if q > best:
+                    best = q
+                    ba = a
+            V[h, s] = best
+            pi[h, s] = ba
+
+
+@njit(cache=True)
+def _policy_value(P4, R3, pi, mu0, H, S, Vbuf):
+    hp = P4.shape[0]
+    hr = R3.shape[0]
+    for s in range(S):
+        Vbuf[H, s] = 0.0
+    for h in range(H - 1, -1, -1):
+        Ph = P4[h if hp > 1 else 0]
+        Rh = R3[h if hr > 1 else 0]
+        for s in range(S):
+            a = pi[h, s]
+            acc = 0.0
+            row = Ph[s, a]
+            for t in range(S):
+                acc += row[t] * Vbuf[h + 1, t]
+            Vbuf[h, s] = Rh[s, a] + acc
+    v = 0.0
+    for s in range(S):
+        v += mu0[s] * Vbuf[0, s]
+    return v
+
+
+@njit(cache=True)
+def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns):
+    np.random.seed(seed)
+    hp = P4.shape[0]
+    S = P4.shape[1]
+    A = P4.shape[2]
+    cdf = np.empty_like(P4)
+    for k in range(hp):
+        for s in range(S):
+            for a in range(A):
+                c = 0.0
+                for t in range(S):
+                    c += P4[k, s, a, t]
+                    cdf[k, s, a, t] = c
+                cdf[k, s, a, S - 1] = 1.0 + 1e-12  # guard against rounding in the last bucket
+    cmu = np.cumsum(mu0)
+    cmu[S - 1] = 1.0 + 1e-12
+    hr = R3.shape[0]
+    Vmax = np.zeros(H + 1)
+    for h in range(H - 1, -1, -1):
+        Rh = R3[h if hr > 1 else 0]
+        Vmax[h] = Vmax[h + 1] + Rh.max()
+    Nsa = np.zeros((hp, S, A))
+    Nsas = np.zeros((hp, S, A, S))
+    Q = np.empty((H, S, A))
+    V = np.empty((H + 1, S))
+    Vbuf = np.empty((H + 1, S))
+    pi = np.zeros((H, S), dtype=np.int64)
+    L = np.log(5.0 * S * A * K * H / delta)
+    for ep in range(K):
+        _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi)
+        regret[ep] = v_star - _policy_value(P4, R3, pi, mu0, H, S, Vbuf)
+        s = _sample(cmu, np.random.random())
+        g = 0.0
+        for h in range(H):
+            a = pi[h, s]
+            g += R3[h if hr > 1 else 0, s, a]
+            k = h if hp > 1 else 0
+            t = _sample(cdf[k, s, a], np.random.random())
+            Nsa[k, s, a] += 1.0
+            Nsas[k, s, a, t] += 1.0
+            s = t
+        returns[ep] = g
+
+
+@dataclass(frozen=True)
+class UCBVIResult:
+    """Per-episode pseudo-regret and realised return; ``cumulative_regret[k]`` = regret of episodes 0..k."""
+
+    regret: np.ndarray
+    cumulative_regret: np.ndarray
+    returns: np.ndarray
+    v_star: float
+    bonus: str
+    bonus_scale: float
+    delta: float
+    seed: int
+
+
+def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus_scale: float = 1.0,
+          delta: float = 0.1) -> UCBVIResult:
+    """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses)."""
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    if not mdp.finite_horizon:
+        raise ValueError("mdp: UCBVI is for finite-horizon MDPs (horizon=H)")
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise ValueError(f"K: must be a positive int, got {K!r}")
+    if bonus not in BONUSES:
+        raise ValueError(f"bonus: expected one of {tuple(BONUSES)}, got {bonus!r}")
+    if not (np.isfinite(bonus_scale) and bonus_scale >= 0):
+        raise ValueError(f"bonus_scale: must be a non-negative float, got {bonus_scale!r}")
+    if not (0 < delta < 1):
+        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    R3 = np.ascontiguousarray(mdp.R3())
+    if R3.min() < 0:
+        raise ValueError("mdp: UCBVI's optimism clipping assumes non-negative rewards")
+    v_star = float(mdp.mu0 @ solve(mdp).V[0])
+    regret = np.empty(int(K))
+    returns = np.empty(int(K))
+    _ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
+                BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns)
+    np.maximum(regret, 0.0, out=regret)  # pseudo-regret >= 0; clears -1e-16 rounding
+    return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), int(seed))
