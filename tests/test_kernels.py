@@ -1,0 +1,160 @@
+"""Every Numba kernel equals a plain-NumPy reference implementation kept here."""
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rltheory.solvers import _kernels as K
+
+
+@st.composite
+def arrays(draw, inhom=None):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    S, A, H = draw(st.integers(1, 7)), draw(st.integers(1, 4)), draw(st.integers(1, 6))
+    inh = draw(st.booleans()) if inhom is None else inhom
+    hp = H if inh else 1
+    P = rng.dirichlet(np.full(S, 0.5), size=(hp, S, A))
+    P[rng.random(P.shape) < 0.3] = 0.0  # sparse supports
+    P[..., 0] += 1e-3
+    P /= P.sum(-1, keepdims=True)
+    R = rng.normal(size=(H if draw(st.booleans()) else 1, S, A))
+    pol = rng.dirichlet(np.ones(A), size=(H if draw(st.booleans()) else 1, S))
+    gamma = float(draw(st.floats(0.0, 0.95)))
+    return P, R, pol, H, gamma, rng
+
+
+def csr(P):
+    hp, S, A, _ = P.shape
+    flat = P.reshape(hp * S * A, S)
+    indptr, indices, data = [0], [], []
+    for row in flat:
+        nz = np.flatnonzero(row)
+        indices.extend(nz)
+        data.extend(row[nz])
+        indptr.append(len(indices))
+    return np.array(indptr, np.int64), np.array(indices, np.int64), np.array(data, np.float64)
+
+
+def ref_backward(P, R, H, pol=None):
+    S, A = P.shape[1:3]
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    pi = np.zeros((H, S), np.int64)
+    for h in reversed(range(H)):
+        Q[h] = R[min(h, len(R) - 1)] + P[min(h, len(P) - 1)] @ V[h + 1]
+        if pol is None:
+            pi[h] = Q[h].argmax(1)
+            V[h] = Q[h].max(1)
+        else:
+            V[h] = (pol[min(h, len(pol) - 1)] * Q[h]).sum(1)
+    return V, Q, pi
+
+
+def close(a, b):
+    return np.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@given(arrays())
+def test_backward_induction_and_evaluation(arr):
+    P, R, pol, H, _, _ = arr
+    S, A = P.shape[1:3]
+    Vr, Qr, pir = ref_backward(P, R, H)
+    for sparse in (False, True):
+        V, Q, pi = np.zeros((H + 1, S)), np.empty((H, S, A)), np.empty((H, S), np.int64)
+        if sparse:
+            K.backward_induction_sparse(*csr(P), R, H, S, A, V, Q, pi)
+        else:
+            K.backward_induction_dense(P, R, H, V, Q, pi)
+        assert close(V, Vr) and close(Q, Qr)
+        assert np.all(np.take_along_axis(Qr, pi[..., None], -1)[..., 0] >= Qr.max(-1) - 1e-12)
+    Ve, Qe, _ = ref_backward(P, R, H, pol)
+    for sparse in (False, True):
+        V, Q = np.zeros((H + 1, S)), np.empty((H, S, A))
+        if sparse:
+            K.evaluate_finite_sparse(*csr(P), R, H, S, A, pol, V, Q)
+        else:
+            K.evaluate_finite_dense(P, R, H, pol, V, Q)
+        assert close(V, Ve) and close(Q, Qe)
+
+
+@given(arrays())
+def test_occupancy_and_variance(arr):
+    P, R, pol, H, _, rng = arr
+    S, A = P.shape[1:3]
+    mu0 = rng.dirichlet(np.ones(S))
+    ref = np.zeros((H, S, A))
+    rho = mu0.copy()
+    for h in range(H):
+        ref[h] = rho[:, None] * pol[min(h, len(pol) - 1)]
+        rho = np.einsum("sa,sat->t", ref[h], P[min(h, len(P) - 1)])
+    for sparse in (False, True):
+        d = np.zeros((H, S, A))
+        if sparse:
+            K.occupancy_finite_sparse(*csr(P), H, S, A, pol, mu0, d)
+        else:
+            K.occupancy_finite_dense(P, H, pol, mu0, d)
+        assert close(d, ref)
+    V = rng.normal(size=(H + 1, S))
+    vref = np.stack([(P[min(h, len(P) - 1)] * V[h + 1] ** 2).sum(-1) - (P[min(h, len(P) - 1)] @ V[h + 1]) ** 2
+                     for h in range(H)])
+    for sparse in (False, True):
+        out = np.empty((H, S, A))
+        if sparse:
+            K.next_value_variance_sparse(*csr(P), S, A, V, out)
+        else:
+            K.next_value_variance_dense(P, V, out)
+        assert np.allclose(out, vref, atol=1e-10)
+
+
+@given(arrays(inhom=False))
+def test_discounted_kernels(arr):
+    P4, R, pol, _, gamma, rng = arr
+    P = P4[0]
+    R = R[0]
+    S, A = R.shape
+    P2 = P.reshape(S * A, S)
+    ip, ix, dt = csr(P4)
+    V = rng.normal(size=S)
+    Qref = R + gamma * P @ V
+    Q = np.empty((S, A))
+    K.bellman_q_dense(P2, R, V, gamma, Q)
+    assert close(Q, Qref)
+    K.bellman_q_sparse(ip, ix, dt, R, V, gamma, Q)
+    assert close(Q, Qref)
+    K.bellman_q_sparse_par(ip, ix, dt, R, V, gamma, Q)  # thread-parallel twin used for large MDPs
+    assert close(Q, Qref)
+    Vg, pig = np.empty(S), np.empty(S, np.int64)
+    K.greedy(Qref, Vg, pig)
+    assert np.array_equal(pig, Qref.argmax(1)) and np.array_equal(Vg, Qref.max(1))
+    # exact V* by enumerating deterministic policies (small S, A) as the reference for VI / PI / MPI
+    import itertools
+    if A ** S <= 512:
+        best = np.full(S, -np.inf)
+        for acts in itertools.product(range(A), repeat=S):
+            a = np.array(acts)
+            Vp = np.linalg.solve(np.eye(S) - gamma * P[np.arange(S), a], R[np.arange(S), a])
+            best = np.maximum(best, Vp)
+        Vpi, _, _, _ = K.policy_iteration_dense(P, R, gamma, np.zeros(S, np.int64), 1000)
+        assert np.allclose(Vpi, best, atol=1e-9)
+        V0 = np.full(S, R.min() / (1 - gamma))
+        for Vk, Qk, pik, diff, it in (K.value_iteration_dense(P2, R, gamma, V0, 1e-10, 10**6),
+                                      K.value_iteration_sparse(ip, ix, dt, R, gamma, V0, 1e-10, 10**6),
+                                      K.modified_policy_iteration_dense(P2, R, gamma, V0, 5, 1e-10, 10**6),
+                                      K.modified_policy_iteration_sparse(ip, ix, dt, R, gamma, V0, 5, 1e-10, 10**6),
+                                      K.value_iteration_sparse_par(ip, ix, dt, R, gamma, V0, 1e-10, 10**6),
+                                      K.modified_policy_iteration_sparse_par(ip, ix, dt, R, gamma, V0, 5, 1e-10,
+                                                                             10**6)):
+            assert np.abs(Vk - best).max() <= 1e-10 + 1e-12
+    # partial evaluation = m applications of T_pi
+    pi = rng.integers(0, A, size=S)
+    Vd, Vs, Vr = V.copy(), V.copy(), V.copy()
+    for _ in range(3):
+        Vr = R[np.arange(S), pi] + gamma * P[np.arange(S), pi] @ Vr
+    K.partial_evaluation_dense(P2, R, gamma, pi, Vd, 3)
+    K.partial_evaluation_sparse(ip, ix, dt, R, gamma, pi, Vs, 3)
+    assert close(Vd, Vr) and close(Vs, Vr)
+    # improve keeps ties and switches only on strict gains
+    pi2 = Qref.argmin(1).astype(np.int64)
+    changed = K.improve(Qref, pi2, 0.0)
+    assert changed == int((Qref.max(1) > Qref[np.arange(S), Qref.argmin(1)]).sum())
+    assert np.allclose(Qref[np.arange(S), pi2], Qref.max(1))

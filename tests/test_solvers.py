@@ -1,0 +1,219 @@
+"""Properties of the exact solvers over random MDPs (hypothesis), plus closed-form examples."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rltheory import TabularMDP
+from rltheory.solvers import (
+    bellman_backup,
+    bellman_residual,
+    certificate,
+    evaluate,
+    gaps,
+    next_value_variance,
+    occupancy,
+    policy_value,
+    q_values,
+    solve,
+)
+from rltheory.testing import policies, tabular_mdps
+
+
+def _scale(x):
+    return max(1.0, float(np.abs(x).max()))
+
+
+@given(tabular_mdps(discounted=True))
+def test_discounted_methods_agree_and_certificates_hold(mdp):
+    exact = solve(mdp, "pi")
+    Vs = exact.V
+    for m in ("vi", "mpi"):
+        r = solve(mdp, m, tol=1e-10)
+        assert np.abs(r.V - Vs).max() <= r.error_bound + 1e-10 * _scale(Vs)
+        assert r.error_bound <= 1e-10 + 1e-12
+        res = float(bellman_residual(mdp, r.V))
+        assert res <= (1 + mdp.gamma) * r.error_bound + 1e-11 * _scale(Vs)
+    assert exact.error_bound <= 1e-9 * _scale(Vs)
+    # the other storage gives the same answers
+    other = mdp.to_dense() if mdp.is_sparse else mdp.to_sparse()
+    assert np.abs(solve(other, "pi").V - Vs).max() <= 1e-10 * _scale(Vs)
+
+
+@settings(max_examples=15)
+@given(tabular_mdps(max_states=5, max_actions=3, max_horizon=5))
+def test_lp_agrees_with_dynamic_programming(mdp):
+    dp = solve(mdp)
+    lp = solve(mdp, "lp")
+    assert np.abs(lp.V - dp.V).max() <= 1e-6 * _scale(dp.V)
+    assert lp.error_bound <= 1e-5 * _scale(dp.V)
+    occ = lp.extra["occupancy"]
+    if mdp.finite_horizon:
+        assert np.allclose(occ.sum(axis=(1, 2)), 1.0, atol=1e-6)
+    else:
+        assert abs(occ.sum() - 1.0) < 1e-6
+
+
+@given(tabular_mdps())
+def test_optimal_policy_evaluates_to_optimal_value(mdp):
+    r = solve(mdp)
+    V = evaluate(mdp, r.policy)
+    assert np.abs(V - r.V).max() <= 1e-9 * _scale(r.V)
+    assert certificate(mdp, r.V) <= 1e-9 * _scale(r.V)
+
+
+@given(tabular_mdps(), st.data())
+def test_evaluation_dense_equals_sparse_and_onehot_equals_int(mdp, data):
+    pol = data.draw(policies(mdp))
+    V = evaluate(mdp, pol)
+    other = mdp.to_dense() if mdp.is_sparse else mdp.to_sparse()
+    assert np.abs(evaluate(other, pol) - V).max() <= 1e-10 * _scale(V)
+    if pol.dtype.kind == "i":
+        onehot = np.eye(mdp.A)[pol]
+        assert np.abs(evaluate(mdp, onehot) - V).max() <= 1e-12 * _scale(V)
+    # V*(s) dominates every policy
+    assert np.all(V <= solve(mdp).V + 1e-9 * _scale(V))
+
+
+@given(tabular_mdps(), st.data())
+def test_stochastic_value_is_policy_average_of_q(mdp, data):
+    pol = data.draw(policies(mdp, deterministic=False))
+    V, Q = evaluate(mdp, pol), q_values(mdp, pol)
+    if mdp.finite_horizon:
+        p = np.broadcast_to(pol, (mdp.horizon, mdp.S, mdp.A))
+        assert np.allclose(V[:-1], (p * Q).sum(-1), atol=1e-12 * _scale(V))
+        assert np.all(V[-1] == 0)
+    else:
+        assert np.allclose(V, (pol * Q).sum(-1), atol=1e-10 * _scale(V))
+    assert np.allclose(Q, bellman_backup(mdp, V), atol=1e-10 * _scale(V))
+
+
+@given(tabular_mdps(), st.integers(0, 2**32 - 1), st.floats(-2.0, 2.0), st.floats(0.1, 5.0))
+def test_value_monotone_shift_and_scale_in_rewards(mdp, seed, c, k):
+    rng = np.random.default_rng(seed)
+    V = solve(mdp).V
+    up = solve(mdp.with_rewards(mdp.R + rng.random(mdp.R.shape))).V
+    assert np.all(up >= V - 1e-9 * _scale(V))
+    shifted = solve(mdp.with_rewards(mdp.R + c)).V
+    if mdp.finite_horizon:
+        H = mdp.horizon
+        expect = V + c * (H - np.arange(H + 1))[:, None]
+    else:
+        expect = V + c / (1 - mdp.gamma)
+    assert np.abs(shifted - expect).max() <= 1e-8 * _scale(expect)
+    assert np.abs(solve(mdp.with_rewards(k * mdp.R)).V - k * V).max() <= 1e-8 * _scale(k * V)
+
+
+@given(tabular_mdps(), st.data())
+def test_occupancy_is_distribution_and_reproduces_value(mdp, data):
+    pol = data.draw(policies(mdp))
+    d = occupancy(mdp, pol)
+    V = evaluate(mdp, pol)
+    assert d.min() >= -1e-15
+    if mdp.finite_horizon:
+        assert np.allclose(d.sum(axis=(1, 2)), 1.0, atol=1e-12)
+        R = np.broadcast_to(mdp.R3(), d.shape)
+        assert abs((d * R).sum() - mdp.mu0 @ V[0]) <= 1e-10 * _scale(V)
+    else:
+        assert abs(d.sum() - 1.0) < 1e-9
+        assert abs((d * mdp.R).sum() - (1 - mdp.gamma) * mdp.mu0 @ V) <= 1e-9 * _scale(V)
+    assert abs(policy_value(mdp, pol) - float(mdp.mu0 @ (V[0] if V.ndim == 2 else V))) < 1e-12 * _scale(V)
+    other = mdp.to_dense() if mdp.is_sparse else mdp.to_sparse()
+    assert np.abs(occupancy(other, pol) - d).max() <= 1e-10
+
+
+@given(tabular_mdps())
+def test_gaps_nonnegative_with_zero_at_greedy_action(mdp):
+    r = solve(mdp)
+    D = gaps(mdp, r)
+    assert D.min() >= 0
+    assert np.all(D.min(axis=-1) == 0)
+    pol = r.policy
+    picked = np.take_along_axis(D, pol[..., None], axis=-1)[..., 0]
+    assert np.all(picked <= 1e-9 * _scale(r.V))
+
+
+@given(tabular_mdps(), st.integers(0, 2**32 - 1))
+def test_next_value_variance(mdp, seed):
+    rng = np.random.default_rng(seed)
+    S = mdp.S
+    v = rng.normal(size=S) * 3
+    var = next_value_variance(mdp, v)
+    P = mdp.P
+    ref = (P * v ** 2).sum(-1) - (P @ v) ** 2
+    ref = ref if var.shape == ref.shape else np.broadcast_to(ref, var.shape)
+    assert np.allclose(var, ref, atol=1e-10 * max(1.0, (v ** 2).max()))
+    assert var.min() >= 0
+    assert np.abs(next_value_variance(mdp, np.full(S, 2.5))).max() <= 1e-26  # rows sum to 1 up to rounding
+    if mdp.finite_horizon:
+        Vh = solve(mdp).V
+        full = next_value_variance(mdp, Vh)
+        assert full.shape == (mdp.horizon, S, mdp.A)
+        for h in range(mdp.horizon):
+            Ph = P[h] if P.ndim == 4 else P
+            exp = (Ph * Vh[h + 1] ** 2).sum(-1) - (Ph @ Vh[h + 1]) ** 2
+            assert np.allclose(full[h], exp, atol=1e-10 * _scale(Vh) ** 2)
+
+
+@given(tabular_mdps(discounted=False, time_homogeneous=True))
+def test_identical_layers_equal_homogeneous(mdp):
+    H = mdp.horizon
+    P4 = np.broadcast_to(mdp.P, (H,) + mdp.P.shape)
+    R3 = np.broadcast_to(mdp.R3(), (H, mdp.S, mdp.A))
+    inh = TabularMDP(P4, R3, horizon=H, mu0=mdp.mu0)
+    assert np.abs(solve(inh).V - solve(mdp).V).max() <= 1e-12 * _scale(solve(mdp).V)
+
+
+def test_two_state_closed_form():
+    # s0: a0 stays (r=1), a1 -> s1 (r=0); s1 absorbing with r=2. gamma=0.9.
+    # V*(s1) = 2/(1-0.9) = 20; staying in s0 gives 10; moving gives 0 + 0.9*20 = 18 -> V*(s0) = 18.
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    R = np.array([[1.0, 0.0], [2.0, 2.0]])
+    for m in ("vi", "pi", "mpi", "lp"):
+        r = solve(TabularMDP(P, R, gamma=0.9), m)
+        assert np.allclose(r.V, [18.0, 20.0], atol=1e-6), m
+        assert r.policy[0] == 1
+
+
+def test_chain_finite_horizon_closed_form():
+    # deterministic chain 0 -> 1 -> 2 (absorbing, reward 1 per step there): with H = 4 from state 0 the agent
+    # reaches 2 at step 2 and collects reward at steps 2, 3 -> V_0(0) = 2; V_h(2) = H - h.
+    P = np.zeros((3, 1, 3))
+    P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 2] = 1.0
+    R = np.array([[0.0], [0.0], [1.0]])
+    r = solve(TabularMDP(P, R, horizon=4))
+    assert r.V[0, 0] == 2.0 and list(r.V[:, 2]) == [4.0, 3.0, 2.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("bad, exc", [
+    ({"method": "magic"}, ValueError), ({"method": 3}, TypeError), ({"tol": 0.0}, ValueError),
+    ({"tol": float("nan")}, ValueError), ({"max_iter": 0}, ValueError), ({"method": "bi"}, ValueError),
+])
+def test_solve_rejects_bad_arguments(bad, exc):
+    m = TabularMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), gamma=0.5)
+    with pytest.raises(exc):
+        solve(m, **bad)
+
+
+@pytest.mark.parametrize("pol, exc, text", [
+    (np.array([0, 2]), ValueError, "out of range"),
+    (np.array([0.0, 1.0]), ValueError, "integer dtype"),
+    (np.array([[0.5, 0.6], [1.0, 0.0]]), ValueError, "sum to"),
+    (np.array([[1.5, -0.5], [1.0, 0.0]]), ValueError, "negative"),
+    (np.array([[np.nan, 1.0], [1.0, 0.0]]), ValueError, "non-finite"),
+    (np.array(["a", "b"]), TypeError, "dtype"),
+    (np.zeros((3,), dtype=int), ValueError, "shape"),
+])
+def test_bad_policies_raise(pol, exc, text):
+    m = TabularMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), horizon=3)
+    with pytest.raises(exc, match=text):
+        evaluate(m, pol)
+    with pytest.raises(exc, match=text):
+        occupancy(m, pol)
+
+
+def test_finite_horizon_rejects_discounted_methods():
+    m = TabularMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), horizon=3)
+    with pytest.raises(ValueError, match="backward_induction"):
+        solve(m, "vi")
