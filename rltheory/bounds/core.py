@@ -141,10 +141,12 @@ class Bound:
             if np.ndim(out) or args else float(out)
 
     def grid(self, **axes):
-        """Evaluate on the mesh of the given 1-D axes (``indexing='ij'``, in keyword order)."""
-        names = list(axes)
+        """Evaluate on the mesh of the given 1-D axes (``indexing='ij'``, in keyword order); scalar keywords are
+        held fixed."""
+        names = [n for n in axes if np.ndim(axes[n]) == 1]
+        fixed = {n: v for n, v in axes.items() if np.ndim(v) == 0}
         mesh = np.meshgrid(*[np.asarray(axes[n], dtype=np.float64) for n in names], indexing="ij")
-        return self.evaluate(**dict(zip(names, mesh)))
+        return self.evaluate(**dict(zip(names, mesh)), **fixed)
 
     def exponents(self, variables=None) -> dict:
         """``{symbol: exponent}`` of the leading term (log factors excluded, see :meth:`log_factors`)."""

@@ -1,0 +1,127 @@
+"""Bounds (sympy) and the proof-check framework: rules pass on good data and fail on bad, statuses, reports."""
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proofs_checks import BoundHolds, Check, Claim, Measurement, RatioNonIncreasing, RunContext, SlopeCI, get, registry
+from proofs_checks.framework import _serial_runner, format_table
+from rltheory.bounds import Bound, get as get_bound, leading_exponents, register, sym
+
+d, eps, delta, K, H, S, A = (sym(n) for n in ("d", "eps", "delta", "K", "H", "S", "A"))
+
+
+@pytest.mark.parametrize("expr, expected, logs", [
+    (d ** 2 / eps ** 2 * sp.log(1 / delta), {d: 2, eps: -2}, 1),
+    (sp.sqrt(H ** 3 * S * A * K) * sp.log(S * A * K / delta), {H: sp.Rational(3, 2), K: sp.Rational(1, 2)}, 1),
+    (H ** 2 * S + sp.sqrt(K) * H, {H: 2, K: sp.Rational(1, 2), S: 1}, 0),
+    ((1 + K) ** 2 * d, {K: 2, d: 1}, 0),
+])
+def test_leading_exponents(expr, expected, logs):
+    exps, lg = leading_exponents(expr)
+    for v, e in expected.items():
+        assert exps[v] == e
+    assert len(lg) == logs
+
+
+def test_bound_evaluate_grid_latex_and_altered_copy():
+    b = get_bound("tabular_regret_ucbvi")
+    v = b.evaluate(S=5, A=2, H=10, K=np.array([100.0, 400.0]), delta=0.1)
+    L = np.log(5 * 5 * 2 * 10 * np.array([100, 400]) / 0.1)
+    assert np.allclose(v, 10 ** 1.5 * np.sqrt(5 * 2 * np.array([100, 400])) * L)
+    assert b.grid(K=[1, 2, 3], S=[2, 4], A=2, H=3, delta=0.1).shape == (3, 2)
+    assert "sqrt" in b.latex()
+    assert b.with_exponent("K", 1).exponent("K") == 1.0
+    json.dumps(b.to_dict())
+    with pytest.raises(ValueError, match="missing"):
+        b.evaluate(S=1)
+    with pytest.raises(KeyError, match="unknown bound"):
+        get_bound("nope")
+    with pytest.raises(ValueError, match="already registered"):
+        register(Bound("tabular_regret_ucbvi", K))
+
+
+def _meas(x, y, bound=None):
+    return Measurement("x", np.asarray(x, float), np.asarray(y, float), "y", bound_values=bound)
+
+
+@given(st.floats(-1.5, 2.0), st.integers(0, 2**32 - 1))
+def test_slope_rule_recovers_known_slopes(slope, seed):
+    rng = np.random.default_rng(seed)
+    x = np.geomspace(10, 1e4, 6)
+    y = 3 * x[:, None] ** slope * np.exp(rng.normal(0, 0.05, size=(6, 10)))
+    m = _meas(x, y)
+    assert SlopeCI(slope, tol=0.02).evaluate(m).passed
+    assert not SlopeCI(slope + 0.3).evaluate(m).passed
+    assert SlopeCI(slope + 0.3, mode="below").evaluate(m).passed
+    assert not SlopeCI(slope - 0.3, mode="below").evaluate(m).passed
+    assert SlopeCI(slope - 0.3, mode="above").evaluate(m).passed
+
+
+def test_bound_holds_every_seed_and_with_probability():
+    x = np.arange(1, 6)
+    y = np.tile(x[:, None] * 1.0, (1, 20))
+    assert BoundHolds().evaluate(_meas(x, y, x * 1.01)).passed
+    y2 = y.copy()
+    y2[2, 3] = 100
+    assert not BoundHolds().evaluate(_meas(x, y2, x * 1.01)).passed
+    # 1 violation in 100: consistent with "holds w.p. >= 0.95", not with ">= 0.999"
+    assert BoundHolds(prob=0.95).evaluate(_meas(x, y2, x * 1.01)).passed
+    y3 = y.copy()
+    y3[:, :10] = 100  # half violate
+    assert not BoundHolds(prob=0.95).evaluate(_meas(x, y3, x * 1.01)).passed
+    assert BoundHolds("lower").evaluate(_meas(x, y, x * 0.5)).passed
+
+
+def test_ratio_non_increasing():
+    x = np.geomspace(1, 100, 5)
+    assert RatioNonIncreasing().evaluate(_meas(x, np.sqrt(x)[:, None], x)).passed
+    assert not RatioNonIncreasing().evaluate(_meas(x, (x ** 2)[:, None], x)).passed
+
+
+def _toy_check(control_slope):
+    x = np.geomspace(10, 1000, 5)
+    rng = np.random.default_rng(0)
+
+    def good(ctx):
+        return _meas(x, x[:, None] ** 0.5 * np.exp(rng.normal(0, 0.02, (5, ctx.seeds))))
+
+    def control(ctx):
+        return _meas(x, x[:, None] ** control_slope * np.exp(rng.normal(0, 0.02, (5, ctx.seeds))))
+
+    claim = Claim("toy", "y ~ sqrt(x)", "test", SlopeCI(0.5, tol=0.05), good, control, "linear growth")
+    return Check("toy", "toy check", "test", [claim])
+
+
+def test_statuses_reports_and_figures(tmp_path):
+    ok = _toy_check(1.0).run(RunContext(seeds=6, runner=_serial_runner))
+    assert ok.passed and ok.results[0].status == "pass"
+    broken = _toy_check(0.5).run(RunContext(seeds=6, runner=_serial_runner))
+    assert not broken.passed and broken.results[0].status == "broken"
+    paths = ok.save(str(tmp_path))
+    data = json.loads(open(paths["json"]).read())
+    assert data["passed"] and data["claims"][0]["status"] == "pass"
+    assert all(open(p, "rb").read(4) == b"\x89PNG" for p in paths["figures"])
+    assert "| toy |" in open(paths["markdown"]).read()
+    assert "BROKEN" in format_table([broken])
+
+
+def test_claim_requires_negative_control():
+    with pytest.raises(ValueError, match="negative control"):
+        Claim("c", "s", "src", SlopeCI(0.5), lambda ctx: None, None, "x")
+
+
+def test_registry_and_unknown_names():
+    reg = registry()
+    assert {"tabular_regret", "proof_steps"} <= set(reg)
+    with pytest.raises(KeyError, match="known checks"):
+        get("does_not_exist")
+
+
+def test_proof_steps_check_passes_with_controls_failing():
+    rep = get("proof_steps").run(RunContext(quick=True, seeds=4, runner=_serial_runner))
+    assert rep.passed
+    assert all(not r.control_result.passed for r in rep.results)

@@ -1,0 +1,125 @@
+"""UCBVI, the tabular_regret check and the CLI end to end."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mdps
+from proofs_checks import RunContext, get
+from proofs_checks.framework import _serial_runner
+from rltheory.algorithms.tabular import ucbvi
+from rltheory.algorithms.tabular.ucbvi import _plan
+from rltheory.solvers import evaluate, solve
+
+
+def test_ucbvi_reproducible_and_regret_well_formed():
+    m = mdps.riverswim(5, horizon=10)
+    a = ucbvi(m, 3000, seed=3, bonus="bernstein")
+    b = ucbvi(m, 3000, seed=3, bonus="bernstein")
+    c = ucbvi(m, 3000, seed=4, bonus="bernstein")
+    assert np.array_equal(a.regret, b.regret) and np.array_equal(a.returns, b.returns)
+    assert not np.array_equal(a.returns, c.returns)
+    assert a.regret.min() >= 0 and np.all(np.diff(a.cumulative_regret) >= 0)
+    assert a.v_star == pytest.approx(float(m.mu0 @ solve(m).V[0]))
+
+
+@pytest.mark.parametrize("bonus", ["hoeffding", "bernstein"])
+def test_ucbvi_learns_an_easy_mdp(bonus):
+    m = mdps.random_mdp(4, 2, horizon=5, seed=1)
+    r = ucbvi(m, 6000, seed=0, bonus=bonus, bonus_scale=0.02 if bonus == "hoeffding" else 1.0)
+    assert r.regret[-500:].mean() < 0.02 * r.v_star
+    assert r.regret[:200].mean() > r.regret[-500:].mean()
+
+
+def test_no_bonus_gets_stuck_on_riverswim():
+    m = mdps.riverswim(6, horizon=20)
+    r = ucbvi(m, 2000, seed=0, bonus="none")
+    assert r.regret[-1000:].min() > 0.5 * r.v_star  # never learns to swim right
+
+
+def test_planning_step_matches_numpy_reference():
+    rng = np.random.default_rng(0)
+    S, A, H = 4, 3, 5
+    R3 = rng.random((1, S, A))
+    Nsas = rng.integers(0, 4, size=(1, S, A, S)).astype(float)
+    Nsas[0, 0, 0] = 0
+    Nsa = Nsas.sum(-1)
+    Vmax = np.array([(H - h) * R3.max() for h in range(H + 1)])
+    L = 2.0
+    Q, V, pi = np.empty((H, S, A)), np.empty((H + 1, S)), np.empty((H, S), np.int64)
+    _plan(R3, Nsa, Nsas, Vmax, H, S, A, 1, 0.1, L, Q, V, pi)
+    Vr = np.zeros((H + 1, S))
+    for h in reversed(range(H)):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            Ph = Nsas[0] / Nsa[0][..., None]
+            q = R3[0] + np.nan_to_num(Ph) @ Vr[h + 1] + 0.1 * 7 * Vmax[0] * L / np.sqrt(Nsa[0])
+        q = np.where(Nsa[0] == 0, Vmax[h], np.minimum(q, Vmax[h]))
+        assert np.allclose(Q[h], q)
+        Vr[h] = q.max(1)
+    assert np.allclose(V, Vr)
+
+
+def test_ucbvi_rejects_bad_input():
+    m = mdps.riverswim(4, horizon=5)
+    for kw, text in [({"K": 0}, "K"), ({"bonus": "ucb"}, "bonus"), ({"bonus_scale": -1.0}, "bonus_scale"),
+                     ({"delta": 1.5}, "delta"), ({"seed": -1}, "seed")]:
+        args = {"K": 10, "seed": 0, **kw}
+        with pytest.raises(ValueError, match=text):
+            ucbvi(m, **args)
+    with pytest.raises(ValueError, match="finite-horizon"):
+        ucbvi(mdps.riverswim(4, gamma=0.9), 10, seed=0)
+
+
+def test_tabular_regret_check_quick_passes_and_controls_fail():
+    rep = get("tabular_regret").run(RunContext(quick=True, seeds=6, runner=_serial_runner))
+    assert [r.status for r in rep.results] == ["pass", "pass"]
+    up, tight = rep.results
+    assert up.result.stats["ci"][1] <= 0.55 and up.control_result.stats["slope"] > 0.9
+    assert abs(tight.result.stats["slope"] - 0.5) < 0.1 and tight.control_result.stats["ci"][1] < 0.4
+
+
+def _run_cli(args, cwd):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "rltheory.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_cli_end_to_end(tmp_path):
+    out = tmp_path / "out"
+    p = _run_cli(["check", "--all", "--quick", "--out", str(out), "--seeds", "4", "--no-progress"], tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "tabular_regret" in p.stdout and "PASS" in p.stdout
+    assert json.loads((out / "index.json").read_text())["checks"] == {"proof_steps": True, "tabular_regret": True}
+    assert (out / "summary.md").exists() and (out / "tabular_regret__sqrtK_upper.png").exists()
+    rep = json.loads((out / "tabular_regret.json").read_text())
+    assert rep["claims"][0]["control_result"]["passed"] is False
+    # a rerun resumes from the sweep store (same numbers)
+    p2 = _run_cli(["check", "tabular_regret", "--quick", "--out", str(out), "--seeds", "4", "--no-progress"], tmp_path)
+    assert p2.returncode == 0
+    assert json.loads((out / "tabular_regret.json").read_text())["claims"][0]["result"] == rep["claims"][0]["result"]
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (["check", "nope"], 2, "unknown check"),
+    (["check"], 2, "--all"),
+    (["check", "--all", "proof_steps"], 2, "not both"),
+    (["check", "--all", "--seeds", "0"], 2, "positive integer"),
+    (["check", "--all", "--scheduler", "udp://x"], 2, "Dask address"),
+    (["frobnicate"], 2, "invalid choice"),
+])
+def test_cli_errors(tmp_path, args, code, text):
+    p = _run_cli(args, tmp_path)
+    assert p.returncode == code
+    assert text in p.stderr + p.stdout
+
+
+def test_cli_list_bounds_solve(tmp_path):
+    p = _run_cli(["list"], tmp_path)
+    assert p.returncode == 0 and "sqrtK_upper" in p.stdout and "negative control" in p.stdout
+    p = _run_cli(["bounds"], tmp_path)
+    assert p.returncode == 0 and "K^1/2" in p.stdout
+    p = _run_cli(["solve"], tmp_path)
+    assert p.returncode == 0 and "riverswim" in p.stdout
