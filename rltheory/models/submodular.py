@@ -243,7 +243,7 @@ def check_submodular(F: SetFunction, *, n_samples: int = 200, seed=0, atol: floa
                     continue
                 g = T[mask | (1 << v)] - T[mask]
                 if g < -atol:
-                    raise ValueError(f"F is not monotone: F({v} | {_fmt(mask, n)}) = {g!r} < 0")
+                    raise ValueError(f"F is not monotone: F({v} | {_fmt(mask, n)}) = {float(g)!r} < 0")
                 for u in range(n):
                     if u == v or mask >> u & 1:
                         continue
@@ -251,7 +251,7 @@ def check_submodular(F: SetFunction, *, n_samples: int = 200, seed=0, atol: floa
                     g2 = T[big | (1 << v)] - T[big]
                     if g2 > g + atol:
                         raise ValueError(
-                            f"F is not submodular: F({v} | {_fmt(big, n)}) = {g2!r} > F({v} | {_fmt(mask, n)}) = {g!r}")
+                            f"F is not submodular: F({v} | {_fmt(big, n)}) = {float(g2)!r} > F({v} | {_fmt(mask, n)}) = {float(g)!r}")
         return
     rng = np.random.default_rng(seed)
     for _ in range(n_samples):
