@@ -271,20 +271,35 @@ def bellman_q_sparse(indptr, indices, data, R, V, gamma, Q):
 
 
 @njit(cache=True)
-def _sup_diff(x, y):
-    m = 0.0
-    for i in range(x.shape[0]):
-        d = abs(x[i] - y[i])
-        if d > m:
-            m = d
-    return m
+def _diff_range(Vn, V):
+    """``(min, max)`` of ``Vn - V``."""
+    lo = np.inf
+    hi = -np.inf
+    for i in range(V.shape[0]):
+        d = Vn[i] - V[i]
+        if d < lo:
+            lo = d
+        if d > hi:
+            hi = d
+    return lo, hi
+
+
+@njit(cache=True)
+def _shift(V, c):
+    for i in range(V.shape[0]):
+        V[i] += c
 
 
 @njit(cache=True)
 def value_iteration_dense(P2, R, gamma, V0, tol, max_iter):
-    """Value iteration ``V_{n+1} = T V_n`` (Puterman 1994, Sec. 6.3) with the certified stopping rule
-    ``gamma/(1-gamma) * ||V_{n+1} - V_n|| <= tol``, which gives ``||V_{n+1} - V*|| <= tol``
-    (Puterman Thm 6.3.1). Returns ``(V, Q, pi, last_diff, iterations)``."""
+    """Value iteration ``V_{n+1} = T V_n`` (Puterman 1994, Sec. 6.3) with the MacQueen-Porteus stopping rule
+    (Puterman Thm 6.6.2): for any ``V``, ``T V + c_lo <= V* <= T V + c_hi`` componentwise with
+    ``c_lo = gamma/(1-gamma) min(T V - V)`` and ``c_hi = gamma/(1-gamma) max(T V - V)``. We stop once the
+    half-width ``gamma/(1-gamma) span(T V - V) / 2 <= tol`` and return the midpoint ``T V + (c_lo + c_hi)/2``,
+    so ``||V - V*|| <= tol``. The span shrinks much faster than the sup-norm when values move together
+    (QuantEcon and Puterman's MPI use the same bounds). Returns ``(V, Q, pi, last_span, iterations)``; ``Q`` and
+    ``pi`` are those of the last sweep (greedy w.r.t. the previous iterate); if ``max_iter`` stops the loop, ``V`` is
+    the last iterate, unshifted."""
     S = R.shape[0]
     A = R.shape[1]
     V = V0.copy()
@@ -296,10 +311,12 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter):
     while it < max_iter:
         bellman_q_dense(P2, R, V, gamma, Q)
         greedy(Q, Vn, pi)
-        diff = _sup_diff(Vn, V)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
     return V, Q, pi, diff, it
 
@@ -318,10 +335,12 @@ def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter):
     while it < max_iter:
         bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
         greedy(Q, Vn, pi)
-        diff = _sup_diff(Vn, V)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
     return V, Q, pi, diff, it
 
@@ -413,8 +432,8 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
 def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter):
     """Modified policy iteration (Puterman & Shin 1978; Puterman 1994, Sec. 6.5): greedy step
     ``V' = T V`` then ``m`` partial evaluation sweeps of the greedy policy. Stops with the same
-    certificate as value iteration on the greedy step: ``gamma/(1-gamma) ||T V - V|| <= tol`` and
-    returns ``T V``. Starting from ``V0`` with ``T V0 >= V0`` (e.g. ``min R/(1-gamma)``) the iterates
+    MacQueen-Porteus rule as :func:`value_iteration_dense` on the greedy step (valid for any ``V``) and
+    returns the midpoint of the bounds. Starting from ``V0`` with ``T V0 >= V0`` (e.g. ``min R/(1-gamma)``) the iterates
     increase monotonically to ``V*``. Returns ``(V, Q, pi, last_diff, iterations)``."""
     S = R.shape[0]
     A = R.shape[1]
@@ -427,10 +446,12 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter):
     while it < max_iter:
         bellman_q_dense(P2, R, V, gamma, Q)
         greedy(Q, Vn, pi)
-        diff = _sup_diff(Vn, V)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
         partial_evaluation_dense(P2, R, gamma, pi, V, m)
     return V, Q, pi, diff, it
@@ -450,10 +471,12 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
     while it < max_iter:
         bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
         greedy(Q, Vn, pi)
-        diff = _sup_diff(Vn, V)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
         partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m)
     return V, Q, pi, diff, it
@@ -584,10 +607,13 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
     diff = np.inf
     it = 0
     while it < max_iter:
-        diff = bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi)
+        bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
     return V, Q, pi, diff, it
 
@@ -604,10 +630,13 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
     diff = np.inf
     it = 0
     while it < max_iter:
-        diff = bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
     return V, Q, pi, diff, it
 
@@ -653,10 +682,13 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
     diff = np.inf
     it = 0
     while it < max_iter:
-        diff = bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
             break
         partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
     return V, Q, pi, diff, it

@@ -60,8 +60,9 @@ class SolveResult:
     V, Q, policy : arrays
         Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
     error_bound : float
-        Certified bound on ``||V - V*||_inf``. Discounted: ``gamma ||T V_prev - V_prev|| / (1-gamma)`` for
-        VI/MPI (Puterman Thm 6.3.1), ``||T V - V|| / (1-gamma)`` for PI and LP. Finite horizon:
+        Certified bound on ``||V - V*||_inf``. Discounted: ``gamma span(T V_prev - V_prev) / (2 (1-gamma))`` for
+        VI/MPI (MacQueen-Porteus bounds, Puterman Thm 6.6.2; V is their midpoint), ``||T V - V|| / (1-gamma)`` for
+        PI and LP. Finite horizon:
         ``sum_h ||V_h - (T V)_h||`` (0 up to rounding for backward induction).
     iterations : int
         Sweeps (VI/MPI), improvement steps (PI), 1 otherwise.
@@ -237,7 +238,7 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
         ``auto``: backward induction for finite horizon; PI for dense discounted MDPs with S <= 3000;
         MPI otherwise. VI/PI/MPI are for discounted MDPs.
     tol : float
-        VI/MPI stop once the certified bound ``gamma ||V_{n+1} - V_n|| / (1 - gamma) <= tol``.
+        VI/MPI stop once the certified bound ``gamma span(V_{n+1} - V_n) / (2 (1 - gamma)) <= tol``.
     """
     mdp = _check_mdp(mdp)
     if not isinstance(method, str):
@@ -304,7 +305,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
             V, Q, pi, diff, it = vi(ip, ix, dt, R, g, V0, tol, max_iter)
         else:
             V, Q, pi, diff, it = K.value_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, tol, max_iter)
-        bound = g * diff / (1.0 - g)
+        bound = g * diff / (2.0 * (1.0 - g))
         converged = bound <= tol
     elif m == "mpi":
         if mdp.is_sparse:
@@ -314,7 +315,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
         else:
             V, Q, pi, diff, it = K.modified_policy_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, mpi_sweeps,
                                                                    tol, max_iter)
-        bound = g * diff / (1.0 - g)
+        bound = g * diff / (2.0 * (1.0 - g))
         converged = bound <= tol
     else:  # policy iteration
         pi0 = R.argmax(axis=1).astype(np.int64)
@@ -325,6 +326,12 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
         bound = certificate(mdp, V)
         converged = it < max_iter
         # Greedy values from the final Q: V, Q and pi are then mutually consistent.
+    if m in ("vi", "mpi"):
+        # V is the midpoint of the MacQueen-Porteus bounds; Q and the greedy policy are recomputed from it
+        Q = bellman_backup(mdp, V)
+        pi = Q.argmax(axis=1).astype(np.int64)
+        if not converged:  # stopped by max_iter: V is the last iterate, certify it from its residual
+            bound = certificate(mdp, V)
     extra = {"converged": bool(converged)}
     return SolveResult(*_frozen(np.asarray(V), np.asarray(Q), np.asarray(pi)), error_bound=float(bound),
                        iterations=int(it), method=m, extra=extra)
