@@ -92,7 +92,9 @@ def test_cli_end_to_end(tmp_path):
     p = _run_cli(["check", "--all", "--quick", "--out", str(out), "--seeds", "4", "--no-progress"], tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "tabular_regret" in p.stdout and "PASS" in p.stdout
-    assert json.loads((out / "index.json").read_text())["checks"] == {"proof_steps": True, "tabular_regret": True}
+    from proofs_checks import registry
+
+    assert json.loads((out / "index.json").read_text())["checks"] == {name: True for name in registry()}
     assert (out / "summary.md").exists() and (out / "tabular_regret__sqrtK_upper.png").exists()
     rep = json.loads((out / "tabular_regret.json").read_text())
     assert rep["claims"][0]["control_result"]["passed"] is False
