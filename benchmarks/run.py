@@ -32,7 +32,7 @@ from rltheory.solvers import bellman_backup, solve
 
 from .competitors import available_tools, mdptoolbox_ops, numpy_ops, quantecon_ops, scipy_ops
 from .instances import garnet, riverswim
-from .lowoverhead import FiniteHorizonWorkspace
+from rltheory.solvers import FiniteHorizonPlanner
 from .timing import interleaved_best
 from .ucbvi_numpy import rltheory_ucbvi, ucbvi_numpy
 
@@ -274,15 +274,15 @@ class Bench:
             self.instances[f"finite S={S} A={A} H={H}"] = f"{mdp!r} (dynamics via {gen})"
             P4, R3 = mdp.P4(), mdp.R3()
             Vb, Qb, pib = np.zeros((H + 1, S)), np.empty((H, S, A)), np.empty((H, S), dtype=np.int64)
-            ws = FiniteHorizonWorkspace(mdp)
+            ws = FiniteHorizonPlanner(mdp)
             ref = np.asarray(solve(mdp).V[0])
             case = f"S={S} A={A} H={H}"
             c = [("rltheory", "solve()", lambda: solve(mdp), lambda o: o.V[0], None, "public API", None),
                  ("rltheory", "kernel backward_induction_dense",
                   lambda: K.backward_induction_dense(P4, R3, H, Vb, Qb, pib), lambda o: Vb[0], None,
                   "preallocated outputs", None),
-                 ("rltheory", "workspace (proposed)", ws.solve, lambda o: o[0][0], None,
-                  "benchmarks/lowoverhead.py", None),
+                 ("rltheory", "FiniteHorizonPlanner.plan()", ws.plan, lambda o: o[0][0], None,
+                  "rltheory.solvers.FiniteHorizonPlanner (reused buffers)", None),
                  ("numpy", "loop", *numpy_ops.backward_induction(P, R, H), None, "one matvec per step", None)]
             if self.has("pymdptoolbox"):
                 c.append(("pymdptoolbox", "FiniteHorizon",
@@ -290,7 +290,7 @@ class Bench:
                                                  N=H), None, "construct + run", None))
             res = self.measure("finite", case, "bi", c, ref, H * P.nbytes)
             if (S, A, H) == (20, 4, 20):
-                for v in ("kernel backward_induction_dense", "solve()", "workspace (proposed)"):
+                for v in ("kernel backward_induction_dense", "solve()", "FiniteHorizonPlanner.plan()"):
                     r = res[f"rltheory:{v}"]
                     self.target(f"finite S=20 A=4 H=20 ({v}): speed-up over NumPy loop",
                                 res["numpy:loop"]["seconds"] / r["seconds"], 10.0, f"{r['seconds'] * 1e6:.2f} us/call")

@@ -217,3 +217,22 @@ def test_finite_horizon_rejects_discounted_methods():
     m = TabularMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), horizon=3)
     with pytest.raises(ValueError, match="backward_induction"):
         solve(m, "vi")
+
+
+@given(tabular_mdps(discounted=False), st.integers(0, 2**32 - 1))
+def test_finite_horizon_planner_equals_solve(mdp, seed):
+    from rltheory.solvers import FiniteHorizonPlanner
+
+    planner = FiniteHorizonPlanner(mdp)
+    V, Q, pi = planner.plan()
+    r = solve(mdp)
+    assert np.array_equal(V, r.V) and np.array_equal(Q, r.Q) and np.array_equal(pi, r.policy)
+    R2 = np.random.default_rng(seed).random((mdp.horizon, mdp.S, mdp.A))
+    V2, _, _ = planner.plan(R2)
+    assert np.array_equal(V2, solve(mdp.with_rewards(R2)).V)
+    with pytest.raises(ValueError, match="R: expected shape"):
+        planner.plan(np.zeros((mdp.S + 1, mdp.A)))
+    with pytest.raises(TypeError, match="float64"):
+        planner.plan(np.zeros((mdp.S, mdp.A), dtype=np.float32))
+    with pytest.raises(ValueError, match="non-finite"):
+        planner.plan(np.full((mdp.S, mdp.A), np.nan))

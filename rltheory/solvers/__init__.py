@@ -17,8 +17,10 @@ from .api import (
     q_values,
     solve,
 )
+from .workspace import FiniteHorizonPlanner
 
 __all__ = [
+    "FiniteHorizonPlanner",
     "METHODS",
     "SolveResult",
     "as_stochastic_policy",

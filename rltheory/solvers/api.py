@@ -16,6 +16,7 @@ The hot loops are the Numba kernels of :mod:`rltheory.solvers._kernels`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,9 +52,9 @@ _ALIASES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SolveResult:
-    """Output of :func:`solve`.
+    """Output of :func:`solve` (fresh arrays, owned by the caller).
 
     Attributes
     ----------
@@ -95,12 +96,6 @@ def _check_mdp(mdp) -> TabularMDP:
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     return mdp
-
-
-def _frozen(*arrays):
-    for a in arrays:
-        a.setflags(write=False)
-    return arrays if len(arrays) > 1 else arrays[0]
 
 
 # ------------------------------------------------------------------------------- policies
@@ -246,7 +241,7 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
     m = _ALIASES.get(method, method)
     if m not in METHODS:
         raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol: must be a positive finite float, got {tol!r}")
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
         raise ValueError(f"max_iter: must be a positive int, got {max_iter!r}")
@@ -285,7 +280,7 @@ def _solve_finite(mdp: TabularMDP) -> SolveResult:
         K.backward_induction_sparse(ip, ix, dt, mdp.R3(), H, S, A, V, Q, pi)
     else:
         K.backward_induction_dense(mdp.P4(), mdp.R3(), H, V, Q, pi)
-    return SolveResult(*_frozen(V, Q, pi), error_bound=0.0, iterations=1, method="backward_induction")
+    return SolveResult(V, Q, pi, 0.0, 1, "backward_induction", {})
 
 
 def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sweeps: int) -> SolveResult:
@@ -295,7 +290,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
         Q = R.copy()
         V = Q.max(axis=1)
         pi = Q.argmax(axis=1).astype(np.int64)
-        return SolveResult(*_frozen(V, Q, pi), error_bound=0.0, iterations=1, method=m)
+        return SolveResult(V, Q, pi, error_bound=0.0, iterations=1, method=m)
     V0 = np.full(S, R.min() / (1.0 - g))  # T V0 >= V0: MPI increases monotonically from here
     converged = True
     if m == "vi":
@@ -333,7 +328,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sw
         if not converged:  # stopped by max_iter: V is the last iterate, certify it from its residual
             bound = certificate(mdp, V)
     extra = {"converged": bool(converged)}
-    return SolveResult(*_frozen(np.asarray(V), np.asarray(Q), np.asarray(pi)), error_bound=float(bound),
+    return SolveResult(np.asarray(V), np.asarray(Q), np.asarray(pi), error_bound=float(bound),
                        iterations=int(it), method=m, extra=extra)
 
 

@@ -103,8 +103,6 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         occ = np.clip(np.stack([np.asarray(x.value).reshape(S, A) for x in ds]), 0.0, None)
         pi = Q.argmax(axis=-1).astype(np.int64)
     bound = certificate(mdp, V)
-    for a in (V, Q, pi):
-        a.setflags(write=False)
     return SolveResult(V, Q, pi, error_bound=float(bound), iterations=1, method="lp",
                        extra={"solver": name, "status": prob.status, "objective": float(prob.value),
                               "occupancy": occ})
