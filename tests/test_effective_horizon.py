@@ -1,0 +1,75 @@
+"""Effective-horizon analyses: the authors' published numbers for a real BRIDGE MDP, and properties."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mdps
+from rltheory import TabularMDP
+from rltheory.analysis.effective_horizon import epw, exploration_values, min_k, simple_effective_horizon
+from rltheory.solvers import evaluate, solve
+
+BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bridge")
+KEYCORRIDOR = os.path.join(BRIDGE, "MiniGrid-KeyCorridorS3R1-v0.npz")
+
+# Published by Laidlaw et al. for MiniGrid-KeyCorridorS3R1-v0 (horizon 100): min_k, epw, simple effective
+# horizon and, for k = 1..16, the largest m of the simple bound.
+PUBLISHED_M = [6667295335345, 1392035355359, 278809136916, 54268730212, 10344878490, 3881656204, 719169930,
+               131899527, 23989567, 4332647, 1555678, 277857, 49406, 17501, 3089, 1]
+
+
+@pytest.mark.skipif(not os.path.exists(KEYCORRIDOR), reason="shared BRIDGE data not present")
+def test_reproduces_published_keycorridor_numbers():
+    m = mdps.load_bridge(KEYCORRIDOR, horizon=100)
+    assert min_k(m) == 1
+    assert epw(m) == 15
+    eh = simple_effective_horizon(m)
+    assert eh.ks == list(range(1, 17))
+    assert eh.ms == PUBLISHED_M
+    assert eh.value == 16.0
+
+
+def _random_deterministic(S, A, T, seed, sparse_rewards=True):
+    rng = np.random.default_rng(seed)
+    nxt = rng.integers(0, S, size=(S, A))
+    P = np.zeros((S, A, S))
+    P[np.arange(S)[:, None], np.arange(A)[None, :], nxt] = 1.0
+    R = rng.random((S, A)) * (rng.random((S, A)) < (0.3 if sparse_rewards else 1.0))
+    return TabularMDP(P, R, horizon=T)
+
+
+@given(st.integers(1, 8), st.integers(2, 3), st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_values_and_min_k_properties(S, A, T, seed):
+    m = _random_deterministic(S, A, T, seed)
+    ev = exploration_values(m)
+    Vstar = solve(m).V[:-1]
+    assert np.allclose(ev.Q_opt.max(-1), Vstar)
+    unif = np.full((S, A), 1.0 / A)
+    Vr = evaluate(m, unif)[:-1]
+    # the random policy's Q: R + V^rand (clamping only absorbs rounding)
+    assert np.allclose(ev.Q_rand[:-1], m.R + Vr[1:][:, m.P.argmax(-1)], atol=1e-12)
+    k = min_k(m)
+    assert 1 <= k <= T
+    assert 1 <= epw(m) <= T
+    eh = simple_effective_horizon(m)
+    assert eh.value <= T
+    if eh.ks:
+        assert min(eh.ks) >= k  # a k that gives a finite bound also makes greedy-on-Q^k optimal
+
+
+def test_negative_control_k0_greedy_on_rewards_fails_on_a_lure():
+    # a chain where the immediate reward lures: epw must exceed 1 while min_k can be 1
+    S, T = 6, 8
+    P = np.zeros((S, 2, S))
+    for s in range(S):
+        P[s, 0, 0] = 1.0  # action 0: small reward, back to start
+        P[s, 1, min(s + 1, S - 1)] = 1.0
+    R = np.zeros((S, 2))
+    R[:, 0] = 0.1
+    R[S - 1, 1] = 1.0
+    m = TabularMDP(P, R, horizon=T)
+    assert epw(m) > 1
+    with pytest.raises(ValueError, match="deterministic"):
+        min_k(mdps.riverswim(4, horizon=5))
