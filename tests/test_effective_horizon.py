@@ -73,3 +73,29 @@ def test_negative_control_k0_greedy_on_rewards_fails_on_a_lure():
     assert epw(m) > 1
     with pytest.raises(ValueError, match="deterministic"):
         min_k(mdps.riverswim(4, horizon=5))
+
+
+def test_gorp_reproducible_counts_and_exact_with_full_lookahead():
+    from rltheory.algorithms.effective_horizon import gorp
+
+    m = _random_deterministic(7, 2, 5, seed=3, sparse_rewards=False)
+    a = gorp(m, 2, 4, seed=1)
+    b = gorp(m, 2, 4, seed=1)
+    assert np.array_equal(a.actions, b.actions) and a.episodes == b.episodes
+    # episodes = m * sum_t A^min(k, T - t)
+    assert a.episodes == 4 * sum(2 ** min(2, 5 - t) for t in range(5))
+    # with k = T the lookahead enumerates whole plans: GORP is exact whatever m
+    full = gorp(m, 5, 1, seed=0)
+    assert full.optimal and full.value == pytest.approx(solve(m).V[0, 0])
+    with pytest.raises(ValueError, match="k"):
+        gorp(m, 0, 1, seed=0)
+
+
+def test_effective_horizon_check_quick():
+    from proofs_checks import RunContext, get
+    from proofs_checks.framework import _serial_runner
+
+    rep = get("effective_horizon").run(RunContext(quick=True, seeds=1, runner=_serial_runner))
+    assert rep.passed
+    r = rep.results[0]
+    assert r.result.stats["worst_ratio"] <= 1.0 and not r.control_result.passed

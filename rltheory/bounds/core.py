@@ -12,6 +12,7 @@ reporting logarithmic factors separately. Example::
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,8 @@ def _degree(poly: sp.Expr, v: sp.Symbol) -> sp.Expr:
     deg = sp.Integer(0)
     for f in sp.Mul.make_args(e):
         base, ex = f.as_base_exp()
+        if ex.has(v):  # v in an exponent (A**k): exponential growth in v
+            return sp.oo
         if base == v:
             deg += ex
         elif base.has(v):
@@ -61,6 +64,17 @@ def _degree(poly: sp.Expr, v: sp.Symbol) -> sp.Expr:
             inner = sp.limit(sp.log(base) / sp.log(v), v, sp.oo)
             deg += ex * inner
     return sp.nsimplify(deg)
+
+
+def _num(e) -> float:
+    """Order key for exponents: numbers as floats; oo (exponential) and symbolic exponents (A**k in A) as +inf."""
+    if e == sp.oo or not e.is_number:
+        return math.inf
+    return float(e)
+
+
+def _exp_json(e):
+    return float(e) if e.is_number and e.is_finite else str(e)
 
 
 def leading_exponents(expr: sp.Expr, variables=None) -> tuple[dict, list]:
@@ -81,9 +95,9 @@ def leading_exponents(expr: sp.Expr, variables=None) -> tuple[dict, list]:
         for t in terms:
             poly, lg = _split_logs(t)
             degs.append((_degree(poly, v), lg))
-        best = max(degs, key=lambda x: float(x[0]))
-        if float(best[0]) <= 0 and any(float(d) < 0 for d, _ in degs):
-            best = min(degs, key=lambda x: float(x[0]))
+        best = max(degs, key=lambda x: _num(x[0]))
+        if _num(best[0]) <= 0 and any(_num(d) < 0 for d, _ in degs):
+            best = min(degs, key=lambda x: _num(x[0]))
         exps[v] = best[0]
         for lg in best[1]:
             if lg not in logs:
@@ -180,7 +194,7 @@ class Bound:
             "source": self.source,
             "assumptions": list(self.assumptions),
             "constants": {str(k): float(v) for k, v in self.constants.items()},
-            "exponents": {str(k): float(v) for k, v in self.exponents().items()},
+            "exponents": {str(k): _exp_json(v) for k, v in self.exponents().items()},
             "log_factors": [str(x) for x in self.log_factors()],
             "notes": self.notes,
         }

@@ -1,0 +1,108 @@
+"""GORP — Greedy Over Random Policy (Laidlaw, Russell & Dragan, NeurIPS 2023, Alg. 1), for deterministic MDPs.
+
+For each step ``t = 0..T-1`` in turn, with the actions ``a_0..a_{t-1}`` already committed: for each of the
+``A^k'`` action sequences of length ``k' = min(k, T - t)``, run ``m`` episodes that follow the committed prefix,
+then the sequence, then uniformly random actions to the end; commit the first action of the sequence with the
+highest mean return (ties: the first sequence in lexicographic order). Episodes used:
+``m * sum_t A^{min(k, T-t)}``. With ``k`` and ``m = m_k`` of the simple effective-horizon bound
+(:func:`rltheory.analysis.effective_horizon.simple_effective_horizon`) the paper's Theorem 5.4 guarantees an
+optimal policy with probability at least 1/2, i.e. sample complexity ``O(T A^k m_k) = O(T A^{H_k})``.
+
+The rollouts of one decision run in a Numba kernel; randomness comes from Numba's generator seeded with
+``np.random.seed(seed)`` inside the kernel (reproducible for a seed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ...analysis.effective_horizon import PRECISION, deterministic_arrays
+from ...models.tabular import TabularMDP
+
+__all__ = ["GORPResult", "gorp", "gorp_sample_complexity"]
+
+
+@njit(cache=True)
+def _gorp(nxt, R, T, k, m, seed, actions):
+    np.random.seed(seed)
+    S, A = nxt.shape
+    s = 0
+    episodes = 0
+    seq = np.zeros(k, dtype=np.int64)
+    for t in range(T):
+        kk = min(k, T - t)
+        n_seq = A ** kk
+        best = -np.inf
+        best_first = 0
+        for j in range(n_seq):
+            x = j
+            for i in range(kk - 1, -1, -1):
+                seq[i] = x % A
+                x //= A
+            total = 0.0
+            for _ in range(m):
+                st = s
+                g = 0.0
+                for i in range(kk):
+                    g += R[st, seq[i]]
+                    st = nxt[st, seq[i]]
+                for _u in range(t + kk, T):
+                    a = np.random.randint(0, A)
+                    g += R[st, a]
+                    st = nxt[st, a]
+                total += g
+            episodes += m
+            mean = total / m
+            if mean > best:
+                best = mean
+                best_first = seq[0]
+        actions[t] = best_first
+        s = nxt[s, best_first]
+    return episodes
+
+
+@dataclass(frozen=True)
+class GORPResult:
+    actions: np.ndarray
+    value: float
+    optimal_value: float
+    optimal: bool
+    episodes: int
+
+
+def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
+    """Run GORP with lookahead ``k`` and ``m`` rollouts per action sequence; returns the committed open-loop
+    plan, its exact return, and whether it is optimal (within 1e-4)."""
+    nxt, R, T = deterministic_arrays(mdp)
+    for name, v in (("k", k), ("m", m)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name}: must be a positive int, got {v!r}")
+    if mdp.A ** min(k, T) > 10**7:
+        raise ValueError(f"k: A^k = {mdp.A}^{k} action sequences per step is too many")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    actions = np.zeros(T, dtype=np.int64)
+    episodes = _gorp(nxt, R, T, int(k), int(m), int(seed), actions)
+    s, v = 0, 0.0
+    for a in actions:
+        v += R[s, a]
+        s = nxt[s, a]
+    from ...solvers import solve
+
+    vstar = float(solve(mdp).V[0, 0])
+    return GORPResult(actions, float(v), vstar, bool(v >= vstar - PRECISION), int(episodes))
+
+
+def gorp_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**16):
+    """Smallest ``m`` in 1, 2, 4, ... (up to ``m_max``) for which GORP(k, m) is optimal on at least a ``success``
+    fraction of ``seeds``; returns ``(m, episodes)`` (episodes of one GORP run at that m), or ``(None, None)``."""
+    seeds = list(seeds)
+    m = 1
+    while m <= m_max:
+        runs = [gorp(mdp, k, m, seed=s) for s in seeds]
+        if np.mean([r.optimal for r in runs]) >= success:
+            return m, runs[0].episodes
+        m *= 2
+    return None, None
