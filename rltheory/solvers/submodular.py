@@ -69,8 +69,8 @@ def _bitmask_dp(P4, table, H, S, A, U0, pol):
 
 
 @njit(cache=True)
-def _markov_forward(P4, table, H, S, pi, mu0):
-    """Exact J of a deterministic Markov policy ``pi`` (H, S): forward over the law of (s, B)."""
+def _eval_context_policy(P4, table, H, S, A, probs, hist, mu0):
+    """Exact ``E[F(B_{H-1})]`` for a stochastic context policy ``probs[h, x, a]``."""
     nm = table.shape[0]
     dist = np.zeros((S, nm))
     for s in range(S):
@@ -81,21 +81,31 @@ def _markov_forward(P4, table, H, S, pi, mu0):
         Ph = P4[h if hp > 1 else 0]
         new[:, :] = 0.0
         for s in range(S):
-            a = pi[h, s]
             for B in range(nm):
                 w = dist[s, B]
                 if w == 0.0:
                     continue
-                for t in range(S):
-                    p = Ph[s, a, t]
-                    if p != 0.0:
-                        new[t, B | (1 << t)] += w * p
+                x = s * nm + B if hist else s
+                for a in range(A):
+                    pa = probs[h, x, a]
+                    if pa == 0.0:
+                        continue
+                    for t in range(S):
+                        p = Ph[s, a, t]
+                        if p != 0.0:
+                            new[t, B | (1 << t)] += w * pa * p
         dist[:, :] = new
     J = 0.0
     for s in range(S):
         for B in range(nm):
             J += dist[s, B] * table[B]
     return J
+
+
+def _onehot_markov(pi, A):
+    probs = np.zeros(pi.shape + (A,))
+    np.put_along_axis(probs, pi[..., None], 1.0, axis=-1)
+    return probs
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,8 @@ def markov_value(smdp: SubmodularMDP, policy) -> float:
         raise ValueError(f"policy: expected shape {(smdp.horizon, smdp.S)}, got {pi.shape}")
     if pi.min() < 0 or pi.max() >= smdp.A:
         raise ValueError(f"policy: actions must lie in [0, {smdp.A})")
-    return float(_markov_forward(P4, table, smdp.horizon, smdp.S, pi.astype(np.int64), smdp.mdp.mu0))
+    probs = _onehot_markov(pi.astype(np.int64), smdp.A)
+    return float(_eval_context_policy(P4, table, smdp.horizon, smdp.S, smdp.A, probs, False, smdp.mdp.mu0))
 
 
 def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: int = 8, seed=0):
@@ -161,7 +172,7 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
         pi = np.zeros((H, S), dtype=np.int64)
         for acts in product(range(A), repeat=n_dec):
             pi[:H - 1] = np.asarray(acts, dtype=np.int64).reshape(H - 1, S) if n_dec else pi[:H - 1]
-            v = _markov_forward(P4, table, H, S, pi, mu0)
+            v = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
             if v > best_v:
                 best_v, best_pi = v, pi.copy()
         return float(best_v), best_pi, True
@@ -169,7 +180,7 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
     best_v, best_pi = -np.inf, None
     for _ in range(restarts):
         pi = rng.integers(0, A, size=(H, S)).astype(np.int64)
-        v = _markov_forward(P4, table, H, S, pi, mu0)
+        v = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
         improved = True
         while improved:
             improved = False
@@ -180,7 +191,7 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
                         if a == keep:
                             continue
                         pi[h, s] = a
-                        va = _markov_forward(P4, table, H, S, pi, mu0)
+                        va = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
                         if va > v + 1e-12:
                             v, keep, improved = va, a, True
                     pi[h, s] = keep

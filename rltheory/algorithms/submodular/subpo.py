@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.submodular import SubmodularMDP
-from ...solvers.submodular import _prepare
+from ...solvers.submodular import _eval_context_policy, _prepare
 
 __all__ = ["SubPOResult", "subpo", "modular_pg", "greedy_policy_value", "evaluate_context_policy"]
 
@@ -56,63 +57,12 @@ def _softmax_row(theta_row, out):
 
 
 @njit(cache=True)
-def _sample(cdf_row, u):
-    n = cdf_row.shape[0]
-    for i in range(n):
-        if u < cdf_row[i]:
-            return i
-    return n - 1
-
-
-@njit(cache=True)
-def _eval_context_policy(P4, table, H, S, A, probs, hist, mu0):
-    """Exact ``E[F(B_{H-1})]`` for a stochastic context policy ``probs[h, x, a]``."""
-    nm = table.shape[0]
-    dist = np.zeros((S, nm))
-    for s in range(S):
-        dist[s, 1 << s] = mu0[s]
-    new = np.zeros((S, nm))
-    hp = P4.shape[0]
-    for h in range(H - 1):
-        Ph = P4[h if hp > 1 else 0]
-        new[:, :] = 0.0
-        for s in range(S):
-            for B in range(nm):
-                w = dist[s, B]
-                if w == 0.0:
-                    continue
-                x = s * nm + B if hist else s
-                for a in range(A):
-                    pa = probs[h, x, a]
-                    if pa == 0.0:
-                        continue
-                    for t in range(S):
-                        p = Ph[s, a, t]
-                        if p != 0.0:
-                            new[t, B | (1 << t)] += w * pa * p
-        dist[:, :] = new
-    J = 0.0
-    for s in range(S):
-        for B in range(nm):
-            J += dist[s, B] * table[B]
-    return J
-
-
-@njit(cache=True)
 def _train(P4, table, mu0, H, S, A, hist, modular, natural, n_iters, batch, lr, eval_every, seed, theta, curve):
     np.random.seed(seed)
     nm = table.shape[0]
     hp = P4.shape[0]
-    # cumulative rows for inverse-CDF sampling
-    cdf = np.empty_like(P4)
-    for k in range(hp):
-        for s in range(S):
-            for a in range(A):
-                c = 0.0
-                for t in range(S):
-                    c += P4[k, s, a, t]
-                    cdf[k, s, a, t] = c
-    cmu = np.cumsum(mu0)
+    cdf = cumulative_rows(P4)
+    cmu = cumulative(mu0)
     fmax = table[nm - 1] if table[nm - 1] > 0 else 1.0
     singleton = np.empty(S)
     for s in range(S):
@@ -129,7 +79,7 @@ def _train(P4, table, mu0, H, S, A, hist, modular, natural, n_iters, batch, lr, 
     n_eval = 0
     for it in range(n_iters):
         for b in range(batch):
-            s = _sample(cmu, np.random.random())
+            s = sample(cmu, np.random.random())
             B = 1 << s
             gains = np.zeros(H)
             for h in range(H):
@@ -148,7 +98,7 @@ def _train(P4, table, mu0, H, S, A, hist, modular, natural, n_iters, batch, lr, 
                         a = k
                         break
                 acts[b, h] = a
-                t = _sample(cdf[h if hp > 1 else 0, s, a], np.random.random())
+                t = sample(cdf[h if hp > 1 else 0, s, a], np.random.random())
                 nb = B | (1 << t)
                 if modular:
                     gains[h] = singleton[t] / fmax

@@ -34,21 +34,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
 
 __all__ = ["UCBVIResult", "ucbvi", "BONUSES"]
 
 BONUSES = {"none": 0, "hoeffding": 1, "bernstein": 2}
-
-
-@njit(cache=True)
-def _sample(cdf_row, u):
-    n = cdf_row.shape[0]
-    for i in range(n):
-        if u < cdf_row[i]:
-            return i
-    return n - 1
 
 
 @njit(cache=True)
@@ -125,17 +117,8 @@ def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regre
     hp = P4.shape[0]
     S = P4.shape[1]
     A = P4.shape[2]
-    cdf = np.empty_like(P4)
-    for k in range(hp):
-        for s in range(S):
-            for a in range(A):
-                c = 0.0
-                for t in range(S):
-                    c += P4[k, s, a, t]
-                    cdf[k, s, a, t] = c
-                cdf[k, s, a, S - 1] = 1.0 + 1e-12  # guard against rounding in the last bucket
-    cmu = np.cumsum(mu0)
-    cmu[S - 1] = 1.0 + 1e-12
+    cdf = cumulative_rows(P4)
+    cmu = cumulative(mu0)
     hr = R3.shape[0]
     Vmax = np.zeros(H + 1)
     for h in range(H - 1, -1, -1):
@@ -151,13 +134,13 @@ def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regre
     for ep in range(K):
         _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi)
         regret[ep] = v_star - _policy_value(P4, R3, pi, mu0, H, S, Vbuf)
-        s = _sample(cmu, np.random.random())
+        s = sample(cmu, np.random.random())
         g = 0.0
         for h in range(H):
             a = pi[h, s]
             g += R3[h if hr > 1 else 0, s, a]
             k = h if hp > 1 else 0
-            t = _sample(cdf[k, s, a], np.random.random())
+            t = sample(cdf[k, s, a], np.random.random())
             Nsa[k, s, a] += 1.0
             Nsas[k, s, a, t] += 1.0
             s = t
