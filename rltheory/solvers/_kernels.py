@@ -489,12 +489,12 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
 # iteration in one call. Dense sweeps read P through BLAS (``np.dot``), which is already multithreaded
 # and at the memory-bandwidth limit; sparse sweeps are bandwidth/latency bound gathers, so the
 # ``_par`` variants split the states into blocks over Numba threads (``parallel=True``). Parallel
-# kernels pay a thread start-up of a few microseconds per call: use them from ~5*10^4 stored
+# kernels pay a thread start-up of a few microseconds per call: use them from ~2*10^4 stored
 # transitions on (see ``PARALLEL_MIN_NNZ``).
 
 #: Number of stored transitions (nnz of the CSR kernel) from which the ``_par`` sparse kernels beat the
 #: serial ones on a 2-core machine (measured by ``benchmarks/run.py``, section ``sparse``).
-PARALLEL_MIN_NNZ = 50_000
+PARALLEL_MIN_NNZ = 20_000
 
 
 @njit(cache=True)
