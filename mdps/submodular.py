@@ -12,7 +12,8 @@ from rltheory.models.submodular import Coverage, GPVarianceReduction, LogDet, Su
 from .classic import as_generator, check_int, check_prob
 from .gridworld import ACTIONS, gridworld_layout
 
-__all__ = ["choice_coverage", "lure_coverage", "coverage_gridworld", "informative_path", "deceptive_chain"]
+__all__ = ["choice_coverage", "lure_coverage", "coverage_gridworld", "informative_path", "deceptive_chain",
+           "memory_hub"]
 
 
 def _random_coverage(rng, n, n_cells, p):
@@ -137,3 +138,25 @@ def deceptive_chain(n: int) -> SubmodularMDP:
 
     mdp = TabularMDP(P, np.zeros((S, 2)), horizon=n + 1, name=f"deceptive_chain(n={n})")
     return SubmodularMDP(mdp, Modular(w))
+
+
+def memory_hub(n: int = 2) -> SubmodularMDP:
+    """A hub (state 0) with ``n`` leaves; horizon ``2n``. The first move from the hub lands on a uniformly random
+    leaf whatever the action (time-dependent dynamics); afterwards action ``i`` from the hub goes to leaf ``i``
+    and every action from a leaf returns to the hub. ``F`` counts the distinct leaves visited. A
+    history-dependent policy remembers which leaf chance chose and covers all ``n``; a Markov policy on
+    ``(h, s)`` cannot, so its best value is strictly smaller (``n = 2``: 1.5 vs 2)."""
+    n = check_int(n, "n", 2, 8)
+    S, A, H = n + 1, n, 2 * n
+    P = np.zeros((H, S, A, S))
+    for h in range(H):
+        for a in range(A):
+            if h == 0:
+                P[h, 0, a, 1:] = 1.0 / n
+            else:
+                P[h, 0, a, 1 + a] = 1.0
+            P[h, 1:, a, 0] = 1.0
+    w = np.ones(S)
+    w[0] = 0.0
+    mdp = TabularMDP(P, np.zeros((S, A)), horizon=H, name=f"memory_hub(n={n})")
+    return SubmodularMDP(mdp, Coverage(np.eye(S, dtype=bool), w))

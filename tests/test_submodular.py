@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdps.submodular import choice_coverage, coverage_gridworld, deceptive_chain, informative_path, lure_coverage
+from mdps.submodular import (
+    choice_coverage,
+    coverage_gridworld,
+    deceptive_chain,
+    informative_path,
+    lure_coverage,
+    memory_hub,
+)
 from rltheory import TabularMDP
 from rltheory.algorithms.submodular import greedy_policy_value, modular_pg, subpo
 from rltheory.models.submodular import (
@@ -154,3 +161,20 @@ def test_bad_inputs():
         SubmodularMDP(sm.mdp, TableFunction(np.arange(16.0) ** 2 / 10))
     with pytest.raises(TypeError, match="integer"):
         markov_value(sm, np.zeros((3, 4)))
+
+
+def test_coverage_probabilities_consistent_with_value():
+    from rltheory.algorithms.submodular import coverage_probabilities
+
+    sm = coverage_gridworld("S..\n.#.\n...", horizon=5, radius=0, cell_weights=np.ones(8))
+    r = subpo(sm, seed=0, n_iters=50)
+    p = coverage_probabilities(sm, r.probs, r.features)
+    # modular-weight coverage with radius 0: J = expected number of distinct cells visited = sum of probabilities
+    assert p.sum() == pytest.approx(r.value)
+    assert p[0] == pytest.approx(1.0)
+
+
+def test_memory_hub_needs_history():
+    sm = memory_hub(2)
+    bm, _, exact = best_markov(sm)
+    assert exact and bm == pytest.approx(1.5) and exact_optimum(sm).value == pytest.approx(2.0)

@@ -40,7 +40,8 @@ from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.submodular import SubmodularMDP
 from ...solvers.submodular import _eval_context_policy, _prepare
 
-__all__ = ["SubPOResult", "subpo", "modular_pg", "greedy_policy_value", "evaluate_context_policy"]
+__all__ = ["SubPOResult", "subpo", "modular_pg", "greedy_policy_value", "evaluate_context_policy",
+           "coverage_probabilities"]
 
 _FEATURES = {"markov": 0, "history": 1}
 
@@ -242,3 +243,29 @@ def greedy_policy_value(smdp: SubmodularMDP) -> tuple[float, np.ndarray]:
         probs[h].reshape(S, nm, A)[np.arange(S)[:, None], B[None, :], best] = 1.0
     value = evaluate_context_policy(smdp, probs, "history")
     return value, probs
+
+
+def coverage_probabilities(smdp: SubmodularMDP, probs, features: str = "history") -> np.ndarray:
+    """Exact probability that each state is visited during an episode under a context policy ``probs[h, x, a]``
+    (forward pass over the law of ``(s, B)``; for pictures of what a policy covers)."""
+    P4, table = _prepare(smdp)
+    S, A, H = smdp.S, smdp.A, smdp.horizon
+    nm = table.size
+    hist = features == "history"
+    dist = np.zeros((S, nm))
+    mu0 = smdp.mdp.mu0
+    for s in range(S):
+        dist[s, 1 << s] = mu0[s]
+    for h in range(H - 1):
+        Ph = P4[h if P4.shape[0] > 1 else 0]
+        new = np.zeros_like(dist)
+        for s in range(S):
+            for B in np.flatnonzero(dist[s]):
+                x = s * nm + B if hist else s
+                nxt = (probs[h, x] @ Ph[s]) * dist[s, B]
+                for t in np.flatnonzero(nxt):
+                    new[t, B | (1 << t)] += nxt[t]
+        dist = new
+    final = dist.sum(axis=0)  # law of the visited set
+    bits = (np.arange(nm)[:, None] >> np.arange(S)[None, :]) & 1
+    return final @ bits
