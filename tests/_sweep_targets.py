@@ -1,4 +1,4 @@
-"""Module-level (picklable) functions for the sweep tests."""
+"""Module-level (hence picklable, importable by spawned workers) functions for tests/test_experiments.py."""
 import os
 import time
 
@@ -6,17 +6,38 @@ import numpy as np
 
 
 def noisy(a, b, seed):
+    """Seeded floats with full 53-bit mantissas, a NumPy array and a NumPy integer."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=5)
-    return {"value": float(a * x.sum() + b), "vec": x, "n": np.int64(a)}
+    return {"value": float(a * x.sum() + b), "vec": x, "n": np.int64(a), "f64": np.float64(x[0] / 3.0)}
 
 
 def slow_logged(a, seed, log, delay=0.15):
+    """Appends ``a,seed`` to ``log`` on every call (one line per call), then sleeps ``delay`` seconds."""
     with open(log, "a") as fh:
         fh.write(f"{a},{seed}\n")
     time.sleep(delay)
     rng = np.random.default_rng(seed)
     return {"value": float(rng.random() + a)}
+
+
+def counted(seed, log, **params):
+    """Logs the canonical cell on every call; result depends on params and seed only."""
+    with open(log, "a") as fh:
+        fh.write(repr((sorted(params.items()), seed)) + "\n")
+    rng = np.random.default_rng([seed] + [int(v) for _, v in sorted(params.items())])
+    return {"u": rng.random(), "params": params}
+
+
+def echo(x, seed):
+    """Returns the floats it is given in several NumPy/Python forms."""
+    arr = np.asarray(x, dtype=np.float64)
+    return {"list": list(x), "array": arr, "scalars": [np.float64(v) for v in arr], "seed": np.int32(seed)}
+
+
+def special(seed):
+    return {"nan": float("nan"), "inf": np.inf, "ninf": -np.inf, "negzero": np.float64(-0.0),
+            "tiny": 5e-324, "f32": np.float32(0.1), "bool": np.bool_(True), "tuple": (1, 2.5)}
 
 
 def failing(a, seed):
@@ -25,5 +46,20 @@ def failing(a, seed):
     return {"value": a + seed}
 
 
+def not_a_dict(a, seed):
+    return [a, seed]
+
+
 def other(a, seed):
     return {"value": -a}
+
+
+class Scaled:
+    """A callable instance (its identity is its class)."""
+
+    def __call__(self, a, seed):
+        return {"value": 2 * a + seed}
+
+
+def worker_pid(a, seed):
+    return {"pid": os.getpid()}

@@ -1,142 +1,425 @@
-"""Sweeps: same rows whatever the executor, resume after SIGKILL without loss or duplication, clear errors."""
+"""Sweeps: same rows whatever the executor, resume after SIGKILL without loss, recomputation or duplicates,
+exact float round trip through the store, clear errors."""
+import collections
+import io
+import json
+import math
 import os
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 import time
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import _sweep_targets as T
-from rltheory.experiments import CellError, load_rows, run_sweep
+from rltheory.experiments import CellError, Sweep, load_rows, run_sweep, shutdown_workers
+from rltheory.experiments.store import dumps, loads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GRID = {"a": [1, 2, 3], "b": [0.5, -1.0]}
 
 
-def test_serial_and_local_pool_identical():
+def _bits(x):
+    return struct.pack("<d", x)
+
+
+def _count(db, name=None):
+    con = sqlite3.connect(db)
+    try:
+        where, args = ("WHERE name = ?", (name,)) if name else ("", ())
+        n = con.execute(f"SELECT COUNT(*) FROM cells {where}", args).fetchone()[0]
+        distinct = con.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT name, params, seed FROM cells {where})",
+                               args).fetchone()[0]
+        return n, distinct
+    finally:
+        con.close()
+
+
+def _expected_noisy(a, b, seed):
+    """Independent reference for T.noisy, computed here without the sweep machinery."""
+    x = np.random.default_rng(seed).normal(size=5)
+    return {"value": float(a * x.sum() + b), "vec": [float(v) for v in x], "n": int(a), "f64": float(x[0] / 3.0)}
+
+
+# ------------------------------------------------------------------ executors agree, order is the grid's
+
+
+def test_serial_and_local_pool_identical_and_ordered():
     s = run_sweep(T.noisy, GRID, 4, executor="serial", progress=False)
     p = run_sweep(T.noisy, GRID, 4, executor="local", n_workers=2, progress=False)
     assert s == p
-    assert len(s) == 3 * 2 * 4
-    # grid order (keys in the given order), then seeds
-    assert [(r["params"]["a"], r["params"]["b"], r["seed"]) for r in s][:5] == [
-        (1, 0.5, 0), (1, 0.5, 1), (1, 0.5, 2), (1, 0.5, 3), (1, -1.0, 0)]
-    assert isinstance(s[0]["result"]["vec"], list) and isinstance(s[0]["result"]["n"], int)
+    order = [(a, b, seed) for a in GRID["a"] for b in GRID["b"] for seed in range(4)]
+    assert [(r["params"]["a"], r["params"]["b"], r["seed"]) for r in p] == order
+    for r in p:
+        want = _expected_noisy(r["params"]["a"], r["params"]["b"], r["seed"])
+        assert r["result"] == want
+        assert [_bits(v) for v in r["result"]["vec"]] == [_bits(v) for v in want["vec"]]
+        assert type(r["result"]["n"]) is int
+    # key order of the grid decides the row order
+    q = run_sweep(T.noisy, {"b": GRID["b"], "a": GRID["a"]}, [3, 1], executor="serial", progress=False)
+    assert [(r["params"]["b"], r["params"]["a"], r["seed"]) for r in q] == \
+        [(b, a, seed) for b in GRID["b"] for a in GRID["a"] for seed in (3, 1)]
 
 
-def test_dask_local_cluster_matches_bit_for_bit(monkeypatch):
-    """A real LocalCluster: scheduler and a worker process talking TCP on loopback."""
+def test_dask_local_cluster_bit_for_bit_errors_and_resume(monkeypatch, tmp_path):
+    """A real LocalCluster (scheduler + one worker process, TCP on loopback), by Client and by address."""
     distributed = pytest.importorskip("dask.distributed")
     monkeypatch.setenv("PYTHONPATH", HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    db = tmp_path / "d.sqlite"
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   protocol="tcp", dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        d = run_sweep(T.noisy, GRID, 3, executor=client, progress=False)
+        d = run_sweep(T.noisy, GRID, 3, executor=client, progress=False, db=db)
         d2 = run_sweep(T.noisy, GRID, 3, executor=cluster.scheduler_address, progress=False)
+        with pytest.raises(CellError, match=r"'a': 2.*seed=1.*boom"):
+            run_sweep(T.failing, {"a": [1, 2]}, 2, executor=client, db=db, name="f", progress=False)
+        assert client.status == "running"  # a user's client is left open
     s = run_sweep(T.noisy, GRID, 3, executor="serial", progress=False)
     assert d == s and d2 == s
+    stored = {(r["params"]["a"], r["seed"]) for r in load_rows(db, "f")}
+    assert (2, 1) not in stored and {(1, 0), (1, 1)} <= stored
+    # everything stored: no scheduler is contacted (nothing listens on port 1)
+    again = run_sweep(T.noisy, GRID, 3, executor="tcp://127.0.0.1:1", db=db, progress=False)
+    assert again == s
+
+
+def test_warm_workers_are_reused_but_never_run_stale_code(tmp_path, monkeypatch):
+    """Consecutive local sweeps share worker processes; editing a module the sweep uses starts new ones."""
+    pids = [{r["result"]["pid"] for r in run_sweep(T.worker_pid, {"a": [0, 1, 2]}, 2, executor="local",
+                                                   n_workers=2, progress=False)} for _ in range(2)]
+    assert os.getpid() not in pids[0] and len(pids[0] | pids[1]) <= 2
+    mod = tmp_path / "edited_target.py"
+    mod.write_text("def f(a, seed):\n    return {'version': 1}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import edited_target
+
+    first = run_sweep(edited_target.f, {"a": [0, 1]}, 2, executor="local", n_workers=2, progress=False)
+    mtime = mod.stat().st_mtime_ns
+    mod.write_text("def f(a, seed):\n    return {'version': 2}\n")
+    os.utime(mod, ns=(mtime + 10**9, mtime + 10**9))
+    import importlib
+
+    importlib.reload(edited_target)
+    second = run_sweep(edited_target.f, {"a": [0, 1]}, 2, executor="local", n_workers=2, progress=False)
+    assert {r["result"]["version"] for r in first} == {1}
+    assert {r["result"]["version"] for r in second} == {2}
+    shutdown_workers()
+    monkeypatch.delitem(sys.modules, "edited_target")
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, tmp_path):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    outputs = []
+    for progress in (True, True, False):
+        term = Terminal()
+        monkeypatch.setattr(sys, "stderr", term)
+        rows = run_sweep(T.other, {"a": [1, 2, 3]}, 2, db=tmp_path / "p.sqlite", executor="serial",
+                         progress=progress, name="bar")
+        assert len(rows) == 6
+        outputs.append(term.getvalue())
+    assert "bar:" in outputs[0] and "0/6" in outputs[0]
+    assert "6/6" in outputs[1]  # resumed: the bar starts at the stored cells
+    assert outputs[2] == ""
+
+
+def test_missing_dask_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ImportError, match=r"rltheory\[dask\]"):
+        run_sweep(T.other, {"a": [1]}, 1, executor="tcp://127.0.0.1:1", progress=False)
+
+
+# ------------------------------------------------------------------ store: resume, namespaces, round trip
 
 
 def test_db_roundtrip_and_resume_skips_finished(tmp_path):
-    db = tmp_path / "s.sqlite"
+    db = tmp_path / "sub" / "s.sqlite"
     log = str(tmp_path / "calls.log")
-    first = run_sweep(T.slow_logged, {"a": [1, 2], "log": [log], "delay": [0.0]}, 3, db=db, executor="serial",
-                      progress=False, name="logged")
-    again = run_sweep(T.slow_logged, {"a": [1, 2], "log": [log], "delay": [0.0]}, 3, db=db, executor="serial",
-                      progress=False, name="logged")
+    grid = {"a": [1, 2], "log": [log], "delay": [0.0]}
+    first = run_sweep(T.slow_logged, grid, 3, db=db, executor="serial", progress=False, name="logged")
+    again = run_sweep(T.slow_logged, grid, 3, db=db, executor="local", n_workers=2, progress=False,
+                      name="logged")
     assert first == again
     with open(log) as fh:
         assert len(fh.readlines()) == 6  # the second run computed nothing
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == 6
-    assert len(load_rows(db, "logged")) == 6
+    con.close()
+    assert _count(db) == (6, 6)
+    loaded = load_rows(db, "logged")
+    assert [(r["params"], r["seed"], r["result"]) for r in loaded] == \
+        [(r["params"], r["seed"], r["result"]) for r in first]
 
 
-def test_same_name_other_function_is_refused(tmp_path):
+@settings(max_examples=25)
+@given(sizes=st.lists(st.integers(1, 3), min_size=1, max_size=3), n_seeds=st.integers(1, 3),
+       data=st.data())
+def test_partial_runs_then_full_run_compute_each_cell_once(sizes, n_seeds, data):
+    """Any sequence of runs on sub-grids, then the full grid: each cell computed exactly once overall,
+    rows in grid order and equal to an in-memory run."""
+    grid = {f"k{i}": list(range(10 * i, 10 * i + n)) for i, n in enumerate(sizes)}
+    seeds = list(range(n_seeds))
+    with tempfile.TemporaryDirectory() as tmp:
+        db, log = os.path.join(tmp, "p.sqlite"), os.path.join(tmp, "log")
+        full = {**grid, "log": [log]}
+        for _ in range(data.draw(st.integers(0, 3), label="partial runs")):
+            sub = {k: data.draw(st.lists(st.sampled_from(v), min_size=1, unique=True), label=k)
+                   for k, v in grid.items()}
+            sub_seeds = data.draw(st.lists(st.sampled_from(seeds), min_size=1, unique=True), label="seeds")
+            run_sweep(T.counted, {**sub, "log": [log]}, sub_seeds, db=db, executor="serial", progress=False,
+                      name="p")
+        rows = run_sweep(T.counted, full, seeds, db=db, executor="serial", progress=False, name="p")
+        with open(log) as fh:
+            calls = collections.Counter(fh.read().splitlines())
+        memory = run_sweep(T.counted, {**grid, "log": [os.path.join(tmp, "log2")]}, seeds,
+                           executor="serial", progress=False)
+    n_cells = len(seeds) * math.prod(sizes)
+    assert len(calls) == n_cells and set(calls.values()) == {1}
+    assert [(r["params"], r["seed"]) for r in rows] == Sweep(T.counted, full, seeds).cells()
+    assert [r["result"]["u"] for r in rows] == [r["result"]["u"] for r in memory]
+
+
+def test_racing_runs_never_duplicate(tmp_path):
+    db = tmp_path / "race.sqlite"
+    log = str(tmp_path / "log")
+    grid = {"a": list(range(6)), "log": [log], "delay": [0.005]}
+    out = [None, None]
+
+    def go(i):
+        out[i] = run_sweep(T.slow_logged, grid, 4, db=db, executor="serial", progress=False, name="race")
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out[0] == out[1] and len(out[0]) == 24
+    assert _count(db) == (24, 24)
+
+
+def test_namespaces_and_function_mismatch(tmp_path):
     db = tmp_path / "s.sqlite"
-    run_sweep(T.failing, {"a": [0]}, 1, db=db, executor="serial", progress=False, name="x")
+    a = run_sweep(T.failing, {"a": [0]}, 2, db=db, executor="serial", progress=False, name="x")
     with pytest.raises(ValueError, match="was run with function"):
-        run_sweep(T.other, {"a": [0]}, 1, db=db, executor="serial", progress=False, name="x")
+        run_sweep(T.other, {"a": [0]}, 2, db=db, executor="serial", progress=False, name="x")
+    b = run_sweep(T.other, {"a": [0]}, 2, db=db, executor="serial", progress=False, name="y")
+    assert [r["result"] for r in load_rows(db, "x")] == [r["result"] for r in a] == [{"value": 0}, {"value": 1}]
+    assert [r["result"] for r in load_rows(db, "y")] == [r["result"] for r in b] == [{"value": 0}] * 2
+    # default names are the functions' qualified names, so two functions never share a namespace
+    run_sweep(T.failing, {"a": [0]}, 1, db=db, executor="serial", progress=False)
+    run_sweep(T.other, {"a": [0]}, 1, db=db, executor="serial", progress=False)
+    assert load_rows(db, "_sweep_targets.other")[0]["result"] == {"value": 0}
+    # a callable instance is identified by its class, stable across instances
+    run_sweep(T.Scaled(), {"a": [1]}, 1, db=db, executor="serial", progress=False, name="z")
+    assert run_sweep(T.Scaled(), {"a": [1]}, 1, db=db, executor="local", progress=False, name="z") == \
+        [{"params": {"a": 1}, "seed": 0, "result": {"value": 2}}]
+    with pytest.raises(ValueError, match="no sweep 'nope'"):
+        load_rows(db, "nope")
+    with pytest.raises(FileNotFoundError):
+        load_rows(tmp_path / "absent.sqlite", "x")
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_load_rows_returns_json_params_in_last_grid_order(tmp_path):
+    db = tmp_path / "s.sqlite"
+    run_sweep(T.other, {"a": [3, 1, 2]}, [5, 4], db=db, executor="serial", progress=False, name="o")
+    run_sweep(T.other, {"a": [2, 1]}, [4], db=db, executor="serial", progress=False, name="o")
+    got = [(r["params"]["a"], r["seed"]) for r in load_rows(db, "o")]
+    rest = sorted({(3, 5), (3, 4), (1, 5), (2, 5)}, key=lambda c: (json.dumps({"a": c[0]}), c[1]))
+    assert got == [(2, 4), (1, 4)] + rest
+    rows = run_sweep(T.echo, {"x": [(0.1, 2.0)]}, 1, db=db, executor="serial", progress=False, name="t")
+    assert rows[0]["params"] == {"x": (0.1, 2.0)}  # as given
+    assert load_rows(db, "t")[0]["params"] == {"x": [0.1, 2.0]}  # JSON form
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True)
+
+
+@given(st.lists(finite, min_size=1, max_size=8))
+def test_floats_round_trip_bit_for_bit(xs):
+    """Python floats, float64 arrays and NumPy scalars all come back with the same 64 bits."""
+    back = loads(dumps(T.echo(xs, 0)))
+    for key in ("list", "array", "scalars"):
+        assert [_bits(v) for v in back[key]] == [_bits(v) for v in xs]
+        assert all(type(v) is float for v in back[key])
+
+
+def test_floats_round_trip_through_sqlite(tmp_path):
+    xs = np.random.default_rng(7).standard_normal(50) * np.logspace(-300, 300, 50)
+    xs = list(xs) + [5e-324, -0.0, 2.0**-1074 * 3, 1.7976931348623157e308, 1 / 3]
+    rows = run_sweep(T.echo, {"x": [xs]}, 1, db=tmp_path / "f.sqlite", executor="serial", progress=False)
+    for key in ("list", "array", "scalars"):
+        assert [_bits(v) for v in rows[0]["result"][key]] == [_bits(float(v)) for v in xs]
+
+
+def test_special_values_identical_with_and_without_db(tmp_path):
+    mem = run_sweep(T.special, {}, 1, executor="serial", progress=False)
+    disk = run_sweep(T.special, {}, 1, db=tmp_path / "n.sqlite", executor="serial", progress=False)
+    for rows in (mem, disk):
+        r = rows[0]["result"]
+        assert math.isnan(r["nan"]) and r["inf"] == math.inf and r["ninf"] == -math.inf
+        assert _bits(r["negzero"]) == _bits(-0.0) and r["tiny"] == 5e-324
+        assert r["f32"] == float(np.float32(0.1)) and r["bool"] is True and r["tuple"] == [1, 2.5]
+    assert repr(mem) == repr(disk)
+    # an empty grid is one cell per seed
+    assert Sweep(T.special, {}, 3).cells() == [({}, 0), ({}, 1), ({}, 2)]
+
+
+# ------------------------------------------------------------------ errors
 
 
 @pytest.mark.parametrize("executor", ["serial", "local"])
 def test_failing_cell_names_params_and_keeps_finished(tmp_path, executor):
     db = tmp_path / "f.sqlite"
-    with pytest.raises(CellError, match=r"'a': 2.*seed=1"):
-        run_sweep(T.failing, {"a": [1, 2]}, 2, db=db, executor=executor, n_workers=2, progress=False, name="f")
+    with pytest.raises(CellError, match=r"'a': 2.*seed=1.*boom") as info:
+        run_sweep(T.failing, {"a": [1, 2, 3]}, 2, db=db, executor=executor, n_workers=2, progress=False, name="f")
+    assert info.value.params == {"a": 2} and info.value.seed == 1
     stored = {(r["params"]["a"], r["seed"]) for r in load_rows(db, "f")}
-    assert (2, 1) not in stored and (1, 0) in stored
+    assert (2, 1) not in stored and {(1, 0), (1, 1), (2, 0)} <= stored
+    assert _count(db) == (len(stored), len(stored))
+
+
+def test_result_must_be_a_jsonable_dict():
+    with pytest.raises(CellError, match="must return a dict"):
+        run_sweep(T.not_a_dict, {"a": [1]}, 1, executor="serial", progress=False)
+    with pytest.raises(CellError, match=r"result\['x'\].*complex"):
+        run_sweep(_returns_complex, {}, 1, executor="serial", progress=False)
+
+
+def _returns_complex(seed):
+    return {"x": 1j}
+
+
+def test_unpicklable_function_is_refused_for_the_pool():
+    with pytest.raises(TypeError, match="fn: .*cannot be pickled"):
+        run_sweep(lambda a, seed: {"a": a}, {"a": [1, 2]}, 2, executor="local", n_workers=2, progress=False)
+    # in process a lambda is fine
+    assert run_sweep(lambda a, seed: {"a": a}, {"a": [1]}, 1, executor="serial", progress=False)[0]["result"] == \
+        {"a": 1}
 
 
 @pytest.mark.parametrize("kw, exc, msg", [
     ({"grid": []}, TypeError, "grid"),
     ({"grid": {"a": []}}, ValueError, "grid"),
+    ({"grid": {"a": 3}}, TypeError, "grid"),
+    ({"grid": {1: [1]}}, TypeError, "grid"),
+    ({"grid": {"a": [1, 2, 1]}}, ValueError, "grid: value 1 appears twice"),
+    ({"grid": {"a": [object()]}}, TypeError, "grid"),
     ({"grid": {"seed": [1]}}, ValueError, "reserved"),
     ({"seeds": 0}, ValueError, "seeds"),
+    ({"seeds": []}, ValueError, "seeds"),
     ({"seeds": [1, 1]}, ValueError, "seeds"),
+    ({"seeds": [-1]}, ValueError, "seeds"),
     ({"seeds": ["x"]}, TypeError, "seeds"),
+    ({"seeds": [1.5]}, TypeError, "seeds"),
+    ({"seeds": "3"}, TypeError, "seeds"),
+    ({"seeds": True}, TypeError, "seeds"),
     ({"executor": "gpu"}, ValueError, "executor"),
+    ({"executor": 3}, TypeError, "executor"),
     ({"n_workers": 0}, ValueError, "n_workers"),
+    ({"n_workers": True}, ValueError, "n_workers"),
+    ({"name": ""}, TypeError, "name"),
 ])
 def test_bad_arguments(kw, exc, msg):
-    args = {"grid": {"a": [1]}, "seeds": 1, "executor": "serial"}
+    args = {"grid": {"a": [1]}, "seeds": 1, "executor": "serial", "n_workers": None, "name": None}
     args.update(kw)
     with pytest.raises(exc, match=msg):
-        run_sweep(T.other, args["grid"], args["seeds"], executor=args["executor"],
-                  n_workers=args.get("n_workers"), progress=False)
+        run_sweep(T.other, args["grid"], args["seeds"], executor=args["executor"], n_workers=args["n_workers"],
+                  progress=False, name=args["name"])
 
 
-def test_sigkill_mid_sweep_resumes_without_loss_or_duplicates(tmp_path):
+# ------------------------------------------------------------------ SIGKILL mid-sweep
+
+
+def _children(pid):
+    """Child pids of ``pid`` (Linux /proc; empty elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigkill_mid_sweep_resumes_without_loss_recomputation_or_duplicates(tmp_path):
     db = str(tmp_path / "k.sqlite")
     log = str(tmp_path / "calls.log")
-    grid = {"a": [0, 1, 2, 3], "log": [log], "delay": [0.2]}
+    grid = {"a": [0, 1, 2, 3], "log": [log], "delay": [0.15]}
+    n_cells = 4 * 6
     code = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {HERE!r})
         import _sweep_targets as T
         from rltheory.experiments import run_sweep
-        run_sweep(T.slow_logged, {grid!r}, 6, db={db!r}, executor="local", n_workers=2, progress=False, name="k")
+        if __name__ == "__main__":
+            run_sweep(T.slow_logged, {grid!r}, 6, db={db!r}, executor="local", n_workers=2, progress=False,
+                      name="k")
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     n_before = 0
     deadline = time.time() + 60
     try:
-        while time.time() < deadline:
-            time.sleep(0.05)
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
             if os.path.exists(db):
                 try:
-                    n_before = sqlite3.connect(db, timeout=5).execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+                    n_before = _count(db)[0]
                 except sqlite3.OperationalError:
                     continue
-                if n_before >= 5:
+                if n_before >= 4:
                     break
-        assert proc.poll() is None, "the sweep finished before it could be killed; make cells slower"
+        assert proc.poll() is None, "the sweep finished (or died) before it could be killed"
+        workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        # the pool's workers notice their parent is gone and exit (no orphan keeps computing)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.02)
+        assert not [w for w in workers if _alive(w)], "orphaned pool workers survived the parent"
     finally:
+        try:  # the orphaned pool workers, so that nothing writes to the log behind our back
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if proc.poll() is None:
             proc.kill()
+    time.sleep(0.05)
     con = sqlite3.connect(db)
-    finished_before = {(p, s) for p, s in con.execute("SELECT params, seed FROM cells")}
+    finished_before = {(json.loads(p)["a"], s) for p, s in con.execute("SELECT params, seed FROM cells")}
     con.close()
-    assert 5 <= len(finished_before) < 24
+    assert 4 <= len(finished_before) < n_cells
     with open(log) as fh:
         calls_before = len(fh.readlines())
+
     rows = run_sweep(T.slow_logged, grid, 6, db=db, executor="local", n_workers=2, progress=False, name="k")
-    assert len(rows) == 24
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == 24
-    assert con.execute("SELECT COUNT(*) FROM (SELECT DISTINCT params, seed FROM cells)").fetchone()[0] == 24
-    con.close()
+    assert len(rows) == n_cells
+    assert _count(db) == (n_cells, n_cells)
     with open(log) as fh:
-        calls = [tuple(map(int, ln.strip().split(","))) for ln in fh.readlines()]
-    resumed = calls[calls_before:]
-    import json
-    done_cells = {(json.loads(p)["a"], s) for p, s in finished_before}
-    assert not done_cells & set(resumed), "a cell finished before the kill was recomputed"
-    serial = run_sweep(T.slow_logged, {**grid, "delay": [0.2]}, 6, executor="serial", progress=False)
-    assert [r["result"] for r in rows] == [r["result"] for r in serial]
+        calls = [tuple(map(int, ln.split(","))) for ln in fh.read().splitlines()]
+    resumed = collections.Counter(calls[calls_before:])
+    assert not finished_before & set(resumed), "a cell finished before the kill was recomputed"
+    assert set(resumed) == {(a, s) for a in grid["a"] for s in range(6)} - finished_before
+    assert set(resumed.values()) == {1}
+    serial = run_sweep(T.slow_logged, {**grid, "log": [str(tmp_path / "serial.log")], "delay": [0.0]}, 6,
+                       executor="serial", progress=False)
+    assert [(r["params"]["a"], r["seed"], r["result"]) for r in rows] == \
+        [(r["params"]["a"], r["seed"], r["result"]) for r in serial]

@@ -1,4 +1,9 @@
-"""Experiment sweeps: grid x seeds, local pool or Dask, resumable SQLite store (:mod:`.sweep`)."""
-from .sweep import CellError, Sweep, canonical_params, load_rows, run_sweep, to_jsonable
+"""Experiment sweeps: grid x seeds of a picklable function, run in process, on a spawn-started process
+pool or on a Dask cluster, stored cell by cell in an SQLite file (WAL) and resumable after a crash.
+See :mod:`rltheory.experiments.sweep` (behaviour) and :mod:`rltheory.experiments.store` (encoding, schema)."""
+from ._executors import CellError, shutdown_workers
+from .store import canonical_params, to_jsonable
+from .sweep import Sweep, load_rows, run_sweep
 
-__all__ = ["CellError", "Sweep", "canonical_params", "load_rows", "run_sweep", "to_jsonable"]
+__all__ = ["run_sweep", "Sweep", "load_rows", "CellError", "canonical_params", "to_jsonable",
+           "shutdown_workers"]

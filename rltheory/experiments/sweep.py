@@ -1,270 +1,244 @@
-"""Parameter grid x seeds sweeps: local process pool or Dask cluster, resumable via an SQLite store.
+"""Parameter grid x seeds sweeps on a local process pool or a Dask cluster, resumable through SQLite.
 
-A cell is ``(params, seed)``; ``fn(**params, seed=seed)`` must be a picklable (module-level) function returning
-a JSON-serialisable dict (NumPy scalars and arrays are converted to floats/ints/lists). Finished cells are
-written, one committed row each, by the parent process into an SQLite file in WAL mode, keyed by
-``(sweep, params, seed)`` under a UNIQUE constraint. A sweep that is killed at any point (SIGKILL, power loss)
-loses at most the cells in flight; started again with the same ``db``, it recomputes only the missing cells.
-Results do not depend on the executor: each cell sees only its own seed.
+A *cell* is ``(params, seed)``: one combination of the grid's values and one seed. The sweep calls
+``fn(**params, seed=seed)`` once per cell; ``fn`` returns a dict that is converted to JSON in the worker
+(NumPy scalars -> int/float/bool, arrays -> nested lists, tuples -> lists; floats round-trip exactly, see
+:mod:`rltheory.experiments.store`). Rows come back as ``{"params": {...}, "seed": int, "result": {...}}``
+in the order of ``itertools.product`` over the grid's values (keys in the order given), seeds innermost,
+whatever the executor and whatever order the cells finished in.
+
+Reproducibility: the seed is the cell's only source of randomness (``fn`` should build
+``numpy.random.default_rng(seed)``), so a cell gives the same bits in process, in a pool or on Dask.
+
+Storage and resume: with ``db`` (a file path) the parent process, and only it, inserts each finished cell as
+its own committed transaction, keyed by ``(name, canonical JSON of params, seed)`` under a UNIQUE
+constraint (``INSERT OR IGNORE``: two concurrent runs of the same sweep never duplicate a row; the first
+writer wins). Killing the sweep at any moment (SIGKILL included) loses only the cells in flight; run again
+with the same ``db`` and ``name``, it computes only the cells not stored yet, then reads every row back
+from the file. Changing the grid is allowed: cells already stored for matching ``(params, seed)`` are
+reused, so a grid can be extended without recomputation.
+
+Namespaces: ``name`` (default: ``fn``'s ``module.qualname``) is the sweep's namespace in the file. The
+first run binds the name to the function's qualified name (stored with its SHA-256); running another
+function under the same name in the same file raises ``ValueError``. The store cannot see a change of
+``fn``'s *code* under the same name: use a new name (or a new file) when the function's meaning changes.
 """
 from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
-import sqlite3
 import sys
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import numpy as np
 
-__all__ = ["run_sweep", "Sweep", "load_rows", "to_jsonable", "canonical_params"]
+from . import _executors
+from ._executors import CellError
+from .store import SweepStore, canonical_params, fn_identity, loads, to_jsonable
+
+__all__ = ["run_sweep", "Sweep", "load_rows", "CellError"]
+
+_MAX_SEED = 2**63 - 1  # SQLite INTEGER
 
 
-def to_jsonable(x):
-    """Convert NumPy scalars/arrays (and tuples) to plain JSON types; floats round-trip exactly through JSON."""
-    if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return to_jsonable(x.tolist())
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        if not math.isfinite(v):
-            return {"__float__": repr(v)}
-        return v
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    raise TypeError(f"result: value of type {type(x).__name__} is not JSON-serialisable")
+def _check_grid(grid) -> dict:
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid: expected a dict of name -> non-empty list, got {type(grid).__name__}")
+    out = {}
+    for k, v in grid.items():
+        if not isinstance(k, str):
+            raise TypeError(f"grid: keys must be str (they become keyword arguments), got {k!r}")
+        if k == "seed":
+            raise ValueError("grid: the key 'seed' is reserved; pass seeds through the `seeds` argument")
+        if isinstance(v, np.ndarray):
+            v = list(v)
+        if not isinstance(v, (list, tuple, range)):
+            raise TypeError(f"grid: value for {k!r} must be a list of values, got {type(v).__name__}")
+        v = list(v)
+        if not v:
+            raise ValueError(f"grid: value for {k!r} is an empty list")
+        keys = [canonical_params({k: x}) for x in v]
+        if len(set(keys)) != len(keys):
+            dup = next(x for i, x in enumerate(v) if keys.index(keys[i]) != i)
+            raise ValueError(f"grid: value {dup!r} appears twice for {k!r}")
+        out[k] = v
+    return out
 
 
-def _from_json(x):
-    if isinstance(x, dict):
-        if set(x) == {"__float__"}:
-            return float(x["__float__"])
-        return {k: _from_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_from_json(v) for v in x]
-    return x
-
-
-def canonical_params(params: dict) -> str:
-    return json.dumps(to_jsonable(params), sort_keys=True, separators=(",", ":"))
-
-
-def _fn_id(fn) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-
-
-class _Store:
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        d = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(d, exist_ok=True)
-        self.con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute("PRAGMA synchronous=NORMAL")
-        self.con.execute("CREATE TABLE IF NOT EXISTS sweeps (name TEXT PRIMARY KEY, fn TEXT NOT NULL)")
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS cells (name TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL, "
-            "result TEXT NOT NULL, finished REAL NOT NULL, UNIQUE(name, params, seed))")
-
-    def bind(self, name: str, fn_id: str):
-        row = self.con.execute("SELECT fn FROM sweeps WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            self.con.execute("INSERT OR IGNORE INTO sweeps (name, fn) VALUES (?, ?)", (name, fn_id))
-        elif row[0] != fn_id:
-            raise ValueError(f"db: sweep {name!r} in {self.path} was run with function {row[0]!r}, not {fn_id!r}; "
-                             "use another name or another db")
-
-    def done(self, name: str) -> set:
-        return {(p, s) for p, s in self.con.execute("SELECT params, seed FROM cells WHERE name = ?", (name,))}
-
-    def put(self, name: str, params_key: str, seed: int, result: dict):
-        self.con.execute("INSERT OR IGNORE INTO cells (name, params, seed, result, finished) VALUES (?, ?, ?, ?, ?)",
-                         (name, params_key, int(seed), json.dumps(result), time.time()))
-
-    def rows(self, name: str) -> dict:
-        return {(p, s): _from_json(json.loads(r)) for p, s, r in
-                self.con.execute("SELECT params, seed, result FROM cells WHERE name = ?", (name,))}
-
-    def close(self):
-        self.con.close()
-
-
-def _call(fn, params, seed):
-    return to_jsonable(fn(**params, seed=seed))
+def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, (bool, np.bool_)):
+        if seeds < 1:
+            raise ValueError(f"seeds: an int n means seeds 0..n-1 and must be >= 1, got {seeds}")
+        return list(range(int(seeds)))
+    if isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds: expected an int or a sequence of ints, got {type(seeds).__name__}")
+    out = []
+    for s in seeds:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"seeds: entries must be ints, got {s!r} of type {type(s).__name__}")
+        if not 0 <= s <= _MAX_SEED:
+            raise ValueError(f"seeds: entries must lie in [0, 2**63 - 1], got {s}")
+        out.append(int(s))
+    if not out:
+        raise ValueError("seeds: empty sequence")
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds: duplicate entries in {out}")
+    return out
 
 
 class Sweep:
-    """A grid (dict of name -> non-empty list, in the given key order) x seeds of ``fn``."""
+    """The cells of ``grid`` x ``seeds`` for ``fn``; :meth:`run` computes them (see the module docstring).
 
-    def __init__(self, fn: Callable, grid: dict, seeds, name: str | None = None):
+    ``grid``: dict of keyword name -> non-empty list of JSON-able values (duplicates refused);
+    ``seeds``: int n (seeds ``0..n-1``) or a sequence of distinct ints in ``[0, 2**63)``;
+    ``name``: namespace in the db (default ``fn``'s ``module.qualname``).
+    """
+
+    def __init__(self, fn: Callable, grid: dict, seeds: Sequence[int] | int, name: str | None = None):
         if not callable(fn):
-            raise TypeError("fn: expected a callable")
-        if not isinstance(grid, dict):
-            raise TypeError(f"grid: expected a dict of lists, got {type(grid).__name__}")
-        for k, v in grid.items():
-            if not isinstance(k, str):
-                raise TypeError(f"grid: keys must be str, got {k!r}")
-            if k == "seed":
-                raise ValueError("grid: 'seed' is reserved (pass seeds separately)")
-            if not isinstance(v, (list, tuple)) or len(v) == 0:
-                raise ValueError(f"grid: value for {k!r} must be a non-empty list")
-        if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-            if seeds < 1:
-                raise ValueError(f"seeds: need at least one seed, got {seeds}")
-            seeds = list(range(int(seeds)))
-        try:
-            seeds = [int(s) for s in seeds]
-        except Exception as exc:
-            raise TypeError(f"seeds: expected an int or a sequence of ints, got {seeds!r}") from exc
-        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-            raise ValueError(f"seeds: expected distinct non-negative ints, got {seeds}")
-        self.fn, self.grid, self.seeds = fn, dict(grid), seeds
-        self.name = name or _fn_id(fn)
+            raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"name: expected a non-empty str or None, got {name!r}")
+        self.fn = fn
+        self.grid = _check_grid(grid)
+        self.seeds = _check_seeds(seeds)
+        self.name = name if name is not None else fn_identity(fn)
 
-    def cells(self) -> list:
+    def __len__(self) -> int:
+        n = len(self.seeds)
+        for v in self.grid.values():
+            n *= len(v)
+        return n
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.name!r}, {len(self)} cells)"
+
+    def cells(self) -> list[tuple[dict, int]]:
+        """``[(params, seed), ...]`` in the sweep's row order: grid product (keys in the given order), then seeds."""
         keys = list(self.grid)
-        out = []
-        for combo in itertools.product(*[self.grid[k] for k in keys]):
-            params = dict(zip(keys, combo))
-            for s in self.seeds:
-                out.append((params, s))
-        return out
+        return [(dict(zip(keys, combo)), s)
+                for combo in itertools.product(*(self.grid[k] for k in keys)) for s in self.seeds]
 
-    def run(self, *, db=None, executor="local", n_workers=None, progress=True) -> list:
+    def run(self, *, db=None, executor="local", n_workers: int | None = None, progress: bool = True) -> list[dict]:
+        """Compute the missing cells and return every row; arguments as in :func:`run_sweep`."""
+        kind, arg = _executors.resolve(executor, n_workers)
+        if kind == "local" and arg > 1:
+            _executors.check_picklable(self.fn)
         cells = self.cells()
         keys = [canonical_params(p) for p, _ in cells]
-        store = _Store(db) if db is not None else None
-        results: dict = {}
+        store = SweepStore(db) if db is not None else None
         try:
+            done = set()
             if store is not None:
-                store.bind(self.name, _fn_id(self.fn))
-                results = store.rows(self.name)
-            todo = [(p, s, k) for (p, s), k in zip(cells, keys) if (k, s) not in results]
-            bar = _progress(len(cells), len(cells) - len(todo), progress, self.name)
+                store.bind(self.name, fn_identity(self.fn),
+                           json.dumps(to_jsonable(self.grid, "grid"), allow_nan=True), json.dumps(self.seeds))
+                done = store.done_keys(self.name)
+            todo = [(p, s, k) for (p, s), k in zip(cells, keys) if (k, s) not in done]
+            texts = {}
+            bar = _progress_bar(len(cells), len(cells) - len(todo), progress, self.name)
             try:
-                for (p, s, k), res in _execute(self.fn, todo, executor, n_workers):
-                    results[(k, s)] = res
+                for (p, s, k), (text, elapsed) in _executors.execute(kind, arg, self.fn, todo):
                     if store is not None:
-                        store.put(self.name, k, s, res)
+                        store.put(self.name, k, s, text, elapsed)
+                    else:
+                        texts[(k, s)] = text
                     if bar is not None:
                         bar.update(1)
             finally:
                 if bar is not None:
                     bar.close()
+            if store is not None:
+                texts = store.results(self.name)
         finally:
             if store is not None:
                 store.close()
-        return [{"params": p, "seed": s, "result": results[(k, s)]} for (p, s), k in zip(cells, keys)]
+        return [{"params": dict(p), "seed": s, "result": loads(texts[(k, s)])} for (p, s), k in zip(cells, keys)]
 
 
-def _progress(total, done, enabled, name):
+def _in_ipykernel() -> bool:
+    ipy = sys.modules.get("IPython")
+    if ipy is None:
+        return False
+    try:
+        shell = ipy.get_ipython()
+    except Exception:  # pragma: no cover
+        return False
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _progress_bar(total, initial, enabled, desc):
+    """A tqdm bar on stderr when enabled and someone can see it (a terminal or a Jupyter kernel)."""
     if not enabled:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
+    notebook = _in_ipykernel()
+    if not notebook and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
         return None
-    return tqdm(total=total, initial=done, desc=name[:40], disable=not sys.stderr.isatty(), leave=False)
-
-
-class CellError(RuntimeError):
-    pass
-
-
-def _execute(fn, todo, executor, n_workers):
-    """Yield ``((params, seed, key), result)`` as cells finish."""
-    if not todo:
-        return
-    if executor == "serial":
-        for p, s, k in todo:
-            try:
-                yield (p, s, k), _call(fn, p, s)
-            except Exception as exc:
-                raise CellError(f"cell params={p} seed={s} failed: {exc!r}") from exc
-        return
-    if executor == "local":
-        workers = n_workers or os.cpu_count() or 1
-        if workers == 1 or len(todo) == 1:
-            yield from _execute(fn, todo, "serial", None)
-            return
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            futs = {pool.submit(_call, fn, p, s): (p, s, k) for p, s, k in todo}
-            pending = set(futs)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    cell = futs[f]
-                    exc = f.exception()
-                    if exc is not None:
-                        for g in pending:
-                            g.cancel()
-                        raise CellError(f"cell params={cell[0]} seed={cell[1]} failed: {exc!r}") from exc
-                    yield cell, f.result()
-        return
-    client, own = _dask_client(executor)
     try:
-        from dask.distributed import as_completed
+        if notebook:
+            import importlib.util
 
-        futs = {}
-        for p, s, k in todo:
-            f = client.submit(_call, fn, p, s, pure=False)
-            futs[f] = (p, s, k)
-        for f in as_completed(list(futs)):
-            cell = futs[f]
-            if f.status == "error":
-                raise CellError(f"cell params={cell[0]} seed={cell[1]} failed: {f.exception()!r}")
-            yield cell, f.result()
-    finally:
-        if own:
-            client.close()
+            if importlib.util.find_spec("ipywidgets") is not None:
+                from tqdm.notebook import tqdm
+            else:
+                from tqdm.std import tqdm
+        else:
+            from tqdm.std import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, initial=initial, desc=desc[-40:], disable=False, leave=False, file=sys.stderr)
 
 
-def _dask_client(executor):
-    try:
-        from dask.distributed import Client
-    except ImportError as exc:
-        raise ImportError("executor: a Dask scheduler needs dask.distributed; install the extra `rltheory[dask]`") from exc
-    if isinstance(executor, Client):
-        return executor, False
-    if isinstance(executor, str) and executor.startswith("tcp://"):
-        return Client(executor, timeout=30), True
-    raise ValueError(f"executor: expected 'local', 'serial', a 'tcp://host:port' address or a dask Client, "
-                     f"got {executor!r}")
+def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str | os.PathLike | None = None,
+              executor="local", n_workers: int | None = None, progress: bool = True,
+              name: str | None = None) -> list[dict]:
+    """Run ``fn(**params, seed=seed)`` on every cell of ``grid`` x ``seeds``; return the rows
+    ``{"params": params, "seed": seed, "result": dict}`` in grid order (keys as given, seeds innermost).
 
+    Parameters
+    ----------
+    fn : module-level callable returning a JSON-serialisable dict (NumPy scalars/arrays allowed, converted
+        to floats/ints/lists; floats round-trip bit for bit). For ``executor="local"`` it must be importable
+        by spawned processes (not a lambda, not defined in a notebook cell).
+    grid : dict name -> non-empty list of JSON-able values (the ``params`` passed to ``fn``; ``"seed"`` is
+        reserved). Rows carry the values as given; :func:`load_rows` returns their JSON form.
+    seeds : int n (seeds ``0..n-1``) or a sequence of distinct non-negative ints.
+    db : path of an SQLite file; finished cells are committed one by one as they finish and skipped when the
+        sweep runs again (resume). ``None`` keeps results in memory only.
+    executor : ``"serial"`` (in process), ``"local"`` (process pool started with 'spawn', ``n_workers`` or all
+        available cores, kept warm for the next sweep until a loaded project module changes, see
+        :func:`shutdown_workers`; one worker or one missing cell runs in process), a Dask scheduler address
+        ``"tcp://host:port"`` (a client is connected when there are cells to compute, closed at the end; needs
+        the extra ``rltheory[dask]``) or a ``dask.distributed.Client`` (left open). ``n_workers`` only
+        applies to ``"local"``.
+    progress : tqdm bar on stderr if it is a terminal or in a Jupyter kernel.
+    name : the sweep's namespace in ``db`` (default ``fn``'s ``module.qualname``); reusing a name with
+        another function in the same file raises ``ValueError``.
 
-def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db=None, executor="local",
-              n_workers: int | None = None, progress: bool = True, name: str | None = None) -> list:
-    """Run ``fn(**params, seed=seed)`` on every cell of ``grid`` x ``seeds`` and return the rows
-    ``{"params", "seed", "result"}`` in grid order (keys in the given order, then seeds), whatever the
-    executor: ``"serial"``, ``"local"`` (process pool, ``n_workers`` or all cores), a Dask address
-    ``"tcp://host:port"`` or a ``dask.distributed.Client``. With ``db`` (an SQLite path) finished cells are
-    stored as they finish and skipped when the sweep is run again (resume). ``name`` (default: the
-    function's qualified name) namespaces the sweep in the db; reusing a name with another function is an
-    error."""
-    if not (executor in ("local", "serial") or (isinstance(executor, str) and executor.startswith("tcp://"))
-            or type(executor).__name__ == "Client"):
-        raise ValueError(f"executor: expected 'local', 'serial', a 'tcp://host:port' address or a dask Client, "
-                         f"got {executor!r}")
-    if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
-        raise ValueError(f"n_workers: expected a positive int, got {n_workers!r}")
+    Raises
+    ------
+    CellError (a ``RuntimeError``) naming the params and seed of the first cell that raised, after the cells
+    finished so far are stored; ``TypeError``/``ValueError`` naming the argument for bad input.
+    """
     return Sweep(fn, grid, seeds, name=name).run(db=db, executor=executor, n_workers=n_workers, progress=progress)
 
 
-def load_rows(db, name: str) -> list:
-    """The stored rows of sweep ``name`` (params decoded), in no particular order."""
-    store = _Store(db)
-    try:
-        return [{"params": json.loads(p), "seed": s, "result": r} for (p, s), r in store.rows(name).items()]
-    finally:
-        store.close()
+def load_rows(db: str | os.PathLike, name: str) -> list[dict]:
+    """Every stored row of sweep ``name`` in ``db``: ``{"params", "seed", "result"}`` with ``params`` decoded
+    from JSON (tuples come back as lists). Rows of the most recent run's grid x seeds come first in its
+    order, then any other stored cells sorted by (canonical params, seed). The file is not created."""
+    with SweepStore(db, create=False) as store:
+        info = store.sweep_info(name)
+        if info is None:
+            raise ValueError(f"name: no sweep {name!r} in {os.fspath(db)}; stored sweeps: {store.names()}")
+        texts = store.results(name)
+    order = []
+    if info["grid"] is not None and info["seeds"] is not None:
+        keys = list(info["grid"])
+        for combo in itertools.product(*(info["grid"][k] for k in keys)):
+            pk = canonical_params(dict(zip(keys, combo)))
+            order.extend((pk, s) for s in info["seeds"])
+    rank = {cell: i for i, cell in enumerate(order)}
+    cells = sorted(texts, key=lambda c: (0, rank[c], "", 0) if c in rank else (1, 0, c[0], c[1]))
+    return [{"params": json.loads(p), "seed": s, "result": loads(texts[(p, s)])} for p, s in cells]

@@ -1,0 +1,303 @@
+"""Where cells run: in process, on a spawn-started process pool, or on a Dask cluster.
+
+Every executor is a generator ``execute(fn, todo)`` over ``todo = [(params, seed, key), ...]`` that yields
+``((params, seed, key), (result_json, elapsed))`` as cells finish, in completion order. On the first
+failing cell it stops starting new cells, still yields the cells that finish meanwhile (so the caller can
+store them), then raises :class:`CellError`.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import numbers
+import os
+import pickle
+import sys
+import sysconfig
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from .store import dumps
+
+DASK_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://", "inproc://")
+
+
+class CellError(RuntimeError):
+    """A cell's function call raised; ``.params``, ``.seed`` name the cell, ``__cause__`` is the error."""
+
+    def __init__(self, params, seed, exc, n_other_failures: int = 0):
+        self.params, self.seed = params, seed
+        more = f" ({n_other_failures} other cell(s) in flight failed too)" if n_other_failures else ""
+        super().__init__(f"fn failed on cell params={params!r} seed={seed}: {exc!r}{more}; "
+                         "the cells finished before it are stored when a db is given (rerun to resume)")
+
+
+def call_cell(fn, params, seed):
+    """Run one cell (in a worker): returns ``(result_json, elapsed_seconds)``."""
+    t0 = time.perf_counter()
+    out = fn(**params, seed=seed)
+    elapsed = time.perf_counter() - t0
+    if not isinstance(out, Mapping):
+        raise TypeError(f"result: fn must return a dict, got {type(out).__name__}")
+    return dumps(out), elapsed
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve(executor, n_workers):
+    """Validate ``executor`` / ``n_workers``; return ``(kind, arg)`` without connecting to anything."""
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral)
+                                  or n_workers < 1):
+        raise ValueError(f"n_workers: expected a positive int or None, got {n_workers!r}")
+    if isinstance(executor, str):
+        if executor == "serial":
+            return "serial", None
+        if executor == "local":
+            return "local", int(n_workers or cpu_count())
+        if executor.startswith(DASK_SCHEMES):
+            return "dask", executor
+        raise ValueError(f"executor: expected 'serial', 'local', a Dask scheduler address "
+                         f"('tcp://host:port') or a dask.distributed.Client, got {executor!r}")
+    client_cls = _dask_client_class(required=False)
+    if client_cls is not None and isinstance(executor, client_cls):
+        return "dask", executor
+    raise TypeError(f"executor: expected a str or a dask.distributed.Client, got {type(executor).__name__}")
+
+
+def check_picklable(fn):
+    """Fail early, naming ``fn``, when a process pool could not import it in its spawned workers."""
+    mod = getattr(fn, "__module__", None)
+    main = sys.modules.get("__main__")
+    if mod == "__main__" and getattr(main, "__file__", None) is None:
+        raise TypeError(f"fn: {fn!r} is defined in an interactive session (__main__ has no file), which "
+                        "spawned worker processes cannot import; move it to a module, or use "
+                        "executor='serial' or a Dask executor")
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        raise TypeError(f"fn: {fn!r} cannot be pickled for a process pool ({exc}); define it at module level "
+                        "in an importable module, or use executor='serial'") from exc
+
+
+def run_serial(fn, todo):
+    for p, s, k in todo:
+        try:
+            out = call_cell(fn, p, s)
+        except Exception as exc:
+            raise CellError(p, s, exc) from exc
+        yield (p, s, k), out
+
+
+class _WarmPool:
+    """One spawn-started pool kept between sweeps of this process, so that consecutive sweeps do not pay
+    the start-up of fresh interpreters (importing NumPy/Numba and ``fn``'s module: ~0.5-1 s per sweep).
+
+    The pool is reused only while the worker count, ``sys.path``, the working directory and the newest
+    modification time of the loaded non-library modules are unchanged; editing a project module therefore
+    starts fresh workers (no stale code). A sweep that finds the pool busy (another thread) uses a private
+    pool. :func:`shutdown_workers` stops the idle workers."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pool = None
+        self.key = None
+        self.busy = False
+
+    def acquire(self, workers):
+        key = (workers, tuple(sys.path), os.getcwd(), _code_fingerprint())
+        with self.lock:
+            if self.busy:
+                return _new_pool(workers), False
+            if self.pool is not None and self.key != key:
+                self.pool.shutdown(wait=True)
+                self.pool = None
+            if self.pool is None:
+                self.pool, self.key = _new_pool(workers), key
+            self.busy = True
+            return self.pool, True
+
+    def release(self, pool, cached, healthy):
+        if not cached:
+            pool.shutdown(wait=healthy, cancel_futures=True)
+            return
+        with self.lock:
+            self.busy = False
+            if not healthy and self.pool is pool:
+                self.pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self):
+        with self.lock:
+            if self.pool is not None and not self.busy:
+                self.pool.shutdown(wait=True)
+                self.pool = None
+
+
+_LIBRARY_PREFIXES = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _code_fingerprint() -> int:
+    newest = 0
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if path and not path.startswith(_LIBRARY_PREFIXES):
+            try:
+                newest = max(newest, os.stat(path).st_mtime_ns)
+            except (OSError, TypeError, ValueError):
+                pass
+    return newest
+
+
+def _exit_with_parent():
+    """Pool initializer: a daemon thread ends this worker as soon as the parent process is gone (a SIGKILLed
+    sweep would otherwise leave its workers blocked on the task queue forever, or finishing queued cells)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
+        return
+
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(3)
+
+    threading.Thread(target=watch, name="rltheory-exit-with-parent", daemon=True).start()
+
+
+def _new_pool(workers):
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent)
+
+
+_WARM = _WarmPool()
+
+
+def shutdown_workers():
+    """Stop the idle worker processes kept by ``executor="local"`` between sweeps (they are also stopped
+    at interpreter exit)."""
+    _WARM.shutdown()
+
+
+def run_pool(fn, todo, n_workers):
+    """Process pool started with 'spawn' (no fork of a threaded parent; the same on every OS), kept warm
+    between sweeps (:class:`_WarmPool`). At most ``2 * n_workers`` cells are submitted ahead, so a failure
+    leaves little to cancel."""
+    workers = min(n_workers, len(todo))
+    if workers <= 1:
+        yield from run_serial(fn, todo)
+        return
+    pool, cached = _WARM.acquire(n_workers)
+    healthy = False
+    pending = {}
+    try:
+        queue = iter(todo)
+        failures = []
+
+        def fill():
+            while len(pending) < 2 * workers:
+                cell = next(queue, None)
+                if cell is None:
+                    return
+                pending[pool.submit(call_cell, fn, cell[0], cell[1])] = cell
+
+        fill()
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for f in finished:
+                cell = pending.pop(f)
+                if f.cancelled():
+                    continue
+                exc = f.exception()
+                if isinstance(exc, BrokenProcessPool):
+                    raise CellError(cell[0], cell[1], exc) from exc
+                if exc is not None:
+                    failures.append((cell, exc))
+                else:
+                    yield cell, f.result()
+            if failures:
+                for f in list(pending):
+                    if f.cancel():
+                        pending.pop(f)
+            else:
+                fill()
+        healthy = True
+        if failures:
+            (p, s, _), exc = failures[0]
+            raise CellError(p, s, exc, len(failures) - 1) from exc
+    finally:
+        for f in pending:
+            f.cancel()
+        _WARM.release(pool, cached, healthy)
+
+
+def _dask_client_class(required: bool):
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        if required:
+            raise ImportError("executor: running on a Dask cluster needs dask.distributed; install the optional "
+                              "dependency with `pip install rltheory[dask]`") from exc
+        return None
+    return Client
+
+
+def run_dask(fn, todo, target):
+    """Submit every cell to a Dask cluster (``target``: an address, connected here and closed at the end,
+    or a ``Client``, left open). Workers need ``rltheory`` and the module of ``fn`` importable."""
+    client_cls = _dask_client_class(required=True)
+    from dask.distributed import as_completed
+
+    own = not isinstance(target, client_cls)
+    client = client_cls(target, timeout=30, set_as_default=False) if own else target
+    futures = {}
+    try:
+        for p, s, k in todo:
+            futures[client.submit(call_cell, fn, p, s, pure=False)] = (p, s, k)
+        failures = []
+        seen = set()
+        for f in as_completed(list(futures)):
+            seen.add(f.key)
+            cell = futures[f]
+            if f.status == "error":
+                failures.append((cell, f.exception()))
+                rest = [g for g in futures if g.key not in seen]
+                # cells already computed are kept; the others are cancelled
+                for g in rest:
+                    if g.status == "finished":
+                        seen.add(g.key)
+                        yield futures[g], g.result()
+                client.cancel([g for g in rest if g.status not in ("finished", "error")])
+                for g in rest:
+                    if g.status == "error":
+                        failures.append((futures[g], g.exception()))
+                break
+            if f.status == "cancelled":
+                continue
+            yield cell, f.result()
+        if failures:
+            (p, s, _), exc = failures[0]
+            raise CellError(p, s, exc, len(failures) - 1) from exc
+    finally:
+        if futures:
+            try:
+                client.cancel([g for g in futures if g.status == "pending"])
+            except Exception:  # pragma: no cover - client already closed
+                pass
+        if own:
+            client.close()
+
+
+def execute(kind, arg, fn, todo):
+    if not todo:
+        return iter(())
+    if kind == "serial":
+        return run_serial(fn, todo)
+    if kind == "local":
+        return run_pool(fn, todo, arg)
+    return run_dask(fn, todo, arg)
