@@ -236,3 +236,12 @@ def test_finite_horizon_planner_equals_solve(mdp, seed):
         planner.plan(np.zeros((mdp.S, mdp.A), dtype=np.float32))
     with pytest.raises(ValueError, match="non-finite"):
         planner.plan(np.full((mdp.S, mdp.A), np.nan))
+
+
+def test_sparse_policy_iteration_refused_when_too_large():
+    import mdps
+
+    m = mdps.garnet(20_001, 2, 3, seed=0, gamma=0.9, sparse=True)
+    with pytest.raises(ValueError, match="mpi"):
+        solve(m, "pi")
+    assert solve(m).method == "mpi"

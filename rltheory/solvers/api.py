@@ -42,6 +42,9 @@ __all__ = [
     "METHODS",
 ]
 
+#: Largest S for which sparse policy iteration (exact sparse LU per step) is attempted.
+MAX_SPARSE_PI_STATES = 20_000
+
 #: Methods accepted by :func:`solve`.
 METHODS = ("auto", "backward_induction", "vi", "pi", "mpi", "lp")
 _ALIASES = {
@@ -267,6 +270,10 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
         return _solve_finite(mdp)
     if m == "backward_induction":
         raise ValueError("method: 'backward_induction' needs a finite horizon; use 'vi', 'pi', 'mpi' or 'lp'")
+    if m == "pi" and mdp.is_sparse and mdp.S > MAX_SPARSE_PI_STATES:
+        raise ValueError(f"method: sparse policy iteration factorises I - gamma P_pi exactly (scipy spsolve), which did not "
+                         f"finish in 10 minutes at S = 1e5; it is refused above S = {MAX_SPARSE_PI_STATES}. Use 'mpi' "
+                         "(certified to `tol`) or 'auto'")
     return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
 
 
