@@ -164,6 +164,12 @@ class FacilityLocation(SetFunction):
         return float(self.M[:, B].max(axis=1).sum())
 
 
+def _positive(x, field: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not (np.isfinite(x) and x > 0):
+        raise ValueError(f"{field}: must be a positive finite number, got {x!r}")
+    return float(x)
+
+
 def _check_psd(K, field):
     K = np.asarray(K, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
@@ -181,9 +187,7 @@ class LogDet(SetFunction):
 
     def __init__(self, K, noise: float = 1.0):
         self.K = _check_psd(K, "K")
-        if not (np.isfinite(noise) and noise > 0):
-            raise ValueError(f"noise: must be positive, got {noise!r}")
-        self.noise2 = float(noise) ** 2
+        self.noise2 = _positive(noise, "noise") ** 2
         self.n = self.K.shape[0]
 
     def value(self, B) -> float:
@@ -207,9 +211,7 @@ class GPVarianceReduction(SetFunction):
             raise ValueError("K_cross: expected shape (n_targets, n_elements)")
         if self.kt.shape != (self.Kc.shape[0],):
             raise ValueError("K_targets_diag: expected shape (n_targets,)")
-        if not (np.isfinite(noise) and noise > 0):
-            raise ValueError(f"noise: must be positive, got {noise!r}")
-        self.noise2 = float(noise) ** 2
+        self.noise2 = _positive(noise, "noise") ** 2
         self.n = self.K.shape[0]
 
     def value(self, B) -> float:

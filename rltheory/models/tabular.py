@@ -55,24 +55,27 @@ def _row_label(h: int | None, s: int, a: int) -> str:
     return f"(h={h}, s={s}, a={a})" if h is not None else f"(s={s}, a={a})"
 
 
+def _flat_row_label(r: int, hp: int, S: int, A: int) -> str:
+    """Label of flat CSR row ``r = (h*S + s)*A + a`` (h shown only for time-dependent kernels)."""
+    h, rem = divmod(int(r), S * A)
+    s, a = divmod(rem, A)
+    return _row_label(h if hp > 1 else None, s, a)
+
+
 def _check_rows(flat_rows_sum: np.ndarray, min_entries: np.ndarray, hp: int, S: int, A: int, field: str, atol: float):
     """Raise naming the first (h,) s, a whose row is negative or does not sum to one."""
     neg = np.flatnonzero(min_entries < 0.0)
     if neg.size:
         r = int(neg[0])
-        h, rem = divmod(r, S * A)
-        s, a = divmod(rem, A)
         raise ValueError(
-            f"{field}: transition row {_row_label(h if hp > 1 else None, s, a)} has a negative entry "
+            f"{field}: transition row {_flat_row_label(r, hp, S, A)} has a negative entry "
             f"({float(min_entries[r])!r})"
         )
     bad = np.flatnonzero(np.abs(flat_rows_sum - 1.0) > atol)
     if bad.size:
         r = int(bad[0])
-        h, rem = divmod(r, S * A)
-        s, a = divmod(rem, A)
         raise ValueError(
-            f"{field}: transition row {_row_label(h if hp > 1 else None, s, a)} sums to "
+            f"{field}: transition row {_flat_row_label(r, hp, S, A)} sums to "
             f"{float(flat_rows_sum[r])!r}, not 1 (tolerance {atol:g})"
         )
 
@@ -206,9 +209,7 @@ class TabularMDP:
         data = np.asarray(M.data, dtype=np.float64)
         if not np.all(np.isfinite(data)):
             r = int(np.searchsorted(M.indptr, int(np.flatnonzero(~np.isfinite(data))[0]), side="right") - 1)
-            h, rem = divmod(r, S * A)
-            s, a = divmod(rem, A)
-            raise ValueError(f"P: non-finite entry in transition row {_row_label(h if hp > 1 else None, s, a)}")
+            raise ValueError(f"P: non-finite entry in transition row {_flat_row_label(r, hp, S, A)}")
         self._set_csr(M.indptr, M.indices, data, hp)
 
     def _init_successor_list(self, succ):
@@ -289,9 +290,13 @@ class TabularMDP:
             raise AttributeError("TabularMDP is immutable; use .with_rewards(...) or build a new one")
         object.__setattr__(self, key, value)
 
+    def _timing_kwargs(self) -> dict:
+        """``{"horizon": H}`` or ``{"gamma": gamma}``, to rebuild an MDP of the same kind."""
+        return {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+
     def __reduce__(self):
         P = self.P if self._P is not None else self.P_csr
-        kw = {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+        kw = self._timing_kwargs()
         return (_rebuild, (P, self._R, kw, self._mu0, self._name))
 
     # ------------------------------------------------------------------ properties
@@ -400,24 +405,24 @@ class TabularMDP:
     def with_rewards(self, R) -> "TabularMDP":
         """Same dynamics, horizon/discount and mu0, new rewards (validated)."""
         P = self._P if self._P is not None else self.P_csr
-        kw = {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+        kw = self._timing_kwargs()
         return TabularMDP(P, R, mu0=self._mu0, name=self._name, **kw)
 
     def with_mu0(self, mu0) -> "TabularMDP":
         P = self._P if self._P is not None else self.P_csr
-        kw = {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+        kw = self._timing_kwargs()
         return TabularMDP(P, self._R, mu0=mu0, name=self._name, **kw)
 
     def to_sparse(self) -> "TabularMDP":
         if self.is_sparse:
             return self
-        kw = {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+        kw = self._timing_kwargs()
         return TabularMDP(self.P_csr, self._R, mu0=self._mu0, name=self._name, **kw)
 
     def to_dense(self) -> "TabularMDP":
         if not self.is_sparse:
             return self
-        kw = {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
+        kw = self._timing_kwargs()
         return TabularMDP(self.P, self._R, mu0=self._mu0, name=self._name, **kw)
 
     def __repr__(self) -> str:
