@@ -1,5 +1,6 @@
-"""A small suite of deterministic finite-horizon MDPs for effective-horizon experiments (Laidlaw et al. 2023):
-random sparse-reward MDPs, chains with a distracting immediate reward, and deterministic gridworlds."""
+"""A suite of finite-horizon MDPs for effective-horizon experiments (Laidlaw et al. 2023, 2024): random
+sparse-reward MDPs, chains with a distracting immediate reward, gridworlds, MiniGrid-like key-and-door rooms,
+and their sticky-action (stochastic) variants."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from rltheory import TabularMDP
 from .classic import as_generator, check_int
 from .gridworld import gridworld
 
-__all__ = ["random_deterministic", "distractor_chain", "eh_suite"]
+__all__ = ["random_deterministic", "distractor_chain", "key_door", "sticky_actions", "eh_suite", "stochastic_suite"]
 
 
 def random_deterministic(S: int, A: int, *, horizon: int, seed, reward_density: float = 0.2) -> TabularMDP:
@@ -43,8 +44,92 @@ def distractor_chain(length: int, *, horizon: int, distractor: float = 0.1, A: i
     return TabularMDP(P, R, horizon=check_int(horizon, "horizon"), name=f"distractor_chain({n})")
 
 
+_MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left
+
+
+def key_door(ascii_map: str, *, horizon: int) -> TabularMDP:
+    """A MiniGrid-like room (after MiniGrid's DoorKey tasks): ``S`` start, ``G`` goal, ``#`` wall, ``K`` key,
+    ``D`` a locked door, ``.`` floor. Actions: 0-3 move (up, right, down, left; blocked moves stay),
+    4 pick up (takes the key when standing on ``K``; otherwise does nothing). The door can be entered only while
+    holding the key. Entering ``G`` pays 1 and ends the episode (an absorbing zero-reward state).
+    State ``2 * cell + has_key``, plus the absorbing state last. Deterministic."""
+    rows = [r for r in ascii_map.strip().splitlines()]
+    if not rows or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError("ascii_map: rows must be non-empty and of equal length")
+    bad = set("".join(rows)) - set("SGK D.#") - {" "}
+    if bad:
+        raise ValueError(f"ascii_map: unknown cell characters {sorted(bad)}")
+    for ch in "SGK":
+        if "".join(rows).count(ch) != 1:
+            raise ValueError(f"ascii_map: needs exactly one {ch!r}")
+    H, W = len(rows), len(rows[0])
+    cell = lambda r, c: r * W + c  # noqa: E731
+    find = lambda ch: next((r, c) for r in range(H) for c in range(W) if rows[r][c] == ch)  # noqa: E731
+    S = 2 * H * W + 1
+    end = S - 1
+    A = 5
+    P = np.zeros((S, A, S))
+    R = np.zeros((S, A))
+    kr, kc = find("K")
+    for r in range(H):
+        for c in range(W):
+            for key in (0, 1):
+                s = 2 * cell(r, c) + key
+                if rows[r][c] in "#G":
+                    P[s, :, end] = 1.0  # never reached (walls) or left at once (goal): keep rows valid
+                    continue
+                for a, (dr, dc) in enumerate(_MOVES):
+                    nr, nc = r + dr, c + dc
+                    if not (0 <= nr < H and 0 <= nc < W) or rows[nr][nc] == "#" or (rows[nr][nc] == "D" and not key):
+                        nr, nc = r, c
+                    if rows[nr][nc] == "G":
+                        P[s, a, end] = 1.0
+                        R[s, a] = 1.0
+                    else:
+                        P[s, a, 2 * cell(nr, nc) + key] = 1.0
+                P[s, 4, 2 * cell(r, c) + (1 if (r, c) == (kr, kc) else key)] = 1.0
+    P[end, :, end] = 1.0
+    mu0 = np.zeros(S)
+    sr, sc = find("S")
+    mu0[2 * cell(sr, sc)] = 1.0
+    return TabularMDP(P, R, horizon=check_int(horizon, "horizon"), mu0=mu0, name=f"key_door({H}x{W})")
+
+
+def sticky_actions(mdp: TabularMDP, p: float = 0.25) -> TabularMDP:
+    """The sticky-action variant used by Laidlaw et al. (ICLR 2024): at every step after the first, with
+    probability ``p`` the previous action is executed instead of the chosen one. State ``s * (A + 1) + prev``
+    (``prev = A``: no previous action yet); expected reward ``(1 - p) R(s, a) + p R(s, prev)``."""
+    if not isinstance(mdp, TabularMDP) or not mdp.finite_horizon or not mdp.time_homogeneous:
+        raise ValueError("mdp: expected a time-homogeneous finite-horizon TabularMDP")
+    if not (0.0 <= float(p) < 1.0):
+        raise ValueError(f"p: must lie in [0, 1), got {p!r}")
+    P0 = mdp.P4()[0]
+    R0 = mdp.R3()[0]
+    S, A = mdp.S, mdp.A
+    n = S * (A + 1)
+    P = np.zeros((n, A, n))
+    R = np.zeros((n, A))
+    for s in range(S):
+        for prev in range(A + 1):
+            x = s * (A + 1) + prev
+            for a in range(A):
+                outcomes = ((1.0, a),) if prev == A else ((1.0 - p, a), (p, prev))
+                for q, b in outcomes:
+                    P[x, a, np.arange(S) * (A + 1) + b] += q * P0[s, b]
+                    R[x, a] += q * R0[s, b]
+    mu0 = np.zeros(n)
+    mu0[np.arange(S) * (A + 1) + A] = mdp.mu0
+    return TabularMDP(P, R, horizon=mdp.horizon, mu0=mu0, name=f"sticky({mdp.name}, p={p:g})")
+
+
+#: Key-and-door rooms and their horizons (the shortest solution, or two steps more).
+KEY_DOOR_ROOMS = (("SKD.G", 5), ("SK.\n#D#\n..G", 5), ("SKD.G", 7), ("SK#G\n..D.", 6))
+
+
 def eh_suite(quick: bool = True, seed: int = 0) -> list:
-    """The suite: ``[(name, TabularMDP), ...]`` of deterministic MDPs small enough for exact GORP sweeps."""
+    """The deterministic suite: ``[(name, TabularMDP), ...]`` small enough for exact GORP sweeps — random
+    sparse-reward MDPs, distractor chains, gridworlds and key-and-door rooms (horizon = shortest solution, or
+    a little more)."""
     rng = np.random.default_rng(seed)
     out = []
     n_random = 6 if quick else 16
@@ -60,4 +145,27 @@ def eh_suite(quick: bool = True, seed: int = 0) -> list:
         g = gridworld(mp, slip=0.0, horizon=8, step_reward=0.0, trap_reward=0.0)
         R = np.clip(g.R, 0, None) / 8.0
         out.append((f"grid{i}", TabularMDP(g.P, R, horizon=8, mu0=g.mu0, name=g.name)))
+    rooms = KEY_DOOR_ROOMS[:2] if quick else KEY_DOOR_ROOMS
+    for i, (mp, T) in enumerate(rooms):
+        out.append((f"keydoor{i}", key_door(mp, horizon=T)))
+    return out
+
+
+def stochastic_suite(quick: bool = True, seed: int = 0, p: float = 0.25) -> list:
+    """Stochastic MDPs for the ICLR 2024 analyses: the sticky-action (probability ``p``) variants of the
+    deterministic suite's chains, gridworlds and rooms, slippery gridworlds, and small random MDPs with
+    branching 2 (:func:`mdps.classic.garnet`-style, sparse rewards)."""
+    from .classic import garnet
+
+    rng = np.random.default_rng(seed + 1)
+    out = [(f"sticky-{name}", sticky_actions(m, p)) for name, m in eh_suite(quick, seed)
+           if not name.startswith("random")]
+    for i, mp in enumerate(["S..\n.#.\n..G", "S.#.\n....\n#..G"]):
+        g = gridworld(mp, slip=0.1, horizon=8, step_reward=0.0, trap_reward=0.0)
+        out.append((f"slippery{i}", TabularMDP(g.P, np.clip(g.R, 0, None) / 8.0, horizon=8, mu0=g.mu0, name=g.name)))
+    for i in range(3 if quick else 8):
+        g = garnet(int(rng.integers(5, 12)), int(rng.integers(2, 4)), 2, horizon=int(rng.integers(5, 9)),
+                   seed=int(rng.integers(2**31)))
+        R = np.asarray(g.R) * (rng.random(np.shape(g.R)) < 0.2)
+        out.append((f"garnet{i}", g.with_rewards(R)))
     return out

@@ -13,7 +13,9 @@ from .framework import (
     Check,
     CheckReport,
     Claim,
+    FractionAtLeast,
     Measurement,
+    RankCorrelationAbove,
     RatioNonIncreasing,
     RunContext,
     SlopeCI,
@@ -21,7 +23,7 @@ from .framework import (
     markdown_table,
 )
 
-__all__ = ["BoundHolds", "Check", "CheckReport", "Claim", "Measurement", "RatioNonIncreasing", "RunContext",
+__all__ = ["BoundHolds", "Check", "CheckReport", "Claim", "FractionAtLeast", "Measurement", "RankCorrelationAbove", "RatioNonIncreasing", "RunContext",
            "SlopeCI", "format_table", "markdown_table", "registry", "get"]
 
 _NOT_CHECKS = {"framework"}

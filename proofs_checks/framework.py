@@ -28,6 +28,8 @@ __all__ = [
     "BoundHolds",
     "SlopeCI",
     "RatioNonIncreasing",
+    "FractionAtLeast",
+    "RankCorrelationAbove",
     "Claim",
     "ClaimResult",
     "Check",
@@ -244,6 +246,86 @@ class RatioNonIncreasing(Rule):
         passed = worst <= self.tol
         return RuleResult(bool(passed), {"ratios": r.tolist(), "largest_rise": worst},
                           f"largest relative rise of measured/bound {worst:.3g} (tol {self.tol:g})")
+
+
+@dataclass
+class FractionAtLeast(Rule):
+    """The fraction of measurements ``y <= bound`` (``kind="upper"``; ``>=`` for ``"lower"``) over all x and seeds
+    is at least ``fraction``, *confirmed*: the one-sided Clopper-Pearson lower limit at ``level`` must reach it
+    (unlike ``BoundHolds(prob=...)``, which passes unless the data reject the fraction)."""
+
+    fraction: float = 0.5
+    kind: str = "upper"
+    level: float = 0.95
+
+    def describe(self):
+        rel = "<=" if self.kind == "upper" else ">="
+        return f"fraction with measured {rel} bound >= {self.fraction:g} ({self.level:g} one-sided lower limit)"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        if m.bound_values is None:
+            raise ValueError("FractionAtLeast needs Measurement.bound_values")
+        b = np.broadcast_to(m.bound_values if m.bound_values.ndim == 2 else m.bound_values[:, None], m.y.shape)
+        ok = (m.y <= b) if self.kind == "upper" else (m.y >= b)
+        n, k = ok.size, int(ok.sum())
+        lo = 0.0 if k == 0 else float(stats.beta.ppf(1 - self.level, k, n - k + 1))
+        passed = lo >= self.fraction
+        return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "lower_limit": lo},
+                          f"{k}/{n} = {k / n:.3f} hold; one-sided {self.level:g} lower limit {lo:.3f} vs {self.fraction:g}")
+
+
+def _spearman(a, b):
+    ra = stats.rankdata(a)
+    rb = stats.rankdata(b)
+    ra = ra - ra.mean()
+    rb = rb - rb.mean()
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb) / den if den > 0 else float("nan")
+
+
+@dataclass
+class RankCorrelationAbove(Rule):
+    """Spearman correlation across x (the instances) between ``bound_values`` (the candidate predictor) and the
+    seed-aggregated measurement (``meta["aggregate"]`` per x if given, else the mean over seeds; ``inf`` = not
+    reached, ranked last) is high, and higher than that of ``meta["comparator"]`` (another predictor per x).
+    Bootstrap over instances (paired): passes when the one-sided ``level`` lower limit of ``rho`` reaches
+    ``min_rho`` and, with ``require_better``, that of ``rho - rho_comparator`` exceeds 0 (the comparison is
+    reported either way when a comparator is given)."""
+
+    min_rho: float = 0.3
+    require_better: bool = True
+    level: float = 0.95
+    n_boot: int = 2000
+    seed: int = 0
+
+    def describe(self):
+        better = " and > rho(comparator, measured)" if self.require_better else ""
+        return f"Spearman rho(bound, measured) >= {self.min_rho:g}{better} (one-sided {self.level:g} bootstrap lower limits)"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        if m.bound_values is None or (self.require_better and "comparator" not in m.meta):
+            raise ValueError("RankCorrelationAbove needs bound_values (and meta['comparator'] with require_better)")
+        y = np.asarray(m.meta.get("aggregate", np.mean(m.y, axis=1)), dtype=np.float64)
+        big = np.nanmax(np.where(np.isfinite(y), y, np.nan)) if np.any(np.isfinite(y)) else 1.0
+        y = np.where(np.isinf(y), 10.0 * abs(big) + 1.0, y)  # not reached: ranked above every reached value
+        cand = np.asarray(m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1), dtype=np.float64)
+        comp = np.asarray(m.meta.get("comparator", cand), dtype=np.float64)
+        rho, rho_c = _spearman(cand, y), _spearman(comp, y)
+        rng = np.random.default_rng(self.seed)
+        n = y.size
+        boots = np.full((self.n_boot, 2), np.nan)
+        for i in range(self.n_boot):
+            idx = rng.integers(0, n, size=n)
+            a = _spearman(cand[idx], y[idx])
+            boots[i] = a, a - _spearman(comp[idx], y[idx])
+        q = 1 - self.level
+        lo_rho = float(np.nanquantile(boots[:, 0], q))
+        lo_diff = float(np.nanquantile(boots[:, 1], q))
+        passed = lo_rho >= self.min_rho and (lo_diff > 0 or not self.require_better)
+        return RuleResult(bool(passed), {"rho": rho, "rho_comparator": rho_c, "rho_lower": lo_rho,
+                                         "diff_lower": lo_diff, "n": int(n)},
+                          f"rho {rho:.3f} (lower {lo_rho:.3f}) vs comparator {rho_c:.3f}; "
+                          f"rho - rho_comparator lower limit {lo_diff:.3f}")
 
 
 # ---------------------------------------------------------------------------------------- context

@@ -98,11 +98,10 @@ def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
 def gorp_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**16):
     """Smallest ``m`` in 1, 2, 4, ... (up to ``m_max``) for which GORP(k, m) is optimal on at least a ``success``
     fraction of ``seeds``; returns ``(m, episodes)`` (episodes of one GORP run at that m), or ``(None, None)``."""
-    seeds = list(seeds)
-    m = 1
-    while m <= m_max:
-        runs = [gorp(mdp, k, m, seed=s) for s in seeds]
-        if np.mean([r.optimal for r in runs]) >= success:
-            return m, runs[0].episodes
-        m *= 2
-    return None, None
+    from ...analysis.sample_complexity import doubling_search
+
+    def run(m, s):
+        r = gorp(mdp, k, m, seed=s)
+        return r.optimal, r.episodes
+
+    return doubling_search(run, seeds, success=success, m_max=m_max)
