@@ -7,7 +7,13 @@ Sections (issue 4):
 * ``sparse`` - Garnet, A=4, branching 5-10, S in {10^3, 10^4, 10^5}: sweep (scipy.sparse CSR reference;
   dense tools get the dense form where it fits in ``DENSE_LIMIT_BYTES``), modified policy iteration;
 * ``finite`` - finite-horizon backward induction, (S, A, H) = (20, 4, 20) and (100, 5, 50): calls/s;
-* ``ucbvi``  - K episodes of UCBVI-CH on RiverSwim S=20, H=20: episodes/s.
+* ``ucbvi``  - K episodes of UCBVI-CH on RiverSwim S=20, H=20: episodes/s;
+* ``convergence`` - time to a solution certified to eps = 1e-8 (``error_bound <= eps``) by VI, PI, MPI and
+  ``solve(method="auto")`` on the dense and sparse Garnets above (PI on sparse only up to 20000 states,
+  where :func:`rltheory.solvers.solve` refuses it), with QuantEcon's PI/MPI as the competitors; the target
+  checks that ``auto`` is within 1.5x of the fastest certified method on every instance;
+* ``memory`` - peak resident memory of a sparse solve, each in a fresh process
+  (:mod:`benchmarks.memory_probe`), as a multiple of the model's own bytes (not timed; JSON key ``memory``).
 
 Each operation is timed for every available tool in one process, interleaved, best of N after a
 warm-up (see :mod:`benchmarks.timing`). Output: a table on stdout and ``<out>/bench-<profile>.json``.
@@ -43,13 +49,18 @@ DENSE_LIMIT_BYTES = 256 * 2**20
 PROFILES = {
     "full": dict(dense_S=(100, 500, 2000), sparse_S=(1_000, 10_000, 100_000),
                  finite=((20, 4, 20), (100, 5, 50)), ucbvi_K=10_000, rounds=7, min_time=0.05, max_total=20.0,
-                 tol=1e-6, switch_pause=0.15),
+                 tol=1e-6, switch_pause=0.15, memory=((100_000, "mpi"), (100_000, "vi"), (10_000, "pi"))),
     "quick": dict(dense_S=(100, 500), sparse_S=(1_000, 10_000), finite=((20, 4, 20), (100, 5, 50)),
-                  ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15),
+                  ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15,
+                  memory=((10_000, "mpi"), (10_000, "vi"))),
     "tiny": dict(dense_S=(30,), sparse_S=(300,), finite=((20, 4, 20),), ucbvi_K=20, rounds=1,
-                 min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0),
+                 min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),)),
 }
-SECTIONS = ("dense", "sparse", "finite", "ucbvi")
+SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "memory")
+#: The certified accuracy of the ``convergence`` section (issue 4, item 4).
+EPS_CERT = 1e-8
+#: solve() refuses sparse PI above this many states (exact sparse LU fill-in; see rltheory.solvers.api).
+SPARSE_PI_MAX = 20_000
 COMPETITORS = ("numpy", "scipy", "quantecon", "pymdptoolbox")
 
 
@@ -64,6 +75,8 @@ class Bench:
         self.targets: list[dict] = []
         self.instances: dict[str, str] = {}
         self.notes: list[str] = []
+        self.mem_rows: list[dict] = []
+        self.choice: list[dict] = []
 
     def has(self, tool):
         return self.tools.get(tool, {}).get("available", False)
@@ -123,7 +136,7 @@ class Bench:
     def accuracy(self, op):
         """Largest |V - V_ref| accepted from a tool for ``op``: rounding for sweeps and exact methods,
         10 * tol for iterative solvers stopped at tolerance ``tol``."""
-        return {"sweep": 1e-9, "pi": 1e-8, "bi": 1e-9}.get(op, 10 * self.cfg["tol"] if op in ("vi", "mpi") else None)
+        return {"sweep": 1e-9, "pi": 1e-8, "bi": 1e-9, "eps-solve": 10 * EPS_CERT}.get(op, 10 * self.cfg["tol"] if op in ("vi", "mpi") else None)
 
     def target(self, name, value, required, detail):
         self.targets.append(dict(target=name, measured=value, required=required,
@@ -317,6 +330,81 @@ class Bench:
             r["per_second"] = Kep / r["seconds"]
         self.cfg["max_total"] = saved
 
+    # ------------------------------------------------------------------------ convergence
+    def convergence(self):
+        """Time to an eps-certified solution: which method should ``solve(method="auto")`` pick?"""
+        eps, g = EPS_CERT, 0.99
+        cases = [("dense", S, 8) for S in self.cfg["dense_S"]] + [("sparse", S, 4) for S in self.cfg["sparse_S"]]
+        for kind, S, A in cases:
+            sparse = kind == "sparse"
+            branch = (5, 10) if sparse else S
+            mdp, gen = garnet(S, A, branch, seed=self.seed + S, gamma=g, sparse=sparse, generator=self.generator)
+            case = f"{kind} S={S} A={A}"
+            self.instances[f"convergence {case}"] = f"{mdp!r} via {gen}"
+            methods = ["vi", "mpi"] + (["pi"] if (not sparse or S <= SPARSE_PI_MAX) else [])
+            ref = solve(mdp, "pi" if "pi" in methods else "mpi", tol=eps * 1e-2)
+            c = [("rltheory", f"solve({m})", (lambda m=m: solve(mdp, m, tol=eps)), lambda o: o.V,
+                  lambda o: o.iterations, "", None) for m in methods]
+            c.append(("rltheory", "solve(auto)", lambda: solve(mdp, tol=eps), lambda o: o.V, lambda o: o.iterations,
+                      "default method", None))
+            if self.has("quantecon"):
+                ddp = (quantecon_ops.build_sparse(mdp.P_csr, mdp.R, g) if sparse
+                       else quantecon_ops.build_dense(mdp.P, mdp.R, g))
+                if "pi" in methods:
+                    c.append(("quantecon", "solve(policy_iteration)", *quantecon_ops.solve(ddp, "policy_iteration"),
+                              lambda o: o.num_iter, "", None))
+                c.append(("quantecon", "solve(modified_policy_iteration)",
+                          *quantecon_ops.solve(ddp, "modified_policy_iteration", epsilon=2 * eps, k=20),
+                          lambda o: o.num_iter, "span stop, epsilon=2*eps", None))
+            elif not sparse:
+                c.append(("numpy", "PI loop", *numpy_ops.pi(mdp.P, mdp.R, g), lambda o: o[1], "LU solve per step",
+                          None))
+            res = self.measure("convergence", case, "eps-solve", c, np.asarray(ref.V))
+            for m in methods + ["auto"]:  # the certificate each method returned (must be <= eps)
+                r = res[f"rltheory:solve({m})"]
+                out = solve(mdp, m, tol=eps)
+                r["error_bound"] = float(out.error_bound)
+                r["certified"] = bool(out.error_bound <= eps)
+                r["note"] = (r["note"] + "; " if r["note"] else "") + f"error_bound={out.error_bound:.1e}" + (
+                    f" (auto = {out.method})" if m == "auto" else "")
+            best_m = min(methods, key=lambda m: res[f"rltheory:solve({m})"]["seconds"])
+            auto = res["rltheory:solve(auto)"]
+            ratio = res[f"rltheory:solve({best_m})"]["seconds"] / auto["seconds"]
+            self.choice.append(dict(case=case, fastest=best_m, auto=solve(mdp, tol=eps).method,
+                                    seconds={m: res[f"rltheory:solve({m})"]["seconds"] for m in methods},
+                                    auto_vs_fastest=1.0 / ratio))
+            self.target(f"convergence {case}: fastest method time / auto time", ratio, 1 / 1.5,
+                        f"fastest: {best_m}; auto picks {self.choice[-1]['auto']}; all certified: "
+                        f"{all(res[f'rltheory:solve({m})']['certified'] for m in methods + ['auto'])}")
+
+    # ----------------------------------------------------------------------------- memory
+    def memory(self):
+        """Peak RSS of sparse solves, each in a fresh interpreter (``python -m benchmarks.memory_probe``)."""
+        import subprocess
+
+        root = Path(__file__).resolve().parents[1]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [env.get("PYTHONPATH")] if p])
+        for S, method in self.cfg["memory"]:
+            cmd = [sys.executable, "-m", "benchmarks.memory_probe", str(S), method]
+            try:
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=root)
+            except subprocess.TimeoutExpired:
+                self.notes.append(f"memory probe S={S} {method}: timed out after 900 s")
+                continue
+            if out.returncode != 0:
+                self.notes.append(f"memory probe S={S} {method} failed (exit {out.returncode}): "
+                                  f"{out.stderr.strip()[-300:]}")
+                continue
+            rec = json.loads(out.stdout.strip().splitlines()[-1])
+            self.mem_rows.append(rec)
+            if method in ("mpi", "vi"):
+                self.target(f"memory sparse S={S} {method}: 2 / (peak RSS over baseline / model bytes)",
+                            2.0 / max(rec["total_over_model"], 1e-12), 1.0,
+                            f"model {rec['model_bytes'] / 2**20:.1f} MiB, peak-baseline "
+                            f"{(rec['peak'] - rec['baseline']) / 2**20:.1f} MiB "
+                            f"({rec['total_over_model']:.2f}x), solve alone +{rec['extra_over_model']:.2f}x")
+
 
 def _fmt_t(s):
     return f"{s * 1e6:.2f} us" if s < 1e-3 else (f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s")
@@ -372,7 +460,8 @@ def main(argv=None) -> dict:
                               **{t: i["version"] for t, i in tools.items()}),
                 competitors=tools, instances=b.instances, seed=args.seed, config=b.cfg,
                 timing="interleaved best-of-N per call after warm-up; compile excluded")
-    result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes)
+    result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes, memory=b.mem_rows,
+                  method_choice=b.choice)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{profile}.json"
     path.write_text(json.dumps(result, indent=1, default=float))
@@ -383,6 +472,12 @@ def main(argv=None) -> dict:
               f"{tg['detail']}")
     if any(r.get("inaccurate") for r in b.rows):
         print("* = answer off by more than the accuracy of the case (see JSON notes): shown, not ranked")
+    for m in b.mem_rows:
+        print(f"memory: sparse S={m['S']} {m['method']}: model {m['model_bytes'] / 2**20:.1f} MiB, "
+              f"peak over baseline {m['total_over_model']:.2f}x the model, solve alone +{m['extra_over_model']:.2f}x")
+    for ch in b.choice:
+        print(f"method choice {ch['case']}: fastest {ch['fastest']}, auto -> {ch['auto']} "
+              f"({ch['auto_vs_fastest']:.2f}x the fastest time)")
     for n in b.notes:
         print("note:", n)
     print(f"\nwritten {path}")

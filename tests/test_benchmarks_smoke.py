@@ -28,10 +28,20 @@ def tiny_result(tmp_path_factory):
 def test_json_structure(tiny_result):
     result, path = tiny_result
     data = json.loads(path.read_text())
-    assert set(data) == {"meta", "rows", "targets", "notes"}
+    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice"}
     assert data["meta"]["profile"] == "tiny"
     assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
-    assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS)
+    assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory"}
+    # memory: one fresh-process probe per configured case, peak measured after the model was built
+    assert len(data["memory"]) == len(bench.PROFILES["tiny"]["memory"])
+    for m in data["memory"]:
+        assert m["peak_reset"] in (True, False) and m["model_bytes"] > 0
+        assert m["peak"] >= m["rss_before"] > 0 and m["total_over_model"] > 0
+        assert m["error_bound"] <= 1e-8
+    # convergence: every rltheory method certified its answer to EPS_CERT; the choice summary is complete
+    conv = [r for r in data["rows"] if r["section"] == "convergence" and r["rltheory"]]
+    assert conv and all(r["certified"] and r["error_bound"] <= bench.EPS_CERT for r in conv)
+    assert {c["case"] for c in data["method_choice"]} == {r["case"] for r in conv}
     for r in data["rows"]:
         assert ROW_KEYS <= set(r), r
         assert r["seconds"] > 0 and np.isfinite(r["seconds"])

@@ -238,6 +238,11 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
     tol : float
         VI/MPI stop once the certified bound ``gamma span(V_{n+1} - V_n) / (2 (1 - gamma)) <= tol``.
     """
+    if (method == "auto" or method == "backward_induction") and type(mdp) is TabularMDP and mdp._H is not None \
+            and tol == 1e-10 and max_iter == 1_000_000 and mpi_sweeps == 20 and lp_solver is None:
+        # the hot call of online learners (optimistic planning every episode): defaults, exact backward
+        # induction, no argument to validate (measured: 9.0 -> ~7.5 us at S=20, A=4, H=20)
+        return _solve_finite(mdp)
     mdp = _check_mdp(mdp)
     if not isinstance(method, str):
         raise TypeError(f"method: expected a str, got {type(method).__name__}")
@@ -278,11 +283,11 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
 
 
 def _solve_finite(mdp: TabularMDP) -> SolveResult:
-    S, A, H = mdp.S, mdp.A, mdp.horizon
+    S, A, H = mdp._S, mdp._A, mdp._H
     V = np.zeros((H + 1, S))
     Q = np.empty((H, S, A))
     pi = np.empty((H, S), dtype=np.int64)
-    if mdp.is_sparse:
+    if mdp._sp is not None:
         ip, ix, dt = mdp.csr_arrays
         K.backward_induction_sparse(ip, ix, dt, mdp.R3(), H, S, A, V, Q, pi)
     else:
