@@ -560,8 +560,14 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     if vmax.shape != (H + 1,):
         raise ValueError(f"vmax: expected shape ({H + 1},), got {vmax.shape}")
     Gam = float(S if Gamma is None else Gamma)
-    status, n, ne, layer_ptr, node_s, node_b, edge_ptr, edge_child, edge_sp, edge_r, root = _forward(
-        P, R, known, prior, H, 1.0 / S, max_nodes, max_edges)
+    cap = min(max_nodes, 4096)
+    while True:  # grow the buffers geometrically: allocation, not the DP, dominates small plans
+        cap_e = min(max_edges, 4 * cap) if cap < max_nodes else max_edges
+        status, n, ne, layer_ptr, node_s, node_b, edge_ptr, edge_child, edge_sp, edge_r, root = _forward(
+            P, R, known, prior, H, 1.0 / S, cap, cap_e)
+        if status == 0 or (cap >= max_nodes and cap_e >= max_edges):
+            break
+        cap = min(max_nodes, cap * 8)
     if status == 1:
         raise ValueError(f"LMDP belief graph exceeds max_nodes={max_nodes} reachable (h, s, belief) nodes "
                          f"(reached {n} before step {int(np.searchsorted(layer_ptr[1:], 0))}); raise max_nodes or use "
