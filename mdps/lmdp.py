@@ -21,7 +21,7 @@ from rltheory import LatentMDP
 
 from .classic import check_int, check_prob
 
-__all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "lmdp_deterministic", "random_lmdp"]
+__all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "lmdp_deterministic", "random_lmdp", "lmdp_horizon_chain"]
 
 
 def _rng(seed):
@@ -172,3 +172,45 @@ def random_lmdp(M: int, S: int, A: int, *, horizon: int, Gamma: int, seed=0) -> 
     R = rng.random((M, S, A)) / H
     return LatentMDP(P, R, rng.dirichlet(np.ones(M) * 2), rng.dirichlet(np.ones(S), size=M), horizon=H,
                      name=f"random_lmdp(M={M}, S={S}, A={A}, H={H}, Gamma={G})")
+
+
+def lmdp_horizon_chain(M: int, n_chain: int, *, horizon: int, gap: float = 0.1, spread: float = 0.3,
+                       seed=0) -> LatentMDP:
+    """Horizon-padding family (our construction for the horizon-dependence check, note §II.6 L2-e).
+
+    From ``start`` action 1 is a *safe exit* to an absorbing state paying ``0.5/(H-1)`` per step (return 0.5);
+    action 0 enters a lazy random walk on ``n_chain`` states (``Gamma = 2``: stay or move one step
+    around the cycle, each w.p. 1/2) that starts at chain state ``m mod n_chain`` in context ``m``; chain state
+    ``i`` pays ``(0.5 - gap + spread * z_{m,i}) / (H-1)`` per step with signs ``z`` of mean zero per context
+    (drawn from ``seed``). Every return is at most 1, the risky branch is worth about ``0.5 - gap`` — the exit is
+    optimal — and its value is spread over all ``H - 1`` steps, so per-step Hoeffding bonuses (value range 1 per
+    step) add up to order ``H sqrt(S iota / N)`` while variance-aware bonuses add up to an ``H``-free amount."""
+    M = check_int(M, "M")
+    n = check_int(n_chain, "n_chain", 2)
+    H = check_int(horizon, "horizon", 2)
+    gap = check_prob(gap, "gap")
+    spread = check_prob(spread, "spread")
+    if 0.5 - gap - spread < 0 or 0.5 - gap + spread > 1:
+        raise ValueError(f"gap, spread: per-step rewards (0.5 - gap +- spread)/(H-1) must lie in [0, 1/(H-1)], "
+                         f"got gap={gap}, spread={spread}")
+    rng = _rng(seed)
+    start, exit_ = 0, 1
+    S = 2 + n
+    A = 2
+    P = np.zeros((M, S, A, S))
+    R = np.zeros((M, S, A))
+    for m in range(M):
+        z = np.where(np.arange(n) % 2 == 0, 1.0, -1.0) if n % 2 == 0 else np.zeros(n)
+        z = rng.permutation(z)
+        P[m, start, 1, exit_] = 1.0
+        P[m, start, 0, 2 + (m % n)] = 1.0
+        P[m, exit_, :, exit_] = 1.0
+        R[m, exit_, :] = 0.5 / (H - 1)
+        for i in range(n):
+            P[m, 2 + i, :, 2 + i] += 0.5
+            P[m, 2 + i, :, 2 + (i + 1) % n] += 0.5
+            R[m, 2 + i, :] = (0.5 - gap + spread * z[i]) / (H - 1)
+    nu = np.zeros(S)
+    nu[start] = 1.0
+    return LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H,
+                     name=f"horizon_chain(M={M}, n={n}, H={H}, gap={gap:g})")
