@@ -44,8 +44,9 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
     walks through the states of its bits: the context is identified after ``d`` steps, ``Gamma = 1`` there); a
     binary tree of depth ``L = log2(n_leaves)`` walked uniformly at random (``Gamma = 2``) to a leaf; at leaf ``i``
     action ``a`` moves to the absorbing ``good`` state w.p. ``1/2 + gap [a = a*_{m,i}]``, else to the absorbing
-    ``bad`` state. ``good`` pays ``v/H`` per step, so every return is at most ``v <= 1``. The best arms
-    ``a*_{m,i}`` are drawn from ``seed``. With ``safe`` (in (0, v)) action 0 at ``start`` becomes a *safe exit* to an absorbing state paying ``safe/H`` per step, every other action
+    ``bad`` state. ``good`` pays ``v/(H - t_good)`` per step (``t_good = d + L + 2`` steps to reach it), so the best return is
+    exactly ``v <= 1`` for every ``H`` (horizon padding only rescales per-step rewards). The best arms
+    ``a*_{m,i}`` are drawn from ``seed``. With ``safe`` (in (0, v)) action 0 at ``start`` becomes a *safe exit* to an absorbing state paying ``safe/(H-1)`` per step (return ``safe``), every other action
     enters the identification chain (a lure: greedy learners that try the exit first never leave it).
     Mixing weights uniform, all contexts start in ``start``."""
     M = check_int(M, "M")
@@ -84,7 +85,7 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
             P[m, start, 0, :] = 0.0
             P[m, start, 0, exit_] = 1.0
             P[m, exit_, :, exit_] = 1.0
-            R[m, exit_, :] = safe / H
+            R[m, exit_, :] = safe / (H - 1)
         for j in range(d):
             nxt = bit(j + 1, bits[j + 1]) if j + 1 < d else tree0
             for b in (0, 1):  # the off-path bit state is unreachable in context m; give it the same successor
@@ -102,7 +103,7 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
                 P[m, s, best[m, i], bad] -= gap
         P[m, good, :, good] = 1.0
         P[m, bad, :, bad] = 1.0
-        R[m, good, :] = v / H
+        R[m, good, :] = v / (H - t_good)
     nu = np.zeros(S)
     nu[start] = 1.0
     return LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H,
