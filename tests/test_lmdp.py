@@ -155,3 +155,122 @@ def test_variance_candidates_vanish_on_deterministic_lmdp():
     L2 = random_lmdp(3, 4, 2, 5, 2)
     mom2 = return_moments(L2, solve_lmdp(L2))
     assert mom2["var_total"] >= mom2["var_within"] - 1e-12
+
+
+# ------------------------------------------------------------------------------------------ constructors
+
+import mdps  # noqa: E402
+from rltheory import bounds  # noqa: E402
+from rltheory.algorithms.lmdp import lmdp_hindsight  # noqa: E402
+from rltheory.analysis.lmdp import lmdp_regret, transition_degree, var_star  # noqa: E402
+from rltheory.solvers.lmdp import plan_lmdp  # noqa: E402
+
+
+@pytest.mark.parametrize("M,leaves,A", [(1, 1, 2), (2, 2, 3), (3, 4, 2)])
+def test_identify_then_bandit_structure(M, leaves, A):
+    L = mdps.lmdp_identify_then_bandit(M, leaves, A, horizon=12, gap=0.2, v=0.8, safe=0.3, seed=1)
+    assert L.Gamma == 2 and L.max_return == pytest.approx(0.8)
+    plan = solve_lmdp(L)
+    # after identification every belief is one-hot
+    sl = slice(plan.layer_ptr[-2], None)
+    late = plan.node_b[sl][plan.node_s[sl] != L.S - 1]  # the safe exit (last state) never identifies the context
+    assert np.all(np.isclose(late.max(axis=1), 1.0))
+    assert plan.value == pytest.approx(0.8 * (0.5 + 0.2) * 1.0)
+    with pytest.raises(ValueError, match="n_leaves"):
+        mdps.lmdp_identify_then_bandit(2, 3, 2, horizon=12, gap=0.1)
+    with pytest.raises(ValueError, match="horizon"):
+        mdps.lmdp_identify_then_bandit(4, 4, 2, horizon=4, gap=0.1)
+
+
+def test_other_families():
+    P = mdps.lmdp_probe(3, 5, 2, horizon=6, eta=0.1, seed=0)
+    assert P.Gamma == 2 and P.max_return <= 1 + 1e-12
+    plan = solve_lmdp(P)
+    assert plan.beliefs_per_step().max() > 1  # genuinely partially observable
+    D = mdps.lmdp_deterministic(3, 4, 2, horizon=5, seed=0)
+    assert D.Gamma == 1 and var_star(D) == pytest.approx(0.0, abs=1e-12)
+    for G in (1, 2, 4):
+        assert transition_degree(mdps.random_lmdp(2, 5, 2, horizon=3, Gamma=G, seed=G)) == G
+    C = mdps.lmdp_horizon_chain(2, 4, horizon=16, gap=0.2)
+    assert solve_lmdp(C).value == pytest.approx(0.5) and C.max_return <= 1 + 1e-12
+    assert mdps.lmdp_k_dependent_gap(10**6, 2, 2, 2) < mdps.lmdp_k_dependent_gap(10**3, 2, 2, 2) <= 0.25
+
+
+def test_var_star_candidates_differ_by_context_randomness():
+    # two deterministic contexts with different returns: within-context variance 0, total variance > 0
+    L = mdps.lmdp_deterministic(2, 3, 2, horizon=4, seed=5)
+    assert var_star(L, "within") == pytest.approx(0.0, abs=1e-12)
+    assert var_star(L, "total") >= 0.0
+    itb = mdps.lmdp_identify_then_bandit(2, 1, 2, horizon=8, gap=0.0, v=1.0)
+    assert var_star(itb, "within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
+    with pytest.raises(ValueError, match="candidate"):
+        var_star(itb, "other")
+
+
+# ------------------------------------------------------------------------------------------- learners
+
+
+@pytest.mark.parametrize("solver", ["value", "model", "hoeffding", "none"])
+def test_learner_runs_reproducibly_and_regret_is_exact(solver):
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.1, safe=0.25, seed=0)
+    a = lmdp_hindsight(L, 600, seed=3, solver=solver, c1=0.5, c2=0.05, Gamma=2)
+    b = lmdp_hindsight(L, 600, seed=3, solver=solver, c1=0.5, c2=0.05, Gamma=2)
+    assert np.array_equal(a.returns, b.returns) and np.array_equal(a.regret, b.regret)
+    assert np.all(a.regret >= 0) and a.regret.shape == (600,)
+    assert a.epoch_start[0] == 0 and np.all(np.diff(a.epoch_start) > 0)
+    # each epoch's regret equals V* minus the exact value of its policy
+    for e, k in enumerate(a.epoch_start):
+        assert a.regret[k] == pytest.approx(max(a.v_star - a.epoch_true_value[e], 0.0))
+    # mean realised return tracks the exact policy values (law of large numbers, loose)
+    assert abs(a.returns.mean() - (a.v_star - a.regret.mean())) < 0.1
+
+
+def test_learner_sqrtK_vs_greedy_linear():
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=0)
+    opt = lmdp_hindsight(L, 4000, seed=0, c1=0.5, c2=0.05, Gamma=2)
+    greedy = lmdp_hindsight(L, 4000, seed=0, solver="none")
+    assert opt.cumulative_regret[-1] < 0.25 * greedy.cumulative_regret[-1]
+    assert greedy.regret[-1] > 0.1  # stuck on the safe exit
+
+
+def test_learner_input_validation():
+    L = mdps.lmdp_deterministic(2, 3, 2, horizon=3)
+    with pytest.raises(ValueError, match="solver"):
+        lmdp_hindsight(L, 10, seed=0, solver="ucb")
+    with pytest.raises(ValueError, match="K"):
+        lmdp_hindsight(L, 0, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        lmdp_hindsight(L, 10, seed=-1)
+    with pytest.raises(TypeError, match="lmdp"):
+        lmdp_hindsight(L.context(0), 10, seed=0)
+
+
+def test_optimistic_plan_dominates_exact_and_regret_helper():
+    L = mdps.lmdp_probe(2, 4, 2, horizon=5, eta=0.1, seed=0)
+    exact = solve_lmdp(L)
+    prior = L.weights[:, None] * L.nu
+    counts = np.full((L.M, L.S, L.A), 50.0)
+    opt = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="bernstein", c1=1.0, c2=1.0, iota=2.0,
+                    Gamma=2, vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
+    assert opt.value >= exact.value - 1e-12
+    mo = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="model", c1=1.0, c2=1.0, iota=2.0, Gamma=2,
+                   vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
+    assert mo.value >= exact.value - 1e-12
+    reg = lmdp_regret(L, [exact, opt])
+    assert reg[0] == pytest.approx(0.0, abs=1e-12) and reg[1] >= -1e-12
+
+
+def test_bounds_registered_with_exponents():
+    up = bounds.get("lmdp_regret_upper")
+    lo = bounds.get("lmdp_regret_lower")
+    for v in ("Var", "M", "S", "A", "K"):
+        assert up.exponent(v) == 0.5 and lo.exponent(v) == 0.5
+    assert up.exponent("Gamma") == 0.5 and up.exponent("H") == 0  # horizon-free up to the log factor
+    assert bounds.get("lmdp_regret_lucrl").exponent("H") == 0.5
+
+
+def test_check_is_discovered_and_controls_are_wired():
+    from proofs_checks import registry
+
+    chk = registry()["lmdp_regret"]
+    assert {c.name for c in chk.claims} >= {"sqrtK_upper", "deterministic_flat", "horizon_free", "optimism"}
