@@ -28,9 +28,12 @@ Claims
     On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = 4000), regret of the
     value-optimistic learner is flat in H in {8, ..., 64}: slope CI below 0.15. Control: the Hoeffding baseline (at a
     10x *smaller* bonus scale, 0.05), whose per-step bonuses add up over H (slope ~0.9): rejected.
-``optimism``
-    With the true ``w``, ``nu`` given and only transitions learned, the planner's optimistic value is ``>= V*`` in
-    every epoch on every seed (three instance families). Control: no bonus — its planning value falls below ``V*``.
+``optimism`` / ``optimism_model``
+    The planner's optimistic value (with the learner's own empirical ``w``, ``nu``, ``P``) is ``>= V*`` in every epoch
+    on every seed, for three instance families (identify-then-bandit, probe, random ``Gamma = 2``), K = 4000 (quick)
+    or 20000 (full). Control: no bonus — its planning value falls below ``V*``. (Optimism is not guaranteed by our
+    scaled-down bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin is thin: the smallest
+    ratio at K = 20000 was 1.003 (value) and 1.001 (model).)
 """
 from __future__ import annotations
 
@@ -87,11 +90,12 @@ def _optimism_instance(kind, seed):
     return mdps.random_lmdp(2, 4, 2, horizon=4, Gamma=2, seed=seed)
 
 
-def optimism_ratio(kind, solver, seed):
-    """min over epochs of (planner's value / V*) with the true w and nu given."""
+def optimism_ratio(kind, solver, K, seed):
+    """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical prior)."""
     L = _optimism_instance(int(kind), seed)
     vs = solve_lmdp(L).value
-    res = lmdp_hindsight(L, 1500, seed=seed, solver=solver, c1=C1, c2=C2, Gamma=L.Gamma, prior="true", v_star=vs)
+    res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1, c2=C2, Gamma=L.Gamma, prior="empirical",
+                         v_star=vs)
     return {"ratio": float(res.epoch_value.min() / vs)}
 
 
@@ -130,11 +134,14 @@ def _horizon_measure(ctx: RunContext, solver) -> Measurement:
 
 
 def _optimism_measure(ctx: RunContext, solver) -> Measurement:
-    rows = ctx.sweep(optimism_ratio, {"kind": [1, 2, 3], "solver": [solver]}, name=f"lmdp_regret.optimism.{solver}")
+    K = 4000 if ctx.quick else 20000
+    rows = ctx.sweep(optimism_ratio, {"kind": [1, 2, 3], "solver": [solver], "K": [K]},
+                     name=f"lmdp_regret.optimism.{solver}")
     x, y = rows_to_matrix(rows, "kind", "ratio")
     return Measurement("instance (1 itb, 2 probe, 3 random)", x, y, "min over epochs of planning value / V*",
                        bound_values=np.ones(x.shape) - 1e-9,
-                       meta={**META, "prior": "true w, nu given", "K": 1500, "Gamma": "true Gamma given"})
+                       meta={**META, "prior": "empirical w, nu", "K": K, "Gamma": "true Gamma given",
+                             "solver": solver})
 
 
 CHECK = Check(
@@ -174,10 +181,15 @@ CHECK = Check(
               lambda ctx: _horizon_measure(ctx, "value"), lambda ctx: _horizon_measure(ctx, "hoeffding"),
               "the Hoeffding (L-UCRL-like) baseline: per-step bonuses add up over H",
               bound=bounds.get("lmdp_regret_lucrl")),
-        Claim("optimism", "the planner's value is >= V* in every epoch (true w, nu given)",
-              "Zhou et al. 2023, optimism of both solvers (our reconstruction of the bonus)",
+        Claim("optimism", "value-optimistic solver: planning value >= V* in every epoch on every seed",
+              "Zhou et al. 2023, optimism of the value-optimistic solver (our reconstruction of the bonus)",
               BoundHolds("lower"),
               lambda ctx: _optimism_measure(ctx, "value"), lambda ctx: _optimism_measure(ctx, "none"),
+              "no bonus: the empirical model's value falls below V*"),
+        Claim("optimism_model", "model-optimistic solver: planning value >= V* in every epoch on every seed",
+              "Zhou et al. 2023, optimism of the model-optimistic solver (our reconstruction of the confidence set)",
+              BoundHolds("lower"),
+              lambda ctx: _optimism_measure(ctx, "model"), lambda ctx: _optimism_measure(ctx, "none"),
               "no bonus: the empirical model's value falls below V*"),
     ],
 )
