@@ -9,7 +9,9 @@ symmetrisation argument) could **not** be retrieved; the families below are **ou
 * :func:`lmdp_k_dependent_gap` — ``min(1/4, c sqrt(M L A / K))``, the gap making the family K-dependent;
 * :func:`lmdp_probe` — contexts differ only at one probe pair; beliefs change only on probe visits;
 * :func:`lmdp_deterministic` — random deterministic transitions and initial states (``Var*_A = 0``);
-* :func:`random_lmdp` — random LMDP with a given maximal transition degree ``Gamma`` (attained).
+* :func:`random_lmdp` — random LMDP with a given maximal transition degree ``Gamma`` (attained);
+* :func:`lmdp_horizon_chain` — safe exit vs a lazy random walk whose value is spread over ``H - 1`` steps (horizon
+  dependence of per-step bonuses).
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from rltheory import LatentMDP
 
 from .classic import check_int, check_prob
 
-__all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "lmdp_deterministic", "random_lmdp", "lmdp_horizon_chain"]
+__all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "lmdp_deterministic", "random_lmdp",
+           "lmdp_horizon_chain"]
 
 
 def _rng(seed):
@@ -44,10 +47,11 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
     walks through the states of its bits: the context is identified after ``d`` steps, ``Gamma = 1`` there); a
     binary tree of depth ``L = log2(n_leaves)`` walked uniformly at random (``Gamma = 2``) to a leaf; at leaf ``i``
     action ``a`` moves to the absorbing ``good`` state w.p. ``1/2 + gap [a = a*_{m,i}]``, else to the absorbing
-    ``bad`` state. ``good`` pays ``v/(H - t_good)`` per step (``t_good = d + L + 2`` steps to reach it), so the best return is
-    exactly ``v <= 1`` for every ``H`` (horizon padding only rescales per-step rewards). The best arms
-    ``a*_{m,i}`` are drawn from ``seed``. With ``safe`` (in (0, v)) action 0 at ``start`` becomes a *safe exit* to an absorbing state paying ``safe/(H-1)`` per step (return ``safe``), every other action
-    enters the identification chain (a lure: greedy learners that try the exit first never leave it).
+    ``bad`` state. ``good`` pays ``v/(H - t_good)`` per step (``t_good = d + L + 2`` steps to reach it), so the
+    largest return is ``v <= 1`` for every ``H`` (horizon padding only rescales per-step rewards). The best arms
+    ``a*_{m,i}`` are drawn from ``seed``. With ``safe`` (in (0, v)) action 0 at ``start`` becomes a *safe exit* to
+    an absorbing state paying ``safe/(H-1)`` per step (return ``safe``), every other action enters the
+    identification chain (a lure: greedy learners that try the exit first never leave it).
     Mixing weights uniform, all contexts start in ``start``."""
     M = check_int(M, "M")
     n_leaves = check_int(n_leaves, "n_leaves")

@@ -25,7 +25,8 @@ __all__ = ["LatentMDP", "LMDPEpisode"]
 
 
 class LMDPEpisode:
-    """One simulated episode: ``context`` (revealed at the end), ``states`` (H+1,), ``actions`` (H,), ``rewards`` (H,)."""
+    """One simulated episode: ``context`` (revealed at the end), ``states`` (H+1,), ``actions`` (H,),
+    ``rewards`` (H,)."""
 
     __slots__ = ("context", "states", "actions", "rewards")
 
@@ -82,7 +83,8 @@ class LatentMDP:
         neg = np.argwhere(Parr < 0)
         if neg.size:
             m, s, a, t = (int(x) for x in neg[0])
-            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry ({float(Parr[m, s, a, t])!r})")
+            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry "
+                             f"({float(Parr[m, s, a, t])!r})")
         sums = Parr.sum(axis=3)
         bad = np.argwhere(np.abs(sums - 1.0) > ROW_SUM_ATOL)
         if bad.size:

@@ -540,20 +540,31 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
 
     ``P (M,S,A,S)``, ``R (M,S,A)``, ``prior (M,S)`` = unnormalised initial weights ``w_m nu_m(s)``; ``known (M,S,A)``
     bool (default all), ``counts (M,S,A)`` the visit counts ``N`` in the bonuses; ``vmax (H+1,)`` the truncation
-    levels (default ``H - h`` times the largest reward, capped at 1 when rewards are normalised).
+    levels (default ``(H - h) max R``; the learners pass ``min(1, (H - h) max R)``). ``fallback_weights`` (default
+    the prior's context marginals) weight the per-context Markov DP that gives the off-plan fallback policy; that DP
+    uses the Bernstein-form bonus for every optimistic backup (our reconstruction).
 
     Raises ``ValueError`` mentioning ``max_nodes`` when the reachable belief graph has more nodes than allowed."""
     P = np.ascontiguousarray(P, dtype=np.float64)
     R = np.ascontiguousarray(R, dtype=np.float64)
     prior = np.ascontiguousarray(prior, dtype=np.float64)
     H = _int(horizon, "horizon")
+    if P.ndim != 4 or P.shape[1] != P.shape[3]:
+        raise ValueError(f"P: expected shape (M, S, A, S), got {P.shape}")
     M, S, A, _ = P.shape
+    if R.shape != (M, S, A):
+        raise ValueError(f"R: expected shape {(M, S, A)}, got {R.shape}")
+    if prior.shape != (M, S) or np.any(prior < 0) or prior.sum() <= 0:
+        raise ValueError(f"prior: expected non-negative weights of shape {(M, S)} with positive total")
     if backup not in BACKUPS:
         raise ValueError(f"backup: expected one of {tuple(BACKUPS)}, got {backup!r}")
     max_nodes = _int(max_nodes, "max_nodes")
     max_edges = int(max_edges) if max_edges is not None else max(4 * max_nodes, 1024)
     known = np.ones((M, S, A), dtype=np.bool_) if known is None else np.ascontiguousarray(known, dtype=np.bool_)
     counts = np.zeros((M, S, A)) if counts is None else np.ascontiguousarray(counts, dtype=np.float64)
+    for nm, arr in (("known", known), ("counts", counts)):
+        if arr.shape != (M, S, A):
+            raise ValueError(f"{nm}: expected shape {(M, S, A)}, got {arr.shape}")
     if vmax is None:
         vmax = np.array([(H - h) * R.max() for h in range(H + 1)], dtype=np.float64)
     vmax = np.ascontiguousarray(vmax, dtype=np.float64)
