@@ -274,3 +274,38 @@ def test_check_is_discovered_and_controls_are_wired():
 
     chk = registry()["lmdp_regret"]
     assert {c.name for c in chk.claims} >= {"sqrtK_upper", "deterministic_flat", "horizon_free", "optimism"}
+
+
+def _plan_as_callable(plan, A):
+    """The plan as a history-dependent policy: walk the node graph, fall back to the Markov policy off the plan."""
+    def pol(h, states, actions, rewards):
+        i = plan.root[states[0]]
+        for t in range(h):
+            if i < 0:
+                break
+            a = plan.policy[i]
+            e0, e1 = plan.edge_ptr[i * A + a], plan.edge_ptr[i * A + a + 1]
+            i = next((plan.edge_child[e] for e in range(e0, e1)
+                      if plan.edge_sp[e] == states[t + 1] and plan.edge_r[e] == rewards[t]), -1)
+        return int(plan.policy[i]) if i >= 0 else int(plan.fallback[h, states[-1]])
+    return pol
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 3), st.integers(2, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.sampled_from(["bernstein", "model", "hoeffding", "none"]))
+def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, backup):
+    L = random_lmdp(M, S, A, H, seed)
+    rng = np.random.default_rng(seed)
+    known = rng.random((M, S, A)) < 0.6
+    counts = np.where(known, rng.integers(1, 20, (M, S, A)), 0).astype(float)
+    Phat = np.where(known[..., None], L.P, 0.0)
+    Phat[..., 0] += np.where(known, 0.0, 1.0)  # arbitrary rows where unknown (ignored by the planner)
+    prior = rng.dirichlet(np.ones(M))[:, None] * rng.dirichlet(np.ones(S), size=M)
+    prior[:, 0] = 0.0  # initial state 0 off the plan
+    plan = plan_lmdp(Phat, L.R, prior, H, known=known, counts=counts, backup=backup, c1=0.5, c2=0.1, iota=3.0,
+                     vmax=np.minimum(1.0, (H - np.arange(H + 1.0)) * max(L.R.max(), 1e-9)))
+    v, vm, off = evaluate_plan(L, plan)
+    v_ref, _ = evaluate_history_policy(L, _plan_as_callable(plan, L.A))
+    assert v == pytest.approx(v_ref, abs=1e-10)
+    assert np.all((off >= -1e-12) & (off <= 1 + 1e-12))
