@@ -10,3 +10,5 @@ from .hard_tabular import bandit_mdp, k_dependent_gap
 
 __all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load_bridge", "gridworld",
            "gridworld_layout", "bandit_mdp", "k_dependent_gap"]
+from .lmdp import lmdp_horizon_chain, lmdp_deterministic, lmdp_identify_then_bandit, lmdp_k_dependent_gap, lmdp_probe, random_lmdp  # noqa: E402
+__all__ += ["lmdp_horizon_chain", "lmdp_deterministic", "lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "random_lmdp"]

@@ -1,1 +1,2 @@
 """Paper algorithms, one subpackage per line of work (``tabular``, ``submodular``, ...)."""
+from .lmdp import lmdp_hindsight  # noqa: E402,F401

@@ -36,3 +36,4 @@ register(Bound(
     assumptions=("finite horizon H, time-homogeneous P", "per-step rewards in [0, 1]", "K >= S A"),
     notes="any algorithm, worst case over MDPs with S states and A actions",
 ))
+from . import lmdp as _lmdp_bounds  # noqa: E402,F401  (registers lmdp_regret_upper / _lower / _lucrl)

@@ -1,0 +1,196 @@
+"""Model-based regret minimisation for LMDPs with context in hindsight (Zhou, Wang & Du, ICML 2023, abstract and
+Sec. 4 as far as retrieved; the details below are **our reconstruction** — see ``/work/shared/papers/lmdp.md``
+§II.2 — because the paper's algorithm section, exact bonuses and update schedule could not be read).
+
+Framework (one instantiation per ``solver``)::
+
+    counts per context (the context is revealed at the end of each episode): N_m(s,a), N_m(s,a,s'), nu-counts, w-counts
+    for k = 1..K:
+        if some N_m(s,a) reached a power of two during the last episode (doubling epochs) or k = 1:
+            Phat_m = N_m(s,a,.)/N_m(s,a); what_m, nuhat_m empirical (or the true ones with prior="true")
+            pi = SOLVER(Phat, R, prior, N)       # history-dependent policy on the planning model's beliefs
+        play pi for one episode, updating the planning belief on the fly; observe m_k; update the counts of m_k
+
+SOLVER is the belief-DP of :func:`rltheory.solvers.lmdp.plan_lmdp` with an optimistic backup:
+
+* ``"value"`` — value-optimistic: ``alpha_m = min(vmax_h, R + Phat alpha' + c1 sqrt(Gamma V(Phat, alpha') iota / N)
+  + c2 Gamma iota / N)`` (the variance of the next alpha vector: where the paper's Var* enters);
+* ``"model"`` — model-optimistic: ``alpha_m = min(vmax_h, R + max_{p in C_m(s,a)} p^T alpha')`` over an L1-type
+  Bernstein polytope around ``Phat`` plus an unseen-successor outcome (greedy LP);
+* ``"hoeffding"`` — L-UCRL-like baseline (Kwon et al., NeurIPS 2021, context in hindsight; their bonus was not
+  retrieved): ``+ c1 sqrt(S iota / N)`` per step, no variance, so the bonuses of an episode add up to order
+  ``H sqrt(S iota / N)`` — not horizon-free;
+* ``"none"`` — negative control: greedy on the empirical model, unvisited pairs worth 0 (not optimistic).
+
+``iota = 2 ln(2 M S A H K / delta)`` (paper, Sec. 3); ``Gamma`` defaults to ``S`` (the learner does not know the
+true degree unless told). Rewards ``R_m`` are given to the learner (deterministic rewards; whether the paper
+assumes them known was not verified). ``vmax_h = min(1, (H - h) max R)``: the truncation at 1 of the paper's
+total-reward normalisation.
+
+Regret is the exact pseudo-regret ``V* - V^{pi_k}`` of each episode's policy (both by exact belief-DP /
+forward evaluation in the true LMDP), so its only randomness is the learner's. The episode loop runs in Numba;
+planning happens only at the start of doubling epochs (``O(M S A log(K H))`` calls).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..._sampling import cumulative, sample
+from ...models.latent import LatentMDP
+from ...solvers.lmdp import DEFAULT_MAX_NODES, evaluate_plan, plan_lmdp, solve_lmdp
+
+__all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight"]
+
+SOLVERS = {"value": "bernstein", "model": "model", "hoeffding": "hoeffding", "none": "none"}
+
+
+@njit(cache=True)
+def _episodes(Pcdf, R, wcdf, nucdf, H, k0, K, node_s, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
+              N, Nsas, nc, ninit, returns, contexts):
+    """Play episodes k0, k0+1, ... with a fixed plan until a doubling event or K; returns the next episode index."""
+    M, S, A, _ = Pcdf.shape
+    k = k0
+    while k < K:
+        m = sample(wcdf, np.random.random())
+        s = sample(nucdf[m], np.random.random())
+        s0 = s
+        node = root[s]
+        g = 0.0
+        doubled = False
+        for h in range(H):
+            if node >= 0:
+                a = pol[node]
+            else:
+                a = fb[h, s]
+            r = R[m, s, a]
+            g += r
+            sp = sample(Pcdf[m, s, a], np.random.random())
+            c = N[m, s, a] + 1.0
+            N[m, s, a] = c
+            Nsas[m, s, a, sp] += 1.0
+            ci = np.int64(c)
+            if ci & (ci - 1) == 0:
+                doubled = True
+            if node >= 0 and h < H - 1:
+                e0 = edge_ptr[node * A + a]
+                e1 = edge_ptr[node * A + a + 1]
+                nxt = -1
+                for e in range(e0, e1):
+                    if edge_sp[e] == sp and edge_r[e] == r:
+                        nxt = edge_child[e]
+                        break
+                node = nxt
+            s = sp
+        nc[m] += 1.0
+        ninit[m, s0] += 1.0
+        returns[k] = g
+        contexts[k] = m
+        k += 1
+        if doubled:
+            break
+    return k
+
+
+@dataclass(frozen=True)
+class LMDPLearnResult:
+    """Per-episode pseudo-regret, realised return and context; per-epoch planning values.
+
+    ``epoch_start[e]`` is the first episode of epoch ``e``; ``epoch_value[e]`` the planner's (optimistic) value,
+    ``epoch_true_value[e]`` the exact value of its policy in the true LMDP, ``epoch_off_plan[e]`` the probability
+    that an episode leaves the plan (fallback policy used); ``epoch_nodes[e]`` the belief-graph size."""
+
+    regret: np.ndarray
+    cumulative_regret: np.ndarray
+    returns: np.ndarray
+    contexts: np.ndarray
+    v_star: float
+    epoch_start: np.ndarray
+    epoch_value: np.ndarray
+    epoch_true_value: np.ndarray
+    epoch_off_plan: np.ndarray
+    epoch_nodes: np.ndarray
+    solver: str
+    c1: float
+    c2: float
+    iota: float
+    seed: int
+
+
+def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value", c1: float = 1.0,
+                   c2: float = 1.0, delta: float = 0.1, Gamma: int | None = None, prior: str = "empirical",
+                   max_nodes: int = DEFAULT_MAX_NODES, v_star: float | None = None) -> LMDPLearnResult:
+    """Run the hindsight-LMDP learner for ``K`` episodes (module docstring). ``prior="true"`` gives the learner
+    the true ``w`` and ``nu`` (used by the optimism check, where only transitions are learned)."""
+    if not isinstance(lmdp, LatentMDP):
+        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise ValueError(f"K: must be a positive int, got {K!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
+    for nm, c in (("c1", c1), ("c2", c2)):
+        if not (np.isfinite(c) and c >= 0):
+            raise ValueError(f"{nm}: must be a non-negative float, got {c!r}")
+    if not (0 < delta < 1):
+        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+    if prior not in ("empirical", "true"):
+        raise ValueError(f"prior: expected 'empirical' or 'true', got {prior!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
+    K = int(K)
+    if v_star is None:
+        v_star = solve_lmdp(lmdp, max_nodes=max_nodes).value
+    R = np.ascontiguousarray(lmdp.R)
+    Pcdf = np.cumsum(lmdp.P, axis=3)
+    Pcdf[..., -1] = 1.0 + 1e-12
+    wcdf = cumulative(np.ascontiguousarray(lmdp.weights))
+    nucdf = np.cumsum(lmdp.nu, axis=1)
+    nucdf[:, -1] = 1.0 + 1e-12
+    iota = 2.0 * np.log(2.0 * M * S * A * H * K / delta)
+    Gam = S if Gamma is None else int(Gamma)
+    vmax = np.minimum(1.0, (H - np.arange(H + 1)) * R.max())
+    N = np.zeros((M, S, A))
+    Nsas = np.zeros((M, S, A, S))
+    nc = np.zeros(M)
+    ninit = np.zeros((M, S))
+    returns = np.empty(K)
+    contexts = np.empty(K, dtype=np.int64)
+    regret = np.empty(K)
+    starts, vals, tvals, offs, nodes = [], [], [], [], []
+    backup = SOLVERS[solver]
+    np.random.seed(int(seed))
+    _seed_numba(int(seed))
+    k = 0
+    while k < K:
+        known = N > 0
+        Phat = np.where(known[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
+        if prior == "true":
+            pr = lmdp.weights[:, None] * lmdp.nu
+        else:
+            what = (nc + 1.0) / (nc.sum() + M)
+            nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
+            pr = what[:, None] * nuhat
+        vm = vmax if solver != "none" else np.zeros(H + 1)  # 'none': unvisited pairs worth 0
+        plan = plan_lmdp(Phat, R, pr, H, known=known, counts=N, backup=backup, c1=c1, c2=c2, iota=iota,
+                         Gamma=Gam, vmax=vm, max_nodes=max_nodes)
+        tv, _, off = evaluate_plan(lmdp, plan)
+        starts.append(k)
+        vals.append(plan.value)
+        tvals.append(tv)
+        offs.append(float(lmdp.weights @ off))
+        nodes.append(plan.n_nodes)
+        k1 = _episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.node_s, plan.edge_ptr, plan.edge_child, plan.edge_sp,
+                       plan.edge_r, plan.policy, plan.root, plan.fallback, N, Nsas, nc, ninit, returns, contexts)
+        regret[k:k1] = max(v_star - tv, 0.0)
+        k = k1
+    return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
+                           np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), solver,
+                           float(c1), float(c2), float(iota), int(seed))
+
+
+@njit(cache=True)
+def _seed_numba(seed):
+    np.random.seed(seed)

@@ -1,0 +1,234 @@
+"""Latent MDPs (LMDPs) with context in hindsight.
+
+Setting of Zhou, Wang & Du, *Horizon-Free and Variance-Dependent Reinforcement Learning for Latent Markov
+Decision Processes*, ICML 2023, Sec. 3.1 (after Kwon, Efroni, Caramanis & Mannor, NeurIPS 2021): a finite
+collection ``{M_1, ..., M_M}`` of MDPs sharing the state set, action set and horizon ``H``. Context ``m`` has its
+own initial distribution ``nu_m``, time-homogeneous transition kernel ``P_m(.|s, a)`` and **deterministic**
+reward ``R_m(s, a)``; mixing weights ``w_m > 0`` sum to one.
+
+One episode: nature draws ``m ~ w`` and ``s_1 ~ nu_m``; for ``h = 1..H`` the agent sees ``s_h`` (and, after acting,
+``r_h = R_m(s_h, a_h)``), moves to ``s_{h+1} ~ P_m(.|s_h, a_h)``; after the episode ``m`` is revealed.
+The paper normalises the total reward of an episode to at most 1; :attr:`LatentMDP.max_return` reports the
+largest achievable return so that constructors can check it (the class itself accepts any rewards in [0, 1]).
+
+``Gamma = max_{m,s,a} |supp P_m(.|s, a)|`` is :attr:`LatentMDP.Gamma`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly
+
+__all__ = ["LatentMDP", "LMDPEpisode"]
+
+
+class LMDPEpisode:
+    """One simulated episode: ``context`` (revealed at the end), ``states`` (H+1,), ``actions`` (H,),
+    ``rewards`` (H,)."""
+
+    __slots__ = ("context", "states", "actions", "rewards")
+
+    def __init__(self, context, states, actions, rewards):
+        self.context = int(context)
+        self.states = np.asarray(states, dtype=np.int64)
+        self.actions = np.asarray(actions, dtype=np.int64)
+        self.rewards = np.asarray(rewards, dtype=np.float64)
+
+    @property
+    def ret(self) -> float:
+        return float(self.rewards.sum())
+
+    def __repr__(self):
+        return f"LMDPEpisode(context={self.context}, return={self.ret:.4g})"
+
+
+class LatentMDP:
+    """``M`` finite-horizon tabular MDPs on shared ``S``, ``A``, ``H`` with mixing weights.
+
+    Parameters
+    ----------
+    P : array_like, shape ``(M, S, A, S)``
+        ``P[m, s, a, s'] = P_m(s'|s, a)``.
+    R : array_like, shape ``(M, S, A)``
+        Deterministic rewards ``R_m(s, a)`` in ``[0, 1]``.
+    weights : array_like, shape ``(M,)``
+        Mixing weights, each ``> 0``, summing to 1.
+    nu : array_like, shape ``(M, S)`` or ``(S,)``
+        Initial distributions per context (a single ``(S,)`` vector is shared by all contexts).
+    horizon : int
+        ``H >= 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the field and, for transitions, the first bad ``(m, s, a)``.
+    """
+
+    __slots__ = ("_P", "_R", "_w", "_nu", "_H", "_name", "_frozen")
+
+    def __init__(self, P, R, weights, nu, *, horizon, name: str | None = None):
+        object.__setattr__(self, "_frozen", False)
+        if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
+            raise TypeError(f"horizon: expected an int, got {type(horizon).__name__}")
+        if horizon < 1:
+            raise ValueError(f"horizon: must be >= 1, got {horizon}")
+        Parr = _as_float_array(P, "P")
+        if Parr.ndim != 4 or Parr.shape[1] != Parr.shape[3]:
+            raise ValueError(f"P: expected shape (M, S, A, S), got {Parr.shape}")
+        M, S, A, _ = Parr.shape
+        if M < 1 or S < 1 or A < 1:
+            raise ValueError(f"P: need M, S, A >= 1, got shape {Parr.shape}")
+        neg = np.argwhere(Parr < 0)
+        if neg.size:
+            m, s, a, t = (int(x) for x in neg[0])
+            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry "
+                             f"({float(Parr[m, s, a, t])!r})")
+        sums = Parr.sum(axis=3)
+        bad = np.argwhere(np.abs(sums - 1.0) > ROW_SUM_ATOL)
+        if bad.size:
+            m, s, a = (int(x) for x in bad[0])
+            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) sums to {float(sums[m, s, a])!r}, not 1 "
+                             f"(tolerance {ROW_SUM_ATOL:g})")
+        Rarr = _as_float_array(R, "R")
+        if Rarr.shape != (M, S, A):
+            raise ValueError(f"R: expected shape (M, S, A) = {(M, S, A)}, got {Rarr.shape}")
+        badr = np.argwhere((Rarr < 0) | (Rarr > 1))
+        if badr.size:
+            m, s, a = (int(x) for x in badr[0])
+            raise ValueError(f"R: reward at (m={m}, s={s}, a={a}) is {float(Rarr[m, s, a])!r}, outside [0, 1]")
+        w = _as_float_array(weights, "weights")
+        if w.shape != (M,):
+            raise ValueError(f"weights: expected shape ({M},), got {w.shape}")
+        if np.any(w <= 0):
+            m = int(np.flatnonzero(w <= 0)[0])
+            raise ValueError(f"weights: w[{m}] = {float(w[m])!r}, every mixing weight must be > 0")
+        if abs(w.sum() - 1.0) > ROW_SUM_ATOL:
+            raise ValueError(f"weights: sum to {float(w.sum())!r}, not 1")
+        nuarr = _as_float_array(nu, "nu")
+        if nuarr.shape == (S,):
+            nuarr = np.repeat(nuarr[None], M, axis=0)
+        if nuarr.shape != (M, S):
+            raise ValueError(f"nu: expected shape (M, S) = {(M, S)} or ({S},), got {nuarr.shape}")
+        if np.any(nuarr < 0):
+            m, s = (int(x) for x in np.argwhere(nuarr < 0)[0])
+            raise ValueError(f"nu: negative probability {float(nuarr[m, s])!r} at (m={m}, s={s})")
+        ns = nuarr.sum(axis=1)
+        if np.any(np.abs(ns - 1.0) > ROW_SUM_ATOL):
+            m = int(np.flatnonzero(np.abs(ns - 1.0) > ROW_SUM_ATOL)[0])
+            raise ValueError(f"nu: initial distribution of context m={m} sums to {float(ns[m])!r}, not 1")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        self._P = _readonly(Parr)
+        self._R = _readonly(Rarr)
+        self._w = _readonly(w)
+        self._nu = _readonly(nuarr)
+        self._H = int(horizon)
+        self._name = name
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, key, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError("LatentMDP is immutable; build a new one")
+        object.__setattr__(self, key, value)
+
+    def __reduce__(self):
+        return (_rebuild, (self._P, self._R, self._w, self._nu, self._H, self._name))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def M(self) -> int:
+        return self._P.shape[0]
+
+    @property
+    def S(self) -> int:
+        return self._P.shape[1]
+
+    @property
+    def A(self) -> int:
+        return self._P.shape[2]
+
+    @property
+    def horizon(self) -> int:
+        return self._H
+
+    H = horizon
+
+    @property
+    def P(self) -> np.ndarray:
+        """``(M, S, A, S)`` read-only."""
+        return self._P
+
+    @property
+    def R(self) -> np.ndarray:
+        """``(M, S, A)`` read-only."""
+        return self._R
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._w
+
+    w = weights
+
+    @property
+    def nu(self) -> np.ndarray:
+        """``(M, S)`` read-only."""
+        return self._nu
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def Gamma(self) -> int:
+        """``max_{m,s,a} |supp P_m(.|s,a)|`` (Zhou, Wang & Du 2023, Sec. 3.1)."""
+        return int((self._P > 0).sum(axis=3).max())
+
+    @property
+    def max_return(self) -> float:
+        """Largest return of any trajectory (``<= 1`` in the paper's normalisation); exact DP over (m, h, s)
+        ignoring probabilities (max over reachable paths)."""
+        best = 0.0
+        for m in range(self.M):
+            V = np.zeros(self.S)
+            support = self._P[m] > 0
+            for _ in range(self._H):
+                cont = np.where(support, V[None, None, :], -np.inf).max(axis=2)
+                V = (self._R[m] + cont).max(axis=1)
+            best = max(best, float(V[self._nu[m] > 0].max()))
+        return best
+
+    def context(self, m: int) -> TabularMDP:
+        """Context ``m`` as a finite-horizon :class:`TabularMDP` (its own ``nu_m`` as ``mu0``)."""
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 0 <= m < self.M:
+            raise ValueError(f"m: context index must be an int in [0, {self.M}), got {m!r}")
+        nm = f"{self._name}[m={m}]" if self._name else f"context {m}"
+        return TabularMDP(self._P[m], self._R[m], horizon=self._H, mu0=self._nu[m], name=nm)
+
+    def __repr__(self):
+        nm = f"{self._name!r}, " if self._name else ""
+        return f"LatentMDP({nm}M={self.M}, S={self.S}, A={self.A}, H={self._H}, Gamma={self.Gamma})"
+
+    # ------------------------------------------------------------------ simulator
+    def simulate(self, policy, *, seed) -> LMDPEpisode:
+        """One episode under ``policy(h, states, actions, rewards) -> action`` (history-dependent: it sees the
+        states ``s_0..s_h``, the past actions and rewards, never the context). The context is drawn from
+        ``weights`` and returned in the episode record only after the episode ends (context in hindsight)."""
+        rng = np.random.default_rng(seed)
+        m = int(rng.choice(self.M, p=self._w))
+        s = int(rng.choice(self.S, p=self._nu[m]))
+        states, actions, rewards = [s], [], []
+        for h in range(self._H):
+            a = policy(h, tuple(states), tuple(actions), tuple(rewards))
+            if isinstance(a, bool) or not isinstance(a, numbers.Integral) or not 0 <= a < self.A:
+                raise ValueError(f"policy: returned action {a!r} at h={h}, expected an int in [0, {self.A})")
+            actions.append(int(a))
+            rewards.append(float(self._R[m, s, a]))
+            s = int(rng.choice(self.S, p=self._P[m, s, a]))
+            states.append(s)
+        return LMDPEpisode(m, states, actions, rewards)
+
+
+def _rebuild(P, R, w, nu, H, name):
+    return LatentMDP(P, R, w, nu, horizon=H, name=name)

@@ -1,0 +1,311 @@
+"""Latent MDPs: model validation, exact belief-DP vs brute force, evaluation, learners, constructors, check."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rltheory import LatentMDP
+from rltheory.solvers import solve
+from rltheory.solvers.lmdp import (
+    brute_force_value,
+    evaluate_history_policy,
+    evaluate_plan,
+    plan_alpha,
+    return_moments,
+    solve_lmdp,
+)
+
+
+def random_lmdp(M, S, A, H, seed, Gamma=None, reward_levels=3, shared_rewards=False):
+    rng = np.random.default_rng(seed)
+    G = S if Gamma is None else Gamma
+    P = np.zeros((M, S, A, S))
+    for m in range(M):
+        for s in range(S):
+            for a in range(A):
+                k = int(rng.integers(1, G + 1))
+                sup = rng.choice(S, k, replace=False)
+                P[m, s, a, sup] = rng.dirichlet(np.ones(k))
+    R = rng.integers(0, reward_levels, (1 if shared_rewards else M, S, A)) / (reward_levels - 1) / H
+    R = np.repeat(R, M, 0) if shared_rewards else R
+    return LatentMDP(P, R, rng.dirichlet(np.ones(M)), rng.dirichlet(np.ones(S), size=M), horizon=H)
+
+
+def expectimax_history(lmdp):
+    """Reference V*: max over history-dependent policies by recursion over raw histories (no belief merging);
+    joint weights w_m nu_m(s_1) prod P_m are carried unnormalised, one entry per context."""
+    M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
+    P, R = lmdp.P, lmdp.R
+
+    def rec(h, s, wts):
+        best = -np.inf
+        for a in range(A):
+            tot = float(wts @ R[:, s, a])
+            if h < H - 1:
+                obs = {}
+                for m in range(M):
+                    if wts[m] <= 0:
+                        continue
+                    for sp in np.flatnonzero(P[m, s, a] > 0):
+                        key = (float(R[m, s, a]), int(sp))
+                        obs.setdefault(key, np.zeros(M))[m] = wts[m] * P[m, s, a, sp]
+                tot += sum(rec(h + 1, sp, w2) for (_, sp), w2 in obs.items())
+            best = max(best, tot)
+        return best
+
+    return sum(rec(0, s, lmdp.weights * lmdp.nu[:, s]) for s in range(S) if lmdp.nu[:, s].max() > 0)
+
+
+# ------------------------------------------------------------------------------------------------ model
+
+
+def test_validation_names_fields():
+    P = np.zeros((2, 2, 1, 2))
+    P[..., 0] = 1.0
+    R = np.zeros((2, 2, 1))
+    LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2)
+    bad = P.copy()
+    bad[1, 0, 0, 0] = 0.5
+    with pytest.raises(ValueError, match=r"m=1, s=0, a=0"):
+        LatentMDP(bad, R, [0.5, 0.5], [1.0, 0.0], horizon=2)
+    with pytest.raises(ValueError, match="weights"):
+        LatentMDP(P, R, [1.0, 0.0], [1.0, 0.0], horizon=2)
+    with pytest.raises(ValueError, match=r"R: reward at \(m=0, s=1, a=0\)"):
+        R2 = R.copy()
+        R2[0, 1, 0] = 1.5
+        LatentMDP(P, R2, [0.5, 0.5], [1.0, 0.0], horizon=2)
+    with pytest.raises(ValueError, match="nu"):
+        LatentMDP(P, R, [0.5, 0.5], [[1.0, 0.0], [0.5, 0.4]], horizon=2)
+    with pytest.raises(TypeError, match="horizon"):
+        LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2.0)
+    L = LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2)
+    assert L.Gamma == 1 and L.context(1).S == 2
+    with pytest.raises(AttributeError):
+        L._H = 3
+
+
+def test_simulator_reveals_context_and_follows_model():
+    L = random_lmdp(2, 3, 2, 4, 0)
+    ctx = [L.simulate(lambda h, s, a, r: h % 2, seed=i).context for i in range(400)]
+    assert abs(np.mean(ctx) - L.weights[1]) < 0.1
+    ep = L.simulate(lambda h, s, a, r: 0, seed=3)
+    assert ep.states.shape == (5,) and np.allclose(ep.rewards, L.R[ep.context, ep.states[:-1], 0])
+
+
+# ----------------------------------------------------------------------------------------------- solver
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2**32 - 1))
+def test_belief_dp_matches_brute_force_over_all_policies(M, S, A, H, seed):
+    L = random_lmdp(M, S, A, H, seed)
+    assert solve_lmdp(L).value == pytest.approx(brute_force_value(L), abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.booleans())
+def test_belief_dp_matches_history_expectimax_and_evaluation(M, S, A, H, seed, shared):
+    L = random_lmdp(M, S, A, H, seed, shared_rewards=shared)
+    plan = solve_lmdp(L)
+    assert plan.value == pytest.approx(expectimax_history(L), abs=1e-10)
+    v, vm, off = evaluate_plan(L, plan)
+    assert v == pytest.approx(plan.value, abs=1e-10) and np.all(off == 0)
+    assert v == pytest.approx(float(L.weights @ vm), abs=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_single_context_equals_tabular_solver(S, A, H, seed):
+    L = random_lmdp(1, S, A, H, seed)
+    mdp = L.context(0)
+    assert solve_lmdp(L).value == pytest.approx(float(mdp.mu0 @ solve(mdp).V[0]), abs=1e-10)
+
+
+def test_history_policy_evaluation_and_alpha_vectors():
+    L = random_lmdp(2, 3, 2, 3, 7)
+    plan = solve_lmdp(L)
+    # the plan as a history-dependent callable: replay beliefs through the node graph
+    def pol(h, states, actions, rewards):
+        i = plan.root[states[0]]
+        for t in range(h):
+            a = plan.policy[i]
+            e0, e1 = plan.edge_ptr[i * L.A + a], plan.edge_ptr[i * L.A + a + 1]
+            i = next(plan.edge_child[e] for e in range(e0, e1)
+                     if plan.edge_sp[e] == states[t + 1] and plan.edge_r[e] == rewards[t])
+        return int(plan.policy[i])
+    v, alpha = evaluate_history_policy(L, pol)
+    assert v == pytest.approx(plan.value, abs=1e-12)
+    assert np.allclose(alpha, plan_alpha(L, plan))
+    # a fixed open-loop policy is worse or equal
+    v0, _ = evaluate_history_policy(L, lambda h, s, a, r: 0)
+    assert v0 <= plan.value + 1e-12
+
+
+def test_max_nodes_guard_raises_instead_of_hanging():
+    L = random_lmdp(4, 5, 3, 10, 1, Gamma=3, shared_rewards=True)
+    with pytest.raises(ValueError, match="max_nodes"):
+        solve_lmdp(L, max_nodes=200)
+
+
+def test_variance_candidates_vanish_on_deterministic_lmdp():
+    L = random_lmdp(3, 4, 2, 5, 2, Gamma=1)
+    mom = return_moments(L, solve_lmdp(L))
+    assert mom["var_within"] == pytest.approx(0.0, abs=1e-12)
+    L2 = random_lmdp(3, 4, 2, 5, 2)
+    mom2 = return_moments(L2, solve_lmdp(L2))
+    assert mom2["var_total"] >= mom2["var_within"] - 1e-12
+
+
+# ------------------------------------------------------------------------------------------ constructors
+
+import mdps  # noqa: E402
+from rltheory import bounds  # noqa: E402
+from rltheory.algorithms.lmdp import lmdp_hindsight  # noqa: E402
+from rltheory.analysis.lmdp import lmdp_regret, transition_degree, var_star  # noqa: E402
+from rltheory.solvers.lmdp import plan_lmdp  # noqa: E402
+
+
+@pytest.mark.parametrize("M,leaves,A", [(1, 1, 2), (2, 2, 3), (3, 4, 2)])
+def test_identify_then_bandit_structure(M, leaves, A):
+    L = mdps.lmdp_identify_then_bandit(M, leaves, A, horizon=12, gap=0.2, v=0.8, safe=0.3, seed=1)
+    assert L.Gamma == 2 and L.max_return == pytest.approx(0.8)
+    plan = solve_lmdp(L)
+    # after identification every belief is one-hot
+    sl = slice(plan.layer_ptr[-2], None)
+    late = plan.node_b[sl][plan.node_s[sl] != L.S - 1]  # the safe exit (last state) never identifies the context
+    assert np.all(np.isclose(late.max(axis=1), 1.0))
+    assert plan.value == pytest.approx(0.8 * (0.5 + 0.2) * 1.0)
+    with pytest.raises(ValueError, match="n_leaves"):
+        mdps.lmdp_identify_then_bandit(2, 3, 2, horizon=12, gap=0.1)
+    with pytest.raises(ValueError, match="horizon"):
+        mdps.lmdp_identify_then_bandit(4, 4, 2, horizon=4, gap=0.1)
+
+
+def test_other_families():
+    P = mdps.lmdp_probe(3, 5, 2, horizon=6, eta=0.1, seed=0)
+    assert P.Gamma == 2 and P.max_return <= 1 + 1e-12
+    plan = solve_lmdp(P)
+    assert plan.beliefs_per_step().max() > 1  # genuinely partially observable
+    D = mdps.lmdp_deterministic(3, 4, 2, horizon=5, seed=0)
+    assert D.Gamma == 1 and var_star(D) == pytest.approx(0.0, abs=1e-12)
+    for G in (1, 2, 4):
+        assert transition_degree(mdps.random_lmdp(2, 5, 2, horizon=3, Gamma=G, seed=G)) == G
+    C = mdps.lmdp_horizon_chain(2, 4, horizon=16, gap=0.2)
+    assert solve_lmdp(C).value == pytest.approx(0.5) and C.max_return <= 1 + 1e-12
+    assert mdps.lmdp_k_dependent_gap(10**6, 2, 2, 2) < mdps.lmdp_k_dependent_gap(10**3, 2, 2, 2) <= 0.25
+
+
+def test_var_star_candidates_differ_by_context_randomness():
+    # two deterministic contexts with different returns: within-context variance 0, total variance > 0
+    L = mdps.lmdp_deterministic(2, 3, 2, horizon=4, seed=5)
+    assert var_star(L, "within") == pytest.approx(0.0, abs=1e-12)
+    assert var_star(L, "total") >= 0.0
+    itb = mdps.lmdp_identify_then_bandit(2, 1, 2, horizon=8, gap=0.0, v=1.0)
+    assert var_star(itb, "within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
+    with pytest.raises(ValueError, match="candidate"):
+        var_star(itb, "other")
+
+
+# ------------------------------------------------------------------------------------------- learners
+
+
+@pytest.mark.parametrize("solver", ["value", "model", "hoeffding", "none"])
+def test_learner_runs_reproducibly_and_regret_is_exact(solver):
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.1, safe=0.25, seed=0)
+    a = lmdp_hindsight(L, 600, seed=3, solver=solver, c1=0.5, c2=0.05, Gamma=2)
+    b = lmdp_hindsight(L, 600, seed=3, solver=solver, c1=0.5, c2=0.05, Gamma=2)
+    assert np.array_equal(a.returns, b.returns) and np.array_equal(a.regret, b.regret)
+    assert np.all(a.regret >= 0) and a.regret.shape == (600,)
+    assert a.epoch_start[0] == 0 and np.all(np.diff(a.epoch_start) > 0)
+    # each epoch's regret equals V* minus the exact value of its policy
+    for e, k in enumerate(a.epoch_start):
+        assert a.regret[k] == pytest.approx(max(a.v_star - a.epoch_true_value[e], 0.0))
+    # mean realised return tracks the exact policy values (law of large numbers, loose)
+    assert abs(a.returns.mean() - (a.v_star - a.regret.mean())) < 0.1
+
+
+def test_learner_sqrtK_vs_greedy_linear():
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=0)
+    opt = lmdp_hindsight(L, 4000, seed=0, c1=0.5, c2=0.05, Gamma=2)
+    greedy = lmdp_hindsight(L, 4000, seed=0, solver="none")
+    assert opt.cumulative_regret[-1] < 0.25 * greedy.cumulative_regret[-1]
+    assert greedy.regret[-1] > 0.1  # stuck on the safe exit
+
+
+def test_learner_input_validation():
+    L = mdps.lmdp_deterministic(2, 3, 2, horizon=3)
+    with pytest.raises(ValueError, match="solver"):
+        lmdp_hindsight(L, 10, seed=0, solver="ucb")
+    with pytest.raises(ValueError, match="K"):
+        lmdp_hindsight(L, 0, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        lmdp_hindsight(L, 10, seed=-1)
+    with pytest.raises(TypeError, match="lmdp"):
+        lmdp_hindsight(L.context(0), 10, seed=0)
+
+
+def test_optimistic_plan_dominates_exact_and_regret_helper():
+    L = mdps.lmdp_probe(2, 4, 2, horizon=5, eta=0.1, seed=0)
+    exact = solve_lmdp(L)
+    prior = L.weights[:, None] * L.nu
+    counts = np.full((L.M, L.S, L.A), 50.0)
+    opt = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="bernstein", c1=1.0, c2=1.0, iota=2.0,
+                    Gamma=2, vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
+    assert opt.value >= exact.value - 1e-12
+    mo = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="model", c1=1.0, c2=1.0, iota=2.0, Gamma=2,
+                   vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
+    assert mo.value >= exact.value - 1e-12
+    reg = lmdp_regret(L, [exact, opt])
+    assert reg[0] == pytest.approx(0.0, abs=1e-12) and reg[1] >= -1e-12
+
+
+def test_bounds_registered_with_exponents():
+    up = bounds.get("lmdp_regret_upper")
+    lo = bounds.get("lmdp_regret_lower")
+    for v in ("Var", "M", "S", "A", "K"):
+        assert up.exponent(v) == 0.5 and lo.exponent(v) == 0.5
+    assert up.exponent("Gamma") == 0.5 and up.exponent("H") == 0  # horizon-free up to the log factor
+    assert bounds.get("lmdp_regret_lucrl").exponent("H") == 0.5
+
+
+def test_check_is_discovered_and_controls_are_wired():
+    from proofs_checks import registry
+
+    chk = registry()["lmdp_regret"]
+    assert {c.name for c in chk.claims} >= {"sqrtK_upper", "deterministic_flat", "horizon_free", "optimism"}
+
+
+def _plan_as_callable(plan, A):
+    """The plan as a history-dependent policy: walk the node graph, fall back to the Markov policy off the plan."""
+    def pol(h, states, actions, rewards):
+        i = plan.root[states[0]]
+        for t in range(h):
+            if i < 0:
+                break
+            a = plan.policy[i]
+            e0, e1 = plan.edge_ptr[i * A + a], plan.edge_ptr[i * A + a + 1]
+            i = next((plan.edge_child[e] for e in range(e0, e1)
+                      if plan.edge_sp[e] == states[t + 1] and plan.edge_r[e] == rewards[t]), -1)
+        return int(plan.policy[i]) if i >= 0 else int(plan.fallback[h, states[-1]])
+    return pol
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 3), st.integers(2, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.sampled_from(["bernstein", "model", "hoeffding", "none"]))
+def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, backup):
+    L = random_lmdp(M, S, A, H, seed)
+    rng = np.random.default_rng(seed)
+    known = rng.random((M, S, A)) < 0.6
+    counts = np.where(known, rng.integers(1, 20, (M, S, A)), 0).astype(float)
+    Phat = np.where(known[..., None], L.P, 0.0)
+    Phat[..., 0] += np.where(known, 0.0, 1.0)  # arbitrary rows where unknown (ignored by the planner)
+    prior = rng.dirichlet(np.ones(M))[:, None] * rng.dirichlet(np.ones(S), size=M)
+    prior[:, 0] = 0.0  # initial state 0 off the plan
+    plan = plan_lmdp(Phat, L.R, prior, H, known=known, counts=counts, backup=backup, c1=0.5, c2=0.1, iota=3.0,
+                     vmax=np.minimum(1.0, (H - np.arange(H + 1.0)) * max(L.R.max(), 1e-9)))
+    v, vm, off = evaluate_plan(L, plan)
+    v_ref, _ = evaluate_history_policy(L, _plan_as_callable(plan, L.A))
+    assert v == pytest.approx(v_ref, abs=1e-10)
+    assert np.all((off >= -1e-12) & (off <= 1 + 1e-12))
