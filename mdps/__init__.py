@@ -10,3 +10,8 @@ from .hard_tabular import bandit_mdp, k_dependent_gap
 
 __all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load_bridge", "gridworld",
            "gridworld_layout", "bandit_mdp", "k_dependent_gap"]
+from .rcsl import (bairds_star, separating_family, separating_features, separating_witness, stitching_behaviours,
+                   stitching_gridworld, tsitsiklis_van_roy)
+
+__all__ += ["bairds_star", "separating_family", "separating_features", "separating_witness", "stitching_behaviours",
+            "stitching_gridworld", "tsitsiklis_van_roy"]
