@@ -31,13 +31,13 @@ def separating_family(n: int, *, seed=0, horizon: int = 2) -> TabularMDP:
 
     States ``s = 0..n-1`` carry the scalar feature ``x_s = s / (n - 1)``; two actions. Every action moves
     deterministically to ``sigma(s)``, a uniformly random permutation drawn from ``seed`` (a "scrambling"
-    transition). Rewards ``R(s, 0) = x_s`` and ``R(s, 1) = 1``; horizon ``H`` (default 2), uniform initial state.
+    transition). Rewards ``R(s, 0) = x_s / 2`` and ``R(s, 1) = 1`` (action 1 strictly best); horizon ``H`` (default 2), uniform initial state.
 
-    * ``Q*_h(x, a) = a + (1 - a) x + (H - 1 - h)``: on inputs ``(x, a)`` a two-layer ReLU MLP of width 2 realizes it
-      (``relu(x - a) + relu(a)`` plus a bias) — realizability at constant width.
+    * ``Q*_h(x, a) = a + (1 - a) x / 2 + (H - 1 - h)``: on inputs ``(x, a)`` a two-layer ReLU MLP of width 2
+      realizes it (``relu(x - a) / 2 + relu(a)`` plus a bias) — realizability at constant width.
     * The optimal (return-conditioned) policy is "take ``a = 1``" — constant width for RCSL.
     * Bellman completeness fails at width ``o(n)``: the width-1 function ``f(x, a) = relu(x - a)`` has
-      ``max_a f(s', a) = x_{s'}``, so ``(T f)(s, 0) = x_s + x_{sigma(s)}`` zig-zags in ``x`` with about ``n``
+      ``max_a f(s', a) = x_{s'}``, so ``(T f)(s, 0) = x_s / 2 + x_{sigma(s)}`` zig-zags in ``x`` with about ``n``
       kinks; by :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d` any two-layer ReLU MLP equal to ``T f``
       needs width ``>= ceil(m / 2)``, ``m`` the number of kinks (about ``n / 2`` for a random ``sigma``).
     """
@@ -48,7 +48,7 @@ def separating_family(n: int, *, seed=0, horizon: int = 2) -> TabularMDP:
     P = np.zeros((n, 2, n))
     P[np.arange(n), :, sigma] = 1.0
     x = np.arange(n) / (n - 1)
-    R = np.stack([x, np.ones(n)], axis=1)
+    R = np.stack([0.5 * x, np.ones(n)], axis=1)
     return TabularMDP(P, R, horizon=H, mu0=np.full(n, 1.0 / n), name=f"separating(n={n})")
 
 

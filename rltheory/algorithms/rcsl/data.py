@@ -21,7 +21,7 @@ from ...models.tabular import TabularMDP
 from ...solvers.api import as_stochastic_policy, occupancy, solve
 
 __all__ = ["OfflineDataset", "collect", "concat", "coverage", "near_optimal_dataset", "suboptimal_dataset",
-           "stitching_dataset", "epsilon_greedy"]
+           "stitching_dataset", "epsilon_greedy", "return_distribution"]
 
 
 @dataclass(frozen=True)
@@ -230,3 +230,27 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     return {"counts": counts, "frac_pairs": float((counts > 0).mean()), "concentrability": float(ratio.max()),
             "best_return": float(G.max()), "mean_return": float(G.mean()), "optimal_value": vstar,
             "frac_optimal": float(np.mean(G >= vstar - 1e-9))}
+
+
+def return_distribution(mdp: TabularMDP, policy) -> dict:
+    """Exact law of the trajectory return ``G = sum_h R_h(s_h, a_h)`` under a Markov ``policy`` from ``mdp.mu0``
+    (``{G: probability}``, returns rounded to 9 decimals; forward pass over ``(s_h, partial return)``)."""
+    _check_fh(mdp)
+    pol = as_stochastic_policy(mdp, policy)
+    P4, R3 = mdp.P4(), mdp.R3()
+    dist = {(int(s), 0.0): float(p) for s, p in enumerate(mdp.mu0) if p > 0}
+    for h in range(mdp.horizon):
+        Ph, Rh, ph = P4[min(h, P4.shape[0] - 1)], R3[min(h, R3.shape[0] - 1)], pol[min(h, pol.shape[0] - 1)]
+        new: dict = {}
+        for (s, g), p in dist.items():
+            for a in np.flatnonzero(ph[s] > 0):
+                g2 = round(g + float(Rh[s, a]), 9)
+                q = p * ph[s, a]
+                for s2 in np.flatnonzero(Ph[s, a] > 0):
+                    k = (int(s2), g2)
+                    new[k] = new.get(k, 0.0) + q * Ph[s, a, s2]
+        dist = new
+    out: dict = {}
+    for (_, g), p in dist.items():
+        out[g] = out.get(g, 0.0) + p
+    return dict(sorted(out.items()))
