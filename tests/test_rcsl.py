@@ -191,6 +191,10 @@ def test_fqi_tabular_full_coverage_is_optimal_and_linear_tabular_agree():
     r2 = fqi(d, LinearClass(tabular_features(4, 2)), mdp=m)
     assert np.allclose(r1.Q, r2.Q, atol=1e-6)
     assert r1.value == pytest.approx(vstar, abs=0.05)
+    assert np.allclose(r1.fit_rmse, 0.0) and np.allclose(r2.fit_rmse, 0.0, atol=1e-6)
+    # a one-feature linear class is not complete: positive residual along the iterates
+    r3 = fqi(d, LinearClass(np.ones((4, 2, 1))), mdp=m)
+    assert r3.fit_rmse.max() > 1e-3
 
 
 def test_fqi_mlp_runs_on_separating_family():

@@ -98,6 +98,8 @@ class FQIResult:
     Q: np.ndarray  # (H, S, A)
     policy: np.ndarray  # (H, S) greedy
     value: float  # exact V^{policy}_0(mu0) on the true MDP (nan when no MDP given)
+    fit_rmse: np.ndarray  # (H,) RMSE of Qhat_h against its targets T Qhat_{h+1} on the data: the empirical
+    #                       completeness residual of the class along the FQI iterates (0 for a complete class)
 
 
 def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: int = 0) -> FQIResult:
@@ -106,12 +108,21 @@ def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: in
     S, A, H = data.S, data.A, data.H
     Q = np.zeros((H + 1, S, A))
     nxt = data.next_states()
+    rmse = np.zeros(H)
     for h in range(H - 1, -1, -1):
+        s, a = data.states[:, h], data.actions[:, h]
         y = data.rewards[:, h] + Q[h + 1].max(axis=1)[nxt[:, h]]
-        Q[h] = fclass.fit(S, A, data.states[:, h], data.actions[:, h], y, seed=seed * 1000 + h)
+        Q[h] = fclass.fit(S, A, s, a, y, seed=seed * 1000 + h)
+        # residual against the conditional mean of the targets (sampling noise removed): per-pair mean target
+        tot = np.zeros((S, A))
+        cnt = np.zeros((S, A))
+        np.add.at(tot, (s, a), y)
+        np.add.at(cnt, (s, a), 1.0)
+        seen = cnt > 0
+        rmse[h] = np.sqrt(np.sum(cnt[seen] * (Q[h][seen] - tot[seen] / cnt[seen]) ** 2) / cnt.sum())
     pol = Q[:H].argmax(axis=2).astype(np.int64)
     val = policy_value(mdp, pol) if mdp is not None else float("nan")
-    return FQIResult(Q[:H], pol, val)
+    return FQIResult(Q[:H], pol, val, rmse)
 
 
 def _pi_matrix(mdp, policy):
