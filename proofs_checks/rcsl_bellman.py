@@ -42,7 +42,7 @@ from scipy import stats
 
 import mdps
 from rltheory import bounds
-from rltheory.algorithms.rcsl import (behaviour_cloning, evaluate_return_conditioned, expected_td,
+from rltheory.algorithms.rcsl import (bellman_backup_q, behaviour_cloning, evaluate_return_conditioned, expected_td,
                                       linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
                                       rcsl_return, rcsl_tabular, relu_width_lower_bound_1d, return_distribution,
                                       stitching_dataset, suboptimal_dataset, collect)
@@ -83,8 +83,7 @@ def completeness_width(n, target, seed):
     mdp = mdps.separating_family(n, seed=seed)
     f = mdps.separating_witness(n)
     if target == "backup":
-        sig = mdp.P[:, 0, :].argmax(axis=1)
-        y = mdp.R + f.max(axis=1)[sig][:, None]
+        y = bellman_backup_q(mdp, f, h=0)
     else:
         y = solve(mdp).Q[0]
     w = max(relu_width_lower_bound_1d(y[:, a]) for a in range(2))

@@ -8,7 +8,7 @@ import mdps
 from proofs_checks import RunContext, get
 from proofs_checks.framework import _serial_runner
 from rltheory import TabularMDP
-from rltheory.algorithms.rcsl import (MLP, LinearClass, MLPClass, TabularClass, behaviour_cloning, collect, concat,
+from rltheory.algorithms.rcsl import (MLP, bellman_backup_q, completeness_residual, LinearClass, MLPClass, TabularClass, behaviour_cloning, collect, concat,
                                       coverage, evaluate_return_conditioned, expected_td, fqi, linear_fqi_population,
                                       linear_inherent_bellman_error, mbrcsl, near_optimal_dataset, projection_residual,
                                       rcsl_mlp, rcsl_return, rcsl_tabular, realizability_error,
@@ -124,6 +124,22 @@ def test_tsitsiklis_van_roy_exact_growth_and_residual():
         # residual of gamma P Phi = gamma * (2, 2) off span (1, 2) under uniform weights: gamma * sqrt(0.5 * 0.32 + 0.5 * 0.08)
         assert res["operator_residual"] == pytest.approx(g * np.sqrt(0.5 * 0.8**2 + 0.5 * 0.4**2))
         assert realizability_error(ex.Phi, np.zeros(2), ex.mu.reshape(-1)) == 0.0
+
+
+def test_completeness_residual_for_given_f():
+    ex = mdps.tsitsiklis_van_roy(0.9)
+    f = ex.Phi[..., 0] * 3.0  # w = 3
+    # T f = 0.9 * 2 * 3 on both states; its projection residual on span(1, 2) under uniform weights
+    y = np.full(2, 5.4)
+    c = (y @ np.array([1.0, 2.0])) / 5.0
+    expect = np.sqrt(0.5 * (y[0] - c) ** 2 + 0.5 * (y[1] - 2 * c) ** 2)
+    assert completeness_residual(ex.mdp, ex.Phi, f, ex.mu) == pytest.approx(expect)
+    assert completeness_residual(ex.mdp, tabular_features(2, 1), f, ex.mu) < 1e-12
+    m = mdps.separating_family(8, seed=0)
+    assert np.allclose(bellman_backup_q(m, np.zeros((8, 2)), h=1), m.R)
+    assert np.allclose(bellman_backup_q(m, solve(m).Q[1], h=0), solve(m).Q[0])
+    with pytest.raises(ValueError, match="f:"):
+        bellman_backup_q(m, np.zeros(3))
 
 
 def test_baird_complete_but_td_diverges():

@@ -28,7 +28,8 @@ import numpy as np
 
 __all__ = ["tabular_features", "weighted_projection", "projection_residual", "realizability_error",
            "linear_inherent_bellman_error", "MLP", "fit_mlp_regression", "fit_mlp_classifier",
-           "mlp_completeness_error", "relu_width_lower_bound_1d", "second_difference_count"]
+           "mlp_completeness_error", "relu_width_lower_bound_1d", "second_difference_count", "bellman_backup_q",
+           "completeness_residual"]
 
 
 def tabular_features(S: int, A: int) -> np.ndarray:
@@ -233,3 +234,27 @@ def relu_width_lower_bound_1d(y, tol: float = 1e-9) -> int:
     y = np.asarray(y, dtype=np.float64)
     nonconst = bool(np.ptp(y) > tol)
     return max(int(nonconst), (m + 1) // 2)
+
+
+def bellman_backup_q(mdp, f, *, h: int | None = None, policy=None) -> np.ndarray:
+    """``(T f)(s, a)`` for ``f`` of shape ``(S, A)``: finite horizon ``R_h + P_h max_{a'} f`` (step ``h``, default 0),
+    discounted ``R + gamma P max_{a'} f``; with ``policy`` ``(S, A)`` the max is the policy average (``T^pi``)."""
+    f = np.asarray(f, dtype=np.float64)
+    if f.shape != (mdp.S, mdp.A):
+        raise ValueError(f"f: expected shape ({mdp.S}, {mdp.A}), got {f.shape}")
+    v = f.max(axis=1) if policy is None else (np.asarray(policy, dtype=np.float64) * f).sum(axis=1)
+    if mdp.finite_horizon:
+        k = 0 if h is None else int(h)
+        if not 0 <= k < mdp.horizon:
+            raise ValueError(f"h: must lie in [0, {mdp.horizon}), got {h}")
+        P4, R3 = mdp.P4(), mdp.R3()
+        return R3[min(k, R3.shape[0] - 1)] + P4[min(k, P4.shape[0] - 1)] @ v
+    return mdp.R + mdp.gamma * (mdp.P @ v)
+
+
+def completeness_residual(mdp, Phi, f, mu, *, h: int | None = None, policy=None) -> float:
+    """``||(I - Pi_Phi^mu) T f||_mu`` for a given ``f`` (``(S, A)``): the exact distance of its Bellman backup to the
+    linear class ``span(Phi)`` (``Phi`` ``(S, A, d)``, ``mu`` ``(S, A)``). Zero for every ``f`` iff the class is
+    complete on ``supp(mu)``."""
+    return projection_residual(Phi, bellman_backup_q(mdp, f, h=h, policy=policy).reshape(-1),
+                               np.asarray(mu, dtype=np.float64).reshape(-1))
