@@ -44,7 +44,7 @@ import mdps
 from rltheory import bounds
 from rltheory.algorithms.rcsl import (bellman_backup_q, behaviour_cloning, evaluate_return_conditioned, expected_td,
                                       linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
-                                      rcsl_return, rcsl_tabular, relu_width_lower_bound_1d, return_distribution,
+                                      rcsl_return, rcsl_tabular, relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution,
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
@@ -87,7 +87,10 @@ def completeness_width(n, target, seed):
     else:
         y = solve(mdp).Q[0]
     w = max(relu_width_lower_bound_1d(y[:, a]) for a in range(2))
-    return {"width": float(w)}
+    # explicit network on (x, a): each slice's interpolant with units gated by the action (relu(x - t - 2a) for
+    # a = 0, relu(x - t - 2 + 2a) for a = 1, x in [0, 1]) plus relu(a) for the offset -> a width upper bound
+    up = sum(relu_interpolant_1d(y[:, a]).width for a in range(2)) + 1
+    return {"width": float(w), "upper": float(up)}
 
 
 def rcsl_width_run(n, cond, seed):
@@ -168,8 +171,10 @@ def _width(ctx: RunContext, target: str):
     ns = [16, 32, 64, 128] if ctx.quick else [16, 32, 64, 128, 256]
     rows = ctx.sweep(completeness_width, {"n": ns, "target": [target]}, name=f"rcsl_bellman.width.{target}")
     x, y = rows_to_matrix(rows, "n", "width")
+    _, up = rows_to_matrix(rows, "n", "upper")
     return Measurement("|S|", x, y, f"MLP width lower bound for {'T f' if target == 'backup' else 'Q*'}",
-                       meta={"family": "separating_family (our reconstruction)", "witness": "relu(x - a)"})
+                       meta={"family": "separating_family (our reconstruction)", "witness": "relu(x - a)",
+                             "explicit_upper_bound_mean": up.mean(axis=1)})
 
 
 def _rcsl_width(ctx: RunContext, cond: bool):

@@ -12,7 +12,7 @@ from rltheory.algorithms.rcsl import (MLP, bellman_backup_q, completeness_residu
                                       coverage, evaluate_return_conditioned, expected_td, fqi, linear_fqi_population,
                                       linear_inherent_bellman_error, mbrcsl, near_optimal_dataset, projection_residual,
                                       rcsl_mlp, rcsl_return, rcsl_tabular, realizability_error,
-                                      relu_width_lower_bound_1d, return_distribution, second_difference_count,
+                                      relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution, second_difference_count,
                                       stitching_dataset, suboptimal_dataset, tabular_features, weighted_projection)
 from rltheory.solvers import occupancy, policy_value, solve
 from rltheory.testing import policies, tabular_mdps
@@ -176,6 +176,15 @@ def test_width_lower_bound_never_exceeds_true_width(k, seed, n):
     net = MLP(1, k, 1, seed=seed, scale=3.0)
     y = net(np.linspace(0, 1, n)[:, None])[:, 0]
     assert relu_width_lower_bound_1d(y, tol=1e-7) <= k
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 40), st.integers(0, 2**32 - 1))
+def test_explicit_interpolant_is_exact_and_within_factor_two(n, seed):
+    y = np.random.default_rng(seed).normal(size=n)
+    net = relu_interpolant_1d(y)
+    assert np.allclose(net(np.linspace(0, 1, n)[:, None])[:, 0], y, atol=1e-8)
+    assert relu_width_lower_bound_1d(y) <= net.width <= 2 * relu_width_lower_bound_1d(y) + 2
 
 
 def test_separating_family_realizable_but_not_complete():

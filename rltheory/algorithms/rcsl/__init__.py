@@ -4,7 +4,7 @@ from .data import (OfflineDataset, collect, concat, coverage, epsilon_greedy, ne
                    stitching_dataset, suboptimal_dataset)
 from .function_classes import (MLP, bellman_backup_q, completeness_residual, fit_mlp_classifier, fit_mlp_regression, linear_inherent_bellman_error,
                                mlp_completeness_error, projection_residual, realizability_error,
-                               relu_width_lower_bound_1d, second_difference_count, tabular_features,
+                               relu_interpolant_1d, relu_width_lower_bound_1d, second_difference_count, tabular_features,
                                weighted_projection)
 from .learners import (FQIResult, LinearClass, MBRCSLResult, MLPClass, MLPRCSL, TabularClass, TabularRCSL,
                        behaviour_cloning, evaluate_return_conditioned, expected_td, fqi, linear_fqi_population,
@@ -13,7 +13,7 @@ from .learners import (FQIResult, LinearClass, MBRCSLResult, MLPClass, MLPRCSL, 
 __all__ = ["OfflineDataset", "return_distribution", "collect", "concat", "coverage", "epsilon_greedy", "near_optimal_dataset",
            "stitching_dataset", "suboptimal_dataset", "MLP", "bellman_backup_q", "completeness_residual", "fit_mlp_classifier", "fit_mlp_regression",
            "linear_inherent_bellman_error", "mlp_completeness_error", "projection_residual", "realizability_error",
-           "relu_width_lower_bound_1d", "second_difference_count", "tabular_features", "weighted_projection",
+           "relu_interpolant_1d", "relu_width_lower_bound_1d", "second_difference_count", "tabular_features", "weighted_projection",
            "FQIResult", "LinearClass", "MBRCSLResult", "MLPClass", "MLPRCSL", "TabularClass", "TabularRCSL",
            "behaviour_cloning", "evaluate_return_conditioned", "expected_td", "fqi", "linear_fqi_population",
            "mbrcsl", "rcsl_mlp", "rcsl_return", "rcsl_tabular"]

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = ["tabular_features", "weighted_projection", "projection_residual", "realizability_error",
            "linear_inherent_bellman_error", "MLP", "fit_mlp_regression", "fit_mlp_classifier",
            "mlp_completeness_error", "relu_width_lower_bound_1d", "second_difference_count", "bellman_backup_q",
-           "completeness_residual"]
+           "completeness_residual", "relu_interpolant_1d"]
 
 
 def tabular_features(S: int, A: int) -> np.ndarray:
@@ -258,3 +258,29 @@ def completeness_residual(mdp, Phi, f, mu, *, h: int | None = None, policy=None)
     complete on ``supp(mu)``."""
     return projection_residual(Phi, bellman_backup_q(mdp, f, h=h, policy=policy).reshape(-1),
                                np.asarray(mu, dtype=np.float64).reshape(-1))
+
+
+def relu_interpolant_1d(y, x=None, tol: float = 1e-9) -> MLP:
+    """Explicit two-layer ReLU network (input ``x``, one output) interpolating ``y`` on the grid ``x`` (default
+    ``linspace(0, 1, n)``): one unit ``relu(x - x_0)`` for the first slope plus one unit ``relu(x - x_i)`` per
+    non-zero second difference, so ``width = m + 1`` — the constructive upper bound matching
+    :func:`relu_width_lower_bound_1d` up to a factor 2."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    n = y.size
+    if n < 2:
+        raise ValueError("y: need at least two grid points")
+    x = np.linspace(0.0, 1.0, n) if x is None else np.asarray(x, dtype=np.float64).reshape(-1)
+    slopes = np.diff(y) / np.diff(x)
+    knots, weights = [x[0]], [slopes[0]]
+    scale = max(1.0, float(np.abs(y).max()))
+    for i in range(1, n - 1):
+        dz = slopes[i] - slopes[i - 1]
+        if abs(dz) > tol * scale:
+            knots.append(x[i])
+            weights.append(dz)
+    net = MLP(1, len(knots), 1, seed=0)
+    net.W1[:] = 1.0
+    net.b1[:] = -np.asarray(knots)
+    net.W2[:, 0] = weights
+    net.b2[:] = y[0]
+    return net
