@@ -42,7 +42,7 @@ from scipy import stats
 
 import mdps
 from rltheory import bounds
-from rltheory.algorithms.rcsl import (bellman_backup_q, behaviour_cloning, evaluate_return_conditioned, expected_td,
+from rltheory.algorithms.rcsl import (bellman_backup_q, bellman_misalignment, behaviour_cloning, evaluate_return_conditioned, expected_td,
                                       linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
                                       rcsl_return, rcsl_tabular, relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution,
                                       stitching_dataset, suboptimal_dataset, collect)
@@ -134,7 +134,9 @@ def tvr_run(gamma, complete, seed):
     w0 += np.sign(w0) * 0.1
     out = linear_fqi_population(ex.mdp, Phi, ex.mu, iters=500, w0=w0)
     res = linear_inherent_bellman_error(Phi, ex.mdp.P, ex.mdp.R, ex.mu, float(gamma), ex.policy)
-    return {"growth": float(out["norms"][-1] / out["norms"][0]), "residual": res["operator_residual"]}
+    ang = bellman_misalignment(Phi, ex.mdp.P, ex.mu, ex.policy)
+    return {"growth": float(out["norms"][-1] / out["norms"][0]), "residual": res["operator_residual"],
+            "misalignment": float(ang[0]) if ang.size else 0.0}
 
 
 def baird_run(gamma, method, seed):
@@ -202,8 +204,9 @@ def _tvr(ctx: RunContext, complete: bool):
                      name=f"rcsl_bellman.tvr.{complete}")
     x, y = rows_to_matrix(rows, "gamma", "growth")
     _, r = rows_to_matrix(rows, "gamma", "residual")
+    _, ang = rows_to_matrix(rows, "gamma", "misalignment")
     return Measurement("gamma", x, y, "|w_500| / |w_0|", bound_values=np.full(x.shape, 1e3),
-                       meta={"completeness_residual": r[:, 0], "features": "tabular" if complete else "(1, 2)",
+                       meta={"completeness_residual": r[:, 0], "misalignment_angle": ang[:, 0], "features": "tabular" if complete else "(1, 2)",
                              "predicted_factor": 1.2 * x})
 
 

@@ -8,7 +8,7 @@ import mdps
 from proofs_checks import RunContext, get
 from proofs_checks.framework import _serial_runner
 from rltheory import TabularMDP
-from rltheory.algorithms.rcsl import (MLP, bellman_backup_q, completeness_residual, LinearClass, MLPClass, TabularClass, behaviour_cloning, collect, concat,
+from rltheory.algorithms.rcsl import (MLP, bellman_backup_q, bellman_misalignment, completeness_residual, LinearClass, MLPClass, TabularClass, behaviour_cloning, collect, concat,
                                       coverage, evaluate_return_conditioned, expected_td, fqi, linear_fqi_population,
                                       linear_inherent_bellman_error, mbrcsl, near_optimal_dataset, projection_residual,
                                       rcsl_mlp, rcsl_return, rcsl_tabular, realizability_error,
@@ -140,6 +140,17 @@ def test_completeness_residual_for_given_f():
     assert np.allclose(bellman_backup_q(m, solve(m).Q[1], h=0), solve(m).Q[0])
     with pytest.raises(ValueError, match="f:"):
         bellman_backup_q(m, np.zeros(3))
+
+
+def test_misalignment_angles():
+    ex = mdps.tsitsiklis_van_roy(0.9)
+    ang = bellman_misalignment(ex.Phi, ex.mdp.P, ex.mu, ex.policy)
+    # span(1, 2) vs its image span(1, 1) under uniform weights: cos = 3 / sqrt(10)
+    assert np.sin(ang[0]) == pytest.approx(np.sqrt(1 - 0.9))
+    b = mdps.bairds_star(0.99)
+    assert np.all(bellman_misalignment(b.Phi, b.mdp.P, b.mu, b.policy) < 1e-7)
+    m = mdps.random_mdp(3, 2, gamma=0.9, seed=0)
+    assert np.all(bellman_misalignment(tabular_features(3, 2), m.P, np.ones((3, 2)), np.full((3, 2), 0.5)) < 1e-7)
 
 
 def test_baird_complete_but_td_diverges():

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = ["tabular_features", "weighted_projection", "projection_residual", "realizability_error",
            "linear_inherent_bellman_error", "MLP", "fit_mlp_regression", "fit_mlp_classifier",
            "mlp_completeness_error", "relu_width_lower_bound_1d", "second_difference_count", "bellman_backup_q",
-           "completeness_residual", "relu_interpolant_1d"]
+           "completeness_residual", "relu_interpolant_1d", "bellman_misalignment"]
 
 
 def tabular_features(S: int, A: int) -> np.ndarray:
@@ -284,3 +284,31 @@ def relu_interpolant_1d(y, x=None, tol: float = 1e-9) -> MLP:
     net.W2[:, 0] = weights
     net.b2[:] = y[0]
     return net
+
+
+def bellman_misalignment(Phi, P, mu, policy) -> np.ndarray:
+    """Principal angles (radians, descending) between ``span(Phi)`` and its Bellman image ``span(P^pi Phi)`` in the
+    ``mu``-weighted inner product (``Phi`` ``(S, A, d)``, ``P`` ``(S, A, S)``, ``mu`` ``(S, A)``, ``policy`` ``(S, A)``).
+
+    Our reconstruction of Zanette's (ICML 2023) third factor, "misalignment between the class and its Bellman
+    image", for linear classes: all angles are zero iff the image lies in the class (completeness of ``T^pi`` up to
+    the reward on ``supp(mu)``); ``sin`` of the largest angle is the worst relative residual
+    ``||(I - Pi) P^pi Phi w||_mu / ||P^pi Phi w||_mu``."""
+    Phi = np.asarray(Phi, dtype=np.float64)
+    S, A, d = Phi.shape
+    sw = np.sqrt(np.asarray(mu, dtype=np.float64).reshape(-1))
+    X = Phi.reshape(S * A, d) * sw[:, None]
+    M = (np.asarray(P, dtype=np.float64).reshape(S * A, S) @ np.einsum("sa,sad->sd", np.asarray(policy, float), Phi))
+    M = M * sw[:, None]
+
+    def basis(Z):
+        U, sv, _ = np.linalg.svd(Z, full_matrices=False)
+        return U[:, sv > 1e-12 * max(1.0, sv.max(initial=0.0))]
+
+    B1, B2 = basis(X), basis(M)
+    if B2.shape[1] == 0:
+        return np.zeros(0)
+    # angle of each image direction to the class: singular values of (I - B1 B1^T) B2
+    R = B2 - B1 @ (B1.T @ B2)
+    s = np.clip(np.linalg.svd(R, compute_uv=False), 0.0, 1.0)
+    return np.sort(np.arcsin(s))[::-1]
