@@ -7,6 +7,7 @@ Claims
     environment) the width a two-layer ReLU MLP needs to contain ``T f`` for the width-1 witness ``f`` grows
     linearly in ``|S|``: measured = the exact lower bound ``ceil(m / 2)`` (``m`` = kinks of ``T f`` along the state
     line, :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d`); log-log slope in ``n`` contains 1 (tol 0.1).
+    An explicit interpolating network (width ``~2n``, in ``meta``) bounds it from above.
     Control: the same measure on ``Q*`` (realizability), which stays at width 1 (slope 0) -> rejected.
 ``rcsl_constant_width``
     RCSL with a width-4 MLP policy on ``[x_s, h / H, g]`` trained by maximum likelihood on uniform-behaviour data
@@ -20,8 +21,9 @@ Claims
     (the theorem plus exact finite-M concentration). Control: behaviour cloning (return input dropped).
 ``fqi_diverges_incomplete``
     Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
-    iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` (in
-    ``meta``). Control: tabular features (a complete class) on the same MDP converge -> rejected.
+    iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the
+    misalignment angle between ``span(Phi)`` and ``span(P Phi)`` (0.32 rad) are non-zero (in ``meta``). Control:
+    tabular features (a complete class: residual and angle 0) on the same MDP converge -> rejected.
 ``fqi_converges_complete``
     On Baird's star the 8 features span all 7-state functions (completeness residual 0): population FQI contracts,
     ``||f_K||_mu / ||f_0||_mu <= 10^-3`` (K = 1000). Control: expected off-policy semi-gradient TD(0) with the same
