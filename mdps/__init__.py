@@ -12,3 +12,8 @@ __all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load
            "gridworld_layout", "bandit_mdp", "k_dependent_gap"]
 from .lmdp import lmdp_horizon_chain, lmdp_deterministic, lmdp_identify_then_bandit, lmdp_k_dependent_gap, lmdp_probe, random_lmdp  # noqa: E402
 __all__ += ["lmdp_horizon_chain", "lmdp_deterministic", "lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "random_lmdp"]
+from .rcsl import (bairds_star, separating_family, separating_features, separating_witness, stitching_behaviours,
+                   stitching_gridworld, tsitsiklis_van_roy)
+
+__all__ += ["bairds_star", "separating_family", "separating_features", "separating_witness", "stitching_behaviours",
+            "stitching_gridworld", "tsitsiklis_van_roy"]

@@ -1,0 +1,295 @@
+"""RCSL vs Bellman completeness (Zhou, Zhu, Zhou, Cui, Gupta & Du, ICLR 2024; Zanette, ICML 2023).
+
+Claims
+------
+``completeness_width_linear``
+    On the separating family (:func:`mdps.separating_family`, our reconstruction of the paper's Sec. 3.1
+    environment) the width a two-layer ReLU MLP needs to contain ``T f`` for the width-1 witness ``f`` grows
+    linearly in ``|S|``: measured = the exact lower bound ``ceil(m / 2)`` (``m`` = kinks of ``T f`` along the state
+    line, :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d`); log-log slope in ``n`` contains 1 (tol 0.1).
+    An explicit interpolating network (width ``~2n``, in ``meta``) bounds it from above.
+    Control: the same measure on ``Q*`` (realizability), which stays at width 1 (slope 0) -> rejected.
+``mlp_completeness_error``
+    Empirical completeness error of the *trained* width-8 MLP class at the witness: the best RMSE (2 restarts of
+    full-batch Adam) of a fit to ``T f`` is ``>= 0.1`` on every ``n`` in {16, 32, 64} and seed, while the same
+    class fits ``Q*`` (control, realizable) to ~1e-4 -> rejected. Caveat: trained fits are upper estimates of
+    ``inf_g ||g - T f||``; in our runs even width ``4 |S|`` did not fit ``T f`` by Adam for ``|S| >= 32``, so this claim
+    shows incompleteness of the fitted class, not the width law (that is ``completeness_width_linear``).
+``rcsl_constant_width``
+    RCSL with a width-4 MLP policy on ``[x_s, h / H, g]`` trained by maximum likelihood on uniform-behaviour data
+    reaches ``>= 0.95 V*`` on every ``n`` and seed (constant width suffices). Control: the same MLP without the
+    return input (a class that cannot realize the return-conditioned behaviour policy) -> ~0.62 V* -> rejected.
+``rcsl_coverage_bound``
+    Tabular RCSL in a deterministic MDP (stitching gridworld, uniform behaviour) returns the best dataset return,
+    so ``E[V* - J(RCSL)] <= (V* - G_min) (1 - p*)^N`` (``p*`` = behaviour probability of an optimal trajectory;
+    our reconstruction of the realizability + coverage bound for the tabular, deterministic case). Measured: mean
+    suboptimality over ``M`` datasets; bound: ``(V* - G_min) * Binomial(M, (1-p*)^N)`` upper 0.999 quantile ``/ M``
+    (the theorem plus exact finite-M concentration). Control: behaviour cloning (return input dropped).
+``fqi_diverges_incomplete``
+    Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
+    iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the
+    misalignment angle between ``span(Phi)`` and ``span(P Phi)`` (0.32 rad) are non-zero (in ``meta``). Control:
+    tabular features (a complete class: residual and angle 0) on the same MDP converge -> rejected.
+``fqi_converges_complete``
+    On Baird's star the 8 features span all 7-state functions (completeness residual 0): population FQI contracts,
+    ``||f_K||_mu / ||f_0||_mu <= 10^-3`` (K = 1000). Control: expected off-policy semi-gradient TD(0) with the same
+    complete class diverges -> rejected (completeness protects FQI, not semi-gradient TD).
+``mbrcsl_stitches``
+    On the stitching gridworld (no dataset trajectory is optimal), MBRCSL reaches ``>= 0.99 V*`` on every seed.
+    Control: plain RCSL, stuck at the best dataset trajectory (``(H - 5) / (H - 3) V*``) -> rejected.
+
+Not made (see the notebook): "the width FQI needs for near-optimal *return* grows linearly": with full data coverage
+finite-horizon FQI only needs ``Q*_h`` realizable at each step (targets ``T Qhat_{h+1}`` are then realizable), and on
+our reconstruction constant-width FQI is near-optimal; the incompleteness shows in ``T f`` for ``f != Q*``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from scipy import stats
+
+import mdps
+from rltheory import bounds
+from rltheory.algorithms.rcsl import (bellman_backup_q, bellman_misalignment, behaviour_cloning, evaluate_return_conditioned, expected_td,
+                                      linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
+                                      mlp_completeness_error, rcsl_return, rcsl_tabular, relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution,
+                                      stitching_dataset, suboptimal_dataset, collect)
+from rltheory.solvers import solve
+
+from .framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
+
+_S, _N, _p, _Vr, _g, _C = (bounds.sym(n) for n in ("S", "N", "p", "V_range", "gamma", "C"))
+bounds.register(bounds.Bound(
+    "rcsl_coverage_deterministic", _Vr * (1 - _p) ** _N, kind="upper",
+    source="Zhou et al. 2024, Sec. 3 (RCSL under realizability + coverage); our reconstruction for tabular RCSL "
+           "in a deterministic MDP",
+    assumptions=("deterministic transitions and rewards", "tabular (realizable) return-conditioned class",
+                 "N i.i.d. behaviour trajectories, an optimal one with probability p"),
+    notes="V_range = V* - min return; expected suboptimality of RCSL conditioned on the best dataset return"))
+bounds.register(bounds.Bound(
+    "bellman_completeness_mlp_width", _C * _S, kind="lower",
+    source="Zhou et al. 2024, Sec. 3.1 (two-layer MLP: width linear in |S| for Bellman completeness); "
+           "our reconstruction (separating_family): C ~ 1/2",
+    assumptions=("two-layer ReLU MLP on scalar state feature and action", "scrambling deterministic transition"),
+))
+bounds.register(bounds.Bound(
+    "tvr_fqi_growth", 6 * _g / 5, kind="lower",
+    source="Tsitsiklis & Van Roy 1997, Sec. IX: linear FQI factor per iteration on the two-state example",
+    assumptions=("uniform state weights", "features 1 and 2, both states move to state 2, zero reward"),
+    notes="exact growth factor of |w_k|; divergence iff gamma > 5/6"))
+
+RCSL_RATIO = 0.95
+DELTA = 1e-3
+
+
+# ------------------------------------------------------------------------------------------ sweep functions
+
+
+def completeness_width(n, target, seed):
+    """Exact width lower bound for ``T f`` (witness, ``target='backup'``) or ``Q*_0`` (``'qstar'``)."""
+    n = int(n)
+    mdp = mdps.separating_family(n, seed=seed)
+    f = mdps.separating_witness(n)
+    if target == "backup":
+        y = bellman_backup_q(mdp, f, h=0)
+    else:
+        y = solve(mdp).Q[0]
+    w = max(relu_width_lower_bound_1d(y[:, a]) for a in range(2))
+    # explicit network on (x, a): each slice's interpolant with units gated by the action (relu(x - t - 2a) for
+    # a = 0, relu(x - t - 2 + 2a) for a = 1, x in [0, 1]) plus relu(a) for the offset -> a width upper bound
+    up = sum(relu_interpolant_1d(y[:, a]).width for a in range(2)) + 1
+    return {"width": float(w), "upper": float(up)}
+
+
+def mlp_completeness_run(n, target, seed):
+    n = int(n)
+    mdp = mdps.separating_family(n, seed=seed)
+    y = bellman_backup_q(mdp, mdps.separating_witness(n), h=0) if target == "backup" else solve(mdp).Q[0]
+    X = mdps.separating_features(n)[1].reshape(-1, 2)
+    return {"rmse": mlp_completeness_error(X, y.reshape(-1), 8, steps=1500, restarts=2, seed=seed)}
+
+
+def rcsl_width_run(n, cond, seed):
+    n = int(n)
+    mdp = mdps.separating_family(n, seed=seed)
+    xs, _ = mdps.separating_features(n)
+    data = suboptimal_dataset(mdp, 500, seed=seed + 10_000)
+    pol = rcsl_mlp(data, 4, xs, cond=bool(cond), seed=seed)
+    return {"ratio": rcsl_return(mdp, data, pol) / float(mdp.mu0 @ solve(mdp).V[0])}
+
+
+def rcsl_coverage_run(N, cond, M, seed):
+    mdp = mdps.stitching_gridworld(horizon=8)
+    uni = np.full((mdp.S, mdp.A), 1.0 / mdp.A)
+    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    rng = np.random.default_rng(seed)
+    sub = []
+    for _ in range(int(M)):
+        d = collect(mdp, uni, int(N), seed=int(rng.integers(0, 2**31 - 1)))
+        pol = rcsl_tabular(d) if cond else behaviour_cloning(d)
+        sub.append(vstar - evaluate_return_conditioned(mdp, pol, float(d.returns.max())))
+    return {"subopt": float(np.mean(sub))}
+
+
+def _coverage_bound(N, M):
+    mdp = mdps.stitching_gridworld(horizon=8)
+    dist = return_distribution(mdp, np.full((mdp.S, mdp.A), 1.0 / mdp.A))
+    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    pstar = sum(p for g, p in dist.items() if g >= vstar - 1e-9)
+    vr = vstar - min(dist)
+    q = bounds.get("rcsl_coverage_deterministic").evaluate(V_range=1.0, p=pstar, N=np.asarray(N, float))
+    k = stats.binom.ppf(1 - DELTA, int(M), q)
+    return vr * k / M, pstar, vr
+
+
+def tvr_run(gamma, complete, seed):
+    ex = mdps.tsitsiklis_van_roy(float(gamma))
+    Phi = np.array([[[1.0, 0.0]], [[0.0, 1.0]]]) if complete else ex.Phi
+    rng = np.random.default_rng(seed)
+    w0 = rng.normal(size=Phi.shape[-1])
+    w0 += np.sign(w0) * 0.1
+    out = linear_fqi_population(ex.mdp, Phi, ex.mu, iters=500, w0=w0)
+    res = linear_inherent_bellman_error(Phi, ex.mdp.P, ex.mdp.R, ex.mu, float(gamma), ex.policy)
+    ang = bellman_misalignment(Phi, ex.mdp.P, ex.mu, ex.policy)
+    return {"growth": float(out["norms"][-1] / out["norms"][0]), "residual": res["operator_residual"],
+            "misalignment": float(ang[0]) if ang.size else 0.0}
+
+
+def baird_run(gamma, method, seed):
+    ex = mdps.bairds_star(float(gamma))
+    rng = np.random.default_rng(seed)
+    w0 = np.abs(rng.normal(size=8)) + 0.5
+    X = ex.Phi.reshape(-1, 8)
+    mu = ex.mu.reshape(-1)
+    fnorm = lambda w: float(np.sqrt(np.sum(mu * (X @ w) ** 2)))  # noqa: E731
+    if method == "fqi":
+        w = linear_fqi_population(ex.mdp, ex.Phi, ex.mu, iters=1000, w0=w0, policy=ex.policy)["w"][-1]
+    else:
+        w = expected_td(ex.mdp, ex.Phi, ex.mu, ex.policy, alpha=0.01, iters=1000, w0=w0)["w"]
+    res = linear_inherent_bellman_error(ex.Phi, ex.mdp.P, ex.mdp.R, ex.mu, float(gamma), ex.policy)
+    return {"ratio": fnorm(w) / fnorm(w0), "residual": res["operator_residual"]}
+
+
+def stitch_run(H, method, seed):
+    mdp = mdps.stitching_gridworld(horizon=int(H))
+    data = stitching_dataset(mdp, mdps.stitching_behaviours(), 250, seed=seed)
+    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    if method == "mbrcsl":
+        r = mbrcsl(data, n_rollouts=2000, seed=seed)
+        v = evaluate_return_conditioned(mdp, r.policy, r.target)
+    else:
+        v = rcsl_return(mdp, data, rcsl_tabular(data))
+    return {"ratio": v / vstar, "best_data": float(data.returns.max()) / vstar}
+
+
+# -------------------------------------------------------------------------------------------- measures
+
+
+def _width(ctx: RunContext, target: str):
+    ns = [16, 32, 64, 128] if ctx.quick else [16, 32, 64, 128, 256]
+    rows = ctx.sweep(completeness_width, {"n": ns, "target": [target]}, name=f"rcsl_bellman.width.{target}")
+    x, y = rows_to_matrix(rows, "n", "width")
+    _, up = rows_to_matrix(rows, "n", "upper")
+    return Measurement("|S|", x, y, f"MLP width lower bound for {'T f' if target == 'backup' else 'Q*'}",
+                       meta={"family": "separating_family (our reconstruction)", "witness": "relu(x - a)",
+                             "explicit_upper_bound_mean": up.mean(axis=1)})
+
+
+def _mlp_completeness(ctx: RunContext, target: str):
+    rows = ctx.sweep(mlp_completeness_run, {"n": [16, 32, 64], "target": [target]},
+                     name=f"rcsl_bellman.mlp_completeness.{target}",
+                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    x, y = rows_to_matrix(rows, "n", "rmse")
+    return Measurement("|S|", x, y, f"RMSE of the best width-8 MLP fit to {'T f' if target == 'backup' else 'Q*'}",
+                       bound_values=np.full(x.shape, 0.1), meta={"width": 8, "steps": 1500, "restarts": 2})
+
+
+def _rcsl_width(ctx: RunContext, cond: bool):
+    ns = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
+    rows = ctx.sweep(rcsl_width_run, {"n": ns, "cond": [cond]}, name=f"rcsl_bellman.rcsl_width.{cond}",
+                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    x, y = rows_to_matrix(rows, "n", "ratio")
+    return Measurement("|S|", x, y, "J(RCSL) / V*" if cond else "J(RCSL without g) / V*",
+                       bound_values=np.full(x.shape, RCSL_RATIO), meta={"width": 4, "N": 500})
+
+
+def _coverage(ctx: RunContext, cond: bool):
+    Ns = [32, 64, 128, 256]
+    M = 40 if ctx.quick else 200
+    rows = ctx.sweep(rcsl_coverage_run, {"N": Ns, "cond": [cond], "M": [M]}, name=f"rcsl_bellman.coverage.{cond}",
+                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    x, y = rows_to_matrix(rows, "N", "subopt")
+    b, pstar, vr = _coverage_bound(x, M)
+    return Measurement("N", x, y, "mean V* - J" + ("" if cond else " (behaviour cloning)"), bound_values=b,
+                       meta={"p_star": pstar, "V_range": vr, "M": M, "delta": DELTA})
+
+
+def _tvr(ctx: RunContext, complete: bool):
+    rows = ctx.sweep(tvr_run, {"gamma": [0.85, 0.9, 0.95, 0.99], "complete": [complete]},
+                     name=f"rcsl_bellman.tvr.{complete}")
+    x, y = rows_to_matrix(rows, "gamma", "growth")
+    _, r = rows_to_matrix(rows, "gamma", "residual")
+    _, ang = rows_to_matrix(rows, "gamma", "misalignment")
+    return Measurement("gamma", x, y, "|w_500| / |w_0|", bound_values=np.full(x.shape, 1e3),
+                       meta={"completeness_residual": r[:, 0], "misalignment_angle": ang[:, 0], "features": "tabular" if complete else "(1, 2)",
+                             "predicted_factor": 1.2 * x})
+
+
+def _baird(ctx: RunContext, method: str):
+    rows = ctx.sweep(baird_run, {"gamma": [0.95, 0.99], "method": [method]}, name=f"rcsl_bellman.baird.{method}")
+    x, y = rows_to_matrix(rows, "gamma", "ratio")
+    _, r = rows_to_matrix(rows, "gamma", "residual")
+    return Measurement("gamma", x, y, "||f_K||_mu / ||f_0||_mu", bound_values=np.full(x.shape, 1e-3),
+                       meta={"completeness_residual": r[:, 0], "method": method, "K": 1000})
+
+
+def _stitch(ctx: RunContext, method: str):
+    rows = ctx.sweep(stitch_run, {"H": [8, 10, 12], "method": [method]}, name=f"rcsl_bellman.stitch.{method}",
+                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    x, y = rows_to_matrix(rows, "H", "ratio")
+    return Measurement("H", x, y, f"J({method}) / V*", bound_values=np.full(x.shape, 0.99),
+                       meta={"behaviours": 4, "per_behaviour": 250})
+
+
+CHECK = Check(
+    name="rcsl_bellman",
+    title="RCSL vs Bellman completeness: width separation, coverage bound, divergence controls, stitching",
+    source="Zhou, Zhu, Zhou, Cui, Gupta & Du, Free from Bellman Completeness, ICLR 2024; Zanette, ICML 2023",
+    claims=[
+        Claim("completeness_width_linear",
+              "on the separating family a two-layer MLP containing T f needs width growing linearly in |S|",
+              "Zhou et al. 2024, Sec. 3.1, Thm. 1 (our reconstruction of the environment)",
+              SlopeCI(1.0, mode="contains", tol=0.1), lambda ctx: _width(ctx, "backup"),
+              lambda ctx: _width(ctx, "qstar"),
+              "the same width measure for Q* itself (realizable at constant width: slope 0)",
+              bound=bounds.get("bellman_completeness_mlp_width")),
+        Claim("mlp_completeness_error",
+              "the trained width-8 MLP class is not complete at the witness: best fit to T f has RMSE >= 0.1",
+              "Zhou et al. 2024, Sec. 3.1 (our reconstruction); empirical completeness error of the fitted class",
+              BoundHolds("lower"), lambda ctx: _mlp_completeness(ctx, "backup"),
+              lambda ctx: _mlp_completeness(ctx, "qstar"),
+              "the same trained class fitted to Q* (realizable): RMSE ~ 0"),
+        Claim("rcsl_constant_width", f"RCSL with a width-4 MLP reaches >= {RCSL_RATIO} V* for every |S|",
+              "Zhou et al. 2024, Sec. 3.1 (constant width suffices for RCSL)", BoundHolds("lower"),
+              lambda ctx: _rcsl_width(ctx, True), lambda ctx: _rcsl_width(ctx, False),
+              "RCSL with the return input dropped: cannot realize pi_beta(a | s, h, g)"),
+        Claim("rcsl_coverage_bound", "tabular RCSL suboptimality <= (V* - G_min)(1 - p*)^N (with finite-M slack)",
+              "Zhou et al. 2024, Sec. 3 (realizability + coverage); our reconstruction, deterministic tabular case",
+              BoundHolds("upper"), lambda ctx: _coverage(ctx, True), lambda ctx: _coverage(ctx, False),
+              "behaviour cloning (non-realizable: ignores the return-to-go)",
+              bound=bounds.get("rcsl_coverage_deterministic")),
+        Claim("fqi_diverges_incomplete", "linear FQI diverges on Tsitsiklis-Van Roy (gamma > 5/6, residual > 0)",
+              "Tsitsiklis & Van Roy 1997; Zhou et al. 2024, Sec. 1 (DP needs completeness)", BoundHolds("lower"),
+              lambda ctx: _tvr(ctx, False), lambda ctx: _tvr(ctx, True),
+              "FQI with tabular features (a complete class) on the same MDP",
+              bound=bounds.get("tvr_fqi_growth")),
+        Claim("fqi_converges_complete", "on Baird's star (complete class) population FQI contracts to Q^pi = 0",
+              "Baird 1995; Sutton & Barto 2018, Sec. 11.2; Munos & Szepesvari 2008 (FQI under completeness)",
+              BoundHolds("upper"), lambda ctx: _baird(ctx, "fqi"), lambda ctx: _baird(ctx, "td"),
+              "expected semi-gradient off-policy TD(0) with the same complete class (diverges)"),
+        Claim("mbrcsl_stitches", "MBRCSL >= 0.99 V* on the stitching gridworld where no dataset trajectory is optimal",
+              "Zhou et al. 2024, Sec. 4-5 (MBRCSL; Point-Maze stitching task)", BoundHolds("lower"),
+              lambda ctx: _stitch(ctx, "mbrcsl"), lambda ctx: _stitch(ctx, "rcsl"),
+              "plain RCSL on the same data (cannot stitch)"),
+    ],
+)
