@@ -618,12 +618,17 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
     return V, Q, pi, diff, it
 
 
-@njit(cache=True)
+# The drivers below (``*_sparse_par``) are plain Python loops around the multithreaded kernels, on purpose:
+# a cached @njit function that *calls* a parallel=True function was loaded from Numba's cache as a segfault
+# here (numba 0.68, reproducible until the cache files were deleted), so the parallel kernels are only ever
+# entered from Python. One Python call per sweep costs a few microseconds; these drivers are used only from
+# PARALLEL_MIN_NNZ stored transitions, where a sweep takes tens of microseconds or more.
+
+
 def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter):
     """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
+    S, A = R.shape
+    V = np.array(V0, dtype=np.float64)
     Vn = np.empty(S)
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
@@ -633,7 +638,7 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
         bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
-        V[:] = Vn
+        V, Vn = Vn, V
         it += 1
         if gamma * diff <= 2.0 * tol * (1.0 - gamma):
             _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
@@ -661,21 +666,21 @@ def _policy_sweep_par(indptr, indices, data, R, gamma, pi, V, Vn):
         _policy_rows(b * S // nb, (b + 1) * S // nb, indptr, indices, data, R, gamma, pi, V, Vn)
 
 
-@njit(cache=True)
 def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
-    """Multithreaded :func:`partial_evaluation_sparse` (same result)."""
+    """Multithreaded :func:`partial_evaluation_sparse` (same result): ``m`` sweeps of ``T_pi``, in place."""
     Vn = np.empty(R.shape[0])
+    cur = V
     for _ in range(m):
-        _policy_sweep_par(indptr, indices, data, R, gamma, pi, V, Vn)
-        V[:] = Vn
+        _policy_sweep_par(indptr, indices, data, R, gamma, pi, cur, Vn)
+        cur, Vn = Vn, cur
+    if cur is not V:
+        V[:] = cur
 
 
-@njit(cache=True)
 def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter):
     """:func:`modified_policy_iteration_sparse` with multithreaded sweeps; same iterates and returns."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
+    S, A = R.shape
+    V = np.array(V0, dtype=np.float64)
     Vn = np.empty(S)
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
@@ -685,7 +690,7 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
         bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
-        V[:] = Vn
+        V, Vn = Vn, V
         it += 1
         if gamma * diff <= 2.0 * tol * (1.0 - gamma):
             _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
