@@ -20,8 +20,8 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
     family, where the ratio stays near 1 as H grows (slope ~0) -> rejected.
 ``sop_reduction``
     The hardness construction (our reconstruction): a rooted submodular orienteering instance (walk of at most
-    ``budget`` arcs, weighted group coverage) reduced to a deterministic SubMDP (:func:`mdps.submodular.orienteering_subrl`)
-    has the same optimum: exact SubMDP OPT / brute-force SOP OPT = 1 on every random instance.
+    ``budget`` arcs, weighted group coverage) reduced to a deterministic SubMDP
+    (:func:`mdps.submodular.orienteering_subrl`) has the same optimum: exact SubMDP OPT / brute-force SOP OPT = 1 on every random instance.
     Control: the reduction one move short (``H = budget``), which loses value on most instances -> rejected.
 ``sop_greedy_no_constant``
     On the SOP-reduced lure family :func:`mdps.submodular.orienteering_lure` (undirected, strict gains, random
