@@ -253,11 +253,12 @@ def orienteering_subrl(inst: OrienteeringInstance) -> SubmodularMDP:
     approximate even with deterministic dynamics, by reducing the submodular orienteering problem (SOP: a walk
     of bounded length in a graph maximising a monotone submodular function of the visited vertices; Chekuri &
     Pal 2005) to SubRL: a SubRL solver with factor alpha gives an SOP solver with factor alpha, so SOP's
-    inapproximability carries over -- as we recall it, no polynomial algorithm achieves a factor better than
-    ``Omega(log^{1-eps} OPT)`` unless ``NP ⊆ ZTIME(n^{polylog n})`` (SOP inherits the polylogarithmic hardness of
-    group Steiner tree, Halperin & Krauthgamer 2003). We could not retrieve the paper's text in this session:
-    the factor and the source problem are from memory of the paper, and the details below are our
-    reconstruction.
+    inapproximability carries over: no polynomial algorithm achieves a factor better than
+    ``Omega(log^{1-eps} OPT)`` unless ``NP ⊆ ZTIME(n^{polylog n})``. That SOP factor is stated by Chekuri & Pal
+    (FOCS 2005, abstract: "hard to approximate to a ratio better than Omega(log^{1-eps} OPT), even in undirected
+    graphs", through group Steiner tree, Halperin & Krauthgamer 2003; their SOP also allows stalling). We could
+    not retrieve the SubRL paper's own text in this session: that it reduces from SOP and states this factor is
+    from memory of the paper, and the details below are our reconstruction.
 
     Construction (ours in detail): states = vertices; action 0 = stay, action ``i >= 1`` = move to the ``i``-th
     successor (sorted), or stay if the vertex has fewer successors, so ``A = 1 + max out-degree``; deterministic
