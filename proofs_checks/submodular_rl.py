@@ -21,7 +21,8 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
 ``sop_reduction``
     The hardness construction (our reconstruction): a rooted submodular orienteering instance (walk of at most
     ``budget`` arcs, weighted group coverage) reduced to a deterministic SubMDP
-    (:func:`mdps.submodular.orienteering_subrl`) has the same optimum: exact SubMDP OPT / brute-force SOP OPT = 1 on every random instance.
+    (:func:`mdps.submodular.orienteering_subrl`) has the same optimum: exact SubMDP OPT / brute-force SOP OPT = 1
+    on every random instance.
     Control: the reduction one move short (``H = budget``), which loses value on most instances -> rejected.
 ``sop_greedy_no_constant``
     On the SOP-reduced lure family :func:`mdps.submodular.orienteering_lure` (undirected, strict gains, random
@@ -222,7 +223,8 @@ CHECK = Check(
               lambda ctx: _sop_reduction(ctx, "ratio_short"),
               "the reduction one move short (horizon = budget instead of budget + 1)"),
         Claim("sop_greedy_no_constant", "greedy / OPT ~ 1/k on the SOP-reduced lure family: slope -1",
-              "Prajapat et al. 2024 (SubRL inherits SOP's inapproximability); our lure instance",
+              "Prajapat et al. 2024 (SubRL inherits SOP's Omega(log^{1-eps} OPT) hardness, Chekuri & Pal 2005); "
+              "our lure instance",
               SlopeCI(-1.0, mode="contains", tol=0.1), _sop_lure_slope, _choice_slope,
               "the bandit-like family, where the ratio stays near 1 as H grows"),
     ],
