@@ -160,3 +160,180 @@ def memory_hub(n: int = 2) -> SubmodularMDP:
     w[0] = 0.0
     mdp = TabularMDP(P, np.zeros((S, A)), horizon=H, name=f"memory_hub(n={n})")
     return SubmodularMDP(mdp, Coverage(np.eye(S, dtype=bool), w))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hardness: the submodular orienteering problem (SOP) as a SubMDP
+# ---------------------------------------------------------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class OrienteeringInstance:
+    """A rooted (group-coverage) submodular orienteering instance: a directed graph on ``n`` vertices given by
+    successor lists ``succ[v]`` (an undirected edge is two arcs), a root, a budget of ``budget`` arcs, and a
+    weighted coverage objective ``f(S) = sum of weights[g] over the groups g hit by S`` where
+    ``covers[v, g]`` says vertex ``v`` belongs to group ``g`` (group-Steiner style: a group is hit once any of its
+    vertices is visited). Goal: a walk from ``root`` with at most ``budget`` arcs maximising ``f`` of the set of
+    vertices it visits (``root`` included)."""
+
+    succ: tuple
+    covers: np.ndarray
+    weights: np.ndarray
+    root: int
+    budget: int
+
+    @property
+    def n(self) -> int:
+        return len(self.succ)
+
+    def f(self, vertices) -> float:
+        """``f`` of a collection of vertices."""
+        idx = np.unique(np.asarray(list(vertices), dtype=np.int64))
+        if idx.size == 0:
+            return 0.0
+        return float(self.weights[self.covers[idx].any(axis=0)].sum())
+
+    def brute_force(self) -> tuple[float, list]:
+        """The SOP optimum by enumerating every walk from ``root`` with at most ``budget`` arcs (exponential;
+        independent of the bitmask DP, used to test the reduction). Returns ``(value, best walk)``."""
+        best = [-1.0, None]
+
+        def rec(walk):
+            val = self.f(walk)
+            if val > best[0]:
+                best[0], best[1] = val, list(walk)
+            if len(walk) - 1 < self.budget:
+                for u in self.succ[walk[-1]]:
+                    walk.append(u)
+                    rec(walk)
+                    walk.pop()
+
+        rec([self.root])
+        return best[0], best[1]
+
+
+def _check_instance(succ, covers, weights, root, budget) -> OrienteeringInstance:
+    if not isinstance(succ, (list, tuple)) or len(succ) == 0:
+        raise TypeError("succ: expected a non-empty list of successor lists, one per vertex")
+    n = len(succ)
+    norm = []
+    for v, row in enumerate(succ):
+        r = [int(u) for u in row]
+        for u in r:
+            if not 0 <= u < n:
+                raise ValueError(f"succ[{v}]: successor {u} out of range [0, {n})")
+        norm.append(tuple(sorted(set(r))))
+    C = np.asarray(covers)
+    if C.dtype != bool or C.ndim != 2 or C.shape[0] != n:
+        raise TypeError(f"covers: expected a boolean ({n}, n_groups) array, got dtype={C.dtype}, shape={C.shape}")
+    w = np.ones(C.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (C.shape[1],):
+        raise ValueError(f"weights: expected shape ({C.shape[1]},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or (w.size and w.min() < 0):
+        raise ValueError("weights: must be finite and non-negative (monotone f)")
+    root = int(root)
+    if not 0 <= root < n:
+        raise ValueError(f"root: {root} out of range [0, {n})")
+    budget = check_int(budget, "budget", 0)
+    return OrienteeringInstance(tuple(norm), C, w, root, budget)
+
+
+def orienteering_instance(succ, covers, weights=None, *, root: int = 0, budget: int) -> OrienteeringInstance:
+    """Validate and build an :class:`OrienteeringInstance` (``succ``: successor lists; ``covers``: boolean
+    (n, n_groups) membership; ``weights``: group weights, default 1)."""
+    return _check_instance(succ, covers, weights, root, budget)
+
+
+def orienteering_subrl(inst: OrienteeringInstance) -> SubmodularMDP:
+    """The reduction of submodular orienteering to SubRL (the construction behind the paper's hardness result).
+
+    Prajapat, Mutny, Zeilinger & Krause (ICLR 2024, Sec. 3; proof in the appendix) show that SubRL is hard to
+    approximate even with deterministic dynamics, by reducing the submodular orienteering problem (SOP: a walk
+    of bounded length in a graph maximising a monotone submodular function of the visited vertices; Chekuri &
+    Pal 2005) to SubRL: a SubRL solver with factor alpha gives an SOP solver with factor alpha, so SOP's
+    inapproximability carries over: no polynomial algorithm achieves a factor better than
+    ``Omega(log^{1-eps} OPT)`` unless ``NP ⊆ ZTIME(n^{polylog n})``. That SOP factor is stated by Chekuri & Pal
+    (FOCS 2005, abstract: "hard to approximate to a ratio better than Omega(log^{1-eps} OPT), even in undirected
+    graphs", through group Steiner tree, Halperin & Krauthgamer 2003; their SOP also allows stalling). We could
+    not retrieve the SubRL paper's own text in this session: that it reduces from SOP and states this factor is
+    from memory of the paper, and the details below are our reconstruction.
+
+    Construction (ours in detail): states = vertices; action 0 = stay, action ``i >= 1`` = move to the ``i``-th
+    successor (sorted), or stay if the vertex has fewer successors, so ``A = 1 + max out-degree``; deterministic
+    transitions; start at ``root``; horizon ``H = budget + 1`` (``H`` visited states = ``budget`` moves);
+    ``F`` = the instance's weighted group coverage over visited states. Staying never helps or hurts a monotone
+    ``F``, so the visited sets of trajectories are exactly the vertex sets of walks with at most ``budget`` arcs,
+    and OPT(SubMDP) = OPT(SOP) -- which ``tests/test_submodular_hardness.py`` checks against
+    :meth:`OrienteeringInstance.brute_force`. (The end-vertex constraint of the s-t version of SOP is dropped:
+    this is the rooted version.)"""
+    if not isinstance(inst, OrienteeringInstance):
+        raise TypeError(f"inst: expected an OrienteeringInstance, got {type(inst).__name__}")
+    n = inst.n
+    if n > 16:
+        raise ValueError(f"inst: {n} vertices; the exact bitmask DP supports at most 16")
+    A = 1 + max(len(s) for s in inst.succ)
+    P = np.zeros((n, A, n))
+    for v, row in enumerate(inst.succ):
+        for a in range(A):
+            P[v, a, row[a - 1] if 1 <= a <= len(row) else v] = 1.0
+    mdp = TabularMDP(P, np.zeros((n, A)), horizon=inst.budget + 1, mu0=inst.root,
+                     name=f"orienteering_subrl(n={n}, budget={inst.budget})")
+    return SubmodularMDP(mdp, Coverage(inst.covers, inst.weights))
+
+
+def random_group_orienteering(n: int = 8, *, budget: int = 4, seed, n_groups: int = 6, degree: int = 2,
+                              group_size: int = 2, undirected: bool = False) -> OrienteeringInstance:
+    """A random rooted group-orienteering instance: every vertex gets ``degree`` random successors (arcs; with
+    ``undirected`` every arc is also added reversed), each of ``n_groups`` groups is a random set of
+    ``group_size`` vertices with weight ~ U[0, 1], root 0. For testing the reduction on small instances."""
+    n = check_int(n, "n", 2, 16)
+    degree = check_int(degree, "degree", 1)
+    n_groups = check_int(n_groups, "n_groups")
+    group_size = check_int(group_size, "group_size", 1, n)
+    rng = as_generator(seed)
+    succ = [set(rng.choice(n, size=min(degree, n), replace=False).tolist()) for _ in range(n)]
+    if undirected:
+        for v in range(n):
+            for u in list(succ[v]):
+                succ[u].add(v)
+    C = np.zeros((n, n_groups), dtype=bool)
+    for g in range(n_groups):
+        C[rng.choice(n, size=group_size, replace=False), g] = True
+    return _check_instance([sorted(s) for s in succ], C, rng.random(n_groups), 0, budget)
+
+
+def orienteering_lure(k: int, *, seed=None, eps: float = 0.01) -> OrienteeringInstance:
+    """A scalable undirected SOP instance on which the greedy marginal-gain rule loses a factor ``~k`` (ours).
+
+    Vertices: the root ``r`` (covers nothing); a gate ``g`` (a Steiner vertex: covers nothing) followed by a path
+    of ``k`` terminals ``t_1..t_k``, terminal ``t_j`` alone in group ``j`` of weight ``w_j`` (``w_j = 1``, or
+    ~ U[0.5, 1.5] from ``seed``); and a lure path ``l_1..l_{k+1}`` hanging off the root, ``l_1`` in a group of
+    weight 1 and every further ``l_i`` in its own group of weight ``eps``. Edges are undirected; budget ``k + 1``.
+    OPT walks ``r, g, t_1, .., t_k``: ``sum_j w_j``. Greedy marginal gains (strict at every step, so no
+    tie-breaking) take ``l_1`` (gain 1 > 0) and then follow the lure path (gain ``eps`` > 0 = going back):
+    ``1 + k eps``. Ratio ``(1 + k eps) / sum_j w_j ~ 1/k``: no constant factor for greedy on SOP-reduced SubMDPs,
+    consistent with (though far weaker than) the paper's hardness result."""
+    k = check_int(k, "k", 2, 6)
+    eps = float(eps)
+    if not 0.0 < eps < 1.0 / (k + 1):
+        raise ValueError(f"eps: expected 0 < eps < 1/(k+1) = {1 / (k + 1):.4g}, got {eps}")
+    n = 2 * k + 3  # 0: root, 1: gate, 2..k+1: terminals, k+2..2k+2: lure path
+    T = list(range(2, k + 2))
+    L = list(range(k + 2, 2 * k + 3))
+    edges = [(0, 1), (1, T[0]), (0, L[0])] + list(zip(T[:-1], T[1:])) + list(zip(L[:-1], L[1:]))
+    succ = [set() for _ in range(n)]
+    for a, b in edges:
+        succ[a].add(b)
+        succ[b].add(a)
+    w_t = np.ones(k) if seed is None else 0.5 + as_generator(seed).random(k)
+    C = np.zeros((n, 2 * k + 1), dtype=bool)
+    C[T, np.arange(k)] = True
+    C[L, np.arange(k, 2 * k + 1)] = True
+    w = np.concatenate([w_t, [1.0], np.full(k, eps)])
+    return _check_instance([sorted(s) for s in succ], C, w, 0, k + 1)
+
+
+__all__ += ["OrienteeringInstance", "orienteering_instance", "orienteering_subrl", "random_group_orienteering",
+            "orienteering_lure"]
