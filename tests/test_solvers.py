@@ -238,10 +238,29 @@ def test_finite_horizon_planner_equals_solve(mdp, seed):
         planner.plan(np.full((mdp.S, mdp.A), np.nan))
 
 
-def test_sparse_policy_iteration_refused_when_too_large():
+def test_sparse_policy_iteration_large_uses_krylov_and_agrees_with_mpi():
     import mdps
 
     m = mdps.garnet(20_001, 2, 3, seed=0, gamma=0.9, sparse=True)
-    with pytest.raises(ValueError, match="mpi"):
-        solve(m, "pi")
+    pi_res = solve(m, "pi")
+    mpi_res = solve(m, "mpi", tol=1e-10)
+    assert pi_res.error_bound <= 1e-9
+    assert np.max(np.abs(pi_res.V - mpi_res.V)) <= 1e-8
     assert solve(m).method == "mpi"
+
+
+def test_sparse_policy_iteration_gmres_stall(monkeypatch):
+    """A stalled Krylov solve falls back to exact LU on small MDPs and is a clear error on large ones."""
+    import mdps
+    from rltheory.solvers import api
+
+    def stalled(A, b, **kw):
+        return np.zeros_like(b), 1
+
+    small = mdps.garnet(50, 3, 4, seed=1, gamma=0.95, sparse=True)
+    ref = solve(small, "mpi", tol=1e-12)
+    monkeypatch.setattr(api.spla, "gmres", stalled)
+    assert np.max(np.abs(solve(small, "pi").V - ref.V)) <= 1e-9
+    monkeypatch.setattr(api, "MAX_SPARSE_LU_STATES", 10)
+    with pytest.raises(ValueError, match="GMRES stalled.*mpi"):
+        solve(small, "pi")
