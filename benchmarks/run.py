@@ -49,12 +49,14 @@ DENSE_LIMIT_BYTES = 256 * 2**20
 PROFILES = {
     "full": dict(dense_S=(100, 500, 2000), sparse_S=(1_000, 10_000, 100_000),
                  finite=((20, 4, 20), (100, 5, 50)), ucbvi_K=10_000, rounds=7, min_time=0.05, max_total=20.0,
-                 tol=1e-6, switch_pause=0.15, memory=((100_000, "mpi"), (100_000, "vi"), (10_000, "pi"))),
+                 tol=1e-6, switch_pause=0.15, memory=((100_000, "mpi"), (100_000, "vi"), (100_000, "pi")),
+                 chain_S=(100, 1_000, 10_000)),
     "quick": dict(dense_S=(100, 500), sparse_S=(1_000, 10_000), finite=((20, 4, 20), (100, 5, 50)),
                   ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15,
-                  memory=((10_000, "mpi"), (10_000, "vi"))),
+                  memory=((10_000, "mpi"), (10_000, "vi")), chain_S=(100, 1_000)),
     "tiny": dict(dense_S=(30,), sparse_S=(300,), finite=((20, 4, 20),), ucbvi_K=20, rounds=1,
-                 min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),)),
+                 min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),),
+                 chain_S=(30,)),
 }
 SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "memory")
 #: The certified accuracy of the ``convergence`` section (issue 4, item 4).
@@ -334,11 +336,16 @@ class Bench:
     def convergence(self):
         """Time to an eps-certified solution: which method should ``solve(method="auto")`` pick?"""
         eps, g = EPS_CERT, 0.99
-        cases = [("dense", S, 8) for S in self.cfg["dense_S"]] + [("sparse", S, 4) for S in self.cfg["sparse_S"]]
+        cases = ([("dense", S, 8) for S in self.cfg["dense_S"]] + [("sparse", S, 4) for S in self.cfg["sparse_S"]]
+                 + [("chain", S, 2) for S in self.cfg["chain_S"]])
         for kind, S, A in cases:
-            sparse = kind == "sparse"
-            branch = (5, 10) if sparse else S
-            mdp, gen = garnet(S, A, branch, seed=self.seed + S, gamma=g, sparse=sparse, generator=self.generator)
+            if kind == "chain":  # slow mixing: RiverSwim, sparse CSR storage from 1000 states
+                mdp, gen = _sparse_chain(S, g)
+                sparse = mdp.is_sparse
+            else:
+                sparse = kind == "sparse"
+                branch = (5, 10) if sparse else S
+                mdp, gen = garnet(S, A, branch, seed=self.seed + S, gamma=g, sparse=sparse, generator=self.generator)
             case = f"{kind} S={S} A={A}"
             self.instances[f"convergence {case}"] = f"{mdp!r} via {gen}"
             methods = ["vi", "mpi", "pi"]
@@ -404,6 +411,34 @@ class Bench:
                             f"model {rec['model_bytes'] / 2**20:.1f} MiB, peak-baseline "
                             f"{(rec['peak'] - rec['baseline']) / 2**20:.1f} MiB "
                             f"({rec['total_over_model']:.2f}x), solve alone +{rec['extra_over_model']:.2f}x")
+
+
+def _sparse_chain(S: int, gamma: float):
+    """RiverSwim with ``S`` states, discounted: ``mdps.riverswim`` below 1000 states, else the same chain built
+    directly as CSR (no dense (S, A, S) array; tests/test_benchmarks_smoke.py checks the two agree)."""
+    import scipy.sparse as sps
+
+    from mdps import riverswim as _rs
+    from rltheory.models import TabularMDP
+
+    if S < 1000:
+        return _rs(S, gamma=gamma), "mdps.riverswim"
+    small = _rs(3, gamma=gamma)  # read the chain's probabilities and rewards off a 3-state instance
+    Ps, Rs = np.asarray(small.P), np.asarray(small.R)
+    rows, cols, vals = [], [], []
+    for s in range(S):
+        src = 0 if s == 0 else (2 if s == S - 1 else 1)  # left end / interior / right end
+        for a in range(2):
+            for d in (-1, 0, 1):
+                p = Ps[src, a, src + d] if 0 <= src + d < 3 else 0.0
+                if p > 0:
+                    rows.append(2 * s + a)
+                    cols.append(s + d)
+                    vals.append(p)
+    P = sps.csr_matrix((vals, (rows, cols)), shape=(2 * S, S))
+    R = np.zeros((S, 2))
+    R[0], R[S - 1] = Rs[0], Rs[2]
+    return TabularMDP(P, R, gamma=gamma, name=f"riverswim({S}) CSR"), "riverswim CSR (benchmarks.run)"
 
 
 def _fmt_t(s):

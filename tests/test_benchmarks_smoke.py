@@ -92,3 +92,13 @@ def test_ucbvi_numpy_seeded_and_bounded():
     r2 = ucbvi_numpy(mdp.P, mdp.R, 6, 30, seed=3)
     assert np.array_equal(r1, r2)
     assert r1.shape == (30,) and (r1 >= 0).all() and (r1 <= 6 * mdp.R.max()).all()
+
+
+def test_sparse_chain_matches_mdps_riverswim():
+    import mdps
+
+    ref = mdps.riverswim(1200, gamma=0.99)
+    m, _ = bench._sparse_chain(1200, 0.99)
+    assert m.is_sparse
+    assert np.array_equal(m.P_csr.toarray().reshape(1200, 2, 1200), np.asarray(ref.P))
+    assert np.array_equal(np.asarray(m.R), np.asarray(ref.R))

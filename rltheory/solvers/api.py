@@ -351,10 +351,11 @@ def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
     eye = sp.identity(S, format="csc")
     it = 0
     V = np.zeros(S)
+    krylov = True  # once GMRES stalls on this MDP, later policies go straight to the exact LU
     while it < max_iter:
         rows = np.arange(S) * A + pi
         Ppi = M[rows]
-        V = _solve_policy_system((eye - g * Ppi).tocsr(), R[np.arange(S), pi], V if it else None)
+        V, krylov = _solve_policy_system((eye - g * Ppi).tocsr(), R[np.arange(S), pi], V if it else None, krylov)
         K.bellman_q_sparse(ip, ix, dt, R, V, g, Q)
         it += 1
         scale = max(1.0, float(np.abs(V).max()))
@@ -363,24 +364,35 @@ def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
     return V, Q, pi, it
 
 
-def _solve_policy_system(Amat, b, x0=None, rtol: float = 1e-14):
-    """Solve ``(I - gamma P_pi) V = r_pi`` for sparse PI: GMRES (restart 20), then sparse LU if it stalls.
+def _banded(Amat, max_entries: float = 5e7) -> bool:
+    """Whether LU fill-in is bounded cheaply: bandwidth * S <= ``max_entries`` (e.g. chains)."""
+    C = Amat.tocoo()
+    bw = int(np.abs(C.row.astype(np.int64) - C.col.astype(np.int64)).max()) if C.nnz else 0
+    return (2 * bw + 1) * Amat.shape[0] <= max_entries
 
-    Exact sparse LU fills in badly on well-mixing random kernels (Garnet, S = 1e4: about 3 minutes per
-    solve, most of it fill-in), while ``I - gamma P_pi`` has all eigenvalues in the disc of radius gamma
-    around 1, so Krylov iterations converge in a few dozen steps. The answer is accepted only when the
-    relative residual ``||b - A V||_inf <= 1e-12 max(1, ||V||_inf)``; ``solve`` certifies the final policy
-    from the Bellman residual anyway (``error_bound``)."""
-    scale = max(1.0, float(np.abs(b).max()))
-    x, _info = spla.gmres(Amat, b, x0=x0, rtol=rtol, atol=0.0, restart=20, maxiter=500)
-    res = float(np.abs(b - Amat @ x).max()) if np.all(np.isfinite(x)) else np.inf
-    if res <= 1e-12 * max(scale, float(np.abs(x).max())):
-        return x
-    if Amat.shape[0] > MAX_SPARSE_LU_STATES:
-        raise ValueError(f"method: sparse policy iteration could not evaluate a policy (GMRES stalled at relative "
-                         f"residual {res / scale:.1e}) and an exact sparse LU is not attempted above S = "
-                         f"{MAX_SPARSE_LU_STATES} (fill-in: minutes to hours). Use 'mpi' (certified to `tol`) or 'auto'")
-    return spla.spsolve(Amat.tocsc(), b)
+
+def _solve_policy_system(Amat, b, x0=None, krylov: bool = True, rtol: float = 1e-14):
+    """Solve ``(I - gamma P_pi) V = r_pi`` for sparse PI; returns ``(V, krylov_worked)``.
+
+    GMRES first (restart 20, at most 400 matrix-vector products): exact sparse LU fills in badly on
+    well-mixing random kernels (Garnet, S = 1e4: about 3 minutes per solve), where ``I - gamma P_pi`` is
+    well conditioned and GMRES converges in a few dozen steps. Its answer is accepted only at relative residual
+    ``||b - A V||_inf <= 1e-12 max(1, ||b||, ||V||)``; otherwise (slow-mixing chains, where LU is cheap) the
+    exact LU is used, up to ``MAX_SPARSE_LU_STATES`` states or for any banded matrix (fill-in stays inside the
+    band), and beyond that a ``ValueError`` names 'mpi'.
+    ``solve`` certifies the final policy from its Bellman residual in every case (``error_bound``)."""
+    if krylov:
+        scale = max(1.0, float(np.abs(b).max()))
+        x, _info = spla.gmres(Amat, b, x0=x0, rtol=rtol, atol=0.0, restart=20, maxiter=20)
+        res = float(np.abs(b - Amat @ x).max()) if np.all(np.isfinite(x)) else np.inf
+        if res <= 1e-12 * max(scale, float(np.abs(x).max())):
+            return x, True
+        if Amat.shape[0] > MAX_SPARSE_LU_STATES and not _banded(Amat):
+            raise ValueError(f"method: sparse policy iteration could not evaluate a policy (GMRES stalled at relative "
+                             f"residual {res / scale:.1e}) and an exact sparse LU is not attempted above S = "
+                             f"{MAX_SPARSE_LU_STATES} (fill-in: minutes to hours). Use 'mpi' (certified to `tol`) "
+                             "or 'auto'")
+    return spla.spsolve(Amat.tocsc(), b), False
 
 
 # ------------------------------------------------------------------------------ evaluation
