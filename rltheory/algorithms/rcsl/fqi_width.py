@@ -50,8 +50,9 @@ def relu_knot_features(x, width: int, *, n_actions: int = 2, extra_knots=()) -> 
     """Features ``(S, A, A * (2 + width + len(extra_knots)))`` of a two-layer ReLU network on ``(x, a)`` with frozen
     first layer: for each action head ``a`` the units ``1``, ``x``, ``relu(x - t_j)`` (``t_j = j / (width + 1)``,
     ``j = 1..width``) and ``relu(x - t)`` for ``t`` in ``extra_knots``, gated by the action (for ``x`` in [0, 1]
-    and integer ``a`` the gate is itself a ReLU, ``relu(x - t - 2 |a - a_head|)``), so the hidden width of the
-    network is ``A (1 + width + len(extra_knots)) + 1``.
+    and integer ``a`` the gate is itself a ReLU, ``relu(x - t - 2 |a - a_head|)``; the per-head constants need the
+    output bias plus ``A - 1`` units ``relu(1 - 2 |a - a_head|)``), so the hidden width of the network is
+    ``A (1 + width + len(extra_knots)) + A - 1`` (:func:`knot_hidden_width`).
 
     Any ``Q`` that is linear in ``x`` per action lies in the span at every ``width``; on the grid ``x_i = i / (S-1)``
     the span is all of ``R^{S x A}`` (a complete class) iff every interior grid point is a knot
@@ -202,8 +203,8 @@ def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float =
 
 
 def knot_hidden_width(width: int, n_actions: int = 2, n_extra: int = 0) -> int:
-    """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + 1``."""
-    return int(n_actions * (1 + int(width) + int(n_extra)) + 1)
+    """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + A - 1``."""
+    return int(n_actions * (1 + int(width) + int(n_extra)) + n_actions - 1)
 
 
 def width_scan(mdp: TabularMDP, x, widths, mu, *, method: str = "knots", seed=0, iters: int | None = None,
