@@ -17,3 +17,5 @@ from .rcsl import (bairds_star, separating_family, separating_features, separati
 
 __all__ += ["bairds_star", "separating_family", "separating_features", "separating_witness", "stitching_behaviours",
             "stitching_gridworld", "tsitsiklis_van_roy"]
+from .rcsl import realizable_scramble  # noqa: E402
+__all__ += ["realizable_scramble"]

@@ -22,7 +22,7 @@ from rltheory import TabularMDP
 from .classic import as_generator, check_int, check_prob
 from .gridworld import gridworld, gridworld_layout
 
-__all__ = ["separating_family", "separating_features", "separating_witness", "LinearExample",
+__all__ = ["separating_family", "separating_features", "separating_witness", "realizable_scramble", "LinearExample",
            "tsitsiklis_van_roy", "bairds_star", "STITCH_MAP", "stitching_gridworld", "stitching_behaviours"]
 
 
@@ -66,6 +66,42 @@ def separating_witness(n: int) -> np.ndarray:
     """The width-1 witness ``f(s, a) = relu(x_s - a)`` (shape (n, 2)) whose backup needs width ~ n."""
     x = separating_features(n)[0][:, 0]
     return np.stack([x, np.maximum(x - 1.0, 0.0)], axis=1)
+
+
+def realizable_scramble(n: int, *, gamma: float = 0.9, seed=0) -> TabularMDP:
+    """Discounted companion of :func:`separating_family` for *stationary* FQI (our construction; the paper's exact
+    environment could not be retrieved, issue #7).
+
+    States ``s = 0..n-1`` with feature ``x_s = s / (n - 1)``, two actions; action ``a`` moves deterministically to
+    ``sigma_a(s)`` (two independent uniformly random permutations drawn from ``seed``). The reward is chosen so that
+    the optimal action values are linear in ``x`` per action:
+
+    ``Q*(s, 0) = 1 - x_s``, ``Q*(s, 1) = x_s``, ``V*(s) = max(x_s, 1 - x_s)``,
+    ``R(s, a) = Q*(s, a) - gamma V*(sigma_a(s))``
+
+    (Bellman's equation then holds by construction). Properties:
+
+    * ``Q*`` is realizable at constant width (``1 - x - a + 2 relu(x + a - 1)`` on inputs ``(x, a)``, width 3) and the
+      optimal policy is a threshold at ``x = 1/2`` (constant width for any policy class);
+    * the class is far from complete: for ``f != Q*``, ``T f - Q* = gamma (V_f - V*) o sigma_a`` is a scrambled
+      function of ``x`` with about ``n`` kinks, so containing ``T f`` needs width ~ ``n`` (the same argument as for
+      :func:`separating_family`), and the FQI iterates ``T^k 0`` are not realizable below that width;
+    * uniform initial distribution.
+    """
+    n = check_int(n, "n", low=3)
+    g = check_prob(gamma, "gamma")
+    if g >= 1.0:
+        raise ValueError("gamma: must be < 1")
+    rng = as_generator(seed)
+    sig = np.stack([rng.permutation(n), rng.permutation(n)], axis=1)
+    x = np.arange(n) / (n - 1)
+    Q = np.stack([1.0 - x, x], axis=1)
+    V = Q.max(axis=1)
+    R = Q - g * V[sig]
+    P = np.zeros((n, 2, n))
+    for a in range(2):
+        P[np.arange(n), a, sig[:, a]] = 1.0
+    return TabularMDP(P, R, gamma=g, mu0=np.full(n, 1.0 / n), name=f"realizable-scramble(n={n})")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,11 @@ Claims
 Not made (see the notebook): "the width FQI needs for near-optimal *return* grows linearly": with full data coverage
 finite-horizon FQI only needs ``Q*_h`` realizable at each step (targets ``T Qhat_{h+1}`` are then realizable), and on
 our reconstruction constant-width FQI is near-optimal; the incompleteness shows in ``T f`` for ``f != Q*``.
+Stationary (discounted) FQI inside one class, where the iterates ``T f_k`` must be fitted (notebook section 5,
+:func:`mdps.realizable_scramble`, :func:`rltheory.algorithms.rcsl.width_scan`), does not support it either: the
+smallest width with near-optimal return is constant in ``|S|`` (knot class: hidden width 3 on every seed; trained
+MLPs: 1-8, no growth; slope 0); only the width from which *every* larger realizable knot class is near-optimal grows
+linearly (slope 1.11 [0.97, 1.28]), and only under strongly skewed Dirichlet(0.3) data weights.
 """
 from __future__ import annotations
 

@@ -298,3 +298,121 @@ def test_constructors_validate():
 def test_check_quick_passes_with_controls_failing():
     rep = get("rcsl_bellman").run(RunContext(quick=True, seeds=3, runner=_serial_runner))
     assert [r.status for r in rep.results] == ["pass"] * len(rep.results)
+
+
+# ------------------------------------------------------------------- stationary FQI vs width (issue #7)
+
+from rltheory.algorithms.rcsl import (behaviour_occupancy, knot_hidden_width, knots_complete,  # noqa: E402
+                                      normalized_return, relu_knot_features, safe_width, skewed_weights,
+                                      smallest_passing_width, stationary_fqi_linear, stationary_fqi_mlp, width_scan)
+
+
+@pytest.mark.parametrize("n,seed", [(3, 0), (8, 1), (17, 2)])
+def test_realizable_scramble_has_linear_qstar_and_permutation_dynamics(n, seed):
+    m = mdps.realizable_scramble(n, gamma=0.8, seed=seed)
+    x = np.arange(n) / (n - 1)
+    assert m.discounted and m.gamma == 0.8
+    np.testing.assert_allclose(m.P.sum(axis=0), 1.0)  # every action is a permutation: columns sum to one
+    np.testing.assert_allclose(solve(m).Q, np.stack([1 - x, x], axis=1), atol=1e-9)
+    # Q* in the knot class at width 0 (realizable), but T f of the width-0 function f = 0 is not (for n >= 4)
+    Phi0 = relu_knot_features(x, 0)
+    mu = np.full((n, 2), 0.5 / n)
+    assert realizability_error(Phi0, solve(m).Q.reshape(-1), mu.reshape(-1)) < 1e-9
+    if n >= 8:
+        assert completeness_residual(m, Phi0, np.zeros((n, 2)), mu) > 1e-3
+
+
+def test_realizable_scramble_rejects_bad_input():
+    with pytest.raises(ValueError, match="gamma"):
+        mdps.realizable_scramble(5, gamma=1.0)
+    with pytest.raises((ValueError, TypeError), match="n"):
+        mdps.realizable_scramble(2)
+
+
+@given(st.integers(3, 20), st.integers(0, 25))
+@settings(max_examples=30, deadline=None)
+def test_relu_knot_features_span_and_completeness(n, w):
+    x = np.arange(n) / (n - 1)
+    Phi = relu_knot_features(x, w)
+    assert Phi.shape == (n, 2, 2 * (2 + w))
+    X = Phi.reshape(2 * n, -1)
+    rank = np.linalg.matrix_rank(X)
+    # complete (spans all of R^{2n}) exactly when every interior grid point is a knot
+    assert (rank == 2 * n) == knots_complete(n, w)
+    if w == n - 2:
+        assert knots_complete(n, w)  # knots on every interior grid point
+    assert knot_hidden_width(w) == 2 * (1 + w) + 1
+    # gating: the a-head features vanish on the other action
+    assert np.all(Phi[:, 0, 2 + w:] == 0) and np.all(Phi[:, 1, :2 + w] == 0)
+
+
+def test_relu_knot_features_bad_input():
+    with pytest.raises(ValueError, match="width"):
+        relu_knot_features(np.linspace(0, 1, 4), -1)
+    with pytest.raises(ValueError, match="x"):
+        relu_knot_features(np.array([0.0, 0.5, 0.4]), 1)
+
+
+def test_stationary_fqi_complete_class_is_value_iteration():
+    # knots on every interior grid point: the class is complete, FQI = value iteration, converges to Q*
+    n = 10
+    m = mdps.realizable_scramble(n, gamma=0.9, seed=3)
+    x = np.arange(n) / (n - 1)
+    w = n - 2
+    assert knots_complete(n, w)
+    mu = skewed_weights(n, 2, seed=0)
+    f = stationary_fqi_linear(m, relu_knot_features(x, w), mu, iters=400)
+    np.testing.assert_allclose(f, solve(m).Q, atol=1e-6)
+    assert normalized_return(m, f) == pytest.approx(1.0)
+
+
+def test_normalized_return_extremes_and_nan():
+    m = mdps.realizable_scramble(9, gamma=0.9, seed=0)
+    Q = solve(m).Q
+    assert normalized_return(m, Q) == pytest.approx(1.0)
+    assert 0.0 <= normalized_return(m, -Q) < 0.5  # greedy on -Q*: a bad policy
+    Qmin = -solve(m.with_rewards(-m.R)).Q  # action values of the worst policy's control problem
+    assert normalized_return(m, -Qmin) == pytest.approx(0.0, abs=1e-9)
+    assert normalized_return(m, np.full_like(Q, np.nan)) == 0.0
+    with pytest.raises(ValueError, match="f"):
+        normalized_return(m, Q[:, :1])
+
+
+def test_width_summaries():
+    sc = np.array([[0.2, 0.99, 0.99], [0.99, 0.5, 0.99], [0.99, 0.99, 0.1]])
+    widths = [1, 2, 4]
+    np.testing.assert_array_equal(smallest_passing_width(sc, widths), [2, 1, 1])
+    np.testing.assert_array_equal(safe_width(sc, widths), [2, 4, np.inf])
+    with pytest.raises(ValueError, match="scores"):
+        safe_width(sc[:2], widths)
+
+
+def test_behaviour_occupancy_is_a_distribution_and_matches_rollout_law():
+    m = mdps.realizable_scramble(6, gamma=0.7, seed=1)
+    beta = np.full((6, 2), 0.5)
+    mu = behaviour_occupancy(m, beta)
+    assert mu.sum() == pytest.approx(1.0) and np.all(mu >= 0)
+    np.testing.assert_allclose(mu, occupancy(m, beta), atol=1e-10)
+    with pytest.raises(ValueError, match="beta"):
+        behaviour_occupancy(m, np.ones((6, 2)))
+
+
+def test_width_scan_narrow_realizable_fqi_is_near_optimal():
+    # the measured fact behind issue #7: with Q* realizable at width 0, stationary FQI is optimal at constant width
+    # (uniform weights), for every |S| tried here, although the class is far from complete
+    for n in (8, 24):
+        m = mdps.realizable_scramble(n, gamma=0.9, seed=n)
+        sc = width_scan(m, np.arange(n) / (n - 1), [0, 1, 2], np.full((n, 2), 0.5 / n))
+        assert np.all(sc >= 0.95)
+
+
+def test_stationary_fqi_mlp_runs_and_validates():
+    n = 8
+    m = mdps.realizable_scramble(n, gamma=0.9, seed=0)
+    X = mdps.separating_features(n)[1]
+    f = stationary_fqi_mlp(m, X, 4, np.full((n, 2), 0.5 / n), iters=10, steps=50, seed=0)
+    assert f.shape == (n, 2) and np.all(np.isfinite(f))
+    with pytest.raises(ValueError, match="mu"):
+        stationary_fqi_mlp(m, X, 4, -np.ones((n, 2)), iters=1)
+    with pytest.raises(ValueError, match="method"):
+        width_scan(m, np.arange(n) / (n - 1), [1], np.full((n, 2), 0.5 / n), method="nope")

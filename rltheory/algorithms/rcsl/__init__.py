@@ -17,3 +17,8 @@ __all__ = ["OfflineDataset", "return_distribution", "collect", "concat", "covera
            "FQIResult", "LinearClass", "MBRCSLResult", "MLPClass", "MLPRCSL", "TabularClass", "TabularRCSL",
            "behaviour_cloning", "evaluate_return_conditioned", "expected_td", "fqi", "linear_fqi_population",
            "mbrcsl", "rcsl_mlp", "rcsl_return", "rcsl_tabular"]
+from .fqi_width import (behaviour_occupancy, knot_hidden_width, knots_complete, width_scan, normalized_return, relu_knot_features,  # noqa: E402
+                        safe_width, skewed_weights, smallest_passing_width, stationary_fqi_linear,
+                        stationary_fqi_mlp)
+__all__ += ["behaviour_occupancy", "knot_hidden_width", "width_scan", "knots_complete", "normalized_return", "relu_knot_features", "safe_width",
+            "skewed_weights", "smallest_passing_width", "stationary_fqi_linear", "stationary_fqi_mlp"]
