@@ -10,3 +10,6 @@ from .hard_tabular import bandit_mdp, k_dependent_gap
 
 __all__ = ["chain", "garnet", "random_mdp", "riverswim", "from_gymnasium", "load_bridge", "gridworld",
            "gridworld_layout", "bandit_mdp", "k_dependent_gap"]
+from .linear_mixture import (hard_linear_mixture_rfe, hard_rfe_gap, linear_mixture_riverswim,  # noqa: E402
+                             random_linear_mixture)
+__all__ += ["hard_linear_mixture_rfe", "hard_rfe_gap", "linear_mixture_riverswim", "random_linear_mixture"]

@@ -9,3 +9,5 @@ from .models import TabularMDP
 
 __version__ = "0.1.0"
 __all__ = ["TabularMDP", "__version__"]
+from .models.linear_mixture import LinearMixtureMDP  # noqa: E402
+__all__ += ["LinearMixtureMDP"]
