@@ -36,3 +36,4 @@ register(Bound(
     assumptions=("finite horizon H, time-homogeneous P", "per-step rewards in [0, 1]", "K >= S A"),
     notes="any algorithm, worst case over MDPs with S states and A actions",
 ))
+from . import reward_free as _reward_free  # noqa: E402,F401  (registers the rfe_lm_* bounds)
