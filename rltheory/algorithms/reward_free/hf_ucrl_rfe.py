@@ -160,7 +160,7 @@ def _home(phis, th, Sinv, SinvF, beta, alpha, gamma, sig2):
 
 @njit(cache=True)
 def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma,
-             use_u, cert_scale, seed, ckpt, out_theta, out_cert, coverage, coverage_raw, sum_cert):
+             use_u, cert_scales, seed, ckpt, out_theta, out_cert, coverage, coverage_raw, sum_cert):
     np.random.seed(seed)
     S, A, _, d = phi.shape
     cdf = cumulative_rows(P.reshape((1, S, A, S)))[0]
@@ -178,9 +178,13 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     bvec = np.zeros((2, M, d))
     th = np.zeros((2, M, d))
     u = np.zeros((S, A))
+    u2 = np.zeros((S, A))
     vstar = np.zeros((S, A), dtype=np.int64)
+    vdummy = np.zeros((S, A), dtype=np.int64)
     Vh = np.empty((H + 1, S))
+    Vh2 = np.empty((H + 1, S))
     pi = np.zeros((H, S), dtype=np.int64)
+    pi2 = np.zeros((H, S), dtype=np.int64)
     ps = np.empty((S, A, d))
     phis = np.empty((2, M, d))
     ys = np.empty((2, M))
@@ -191,21 +195,23 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     for k in range(1, K + 2):
         beta = c_beta * rad_mult * _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
         # certificate / checkpoint for the data of the first k-1 episodes (uncertainty always on)
-        if cert_scale != 1.0:
-            _uncertainty(psiv, SinvF[1, 0], cert_scale * beta, u, vstar)
-            _explore_dp(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * cert_scale * beta, H, Vh, pi, ps)
-            cert = mu0 @ Vh[0]
         _uncertainty(psiv, SinvF[1, 0], beta, u, vstar)
         _explore_dp(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps)
-        if cert_scale == 1.0:
-            cert = mu0 @ Vh[0]
+        cert = mu0 @ Vh[0]
         if k >= 2:
             sum_cert[k - 2] = cert
         if ci < n_ck and ckpt[ci] == k - 1:
             Ssum = SigF[0, 0] + SigF[1, 0]
             rhs = SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0]
             out_theta[ci] = np.linalg.solve(Ssum, rhs)
-            out_cert[ci] = cert
+            for j in range(cert_scales.shape[0]):
+                c = cert_scales[j]
+                if c == 1.0:
+                    out_cert[ci, j] = cert
+                else:
+                    _uncertainty(psiv, SinvF[1, 0], c * beta, u2, vdummy)
+                    _explore_dp(phi, u2, True, th[0, 0], SinvF[0, 0], 3.0 * c * beta, H, Vh2, pi2, ps)
+                    out_cert[ci, j] = mu0 @ Vh2[0]
             ci += 1
         if k == K + 1:
             break
@@ -260,14 +266,14 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
 
 def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
                 M: int = 4, B: float | None = None, test_rewards=None, checkpoints=None, explore: str = "on",
-                radius_h_power: float = 0.0, certificate_scale: float = 1.0) -> RFEResult:
+                radius_h_power: float = 0.0, certificate_scales=(1.0,)) -> RFEResult:
     """Run HF-UCRL-RFE++ (R1 oracle) for ``K`` exploration episodes, then plan for each test reward.
 
     ``test_rewards``: list of reward arrays (validated with the model's total-reward normalisation; default: the
     model's own reward); ``checkpoints``: episode counts at which to run the planning phase (default ``[K]``);
-    ``B``: the known bound on ``||theta*||`` (default: ``max(1, ||theta*||)``); ``certificate_scale``: multiplies the
-    radius in the reported certificate only (exploration unchanged; 1 = the algorithm's own ``V^_0(s_1)``, other
-    values are for negative controls). See the module docstring for the rest.
+    ``B``: the known bound on ``||theta*||`` (default: ``max(1, ||theta*||)``); ``certificate_scales``: radius multipliers at which
+    the certificate ``V^_0(s_1)`` is also reported at each checkpoint (``extra["certificates"]``, one column per scale;
+    exploration unchanged; 1 = the algorithm's own certificate, other values are for negative controls). See the module docstring for the rest.
     """
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
     if mdp.reward_scale != "total":
@@ -283,18 +289,22 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
     lam, alpha, gamma = d / B ** 2, H ** -0.5, d ** -0.25
     verts, psiv = vertex_table(mdp)
     out_theta = np.zeros((ck.size, d))
-    out_cert = np.zeros(ck.size)
+    scales = np.unique(np.concatenate([[1.0], np.asarray(certificate_scales, dtype=np.float64).ravel()]))
+    if scales.min() < 0 or not np.all(np.isfinite(scales)):
+        raise ValueError(f"certificate_scales: must be non-negative floats, got {certificate_scales!r}")
+    out_cert = np.zeros((ck.size, scales.size))
     coverage = np.zeros(K)
     coverage_raw = np.zeros(K)
     sum_cert = np.zeros(K)
     _hf_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.mu0), verts, psiv,
              np.ascontiguousarray(mdp.theta), H, K, int(M), c_beta, float(H) ** float(radius_h_power), delta, B, lam,
-             alpha, gamma, explore == "on", float(certificate_scale), seed, ck, out_theta, out_cert, coverage, coverage_raw, sum_cert)
+             alpha, gamma, explore == "on", scales, seed, ck, out_theta, out_cert, coverage, coverage_raw, sum_cert)
     errors = np.stack([planning_errors(mdp, lambda r, th=th: mdp.plan(r, theta=th, clip=True).policy, rewards)
                        for th in out_theta])
-    return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert, c_beta, delta, seed, ORACLE_R1,
+    one = int(np.flatnonzero(scales == 1.0)[0])
+    return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert[:, one].copy(), c_beta, delta, seed, ORACLE_R1,
                      PLANNING,
                      {"theta_plan": out_theta, "coverage": coverage, "coverage_raw": coverage_raw, "lambda": lam, "certificate_trace": sum_cert, "M": int(M),
                       "M_paper": int(math.ceil(math.log2(7 * K * H))), "B": B,
                       "beta_K": hf_beta(K, d, H, B, delta), "explore": explore, "radius_h_power": radius_h_power,
-                      "certificate_scale": float(certificate_scale)})
+                      "certificate_scales": scales, "certificates": out_cert})
