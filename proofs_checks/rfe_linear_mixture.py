@@ -73,6 +73,17 @@ def hard_run(K, d, H, family, seed):
             "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta}
 
 
+_WARM = []
+
+
+def _warm():
+    """Compile (or load) the Numba kernels once in this process before the sweeps start their workers, so that a
+    cold cache is compiled once instead of once per worker."""
+    if not _WARM:
+        hard_run(2, 2, 2, "theorem", 0)
+        _WARM.append(True)
+
+
 def _seeds(ctx):
     return ctx.seed_list(max(2 * ctx.seeds, 16))
 
@@ -83,6 +94,7 @@ def _Ks(ctx):
 
 def _k_sweep(ctx, family):
     """One sweep over K for both families (the claims and controls that share it are then served from the store)."""
+    _warm()
     rows = ctx.sweep(hard_run, {"K": _Ks(ctx), "d": [D_FIXED], "H": [H_FIXED], "family": ["theorem", "fixed"]},
                      name="rfe_linear_mixture.K", seeds=_seeds(ctx))
     return [r for r in rows if r["params"]["family"] == family]
