@@ -164,7 +164,7 @@ def test_check_module_is_discoverable():
 
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
-                                              "confidence_coverage"}
+                                              "confidence_coverage", "exploration_identifies_theta"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 
