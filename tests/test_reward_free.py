@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import mdps
 from mdps.linear_mixture import hard_rfe_test_rewards, riverswim_test_rewards
+from rltheory import LinearMixtureMDP
 from rltheory.algorithms.reward_free import hf_beta, hf_ucrl_rfe, rf_express, ucrl_rfe, ucrl_rfe_beta
 from rltheory.algorithms.reward_free._common import qnorm, sherman_morrison, vertex_table
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import _home, _uncertainty
@@ -176,3 +177,65 @@ def test_check_quick_passes():
     ctx = RunContext(quick=True, seeds=8, runner=lambda fn, grid, seeds, **kw: _serial_runner(fn, grid, seeds))
     rep = CHECK.run(ctx)
     assert rep.passed, [(r.claim.name, r.status, r.result.message, r.control_result.message) for r in rep.results]
+
+
+def _explore_dp_ref(mdp, u, theta, Sinv, bonus):
+    H, S = mdp.horizon, mdp.S
+    V = np.zeros((H + 1, S))
+    pi = np.zeros((H, S), dtype=np.int64)
+    for h in range(H - 1, -1, -1):
+        ps = mdp.psi(V[h + 1])
+        nrm = np.sqrt(np.maximum(np.einsum("sai,ij,saj->sa", ps, Sinv, ps), 0))
+        Q = np.clip(u + bonus * nrm + ps @ theta, 0, 1)
+        V[h], pi[h] = Q.max(1), Q.argmax(1)
+    return V, pi
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_explore_dp_and_ucrl_plan_match_references(S, A, d, H, seed):
+    from rltheory.algorithms.reward_free.hf_ucrl_rfe import _explore_dp
+    from rltheory.algorithms.reward_free.ucrl_rfe import _plan
+
+    rng = np.random.default_rng(seed)
+    Ps = rng.dirichlet(np.ones(S), size=(d, S, A))
+    m = LinearMixtureMDP(np.moveaxis(Ps, 0, -1), rng.dirichlet(np.ones(d)), np.zeros((S, A)), H)
+    u = rng.random((S, A)) * 0.3
+    theta = rng.normal(size=d)
+    G = rng.normal(size=(d, d))
+    Sinv = np.linalg.inv(G @ G.T + np.eye(d))
+    bonus = rng.uniform(0, 2)
+    V = np.empty((H + 1, S))
+    pi = np.zeros((H, S), dtype=np.int64)
+    _explore_dp(np.ascontiguousarray(m.phi), u, True, theta, Sinv, bonus, H, V, pi, np.empty((S, A, d)))
+    Vr, pir = _explore_dp_ref(m, u, theta, Sinv, bonus)
+    np.testing.assert_allclose(V, Vr, atol=1e-12)
+    # UCRL-RFE's PLAN: Q = clip_[0,H](r + psi^T theta + beta ||psi||)
+    R3 = rng.random((H, S, A))
+    _plan(np.ascontiguousarray(m.phi), R3, theta, Sinv, bonus, H, V, pi, np.empty((S, A, d)))
+    Vq = np.zeros(S)
+    for h in range(H - 1, -1, -1):
+        ps = m.psi(Vq)
+        nrm = np.sqrt(np.maximum(np.einsum("sai,ij,saj->sa", ps, Sinv, ps), 0))
+        Vq = np.clip(R3[h] + ps @ theta + bonus * nrm, 0, H).max(1)
+        np.testing.assert_allclose(V[h], Vq, atol=1e-10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_rf_express_w_matches_reference(S, A, H, seed):
+    from rltheory.algorithms.reward_free.rf_express import _w_values
+
+    rng = np.random.default_rng(seed)
+    Nsas = rng.integers(0, 4, size=(S, A, S)).astype(float)
+    N = Nsas.sum(-1)
+    c, logterm = rng.uniform(0, 0.01), 1.3
+    W = np.zeros((H, S, A))
+    _w_values(N, Nsas, H, c, logterm, S, W, np.zeros((H, S), dtype=np.int64))
+    Wn = np.zeros(S)
+    for h in range(H - 1, -1, -1):
+        beta = logterm + S * np.log(8 * np.e * (N + 1))
+        w = c * 15 * H * H * beta / np.maximum(N, 1) + (1 + 1 / H) * (Nsas @ Wn) / np.maximum(N, 1)
+        w = np.where(N == 0, H, np.minimum(w, H))
+        np.testing.assert_allclose(W[h], w, rtol=1e-12)
+        Wn = w.max(1)
