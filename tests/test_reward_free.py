@@ -239,3 +239,48 @@ def test_rf_express_w_matches_reference(S, A, H, seed):
         w = np.where(N == 0, H, np.minimum(w, H))
         np.testing.assert_allclose(W[h], w, rtol=1e-12)
         Wn = w.max(1)
+
+
+def test_r1_upper_bounds_the_papers_trajectory_uncertainty():
+    """R1's V^_0(s_1) dominates the paper's V^_{k,1}(s_1; theta, pi, r) (eqs. 2.6.1-2.6.2) at feasible points:
+    theta = theta* inside the hat ellipsoid, every deterministic policy, random rewards with total <= 1. (The
+    relaxation is not monotone in V in general, so this is checked, not assumed.)"""
+    import itertools
+
+    from rltheory.algorithms.reward_free.hf_ucrl_rfe import _explore_dp
+
+    rng = np.random.default_rng(0)
+    S, A, d, H = 3, 2, 3, 2
+    nrm = lambda M, x: math.sqrt(max(x @ M @ x, 0.0))  # noqa: E731
+    for trial in range(4):
+        m = mdps.random_linear_mixture(S, A, d, H, seed=trial, concentration=0.5)
+        verts, psiv = vertex_table(m)
+        mats = []
+        for _ in range(2):
+            G = rng.normal(size=(d, d))
+            mats.append(np.linalg.inv(G @ G.T + 0.3 * np.eye(d)))
+        Shi, Sti = mats
+        beta = rng.uniform(0.05, 0.5)
+        z = rng.normal(size=d)
+        z /= math.sqrt(z @ np.linalg.inv(Shi) @ z)
+        th_hat = m.theta + rng.uniform(0, 1) * beta * z  # theta* in {||theta - th_hat||_Sigma <= beta}
+        u = np.empty((S, A))
+        _uncertainty(psiv, Sti, beta, u, np.empty((S, A), dtype=np.int64))
+        V = np.empty((H + 1, S))
+        _explore_dp(np.ascontiguousarray(m.phi), u, True, th_hat, Shi, 3 * beta, H, V, np.zeros((H, S), np.int64),
+                    np.empty((S, A, d)))
+        for _ in range(5):
+            R = rng.random((H, S, A))
+            R /= R.max(axis=(1, 2)).sum() * rng.uniform(1, 3)
+            for pol in itertools.product(range(A), repeat=H * S):
+                pol = np.array(pol).reshape(H, S)
+                Vp, Vh = np.zeros(S), np.zeros(S)
+                for h in range(H - 1, -1, -1):
+                    psp, psh = m.psi(Vp), m.psi(Vh)
+                    a = pol[h]
+                    idx = np.arange(S)
+                    Vp_new = np.minimum(1, R[h, idx, a] + psp[idx, a] @ m.theta)
+                    Vh = np.array([min(1.0, min(1.0, beta * nrm(Sti, psp[s, a[s]])) + 2 * beta * nrm(Shi, psh[s, a[s]])
+                                       + psh[s, a[s]] @ m.theta) for s in range(S)])
+                    Vp = Vp_new
+                assert Vh[0] <= V[0, 0] + 1e-12

@@ -19,8 +19,11 @@ reconstruction; recorded as ``result.oracle``):
 
       V^_h(s) = max_a min{1, u(s,a) + 3 beta_k ||psi_{V^_{h+1}}(s,a)||_{(S^_{k,0})^{-1}} + psi_{V^_{h+1}}(s,a)^T theta^_{k,0}}
 
-  clipped below at 0; the explorer follows its greedy policy. ``V^_0(s_1)`` is an optimistic upper bound of the
-  paper's ``V^_{k,1}(s_1)``, so the certificate ``V* - V^{pi_r} <= 4 V^_{k,1}`` (Lemma 2.8.7) stays meaningful.
+  clipped below at 0; the explorer follows its greedy policy. ``V^_0(s_1)`` is meant as an optimistic upper bound of
+  the paper's ``V^_{k,1}(s_1)``, so that the certificate ``V* - V^{pi_r} <= 4 V^_{k,1}`` (Lemma 2.8.7) carries over.
+  Caveat: ``V -> ||psi_V||`` is not monotone, so a step-by-step induction does not prove the domination; the tests
+  check it at feasible points (theta* in the ellipsoid, all policies, random rewards) and the check measures the
+  certificate directly.
 * regression targets: the hat series regresses ``V^_{h+1}(s_{h+1})^{2^m}`` on ``psi_{(V^_{h+1})^{2^m}}``; the tilde
   series regresses ``V(s_{h+1})`` on ``psi_V`` for the vertex ``V`` attaining ``u(s_h, a_h)`` (R1; as a 0/1 function all
   its moments coincide, which makes HOME trivial for that series, as the note says).
