@@ -2,5 +2,3 @@
 from .tabular import ROW_SUM_ATOL, TabularMDP
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
-from .linear_mixture import LinearMixtureMDP  # noqa: E402
-__all__ += ["LinearMixtureMDP"]
