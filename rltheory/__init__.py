@@ -11,3 +11,5 @@ __version__ = "0.1.0"
 __all__ = ["TabularMDP", "__version__"]
 from .models.latent import LatentMDP  # noqa: E402
 __all__ += ["LatentMDP"]
+from .models.linear_mixture import LinearMixtureMDP  # noqa: E402
+__all__ += ["LinearMixtureMDP"]

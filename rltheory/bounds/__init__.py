@@ -37,3 +37,4 @@ register(Bound(
     notes="any algorithm, worst case over MDPs with S states and A actions",
 ))
 from . import lmdp as _lmdp_bounds  # noqa: E402,F401  (registers lmdp_regret_upper / _lower / _lucrl)
+from . import reward_free as _reward_free  # noqa: E402,F401  (registers the rfe_lm_* bounds)

@@ -1,0 +1,167 @@
+"""Linear mixture MDP constructors (Zhang, Zhang & Gu, ICML 2023): the lower-bound instance, random mixtures
+of kernels and a RiverSwim whose horizon matters.
+
+All return a :class:`rltheory.LinearMixtureMDP` with the paper's normalisation: total reward of any trajectory
+in [0, 1] and ``||psi_V(s,a)||_2 <= 1`` for every ``V: S -> [0, 1]``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from rltheory.models.linear_mixture import LinearMixtureMDP
+
+__all__ = ["hard_linear_mixture_rfe", "hard_rfe_gap", "hard_rfe_test_rewards", "hypercube_actions",
+           "random_linear_mixture", "linear_mixture_riverswim", "riverswim_test_rewards"]
+
+X1, X2, X3 = 0, 1, 2
+
+
+def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral,)):
+        raise TypeError(f"seed: expected an int or numpy Generator, got {type(seed).__name__}")
+    return np.random.default_rng(int(seed))
+
+
+def _pos_int(x, field, lo=1):
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{field}: expected an int, got {type(x).__name__}")
+    if x < lo:
+        raise ValueError(f"{field}: must be >= {lo}, got {x}")
+    return int(x)
+
+
+def hypercube_actions(d: int) -> np.ndarray:
+    """The action set ``{-1, +1}^(d-1)`` as an ``(2^(d-1), d-1)`` float array; action ``j`` has ``a_i = +1`` iff bit
+    ``i`` of ``j`` is set."""
+    d = _pos_int(d, "d", 2)
+    j = np.arange(2 ** (d - 1))[:, None]
+    return np.where((j >> np.arange(d - 1)) & 1, 1.0, -1.0)
+
+
+def hard_rfe_gap(K: int, delta0: float = 1.0 / 6.0) -> float:
+    """The K-dependent gap of the lower bound, ``Delta = sqrt(delta0 / K) / (4 sqrt 2)`` (§2.8.4)."""
+    K = _pos_int(K, "K")
+    return math.sqrt(delta0 / K) / (4.0 * math.sqrt(2.0))
+
+
+def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=0, gap: float | None = None,
+                            delta0: float = 1.0 / 6.0) -> LinearMixtureMDP:
+    """Lower-bound instance of Theorem 2.6.8 (dissertation §2.6.2.2 / §2.8.4, after Zhou & Gu 2022a, Thm 5.4).
+
+    States ``x1 = 0`` (start), ``x2 = 1``, ``x3 = 2`` (both absorbing); actions ``a in {-1, +1}^(d-1)``
+    (:func:`hypercube_actions`). ``P(x3 | x1, a) = delta0 + <mu, a>``, ``P(x2 | x1, a) = 1 - delta0 - <mu, a>`` with
+    ``mu in {-Delta, +Delta}^(d-1)`` drawn uniformly from ``seed`` and ``Delta = sqrt(delta0/K)/(4 sqrt 2)``
+    (or ``gap``, a K-independent Delta, for controls). Rewards ``r_h(x3, .) = 1/H`` (total <= (H-1)/H).
+
+    Features (paper): ``phi(x2|x1,a) = (af (1-delta0), -bf a)``, ``phi(x3|x1,a) = (af delta0, bf a)``,
+    ``phi(s|s,a) = (af, 0)`` for ``s in {x2, x3}``; ``theta* = (1/af, mu/bf)``. The scales ``af, bf`` are not given
+    in the source; ours (derived): ``rho = (d-1) Delta``, ``af^2 = 1/(1+rho)``, ``bf^2 = rho/((d-1)(1+rho))``, so that
+    ``||psi_V|| <= 1`` for ``V in [0,1]^S`` and ``||theta*|| = 1 + rho`` (our reconstruction).
+
+    The optimal action is ``sign(mu)``; each wrong coordinate costs ``2 Delta (H-1)/H`` for the reward at x3.
+    """
+    d = _pos_int(d, "d", 2)
+    H = _pos_int(horizon, "horizon", 2)
+    if not (0.0 < delta0 < 0.5):
+        raise ValueError(f"delta0: must lie in (0, 1/2), got {delta0!r}")
+    if gap is None:
+        if K is None:
+            raise ValueError("K: give K (for the K-dependent gap) or gap")
+        Delta = hard_rfe_gap(K, delta0)
+    else:
+        if K is not None:
+            raise ValueError("K, gap: give one of them, not both")
+        Delta = float(gap)
+        if not (np.isfinite(Delta) and Delta > 0):
+            raise ValueError(f"gap: must be a positive float, got {gap!r}")
+    rho = (d - 1) * Delta
+    if rho >= delta0:
+        raise ValueError(f"K/gap: (d-1) Delta = {rho:.4g} must be < delta0 = {delta0:.4g} so that P is a kernel "
+                         "(the paper needs K >= 3 d^2)")
+    rng = _rng(seed)
+    mu = np.where(rng.random(d - 1) < 0.5, -Delta, Delta)
+    acts = hypercube_actions(d)
+    A = acts.shape[0]
+    af = math.sqrt(1.0 / (1.0 + rho))
+    bf = math.sqrt(rho / ((d - 1) * (1.0 + rho)))
+    phi = np.zeros((3, A, 3, d))
+    phi[X1, :, X2, 0] = af * (1.0 - delta0)
+    phi[X1, :, X2, 1:] = -bf * acts
+    phi[X1, :, X3, 0] = af * delta0
+    phi[X1, :, X3, 1:] = bf * acts
+    for s in (X2, X3):
+        phi[s, :, s, 0] = af
+    theta = np.concatenate([[1.0 / af], mu / bf])
+    R = np.zeros((3, A))
+    R[X3, :] = 1.0 / H
+    return LinearMixtureMDP(phi, theta, R, H, X1, name=f"hard_rfe(d={d}, Delta={Delta:.3g})")
+
+
+def hard_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
+    """The fixed test set for the hard instance: ``1/H`` per step at x3, and ``1/H`` per step at x2."""
+    H, A = mdp.horizon, mdp.A
+    out = []
+    for s in (X3, X2):
+        R = np.zeros((3, A))
+        R[s] = 1.0 / H
+        out.append(R)
+    return out
+
+
+def random_linear_mixture(S: int, A: int, d: int, horizon: int, *, seed=0, reward_density: float = 0.5,
+                          concentration: float = 1.0) -> LinearMixtureMDP:
+    """A random linear mixture MDP (note §I.6, family F2): ``d`` kernels ``P_i(.|s,a) ~ Dirichlet(concentration 1_S)``,
+    weights ``w ~ Dirichlet(1_d)``; ``phi_i = P_i / sqrt d`` and ``theta* = sqrt(d) w`` so ``P = sum_i w_i P_i``,
+    ``||psi_V|| <= 1`` for ``V in [0,1]^S`` and ``||theta*|| <= sqrt d``. Rewards: ``U(0, 1)/H`` on a random
+    ``reward_density`` fraction of the pairs (total reward <= 1)."""
+    S, A, d, H = _pos_int(S, "S"), _pos_int(A, "A"), _pos_int(d, "d"), _pos_int(horizon, "horizon")
+    if not (0 < reward_density <= 1):
+        raise ValueError(f"reward_density: must lie in (0, 1], got {reward_density!r}")
+    rng = _rng(seed)
+    Ps = rng.dirichlet(np.full(S, float(concentration)), size=(d, S, A))  # (d, S, A, S)
+    w = rng.dirichlet(np.ones(d))
+    phi = np.moveaxis(Ps, 0, -1) / math.sqrt(d)
+    theta = w * math.sqrt(d)
+    R = rng.random((S, A)) * (rng.random((S, A)) < reward_density) / H
+    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"random_lm(S={S}, A={A}, d={d})")
+
+
+def linear_mixture_riverswim(S: int, horizon: int, *, p: float = 0.7) -> LinearMixtureMDP:
+    """A linear-mixture RiverSwim (note §I.6, family F3, our construction): a chain of ``S`` states, actions
+    ``0 = left`` and ``1 = right``, ``d = 2`` basis kernels "drift right" (``s -> min(s+1, S-1)``) and
+    "drift left" (``s -> max(s-1, 0)``) for the action right, both "drift left" for the action left.
+    ``theta* = sqrt(2) (p, 1-p)``, ``phi = kernel / sqrt 2``: swimming right succeeds with probability ``p``.
+    Reward ``1/H`` per step at the far-right state ``S-1`` (total <= 1). Reaching it takes about
+    ``(S-1)/(2p-1)`` steps, so short horizons see little and long ones must learn more of the chain."""
+    S, H = _pos_int(S, "S", 2), _pos_int(horizon, "horizon")
+    if not (0.5 < p <= 1.0):
+        raise ValueError(f"p: must lie in (1/2, 1], got {p!r}")
+    phi = np.zeros((S, 2, S, 2))
+    c = 1.0 / math.sqrt(2.0)
+    for s in range(S):
+        r, l_ = min(s + 1, S - 1), max(s - 1, 0)
+        phi[s, 1, r, 0] += c
+        phi[s, 1, l_, 1] += c
+        phi[s, 0, l_, 0] += c
+        phi[s, 0, l_, 1] += c
+    theta = math.sqrt(2.0) * np.array([p, 1.0 - p])
+    R = np.zeros((S, 2))
+    R[S - 1, :] = 1.0 / H
+    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"lm_riverswim(S={S}, p={p:g})")
+
+
+def riverswim_test_rewards(mdp: LinearMixtureMDP) -> list:
+    """Test set for :func:`linear_mixture_riverswim`: ``1/H`` per step at the far-right state, at the middle
+    state, and at state 0."""
+    S, H = mdp.S, mdp.horizon
+    out = []
+    for s in (S - 1, S // 2, 0):
+        R = np.zeros((S, mdp.A))
+        R[s] = 1.0 / H
+        out.append(R)
+    return out

@@ -1,0 +1,247 @@
+"""Horizon-free reward-free exploration for linear mixture MDPs (Zhang, Zhang & Gu, ICML 2023).
+
+Learner: HF-UCRL-RFE++ (:func:`rltheory.algorithms.reward_free.hf_ucrl_rfe`) with the R1 relaxation of the
+exploration oracle (recorded in every result), HOME with ``M = 4`` moment orders and every confidence radius multiplied by
+``C_BETA`` (the theorem's ``beta_K ~ 10^3`` makes exploration uniform). All errors are exact: the planned policy for
+each test reward is evaluated by backward induction in the true model.
+
+Claims
+------
+``lower_bound_rate``
+    On the lower-bound family (:func:`mdps.hard_linear_mixture_rfe`, d = 4, H = 5, 32 seeds, gap
+    ``sqrt(delta0/K)/(4 sqrt 2)``, a new instance per K with ``mu`` drawn per seed), the planning error after K
+    episodes shrinks like ``d/sqrt(K)``: log-log slope CI contains -1/2 (+-0.15). The upper bound O~(d/sqrt K) and the
+    lower bound Omega(d/sqrt K) (Thm 2.6.3 / 2.6.8) meet. Control: a fixed gap (the family's gap at the largest K),
+    where the error cannot follow 1/sqrt(K) (slope near 0) and must be rejected.
+``d_rate``
+    On the same family at K = 400 (64 seeds), the error grows linearly in the number ``d - 1`` of unknown coordinates: slope CI
+    in ``d - 1`` contains 1 (+-0.15; 32 seeds) (``K(eps) ~ d^2``). Control: a family whose total gap ``(d-1) Delta`` is held
+    fixed, slope about 1/2, must be rejected.
+``horizon_free``
+    On the lower-bound family (K = 400 quick / 800 full, 32 seeds, total reward <= 1) the error does not grow with H in [10, 160]: slope CI of
+    the error in H lies below 0.25 (polylog at most). Control: the per-step reward version of the instance
+    (Cor. 2.6.10, reward 1 per step at x3, error in per-step units = H x normalised error) grows like H and must be
+    rejected. (This control only shows that the test detects a linear growth in H; the comparison with UCRL-RFE, whose
+    bound grows like H^3 on this scale, did not separate on our instances: see the notebook.)
+``exploration_identifies_theta``
+    On a fixed instance of the lower-bound family (gap 0.02, d = 4, H = 10), the uniform model error
+    ``max_{s,a} ||P_hat - P||_1`` of the planning estimate (checkpoints of one run per seed, 16 seeds) decreases in K:
+    slope CI below -1/2 + 0.3. The rate -1/2 itself is not resolved at K <= 6400: the fitted slope ranged from -0.34
+    to -0.59 over base seeds 0-3000 (the ridge bias dominates the first episodes, and beta_k grows like log k). Control: the uncertainty
+    pseudo-reward switched off (``explore="off"``): the explorer repeats its first action, only ``<mu, a_0>`` is learned
+    and the error stays flat, which must be rejected.
+``certificate``
+    The algorithm's certificate bounds the error on every run: ``eps_hat <= 4 V^_1(s_1)`` (Lemma 2.8.7; under R1
+    ``V^`` is an upper bound of the paper's, so the inequality is inherited). Control: the plug-in certificate with the
+    confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run has a positive error.
+``confidence_coverage``
+    ``theta*`` lies in every ellipsoid ``||theta - theta^X_{k,m}||_{S°^X_{k,m}} <= c_beta beta_k`` of both series, all
+    orders and all episodes (Lemma 2.8.6, proved for ``c_beta = 1``; checked at the shrunk radius we explore with).
+    Control: the radius divided by H (a horizon-scaled radius, as if the 1/H reward rescaling of Cor. 2.6.6 applied
+    to it) must be rejected, which shows the measured margin is smaller than a factor H. (The measured maximum is
+    reached at the first episodes, where the ridge bias ``sqrt(lambda) ||theta*||`` dominates; a radius of
+    ``sqrt(lambda) B`` alone also covers theta* here, so that is not a usable control.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import mdps
+from mdps.linear_mixture import hard_rfe_test_rewards
+from rltheory import bounds
+from rltheory.algorithms.reward_free import hf_ucrl_rfe
+
+from .framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
+
+C_BETA = 0.003
+M_ORDERS = 4
+D_FIXED, H_FIXED = 4, 5
+
+
+def hard_run(K, d, H, family, seed):
+    """One HF-UCRL-RFE++ run on the lower-bound instance; ``family`` is ``"theorem"`` (gap from K), ``"fixed"`` (gap
+    of K = 1600), ``"total"`` (total gap (d-1) Delta held at Delta_K). ``eps_per_step`` is the error
+    in per-step units (rewards 1 per step at x3, Cor. 2.6.10): ``H`` times the normalised one."""
+    K, d, H = int(K), int(d), int(H)
+    if family == "theorem":
+        m = mdps.hard_linear_mixture_rfe(d, H, K=K, seed=10_000 + seed)
+    elif family == "fixed":
+        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(1600), seed=10_000 + seed)
+    elif family == "total":
+        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(K) / (d - 1), seed=10_000 + seed)
+    else:
+        raise ValueError(f"family: unknown {family!r}")
+    r = hf_ucrl_rfe(m, K, seed=seed, c_beta=C_BETA, M=M_ORDERS, test_rewards=hard_rfe_test_rewards(m),
+                    certificate_scales=(0.0, 1.0))
+    err = float(r.eps_hat[-1])
+    scales = list(r.extra["certificate_scales"])
+    return {"eps": err, "eps_per_step": err * H, "cert": float(r.certificate[-1]),
+            "cert_zero_radius": float(r.extra["certificates"][-1, scales.index(0.0)]),
+            "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta}
+
+
+_WARM = []
+
+
+def _warm():
+    """Compile (or load) the Numba kernels once in this process before the sweeps start their workers, so that a
+    cold cache is compiled once instead of once per worker."""
+    if not _WARM:
+        hard_run(2, 2, 2, "theorem", 0)
+        _WARM.append(True)
+
+
+MODEL_GAP, MODEL_H = 0.02, 10
+
+
+def model_error_run(K_max, n_points, explore, seed):
+    """Uniform model error ``max_{s,a} ||P_hat(.|s,a) - P(.|s,a)||_1`` of the planning estimate at ``n_points``
+    geometric checkpoints of one run of ``K_max`` episodes on a fixed instance of the lower-bound family (gap 0.02,
+    d = 4, H = 10), exploration with or without the uncertainty pseudo-reward."""
+    m = mdps.hard_linear_mixture_rfe(D_FIXED, MODEL_H, gap=MODEL_GAP, seed=10_000 + seed)
+    ks = np.unique(np.geomspace(K_max / 2 ** (n_points - 1), K_max, n_points).astype(int))
+    r = hf_ucrl_rfe(m, int(K_max), seed=seed, c_beta=C_BETA, M=M_ORDERS, explore=explore, test_rewards=[m.R],
+                    checkpoints=ks)
+    P_hat = np.einsum("satd,cd->csat", m.phi, r.extra["theta_plan"])
+    err = np.abs(P_hat - m.P[None]).sum(-1).max(axis=(1, 2))
+    return {"K": ks.tolist(), "model_error": err.tolist()}
+
+
+def _model_measure(ctx: RunContext, explore: str) -> Measurement:
+    _warm()
+    K_max = 6400 if ctx.quick else 25600
+    rows = ctx.sweep(model_error_run, {"K_max": [K_max], "n_points": [4 if ctx.quick else 6], "explore": ["on", "off"]},
+                     name="rfe_linear_mixture.model", seeds=ctx.seed_list(max(2 * ctx.seeds, 16)))
+    rows = [r for r in rows if r["params"]["explore"] == explore]
+    x = np.asarray(rows[0]["result"]["K"], dtype=float)
+    y = np.array([r["result"]["model_error"] for r in rows]).T
+    return Measurement("K", x, y, "max_{s,a} ||P_hat - P||_1", meta={"explore": explore, "gap": MODEL_GAP,
+                                                                     "c_beta": C_BETA, "curve": "checkpoints of one run"})
+
+
+def _seeds(ctx):
+    return ctx.seed_list(max(4 * ctx.seeds, 32))
+
+
+def _Ks(ctx):
+    return [100, 200, 400, 800, 1600] if ctx.quick else [100, 200, 400, 800, 1600, 3200, 6400]
+
+
+def _k_sweep(ctx, family):
+    """One sweep over K for both families (the claims and controls that share it are then served from the store)."""
+    _warm()
+    rows = ctx.sweep(hard_run, {"K": _Ks(ctx), "d": [D_FIXED], "H": [H_FIXED], "family": ["theorem", "fixed"]},
+                     name="rfe_linear_mixture.K", seeds=_seeds(ctx))
+    return [r for r in rows if r["params"]["family"] == family]
+
+
+def _rate_measure(ctx: RunContext, family: str) -> Measurement:
+    rows = _k_sweep(ctx, family)
+    x, y = rows_to_matrix(rows, "K", "eps")
+    b = bounds.get("rfe_lm_error_lower").evaluate(d=D_FIXED, K=x)
+    return Measurement("K", x, y, "planning error max_r V* - V^pi_r", bound_values=b,
+                       meta={"instance": f"hard_linear_mixture_rfe(d={D_FIXED}, H={H_FIXED})", "family": family,
+                             "c_beta": C_BETA, "M": M_ORDERS, "oracle": "R1",
+                             "reference": "d/sqrt(K) (C = 1): shape only"})
+
+
+def _d_measure(ctx: RunContext, family: str) -> Measurement:
+    ds = [2, 3, 4, 5, 6] if ctx.quick else [2, 3, 4, 5, 6, 7]
+    rows = ctx.sweep(hard_run, {"K": [400], "d": ds, "H": [H_FIXED], "family": ["theorem", "total"]},
+                     name="rfe_linear_mixture.d", seeds=ctx.seed_list(max(8 * ctx.seeds, 64)))
+    rows = [r for r in rows if r["params"]["family"] == family]
+    x, y = rows_to_matrix(rows, "d", "eps")
+    return Measurement("d - 1", x - 1, y, "planning error at K = 400", meta={"family": family, "c_beta": C_BETA})
+
+
+def _h_measure(ctx: RunContext, family: str) -> Measurement:
+    Hs, K = ([10, 20, 40, 80], 400) if ctx.quick else ([10, 20, 40, 80, 160], 800)
+    rows = ctx.sweep(hard_run, {"K": [K], "d": [D_FIXED], "H": Hs, "family": ["theorem"]},
+                     name="rfe_linear_mixture.H", seeds=_seeds(ctx))
+    x, y = rows_to_matrix(rows, "H", "eps_per_step" if family == "per_step" else "eps")
+    unit = "per-step units" if family == "per_step" else "total reward <= 1"
+    return Measurement("H", x, y, f"planning error at K = {K} ({unit})", meta={"family": family, "c_beta": C_BETA})
+
+
+def _cert_measure(ctx: RunContext, key: str) -> Measurement:
+    rows = _k_sweep(ctx, "theorem")
+    x, y = rows_to_matrix(rows, "K", "eps")
+    _, c = rows_to_matrix(rows, "K", key)
+    return Measurement("K", x, y, "planning error vs 4 x certificate", bound_values=4.0 * c,
+                       meta={"certificate": key, "c_beta": C_BETA,
+                             "certificate": "4 V^_1(s_1) (Lemma 2.8.7), R1 upper bound"})
+
+
+def _coverage_measure(ctx: RunContext, radius: float) -> Measurement:
+    rows = _k_sweep(ctx, "theorem")
+    x, y = rows_to_matrix(rows, "K", "coverage")
+    return Measurement("K", x, y, "max_k,m,X ||theta* - theta_hat||_Sigma / beta_k", bound_values=np.full(x.shape, radius),
+                       meta={"c_beta": C_BETA, "radius (multiple of beta_k)": radius})
+
+
+CHECK = Check(
+    name="rfe_linear_mixture",
+    title="Horizon-free reward-free exploration for linear mixture MDPs (HF-UCRL-RFE++)",
+    source="Zhang, Zhang & Gu, ICML 2023 (arXiv 2303.10165); presented in W. Zhang's UCLA dissertation (2024), ch. 2",
+    claims=[
+        Claim(
+            name="lower_bound_rate",
+            statement="on the lower-bound family the planning error shrinks like d/sqrt(K): slope CI contains -1/2",
+            source="Thm 2.6.3 (upper, O~(d/sqrt K + d^2/K)) and Thm 2.6.8 (lower, Omega(d^2 eps^-2))",
+            rule=SlopeCI(-0.5, mode="contains", tol=0.15),
+            measure=lambda ctx: _rate_measure(ctx, "theorem"),
+            negative_control=lambda ctx: _rate_measure(ctx, "fixed"),
+            control_description="fixed gap (the family's gap at K = 1600): the error cannot follow 1/sqrt(K)",
+            bound=bounds.get("rfe_lm_error_lower"),
+        ),
+        Claim(
+            name="d_rate",
+            statement="on the lower-bound family at K = 400 the error grows like d: slope in d - 1 contains 1",
+            source="Thm 2.6.8 (Omega(d^2 eps^-2), i.e. error Omega(d/sqrt K)); Thm 2.6.3 (matching upper bound)",
+            rule=SlopeCI(1.0, mode="contains", tol=0.15),
+            measure=lambda ctx: _d_measure(ctx, "theorem"),
+            negative_control=lambda ctx: _d_measure(ctx, "total"),
+            control_description="total gap (d-1) Delta held fixed: the error grows more slowly than d",
+            bound=bounds.get("rfe_lm_lower"),
+        ),
+        Claim(
+            name="horizon_free",
+            statement="with total reward <= 1 the error at fixed K does not grow with H: slope in H below 0.25",
+            source="Thm 2.6.3 / Cor. 2.6.4: K(eps) = O~(d^2 eps^-2), polylog in H",
+            rule=SlopeCI(0.25, mode="below"),
+            measure=lambda ctx: _h_measure(ctx, "theorem"),
+            negative_control=lambda ctx: _h_measure(ctx, "per_step"),
+            control_description="per-step rewards (Cor. 2.6.10 scale): error in per-step units grows like H",
+            bound=bounds.get("rfe_lm_upper"),
+        ),
+        Claim(
+            name="exploration_identifies_theta",
+            statement="uncertainty-driven exploration identifies theta* in every direction: the uniform model error "
+                      "max_{s,a} ||P_hat - P||_1 decreases in K (slope CI below -1/2 + 0.3)",
+            source="Alg. 4 line 5 with the uncertainty pseudo-reward (eq. 2.6.1); confidence sets of Lemma 2.8.6",
+            rule=SlopeCI(-0.5, mode="below", tol=0.3),
+            measure=lambda ctx: _model_measure(ctx, "on"),
+            negative_control=lambda ctx: _model_measure(ctx, "off"),
+            control_description="uncertainty pseudo-reward switched off: the explorer repeats one action and never "
+                                "learns the other sign coordinates",
+        ),
+        Claim(
+            name="certificate",
+            statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
+            source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
+            rule=BoundHolds("upper"),
+            measure=lambda ctx: _cert_measure(ctx, "cert"),
+            negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
+            control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
+        ),
+        Claim(
+            name="confidence_coverage",
+            statement="theta* lies in every HOME ellipsoid (both series, all orders, all episodes) at radius c_beta beta_k",
+            source="Lemma 2.8.6 (proved for c_beta = 1)",
+            rule=BoundHolds("upper"),
+            measure=lambda ctx: _coverage_measure(ctx, C_BETA),
+            negative_control=lambda ctx: _coverage_measure(ctx, C_BETA / H_FIXED),
+            control_description="horizon-scaled radius c_beta beta_k / H (the 1/H reward rescaling applied to the radius)",
+        ),
+    ],
+)

@@ -1,0 +1,104 @@
+"""Shared pieces of the reward-free learners: argument checks, vertex tables, the planning-phase evaluation."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from ...models.linear_mixture import LinearMixtureMDP
+
+#: Largest S for which the vertex enumeration of ``{0, 1}^S`` is attempted (R1 relaxation, note §I.3).
+MAX_VERTEX_STATES = 12
+
+
+def check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints):
+    if not isinstance(mdp, LinearMixtureMDP):
+        raise TypeError(f"mdp: expected a LinearMixtureMDP, got {type(mdp).__name__}")
+    if isinstance(K, bool) or not isinstance(K, numbers.Integral) or K < 1:
+        raise ValueError(f"K: must be a positive int, got {K!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    if not (isinstance(c_beta, numbers.Real) and np.isfinite(c_beta) and c_beta >= 0):
+        raise ValueError(f"c_beta: must be a non-negative float, got {c_beta!r}")
+    if not (0 < delta < 1):
+        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+    if mdp.S > MAX_VERTEX_STATES:
+        raise ValueError(f"mdp: the R1 relaxation enumerates 2^S vertices; S={mdp.S} > {MAX_VERTEX_STATES}")
+    if test_rewards is None:
+        test_rewards = [mdp.R]
+    rewards = [np.asarray(mdp.with_rewards(r).R, dtype=np.float64) for r in test_rewards]  # validated
+    if checkpoints is None:
+        checkpoints = [int(K)]
+    ck = np.unique(np.asarray(checkpoints, dtype=np.int64))
+    if ck.size == 0 or ck.min() < 1 or ck.max() > K:
+        raise ValueError(f"checkpoints: episode counts must lie in [1, K={K}], got {checkpoints!r}")
+    return int(K), int(seed), float(c_beta), float(delta), rewards, ck
+
+
+def vertex_table(mdp: LinearMixtureMDP):
+    """Vertices ``{0,1}^S`` ``(2^S, S)`` and their oracle features ``psi_v(s,a)`` ``(2^S, S, A, d)``."""
+    S = mdp.S
+    verts = ((np.arange(2 ** S)[:, None] >> np.arange(S)) & 1).astype(np.float64)
+    psiv = np.ascontiguousarray(np.einsum("satd,vt->vsad", mdp.phi, verts))
+    return verts, psiv
+
+
+@njit(cache=True)
+def qnorm(M, x):
+    """``sqrt(x^T M x)`` (0 for tiny negative rounding)."""
+    d = x.shape[0]
+    acc = 0.0
+    for i in range(d):
+        t = 0.0
+        for j in range(d):
+            t += M[i, j] * x[j]
+        acc += x[i] * t
+    return np.sqrt(acc) if acc > 0.0 else 0.0
+
+
+@njit(cache=True)
+def sherman_morrison(Sinv, x, w):
+    """In place: ``Sinv <- (Sinv^{-1} + w x x^T)^{-1}``."""
+    d = x.shape[0]
+    u = Sinv @ x
+    den = 1.0 / w + x @ u
+    for i in range(d):
+        for j in range(d):
+            Sinv[i, j] -= u[i] * u[j] / den
+
+
+def planning_errors(mdp: LinearMixtureMDP, plan_fn, rewards):
+    """``[V*(r) - V^{pi_r}(r) for r in rewards]`` with ``pi_r = plan_fn(r)`` (exact, in the true model)."""
+    out = np.empty(len(rewards))
+    for i, r in enumerate(rewards):
+        pol = plan_fn(r)
+        out[i] = mdp.suboptimality(pol, r)
+    return out
+
+
+@dataclass(frozen=True)
+class RFEResult:
+    """Outcome of a reward-free run.
+
+    ``checkpoints``: episode counts ``k`` at which the planning phase was run on the data of the first ``k``
+    episodes; ``errors[i, j]``: exact suboptimality ``V*_0(r_j) - V^{pi_{r_j}}_0(r_j)`` of the planned policy for test
+    reward ``j`` at checkpoint ``i``; ``eps_hat[i] = max_j errors[i, j]``; ``certificate[i]``: the algorithm's own
+    upper bound on the planning error at checkpoint ``i`` (NaN when the algorithm has none)."""
+
+    algorithm: str
+    checkpoints: np.ndarray
+    errors: np.ndarray
+    eps_hat: np.ndarray
+    certificate: np.ndarray
+    c_beta: float
+    delta: float
+    seed: int
+    oracle: str
+    planning: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final_error(self) -> float:
+        return float(self.eps_hat[-1])

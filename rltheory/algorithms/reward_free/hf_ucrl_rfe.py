@@ -1,0 +1,313 @@
+"""HF-UCRL-RFE++ (Zhang, Zhang & Gu, ICML 2023; dissertation Alg. 4 with the HOME estimator, Alg. 5).
+
+Horizon-free reward-free exploration for linear mixture MDPs with total reward in [0, 1]. The whole exploration
+loop runs in Numba on plain arrays.
+
+Exploration (episode ``k``; frozen statistics are those at the end of episode ``k-1``)
+-----------------------------------------------------------------------------------
+The paper's line 5 is a joint argmax over policies, ``theta`` in the intersection of all past ellipsoids and rewards in
+the class R; it assumes an oracle. We implement the **R1 "rectangular" relaxation** of the paper note (§I.3, our
+reconstruction; recorded as ``result.oracle``):
+
+* uncertainty (eq. 2.6.1 with the reward maximisation replaced by a per-(s,a) maximum over ``V in {0,1}^S``, exact by
+  vertex enumeration since a convex quadratic is maximised at a vertex of the cube)::
+
+      u(s,a) = min{1, beta_k max_{V in {0,1}^S} ||psi_V(s,a)||_{(S~_{k,0})^{-1}}}
+
+* trajectory uncertainty (eq. 2.6.2 with the theta-maximisation replaced by the per-(s,a) ellipsoid maximum
+  ``psi^T theta <= psi^T theta^_{k,0} + beta_k ||psi||``)::
+
+      V^_h(s) = max_a min{1, u(s,a) + 3 beta_k ||psi_{V^_{h+1}}(s,a)||_{(S^_{k,0})^{-1}} + psi_{V^_{h+1}}(s,a)^T theta^_{k,0}}
+
+  clipped below at 0; the explorer follows its greedy policy. ``V^_0(s_1)`` is meant as an optimistic upper bound of
+  the paper's ``V^_{k,1}(s_1)``, so that the certificate ``V* - V^{pi_r} <= 4 V^_{k,1}`` (Lemma 2.8.7) carries over.
+  Caveat: ``V -> ||psi_V||`` is not monotone, so a step-by-step induction does not prove the domination; the tests
+  check it at feasible points (theta* in the ellipsoid, all policies, random rewards) and the check measures the
+  certificate directly.
+* regression targets: the hat series regresses ``V^_{h+1}(s_{h+1})^{2^m}`` on ``psi_{(V^_{h+1})^{2^m}}``; the tilde
+  series regresses ``V(s_{h+1})`` on ``psi_V`` for the vertex ``V`` attaining ``u(s_h, a_h)`` (R1; as a 0/1 function all
+  its moments coincide, which makes HOME trivial for that series, as the note says).
+* HOME (Alg. 5): ``sigma_m^2 = max{gamma^2 ||phi_m||_{S_m^{-1}}, Vbar_m + E_m, alpha^2}`` for ``m < M-1`` with the
+  plug-in variance ``Vbar_m = [phi_{m+1}^T theta_{m+1}]_{[0,1]} - [phi_m^T theta_m]_{[0,1]}^2`` and the error bar
+  ``E_m = [2 beta ||phi_m||_{S°_m^{-1}}]_{[0,1]} + [beta ||phi_{m+1}||_{S°_{m+1}^{-1}}]_{[0,1]}``, and
+  ``sigma_{M-1}^2 = max{gamma^2 ||phi||, 1, alpha^2}``; weighted ridge regression (eq. 2.6.3) with rank-one
+  Sherman–Morrison updates of the inverse Gram matrices inside an episode (re-inverted exactly at its end).
+
+Parameters (Thm 2.6.3): ``alpha = H^{-1/2}``, ``gamma = d^{-1/4}``, ``lambda = d / B^2``,
+``beta_k = 12 sqrt(d eta_k tau_k) + 30 tau_k / gamma^2 + sqrt(lambda) B`` with
+``eta_k = log(1 + k H / (alpha^2 d lambda))``, ``tau_k = log(32 (log(gamma^2/alpha) + 1) k^2 H^2 / delta)``
+(``log(gamma^2/alpha)`` floored at 0: it is negative for ``H < d``, note §I.2.4). Every radius is multiplied by the
+global factor ``c_beta`` (the note's advice: the theorem's ``beta_K ~ 10^3-10^4`` makes exploration uniform); the
+paper's ``M = ceil(log2(7 K H))`` moment orders are truncated to ``M`` (default 4, note §I.3).
+
+Planning (Phase II, any reward r with total in [0, 1])
+-----------------------------------------------------
+The paper plans with the optimistic ``theta_K`` of the last exploration step, which R1 never forms. We plan with the
+precision-weighted combination of the two order-0 estimates
+``theta_plan = (S^_0 + S~_0)^{-1} (S^_0 theta^_0 + S~_0 theta~_0)`` (the least-squares centre of the two ellipsoids;
+our choice) by backward induction through the summation oracle with values clipped to [0, 1].
+
+Controls (used by the checks): ``explore="off"`` switches the uncertainty pseudo-reward off (all pseudo-values vanish,
+the explorer repeats the first action); ``radius_h_power=p`` multiplies every radius by ``H^p`` (a horizon-scaled bonus,
+as in UCRL-RFE's ``beta ~ H sqrt(d)``).
+
+Also recorded: ``coverage`` — per episode ``k``, ``max_{X,m} ||theta* - theta^X_{k+1,m}||_{S°^X_{k+1,m}} / beta_k`` with the
+unscaled ``beta_k`` (``theta*`` lies in all ellipsoids of radius ``c beta_k`` iff this is ``<= c``; Lemma 2.8.6 says
+``<= 1`` with probability ``>= 1 - 2 M delta``), and ``coverage_raw``, the same norm before dividing by ``beta_k``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..._sampling import cumulative, cumulative_rows, sample
+from ...models.linear_mixture import LinearMixtureMDP, _psi
+from ._common import RFEResult, check_common, planning_errors, qnorm, sherman_morrison, vertex_table
+
+__all__ = ["hf_ucrl_rfe", "hf_beta", "ORACLE_R1"]
+
+ORACLE_R1 = "R1 rectangular relaxation (note §I.3): per-(s,a) vertex max for u, ellipsoid max for theta"
+PLANNING = "theta_plan = precision-weighted centre of the order-0 hat/tilde ellipsoids; values clipped to [0,1]"
+
+
+@njit(cache=True)
+def _beta_k(k, d, H, B, lam, alpha, gamma, delta):
+    eta = np.log(1.0 + k * H / (alpha * alpha * d * lam))
+    ll = np.log(gamma * gamma / alpha)
+    if ll < 0.0:
+        ll = 0.0
+    tau = np.log(32.0 * (ll + 1.0) * k * k * H * H / delta)
+    return 12.0 * np.sqrt(d * eta * tau) + 30.0 * tau / (gamma * gamma) + np.sqrt(lam) * B
+
+
+def hf_beta(k, d, H, B, delta):
+    """The theorem's ``beta_k`` (Thm 2.6.3), unscaled."""
+    lam = d / B ** 2
+    return float(_beta_k(float(k), float(d), float(H), float(B), lam, H ** -0.5, d ** -0.25, float(delta)))
+
+
+@njit(cache=True)
+def _clip01(x):
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+@njit(cache=True)
+def _uncertainty(psiv, SinvF, beta, u, vstar):
+    """u(s,a) = min{1, beta max_v ||psi_v(s,a)||_{SinvF}} and its maximising vertex."""
+    nv, S, A, d = psiv.shape
+    for s in range(S):
+        for a in range(A):
+            best = -1.0
+            bv = 0
+            for v in range(nv):
+                q = qnorm(SinvF, psiv[v, s, a])
+                if q > best:
+                    best = q
+                    bv = v
+            x = beta * best
+            u[s, a] = 1.0 if x > 1.0 else x
+            vstar[s, a] = bv
+
+
+@njit(cache=True)
+def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
+    """V^_h(s) = max_a clip01(u + bonus ||psi_{V^_{h+1}}|| + psi^T theta_hat) (R1 form of eq. 2.6.2)."""
+    S, A, _, d = phi.shape
+    for s in range(S):
+        Vh[H, s] = 0.0
+    for h in range(H - 1, -1, -1):
+        _psi(phi, Vh[h + 1], ps)
+        for s in range(S):
+            best = -1.0
+            ba = 0
+            for a in range(A):
+                q = bonus * qnorm(SinvF_hat, ps[s, a])
+                if use_u:
+                    q += u[s, a]
+                for i in range(d):
+                    q += ps[s, a, i] * theta_hat[i]
+                q = _clip01(q)
+                if q > best:
+                    best = q
+                    ba = a
+            Vh[h, s] = best
+            pi[h, s] = ba
+
+
+@njit(cache=True)
+def _home(phis, th, Sinv, SinvF, beta, alpha, gamma, sig2):
+    """HOME (Alg. 5): variance weights sigma_m^2 for one series at one step."""
+    M = phis.shape[0]
+    for m in range(M - 1):
+        pm = _clip01(phis[m] @ th[m])
+        pm1 = _clip01(phis[m + 1] @ th[m + 1])
+        vbar = pm1 - pm * pm
+        e1 = 2.0 * beta * qnorm(SinvF[m], phis[m])
+        e2 = beta * qnorm(SinvF[m + 1], phis[m + 1])
+        E = (1.0 if e1 > 1.0 else e1) + (1.0 if e2 > 1.0 else e2)
+        s2 = gamma * gamma * qnorm(Sinv[m], phis[m])
+        if vbar + E > s2:
+            s2 = vbar + E
+        if alpha * alpha > s2:
+            s2 = alpha * alpha
+        sig2[m] = s2
+    s2 = gamma * gamma * qnorm(Sinv[M - 1], phis[M - 1])
+    if s2 < 1.0:
+        s2 = 1.0
+    if alpha * alpha > s2:
+        s2 = alpha * alpha
+    sig2[M - 1] = s2
+
+
+@njit(cache=True)
+def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma,
+             use_u, cert_scales, seed, ckpt, out_theta, out_cert, coverage, coverage_raw, sum_cert):
+    np.random.seed(seed)
+    S, A, _, d = phi.shape
+    cdf = cumulative_rows(P.reshape((1, S, A, S)))[0]
+    cmu = cumulative(mu0)
+    # series X in {0: hat, 1: tilde}, orders m
+    Sig = np.zeros((2, M, d, d))
+    Sinv = np.zeros((2, M, d, d))
+    for X in range(2):
+        for m in range(M):
+            for i in range(d):
+                Sig[X, m, i, i] = lam
+                Sinv[X, m, i, i] = 1.0 / lam
+    SigF = Sig.copy()
+    SinvF = Sinv.copy()
+    bvec = np.zeros((2, M, d))
+    th = np.zeros((2, M, d))
+    u = np.zeros((S, A))
+    u2 = np.zeros((S, A))
+    vstar = np.zeros((S, A), dtype=np.int64)
+    vdummy = np.zeros((S, A), dtype=np.int64)
+    Vh = np.empty((H + 1, S))
+    Vh2 = np.empty((H + 1, S))
+    pi = np.zeros((H, S), dtype=np.int64)
+    pi2 = np.zeros((H, S), dtype=np.int64)
+    ps = np.empty((S, A, d))
+    phis = np.empty((2, M, d))
+    ys = np.empty((2, M))
+    sig2 = np.empty(M)
+    f = np.empty(S)
+    ci = 0
+    n_ck = ckpt.shape[0]
+    for k in range(1, K + 2):
+        beta = c_beta * rad_mult * _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
+        # certificate / checkpoint for the data of the first k-1 episodes (uncertainty always on)
+        _uncertainty(psiv, SinvF[1, 0], beta, u, vstar)
+        _explore_dp(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps)
+        cert = mu0 @ Vh[0]
+        if k >= 2:
+            sum_cert[k - 2] = cert
+        if ci < n_ck and ckpt[ci] == k - 1:
+            Ssum = SigF[0, 0] + SigF[1, 0]
+            rhs = SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0]
+            out_theta[ci] = np.linalg.solve(Ssum, rhs)
+            for j in range(cert_scales.shape[0]):
+                c = cert_scales[j]
+                if c == 1.0:
+                    out_cert[ci, j] = cert
+                else:
+                    _uncertainty(psiv, SinvF[1, 0], c * beta, u2, vdummy)
+                    _explore_dp(phi, u2, True, th[0, 0], SinvF[0, 0], 3.0 * c * beta, H, Vh2, pi2, ps)
+                    out_cert[ci, j] = mu0 @ Vh2[0]
+            ci += 1
+        if k == K + 1:
+            break
+        if not use_u:
+            _explore_dp(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps)
+        # ---- roll out one episode, update both HOME series
+        s = sample(cmu, np.random.random())
+        for h in range(H):
+            a = pi[h, s]
+            t = sample(cdf[s, a], np.random.random())
+            for m in range(M):
+                p = 2.0 ** m
+                for j in range(S):
+                    f[j] = Vh[h + 1, j] ** p
+                for i in range(d):
+                    acc = 0.0
+                    for j in range(S):
+                        acc += phi[s, a, j, i] * f[j]
+                    phis[0, m, i] = acc
+                    phis[1, m, i] = psiv[vstar[s, a], s, a, i]
+                ys[0, m] = f[t]
+                ys[1, m] = verts[vstar[s, a], t]
+            for X in range(2):
+                _home(phis[X], th[X], Sinv[X], SinvF[X], beta, alpha, gamma, sig2)
+                for m in range(M):
+                    w = 1.0 / sig2[m]
+                    x = phis[X, m]
+                    for i in range(d):
+                        bvec[X, m, i] += w * x[i] * ys[X, m]
+                        for j in range(d):
+                            Sig[X, m, i, j] += w * x[i] * x[j]
+                    sherman_morrison(Sinv[X, m], x, w)
+            s = t
+        # ---- end of episode: freeze, re-invert exactly, new estimates, coverage of theta*
+        b_unscaled = _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
+        worst = 0.0
+        worst_raw = 0.0
+        for X in range(2):
+            for m in range(M):
+                Sinv[X, m] = np.linalg.inv(Sig[X, m])
+                SigF[X, m] = Sig[X, m]
+                SinvF[X, m] = Sinv[X, m]
+                th[X, m] = Sinv[X, m] @ bvec[X, m]
+                raw = qnorm(SigF[X, m], theta_star - th[X, m])
+                if raw / b_unscaled > worst:
+                    worst = raw / b_unscaled
+                if raw > worst_raw:
+                    worst_raw = raw
+        coverage[k - 1] = worst
+        coverage_raw[k - 1] = worst_raw
+
+
+def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
+                M: int = 4, B: float | None = None, test_rewards=None, checkpoints=None, explore: str = "on",
+                radius_h_power: float = 0.0, certificate_scales=(1.0,)) -> RFEResult:
+    """Run HF-UCRL-RFE++ (R1 oracle) for ``K`` exploration episodes, then plan for each test reward.
+
+    ``test_rewards``: list of reward arrays (validated with the model's total-reward normalisation; default: the
+    model's own reward); ``checkpoints``: episode counts at which to run the planning phase (default ``[K]``);
+    ``B``: the known bound on ``||theta*||`` (default: ``max(1, ||theta*||)``); ``certificate_scales``: radius multipliers at which
+    the certificate ``V^_0(s_1)`` is also reported at each checkpoint (``extra["certificates"]``, one column per scale;
+    exploration unchanged; 1 = the algorithm's own certificate, other values are for negative controls). See the module docstring for the rest.
+    """
+    K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
+    if mdp.reward_scale != "total":
+        raise ValueError("mdp: HF-UCRL-RFE++ assumes the total-reward normalisation (run it on r/H, Cor. 2.6.6)")
+    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
+        raise ValueError(f"M: must be a positive int, got {M!r}")
+    if explore not in ("on", "off"):
+        raise ValueError(f"explore: expected 'on' or 'off', got {explore!r}")
+    B = max(1.0, mdp.B) if B is None else float(B)
+    if not (B > 0 and math.isfinite(B)):
+        raise ValueError(f"B: must be a positive float, got {B!r}")
+    H, d = mdp.horizon, mdp.d
+    lam, alpha, gamma = d / B ** 2, H ** -0.5, d ** -0.25
+    verts, psiv = vertex_table(mdp)
+    out_theta = np.zeros((ck.size, d))
+    scales = np.unique(np.concatenate([[1.0], np.asarray(certificate_scales, dtype=np.float64).ravel()]))
+    if scales.min() < 0 or not np.all(np.isfinite(scales)):
+        raise ValueError(f"certificate_scales: must be non-negative floats, got {certificate_scales!r}")
+    out_cert = np.zeros((ck.size, scales.size))
+    coverage = np.zeros(K)
+    coverage_raw = np.zeros(K)
+    sum_cert = np.zeros(K)
+    _hf_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.mu0), verts, psiv,
+             np.ascontiguousarray(mdp.theta), H, K, int(M), c_beta, float(H) ** float(radius_h_power), delta, B, lam,
+             alpha, gamma, explore == "on", scales, seed, ck, out_theta, out_cert, coverage, coverage_raw, sum_cert)
+    errors = np.stack([planning_errors(mdp, lambda r, th=th: mdp.plan(r, theta=th, clip=True).policy, rewards)
+                       for th in out_theta])
+    one = int(np.flatnonzero(scales == 1.0)[0])
+    return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert[:, one].copy(), c_beta, delta, seed, ORACLE_R1,
+                     PLANNING,
+                     {"theta_plan": out_theta, "coverage": coverage, "coverage_raw": coverage_raw, "lambda": lam, "certificate_trace": sum_cert, "M": int(M),
+                      "M_paper": int(math.ceil(math.log2(7 * K * H))), "B": B,
+                      "beta_K": hf_beta(K, d, H, B, delta), "explore": explore, "radius_h_power": radius_h_power,
+                      "certificate_scales": scales, "certificates": out_cert})

@@ -1,0 +1,156 @@
+"""UCRL-RFE (Zhang, Zhou & Gu, NeurIPS 2021; dissertation Alg. 1-2): Hoeffding-style reward-free exploration for
+linear mixture MDPs, the baseline HF-UCRL-RFE++ improves on. Exploration loop in Numba.
+
+It works on the per-step scale ``r_h in [0, 1]``, values in ``[0, H]``. With ``Sigma_k``, ``theta_k`` the (unweighted)
+ridge statistics frozen at the start of episode ``k``:
+
+* exploration reward (proof's version of eq. 2.4.2, eq. 2.8.18; the printed square root is dropped as the note
+  advises): ``r^k_h(s,a) = min{1, 2 beta ||psi_{u_h}(s,a)||_{Sigma_k^{-1}} / H}`` with
+  ``u_h = argmax_{f: S -> [0, H-h-1]} ||psi_f(s,a)||_{Sigma_k^{-1}}`` (eq. 2.4.3), exact by vertex enumeration of
+  ``{0, H-h-1}^S`` (convex objective; our reading, note §I.3);
+* PLAN (Alg. 2): ``Q_h = clip_[0,H](r_h + <psi_{V_{h+1}}, theta_k> + beta ||psi_{V_{h+1}}||_{Sigma_k^{-1}})``, greedy policy;
+* regression: ``Sigma += psi_u psi_u^T``, ``b += psi_u u_h(s_{h+1})`` at each visited ``(s_h, a_h)``, ``theta = Sigma^{-1} b``
+  once per episode; ``lambda = B^{-2}``, ``beta = H sqrt(d log(3 (1 + K H^3 B^2) / delta)) + 1`` times ``c_beta``.
+
+Planning phase for a reward with total in [0, 1]: PLAN on ``H r`` (per-step scale) with the final statistics and
+the same bonus; the suboptimality is reported on the normalised scale. ``certificate`` is the normalised exploration
+value ``V^{K+1}_0(s_1; r^{K+1}) / H`` (the quantity Thm 2.4.3 bounds the planning error with, up to a factor 2).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..._sampling import cumulative, cumulative_rows, sample
+from ...models.linear_mixture import LinearMixtureMDP, _psi
+from ._common import RFEResult, check_common, planning_errors, qnorm, vertex_table
+
+__all__ = ["ucrl_rfe", "ucrl_rfe_beta"]
+
+
+def ucrl_rfe_beta(K, d, H, B, delta):
+    """``beta = H sqrt(d log(3 (1 + K H^3 B^2) / delta)) + 1`` (Thm 2.4.3), unscaled."""
+    return H * math.sqrt(d * math.log(3.0 * (1.0 + K * H ** 3 * B ** 2) / delta)) + 1.0
+
+
+@njit(cache=True)
+def _explore_reward(psiv, Sinv, beta, H, r, vstar):
+    """r[h, s, a] = min{1, 2 beta (H-h-1) max_v ||psi_v(s,a)|| / H} and the maximising vertex (step-independent)."""
+    nv, S, A, d = psiv.shape
+    for s in range(S):
+        for a in range(A):
+            best = -1.0
+            bv = 0
+            for v in range(nv):
+                q = qnorm(Sinv, psiv[v, s, a])
+                if q > best:
+                    best = q
+                    bv = v
+            vstar[s, a] = bv
+            for h in range(H):
+                x = 2.0 * beta * (H - h - 1) * best / H
+                r[h, s, a] = 1.0 if x > 1.0 else x
+
+
+@njit(cache=True)
+def _plan(phi, R3, theta, Sinv, beta, H, V, pi, ps):
+    S, A, _, d = phi.shape
+    hr = R3.shape[0]
+    for s in range(S):
+        V[H, s] = 0.0
+    for h in range(H - 1, -1, -1):
+        _psi(phi, V[h + 1], ps)
+        Rh = R3[h if hr > 1 else 0]
+        for s in range(S):
+            best = -1.0
+            ba = 0
+            for a in range(A):
+                q = Rh[s, a] + beta * qnorm(Sinv, ps[s, a])
+                for i in range(d):
+                    q += ps[s, a, i] * theta[i]
+                if q > H:
+                    q = float(H)
+                elif q < 0.0:
+                    q = 0.0
+                if q > best:
+                    best = q
+                    ba = a
+            V[h, s] = best
+            pi[h, s] = ba
+
+
+@njit(cache=True)
+def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta, out_Sinv, out_cert):
+    np.random.seed(seed)
+    S, A, _, d = phi.shape
+    cdf = cumulative_rows(P.reshape((1, S, A, S)))[0]
+    cmu = cumulative(mu0)
+    Sig = np.zeros((d, d))
+    for i in range(d):
+        Sig[i, i] = lam
+    Sinv = np.linalg.inv(Sig)
+    bvec = np.zeros(d)
+    th = np.zeros(d)
+    r = np.zeros((H, S, A))
+    vstar = np.zeros((S, A), dtype=np.int64)
+    V = np.empty((H + 1, S))
+    pi = np.zeros((H, S), dtype=np.int64)
+    ps = np.empty((S, A, d))
+    ci = 0
+    for k in range(1, K + 2):
+        _explore_reward(psiv, Sinv, beta, H, r, vstar)
+        _plan(phi, r, th, Sinv, beta, H, V, pi, ps)
+        if ci < ckpt.shape[0] and ckpt[ci] == k - 1:
+            out_theta[ci] = th
+            out_Sinv[ci] = Sinv
+            out_cert[ci] = (mu0 @ V[0]) / H
+            ci += 1
+        if k == K + 1:
+            break
+        s = sample(cmu, np.random.random())
+        for h in range(H):
+            a = pi[h, s]
+            t = sample(cdf[s, a], np.random.random())
+            scale = float(H - h - 1)
+            v = vstar[s, a]
+            for i in range(d):
+                x = scale * psiv[v, s, a, i]
+                bvec[i] += x * scale * verts[v, t]
+                for j in range(d):
+                    Sig[i, j] += x * scale * psiv[v, s, a, j]
+            s = t
+        Sinv = np.linalg.inv(Sig)
+        th = Sinv @ bvec
+
+
+def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
+             B: float | None = None, test_rewards=None, checkpoints=None) -> RFEResult:
+    """Run UCRL-RFE for ``K`` exploration episodes, then plan for each (normalised) test reward."""
+    K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
+    B = max(1.0, mdp.B) if B is None else float(B)
+    H, d = mdp.horizon, mdp.d
+    beta = c_beta * ucrl_rfe_beta(K, d, H, B, delta)
+    verts, psiv = vertex_table(mdp)
+    out_theta = np.zeros((ck.size, d))
+    out_Sinv = np.zeros((ck.size, d, d))
+    out_cert = np.zeros(ck.size)
+    _ucrl_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.mu0), verts,
+               psiv, H, K, beta, B ** -2.0, seed, ck, out_theta, out_Sinv, out_cert)
+    phi = np.ascontiguousarray(mdp.phi)
+    V = np.empty((H + 1, mdp.S))
+    ps = np.empty((mdp.S, mdp.A, d))
+
+    def plan_fn(r, th, Si):
+        R3 = np.ascontiguousarray((r if r.ndim == 3 else r[None]) * H)
+        pi = np.zeros((H, mdp.S), dtype=np.int64)
+        _plan(phi, R3, th, Si, beta, H, V, pi, ps)
+        return pi
+
+    errors = np.stack([planning_errors(mdp, lambda r, th=th, Si=Si: plan_fn(r, th, Si), rewards)
+                       for th, Si in zip(out_theta, out_Sinv)])
+    return RFEResult("UCRL-RFE", ck, errors, errors.max(axis=1), out_cert, c_beta, delta, seed,
+                     "exact vertex enumeration of {0, H-h-1}^S for eq. 2.4.3",
+                     "PLAN (Alg. 2) on H r with the optimistic bonus, final statistics",
+                     {"theta_plan": out_theta, "beta": beta, "B": B})
