@@ -9,12 +9,10 @@ Claims
     line, :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d`); log-log slope in ``n`` contains 1 (tol 0.1).
     An explicit interpolating network (width ``~2n``, in ``meta``) bounds it from above.
     Control: the same measure on ``Q*`` (realizability), which stays at width 1 (slope 0) -> rejected.
-``mlp_completeness_error``
-    Empirical completeness error of the *trained* width-8 MLP class at the witness: the best RMSE (2 restarts of
-    full-batch Adam) of a fit to ``T f`` is ``>= 0.1`` on every ``n`` in {16, 32, 64} and seed, while the same
-    class fits ``Q*`` (control, realizable) to ~1e-4 -> rejected. Caveat: trained fits are upper estimates of
-    ``inf_g ||g - T f||``; in our runs even width ``4 |S|`` did not fit ``T f`` by Adam for ``|S| >= 32``, so this claim
-    shows incompleteness of the fitted class, not the width law (that is ``completeness_width_linear``).
+(Removed: ``mlp_completeness_error``, "the trained width-8 MLP cannot fit ``T f``" — an independent review measured the
+same RMSE (0.22-0.29) for networks wide enough to contain ``T f`` (the explicit interpolant), so a trained fit cannot
+tell an incomplete class from a complete one; the exact width law is ``completeness_width_linear``. The trained
+fits stay in the notebook as an illustration, labelled as upper estimates.)
 ``rcsl_constant_width``
     RCSL with a width-4 MLP policy on ``[x_s, h / H, g]`` trained by maximum likelihood on uniform-behaviour data
     reaches ``>= 0.95 V*`` on every ``n`` and seed (constant width suffices). Control: the same MLP without the
@@ -57,7 +55,7 @@ import mdps
 from rltheory import bounds
 from rltheory.algorithms.rcsl import (bellman_backup_q, bellman_misalignment, behaviour_cloning, evaluate_return_conditioned, expected_td,
                                       linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
-                                      mlp_completeness_error, rcsl_return, rcsl_tabular, relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution,
+                                      rcsl_return, rcsl_tabular, relu_interpolant_1d, relu_width_lower_bound_1d, return_distribution,
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
@@ -104,14 +102,6 @@ def completeness_width(n, target, seed):
     # a = 0, relu(x - t - 2 + 2a) for a = 1, x in [0, 1]) plus relu(a) for the offset -> a width upper bound
     up = sum(relu_interpolant_1d(y[:, a]).width for a in range(2)) + 1
     return {"width": float(w), "upper": float(up)}
-
-
-def mlp_completeness_run(n, target, seed):
-    n = int(n)
-    mdp = mdps.separating_family(n, seed=seed)
-    y = bellman_backup_q(mdp, mdps.separating_witness(n), h=0) if target == "backup" else solve(mdp).Q[0]
-    X = mdps.separating_features(n)[1].reshape(-1, 2)
-    return {"rmse": mlp_completeness_error(X, y.reshape(-1), 8, steps=1500, restarts=2, seed=seed)}
 
 
 def rcsl_width_run(n, cond, seed):
@@ -200,15 +190,6 @@ def _width(ctx: RunContext, target: str):
                              "explicit_upper_bound_mean": up.mean(axis=1)})
 
 
-def _mlp_completeness(ctx: RunContext, target: str):
-    rows = ctx.sweep(mlp_completeness_run, {"n": [16, 32, 64], "target": [target]},
-                     name=f"rcsl_bellman.mlp_completeness.{target}",
-                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
-    x, y = rows_to_matrix(rows, "n", "rmse")
-    return Measurement("|S|", x, y, f"RMSE of the best width-8 MLP fit to {'T f' if target == 'backup' else 'Q*'}",
-                       bound_values=np.full(x.shape, 0.1), meta={"width": 8, "steps": 1500, "restarts": 2})
-
-
 def _rcsl_width(ctx: RunContext, cond: bool):
     ns = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
     rows = ctx.sweep(rcsl_width_run, {"n": ns, "cond": [cond]}, name=f"rcsl_bellman.rcsl_width.{cond}",
@@ -268,12 +249,6 @@ CHECK = Check(
               lambda ctx: _width(ctx, "qstar"),
               "the same width measure for Q* itself (realizable at constant width: slope 0)",
               bound=bounds.get("bellman_completeness_mlp_width")),
-        Claim("mlp_completeness_error",
-              "the trained width-8 MLP class is not complete at the witness: best fit to T f has RMSE >= 0.1",
-              "Zhou et al. 2024, Sec. 3.1 (our reconstruction); empirical completeness error of the fitted class",
-              BoundHolds("lower"), lambda ctx: _mlp_completeness(ctx, "backup"),
-              lambda ctx: _mlp_completeness(ctx, "qstar"),
-              "the same trained class fitted to Q* (realizable): RMSE ~ 0"),
         Claim("rcsl_constant_width", f"RCSL with a width-4 MLP reaches >= {RCSL_RATIO} V* for every |S|",
               "Zhou et al. 2024, Sec. 3.1 (constant width suffices for RCSL)", BoundHolds("lower"),
               lambda ctx: _rcsl_width(ctx, True), lambda ctx: _rcsl_width(ctx, False),

@@ -169,7 +169,17 @@ def sop_reduction_agreement(budget, seed):
     short_inst = orienteering_instance(list(inst.succ), inst.covers, inst.weights, root=inst.root,
                                        budget=int(budget) - 1)
     short = exact_optimum(orienteering_subrl(short_inst)).value
-    return {"ratio": min(sub / sop, sop / sub), "ratio_short": min(short / sop, sop / short)}
+    return {"ratio": _agreement(sub, sop), "ratio_short": _agreement(short, sop)}
+
+
+def _agreement(a: float, b: float) -> float:
+    """min(a/b, b/a) for non-negative values: 1 when both are 0 (an instance where no group is reachable), 0 when
+    exactly one is."""
+    if a == 0.0 and b == 0.0:
+        return 1.0
+    if a == 0.0 or b == 0.0:
+        return 0.0
+    return min(a / b, b / a)
 
 
 def greedy_ratio_sop_lure(k, seed):
