@@ -184,7 +184,10 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         nodes.append(plan.n_nodes)
         k1 = _episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.node_s, plan.edge_ptr, plan.edge_child, plan.edge_sp,
                        plan.edge_r, plan.policy, plan.root, plan.fallback, N, Nsas, nc, ninit, returns, contexts)
-        regret[k:k1] = max(v_star - tv, 0.0)
+        if tv > v_star + 1e-9 * max(1.0, abs(v_star)):
+            raise ValueError(f"v_star: the deployed policy's exact value {tv!r} exceeds v_star = {v_star!r}; "
+                             "v_star must be the optimal value of this LMDP (solve_lmdp(lmdp).value)")
+        regret[k:k1] = max(v_star - tv, 0.0)  # clips only rounding below 1e-9
         k = k1
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), solver,
