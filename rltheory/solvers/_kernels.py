@@ -400,16 +400,25 @@ def policy_iteration_dense(P, R, gamma, pi0, max_iter):
 
 @njit(cache=True)
 def partial_evaluation_dense(P2, R, gamma, pi, V, m):
-    """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration)."""
+    """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration).
+
+    The rows of the policy, ``P_pi`` (S x S, A times smaller than ``P2``), are gathered once and the ``m``
+    sweeps are BLAS matvecs on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
+    QuantEcon's at S = 2000, A = 8 before)."""
     S = R.shape[0]
     A = R.shape[1]
-    Vn = np.empty(S)
+    if m == 0:
+        return
+    Ppi = np.empty((S, S))
+    rpi = np.empty(S)
+    for s in range(S):
+        Ppi[s, :] = P2[s * A + pi[s], :]
+        rpi[s] = R[s, pi[s]]
+    PV = np.empty(S)
     for _ in range(m):
-        PV = np.dot(P2, V)
+        np.dot(Ppi, V, PV)
         for s in range(S):
-            a = pi[s]
-            Vn[s] = R[s, a] + gamma * PV[s * A + a]
-        V[:] = Vn
+            V[s] = rpi[s] + gamma * PV[s]
 
 
 @njit(cache=True, fastmath=_FM)
