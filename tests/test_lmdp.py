@@ -309,3 +309,20 @@ def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, b
     v_ref, _ = evaluate_history_policy(L, _plan_as_callable(plan, L.A))
     assert v == pytest.approx(v_ref, abs=1e-10)
     assert np.all((off >= -1e-12) & (off <= 1 + 1e-12))
+
+
+def test_itb_coef_differencing_and_dimension_claims_wired():
+    from proofs_checks import lmdp_regret as lr
+    from proofs_checks import registry
+
+    a = lr.itb_coef(2, 2, 4, 200, "k_dependent", seed=3)
+    b = lr.itb_coef(2, 2, 4, 200, "k_dependent", seed=3)
+    assert a == b  # same seed: same instances, same learner randomness
+    assert a["coef"] == pytest.approx((a["regret_4K"] - a["regret_K"]) / np.sqrt(200))
+    assert a["coef_norm"] == pytest.approx(a["coef"] / (1 - 1 / 4))
+    assert a["S"] == mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=0.1, safe=0.25).S
+    assert 0 <= a["regret_K"] and a["regret_4K"] >= 0
+    with pytest.raises(ValueError, match="gap"):
+        lr.itb_coef(2, 2, 2, 100, 0.7, seed=0)
+    names = {c.name for c in registry()["lmdp_regret"].claims}
+    assert {"sqrtM", "sqrtS", "sqrtA"} <= names
