@@ -217,6 +217,11 @@ def _dim_measure(ctx: RunContext, var, family) -> Measurement:
             raw[f"raw log-log slope of mean {k}"] = round(fit_loglog_slope(x, extra[k])[0], 3)
         except ValueError:
             raw[f"raw log-log slope of mean {k}"] = float("nan")
+    if var == "leaves":  # against the instance's total state count S = 2 L + 2 ceil(log2 M) + 3 instead of L
+        try:
+            raw["log-log slope of mean coef vs S (not L)"] = round(fit_loglog_slope(extra["S"], extra["coef"])[0], 3)
+        except ValueError:
+            raw["log-log slope of mean coef vs S (not L)"] = float("nan")
     label = {"M": "M (contexts)", "leaves": "L (decision states / leaves)", "A": "A (actions)"}[var]
     return Measurement(label, x, y, ("(R(4K) - R(K)) / sqrt(K)" + (" / (1 - 1/A)" if var == "A" else "")),
                        meta={**META, "family": f"identify_then_bandit(H={H_}, safe=0.25, gap={family}"
