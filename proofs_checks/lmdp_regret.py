@@ -47,11 +47,13 @@ Claims
     learner that cannot yet separate the arms plays a suboptimal arm a fraction ``1 - 1/A`` of the time, so the
     leading term is ``(1 - 1/A) sqrt(M L A K)`` — a family constant in ``[1/2, 1)`` that tends to 1 but adds about
     +0.3 to the slope over ``A`` in ``{2, ..., 16}`` (the unnormalised slope is in the meta).
-    Measured (16 seeds): quick M 0.645 [0.593, 0.711], L 0.452 [0.402, 0.509], A 0.463 [0.431, 0.504]; FULL_NUMBERS.
-    The M slope is above 1/2 with every estimator and K we tried (0.55-0.67; part of it may be ``sqrt(iota)``,
-    ``iota`` grows with ``ln(M S)``, about +0.04) and passes only through the tolerance. The A slope moved with K
-    when estimated from two runs (differencing R(4K) - R(K): 0.49, 0.58, 0.67, 0.51 at K = 2000, 4000, 8000, 32000,
-    each with a seed-bootstrap CI narrower than that spread) — the CIs understate the uncertainty of these slopes.
+    Measured (16 seeds): quick M 0.645 [0.593, 0.711], L 0.452 [0.402, 0.509], A 0.463 [0.431, 0.504];
+    full (K = 4000..32000) M 0.604 [0.546, 0.669], L 0.453 [0.410, 0.508], A 0.629 [0.581, 0.687].
+    The M slope is above 1/2 with every estimator and K we tried (0.55-0.67; part of it may be ``sqrt(iota)``:
+    ``iota`` grows with ``ln(M S)``, about +0.04), so is the full-size A slope; both pass only through the
+    tolerance. The A slope moves with K: from two runs (differencing R(4K) - R(K)) it was 0.49, 0.58, 0.67, 0.51 at
+    K = 2000, 4000, 8000, 32000, each with a seed-bootstrap CI narrower than that spread — the CIs understate the
+    uncertainty of these slopes.
     The raw regret slopes at fixed ``K`` (burn-in included) are in the meta; they are *not* 1/2 for ``L`` (~0.35)
     or ``A`` (~0.8). Control for each: a fixed-gap (0.2) instance (gap not scaled with ``M L A / K``; 8 seeds): every
     added (context, leaf, arm) brings its own exploration cost, so the coefficient grows about linearly (slope
@@ -233,7 +235,8 @@ def _dim_measure(ctx: RunContext, var, family) -> Measurement:
                                      + (" / (1 - 1/A)" if var == "A" else "")),
                        meta={**META, "family": f"identify_then_bandit(H={H_}, safe=0.25, gap={family}"
                                                + (" = 0.5 sqrt(M L A / k)" if family == "k_dependent" else "") + ")",
-                             "fixed": {k: v for k, v in DIM_BASE.items() if k != var}, "K values (fit)": [K, 2 * K, 4 * K, 8 * K],
+                             "fixed": {k: v for k, v in DIM_BASE.items() if k != var},
+                             "K values (fit)": [K, 2 * K, 4 * K, 8 * K],
                              "S per x": extra["S"].tolist(), "mean regret at K": extra["regret_K"].round(2).tolist(),
                              "mean regret at 8K": extra["regret_8K"].round(2).tolist(),
                              "mean fitted burn-in g": extra["burn_in"].round(2).tolist(), **raw})
