@@ -309,3 +309,30 @@ def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, b
     v_ref, _ = evaluate_history_policy(L, _plan_as_callable(plan, L.A))
     assert v == pytest.approx(v_ref, abs=1e-10)
     assert np.all((off >= -1e-12) & (off <= 1 + 1e-12))
+
+
+def test_itb_coef_differencing_and_dimension_claims_wired():
+    from proofs_checks import lmdp_regret as lr
+    from proofs_checks import registry
+
+    a = lr.itb_coef(2, 2, 4, 100, "k_dependent", seed=3)
+    b = lr.itb_coef(2, 2, 4, 100, "k_dependent", seed=3)
+    assert a == b  # same seed: same instances, same learner randomness
+    # the fit R(k) = coef sqrt(k) + burn_in over k = 100, 200, 400, 800 reproduces the end points' runs
+    ks = 100 * np.array([1, 2, 4, 8])
+    regs = []
+    for k in ks:
+        L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=mdps.lmdp_k_dependent_gap(int(k), 2, 2, 4, 0.5),
+                                           safe=0.25, seed=3)
+        regs.append(lmdp_hindsight(L, int(k), seed=3, c1=lr.C1, c2=lr.C2, Gamma=2).cumulative_regret[-1])
+    assert (a["regret_K"], a["regret_8K"]) == pytest.approx((regs[0], regs[-1]))
+    fit = np.polyfit(np.sqrt(ks), regs, 1)
+    assert (a["coef"], a["burn_in"]) == pytest.approx(tuple(fit))
+    assert a["coef_norm"] == pytest.approx(a["coef"] / (1 - 1 / 4))
+    assert a["S"] == L.S
+    # an exact a sqrt(k) + g curve is recovered by the same fit (the burn-in constant is free)
+    assert np.polyfit(np.sqrt(ks), 3.0 * np.sqrt(ks) + 7.0, 1) == pytest.approx([3.0, 7.0])
+    with pytest.raises(ValueError, match="gap"):
+        lr.itb_coef(2, 2, 2, 100, 0.7, seed=0)
+    names = {c.name for c in registry()["lmdp_regret"].claims}
+    assert {"sqrtM", "sqrtS", "sqrtA"} <= names
