@@ -238,7 +238,7 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
         ``python -m benchmarks.run --sections convergence`` (time to a 1e-8 certificate, gamma = 0.99, dense
         Garnet S = 100/500/2000, sparse Garnet 1e3/1e4/1e5, RiverSwim chains 100/1e3/1e4; ``method_choice`` in
         ``benchmarks/results/bench-full.json``): VI with the MacQueen-Porteus stopping rule was the fastest or within
-        5% of it on 8 of 9 instances, and 1.26x slower than MPI on dense S = 100; PI was 1.7-28x slower. Probes at
+        5% of it on 8 of 9 instances, and 1.26x slower than MPI on dense S = 100; PI was 1.9-45x slower. Probes at
         gamma = 0.9 and 0.999 agree except sparse Garnet S = 1e4 at 0.999 (MPI 1.5x faster than VI). Choose ``pi``
         for an exact answer rather than a certified one. VI/PI/MPI are for discounted MDPs.
     tol : float
