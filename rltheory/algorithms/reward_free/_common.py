@@ -59,6 +59,19 @@ def qnorm(M, x):
 
 
 @njit(cache=True)
+def max_vertex_norm(M, psiv, s, a):
+    """``max_v ||psi_v(s, a)||_M`` over the vertex table ``psiv[v, s, a, :]`` and the first maximising ``v``."""
+    best = -1.0
+    bv = 0
+    for v in range(psiv.shape[0]):
+        q = qnorm(M, psiv[v, s, a])
+        if q > best:
+            best = q
+            bv = v
+    return best, bv
+
+
+@njit(cache=True)
 def sherman_morrison(Sinv, x, w):
     """In place: ``Sinv <- (Sinv^{-1} + w x x^T)^{-1}``."""
     d = x.shape[0]

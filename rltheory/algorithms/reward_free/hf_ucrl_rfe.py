@@ -64,7 +64,8 @@ from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.linear_mixture import LinearMixtureMDP, _psi
-from ._common import RFEResult, check_common, planning_errors, qnorm, sherman_morrison, vertex_table
+from ._common import (RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, sherman_morrison,
+                      vertex_table)
 
 __all__ = ["hf_ucrl_rfe", "hf_beta", "ORACLE_R1"]
 
@@ -96,16 +97,10 @@ def _clip01(x):
 @njit(cache=True)
 def _uncertainty(psiv, SinvF, beta, u, vstar):
     """u(s,a) = min{1, beta max_v ||psi_v(s,a)||_{SinvF}} and its maximising vertex."""
-    nv, S, A, d = psiv.shape
+    S, A = psiv.shape[1], psiv.shape[2]
     for s in range(S):
         for a in range(A):
-            best = -1.0
-            bv = 0
-            for v in range(nv):
-                q = qnorm(SinvF, psiv[v, s, a])
-                if q > best:
-                    best = q
-                    bv = v
+            best, bv = max_vertex_norm(SinvF, psiv, s, a)
             x = beta * best
             u[s, a] = 1.0 if x > 1.0 else x
             vstar[s, a] = bv

@@ -25,7 +25,7 @@ from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.linear_mixture import LinearMixtureMDP, _psi
-from ._common import RFEResult, check_common, planning_errors, qnorm, vertex_table
+from ._common import RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, vertex_table
 
 __all__ = ["ucrl_rfe", "ucrl_rfe_beta"]
 
@@ -38,16 +38,10 @@ def ucrl_rfe_beta(K, d, H, B, delta):
 @njit(cache=True)
 def _explore_reward(psiv, Sinv, beta, H, r, vstar):
     """r[h, s, a] = min{1, 2 beta (H-h-1) max_v ||psi_v(s,a)|| / H} and the maximising vertex (step-independent)."""
-    nv, S, A, d = psiv.shape
+    S, A = psiv.shape[1], psiv.shape[2]
     for s in range(S):
         for a in range(A):
-            best = -1.0
-            bv = 0
-            for v in range(nv):
-                q = qnorm(Sinv, psiv[v, s, a])
-                if q > best:
-                    best = q
-                    bv = v
+            best, bv = max_vertex_norm(Sinv, psiv, s, a)
             vstar[s, a] = bv
             for h in range(H):
                 x = 2.0 * beta * (H - h - 1) * best / H
