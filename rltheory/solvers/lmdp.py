@@ -307,6 +307,28 @@ def _backward(Pp, R, known, N, H, layer_ptr, node_s, node_b, edge_ptr, edge_chil
 
 
 @njit(cache=True)
+def _fallback_q(Pp, R, known, N, V, m, s, a, vmax_h, kind, c1, c2, iota, Gam):
+    """Context-m optimistic backup of the Markov fallback: ``vmax_h`` for an unvisited pair, else
+    ``R + P V`` plus the Bernstein bonus (``kind > 0``), capped at ``vmax_h``."""
+    if not known[m, s, a]:
+        return vmax_h
+    mean = 0.0
+    m2 = 0.0
+    for t in range(Pp.shape[3]):
+        p = Pp[m, s, a, t]
+        mean += p * V[m, t]
+        m2 += p * V[m, t] * V[m, t]
+    v = R[m, s, a] + mean
+    cnt = N[m, s, a]
+    if kind > 0 and cnt > 0.0:
+        var = max(m2 - mean * mean, 0.0)
+        v += c1 * np.sqrt(Gam * var * iota / cnt) + c2 * Gam * iota / cnt
+        if v > vmax_h:
+            v = vmax_h
+    return v
+
+
+@njit(cache=True)
 def _markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
     """Per-context (context-known) optimistic Markov DP; fallback[h, s] = argmax_a sum_m wts_m Q_m[h, s, a]."""
     M, S, A, _ = Pp.shape
@@ -320,23 +342,7 @@ def _markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
             for a in range(A):
                 tot = 0.0
                 for m in range(M):
-                    if not known[m, s, a]:
-                        v = vmax[h]
-                    else:
-                        mean = 0.0
-                        m2 = 0.0
-                        for t in range(S):
-                            p = Pp[m, s, a, t]
-                            mean += p * V[m, t]
-                            m2 += p * V[m, t] * V[m, t]
-                        v = R[m, s, a] + mean
-                        cnt = N[m, s, a]
-                        if kind > 0 and cnt > 0.0:
-                            var = max(m2 - mean * mean, 0.0)
-                            v += c1 * np.sqrt(Gam * var * iota / cnt) + c2 * Gam * iota / cnt
-                            if v > vmax[h]:
-                                v = vmax[h]
-                    tot += wts[m] * v
+                    tot += wts[m] * _fallback_q(Pp, R, known, N, V, m, s, a, vmax[h], kind, c1, c2, iota, Gam)
                 if tot > best + 1e-12:
                     best = tot
                     ba = a
@@ -345,23 +351,7 @@ def _markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
         for s in range(S):
             a = fb[h, s]
             for m in range(M):
-                if not known[m, s, a]:
-                    Vn[m, s] = vmax[h]
-                else:
-                    mean = 0.0
-                    m2 = 0.0
-                    for t in range(S):
-                        p = Pp[m, s, a, t]
-                        mean += p * V[m, t]
-                        m2 += p * V[m, t] * V[m, t]
-                    v = R[m, s, a] + mean
-                    cnt = N[m, s, a]
-                    if kind > 0 and cnt > 0.0:
-                        var = max(m2 - mean * mean, 0.0)
-                        v += c1 * np.sqrt(Gam * var * iota / cnt) + c2 * Gam * iota / cnt
-                        if v > vmax[h]:
-                            v = vmax[h]
-                    Vn[m, s] = v
+                Vn[m, s] = _fallback_q(Pp, R, known, N, V, m, s, a, vmax[h], kind, c1, c2, iota, Gam)
         for m in range(M):
             for s in range(S):
                 V[m, s] = Vn[m, s]
