@@ -414,11 +414,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     A = R.shape[1]
     if m == 0:
         return
-    Ppi = np.empty((S, S))
-    rpi = np.empty(S)
-    for s in range(S):
-        Ppi[s, :] = P2[s * A + pi[s], :]
-        rpi[s] = R[s, pi[s]]
+    Ppi, rpi = policy_matrix_dense(P2.reshape(S, A, S), R, pi)
     PV = np.empty(S)
     for _ in range(m):
         np.dot(Ppi, V, PV)
