@@ -79,6 +79,8 @@ class Bench:
         self.notes: list[str] = []
         self.mem_rows: list[dict] = []
         self.choice: list[dict] = []
+        #: ``{"tool:variant": output}`` of the checked (untimed) first call of the last :meth:`measure`
+        self.last_outputs: dict = {}
 
     def has(self, tool):
         return self.tools.get(tool, {}).get("available", False)
@@ -133,6 +135,7 @@ class Bench:
         for r in new:
             r["x_best_competitor"] = (best / r["seconds"]) if best else None
         self.rows.extend(new)
+        self.last_outputs = {k: v[0] for k, v in outs.items()}
         return {f"{r['tool']}:{r['variant']}": r for r in new}
 
     def accuracy(self, op):
@@ -369,7 +372,7 @@ class Bench:
             res = self.measure("convergence", case, "eps-solve", c, np.asarray(ref.V))
             for m in methods + ["auto"]:  # the certificate each method returned (must be <= eps)
                 r = res[f"rltheory:solve({m})"]
-                out = solve(mdp, m, tol=eps)
+                out = self.last_outputs[f"rltheory:solve({m})"]
                 r["error_bound"] = float(out.error_bound)
                 r["certified"] = bool(out.error_bound <= eps)
                 r["note"] = (r["note"] + "; " if r["note"] else "") + f"error_bound={out.error_bound:.1e}" + (
@@ -377,7 +380,7 @@ class Bench:
             best_m = min(methods, key=lambda m: res[f"rltheory:solve({m})"]["seconds"])
             auto = res["rltheory:solve(auto)"]
             ratio = res[f"rltheory:solve({best_m})"]["seconds"] / auto["seconds"]
-            self.choice.append(dict(case=case, fastest=best_m, auto=solve(mdp, tol=eps).method,
+            self.choice.append(dict(case=case, fastest=best_m, auto=self.last_outputs["rltheory:solve(auto)"].method,
                                     seconds={m: res[f"rltheory:solve({m})"]["seconds"] for m in methods},
                                     auto_vs_fastest=1.0 / ratio))
             self.target(f"convergence {case}: fastest method time / auto time", ratio, 1 / 1.5,
