@@ -422,9 +422,37 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
             V[s] = rpi[s] + gamma * PV[s]
 
 
+@njit(cache=True)
+def policy_csr(indptr, indices, data, R, pi):
+    """The policy's transition rows as their own CSR matrix: ``(indptr, indices, data, r_pi)`` of ``P_pi`` (S x S)
+    with ``r_pi(s) = R(s, pi(s))`` as an ``(S, 1)`` array, so the sweep kernels run on it with ``A = 1, pi = 0``.
+
+    Why: the rows ``s A + pi(s)`` of the full CSR are spread over the whole matrix; sweeping them directly was 3x
+    slower than sweeping a contiguous copy (S = 1e5, A = 4, 32 successors, 20 sweeps: 0.95 s vs 0.30 s, one thread),
+    and the copy costs about one sweep. Extra memory: the policy's share of the model (~1/A of it)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    ip = np.empty(S + 1, dtype=np.int64)
+    ip[0] = 0
+    for s in range(S):
+        r = s * A + pi[s]
+        ip[s + 1] = ip[s] + (indptr[r + 1] - indptr[r])
+    ix = np.empty(ip[S], dtype=indices.dtype)
+    dt = np.empty(ip[S], dtype=data.dtype)
+    rpi = np.empty((S, 1))
+    for s in range(S):
+        r = s * A + pi[s]
+        k0 = indptr[r]
+        o = ip[s]
+        for j in range(indptr[r + 1] - k0):
+            ix[o + j] = indices[k0 + j]
+            dt[o + j] = data[k0 + j]
+        rpi[s, 0] = R[s, pi[s]]
+    return ip, ix, dt, rpi
+
+
 @njit(cache=True, fastmath=_FM_GATHER)
-def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
-    """Sparse version of :func:`partial_evaluation_dense`."""
+def _policy_sweeps(indptr, indices, data, R, gamma, pi, V, m):
     S = R.shape[0]
     A = R.shape[1]
     Vn = np.empty(S)
@@ -436,6 +464,19 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
                 acc += data[k] * V[uint64(indices[k])]
             Vn[s] = R[s, pi[s]] + gamma * acc
         V[:] = Vn
+
+
+@njit(cache=True)
+def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
+    """Sparse version of :func:`partial_evaluation_dense`: for ``m >= 2`` the policy's rows are first copied into a
+    contiguous CSR (:func:`policy_csr`) and the sweeps run on it."""
+    if m <= 0:
+        return
+    if m == 1:
+        _policy_sweeps(indptr, indices, data, R, gamma, pi, V, 1)
+        return
+    ip, ix, dt, rpi = policy_csr(indptr, indices, data, R, pi)
+    _policy_sweeps(ip, ix, dt, rpi, gamma, np.zeros(R.shape[0], dtype=np.int64), V, m)
 
 
 @njit(cache=True)
@@ -677,7 +718,11 @@ def _policy_sweep_par(indptr, indices, data, R, gamma, pi, V, Vn):
 
 
 def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
-    """Multithreaded :func:`partial_evaluation_sparse` (same result): ``m`` sweeps of ``T_pi``, in place."""
+    """Multithreaded :func:`partial_evaluation_sparse` (same result): ``m`` sweeps of ``T_pi``, in place (on a
+    contiguous copy of the policy's rows when ``m >= 2``, see :func:`policy_csr`)."""
+    if m >= 2:
+        indptr, indices, data, R = policy_csr(indptr, indices, data, R, pi)
+        pi = np.zeros(R.shape[0], dtype=np.int64)
     Vn = np.empty(R.shape[0])
     cur = V
     for _ in range(m):
