@@ -14,6 +14,7 @@ from .framework import (
     CheckReport,
     Claim,
     FractionAtLeast,
+    MeanAtLeast,
     Measurement,
     RankCorrelationAbove,
     RatioNonIncreasing,

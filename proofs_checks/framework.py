@@ -29,6 +29,7 @@ __all__ = [
     "SlopeCI",
     "RatioNonIncreasing",
     "FractionAtLeast",
+    "MeanAtLeast",
     "RankCorrelationAbove",
     "Claim",
     "ClaimResult",
@@ -181,7 +182,8 @@ class SlopeCI(Rule):
     """Log-log slope of the mean (over seeds) against x, with a bootstrap percentile CI over seeds.
 
     ``mode="contains"``: the CI widened by ``tol`` contains ``predicted``; ``"below"``: CI upper <=
-    ``predicted + tol``; ``"above"``: CI lower >= ``predicted - tol``."""
+    ``predicted + tol``; ``"above"``: CI lower >= ``predicted - tol``. A non-finite measurement (a seed that did
+    not finish or never reached its target) or a non-positive mean fails the rule (no slope), never a dropped seed."""
 
     predicted: float
     mode: str = "contains"
@@ -199,6 +201,14 @@ class SlopeCI(Rule):
         return f"log-log slope: {op} {self.predicted:g}" + (f" (tol {self.tol:g})" if self.tol else "")
 
     def evaluate(self, m: Measurement) -> RuleResult:
+        bad = int((~np.isfinite(m.y)).sum())
+        if bad or np.any(m.mean <= 0):
+            # a seed that did not finish (NaN) or never reached the target (inf), or a non-positive mean, has no
+            # log-log slope: the claim is not confirmed (dropping such seeds would bias the CI)
+            why = f"{bad} non-finite measurement(s)" if bad else "non-positive mean"
+            return RuleResult(False, {"slope": float("nan"), "ci": [float("nan")] * 2, "predicted": self.predicted,
+                                      "mode": self.mode, "tol": self.tol, "non_finite": bad},
+                              f"no slope: {why} of {m.y.size}; not confirmed")
         slope, _ = fit_loglog_slope(m.x, m.mean)
         rng = np.random.default_rng(self.seed)
         n = m.y.shape[1]
@@ -274,6 +284,34 @@ class FractionAtLeast(Rule):
                           f"{k}/{n} = {k / n:.3f} hold; one-sided {self.level:g} lower limit {lo:.3f} vs {self.fraction:g}")
 
 
+@dataclass
+class MeanAtLeast(Rule):
+    """At every x, the mean over seeds is at least ``threshold``, *confirmed*: its one-sided ``level`` lower
+    confidence limit (Student t over seeds; the mean itself when all seeds agree) must reach it. Seeds are the
+    independent units, so within-seed repetitions should be averaged into one number per seed first. A non-finite
+    measurement fails the rule."""
+
+    threshold: float
+    level: float = 0.95
+
+    def describe(self):
+        return f"mean over seeds >= {self.threshold:g} at every x ({self.level:g} one-sided t lower limit)"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        bad = int((~np.isfinite(m.y)).sum())
+        if bad or m.y.shape[1] < 2:
+            why = f"{bad} non-finite measurement(s)" if bad else "fewer than 2 seeds"
+            return RuleResult(False, {"non_finite": bad}, f"no confidence limit: {why}; not confirmed")
+        n = m.y.shape[1]
+        mean = m.y.mean(axis=1)
+        sd = m.y.std(axis=1, ddof=1)
+        lo = mean - stats.t.ppf(self.level, n - 1) * sd / math.sqrt(n)
+        i = int(np.argmin(lo))
+        passed = bool(np.all(lo >= self.threshold))
+        return RuleResult(passed, {"mean": mean, "lower": lo, "threshold": self.threshold, "seeds": n},
+                          f"worst at x={m.x[i]:g}: mean {mean[i]:.3f}, lower limit {lo[i]:.3f} vs {self.threshold:g}")
+
+
 def _spearman(a, b):
     ra = stats.rankdata(a)
     rb = stats.rankdata(b)
@@ -290,10 +328,12 @@ class RankCorrelationAbove(Rule):
     reached, ranked last) is high, and higher than that of ``meta["comparator"]`` (another predictor per x).
     Bootstrap over instances (paired): passes when the one-sided ``level`` lower limit of ``rho`` reaches
     ``min_rho`` and, with ``require_better``, that of ``rho - rho_comparator`` exceeds 0 (the comparison is
-    reported either way when a comparator is given)."""
+    reported either way when a comparator is given). NaN anywhere, or fewer than ``min_instances`` instances,
+    is a failure (not confirmed), never a silently smaller sample."""
 
     min_rho: float = 0.3
     require_better: bool = True
+    min_instances: int = 5
     level: float = 0.95
     n_boot: int = 2000
     seed: int = 0
@@ -306,10 +346,21 @@ class RankCorrelationAbove(Rule):
         if m.bound_values is None or (self.require_better and "comparator" not in m.meta):
             raise ValueError("RankCorrelationAbove needs bound_values (and meta['comparator'] with require_better)")
         y = np.asarray(m.meta.get("aggregate", np.mean(m.y, axis=1)), dtype=np.float64)
-        big = np.nanmax(np.where(np.isfinite(y), y, np.nan)) if np.any(np.isfinite(y)) else 1.0
-        y = np.where(np.isinf(y), 10.0 * abs(big) + 1.0, y)  # not reached: ranked above every reached value
         cand = np.asarray(m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1), dtype=np.float64)
         comp = np.asarray(m.meta.get("comparator", cand), dtype=np.float64)
+        n_nan = int(np.isnan(y).sum() + np.isnan(cand).sum() + np.isnan(comp).sum())
+        if n_nan or y.size < self.min_instances:
+            why = f"{n_nan} NaN value(s)" if n_nan else f"{y.size} instances < {self.min_instances}"
+            return RuleResult(False, {"rho": float("nan"), "rho_comparator": float("nan"), "rho_lower": float("nan"),
+                                      "diff_lower": float("nan"), "n": int(y.size)}, f"no correlation: {why}; not confirmed")
+        if np.any(np.isfinite(y)):
+            fin = y[np.isfinite(y)]
+            lo_v, hi_v = float(fin.min()), float(fin.max())
+        else:
+            lo_v, hi_v = 0.0, 1.0
+        span = hi_v - lo_v + 1.0
+        # +inf = not reached within the budget: ranked above every reached value; -inf below every one
+        y = np.where(np.isposinf(y), hi_v + span, np.where(np.isneginf(y), lo_v - span, y))
         rho, rho_c = _spearman(cand, y), _spearman(comp, y)
         rng = np.random.default_rng(self.seed)
         n = y.size

@@ -125,3 +125,52 @@ def test_proof_steps_check_passes_with_controls_failing():
     rep = get("proof_steps").run(RunContext(quick=True, seeds=4, runner=_serial_runner))
     assert rep.passed
     assert all(not r.control_result.passed for r in rep.results)
+
+
+def test_slope_rule_fails_on_non_finite_or_non_positive_measurements():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = np.tile(x[:, None], (1, 8))
+    assert SlopeCI(1.0, tol=0.05).evaluate(Measurement("x", x, y, "y")).passed
+    for bad in (np.nan, np.inf):
+        yb = y.copy()
+        yb[2, 3] = bad                        # one seed did not finish / never reached its target
+        r = SlopeCI(1.0, tol=0.05).evaluate(Measurement("x", x, yb, "y"))
+        assert not r.passed and "non-finite" in r.message
+    flat = np.full((4, 8), 3.0)
+    flat[3, :4] = np.inf                      # "not reached" must not read as "flat"
+    assert not SlopeCI(0.5, mode="below").evaluate(Measurement("x", x, flat, "y")).passed
+    neg = y.copy()
+    neg[0] = -1.0
+    assert not SlopeCI(1.0).evaluate(Measurement("x", x, neg, "y")).passed  # a failed claim, not a crash
+
+
+def test_rank_rule_rejects_nan_and_ranks_infinities_at_the_ends():
+    from proofs_checks.framework import RankCorrelationAbove
+    x = np.arange(1.0, 11.0)
+    y = np.tile((x ** 2)[:, None], (1, 4))
+    rule = RankCorrelationAbove(0.8, require_better=False)
+    assert rule.evaluate(Measurement("i", x, y, "y", bound_values=x)).passed
+    yn = y.copy()
+    yn[4] = np.nan
+    assert not rule.evaluate(Measurement("i", x, yn, "y", bound_values=x)).passed
+    yi = y.copy()
+    yi[9] = np.inf                             # the hardest instance never reached: still ranked last
+    yi[0] = -np.inf                            # and -inf first, not last
+    assert rule.evaluate(Measurement("i", x, yi, "y", bound_values=x)).passed
+    few = Measurement("i", x[:3], y[:3], "y", bound_values=x[:3])
+    assert not rule.evaluate(few).passed       # three instances cannot confirm a correlation
+
+
+def test_mean_rule_needs_a_confirmed_mean_at_every_x():
+    from proofs_checks.framework import MeanAtLeast
+    x = np.array([8.0, 16.0, 32.0])
+    y = np.array([[0.3, 0.2, 0.4, 0.3], [0.5, 0.6, 0.4, 0.5], [0.7, 0.6, 0.8, 0.7]])
+    assert MeanAtLeast(0.1).evaluate(Measurement("n", x, y, "rate")).passed
+    assert not MeanAtLeast(0.35).evaluate(Measurement("n", x, y, "rate")).passed     # x = 8 falls short
+    noisy = y.copy()
+    noisy[0] = [0.0, 0.0, 0.0, 0.9]                     # mean 0.225 but too noisy to confirm 0.1
+    assert not MeanAtLeast(0.1).evaluate(Measurement("n", x, noisy, "rate")).passed
+    nan = y.copy()
+    nan[1, 2] = np.nan
+    assert not MeanAtLeast(0.1).evaluate(Measurement("n", x, nan, "rate")).passed
+    assert not MeanAtLeast(0.0).evaluate(Measurement("n", x, np.zeros((3, 1)), "rate")).passed  # one seed: no limit

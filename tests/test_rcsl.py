@@ -418,12 +418,11 @@ def test_stationary_fqi_mlp_runs_and_validates():
         width_scan(m, np.arange(n) / (n - 1), [1], np.full((n, 2), 0.5 / n), method="nope")
 
 
-def test_fqi_width_run_reports_smallest_safe_and_complete_widths():
+def test_fqi_width_run_reports_failure_fractions():
     from proofs_checks.rcsl_bellman import fqi_width_run
     r = fqi_width_run(8, "uniform", 0)
-    assert r["complete"] == knot_hidden_width(6) == 15
-    assert r["smallest"] == knot_hidden_width(0) == 3      # Q*'s own units suffice under uniform weights
-    assert r["safe"] == 3 and r["failing_widths"] == 0
-    s = fqi_width_run(16, "skewed", 3)                      # skewed weights: some incomplete classes fail
-    assert s["smallest"] <= s["safe"] <= s["complete"]
-    assert s["failing_widths"] > 0 and s["safe"] > 3
+    assert r["fail_upper"] == r["fail_lower"] == r["complete_fails"] == 0.0   # uniform weights: exact at every width
+    assert r["smallest"] == knot_hidden_width(0) == 3 and r["safe"] == 3
+    s = fqi_width_run(16, "skewed", 3)                    # skewed weights: some incomplete classes fail
+    assert s["fail_upper"] > 0 and s["complete_fails"] == 0.0
+    assert s["smallest"] <= s["safe"] <= knot_hidden_width(14)

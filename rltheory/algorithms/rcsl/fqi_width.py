@@ -194,11 +194,12 @@ def behaviour_occupancy(mdp: TabularMDP, beta) -> np.ndarray:
 
 def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float = 1e-4, seed=0) -> np.ndarray:
     """Full-coverage but strongly non-uniform data weights: ``Dirichlet(concentration)`` over the ``S A`` pairs plus
-    ``floor`` (our choice of an adversarial-looking off-policy distribution), normalised to sum 1."""
+    ``floor / (S A)`` — a floor *relative* to the mean weight ``1 / (S A)``, so the skew does not change with the size —
+    normalised to sum 1 (our choice of an adversarial-looking off-policy distribution)."""
     if concentration <= 0 or floor < 0:
         raise ValueError("concentration: must be > 0; floor: must be >= 0")
     rng = np.random.default_rng(seed)
-    mu = rng.dirichlet(np.full(S * A, float(concentration))).reshape(S, A) + float(floor)
+    mu = rng.dirichlet(np.full(S * A, float(concentration))).reshape(S, A) + float(floor) / (S * A)
     return mu / mu.sum()
 
 
