@@ -423,3 +423,22 @@ def test_sigkill_mid_sweep_resumes_without_loss_recomputation_or_duplicates(tmp_
                        executor="serial", progress=False)
     assert [(r["params"]["a"], r["seed"], r["result"]) for r in rows] == \
         [(r["params"]["a"], r["seed"], r["result"]) for r in serial]
+
+
+def test_resuming_with_changed_code_discards_the_stale_cells(tmp_path, monkeypatch):
+    import importlib
+    mod = tmp_path / "edited_cell.py"
+    mod.write_text("def cell(a, seed):\n    return {'v': a}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    m = importlib.import_module("edited_cell")
+    db = tmp_path / "s.sqlite"
+    first = run_sweep(m.cell, {"a": [1, 2]}, 2, db=db, executor="serial", progress=False, name="e")
+    assert [r["result"]["v"] for r in first] == [1, 1, 2, 2]
+    # the same code resumes silently, computing nothing
+    assert run_sweep(m.cell, {"a": [1, 2]}, 2, db=db, executor="serial", progress=False, name="e") == first
+    mod.write_text("def cell(a, seed):\n    return {'v': 10 * a}\n")   # an edit of the cell function
+    m = importlib.reload(m)
+    with pytest.warns(RuntimeWarning, match="4 stored cell"):
+        again = run_sweep(m.cell, {"a": [1, 2]}, 2, db=db, executor="serial", progress=False, name="e")
+    assert [r["result"]["v"] for r in again] == [10, 10, 20, 20]   # never the old code's results
+    assert [r["result"]["v"] for r in load_rows(db, "e")] == [10, 10, 20, 20]

@@ -15,9 +15,12 @@ the result.
 
 Schema
 ------
-``sweeps(name PRIMARY KEY, fn, fn_hash, grid, seeds, created, updated)``: one row per sweep name; ``fn``
-is the function's qualified name and ``fn_hash`` the first 16 hex digits of its SHA-256; ``grid``/``seeds``
-are those of the most recent run (they only fix the order of :func:`load_rows`).
+``sweeps(name PRIMARY KEY, fn, fn_hash, code_hash, grid, seeds, created, updated)``: one row per sweep name;
+``fn`` is the function's qualified name and ``fn_hash`` the first 16 hex digits of its SHA-256; ``code_hash``
+hashes the function's source (:func:`code_hash`): when a sweep is resumed with different code, its stored cells
+were computed by other code and are discarded (with a warning) instead of being mixed with new ones — edits
+to *other* functions it calls are not detected. ``grid``/``seeds`` are those of the most recent run (they only
+fix the order of :func:`load_rows`).
 ``cells(name, params, seed, result, finished, elapsed, UNIQUE(name, params, seed))``: one row per finished
 cell; ``params`` is the canonical JSON of the cell's parameters (:func:`canonical_params`), ``result`` its
 JSON text, ``finished`` a Unix time and ``elapsed`` the seconds the call took in the worker.
@@ -28,15 +31,18 @@ a power failure can lose the last few commits, never corrupt the file.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import marshal
 import os
 import sqlite3
 import time
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["to_jsonable", "dumps", "loads", "canonical_params", "fn_identity", "fn_hash", "SweepStore"]
+__all__ = ["to_jsonable", "dumps", "loads", "canonical_params", "fn_identity", "fn_hash", "code_hash", "SweepStore"]
 
 
 def to_jsonable(x, _path: str = "result"):
@@ -97,11 +103,32 @@ def fn_identity(fn) -> str:
     return f"{getattr(fn, '__module__', None) or '?'}.{qual}"
 
 
+def code_hash(fn) -> str | None:
+    """First 16 hex digits of the SHA-256 of ``fn``'s source (of the wrapped function for a ``functools.partial``,
+    of the class for a callable instance); its bytecode and constants when the source is unavailable; ``None`` if
+    neither can be read (then code changes go undetected)."""
+    func = getattr(fn, "func", None)
+    if func is not None and type(fn).__name__ == "partial":
+        fn = func
+    target = fn if (inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn)) else type(fn)
+    try:
+        text = inspect.getsource(target).encode("utf-8")
+    except (OSError, TypeError):
+        code = getattr(target, "__code__", None)
+        if code is None:
+            return None
+        try:
+            text = marshal.dumps(code)
+        except ValueError:
+            return None
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
 def fn_hash(identity: str) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 
-_SWEEP_COLUMNS = {"fn": "TEXT", "fn_hash": "TEXT", "grid": "TEXT", "seeds": "TEXT", "created": "REAL",
+_SWEEP_COLUMNS = {"fn": "TEXT", "fn_hash": "TEXT", "code_hash": "TEXT", "grid": "TEXT", "seeds": "TEXT", "created": "REAL",
                   "updated": "REAL"}
 _CELL_COLUMNS = {"finished": "REAL", "elapsed": "REAL"}
 
@@ -155,20 +182,28 @@ class SweepStore:
     def names(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT name FROM sweeps ORDER BY name")]
 
-    def bind(self, name: str, identity: str, grid_json: str, seeds_json: str):
-        """Register ``name`` for the function ``identity`` or check that it was registered for it."""
+    def bind(self, name: str, identity: str, grid_json: str, seeds_json: str, code: str | None = None):
+        """Register ``name`` for the function ``identity`` or check that it was registered for it. ``code``
+        (:func:`code_hash` of the function) differing from the stored one discards the sweep's stored cells."""
         h = fn_hash(identity)
         now = time.time()
-        self.con.execute("INSERT OR IGNORE INTO sweeps (name, fn, fn_hash, grid, seeds, created, updated) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, identity, h, grid_json, seeds_json, now, now))
-        fn, stored_hash = self.con.execute("SELECT fn, fn_hash FROM sweeps WHERE name = ?", (name,)).fetchone()
+        self.con.execute("INSERT OR IGNORE INTO sweeps (name, fn, fn_hash, code_hash, grid, seeds, created, updated) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (name, identity, h, code, grid_json, seeds_json, now, now))
+        fn, stored_hash, stored_code = self.con.execute(
+            "SELECT fn, fn_hash, code_hash FROM sweeps WHERE name = ?", (name,)).fetchone()
         if stored_hash is None:  # file written before fn_hash existed
             stored_hash = fn_hash(fn)
         if stored_hash != h:
             raise ValueError(f"db: sweep {name!r} in {self.path} was run with function {fn!r}, not {identity!r}; "
                              "give this sweep another name or use another db")
-        self.con.execute("UPDATE sweeps SET grid = ?, seeds = ?, updated = ?, fn_hash = ? WHERE name = ?",
-                         (grid_json, seeds_json, now, h, name))
+        if code is not None and stored_code is not None and stored_code != code:
+            n = self.con.execute("SELECT COUNT(*) FROM cells WHERE name = ?", (name,)).fetchone()[0]
+            self.con.execute("DELETE FROM cells WHERE name = ?", (name,))
+            warnings.warn(f"db: the code of sweep {name!r} ({identity}) changed since {self.path} stored it: "
+                          f"{n} stored cell(s) discarded and recomputed", RuntimeWarning, stacklevel=3)
+        self.con.execute("UPDATE sweeps SET grid = ?, seeds = ?, updated = ?, fn_hash = ?, "
+                         "code_hash = COALESCE(?, code_hash) WHERE name = ?",
+                         (grid_json, seeds_json, now, h, code, name))
 
     def sweep_info(self, name: str) -> dict | None:
         row = self.con.execute("SELECT fn, fn_hash, grid, seeds FROM sweeps WHERE name = ?", (name,)).fetchone()

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _executors
 from ._executors import CellError
-from .store import SweepStore, canonical_params, fn_identity, loads, to_jsonable
+from .store import SweepStore, canonical_params, code_hash, fn_identity, loads, to_jsonable
 
 __all__ = ["run_sweep", "Sweep", "load_rows", "CellError"]
 
@@ -133,7 +133,8 @@ class Sweep:
             done = set()
             if store is not None:
                 store.bind(self.name, fn_identity(self.fn),
-                           json.dumps(to_jsonable(self.grid, "grid"), allow_nan=True), json.dumps(self.seeds))
+                           json.dumps(to_jsonable(self.grid, "grid"), allow_nan=True), json.dumps(self.seeds),
+                           code=code_hash(self.fn))
                 done = store.done_keys(self.name)
             todo = [(p, s, k) for (p, s), k in zip(cells, keys) if (k, s) not in done]
             texts = {}
