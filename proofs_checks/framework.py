@@ -30,6 +30,8 @@ __all__ = [
     "RatioNonIncreasing",
     "FractionAtLeast",
     "RankCorrelationAbove",
+    "MeanBound",
+    "AllOf",
     "Claim",
     "ClaimResult",
     "Check",
@@ -272,6 +274,55 @@ class FractionAtLeast(Rule):
         passed = lo >= self.fraction
         return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "lower_limit": lo},
                           f"{k}/{n} = {k / n:.3f} hold; one-sided {self.level:g} lower limit {lo:.3f} vs {self.fraction:g}")
+
+
+@dataclass
+class MeanBound(Rule):
+    """The seed mean against the bound at every x, *confirmed*: the one-sided Student-t ``level`` upper limit of
+    the mean is ``<= bound`` (``kind="upper"``), or its lower limit is ``>= bound`` (``"lower"``). For bounds on an
+    expectation, where single seeds may cross the bound."""
+
+    kind: str = "upper"
+    level: float = 0.95
+
+    def describe(self):
+        rel = "<=" if self.kind == "upper" else ">="
+        return f"mean over seeds {rel} bound at every x (one-sided {self.level:g} t limit)"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        if m.bound_values is None:
+            raise ValueError("MeanBound needs Measurement.bound_values")
+        b = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+        n = m.y.shape[1]
+        se = m.y.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(m.x.shape)
+        q = float(stats.t.ppf(self.level, n - 1)) if n > 1 else 0.0
+        lim = m.mean + q * se if self.kind == "upper" else m.mean - q * se
+        ok = lim <= b if self.kind == "upper" else lim >= b
+        r = lim / b
+        i = int(np.argmax(r) if self.kind == "upper" else np.argmin(r))
+        msg = (f"{int(ok.sum())}/{ok.size} x hold; worst {'upper' if self.kind == 'upper' else 'lower'} limit of "
+               f"mean / bound = {float(r[i]):.3g} at {m.variable}={m.x[i]:g}")
+        return RuleResult(bool(ok.all()), {"holding": int(ok.sum()), "total": int(ok.size), "limits": lim.tolist(),
+                                           "worst_ratio": float(r[i])}, msg)
+
+
+@dataclass
+class AllOf(Rule):
+    """Passes when every one of ``rules`` passes on the same measurement (a control is rejected when any rejects)."""
+
+    rules: tuple = ()
+
+    def __post_init__(self):
+        if not self.rules:
+            raise ValueError("rules: AllOf needs at least one rule")
+
+    def describe(self):
+        return " AND ".join(r.describe() for r in self.rules)
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        res = [r.evaluate(m) for r in self.rules]
+        return RuleResult(all(r.passed for r in res), {"parts": [r.stats for r in res]},
+                          " AND ".join(r.message for r in res))
 
 
 def _spearman(a, b):

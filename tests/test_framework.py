@@ -76,6 +76,28 @@ def test_bound_holds_every_seed_and_with_probability():
     assert BoundHolds("lower").evaluate(_meas(x, y, x * 0.5)).passed
 
 
+def test_mean_bound_and_all_of():
+    from proofs_checks.framework import AllOf, MeanBound
+
+    rng = np.random.default_rng(0)
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = np.sqrt(x)[:, None] * (1 + 0.05 * rng.standard_normal((4, 16)))
+    assert MeanBound("upper").evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
+    assert not MeanBound("upper").evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed
+    # the mean is above the bound but within the noise: not confirmed
+    assert not MeanBound("upper").evaluate(_meas(x, y, 1.001 * np.sqrt(x))).passed
+    assert MeanBound("lower").evaluate(_meas(x, y, 0.8 * np.sqrt(x))).passed
+    assert not MeanBound("lower").evaluate(_meas(x, y, 1.1 * np.sqrt(x))).passed
+    both = AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper")))
+    assert both.evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
+    assert not both.evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed  # bound part fails
+    assert not both.evaluate(_meas(x, y * x[:, None], 100 * x ** 2)).passed  # slope part fails (1.5)
+    with pytest.raises(ValueError, match="rules"):
+        AllOf(())
+    with pytest.raises(ValueError, match="bound_values"):
+        MeanBound().evaluate(Measurement("x", x, y, "q"))
+
+
 def test_ratio_non_increasing():
     x = np.geomspace(1, 100, 5)
     assert RatioNonIncreasing().evaluate(_meas(x, np.sqrt(x)[:, None], x)).passed
