@@ -31,12 +31,15 @@ def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, c: float = 0.5) -> float:
-    """``min(1/4, c sqrt(M n_leaves A / K))``: each (context, leaf) bandit is pulled about ``K/(M n_leaves)`` times."""
+def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, c: float = 0.5, cap: float = 0.25) -> float:
+    """``min(cap, c sqrt(M n_leaves A / K))``: each (context, leaf) bandit is pulled about ``K/(M n_leaves)`` times.
+    ``cap`` in ``(0, 1/2]`` (the gap is a probability shift from 1/2)."""
     K, M, n_leaves, A = (check_int(x, n) for x, n in ((K, "K"), (M, "M"), (n_leaves, "n_leaves"), (A, "A")))
     if not isinstance(c, numbers.Real) or not (np.isfinite(c) and c > 0):
         raise ValueError(f"c: must be positive, got {c!r}")
-    return float(min(0.25, c * np.sqrt(M * n_leaves * A / K)))
+    if not isinstance(cap, numbers.Real) or not 0 < cap <= 0.5:
+        raise ValueError(f"cap: must lie in (0, 1/2], got {cap!r}")
+    return float(min(cap, c * np.sqrt(M * n_leaves * A / K)))
 
 
 def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, gap: float, v: float = 1.0,

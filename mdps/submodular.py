@@ -4,6 +4,8 @@ greedy marginal gains have no constant-factor guarantee.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from rltheory import TabularMDP
@@ -12,8 +14,8 @@ from rltheory.models.submodular import Coverage, GPVarianceReduction, LogDet, Su
 from .classic import as_generator, check_int, check_prob
 from .gridworld import ACTIONS, gridworld_layout
 
-__all__ = ["choice_coverage", "lure_coverage", "coverage_gridworld", "informative_path", "deceptive_chain",
-           "memory_hub"]
+__all__ = ["choice_coverage", "lure_coverage", "tight_coverage", "coverage_gridworld", "informative_path",
+           "deceptive_chain", "memory_hub"]
 
 
 def _random_coverage(rng, n, n_cells, p):
@@ -40,19 +42,62 @@ def choice_coverage(n: int, *, horizon: int, seed, n_cells: int = 24, p: float =
     return SubmodularMDP(mdp, Coverage(_random_coverage(rng, n, n_cells, p), rng.random(n_cells)))
 
 
-def lure_coverage(n: int, *, horizon: int, lure: float = 2.0) -> SubmodularMDP:
-    """The bandit-like dynamics of :func:`choice_coverage` with disjoint coverage: element 0 (the lure) is worth
-    ``lure``, every other element 1, each covering its own cell. Revisiting the lure adds nothing, so the
-    optimum visits ``H`` distinct elements (value ``lure + H - 1`` from state 0), while a learner that credits
-    every visit with the singleton value ``F({s})`` (the modular surrogate) keeps returning to the lure."""
+def lure_coverage(n: int, *, horizon: int, lure: float = 2.0, copies: int = 1) -> SubmodularMDP:
+    """The bandit-like dynamics of :func:`choice_coverage` with disjoint coverage: elements ``0 .. copies - 1``
+    all cover one shared cell worth ``lure`` (the lure and its redundant copies), every other element covers its
+    own cell worth 1. Start at element 0. Revisiting the lure (or visiting a copy) adds nothing, so the optimum
+    visits ``min(H - 1, n - copies)`` distinct unit elements (value ``lure + min(H - 1, n - copies)``), while a
+    learner that credits every visit with the singleton value ``F({s})`` (the modular surrogate) keeps returning
+    to the lure. With many copies a uniformly random policy wastes most of its moves on them: its value is
+    ``lure + (n - copies)(1 - (1 - 1/n)^(H - 1))``, below ``(1 - 1/e) OPT`` for e.g. ``n = 10, copies = 6,
+    lure = 1.5`` and ``H = 4 .. 7``."""
     n = check_int(n, "n", 2, 16)
     H = check_int(horizon, "horizon", 1)
+    copies = check_int(copies, "copies", 1, n - 1)
     P = np.zeros((n, n, n))
     P[:, np.arange(n), np.arange(n)] = 1.0
-    w = np.ones(n)
+    C = np.zeros((n, n - copies + 1), dtype=bool)
+    C[:copies, 0] = True
+    C[np.arange(copies, n), 1 + np.arange(n - copies)] = True
+    w = np.ones(n - copies + 1)
     w[0] = float(lure)
-    mdp = TabularMDP(P, np.zeros((n, n)), horizon=H, mu0=0, name=f"lure_coverage(n={n})")
-    return SubmodularMDP(mdp, Coverage(np.eye(n, dtype=bool), w))
+    name = f"lure_coverage(n={n})" if copies == 1 else f"lure_coverage(n={n}, copies={copies})"
+    mdp = TabularMDP(P, np.zeros((n, n)), horizon=H, mu0=0, name=name)
+    return SubmodularMDP(mdp, Coverage(C, w))
+
+
+def tight_coverage(k: int, *, eps: float = 1e-3) -> SubmodularMDP:
+    """The classical coverage instance on which greedy is tight: it gets ``1 - (1 - 1/k)^k`` of the optimum
+    (the construction behind the tightness of Nemhauser, Wolsey & Fisher 1978; written out here for the
+    bandit-like dynamics of :func:`choice_coverage`, ours).
+
+    Cells ``(i, j)``, ``i < k`` rows, ``j < k`` columns, weight ``(1/k^2)(1 - 1/k)^i``, plus one remainder cell per
+    column, weight ``(1/k)(1 - 1/k)^k``: every column weighs ``1/k``, the total is 1. Elements: ``0`` = home
+    (covers nothing, the start), ``1 + i`` = the *greedy* set ``G_i`` (row ``i`` and a private cell worth
+    ``eps (1/k)(1 - 1/k)^i``, which breaks the ties in its favour), ``1 + k + j`` = the *optimal* set ``O_j``
+    (column ``j``, remainder included). Horizon ``k + 1`` (``k`` moves). Greedy picks ``G_0, ..., G_{k-1}``
+    (value ``(1 - (1 - 1/k)^k)(1 + eps)``), the optimum picks every ``O_j`` (value 1)."""
+    k = check_int(k, "k", 2, 7)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 0.1:
+        raise ValueError(f"eps: must lie in (0, 0.1), got {eps!r}")
+    n = 2 * k + 1
+    q = (1.0 - 1.0 / k) ** np.arange(k + 1)
+    cells = k * k + k + k  # grid, remainder row, private cells of the greedy sets
+    C = np.zeros((n, cells), dtype=bool)
+    w = np.zeros(cells)
+    for i in range(k):
+        row = i * k + np.arange(k)
+        w[row] = q[i] / k ** 2
+        C[1 + i, row] = True
+        C[1 + i, k * k + k + i] = True
+        w[k * k + k + i] = eps * q[i] / k
+    w[k * k: k * k + k] = q[k] / k
+    for j in range(k):
+        C[1 + k + j, np.r_[np.arange(k) * k + j, k * k + j]] = True
+    P = np.zeros((n, n, n))
+    P[:, np.arange(n), np.arange(n)] = 1.0
+    mdp = TabularMDP(P, np.zeros((n, n)), horizon=k + 1, mu0=0, name=f"tight_coverage(k={k})")
+    return SubmodularMDP(mdp, Coverage(C, w))
 
 
 def coverage_gridworld(ascii_map: str, *, horizon: int, radius: int = 1, slip: float = 0.0, cell_weights=None,

@@ -14,7 +14,7 @@ from .framework import (
     CheckReport,
     Claim,
     FractionAtLeast,
-    MeanAtLeast,
+    MeanBound,
     Measurement,
     RankCorrelationAbove,
     RatioNonIncreasing,

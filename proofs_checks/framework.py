@@ -29,8 +29,9 @@ __all__ = [
     "SlopeCI",
     "RatioNonIncreasing",
     "FractionAtLeast",
-    "MeanAtLeast",
     "RankCorrelationAbove",
+    "MeanBound",
+    "AllOf",
     "Claim",
     "ClaimResult",
     "Check",
@@ -285,31 +286,58 @@ class FractionAtLeast(Rule):
 
 
 @dataclass
-class MeanAtLeast(Rule):
-    """At every x, the mean over seeds is at least ``threshold``, *confirmed*: its one-sided ``level`` lower
-    confidence limit (Student t over seeds; the mean itself when all seeds agree) must reach it. Seeds are the
-    independent units, so within-seed repetitions should be averaged into one number per seed first. A non-finite
-    measurement fails the rule."""
+class MeanBound(Rule):
+    """The seed mean against the bound at every x, *confirmed*: the one-sided Student-t ``level`` upper limit of
+    the mean is ``<= bound`` (``kind="upper"``), or its lower limit is ``>= bound`` (``"lower"``). For bounds on an
+    expectation, where single seeds may cross the bound. Non-finite measurements or fewer than 2 seeds fail the rule
+    (no confidence limit)."""
 
-    threshold: float
+    kind: str = "upper"
     level: float = 0.95
 
     def describe(self):
-        return f"mean over seeds >= {self.threshold:g} at every x ({self.level:g} one-sided t lower limit)"
+        rel = "<=" if self.kind == "upper" else ">="
+        return f"mean over seeds {rel} bound at every x (one-sided {self.level:g} t limit)"
 
     def evaluate(self, m: Measurement) -> RuleResult:
-        bad = int((~np.isfinite(m.y)).sum())
-        if bad or m.y.shape[1] < 2:
-            why = f"{bad} non-finite measurement(s)" if bad else "fewer than 2 seeds"
-            return RuleResult(False, {"non_finite": bad}, f"no confidence limit: {why}; not confirmed")
+        if m.bound_values is None:
+            raise ValueError("MeanBound needs Measurement.bound_values")
+        b = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
         n = m.y.shape[1]
-        mean = m.y.mean(axis=1)
-        sd = m.y.std(axis=1, ddof=1)
-        lo = mean - stats.t.ppf(self.level, n - 1) * sd / math.sqrt(n)
-        i = int(np.argmin(lo))
-        passed = bool(np.all(lo >= self.threshold))
-        return RuleResult(passed, {"mean": mean, "lower": lo, "threshold": self.threshold, "seeds": n},
-                          f"worst at x={m.x[i]:g}: mean {mean[i]:.3f}, lower limit {lo[i]:.3f} vs {self.threshold:g}")
+        bad = int((~np.isfinite(m.y)).sum())
+        if bad or n < 2:
+            why = f"{bad} non-finite measurement(s)" if bad else "fewer than 2 seeds"
+            return RuleResult(False, {"holding": 0, "total": int(m.x.size), "non_finite": bad},
+                              f"no confidence limit: {why}; not confirmed")
+        se = m.y.std(axis=1, ddof=1) / np.sqrt(n)
+        q = float(stats.t.ppf(self.level, n - 1))
+        lim = m.mean + q * se if self.kind == "upper" else m.mean - q * se
+        ok = lim <= b if self.kind == "upper" else lim >= b
+        r = lim / b
+        i = int(np.argmax(r) if self.kind == "upper" else np.argmin(r))
+        msg = (f"{int(ok.sum())}/{ok.size} x hold; worst {'upper' if self.kind == 'upper' else 'lower'} limit of "
+               f"mean / bound = {float(r[i]):.3g} at {m.variable}={m.x[i]:g}")
+        return RuleResult(bool(ok.all()), {"holding": int(ok.sum()), "total": int(ok.size), "limits": lim.tolist(),
+                                           "worst_ratio": float(r[i])}, msg)
+
+
+@dataclass
+class AllOf(Rule):
+    """Passes when every one of ``rules`` passes on the same measurement (a control is rejected when any rejects)."""
+
+    rules: tuple = ()
+
+    def __post_init__(self):
+        if not self.rules:
+            raise ValueError("rules: AllOf needs at least one rule")
+
+    def describe(self):
+        return " AND ".join(r.describe() for r in self.rules)
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        res = [r.evaluate(m) for r in self.rules]
+        return RuleResult(all(r.passed for r in res), {"parts": [r.stats for r in res]},
+                          " AND ".join(r.message for r in res))
 
 
 def _spearman(a, b):

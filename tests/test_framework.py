@@ -76,6 +76,28 @@ def test_bound_holds_every_seed_and_with_probability():
     assert BoundHolds("lower").evaluate(_meas(x, y, x * 0.5)).passed
 
 
+def test_mean_bound_and_all_of():
+    from proofs_checks.framework import AllOf, MeanBound
+
+    rng = np.random.default_rng(0)
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = np.sqrt(x)[:, None] * (1 + 0.05 * rng.standard_normal((4, 16)))
+    assert MeanBound("upper").evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
+    assert not MeanBound("upper").evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed
+    # the mean is above the bound but within the noise: not confirmed
+    assert not MeanBound("upper").evaluate(_meas(x, y, 1.001 * np.sqrt(x))).passed
+    assert MeanBound("lower").evaluate(_meas(x, y, 0.8 * np.sqrt(x))).passed
+    assert not MeanBound("lower").evaluate(_meas(x, y, 1.1 * np.sqrt(x))).passed
+    both = AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper")))
+    assert both.evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
+    assert not both.evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed  # bound part fails
+    assert not both.evaluate(_meas(x, y * x[:, None], 100 * x ** 2)).passed  # slope part fails (1.5)
+    with pytest.raises(ValueError, match="rules"):
+        AllOf(())
+    with pytest.raises(ValueError, match="bound_values"):
+        MeanBound().evaluate(Measurement("x", x, y, "q"))
+
+
 def test_ratio_non_increasing():
     x = np.geomspace(1, 100, 5)
     assert RatioNonIncreasing().evaluate(_meas(x, np.sqrt(x)[:, None], x)).passed
@@ -162,15 +184,17 @@ def test_rank_rule_rejects_nan_and_ranks_infinities_at_the_ends():
 
 
 def test_mean_rule_needs_a_confirmed_mean_at_every_x():
-    from proofs_checks.framework import MeanAtLeast
+    from proofs_checks.framework import MeanBound
     x = np.array([8.0, 16.0, 32.0])
     y = np.array([[0.3, 0.2, 0.4, 0.3], [0.5, 0.6, 0.4, 0.5], [0.7, 0.6, 0.8, 0.7]])
-    assert MeanAtLeast(0.1).evaluate(Measurement("n", x, y, "rate")).passed
-    assert not MeanAtLeast(0.35).evaluate(Measurement("n", x, y, "rate")).passed     # x = 8 falls short
+    at = lambda yy, b: Measurement("n", x, yy, "rate", bound_values=np.full(3, b))  # noqa: E731
+    assert MeanBound("lower").evaluate(at(y, 0.1)).passed
+    assert not MeanBound("lower").evaluate(at(y, 0.35)).passed     # x = 8 falls short
     noisy = y.copy()
-    noisy[0] = [0.0, 0.0, 0.0, 0.9]                     # mean 0.225 but too noisy to confirm 0.1
-    assert not MeanAtLeast(0.1).evaluate(Measurement("n", x, noisy, "rate")).passed
+    noisy[0] = [0.0, 0.0, 0.0, 0.9]                               # mean 0.225 but too noisy to confirm 0.1
+    assert not MeanBound("lower").evaluate(at(noisy, 0.1)).passed
     nan = y.copy()
     nan[1, 2] = np.nan
-    assert not MeanAtLeast(0.1).evaluate(Measurement("n", x, nan, "rate")).passed
-    assert not MeanAtLeast(0.0).evaluate(Measurement("n", x, np.zeros((3, 1)), "rate")).passed  # one seed: no limit
+    assert not MeanBound("lower").evaluate(at(nan, 0.1)).passed
+    assert not MeanBound("lower").evaluate(Measurement("n", x, np.ones((3, 1)), "rate",
+                                                       bound_values=np.zeros(3))).passed  # one seed: no limit

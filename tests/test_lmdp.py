@@ -336,3 +336,31 @@ def test_itb_coef_differencing_and_dimension_claims_wired():
         lr.itb_coef(2, 2, 2, 100, 0.7, seed=0)
     names = {c.name for c in registry()["lmdp_regret"].claims}
     assert {"sqrtM", "sqrtS", "sqrtA"} <= names
+
+
+def test_uniform_arm_coefficient_and_lower_bound():
+    from proofs_checks import lmdp_regret as lr
+
+    # V* = 1/2 + gap (the basis of the uniform-arm policy's per-episode regret gap (1 - 1/A))
+    L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=0.3, safe=0.25, seed=0)
+    assert solve_lmdp(L).value == pytest.approx(0.8)
+    # uniform-arm policy: coefficient exactly c (1 - 1/A) sqrt(M L A) when the cap does not bind
+    for M, L, A in ((1, 2, 2), (2, 4, 2), (2, 2, 8)):
+        u = lr.uniform_arm_coef(M, L, A, 1000, c=2.0, cap=0.5)
+        assert u["coef"] == pytest.approx(2.0 * (1 - 1 / A) * np.sqrt(M * L * A))
+        assert u["coef_norm"] == pytest.approx(2.0 * np.sqrt(M * L * A))
+    # the lower bound is about c (1 - 1/A - c) sqrt(M L A K), vacuous at c = 0.5, A = 2
+    for K in (2000, 32000):
+        lb = lr.itb_lower_bound(K, 2, 2, 2, 0.25 * np.sqrt(8 / K))
+        assert lb == pytest.approx(0.25 * 0.25 * np.sqrt(8 * K), rel=0.02)
+        assert lr.itb_lower_bound(K, 2, 2, 2, 0.5 * np.sqrt(8 / K)) < 0.05 * lb  # binomial spread only
+    # and below the uniform-arm policy's exact regret (a lower bound for every policy)
+    assert lr.itb_lower_bound(4000, 2, 2, 4, 0.25 * np.sqrt(16 / 4000)) < 4000 * 0.25 * np.sqrt(16 / 4000) * 0.75
+    # itb_coef's rho: total regret / the uniform-arm policy's, on the c = 2 family
+    r = lr.itb_coef(2, 2, 2, 100, "k_dependent", seed=1, c=2.0, cap=0.5)
+    ks = 100 * np.array([1, 2, 4, 8])
+    gaps = [min(0.5, 2.0 * np.sqrt(8 / k)) for k in ks]
+    assert r["gap_max"] == pytest.approx(max(gaps))
+    assert r["rho"] > 0
+    with pytest.raises(ValueError, match="cap"):
+        mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, 2.0, cap=0.7)

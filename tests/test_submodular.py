@@ -13,6 +13,7 @@ from mdps.submodular import (
     informative_path,
     lure_coverage,
     memory_hub,
+    tight_coverage,
 )
 from rltheory import TabularMDP
 from rltheory.algorithms.submodular import greedy_policy_value, modular_pg, subpo
@@ -178,3 +179,36 @@ def test_memory_hub_needs_history():
     sm = memory_hub(2)
     bm, _, exact = best_markov(sm)
     assert exact and bm == pytest.approx(1.5) and exact_optimum(sm).value == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_tight_coverage_greedy_is_tight_and_random_play_is_worse(k):
+    from rltheory.algorithms.submodular import evaluate_context_policy
+
+    sm = tight_coverage(k)
+    opt = exact_optimum(sm).value
+    assert opt == pytest.approx(1.0)
+    closed = 1 - (1 - 1 / k) ** k
+    # greedy picks every greedy set G_i: the closed form, up to the eps tie-breaking cells
+    assert greedy_policy_value(sm)[0] == pytest.approx(closed * (1 + 1e-3), rel=1e-9)
+    u = evaluate_context_policy(sm, np.full((sm.horizon, sm.S, sm.A), 1 / sm.A), "markov")
+    assert u < 0.58 < 1 - np.exp(-1)
+
+
+@pytest.mark.parametrize("H", [2, 4, 5, 7])
+def test_lure_coverage_copies_uniform_value_closed_form(H):
+    from rltheory.algorithms.submodular import evaluate_context_policy
+
+    n, c, lure = 10, 6, 1.5
+    sm = lure_coverage(n, horizon=H, lure=lure, copies=c)
+    assert exact_optimum(sm).value == pytest.approx(lure + min(H - 1, n - c))
+    u = evaluate_context_policy(sm, np.full((H, sm.S, sm.A), 1 / sm.A), "markov")
+    assert u == pytest.approx(lure + (n - c) * (1 - (1 - 1 / n) ** (H - 1)))
+    # copies = 1 is the original lure family
+    assert exact_optimum(lure_coverage(5, horizon=3, copies=1)).value == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="copies"):
+        lure_coverage(5, horizon=3, copies=5)
+    with pytest.raises(ValueError, match="eps"):
+        tight_coverage(3, eps=0.5)
+    with pytest.raises(ValueError, match="k"):
+        tight_coverage(1)
