@@ -364,6 +364,16 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
                              "mean fitted burn-in g": extra["burn_in"].round(2).tolist(), **raw})
 
 
+#: measured findings against the theorem's prediction (see :class:`proofs_checks.framework.Claim`)
+DIM_DEVIATIONS = {
+    "sqrtA": "our learner's sqrt(K)-coefficient grows faster than sqrt(A) on the K-dependent family: slope 0.728 "
+             "[0.663, 0.798] at K = 1000 (32 seeds), 0.73 / 0.78 at K = 2000 / 4000 (16 seeds; coefficients 2.58 / "
+             "4.19 / 7.58 at A = 2 / 4 / 8), while it stays below 0.9x the non-learning policy's (learner/uniform "
+             "0.48-0.66). Not explained: lower-order terms the fit cannot separate (fitted burn-in 12 / 24 / 73) or our "
+             "reconstructed bonus (the paper's exact bonus was not retrievable).",
+}
+
+
 def _dim_claim(var, name, what):
     return Claim(name, f"upper bound: the sqrt(K)-coefficient of our learner's regret grows at most like sqrt({what}) "
                  f"(slope CI <= 1/2 + 0.1) and is <= {1 - DIM_EPS:g} x that of the uniform-arm policy, "
@@ -373,7 +383,7 @@ def _dim_claim(var, name, what):
                  lambda ctx: _dim_measure(ctx, var, "learner"), lambda ctx: _dim_measure(ctx, var, "uniform"),
                  "the uniform-arm (non-learning) policy on the same instances: its coefficient is exactly "
                  "c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not learning is rejected",
-                 bound=bounds.get("lmdp_regret_upper"))
+                 bound=bounds.get("lmdp_regret_upper"), deviation=DIM_DEVIATIONS.get(name, ""))
 
 
 CHECK = Check(

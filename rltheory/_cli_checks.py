@@ -69,13 +69,25 @@ def cmd_check(args) -> int:
         report = reg[name].run(ctx)
         report.save(out)
         reports.append(report)
-        print(f"   {name}: {'PASS' if report.passed else 'FAIL'} in {time.perf_counter() - t0:.1f} s", flush=True)
+        ndev = sum(r.status == "deviation" for r in report.results)
+        verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
+        print(f"   {name}: {verdict} in {time.perf_counter() - t0:.1f} s", flush=True)
     print()
     print(format_table(reports))
+    devs = [(rep.name, r.claim.name, r.claim.deviation) for rep in reports for r in rep.results
+            if r.status == "deviation"]
+    if devs:
+        print("\nDocumented deviations (measured; the theorem's prediction is not reproduced, the control is rejected):")
+        for check, claim, text in devs:
+            print(f"  {check}/{claim}: {text}")
     summary = {r.name: r.passed for r in reports}
     with open(os.path.join(out, "summary.md"), "w") as fh:
         fh.write(f"# rltheory check ({'quick' if args.quick else 'full'} size)\n\n")
         fh.write(markdown_table(reports))
+        if devs:
+            fh.write("\n## Documented deviations\n\n")
+            for check, claim, text in devs:
+                fh.write(f"- `{check}/{claim}`: {text}\n")
     with open(os.path.join(out, "index.json"), "w") as fh:
         json.dump({"checks": summary, "quick": bool(args.quick)}, fh, indent=2)
     print(f"\nreports, figures and summary.md in {out}")

@@ -198,3 +198,23 @@ def test_mean_rule_needs_a_confirmed_mean_at_every_x():
     assert not MeanBound("lower").evaluate(at(nan, 0.1)).passed
     assert not MeanBound("lower").evaluate(Measurement("n", x, np.ones((3, 1)), "rate",
                                                        bound_values=np.zeros(3))).passed  # one seed: no limit
+
+
+def test_documented_deviation_is_reported_but_needs_a_rejected_control():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    grow = lambda ctx: Measurement("x", x, np.tile(x[:, None], (1, 4)), "y")            # noqa: E731
+    flat = lambda ctx: Measurement("x", x, np.ones((4, 4)), "y")                         # noqa: E731
+    rule = SlopeCI(0.5, mode="below", tol=0.1)
+    dev = Claim("d", "slope <= 1/2", "src", rule, grow, flat, "flat", deviation="measured slope 1")
+    rep = Check("t", "t", "s", [dev]).run(RunContext(quick=True))
+    assert rep.results[0].status == "fail" and not rep.passed        # the "broken" variant satisfies the claim
+    dev = Claim("d", "slope <= 1/2", "src", rule, grow, lambda ctx: Measurement("x", x, np.tile(x[:, None] ** 2, (1, 4)), "y"),
+                "steeper", deviation="measured slope 1")
+    rep = Check("t", "t", "s", [dev]).run(RunContext(quick=True))
+    assert rep.results[0].status == "deviation" and rep.passed
+    assert rep.to_dict()["claims"][0]["deviation"] == "measured slope 1"
+    gone = Claim("g", "slope <= 1/2", "src", rule, flat, grow, "growing", deviation="measured slope 1")
+    assert Check("t", "t", "s", [gone]).run(RunContext(quick=True)).results[0].status == "pass"
+    plain = Claim("p", "slope <= 1/2", "src", rule, grow, lambda ctx: Measurement("x", x, np.tile(x[:, None] ** 2, (1, 4)), "y"),
+                  "steeper")
+    assert Check("t", "t", "s", [plain]).run(RunContext(quick=True)).results[0].status == "fail"
