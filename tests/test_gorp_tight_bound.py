@@ -153,3 +153,15 @@ def test_bad_input_is_refused():
     one = TabularMDP(np.ones((2, 1, 2)) / 2 * 0 + np.array([[[1.0, 0.0]], [[0.0, 1.0]]]), np.zeros((2, 1)), horizon=2)
     with pytest.raises(ValueError, match="two actions"):
         tight_gorp_bound(one)
+
+
+def test_bound_holds_each_rule():
+    from proofs_checks.framework import BoundHoldsEach, Measurement
+
+    rule = BoundHoldsEach(0.5, "upper", 0.99)
+    y = np.where(np.arange(64)[None, :] < np.array([[64], [22]]), 1.0, np.inf)  # 64/64 and 22/64 within bound
+    res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
+    assert res.passed  # 22/64 does not reject p >= 1/2 at 99% (Bonferroni over 2)
+    y[1, :] = np.where(np.arange(64) < 10, 1.0, np.inf)  # 10/64 does
+    res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
+    assert not res.passed and res.stats["min_fraction"] == pytest.approx(10 / 64)

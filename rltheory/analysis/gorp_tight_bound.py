@@ -47,6 +47,11 @@ applicable bounds on ``p``:
   ``h(u) = (1+u) log(1+u) - u``; ``l_j = 0``. (The authors' variance proxy for the maximal sequences is
   ``(Q^rand - Q^worst)(Q* - Q^worst)``, for the others ``(Q^rand - Q^worst)(Q* - Q^rand)``; kept as is.)
 
+Two shortcuts of ours, both conservative: a state whose actions' ``f`` differ by at most ``SKIP_TOL = 1e-12`` gets
+``max_a f(a)`` without the schemes, and the schemes stop once one reaches ``min_a f(a)`` (no scheme can go lower);
+the result differs from the authors' by at most ``T * 1e-12``. Binomial CDFs are tabulated over +-40 standard
+deviations by the pmf recurrence from one incomplete-beta value (exact evaluations outside).
+
 **Search over m** (authors: ``compute_gorp_bounds.jl``): if ``F_0(s_0) <= 1/2`` at ``m = 10^100``, shrink
 ``[m_min, m_max] = [0, 10^100]`` by ``m_mid = floor(sqrt(m_max (m_min + 1)))`` (with the 256-bit rounding of the
 authors' big-float arithmetic) while ``m_max > m_min + 1`` and ``(m_max - m_min) / m_max > 0.01``; ``m_k = m_max``.
