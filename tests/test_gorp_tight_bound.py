@@ -165,3 +165,40 @@ def test_bound_holds_each_rule():
     y[1, :] = np.where(np.arange(64) < 10, 1.0, np.inf)  # 10/64 does
     res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
     assert not res.passed and res.stats["min_fraction"] == pytest.approx(10 / 64)
+
+
+def _exact_gorp1_failure(mdp, m):
+    """Exact P(GORP(k=1, m) ends sub-optimal) on a deterministic MDP with 0/1 returns: action a's m rollouts sum
+    to Binomial(m, Q^rand(a)); ties go to the first action, as in :func:`gorp`."""
+    from rltheory.analysis.effective_horizon import exploration_values
+
+    ev = exploration_values(mdp)
+    T, S, A = ev.Q_rand.shape
+    nxt = mdp.P.argmax(-1)
+    opt = ev.Q_opt >= ev.V_opt[..., None] - 1e-4
+    F = np.zeros((T + 1, S))
+    xs = np.arange(m + 1)
+    for t in range(T - 1, -1, -1):
+        for s in range(S):
+            pmf = np.array([scipy.stats.binom.pmf(xs, m, min(max(q, 0.0), 1.0)) for q in ev.Q_rand[t, s]])
+            cdf = np.cumsum(pmf, axis=1)
+            cdf_lt = np.hstack([np.zeros((A, 1)), cdf[:, :-1]])
+            pick = [np.sum(pmf[a] * np.prod([cdf_lt[b] if b < a else cdf[b] for b in range(A) if b != a], axis=0))
+                    for a in range(A)]
+            f = np.where(opt[t, s], F[t + 1, nxt[s]] if t < T - 1 else 0.0, 1.0)
+            F[t, s] = np.dot(pick, f)
+    return F[0, int(np.flatnonzero(mdp.mu0)[0])]
+
+
+def test_binomial_scheme_matches_exact_failure_on_key_door():
+    # 0/1 returns, k = 1: the binomial scheme bounds GORP's exact failure probability, and is nearly exact
+    from mdps.eh_suite import eh_suite
+
+    mdp = dict(eh_suite(quick=True))["keydoor0"]
+    b = tight_gorp_bound(mdp, ks=[1])
+    assert b.binomial and b.ms == [451]
+    for m in (30, 100, 451, 512):
+        exact = _exact_gorp1_failure(mdp, m)
+        bound = gorp_failure_probability(mdp, 1, m)
+        assert exact - 1e-9 <= bound <= exact + 1e-3
+    assert _exact_gorp1_failure(mdp, 451) <= 0.5 < _exact_gorp1_failure(mdp, 440)
