@@ -10,6 +10,7 @@ import pkgutil
 
 from .framework import (
     BoundHolds,
+    BoundHoldsEach,
     Check,
     CheckReport,
     Claim,
@@ -24,7 +25,7 @@ from .framework import (
     markdown_table,
 )
 
-__all__ = ["BoundHolds", "Check", "CheckReport", "Claim", "FractionAtLeast", "Measurement", "RankCorrelationAbove", "RatioNonIncreasing", "RunContext",
+__all__ = ["BoundHolds", "BoundHoldsEach", "Check", "CheckReport", "Claim", "FractionAtLeast", "Measurement", "RankCorrelationAbove", "RatioNonIncreasing", "RunContext",
            "SlopeCI", "format_table", "markdown_table", "registry", "get"]
 
 _NOT_CHECKS = {"framework"}

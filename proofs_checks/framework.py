@@ -125,6 +125,14 @@ def fit_loglog_slope(x, ymean) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------ pass rules
 
 
+def _holding(m: Measurement, kind: str, who: str) -> np.ndarray:
+    """Boolean array like ``m.y``: measured <= bound (``kind="upper"``) or >= bound (``"lower"``)."""
+    if m.bound_values is None:
+        raise ValueError(f"{who} needs Measurement.bound_values")
+    b = np.broadcast_to(m.bound_values if m.bound_values.ndim == 2 else m.bound_values[:, None], m.y.shape)
+    return (m.y <= b) if kind == "upper" else (m.y >= b)
+
+
 @dataclass
 class RuleResult:
     passed: bool
@@ -178,6 +186,37 @@ class BoundHolds(Rule):
         msg = f"{k}/{n} hold; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}"
         return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "ci": [lo, hi],
                                          "worst_ratio": float(ratio)}, msg)
+
+
+@dataclass
+class BoundHoldsEach(Rule):
+    """Per instance x, the fraction of seeds with measured <= bound (``kind="upper"``; ``>=`` for ``"lower"``);
+    passes unless the data reject "holds w.p. >= ``prob``" at some x: every one-sided Clopper-Pearson upper limit
+    at ``level`` (Bonferroni-corrected over the instances) must reach ``prob``. For probabilistic guarantees that
+    hold per instance (a bound on the failure probability of a randomised algorithm)."""
+
+    prob: float = 0.5
+    kind: str = "upper"
+    level: float = 0.99
+
+    def describe(self):
+        rel = "<=" if self.kind == "upper" else ">="
+        return f"measured {rel} bound w.p. >= {self.prob:g} at every x (not rejected at {self.level:g}, Bonferroni)"
+
+    def evaluate(self, m: Measurement) -> RuleResult:
+        ok = _holding(m, self.kind, "BoundHoldsEach")
+        valid = ~np.isnan(m.y)
+        k = (ok & valid).sum(axis=1)
+        n = valid.sum(axis=1)
+        conf = 1 - (1 - self.level) / max(len(m.x), 1)
+        upper = np.array([1.0 if ki == ni else float(stats.beta.ppf(conf, ki + 1, ni - ki)) for ki, ni in zip(k, n)])
+        frac = k / np.maximum(n, 1)
+        worst = int(np.argmin(upper))
+        passed = bool(np.all(upper >= self.prob))
+        return RuleResult(passed, {"fractions": frac.tolist(), "upper_limits": upper.tolist(),
+                                   "min_fraction": float(frac.min()), "min_upper_limit": float(upper[worst])},
+                          f"lowest holding fraction {frac.min():.3f}; lowest upper limit {upper[worst]:.3f} "
+                          f"(vs {self.prob:g}) at {m.variable}={m.x[worst]:g}")
 
 
 @dataclass
@@ -276,10 +315,7 @@ class FractionAtLeast(Rule):
         return f"fraction with measured {rel} bound >= {self.fraction:g} ({self.level:g} one-sided lower limit)"
 
     def evaluate(self, m: Measurement) -> RuleResult:
-        if m.bound_values is None:
-            raise ValueError("FractionAtLeast needs Measurement.bound_values")
-        b = np.broadcast_to(m.bound_values if m.bound_values.ndim == 2 else m.bound_values[:, None], m.y.shape)
-        ok = (m.y <= b) if self.kind == "upper" else (m.y >= b)
+        ok = _holding(m, self.kind, "FractionAtLeast")
         n, k = ok.size, int(ok.sum())
         lo = 0.0 if k == 0 else float(stats.beta.ppf(1 - self.level, k, n - k + 1))
         passed = lo >= self.fraction

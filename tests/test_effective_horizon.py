@@ -99,3 +99,9 @@ def test_effective_horizon_check_quick():
     assert rep.passed
     r = rep.results[0]
     assert r.result.stats["worst_ratio"] <= 1.0 and not r.control_result.passed
+    tight = {x.claim.name: x for x in rep.results}["gorp_within_tight_bound"]
+    assert tight.result.passed and not tight.control_result.passed
+    meta = tight.measurement.meta
+    # the Appendix C m is smaller than the simple bound's at the same k on every suite MDP
+    assert all(r > 1 for r in meta["simple_over_tight"])
+    assert all(ht < hs for ht, hs in zip(meta["H_tight"], meta["H_simple_k"]))

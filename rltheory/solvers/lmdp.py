@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 
 from ..models.latent import LatentMDP
+from ._kernels import box_simplex_max
 
 __all__ = ["BeliefPlan", "BACKUPS", "plan_lmdp", "solve_lmdp", "evaluate_plan", "plan_alpha", "return_moments",
            "evaluate_history_policy", "brute_force_value", "DEFAULT_MAX_NODES"]
@@ -220,18 +221,7 @@ def _lp_max(vals, phat, nout, N, iota, c1, c2, vvirt, Gam, order, lo, up):
             order[t + 1] = order[t]
             t -= 1
         order[t + 1] = x
-    out = 0.0
-    for j in range(k):
-        out += lo[j] * vals[j]
-    for t in range(k):
-        j = order[t]
-        if rem <= 0.0:
-            break
-        add = min(up[j] - lo[j], rem)
-        if add > 0.0:
-            out += add * vals[j]
-            rem -= add
-    return out
+    return box_simplex_max(vals, lo, up, order, k, rem)
 
 
 @njit(cache=True)
