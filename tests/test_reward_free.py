@@ -165,7 +165,7 @@ def test_check_module_is_discoverable():
 
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
-                                              "confidence_coverage", "exploration_identifies_theta"}
+                                              "confidence_coverage", "exploration_identifies_theta", "keps_random"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 
@@ -284,3 +284,21 @@ def test_r1_upper_bounds_the_papers_trajectory_uncertainty():
                                        + psh[s, a[s]] @ m.theta) for s in range(S)])
                     Vp = Vp_new
                 assert Vh[0] <= V[0, 0] + 1e-12
+
+
+def test_k_of_eps_and_evaluation_error():
+    from proofs_checks.rfe_linear_mixture import evaluation_error, k_of_eps, one_state_rewards
+
+    ks = [10, 100, 1000]
+    assert k_of_eps(ks, [0.1, 0.01, 0.001], 0.2) == 10
+    assert abs(k_of_eps(ks, [1.0, 0.1, 0.01], 10 ** -1.5) - 10 ** 2.5) < 1e-9  # log-log interpolation
+    assert k_of_eps(ks, [1.0, 0.5, 0.2], 0.1) == 2000  # censored
+    m = mdps.random_linear_mixture(4, 2, 3, 6, seed=0)
+    tr = one_state_rewards(m)
+    assert evaluation_error(m, m.theta, tr) < 1e-12
+    th = m.theta + 0.05
+    pol = m.plan(tr[0], theta=th, clip=True).policy
+    V = m.plan(tr[0], theta=th).V
+    assert abs(m.evaluate(m.plan(tr[0], theta=th).policy, tr[0], theta=th) - m.mu0 @ V[0]) < 1e-12
+    e = evaluation_error(m, th, tr)
+    assert e >= abs(m.evaluate(pol, tr[0], theta=th) - m.evaluate(pol, tr[0])) - 1e-15 and e > 0
