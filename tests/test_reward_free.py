@@ -129,6 +129,20 @@ def test_baselines_run_and_reproduce():
         assert np.all(a.errors >= 0) and a.errors.shape == (2, 3)
 
 
+def test_ucrl_plan_bonus_switch():
+    m = mdps.random_linear_mixture(4, 2, 3, 20, seed=1, concentration=0.2)
+    tr = riverswim_test_rewards(mdps.linear_mixture_riverswim(4, 20))
+    a = ucrl_rfe(m, 10, seed=0, c_beta=0.3, test_rewards=tr)
+    b = ucrl_rfe(m, 10, seed=0, c_beta=0.3, test_rewards=tr, plan_bonus=False)
+    np.testing.assert_array_equal(a.extra["theta_plan"], b.extra["theta_plan"])  # same exploration
+    assert a.extra["plan_bonus"] and not b.extra["plan_bonus"] and "control" in b.planning
+    for j, r in enumerate(tr):  # without the bonus, PLAN (on H r, clipped to [0, H]) is greedy in the estimated model
+        pol = m.plan(r, theta=b.extra["theta_plan"][-1], clip=True).policy
+        assert abs(m.suboptimality(pol, r) - b.errors[-1, j]) < 1e-9
+    with pytest.raises(TypeError, match="plan_bonus"):
+        ucrl_rfe(m, 5, seed=0, plan_bonus=1)
+
+
 def test_rf_express_learns_the_tabular_model():
     m = mdps.random_linear_mixture(3, 2, 2, 5, seed=2)
     r = rf_express(m, 3000, seed=0, c_beta=0.001, test_rewards=[m.R], checkpoints=[30, 3000])
@@ -165,7 +179,8 @@ def test_check_module_is_discoverable():
 
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
-                                              "confidence_coverage", "exploration_identifies_theta", "keps_random"}
+                                              "confidence_coverage", "exploration_identifies_theta", "keps_random",
+                                              "ucrl_rfe_grows_with_H", "horizon_free_vs_ucrl"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 
