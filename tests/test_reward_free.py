@@ -129,6 +129,20 @@ def test_baselines_run_and_reproduce():
         assert np.all(a.errors >= 0) and a.errors.shape == (2, 3)
 
 
+def test_ucrl_plan_bonus_switch():
+    m = mdps.random_linear_mixture(4, 2, 3, 20, seed=1, concentration=0.2)
+    tr = riverswim_test_rewards(mdps.linear_mixture_riverswim(4, 20))
+    a = ucrl_rfe(m, 10, seed=0, c_beta=0.3, test_rewards=tr)
+    b = ucrl_rfe(m, 10, seed=0, c_beta=0.3, test_rewards=tr, plan_bonus=False)
+    np.testing.assert_array_equal(a.extra["theta_plan"], b.extra["theta_plan"])  # same exploration
+    assert a.extra["plan_bonus"] and not b.extra["plan_bonus"] and "control" in b.planning
+    for j, r in enumerate(tr):  # without the bonus, PLAN (on H r, clipped to [0, H]) is greedy in the estimated model
+        pol = m.plan(r, theta=b.extra["theta_plan"][-1], clip=True).policy
+        assert abs(m.suboptimality(pol, r) - b.errors[-1, j]) < 1e-9
+    with pytest.raises(TypeError, match="plan_bonus"):
+        ucrl_rfe(m, 5, seed=0, plan_bonus=1)
+
+
 def test_rf_express_learns_the_tabular_model():
     m = mdps.random_linear_mixture(3, 2, 2, 5, seed=2)
     r = rf_express(m, 3000, seed=0, c_beta=0.001, test_rewards=[m.R], checkpoints=[30, 3000])
@@ -165,7 +179,8 @@ def test_check_module_is_discoverable():
 
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
-                                              "confidence_coverage", "exploration_identifies_theta"}
+                                              "confidence_coverage", "exploration_identifies_theta", "keps_random",
+                                              "ucrl_rfe_grows_with_H", "horizon_free_vs_ucrl"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 
@@ -284,3 +299,21 @@ def test_r1_upper_bounds_the_papers_trajectory_uncertainty():
                                        + psh[s, a[s]] @ m.theta) for s in range(S)])
                     Vp = Vp_new
                 assert Vh[0] <= V[0, 0] + 1e-12
+
+
+def test_k_of_eps_and_evaluation_error():
+    from proofs_checks.rfe_linear_mixture import evaluation_error, k_of_eps, one_state_rewards
+
+    ks = [10, 100, 1000]
+    assert k_of_eps(ks, [0.1, 0.01, 0.001], 0.2) == 10
+    assert abs(k_of_eps(ks, [1.0, 0.1, 0.01], 10 ** -1.5) - 10 ** 2.5) < 1e-9  # log-log interpolation
+    assert k_of_eps(ks, [1.0, 0.5, 0.2], 0.1) == 2000  # censored
+    m = mdps.random_linear_mixture(4, 2, 3, 6, seed=0)
+    tr = one_state_rewards(m)
+    assert evaluation_error(m, m.theta, tr) < 1e-12
+    th = m.theta + 0.05
+    pol = m.plan(tr[0], theta=th, clip=True).policy
+    V = m.plan(tr[0], theta=th).V
+    assert abs(m.evaluate(m.plan(tr[0], theta=th).policy, tr[0], theta=th) - m.mu0 @ V[0]) < 1e-12
+    e = evaluation_error(m, th, tr)
+    assert e >= abs(m.evaluate(pol, tr[0], theta=th) - m.evaluate(pol, tr[0])) - 1e-15 and e > 0

@@ -356,8 +356,9 @@ class LinearMixtureMDP:
         _lm_backward(self._phi, np.ascontiguousarray(th), R3, H, bool(clip), V, Q, pi)
         return PlanResult(V, Q, pi, self._mu0 @ V[0])
 
-    def evaluate(self, policy, rewards=None) -> float:
-        """``mu0 @ V^pi_0`` in the true model for a deterministic Markov policy ``(H, S)`` or ``(S,)`` (int)."""
+    def evaluate(self, policy, rewards=None, theta=None) -> float:
+        """``mu0 @ V^pi_0`` for a deterministic Markov policy ``(H, S)`` or ``(S,)`` (int) in the true model, or, with
+        ``theta``, through the summation oracle with that parameter (not validated, no clipping; as :meth:`plan`)."""
         pol = np.asarray(policy)
         if pol.dtype.kind not in "iu":
             raise TypeError(f"policy: expected an integer array, got dtype={pol.dtype}")
@@ -368,8 +369,11 @@ class LinearMixtureMDP:
         if pol.min() < 0 or pol.max() >= self.A:
             raise ValueError(f"policy: action out of range [0, {self.A})")
         R3 = self._rewards3(rewards)
+        th = self._theta if theta is None else np.ascontiguousarray(_as_float_array(theta, "theta"))
+        if th.shape != (self.d,):
+            raise ValueError(f"theta: expected shape ({self.d},), got {th.shape}")
         V = np.empty((self._H + 1, self.S))
-        _lm_evaluate(self._phi, self._theta, R3, self._H, np.ascontiguousarray(pol, dtype=np.int64), V)
+        _lm_evaluate(self._phi, th, R3, self._H, np.ascontiguousarray(pol, dtype=np.int64), V)
         return float(self._mu0 @ V[0])
 
     def suboptimality(self, policy, rewards=None) -> float:

@@ -6,8 +6,10 @@ loop runs in Numba on plain arrays.
 Exploration (episode ``k``; frozen statistics are those at the end of episode ``k-1``)
 -----------------------------------------------------------------------------------
 The paper's line 5 is a joint argmax over policies, ``theta`` in the intersection of all past ellipsoids and rewards in
-the class R; it assumes an oracle. We implement the **R1 "rectangular" relaxation** of the paper note (§I.3, our
-reconstruction; recorded as ``result.oracle``):
+the class R; it assumes an oracle. Two oracles, the choice recorded as ``result.oracle``: ``oracle="exact"`` solves
+the maximisation by certified branch and bound on tiny instances (:mod:`.exact_oracle`, which states the feasible
+set it uses); the default ``oracle="R1"`` is the **"rectangular" relaxation** of the paper note (§I.3, our
+reconstruction):
 
 * uncertainty (eq. 2.6.1 with the reward maximisation replaced by a per-(s,a) maximum over ``V in {0,1}^S``, exact by
   vertex enumeration since a convex quadratic is maximised at a vertex of the cube)::
@@ -66,8 +68,9 @@ from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.linear_mixture import LinearMixtureMDP, _psi
 from ._common import (RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, sherman_morrison,
                       vertex_table)
+from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
 
-__all__ = ["hf_ucrl_rfe", "hf_beta", "ORACLE_R1"]
+__all__ = ["hf_ucrl_rfe", "hf_beta", "ORACLE_R1", "ORACLE_EXACT"]
 
 ORACLE_R1 = "R1 rectangular relaxation (note §I.3): per-(s,a) vertex max for u, ellipsoid max for theta"
 PLANNING = "theta_plan = precision-weighted centre of the order-0 hat/tilde ellipsoids; values clipped to [0,1]"
@@ -157,6 +160,40 @@ def _home(phis, th, Sinv, SinvF, beta, alpha, gamma, sig2):
 
 
 @njit(cache=True)
+def _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2):
+    """One step of both HOME series (hat X = 0, tilde X = 1): weights from HOME, then the weighted rank-one
+    update of ``Sigma``, ``b`` and (Sherman-Morrison) ``Sigma^{-1}`` for every order m."""
+    M, d = phis.shape[1], phis.shape[2]
+    for X in range(2):
+        _home(phis[X], th[X], Sinv[X], SinvF[X], beta, alpha, gamma, sig2)
+        for m in range(M):
+            w = 1.0 / sig2[m]
+            x = phis[X, m]
+            for i in range(d):
+                bvec[X, m, i] += w * x[i] * ys[X, m]
+                for j in range(d):
+                    Sig[X, m, i, j] += w * x[i] * x[j]
+            sherman_morrison(Sinv[X, m], x, w)
+
+
+@njit(cache=True)
+def _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star):
+    """End of an episode: re-invert exactly, freeze the Gram matrices, new estimates; returns
+    ``max_{X,m} ||theta* - theta^X_m||_{S°^X_m}``."""
+    worst_raw = 0.0
+    for X in range(Sig.shape[0]):
+        for m in range(Sig.shape[1]):
+            Sinv[X, m] = np.linalg.inv(Sig[X, m])
+            SigF[X, m] = Sig[X, m]
+            SinvF[X, m] = Sinv[X, m]
+            th[X, m] = Sinv[X, m] @ bvec[X, m]
+            raw = qnorm(SigF[X, m], theta_star - th[X, m])
+            if raw > worst_raw:
+                worst_raw = raw
+    return worst_raw
+
+
+@njit(cache=True)
 def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma,
              use_u, cert_scales, seed, ckpt, out_theta, out_cert, coverage, coverage_raw, sum_cert):
     np.random.seed(seed)
@@ -232,46 +269,82 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
                     phis[1, m, i] = psiv[vstar[s, a], s, a, i]
                 ys[0, m] = f[t]
                 ys[1, m] = verts[vstar[s, a], t]
-            for X in range(2):
-                _home(phis[X], th[X], Sinv[X], SinvF[X], beta, alpha, gamma, sig2)
-                for m in range(M):
-                    w = 1.0 / sig2[m]
-                    x = phis[X, m]
-                    for i in range(d):
-                        bvec[X, m, i] += w * x[i] * ys[X, m]
-                        for j in range(d):
-                            Sig[X, m, i, j] += w * x[i] * x[j]
-                    sherman_morrison(Sinv[X, m], x, w)
+            _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
             s = t
         # ---- end of episode: freeze, re-invert exactly, new estimates, coverage of theta*
         b_unscaled = _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
-        worst = 0.0
-        worst_raw = 0.0
-        for X in range(2):
-            for m in range(M):
-                Sinv[X, m] = np.linalg.inv(Sig[X, m])
-                SigF[X, m] = Sig[X, m]
-                SinvF[X, m] = Sinv[X, m]
-                th[X, m] = Sinv[X, m] @ bvec[X, m]
-                raw = qnorm(SigF[X, m], theta_star - th[X, m])
-                if raw / b_unscaled > worst:
-                    worst = raw / b_unscaled
-                if raw > worst_raw:
-                    worst_raw = raw
-        coverage[k - 1] = worst
+        worst_raw = _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star)
+        coverage[k - 1] = worst_raw / b_unscaled
+        coverage_raw[k - 1] = worst_raw
+
+
+def _hf_exact_loop(mdp, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma, seed, ck, tol, max_boxes,
+                   out_theta, out_cert, coverage, coverage_raw, sum_cert, gaps):
+    """The exploration loop with the exact oracle (Python loop around the Numba kernels; tiny instances only).
+
+    Each episode: ``(pi_k, theta_k, r_k) = argmax V^_{k,0}(s_1)`` by :func:`exact_oracle` on the frozen statistics;
+    the explorer follows ``pi_k``; the hat series regresses ``V^_{k,h+1}(s_{h+1})^{2^m}`` and the tilde series the
+    pseudo-value ``V_{h+1}(s_{h+1}; theta_k, pi_k, r_k)^{2^m}`` of the maximising reward (Alg. 4 lines 6-15)."""
+    rng = np.random.default_rng(seed)
+    phi, P, mu0 = np.ascontiguousarray(mdp.phi), mdp.P, mdp.mu0
+    S, A, H, d = mdp.S, mdp.A, mdp.horizon, mdp.d
+    theta_star = np.ascontiguousarray(mdp.theta)
+    Sig = np.zeros((2, M, d, d))
+    Sig[:, :] = lam * np.eye(d)
+    Sinv = np.linalg.inv(Sig)
+    SigF, SinvF = Sig.copy(), Sinv.copy()
+    bvec = np.zeros((2, M, d))
+    th = np.zeros((2, M, d))
+    phis = np.empty((2, M, d))
+    ys = np.empty((2, M))
+    sig2 = np.empty(M)
+    powers = 2.0 ** np.arange(M)
+    ci = 0
+    for k in range(1, K + 2):
+        beta = c_beta * rad_mult * hf_beta(k, d, H, B, delta)
+        res = exact_oracle(mdp, th[0, 0], SinvF[0, 0], SinvF[1, 0], beta, tol=tol, max_boxes=max_boxes)
+        if k >= 2:
+            sum_cert[k - 2] = res.upper
+            gaps[k - 2] = res.upper - res.lower
+        if ci < ck.size and ck[ci] == k - 1:
+            Ssum = SigF[0, 0] + SigF[1, 0]
+            out_theta[ci] = np.linalg.solve(Ssum, SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0])
+            out_cert[ci, 0] = res.upper
+            ci += 1
+        if k == K + 1:
+            break
+        s = int(rng.choice(S, p=mu0))
+        for h in range(H):
+            a = int(res.policy[h, s])
+            t = int(rng.choice(S, p=P[s, a]))
+            for X, Vrow in ((0, res.V_hat[h + 1]), (1, res.V[h + 1])):
+                f = Vrow[None, :] ** powers[:, None]  # (M, S)
+                phis[X] = f @ phi[s, a]
+                ys[X] = f[:, t]
+            _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
+            s = t
+        worst_raw = _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star)
+        coverage[k - 1] = worst_raw / hf_beta(k, d, H, B, delta)
         coverage_raw[k - 1] = worst_raw
 
 
 def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
                 M: int = 4, B: float | None = None, test_rewards=None, checkpoints=None, explore: str = "on",
-                radius_h_power: float = 0.0, certificate_scales=(1.0,)) -> RFEResult:
+                radius_h_power: float = 0.0, certificate_scales=(1.0,), oracle: str = "R1",
+                oracle_tol: float = 1e-3, oracle_max_boxes: int = 200_000) -> RFEResult:
     """Run HF-UCRL-RFE++ (R1 oracle) for ``K`` exploration episodes, then plan for each test reward.
 
     ``test_rewards``: list of reward arrays (validated with the model's total-reward normalisation; default: the
     model's own reward); ``checkpoints``: episode counts at which to run the planning phase (default ``[K]``);
     ``B``: the known bound on ``||theta*||`` (default: ``max(1, ||theta*||)``); ``certificate_scales``: radius multipliers at which
     the certificate ``V^_0(s_1)`` is also reported at each checkpoint (``extra["certificates"]``, one column per scale;
-    exploration unchanged; 1 = the algorithm's own certificate, other values are for negative controls). See the module docstring for the rest.
+    exploration unchanged; 1 = the algorithm's own certificate, other values are for negative controls).
+    ``oracle``: ``"R1"`` (the relaxation, any size with S <= 12) or ``"exact"`` (certified branch and bound of
+    :mod:`.exact_oracle`, absolute tolerance ``oracle_tol``, at most ``oracle_max_boxes`` boxes per call; refused with a
+    ValueError above ``A^(S H) = 256`` policies or ``d + S (H-1) = 8`` variables; ``explore="on"`` and the default
+    ``certificate_scales`` only). The choice is recorded in ``result.oracle``; with ``"exact"`` the certificate is
+    the oracle's certified upper bound and ``extra["oracle_gap"]`` holds ``upper - lower`` per episode.
+    See the module docstring for the rest.
     """
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
     if mdp.reward_scale != "total":
@@ -280,6 +353,15 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
         raise ValueError(f"M: must be a positive int, got {M!r}")
     if explore not in ("on", "off"):
         raise ValueError(f"explore: expected 'on' or 'off', got {explore!r}")
+    if oracle not in ("R1", "exact"):
+        raise ValueError(f"oracle: expected 'R1' or 'exact', got {oracle!r}")
+    if oracle == "exact":
+        check_exact_size(mdp)
+        if explore != "on" or tuple(np.ravel(certificate_scales)) not in ((), (1.0,)):
+            raise ValueError("oracle: 'exact' supports only explore='on' and certificate_scales=(1.0,)")
+        if not (oracle_tol > 0 and isinstance(oracle_max_boxes, int) and oracle_max_boxes >= 1):
+            raise ValueError(f"oracle_tol, oracle_max_boxes: need tol > 0 and a positive int, got "
+                             f"{oracle_tol!r}, {oracle_max_boxes!r}")
     B = max(1.0, mdp.B) if B is None else float(B)
     if not (B > 0 and math.isfinite(B)):
         raise ValueError(f"B: must be a positive float, got {B!r}")
@@ -294,15 +376,24 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
     coverage = np.zeros(K)
     coverage_raw = np.zeros(K)
     sum_cert = np.zeros(K)
-    _hf_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.mu0), verts, psiv,
-             np.ascontiguousarray(mdp.theta), H, K, int(M), c_beta, float(H) ** float(radius_h_power), delta, B, lam,
-             alpha, gamma, explore == "on", scales, seed, ck, out_theta, out_cert, coverage, coverage_raw, sum_cert)
+    extra = {}
+    if oracle == "exact":
+        gaps = np.zeros(K)
+        _hf_exact_loop(mdp, K, int(M), c_beta, float(H) ** float(radius_h_power), delta, B, lam, alpha, gamma, seed,
+                       ck, float(oracle_tol), int(oracle_max_boxes), out_theta, out_cert, coverage, coverage_raw,
+                       sum_cert, gaps)
+        extra = {"oracle_gap": gaps, "oracle_tol": float(oracle_tol)}
+    else:
+        _hf_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.mu0), verts,
+                 psiv, np.ascontiguousarray(mdp.theta), H, K, int(M), c_beta, float(H) ** float(radius_h_power), delta,
+                 B, lam, alpha, gamma, explore == "on", scales, seed, ck, out_theta, out_cert, coverage, coverage_raw,
+                 sum_cert)
     errors = np.stack([planning_errors(mdp, lambda r, th=th: mdp.plan(r, theta=th, clip=True).policy, rewards)
                        for th in out_theta])
     one = int(np.flatnonzero(scales == 1.0)[0])
-    return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert[:, one].copy(), c_beta, delta, seed, ORACLE_R1,
-                     PLANNING,
+    return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert[:, one].copy(), c_beta, delta, seed,
+                     ORACLE_EXACT if oracle == "exact" else ORACLE_R1, PLANNING,
                      {"theta_plan": out_theta, "coverage": coverage, "coverage_raw": coverage_raw, "lambda": lam, "certificate_trace": sum_cert, "M": int(M),
                       "M_paper": int(math.ceil(math.log2(7 * K * H))), "B": B,
                       "beta_K": hf_beta(K, d, H, B, delta), "explore": explore, "radius_h_power": radius_h_power,
-                      "certificate_scales": scales, "certificates": out_cert})
+                      "certificate_scales": scales, "certificates": out_cert, "oracle_name": oracle, **extra})
