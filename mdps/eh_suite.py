@@ -10,7 +10,8 @@ from rltheory import TabularMDP
 from .classic import as_generator, check_int
 from .gridworld import gridworld
 
-__all__ = ["random_deterministic", "distractor_chain", "key_door", "sticky_actions", "eh_suite", "stochastic_suite"]
+__all__ = ["random_deterministic", "distractor_chain", "key_door", "sticky_actions", "eh_suite", "stochastic_suite",
+           "eh_suite_fixed_horizon", "FAMILY_HORIZONS"]
 
 
 def random_deterministic(S: int, A: int, *, horizon: int, seed, reward_density: float = 0.2) -> TabularMDP:
@@ -148,6 +149,44 @@ def eh_suite(quick: bool = True, seed: int = 0) -> list:
     rooms = KEY_DOOR_ROOMS[:2] if quick else KEY_DOOR_ROOMS
     for i, (mp, T) in enumerate(rooms):
         out.append((f"keydoor{i}", key_door(mp, horizon=T)))
+    return out
+
+
+#: Horizon per environment family in :func:`eh_suite_fixed_horizon` (fixed before any result on that suite was seen).
+FAMILY_HORIZONS = {"random": 10, "chain": 20, "grid": 12, "keydoor": 12}
+#: Extra instances of :func:`eh_suite_fixed_horizon` (declared with it, before measuring): rooms whose shortest
+#: solutions take 7, 7 and 10 steps, and gridworlds with shortest paths of 6 and 10 steps.
+EXTRA_KEY_DOOR_MAPS = ("S.K#G\n...D.", "K.#.\nS.D.\n..#G", "S...\n.##D\nK#.G")
+EXTRA_GRID_MAPS = ("S....\n.###.\n....G", "S#...\n.#.#.\n...#G")
+
+
+def eh_suite_fixed_horizon(seed: int = 0) -> list:
+    """The deterministic suite with horizons set per environment family, independent of the instance — as in
+    BRIDGE, where the horizon comes with the environment (e.g. 100 steps for a MiniGrid task), not with how hard
+    the instance is. In :func:`eh_suite` the chains get ``T = 2 n`` and the key-door rooms their shortest solution
+    plus 0..2 steps, so the horizon-only bound ``A^T`` partly tracks difficulty by construction there.
+
+    Definition (fixed before measuring anything on it): every instance of ``eh_suite(quick=False, seed)`` (the
+    same random transition/reward tables, chain lengths, gridworld and room maps) with the horizon of its family
+    from :data:`FAMILY_HORIZONS` (random 10, chains 20, gridworlds 12, key-door rooms 12; gridworld rewards
+    divided by 12 instead of 8), plus the rooms :data:`EXTRA_KEY_DOOR_MAPS` and gridworlds
+    :data:`EXTRA_GRID_MAPS` at the same family horizons. The room ``SKD.G`` appears twice in :func:`eh_suite`
+    (horizons 5 and 7) and once here. 31 MDPs."""
+    T = FAMILY_HORIZONS
+    out = []
+    for name, m in eh_suite(quick=False, seed=seed):
+        if name.startswith("random"):
+            out.append((name, TabularMDP(m.P4()[0], m.R3()[0], horizon=T["random"], mu0=m.mu0, name=m.name)))
+        elif name.startswith("chain"):
+            out.append((name, distractor_chain(int(name[5:]), horizon=T["chain"])))
+    maps = ["S..\n.#.\n..G", "S.#.\n....\n#..G", "S...#\n.##..\n....G", *EXTRA_GRID_MAPS]
+    for i, mp in enumerate(maps):
+        g = gridworld(mp, slip=0.0, horizon=T["grid"], step_reward=0.0, trap_reward=0.0)
+        out.append((f"grid{i}", TabularMDP(g.P, np.clip(g.R, 0, None) / T["grid"], horizon=T["grid"], mu0=g.mu0,
+                                           name=g.name)))
+    rooms = list(dict.fromkeys(mp for mp, _ in KEY_DOOR_ROOMS)) + list(EXTRA_KEY_DOOR_MAPS)
+    for i, mp in enumerate(rooms):
+        out.append((f"keydoor{i}", key_door(mp, horizon=T["keydoor"])))
     return out
 
 

@@ -75,11 +75,8 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
         else:
             from ..algorithms.tabular.ucbvi import ucbvi
 
-            first = []
-            for s in seeds:
-                res = ucbvi(mdp, budget, seed=s, **kwargs)
-                hit = np.flatnonzero(res.regret <= 1e-4)
-                first.append(float(hit[0] + 1) if hit.size else float("inf"))
+            kwargs.setdefault("stop_at_optimal", True)
+            first = [ucbvi(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
         n = first_success_quantile(first, success)
         return {"episodes": n, "timesteps": n * T, "per_seed": first}
     if learner == "gorp":

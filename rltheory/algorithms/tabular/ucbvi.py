@@ -23,6 +23,14 @@ The theorem's constants are loose at simulable K, so the checks report the ``bon
 Regret is the pseudo-regret ``V*_0(mu0) - V^{pi_k}_0(mu0)`` of each episode's policy, computed exactly
 (policy evaluation on the true model), so the only randomness in it is the learner's.
 
+Ties and early stopping (options used by the effective-horizon check, where UCBVI is a reference learner):
+``tie_break="random"`` makes each episode's policy pick uniformly among the actions whose optimistic ``Q_h(s,a)``
+equals the maximum (unvisited pairs all sit at ``Vmax_h``, so early episodes explore uniformly, like the
+tie-breaking of our Q-learning); the default ``"first"`` takes the first argmax, and in a deterministic MDP with
+a single start state then every seed gives the same run. ``stop_at_optimal=True`` ends the run after the first
+episode whose policy is optimal (pseudo-regret <= ``OPTIMAL_TOL``); :meth:`UCBVIResult.first_optimal` reads
+that episode count. Neither option changes the default behaviour.
+
 Randomness: the kernel seeds Numba's internal generator with ``np.random.seed(seed)`` and draws all
 initial states and transitions from it, so a run is reproducible bit for bit for a given seed on one
 machine (Numba's generator is separate from NumPy's global one).
@@ -38,9 +46,12 @@ from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
 
-__all__ = ["UCBVIResult", "ucbvi", "BONUSES"]
+__all__ = ["UCBVIResult", "ucbvi", "BONUSES", "OPTIMAL_TOL"]
 
 BONUSES = {"none": 0, "hoeffding": 1, "bernstein": 2}
+TIE_BREAKS = ("first", "random")
+#: Pseudo-regret at or below which an episode's policy counts as optimal (as in ``QLearningResult.first_optimal``).
+OPTIMAL_TOL = 1e-4
 
 
 @njit(cache=True)
@@ -112,7 +123,24 @@ def _policy_value(P4, R3, pi, mu0, H, S, Vbuf):
 
 
 @njit(cache=True)
-def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns):
+def _random_ties(Q, pi, H, S, A, ties):
+    """Replace ``pi[h, s]`` by a uniformly drawn action among the argmax actions of ``Q[h, s]``."""
+    for h in range(H):
+        for s in range(S):
+            m = Q[h, s, pi[h, s]]
+            nt = 0
+            for a in range(A):
+                if Q[h, s, a] >= m:
+                    ties[nt] = a
+                    nt += 1
+            if nt > 1:
+                pi[h, s] = ties[np.random.randint(0, nt)]
+
+
+@njit(cache=True)
+def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns, random_ties, stop_tol):
+    """Fills ``regret``/``returns`` episode by episode; returns the number of episodes run (``K`` unless
+    ``stop_tol >= 0`` and an episode's pseudo-regret fell to ``stop_tol`` earlier)."""
     np.random.seed(seed)
     hp = P4.shape[0]
     S = P4.shape[1]
@@ -130,9 +158,12 @@ def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regre
     V = np.empty((H + 1, S))
     Vbuf = np.empty((H + 1, S))
     pi = np.zeros((H, S), dtype=np.int64)
+    ties = np.empty(A, dtype=np.int64)
     L = np.log(5.0 * S * A * K * H / delta)
     for ep in range(K):
         _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi)
+        if random_ties:
+            _random_ties(Q, pi, H, S, A, ties)
         regret[ep] = v_star - _policy_value(P4, R3, pi, mu0, H, S, Vbuf)
         s = sample(cmu, np.random.random())
         g = 0.0
@@ -145,11 +176,15 @@ def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regre
             Nsas[k, s, a, t] += 1.0
             s = t
         returns[ep] = g
+        if stop_tol >= 0.0 and regret[ep] <= stop_tol:
+            return ep + 1
+    return K
 
 
 @dataclass(frozen=True)
 class UCBVIResult:
-    """Per-episode pseudo-regret and realised return; ``cumulative_regret[k]`` = regret of episodes 0..k."""
+    """Per-episode pseudo-regret and realised return; ``cumulative_regret[k]`` = regret of episodes 0..k. With
+    ``stop_at_optimal`` the arrays end at the first optimal episode."""
 
     regret: np.ndarray
     cumulative_regret: np.ndarray
@@ -159,10 +194,20 @@ class UCBVIResult:
     bonus_scale: float
     delta: float
     seed: int
+    tie_break: str = "first"
+    stopped_at_optimal: bool = False
+
+    def first_optimal(self, tol: float = OPTIMAL_TOL) -> float:
+        """Episodes until an episode's (executed) policy was first optimal within ``tol`` (1-based), ``inf`` if
+        never. After ``stop_at_optimal`` only ``tol >= OPTIMAL_TOL`` is answerable."""
+        if self.stopped_at_optimal and tol < OPTIMAL_TOL:
+            raise ValueError(f"tol: the run stopped at pseudo-regret <= {OPTIMAL_TOL:g}; got tol={tol!r}")
+        hit = np.flatnonzero(self.regret <= tol)
+        return float(hit[0] + 1) if hit.size else float("inf")
 
 
 def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus_scale: float = 1.0,
-          delta: float = 0.1) -> UCBVIResult:
+          delta: float = 0.1, tie_break: str = "first", stop_at_optimal: bool = False) -> UCBVIResult:
     """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses)."""
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
@@ -178,13 +223,20 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
         raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break: expected one of {TIE_BREAKS}, got {tie_break!r}")
+    if not isinstance(stop_at_optimal, bool):
+        raise TypeError(f"stop_at_optimal: expected a bool, got {type(stop_at_optimal).__name__}")
     R3 = np.ascontiguousarray(mdp.R3())
     if R3.min() < 0:
         raise ValueError("mdp: UCBVI's optimism clipping assumes non-negative rewards")
     v_star = float(mdp.mu0 @ solve(mdp).V[0])
     regret = np.empty(int(K))
     returns = np.empty(int(K))
-    _ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
-                BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns)
+    n = _ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
+                    BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns,
+                    tie_break == "random", OPTIMAL_TOL if stop_at_optimal else -1.0)
+    regret, returns = regret[:n], returns[:n]
     np.maximum(regret, 0.0, out=regret)  # pseudo-regret >= 0; clears -1e-16 rounding
-    return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), int(seed))
+    return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), int(seed),
+                       tie_break, bool(stop_at_optimal))
