@@ -105,3 +105,8 @@ def test_effective_horizon_check_quick():
     # the Appendix C m is smaller than the simple bound's at the same k on every suite MDP
     assert all(r > 1 for r in meta["simple_over_tight"])
     assert all(ht < hs for ht, hs in zip(meta["H_tight"], meta["H_simple_k"]))
+    by_name = {x.claim.name: x for x in rep.results}
+    assert {"rank_correlation", "rank_correlation_ucbvi", "headline_fixed_horizon"} <= set(by_name)
+    assert all(x.status == "pass" for x in rep.results)
+    head = by_name["headline_fixed_horizon"]  # the papers' headline gates on the fixed-horizon suite
+    assert head.result.stats["diff_lower"] > 0 and head.control_result.stats["diff_lower"] < 0

@@ -167,3 +167,40 @@ def test_fraction_and_rank_correlation_rules_can_fail():
     inf = Measurement("i", x, np.where(x > 18, np.inf, x)[:, None], "q", bound_values=x, meta={"comparator": x.tolist()})
     r = RankCorrelationAbove(0.5, require_better=False).evaluate(inf)
     assert r.passed and r.stats["rho"] == pytest.approx(1.0, abs=1e-3)  # the two inf tie
+
+
+def test_ucbvi_random_ties_and_stop_at_first_optimal():
+    from rltheory.algorithms.tabular.ucbvi import OPTIMAL_TOL, ucbvi
+
+    m = key_door(*KEY_DOOR_ROOMS[0][:1], horizon=KEY_DOOR_ROOMS[0][1])
+    # first-argmax tie-breaking: a deterministic MDP with one start state gives the same run for every seed
+    a, b = (ucbvi(m, 400, seed=s, bonus="bernstein") for s in (0, 1))
+    assert np.array_equal(a.regret, b.regret)
+    runs = [ucbvi(m, 2**12, seed=s, bonus="bernstein", tie_break="random") for s in range(4)]
+    firsts = [r.first_optimal() for r in runs]
+    assert len(set(firsts)) > 1 and all(np.isfinite(firsts))
+    for s, r in enumerate(runs):  # stopping early changes nothing before the stop
+        st_ = ucbvi(m, 2**12, seed=s, bonus="bernstein", tie_break="random", stop_at_optimal=True)
+        assert st_.regret.size == st_.first_optimal() == r.first_optimal()
+        assert np.array_equal(st_.regret, r.regret[:st_.regret.size]) and st_.regret[-1] <= OPTIMAL_TOL
+        with pytest.raises(ValueError, match="tol"):
+            st_.first_optimal(tol=0.0)
+    with pytest.raises(ValueError, match="tie_break"):
+        ucbvi(m, 10, seed=0, tie_break="last")
+    res = empirical_sample_complexity(m, "ucbvi", seeds=range(4), budget=2**12, bonus="bernstein", tie_break="random")
+    assert res["episodes"] == first_success_quantile(firsts)
+
+
+def test_fixed_horizon_suite_sets_horizons_by_family():
+    from mdps.eh_suite import FAMILY_HORIZONS, eh_suite_fixed_horizon
+
+    fixed = eh_suite_fixed_horizon()
+    full = dict(eh_suite(quick=False))
+    assert len(fixed) == 31 and len({n for n, _ in fixed}) == 31
+    for name, m in fixed:
+        fam = next(f for f in FAMILY_HORIZONS if name.startswith(f))
+        assert m.horizon == FAMILY_HORIZONS[fam]
+        if not name.startswith("random"):
+            assert float(m.mu0 @ solve(m).V[0]) > 0  # the goal is reachable within the family horizon
+        else:  # same instance as in the full suite, only the horizon differs
+            assert np.array_equal(m.P4()[0], full[name].P4()[0]) and np.array_equal(m.R3()[0], full[name].R3()[0])
