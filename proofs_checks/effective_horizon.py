@@ -49,8 +49,10 @@ bound against the same ``A^T``. Measured (seeds 0-15 / 16-31): Q-learning rho 0.
 A^T 0.37 / 0.29, difference lower limit +0.12 / +0.14. UCBVI on the same suite (reported, not gated): rho 0.36 /
 0.36 (lower 0.05 / 0.06, so rho >= 0.3 is not confirmed) vs A^T -0.32 / -0.32, difference lower limit +0.38 / +0.38
 — there the difference comes mostly from ``A^T`` ranking the families backwards (key-door rooms at T = 12 have
-the largest A^T and are among the easiest), while UCBVI's own sample complexity follows the number of state-action
-pairs more than the effective horizon (chains with H_bar 15-20 take it 600-2300 episodes).
+the largest A^T and are among the easiest). Within each family ``T A^{H_bar}`` still ranks UCBVI well (Spearman
+0.8-1.0 over 4-16 MDPs), but across families it does not: the chains (H_bar 15-20, bound up to 2e7) take UCBVI
+only 600-2300 episodes, fewer than random MDPs with bounds near 6e5 (``S A T`` and ``S A T^3`` do no better:
+-0.03 and -0.12).
 
 Not covered: the ICLR 2024 paper's exact stochastic effective horizon (ours is a reconstruction, see
 :mod:`rltheory.analysis.stochastic_horizon`), SQIRL's bound, and Appendix C's bounds for stochastic MDPs or for

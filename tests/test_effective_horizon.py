@@ -95,7 +95,15 @@ def test_effective_horizon_check_quick():
     from proofs_checks import RunContext, get
     from proofs_checks.framework import _serial_runner
 
-    rep = get("effective_horizon").run(RunContext(quick=True, seeds=1, runner=_serial_runner))
+    cache = {}
+
+    def runner(fn, grid, seeds, name):  # claims and their controls share sweeps, as with the CLI's sqlite store
+        key = (name, repr(grid), tuple(seeds))
+        if key not in cache:
+            cache[key] = _serial_runner(fn, grid, seeds)
+        return cache[key]
+
+    rep = get("effective_horizon").run(RunContext(quick=True, seeds=1, runner=runner))
     assert rep.passed
     r = rep.results[0]
     assert r.result.stats["worst_ratio"] <= 1.0 and not r.control_result.passed
