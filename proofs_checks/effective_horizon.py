@@ -49,8 +49,8 @@ bound against the same ``A^T``. Measured (seeds 0-15 / 16-31 / 32-47 / 48-63): Q
 0.77 (lower 0.56 / 0.50 / 0.52 / 0.56) vs A^T 0.37 / 0.29 / 0.31 / 0.37, difference lower limit +0.12 / +0.14 /
 +0.13 / +0.13. UCBVI on the same suite (reported, not gated): rho 0.36 / 0.36 / 0.39 / 0.34 (lower 0.05 / 0.06 /
 0.09 / 0.03, so rho >= 0.3 is not confirmed) vs A^T -0.32 / -0.32 / -0.24 / -0.35, difference lower limit +0.38 /
-+0.38 / +0.31 / +0.39 — there the difference comes mostly from ``A^T`` ranking the families backwards (key-door rooms at T = 12 have
-the largest A^T and are among the easiest). Within each family ``T A^{H_bar}`` still ranks UCBVI well (Spearman
++0.38 / +0.31 / +0.39 — there the difference comes mostly from ``A^T`` ranking the families backwards (key-door
+rooms at T = 12 have the largest A^T and are among the easiest). Within each family ``T A^{H_bar}`` still ranks UCBVI well (Spearman
 0.8-1.0 over 4-16 MDPs), but across families it does not: the chains (H_bar 15-20, bound up to 2e7) take UCBVI
 only 600-2300 episodes, fewer than random MDPs with bounds near 6e5 (``S A T`` and ``S A T^3`` do no better:
 -0.03 and -0.12). Caveat: our key-door rooms pay 1 for reaching the goal whatever the step (MiniGrid pays less
