@@ -17,6 +17,9 @@ unless, at some MDP, the one-sided Clopper-Pearson upper limit of the holding fr
 MDPs) is below 1/2. The bound is nearly exact on the key-door rooms (0/1 returns, k = 1: the binomial scheme is the
 exact failure probability there; about 0.50 success at m_k, 0.54 over 3000 runs at m = 512), hence a test rather
 than "every run succeeds". Negative control: the same budget with the sampling noise ignored (``m = 1``).
+Power (independent review, 2026-12-01): with 64 runs the rule only fails when success is *significantly* below 1/2;
+the quick run has keydoor0 at 24/64 = 0.375 (upper limit 0.578) and passes, so a bound too tight by a little
+(true success ~0.35-0.4) would not be detected at this size; the point estimates are in the report.
 
 Claim ``k_qvi_common`` (the papers' observation that a few QVI steps from the random policy's Q suffice): on
 the deterministic suite and the stochastic suite (:func:`mdps.eh_suite.stochastic_suite`, sticky actions with

@@ -36,6 +36,12 @@ Claims
     Control: a learner that plans at episode K with the model of its first sqrt(25 K) episodes (error ~ K^-1/4,
     K(eps) ~ eps^-4), measured -4.45 [-5.21, -3.22], must be rejected. (This control only shows that the fit
     distinguishes eps^-2 from eps^-4.)
+    Known weaknesses (independent review, 2026-12-01; open in issue #5): the control is not simulated — it is the
+    claim's own runs with K relabelled as K^2/25 (``control.y == measurement.y**2 / 25`` exactly), so it is rejected
+    whenever the claim passes and never tests the learner; and the window [0.003, 0.012] was chosen after the slopes
+    on the other windows above were seen — the local exponent drifts from -0.89 to -2.64 across windows, so -2 is a
+    crossover value, not a power law over the range. Needed: an independently simulated control and a window fixed in
+    advance (or a curvature test across adjacent windows).
 ``horizon_free``
     On the lower-bound family (K = 400 quick / 800 full, 32 seeds, total reward <= 1) the error does not grow with H in [10, 160]: slope CI of
     the error in H lies below 0.25 (polylog at most). Control: the per-step reward version of the instance
@@ -61,6 +67,11 @@ Claims
     missing normalisation. Caveat: under R1 with K = 30 HF-UCRL-RFE++'s certificate is saturated (V^_1 = 1 at every
     H, R1 adds a per-step uncertainty at each of the H steps), so its exploration here is not uncertainty-directed;
     its flatness comes from planning without a bonus on a model that gets H transitions per episode.
+    Known weakness (independent review, 2026-12-01; open in issue #5): UCRL-RFE planned without its bonus is flat too
+    on the same runs (mean error 0.0021 / 0.0032 / 0.0072 / 0.0081 / 0.0018 over H = 10..160), so
+    ``horizon_free_vs_ucrl`` separates planning with an H-summed bonus from planning without one; it does not show that
+    HF-UCRL-RFE++'s *exploration* is horizon-free. At H = 160 half of HF's seeds have error exactly 0, so its slope
+    mostly tracks the fraction of non-zero seeds.
 ``exploration_identifies_theta``
     On a fixed instance of the lower-bound family (gap 0.02, d = 4, H = 10), the uniform model error
     ``max_{s,a} ||P_hat - P||_1`` of the planning estimate (checkpoints of one run per seed, 16 seeds) decreases in K:

@@ -10,7 +10,10 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
     (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978), the factor SubPO inherits. Measured: greedy / OPT on
     the tight coverage instances :func:`mdps.submodular.tight_coverage` (``k`` = 3, 4, 5, full also 6), where greedy
     gets ``1 - (1 - 1/k)^k`` (0.704 .. 0.666), just above the factor, and the uniformly random policy only
-    0.557 .. 0.549 (its exact value is in the meta): a greedy rule that did no better than random play would fail.
+    0.557 .. 0.549 (its exact value is in the meta) because it wastes moves staying or repeating elements. Note
+    (independent review, 2026-12-01): a uniformly random set of ``k`` *distinct* elements gets 0.711 / 0.696 / 0.687 of
+    OPT at k = 3 / 4 / 5, above greedy, so this instance (greedy's worst case by construction) checks the closed form
+    ``1 - (1 - 1/k)^k >= 1 - 1/e``, not that the marginal-gain rule beats random play.
     Control: the same greedy policy on the deceptive chain (assumption violated): ratio 1/(n-1) -> rejected.
     (Until this version the family was random ``choice_coverage(8)``, where random play already gets 0.73-0.80 of
     OPT: the claim could not tell greedy from random play.)
