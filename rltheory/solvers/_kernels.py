@@ -451,18 +451,13 @@ def policy_csr(indptr, indices, data, R, pi):
     return ip, ix, dt, rpi
 
 
-@njit(cache=True, fastmath=_FM_GATHER)
+@njit(cache=True)
 def _policy_sweeps(indptr, indices, data, R, gamma, pi, V, m):
+    """``m`` serial sweeps of ``T_pi`` in place, each one :func:`_policy_rows` over all states."""
     S = R.shape[0]
-    A = R.shape[1]
     Vn = np.empty(S)
     for _ in range(m):
-        for s in range(S):
-            r = s * A + pi[s]
-            acc = 0.0
-            for k in range(indptr[r], indptr[r + 1]):
-                acc += data[k] * V[uint64(indices[k])]
-            Vn[s] = R[s, pi[s]] + gamma * acc
+        _policy_rows(0, S, indptr, indices, data, R, gamma, pi, V, Vn)
         V[:] = Vn
 
 
