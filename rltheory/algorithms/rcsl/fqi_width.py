@@ -145,16 +145,21 @@ def normalized_return(mdp: TabularMDP, f) -> float:
     return 1.0 if span <= 1e-12 else (J - Jmin) / span
 
 
-def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
-    """Per seed (columns of ``scores`` ``(len(widths), seeds)``): the smallest width whose score is ``>= thr``
-    (``inf`` if none)."""
+def _passing(scores, widths, thr):
+    """``(scores >= thr, widths)`` as arrays, after checking ``scores`` has shape ``(len(widths), seeds)``."""
     sc = np.asarray(scores, dtype=np.float64)
     widths = np.asarray(widths, dtype=np.float64)
     if sc.ndim != 2 or sc.shape[0] != widths.size:
         raise ValueError(f"scores: expected shape ({widths.size}, seeds), got {sc.shape}")
-    ok = sc >= thr
-    out = np.full(sc.shape[1], np.inf)
-    for j in range(sc.shape[1]):
+    return sc >= thr, widths
+
+
+def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
+    """Per seed (columns of ``scores`` ``(len(widths), seeds)``): the smallest width whose score is ``>= thr``
+    (``inf`` if none)."""
+    ok, widths = _passing(scores, widths, thr)
+    out = np.full(ok.shape[1], np.inf)
+    for j in range(ok.shape[1]):
         idx = np.flatnonzero(ok[:, j])
         if idx.size:
             out[j] = widths[idx[0]]
@@ -164,13 +169,9 @@ def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
 def safe_width(scores, widths, thr: float = 0.95) -> np.ndarray:
     """Per seed: the smallest width ``w0`` in ``widths`` such that *every* tested width ``>= w0`` scores ``>= thr``
     (``inf`` if even the largest fails) — "from which width on is FQI reliably near-optimal"."""
-    sc = np.asarray(scores, dtype=np.float64)
-    widths = np.asarray(widths, dtype=np.float64)
-    if sc.ndim != 2 or sc.shape[0] != widths.size:
-        raise ValueError(f"scores: expected shape ({widths.size}, seeds), got {sc.shape}")
-    ok = sc >= thr
-    out = np.full(sc.shape[1], np.inf)
-    for j in range(sc.shape[1]):
+    ok, widths = _passing(scores, widths, thr)
+    out = np.full(ok.shape[1], np.inf)
+    for j in range(ok.shape[1]):
         bad = np.flatnonzero(~ok[:, j])
         if bad.size == 0:
             out[j] = widths[0]
