@@ -131,6 +131,26 @@ def random_linear_mixture(S: int, A: int, d: int, horizon: int, *, seed=0, rewar
     return LinearMixtureMDP(phi, theta, R, H, 0, name=f"random_lm(S={S}, A={A}, d={d})")
 
 
+def misspecified_linear_mixture(S: int, A: int, d: int, horizon: int, rho: float, *, seed=0,
+                                concentration: float = 1.0) -> tuple[LinearMixtureMDP, LinearMixtureMDP]:
+    """A misspecified pair ``(model, environment)``: ``model`` is :func:`random_linear_mixture` with the same
+    arguments; the environment moves a fraction ``rho`` of every transition row to one more random kernel
+    ``Q(.|s,a) ~ Dirichlet(concentration 1_S)`` outside the model's span: ``P_env = (1 - rho) P + rho Q``. A learner
+    that is given ``model.phi`` but samples from ``environment`` cannot reach zero error: its estimate converges to a
+    projection, not to ``P_env`` (the linear mixture assumption of the reward-free theorems fails). Stored as a
+    linear mixture with ``d + 1`` features ``(phi, Q / sqrt d)`` and weights ``((1 - rho) theta*, rho sqrt d)``."""
+    if not (isinstance(rho, numbers.Real) and 0.0 <= rho <= 1.0):
+        raise ValueError(f"rho: must lie in [0, 1], got {rho!r}")
+    model = random_linear_mixture(S, A, d, horizon, seed=seed, concentration=concentration)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng([int(seed), 1])
+    Q = rng.dirichlet(np.full(model.S, float(concentration)), size=(model.S, model.A))
+    phi = np.concatenate([model.phi, Q[..., None] / math.sqrt(model.d)], axis=-1)
+    theta = np.concatenate([(1.0 - rho) * model.theta, [rho * math.sqrt(model.d)]])
+    env = LinearMixtureMDP(phi, theta, model.R, model.horizon, model.mu0,
+                           name=f"misspecified_lm(S={model.S}, A={model.A}, d={model.d}, rho={rho:g})")
+    return model, env
+
+
 def linear_mixture_riverswim(S: int, horizon: int, *, p: float = 0.7) -> LinearMixtureMDP:
     """A linear-mixture RiverSwim (note §I.6, family F3, our construction): a chain of ``S`` states, actions
     ``0 = left`` and ``1 = right``, ``d = 2`` basis kernels "drift right" (``s -> min(s+1, S-1)``) and

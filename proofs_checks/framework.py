@@ -173,7 +173,9 @@ class BoundHolds(Rule):
         slack = np.abs(b) * self.rtol
         ok = (m.y <= b + slack) if self.kind == "upper" else (m.y >= b - slack)
         n, k = ok.size, int(ok.sum())
-        ratio = np.max(m.y / b) if self.kind == "upper" else np.min(m.y / b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(b == 0, np.where(m.y == 0, 1.0, np.sign(m.y) * np.inf), m.y / b)  # y = b = 0 holds exactly
+        ratio = np.max(r) if self.kind == "upper" else np.min(r)
         if self.prob is None:
             passed = k == n
             lo = hi = k / n
@@ -225,7 +227,9 @@ class SlopeCI(Rule):
 
     ``mode="contains"``: the CI widened by ``tol`` contains ``predicted``; ``"below"``: CI upper <=
     ``predicted + tol``; ``"above"``: CI lower >= ``predicted - tol``. A non-finite measurement (a seed that did
-    not finish or never reached its target) or a non-positive mean fails the rule (no slope), never a dropped seed."""
+    not finish or never reached its target) or a non-positive mean fails the rule (no slope), never a dropped seed.
+    ``x_min`` / ``x_max`` restrict the fit to ``x_min <= x <= x_max`` (a window fixed with the claim; fewer than 3
+    points in it is an error), so that ``AllOf`` of slopes on adjacent windows tests for curvature."""
 
     predicted: float
     mode: str = "contains"
@@ -233,6 +237,8 @@ class SlopeCI(Rule):
     n_boot: int = 2000
     seed: int = 0
     tol: float = 0.0
+    x_min: float | None = None
+    x_max: float | None = None
 
     def __post_init__(self):
         if self.mode not in ("contains", "below", "above"):
@@ -240,9 +246,26 @@ class SlopeCI(Rule):
 
     def describe(self):
         op = {"contains": "95% CI contains", "below": "95% CI lies below", "above": "95% CI lies above"}[self.mode]
-        return f"log-log slope: {op} {self.predicted:g}" + (f" (tol {self.tol:g})" if self.tol else "")
+        win = "" if self.x_min is None and self.x_max is None else \
+            f" on x in [{'-inf' if self.x_min is None else f'{self.x_min:g}'}, " \
+            f"{'inf' if self.x_max is None else f'{self.x_max:g}'}]"
+        return f"log-log slope{win}: {op} {self.predicted:g}" + (f" (tol {self.tol:g})" if self.tol else "")
+
+    def _window(self, m: Measurement) -> Measurement:
+        if self.x_min is None and self.x_max is None:
+            return m
+        keep = np.ones(m.x.shape, dtype=bool)
+        if self.x_min is not None:
+            keep &= m.x >= self.x_min
+        if self.x_max is not None:
+            keep &= m.x <= self.x_max
+        if keep.sum() < 3:
+            raise ValueError(f"SlopeCI: fewer than 3 points of {m.variable} in [{self.x_min}, {self.x_max}] "
+                             f"(x = {m.x.tolist()})")
+        return Measurement(m.variable, m.x[keep], m.y[keep], m.quantity)
 
     def evaluate(self, m: Measurement) -> RuleResult:
+        m = self._window(m)
         bad = int((~np.isfinite(m.y)).sum())
         if bad or np.any(m.mean <= 0):
             # a seed that did not finish (NaN) or never reached the target (inf), or a non-positive mean, has no

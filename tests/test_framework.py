@@ -218,3 +218,25 @@ def test_documented_deviation_is_reported_but_needs_a_rejected_control():
     plain = Claim("p", "slope <= 1/2", "src", rule, grow, lambda ctx: Measurement("x", x, np.tile(x[:, None] ** 2, (1, 4)), "y"),
                   "steeper")
     assert Check("t", "t", "s", [plain]).run(RunContext(quick=True)).results[0].status == "fail"
+
+
+def test_slope_ci_window_and_curvature():
+    from proofs_checks.framework import AllOf
+
+    x = np.array([1.0, 2, 4, 8, 16, 32, 64])
+    # slope -1 up to x = 8, then -0.25: a bent curve
+    y = np.where(x <= 8, x ** -1.0, 8 ** -1.0 * (x / 8) ** -0.25)
+    m = Measurement("x", x, np.stack([y * f for f in (0.98, 1.0, 1.02)], axis=1), "y")
+    lo, hi = SlopeCI(-1.0, tol=0.02, x_max=8), SlopeCI(-0.25, tol=0.02, x_min=8)
+    assert lo.evaluate(m).passed and hi.evaluate(m).passed
+    assert not SlopeCI(-1.0, tol=0.02, x_min=8).evaluate(m).passed
+    assert not AllOf((SlopeCI(-1.0, tol=0.1, x_max=8), SlopeCI(-1.0, tol=0.1, x_min=8))).evaluate(m).passed
+    assert "on x in [8, inf]" in hi.describe()
+    with pytest.raises(ValueError, match="fewer than 3 points"):
+        SlopeCI(-1.0, x_min=20, x_max=40).evaluate(m)
+
+
+def test_bound_holds_zero_bound_ratio():
+    m = Measurement("x", [1.0, 2.0], [[0.0, 0.1], [0.0, 0.0]], "y", bound_values=[0.0, 0.0])
+    r = BoundHolds("upper").evaluate(m)
+    assert not r.passed and np.isinf(r.stats.get("worst_ratio", np.inf))

@@ -180,7 +180,8 @@ def test_check_module_is_discoverable():
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
                                               "confidence_coverage", "exploration_identifies_theta", "keps_random",
-                                              "ucrl_rfe_grows_with_H", "horizon_free_vs_ucrl"}
+                                              "ucrl_rfe_grows_with_H", "horizon_free_vs_ucrl", "exploration_directed",
+                                              "certificate_horizon_free"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 
@@ -301,19 +302,69 @@ def test_r1_upper_bounds_the_papers_trajectory_uncertainty():
                 assert Vh[0] <= V[0, 0] + 1e-12
 
 
-def test_k_of_eps_and_evaluation_error():
-    from proofs_checks.rfe_linear_mixture import evaluation_error, k_of_eps, one_state_rewards
+def test_evaluation_error():
+    from proofs_checks.rfe_linear_mixture import evaluation_error, one_state_rewards
 
-    ks = [10, 100, 1000]
-    assert k_of_eps(ks, [0.1, 0.01, 0.001], 0.2) == 10
-    assert abs(k_of_eps(ks, [1.0, 0.1, 0.01], 10 ** -1.5) - 10 ** 2.5) < 1e-9  # log-log interpolation
-    assert k_of_eps(ks, [1.0, 0.5, 0.2], 0.1) == 2000  # censored
     m = mdps.random_linear_mixture(4, 2, 3, 6, seed=0)
     tr = one_state_rewards(m)
     assert evaluation_error(m, m.theta, tr) < 1e-12
+    assert evaluation_error(m, m.theta, tr, env=m) < 1e-12
     th = m.theta + 0.05
     pol = m.plan(tr[0], theta=th, clip=True).policy
     V = m.plan(tr[0], theta=th).V
     assert abs(m.evaluate(m.plan(tr[0], theta=th).policy, tr[0], theta=th) - m.mu0 @ V[0]) < 1e-12
     e = evaluation_error(m, th, tr)
     assert e >= abs(m.evaluate(pol, tr[0], theta=th) - m.evaluate(pol, tr[0])) - 1e-15 and e > 0
+    # against a misspecified environment the true parameter of the model is no longer exact
+    model, env = mdps.misspecified_linear_mixture(4, 2, 3, 6, 0.2, seed=0)
+    assert evaluation_error(model, model.theta, tr, env=env) > 1e-3
+
+
+def test_mass_projection():
+    from rltheory.algorithms.reward_free import mass_projection
+
+    rng = np.random.default_rng(0)
+    for m in (mdps.random_linear_mixture(5, 2, 3, 4, seed=1), mdps.hard_linear_mixture_rfe(4, 5, K=100, seed=2),
+              mdps.linear_mixture_riverswim(4, 5)):
+        assert np.allclose(mass_projection(m.phi, m.theta), m.theta)  # theta* satisfies the constraint
+        t = m.theta + rng.normal(scale=0.05, size=m.d)
+        L = rng.normal(size=(m.d, m.d))
+        G = L @ L.T + np.eye(m.d)
+        tp = mass_projection(m.phi, t, G)
+        assert np.allclose(np.einsum("satd,d->sa", m.phi, tp), 1.0)  # rows of phi theta sum to 1
+        # it is the closest such point in the G-metric: no feasible direction improves it
+        C = m.phi.sum(axis=2).reshape(-1, m.d)
+        null = np.linalg.svd(C)[2][np.linalg.matrix_rank(C):]
+        for z in null:
+            assert abs((tp - t) @ G @ z) < 1e-10
+        tp1 = mass_projection(m.phi, t)
+        assert np.allclose(mass_projection(m.phi, tp1), tp1)  # idempotent
+
+
+def test_misspecified_environment_and_tied_fraction():
+    model, env = mdps.misspecified_linear_mixture(4, 2, 3, 5, 0.0, seed=3)
+    assert np.allclose(model.P, env.P)
+    model, env = mdps.misspecified_linear_mixture(4, 2, 3, 5, 0.3, seed=3)
+    Q = (env.P - 0.7 * model.P) / 0.3
+    assert np.allclose(Q.sum(-1), 1.0) and Q.min() >= 0 and not np.allclose(Q, model.P)
+    with pytest.raises(ValueError, match="rho"):
+        mdps.misspecified_linear_mixture(4, 2, 3, 5, 1.5)
+    base = hf_ucrl_rfe(model, 40, seed=1, c_beta=0.01)
+    same = hf_ucrl_rfe(model, 40, seed=1, c_beta=0.01, environment=model)
+    assert np.array_equal(base.extra["theta_plan"], same.extra["theta_plan"])
+    other = hf_ucrl_rfe(model, 40, seed=1, c_beta=0.01, environment=env)
+    assert not np.array_equal(base.extra["theta_plan"], other.extra["theta_plan"])
+    with pytest.raises(ValueError, match="environment"):
+        hf_ucrl_rfe(model, 5, seed=0, environment=mdps.random_linear_mixture(4, 2, 3, 6, seed=0))
+    with pytest.raises(TypeError, match="environment"):
+        hf_ucrl_rfe(model, 5, seed=0, environment=env.P)
+    with pytest.raises(TypeError, match="project"):
+        hf_ucrl_rfe(model, 5, seed=0, project=1)
+    # explore="off": every pseudo-value is 0, so every step is a tie; a huge radius saturates R1 at 1 (all tie too)
+    assert np.all(hf_ucrl_rfe(model, 20, seed=0, explore="off").extra["tied_fraction"] == 1.0)
+    assert np.all(hf_ucrl_rfe(model, 20, seed=0, c_beta=10.0).extra["tied_fraction"] == 1.0)
+    assert hf_ucrl_rfe(model, 200, seed=0, c_beta=1e-4).extra["tied_fraction"][-50:].mean() < 0.5
+    # the unprojected centre is kept, and projection changes only the planning parameter
+    r = hf_ucrl_rfe(model, 40, seed=1, c_beta=0.01, project=False)
+    assert np.array_equal(r.extra["theta_plan"], base.extra["theta_centre"])
+    assert "projected" in base.planning and "projected" not in r.planning

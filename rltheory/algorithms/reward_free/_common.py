@@ -82,6 +82,31 @@ def sherman_morrison(Sinv, x, w):
             Sinv[i, j] -= u[i] * u[j] / den
 
 
+def mass_projection(phi: np.ndarray, theta: np.ndarray, gram: np.ndarray | None = None, rtol: float = 1e-10):
+    """Project ``theta`` onto the affine set ``{t : sum_{s'} phi(s'|s,a)^T t = 1 for every (s, a)}`` of parameters
+    whose mixture rows sum to 1 (``theta*`` lies in it), in the metric ``||.||_gram`` (Euclidean if ``gram`` is None):
+
+        t = theta - G^{-1} V (V^T G^{-1} V)^{-1} (V^T theta - g),
+
+    where ``C = U diag(sv) V^T`` (rank ``r``, singular values above ``rtol`` times the largest) is the SVD of the
+    ``(S A, d)`` row-sum matrix ``C[(s,a)] = sum_{s'} phi(s'|s,a)`` and ``g = diag(sv)^{-1} U^T 1`` (the constraint
+    ``C t = 1`` restricted to the row space of ``C``; it is consistent because ``theta*`` satisfies it).
+    Non-negativity of the rows is not imposed."""
+    phi = np.asarray(phi, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    d = phi.shape[-1]
+    C = phi.sum(axis=2).reshape(-1, d)
+    U, sv, Vt = np.linalg.svd(C, full_matrices=False)
+    r = int(np.sum(sv > rtol * sv[0])) if sv.size and sv[0] > 0 else 0
+    if r == 0:
+        return theta.copy()
+    V = Vt[:r].T
+    g = (U[:, :r].T @ np.ones(C.shape[0])) / sv[:r]
+    Ginv_V = V if gram is None else np.linalg.solve(gram, V)
+    lam = np.linalg.solve(V.T @ Ginv_V, V.T @ theta - g)
+    return theta - Ginv_V @ lam
+
+
 def planning_errors(mdp: LinearMixtureMDP, plan_fn, rewards):
     """``[V*(r) - V^{pi_r}(r) for r in rewards]`` with ``pi_r = plan_fn(r)`` (exact, in the true model)."""
     out = np.empty(len(rewards))
