@@ -195,7 +195,8 @@ class BoundHoldsEach(Rule):
     """Per instance x, the fraction of seeds with measured <= bound (``kind="upper"``; ``>=`` for ``"lower"``);
     passes unless the data reject "holds w.p. >= ``prob``" at some x: every one-sided Clopper-Pearson upper limit
     at ``level`` (Bonferroni-corrected over the instances) must reach ``prob``. For probabilistic guarantees that
-    hold per instance (a bound on the failure probability of a randomised algorithm)."""
+    hold per instance (a bound on the failure probability of a randomised algorithm). A NaN measurement (a seed that
+    did not finish) counts as not holding, as in the other rules: it is never dropped."""
 
     prob: float = 0.5
     kind: str = "upper"
@@ -206,17 +207,17 @@ class BoundHoldsEach(Rule):
         return f"measured {rel} bound w.p. >= {self.prob:g} at every x (not rejected at {self.level:g}, Bonferroni)"
 
     def evaluate(self, m: Measurement) -> RuleResult:
-        ok = _holding(m, self.kind, "BoundHoldsEach")
-        valid = ~np.isnan(m.y)
-        k = (ok & valid).sum(axis=1)
-        n = valid.sum(axis=1)
+        ok = _holding(m, self.kind, "BoundHoldsEach")  # False where y is NaN
+        k = ok.sum(axis=1)
+        n = np.full(k.shape, m.y.shape[1])
         conf = 1 - (1 - self.level) / max(len(m.x), 1)
         upper = np.array([1.0 if ki == ni else float(stats.beta.ppf(conf, ki + 1, ni - ki)) for ki, ni in zip(k, n)])
         frac = k / np.maximum(n, 1)
         worst = int(np.argmin(upper))
         passed = bool(np.all(upper >= self.prob))
         return RuleResult(passed, {"fractions": frac.tolist(), "upper_limits": upper.tolist(),
-                                   "min_fraction": float(frac.min()), "min_upper_limit": float(upper[worst])},
+                                   "min_fraction": float(frac.min()), "min_upper_limit": float(upper[worst]),
+                                   "nan": int(np.isnan(m.y).sum())},
                           f"lowest holding fraction {frac.min():.3f}; lowest upper limit {upper[worst]:.3f} "
                           f"(vs {self.prob:g}) at {m.variable}={m.x[worst]:g}")
 

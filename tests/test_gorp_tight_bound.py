@@ -165,6 +165,12 @@ def test_bound_holds_each_rule():
     y[1, :] = np.where(np.arange(64) < 10, 1.0, np.inf)  # 10/64 does
     res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
     assert not res.passed and res.stats["min_fraction"] == pytest.approx(10 / 64)
+    # a seed that did not finish (NaN) is not dropped: 22 holding and 42 NaN is 22/64, not 22/22
+    y[1, :] = np.where(np.arange(64) < 22, 1.0, np.nan)
+    res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
+    assert res.stats["min_fraction"] == pytest.approx(22 / 64) and res.stats["nan"] == 42
+    y[1, :] = np.where(np.arange(64) < 10, 1.0, np.nan)
+    assert not rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0]))).passed
 
 
 def _exact_gorp1_failure(mdp, m):
