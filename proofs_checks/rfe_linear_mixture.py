@@ -71,12 +71,14 @@ Claims
     ``horizon_free_vs_ucrl``: HF-UCRL-RFE++'s value error does not grow with H (slope CI below 0.25; quick: -0.405
     [-0.533, -0.309], mean 0.0048 at H = 10 -> 0.0015 at H = 160); control: UCRL-RFE's, which grows (0.609 [0.408,
     0.787], 0.019 -> 0.085), must be rejected. Where the difference lies (measured on the same runs, means per H
-    10..160): UCRL-RFE's unweighted ridge estimate leaves an error in the total mass of each row (rows of
-    ``phi theta`` sum to 1 +- ~0.005 at K = 400), and that error compounds over the H steps; projected onto the
-    rows-sum-to-1 constraint (Euclidean) its value error is 0.0073 -> 0.0018, flat like HF's. HF-UCRL-RFE++ pins
-    that direction even without the projection (unprojected centre: 0.0135 -> 0.0080, no growth): constant targets
-    have zero variance, so HOME gives them the largest weight 1/alpha^2 = H, which is the horizon-free mechanism of
-    the variance weights. So the measured separation is UCRL-RFE's estimate as published (no projection) against
+    10..160): UCRL-RFE's unweighted ridge estimate leaves an error ``delta = max_{s,a} |sum_s' phi theta - 1|`` in
+    the total mass of the rows, and that error compounds over the H steps (the value error is of order ``H delta``):
+    ``delta`` = 0.0094 / 0.0073 / 0.0018 at H = 10 / 40 / 160 (8 seeds), so ``H delta`` = 0.094 / 0.29 / 0.28;
+    projected onto the rows-sum-to-1 constraint (Euclidean) its value error is 0.0073 -> 0.0018, flat like HF's.
+    HF-UCRL-RFE++ pins that direction even without the projection: its unprojected centre has ``delta`` = 0.0056 /
+    0.0024 / 0.00028 (``H delta`` = 0.056 / 0.096 / 0.045) and value error 0.0135 -> 0.0080, no growth. Our reading:
+    constant targets have zero variance, so HOME gives them the largest weight 1/alpha^2 = H, which is the
+    horizon-free mechanism of the variance weights. So the measured separation is UCRL-RFE's estimate as published (no projection) against
     HF-UCRL-RFE++'s; a UCRL-RFE that imposed the known row-sum constraint would not show it here.
     ``certificate_horizon_free`` (documented deviation): HF-UCRL-RFE++'s own certificate ``V^_1(s_1)`` under R1
     grows like sqrt(H): slope 0.503 [0.496, 0.508] (0.080 at H = 10 -> 0.323 at H = 160); it also falls like
