@@ -180,8 +180,8 @@ def test_check_module_is_discoverable():
     assert CHECK.name == "rfe_linear_mixture"
     assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
                                               "confidence_coverage", "exploration_identifies_theta", "keps_random",
-                                              "ucrl_rfe_grows_with_H", "horizon_free_vs_ucrl", "exploration_directed",
-                                              "certificate_horizon_free"}
+                                              "ucrl_rfe_grows_with_H", "exploration_horizon_free",
+                                              "ucrl_value_error_grows_with_H", "certificate_horizon_free"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
 
 

@@ -91,7 +91,8 @@ def mass_projection(phi: np.ndarray, theta: np.ndarray, gram: np.ndarray | None 
     where ``C = U diag(sv) V^T`` (rank ``r``, singular values above ``rtol`` times the largest) is the SVD of the
     ``(S A, d)`` row-sum matrix ``C[(s,a)] = sum_{s'} phi(s'|s,a)`` and ``g = diag(sv)^{-1} U^T 1`` (the constraint
     ``C t = 1`` restricted to the row space of ``C``; it is consistent because ``theta*`` satisfies it).
-    Non-negativity of the rows is not imposed."""
+    Non-negativity of the rows is not imposed. On the families in :mod:`mdps` (random, lower-bound, RiverSwim) ``C``
+    has rank 1 and the constraint is one equality on ``theta``."""
     phi = np.asarray(phi, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
     d = phi.shape[-1]
