@@ -32,7 +32,7 @@ Claims
     Protocol: the window, the split, the tolerance and the control were fixed on instances 20_000+, 40_000+ and
     50_000+ (exploratory runs and a first review, 2026-12-01) and then run once on the held-out instances 60_000+.
     Measured (quick, base seed 0): -0.579 [-0.653, -0.508] (full), -0.475 [-0.617, -0.319] and -0.672 [-0.811,
-    -0.555] (halves). Power, measured on instances 50_000+ (64 seeds) against the same runs planned with the
+    -0.555] (halves); at base seed 1000: -0.529 [-0.603, -0.461] (full window). Power, measured on instances 50_000+ (64 seeds) against the same runs planned with the
     unprojected centre (``project=False``; its mass error compounds over the H steps and it decays like K^-0.25 to
     K^-0.3): with only the two halves that learner passed at base seeds 1000 and 2000 (review finding), with the
     full window added it is rejected at base seeds 0 and 1000 (-0.224 [-0.285, -0.161], -0.277 [-0.351, -0.202]).
@@ -71,14 +71,15 @@ Claims
     estimate (:func:`evaluation_error`; no planning bonus involved).
     ``exploration_horizon_free``: the value error of HF-UCRL-RFE++'s unprojected centre (what the weighted regression
     learned from the exploration data) does not grow with H: slope CI below 0.25; quick: -0.190 [-0.363, -0.020]
-    (0.0135, 0.0196, 0.0198, 0.0151, 0.0080 at H = 10..160). Control: the same learner with the uncertainty
+    (0.0135, 0.0196, 0.0198, 0.0151, 0.0080 at H = 10..160); base seed 1000: -0.160 [-0.348, 0.018]. Control: the same learner with the uncertainty
     pseudo-reward switched off (``explore="off"``: the explorer repeats one action), 0.0170 -> 0.0668, slope 0.462
     [0.281, 0.634], must be rejected. So it is the directed exploration, not the weights alone, that keeps the error
     flat in H: with exploration off the centre's row-mass error at H = 160 is 0.0014 against 0.00028 with it on
     (8 seeds, review measurement). With the row-sum projection (the default planning model) both are flat
     (on 0.0048 -> 0.0015, off 0.0057 -> 0.0013): the projection removes the direction that exploration has to pin.
     ``ucrl_value_error_grows_with_H``: UCRL-RFE's estimate as published (unweighted ridge, no projection) has a value
-    error that grows with H: slope CI above 0.25; quick: 0.609 [0.408, 0.787] (0.019, 0.028, 0.059, 0.093, 0.085).
+    error that grows with H: slope CI above 0.25; quick: 0.609 [0.408, 0.787] (0.019, 0.028, 0.059, 0.093, 0.085);
+    base seed 1000: 0.500 [0.270, 0.696].
     Control: the same estimates projected onto the rows-sum-to-1 constraint (Euclidean), 0.0073 -> 0.0016, slope
     -0.589, must be rejected. The growth is the error ``delta = max_{s,a} |sum_s' phi theta - 1|`` in the rows' total
     mass compounding over the H steps (value error of order ``H delta``): ``delta`` = 0.0094 / 0.0073 / 0.0018 at
