@@ -122,6 +122,18 @@ def _uncertainty(psiv, SinvF, beta, u, vstar):
 
 
 @njit(cache=True)
+def _pseudo_q(x, u_sa, use_u, theta_hat, SinvF_hat, bonus):
+    """One R1 pseudo-value ``clip01(u(s,a) + bonus ||x||_{SinvF_hat} + x^T theta_hat)`` with ``x = psi_{V^_{h+1}}(s,a)``
+    (``u`` left out when ``use_u`` is False)."""
+    q = bonus * qnorm(SinvF_hat, x)
+    if use_u:
+        q += u_sa
+    for i in range(x.shape[0]):
+        q += x[i] * theta_hat[i]
+    return _clip01(q)
+
+
+@njit(cache=True)
 def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
     """V^_h(s) = max_a clip01(u + bonus ||psi_{V^_{h+1}}|| + psi^T theta_hat) (R1 form of eq. 2.6.2)."""
     S, A, _, d = phi.shape
@@ -133,12 +145,7 @@ def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
             best = -1.0
             ba = 0
             for a in range(A):
-                q = bonus * qnorm(SinvF_hat, ps[s, a])
-                if use_u:
-                    q += u[s, a]
-                for i in range(d):
-                    q += ps[s, a, i] * theta_hat[i]
-                q = _clip01(q)
+                q = _pseudo_q(ps[s, a], u[s, a], use_u, theta_hat, SinvF_hat, bonus)
                 if q > best:
                     best = q
                     ba = a
@@ -158,12 +165,7 @@ def _all_tied(phi, Vnext, s, u, use_u, theta_hat, SinvF_hat, bonus, buf):
             for j in range(S):
                 acc += phi[s, a, j, i] * Vnext[j]
             buf[i] = acc
-        q = bonus * qnorm(SinvF_hat, buf)
-        if use_u:
-            q += u[s, a]
-        for i in range(d):
-            q += buf[i] * theta_hat[i]
-        q = _clip01(q)
+        q = _pseudo_q(buf, u[s, a], use_u, theta_hat, SinvF_hat, bonus)
         if a == 0:
             first = q
         elif abs(q - first) > 1e-12:
