@@ -122,20 +122,10 @@ def _uncertainty(psiv, SinvF, beta, u, vstar):
 
 
 @njit(cache=True)
-def _pseudo_q(x, u_sa, use_u, theta_hat, SinvF_hat, bonus):
-    """One R1 pseudo-value ``clip01(u(s,a) + bonus ||x||_{SinvF_hat} + x^T theta_hat)`` with ``x = psi_{V^_{h+1}}(s,a)``
-    (``u`` left out when ``use_u`` is False)."""
-    q = bonus * qnorm(SinvF_hat, x)
-    if use_u:
-        q += u_sa
-    for i in range(x.shape[0]):
-        q += x[i] * theta_hat[i]
-    return _clip01(q)
-
-
-@njit(cache=True)
-def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
-    """V^_h(s) = max_a clip01(u + bonus ||psi_{V^_{h+1}}|| + psi^T theta_hat) (R1 form of eq. 2.6.2)."""
+def _explore_dp_ties(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps, tie):
+    """V^_h(s) = max_a clip01(u + bonus ||psi_{V^_{h+1}}|| + psi^T theta_hat) (R1 form of eq. 2.6.2), its greedy
+    policy, and ``tie[h, s]``: every action's pseudo-value equals the first one's up to 1e-12 (the greedy choice is
+    then arbitrary: saturated at 1, or all 0 with the uncertainty switched off)."""
     S, A, _, d = phi.shape
     for s in range(S):
         Vh[H, s] = 0.0
@@ -144,33 +134,31 @@ def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
         for s in range(S):
             best = -1.0
             ba = 0
+            first = 0.0
+            tied = True
             for a in range(A):
-                q = _pseudo_q(ps[s, a], u[s, a], use_u, theta_hat, SinvF_hat, bonus)
+                q = bonus * qnorm(SinvF_hat, ps[s, a])
+                if use_u:
+                    q += u[s, a]
+                for i in range(d):
+                    q += ps[s, a, i] * theta_hat[i]
+                q = _clip01(q)
+                if a == 0:
+                    first = q
+                elif abs(q - first) > 1e-12:
+                    tied = False
                 if q > best:
                     best = q
                     ba = a
             Vh[h, s] = best
             pi[h, s] = ba
+            tie[h, s] = tied
 
 
 @njit(cache=True)
-def _all_tied(phi, Vnext, s, u, use_u, theta_hat, SinvF_hat, bonus, buf):
-    """True when every action at state ``s`` has the same R1 pseudo-value (the explorer's choice is arbitrary: the
-    pseudo-values are saturated at 1, or all 0 with the uncertainty switched off)."""
-    A, S, d = phi.shape[1], phi.shape[2], phi.shape[3]
-    first = 0.0
-    for a in range(A):
-        for i in range(d):
-            acc = 0.0
-            for j in range(S):
-                acc += phi[s, a, j, i] * Vnext[j]
-            buf[i] = acc
-        q = _pseudo_q(buf, u[s, a], use_u, theta_hat, SinvF_hat, bonus)
-        if a == 0:
-            first = q
-        elif abs(q - first) > 1e-12:
-            return False
-    return True
+def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
+    """:func:`_explore_dp_ties` without the tie flags."""
+    _explore_dp_ties(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps, np.empty((H, phi.shape[0]), np.bool_))
 
 
 @njit(cache=True)
@@ -264,14 +252,14 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     ys = np.empty((2, M))
     sig2 = np.empty(M)
     f = np.empty(S)
-    buf = np.empty(d)
+    tie = np.zeros((H, S), dtype=np.bool_)
     ci = 0
     n_ck = ckpt.shape[0]
     for k in range(1, K + 2):
         beta = c_beta * rad_mult * _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
         # certificate / checkpoint for the data of the first k-1 episodes (uncertainty always on)
         _uncertainty(psiv, SinvF[1, 0], beta, u, vstar)
-        _explore_dp(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps)
+        _explore_dp_ties(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         cert = mu0 @ Vh[0]
         if k >= 2:
             sum_cert[k - 2] = cert
@@ -292,12 +280,12 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
         if k == K + 1:
             break
         if not use_u:
-            _explore_dp(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps)
+            _explore_dp_ties(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         # ---- roll out one episode, update both HOME series
         s = sample(cmu, np.random.random())
         for h in range(H):
             a = pi[h, s]
-            if _all_tied(phi, Vh[h + 1], s, u, use_u, th[0, 0], SinvF[0, 0], 3.0 * beta, buf):
+            if tie[h, s]:
                 tied[k - 1] += 1.0 / H
             t = sample(cdf[s, a], np.random.random())
             for m in range(M):
