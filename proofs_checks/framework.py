@@ -209,10 +209,10 @@ class BoundHoldsEach(Rule):
     def evaluate(self, m: Measurement) -> RuleResult:
         ok = _holding(m, self.kind, "BoundHoldsEach")  # False where y is NaN
         k = ok.sum(axis=1)
-        n = np.full(k.shape, m.y.shape[1])
+        n = m.y.shape[1]
         conf = 1 - (1 - self.level) / max(len(m.x), 1)
-        upper = np.array([1.0 if ki == ni else float(stats.beta.ppf(conf, ki + 1, ni - ki)) for ki, ni in zip(k, n)])
-        frac = k / np.maximum(n, 1)
+        upper = np.array([1.0 if ki == n else float(stats.beta.ppf(conf, ki + 1, n - ki)) for ki in k])
+        frac = k / max(n, 1)
         worst = int(np.argmin(upper))
         passed = bool(np.all(upper >= self.prob))
         return RuleResult(passed, {"fractions": frac.tolist(), "upper_limits": upper.tolist(),
