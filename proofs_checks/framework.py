@@ -125,6 +125,13 @@ def fit_loglog_slope(x, ymean) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------ pass rules
 
 
+def _bound_per_x(m: Measurement, who: str) -> np.ndarray:
+    """The bound at each x (averaged over seeds when it is given per seed); ``who`` names the rule needing it."""
+    if m.bound_values is None:
+        raise ValueError(f"{who} needs Measurement.bound_values")
+    return m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+
+
 def _holding(m: Measurement, kind: str, who: str) -> np.ndarray:
     """Boolean array like ``m.y``: measured <= bound (``kind="upper"``) or >= bound (``"lower"``)."""
     if m.bound_values is None:
@@ -313,9 +320,7 @@ class RatioNonIncreasing(Rule):
         return f"measured/bound non-increasing in x (tol {self.tol:g})"
 
     def evaluate(self, m: Measurement) -> RuleResult:
-        if m.bound_values is None:
-            raise ValueError("RatioNonIncreasing needs Measurement.bound_values")
-        b = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+        b = _bound_per_x(m, "RatioNonIncreasing")
         r = m.mean / b
         rises = r[1:] / r[:-1] - 1.0
         worst = float(rises.max()) if rises.size else 0.0
@@ -362,9 +367,7 @@ class MeanBound(Rule):
         return f"mean over seeds {rel} bound at every x (one-sided {self.level:g} t limit)"
 
     def evaluate(self, m: Measurement) -> RuleResult:
-        if m.bound_values is None:
-            raise ValueError("MeanBound needs Measurement.bound_values")
-        b = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+        b = _bound_per_x(m, "MeanBound")
         n = m.y.shape[1]
         bad = int((~np.isfinite(m.y)).sum())
         if bad or n < 2:
@@ -436,7 +439,7 @@ class RankCorrelationAbove(Rule):
         if m.bound_values is None or (self.require_better and "comparator" not in m.meta):
             raise ValueError("RankCorrelationAbove needs bound_values (and meta['comparator'] with require_better)")
         y = np.asarray(m.meta.get("aggregate", np.mean(m.y, axis=1)), dtype=np.float64)
-        cand = np.asarray(m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1), dtype=np.float64)
+        cand = np.asarray(_bound_per_x(m, "RankCorrelationAbove"), dtype=np.float64)
         comp = np.asarray(m.meta.get("comparator", cand), dtype=np.float64)
         n_nan = int(np.isnan(y).sum() + np.isnan(cand).sum() + np.isnan(comp).sum())
         if n_nan or y.size < self.min_instances:
@@ -652,7 +655,7 @@ class CheckReport:
             ax.plot(m.x, m.mean, "o-", color=color, label=f"{label}: {m.quantity}")
             ax.fill_between(m.x, np.maximum(lo, 1e-300), np.maximum(hi, 1e-300), color=color, alpha=0.2)
             if m.bound_values is not None:
-                bv = m.bound_values if m.bound_values.ndim == 1 else m.bound_values.mean(axis=1)
+                bv = _bound_per_x(m, "the figure")
                 ax.plot(m.x, bv, "--", color=color, alpha=0.7, label=f"{label}: bound")
             st = (result.result if m is result.measurement else result.control_result).stats
             if "slope" in st and np.all(m.mean > 0):
