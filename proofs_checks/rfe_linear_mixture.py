@@ -68,7 +68,7 @@ Claims
     1.00), so HF-UCRL-RFE++'s flat error there says nothing about its exploration. Here the tied fraction is 0.003 at
     H = 10 to 0.033 at H = 160 (recorded in the measurement; a low tied fraction is necessary for directed exploration,
     not a proof of it — the control below is the functional test). The quantity is the value error of each learner's
-    estimate (:func:`evaluation_error`; no planning bonus involved).
+    estimate (:func:`evaluation_errors`; no planning bonus involved).
     ``exploration_horizon_free``: the value error of HF-UCRL-RFE++'s unprojected centre (what the weighted regression
     learned from the exploration data) does not grow with H: slope CI below 0.25; quick: -0.190 [-0.363, -0.020]
     (0.0135, 0.0196, 0.0198, 0.0151, 0.0080 at H = 10..160); base seed 1000: -0.160 [-0.348, 0.018]. Control: the same learner with the uncertainty
@@ -212,21 +212,33 @@ def one_state_rewards(mdp):
     return out
 
 
-def evaluation_error(mdp, theta, rewards, env=None):
-    """``max_r max_{pi in {pi_r, pi*_r}} |V^pi(s_1; theta, r) - V^pi(s_1; env, r)|``: the value error of the
-    planning model (``mdp`` with ``theta``) on the planned and the optimal policy of every test reward, against the
-    environment ``env`` (default: ``mdp`` with its own ``theta*``). The planning error is at most twice it
-    (V* - V^{pi_r} <= |error on pi*_r| + |error on pi_r|, as pi_r is greedy in the model)."""
+def evaluation_errors(mdp, thetas, rewards, env=None):
+    """For each parameter in ``thetas``: ``max_r max_{pi in {pi_r, pi*_r}} |V^pi(s_1; theta, r) - V^pi(s_1; env, r)|``,
+    the value error of the planning model (``mdp`` with ``theta``) on the planned and the optimal policy of every test
+    reward, against the environment ``env`` (default: ``mdp`` with its own ``theta*``). The planning error is at most
+    twice it (V* - V^{pi_r} <= |error on pi*_r| + |error on pi_r|, as pi_r is greedy in the model). The optimal
+    policies and their true values are computed once for all ``thetas``."""
     env = mdp if env is None else env
-    worst = 0.0
-    for R in rewards:
-        for pol in (mdp.plan(R, theta=theta, clip=True).policy, env.plan(R).policy):
+    optimal = [env.plan(R).policy for R in rewards]
+    optimal_values = [env.evaluate(pol, R) for pol, R in zip(optimal, rewards)]
+    out = []
+    for theta in thetas:
+        worst = 0.0
+        for R, opt, v_opt in zip(rewards, optimal, optimal_values):
+            pol = mdp.plan(R, theta=theta, clip=True).policy
             worst = max(worst, abs(mdp.evaluate(pol, R, theta=theta) - env.evaluate(pol, R)))
-    return worst
+            worst = max(worst, abs(mdp.evaluate(opt, R, theta=theta) - v_opt))
+        out.append(worst)
+    return out
+
+
+def evaluation_error(mdp, theta, rewards, env=None):
+    """:func:`evaluation_errors` for one parameter."""
+    return evaluation_errors(mdp, [theta], rewards, env)[0]
 
 
 def random_eval_run(K_max, rho, seed):
-    """Value error of the planning model (:func:`evaluation_error`, one-state test rewards) at the checkpoints
+    """Value error of the planning model (:func:`evaluation_errors`, one-state test rewards) at the checkpoints
     ``25 * 2^(j/2) <= K_max`` of one HF-UCRL-RFE++ run on a random linear mixture MDP
     (:func:`mdps.random_linear_mixture`, S = 5, A = 2, d = 3, H = 10, Dirichlet(0.3) kernels, instance
     ``60_000 + seed``). ``rho > 0``: the episodes come from the misspecified environment of
@@ -238,8 +250,8 @@ def random_eval_run(K_max, rho, seed):
     tr = one_state_rewards(model)
     r = hf_ucrl_rfe(model, int(K_max), seed=seed, c_beta=C_BETA, M=M_ORDERS, test_rewards=tr[:1], checkpoints=ks,
                     environment=env if rho > 0 else None)
-    return {"K": ks.tolist(), "eval_error": [evaluation_error(model, th, tr, env) for th in r.extra["theta_plan"]],
-            "eval_error_centre": [evaluation_error(model, th, tr, env) for th in r.extra["theta_centre"]],
+    errors = evaluation_errors(model, [*r.extra["theta_plan"], *r.extra["theta_centre"]], tr, env)
+    return {"K": ks.tolist(), "eval_error": errors[:ks.size], "eval_error_centre": errors[ks.size:],
             "tied_fraction": float(r.extra["tied_fraction"].mean())}
 
 
@@ -296,7 +308,7 @@ C_BETA_DIR, K_DIR = 0.0003, 400
 
 def h_value_run(H, seed):
     """HF-UCRL-RFE++ (exploration on and off) and UCRL-RFE at ``c_beta = 0.0003`` after K = 400 episodes on the
-    instances of :func:`h_compare_run`: value error of each learner's planning model (:func:`evaluation_error`; no
+    instances of :func:`h_compare_run`: value error of each learner's planning model (:func:`evaluation_errors`; no
     planning bonus involved), with and without the row-sum projection; HF-UCRL-RFE++'s tied fraction; its certificate
     at its own radius and at a horizon-scaled radius (times sqrt(H), a separate run)."""
     m = mdps.random_linear_mixture(5, 2, 3, int(H), seed=30_000 + seed, concentration=0.2)
@@ -306,12 +318,10 @@ def h_value_run(H, seed):
     off = hf_ucrl_rfe(m, K_DIR, explore="off", **kw)
     scaled = hf_ucrl_rfe(m, K_DIR, radius_h_power=0.5, **kw)
     th_u = ucrl_rfe(m, K_DIR, seed=seed, c_beta=C_BETA_DIR, test_rewards=tr[:1]).extra["theta_plan"][-1]
-    return {"hf": evaluation_error(m, hf.extra["theta_plan"][-1], tr),
-            "hf_centre": evaluation_error(m, hf.extra["theta_centre"][-1], tr),
-            "hf_off": evaluation_error(m, off.extra["theta_plan"][-1], tr),
-            "hf_off_centre": evaluation_error(m, off.extra["theta_centre"][-1], tr),
-            "ucrl": evaluation_error(m, th_u, tr),
-            "ucrl_projected": evaluation_error(m, mass_projection(m.phi, th_u), tr),
+    keys = ("hf", "hf_centre", "hf_off", "hf_off_centre", "ucrl", "ucrl_projected")
+    thetas = (hf.extra["theta_plan"][-1], hf.extra["theta_centre"][-1], off.extra["theta_plan"][-1],
+              off.extra["theta_centre"][-1], th_u, mass_projection(m.phi, th_u))
+    return {**dict(zip(keys, evaluation_errors(m, thetas, tr))),
             "hf_tied": float(hf.extra["tied_fraction"].mean()),
             "hf_cert": float(hf.certificate[-1]),
             "hf_cert_radius_sqrtH": float(scaled.certificate[-1])}
