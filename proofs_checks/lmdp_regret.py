@@ -306,7 +306,7 @@ def itb_coef(M, leaves, A, K, gap, seed, c=0.5, cap=0.25):
     out = {"regret_K": regs[0], "regret_8K": regs[-1], "coef": float(coef), "coef_norm": float(coef) / (1.0 - 1.0 / A),
            "burn_in": float(burn), "S": float(L.S), "gap_max": float(max(gaps))}
     if gap == "k_dependent":
-        out["rho"] = float(sum(regs) / sum(k * g * (1.0 - 1.0 / A) for k, g in zip(ks, gaps)))
+        out["rho"] = float(sum(regs) / sum(uniform_arm_coef(M, leaves, A, K, c, cap)["regret"]))
     return out
 
 
