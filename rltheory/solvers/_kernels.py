@@ -1117,3 +1117,103 @@ def max_row_len(indptr):
         if k > n:
             n = k
     return n
+
+
+@njit(cache=True)
+def contraction_bound(resid, gamma, rho_hi):
+    """``resid / (1 - gamma rho_hi)`` rounded upwards (each of the four roundings inflated by 2u); ``inf`` when
+    ``gamma rho_hi`` is not certainly below 1. ``resid`` bounds ``||T V - V||_inf``, ``rho_hi`` the row sums."""
+    u2 = 2.0 * UNIT_ROUNDOFF
+    x = gamma * rho_hi * (1.0 + u2)
+    den = (1.0 - x) * (1.0 - u2)
+    if not den > 0.0:
+        return np.inf
+    return resid * (1.0 + u2) / den * (1.0 + u2)
+
+
+@njit(cache=True)
+def _argmax_rows(Q):
+    pi = np.empty(Q.shape[0], dtype=np.int64)
+    for s in range(Q.shape[0]):
+        pi[s] = _argmax_row(Q[s])[0]
+    return pi
+
+
+@njit(cache=True)
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience):
+    """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
+    value iteration (``m < 0``, :func:`value_iteration_dense_fused`) or MPI with ``m`` sweeps
+    (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
+    :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
+    MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
+    Returns ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped by ``patience`` (float64
+    noise floor) before the rule was met."""
+    S = R.shape[0]
+    A = R.shape[1]
+    rmin = np.inf
+    for s in range(S):
+        for a in range(A):
+            rmin = min(rmin, R[s, a])
+    V = np.full(S, rmin / (1.0 - gamma))
+    Q = np.empty((S, A))
+    it = 0
+    ktol = tol
+    bound = np.inf
+    stalled = False
+    for _round in range(3):
+        left = max_iter - it
+        if m < 0:
+            V, _q, _p, diff, k = value_iteration_dense_fused(P2, R, gamma, V, ktol, left, patience)
+        else:
+            V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience)
+        it += k
+        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
+        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        if bound <= tol or it >= max_iter or stalled:
+            break
+        ktol = ktol / 4.0
+    return V, Q, _argmax_rows(Q), bound, it, stalled
+
+
+@njit(cache=True)
+def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience):
+    """Serial-kernel (CSR) version of :func:`solve_dense_certified`."""
+    S = R.shape[0]
+    A = R.shape[1]
+    rmin = np.inf
+    for s in range(S):
+        for a in range(A):
+            rmin = min(rmin, R[s, a])
+    V = np.full(S, rmin / (1.0 - gamma))
+    Q = np.empty((S, A))
+    it = 0
+    ktol = tol
+    bound = np.inf
+    stalled = False
+    for _round in range(3):
+        left = max_iter - it
+        if m < 0:
+            V, _q, _p, diff, k = value_iteration_sparse(indptr, indices, data, R, gamma, V, ktol, left, patience)
+        else:
+            V, _q, _p, diff, k = modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V, m, ktol, left,
+                                                                  patience)
+        it += k
+        bound = contraction_bound(certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
+        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        if bound <= tol or it >= max_iter or stalled:
+            break
+        ktol = ktol / 4.0
+    return V, Q, _argmax_rows(Q), bound, it, stalled
+
+
+@njit(cache=True)
+def reward_stats(R):
+    """``(max |R|, max R - min R)`` in one pass."""
+    lo = np.inf
+    hi = -np.inf
+    m = 0.0
+    for v in R.ravel():
+        lo = min(lo, v)
+        hi = max(hi, v)
+        m = max(m, abs(v))
+    return m, hi - lo

@@ -281,13 +281,7 @@ def _rho_contract(n: int) -> float:
     return (1.0 + ROW_SUM_ATOL) * (1.0 + 2.0 * (n + 1) * _U)
 
 
-def _contraction_bound(resid: float, gamma: float, rho: float) -> float:
-    """``resid / (1 - gamma rho)`` rounded upwards; ``inf`` if ``gamma rho`` is not certainly below 1."""
-    x = gamma * rho * (1.0 + 2.0 * _U)
-    den = (1.0 - x) * (1.0 - 2.0 * _U)
-    if not den > 0.0:
-        return math.inf
-    return resid * (1.0 + 2.0 * _U) / den * (1.0 + 2.0 * _U)
+_contraction_bound = K.contraction_bound
 
 
 def _discount_rho(mdp: TabularMDP, n: int) -> float:
@@ -367,12 +361,10 @@ def _tolerance(mdp: TabularMDP, tol, n: int):
     The floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2`` is about what float64 can certify: values are as large
     as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that as rounding,
     and the residual bound divides by ``1 - gamma`` once more."""
-    R = mdp.R
     g = mdp.gamma
-    rmax = float(np.abs(R).max())
+    rmax, span = K.reward_stats(mdp.R)
     floor = 8.0 * (math.sqrt(n) + 4.0) * _U * rmax / (1.0 - g) ** 2
     if tol is None:
-        span = float(R.max() - R.min())
         scale = span if span > 0.0 else (rmax if rmax > 0.0 else 1.0)
         return max(DEFAULT_RTOL * scale, floor), floor
     return float(tol), floor
@@ -508,38 +500,33 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                           f"policy (error_bound {bound:.3g})", ConvergenceWarning, stacklevel=3)
     else:
         tol_used, floor = _tolerance(mdp, tol, n)
-        V = np.full(S, R.min() / (1.0 - g))  # T V0 >= V0: MPI increases monotonically from here
-        it = 0
-        ktol = tol_used
-        stalled = False
-        sparse = mdp.is_sparse
-        if sparse:
-            ip, ix, dt = mdp.csr_arrays
-            big = _big(ip)
+        mm = -1 if m == "vi" else mpi_sweeps
+        if not mdp.is_sparse:
+            V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
+                                                                   mm, rho, K.PATIENCE)
         else:
-            P2 = mdp.P.reshape(S * A, S)
-        for _round in range(3):
-            left = max_iter - it
-            if m == "vi":
-                if sparse:
-                    vi = K.value_iteration_sparse_par if big else K.value_iteration_sparse
-                    V, _, _, diff, k = vi(ip, ix, dt, R, g, V, ktol, left)
-                else:
-                    V, _, _, diff, k = K.value_iteration_dense_fused(P2, R, g, V, ktol, left)
-            else:
-                if sparse:
-                    mpi = K.modified_policy_iteration_sparse_par if big else K.modified_policy_iteration_sparse
-                    V, _, _, diff, k = mpi(ip, ix, dt, R, g, V, mpi_sweeps, ktol, left)
-                else:
-                    V, _, _, diff, k = K.modified_policy_iteration_dense(P2, R, g, V, mpi_sweeps, ktol, left)
-            it += k
-            V = np.asarray(V)
-            Q, bound = _certify_discounted(mdp, V, rho)
-            stalled = not (g * diff <= 2.0 * ktol * (1.0 - g)) and k < left
-            if bound <= tol_used or it >= max_iter or stalled:
-                break
-            ktol = ktol / 4.0  # the rounding of V pushed the certificate above tol: iterate a little further
-        pi = Q.argmax(axis=1).astype(np.int64)
+            ip, ix, dt = mdp.csr_arrays
+            if not _big(ip):
+                V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
+                                                                        K.PATIENCE)
+            else:  # thread-parallel kernels are entered from Python only (see _kernels)
+                V = np.full(S, R.min() / (1.0 - g))
+                it = 0
+                ktol = tol_used
+                for _round in range(3):
+                    left = max_iter - it
+                    if m == "vi":
+                        V, _, _, diff, k = K.value_iteration_sparse_par(ip, ix, dt, R, g, V, ktol, left)
+                    else:
+                        V, _, _, diff, k = K.modified_policy_iteration_sparse_par(ip, ix, dt, R, g, V, mpi_sweeps,
+                                                                                  ktol, left)
+                    it += k
+                    Q, bound = _certify_discounted(mdp, V, rho)
+                    stalled = not (g * diff <= 2.0 * ktol * (1.0 - g)) and k < left
+                    if bound <= tol_used or it >= max_iter or stalled:
+                        break
+                    ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
+                pi = Q.argmax(axis=1).astype(np.int64)
         converged = bound <= tol_used
         extra["tol"] = tol_used
         if not converged:
