@@ -28,7 +28,7 @@ def tiny_result(tmp_path_factory):
 def test_json_structure(tiny_result):
     result, path = tiny_result
     data = json.loads(path.read_text())
-    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice"}
+    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e"}
     assert data["meta"]["profile"] == "tiny"
     assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
     assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory"}
@@ -42,6 +42,10 @@ def test_json_structure(tiny_result):
     conv = [r for r in data["rows"] if r["section"] == "convergence" and r["rltheory"]]
     assert conv and all(r["certified"] and r["error_bound"] <= bench.EPS_CERT for r in conv)
     assert {c["case"] for c in data["method_choice"]} == {r["case"] for r in conv}
+    # e2e: construct + solve, rltheory against QuantEcon, once per BLAS thread setting, certified
+    e2e = [r for r in data["rows"] if r["section"] == "e2e" and r["rltheory"]]
+    assert e2e and all(r["certified"] for r in e2e)
+    assert len(data["e2e"]) == len(e2e) and {e["blas_threads"] for e in data["e2e"]} >= {1}
     for r in data["rows"]:
         assert ROW_KEYS <= set(r), r
         assert r["seconds"] > 0 and np.isfinite(r["seconds"])

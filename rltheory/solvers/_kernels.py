@@ -298,11 +298,15 @@ def _shift(V, c):
         V[i] += c
 
 
-#: Value iteration and MPI also stop when the span of ``T V - V`` has not reached a new minimum for this many
-#: consecutive greedy steps. In exact arithmetic the span shrinks by a factor <= gamma at every VI sweep
+#: Value iteration also stops when the span of ``T V - V`` has not reached a new minimum for this many
+#: consecutive sweeps. In exact arithmetic the span shrinks by a factor <= gamma at every VI sweep
 #: (T is a span contraction), so a run of ``PATIENCE`` sweeps without a new minimum means the iterates are at the
 #: float64 noise floor, where a smaller ``tol`` cannot be reached (it used to run all ``max_iter`` sweeps there).
+#: MPI's span is not monotone (it can grow for dozens of greedy steps on slow chains), so MPI uses
+#: ``PATIENCE_MPI`` greedy steps; both also stop once ``span <= noise * max|V|`` (``noise`` ~ the relative
+#: rounding of one backup, see ``rltheory.solvers.api._noise``).
 PATIENCE = 20
+PATIENCE_MPI = 1000
 
 
 @njit(cache=True)
@@ -314,7 +318,7 @@ def _record(diff, best, since):
 
 
 @njit(cache=True)
-def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE):
+def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Value iteration ``V_{n+1} = T V_n`` (Puterman 1994, Sec. 6.3) with the MacQueen-Porteus stopping rule
     (Puterman Thm 6.6.2): for any ``V``, ``T V + c_lo <= V* <= T V + c_hi`` componentwise with
     ``c_lo = gamma/(1-gamma) min(T V - V)`` and ``c_hi = gamma/(1-gamma) max(T V - V)``. We stop once the
@@ -343,7 +347,7 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE):
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience:
@@ -354,7 +358,7 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE):
 
 
 @njit(cache=True)
-def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=PATIENCE):
+def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Sparse (CSR) version of :func:`value_iteration_dense`."""
     S = R.shape[0]
     A = R.shape[1]
@@ -374,7 +378,7 @@ def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, p
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience:
@@ -509,7 +513,7 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
 
 
 @njit(cache=True)
-def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience=PATIENCE):
+def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Modified policy iteration (Puterman & Shin 1978; Puterman 1994, Sec. 6.5): greedy step
     ``V' = T V`` then ``m`` partial evaluation sweeps of the greedy policy. Stops with the same
     MacQueen-Porteus rule as :func:`value_iteration_dense` on the greedy step (valid for any ``V``) and
@@ -533,7 +537,7 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience or it == max_iter:
@@ -545,7 +549,8 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience
 
 
 @njit(cache=True)
-def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE):
+def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE,
+                                     noise=0.0):
     """Sparse version of :func:`modified_policy_iteration_dense`."""
     S = R.shape[0]
     A = R.shape[1]
@@ -565,7 +570,7 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience or it == max_iter:
@@ -689,7 +694,7 @@ def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
 
 
 @njit(cache=True)
-def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE):
+def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """:func:`value_iteration_dense` with the fused sweep :func:`bellman_sweep_dense` (one pass less over
     Q per iteration, no temporary arrays besides BLAS's output). Same iterates, stopping rule and returns."""
     S = R.shape[0]
@@ -709,7 +714,7 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIEN
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience:
@@ -726,7 +731,7 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIEN
 # PARALLEL_MIN_NNZ stored transitions, where a sweep takes tens of microseconds or more.
 
 
-def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None):
+def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
     """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
@@ -745,7 +750,7 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
         diff = hi - lo
         V, Vn = Vn, V
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience or it == max_iter:
@@ -790,7 +795,8 @@ def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
         V[:] = cur
 
 
-def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=None):
+def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=None,
+                                         noise=0.0):
     """:func:`modified_policy_iteration_sparse` with multithreaded sweeps; same iterates and returns."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
@@ -809,7 +815,7 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
         diff = hi - lo
         V, Vn = Vn, V
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
         best, since = _record(diff, best, since)
         if since >= patience or it == max_iter:
@@ -1140,14 +1146,16 @@ def _argmax_rows(Q):
 
 
 @njit(cache=True)
-def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience):
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
     """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
     value iteration (``m < 0``, :func:`value_iteration_dense_fused`) or MPI with ``m`` sweeps
     (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
     :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
     MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
-    Returns ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped by ``patience`` (float64
-    noise floor) before the rule was met."""
+    ``patience`` / ``noise``: see the iteration kernels (the float64 noise floor: stop once the span is below
+    ``noise * max|V|``, or has set no new minimum for ``patience`` greedy steps). Returns
+    ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
+    was met."""
     S = R.shape[0]
     A = R.shape[1]
     rmin = np.inf
@@ -1163,9 +1171,9 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience):
     for _round in range(3):
         left = max_iter - it
         if m < 0:
-            V, _q, _p, diff, k = value_iteration_dense_fused(P2, R, gamma, V, ktol, left, patience)
+            V, _q, _p, diff, k = value_iteration_dense_fused(P2, R, gamma, V, ktol, left, patience, noise)
         else:
-            V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience)
+            V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience, noise)
         it += k
         bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
@@ -1176,7 +1184,7 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience):
 
 
 @njit(cache=True)
-def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience):
+def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
     """Serial-kernel (CSR) version of :func:`solve_dense_certified`."""
     S = R.shape[0]
     A = R.shape[1]
@@ -1193,10 +1201,10 @@ def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rh
     for _round in range(3):
         left = max_iter - it
         if m < 0:
-            V, _q, _p, diff, k = value_iteration_sparse(indptr, indices, data, R, gamma, V, ktol, left, patience)
+            V, _q, _p, diff, k = value_iteration_sparse(indptr, indices, data, R, gamma, V, ktol, left, patience, noise)
         else:
             V, _q, _p, diff, k = modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V, m, ktol, left,
-                                                                  patience)
+                                                                  patience, noise)
         it += k
         bound = contraction_bound(certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left

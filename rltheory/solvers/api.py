@@ -355,6 +355,13 @@ def _canonical_method(method) -> str:
 DEFAULT_RTOL = 1e-10
 
 
+def _noise(n: int) -> float:
+    """Span of ``T V - V``, relative to ``max|V|``, at which VI/MPI iterates are at float64 resolution: the
+    rounding of one backup over ``n`` entries per row is ~``sqrt(n) u`` of ``max|V|`` for typical summation
+    orders (a statistical estimate, not a bound: it only decides when to stop; ``error_bound`` is rigorous)."""
+    return 4.0 * (math.sqrt(n) + 4.0) * _U
+
+
 def _tolerance(mdp: TabularMDP, tol, n: int):
     """``(tol used, float64 floor)`` for VI/MPI.
 
@@ -501,14 +508,16 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
     else:
         tol_used, floor = _tolerance(mdp, tol, n)
         mm = -1 if m == "vi" else mpi_sweeps
+        patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
+        noise = _noise(n)
         if not mdp.is_sparse:
             V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
-                                                                   mm, rho, K.PATIENCE)
+                                                                   mm, rho, patience, noise)
         else:
             ip, ix, dt = mdp.csr_arrays
             if not _big(ip):
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
-                                                                        K.PATIENCE)
+                                                                        patience, noise)
             else:  # thread-parallel kernels are entered from Python only (see _kernels)
                 V = np.full(S, R.min() / (1.0 - g))
                 it = 0
@@ -516,10 +525,11 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                 for _round in range(3):
                     left = max_iter - it
                     if m == "vi":
-                        V, _, _, diff, k = K.value_iteration_sparse_par(ip, ix, dt, R, g, V, ktol, left)
+                        V, _, _, diff, k = K.value_iteration_sparse_par(ip, ix, dt, R, g, V, ktol, left, patience,
+                                                                        noise)
                     else:
                         V, _, _, diff, k = K.modified_policy_iteration_sparse_par(ip, ix, dt, R, g, V, mpi_sweeps,
-                                                                                  ktol, left)
+                                                                                  ktol, left, patience, noise)
                     it += k
                     Q, bound = _certify_discounted(mdp, V, rho)
                     stalled = not (g * diff <= 2.0 * ktol * (1.0 - g)) and k < left
