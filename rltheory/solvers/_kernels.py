@@ -972,7 +972,7 @@ def _residual_tail(n, Rmax, Vmax, rho_hi, resid):
 
 
 @njit(cache=True)
-def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q):
+def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     """Rigorous upper bound on ``||T V - V||_inf`` for float64 arrays, rounding included; fills ``Q``.
 
     ``(T V)(s) = max_a q(s,a)``, ``q(s,a) = R(s,a) + gamma sum_t P2[s A + a, t] Vb(t)``, compared with ``Vc(s)``
@@ -989,7 +989,9 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q):
        the accurately rounded ``q``.
     3. ``max`` is monotone: ``|(T V - V)(s)| <= max(max_a (d^ + 4u|d^|), -max_a (d^ - 4u|d^|)) + delta``.
 
-    Returns that bound's maximum over s, rounded upwards."""
+    Shortcut: if ``target > 0`` and the bound of step 1 alone, ``|max_a Q^(s,.) - Vc(s)| + eps``, already gives
+    :func:`contraction_bound` ``<= target``, that (looser, equally rigorous) bound is returned and step 2 is
+    skipped. Returns the bound's maximum over s, rounded upwards."""
     S = R.shape[0]
     A = R.shape[1]
     n = P2.shape[1]
@@ -1005,6 +1007,17 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q):
         Qf[k] = Rf[k] + gamma * Qf[k]
     g = (n + 3) * u / (1.0 - (n + 3) * u)
     eps2 = 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + u4)
+    if target > 0.0:
+        rp = 0.0
+        for s in range(S):
+            m = Q[s, 0]
+            for a in range(1, A):
+                if Q[s, a] > m:
+                    m = Q[s, a]
+            rp = max(rp, abs(m - Vc[s]))
+        rp = (rp + 0.5 * eps2) * (1.0 + u4)
+        if contraction_bound(rp, gamma, rho_hi) <= target:
+            return rp
     resid = 0.0
     for s in range(S):
         m = Q[s, 0]
@@ -1175,7 +1188,7 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
         else:
             V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience, noise)
         it += k
-        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
+        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
         if bound <= tol or it >= max_iter or stalled:
             break
