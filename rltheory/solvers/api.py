@@ -17,6 +17,7 @@ The hot loops are the Numba kernels of :mod:`rltheory.solvers._kernels`.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -122,9 +123,21 @@ class SolveResult:
 
 
 def _big(indptr) -> bool:
-    """Use the thread-parallel sparse kernels from this many stored transitions on (they give identical
-    results: each row is summed in the same order); below it thread start-up costs more than it saves."""
-    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ
+    """Use the thread-parallel sparse kernels from ``PARALLEL_MIN_NNZ`` stored transitions on, and only while a
+    core is free (they give identical results: each row is summed in the same order). Below that size thread
+    start-up costs more than it saves; on a busy machine every sweep's parallel region waits for a descheduled
+    thread, which made sparse solves an order of magnitude slower than the serial kernels on a shared 2-core
+    host."""
+    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
+
+
+def _core_free() -> bool:
+    """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return load <= (os.cpu_count() or 1) - 0.5
 
 
 def _check_mdp(mdp) -> TabularMDP:
