@@ -372,7 +372,7 @@ def _noise(n: int) -> float:
     """Span of ``T V - V``, relative to ``max|V|``, at which VI/MPI iterates are at float64 resolution: the
     rounding of one backup over ``n`` entries per row is ~``sqrt(n) u`` of ``max|V|`` for typical summation
     orders (a statistical estimate, not a bound: it only decides when to stop; ``error_bound`` is rigorous)."""
-    return 4.0 * (math.sqrt(n) + 4.0) * _U
+    return 2.0 * (math.sqrt(n) + 4.0) * _U
 
 
 def _tolerance(mdp: TabularMDP, tol, n: int):
