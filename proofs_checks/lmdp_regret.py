@@ -7,17 +7,50 @@ pseudo-regret (belief-DP ``V*`` and exact evaluation of every deployed policy). 
 ``c2 = 0.05`` and ``Gamma`` given to the learner (the theory's ``c = 1`` keeps the learners in their linear phase
 for far longer than simulable ``K``; stated in every measurement's meta).
 
-Claims
-------
-``sqrtK_upper``
-    Value-optimistic learner on the identify-then-bandit family (M = 2 contexts, 2 leaves, A = 2, H = 8, safe exit
-    worth 0.25) with a fixed arm gap 0.2: log-log slope of regret in K has 95% CI below 1/2 (+0.1) (measured ~0.26).
-    Control: the same solver with both bonuses switched off (optimistic values for unvisited pairs kept) locks onto a
-    wrong arm on some seeds: linear regret (slope ~0.99), rejected. (An earlier version measured this claim on the
-    K-dependent family with a bonus-free greedy control; an independent review showed that on that family every
-    learner, a bonus-free one and a random-arm one included, has slope ~1/2, and ours did not beat random arms at
-    K <= 32000: the claim had no teeth there.)
-``sqrtK_tight``
+Learner under test (protocol ``"lmdp_hindsight"``, :mod:`rltheory.algorithms.lmdp.protocol`): the claims marked
+[learner] measure ``ctx.learner`` when one is given (``rltheory check lmdp_regret --learner pkg.mod:factory``,
+``factory(M, S, A, H, K, seed, rewards, Gamma)``) on the same instances and seeds, through a harness that samples
+the episodes and evaluates every deployed policy exactly; their controls stay the built-in ones.
+:func:`reference_learner` is the built-in learner written to the protocol (its results equal the fast path's bit
+for bit). ``MUTANTS`` lists realistic bugs (``proofs_checks/mutants/lmdp_regret.py``), each of which must make a
+learner claim fail (``--mutants``). Every learner measurement also checks the invariant that no deployed policy's
+exact value exceeds ``V*`` by more than ``VALUE_TOL`` (a regret below ``-tol``).
+
+Claims (in run order)
+---------------------
+``sqrtK_upper`` [learner]
+    Learner on the identify-then-bandit family (M = 2 contexts, 2 leaves, A = 2, H = 8, safe exit worth 0.25) with
+    a fixed arm gap 0.2: log-log slope of regret in K has 95% CI below 1/2 (+0.1), *and* the one-sided 95% upper
+    limit of the mean regret is at most ``1 - ITB_EPS`` times the uniform-arm policy's exact regret
+    ``K gap (1 - 1/A)`` at every K (beat not learning). Control: the same solver with both bonuses switched off
+    (optimistic values for unvisited pairs kept) locks onto a wrong arm on some seeds: linear regret, rejected.
+``optimism`` [learner]
+    The learner's planning value (``planning_value()`` or its belief plan's ``value``) is ``>= V*`` in every epoch on
+    every seed, on identify-then-bandit, probe and random (``Gamma = 2``) LMDPs at K = 4000 (quick) / 20000, and on a
+    one-leaf noisy bandit (arms Bernoulli 0.8 / 0.5, H = 4) at ``OPTIMISM_NOISY_K`` episodes: there the best arm is
+    never in doubt, so the planning value is the estimate of its mean plus the bonuses, and a bonus narrower than
+    the estimate's ``1/sqrt(N)`` noise (e.g. the ``c2 Gamma iota / N`` term alone) falls below ``V*`` on some seeds
+    once ``N`` is large. A learner that reports no planning value fails (optimism not measurable). Control: the same
+    solver with c1 = c2 = 0 — its planning value falls below ``V*``. (Optimism is not guaranteed by our scaled-down
+    bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin on kinds 1-3 is thin.)
+``deterministic_flat`` [learner]
+    On deterministic LMDPs (``Var*_A = 0``) regret stays near-constant: slope CI below 0.15, and the mean regret's
+    upper limit is at most ``MARGIN`` times the uniform random policy's exact regret (per seed) at every K. Control:
+    the Hoeffding (L-UCRL-like) baseline at the same bonus scale 0.5 on the same LMDPs: rejected. This is the
+    ``sqrt(Var*)`` dependence at its end point ``Var* = 0``. (A bonus-free learner has near-constant regret here
+    too: flatness does not show that variance-aware bonuses are needed, only that they stop exploring when there is
+    no variance.)
+``horizon_free`` [learner]
+    On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = ``HORIZON_K``), the
+    regret is flat in H in {8, ..., 64} (slope CI below 0.15) *while learning*: its mean's upper limit is at most
+    ``MARGIN`` times the uniform random policy's exact regret at every H. Flat in H alone is not horizon-free: a
+    learner that never leaves its linear phase is flat too (saturated); the margin rejects it, and the meta reports
+    the late (second-half) per-episode regret against the uniform policy's and the H at which the learner is
+    saturated. Control: the Hoeffding (L-UCRL-like, H-scaled) baseline at the *same* scale c1 = 0.5 — saturated
+    at every H, so flat, rejected by the margin. (Until this version the control ran at a 10x smaller scale and the
+    rule was the slope alone, which the saturated same-scale baseline passed; the 10x smaller Hoeffding learner, which
+    learns at small H and whose regret grows with H, is now the mutant ``hoeffding_x0.1``.)
+``sqrtK_tight`` [learner]
     Lower bound. On the K-dependent family with gap ``0.25 sqrt(M L A / K)`` (M = L = A = 2; best arms uniform per
     (context, leaf)) every learner has expected regret at least :func:`itb_lower_bound` (our Pinsker argument after
     Auer et al. 2002, exact binomial expectation; about ``c (1 - 1/A - c) sqrt(M L A K) = sqrt(8K)/16``: 7.9 at
@@ -28,27 +61,13 @@ Claims
     meta: the bound holds for it too — this claim is about the family, not about our learner's learning.
     (Until this version the claim was "slope in K contains 1/2" on the gap-0.5 family, which the uniform-arm
     policy passes exactly and which the Pinsker bound cannot certify: at c = 0.5, A = 2 it is ~0.)
-``model_optimistic_sqrtK``
-    The model-optimistic instantiation on the fixed-gap family: slope CI below 1/2 (+0.1). Control: the confidence
-    set shrunk to the point estimate (c1 = c2 = 0): linear regret.
-``deterministic_flat``
-    On deterministic LMDPs (``Var*_A = 0``) regret stays near-constant: slope CI below 0.15. Control: the Hoeffding
-    (L-UCRL-like) baseline at the same bonus scale 0.5 on the same LMDPs (slope ~0.8): rejected. This is the
-    ``sqrt(Var*)`` dependence at its end point ``Var* = 0``. (Measured, not claimed: a bonus-free learner has
-    near-constant regret here too, ~4.6 against ~45 for ours, so flatness does not show that variance-aware bonuses
-    are needed, only that they stop exploring when there is no variance.)
-``horizon_free``
-    On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = 4000), regret of the
-    value-optimistic learner is flat in H in {8, ..., 64}: slope CI below 0.15. Control: the Hoeffding baseline (at a
-    10x *smaller* bonus scale, 0.05), whose per-step bonuses add up over H (slope ~0.9): rejected.
-``optimism`` / ``optimism_model``
-    The planner's optimistic value (with the learner's own empirical ``w``, ``nu``, ``P``) is ``>= V*`` in every epoch
-    on every seed, for three instance families (identify-then-bandit, probe, random ``Gamma = 2``), K = 4000 (quick)
-    or 20000 (full). Control: the same solver with c1 = c2 = 0 — its planning value falls below ``V*`` (the earlier
-    control, the greedy solver valuing unvisited pairs at 0, was below ``V*`` at epoch 0 by construction). (Optimism is not guaranteed by our
-    scaled-down bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin is thin: the smallest
-    ratio at K = 20000 was 1.003 (value) and 1.001 (model).)
-``sqrtM`` / ``sqrtS`` / ``sqrtA``
+``model_optimistic_sqrtK`` (built-in model solver only)
+    The model-optimistic instantiation on the fixed-gap family: slope CI below 1/2 (+0.1) and ``1 - ITB_EPS`` times
+    the uniform-arm policy's regret. Control: the confidence set shrunk to the point estimate (c1 = c2 = 0): linear
+    regret.
+``optimism_model`` (built-in model solver only)
+    As ``optimism``, for the model-optimistic solver. Control: a point-estimate confidence set (c1 = c2 = 0).
+``sqrtM`` / ``sqrtS`` / ``sqrtA`` [learner]
     Upper-bound form of the dependence on M, S and A (note rows L2-b, L2-c) on the identify-then-bandit family with
     gap ``c sqrt(M L A / k)``, ``c = 2`` (``L`` leaves = the decision states; ``S = 2 L + 2 ceil(log2 M) + 3``, in the
     meta), one variable swept at a time, the others at ``M = L = A = 2``, H = 8. Per seed and ``(M, L, A)`` we run
