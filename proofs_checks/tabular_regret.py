@@ -27,7 +27,7 @@ Claims
     slope 1/2). A slope well below 1/2 on this family is not "better than the rate": by the lower bound no
     consistent learner has it, so it marks a learner that stopped exploring and got lucky on these instances.
     Control: the uniform policy itself (slope exactly 1/2, rejected by the margin). With the gap constant 0.5 of
-    the minimax construction no learner beats the uniform policy by a margin at simulable K (ours was within 4%),
+    the minimax construction our learner does not beat the uniform policy by a margin at simulable K (issue #18),
     hence the constant 4.
 ``consistent``
     On a fixed-gap bandit MDP (gap 0.1, A = 4, H = 10, K = 16000, twice the seeds) every run keeps learning: on

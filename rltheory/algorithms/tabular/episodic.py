@@ -157,6 +157,7 @@ class UCBVIVariant:
     optimistic_unvisited: bool = True
     count_offset: float = 0.0
     explore_fraction: float | None = None
+    skip_first_step: bool = False
 
     def __post_init__(self):
         if self.bonus not in BONUSES:
@@ -297,7 +298,7 @@ class UCBVILearner:
     """
 
     def __init__(self, S, A, H, K, seed, bonus="bernstein", bonus_scale=1.0, delta=0.1, var_decay="sqrt",
-                 optimistic_unvisited=True, count_offset=0.0, explore_fraction=None):
+                 optimistic_unvisited=True, count_offset=0.0, explore_fraction=None, skip_first_step=False):
         self.S, self.A, self.H, self.K = int(S), int(A), int(H), int(K)
         self.kind = BONUSES[bonus]
         self.scale = float(bonus_scale)
@@ -311,6 +312,7 @@ class UCBVILearner:
         self.Rsum = np.zeros((S, A))
         self.episode = 0
         self.vmax = (self.H - np.arange(self.H + 1)).astype(np.float64)
+        self.h_stop = 1 if skip_first_step else 0
 
     def policy(self) -> np.ndarray:
         H, S, A = self.H, self.S, self.A
@@ -320,9 +322,9 @@ class UCBVILearner:
         P = self.Nsas / n[:, :, None]
         r = np.where(visited, self.Rsum / np.where(visited, self.N, 1.0), 0.0)
         unvisited_q = None if (kind > 0 and self.optimistic) else r
-        pi = np.empty((H, S), dtype=np.int64)
+        pi = np.zeros((H, S), dtype=np.int64)
         V = np.zeros(S)
-        for h in range(H - 1, -1, -1):
+        for h in range(H - 1, self.h_stop - 1, -1):
             m = P @ V
             q = r + m
             if kind == 1:
@@ -331,9 +333,10 @@ class UCBVILearner:
                 var = np.maximum(P @ (V * V) - m * m, 0.0)
                 vt = np.sqrt(8.0 * self.L * var) / n if self.var_linear else np.sqrt(8.0 * self.L * var / n)
                 q = q + self.scale * (vt + 14.0 * H * self.L / (3.0 * n))
+            cap = self.vmax[h]
             if kind > 0:
-                q = np.minimum(q, self.vmax[h])
-            q = np.where(visited, q, self.vmax[h] if unvisited_q is None else unvisited_q)
+                q = np.minimum(q, cap)
+            q = np.where(visited, q, cap if unvisited_q is None else unvisited_q)
             pi[h] = np.argmax(q, axis=1)
             V = q[np.arange(S), pi[h]]
         return pi
