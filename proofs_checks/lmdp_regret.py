@@ -544,13 +544,9 @@ MUTANTS = [
            _MUT + "hoeffding_small"),
     Mutant("transition_shift", "off-by-one in the episode index of the counts: a_h paired with s_{h+1} "
            "(s_{h+1}, a_h) -> s_{h+2}", _MUT + "transition_shift"),
-    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1)", _MUT + "count_off_by_one",
-           legitimate="the shift of each backup, at most vmax / (N + 1), is below the c2 Gamma iota / N term of the "
-                      "bonus whenever c2 Gamma iota >= 1 (here about 3.3), so optimism and the analysis hold with c2 "
-                      "reduced by 1 / (Gamma iota): the same algorithm up to a constant. Measured (quick, 8 seeds): "
-                      "every learner claim passes; regret within the reference's range (fixed gap 0.2 at K = 32000: "
-                      "157 vs 166; deterministic: 69 vs 43, flat; horizon chain: 93 vs 89, flat); planning values "
-                      "at least as optimistic (kind 4: >= 1.05 V* at K = 4000)"),
+    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1), a pessimistic shift of "
+           "at most vmax / (N + 1) per backup (below the c2 Gamma iota / N bonus term, so optimism survives; only the "
+           "M sweep, where counts per context are smallest, shows it)", _MUT + "count_off_by_one"),
     Mutant("unvisited_pessimistic", "unvisited pairs worth 0 in planning (not optimistic), bonuses kept",
            _MUT + "unvisited_pessimistic"),
     Mutant("context_ignored", "update() drops the revealed context: every episode counted under context 0",
