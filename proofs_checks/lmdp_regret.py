@@ -303,9 +303,8 @@ def _itb_measure(ctx: RunContext, family, solver, bonus=1.0, learner=None) -> Me
     grid = {"K": _Ks(ctx), "family": [family], "solver": [solver]}
     if bonus != 1.0:
         grid["bonus"] = [bonus]
-    rows = ctx.sweep(itb_regret, _grid(grid, learner),
-                     name=_sweep_name(f"lmdp_regret.itb.{family}.{solver}" + ("" if bonus == 1.0 else f".bonus{bonus:g}"),
-                                      learner))
+    name = f"lmdp_regret.itb.{family}.{solver}" + ("" if bonus == 1.0 else f".bonus{bonus:g}")
+    rows = ctx.sweep(itb_regret, _grid(grid, learner), name=_sweep_name(name, learner))
     x, y = rows_to_matrix(rows, "K", "regret")
     L = _itb(int(x[0]), family, 0)
     vs = var_star(L, "within")
@@ -482,8 +481,8 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
     grid = {k: [v] for k, v in DIM_BASE.items()}
     grid[var] = xs
     grid.update(K=[K], gap=["k_dependent"], c=[DIM_C], cap=[DIM_CAP])
-    rows = ctx.sweep(itb_coef, _grid(grid, ctx.learner), name=_sweep_name(f"lmdp_regret.dim.{var}.c{DIM_C:g}", ctx.learner),
-                     seeds=ctx.seed_list(n))
+    rows = ctx.sweep(itb_coef, _grid(grid, ctx.learner),
+                     name=_sweep_name(f"lmdp_regret.dim.{var}.c{DIM_C:g}", ctx.learner), seeds=ctx.seed_list(n))
     x, y = rows_to_matrix(rows, var, key)
     extra = {}
     for k in ("regret_K", "regret_8K", "coef", "burn_in", "S", "rho", "gap_max"):

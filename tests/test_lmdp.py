@@ -459,7 +459,8 @@ class _BadLearner:
 def test_harness_validates_learners():
     L = mdps.lmdp_deterministic(2, 3, 2, horizon=3)
     for out, err, msg in [("x", TypeError, "policy"), (np.zeros((3, 3), dtype=float), TypeError, "policy"),
-                          (np.full((3, 3), 5), ValueError, "policy"), (np.zeros((2, 3), dtype=int), ValueError, "policy"),
+                          (np.full((3, 3), 5), ValueError, "policy"),
+                          (np.zeros((2, 3), dtype=int), ValueError, "policy"),
                           (np.full((3, 3, 2), 0.7), ValueError, "policy")]:
         _BadLearner.out = out
         with pytest.raises(err, match=msg):
