@@ -261,7 +261,9 @@ def run_dask(fn, todo, target):
             futures[client.submit(call_cell, fn, p, s, pure=False)] = (p, s, k)
         failures = []
         seen = set()
-        for f in as_completed(list(futures)):
+        # as_completed must be told the client's event loop: without it, it looks for the *default* client,
+        # which a client opened here with set_as_default=False is not ("ValueError: No clients found")
+        for f in as_completed(list(futures), loop=client.loop):
             seen.add(f.key)
             cell = futures[f]
             if f.status == "error":
