@@ -235,8 +235,8 @@ def _short(text, n):
     """``text`` cut in the middle to at most ``n`` characters (both ends of a sweep name say what it is)."""
     if len(text) <= n:
         return text
-    head = (n - 1) // 2
-    return text[:head] + "…" + text[len(text) - (n - 1 - head):]
+    head = (n - 3) // 2
+    return text[:head] + "..." + text[len(text) - (n - 3 - head):]
 
 
 def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str | os.PathLike | None = None,
