@@ -35,8 +35,8 @@ def table(data: dict) -> str:
                 sizes = " / ".join(f"{e['S']:g}" for e in sel)
                 ratios = " / ".join("-" if e["ratio"] is None else f"{e['ratio']:.2f}x" for e in sel)
                 best = sorted({e["quantecon_best"].split("+ ")[-1] for e in sel if e["quantecon_best"]})
-                rows.append((f"construct + solve to a 1e-8 certificate, {kind} Garnet S = {sizes}, γ = {g}, "
-                             f"BLAS threads = {thr}",
+                blas = "one-thread BLAS" if thr == 1 else f"default BLAS threads ({thr})"
+                rows.append((f"construct + solve to a 1e-8 certificate, {kind} Garnet S = {sizes}, γ = {g}, {blas}",
                              f"{ratios} QuantEcon's best construct + solve ({', '.join(best)}); "
                              f"rltheory method: {', '.join(sorted({e['method'] for e in sel}))}"))
     dense = _t(data, "dense sweep")

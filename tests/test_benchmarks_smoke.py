@@ -106,3 +106,15 @@ def test_sparse_chain_matches_mdps_riverswim():
     assert m.is_sparse
     assert np.array_equal(m.P_csr.toarray().reshape(1200, 2, 1200), np.asarray(ref.P))
     assert np.array_equal(np.asarray(m.R), np.asarray(ref.R))
+
+
+def test_readme_table_is_generated_from_the_json(tiny_result):
+    from benchmarks.readme_table import table
+
+    result, _ = tiny_result
+    text = table(result)
+    e2e = result["e2e"]
+    assert text.startswith("| case |") and "construct + solve" in text
+    # every e2e ratio of the run appears in the table, as printed
+    for e in e2e:
+        assert f"{e['ratio']:.2f}x" in text
