@@ -189,9 +189,13 @@ def _finite_pos(*arrays) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
-def _scale_axes(ax, x, yvals, force_log: bool, categorical: bool):
+def _scale_axes(ax, x, core, force_log: bool, categorical: bool, seeds=()):
+    """Axis scales and limits. ``core``: the per-x values and bounds that must be visible (they decide a log y
+    axis); ``seeds``: ``(name, style, y)`` of single-seed values, which may widen a log axis by at most two decades
+    beyond the core values: values further out (e.g. a numerically zero error of 1e-16) are counted in the legend
+    instead of squashing the plot."""
     x = np.asarray(x, dtype=np.float64)
-    fy = _finite_pos(*yvals)
+    fy = _finite_pos(*core)
     if categorical:
         ax.set_xticks(x)
         ax.set_xticklabels([f"{v:g}" for v in x], fontsize=8)
@@ -200,6 +204,21 @@ def _scale_axes(ax, x, yvals, force_log: bool, categorical: bool):
         ax.set_xscale("log")
     if fy.size and np.all(fy > 0) and (force_log or fy.max() / fy.min() >= 30):
         ax.set_yscale("log")
+        lo_c, hi_c = fy.min(), fy.max()
+        ext = _finite_pos(*[y for _, _, y in seeds])
+        ext = ext[ext > 0]
+        lo = max(min(lo_c, ext.min()) if ext.size else lo_c, lo_c / 100)
+        hi = min(max(hi_c, ext.max()) if ext.size else hi_c, hi_c * 100)
+        ax.set_ylim(lo / 1.6, hi * 1.6)
+        for name, style, y in seeds:
+            y = np.asarray(y, dtype=np.float64)
+            fin = y[np.isfinite(y)]
+            below, above = int((fin < lo / 1.6).sum()), int((fin > hi * 1.6).sum())
+            if below or above:
+                txt = " and ".join(t for t in (f"{below} below {lo / 1.6:.2g}" if below else "",
+                                               f"{above} above {hi * 1.6:.2g}" if above else "") if t)
+                ax.plot([], [], ls="none", marker=".", color=style["color"], gid="note",
+                        label=f"{name}: single-seed values off the axis: {txt}")
     if not categorical and len(x) <= 8 and np.all(np.isfinite(x)):
         # ticks at the measured x only (no bare 10^k ticks on short log axes, no overlapping labels)
         ax.set_xticks(x)
@@ -231,9 +250,25 @@ def _finish_ticks(ax):
         _plain_log_ticks(ax.xaxis)
 
 
+def _drawn(handle) -> bool:
+    """A legend handle that shows something: a text-only note (``gid="note"``), a patch or collection, or a line
+    with at least one finite point."""
+    from matplotlib.lines import Line2D
+
+    if not isinstance(handle, Line2D) or handle.get_gid() == "note":
+        return True
+    x = np.asarray(handle.get_xdata(), dtype=np.float64)
+    y = np.asarray(handle.get_ydata(), dtype=np.float64)
+    return bool(x.size and np.any(np.isfinite(x) & np.isfinite(y)))
+
+
 def _legend(ax, outside: bool = True):
     _finish_ticks(ax)
-    h, lab = ax.get_legend_handles_labels()
+    h, lab = [], []
+    for handle, text in zip(*ax.get_legend_handles_labels()):
+        if _drawn(handle):  # no legend entry for a line with nothing to draw
+            h.append(handle)
+            lab.append(text)
     if not h:
         return
     if outside:
@@ -299,7 +334,7 @@ def _panel_slope(ax, res):
                         zorder=style["zorder"] + 1, alpha=0.9,
                         label=f"{who} fit{win}: slope {b:.2f} [{lo:.2f}, {hi:.2f}]")
             else:
-                ax.plot([], [], ls="none", label=f"{who}{win}: no slope (non-finite or non-positive mean)")
+                ax.plot([], [], ls="none", gid="note", label=f"{who}{win}: no slope (non-finite or non-positive mean)")
         # the predicted slope (the threshold the rule uses) through the claim's geometric centre in the window
         w = sub._window(mc)
         mean = w.mean
@@ -318,7 +353,8 @@ def _panel_slope(ax, res):
             hi_w = mc.x.max() if sub.x_max is None else sub.x_max
             ax.axvspan(lo_w, hi_w, color="0.93", zorder=0, label=f"fit window{win}")
     _mean_limits(ax, res)
-    _scale_axes(ax, mc.x, [_central(mc, "slope"), _central(mk, "slope")], True, _categorical(mc))
+    _scale_axes(ax, mc.x, [_central(mc, "slope"), _central(mk, "slope")], True, _categorical(mc),
+                seeds=(("control", CONTROL, mk.y), ("claim", CLAIM, mc.y)))
     ax.set_xlabel(mc.variable)
     _ylabel(ax, mc.quantity)
     _legend(ax)
@@ -330,8 +366,8 @@ def _panel_values(ax, res, kind):
     _series(ax, mc, CLAIM, "claim", kind)
     _draw_bounds(ax, mc, mk, "bound")
     _mean_limits(ax, res)
-    _scale_axes(ax, mc.x, [_central(mc, kind), _central(mk, kind), _bound(mc), _bound(mk), mc.y, mk.y], False,
-                _categorical(mc))
+    _scale_axes(ax, mc.x, [_central(mc, kind), _central(mk, kind), _bound(mc), _bound(mk)], False,
+                _categorical(mc), seeds=(("control", CONTROL, mk.y), ("claim", CLAIM, mc.y)))
     ax.set_xlabel(mc.variable)
     _ylabel(ax, mc.quantity)
     _legend(ax)
@@ -344,7 +380,7 @@ def _panel_ratio(ax, res):
         if ratios.size == m.x.size:
             rise = r.stats.get("largest_rise", float("nan"))
             _series(ax, m, style, f"{who}: mean / bound (largest step rise {rise:.3g})", "ratio", y_override=ratios)
-    ax.plot([], [], ls="none", label=f"rule: no step may rise by more than {res.claim.rule.tol:g} (relative)")
+    ax.plot([], [], ls="none", gid="note", label=f"rule: no step may rise by more than {res.claim.rule.tol:g} (relative)")
     _scale_axes(ax, mc.x, [], False, _categorical(mc))
     ax.set_xlabel(mc.variable)
     _ylabel(ax, f"mean {mc.quantity} / bound")
@@ -416,11 +452,11 @@ def _panel_rank(ax, res, which: str):
     rule = res.claim.rule
     if which == "candidate":
         ax.set_xlabel(f"predictor: {mc.meta.get('candidate', 'bound')} (per instance)")
-        ax.plot([], [], ls="none", label=f"rule: lower limit of rho >= {rule.min_rho:g}")
+        ax.plot([], [], ls="none", gid="note", label=f"rule: lower limit of rho >= {rule.min_rho:g}")
     else:
         ax.set_xlabel(f"comparator: {mc.meta.get('comparator_name', 'comparator')} (per instance)")
         d = res.result.stats.get("diff_lower", np.nan)
-        ax.plot([], [], ls="none", label=f"rho - rho_comparator lower limit {d:.2f}" +
+        ax.plot([], [], ls="none", gid="note", label=f"rho - rho_comparator lower limit {d:.2f}" +
                 (" (required > 0)" if rule.require_better else " (reported only)"))
     ax.tick_params(labelsize=8)
     _ylabel(ax, mc.quantity + " (seed aggregate)")

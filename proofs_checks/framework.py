@@ -731,10 +731,15 @@ def _rows(reports):
 
 
 def markdown_table(reports) -> str:
-    lines = ["| check | claim | measured vs predicted | negative control | status |",
-             "| --- | --- | --- | --- | --- |"]
-    for row in _rows(reports):
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in row[:4]) + f" | **{row[4]}** |")
+    """One row per claim: the rule (what exactly was tested: hypothesis, level, tolerance), the measured numbers
+    with the decision they led to, the negative control's numbers, and the status."""
+    lines = ["| check | claim | tested (rule) | measured: decision | negative control (must be rejected) | status |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for rep in reports:
+        for r in rep.results:
+            ctl = ("rejected" if not r.control_result.passed else "NOT rejected") + f": {r.control_result.message}"
+            cells = (rep.name, r.claim.name, r.claim.rule.describe(), r.result.message, ctl)
+            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + f" | **{r.status}** |")
     return "\n".join(lines) + "\n"
 
 
