@@ -420,6 +420,7 @@ def _panel_rank(ax, res, which: str):
     if which == "comparator":
         pairs = ((mc, res.result, dict(CLAIM, color="0.35", mfc="0.35", marker="D", ms=5), "claim"),)
     for m, r, style, who in pairs:
+        who = who if which == "candidate" else "instances"
         y = _central(m, "rank")
         if which == "candidate":
             px = _bound(m)
