@@ -87,6 +87,7 @@ def _run_cli(args, cwd):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "out"
     p = _run_cli(["check", "--all", "--quick", "--out", str(out), "--seeds", "4", "--no-progress"], tmp_path)
