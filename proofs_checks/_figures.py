@@ -479,7 +479,11 @@ def _caption(report, res) -> list[str]:
     if c.deviation and res.status == "deviation":
         lines.append(("Documented deviation", c.deviation))
     size = "quick" if report.quick else "full"
-    lines.append(("Verdict", f"{STATUS_TEXT[res.status]}  ({size} size)"))
+    verdict = STATUS_TEXT.get(res.status, res.status.upper())
+    if res.measurement.invariant_violations:
+        verdict = "FAIL: an invariant of the measurement is violated (see Measured), whatever the rule says"
+    who = f"; learner {report.learner}" if getattr(report, "learner", None) else ""
+    lines.append(("Verdict", f"{verdict}  ({size} size{who})"))
     out = []
     for head, text in lines:
         out.extend(textwrap.wrap(f"{head}: {text}", WRAP, subsequent_indent="    ", break_on_hyphens=False) or [""])
@@ -521,7 +525,7 @@ def draw(fig, report, res):
     else:
         _panel_values(axes[0], res, kind)
     status = res.status
-    fig.suptitle(f"{report.check.name} / {res.claim.name}: {status.upper()}", fontsize=11.5, fontweight="bold",
+    fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}", fontsize=11.5, fontweight="bold",
                  color=STATUS_COLOR.get(status, "k"), x=0.01, ha="left")
     fig.text(0.01, (cap_in - 0.08) / h_tot, "\n".join(cap), fontsize=CAPTION_PT, va="top", ha="left",
              family="DejaVu Sans", linespacing=1.3)

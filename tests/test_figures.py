@@ -111,3 +111,19 @@ def test_slope_message_says_how_the_prediction_was_met(y, phrase):
     r = SlopeCI(1.0, tol=0.1).evaluate(Measurement("S", x, yy, "width"))
     assert phrase in r.message
     assert "tolerance 0.1" in SlopeCI(1.0, tol=0.1).describe()
+
+
+def test_invariant_violation_is_the_verdict_of_the_figure():
+    def bad(ctx):
+        return Measurement("K", X, np.tile(X[:, None], (1, 3)), "regret", bound_values=np.full(len(X), 100.0),
+                           invariant_violations=["regret < 0 at K=1"])
+
+    def ctl(ctx):
+        return Measurement("K", X, np.full((len(X), 3), 1e3), "regret", bound_values=np.full(len(X), 100.0))
+
+    rep = Check("toy", "toy", "src", [Claim("c", "s", "src", BoundHolds("upper"), bad, ctl, "c")]).run(
+        RunContext(quick=True))
+    fig = rep.figure(rep.results[0])
+    caption = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert "FAIL" in fig._suptitle.get_text() and "invariant" in caption and "regret < 0 at K=1" in caption
+    matplotlib.pyplot.close("all")
