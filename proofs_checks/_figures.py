@@ -82,7 +82,11 @@ def _central_name(m, kind: str) -> str:
         return ""
     if kind == "rank":
         return " (seed aggregate)"
-    return " (median over seeds)" if kind in ("each", "prob") else " (mean over seeds, 95% band)"
+    if kind in ("each", "prob"):
+        return " (median over seeds; dots: single seeds)"
+    if _categorical(m):
+        return " (mean over seeds; dots: single seeds)"
+    return " (mean over seeds, 95% band; dots: single seeds)"
 
 
 def _offset(m, who: str) -> np.ndarray:
@@ -130,7 +134,7 @@ def _series(ax, m, style: dict, name: str, kind: str, y_override=None, seeds: bo
             xs = np.repeat(x, m.y.shape[1]).reshape(m.y.shape)
             ok = np.isfinite(m.y)
             ax.plot(xs[ok], m.y[ok], ls="none", marker=".", ms=4, color=style["color"], alpha=0.4,
-                    zorder=style["zorder"] - 1, label=f"{name}: single seeds")
+                    zorder=style["zorder"] - 1)
         if kind not in ("rank", "each", "prob") and not _categorical(m):
             with np.errstate(invalid="ignore", divide="ignore"):
                 lo, hi = m.ci()
@@ -166,21 +170,22 @@ def _series(ax, m, style: dict, name: str, kind: str, y_override=None, seeds: bo
     return c
 
 
-def _draw_bounds(ax, mc, mk, claim_label="bound", xs_claim=None, xs_control=None):
+def _draw_bounds(ax, mc, mk, claim_label="bound", xs_claim=None, xs_control=None, axk=None):
     """The bound (or threshold) the rule compares with: black dash-dot for the claim, red dotted for the control
-    when it differs; one legend entry when both are the same."""
+    when it differs (on ``axk`` when the control has its own x axis); one legend entry when both are the same."""
+    axk = ax if axk is None else axk
     bc, bk = _bound(mc), _bound(mk)
     xc = mc.x if xs_claim is None else xs_claim
     same = bc is not None and bk is not None and bc.shape == bk.shape and np.allclose(bc, bk, equal_nan=True) \
         and np.array_equal(mc.x, mk.x)
     if bc is not None:
         lab = f"{claim_label} (claim" + (" and control)" if same else ")")
-        ax.plot(xc, bc, color="k", ls="-.", lw=1.6, marker="_" if len(xc) == 1 else None, ms=14, zorder=5,
+        ax.plot(xc, bc, color="k", ls="-.", lw=1.6, marker="_" if len(xc) == 1 else None, ms=40, zorder=3.5,
                 label=lab)
     if bk is not None and not same:
         xk = mk.x if xs_control is None else xs_control
-        ax.plot(xk, bk, color="C3", ls=":", lw=1.8, marker="_" if len(xk) == 1 else None, ms=14, zorder=5,
-                label=f"{claim_label} (control)")
+        axk.plot(xk, bk, color="C3", ls=":", lw=1.8, marker="_" if len(xk) == 1 else None, ms=40, zorder=3.5,
+                 label=f"{claim_label} (control)")
 
 
 def _finite_pos(*arrays) -> np.ndarray:
@@ -202,7 +207,13 @@ def _scale_axes(ax, x, core, force_log: bool, categorical: bool, seeds=()):
         ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
     elif np.all(x > 0) and (force_log or x.max() / x.min() >= 8):
         ax.set_xscale("log")
-    if fy.size and np.all(fy > 0) and (force_log or fy.max() / fy.min() >= 30):
+    pos = fy[fy > 0]
+    if fy.size and np.all(fy >= 0) and not np.all(fy > 0) and pos.size and pos.max() / pos.min() >= 100:
+        # zeros next to values spanning decades (e.g. a bound of 0 for the control): linear near 0, log above
+        ax.set_yscale("symlog", linthresh=float(pos.min()), linscale=1.0)
+        top = max(ax.get_ylim()[1], float(pos.max()) * 2.0)
+        ax.set_ylim(-0.15 * float(pos.min()), top)  # nothing here is negative
+    elif fy.size and np.all(fy > 0) and (force_log or fy.max() / fy.min() >= 30):
         ax.set_yscale("log")
         lo_c, hi_c = fy.min(), fy.max()
         ext = _finite_pos(*[y for _, _, y in seeds])
@@ -262,10 +273,13 @@ def _drawn(handle) -> bool:
     return bool(x.size and np.any(np.isfinite(x) & np.isfinite(y)))
 
 
-def _legend(ax, outside: bool = True):
+def _legend(ax, outside: bool = True, extra=None):
     _finish_ticks(ax)
     h, lab = [], []
-    for handle, text in zip(*ax.get_legend_handles_labels()):
+    pairs = list(zip(*ax.get_legend_handles_labels()))
+    if extra is not None and extra is not ax:
+        pairs = list(zip(*extra.get_legend_handles_labels())) + pairs
+    for handle, text in pairs:
         if _drawn(handle):  # no legend entry for a line with nothing to draw
             h.append(handle)
             lab.append(text)
@@ -291,29 +305,57 @@ def _parts(rule):
     return list(rule.rules) if isinstance(rule, AllOf) else [rule]
 
 
-def _mean_limits(ax, res):
+def _mean_limits(ax, res, axk=None):
     """MeanBound (alone or in an AllOf): the one-sided limit of the mean at each x, the number the rule compares."""
     from .framework import MeanBound
 
     for j, sub in enumerate(_parts(res.claim.rule)):
         if not isinstance(sub, MeanBound):
             continue
-        for m, r, style, who in ((res.control, res.control_result, CONTROL, "control"),
-                                 (res.measurement, res.result, CLAIM, "claim")):
+        for m, r, style, who, a_ in ((res.control, res.control_result, CONTROL, "control", axk or ax),
+                                     (res.measurement, res.result, CLAIM, "claim", ax)):
             st = r.stats["parts"][j] if "parts" in r.stats else r.stats
             lim = st.get("limits")
             if lim is not None:
-                ax.plot(_offset(m, who), lim, ls="none", marker="^" if sub.kind == "upper" else "v",
+                a_.plot(_offset(m, who), lim, ls="none", marker="^" if sub.kind == "upper" else "v",
                         color=style["color"], ms=7, zorder=style["zorder"] + 1,
                         label=f"{who}: one-sided {sub.level:g} {'upper' if sub.kind == 'upper' else 'lower'} limit "
                               f"of the mean (compared with the bound)")
 
 
+def _control_axis(ax, mc, mk):
+    """The axes for the control: ``ax`` itself, or a second x axis on top when the control varies another
+    variable (e.g. claim over k, control over n): never two variables on one x axis."""
+    if mk.variable == mc.variable:
+        return ax
+    axk = ax.twiny()
+    ax.set_zorder(axk.get_zorder() + 1)  # the claim stays on top
+    ax.patch.set_visible(False)
+    axk.set_xlabel(f"control: {mk.variable}", color=CONTROL["color"], fontsize=9)
+    axk.tick_params(axis="x", colors=CONTROL["color"], labelsize=8)
+    return axk
+
+
+def _scale_control_x(axk, ax, mk, force_log: bool):
+    if axk is ax:
+        return
+    x = mk.x
+    if _categorical(mk):
+        axk.set_xlim(x.min() - 0.6, x.max() + 0.6)
+    elif np.all(x > 0) and (force_log or x.max() / x.min() >= 8):
+        axk.set_xscale("log")
+    if len(x) <= 8 and np.all(np.isfinite(x)):
+        axk.set_xticks(x)
+        axk.set_xticks([], minor=True)
+        axk.set_xticklabels([f"{v:g}" for v in x], fontsize=8)
+
+
 def _panel_slope(ax, res):
     mc, mk = res.measurement, res.control
-    _series(ax, mk, CONTROL, "control", "slope")
+    axk = _control_axis(ax, mc, mk)
+    _series(axk, mk, CONTROL, "control", "slope")
     _series(ax, mc, CLAIM, "claim", "slope")
-    _draw_bounds(ax, mc, mk, "bound")
+    _draw_bounds(ax, mc, mk, "bound", axk=axk)
     parts_c = res.result.stats.get("parts", [res.result.stats])
     parts_k = res.control_result.stats.get("parts", [res.control_result.stats])
     from .framework import fit_loglog_slope
@@ -323,16 +365,16 @@ def _panel_slope(ax, res):
     slopes = [(j, sub) for j, sub in enumerate(_parts(res.claim.rule)) if isinstance(sub, SlopeCI)]
     for j, sub in slopes:
         win = "" if sub.x_min is None and sub.x_max is None else \
-            f" on [{'' if sub.x_min is None else f'{sub.x_min:g}'}, {'' if sub.x_max is None else f'{sub.x_max:g}'}]"
-        for m, st, style, who in ((mk, parts_k[j], CONTROL, "control"), (mc, parts_c[j], CLAIM, "claim")):
+            f" on [{mc.x.min() if sub.x_min is None else sub.x_min:g}, {mc.x.max() if sub.x_max is None else sub.x_max:g}]"
+        for m, st, style, who, a_ in ((mk, parts_k[j], CONTROL, "control", axk), (mc, parts_c[j], CLAIM, "claim", ax)):
             w = sub._window(m)
             mean = w.mean
             if np.all(np.isfinite(mean)) and np.all(mean > 0):
                 b, a = fit_loglog_slope(w.x, mean)
                 lo, hi = st.get("ci", [np.nan, np.nan])
-                ax.plot(w.x, np.exp(a) * w.x ** b, ls=(0, (1, 1.5)), color=style["color"], lw=2.2,
+                a_.plot(w.x, np.exp(a) * w.x ** b, ls=(0, (1, 1.5)), color=style["color"], lw=2.2,
                         zorder=style["zorder"] + 1, alpha=0.9,
-                        label=f"{who} fit{win}: slope {b:.2f} [{lo:.2f}, {hi:.2f}]")
+                        label=f"{who} fit{win}: slope {b:.2f} [{lo:.2f}, {hi:.2f}]" if b == b else None)
             else:
                 ax.plot([], [], ls="none", gid="note", label=f"{who}{win}: no slope (non-finite or non-positive mean)")
         # the predicted slope (the threshold the rule uses) through the claim's geometric centre in the window
@@ -346,31 +388,41 @@ def _panel_slope(ax, res):
             what = {"contains": f"predicted slope {sub.predicted:g}" + (f" (CI may miss it by {t:g})" if t else ""),
                     "below": f"largest allowed slope {edge:g}" + (f" ({sub.predicted:g} + tolerance {t:g})" if t else ""),
                     "above": f"smallest allowed slope {edge:g}" + (f" ({sub.predicted:g} - tolerance {t:g})" if t else "")}
+            many = len(slopes) > 1
             ax.plot(w.x, np.exp(y0 + edge * (lx - x0)), color="0.35", ls="--", lw=1.3, zorder=2,
-                    label=what[sub.mode] + win + ", drawn through the claim's centre")
+                    label=None if many and j != slopes[0][0] else
+                    what[sub.mode] + (" in each window" if many else win) + ", through the claim's centre")
         if (sub.x_min is not None or sub.x_max is not None) and j == slopes[0][0]:
             lo_w = mc.x.min() if sub.x_min is None else sub.x_min
             hi_w = mc.x.max() if sub.x_max is None else sub.x_max
             ax.axvspan(lo_w, hi_w, color="0.93", zorder=0, label=f"fit window{win}")
-    _mean_limits(ax, res)
-    _scale_axes(ax, mc.x, [_central(mc, "slope"), _central(mk, "slope")], True, _categorical(mc),
+        elif sub.x_min is not None or sub.x_max is not None:
+            for edge_x in (sub.x_min, sub.x_max):  # the other windows' edges
+                if edge_x is not None:
+                    ax.axvline(edge_x, color="0.6", lw=0.8, ls=":", zorder=0)
+    _mean_limits(ax, res, axk)
+    _scale_axes(ax, mc.x, [_central(mc, "slope"), _central(mk, "slope"), _bound(mc), _bound(mk)], True,
+                _categorical(mc),
                 seeds=(("control", CONTROL, mk.y), ("claim", CLAIM, mc.y)))
-    ax.set_xlabel(mc.variable)
+    _scale_control_x(axk, ax, mk, True)
+    ax.set_xlabel(mc.variable if axk is ax else f"claim: {mc.variable}")
     _ylabel(ax, mc.quantity)
-    _legend(ax)
+    _legend(ax, extra=axk)
 
 
 def _panel_values(ax, res, kind):
     mc, mk = res.measurement, res.control
-    _series(ax, mk, CONTROL, "control", kind)
+    axk = _control_axis(ax, mc, mk)
+    _series(axk, mk, CONTROL, "control", kind)
     _series(ax, mc, CLAIM, "claim", kind)
-    _draw_bounds(ax, mc, mk, "bound")
-    _mean_limits(ax, res)
+    _draw_bounds(ax, mc, mk, "bound", axk=axk)
+    _mean_limits(ax, res, axk)
     _scale_axes(ax, mc.x, [_central(mc, kind), _central(mk, kind), _bound(mc), _bound(mk)], False,
                 _categorical(mc), seeds=(("control", CONTROL, mk.y), ("claim", CLAIM, mc.y)))
-    ax.set_xlabel(mc.variable)
+    _scale_control_x(axk, ax, mk, False)
+    ax.set_xlabel(mc.variable if axk is ax else f"claim: {mc.variable}")
     _ylabel(ax, mc.quantity)
-    _legend(ax)
+    _legend(ax, extra=axk)
 
 
 def _panel_ratio(ax, res):
@@ -527,7 +579,28 @@ def draw(fig, report, res):
     status = res.status
     fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}", fontsize=11.5, fontweight="bold",
                  color=STATUS_COLOR.get(status, "k"), x=0.01, ha="left")
-    fig.text(0.01, (cap_in - 0.08) / h_tot, "\n".join(cap), fontsize=CAPTION_PT, va="top", ha="left",
-             family="DejaVu Sans", linespacing=1.3)
-    fig.tight_layout(rect=(0.0, cap_in / h_tot, 1.0, 1.0 - 0.05 * 4.0 / h_tot))
+    text = fig.text(0.01, (cap_in - 0.08) / h_tot, "\n".join(cap), fontsize=CAPTION_PT, va="top", ha="left",
+                    family="DejaVu Sans", linespacing=1.3)
+    _layout(fig, axes, text, cap_in)
     return fig
+
+
+def _layout(fig, axes, text, cap_in: float):
+    """tight_layout above the caption; a legend taller than its panel makes the figure taller (never overlaps
+    the caption or the panel below)."""
+    w = fig.get_size_inches()[0]
+    for _ in range(3):
+        h_tot = fig.get_size_inches()[1]
+        text.set_y((cap_in - 0.08) / h_tot)
+        fig.tight_layout(rect=(0.0, cap_in / h_tot, 1.0, 1.0 - 0.2 / h_tot))
+        fig.draw_without_rendering()
+        need = 0.0
+        for ax in axes:
+            leg = ax.get_legend()
+            if leg is None:
+                continue
+            lb, ab = leg.get_window_extent(), ax.get_window_extent()
+            need = max(need, (ab.y0 - lb.y0) / fig.dpi)  # inches the legend hangs below its panel
+        if need <= 0.02:
+            return
+        fig.set_size_inches(w, h_tot + need * len(axes) + 0.1)

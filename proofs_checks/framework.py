@@ -312,7 +312,7 @@ class SlopeCI(Rule):
         """How the CI ``[lo, hi]`` relates to the prediction, in words (what exactly decided the verdict)."""
         p, t = self.predicted, self.tol
         if self.mode == "contains":
-            if lo <= p <= hi:
+            if lo - 1e-12 <= p <= hi + 1e-12:  # a miss by rounding error is no miss
                 return f"CI contains {p:g}"
             miss = lo - p if lo > p else p - hi
             return (f"CI misses {p:g} by {miss:.3g}, " + ("within" if passed else "beyond") + f" tolerance {t:g}")
