@@ -178,13 +178,19 @@ def _draw_bounds(ax, mc, mk, claim_label="bound", xs_claim=None, xs_control=None
     xc = mc.x if xs_claim is None else xs_claim
     same = bc is not None and bk is not None and bc.shape == bk.shape and np.allclose(bc, bk, equal_nan=True) \
         and np.array_equal(mc.x, mk.x)
+    def span(x, b):  # a bound at a single x: a short horizontal segment around it
+        if len(x) != 1:
+            return x, b
+        x0 = float(x[0])
+        wide = np.array([x0 - 0.4, x0 + 0.4]) if _categorical(mc) or x0 <= 0 else np.array([x0 / 1.25, x0 * 1.25])
+        return wide, np.repeat(b, 2)
+
     if bc is not None:
         lab = f"{claim_label} (claim" + (" and control)" if same else ")")
-        ax.plot(xc, bc, color="k", ls="-.", lw=1.6, marker="_" if len(xc) == 1 else None, ms=40, zorder=3.5,
-                label=lab)
+        ax.plot(*span(np.asarray(xc, dtype=np.float64), bc), color="k", ls="-.", lw=1.6, zorder=3.5, label=lab)
     if bk is not None and not same:
         xk = mk.x if xs_control is None else xs_control
-        axk.plot(xk, bk, color="C3", ls=":", lw=1.8, marker="_" if len(xk) == 1 else None, ms=40, zorder=3.5,
+        axk.plot(*span(np.asarray(xk, dtype=np.float64), bk), color="C3", ls=":", lw=1.8, zorder=3.5,
                  label=f"{claim_label} (control)")
 
 
