@@ -967,8 +967,19 @@ def markdown_table(reports) -> str:
         for r in rep.results:
             ctl = ("rejected" if not r.control_result.passed else "NOT rejected") + f": {r.control_result.message}"
             cells = (rep.name, r.claim.name, r.claim.rule.describe(), r.result.message, ctl)
-            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + f" | **{r.status}** |")
+            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells)
+                         + f" | **{r.status}**{_verdict_qualifier(r)} |")
     return "\n".join(lines) + "\n"
+
+
+def _verdict_qualifier(r) -> str:
+    """What a pass rests on when it is weaker than 'confirmed': a hypothesis the data did not reject, or a
+    prediction met only within the rule's tolerance (the rule messages say which and by how much)."""
+    if r.status != "pass":
+        return ""
+    msg = r.result.message
+    quals = [q for q in ("not rejected", "within tolerance") if q in msg]
+    return f" ({' and '.join(quals)})" if quals else ""
 
 
 def format_table(reports, width: int | None = None) -> str:

@@ -97,6 +97,7 @@ def test_per_instance_fraction_panel_and_verdict_text():
     assert any("threshold 0.5" in t for t in _legend_texts(fig))
     md = markdown_table([rep])
     assert "tested (rule)" in md and "not rejected at 0.99" in md and "rejected:" in md
+    assert "**pass** (not rejected)" in md
     matplotlib.pyplot.close("all")
 
 
