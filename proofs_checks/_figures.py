@@ -537,7 +537,12 @@ def _caption(report, res) -> list[str]:
     if c.deviation and res.status == "deviation":
         lines.append(("Documented deviation", c.deviation))
     size = "quick" if report.quick else "full"
+    from .framework import _verdict_qualifier
+
     verdict = STATUS_TEXT.get(res.status, res.status.upper())
+    qual = _verdict_qualifier(res)
+    if qual:
+        verdict = verdict.replace("PASS:", f"PASS{qual}:", 1)
     if res.measurement.invariant_violations:
         verdict = "FAIL: an invariant of the measurement is violated (see Measured), whatever the rule says"
     who = f"; learner {report.learner}" if getattr(report, "learner", None) else ""
@@ -583,7 +588,9 @@ def draw(fig, report, res):
     else:
         _panel_values(axes[0], res, kind)
     status = res.status
-    fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}", fontsize=11.5, fontweight="bold",
+    from .framework import _verdict_qualifier
+
+    fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}{_verdict_qualifier(res)}", fontsize=11.5, fontweight="bold",
                  color=STATUS_COLOR.get(status, "k"), x=0.01, ha="left")
     text = fig.text(0.01, (cap_in - 0.08) / h_tot, "\n".join(cap), fontsize=CAPTION_PT, va="top", ha="left",
                     family="DejaVu Sans", linespacing=1.3)
