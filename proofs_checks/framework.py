@@ -921,10 +921,10 @@ class CheckReport:
     def figure(self, result: ClaimResult):
         """The figure of one claim (a pyplot figure, so that Jupyter shows it inline): the measurement, the bound
         or threshold of the rule, the negative control, the verdict, and a caption stating the rule and the
-        measured numbers (see :mod:`proofs_checks._figures`). The matplotlib backend is left as it is."""
+        measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is."""
         import matplotlib.pyplot as plt
 
-        from . import _figures
+        from . import figures as _figures
 
         return _figures.draw(plt.figure(figsize=_figures.figure_size(self, result)), self, result)
 
@@ -935,7 +935,7 @@ class CheckReport:
         window opened on a desktop)."""
         from matplotlib.figure import Figure
 
-        from . import _figures
+        from . import figures as _figures
 
         os.makedirs(out_dir, exist_ok=True)
         paths = {"json": os.path.join(out_dir, f"{self.name}.json"), "figures": [],

@@ -279,6 +279,24 @@ def _drawn(handle) -> bool:
     return bool(x.size and np.any(np.isfinite(x) & np.isfinite(y)))
 
 
+def tidy_axes(ax, xs=None):
+    """Readable axes for a notebook plot: x ticks at the measured values ``xs`` (no overlapping ``2x10^3``
+    labels on a short log axis) and plain numbers (0.5, 2, 5) on a log y axis spanning at most two decades.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    xs : sequence of float, optional
+        The x values measured; ticks are put there and only there.
+    """
+    if xs is not None:
+        xs = [float(v) for v in xs]
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.set_xticks([], minor=True)
+    _finish_ticks(ax)
+    return ax
+
+
 def _legend(ax, outside: bool = True, extra=None):
     _finish_ticks(ax)
     h, lab = [], []
