@@ -30,7 +30,7 @@ from rltheory.lemmas import (
 )
 from rltheory.solvers import evaluate, occupancy, q_values
 
-from .framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
+from .framework import BoundHolds, Check, Claim, Measurement, Mutant, RunContext, rows_to_matrix
 
 TOL = 1e-9  # rounding level for identities between O(H) quantities computed in float64
 
@@ -150,7 +150,8 @@ def elliptical_sum(K, seed, fn=None, broken=""):
     total = float(run[-1])
     viol = max(ld - total, total - 2.0 * ld, 0.0) / ld
     return {"sum": total, "bound": float(elliptical_potential_bound(K, d, ELL_LAM, ELL_L)), "logdet": ld,
-            "sandwich_violation": float(viol), "step_gap": float(np.max(np.abs(inc - det_inc)))}
+            "sandwich_violation": float(viol), "step_gap": float(np.max(np.abs(inc - det_inc))),
+            "inc_min": float(inc.min()), "inc_max": float(inc.max())}
 
 
 def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
@@ -170,7 +171,7 @@ def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
 
 def _ell_rows(ctx: RunContext, broken: str = ""):
     Ks = [5, 20, 80, 320] if ctx.quick else [5, 20, 80, 320, 1280, 5120]
-    learner = None if broken else getattr(ctx, "learner", None)
+    learner = None if broken else ctx.learner
     grid = {"K": Ks, "fn": [learner]}
     if broken:
         grid["broken"] = [broken]
@@ -186,6 +187,14 @@ def _ell_meta(rows):
             "sum / (2 logdet) (mean)": (s / (2 * ld)).mean(axis=1).round(4).tolist()}
 
 
+def _increments_in_unit_interval(m: Measurement, rows) -> Measurement:
+    """Invariant: every term ``min(1, u_k)`` of the running sum lies in ``[0, 1]``."""
+    lo = min(r["result"]["inc_min"] for r in rows)
+    hi = max(r["result"]["inc_max"] for r in rows)
+    m.require(lo >= -TOL and hi <= 1 + TOL, f"terms min(1, u_k) in [0, 1] (measured [{lo:.3g}, {hi:.3g}])")
+    return m
+
+
 def _elliptical_measure(ctx: RunContext, broken=False):
     rows = _ell_rows(ctx)
     x, y = rows_to_matrix(rows, "K", "sum")
@@ -194,23 +203,28 @@ def _elliptical_measure(ctx: RunContext, broken=False):
         bound = elliptical_potential_bound(x, 1, ELL_LAM, ELL_L)  # 2 log(1 + K L^2 / lambda): the factor d dropped
     else:
         bound = bound[:, 0]  # the same at every seed
-    return Measurement("K", x, y, "sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1})", bound_values=bound,
-                       meta=_ell_meta(rows))
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1})", bound_values=bound, meta=_ell_meta(rows)),
+        rows)
 
 
 def _sandwich_measure(ctx: RunContext, broken: str = ""):
     rows = _ell_rows(ctx, broken)
     x, y = rows_to_matrix(rows, "K", "sandwich_violation")
-    return Measurement("K", x, y, "relative distance of the sum outside [logdet, 2 logdet]",
-                       bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows))
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "relative distance of the sum outside [logdet, 2 logdet]",
+                    bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows)), rows)
 
 
 def _step_measure(ctx: RunContext, broken: str = ""):
     rows = _ell_rows(ctx, broken)
     x, y = rows_to_matrix(rows, "K", "step_gap")
-    return Measurement("K", x, y, "max_k |increment_k - min(1, det Sigma_k / det Sigma_{k-1} - 1)|",
-                       bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows))
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "max_k |increment_k - min(1, det Sigma_k / det Sigma_{k-1} - 1)|",
+                    bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows)), rows)
 
+
+_MUT = "proofs_checks.mutants.proof_steps:"
 
 CHECK = Check(
     name="proof_steps",
@@ -237,6 +251,7 @@ CHECK = Check(
             [2, 4, 8, 16], [2, 4, 8, 16, 32, 64]),
         Claim(
             name="elliptical_potential",
+            uses_learner=True,
             statement="sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 d log(1 + K L^2/(d lambda)), on instances where "
                       "min(1, .) binds (L^2 / lambda = 1.5)",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, Lemma 11",
@@ -247,6 +262,7 @@ CHECK = Check(
         ),
         Claim(
             name="elliptical_sandwich",
+            uses_learner=True,
             statement="log det(Sigma_K / Sigma_0) <= sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 log det(Sigma_K / "
                       "Sigma_0) when L^2 / lambda <= e - 1 (the lemma's first step, two-sided)",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (min(1, u) <= 2 log(1 + u)); the lower "
@@ -258,6 +274,7 @@ CHECK = Check(
         ),
         Claim(
             name="determinant_step",
+            uses_learner=True,
             statement="each term min(1, ||x_k||^2_{Sigma_{k-1}^-1}) = min(1, det Sigma_k / det Sigma_{k-1} - 1) "
                       "(matrix determinant lemma), the determinants computed independently",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (det Sigma_k = det Sigma_{k-1} "
@@ -267,5 +284,20 @@ CHECK = Check(
             negative_control=lambda ctx: _step_measure(ctx, "ignore_lambda"),
             control_description="the regulariser ignored (Sigma_0 = I while lambda = 2/3)",
         ),
+    ],
+    protocol="elliptical_potential",
+    mutants=[
+        Mutant("off_by_one", "the norm taken in Sigma_k (x_k already added) instead of Sigma_{k-1}",
+               _MUT + "off_by_one"),
+        Mutant("ignore_lambda", "Sigma_0 = I whatever lambda",
+               _MUT + "ignore_lambda"),
+        Mutant("lambda_squared", "Sigma_0 = lambda^2 I (ridge penalty written lambda^2 ||theta||^2)",
+               _MUT + "lambda_squared"),
+        Mutant("no_clip", "min(1, .) dropped: the plain sum of the squared norms",
+               _MUT + "no_clip"),
+        Mutant("norm_not_squared", "min(1, ||x_k||) instead of min(1, ||x_k||^2)",
+               _MUT + "norm_not_squared"),
+        Mutant("sherman_morrison_euclidean", "rank-one inverse update divided by 1 + ||x_k||^2 instead of 1 + ||x_k||^2_{Sigma^-1}",
+               _MUT + "sherman_morrison_euclidean"),
     ],
 )
