@@ -59,6 +59,14 @@ only 600-2300 episodes, fewer than random MDPs with bounds near 6e5 (``S A T`` a
 -0.03 and -0.12). Caveat: our key-door rooms pay 1 for reaching the goal whatever the step (MiniGrid pays less
 the later), so at T = 12 many paths are optimal; part of A^T's failure on this suite comes from that choice.
 
+Learner claims and invariants: ``gorp_within_bound`` and ``gorp_within_tight_bound`` run the GORP under test
+(protocol ``"gorp"``: ``fn(nxt, R, T, k, m, seed) -> (plan, episodes)``, reference :func:`reference_gorp`, mutants in
+:mod:`proofs_checks.mutants.effective_horizon`). Every run is judged against a V* validated independently of the
+shared solver (:func:`proofs_checks._invariants.certified_optimum`: Bellman optimality residual and the exact value
+of the solver's greedy policy), and three invariants fail a claim outright: an uncertified V*, a plan worth more
+than V*, and a run whose episodes differ from GORP's ``m sum_t A^{min(k, T - t)}`` (the doubling search of
+``gorp_within_bound`` relabels ``m``, so without this accounting a GORP using ``m / 4`` rollouts passed it).
+
 Not covered: the ICLR 2024 paper's exact stochastic effective horizon (ours is a reconstruction, see
 :mod:`rltheory.analysis.stochastic_horizon`), SQIRL's bound, and Appendix C's bounds for stochastic MDPs or for
 exploration policies other than the uniformly random one (the authors' ``--exploration_policy``).
@@ -128,6 +136,16 @@ def gorp_planner(learner):
     from .learners import resolve_learner
 
     return resolve_learner(learner)
+
+
+def reference_gorp(nxt, R, T, k, m, seed):
+    """The built-in GORP kernel behind the ``"gorp"`` protocol (for ``--learner``: the reference passes)."""
+    from rltheory.algorithms.effective_horizon.gorp import _gorp
+
+    actions = np.zeros(int(T), dtype=np.int64)
+    episodes = _gorp(np.ascontiguousarray(nxt, dtype=np.int64), np.ascontiguousarray(R, dtype=np.float64), int(T),
+                     int(k), int(m), int(seed), actions)
+    return actions, int(episodes)
 
 
 def _gorp_plan_value(mdp, fn, k, m, seed):

@@ -26,9 +26,6 @@ def _gorp_variant(nxt, R, T, k, m, seed, actions, slip):
     episodes = 0
     seq = np.zeros(k, dtype=np.int64)
     for t in range(T):
-        if slip == _LAST_FIXED and t == T - 1:
-            actions[t] = 0
-            break
         kk = min(k, T - t)
         n_seq = A ** kk
         best = -np.inf
@@ -57,6 +54,8 @@ def _gorp_variant(nxt, R, T, k, m, seed, actions, slip):
             if mean > best:
                 best = mean
                 best_first = seq[0]
+        if slip == _LAST_FIXED and t == T - 1:
+            best_first = 0  # rollouts spent, result ignored
         actions[t] = best_first
         s = nxt[s, best_first]
     return episodes
@@ -90,5 +89,5 @@ def tail_one_short(nxt, R, T, k, m, seed):
 
 
 def last_action_fixed(nxt, R, T, k, m, seed):
-    """A slightly sub-optimal planner: the last action is not optimised (action 0)."""
+    """A slightly sub-optimal planner: the last step's rollouts are run but action 0 is committed."""
     return _run(nxt, R, T, k, m, seed, _LAST_FIXED)
