@@ -934,19 +934,41 @@ def markdown_table(reports) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_table(reports) -> str:
-    """Plain-text table for the terminal: one row per claim."""
-    rows = [("check", "claim", "measured vs predicted", "negative control (must fail)", "status")]
-    rows += [r[:4] + (r[4].upper(),) for r in _rows(reports)]
-    widths = [min(max(len(str(r[i])) for r in rows), 60) for i in range(5)]
+def format_table(reports, width: int | None = None) -> str:
+    """Plain-text table for the terminal, at most ``width`` columns wide: one row per claim (check, claim, status),
+    its rule's message and its negative control's message wrapped underneath, never cut (summary.md has the same
+    messages as a Markdown table). ``width`` defaults to the terminal's width, at most 100 (60 at least)."""
+    import shutil
+    import textwrap
 
-    def cut(s, w):
-        s = str(s)
-        return s if len(s) <= w else s[: w - 1] + "~"
+    if width is None:
+        width = min(max(shutil.get_terminal_size((100, 24)).columns, 60), 100)
+    rows = list(_rows(reports))
+    status_w = max([len("status")] + [len(r[4]) for r in rows])
+    name_w = min(max([len("check / claim")] + [len(r[0]) for r in rows] + [2 + len(r[1]) for r in rows]),
+                 max(width // 3, 16))
+    text_w = max(width - name_w - status_w - 4, 20)
+    pad = " " * (name_w + status_w + 4)
 
-    out = []
-    for i, r in enumerate(rows):
-        out.append("  ".join(cut(c, w).ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
+    def wrap(label, text):
+        return textwrap.wrap(f"{label}{text}", text_w, subsequent_indent=" " * len(label),
+                             break_long_words=False, break_on_hyphens=False) or [label]
+
+    out = [f"{'check / claim':<{name_w}}  {'status':<{status_w}}  measured vs predicted; control",
+           "-" * min(width, name_w + status_w + 4 + text_w)]
+    current = None
+    for check, claim, measured, control, status in rows:
+        if check != current:
+            out.append(check)
+            current = check
+        lines = wrap("", measured) + wrap("control: ", control)
+        name = f"  {claim}"
+        if len(name) > name_w:  # a name too long for its column gets a line of its own
+            out.append(name)
+            name = ""
+        out.append(f"{name:<{name_w}}  {status.upper():<{status_w}}  {lines[0]}")
+        out.extend(pad + line for line in lines[1:])
+    out.append("-" * min(width, name_w + status_w + 4 + text_w))
+    out += textwrap.wrap("control: the claim's negative control (a deliberately broken variant), which the same "
+                         "rule must reject; details per claim in summary.md and <check>.json", width)
     return "\n".join(out)

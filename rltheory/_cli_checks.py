@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # a run stopped by Ctrl-C or SIGTERM (the shell's code for SIGINT)
 
 
 def _registry():
@@ -78,18 +81,31 @@ def cmd_check(args) -> int:
         ctx_kw["seeds"] = args.seeds
     if getattr(args, "mutants", False):
         return _cmd_mutants(reg, names, ctx_kw, out)
-    reports = []
-    for name in names:
-        ctx = RunContext(**ctx_kw, learner=learner)
-        t0 = time.perf_counter()
-        who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
-        print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
-        report = reg[name].run(ctx)
-        report.save(out)
-        reports.append(report)
-        ndev = sum(r.status == "deviation" for r in report.results)
-        verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
-        print(f"   {name}: {verdict} in {time.perf_counter() - t0:.1f} s", flush=True)
+    reports, seconds = [], {}
+    t_all = time.perf_counter()
+    previous_sigterm = _sigterm_interrupts()
+    try:
+        for name in names:
+            ctx = RunContext(**ctx_kw, learner=learner)
+            t0 = time.perf_counter()
+            who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
+            print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
+            report = reg[name].run(ctx)
+            report.save(out)
+            reports.append(report)
+            ndev = sum(r.status == "deviation" for r in report.results)
+            verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
+            seconds[name] = time.perf_counter() - t0
+            print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
+    except KeyboardInterrupt:
+        print(f"\nrltheory check: interrupted; the finished sweep cells are kept in "
+              f"{os.path.join(out, 'sweeps.sqlite')}: run the same command again to resume", file=sys.stderr)
+        _print_times(seconds, time.perf_counter() - t_all)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+    total = time.perf_counter() - t_all
     print()
     print(format_table(reports))
     devs = [(rep.name, r.claim.name, r.claim.deviation) for rep in reports for r in rep.results
@@ -113,9 +129,36 @@ def cmd_check(args) -> int:
             for check, claim, text in devs:
                 fh.write(f"- `{check}/{claim}`: {text}\n")
     with open(os.path.join(out, f"index{tag}.json"), "w") as fh:
-        json.dump({"checks": summary, "quick": bool(args.quick), "learner": learner}, fh, indent=2)
+        json.dump({"checks": summary, "quick": bool(args.quick), "learner": learner, "seconds": seconds,
+                   "total_seconds": total}, fh, indent=2)
+    _print_times(seconds, total)
     print(f"\nreports, figures and summary.md in {out}")
     return EXIT_OK if all(summary.values()) else EXIT_FAIL
+
+
+def _print_times(seconds, total):
+    """Per-check wall time (its sweeps, rules and report files) and the run's total."""
+    if not seconds:
+        return
+    w = max(len(n) for n in [*seconds, "total"])
+    print("\nwall time per check:")
+    for name, sec in seconds.items():
+        print(f"  {name:<{w}}  {sec:8.1f} s")
+    print(f"  {'total':<{w}}  {total:8.1f} s", flush=True)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _sigterm_interrupts():
+    """Turn SIGTERM (``timeout``, a CI runner, ``kill``) into ``KeyboardInterrupt`` while the checks run, so that
+    it stops the run like Ctrl-C does: the sweep in flight kills its pool workers, the cells finished so far stay
+    in ``sweeps.sqlite`` and a rerun resumes from them. Returns the previous handler (``None`` off the main
+    thread, where signal handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _cmd_mutants(reg, names, ctx_kw, out) -> int:
