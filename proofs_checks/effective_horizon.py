@@ -92,7 +92,8 @@ from rltheory.analysis.effective_horizon import PRECISION, deterministic_arrays
 from rltheory.analysis.sample_complexity import doubling_search
 
 from ._invariants import VSTAR_TOL, certified_optimum
-from .framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement, Mutant,
+from .mutants.effective_horizon import MUTANTS
+from .framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement,
                         RankCorrelationAbove, RunContext, rows_to_matrix)
 
 QLEARNING_BUDGET = 2**17
@@ -380,8 +381,6 @@ def _corr_measure(ctx: RunContext, shuffle: bool, learner: str = "qlearning", su
                              "learner": learner, "suite": suite, **settings, "budget": QLEARNING_BUDGET})
 
 
-_MUT = "proofs_checks.mutants.effective_horizon:"
-
 CHECK = Check(
     name="effective_horizon",
     title="GORP's sample complexity is bounded by the effective horizon",
@@ -425,14 +424,5 @@ CHECK = Check(
               "the same bound values assigned to the wrong MDPs (fixed random permutation), against A^T"),
     ],
     protocol="gorp",
-    mutants=[
-        Mutant("m_quarter", "m / 4 rollouts per action sequence", _MUT + "m_quarter"),
-        Mutant("k_minus_one", "lookahead k - 1 instead of k", _MUT + "k_minus_one"),
-        Mutant("no_random_tail", "rollouts stop after the action sequence (no random policy's Q)",
-               _MUT + "no_random_tail"),
-        Mutant("tail_one_short", "the random tail ends one step early (horizon off by one)",
-               _MUT + "tail_one_short"),
-        Mutant("last_action_fixed", "slightly sub-optimal planner: the last action is not optimised",
-               _MUT + "last_action_fixed"),
-    ],
+    mutants=MUTANTS,
 )

@@ -30,7 +30,8 @@ from rltheory.lemmas import (
 )
 from rltheory.solvers import evaluate, occupancy, q_values
 
-from .framework import BoundHolds, Check, Claim, Measurement, Mutant, RunContext, rows_to_matrix
+from .mutants.proof_steps import MUTANTS
+from .framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
 
 TOL = 1e-9  # rounding level for identities between O(H) quantities computed in float64
 
@@ -224,8 +225,6 @@ def _step_measure(ctx: RunContext, broken: str = ""):
                     bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows)), rows)
 
 
-_MUT = "proofs_checks.mutants.proof_steps:"
-
 CHECK = Check(
     name="proof_steps",
     title="Lemmas behind the regret proofs: total variance, performance difference, simulation, elliptical potential",
@@ -286,18 +285,5 @@ CHECK = Check(
         ),
     ],
     protocol="elliptical_potential",
-    mutants=[
-        Mutant("off_by_one", "the norm taken in Sigma_k (x_k already added) instead of Sigma_{k-1}",
-               _MUT + "off_by_one"),
-        Mutant("ignore_lambda", "Sigma_0 = I whatever lambda",
-               _MUT + "ignore_lambda"),
-        Mutant("lambda_squared", "Sigma_0 = lambda^2 I (ridge penalty written lambda^2 ||theta||^2)",
-               _MUT + "lambda_squared"),
-        Mutant("no_clip", "min(1, .) dropped: the plain sum of the squared norms",
-               _MUT + "no_clip"),
-        Mutant("norm_not_squared", "min(1, ||x_k||) instead of min(1, ||x_k||^2)",
-               _MUT + "norm_not_squared"),
-        Mutant("sherman_morrison_euclidean", "rank-one inverse update divided by 1 + ||x_k||^2 instead of 1 + ||x_k||^2_{Sigma^-1}",
-               _MUT + "sherman_morrison_euclidean"),
-    ],
+    mutants=MUTANTS,
 )

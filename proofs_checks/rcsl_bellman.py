@@ -74,7 +74,8 @@ from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weig
 from rltheory.solvers import solve
 
 from ._invariants import VSTAR_TOL, certified_optimum
-from .framework import BoundHolds, Check, Claim, MeanBound, Measurement, Mutant, RunContext, SlopeCI, rows_to_matrix
+from .mutants.rcsl_bellman import MUTANTS
+from .framework import BoundHolds, Check, Claim, MeanBound, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 _S, _N, _p, _Vr, _g, _C = (bounds.sym(n) for n in ("S", "N", "p", "V_range", "gamma", "C"))
 bounds.register(bounds.Bound(
@@ -384,8 +385,6 @@ def _stitch(ctx: RunContext, method: str):
                                          meta={"behaviours": 4, "per_behaviour": 250}), rows)
 
 
-_MUT = "proofs_checks.mutants.rcsl_bellman:"
-
 CHECK = Check(
     name="rcsl_bellman",
     title="RCSL vs Bellman completeness: width separation, coverage bound, divergence controls, stitching",
@@ -435,16 +434,5 @@ CHECK = Check(
               "plain RCSL on the same data (cannot stitch)"),
     ],
     protocol="return_conditioned",
-    mutants=[
-        Mutant("rtg_not_decremented", "the target is never decremented at execution (g_{h+1} = g_h)",
-               _MUT + "rtg_not_decremented"),
-        Mutant("rtg_sign", "the target incremented at execution (g_{h+1} = g_h + r_h)", _MUT + "rtg_sign"),
-        Mutant("episode_return_labels", "trained on the episode return at every step instead of the "
-               "return-to-go", _MUT + "episode_return_labels"),
-        Mutant("rtg_off_by_one", "trained on g_{h+1} (the return-to-go after the step's reward)",
-               _MUT + "rtg_off_by_one"),
-        Mutant("mean_return_target", "conditioned on the dataset's mean return instead of its best",
-               _MUT + "mean_return_target"),
-        Mutant("behaviour_cloning", "the return input dropped: pi(a | s, h)", _MUT + "behaviour_cloning"),
-    ],
+    mutants=MUTANTS,
 )

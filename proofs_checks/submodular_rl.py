@@ -64,7 +64,8 @@ from rltheory.algorithms.submodular import evaluate_context_policy, greedy_polic
 from rltheory.solvers.submodular import best_markov, exact_optimum, markov_value
 
 from ._set_function import run_set_function_learner
-from .framework import BoundHolds, Check, Claim, Measurement, Mutant, RunContext, SlopeCI, rows_to_matrix
+from .mutants.submodular_rl import MUTANTS
+from .framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 FACTOR = 1.0 - np.exp(-1.0)
 _OPT = bounds.sym("OPT")
@@ -330,8 +331,6 @@ def _sop_lure_slope(ctx: RunContext):
     return Measurement("k", x, y, "greedy / OPT", meta={"family": "orienteering_lure (SOP -> SubRL)"})
 
 
-_MUT = "proofs_checks.mutants.submodular_rl:"
-
 CHECK = Check(
     name="submodular_rl",
     title="Submodular RL: (1 - 1/e) under the bandit-like assumption, no constant factor without it",
@@ -393,18 +392,5 @@ CHECK = Check(
               "the bandit-like family, where the ratio stays near 1 as H grows"),
     ],
     protocol="set_function",
-    mutants=[
-        Mutant("markov_features", "no history features: the policy sees (h, s) only", _MUT + "markov_features"),
-        Mutant("cumulative_credit", "step h credited with sum_{t >= h} F(B_{t+1}) (the SubRL authors' code) "
-               "instead of the marginal gains F(B_{H-1}) - F(B_h); it maximises E sum_h F(B_h), not E F(B_{H-1})",
-               _MUT + "cumulative_credit"),
-        Mutant("immediate_credit", "step h credited with its own marginal gain only (myopic)",
-               _MUT + "immediate_credit"),
-        Mutant("step_size_too_small", "step size divided by 100", _MUT + "step_size_too_small"),
-        Mutant("gradient_descent", "the sign of the update flipped", _MUT + "gradient_descent"),
-        Mutant("uniform_no_learning", "never learns: the uniformly random policy", _MUT + "uniform_no_learning"),
-        Mutant("no_baseline", "REINFORCE without the per-step batch-mean baseline", _MUT + "no_baseline",
-               legitimate="the baseline only reduces variance (the estimator stays unbiased); without it the "
-                          "learner still reaches every claim's threshold (see the mutation report)"),
-    ],
+    mutants=MUTANTS,
 )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..framework import Mutant
+
 _M_QUARTER, _K_MINUS_ONE, _NO_TAIL, _TAIL_SHORT, _LAST_FIXED = 1, 2, 3, 4, 5
 
 
@@ -91,3 +93,17 @@ def tail_one_short(nxt, R, T, k, m, seed):
 def last_action_fixed(nxt, R, T, k, m, seed):
     """A slightly sub-optimal planner: the last step's rollouts are run but action 0 is committed."""
     return _run(nxt, R, T, k, m, seed, _LAST_FIXED)
+
+
+_MUT = __name__ + ":"
+
+MUTANTS = [
+    Mutant("m_quarter", "m / 4 rollouts per action sequence", _MUT + "m_quarter"),
+    Mutant("k_minus_one", "lookahead k - 1 instead of k", _MUT + "k_minus_one"),
+    Mutant("no_random_tail", "rollouts stop after the action sequence (no random policy's Q)",
+           _MUT + "no_random_tail"),
+    Mutant("tail_one_short", "the random tail ends one step early (horizon off by one)",
+           _MUT + "tail_one_short"),
+    Mutant("last_action_fixed", "slightly sub-optimal planner: the last step's rollouts are ignored (action 0)",
+           _MUT + "last_action_fixed"),
+]

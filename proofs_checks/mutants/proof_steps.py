@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..framework import Mutant
+
 
 def _running(X, lam, *, after_update=False, lam0=None, clip=True, squared=True, euclid_denominator=False):
     X = np.asarray(X, dtype=np.float64)
@@ -59,3 +61,22 @@ def norm_not_squared(X, lam=1.0):
 def sherman_morrison_euclidean(X, lam=1.0):
     """The rank-one inverse update divided by ``1 + ||x_k||^2`` (Euclidean) instead of ``1 + ||x_k||^2_{Sigma^-1}``."""
     return _running(X, lam, euclid_denominator=True)
+
+
+_MUT = __name__ + ":"
+
+MUTANTS = [
+    Mutant("off_by_one", "the norm taken in Sigma_k (x_k already added) instead of Sigma_{k-1}",
+           _MUT + "off_by_one"),
+    Mutant("ignore_lambda", "Sigma_0 = I whatever lambda",
+           _MUT + "ignore_lambda"),
+    Mutant("lambda_squared", "Sigma_0 = lambda^2 I (ridge penalty written lambda^2 ||theta||^2)",
+           _MUT + "lambda_squared"),
+    Mutant("no_clip", "min(1, .) dropped: the plain sum of the squared norms",
+           _MUT + "no_clip"),
+    Mutant("norm_not_squared", "min(1, ||x_k||) instead of min(1, ||x_k||^2)",
+           _MUT + "norm_not_squared"),
+    Mutant("sherman_morrison_euclidean",
+           "rank-one inverse update divided by 1 + ||x_k||^2 instead of 1 + ||x_k||^2_{Sigma^-1}",
+           _MUT + "sherman_morrison_euclidean"),
+]

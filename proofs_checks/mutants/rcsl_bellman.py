@@ -10,6 +10,8 @@ from rltheory.algorithms.rcsl import behaviour_cloning as _bc
 from rltheory.algorithms.rcsl import rcsl_tabular
 from rltheory.algorithms.rcsl.learners import TabularRCSL
 
+from ..framework import Mutant
+
 
 class _Wrapped:
     def __init__(self, pol, **attrs):
@@ -56,3 +58,19 @@ def mean_return_target(data, seed):
 def behaviour_cloning(data, seed):
     """The return input dropped (``pi(a | s, h)``)."""
     return _bc(data)
+
+
+_MUT = __name__ + ":"
+
+MUTANTS = [
+    Mutant("rtg_not_decremented", "the target is never decremented at execution (g_{h+1} = g_h)",
+           _MUT + "rtg_not_decremented"),
+    Mutant("rtg_sign", "the target incremented at execution (g_{h+1} = g_h + r_h)", _MUT + "rtg_sign"),
+    Mutant("episode_return_labels", "trained on the episode return at every step instead of the "
+           "return-to-go", _MUT + "episode_return_labels"),
+    Mutant("rtg_off_by_one", "trained on g_{h+1} (the return-to-go after the step's reward)",
+           _MUT + "rtg_off_by_one"),
+    Mutant("mean_return_target", "conditioned on the dataset's mean return instead of its best",
+           _MUT + "mean_return_target"),
+    Mutant("behaviour_cloning", "the return input dropped: pi(a | s, h)", _MUT + "behaviour_cloning"),
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._set_function import SubPOLearner
+from ..framework import Mutant
 
 
 def markov_features(S, A, H, seed):
@@ -54,3 +55,21 @@ class _Uniform:
 def uniform_no_learning(S, A, H, seed):
     """Never learns: the uniformly random policy."""
     return _Uniform(A)
+
+
+_MUT = __name__ + ":"
+
+MUTANTS = [
+    Mutant("markov_features", "no history features: the policy sees (h, s) only", _MUT + "markov_features"),
+    Mutant("cumulative_credit", "step h credited with sum_{t >= h} F(B_{t+1}) (the SubRL authors' code) "
+           "instead of the marginal gains F(B_{H-1}) - F(B_h); it maximises E sum_h F(B_h), not E F(B_{H-1})",
+           _MUT + "cumulative_credit"),
+    Mutant("immediate_credit", "step h credited with its own marginal gain only (myopic)",
+           _MUT + "immediate_credit"),
+    Mutant("step_size_too_small", "step size divided by 100", _MUT + "step_size_too_small"),
+    Mutant("gradient_descent", "the sign of the update flipped", _MUT + "gradient_descent"),
+    Mutant("uniform_no_learning", "never learns: the uniformly random policy", _MUT + "uniform_no_learning"),
+    Mutant("no_baseline", "REINFORCE without the per-step batch-mean baseline", _MUT + "no_baseline",
+           legitimate="the baseline only reduces variance (the estimator stays unbiased); without it the "
+                      "learner still reaches every claim's threshold (see the mutation report)"),
+]
