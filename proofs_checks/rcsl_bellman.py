@@ -23,6 +23,14 @@ fits stay in the notebook as an illustration, labelled as upper estimates.)
     our reconstruction of the realizability + coverage bound for the tabular, deterministic case). Measured: mean
     suboptimality over ``M`` datasets; bound: ``(V* - G_min) * Binomial(M, (1-p*)^N)`` upper 0.999 quantile ``/ M``
     (the theorem plus exact finite-M concentration). Control: behaviour cloning (return input dropped).
+``rcsl_hits_target`` (learner claim)
+    Return-conditioned control in a deterministic MDP (Brandfonbrener et al. 2022): on ``random_deterministic(S, 3,
+    H = 6)`` (``S`` = 6, 8, 12; half the pairs pay U[0, 1]) with 200 uniform-behaviour trajectories, tabular RCSL
+    conditioned on any dataset return ``g`` (five per dataset, smallest to largest) achieves exactly ``g``:
+    ``max_g |J(g) - g| / V* <= 1e-7`` (returns-to-go are keyed to 9 decimals). This needs the return-to-go labels and
+    the execution-time decrement ``g_{h+1} = g_h - r_h`` to agree; an RCSL that never decrements (which reaches
+    ~V* when conditioned on the best return, so no value claim sees it) misses by tenths of V*. Control: behaviour
+    cloning.
 ``fqi_diverges_incomplete``
     Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
     iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the
@@ -56,6 +64,12 @@ fits stay in the notebook as an illustration, labelled as upper estimates.)
     exact at every ``|S|``, a property of the construction; and the "safe width" (largest failing width + 1) grows
     ~linearly (slope 1.22 [1.07, 1.43]) but an independent review showed that statistic also grows linearly for
     width-independent failures (shuffled-width null: slopes 1.13-1.20), so it is reported in ``meta``, not claimed.
+
+Learners under test (protocol ``"return_conditioned"``): ``rcsl_hits_target`` and ``rcsl_coverage_bound`` run
+``factory(data, seed) -> policy(h, s, g)`` (optional ``policy.target``, ``policy.next_target(g, r)``), reference
+:func:`reference_rcsl`, mutants in :mod:`proofs_checks.mutants.rcsl_bellman`. Invariants of every value
+measurement: V* certified independently of the shared solver (:func:`proofs_checks._invariants.certified_optimum`)
+and no measured value above V* + the certified error ("invariant violated" otherwise).
 """
 from __future__ import annotations
 
