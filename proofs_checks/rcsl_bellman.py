@@ -29,8 +29,8 @@ fits stay in the notebook as an illustration, labelled as upper estimates.)
     conditioned on any dataset return ``g`` (five per dataset, smallest to largest) achieves exactly ``g``:
     ``max_g |J(g) - g| / V* <= 1e-7`` (returns-to-go are keyed to 9 decimals). This needs the return-to-go labels and
     the execution-time decrement ``g_{h+1} = g_h - r_h`` to agree; an RCSL that never decrements (which reaches
-    ~V* when conditioned on the best return, so no value claim sees it) misses by tenths of V*. Control: behaviour
-    cloning.
+    ~V* when conditioned on the best return, so no value claim sees it) misses the commanded returns. Control:
+    behaviour cloning.
 ``fqi_diverges_incomplete``
     Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
     iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the

@@ -27,7 +27,8 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
     the family was ``lure_coverage(8)`` without copies, where random play already gets 0.96 .. 0.77 of OPT.)
 ``subpo_needs_history`` / ``subpo_marginal_credit`` (claims about the learner's own ingredients; learner claims)
     SubPO reaches >= 0.9 OPT on every seed of :func:`mdps.submodular.memory_hub` ``(n)``, n = 2, 3 (stochastic
-    first move: the best Markov policy gets 0.75 / 0.78 OPT, in ``meta``), and of :func:`delayed_chain` (early
+    first move: a Markov policy cannot cover every leaf; the best Markov value found is in ``meta``), and of
+    :func:`delayed_chain` (early
     coverage is a dead end worth OPT / 2; the optimum is reached only at the last step). Controls: SubPO with
     Markov features, and greedy marginal gains. A SubPO without history features cannot pass the first; one whose
     credit is not the sum of the marginal gains after the step (the authors' code credits ``F(B_{t+1})`` at every
@@ -345,7 +346,7 @@ CHECK = Check(
               "the same greedy policy on the deceptive chain, which violates the bandit-like assumption",
               bound=bounds.get("subpo_bandit_factor")),
         Claim("subpo_needs_history", f"SubPO (history features) reaches >= {NEAR_OPT} OPT on every seed of "
-              "memory_hub(n), n = 2, 3, where the best Markov policy gets 0.75 / 0.78 OPT",
+              "memory_hub(n), n = 2, 3, where Markov policies fall short (best Markov value in the meta)",
               "Prajapat et al. 2024, Sec. 3-4 (optimal SubRL policies are non-Markovian; SubPO's policy class "
               "conditions on the history)", BoundHolds("lower"),
               lambda ctx: _memory_learner(ctx, None), lambda ctx: _memory_learner(ctx, "subpo_markov"),
