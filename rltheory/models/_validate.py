@@ -74,22 +74,24 @@ def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratc
         if hi > nnz:
             return r, CSR_INDPTR_PAST_END, canonical
         prev = -1
-        row_canonical = True
+        n_bad = 0
+        n_desc = 0
+        n_neg = 0
         tot = 0.0
-        neg = False
-        for k in range(lo, hi):
-            j = indices[k]
-            if j < 0 or j >= S:
-                return r, CSR_INDEX_OUT_OF_RANGE, canonical
-            if j <= prev:
-                row_canonical = False
+        for k in range(lo, hi):  # branch-free: the indices are only stored here, never used to address memory
+            j = np.int64(indices[k])
+            n_bad += (j < 0) | (j >= S)
+            n_desc += j <= prev
             prev = j
             x = np.float64(data[k])
             out_indices[k] = j
             out_data[k] = x
             tot += x
-            if x < 0.0:
-                neg = True
+            n_neg += x < 0.0
+        if n_bad:
+            return r, CSR_INDEX_OUT_OF_RANGE, canonical
+        row_canonical = n_desc == 0
+        neg = n_neg > 0
         if not row_canonical:
             canonical = False
             if neg:  # judge the summed duplicates instead of the raw entries

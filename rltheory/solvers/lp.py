@@ -25,6 +25,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,11 +49,21 @@ def _pick_solver(solver: str | None) -> str:
     raise RuntimeError(f"no LP solver among {_PREFERRED} is installed (cvxpy has {installed})")
 
 
+#: File descriptor 1 is process-wide: concurrent captures (threads) would restore each other's temporary files.
+_FD1_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _captured_stdout():
     """Send file descriptor 1 to a temporary file for the duration (C-level writes included: HiGHS prints its
     banner from C++ when its first solver object is created, past Python's ``sys.stdout``). Yields a callable
-    returning what was written. A no-op capture if the descriptor cannot be duplicated."""
+    returning what was written. A no-op capture if the descriptor cannot be duplicated. Captures are serialised
+    by a lock (LP solves in several threads run one at a time)."""
+    with _FD1_LOCK:
+        yield from _captured_stdout_unlocked()
+
+
+def _captured_stdout_unlocked():
     try:
         sys.stdout.flush()
     except Exception:  # pragma: no cover - exotic stdout replacements
