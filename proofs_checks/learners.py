@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import sys
 
 __all__ = ["learner_spec", "resolve_learner", "spec_tag", "SPEC_PATTERN"]
 
@@ -80,7 +81,7 @@ def learner_spec(obj) -> str:
     obj : str or callable
         A spec string (checked by importing it), or a module-level callable: a function or class (its
         ``__module__`` and ``__qualname__``), or an instance bound to a module-level name (found by identity in
-        its class's module).
+        its class's module, else in the imported modules).
 
     Returns
     -------
@@ -103,12 +104,23 @@ def learner_spec(obj) -> str:
         raise TypeError(f"learner: expected a spec string or a module-level callable, got {type(obj).__name__}")
     if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj) or inspect.ismethod(obj):
         mod, qual = obj.__module__, obj.__qualname__
-    else:  # a callable instance: look it up by identity in its class's module
+    else:  # a callable instance: look it up by identity in its class's module, then in every loaded module
         mod = type(obj).__module__
         names = [k for k, v in vars(importlib.import_module(mod)).items() if v is obj]
         if not names:
-            raise ValueError(f"learner: the callable instance {obj!r} is not bound to a name of module {mod!r}; "
-                             "bind it to a module-level name or pass a spec string")
+            for mname, module in sorted(sys.modules.items()):
+                if mname == "__main__" or module is None:
+                    continue
+                try:
+                    names = [k for k, v in vars(module).items() if v is obj]
+                except TypeError:
+                    continue
+                if names:
+                    mod = mname
+                    break
+        if not names:
+            raise ValueError(f"learner: the callable instance {obj!r} is not bound to a name of an imported "
+                             "module; bind it to a module-level name or pass a spec string")
         qual = sorted(names)[0]
     if not isinstance(mod, str) or not isinstance(qual, str):
         raise ValueError(f"learner: {obj!r} has no module-level name")

@@ -7,17 +7,50 @@ pseudo-regret (belief-DP ``V*`` and exact evaluation of every deployed policy). 
 ``c2 = 0.05`` and ``Gamma`` given to the learner (the theory's ``c = 1`` keeps the learners in their linear phase
 for far longer than simulable ``K``; stated in every measurement's meta).
 
-Claims
-------
-``sqrtK_upper``
-    Value-optimistic learner on the identify-then-bandit family (M = 2 contexts, 2 leaves, A = 2, H = 8, safe exit
-    worth 0.25) with a fixed arm gap 0.2: log-log slope of regret in K has 95% CI below 1/2 (+0.1) (measured ~0.26).
-    Control: the same solver with both bonuses switched off (optimistic values for unvisited pairs kept) locks onto a
-    wrong arm on some seeds: linear regret (slope ~0.99), rejected. (An earlier version measured this claim on the
-    K-dependent family with a bonus-free greedy control; an independent review showed that on that family every
-    learner, a bonus-free one and a random-arm one included, has slope ~1/2, and ours did not beat random arms at
-    K <= 32000: the claim had no teeth there.)
-``sqrtK_tight``
+Learner under test (protocol ``"lmdp_hindsight"``, :mod:`rltheory.algorithms.lmdp.protocol`): the claims marked
+[learner] measure ``ctx.learner`` when one is given (``rltheory check lmdp_regret --learner pkg.mod:factory``,
+``factory(M, S, A, H, K, seed, rewards, Gamma)``) on the same instances and seeds, through a harness that samples
+the episodes and evaluates every deployed policy exactly; their controls stay the built-in ones.
+:func:`reference_learner` is the built-in learner written to the protocol (its results equal the fast path's bit
+for bit). ``MUTANTS`` lists realistic bugs (``proofs_checks/mutants/lmdp_regret.py``), each of which must make a
+learner claim fail (``--mutants``). Every learner measurement also checks the invariant that no deployed policy's
+exact value exceeds ``V*`` by more than ``VALUE_TOL`` (a regret below ``-tol``).
+
+Claims (in run order)
+---------------------
+``sqrtK_upper`` [learner]
+    Learner on the identify-then-bandit family (M = 2 contexts, 2 leaves, A = 2, H = 8, safe exit worth 0.25) with
+    a fixed arm gap 0.2: log-log slope of regret in K has 95% CI below 1/2 (+0.1), *and* the one-sided 95% upper
+    limit of the mean regret is at most ``1 - ITB_EPS`` times the uniform-arm policy's exact regret
+    ``K gap (1 - 1/A)`` at every K (beat not learning). Control: the same solver with both bonuses switched off
+    (optimistic values for unvisited pairs kept) locks onto a wrong arm on some seeds: linear regret, rejected.
+``optimism`` [learner]
+    The learner's planning value (``planning_value()`` or its belief plan's ``value``) is ``>= V*`` in every epoch on
+    every seed, on identify-then-bandit, probe and random (``Gamma = 2``) LMDPs at K = 4000 (quick) / 20000, and on a
+    one-leaf noisy bandit (arms Bernoulli 0.8 / 0.5, H = 4) at ``OPTIMISM_NOISY_K`` episodes: there the best arm is
+    never in doubt, so the planning value is the estimate of its mean plus the bonuses, and a bonus narrower than
+    the estimate's ``1/sqrt(N)`` noise (e.g. the ``c2 Gamma iota / N`` term alone) falls below ``V*`` on some seeds
+    once ``N`` is large. A learner that reports no planning value fails (optimism not measurable). Control: the same
+    solver with c1 = c2 = 0 — its planning value falls below ``V*``. (Optimism is not guaranteed by our scaled-down
+    bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin on kinds 1-3 is thin.)
+``deterministic_flat`` [learner]
+    On deterministic LMDPs (``Var*_A = 0``) regret stays near-constant: slope CI below 0.15, and the mean regret's
+    upper limit is at most ``MARGIN`` times the uniform random policy's exact regret (per seed) at every K. Control:
+    the Hoeffding (L-UCRL-like) baseline at the same bonus scale 0.5 on the same LMDPs: rejected. This is the
+    ``sqrt(Var*)`` dependence at its end point ``Var* = 0``. (A bonus-free learner has near-constant regret here
+    too: flatness does not show that variance-aware bonuses are needed, only that they stop exploring when there is
+    no variance.)
+``horizon_free`` [learner]
+    On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = ``HORIZON_K``), the
+    regret is flat in H in {8, ..., 64} (slope CI below 0.15) *while learning*: its mean's upper limit is at most
+    ``MARGIN`` times the uniform random policy's exact regret at every H. Flat in H alone is not horizon-free: a
+    learner that never leaves its linear phase is flat too (saturated); the margin rejects it, and the meta reports
+    the late (second-half) per-episode regret against the uniform policy's and the H at which the learner is
+    saturated. Control: the Hoeffding (L-UCRL-like, H-scaled) baseline at the *same* scale c1 = 0.5 — saturated
+    at every H, so flat, rejected by the margin. (Until this version the control ran at a 10x smaller scale and the
+    rule was the slope alone, which the saturated same-scale baseline passed; the 10x smaller Hoeffding learner, which
+    learns at small H and whose regret grows with H, is now the mutant ``hoeffding_x0.1``.)
+``sqrtK_tight`` [learner]
     Lower bound. On the K-dependent family with gap ``0.25 sqrt(M L A / K)`` (M = L = A = 2; best arms uniform per
     (context, leaf)) every learner has expected regret at least :func:`itb_lower_bound` (our Pinsker argument after
     Auer et al. 2002, exact binomial expectation; about ``c (1 - 1/A - c) sqrt(M L A K) = sqrt(8K)/16``: 7.9 at
@@ -28,27 +61,13 @@ Claims
     meta: the bound holds for it too — this claim is about the family, not about our learner's learning.
     (Until this version the claim was "slope in K contains 1/2" on the gap-0.5 family, which the uniform-arm
     policy passes exactly and which the Pinsker bound cannot certify: at c = 0.5, A = 2 it is ~0.)
-``model_optimistic_sqrtK``
-    The model-optimistic instantiation on the fixed-gap family: slope CI below 1/2 (+0.1). Control: the confidence
-    set shrunk to the point estimate (c1 = c2 = 0): linear regret.
-``deterministic_flat``
-    On deterministic LMDPs (``Var*_A = 0``) regret stays near-constant: slope CI below 0.15. Control: the Hoeffding
-    (L-UCRL-like) baseline at the same bonus scale 0.5 on the same LMDPs (slope ~0.8): rejected. This is the
-    ``sqrt(Var*)`` dependence at its end point ``Var* = 0``. (Measured, not claimed: a bonus-free learner has
-    near-constant regret here too, ~4.6 against ~45 for ours, so flatness does not show that variance-aware bonuses
-    are needed, only that they stop exploring when there is no variance.)
-``horizon_free``
-    On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = 4000), regret of the
-    value-optimistic learner is flat in H in {8, ..., 64}: slope CI below 0.15. Control: the Hoeffding baseline (at a
-    10x *smaller* bonus scale, 0.05), whose per-step bonuses add up over H (slope ~0.9): rejected.
-``optimism`` / ``optimism_model``
-    The planner's optimistic value (with the learner's own empirical ``w``, ``nu``, ``P``) is ``>= V*`` in every epoch
-    on every seed, for three instance families (identify-then-bandit, probe, random ``Gamma = 2``), K = 4000 (quick)
-    or 20000 (full). Control: the same solver with c1 = c2 = 0 — its planning value falls below ``V*`` (the earlier
-    control, the greedy solver valuing unvisited pairs at 0, was below ``V*`` at epoch 0 by construction). (Optimism is not guaranteed by our
-    scaled-down bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin is thin: the smallest
-    ratio at K = 20000 was 1.003 (value) and 1.001 (model).)
-``sqrtM`` / ``sqrtS`` / ``sqrtA``
+``model_optimistic_sqrtK`` (built-in model solver only)
+    The model-optimistic instantiation on the fixed-gap family: slope CI below 1/2 (+0.1) and ``1 - ITB_EPS`` times
+    the uniform-arm policy's regret. Control: the confidence set shrunk to the point estimate (c1 = c2 = 0): linear
+    regret.
+``optimism_model`` (built-in model solver only)
+    As ``optimism``, for the model-optimistic solver. Control: a point-estimate confidence set (c1 = c2 = 0).
+``sqrtM`` / ``sqrtS`` / ``sqrtA`` [learner]
     Upper-bound form of the dependence on M, S and A (note rows L2-b, L2-c) on the identify-then-bandit family with
     gap ``c sqrt(M L A / k)``, ``c = 2`` (``L`` leaves = the decision states; ``S = 2 L + 2 ceil(log2 M) + 3``, in the
     meta), one variable swept at a time, the others at ``M = L = A = 2``, H = 8. Per seed and ``(M, L, A)`` we run
@@ -79,18 +98,63 @@ import numpy as np
 
 import mdps
 from rltheory import bounds
-from rltheory.algorithms.lmdp import lmdp_hindsight
+from rltheory.algorithms.lmdp import HindsightLearner, lmdp_hindsight, markov_policy_value, run_lmdp_learner
 from rltheory.analysis.lmdp import var_star
 from rltheory.solvers.lmdp import solve_lmdp
 
-from .framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, fit_loglog_slope,
-                        rows_to_matrix)
+from .framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, Mutant, RunContext, SlopeCI,
+                        fit_loglog_slope, rows_to_matrix)
+from .learners import resolve_learner
 
 C1, C2 = 0.5, 0.05
 HORIZON_GAP = 0.2
-C1_HOEFFDING = 0.05  # the baseline gets a 10x smaller scale (favourable to it); at 0.5 it never leaves its linear phase
+HORIZON_K = 4000
+MARGIN = 0.5  # horizon_free / deterministic_flat: mean regret <= MARGIN x the non-learning (uniform) policy's
+ITB_EPS = 0.1  # sqrtK_upper: mean regret <= (1 - ITB_EPS) x the uniform-arm policy's, as the dimension claims
+VALUE_TOL = 1e-9  # certified error of V* and of the exact policy values (rounding of the belief DP)
 M_, LEAVES, A_, H_ = 2, 2, 2, 8
+GAMMA = 2  # the transition degree told to every learner
 META = {"c1": C1, "c2": C2, "Gamma": "given (2)", "regret": "exact pseudo-regret"}
+
+
+def reference_learner(M, S, A, H, K, seed, rewards, Gamma):
+    """The check's reference learner written to the ``lmdp_hindsight`` protocol: value-optimistic,
+    ``c1 = C1``, ``c2 = C2`` (:class:`rltheory.algorithms.lmdp.HindsightLearner`). Run through the harness it
+    gives the built-in fast path's regrets bit for bit, so ``--learner proofs_checks.lmdp_regret:reference_learner``
+    reproduces the reference measurements (slower)."""
+    return HindsightLearner(M, S, A, H, K, seed, rewards, Gamma, solver="value", c1=C1, c2=C2)
+
+
+def _learn(L, K, seed, learner=None, *, solver="value", c1=C1, c2=C2, v_star=None):
+    """``K`` episodes of ``learner`` (a protocol spec; ``None``: the built-in learner with ``solver``, ``c1``,
+    ``c2`` on its Numba fast path) on the LMDP ``L``, Gamma = 2 told to the learner, exact regret."""
+    if learner is None:
+        return lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=c1, c2=c2, Gamma=GAMMA, v_star=v_star)
+    return run_lmdp_learner(L, resolve_learner(learner), int(K), seed=seed, Gamma=GAMMA, v_star=v_star)
+
+
+def _excess(res) -> float:
+    """Largest exact value of a deployed policy above ``V*`` (an invariant: at most the rounding of the DP)."""
+    return float(np.max(res.epoch_true_value) - res.v_star)
+
+
+def _grid(base: dict, learner) -> dict:
+    """The sweep grid, with the learner spec as a parameter when one is under test (the reference's grids, and
+    so its stored sweep cells, are unchanged)."""
+    return base if learner is None else {**{k: v for k, v in base.items() if k != "solver"}, "learner": [learner]}
+
+
+def _sweep_name(name: str, learner) -> str:
+    return name if learner is None else f"{name}@{learner}"
+
+
+def _require_values(m: Measurement, rows) -> None:
+    """Invariant over the sweep ``rows``: no deployed policy's exact value exceeds ``V*`` by more than the
+    certified error ``VALUE_TOL`` (equivalently, every episode's unclipped regret is ``>= -VALUE_TOL``)."""
+    ex = np.asarray([r["result"]["value_excess"] for r in rows], dtype=np.float64)
+    worst = float(np.max(ex)) if ex.size else 0.0
+    m.require(worst <= VALUE_TOL, f"a deployed policy's exact value exceeds V* by {worst:.3g} (> {VALUE_TOL:g}): "
+              "regret below -tol, V* or the evaluation is wrong")
 
 
 TIGHT_C = 0.25  # gap constant of the lower-bound family: maximises c (1 - 1/A - c) at A = 2
@@ -132,29 +196,45 @@ def itb_lower_bound(K, M, leaves, A, gap) -> float:
     return float(M * leaves * gap * (p @ per))
 
 
-def itb_regret(K, family, solver, seed, bonus=1.0):
+def itb_regret(K, family, seed, solver="value", bonus=1.0, learner=None):
     """Regret after K episodes on the identify-then-bandit family (best arms drawn from the seed); ``bonus``
-    multiplies both bonus scales (0: the same optimistic solver with its bonus switched off)."""
+    multiplies both bonus scales (0: the same optimistic solver with its bonus switched off); ``learner``: a
+    protocol spec run instead of the built-in learner."""
     L = _itb(K, family, seed)
-    res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1 * bonus, c2=C2 * bonus, Gamma=2)
-    return {"regret": float(res.cumulative_regret[-1]), "epochs": float(res.epoch_start.size)}
+    res = _learn(L, K, seed, learner, solver=solver, c1=C1 * bonus, c2=C2 * bonus)
+    return {"regret": float(res.cumulative_regret[-1]), "epochs": float(res.epoch_start.size),
+            "value_excess": _excess(res)}
 
 
-def _c1(solver):
-    return C1_HOEFFDING if solver == "hoeffding" else C1
+def _det_lmdp(seed):
+    return mdps.lmdp_deterministic(3, 5, 3, horizon=8, seed=seed)
 
 
-def deterministic_regret(K, solver, seed, c1=None):
-    L = mdps.lmdp_deterministic(3, 5, 3, horizon=8, seed=seed)
-    res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=_c1(solver) if c1 is None else float(c1), c2=C2,
-                         Gamma=2)
-    return {"regret": float(res.cumulative_regret[-1]) + 1e-9}
+def deterministic_regret(K, seed, solver="value", c1=C1, learner=None):
+    L = _det_lmdp(seed)
+    res = _learn(L, K, seed, learner, solver=solver, c1=float(c1), c2=C2)
+    return {"regret": float(res.cumulative_regret[-1]) + 1e-9, "value_excess": _excess(res)}
 
 
-def horizon_regret(H, solver, seed):
-    L = mdps.lmdp_horizon_chain(2, 4, horizon=int(H), gap=HORIZON_GAP, seed=seed)
-    res = lmdp_hindsight(L, 4000, seed=seed, solver=solver, c1=_c1(solver), c2=C2, Gamma=2)
-    return {"regret": float(res.cumulative_regret[-1])}
+def _horizon_lmdp(H, seed):
+    return mdps.lmdp_horizon_chain(2, 4, horizon=int(H), gap=HORIZON_GAP, seed=seed)
+
+
+def horizon_regret(H, seed, solver="value", c1=C1, learner=None):
+    L = _horizon_lmdp(H, seed)
+    res = _learn(L, HORIZON_K, seed, learner, solver=solver, c1=float(c1), c2=C2)
+    late = res.regret[HORIZON_K // 2:].mean()
+    return {"regret": float(res.cumulative_regret[-1]), "late_rate": float(late), "value_excess": _excess(res)}
+
+
+def uniform_regret(L) -> float:
+    """Exact per-episode regret ``V* - V^unif`` of the uniform random Markov policy on ``L`` (not learning)."""
+    v, _ = markov_policy_value(L, np.full((L.horizon, L.S, L.A), 1.0 / L.A))
+    return float(solve_lmdp(L).value - v)
+
+
+OPTIMISM_KINDS = "instance (1 itb, 2 probe, 3 random, 4 one-leaf bandit)"
+OPTIMISM_NOISY_K = {True: 40000, False: 80000}  # kind 4 (quick, full): see _optimism_measure
 
 
 def _optimism_instance(kind, seed):
@@ -162,17 +242,29 @@ def _optimism_instance(kind, seed):
         return _itb(2000, "k_dependent", seed)
     if kind == 2:
         return mdps.lmdp_probe(2, 4, 2, horizon=5, eta=0.1, seed=seed)
-    return mdps.random_lmdp(2, 4, 2, horizon=4, Gamma=2, seed=seed)
+    if kind == 3:
+        return mdps.random_lmdp(2, 4, 2, horizon=4, Gamma=2, seed=seed)
+    # one leaf, arms Bernoulli(0.8) / (0.5), no safe exit: the best arm is never in doubt, so the planning value
+    # is its estimate plus the bonus (no upward bias from a max over close arms) and a bonus narrower than the
+    # estimate's noise shows as a value below V*
+    return mdps.lmdp_identify_then_bandit(2, 1, 2, horizon=4, gap=0.3, seed=seed)
 
 
-def optimism_ratio(kind, solver, K, seed, bonus=1.0):
+def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
     """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical prior).
-    ``bonus = 0`` keeps the solver (and its optimistic value for unvisited pairs) with both bonuses switched off."""
+    ``bonus = 0`` keeps the solver (and its optimistic value for unvisited pairs) with both bonuses switched off.
+    A protocol learner's planning value is its ``planning_value()`` (or its belief plan's ``value``); NaN when
+    it reports none (the claim then fails: optimism is not measurable)."""
     L = _optimism_instance(int(kind), seed)
     vs = solve_lmdp(L).value
-    res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1 * bonus, c2=C2 * bonus, Gamma=L.Gamma,
-                         prior="empirical", v_star=vs)
-    return {"ratio": float(res.epoch_value.min() / vs)}
+    if learner is None:
+        res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1 * bonus, c2=C2 * bonus, Gamma=L.Gamma,
+                             prior="empirical", v_star=vs)
+    else:
+        res = run_lmdp_learner(L, resolve_learner(learner), int(K), seed=seed, Gamma=L.Gamma, v_star=vs)
+    vals = res.epoch_value
+    ratio = float(np.min(vals) / vs) if np.all(np.isfinite(vals)) else float("nan")
+    return {"ratio": ratio, "value_excess": _excess(res)}
 
 
 def _Ks(ctx):
@@ -194,66 +286,111 @@ def _tight_measure(ctx: RunContext, informed: bool) -> Measurement:
     if informed:
         return Measurement("K", np.array(Ks, float), np.zeros((len(Ks), ctx.seeds)), "regret after K episodes",
                            bound_values=lb, meta={**meta, "policy": "told the best arms (optimal policy)"})
-    rows = ctx.sweep(itb_regret, {"K": Ks, "family": ["lower_bound"], "solver": ["value"]},
-                     name="lmdp_regret.itb.lower_bound.value")
+    rows = ctx.sweep(itb_regret, _grid({"K": Ks, "family": ["lower_bound"], "solver": ["value"]}, ctx.learner),
+                     name=_sweep_name("lmdp_regret.itb.lower_bound.value", ctx.learner))
     x, y = rows_to_matrix(rows, "K", "regret")
-    return Measurement("K", x, y, "regret after K episodes", bound_values=lb,
-                       meta={**meta, "policy": "value-optimistic learner",
-                             "mean regret / lower bound": (y.mean(axis=1) / lb).round(3).tolist(),
-                             "log-log slope of mean regret in K": round(fit_loglog_slope(x, y.mean(axis=1))[0], 3)})
+    m = Measurement("K", x, y, "regret after K episodes", bound_values=lb,
+                    meta={**meta, "policy": ctx.learner or "value-optimistic learner",
+                          "mean regret / lower bound": (y.mean(axis=1) / lb).round(3).tolist(),
+                          "log-log slope of mean regret in K": round(fit_loglog_slope(x, y.mean(axis=1))[0], 3)})
+    _require_values(m, rows)
+    return m
 
 
-def _itb_measure(ctx: RunContext, family, solver, bonus=1.0) -> Measurement:
+def _itb_measure(ctx: RunContext, family, solver, bonus=1.0, learner=None) -> Measurement:
+    """Regret in K on identify-then-bandit (``learner``: a protocol spec, else the built-in ``solver``), with the
+    uniform-arm policy's exact regret ``K gap (1 - 1/A)`` (fixed gap) times ``1 - ITB_EPS`` as the bound."""
     grid = {"K": _Ks(ctx), "family": [family], "solver": [solver]}
     if bonus != 1.0:
         grid["bonus"] = [bonus]
-    rows = ctx.sweep(itb_regret, grid, name=f"lmdp_regret.itb.{family}.{solver}"
-                     + ("" if bonus == 1.0 else f".bonus{bonus:g}"))
+    name = f"lmdp_regret.itb.{family}.{solver}" + ("" if bonus == 1.0 else f".bonus{bonus:g}")
+    rows = ctx.sweep(itb_regret, _grid(grid, learner), name=_sweep_name(name, learner))
     x, y = rows_to_matrix(rows, "K", "regret")
     L = _itb(int(x[0]), family, 0)
     vs = var_star(L, "within")
     b = bounds.get("lmdp_regret_upper").evaluate(Var=vs, M=M_, Gamma=2, S=L.S, A=A_, K=x, H=H_, delta=0.1)
-    return Measurement("K", x, y, "regret after K episodes", bound_values=b,
-                       meta={**META, "family": f"identify_then_bandit(M={M_}, leaves={LEAVES}, A={A_}, H={H_}, "
-                                               f"gap={family}, safe=0.25)", "solver": solver, "bonus_scale": bonus,
-                             "Var*_A (at smallest K)": vs, "bound": "upper bound with C = 1 (reference only)"})
+    unif = np.array([K * _itb_gap(K, family) for K in x]) * (1 - 1 / A_)
+    m = Measurement("K", x, y, "regret after K episodes", bound_values=(1 - ITB_EPS) * unif,
+                    meta={**META, "family": f"identify_then_bandit(M={M_}, leaves={LEAVES}, A={A_}, H={H_}, "
+                                            f"gap={family}, safe=0.25)", "learner": learner or solver,
+                          "bonus_scale": bonus, "Var*_A (at smallest K)": vs,
+                          "uniform-arm policy regret (exact)": unif.round(2).tolist(),
+                          "bound": f"(1 - {ITB_EPS:g}) x the uniform-arm policy's regret",
+                          "mean learner / uniform-arm regret": (y.mean(axis=1) / unif).round(3).tolist(),
+                          "upper bound with C = 1 (reference only)": np.asarray(b).round(1).tolist()})
+    _require_values(m, rows)
+    return m
 
 
-def _det_measure(ctx: RunContext, solver, c1=None) -> Measurement:
+def _det_measure(ctx: RunContext, solver, c1=None, learner=None) -> Measurement:
+    """Regret in K on the deterministic LMDPs, bound ``MARGIN`` x the uniform policy's exact regret."""
     Ks = [1000, 2000, 4000, 8000, 16000] if ctx.quick else [1000, 2000, 4000, 8000, 16000, 32000, 64000]
     grid = {"K": Ks, "solver": [solver]}
     if c1 is not None:
         grid["c1"] = [c1]
-    rows = ctx.sweep(deterministic_regret, grid,
-                     name=f"lmdp_regret.det.{solver}" + ("" if c1 is None else f".c{c1:g}"))
+    rows = ctx.sweep(deterministic_regret, _grid(grid, learner),
+                     name=_sweep_name(f"lmdp_regret.det.{solver}" + ("" if c1 is None else f".c{c1:g}"), learner))
     x, y = rows_to_matrix(rows, "K", "regret")
-    vs = var_star(mdps.lmdp_deterministic(3, 5, 3, horizon=8, seed=0), "within")
-    return Measurement("K", x, y, "regret after K episodes",
-                       meta={**META, "family": "deterministic(3, 5, 3, H=8)", "solver": solver,
-                             "c1": _c1(solver) if c1 is None else c1, "Var*_A (seed 0)": vs})
+    per = np.array([uniform_regret(_det_lmdp(s)) for s in sorted({r["seed"] for r in rows})])
+    unif = np.outer(x, per)  # (K, seed): the uniform policy's exact regret on each seed's LMDP
+    vs = var_star(_det_lmdp(0), "within")
+    m = Measurement("K", x, y, "regret after K episodes", bound_values=MARGIN * unif,
+                    meta={**META, "family": "deterministic(3, 5, 3, H=8)", "learner": learner or solver,
+                          "c1": C1 if c1 is None else c1, "Var*_A (seed 0)": vs,
+                          "bound": f"{MARGIN:g} x the uniform random policy's exact regret (per seed)",
+                          "mean learner / uniform regret": (y.mean(axis=1) / unif.mean(axis=1)).round(4).tolist()})
+    _require_values(m, rows)
+    return m
 
 
-def _horizon_measure(ctx: RunContext, solver) -> Measurement:
+def _horizon_measure(ctx: RunContext, solver, c1=C1, learner=None) -> Measurement:
+    """Regret after ``HORIZON_K`` episodes against H, bound ``MARGIN`` x the uniform policy's exact regret."""
     Hs = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
-    rows = ctx.sweep(horizon_regret, {"H": Hs, "solver": [solver]}, name=f"lmdp_regret.horizon.{solver}")
+    grid = {"H": Hs, "solver": [solver]}
+    if solver != "value" or c1 != C1:  # (until this version the Hoeffding cells ran at c1 = 0.05 unnamed)
+        grid["c1"] = [c1]
+    rows = ctx.sweep(horizon_regret, _grid(grid, learner),
+                     name=_sweep_name(f"lmdp_regret.horizon.{solver}" + ("" if "c1" not in grid else f".c{c1:g}"),
+                                      learner))
     x, y = rows_to_matrix(rows, "H", "regret")
-    return Measurement("H", x, y, "regret after K = 4000 episodes",
-                       meta={**META, "family": f"horizon_chain(M=2, n=4, gap={HORIZON_GAP})", "solver": solver,
-                             "c1": _c1(solver)})
+    _, late = rows_to_matrix(rows, "H", "late_rate")
+    seeds = sorted({r["seed"] for r in rows})
+    per = np.array([[uniform_regret(_horizon_lmdp(H, s)) for s in seeds] for H in x])  # (H, seed)
+    unif = HORIZON_K * per
+    late_ratio = late.mean(axis=1) / per.mean(axis=1)
+    m = Measurement("H", x, y, f"regret after K = {HORIZON_K} episodes", bound_values=MARGIN * unif,
+                    meta={**META, "family": f"horizon_chain(M=2, n=4, gap={HORIZON_GAP})", "learner": learner or solver,
+                          "c1": c1, "bound": f"{MARGIN:g} x the uniform random policy's exact regret",
+                          "uniform policy regret (exact)": unif.mean(axis=1).round(2).tolist(),
+                          "mean learner / uniform regret": (y.mean(axis=1) / unif.mean(axis=1)).round(3).tolist(),
+                          "late per-episode regret (second half) / uniform's": late_ratio.round(3).tolist(),
+                          "saturated (late ratio >= 0.5: still paying like a non-learner) at H":
+                              [float(h) for h, r in zip(x, late_ratio) if r >= 0.5]})
+    _require_values(m, rows)
+    return m
 
 
-def _optimism_measure(ctx: RunContext, solver, bonus=1.0) -> Measurement:
+def _optimism_measure(ctx: RunContext, solver, bonus=1.0, learner=None) -> Measurement:
+    """Optimism on kinds 1-3 at K = 4000 (quick) / 20000 and on the one-leaf bandit (kind 4) at
+    ``OPTIMISM_NOISY_K`` episodes, where the noise of the best arm's estimate outgrows every ``1/N`` term."""
     K = 4000 if ctx.quick else 20000
-    grid = {"kind": [1, 2, 3], "solver": [solver], "K": [K]}
-    if bonus != 1.0:
-        grid["bonus"] = [bonus]
-    rows = ctx.sweep(optimism_ratio, grid, name=f"lmdp_regret.optimism.{solver}"
-                     + ("" if bonus == 1.0 else f".bonus{bonus:g}"))
+    K4 = OPTIMISM_NOISY_K[ctx.quick]
+    suffix = "" if bonus == 1.0 else f".bonus{bonus:g}"
+    rows = []
+    for kinds, k, tag in (([1, 2, 3], K, ""), ([4], K4, ".noisy")):
+        grid = {"kind": kinds, "solver": [solver], "K": [k]}
+        if bonus != 1.0:
+            grid["bonus"] = [bonus]
+        rows += ctx.sweep(optimism_ratio, _grid(grid, learner),
+                          name=_sweep_name(f"lmdp_regret.optimism{tag}.{solver}{suffix}", learner))
     x, y = rows_to_matrix(rows, "kind", "ratio")
-    return Measurement("instance (1 itb, 2 probe, 3 random)", x, y, "min over epochs of planning value / V*",
-                       bound_values=np.ones(x.shape) - 1e-9,
-                       meta={**META, "prior": "empirical w, nu", "K": K, "Gamma": "true Gamma given",
-                             "solver": solver, "bonus_scale": bonus})
+    m = Measurement(OPTIMISM_KINDS, x, y, "min over epochs of planning value / V*",
+                    bound_values=np.ones(x.shape) - 1e-9,
+                    meta={**META, "prior": "empirical w, nu", "K": K, "K (kind 4)": K4, "Gamma": "true Gamma given",
+                          "learner": learner or solver, "bonus_scale": bonus,
+                          "seeds without a reported planning value": int(np.isnan(y).sum())})
+    _require_values(m, rows)
+    return m
 
 
 DIM_BASE = {"M": 2, "leaves": 2, "A": 2}
@@ -286,25 +423,27 @@ def uniform_arm_coef(M, leaves, A, K, c=DIM_C, cap=DIM_CAP):
     return {"coef": float(coef), "coef_norm": float(coef) / (1.0 - 1.0 / A), "regret": regs}
 
 
-def itb_coef(M, leaves, A, K, gap, seed, c=0.5, cap=0.25):
+def itb_coef(M, leaves, A, K, gap, seed, c=0.5, cap=0.25, learner=None):
     """sqrt(K)-coefficient of the regret on identify-then-bandit(M, leaves, A, H = 8, safe exit 0.25).
 
     Four runs on the same seed (same best arms, same learner seed) with ``k = K, 2K, 4K, 8K`` episodes, the gap
     recomputed for each (``gap="k_dependent"``: ``min(cap, c sqrt(M leaves A / k))``; a number: fixed), and a
     least-squares fit ``R(k) = coef sqrt(k) + burn_in`` (free constant: the unretrieved lower-order term, note
     §II.5 [I]). ``coef_norm = coef / (1 - 1/A)``. ``rho``: the learner's total regret over the four runs divided by
-    that of the uniform-arm policy (``gap="k_dependent"`` only; exact, see :func:`uniform_arm_coef`)."""
+    that of the uniform-arm policy (``gap="k_dependent"`` only; exact, see :func:`uniform_arm_coef`).
+    ``learner``: a protocol spec run instead of the built-in learner."""
     M, leaves, A, K = int(M), int(leaves), int(A), int(K)
     ks = _ks(K)
     gaps = _scaled_gaps(M, leaves, A, K, gap, c, cap)
-    regs = []
+    regs, excess = [], []
     for k, g in zip(ks, gaps):
         L = mdps.lmdp_identify_then_bandit(M, leaves, A, horizon=H_, gap=g, safe=0.25, seed=seed)
-        res = lmdp_hindsight(L, int(k), seed=seed, solver="value", c1=C1, c2=C2, Gamma=2)
+        res = _learn(L, int(k), seed, learner)
         regs.append(float(res.cumulative_regret[-1]))
+        excess.append(_excess(res))
     coef, burn = np.polyfit(np.sqrt(ks), regs, 1)
     out = {"regret_K": regs[0], "regret_8K": regs[-1], "coef": float(coef), "coef_norm": float(coef) / (1.0 - 1.0 / A),
-           "burn_in": float(burn), "S": float(L.S), "gap_max": float(max(gaps))}
+           "burn_in": float(burn), "S": float(L.S), "gap_max": float(max(gaps)), "value_excess": max(excess)}
     if gap == "k_dependent":
         out["rho"] = float(sum(regs) / sum(uniform_arm_coef(M, leaves, A, K, c, cap)["regret"]))
     return out
@@ -342,7 +481,8 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
     grid = {k: [v] for k, v in DIM_BASE.items()}
     grid[var] = xs
     grid.update(K=[K], gap=["k_dependent"], c=[DIM_C], cap=[DIM_CAP])
-    rows = ctx.sweep(itb_coef, grid, name=f"lmdp_regret.dim.{var}.c{DIM_C:g}", seeds=ctx.seed_list(n))
+    rows = ctx.sweep(itb_coef, _grid(grid, ctx.learner),
+                     name=_sweep_name(f"lmdp_regret.dim.{var}.c{DIM_C:g}", ctx.learner), seeds=ctx.seed_list(n))
     x, y = rows_to_matrix(rows, var, key)
     extra = {}
     for k in ("regret_K", "regret_8K", "coef", "burn_in", "S", "rho", "gap_max"):
@@ -354,14 +494,16 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
             raw[f"raw log-log slope of mean {k}"] = round(fit_loglog_slope(x, extra[k])[0], 3)
         except ValueError:
             raw[f"raw log-log slope of mean {k}"] = float("nan")
-    return Measurement(label, x, y, quantity, bound_values=(1 - DIM_EPS) * u,
-                       meta={**meta, "policy": "value-optimistic learner", "S per x": extra["S"].tolist(),
-                             "mean learner / uniform coefficient": (y.mean(axis=1) / u).round(3).tolist(),
-                             "mean rho (learner / uniform-arm total regret)": extra["rho"].round(3).tolist(),
-                             "largest gap": extra["gap_max"].round(3).tolist(),
-                             "mean regret at K": extra["regret_K"].round(2).tolist(),
-                             "mean regret at 8K": extra["regret_8K"].round(2).tolist(),
-                             "mean fitted burn-in g": extra["burn_in"].round(2).tolist(), **raw})
+    m = Measurement(label, x, y, quantity, bound_values=(1 - DIM_EPS) * u,
+                    meta={**meta, "policy": ctx.learner or "value-optimistic learner", "S per x": extra["S"].tolist(),
+                          "mean learner / uniform coefficient": (y.mean(axis=1) / u).round(3).tolist(),
+                          "mean rho (learner / uniform-arm total regret)": extra["rho"].round(3).tolist(),
+                          "largest gap": extra["gap_max"].round(3).tolist(),
+                          "mean regret at K": extra["regret_K"].round(2).tolist(),
+                          "mean regret at 8K": extra["regret_8K"].round(2).tolist(),
+                          "mean fitted burn-in g": extra["burn_in"].round(2).tolist(), **raw})
+    _require_values(m, rows)
+    return m
 
 
 #: measured findings against the theorem's prediction (see :class:`proofs_checks.framework.Claim`)
@@ -375,7 +517,7 @@ DIM_DEVIATIONS = {
 
 
 def _dim_claim(var, name, what):
-    return Claim(name, f"upper bound: the sqrt(K)-coefficient of our learner's regret grows at most like sqrt({what}) "
+    return Claim(name, f"upper bound: the sqrt(K)-coefficient of the learner's regret grows at most like sqrt({what}) "
                  f"(slope CI <= 1/2 + 0.1) and is <= {1 - DIM_EPS:g} x that of the uniform-arm policy, "
                  f"c (1 - 1/A) sqrt(M L A), at every {what} (gap {DIM_C:g} sqrt(M L A / K))",
                  "Zhou et al. 2023, O~(sqrt(Var* M Gamma S A K)) upper bound (our K-dependent family, not the paper's)",
@@ -383,7 +525,35 @@ def _dim_claim(var, name, what):
                  lambda ctx: _dim_measure(ctx, var, "learner"), lambda ctx: _dim_measure(ctx, var, "uniform"),
                  "the uniform-arm (non-learning) policy on the same instances: its coefficient is exactly "
                  "c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not learning is rejected",
-                 bound=bounds.get("lmdp_regret_upper"), deviation=DIM_DEVIATIONS.get(name, ""))
+                 bound=bounds.get("lmdp_regret_upper"), deviation=DIM_DEVIATIONS.get(name, ""), uses_learner=True)
+
+
+_MUT = "proofs_checks.mutants.lmdp_regret:"
+
+#: realistic bugs of the learner (proofs_checks/mutants/lmdp_regret.py); each must make a learner claim fail
+MUTANTS = [
+    Mutant("no_variance", "bonus without its variance term: c2 Gamma iota / N only (c1 = 0)", _MUT + "no_variance"),
+    Mutant("bonus_x0.01", "both bonus scales x0.01", _MUT + "bonus_tiny"),
+    Mutant("bonus_x100", "both bonus scales x100 (saturated at vmax: every action ties)", _MUT + "bonus_huge"),
+    Mutant("bonus_off", "no bonus, unvisited pairs still optimistic: stops exploring after one visit",
+           _MUT + "bonus_off"),
+    Mutant("hoeffding", "per-step Hoeffding bonus c1 sqrt(S iota / N) (H-scaled) instead of the variance-aware one, "
+           "same scale c1 = 0.5", _MUT + "hoeffding"),
+    Mutant("hoeffding_x0.1", "the Hoeffding bonus at a 10x smaller scale (c1 = 0.05): learns at small H, grows with H",
+           _MUT + "hoeffding_small"),
+    Mutant("transition_shift", "off-by-one in the episode index of the counts: a_h paired with s_{h+1} "
+           "(s_{h+1}, a_h) -> s_{h+2}", _MUT + "transition_shift"),
+    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1), a pessimistic shift of "
+           "at most vmax / (N + 1) per backup (below the c2 Gamma iota / N bonus term, so optimism survives; only the "
+           "M sweep, where counts per context are smallest, shows it)", _MUT + "count_off_by_one"),
+    Mutant("unvisited_pessimistic", "unvisited pairs worth 0 in planning (not optimistic), bonuses kept",
+           _MUT + "unvisited_pessimistic"),
+    Mutant("context_ignored", "update() drops the revealed context: every episode counted under context 0",
+           _MUT + "context_ignored"),
+    Mutant("history_ignored", "acts with the plan's Markov fallback fallback[h, s]: no in-episode belief",
+           _MUT + "history_ignored"),
+    Mutant("uniform", "uniform random actions, no learning", _MUT + "uniform"),
+]
 
 
 CHECK = Check(
@@ -391,16 +561,43 @@ CHECK = Check(
     title="LMDPs with context in hindsight: sqrt(K), variance-dependent, horizon-free regret (our reconstruction)",
     source="Zhou, Wang & Du 2023, Horizon-Free and Variance-Dependent RL for Latent MDPs (ICML); "
            "L-UCRL baseline after Kwon et al. 2021",
+    protocol="lmdp_hindsight",
+    mutants=MUTANTS,
     claims=[
-        Claim("sqrtK_upper", "regret(K) = O~(sqrt(K)) on a fixed-gap (0.2) identify-then-bandit LMDP: slope CI <= 1/2",
+        Claim("sqrtK_upper", "regret(K) = O~(sqrt(K)) on a fixed-gap (0.2) identify-then-bandit LMDP: slope CI <= 1/2 "
+              f"(+0.1), and mean regret <= {1 - ITB_EPS:g} x the uniform-arm policy's at every K",
               "Zhou et al. 2023, main theorem O~(sqrt(Var* M Gamma S A K))",
-              SlopeCI(0.5, mode="below", tol=0.1),
-              lambda ctx: _itb_measure(ctx, 0.2, "value"),
+              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper"))),
+              lambda ctx: _itb_measure(ctx, 0.2, "value", learner=ctx.learner),
               lambda ctx: _itb_measure(ctx, 0.2, "value", bonus=0.0),
               "the same solver with its bonus switched off (c1 = c2 = 0, optimistic values of unvisited pairs "
               "kept): locks onto a wrong arm on some seeds, linear regret",
-              bound=bounds.get("lmdp_regret_upper")),
-        Claim("sqrtK_tight", "lower bound: on the K-dependent family (gap 0.25 sqrt(M L A / K), M = L = A = 2) our "
+              bound=bounds.get("lmdp_regret_upper"), uses_learner=True),
+        Claim("optimism", "the learner's planning value is >= V* in every epoch on every seed",
+              "Zhou et al. 2023, optimism of the value-optimistic solver (our reconstruction of the bonus)",
+              BoundHolds("lower"),
+              lambda ctx: _optimism_measure(ctx, "value", learner=ctx.learner),
+              lambda ctx: _optimism_measure(ctx, "value", bonus=0.0),
+              "the same solver with its bonus switched off (c1 = c2 = 0): its planning value falls below V*",
+              uses_learner=True),
+        Claim("deterministic_flat", "Var* = 0 (deterministic LMDPs): near-constant regret, slope CI <= 0.15, and mean "
+              f"regret <= {MARGIN:g} x the uniform random policy's at every K",
+              "Zhou et al. 2023, variance-dependent bound at Var* = 0 (abstract: first problem-dependent bound)",
+              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound("upper"))),
+              lambda ctx: _det_measure(ctx, "value", learner=ctx.learner),
+              lambda ctx: _det_measure(ctx, "hoeffding", c1=C1),
+              "the Hoeffding (L-UCRL-like) baseline at the same bonus scale c1 = 0.5 on the same deterministic "
+              "LMDPs: variance-blind bonuses keep exploring, regret grows", uses_learner=True),
+        Claim("horizon_free", f"regret at fixed K = {HORIZON_K} is flat in H (slope CI <= 0.15) while learning: mean "
+              f"regret <= {MARGIN:g} x the uniform random policy's at every H",
+              "Zhou et al. 2023 (regret scales only logarithmically with H)",
+              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound("upper"))),
+              lambda ctx: _horizon_measure(ctx, "value", learner=ctx.learner),
+              lambda ctx: _horizon_measure(ctx, "hoeffding", c1=C1),
+              "the Hoeffding (L-UCRL-like, H-scaled) baseline at the same bonus scale c1 = 0.5: flat in H only "
+              "because it never leaves its linear phase (regret above the uniform policy's at every H)",
+              bound=bounds.get("lmdp_regret_lucrl"), uses_learner=True),
+        Claim("sqrtK_tight", "lower bound: on the K-dependent family (gap 0.25 sqrt(M L A / K), M = L = A = 2) the "
               "learner's mean regret is >= the explicit Omega(sqrt(M L A K)) bound every learner obeys there",
               "Zhou et al. 2023, lower bound Omega(sqrt(Var* M S A K)) (our family and our Pinsker-type bound, "
               "after Auer et al. 2002, not the paper's construction)",
@@ -408,31 +605,15 @@ CHECK = Check(
               lambda ctx: _tight_measure(ctx, False), lambda ctx: _tight_measure(ctx, True),
               "a policy told the hidden best arms (the optimal policy, regret 0): the bound assumes they are "
               "unknown, so it must be rejected",
-              bound=bounds.get("lmdp_regret_lower")),
-        Claim("model_optimistic_sqrtK", "the model-optimistic solver also has slope CI <= 1/2 (fixed gap 0.2)",
+              bound=bounds.get("lmdp_regret_lower"), uses_learner=True),
+        Claim("model_optimistic_sqrtK", "the model-optimistic solver also has slope CI <= 1/2 (+0.1) and beats the "
+              f"uniform-arm policy by {ITB_EPS:g} (fixed gap 0.2)",
               "Zhou et al. 2023 (framework instantiated with a model-optimistic solver)",
-              SlopeCI(0.5, mode="below", tol=0.1),
+              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper"))),
               lambda ctx: _itb_measure(ctx, 0.2, "model"),
               lambda ctx: _itb_measure(ctx, 0.2, "model", bonus=0.0),
               "the same solver with the confidence set shrunk to the point estimate (c1 = c2 = 0): linear regret",
               bound=bounds.get("lmdp_regret_upper")),
-        Claim("deterministic_flat", "Var* = 0 (deterministic LMDPs): near-constant regret, slope CI <= 0.15",
-              "Zhou et al. 2023, variance-dependent bound at Var* = 0 (abstract: first problem-dependent bound)",
-              SlopeCI(0.0, mode="below", tol=0.15),
-              lambda ctx: _det_measure(ctx, "value"), lambda ctx: _det_measure(ctx, "hoeffding", c1=C1),
-              "the Hoeffding (L-UCRL-like) baseline at the same bonus scale c1 = 0.5 on the same deterministic "
-              "LMDPs: variance-blind bonuses keep exploring, regret grows"),
-        Claim("horizon_free", "regret at fixed K is flat in H (polylog): slope in H has CI <= 0.15",
-              "Zhou et al. 2023 (regret scales only logarithmically with H)",
-              SlopeCI(0.0, mode="below", tol=0.15),
-              lambda ctx: _horizon_measure(ctx, "value"), lambda ctx: _horizon_measure(ctx, "hoeffding"),
-              "the Hoeffding (L-UCRL-like) baseline: per-step bonuses add up over H",
-              bound=bounds.get("lmdp_regret_lucrl")),
-        Claim("optimism", "value-optimistic solver: planning value >= V* in every epoch on every seed",
-              "Zhou et al. 2023, optimism of the value-optimistic solver (our reconstruction of the bonus)",
-              BoundHolds("lower"),
-              lambda ctx: _optimism_measure(ctx, "value"), lambda ctx: _optimism_measure(ctx, "value", bonus=0.0),
-              "the same solver with its bonus switched off (c1 = c2 = 0): its planning value falls below V*"),
         Claim("optimism_model", "model-optimistic solver: planning value >= V* in every epoch on every seed",
               "Zhou et al. 2023, optimism of the model-optimistic solver (our reconstruction of the confidence set)",
               BoundHolds("lower"),

@@ -367,3 +367,160 @@ def test_uniform_arm_coefficient_and_lower_bound():
     assert r["rho"] > 0
     with pytest.raises(ValueError, match="cap"):
         mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, 2.0, cap=0.7)
+
+
+# ------------------------------------------------------------------------------------ learner protocol
+
+import functools  # noqa: E402
+
+from rltheory.algorithms.lmdp import HindsightLearner, markov_policy_value, run_lmdp_learner  # noqa: E402
+
+_FIELDS = ("regret", "cumulative_regret", "returns", "contexts", "epoch_start", "epoch_value", "epoch_true_value",
+           "epoch_off_plan", "epoch_nodes")
+
+
+@pytest.mark.parametrize("solver", ["value", "model", "hoeffding", "none"])
+def test_protocol_reproduces_the_fast_path_bit_for_bit(solver):
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=1)
+    a = lmdp_hindsight(L, 700, seed=3, solver=solver, c1=0.5, c2=0.05, Gamma=2)
+    b = run_lmdp_learner(L, functools.partial(HindsightLearner, solver=solver, c1=0.5, c2=0.05), 700, seed=3, Gamma=2)
+    for f in _FIELDS:
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
+    assert b.v_star == a.v_star and b.solver == "protocol"
+
+
+def _backward_value(L, probs):
+    """Independent reference: backward recursion V_h = sum_a pi(a|h,s) (R + P V_{h+1}) per context."""
+    tot = np.zeros(L.M)
+    for m in range(L.M):
+        V = np.zeros(L.S)
+        for h in range(L.horizon - 1, -1, -1):
+            V = np.einsum("sa,sa->s", probs[h], L.R[m] + L.P[m] @ V)
+        tot[m] = L.nu[m] @ V
+    return float(L.weights @ tot), tot
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_markov_policy_value_is_exact(M, S, A, H, seed):
+    L = random_lmdp(M, S, A, H, seed)
+    rng = np.random.default_rng(seed)
+    det = rng.integers(0, A, (H, S))
+    v, vm = markov_policy_value(L, det)
+    v_hist, _ = evaluate_history_policy(L, lambda h, st_, ac, rw: int(det[h, st_[-1]]))
+    assert v == pytest.approx(v_hist, abs=1e-12) and v == pytest.approx(float(L.weights @ vm), abs=1e-12)
+    probs = rng.dirichlet(np.ones(A), size=(H, S))
+    v2, vm2 = markov_policy_value(L, probs)
+    ref, ref_m = _backward_value(L, probs)
+    assert v2 == pytest.approx(ref, abs=1e-12) and np.allclose(vm2, ref_m, atol=1e-12)
+
+
+class _FixedPolicy:
+    """A non-learning protocol learner that records what update() receives."""
+
+    seen = []
+
+    def __init__(self, M, S, A, H, K, seed, rewards, Gamma):
+        self.pi = np.full((H, S, A), 1.0 / A)
+        self.shape = (M, S, A, H, K, seed, rewards.shape, Gamma)
+
+    def policy(self):
+        return self.pi
+
+    def update(self, states, actions, rewards, context):
+        _FixedPolicy.seen.append((states.shape, actions.shape, rewards.shape, type(context), context))
+
+
+def test_harness_markov_learner_exact_regret_and_episode_format():
+    L = mdps.lmdp_probe(2, 4, 2, horizon=5, eta=0.1, seed=0)
+    _FixedPolicy.seen = []
+    res = run_lmdp_learner(L, _FixedPolicy, 3000, seed=2, Gamma=2)
+    v, _ = markov_policy_value(L, np.full((5, 4, 2), 0.5))
+    vs = solve_lmdp(L).value
+    assert res.epoch_start.tolist() == [0] and np.all(res.regret == max(vs - v, 0.0))
+    assert np.isnan(res.epoch_value[0]) and res.epoch_true_value[0] == pytest.approx(v)
+    assert abs(res.returns.mean() - v) < 0.02  # realised returns follow the true LMDP
+    assert len(_FixedPolicy.seen) == 3000
+    assert _FixedPolicy.seen[0][:4] == ((6,), (5,), (5,), int)
+    ctx = np.array([c[4] for c in _FixedPolicy.seen])
+    assert np.array_equal(ctx, res.contexts) and abs(ctx.mean() - L.weights[1]) < 0.05
+
+
+class _BadLearner:
+    out = None
+
+    def __init__(self, *args):
+        pass
+
+    def policy(self):
+        return _BadLearner.out
+
+    def update(self, *args):
+        pass
+
+
+def test_harness_validates_learners():
+    L = mdps.lmdp_deterministic(2, 3, 2, horizon=3)
+    for out, err, msg in [("x", TypeError, "policy"), (np.zeros((3, 3), dtype=float), TypeError, "policy"),
+                          (np.full((3, 3), 5), ValueError, "policy"),
+                          (np.zeros((2, 3), dtype=int), ValueError, "policy"),
+                          (np.full((3, 3, 2), 0.7), ValueError, "policy")]:
+        _BadLearner.out = out
+        with pytest.raises(err, match=msg):
+            run_lmdp_learner(L, _BadLearner, 5, seed=0)
+    with pytest.raises(TypeError, match="factory"):
+        run_lmdp_learner(L, "not callable", 5, seed=0)
+    with pytest.raises(TypeError, match="factory"):
+        run_lmdp_learner(L, lambda *a: object(), 5, seed=0)
+    with pytest.raises(ValueError, match="K"):
+        run_lmdp_learner(L, _FixedPolicy, 0, seed=0)
+    with pytest.raises(TypeError, match="lmdp"):
+        run_lmdp_learner(L.context(0), _FixedPolicy, 5, seed=0)
+    with pytest.raises(ValueError, match="rewards"):
+        HindsightLearner(2, 3, 2, 3, 10, 0, np.zeros((2, 3, 3)), 2)
+
+
+def test_invariant_value_above_v_star_is_reported():
+    from proofs_checks import Measurement
+    from proofs_checks import lmdp_regret as lr
+
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=0)
+    vs = solve_lmdp(L).value
+    # a wrong (too small) V*: the harness does not clip the recorded exact values, the check flags them
+    res = run_lmdp_learner(L, lr.reference_learner, 50, seed=0, Gamma=2, v_star=vs - 0.3)
+    assert lr._excess(res) > 0.1
+    m = Measurement("K", [1.0], [[1.0]], "regret")
+    lr._require_values(m, [{"result": {"value_excess": lr._excess(res)}}])
+    assert m.invariant_violations and "exceeds V*" in m.invariant_violations[0]
+    ok = Measurement("K", [1.0], [[1.0]], "regret")
+    lr._require_values(ok, [{"result": {"value_excess": lr._excess(run_lmdp_learner(L, lr.reference_learner, 50,
+                                                                                      seed=0, Gamma=2))}}])
+    assert not ok.invariant_violations
+
+
+def test_check_learner_claims_protocol_and_mutants():
+    from proofs_checks import lmdp_regret as lr
+    from proofs_checks import registry
+    from proofs_checks.learners import resolve_learner
+
+    chk = registry()["lmdp_regret"]
+    assert chk.protocol == "lmdp_hindsight"
+    assert {c.name for c in chk.learner_claims} == {"optimism", "sqrtK_upper", "deterministic_flat", "horizon_free",
+                                                    "sqrtK_tight", "sqrtM", "sqrtS", "sqrtA"}
+    assert len([m for m in chk.mutants if not m.legitimate]) >= 5
+    # the reference grids (and so their stored sweep cells) are unchanged; a learner replaces the solver
+    assert lr._grid({"K": [1], "solver": ["value"]}, None) == {"K": [1], "solver": ["value"]}
+    assert lr._grid({"K": [1], "solver": ["value"]}, "a.b:c") == {"K": [1], "learner": ["a.b:c"]}
+    ref = "proofs_checks.lmdp_regret:reference_learner"
+    # the reference through the protocol reproduces the built-in cells exactly
+    assert lr.itb_regret(600, 0.2, seed=1) == lr.itb_regret(600, 0.2, seed=1, learner=ref)
+    assert lr.optimism_ratio(2, 400, seed=1) == lr.optimism_ratio(2, 400, seed=1, learner=ref)
+    # every mutant is a protocol factory whose episodes differ from the reference's
+    base = lr.itb_regret(400, 0.2, seed=0, learner=ref)
+    L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=0)
+    base_run = run_lmdp_learner(L, lr.reference_learner, 400, seed=0, Gamma=2)
+    for mu in chk.mutants:
+        res = run_lmdp_learner(L, resolve_learner(mu.learner), 400, seed=0, Gamma=2)
+        assert not np.array_equal(res.returns, base_run.returns) or \
+            not np.array_equal(res.epoch_value, base_run.epoch_value, equal_nan=True), mu.name
+    assert base["value_excess"] <= lr.VALUE_TOL

@@ -33,8 +33,8 @@ from rltheory import TabularMDP
 from rltheory.solvers import solve
 
 ATOL = 1e-9  # the documented row-sum tolerance
-VALUE_DEFECTS = ["none", "nan", "inf", "neg", "row_sum", "R_transposed", "R_nan", "gamma_1", "horizon_float",
-                 "horizon_frac"]
+VALUE_DEFECTS = ["none", "nan", "inf", "neg", "row_sum", "R_transposed", "R_nan", "R_lead", "gamma_1", "horizon_float",
+                 "horizon_frac", "mu0_dist", "mu0_state", "mu0_neg", "mu0_sum", "mu0_len", "mu0_bad_state"]
 DEFECTS = {
     "dense": VALUE_DEFECTS + ["P_shape"],
     "list": VALUE_DEFECTS + ["P_shape"],
@@ -84,6 +84,12 @@ def build(spec):
         kwargs["horizon"] = H + 0.5
     elif defect == "trailing_empty":
         flat[-1] = 0.0
+    elif defect == "R_lead":
+        R = rng.random((H + 1, S, A))
+    elif defect.startswith("mu0"):
+        mu = rng.dirichlet(np.ones(S))
+        kwargs["mu0"] = {"mu0_dist": mu, "mu0_state": int(rng.integers(S)), "mu0_neg": mu - 2.0 * (np.arange(S) == 0),
+                         "mu0_sum": mu * 1.5, "mu0_len": np.ones(S + 1) / (S + 1), "mu0_bad_state": S}[defect]
     lead = (hp, S, A) if hp > 1 else (S, A)
     if form in ("dense", "list"):
         P = flat.reshape(lead + (S,))
@@ -208,8 +214,6 @@ def reference(P, R, kwargs):
             hp = H
         else:
             return "invalid", "P", None
-        if R.ndim == 3 and (H is None or R.shape[0] != H):
-            return "invalid", "R", None
         indptr, indices, data = (np.asarray(x) for x in (P.indptr, P.indices, P.data))
         if len(indptr) != rows + 1:
             return "invalid", "P", _label(len(indptr) - 1, hp, S, A) if len(indptr) <= rows else None
@@ -260,6 +264,15 @@ def reference(P, R, kwargs):
         P4 = flat.reshape(hp, S, A, S)
     if R.ndim == 3 and (H is None or R.shape[0] != H):
         return "invalid", "R", None
+    mu = kwargs.get("mu0")
+    if mu is not None:
+        if isinstance(mu, int):
+            if not 0 <= mu < S:
+                return "invalid", "mu0", None
+        else:
+            mu = np.asarray(mu, dtype=float)
+            if mu.shape != (S,) or mu.min() < 0 or abs(mu.sum() - 1.0) > ATOL:
+                return "invalid", "mu0", None
     return "valid", P4, (R if R.ndim == 3 else R[None]), H, g
 
 

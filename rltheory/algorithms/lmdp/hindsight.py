@@ -48,50 +48,93 @@ SOLVERS = {"value": "bernstein", "model": "model", "hoeffding": "hoeffding", "no
 
 
 @njit(cache=True)
-def _episodes(Pcdf, R, wcdf, nucdf, H, k0, K, node_s, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
+def _play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states, actions,
+               rewards):
+    """Sample one episode of the true LMDP under a belief plan (walk its node graph; off the plan, the Markov
+    fallback ``fb[h, s]``) into ``states (H+1,)``, ``actions (H,)``, ``rewards (H,)``; returns the context.
+
+    Draws from Numba's global RNG in a fixed order: context, initial state, then one successor per step (also
+    at the last step), so that every path that plays the same plans sees the same episodes."""
+    A = Pcdf.shape[2]
+    m = sample(wcdf, np.random.random())
+    s = sample(nucdf[m], np.random.random())
+    states[0] = s
+    node = root[s]
+    for h in range(H):
+        if node >= 0:
+            a = pol[node]
+        else:
+            a = fb[h, s]
+        r = R[m, s, a]
+        sp = sample(Pcdf[m, s, a], np.random.random())
+        actions[h] = a
+        rewards[h] = r
+        states[h + 1] = sp
+        if node >= 0 and h < H - 1:
+            e0 = edge_ptr[node * A + a]
+            e1 = edge_ptr[node * A + a + 1]
+            nxt = -1
+            for e in range(e0, e1):
+                if edge_sp[e] == sp and edge_r[e] == r:
+                    nxt = edge_child[e]
+                    break
+            node = nxt
+        s = sp
+    return m
+
+
+@njit(cache=True)
+def _count_episode(N, Nsas, nc, ninit, m, states, actions):
+    """Add one episode of context ``m`` to the counts; returns whether some ``N[m, s, a]`` reached a power of
+    two (the doubling event that starts a new planning epoch)."""
+    doubled = False
+    for h in range(actions.shape[0]):
+        s = states[h]
+        a = actions[h]
+        c = N[m, s, a] + 1.0
+        N[m, s, a] = c
+        Nsas[m, s, a, states[h + 1]] += 1.0
+        ci = np.int64(c)
+        if ci & (ci - 1) == 0:
+            doubled = True
+    nc[m] += 1.0
+    ninit[m, states[0]] += 1.0
+    return doubled
+
+
+@njit(cache=True)
+def _episodes(Pcdf, R, wcdf, nucdf, H, k0, K, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
               N, Nsas, nc, ninit, returns, contexts):
     """Play episodes k0, k0+1, ... with a fixed plan until a doubling event or K; returns the next episode index."""
-    M, S, A, _ = Pcdf.shape
+    states = np.empty(H + 1, dtype=np.int64)
+    actions = np.empty(H, dtype=np.int64)
+    rewards = np.empty(H)
     k = k0
     while k < K:
-        m = sample(wcdf, np.random.random())
-        s = sample(nucdf[m], np.random.random())
-        s0 = s
-        node = root[s]
+        m = _play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states,
+                       actions, rewards)
+        doubled = _count_episode(N, Nsas, nc, ninit, m, states, actions)
         g = 0.0
-        doubled = False
         for h in range(H):
-            if node >= 0:
-                a = pol[node]
-            else:
-                a = fb[h, s]
-            r = R[m, s, a]
-            g += r
-            sp = sample(Pcdf[m, s, a], np.random.random())
-            c = N[m, s, a] + 1.0
-            N[m, s, a] = c
-            Nsas[m, s, a, sp] += 1.0
-            ci = np.int64(c)
-            if ci & (ci - 1) == 0:
-                doubled = True
-            if node >= 0 and h < H - 1:
-                e0 = edge_ptr[node * A + a]
-                e1 = edge_ptr[node * A + a + 1]
-                nxt = -1
-                for e in range(e0, e1):
-                    if edge_sp[e] == sp and edge_r[e] == r:
-                        nxt = edge_child[e]
-                        break
-                node = nxt
-            s = sp
-        nc[m] += 1.0
-        ninit[m, s0] += 1.0
+            g += rewards[h]
         returns[k] = g
         contexts[k] = m
         k += 1
         if doubled:
             break
     return k
+
+
+def empirical_model(N, Nsas, nc, ninit):
+    """The learner's planning model from its counts: ``known = N > 0``, ``Phat = N(s,a,.)/N(s,a)`` on known pairs
+    (0 elsewhere), and the prior ``what_m nuhat_m(s)`` with ``what = (n_m + 1)/(n + M)`` (add-one) and ``nuhat_m``
+    the empirical initial distribution of context ``m`` (uniform before its first episode)."""
+    M, S = ninit.shape
+    known = N > 0
+    Phat = np.where(known[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
+    what = (nc + 1.0) / (nc.sum() + M)
+    nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
+    return known, Phat, what[:, None] * nuhat
 
 
 @dataclass(frozen=True)
@@ -165,14 +208,9 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     _seed_numba(int(seed))
     k = 0
     while k < K:
-        known = N > 0
-        Phat = np.where(known[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
+        known, Phat, pr = empirical_model(N, Nsas, nc, ninit)
         if prior == "true":
             pr = lmdp.weights[:, None] * lmdp.nu
-        else:
-            what = (nc + 1.0) / (nc.sum() + M)
-            nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
-            pr = what[:, None] * nuhat
         vm = vmax if solver != "none" else np.zeros(H + 1)  # 'none': unvisited pairs worth 0
         plan = plan_lmdp(Phat, R, pr, H, known=known, counts=N, backup=backup, c1=c1, c2=c2, iota=iota,
                          Gamma=Gam, vmax=vm, max_nodes=max_nodes)
@@ -182,7 +220,7 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         tvals.append(tv)
         offs.append(float(lmdp.weights @ off))
         nodes.append(plan.n_nodes)
-        k1 = _episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.node_s, plan.edge_ptr, plan.edge_child, plan.edge_sp,
+        k1 = _episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.edge_ptr, plan.edge_child, plan.edge_sp,
                        plan.edge_r, plan.policy, plan.root, plan.fallback, N, Nsas, nc, ninit, returns, contexts)
         if tv > v_star + 1e-9 * max(1.0, abs(v_star)):
             raise ValueError(f"v_star: the deployed policy's exact value {tv!r} exceeds v_star = {v_star!r}; "
