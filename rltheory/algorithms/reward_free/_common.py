@@ -37,11 +37,13 @@ def check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints):
     return int(K), int(seed), float(c_beta), float(delta), rewards, ck
 
 
-def vertex_table(mdp: LinearMixtureMDP):
-    """Vertices ``{0,1}^S`` ``(2^S, S)`` and their oracle features ``psi_v(s,a)`` ``(2^S, S, A, d)``."""
-    S = mdp.S
+def vertex_table(mdp):
+    """Vertices ``{0,1}^S`` ``(2^S, S)`` and their oracle features ``psi_v(s,a)`` ``(2^S, S, A, d)``, for a
+    :class:`LinearMixtureMDP` or its basis ``phi (S, A, S, d)`` alone."""
+    phi = mdp.phi if isinstance(mdp, LinearMixtureMDP) else np.asarray(mdp, dtype=np.float64)
+    S = phi.shape[0]
     verts = ((np.arange(2 ** S)[:, None] >> np.arange(S)) & 1).astype(np.float64)
-    psiv = np.ascontiguousarray(np.einsum("satd,vt->vsad", mdp.phi, verts))
+    psiv = np.ascontiguousarray(np.einsum("satd,vt->vsad", phi, verts))
     return verts, psiv
 
 
