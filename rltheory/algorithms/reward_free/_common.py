@@ -77,8 +77,14 @@ def max_vertex_norm(M, psiv, s, a):
 def sherman_morrison(Sinv, x, w):
     """In place: ``Sinv <- (Sinv^{-1} + w x x^T)^{-1}``."""
     d = x.shape[0]
-    u = Sinv @ x
-    den = 1.0 / w + x @ u
+    u = np.empty(d)
+    den = 1.0 / w
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += Sinv[i, j] * x[j]
+        u[i] = acc
+        den += x[i] * acc
     for i in range(d):
         for j in range(d):
             Sinv[i, j] -= u[i] * u[j] / den

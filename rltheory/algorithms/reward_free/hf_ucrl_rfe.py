@@ -162,12 +162,21 @@ def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
 
 
 @njit(cache=True)
+def _dot(x, y):
+    """``x @ y`` as a plain loop (no BLAS call: these vectors have d <= 8 entries)."""
+    acc = 0.0
+    for i in range(x.shape[0]):
+        acc += x[i] * y[i]
+    return acc
+
+
+@njit(cache=True)
 def _home(phis, th, Sinv, SinvF, beta, alpha, gamma, sig2):
     """HOME (Alg. 5): variance weights sigma_m^2 for one series at one step."""
     M = phis.shape[0]
     for m in range(M - 1):
-        pm = _clip01(phis[m] @ th[m])
-        pm1 = _clip01(phis[m + 1] @ th[m + 1])
+        pm = _clip01(_dot(phis[m], th[m]))
+        pm1 = _clip01(_dot(phis[m + 1], th[m + 1]))
         vbar = pm1 - pm * pm
         e1 = 2.0 * beta * qnorm(SinvF[m], phis[m])
         e2 = beta * qnorm(SinvF[m + 1], phis[m + 1])
@@ -553,6 +562,7 @@ class HFUCRLRFELearner:
         self._zero = np.zeros(d)
         self.k = 1
         self._beta = None
+        self._s1 = 0
 
     def beta(self) -> float:
         """The scaled radius of the current episode ``k``."""
@@ -584,6 +594,7 @@ class HFUCRLRFELearner:
             raise ValueError("update: call explore_policy() before each episode")
         states = np.ascontiguousarray(states, dtype=np.int64)
         actions = np.ascontiguousarray(actions, dtype=np.int64)
+        self._s1 = int(states[0])
         self._update_series(states, actions, self._beta)
         _freeze(self.Sig, self.Sinv, self.SigF, self.SinvF, self.bvec, self.th, self._zero)
         self.k += 1
@@ -606,3 +617,17 @@ class HFUCRLRFELearner:
         pi = np.zeros((self.H, self.S), dtype=np.int64)
         _lm_backward(self.phi, np.ascontiguousarray(self.planning_theta()), R3, self.H, True, V, Q, pi)
         return pi
+
+    def certificate(self) -> float:
+        """``4 V^_0(s_1)`` with the current statistics (Lemma 2.8.7: after exploration it bounds the planning error
+        ``V*(r) - V^{plan(r)}(r)`` of every reward with total in [0, 1] when ``theta*`` lies in the confidence
+        sets; R1's ``V^`` is meant as an upper bound of the paper's). ``s_1``: the initial state of the episodes
+        seen (the paper's fixed start), state 0 before any."""
+        beta = self.beta()
+        u = np.zeros((self.S, self.A))
+        vstar = np.zeros((self.S, self.A), dtype=np.int64)
+        Vh = np.empty((self.H + 1, self.S))
+        pi = np.zeros((self.H, self.S), dtype=np.int64)
+        _uncertainty(self.psiv, self.SinvF[1, 0], beta, u, vstar)
+        _explore_dp(self.phi, u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, Vh, pi, self.ps)
+        return 4.0 * float(Vh[0, self._s1])

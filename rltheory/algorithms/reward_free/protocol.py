@@ -17,7 +17,8 @@ the ``K`` exploration episodes,
 * the harness plays one episode of the true MDP with it and calls ``learner.update(states, actions)`` with
   ``states (H+1,)`` and ``actions (H,)`` (int64; no rewards: reward-free).
 
-After the ``K`` episodes, for each test reward ``r`` ((S, A) or (H, S, A), total reward of every trajectory in
+After the ``K`` episodes the learner may offer ``learner.certificate()`` (optional): a number it certifies as an
+upper bound on every planning gap below (HF-UCRL-RFE++: ``4 V^_1(s_1)``, Lemma 2.8.7). Then, for each test reward ``r`` ((S, A) or (H, S, A), total reward of every trajectory in
 [0, 1], the paper's normalisation), ``learner.plan(r)`` returns a policy in one of the two forms above. The harness
 measures the exact gap ``V*_0(s_1; r) - V^{plan(r)}_0(s_1; r)`` by backward induction in the true model.
 
@@ -26,7 +27,7 @@ per step one for the action (only for a probability policy) and one for the next
 stream and the order of the Numba loops of :func:`.hf_ucrl_rfe`, so a deterministic learner that makes the same
 choices sees the very same episodes.
 
-Invariants checked (a violation is reported, never silently dropped): probabilities in [0, 1] summing to 1 over
+Invariants checked (a violation is reported, never silently dropped): a certificate is finite and >= 0; probabilities in [0, 1] summing to 1 over
 actions, finite; ``V^{plan(r)} <= V*(r) + 1e-9`` (a larger value means that ``V*`` is not optimal: a broken
 evaluation, never a good learner).
 """
@@ -145,8 +146,8 @@ def run_reward_free(factory, mdp: LinearMixtureMDP, K: int, seed: int, test_rewa
     -------
     dict
         ``gaps`` (list, ``max(V* - V^pi, 0)`` per reward, as :meth:`LinearMixtureMDP.suboptimality`),
-        ``eps = max(gaps)``, ``raw_gaps`` (unclipped), ``violations`` (list of invariant messages),
-        ``tied`` is absent (protocol learners expose no internals).
+        ``eps = max(gaps)``, ``raw_gaps`` (unclipped), ``certificate`` (the learner's ``certificate()`` after
+        exploration, or None if it has none) and ``violations`` (list of invariant messages).
     """
     if not isinstance(mdp, LinearMixtureMDP):
         raise TypeError(f"mdp: expected a LinearMixtureMDP, got {type(mdp).__name__}")
@@ -174,6 +175,11 @@ def run_reward_free(factory, mdp: LinearMixtureMDP, K: int, seed: int, test_rewa
         else:
             _rollout(cdf, cmu, dummy_pol, pol, True, rs.random_sample(2 * H + 1), states, actions)
         learner.update(states, actions)
+    cert = None
+    if callable(getattr(learner, "certificate", None)):
+        cert = float(learner.certificate())
+        if not (np.isfinite(cert) and cert >= 0):
+            violations.append(f"certificate: {cert!r} is not a finite non-negative number")
     gaps, raw = [], []
     for R in rewards:
         kind, pol, bad = check_policy(learner.plan(R.copy()), H, S, A, "plan")
@@ -184,4 +190,4 @@ def run_reward_free(factory, mdp: LinearMixtureMDP, K: int, seed: int, test_rewa
         gaps.append(max(v_star - v_pi, 0.0) if not bad else float("nan"))
         if v_pi > v_star + VALUE_TOL:
             violations.append(f"plan: V^pi = {v_pi:.12g} > V* = {v_star:.12g} + {VALUE_TOL:g}")
-    return {"gaps": gaps, "eps": float(np.max(gaps)), "raw_gaps": raw, "violations": violations}
+    return {"gaps": gaps, "eps": float(np.max(gaps)), "raw_gaps": raw, "certificate": cert, "violations": violations}
