@@ -17,18 +17,23 @@ from .framework import (
     FractionAtLeast,
     MeanBound,
     Measurement,
+    Mutant,
+    MutationReport,
     RankCorrelationAbove,
     RatioNonIncreasing,
     RunContext,
     SlopeCI,
     format_table,
     markdown_table,
+    run_mutants,
 )
+from .learners import learner_spec, resolve_learner
 
 __all__ = ["BoundHolds", "BoundHoldsEach", "Check", "CheckReport", "Claim", "FractionAtLeast", "Measurement", "RankCorrelationAbove", "RatioNonIncreasing", "RunContext",
-           "SlopeCI", "format_table", "markdown_table", "registry", "get"]
+           "SlopeCI", "format_table", "markdown_table", "registry", "get", "Mutant", "MutationReport", "run_mutants",
+           "learner_spec", "resolve_learner"]
 
-_NOT_CHECKS = {"framework"}
+_NOT_CHECKS = {"framework", "learners", "mutants"}
 
 
 def registry() -> dict:

@@ -11,14 +11,22 @@ Status of a claim: ``"pass"`` (measurement passes, control rejected), ``"fail"``
 ``"deviation"`` (measurement rejected, control rejected, and the claim documents this as a measured finding against
 the theorem — ``Claim.deviation`` says what and by how much; it does not fail the check) or ``"broken"`` (the
 control passes too: the check cannot discriminate, so it proves nothing). A check passes
-only when every claim passes or shows exactly its documented deviation.
+only when every claim passes or shows exactly its documented deviation. A measurement that violates one of its
+invariants (``Measurement.invariant_violations``: a regret below ``-tol``, a value above ``V*``, a probability
+outside [0, 1], ...) fails its claim whatever the rule says.
+
+Learners under test: a claim with ``uses_learner=True`` measures the learner named by ``RunContext.learner`` (an
+import spec, see :mod:`proofs_checks.learners`; ``None`` = the built-in reference implementation) through the
+check's ``protocol``; its negative control always runs the reference. ``Check.mutants`` lists realistic bugs of
+the learner (:class:`Mutant`); :func:`run_mutants` runs each through the check and reports which claims kill it.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +47,10 @@ __all__ = [
     "Check",
     "CheckReport",
     "RunContext",
+    "Mutant",
+    "MutantResult",
+    "MutationReport",
+    "run_mutants",
     "format_table",
     "fit_loglog_slope",
 ]
@@ -77,8 +89,14 @@ class Measurement:
     quantity: str
     bound_values: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    #: messages of violated invariants (regret < -tol, value > V* + certified error, fraction of OPT > 1,
+    #: probability outside [0, 1], ...); any entry fails the claim with "invariant violated: ...".
+    invariant_violations: list = field(default_factory=list)
 
     def __post_init__(self):
+        if not isinstance(self.invariant_violations, list) or \
+                not all(isinstance(v, str) for v in self.invariant_violations):
+            raise TypeError("invariant_violations: expected a list of str messages")
         self.x = np.asarray(self.x, dtype=np.float64)
         self.y = np.asarray(self.y, dtype=np.float64)
         if self.y.ndim == 1:
@@ -109,7 +127,15 @@ class Measurement:
         lo, hi = self.ci()
         return _jsonable({"variable": self.variable, "quantity": self.quantity, "x": self.x, "y": self.y,
                           "mean": self.mean, "ci95": [lo, hi], "bound_values": self.bound_values,
-                          "meta": self.meta})
+                          "meta": self.meta, "invariant_violations": self.invariant_violations})
+
+    def require(self, ok, message: str) -> bool:
+        """Record ``message`` as a violated invariant unless ``ok`` (a bool or a boolean array, all true);
+        returns whether the invariant holds."""
+        good = bool(np.all(ok))
+        if not good:
+            self.invariant_violations.append(str(message))
+        return good
 
 
 def fit_loglog_slope(x, ymean) -> tuple[float, float]:
@@ -505,6 +531,15 @@ class RunContext:
     progress: bool = False
     runner: Callable | None = None
     resume: bool = True
+    #: the learner under test, an import spec ``"package.module:qualname"`` (a module-level callable is turned
+    #: into its spec); ``None`` = the check's built-in reference implementation
+    learner: str | None = None
+
+    def __post_init__(self):
+        if self.learner is not None:
+            from .learners import learner_spec
+
+            self.learner = learner_spec(self.learner)
 
     def seed_list(self, n: int | None = None) -> list[int]:
         return [self.seed + i for i in range(self.seeds if n is None else n)]
@@ -556,6 +591,9 @@ class Claim:
     #: is believed to happen). A failing measurement is then reported as "deviation" instead of "fail"; the
     #: negative control must still be rejected, and a passing measurement is reported as "pass" (deviation gone).
     deviation: str = ""
+    #: True when ``measure(ctx)`` runs ``ctx.learner`` (the learner under test); the negative control always
+    #: runs the check's reference (it tests the rule, not the learner)
+    uses_learner: bool = False
 
     def __post_init__(self):
         if self.negative_control is None or not callable(self.negative_control):
@@ -576,6 +614,8 @@ class ClaimResult:
 
     @property
     def status(self) -> str:
+        if self.measurement.invariant_violations:
+            return "fail"
         if not self.result.passed:
             if self.claim.deviation and not self.control_result.passed:
                 return "deviation"
@@ -588,11 +628,45 @@ class ClaimResult:
         c = self.claim
         return _jsonable({
             "name": c.name, "statement": c.statement, "source": c.source, "rule": c.rule.describe(),
-            "status": self.status, "bound": c.bound.to_dict() if c.bound is not None else None,
+            "status": self.status, "uses_learner": c.uses_learner,
+            "bound": c.bound.to_dict() if c.bound is not None else None,
             "measurement": self.measurement.to_dict(), "result": self.result.to_dict(),
             "control_description": c.control_description, "deviation": c.deviation, "control": self.control.to_dict(),
             "control_result": self.control_result.to_dict(),
         })
+
+
+@dataclass
+class Mutant:
+    """A realistic bug of a check's learner: ``learner`` is the spec of a factory (or of a function variant
+    interpreted by the check's protocol) in ``proofs_checks/mutants/<check>.py``. ``legitimate`` non-empty marks
+    a legitimate variant that is expected to pass, with the measured reason."""
+
+    name: str
+    description: str
+    learner: str
+    legitimate: str = ""
+
+    def __post_init__(self):
+        from .learners import SPEC_PATTERN
+
+        for f in ("name", "description", "learner", "legitimate"):
+            if not isinstance(getattr(self, f), str):
+                raise TypeError(f"{f}: expected a str, got {type(getattr(self, f)).__name__}")
+        if not self.name or not self.description:
+            raise ValueError(f"name: a mutant needs a name and a description (got {self.name!r})")
+        if not SPEC_PATTERN.match(self.learner):
+            raise ValueError(f"learner: expected 'package.module:qualname', got {self.learner!r}")
+
+
+def _invariant_failed(r: RuleResult, m: Measurement) -> RuleResult:
+    """The rule result of a measurement with violated invariants: failed, saying which."""
+    if not m.invariant_violations:
+        return r
+    st = dict(r.stats)
+    st["rule_passed"] = r.passed
+    st["invariant_violations"] = list(m.invariant_violations)
+    return RuleResult(False, st, "invariant violated: " + "; ".join(m.invariant_violations) + f" (rule: {r.message})")
 
 
 @dataclass
@@ -601,6 +675,11 @@ class Check:
     title: str
     source: str
     claims: list
+    #: name of the learner protocol of the claims with ``uses_learner`` (documented in the README):
+    #: "episodic_tabular", "lmdp_hindsight", "reward_free", "set_function" or a check-specific one
+    protocol: str = ""
+    #: realistic bugs of the learner, each run through the learner claims by :func:`run_mutants`
+    mutants: list = field(default_factory=list)
 
     def __post_init__(self):
         names = [c.name for c in self.claims]
@@ -608,18 +687,159 @@ class Check:
             raise ValueError(f"check {self.name!r}: duplicate claim names {names}")
         if not self.claims:
             raise ValueError(f"check {self.name!r}: no claims")
+        mnames = [m.name for m in self.mutants]
+        if len(set(mnames)) != len(mnames):
+            raise ValueError(f"check {self.name!r}: duplicate mutant names {mnames}")
+        if not all(isinstance(m, Mutant) for m in self.mutants):
+            raise TypeError(f"mutants: check {self.name!r} expects a list of Mutant")
+        if any(c.uses_learner for c in self.claims) and not self.protocol:
+            raise ValueError(f"protocol: check {self.name!r} has learner claims but names no protocol")
 
-    def run(self, ctx: RunContext | None = None, claims: Sequence[str] | None = None) -> "CheckReport":
+    @property
+    def learner_claims(self) -> list:
+        return [c for c in self.claims if c.uses_learner]
+
+    def run(self, ctx: RunContext | None = None, claims: Sequence[str] | None = None, *,
+            stop_on_fail: bool = False, control_cache: dict | None = None) -> "CheckReport":
+        """Run the claims (all, or those named in ``claims``); with ``ctx.learner`` set only the claims with
+        ``uses_learner`` (``ValueError`` if there are none). ``stop_on_fail`` stops after the first claim whose
+        status is not pass/deviation. Negative controls run with ``learner=None`` (the reference); a dict
+        ``control_cache`` keeps their results across runs (mutation analysis)."""
         ctx = RunContext() if ctx is None else ctx
         chosen = self.claims if claims is None else [c for c in self.claims if c.name in set(claims)]
+        if ctx.learner is not None:
+            chosen = [c for c in chosen if c.uses_learner]
+            if not chosen:
+                raise ValueError(f"learner: check {self.name!r} has no (selected) claim that runs a learner")
+        ref_ctx = replace(ctx, learner=None) if ctx.learner is not None else ctx
         results = []
         for c in chosen:
             m = c.measure(ctx)
-            r = c.rule.evaluate(m)
-            cm = c.negative_control(ctx)
-            cr = c.rule.evaluate(cm)
-            results.append(ClaimResult(c, m, r, cm, cr))
-        return CheckReport(self, results, quick=ctx.quick, seeds=ctx.seeds)
+            r = _invariant_failed(c.rule.evaluate(m), m)
+            key = (self.name, c.name, ref_ctx.quick, ref_ctx.seeds, ref_ctx.seed)
+            if control_cache is not None and key in control_cache:
+                cm, cr = control_cache[key]
+            else:
+                cm = c.negative_control(ref_ctx)
+                cr = _invariant_failed(c.rule.evaluate(cm), cm)
+                if control_cache is not None:
+                    control_cache[key] = (cm, cr)
+            res = ClaimResult(c, m, r, cm, cr)
+            results.append(res)
+            if stop_on_fail and res.status not in ("pass", "deviation"):
+                break
+        return CheckReport(self, results, quick=ctx.quick, seeds=ctx.seeds, learner=ctx.learner)
+
+
+@dataclass
+class MutantResult:
+    """One mutant run through its check: ``outcome`` is ``"killed"`` (a claim failed), ``"survived"`` (every
+    learner claim passed), ``"legitimate"`` (a legitimate variant that passed) or ``"legitimate-failed"``."""
+
+    mutant: Mutant
+    outcome: str
+    killed_by: str
+    message: str
+    seconds: float
+    report: "CheckReport | None" = None
+
+    def to_dict(self):
+        return _jsonable({"name": self.mutant.name, "description": self.mutant.description,
+                          "learner": self.mutant.learner, "legitimate": self.mutant.legitimate,
+                          "outcome": self.outcome, "killed_by": self.killed_by, "message": self.message,
+                          "seconds": self.seconds,
+                          "claims": {r.claim.name: r.status for r in self.report.results} if self.report else {}})
+
+
+@dataclass
+class MutationReport:
+    """Mutation analysis of one check: every mutant's outcome and the mutation score (killed / non-legitimate)."""
+
+    check: str
+    results: list
+    quick: bool = True
+
+    @property
+    def n_mutants(self) -> int:
+        return sum(not r.mutant.legitimate for r in self.results)
+
+    @property
+    def n_killed(self) -> int:
+        return sum(r.outcome == "killed" for r in self.results)
+
+    @property
+    def score(self) -> float:
+        """Killed / non-legitimate mutants (NaN without any)."""
+        return self.n_killed / self.n_mutants if self.n_mutants else float("nan")
+
+    @property
+    def passed(self) -> bool:
+        """Every non-legitimate mutant killed and every legitimate variant passing."""
+        return all(r.outcome in ("killed", "legitimate") for r in self.results)
+
+    def to_dict(self):
+        return _jsonable({"check": self.check, "quick": self.quick, "score": self.score,
+                          "killed": self.n_killed, "mutants": self.n_mutants, "passed": self.passed,
+                          "results": [r.to_dict() for r in self.results]})
+
+    def format(self) -> str:
+        rows = [("mutant", "outcome", "killed by", "seconds", "evidence")]
+        rows += [(r.mutant.name, r.outcome.upper(), r.killed_by or "-", f"{r.seconds:.1f}", r.message)
+                 for r in self.results]
+        widths = [min(max(len(str(row[i])) for row in rows), w) for i, w in enumerate((34, 17, 16, 7, 90))]
+        out = []
+        for i, row in enumerate(rows):
+            out.append("  ".join((c if len(c) <= w else c[: w - 1] + "~").ljust(w) for c, w in zip(row, widths)))
+            if i == 0:
+                out.append("  ".join("-" * w for w in widths))
+        out.append(f"mutation score of {self.check}: {self.n_killed}/{self.n_mutants} killed"
+                   + (f" = {self.score:.2f}" if self.n_mutants else "")
+                   + (f"; {len(self.results) - self.n_mutants} legitimate variant(s)"
+                      if len(self.results) > self.n_mutants else ""))
+        return "\n".join(out)
+
+
+def run_mutants(check: "Check", ctx: RunContext | None = None, mutants: Sequence[str] | None = None) -> MutationReport:
+    """Run every mutant of ``check`` (or those named in ``mutants``) through its learner claims.
+
+    Each mutant runs as ``check.run(replace(ctx, learner=mutant.learner), stop_on_fail=True)``; the negative
+    controls (the reference's) are computed once and shared. A non-legitimate mutant is *killed* when a claim's
+    status is ``"fail"`` (its measurement is rejected or violates an invariant), else it *survived*.
+
+    Parameters
+    ----------
+    check : Check
+        A check with ``mutants`` and learner claims.
+    ctx : RunContext, optional
+        Size, seeds and output directory (``ctx.learner`` is ignored).
+    mutants : sequence of str, optional
+        Names of the mutants to run (default: all).
+
+    Returns
+    -------
+    MutationReport
+        Outcome per mutant and the mutation score ``killed / non-legitimate``.
+    """
+    ctx = RunContext() if ctx is None else ctx
+    chosen = check.mutants if mutants is None else [m for m in check.mutants if m.name in set(mutants)]
+    if mutants is not None and len(chosen) != len(set(mutants)):
+        known = [m.name for m in check.mutants]
+        raise ValueError(f"mutants: unknown mutant(s) {sorted(set(mutants) - set(known))}; known: {known}")
+    cache: dict = {}
+    results = []
+    for mu in chosen:
+        t0 = time.perf_counter()
+        rep = check.run(replace(ctx, learner=mu.learner), stop_on_fail=True, control_cache=cache)
+        bad = [r for r in rep.results if r.status == "fail"]
+        if bad:
+            outcome, by, msg = "killed", bad[0].claim.name, bad[0].result.message
+        else:
+            outcome, by = "survived", ""
+            msg = "; ".join(f"{r.claim.name}: {r.status} ({r.result.message})" for r in rep.results)
+        if mu.legitimate:
+            outcome = "legitimate-failed" if bad else "legitimate"
+        results.append(MutantResult(mu, outcome, by, msg, time.perf_counter() - t0, rep))
+    return MutationReport(check.name, results, quick=ctx.quick)
 
 
 @dataclass
@@ -628,10 +848,17 @@ class CheckReport:
     results: list
     quick: bool = True
     seeds: int = 0
+    learner: str | None = None  # the learner under test (None: the reference)
 
     @property
     def name(self) -> str:
-        return self.check.name
+        """The check's name; for a learner run ``<check>@<learner tag>``, so that its files and rows never
+        replace the reference run's."""
+        if self.learner is None:
+            return self.check.name
+        from .learners import spec_tag
+
+        return f"{self.check.name}@{spec_tag(self.learner)}"
 
     @property
     def passed(self) -> bool:
@@ -641,6 +868,7 @@ class CheckReport:
     def to_dict(self) -> dict:
         return _jsonable({"check": self.check.name, "title": self.check.title, "source": self.check.source,
                           "quick": self.quick, "seeds": self.seeds, "passed": self.passed,
+                          "learner": self.learner, "protocol": self.check.protocol,
                           "claims": [r.to_dict() for r in self.results]})
 
     def figure(self, result: ClaimResult):
@@ -706,19 +934,41 @@ def markdown_table(reports) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_table(reports) -> str:
-    """Plain-text table for the terminal: one row per claim."""
-    rows = [("check", "claim", "measured vs predicted", "negative control (must fail)", "status")]
-    rows += [r[:4] + (r[4].upper(),) for r in _rows(reports)]
-    widths = [min(max(len(str(r[i])) for r in rows), 60) for i in range(5)]
+def format_table(reports, width: int | None = None) -> str:
+    """Plain-text table for the terminal, at most ``width`` columns wide: one row per claim (check, claim, status),
+    its rule's message and its negative control's message wrapped underneath, never cut (summary.md has the same
+    messages as a Markdown table). ``width`` defaults to the terminal's width, at most 100 (60 at least)."""
+    import shutil
+    import textwrap
 
-    def cut(s, w):
-        s = str(s)
-        return s if len(s) <= w else s[: w - 1] + "~"
+    if width is None:
+        width = min(max(shutil.get_terminal_size((100, 24)).columns, 60), 100)
+    rows = list(_rows(reports))
+    status_w = max([len("status")] + [len(r[4]) for r in rows])
+    name_w = min(max([len("check / claim")] + [len(r[0]) for r in rows] + [2 + len(r[1]) for r in rows]),
+                 max(width // 3, 16))
+    text_w = max(width - name_w - status_w - 4, 20)
+    pad = " " * (name_w + status_w + 4)
 
-    out = []
-    for i, r in enumerate(rows):
-        out.append("  ".join(cut(c, w).ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
+    def wrap(label, text):
+        return textwrap.wrap(f"{label}{text}", text_w, subsequent_indent=" " * len(label),
+                             break_long_words=False, break_on_hyphens=False) or [label]
+
+    out = [f"{'check / claim':<{name_w}}  {'status':<{status_w}}  measured vs predicted; control",
+           "-" * min(width, name_w + status_w + 4 + text_w)]
+    current = None
+    for check, claim, measured, control, status in rows:
+        if check != current:
+            out.append(check)
+            current = check
+        lines = wrap("", measured) + wrap("control: ", control)
+        name = f"  {claim}"
+        if len(name) > name_w:  # a name too long for its column gets a line of its own
+            out.append(name)
+            name = ""
+        out.append(f"{name:<{name_w}}  {status.upper():<{status_w}}  {lines[0]}")
+        out.extend(pad + line for line in lines[1:])
+    out.append("-" * min(width, name_w + status_w + 4 + text_w))
+    out += textwrap.wrap("control: the claim's negative control (a deliberately broken variant), which the same "
+                         "rule must reject; details per claim in summary.md and <check>.json", width)
     return "\n".join(out)

@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'local' process pool (default), 'serial', or a Dask scheduler tcp://host:port")
     c.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local pool size (default: all cores)")
     c.add_argument("--no-progress", action="store_true", help="no progress bars")
+    c.add_argument("--learner", default=None, metavar="PKG.MOD:FACTORY",
+                   help="run the checks' learner claims for this learner (an importable factory following the "
+                        "check's protocol, see the README) instead of the built-in reference; reports are "
+                        "written as <check>@<learner>.*")
+    c.add_argument("--mutants", action="store_true",
+                   help="mutation analysis: run each mutant of the check's catalogue through its learner claims "
+                        "and print the mutation score (exit 1 unless every mutant is killed)")
 
     s = sub.add_parser("solve", help="solve a few classic MDPs exactly and print their optimal values")
     s.add_argument("--method", default="auto", help="solver method (default auto)")
@@ -112,6 +119,8 @@ def main(argv=None) -> int:
             parser.exit(EXIT_USAGE, "rltheory check: name at least one check or pass --all (see 'rltheory list')\n")
         if args.names and args.all:
             parser.exit(EXIT_USAGE, "rltheory check: give check names or --all, not both\n")
+        if args.learner is not None and args.mutants:
+            parser.exit(EXIT_USAGE, "rltheory check: --learner and --mutants exclude each other\n")
         if args.out is None:
             args.out = os.path.join(os.getcwd(), "rltheory-out")
         return _cli_checks.cmd_check(args)

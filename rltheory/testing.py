@@ -40,6 +40,29 @@ def _kernel(rng, shape_lead, S, max_successors):
 
 @st.composite
 def transition_kernels(draw, S, A, H=None, max_successors=None):
+    """Valid transition kernels as dense arrays.
+
+    Each row ``P(.|s, a)`` is a Dirichlet draw (concentration 0.3, 1 or 5, so some rows are nearly
+    deterministic) on a random support of ``m`` states, ``1 <= m <= max_successors``; every row is a
+    probability vector, ``P[..., s'] >= 0`` and ``sum_{s'} P[..., s'] = 1`` (renormalised, to rounding).
+
+    Parameters
+    ----------
+    draw
+        Supplied by hypothesis (``st.composite``); call as ``transition_kernels(S, A, ...)``.
+    S, A : int
+        Numbers of states and actions.
+    H : int, optional
+        With a horizon, a time-inhomogeneous kernel ``(H, S, A, S)``; without, ``(S, A, S)``.
+    max_successors : int, optional
+        Cap on the support size of every row (default: ``S``, full support allowed).
+
+    Returns
+    -------
+    SearchStrategy of ndarray
+        float64 arrays of shape ``(S, A, S)`` or ``(H, S, A, S)``, drawn from a 32-bit seed (hypothesis
+        shrinks towards small seeds).
+    """
     seed = draw(st.integers(0, 2**32 - 1))
     lead = (S, A) if H is None else (H, S, A)
     return _kernel(np.random.default_rng(seed), lead, S, max_successors)
@@ -100,8 +123,33 @@ def policies(draw, mdp: TabularMDP, deterministic=None, time_dependent=None):
 
 @st.composite
 def reward_arrays(draw, mdp: TabularMDP, low=-1.0, high=1.0):
+    """Reward arrays for an existing MDP, e.g. for ``mdp.with_rewards(...)``.
+
+    Entries are uniform on ``[low, high)``: ``R = low + (high - low) U`` with ``U ~ Uniform[0, 1)`` i.i.d.
+
+    Parameters
+    ----------
+    draw
+        Supplied by hypothesis (``st.composite``); call as ``reward_arrays(mdp, low, high)``.
+    mdp : TabularMDP
+        The model whose reward shape is reproduced (``(S, A)`` or ``(H, S, A)``, as ``mdp.R``).
+    low, high : float
+        Range of the entries.
+
+    Returns
+    -------
+    SearchStrategy of ndarray
+        float64 arrays of shape ``mdp.R.shape``, drawn from a 32-bit seed.
+    """
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return low + (high - low) * rng.random(mdp.R.shape)
+
+
+def _csr_with(P, field, k, value):
+    """``P`` as a CSR matrix with ``indices`` or ``indptr`` entry ``k`` overwritten (scipy does not check)."""
+    M = sp.csr_matrix(P.reshape(-1, P.shape[-1]))
+    getattr(M, field)[k] = value
+    return M
 
 
 def malformed_mdp_inputs():
@@ -125,13 +173,16 @@ def malformed_mdp_inputs():
         (dict(P=good_P, R=good_R), ValueError, "exactly one of"),
         (dict(P=good_P, R=good_R, horizon=H, gamma=0.9), ValueError, "exactly one of"),
         (dict(P=good_P, R=good_R, horizon=0), ValueError, "horizon"),
-        (dict(P=good_P, R=good_R, horizon=2.5), TypeError, "horizon"),
-        (dict(P=good_P, R=good_R, gamma=1.0), ValueError, "gamma"),
+        (dict(P=good_P, R=good_R, horizon=2.5), ValueError, "horizon: must be a whole number"),
+        (dict(P=good_P, R=good_R, horizon="4"), TypeError, "horizon"),
+        (dict(P=good_P, R=good_R, horizon=10**15), ValueError, "horizon: H="),
+        (dict(P=good_P, R=good_R, gamma=1.0), ValueError, "pass horizon=H"),
         (dict(P=good_P, R=good_R, gamma=-0.1), ValueError, "gamma"),
         (dict(P=good_P, R=good_R, gamma=float("nan")), ValueError, "gamma"),
         (dict(P=good_P, R=good_R, gamma="0.9"), TypeError, "gamma"),
         (dict(P=good_P[:, :, :2], R=good_R, gamma=0.9), ValueError, "P: shape"),
-        (dict(P=good_P, R=np.zeros((S, A + 1)), gamma=0.9), ValueError, "P: shape"),
+        (dict(P=good_P, R=np.zeros((S, A + 1)), gamma=0.9), ValueError, "R: expected shape"),
+        (dict(P=good_P, R=good_R.T, gamma=0.9), ValueError, "is it transposed?"),
         (dict(P=good_P, R=np.zeros(S), gamma=0.9), ValueError, "R: expected shape"),
         (dict(P=good_P.astype(object), R=good_R, gamma=0.9), TypeError, "P"),
         (dict(P=good_P > 0, R=good_R, gamma=0.9), TypeError, "P"),
@@ -154,5 +205,12 @@ def malformed_mdp_inputs():
         (dict(P=sp.csr_matrix(np.ones((S * A + 1, S)) / S), R=good_R, gamma=0.9), ValueError, "rows"),
         (dict(P=sp.csr_matrix(bad_row.reshape(S * A, S)), R=good_R, gamma=0.9), ValueError, "(s=1, a=0) sums to 1.2"),
         (dict(P=good_P, R=good_R, gamma=0.9, name=3), TypeError, "name"),
+        (dict(P=_csr_with(good_P, "indices", 3, S), R=good_R, gamma=0.9), ValueError, "next-state index 3 outside"),
+        (dict(P=_csr_with(good_P, "indices", 3, -1), R=good_R, gamma=0.9), ValueError, "next-state index -1 outside"),
+        (dict(P=_csr_with(good_P, "indptr", 2, 1), R=good_R, gamma=0.9), ValueError, "indptr must be non-decreasing"),
+        (dict(P=sp.csr_matrix(np.vstack([good_P.reshape(S * A, S)[:-1], np.zeros((1, S))])), R=good_R, gamma=0.9),
+         ValueError, "(s=2, a=1) is empty"),
+        (dict(P=[[([0], [1.0])] * A] * (S - 1) + [[([0], [1.0]), ([], [])]], R=good_R, gamma=0.9), ValueError,
+         "(s=2, a=1) is empty"),
     ]
     return st.sampled_from(cases)

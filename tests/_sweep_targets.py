@@ -63,3 +63,12 @@ class Scaled:
 
 def worker_pid(a, seed):
     return {"pid": os.getpid()}
+
+
+def slow_pid(a, seed, log, delay=1.0):
+    """Appends ``pid,a,seed`` to ``log`` when the cell starts, sleeps ``delay`` seconds; the result depends on
+    ``(a, seed)`` only (not on the process that computed it)."""
+    with open(log, "a") as fh:
+        fh.write(f"{os.getpid()},{a},{seed}\n")
+    time.sleep(delay)
+    return {"value": float(np.random.default_rng(seed).random() + a)}

@@ -130,9 +130,28 @@ def test_progress_bar_on_a_terminal(monkeypatch, tmp_path):
                          progress=progress, name="bar")
         assert len(rows) == 6
         outputs.append(term.getvalue())
-    assert "bar:" in outputs[0] and "0/6" in outputs[0]
+    assert "bar:" in outputs[0] and "0/6" in outputs[0] and "cell/s" in outputs[0]
     assert "6/6" in outputs[1]  # resumed: the bar starts at the stored cells
     assert outputs[2] == ""
+    # the bar is erased at the end and one summary line per sweep stays
+    assert outputs[0].endswith("\n") and outputs[0].splitlines()[-1].startswith("sweep bar: 6/6 cells, ")
+    assert "sweep bar: 6/6 cells, " in outputs[1] and outputs[1].endswith(" s (6 were stored)\n")
+
+
+def test_progress_without_a_terminal_is_one_line_per_sweep(monkeypatch, tmp_path):
+    err = io.StringIO()  # a pipe or a CI log: no bar, one line when the sweep ends
+    monkeypatch.setattr(sys, "stderr", err)
+    run_sweep(T.other, {"a": [1, 2, 3]}, 2, db=tmp_path / "p.sqlite", executor="serial", name="log1")
+    run_sweep(T.other, {"a": [1, 2, 3, 4]}, 2, db=tmp_path / "p.sqlite", executor="serial", name="log1")
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("sweep log1: 6/6 cells, ") and lines[0].endswith(" s")
+    assert lines[1].startswith("sweep log1: 8/8 cells, ") and lines[1].endswith(" s (6 were stored)")
+    err.seek(0)
+    err.truncate(0)
+    with pytest.raises(CellError):
+        run_sweep(T.failing, {"a": [1, 2]}, 2, executor="serial", name="log2")
+    assert err.getvalue().startswith("sweep log2: stopped at 3/4 cells, ")
 
 
 def test_missing_dask_names_the_extra(monkeypatch):
@@ -423,6 +442,63 @@ def test_sigkill_mid_sweep_resumes_without_loss_recomputation_or_duplicates(tmp_
                        executor="serial", progress=False)
     assert [(r["params"]["a"], r["seed"], r["result"]) for r in rows] == \
         [(r["params"]["a"], r["seed"], r["result"]) for r in serial]
+
+
+def _group_gone(pgid, timeout):
+    """Wait until no process of process group ``pgid`` is left; True when none is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_ctrl_c_stops_a_pool_sweep_at_once_and_keeps_finished_cells(tmp_path):
+    """Ctrl-C on a terminal (SIGINT to the whole process group) while two pool workers are in 60-s cells: the
+    sweep raises KeyboardInterrupt in the parent within seconds, its workers are killed (none prints a traceback
+    of its own), and the cells finished before stay stored."""
+    db = str(tmp_path / "i.sqlite")
+    log = tmp_path / "calls.log"
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {HERE!r})
+        import _sweep_targets as T
+        from rltheory.experiments import run_sweep
+        if __name__ == "__main__":
+            try:
+                run_sweep(T.slow_pid, {{"delay": [0.05, 60.0], "a": [0, 1], "log": [{str(log)!r}]}}, 2, db={db!r},
+                          executor="local", n_workers=2, progress=False, name="i")
+            except KeyboardInterrupt:
+                sys.exit(130)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            lines = log.read_text().splitlines() if log.exists() else []
+            if len(lines) >= 6:  # the 4 short cells and two 60-s cells started
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(lines) >= 6, "the sweep did not reach its long cells"
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        stopped = time.monotonic() - t0
+        assert proc.returncode == 130, err
+        assert _group_gone(proc.pid, 10 - stopped), "pool workers survived the interrupted sweep"
+        assert "KeyboardInterrupt" not in err, err
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+    rows = load_rows(db, "i")
+    assert {(r["params"]["a"], r["params"]["delay"], r["seed"]) for r in rows} == \
+        {(a, 0.05, s) for a in (0, 1) for s in (0, 1)}
 
 
 def test_resuming_with_changed_code_discards_the_stale_cells(tmp_path, monkeypatch):

@@ -131,6 +131,35 @@ def test_statuses_reports_and_figures(tmp_path):
     assert "BROKEN" in format_table([broken])
 
 
+def test_terminal_table_fits_100_columns_and_keeps_every_number():
+    """Long rule messages are wrapped, not cut: every word of every message is in the table, no line is wider than
+    the width asked for, and summary.md's Markdown table still has the messages on one row each."""
+    import dataclasses
+    import re
+
+    from proofs_checks.framework import markdown_table
+
+    ok = _toy_check(1.0).run(RunContext(seeds=6, runner=_serial_runner))
+    r = ok.results[0]
+    long_msg = ("lowest holding fraction 0.375; lowest upper limit 0.612 (vs 0.5) at instance=11; " * 3).strip()
+    long_ctl = "rho 0.123 (lower -0.456) vs comparator 0.789; rho - rho_comparator lower limit -1.234e-05"
+    r2 = dataclasses.replace(r, claim=dataclasses.replace(r.claim, name="a_claim_name_of_twenty_nine_c"),
+                             result=dataclasses.replace(r.result, message=long_msg),
+                             control_result=dataclasses.replace(r.control_result, message=long_ctl))
+    rep = dataclasses.replace(ok, check=dataclasses.replace(ok.check, name="rfe_linear_mixture"), results=[r, r2])
+    for width in (100, 80, 60):
+        table = format_table([rep], width=width)
+        assert max(len(line) for line in table.splitlines()) <= width, table
+        assert "~" not in table
+        words = re.findall(r"\S+", table)
+        for msg in (r.result.message, r.control_result.message, long_msg, long_ctl):
+            for word in msg.split():
+                assert word in words, (word, table)
+        assert table.count("PASS") == 2 and "a_claim_name_of_twenty_nine_c" in table
+    md = markdown_table([rep])
+    assert long_msg in md and long_ctl in md
+
+
 def test_claim_requires_negative_control():
     with pytest.raises(ValueError, match="negative control"):
         Claim("c", "s", "src", SlopeCI(0.5), lambda ctx: None, None, "x")

@@ -94,8 +94,11 @@ def test_field_errors():
     LinearMixtureMDP(phi, theta, np.full((3, 2), 0.5), 3, reward_scale="per_step")  # r_h in [0,1] is fine there
     with pytest.raises(ValueError, match="rewards: per-step reward"):
         LinearMixtureMDP(phi, theta, np.full((3, 2), 1.5), 3, reward_scale="per_step")
+    assert LinearMixtureMDP(phi, theta, R, 3.0).horizon == 3  # integral floats are accepted
+    with pytest.raises(ValueError, match="horizon: must be a whole number"):
+        LinearMixtureMDP(phi, theta, R, 3.5)
     with pytest.raises(TypeError, match="horizon: expected an int"):
-        LinearMixtureMDP(phi, theta, R, 3.0)
+        LinearMixtureMDP(phi, theta, R, "3")
     with pytest.raises(ValueError, match="init: initial state 5"):
         LinearMixtureMDP(phi, theta, R, 3, init=5)
     with pytest.raises(ValueError, match="init: sums to"):

@@ -76,8 +76,11 @@ def test_validation_names_fields():
         LatentMDP(P, R2, [0.5, 0.5], [1.0, 0.0], horizon=2)
     with pytest.raises(ValueError, match="nu"):
         LatentMDP(P, R, [0.5, 0.5], [[1.0, 0.0], [0.5, 0.4]], horizon=2)
+    assert LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2.0).horizon == 2  # integral floats are accepted
+    with pytest.raises(ValueError, match="horizon: must be a whole number"):
+        LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2.5)
     with pytest.raises(TypeError, match="horizon"):
-        LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2.0)
+        LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon="2")
     L = LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2)
     assert L.Gamma == 1 and L.context(1).S == 2
     with pytest.raises(AttributeError):

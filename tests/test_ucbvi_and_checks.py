@@ -75,10 +75,17 @@ def test_ucbvi_rejects_bad_input():
 
 def test_tabular_regret_check_quick_passes_and_controls_fail():
     rep = get("tabular_regret").run(RunContext(quick=True, seeds=6, runner=_serial_runner))
-    assert [r.status for r in rep.results] == ["pass", "pass"]
-    up, tight = rep.results
-    assert up.result.stats["ci"][1] <= 0.55 and up.control_result.stats["slope"] > 0.9
-    assert abs(tight.result.stats["slope"] - 0.5) < 0.1 and tight.control_result.stats["ci"][1] < 0.4
+    assert [r.status for r in rep.results] == ["pass", "pass", "pass"]
+    up, tight, cons = rep.results
+    assert up.result.stats["sublinear"] and up.result.stats["beats_uniform"] and up.result.stats["bound"]["holding"] == 30
+    assert up.control_result.stats["mean_local_slope"] > 0.9 and not up.control_result.stats["beats_uniform"]
+    slope, margin = tight.result.stats["parts"]
+    assert abs(slope["slope"] - 0.5) < 0.1 and margin["holding"] == margin["total"]
+    cslope, cmargin = tight.control_result.stats["parts"]
+    assert cslope["slope"] == pytest.approx(0.5) and cmargin["holding"] == 0  # uniform: rate right, no learning
+    assert cons.result.stats["holding"] == 12 and cons.control_result.stats["holding"] < 12
+    for r in rep.results:
+        assert r.measurement.invariant_violations == []
 
 
 def _run_cli(args, cwd):
@@ -87,6 +94,7 @@ def _run_cli(args, cwd):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "out"
     p = _run_cli(["check", "--all", "--quick", "--out", str(out), "--seeds", "4", "--no-progress"], tmp_path)

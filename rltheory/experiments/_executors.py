@@ -12,6 +12,7 @@ import multiprocessing.connection
 import numbers
 import os
 import pickle
+import signal
 import sys
 import sysconfig
 import threading
@@ -125,6 +126,11 @@ class _WarmPool:
             return self.pool, True
 
     def release(self, pool, cached, healthy):
+        """Give the pool back; an unhealthy pool (a broken pool, an interrupted sweep: Ctrl-C, SIGTERM in the
+        CLI, an abandoned generator) is stopped at once: its workers are killed instead of finishing the cells
+        they are computing, so an interrupted sweep ends promptly (the finished cells are already stored)."""
+        if not healthy:
+            _kill_workers(pool)
         if not cached:
             pool.shutdown(wait=healthy, cancel_futures=True)
             return
@@ -156,9 +162,30 @@ def _code_fingerprint() -> int:
     return newest
 
 
+def _kill_workers(pool):
+    """SIGKILL the worker processes of ``pool`` (they may be inside a long compiled kernel that no Python-level
+    signal handler would interrupt)."""
+    kill = getattr(pool, "kill_workers", None)  # Python >= 3.14
+    if kill is not None:
+        try:
+            kill()
+        except Exception:  # pragma: no cover - pool already shut down
+            pass
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.kill()
+        except Exception:  # pragma: no cover - already gone
+            pass
+
+
 def _exit_with_parent():
     """Pool initializer: a daemon thread ends this worker as soon as the parent process is gone (a SIGKILLed
-    sweep would otherwise leave its workers blocked on the task queue forever, or finishing queued cells)."""
+    sweep would otherwise leave its workers blocked on the task queue forever, or finishing queued cells).
+    Workers ignore SIGINT: a Ctrl-C on a terminal reaches the whole process group, and it is the parent that
+    stops the sweep (and kills its workers, see :meth:`_WarmPool.release`) instead of every worker printing a
+    ``KeyboardInterrupt`` traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:  # pragma: no cover - not started by multiprocessing
         return
@@ -261,7 +288,9 @@ def run_dask(fn, todo, target):
             futures[client.submit(call_cell, fn, p, s, pure=False)] = (p, s, k)
         failures = []
         seen = set()
-        for f in as_completed(list(futures)):
+        # as_completed must be told the client's event loop: without it, it looks for the *default* client,
+        # which a client opened here with set_as_default=False is not ("ValueError: No clients found")
+        for f in as_completed(list(futures), loop=client.loop):
             seen.add(f.key)
             cell = futures[f]
             if f.status == "error":

@@ -25,10 +25,13 @@ function under the same name in the same file raises ``ValueError``. The store c
 """
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Callable
 
@@ -138,18 +141,16 @@ class Sweep:
                 done = store.done_keys(self.name)
             todo = [(p, s, k) for (p, s), k in zip(cells, keys) if (k, s) not in done]
             texts = {}
-            bar = _progress_bar(len(cells), len(cells) - len(todo), progress, self.name)
+            bar = _Progress(self.name, len(cells), len(cells) - len(todo), progress)
             try:
                 for (p, s, k), (text, elapsed) in _executors.execute(kind, arg, self.fn, todo):
                     if store is not None:
                         store.put(self.name, k, s, text, elapsed)
                     else:
                         texts[(k, s)] = text
-                    if bar is not None:
-                        bar.update(1)
+                    bar.update()
             finally:
-                if bar is not None:
-                    bar.close()
+                bar.close()
             if store is not None:
                 texts = store.results(self.name)
         finally:
@@ -169,26 +170,73 @@ def _in_ipykernel() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
-def _progress_bar(total, initial, enabled, desc):
-    """A tqdm bar on stderr when enabled and someone can see it (a terminal or a Jupyter kernel)."""
-    if not enabled:
-        return None
-    notebook = _in_ipykernel()
-    if not notebook and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    try:
-        if notebook:
-            import importlib.util
+class _Progress:
+    """Progress of one sweep on stderr, when ``enabled``.
 
-            if importlib.util.find_spec("ipywidgets") is not None:
+    On a terminal: a live tqdm bar (cells done / total, elapsed time, rate and ETA; redrawn every second by a
+    ticker thread, so that elapsed time and ETA move while long cells run), erased when the sweep ends and
+    replaced by the summary line. In a Jupyter kernel: a tqdm bar (widget when ipywidgets is installed).
+    Otherwise (a pipe, a CI log): the summary line only, one per sweep:
+    ``sweep NAME: 24/24 cells, 12.3 s (4 were stored)``.
+    """
+
+    def __init__(self, name, total, initial, enabled):
+        self.name, self.total, self.initial, self.done = name, total, initial, initial
+        self.enabled = bool(enabled)
+        self.t0 = time.perf_counter()
+        self.bar = None
+        self.line = False
+        self._stop = None
+        if not self.enabled:
+            return
+        notebook = _in_ipykernel()
+        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        self.line = not notebook
+        if not (notebook or tty):
+            return
+        try:
+            if notebook and importlib.util.find_spec("ipywidgets") is not None:
                 from tqdm.notebook import tqdm
             else:
                 from tqdm.std import tqdm
-        else:
-            from tqdm.std import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, initial=initial, desc=desc[-40:], disable=False, leave=False, file=sys.stderr)
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            return
+        self.bar = tqdm(total=total, initial=initial, desc=_short(name, 48), unit="cell", leave=False,
+                        file=sys.stderr, dynamic_ncols=True)
+        if tty and not notebook and initial < total:
+            self._stop = threading.Event()
+            threading.Thread(target=self._tick, name="rltheory-progress", daemon=True).start()
+
+    def _tick(self):
+        while not self._stop.wait(1.0):
+            try:
+                self.bar.refresh()
+            except Exception:  # pragma: no cover - the bar was closed meanwhile
+                return
+
+    def update(self):
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self):
+        if self._stop is not None:
+            self._stop.set()
+        if self.bar is not None:
+            self.bar.close()
+        if self.line:
+            state = "" if self.done == self.total else "stopped at "
+            stored = f" ({self.initial} were stored)" if self.initial else ""
+            print(f"sweep {self.name}: {state}{self.done}/{self.total} cells, {time.perf_counter() - self.t0:.1f} s"
+                  f"{stored}", file=sys.stderr, flush=True)
+
+
+def _short(text, n):
+    """``text`` cut in the middle to at most ``n`` characters (both ends of a sweep name say what it is)."""
+    if len(text) <= n:
+        return text
+    head = (n - 3) // 2
+    return text[:head] + "..." + text[len(text) - (n - 3 - head):]
 
 
 def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str | os.PathLike | None = None,
@@ -213,7 +261,8 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
         ``"tcp://host:port"`` (a client is connected when there are cells to compute, closed at the end; needs
         the extra ``rltheory[dask]``) or a ``dask.distributed.Client`` (left open). ``n_workers`` only
         applies to ``"local"``.
-    progress : tqdm bar on stderr if it is a terminal or in a Jupyter kernel.
+    progress : report progress on stderr: a live tqdm bar (cells done / total, ETA) on a terminal or in a
+        Jupyter kernel; on a terminal and elsewhere (a pipe, a CI log) one line per finished sweep.
     name : the sweep's namespace in ``db`` (default ``fn``'s ``module.qualname``); reusing a name with
         another function in the same file raises ``ValueError``.
 

@@ -19,7 +19,8 @@ import numbers
 
 import numpy as np
 
-from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly
+from ._validate import dense_first_bad_row, max_path_return
+from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly, check_solution_size, horizon_arg
 
 __all__ = ["LatentMDP", "LMDPEpisode"]
 
@@ -58,7 +59,7 @@ class LatentMDP:
     nu : array_like, shape ``(M, S)`` or ``(S,)``
         Initial distributions per context (a single ``(S,)`` vector is shared by all contexts).
     horizon : int
-        ``H >= 1``.
+        ``H >= 1`` (an integral float such as ``5.0`` is accepted).
 
     Raises
     ------
@@ -70,26 +71,23 @@ class LatentMDP:
 
     def __init__(self, P, R, weights, nu, *, horizon, name: str | None = None):
         object.__setattr__(self, "_frozen", False)
-        if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-            raise TypeError(f"horizon: expected an int, got {type(horizon).__name__}")
-        if horizon < 1:
-            raise ValueError(f"horizon: must be >= 1, got {horizon}")
+        horizon = horizon_arg(horizon)
         Parr = _as_float_array(P, "P")
         if Parr.ndim != 4 or Parr.shape[1] != Parr.shape[3]:
             raise ValueError(f"P: expected shape (M, S, A, S), got {Parr.shape}")
         M, S, A, _ = Parr.shape
         if M < 1 or S < 1 or A < 1:
             raise ValueError(f"P: need M, S, A >= 1, got shape {Parr.shape}")
-        neg = np.argwhere(Parr < 0)
-        if neg.size:
-            m, s, a, t = (int(x) for x in neg[0])
-            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry "
-                             f"({float(Parr[m, s, a, t])!r})")
-        sums = Parr.sum(axis=3)
-        bad = np.argwhere(np.abs(sums - 1.0) > ROW_SUM_ATOL)
-        if bad.size:
-            m, s, a = (int(x) for x in bad[0])
-            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) sums to {float(sums[m, s, a])!r}, not 1 "
+        check_solution_size(horizon, M * S, A)
+        r = int(dense_first_bad_row(Parr.reshape(M * S * A, S), ROW_SUM_ATOL))
+        if r >= 0:
+            m, rem = divmod(r, S * A)
+            s, a = divmod(rem, A)
+            row = Parr[m, s, a]
+            if row.min() < 0:
+                raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry "
+                                 f"({float(row.min())!r})")
+            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) sums to {float(row.sum())!r}, not 1 "
                              f"(tolerance {ROW_SUM_ATOL:g})")
         Rarr = _as_float_array(R, "R")
         if Rarr.shape != (M, S, A):
@@ -190,13 +188,10 @@ class LatentMDP:
         """Largest return of any trajectory (``<= 1`` in the paper's normalisation); exact DP over (m, h, s)
         ignoring probabilities (max over reachable paths)."""
         best = 0.0
+        W = np.empty(self.S)
         for m in range(self.M):
-            V = np.zeros(self.S)
-            support = self._P[m] > 0
-            for _ in range(self._H):
-                cont = np.where(support, V[None, None, :], -np.inf).max(axis=2)
-                V = (self._R[m] + cont).max(axis=1)
-            best = max(best, float(V[self._nu[m] > 0].max()))
+            max_path_return(np.ascontiguousarray(self._P[m] > 0), self._R[m][None], self._H, W)
+            best = max(best, float(W[self._nu[m] > 0].max()))
         return best
 
     def context(self, m: int) -> TabularMDP:

@@ -22,7 +22,8 @@ import numbers
 import numpy as np
 from numba import njit
 
-from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly
+from ._validate import max_path_return
+from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly, check_solution_size, horizon_arg
 
 __all__ = ["LinearMixtureMDP", "PlanResult", "max_total_reward"]
 
@@ -97,15 +98,28 @@ def _lm_evaluate(phi, theta, R3, H, pi, V):
 
 
 def max_total_reward(P: np.ndarray, R3: np.ndarray, H: int, atol: float = 0.0) -> np.ndarray:
-    """Largest total reward of any feasible trajectory from each start state: ``W_0`` with
-    ``W_h(s) = max_a [r_h(s,a) + max_{s': P(s'|s,a) > atol} W_{h+1}(s')]``, ``W_H = 0``."""
-    S = P.shape[0]
-    W = np.zeros(S)
-    support = P > atol
-    for h in range(H - 1, -1, -1):
-        Rh = R3[h if R3.shape[0] > 1 else 0]
-        nxt = np.where(support, W[None, None, :], -np.inf).max(axis=2)
-        W = (Rh + nxt).max(axis=1)
+    """Largest total reward of any feasible trajectory from each start state.
+
+    Parameters
+    ----------
+    P : ndarray, shape (S, A, S)
+        Transition kernel; ``s'`` is feasible from ``(s, a)`` when ``P[s, a, s'] > atol``.
+    R3 : ndarray, shape (hr, S, A)
+        Rewards, ``hr`` in {1, H} (time-homogeneous or step-dependent).
+    H : int
+        Horizon.
+    atol : float
+        Support threshold.
+
+    Returns
+    -------
+    ndarray, shape (S,)
+        ``W_0`` of the max-plus backward induction
+        ``W_h(s) = max_a [r_h(s,a) + max_{s': P(s'|s,a) > atol} W_{h+1}(s')]``, ``W_H = 0``
+        (one compiled pass per step, no Python loop over ``H``).
+    """
+    W = np.empty(P.shape[0])
+    max_path_return(np.ascontiguousarray(P > atol), np.ascontiguousarray(R3, dtype=np.float64), int(H), W)
     return W
 
 
@@ -122,14 +136,6 @@ class PlanResult:
         return f"PlanResult(value={self.value:.6g})"
 
 
-def _int_arg(x, field: str, lo: int = 1) -> int:
-    if isinstance(x, bool) or not isinstance(x, (numbers.Integral,)):
-        raise TypeError(f"{field}: expected an int, got {type(x).__name__}")
-    if x < lo:
-        raise ValueError(f"{field}: must be >= {lo}, got {x}")
-    return int(x)
-
-
 class LinearMixtureMDP:
     """A finite-horizon linear mixture MDP ``P(s'|s,a) = <phi(s'|s,a), theta>`` with validated, read-only arrays.
 
@@ -142,7 +148,7 @@ class LinearMixtureMDP:
     rewards : array_like, shape (S, A) or (H, S, A)
         Mean rewards (time-homogeneous or step-dependent).
     horizon : int
-        Episode length ``H >= 1``.
+        Episode length ``H >= 1`` (an integral float such as ``5.0`` is accepted).
     init : None, int or array_like (S,)
         Initial state (default 0) or initial distribution.
     reward_scale : {"total", "per_step"}
@@ -161,7 +167,7 @@ class LinearMixtureMDP:
 
     def __init__(self, phi, theta, rewards, horizon, init=None, *, reward_scale: str = "total", name: str | None = None):
         object.__setattr__(self, "_frozen", False)
-        self._H = _int_arg(horizon, "horizon")
+        self._H = horizon_arg(horizon)
         ph = _as_float_array(phi, "phi")
         if ph.ndim != 4:
             raise ValueError(f"phi: expected shape (S, A, S, d), got {ph.shape}")
@@ -173,6 +179,7 @@ class LinearMixtureMDP:
         th = _as_float_array(theta, "theta")
         if th.shape != (d,):
             raise ValueError(f"theta: expected shape ({d},) to match phi's last axis, got {th.shape}")
+        check_solution_size(self._H, S, A)
         P = np.einsum("satd,d->sat", ph, th)
         flat = P.reshape(S * A, S)
         mins = flat.min(axis=1)

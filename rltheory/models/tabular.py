@@ -13,11 +13,15 @@ Validation happens once, at construction; every array handed out is read-only.
 """
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
 
@@ -26,17 +30,68 @@ ROW_SUM_ATOL = 1e-9
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
+    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable)."""
+    v = np.ascontiguousarray(a).view()
+    v.setflags(write=False)
+    return v
 
 
-def _as_float_array(x, field: str) -> np.ndarray:
+def _memory_bytes() -> int:
+    """This machine's physical memory in bytes (a generous constant where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 1 << 46
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def _check_float64_size(n_elements: int, shape, field: str) -> None:
+    """Refuse, before allocating, a float64 array of ``n_elements`` that cannot fit in this machine's memory."""
+    need = 8 * int(n_elements)
+    if need > _memory_bytes():
+        raise ValueError(f"{field}: an array of shape {tuple(shape)} needs {_gib(need)} as float64, more than this "
+                         f"machine's {_gib(_memory_bytes())} of memory")
+
+
+def check_solution_size(H: int, S: int, A: int, field: str = "horizon") -> None:
+    """Refuse a finite horizon whose solution arrays cannot be allocated.
+
+    Solving with horizon ``H`` returns ``V`` (H+1, S), ``Q`` (H, S, A) and a policy (H, S), i.e.
+    ``8 ((H+1) S + H S A + H S)`` bytes; a horizon for which that exceeds this machine's physical memory is
+    rejected with a ``ValueError`` naming ``field`` instead of failing later inside NumPy.
+    """
+    need = 8 * ((H + 1) * S + H * S * A + H * S)
+    if need > _memory_bytes():
+        raise ValueError(f"{field}: H={H} with S={S}, A={A} needs {_gib(need)} for the solution arrays "
+                         f"(V (H+1, S), Q (H, S, A), policy (H, S)), more than this machine's "
+                         f"{_gib(_memory_bytes())} of memory")
+
+
+def horizon_arg(horizon, field: str = "horizon") -> int:
+    """``horizon`` as an int ``>= 1``: ints and integral floats (``5.0``) are accepted, ``bool`` and non-numbers
+    raise ``TypeError``, ``5.5``, NaN, infinities and values below 1 raise ``ValueError``."""
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Real):
+        raise TypeError(f"{field}: expected an int, got {type(horizon).__name__}")
+    if not isinstance(horizon, numbers.Integral):
+        h = float(horizon)
+        if not math.isfinite(h) or not h.is_integer():
+            raise ValueError(f"{field}: must be a whole number of steps, got {horizon!r}")
+        horizon = int(h)
+    if horizon < 1:
+        raise ValueError(f"{field}: must be >= 1, got {horizon}")
+    return int(horizon)
+
+
+def _numeric_array(x, field: str) -> np.ndarray:
+    """``np.asarray(x)`` after rejecting sparse, object, bool and complex input (TypeError naming ``field``)."""
     if isinstance(x, (sp.spmatrix, sp.sparray)):
         raise TypeError(f"{field}: sparse input is only accepted for P, got {type(x).__name__}")
     try:
         arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - exotic objects
+    except Exception as exc:
         raise TypeError(f"{field}: cannot convert {type(x).__name__} to an array ({exc})") from exc
     if arr.dtype == object:
         raise TypeError(f"{field}: expected a numeric array, got dtype=object (ragged or non-numeric input)")
@@ -44,11 +99,28 @@ def _as_float_array(x, field: str) -> np.ndarray:
         raise TypeError(f"{field}: expected a real numeric array, got dtype=bool")
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{field}: expected a real numeric array, got dtype={arr.dtype}")
+    return arr
+
+
+def _as_float_array(x, field: str) -> np.ndarray:
+    """A private float64 copy of ``x``, checked to be finite (errors name ``field``)."""
+    arr = _numeric_array(x, field)
+    _check_float64_size(arr.size, arr.shape, field)
     arr = arr.astype(np.float64, copy=True)
     if not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
     return arr
+
+
+def _as_float64_shared(x, field: str, copy: bool) -> np.ndarray:
+    """``x`` as a C-contiguous float64 array, without a copy when it already is one (unless ``copy``).
+    Entries are not inspected here (the fused validation pass does that)."""
+    if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
+        return x
+    arr = _numeric_array(x, field)
+    _check_float64_size(arr.size, arr.shape, field)
+    return np.array(arr, dtype=np.float64, order="C", copy=True)
 
 
 def _row_label(h: int | None, s: int, a: int) -> str:
@@ -62,22 +134,22 @@ def _flat_row_label(r: int, hp: int, S: int, A: int) -> str:
     return _row_label(h if hp > 1 else None, s, a)
 
 
-def _check_rows(flat_rows_sum: np.ndarray, min_entries: np.ndarray, hp: int, S: int, A: int, field: str, atol: float):
-    """Raise naming the first (h,) s, a whose row is negative or does not sum to one."""
-    neg = np.flatnonzero(min_entries < 0.0)
-    if neg.size:
-        r = int(neg[0])
-        raise ValueError(
-            f"{field}: transition row {_flat_row_label(r, hp, S, A)} has a negative entry "
-            f"({float(min_entries[r])!r})"
-        )
-    bad = np.flatnonzero(np.abs(flat_rows_sum - 1.0) > atol)
-    if bad.size:
-        r = int(bad[0])
-        raise ValueError(
-            f"{field}: transition row {_flat_row_label(r, hp, S, A)} sums to "
-            f"{float(flat_rows_sum[r])!r}, not 1 (tolerance {atol:g})"
-        )
+def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns=None) -> ValueError:
+    """The error for one rejected transition row (its entries ``values``, next states ``columns``)."""
+    cols = np.arange(values.size) if columns is None else columns
+    if values.size == 0:
+        return ValueError(f"{field}: transition row {label} is empty (no next state), so it sums to 0, not 1")
+    fin = np.isfinite(values)
+    if not fin.all():
+        j = int(np.flatnonzero(~fin)[0])
+        return ValueError(f"{field}: non-finite value {float(values[j])!r} in transition row {label} "
+                          f"at s'={int(cols[j])}")
+    if values.min() < 0:
+        j = int(np.argmin(values))
+        return ValueError(f"{field}: transition row {label} has a negative entry ({float(values[j])!r} "
+                          f"at s'={int(cols[j])})")
+    return ValueError(f"{field}: transition row {label} sums to {float(values.sum())!r}, not 1 "
+                      f"(tolerance {atol:g})")
 
 
 @dataclass(frozen=True)
@@ -94,51 +166,64 @@ class TabularMDP:
     ----------
     P : array_like or scipy.sparse matrix or sequence
         Transition kernel. Dense: shape ``(S, A, S)`` (time-homogeneous) or ``(H, S, A, S)``
-        (finite horizon only). Sparse: a CSR-convertible matrix of shape ``(S*A, S)`` (or
-        ``(H*S*A, S)``) whose row ``(h*S + s)*A + a`` is ``P_h(.|s, a)``; or a per-(s, a) successor
-        list ``succ[s][a] = (next_states, probs)``.
+        (finite horizon only); a rectangular numeric nested list of that shape is dense too. Sparse: a
+        CSR-convertible matrix of shape ``(S*A, S)`` (or ``(H*S*A, S)``) whose row ``(h*S + s)*A + a`` is
+        ``P_h(.|s, a)``; or a per-(s, a) successor list ``succ[s][a] = (next_states, probs)``.
     R : array_like
         Mean rewards ``R[s, a]`` or ``R[h, s, a]`` (finite horizon only).
     horizon : int, optional
-        Episode length ``H >= 1``. Exactly one of ``horizon`` and ``gamma`` is given.
+        Episode length ``H >= 1`` (an integral float such as ``5.0`` is accepted). Exactly one of ``horizon``
+        and ``gamma`` is given.
     gamma : float, optional
         Discount factor in ``[0, 1)``.
     mu0 : array_like or int, optional
         Initial-state distribution of shape ``(S,)`` or a single state index (default: state 0).
     name : str, optional
         Label used in reprs and reports.
+    copy : bool, default False
+        A dense ``P`` that already is a C-contiguous float64 array is used without a copy (as ``np.asarray``
+        does, and as validating it at memory speed requires); the model hands out read-only views of it, but
+        writing into the caller's array afterwards would change the model unchecked. ``copy=True`` keeps a
+        private copy. Every other input (``R``, ``mu0``, sparse and list kernels, other dtypes or layouts) is
+        always copied.
 
     Raises
     ------
     TypeError, ValueError
         On a wrong type, shape, dtype, non-finite value, out-of-range value, or a transition row that is
-        negative or does not sum to 1 within ``1e-9``; the message names the field and, for ``P``, the
-        first offending ``(h,) s, a`` and its sum.
+        negative or does not sum to 1 within ``1e-9``; the message starts with the field and, for ``P``, names
+        the first offending ``(h,) s, a`` (its sum, negative entry, out-of-range next state, or the corrupt CSR
+        pointer). Sizes whose arrays (including a finite-horizon solution's ``V``, ``Q`` and policy) cannot fit
+        in this machine's memory are refused with a ``ValueError`` naming ``horizon``, ``P`` or ``R``.
+
+    Notes
+    -----
+    Validation reads every entry of ``P`` once, in a single compiled pass (finiteness, sign, row sums, and for
+    sparse kernels the CSR structure and the range of every next-state index), and allocates nothing of
+    ``P``'s size for a shared dense kernel.
     """
 
     __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_frozen")
 
-    def __init__(self, P, R, *, horizon=None, gamma=None, mu0=None, name: str | None = None):
+    def __init__(self, P, R, *, horizon=None, gamma=None, mu0=None, name: str | None = None, copy: bool = False):
         object.__setattr__(self, "_frozen", False)
         # ---- horizon / gamma ------------------------------------------------------------
         if (horizon is None) == (gamma is None):
             raise ValueError("exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) must be given")
         if horizon is not None:
-            if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-                raise TypeError(f"horizon: expected an int, got {type(horizon).__name__}")
-            if horizon < 1:
-                raise ValueError(f"horizon: must be >= 1, got {horizon}")
-            self._H = int(horizon)
+            self._H = horizon_arg(horizon)
             self._gamma = None
         else:
             if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
                 raise TypeError(f"gamma: expected a float, got {type(gamma).__name__}")
             g = float(gamma)
             if not np.isfinite(g) or not (0.0 <= g < 1.0):
-                raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}")
+                hint = ("; an undiscounted (gamma = 1) problem needs a finite horizon: pass horizon=H instead of gamma"
+                        if g >= 1.0 else "")
+                raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}{hint}")
             self._H = None
             self._gamma = g
-        # ---- rewards --------------------------------------------------------------------
+        # ---- rewards (shape checked against P's S, A below) -----------------------------------
         Rarr = _as_float_array(R, "R")
         if Rarr.ndim not in (2, 3):
             raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
@@ -147,19 +232,21 @@ class TabularMDP:
                 raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
             if Rarr.shape[0] != self._H:
                 raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
-        S, A = Rarr.shape[-2:]
-        if S < 1 or A < 1:
-            raise ValueError(f"R: need at least one state and one action, got shape {Rarr.shape}")
-        self._S, self._A = int(S), int(A)
+        if copy not in (True, False):
+            raise TypeError(f"copy: expected a bool, got {type(copy).__name__}")
         # ---- transitions ----------------------------------------------------------------
         self._P = None
         self._sp = None
         if isinstance(P, (sp.spmatrix, sp.sparray)):
-            self._init_sparse_matrix(P)
-        elif isinstance(P, (list, tuple)) and len(P) == S and _looks_like_successor_list(P):
-            self._init_successor_list(P)
+            self._init_sparse_matrix(P, Rarr)
+        elif isinstance(P, (list, tuple)):
+            dense = _rectangular_kernel(P, Rarr, self._H)
+            if dense is None and _looks_like_successor_list(P):
+                self._init_successor_list(P, Rarr)
+            else:
+                self._init_dense(P if dense is None else dense, Rarr, False)
         else:
-            self._init_dense(P)
+            self._init_dense(P, Rarr, bool(copy))
         self._R = _readonly(Rarr)
         # ---- initial distribution -------------------------------------------------------
         self._mu0 = _readonly(self._parse_mu0(mu0))
@@ -169,9 +256,20 @@ class TabularMDP:
         object.__setattr__(self, "_frozen", True)
 
     # ------------------------------------------------------------------ construction helpers
-    def _init_dense(self, P):
-        S, A = self._S, self._A
-        Parr = _as_float_array(P, "P")
+    def _set_sizes(self, S: int, A: int, Rarr: np.ndarray, source: str):
+        """Fix ``S, A`` (read off ``P``), check ``R`` against them and the horizon's solution size."""
+        if Rarr.shape[-2:] != (S, A):
+            hint = " (R is indexed R[s, a]: is it transposed?)" if Rarr.shape[-2:] == (A, S) else ""
+            lead = f"({self._H}, S, A) or " if self._H is not None else ""
+            raise ValueError(f"R: expected shape {lead}(S, A) = {(S, A)} to match {source}, got {Rarr.shape}{hint}")
+        if S < 1 or A < 1:
+            raise ValueError(f"P: need at least one state and one action, got S={S}, A={A}")
+        self._S, self._A = int(S), int(A)
+        if self._H is not None:
+            check_solution_size(self._H, self._S, self._A)
+
+    def _init_dense(self, P, Rarr, copy):
+        Parr = _as_float64_shared(P, "P", copy)
         if Parr.ndim == 3:
             hp = 1
         elif Parr.ndim == 4:
@@ -182,38 +280,58 @@ class TabularMDP:
             hp = self._H
         else:
             raise ValueError(f"P: expected shape (S, A, S) or (H, S, A, S), got {Parr.shape}")
-        if Parr.shape[-3:] != (S, A, S):
-            raise ValueError(f"P: shape {Parr.shape} does not match (S, A, S) = {(S, A, S)} implied by R")
+        S, A, S2 = Parr.shape[-3:]
+        if S != S2:
+            raise ValueError(f"P: shape {Parr.shape} is not (S, A, S) or (H, S, A, S): its state axes have "
+                             f"{S} and {S2} entries")
+        self._set_sizes(S, A, Rarr, f"P's shape {Parr.shape}")
         flat = Parr.reshape(hp * S * A, S)
-        _check_rows(flat.sum(axis=1), flat.min(axis=1), hp, S, A, "P", ROW_SUM_ATOL)
+        r = int(_V.dense_first_bad_row(flat, ROW_SUM_ATOL)) if flat.size else -1
+        if r >= 0:
+            raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
         self._hp = hp
         self._P = _readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
-    def _init_sparse_matrix(self, P):
-        S, A = self._S, self._A
-        M = sp.csr_matrix(P)
-        if M.dtype.kind not in "iuf" or M.dtype.kind == "b":
-            raise TypeError(f"P: expected a real numeric sparse matrix, got dtype={M.dtype}")
-        rows, cols = M.shape
-        if cols != S:
-            raise ValueError(f"P: sparse kernel has {cols} columns, expected S={S}")
+    def _init_sparse_matrix(self, P, Rarr):
+        rows, cols = (int(n) for n in P.shape)
+        S = cols
+        if Rarr.shape[-2] != S:
+            A_guess = rows // S if S and rows % S == 0 else None
+            if A_guess and self._H is not None and self._H > 1 and rows % (self._H * S) == 0:
+                A_guess = None  # (S*A, S) or (H*S*A', S): A is not determined by P alone
+            hint = (" (R is indexed R[s, a]: is it transposed?)"
+                    if A_guess is not None and Rarr.shape[-2:] == (A_guess, S) else "")
+            want = f"(S, A) = ({S}, {A_guess})" if A_guess else f"(S, A) with S = {S}"
+            raise ValueError(f"R: expected shape {want} to match the sparse P of shape {(rows, cols)} (S = its number "
+                             f"of columns), got {Rarr.shape}{hint}")
+        A = Rarr.shape[-1]
         if rows == S * A:
             hp = 1
         elif self._H is not None and rows == self._H * S * A:
             hp = self._H
         else:
             raise ValueError(f"P: sparse kernel must have S*A={S * A} rows (or H*S*A), got {rows}")
-        M = M.astype(np.float64)
-        M.sum_duplicates()
-        M.sort_indices()
-        data = np.asarray(M.data, dtype=np.float64)
-        if not np.all(np.isfinite(data)):
-            r = int(np.searchsorted(M.indptr, int(np.flatnonzero(~np.isfinite(data))[0]), side="right") - 1)
-            raise ValueError(f"P: non-finite entry in transition row {_flat_row_label(r, hp, S, A)}")
-        self._set_csr(M.indptr, M.indices, data, hp)
+        self._set_sizes(S, A, Rarr, f"the sparse P of shape {(rows, cols)}")
+        fmt = getattr(P, "format", None)
+        if fmt == "csr":
+            M = P
+        elif fmt in ("csc", "coo"):
+            _check_compressible(P, fmt, rows, cols, hp, S, A)
+            M = P.tocsr()
+        else:
+            try:
+                M = P.tocsr()
+            except Exception as exc:
+                raise ValueError(f"P: cannot convert the {fmt} sparse matrix to CSR ({exc})") from exc
+        self._set_csr(M.indptr, M.indices, M.data, hp)
 
-    def _init_successor_list(self, succ):
-        S, A = self._S, self._A
+    def _init_successor_list(self, succ, Rarr):
+        S = len(succ)
+        try:
+            A = len(succ[0])
+        except TypeError as exc:
+            raise TypeError("P: a successor list needs succ[s][a] = (next_states, probs)") from exc
+        self._set_sizes(S, A, Rarr, f"the successor list of {S} states x {A} actions")
         indptr = [0]
         indices: list[np.ndarray] = []
         data: list[np.ndarray] = []
@@ -228,6 +346,8 @@ class TabularMDP:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
                 nxt = np.asarray(nxt)
                 prob = _as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
+                if nxt.size == 0 and nxt.ndim == 1:
+                    nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be integers, got dtype={nxt.dtype}")
                 if nxt.ndim != 1 or prob.ndim != 1 or nxt.shape != prob.shape:
@@ -237,31 +357,72 @@ class TabularMDP:
                 indices.append(nxt.astype(np.int64))
                 data.append(prob)
                 indptr.append(indptr[-1] + nxt.size)
-        M = sp.csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, np.int64),
-             np.asarray(indptr, dtype=np.int64)),
-            shape=(S * A, S),
-        )
-        M.sum_duplicates()
-        M.sort_indices()
-        self._set_csr(M.indptr, M.indices, np.asarray(M.data, dtype=np.float64), 1)
+        self._set_csr(np.asarray(indptr, dtype=np.int64),
+                      np.concatenate(indices) if indices else np.zeros(0, np.int64),
+                      np.concatenate(data) if data else np.zeros(0), 1)
 
     def _set_csr(self, indptr, indices, data, hp):
+        """Validate raw CSR arrays (structure, index range, values) in one pass over a private copy, then keep
+        the copy in scipy's canonical form (sorted, duplicates summed)."""
         S, A = self._S, self._A
-        indptr = np.asarray(indptr, dtype=np.int64)
-        indices = np.asarray(indices, dtype=np.int64)
         nrows = hp * S * A
-        sums = np.add.reduceat(data, indptr[:-1]) if data.size else np.zeros(nrows)
-        # reduceat returns data[indptr[i]] for empty rows; fix them to 0
-        empty = indptr[1:] == indptr[:-1]
-        sums = np.where(empty, 0.0, sums)
-        mins = np.full(nrows, np.inf)
-        if data.size:
-            m = np.minimum.reduceat(data, indptr[:-1])
-            mins = np.where(empty, np.inf, m)
-        _check_rows(sums, mins, hp, S, A, "P", ROW_SUM_ATOL)
+        indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+        if data.dtype.kind not in "iuf":
+            raise TypeError(f"P: expected a real numeric sparse matrix, got dtype={data.dtype}")
+        for nm, arr in (("indptr", indptr), ("indices", indices)):
+            if arr.dtype.kind not in "iu" or arr.ndim != 1:
+                raise TypeError(f"P: CSR {nm} must be a 1-D integer array, got dtype={arr.dtype}, ndim={arr.ndim}")
+        if data.ndim != 1:
+            raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
+        if data.dtype != np.float64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
+            data = data.astype(np.float64)
+        if indices.dtype not in (np.int32, np.int64):
+            indices = indices.astype(np.int64)  # uint64 beyond int64 wraps negative: rejected as out of range
+        if indptr.shape[0] != nrows + 1:
+            first = _flat_row_label(max(indptr.shape[0] - 1, 0), hp, S, A) if indptr.shape[0] <= nrows else None
+            where = f"; rows from {first} on have no end pointer" if first else ""
+            raise ValueError(f"P: CSR indptr has {indptr.shape[0]} entries, expected rows + 1 = {nrows + 1}{where}")
+        indptr = indptr.astype(np.int64)
+        if indptr[0] != 0:
+            raise ValueError(f"P: CSR row {_flat_row_label(0, hp, S, A)} is corrupt: indptr[0] = {int(indptr[0])}, "
+                             "must be 0")
+        stored = min(indices.shape[0], data.shape[0])
+        # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
+        nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
+        out_ix = np.empty(nnz, dtype=np.int64)
+        out_dt = np.empty(nnz, dtype=np.float64)
+        r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt, np.zeros(S))
+        if code == _V.CSR_BAD_VALUES:
+            lo, hi = int(indptr[r]), int(indptr[r + 1])
+            cols, inv = np.unique(out_ix[lo:hi], return_inverse=True)
+            vals = np.zeros(cols.size)
+            np.add.at(vals, inv, out_dt[lo:hi])
+            raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols)
+        if code != _V.CSR_OK:
+            lo, hi = int(indptr[r]), int(indptr[r + 1])
+            label = _flat_row_label(r, hp, S, A)
+            if code == _V.CSR_INDPTR_DECREASES:
+                raise ValueError(f"P: CSR row {label} is corrupt: indptr[{r + 1}] = {hi} < indptr[{r}] = {lo} "
+                                 "(indptr must be non-decreasing)")
+            if code == _V.CSR_INDPTR_PAST_END:
+                raise ValueError(f"P: CSR row {label} is corrupt: indptr[{r + 1}] = {hi} points past the {nnz} "
+                                 f"usable entries (indptr[-1] = {int(indptr[-1])}, {stored} stored)")
+            cols = np.asarray(indices[lo:hi])
+            j = int(cols[(cols < 0) | (cols >= S)][0])
+            raise ValueError(f"P: transition row {label} has next-state index {j} outside [0, {S})")
+        if not canonical:
+            M = sp.csr_matrix((out_dt, out_ix, indptr), shape=(nrows, S))
+            M.sum_duplicates()
+            M.sort_indices()
+            indptr = np.asarray(M.indptr, dtype=np.int64)
+            out_ix = np.asarray(M.indices, dtype=np.int64)
+            out_dt = np.asarray(M.data, dtype=np.float64)
+            r = int(_V.csr_first_bad_values(indptr, out_dt, ROW_SUM_ATOL))
+            if r >= 0:
+                lo, hi = int(indptr[r]), int(indptr[r + 1])
+                raise _row_defect(out_dt[lo:hi], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, out_ix[lo:hi])
         self._hp = hp
-        self._sp = _Sparse(_readonly(indptr), _readonly(indices), _readonly(data))
+        self._sp = _Sparse(_readonly(indptr), _readonly(out_ix), _readonly(out_dt))
 
     def _parse_mu0(self, mu0) -> np.ndarray:
         S = self._S
@@ -444,3 +605,62 @@ def _looks_like_successor_list(P) -> bool:
         return len(first) == 2 and np.ndim(first[0]) == 1 and np.ndim(first[1]) == 1
     except Exception:
         return False
+
+
+def _rectangular_kernel(P, Rarr: np.ndarray, H: int | None):
+    """``np.asarray(P)`` when the nested list ``P`` is a rectangular numeric array shaped like a dense kernel for
+    ``R``'s ``(S, A)`` (``(S, A, S)``, or ``(H, S, A, S)`` with the given horizon); else None.
+
+    This settles the one ambiguity between the two list forms: a successor list whose every
+    ``(next_states, probs)`` pair has the same length is itself rectangular; it is read as dense only when its
+    shape is a dense kernel's (possible only for S = A = H = 2 with two listed successors everywhere; pass such a
+    kernel as a CSR matrix to be unambiguous)."""
+    try:
+        arr = np.asarray(P)
+    except (ValueError, TypeError):
+        return None
+    if arr.dtype.kind not in "iuf":
+        return None
+    S, A = Rarr.shape[-2:]
+    if arr.shape == (S, A, S) or (H is not None and arr.shape == (H, S, A, S)):
+        return arr
+    return None
+
+
+def _check_compressible(M, fmt: str, rows: int, cols: int, hp: int, S: int, A: int) -> None:
+    """Check a CSC or COO matrix's index arrays before scipy converts it to CSR (the conversion trusts them and
+    would write out of bounds)."""
+    n_data = np.asarray(M.data).shape[0]
+    if fmt == "coo":
+        r_, c_ = np.asarray(M.row), np.asarray(M.col)
+        if r_.dtype.kind not in "iu" or c_.dtype.kind not in "iu":
+            raise TypeError(f"P: COO row and col must be integer arrays, got {r_.dtype} and {c_.dtype}")
+        if r_.shape != (n_data,) or c_.shape != (n_data,):
+            raise ValueError(f"P: COO row, col and data have different lengths ({r_.shape}, {c_.shape}, {n_data})")
+        badr = np.flatnonzero((r_ < 0) | (r_ >= rows))
+        if badr.size:
+            k = int(badr[0])
+            raise ValueError(f"P: COO entry {k} has row index {int(r_[k])} outside [0, {rows})")
+        badc = np.flatnonzero((c_ < 0) | (c_ >= cols))
+        if badc.size:
+            k = int(badc[0])
+            raise ValueError(f"P: transition row {_flat_row_label(int(r_[k]), hp, S, A)} has next-state index "
+                             f"{int(c_[k])} outside [0, {S})")
+        return
+    indptr, indices = np.asarray(M.indptr), np.asarray(M.indices)
+    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu" or indptr.ndim != 1 or indices.ndim != 1:
+        raise TypeError("P: CSC indptr and indices must be 1-D integer arrays")
+    if indptr.shape[0] != cols + 1:
+        raise ValueError(f"P: CSC indptr has {indptr.shape[0]} entries, expected columns + 1 = {cols + 1}")
+    if indptr[0] != 0:
+        raise ValueError(f"P: CSC column s'=0 is corrupt: indptr[0] = {int(indptr[0])}, must be 0")
+    j, code = _V.compressed_structure_bad(indptr.astype(np.int64), indices, rows, min(indices.shape[0], n_data))
+    if code == _V.CSR_INDEX_OUT_OF_RANGE:
+        lo, hi = int(indptr[j]), int(indptr[j + 1])
+        rr = indices[lo:hi]
+        i = int(rr[(rr < 0) | (rr >= rows)][0])
+        raise ValueError(f"P: CSC column s'={j} has row index {i} outside [0, {rows})")
+    if code != _V.CSR_OK:
+        raise ValueError(f"P: CSC column s'={j} is corrupt: indptr[{j}] = {int(indptr[j])}, indptr[{j + 1}] = "
+                         f"{int(indptr[j + 1])} (non-decreasing, within the {min(indices.shape[0], n_data)} stored "
+                         "entries)")

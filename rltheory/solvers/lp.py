@@ -21,6 +21,12 @@ The sign convention of cvxpy's dual variables is fixed by checking strong dualit
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -43,6 +49,66 @@ def _pick_solver(solver: str | None) -> str:
     raise RuntimeError(f"no LP solver among {_PREFERRED} is installed (cvxpy has {installed})")
 
 
+#: File descriptor 1 is process-wide: concurrent captures (threads) would restore each other's temporary files.
+_FD1_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _captured_stdout():
+    """Send file descriptor 1 to a temporary file for the duration (C-level writes included: HiGHS prints its
+    banner from C++ when its first solver object is created, past Python's ``sys.stdout``). Yields a callable
+    returning what was written. A no-op capture if the descriptor cannot be duplicated. Captures are serialised
+    by a lock (LP solves in several threads run one at a time)."""
+    with _FD1_LOCK:
+        yield from _captured_stdout_unlocked()
+
+
+def _captured_stdout_unlocked():
+    try:
+        sys.stdout.flush()
+    except Exception:  # pragma: no cover - exotic stdout replacements
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:  # pragma: no cover - no descriptor 1 (embedded interpreters)
+        yield lambda: ""
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 1)
+        try:
+            yield lambda: (tmp.seek(0), tmp.read().decode("utf-8", "replace"))[1]
+        finally:
+            try:
+                sys.stdout.flush()
+            except Exception:  # pragma: no cover
+                pass
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _run(prob, name: str) -> None:
+    """``prob.solve(solver=name)`` with the solver's console output captured; a solver failure or a status other
+    than optimal becomes a ``RuntimeError`` that starts with ``method:`` and says why."""
+    import cvxpy as cp
+
+    with _captured_stdout() as out:
+        try:
+            prob.solve(solver=name)
+            err = None
+        except cp.error.SolverError as exc:
+            err = exc
+        log = out()
+    if err is not None:
+        tail = " ".join(log.strip().splitlines()[-3:])
+        raise RuntimeError(
+            f"method: 'lp' failed: the LP solver {name} gave up on this MDP ({err}"
+            + (f"; solver log: {tail}" if tail else "") + "). Badly scaled rewards (the LP solvers work to a "
+            "fixed absolute tolerance) are the usual cause; method='pi' solves exactly, lp_solver= picks another "
+            "LP solver") from err
+    if prob.status not in ("optimal", "optimal_inaccurate"):
+        raise RuntimeError(f"method: 'lp' failed: the LP solver {name} returned status {prob.status!r}")
+
+
 def _aggregation(S: int, A: int) -> sp.csr_matrix:
     """E with ``E[s, s*A + a] = 1``: sums a flat (S*A,) vector over actions."""
     return sp.csr_matrix((np.ones(S * A), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A))
@@ -52,7 +118,8 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
     """Solve ``mdp`` by the occupancy-measure LP; returns a :class:`~rltheory.solvers.SolveResult`.
 
     ``extra["occupancy"]`` holds the optimal occupancy under uniform ``rho`` and ``extra["solver"]`` the LP
-    solver used. ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
+    solver used. The solver's console output (HiGHS prints a banner from C++) is captured, never printed; a
+    solver failure raises ``RuntimeError`` starting with ``method:`` and naming the solver and its reason. ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
     (:func:`rltheory.solvers.certificate`), so it reflects the LP solver's actual accuracy.
     """
     import cvxpy as cp
@@ -70,9 +137,7 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         Aeq = (E - g * M.T).tocsr()
         flow = Aeq @ d == (1.0 - g) * rho
         prob = cp.Problem(cp.Maximize(mdp.R.ravel() @ d), [flow])
-        prob.solve(solver=name)
-        if prob.status not in ("optimal", "optimal_inaccurate"):
-            raise RuntimeError(f"LP solver {name} returned status {prob.status}")
+        _run(prob, name)
         y = np.asarray(flow.dual_value, dtype=np.float64).reshape(S)
         if abs((1.0 - g) * rho @ y - prob.value) > abs((1.0 - g) * rho @ (-y) - prob.value):
             y = -y
@@ -91,9 +156,7 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         R3 = mdp.R3()
         obj = sum(R3[h if R3.shape[0] > 1 else 0].ravel() @ ds[h] for h in range(H))
         prob = cp.Problem(cp.Maximize(obj), cons)
-        prob.solve(solver=name)
-        if prob.status not in ("optimal", "optimal_inaccurate"):
-            raise RuntimeError(f"LP solver {name} returned status {prob.status}")
+        _run(prob, name)
         ys = [np.asarray(c.dual_value, dtype=np.float64).reshape(S) for c in cons]
         sign = 1.0 if abs(rho @ ys[0] - prob.value) <= abs(-rho @ ys[0] - prob.value) else -1.0
         V = np.zeros((H + 1, S))

@@ -55,14 +55,21 @@ OPTIMAL_TOL = 1e-4
 
 
 @njit(cache=True)
-def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi):
-    """One optimistic backward induction on the empirical model; fills Q (H,S,A), V (H+1,S), pi (H,S)."""
+def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi, var_linear=False, optimistic=True,
+          n_off=0.0, h_stop=0):
+    """One optimistic backward induction on the empirical model; fills Q (H,S,A), V (H+1,S), pi (H,S).
+
+    The last four arguments are deliberate deviations for mutation analysis (defaults: the algorithm):
+    ``var_linear`` makes the Bernstein variance term decay as 1/N instead of 1/sqrt(N), ``optimistic=False``
+    values unvisited pairs by their reward alone, ``n_off`` adds an off-by-one to the counts (``N + n_off`` in
+    the empirical transition and the bonus), ``h_stop = 1`` ends the backward induction before step 0 (an
+    off-by-one in the loop over the horizon: ``Q_0``, ``V_0`` and ``pi_0`` keep their previous values)."""
     hr = R3.shape[0]
     hp = Nsa.shape[0]
     vrange = Vmax[0]
     for s in range(S):
         V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
+    for h in range(H - 1, h_stop - 1, -1):
         Rh = R3[h if hr > 1 else 0]
         k = h if hp > 1 else 0
         Vn = V[h + 1]
@@ -72,8 +79,10 @@ def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi):
             for a in range(A):
                 n = Nsa[k, s, a]
                 if n == 0:
-                    q = Vmax[h] if bonus_kind > 0 else Rh[s, a]
+                    q = Vmax[h] if (bonus_kind > 0 and optimistic) else Rh[s, a]
                 else:
+                    if n_off != 0.0:
+                        n = n + n_off
                     m = 0.0
                     m2 = 0.0
                     for t in range(S):
@@ -89,7 +98,10 @@ def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi):
                         var = m2 - m * m
                         if var < 0.0:
                             var = 0.0
-                        q += scale * (np.sqrt(8.0 * L * var / n) + 14.0 * vrange * L / (3.0 * n))
+                        if var_linear:
+                            q += scale * (np.sqrt(8.0 * L * var) / n + 14.0 * vrange * L / (3.0 * n))
+                        else:
+                            q += scale * (np.sqrt(8.0 * L * var / n) + 14.0 * vrange * L / (3.0 * n))
                     if bonus_kind > 0 and q > Vmax[h]:
                         q = Vmax[h]
                 Q[h, s, a] = q
@@ -138,9 +150,11 @@ def _random_ties(Q, pi, H, S, A, ties):
 
 
 @njit(cache=True)
-def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns, random_ties, stop_tol):
+def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns, random_ties, stop_tol,
+                var_linear=False, optimistic=True, n_off=0.0, explore_episodes=-1, h_stop=0):
     """Fills ``regret``/``returns`` episode by episode; returns the number of episodes run (``K`` unless
-    ``stop_tol >= 0`` and an episode's pseudo-regret fell to ``stop_tol`` earlier)."""
+    ``stop_tol >= 0`` and an episode's pseudo-regret fell to ``stop_tol`` earlier). ``explore_episodes >= 0``
+    switches the bonus off (greedy, no optimism) from that episode on (a mutant that stops exploring)."""
     np.random.seed(seed)
     hp = P4.shape[0]
     S = P4.shape[1]
@@ -161,7 +175,8 @@ def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regre
     ties = np.empty(A, dtype=np.int64)
     L = np.log(5.0 * S * A * K * H / delta)
     for ep in range(K):
-        _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi)
+        bk = bonus_kind if (explore_episodes < 0 or ep < explore_episodes) else 0
+        _plan(R3, Nsa, Nsas, Vmax, H, S, A, bk, scale, L, Q, V, pi, var_linear, optimistic, n_off, h_stop)
         if random_ties:
             _random_ties(Q, pi, H, S, A, ties)
         regret[ep] = v_star - _policy_value(P4, R3, pi, mu0, H, S, Vbuf)
@@ -196,6 +211,10 @@ class UCBVIResult:
     seed: int
     tie_break: str = "first"
     stopped_at_optimal: bool = False
+    #: the smallest per-episode pseudo-regret before rounding below 0 is cleared (an invariant: >= -1e-9)
+    raw_min_regret: float = float("nan")
+    #: mutation options that were not at their defaults (empty for the algorithm itself)
+    mutation: tuple = ()
 
     def first_optimal(self, tol: float = OPTIMAL_TOL) -> float:
         """Episodes until an episode's (executed) policy was first optimal within ``tol`` (1-based), ``inf`` if
@@ -207,8 +226,19 @@ class UCBVIResult:
 
 
 def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus_scale: float = 1.0,
-          delta: float = 0.1, tie_break: str = "first", stop_at_optimal: bool = False) -> UCBVIResult:
-    """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses)."""
+          delta: float = 0.1, tie_break: str = "first", stop_at_optimal: bool = False,
+          var_decay: str = "sqrt", optimistic_unvisited: bool = True, count_offset: float = 0.0,
+          explore_episodes: int | None = None, skip_first_step: bool = False) -> UCBVIResult:
+    """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses).
+
+    ``var_decay``, ``optimistic_unvisited``, ``count_offset``, ``explore_episodes`` and ``skip_first_step`` exist for mutation
+    analysis (``proofs_checks.mutants``): realistic bugs of the algorithm, off by default (the defaults run the
+    algorithm, bit for bit as without them). ``var_decay="linear"``: the Bernstein variance term decays as
+    ``sqrt(8 L Var) / N`` instead of ``sqrt(8 L Var / N)``; ``optimistic_unvisited=False``: unvisited pairs are
+    valued by their reward instead of ``Vmax_h``; ``count_offset=c``: ``N + c`` replaces ``N`` in the empirical
+    transition probabilities and the bonus; ``explore_episodes=k``: from episode ``k`` on, no bonus and no
+    optimism (greedy on the empirical model: stops exploring); ``skip_first_step=True``: the backward induction
+    loop stops one step early (``range(H - 1, 0, -1)``), so step 0 keeps its initial policy (action 0) forever."""
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon:
@@ -227,6 +257,18 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
         raise ValueError(f"tie_break: expected one of {TIE_BREAKS}, got {tie_break!r}")
     if not isinstance(stop_at_optimal, bool):
         raise TypeError(f"stop_at_optimal: expected a bool, got {type(stop_at_optimal).__name__}")
+    if var_decay not in ("sqrt", "linear"):
+        raise ValueError(f"var_decay: expected 'sqrt' or 'linear', got {var_decay!r}")
+    if not isinstance(optimistic_unvisited, bool):
+        raise TypeError(f"optimistic_unvisited: expected a bool, got {type(optimistic_unvisited).__name__}")
+    if isinstance(count_offset, bool) or not isinstance(count_offset, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(count_offset) or count_offset < 0:
+        raise ValueError(f"count_offset: must be a finite non-negative number, got {count_offset!r}")
+    if explore_episodes is not None and (isinstance(explore_episodes, bool)
+                                         or not isinstance(explore_episodes, (int, np.integer)) or explore_episodes < 0):
+        raise ValueError(f"explore_episodes: must be None or a non-negative int, got {explore_episodes!r}")
+    if not isinstance(skip_first_step, bool):
+        raise TypeError(f"skip_first_step: expected a bool, got {type(skip_first_step).__name__}")
     R3 = np.ascontiguousarray(mdp.R3())
     if R3.min() < 0:
         raise ValueError("mdp: UCBVI's optimism clipping assumes non-negative rewards")
@@ -235,8 +277,16 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     returns = np.empty(int(K))
     n = _ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
                     BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns,
-                    tie_break == "random", OPTIMAL_TOL if stop_at_optimal else -1.0)
+                    tie_break == "random", OPTIMAL_TOL if stop_at_optimal else -1.0,
+                    var_decay == "linear", optimistic_unvisited, float(count_offset),
+                    -1 if explore_episodes is None else int(explore_episodes), 1 if skip_first_step else 0)
     regret, returns = regret[:n], returns[:n]
+    raw_min = float(regret.min())
     np.maximum(regret, 0.0, out=regret)  # pseudo-regret >= 0; clears -1e-16 rounding
+    mutation = tuple((k, v) for k, v, d in (("var_decay", var_decay, "sqrt"),
+                                             ("optimistic_unvisited", optimistic_unvisited, True),
+                                             ("count_offset", float(count_offset), 0.0),
+                                             ("explore_episodes", explore_episodes, None),
+                                             ("skip_first_step", skip_first_step, False)) if v != d)
     return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), int(seed),
-                       tie_break, bool(stop_at_optimal))
+                       tie_break, bool(stop_at_optimal), raw_min, mutation)

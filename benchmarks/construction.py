@@ -1,0 +1,98 @@
+"""Construction cost of a validated model: ``python -m benchmarks.construction [--quick | --tiny] [--out DIR]``.
+
+Times ``TabularMDP(P, R, gamma=...)`` (full validation: finiteness, sign and row sums of every entry, plus the
+CSR structure and the range of every next-state index for sparse kernels) against one NumPy reduction over the
+same array (``P.sum()`` dense, ``M.data.sum()`` sparse: the memory-speed floor of any pass over the data) and,
+when QuantEcon is installed, against building its ``DiscreteDP`` (which validates much less). The figure of merit
+is ``x_reduction`` = construction time / reduction time (issue #15 item 9 asks for <= 2 at dense S = 2000,
+A = 8). Times are interleaved best-of-N (:mod:`benchmarks.timing`). Kept apart from :mod:`benchmarks.run` so
+that it can be wired in there as one more section (``construction_rows``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+import scipy.sparse as sp
+
+from rltheory.models import TabularMDP
+
+from .instances import garnet_local
+from .timing import interleaved_best
+
+__all__ = ["construction_rows", "PROFILES", "main"]
+
+#: (kind, S, A, successors per row; None = dense full support)
+PROFILES = {
+    "full": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 10_000, 8, 10),
+             ("sparse", 100_000, 8, 10)],
+    "quick": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 10_000, 8, 10)],
+    "tiny": [("dense", 50, 4, None), ("sparse", 200, 4, 5)],
+}
+
+
+def _instance(kind: str, S: int, A: int, k, seed: int = 0):
+    """A seeded Garnet's kernel in the form the user would pass (dense array or scipy CSR) and its rewards."""
+    mdp = garnet_local(S, A, S if k is None else k, seed=seed, sparse=kind == "sparse")
+    P = np.array(mdp.P) if kind == "dense" else sp.csr_matrix(mdp.P_csr, copy=True)
+    return P, np.array(mdp.R)
+
+
+def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[dict]:
+    """One row per case: seconds of construction, of the reference reduction and (if installed) QuantEcon's
+    ``DiscreteDP``; ``x_reduction`` is construction / reduction."""
+    rows = []
+    for kind, S, A, k in cases:
+        P, R = _instance(kind, S, A, k)
+        fns = {"rltheory": lambda: TabularMDP(P, R, gamma=gamma)}
+        if kind == "dense":
+            fns["reduction"] = lambda: P.sum()
+        else:
+            fns["reduction"] = lambda: P.data.sum()
+        try:
+            from quantecon.markov import DiscreteDP
+
+            if kind == "dense":
+                fns["quantecon"] = lambda: DiscreteDP(R, P, gamma)
+            else:
+                s_idx = np.repeat(np.arange(S), A)
+                a_idx = np.tile(np.arange(A), S)
+                Rf = R.reshape(S * A)
+                fns["quantecon"] = lambda: DiscreteDP(Rf, P, gamma, s_idx, a_idx)
+        except ImportError:
+            pass
+        t = interleaved_best(fns, rounds=rounds)
+        sec = {name: v["seconds"] for name, v in t.items()}
+        nbytes = P.nbytes if kind == "dense" else P.data.nbytes + P.indices.nbytes + P.indptr.nbytes
+        rows.append({"case": f"{kind} S={S} A={A}" + (f" k={k}" if k else ""), "kind": kind, "S": S, "A": A,
+                     "successors": k, "P_bytes": int(nbytes), "seconds": sec,
+                     "x_reduction": sec["rltheory"] / sec["reduction"],
+                     "x_quantecon": (sec["rltheory"] / sec["quantecon"]) if "quantecon" in sec else None})
+    return rows
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.construction", description=__doc__.split("\n")[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true")
+    g.add_argument("--tiny", action="store_true")
+    ap.add_argument("--out", default=None, help="directory for construction-<profile>.json")
+    args = ap.parse_args(argv)
+    profile = "tiny" if args.tiny else "quick" if args.quick else "full"
+    rows = construction_rows(PROFILES[profile], rounds=2 if args.tiny else 5)
+    print(f"{'case':<28}{'construct':>12}{'reduction':>12}{'x reduction':>13}{'quantecon':>12}")
+    for r in rows:
+        s = r["seconds"]
+        qe = f"{s['quantecon'] * 1e3:10.2f}ms" if "quantecon" in s else f"{'-':>12}"
+        print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{s['reduction'] * 1e3:10.2f}ms{r['x_reduction']:13.2f}{qe}")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, f"construction-{profile}.json"), "w") as fh:
+            json.dump({"profile": profile, "rows": rows}, fh, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

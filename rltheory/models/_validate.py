@@ -1,0 +1,166 @@
+"""Numba kernels that validate transition kernels in one pass over their arrays.
+
+Each kernel reads every entry once and allocates nothing of the input's size: it returns the first offending
+row (``-1`` when every row is a probability distribution) and the caller (``tabular.py``) re-examines that one
+row in NumPy to word the error. A row ``r`` is a flat index ``(h*S + s)*A + a``.
+
+A row is accepted when it has no negative entry and ``|sum_j P[r, j] - 1| <= atol``; the comparison is written
+``not (|sum - 1| <= atol)`` so that a NaN or infinite entry (whose sum is NaN or infinite) also fails it.
+The sums use reassociated (vectorised) float additions: they only decide acceptance, they are never stored, so
+solve results do not depend on them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Codes returned by :func:`csr_check_copy` (the first structural or value defect found in a row).
+CSR_OK = 0
+CSR_INDPTR_DECREASES = 1  # indptr[r + 1] < indptr[r]
+CSR_INDPTR_PAST_END = 2  # indptr[r + 1] > nnz (the stored entries)
+CSR_INDEX_OUT_OF_RANGE = 3  # a column index outside [0, S)
+CSR_BAD_VALUES = 4  # a negative entry, or a sum != 1 within atol (NaN / inf included)
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def dense_first_bad_row(flat, atol):
+    """First row of ``flat`` (n, S) that is not a probability vector within ``atol``, or -1."""
+    n, S = flat.shape
+    for r in range(n):
+        tot = 0.0
+        neg = 0
+        for j in range(S):
+            x = flat[r, j]
+            tot += x
+            neg += x < 0.0
+        if neg > 0 or not (abs(tot - 1.0) <= atol):
+            return r
+    return -1
+
+
+@njit(cache=True)
+def _row_values_bad(data, lo, hi, atol):
+    tot = 0.0
+    neg = False
+    for k in range(lo, hi):
+        x = data[k]
+        tot += x
+        if x < 0.0:
+            neg = True
+    return neg or not (abs(tot - 1.0) <= atol)
+
+
+@njit(cache=True)
+def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratch):
+    """Validate CSR arrays while copying them into ``out_indices`` (int64) and ``out_data`` (float64).
+
+    ``indptr`` has ``n + 1`` entries with ``indptr[0] == 0`` (checked by the caller) and ``nnz`` is
+    ``out_data.shape[0]`` (``<= len(indices), len(data)``, also checked by the caller); ``scratch`` is a zeroed
+    float64 work vector of length ``S``. Rows are scanned in order and the scan stops at the first row with a
+    defect: decreasing or out-of-range pointers, a column index outside ``[0, S)`` (every index is checked before
+    it is used, so nothing is read or written out of bounds), or values that are not a probability vector within
+    ``atol``. A row that lists a column twice is judged on its summed entries (what scipy's ``sum_duplicates``
+    keeps). Returns ``(row, code, canonical)``: the first bad row and its defect code (``-1, CSR_OK`` when none)
+    and whether the column indices were strictly increasing in every row scanned (scipy's canonical format).
+    """
+    n = indptr.shape[0] - 1
+    nnz = out_data.shape[0]
+    canonical = True
+    for r in range(n):
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        if hi < lo:
+            return r, CSR_INDPTR_DECREASES, canonical
+        if hi > nnz:
+            return r, CSR_INDPTR_PAST_END, canonical
+        prev = -1
+        n_bad = 0
+        n_desc = 0
+        n_neg = 0
+        tot = 0.0
+        for k in range(lo, hi):  # branch-free: the indices are only stored here, never used to address memory
+            j = np.int64(indices[k])
+            n_bad += (j < 0) | (j >= S)
+            n_desc += j <= prev
+            prev = j
+            x = np.float64(data[k])
+            out_indices[k] = j
+            out_data[k] = x
+            tot += x
+            n_neg += x < 0.0
+        if n_bad:
+            return r, CSR_INDEX_OUT_OF_RANGE, canonical
+        row_canonical = n_desc == 0
+        neg = n_neg > 0
+        if not row_canonical:
+            canonical = False
+            if neg:  # judge the summed duplicates instead of the raw entries
+                for k in range(lo, hi):
+                    scratch[out_indices[k]] += out_data[k]
+                neg = False
+                for k in range(lo, hi):
+                    if scratch[out_indices[k]] < 0.0:
+                        neg = True
+                for k in range(lo, hi):
+                    scratch[out_indices[k]] = 0.0
+        if neg or not (abs(tot - 1.0) <= atol):
+            return r, CSR_BAD_VALUES, canonical
+    return -1, CSR_OK, canonical
+
+
+@njit(cache=True)
+def csr_first_bad_values(indptr, data, atol):
+    """First row of a structurally valid CSR kernel that is not a probability vector within ``atol``, or -1."""
+    n = indptr.shape[0] - 1
+    for r in range(n):
+        if _row_values_bad(data, indptr[r], indptr[r + 1], atol):
+            return r
+    return -1
+
+
+@njit(cache=True)
+def compressed_structure_bad(indptr, indices, n_minor, nnz):
+    """First major slot of a compressed (CSR/CSC) structure whose pointers decrease, run past ``nnz`` or whose
+    minor indices leave ``[0, n_minor)``; returns ``(slot, code)``, ``(-1, CSR_OK)`` when sound."""
+    n = indptr.shape[0] - 1
+    for r in range(n):
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        if hi < lo:
+            return r, CSR_INDPTR_DECREASES
+        if hi > nnz:
+            return r, CSR_INDPTR_PAST_END
+        for k in range(lo, hi):
+            j = indices[k]
+            if j < 0 or j >= n_minor:
+                return r, CSR_INDEX_OUT_OF_RANGE
+    return -1, CSR_OK
+
+
+@njit(cache=True)
+def max_path_return(support, R3, H, W_out):
+    """Largest total reward of any feasible trajectory from each start state (max-plus backward induction):
+    ``W_h(s) = max_a [r_h(s,a) + max_{s': support[s,a,s']} W_{h+1}(s')]``, ``W_H = 0``; writes ``W_0`` to ``W_out``.
+
+    ``support`` (S, A, S) is boolean; ``R3`` is (hr, S, A) with ``hr`` in {1, H}. A pair with an empty support
+    contributes ``-inf``."""
+    S, A, _ = support.shape
+    hr = R3.shape[0]
+    W = np.zeros(S)
+    Wn = np.empty(S)
+    for h in range(H - 1, -1, -1):
+        Rh = R3[h if hr > 1 else 0]
+        for s in range(S):
+            best = -np.inf
+            for a in range(A):
+                nxt = -np.inf
+                for t in range(S):
+                    if support[s, a, t] and W[t] > nxt:
+                        nxt = W[t]
+                q = Rh[s, a] + nxt
+                if q > best:
+                    best = q
+            Wn[s] = best
+        W, Wn = Wn, W
+    for s in range(S):
+        W_out[s] = W[s]

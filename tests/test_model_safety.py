@@ -1,0 +1,220 @@
+"""Edges of model construction (issue #15 items 1-5, #16 item 8): ambiguous nested lists, absurd sizes, integral-float
+horizons, blame for a transposed R, memory sharing, the LP method's failures and console output, and the compiled
+max-plus DPs of LinearMixtureMDP / LatentMDP against NumPy references."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import rltheory
+from rltheory import TabularMDP
+from rltheory.models.latent import LatentMDP
+from rltheory.models.linear_mixture import LinearMixtureMDP, max_total_reward
+from rltheory.solvers import solve
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(rltheory.__file__)))
+
+
+def _run_isolated(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_rectangular_nested_list_is_a_dense_kernel_even_when_shaped_like_a_successor_list():
+    # H == S and A == 2: P[0][0] is a pair of 1-D lists, as in a successor list (issue #15 item 3)
+    rng = np.random.default_rng(0)
+    S = H = 3
+    P = rng.dirichlet(np.ones(S), size=(H, S, 2))
+    R = rng.random((S, 2))
+    from_list = TabularMDP(P.tolist(), R, horizon=H)
+    from_array = TabularMDP(P, R, horizon=H)
+    assert not from_list.is_sparse and np.array_equal(from_list.P, from_array.P)
+    assert np.array_equal(solve(from_list).V, solve(from_array).V)
+    # a genuine successor list (ragged) is still one
+    succ = [[([0, 1], [0.5, 0.5]), ([2], [1.0])], [([1], [1.0])] * 2, [([0, 2], [0.25, 0.75]), ([2], [1.0])]]
+    m = TabularMDP(succ, R, gamma=0.9)
+    assert m.is_sparse and m.P[2, 0, 2] == 0.75
+
+
+def test_horizon_accepts_integral_floats_only():
+    P, R = np.full((2, 2, 2), 0.5), np.zeros((2, 2))
+    assert TabularMDP(P, R, horizon=5.0).horizon == 5
+    assert TabularMDP(P, R, horizon=np.float64(2.0)).horizon == 2
+    for bad in (5.5, float("inf"), float("nan"), 0.0, -3.0):
+        with pytest.raises(ValueError, match=r"^horizon: "):
+            TabularMDP(P, R, horizon=bad)
+    for bad in ("5", True):
+        with pytest.raises(TypeError, match=r"^horizon: "):
+            TabularMDP(P, R, horizon=bad)
+
+
+def test_gamma_one_suggests_a_horizon():
+    with pytest.raises(ValueError, match=r"^gamma: .*horizon=H"):
+        TabularMDP(np.full((2, 1, 2), 0.5), np.zeros((2, 1)), gamma=1.0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_transposed_rewards_are_blamed_not_the_kernel(sparse):
+    S, A = 4, 2
+    P = np.full((S, A, S), 1.0 / S)
+    Pin = sp.csr_matrix(P.reshape(S * A, S)) if sparse else P
+    with pytest.raises(ValueError, match=r"^R: expected shape \(S, A\) = \(4, 2\).*got \(2, 4\).*transposed"):
+        TabularMDP(Pin, np.zeros((A, S)), gamma=0.9)
+
+
+def test_absurd_sizes_are_refused_before_allocating():
+    P, R = np.full((2, 2, 2), 0.5), np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"^horizon: H=1000000000000 .* GiB"):
+        TabularMDP(P, R, horizon=10**12)
+    with pytest.raises(ValueError, match=r"^horizon: "):
+        TabularMDP(sp.csr_matrix(P.reshape(4, 2)), R, horizon=10**13)
+    S = 10**6  # a broadcast (strided, zero-byte) kernel whose float64 copy would need ~15 TiB
+    with pytest.raises(ValueError, match=r"^P: an array of shape \(1000000, 2, 1000000\)"):
+        TabularMDP(np.broadcast_to(np.float32(1e-6), (S, 2, S)), np.zeros((S, 2)), gamma=0.5)
+    with pytest.raises(ValueError, match=r"^R: an array of shape"):
+        TabularMDP(P, np.broadcast_to(0.0, (10**11, 2)), gamma=0.5)
+    phi = np.zeros((2, 1, 2, 1))
+    phi[:, :, 0, 0] = 1.0
+    with pytest.raises(ValueError, match=r"^horizon: "):
+        LinearMixtureMDP(phi, np.ones(1), np.zeros((2, 1)), 10**12)
+    with pytest.raises(ValueError, match=r"^horizon: "):
+        LatentMDP(np.full((1, 2, 1, 2), 0.5), np.zeros((1, 2, 1)), [1.0], [1.0, 0.0], horizon=10**12)
+
+
+def test_dense_float64_kernel_is_shared_read_only_unless_copied():
+    P = np.full((3, 2, 3), 1.0 / 3)
+    m = TabularMDP(P, np.zeros((3, 2)), gamma=0.5)
+    assert np.shares_memory(m.P, P) and not m.P.flags.writeable and P.flags.writeable
+    c = TabularMDP(P, np.zeros((3, 2)), gamma=0.5, copy=True)
+    assert not np.shares_memory(c.P, P) and np.array_equal(c.P, P)
+    f = TabularMDP(P[:, :, ::-1], np.zeros((3, 2)), gamma=0.5)
+    assert not np.shares_memory(f.P, P)  # non-contiguous input: converted, hence copied
+    with pytest.raises(TypeError, match=r"^copy: "):
+        TabularMDP(P, np.zeros((3, 2)), gamma=0.5, copy="yes")
+
+
+def test_non_canonical_csr_is_stored_as_scipy_canonicalises_it():
+    rng = np.random.default_rng(1)
+    S, A = 5, 3
+    dense = rng.dirichlet(np.ones(S), size=S * A)
+    M = sp.csr_matrix(dense)
+    # reverse every row and split its first entry in two (duplicates, unsorted): the same kernel
+    ix, dt, ptr = [], [], [0]
+    for r in range(S * A):
+        cols, vals = M.indices[M.indptr[r]:M.indptr[r + 1]][::-1], M.data[M.indptr[r]:M.indptr[r + 1]][::-1]
+        ix += [cols[0]] + list(cols)
+        dt += [vals[0] / 2] + [vals[0] / 2] + list(vals[1:])
+        ptr.append(len(ix))
+    raw = sp.csr_matrix((np.array(dt), np.array(ix), np.array(ptr)), shape=(S * A, S))
+    ref = raw.copy()
+    ref.sum_duplicates()
+    ref.sort_indices()
+    m = TabularMDP(raw, rng.random((S, A)), gamma=0.9)
+    ip, ixs, d = m.csr_arrays
+    assert np.array_equal(ip, ref.indptr) and np.array_equal(ixs, ref.indices) and np.array_equal(d, ref.data)
+
+
+def test_unusual_sparse_dtypes():
+    S, A = 3, 1
+    M = sp.csr_matrix(np.full((S * A, S), 1.0 / S))
+    for dtype in (np.float32, np.int8, np.uint16):  # exact 0/1 kernels in other dtypes
+        m = TabularMDP(sp.csr_matrix(np.eye(S)).astype(dtype), np.zeros((S, A)), gamma=0.5)
+        assert m.P.dtype == np.float64 and np.array_equal(m.P[:, 0], np.eye(S))
+    with pytest.raises(TypeError, match=r"^P: "):
+        TabularMDP(M.astype(bool), np.zeros((S, A)), gamma=0.5)
+    # uint64 indices beyond int64 wrap negative when cast: still out of range, not a crash
+    out = _run_isolated(f"""
+        import numpy as np, scipy.sparse as sp
+        from rltheory import TabularMDP
+        M = sp.csr_matrix(np.full(({S * A}, {S}), 1.0 / {S}))
+        M.indices = M.indices.astype(np.uint64)
+        M.indices[1] = np.uint64(2**63 + 5)
+        try:
+            TabularMDP(M, np.zeros(({S}, {A})), gamma=0.5)
+        except ValueError as e:
+            print(e)
+    """)
+    assert out.returncode == 0 and out.stdout.startswith("P: transition row (s=0, a=0) has next-state index"), out
+
+
+def test_corrupt_csc_and_coo_are_refused_cleanly():
+    out = _run_isolated("""
+        import numpy as np, scipy.sparse as sp
+        from rltheory import TabularMDP
+        S, A = 4, 2
+        base = sp.csr_matrix(np.full((S * A, S), 1.0 / S))
+        cases = []
+        C = base.copy().tocsc(); C.indices[3] = 50; cases.append(C)
+        C = base.copy().tocsc(); C.indptr[2] = 1; cases.append(C)
+        C = base.copy().tocsc(); C.indptr[-1] = 10**6; cases.append(C)
+        C = base.copy().tocoo(); C.col[5] = -2; cases.append(C)
+        C = base.copy().tocoo(); C.row[5] = 99; cases.append(C)
+        for C in cases:
+            try:
+                TabularMDP(C, np.zeros((S, A)), gamma=0.5)
+                print("ACCEPTED")
+            except ValueError as e:
+                print(str(e).split(":")[0])
+    """)
+    assert out.returncode == 0, out
+    assert out.stdout.split() == ["P"] * 5, out
+
+
+def test_lp_solver_failure_is_a_clear_error(monkeypatch):
+    import cvxpy as cp
+
+    def fail(self, *args, **kwargs):
+        raise cp.error.SolverError("Solver 'HIGHS' failed.")
+
+    monkeypatch.setattr(cp.Problem, "solve", fail)
+    m = TabularMDP(np.full((2, 2, 2), 0.5), np.ones((2, 2)) * 1e6, gamma=0.9)
+    with pytest.raises(RuntimeError, match=r"^method: 'lp' failed: the LP solver \w+ gave up .*method='pi'"):
+        solve(m, "lp")
+
+
+def test_lp_method_prints_nothing():
+    # HiGHS prints its banner from C++ when the first solver object of a process is made: a fresh process
+    out = _run_isolated("""
+        import numpy as np
+        from rltheory import TabularMDP
+        from rltheory.solvers import solve
+        rng = np.random.default_rng(0)
+        m = TabularMDP(rng.dirichlet(np.ones(4), size=(4, 2)), rng.random((4, 2)), gamma=0.9)
+        f = TabularMDP(rng.dirichlet(np.ones(4), size=(3, 4, 2)), rng.random((4, 2)), horizon=3)
+        r1, r2 = solve(m, "lp"), solve(f, "lp")
+        assert np.abs(r1.V - solve(m, "pi").V).max() < 1e-6 and np.abs(r2.V - solve(f).V).max() < 1e-6
+        print("END")
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "END\n", out.stdout
+
+
+def _max_return_reference(P, R3, H):
+    W = np.zeros(P.shape[0])
+    for h in range(H - 1, -1, -1):
+        nxt = np.where(P > 0, W[None, None, :], -np.inf).max(axis=2)
+        W = (R3[h if R3.shape[0] > 1 else 0] + nxt).max(axis=1)
+    return W
+
+
+def test_compiled_max_plus_dps_match_numpy():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        S, A, H, M = (int(rng.integers(1, n)) for n in (6, 4, 7, 3))
+        P = rng.dirichlet(np.full(S, 0.3), size=(M, S, A))
+        P[P < 0.1] = 0.0
+        P /= P.sum(axis=-1, keepdims=True)
+        R3 = rng.random((int(rng.choice([1, H])), S, A))
+        assert np.array_equal(max_total_reward(P[0], R3, H), _max_return_reference(P[0], R3, H))
+        R = rng.random((M, S, A))
+        nu = rng.dirichlet(np.ones(S), size=M)
+        L = LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H)
+        ref = max(float(_max_return_reference(P[m], R[m][None], H)[nu[m] > 0].max()) for m in range(M))
+        assert L.max_return == ref
