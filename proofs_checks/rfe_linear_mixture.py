@@ -150,8 +150,6 @@ Claims
 """
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 import mdps
@@ -162,6 +160,8 @@ from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner
 from rltheory.algorithms.reward_free.protocol import PROTOCOL, run_reward_free
 
 from .framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, rows_to_matrix
+from .learners import resolve_learner
+from .mutants.rfe_linear_mixture import MUTANTS
 
 C_BETA = 0.003
 M_ORDERS = 4
@@ -192,20 +192,12 @@ def uniform_baseline(phi, H, K, B, seed):
 
 
 def _resolve(spec):
-    """The factory named by a learner spec (``proofs_checks.learners.resolve_learner`` when present)."""
-    try:
-        from .learners import resolve_learner
-    except ImportError:  # pragma: no cover - before the learner framework is merged
-        mod, qual = spec.split(":")
-        obj = importlib.import_module(mod)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-        return obj
+    """The factory named by a learner spec."""
     return resolve_learner(spec)
 
 
 def _learner(ctx) -> str | None:
-    return getattr(ctx, "learner", None)
+    return ctx.learner
 
 
 def _sweep(ctx, fn, grid, name, seeds, learner):
@@ -225,7 +217,7 @@ def _violations(rows) -> list:
 
 
 def _with_violations(m: Measurement, rows) -> Measurement:
-    m.invariant_violations = list(getattr(m, "invariant_violations", [])) + _violations(rows)
+    m.invariant_violations.extend(_violations(rows))
     return m
 
 
@@ -583,30 +575,13 @@ def _coverage_measure(ctx: RunContext, radius: float) -> Measurement:
                        meta={"c_beta": C_BETA, "radius (multiple of beta_k)": radius})
 
 
-#: ``Claim(uses_learner=True)`` once the learner framework is present (older frameworks have no such field).
-_USES_LEARNER = {"uses_learner": True} if "uses_learner" in getattr(Claim, "__dataclass_fields__", {}) else {}
-
-
-def _check_extras() -> dict:
-    """``Check(protocol=..., mutants=...)`` when the framework has those fields."""
-    fields = getattr(Check, "__dataclass_fields__", {})
-    out = {}
-    if "protocol" in fields:
-        out["protocol"] = PROTOCOL
-    if "mutants" in fields:
-        from .framework import Mutant
-        from .mutants.rfe_linear_mixture import MUTANTS
-        out["mutants"] = [Mutant(**m) for m in MUTANTS]
-    return out
-
-
 CHECK = Check(
     name="rfe_linear_mixture",
     title="Horizon-free reward-free exploration for linear mixture MDPs (HF-UCRL-RFE++)",
     source="Zhang, Zhang & Gu, ICML 2023 (arXiv 2303.10165); presented in W. Zhang's UCLA dissertation (2024), ch. 2",
     claims=[
         Claim(
-            **_USES_LEARNER,
+            uses_learner=True,
             name="exploration_beats_uniform",
             statement=f"behind a combination lock of length L in {list(LOCK_LENGTHS)} (S = L + 4 states, d = {LOCK_D}, "
                       f"A = {2 ** (LOCK_D - 1)}, H = {LOCK_H}, gap {LOCK_GAP}) the planning error after K = {LOCK_K} "
@@ -621,7 +596,7 @@ CHECK = Check(
                                 "reference's regression and planner) cannot beat itself by half",
         ),
         Claim(
-            **_USES_LEARNER,
+            uses_learner=True,
             name="lower_bound_rate",
             statement="on the lower-bound family the planning error shrinks like d/sqrt(K): slope CI contains -1/2",
             source="Thm 2.6.3 (upper, O~(d/sqrt K + d^2/K)) and Thm 2.6.8 (lower, Omega(d^2 eps^-2))",
@@ -632,7 +607,7 @@ CHECK = Check(
             bound=bounds.get("rfe_lm_error_lower"),
         ),
         Claim(
-            **_USES_LEARNER,
+            uses_learner=True,
             name="d_rate",
             statement="on the lower-bound family at K = 400 the error grows like d: slope in d - 1 contains 1",
             source="Thm 2.6.8 (Omega(d^2 eps^-2), i.e. error Omega(d/sqrt K)); Thm 2.6.3 (matching upper bound)",
@@ -659,7 +634,7 @@ CHECK = Check(
             bound=bounds.get("rfe_lm_upper"),
         ),
         Claim(
-            **_USES_LEARNER,
+            uses_learner=True,
             name="horizon_free",
             statement="with total reward <= 1 the error at fixed K does not grow with H: slope in H below 0.25",
             source="Thm 2.6.3 / Cor. 2.6.4: K(eps) = O~(d^2 eps^-2), polylog in H",
@@ -729,7 +704,7 @@ CHECK = Check(
                                 "learns the other sign coordinates",
         ),
         Claim(
-            **_USES_LEARNER,
+            uses_learner=True,
             name="certificate",
             statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
             source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
@@ -748,5 +723,6 @@ CHECK = Check(
             control_description="horizon-scaled radius c_beta beta_k / H (the 1/H reward rescaling applied to the radius)",
         ),
     ],
-    **_check_extras(),
+    protocol=PROTOCOL,
+    mutants=MUTANTS,
 )

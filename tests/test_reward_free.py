@@ -464,7 +464,8 @@ def test_mutant_catalogue_builds():
     from proofs_checks.mutants import rfe_linear_mixture as MU
 
     assert (MU.C_BETA, MU.M_ORDERS) == (R.C_BETA, R.M_ORDERS)
-    assert len(MU.MUTANTS) >= 5 and len({x["name"] for x in MU.MUTANTS}) == len(MU.MUTANTS)
+    assert len(MU.MUTANTS) >= 5 and len({x.name for x in MU.MUTANTS}) == len(MU.MUTANTS)
+    assert R.CHECK.mutants is MU.MUTANTS and R.CHECK.protocol == "reward_free"
     m = mdps.hard_linear_mixture_rfe(3, 4, K=200, seed=1)
     from rltheory.algorithms.reward_free import run_reward_free
 
@@ -472,5 +473,5 @@ def test_mutant_catalogue_builds():
     fast = hf_ucrl_rfe(m, 20, seed=1, c_beta=R.C_BETA, M=R.M_ORDERS, test_rewards=hard_rfe_test_rewards(m))
     assert np.array_equal(ref["gaps"], fast.errors[-1])
     for entry in MU.MUTANTS:
-        out = run_reward_free(R._resolve(entry["learner"]), m, 20, 1, hard_rfe_test_rewards(m))
-        assert out["violations"] == [] and np.isfinite(out["eps"]), entry["name"]
+        out = run_reward_free(R._resolve(entry.learner), m, 20, 1, hard_rfe_test_rewards(m))
+        assert out["violations"] == [] and np.isfinite(out["eps"]), entry.name

@@ -14,6 +14,8 @@ from rltheory.algorithms.reward_free._common import sherman_morrison
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner, _update_step
 from rltheory.models.linear_mixture import _lm_backward
 
+from ..framework import Mutant
+
 #: The reference's settings (kept equal to the check's C_BETA and M_ORDERS; asserted by the tests).
 C_BETA, M_ORDERS = 0.003, 4
 
@@ -155,23 +157,22 @@ def planning_horizon_minus_one(phi, H, K, B, seed):
 
 _P = "proofs_checks.mutants.rfe_linear_mixture:"
 
-#: The catalogue (``Mutant(**entry)`` in ``CHECK.mutants``); ``legitimate`` non-empty = a legitimate variant, with
-#: the measured reason it passes.
+#: The catalogue (``CHECK.mutants``); ``legitimate`` non-empty = a legitimate variant, with the measured reason.
 MUTANTS = [
-    dict(name="uniform_exploration", learner=_P + "uniform_exploration",
-         description="exploration actions uniformly at random (regression, HOME and planner unchanged)"),
-    dict(name="radius_x0.01", learner=_P + "radius_x0_01",
-         description="every confidence radius 100x too small (uncertainty, bonus, HOME error bars, certificate)"),
-    dict(name="radius_x100", learner=_P + "radius_x100",
-         description="every confidence radius 100x too large (pseudo-values saturate; ties take the first action)"),
-    dict(name="no_uncertainty_reward", learner=_P + "no_uncertainty_reward",
-         description="exploration DP without the uncertainty pseudo-reward u (explore='off')"),
-    dict(name="unweighted_regression", learner=_P + "unweighted_regression",
-         description="no variance weighting: both series are plain ridge regressions (HOME weights 1)"),
-    dict(name="target_at_current_state", learner=_P + "target_at_current_state",
-         description="regression targets V(s_h) instead of V(s_{h+1}) (off by one along the trajectory)"),
-    dict(name="planning_horizon_minus_one", learner=_P + "planning_horizon_minus_one",
-         description="planning by backward induction over H - 1 steps (the last step takes action 0)"),
-    dict(name="unprojected_planning", learner=_P + "unprojected_planning",
-         description="plans with the regression centre, not projected onto the rows-sum-to-1 constraint"),
+    Mutant("uniform_exploration", "exploration actions uniformly at random (regression, HOME and planner unchanged)",
+           _P + "uniform_exploration"),
+    Mutant("radius_x0.01", "every confidence radius 100x too small (uncertainty, bonus, HOME error bars, certificate)",
+           _P + "radius_x0_01"),
+    Mutant("radius_x100", "every confidence radius 100x too large (pseudo-values saturate; ties take the first "
+           "action)", _P + "radius_x100"),
+    Mutant("no_uncertainty_reward", "exploration DP without the uncertainty pseudo-reward u (explore='off')",
+           _P + "no_uncertainty_reward"),
+    Mutant("unweighted_regression", "no variance weighting: both series are plain ridge regressions (HOME weights 1)",
+           _P + "unweighted_regression"),
+    Mutant("target_at_current_state", "regression targets V(s_h) instead of V(s_{h+1}) (off by one along the "
+           "trajectory)", _P + "target_at_current_state"),
+    Mutant("planning_horizon_minus_one", "planning by backward induction over H - 1 steps (the last step takes "
+           "action 0)", _P + "planning_horizon_minus_one"),
+    Mutant("unprojected_planning", "plans with the regression centre, not projected onto the rows-sum-to-1 "
+           "constraint", _P + "unprojected_planning"),
 ]
