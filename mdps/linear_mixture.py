@@ -172,13 +172,17 @@ def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed
 
 def lock_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
     """Test set for :func:`lock_linear_mixture_rfe`: ``1/H`` per step at ``x3``, and at ``x2`` (``x2, x3`` are the
-    states ``S-3``, ``S-2``)."""
+    states ``S-3``, ``S-2``), and the step-restricted reward 1 at ``x3`` at the last step ``H-1`` only (a planner
+    whose horizon is off by one sees nothing of it)."""
     S, H, A = mdp.S, mdp.horizon, mdp.A
     out = []
     for s in (S - 2, S - 3):
         R = np.zeros((S, A))
         R[s] = 1.0 / H
         out.append(R)
+    R = np.zeros((H, S, A))
+    R[H - 1, S - 2] = 1.0
+    out.append(R)
     return out
 
 

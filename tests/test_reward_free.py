@@ -452,7 +452,7 @@ def test_lock_family():
         assert m.P[i, k, i + 1 if i < 2 else 3] == 1.0 and np.all(m.P[i, np.arange(4) != k, 6] == 1.0)
     # the value of the optimal policy: through the lock, then the best bandit arm, reward from step L + 1 on
     assert abs(m.plan().value - (10 - 3 - 1) / 10 * (1 / 6 + 2 * 0.04)) < 1e-12
-    assert len(lock_rfe_test_rewards(m)) == 2
+    assert len(lock_rfe_test_rewards(m)) == 3 and lock_rfe_test_rewards(m)[2].shape == (10, 7, 4)
     with pytest.raises(ValueError, match="horizon"):
         lock_linear_mixture_rfe(3, 9, 10, gap=0.04)
     with pytest.raises(ValueError, match="gap"):
