@@ -250,9 +250,11 @@ def hard_run(K, d, H, family, seed, learner=None):
                     certificate_scales=(0.0, 1.0))
     err = float(r.eps_hat[-1])
     scales = list(r.extra["certificate_scales"])
-    return {"eps": err, "eps_per_step": err * H, "cert": float(r.certificate[-1]),
+    cert = float(r.certificate[-1])
+    bad = [] if np.isfinite(cert) and cert >= 0 else [f"certificate: {cert!r} is not a finite non-negative number"]
+    return {"eps": err, "eps_per_step": err * H, "cert": cert,
             "cert_zero_radius": float(r.extra["certificates"][-1, scales.index(0.0)]),
-            "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta}
+            "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta, "violations": bad}
 
 
 _WARM = []
@@ -597,6 +599,16 @@ CHECK = Check(
         ),
         Claim(
             uses_learner=True,
+            name="certificate",
+            statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
+            source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
+            rule=BoundHolds("upper"),
+            measure=lambda ctx: _cert_measure(ctx, "cert", _learner(ctx)),
+            negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
+            control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
+        ),
+        Claim(
+            uses_learner=True,
             name="lower_bound_rate",
             statement="on the lower-bound family the planning error shrinks like d/sqrt(K): slope CI contains -1/2",
             source="Thm 2.6.3 (upper, O~(d/sqrt K + d^2/K)) and Thm 2.6.8 (lower, Omega(d^2 eps^-2))",
@@ -702,16 +714,6 @@ CHECK = Check(
             negative_control=lambda ctx: _model_measure(ctx, "off"),
             control_description="uncertainty pseudo-reward switched off: the explorer repeats one action and never "
                                 "learns the other sign coordinates",
-        ),
-        Claim(
-            uses_learner=True,
-            name="certificate",
-            statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
-            source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
-            rule=BoundHolds("upper"),
-            measure=lambda ctx: _cert_measure(ctx, "cert", _learner(ctx)),
-            negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
-            control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
         ),
         Claim(
             name="confidence_coverage",
