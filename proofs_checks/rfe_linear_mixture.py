@@ -135,11 +135,26 @@ Claims
     slope CI below -1/2 + 0.3. The rate -1/2 itself is not resolved at K <= 6400: the fitted slope ranged from -0.34
     to -0.59 over base seeds 0-3000 (the ridge bias dominates the first episodes, and beta_k grows like log k). Control: the uncertainty
     pseudo-reward switched off (``explore="off"``): the explorer repeats its first action, only ``<mu, a_0>`` is learned
-    and the error stays flat, which must be rejected.
+    and the error stays flat, which must be rejected. This claim and ``exploration_horizon_free`` are about the
+    reference's estimate and are not learner claims; they do not show that exploration is *directed*: a uniformly
+    random explorer passes them too (issue 18: on these instances uniform actions cover every direction).
+    ``exploration_beats_uniform`` is the claim a non-directed explorer must fail.
 ``certificate``
     The algorithm's certificate bounds the error on every run: ``eps_hat <= 4 V^_1(s_1)`` (Lemma 2.8.7; under R1
-    ``V^`` is an upper bound of the paper's, so the inequality is inherited). Control: the plug-in certificate with the
-    confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run has a positive error.
+    ``V^`` is an upper bound of the paper's, so the inequality is inherited), on the runs of ``lower_bound_rate``.
+    A learner claim: a learner's optional ``certificate()`` is checked the same way (it is the bound itself, not
+    ``V^``); a certificate that is not a finite non-negative number is an invariant violation. Control: the plug-in
+    certificate with the confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run
+    has a positive error.
+
+Mutants (:mod:`proofs_checks.mutants.rfe_linear_mixture`; ``rltheory check rfe_linear_mixture --mutants`` prints the
+verdicts and evidence): uniform exploration, a radius 100x too large, exploration without the uncertainty reward,
+unweighted regression (its uncertainties stay saturated longer, so within K = 400 it never opens the lock), targets
+read at ``s_h`` instead of ``s_{h+1}`` and a planner one step short (it cannot see the step-restricted test reward)
+are killed by ``exploration_beats_uniform``; a radius 100x too small plans as well as the reference but its
+certificate no longer bounds the error (killed by ``certificate``). Planning with the unprojected estimate is a
+legitimate variant (the paper never projects; it passes every learner claim, its slower value-error decay is shown
+on the reference by ``keps_random``).
 ``confidence_coverage``
     ``theta*`` lies in every ellipsoid ``||theta - theta^X_{k,m}||_{S°^X_{k,m}} <= c_beta beta_k`` of both series, all
     orders and all episodes (Lemma 2.8.6, proved for ``c_beta = 1``; checked at the shrunk radius we explore with).

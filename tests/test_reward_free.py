@@ -184,6 +184,8 @@ def test_check_module_is_discoverable():
                                               "ucrl_rfe_grows_with_H", "exploration_horizon_free",
                                               "ucrl_value_error_grows_with_H", "certificate_horizon_free"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
+    assert {c.name for c in CHECK.learner_claims} == {"exploration_beats_uniform", "certificate", "lower_bound_rate",
+                                                      "d_rate", "horizon_free"}
 
 
 @pytest.mark.slow
