@@ -20,6 +20,6 @@ __all__ += ["bairds_star", "separating_family", "separating_features", "separati
 from .rcsl import realizable_scramble  # noqa: E402
 __all__ += ["realizable_scramble"]
 from .linear_mixture import (hard_linear_mixture_rfe, hard_rfe_gap, linear_mixture_riverswim,  # noqa: E402
-                             misspecified_linear_mixture, random_linear_mixture)
-__all__ += ["hard_linear_mixture_rfe", "hard_rfe_gap", "linear_mixture_riverswim", "misspecified_linear_mixture",
-            "random_linear_mixture"]
+                             lock_linear_mixture_rfe, misspecified_linear_mixture, random_linear_mixture)
+__all__ += ["hard_linear_mixture_rfe", "hard_rfe_gap", "linear_mixture_riverswim", "lock_linear_mixture_rfe",
+            "misspecified_linear_mixture", "random_linear_mixture"]

@@ -14,7 +14,8 @@ import numpy as np
 from rltheory.models.linear_mixture import LinearMixtureMDP
 
 __all__ = ["hard_linear_mixture_rfe", "hard_rfe_gap", "hard_rfe_test_rewards", "hypercube_actions",
-           "random_linear_mixture", "linear_mixture_riverswim", "riverswim_test_rewards"]
+           "lock_linear_mixture_rfe", "lock_rfe_test_rewards", "random_linear_mixture", "linear_mixture_riverswim",
+           "riverswim_test_rewards"]
 
 X1, X2, X3 = 0, 1, 2
 
@@ -110,6 +111,78 @@ def hard_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
         R = np.zeros((3, A))
         R[s] = 1.0 / H
         out.append(R)
+    return out
+
+
+def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed=0,
+                            delta0: float = 1.0 / 6.0) -> LinearMixtureMDP:
+    """The lower-bound instance behind a combination lock (our construction, for exploration tests).
+
+    States ``c_0, ..., c_{L-1}`` (the lock, ``L = lock``; ``c_0`` is the start), then ``x1 = L`` (the hypercube
+    bandit of :func:`hard_linear_mixture_rfe`), ``x2 = L+1``, ``x3 = L+2`` (absorbing) and a dead state
+    ``z = L+3`` (absorbing); ``S = L + 4``, actions ``{-1, +1}^(d-1)`` (``A = 2^(d-1)``). At ``c_i`` one action
+    ``a*_i`` (drawn uniformly from ``seed``) moves on to ``c_{i+1}`` (``c_L = x1``), every other action falls into
+    ``z``. These transitions are known through ``phi`` (they use only the first coordinate, ``phi = (af, 0)``,
+    ``theta*_0 = 1/af``); the unknown ``mu in {-gap, +gap}^(d-1)`` (drawn from ``seed``) acts only at ``x1``, as in
+    the lower-bound instance. ``||psi_V|| <= 1`` for ``V in [0, 1]^S``; reward ``1/H`` per step at ``x3``.
+
+    An explorer that plans through the known lock reaches ``x1`` in every episode; one that picks actions
+    uniformly at random reaches it with probability ``A^-L``. ``lock = 0`` is the lower-bound instance plus an
+    unreachable dead state.
+    """
+    d = _pos_int(d, "d", 2)
+    L = _pos_int(lock, "lock", 0)
+    H = _pos_int(horizon, "horizon", 2)
+    if H < L + 2:
+        raise ValueError(f"horizon: must be >= lock + 2 = {L + 2} so that x3 can be reached and rewarded")
+    if not (0.0 < delta0 < 0.5):
+        raise ValueError(f"delta0: must lie in (0, 1/2), got {delta0!r}")
+    Delta = float(gap)
+    if not (np.isfinite(Delta) and Delta > 0):
+        raise ValueError(f"gap: must be a positive float, got {gap!r}")
+    rho = (d - 1) * Delta
+    if rho >= delta0:
+        raise ValueError(f"gap: (d-1) gap = {rho:.4g} must be < delta0 = {delta0:.4g} so that P is a kernel")
+    rng = _rng(seed)
+    mu = np.where(rng.random(d - 1) < 0.5, -Delta, Delta)
+    acts = hypercube_actions(d)
+    A = acts.shape[0]
+    key = rng.integers(0, A, size=L)
+    S = L + 4
+    x1, x2, x3, z = L, L + 1, L + 2, L + 3
+    af = math.sqrt(1.0 / (1.0 + rho))
+    bf = math.sqrt(rho / ((d - 1) * (1.0 + rho)))
+    phi = np.zeros((S, A, S, d))
+    for i in range(L):
+        nxt = i + 1 if i + 1 < L else x1
+        phi[i, :, z, 0] = af
+        phi[i, key[i], z, 0] = 0.0
+        phi[i, key[i], nxt, 0] = af
+    phi[x1, :, x2, 0] = af * (1.0 - delta0)
+    phi[x1, :, x2, 1:] = -bf * acts
+    phi[x1, :, x3, 0] = af * delta0
+    phi[x1, :, x3, 1:] = bf * acts
+    for s in (x2, x3, z):
+        phi[s, :, s, 0] = af
+    theta = np.concatenate([[1.0 / af], mu / bf])
+    R = np.zeros((S, A))
+    R[x3, :] = 1.0 / H
+    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"lock_rfe(d={d}, L={L}, gap={Delta:.3g})")
+
+
+def lock_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
+    """Test set for :func:`lock_linear_mixture_rfe`: ``1/H`` per step at ``x3``, and at ``x2`` (``x2, x3`` are the
+    states ``S-3``, ``S-2``), and the step-restricted reward 1 at ``x3`` at the last step ``H-1`` only (a planner
+    whose horizon is off by one sees nothing of it)."""
+    S, H, A = mdp.S, mdp.horizon, mdp.A
+    out = []
+    for s in (S - 2, S - 3):
+        R = np.zeros((S, A))
+        R[s] = 1.0 / H
+        out.append(R)
+    R = np.zeros((H, S, A))
+    R[H - 1, S - 2] = 1.0
+    out.append(R)
     return out
 
 

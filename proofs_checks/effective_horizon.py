@@ -59,6 +59,14 @@ only 600-2300 episodes, fewer than random MDPs with bounds near 6e5 (``S A T`` a
 -0.03 and -0.12). Caveat: our key-door rooms pay 1 for reaching the goal whatever the step (MiniGrid pays less
 the later), so at T = 12 many paths are optimal; part of A^T's failure on this suite comes from that choice.
 
+Learner claims and invariants: ``gorp_within_bound`` and ``gorp_within_tight_bound`` run the GORP under test
+(protocol ``"gorp"``: ``fn(nxt, R, T, k, m, seed) -> (plan, episodes)``, reference :func:`reference_gorp`, mutants in
+:mod:`proofs_checks.mutants.effective_horizon`). Every run is judged against a V* validated independently of the
+shared solver (:func:`proofs_checks._invariants.certified_optimum`: Bellman optimality residual and the exact value
+of the solver's greedy policy), and three invariants fail a claim outright: an uncertified V*, a plan worth more
+than V*, and a run whose episodes differ from GORP's ``m sum_t A^{min(k, T - t)}`` (the doubling search of
+``gorp_within_bound`` relabels ``m``, so without this accounting a GORP using ``m / 4`` rollouts passed it).
+
 Not covered: the ICLR 2024 paper's exact stochastic effective horizon (ours is a reconstruction, see
 :mod:`rltheory.analysis.stochastic_horizon`), SQIRL's bound, and Appendix C's bounds for stochastic MDPs or for
 exploration policies other than the uniformly random one (the authors' ``--exploration_policy``).
@@ -72,7 +80,7 @@ import numpy as np
 
 from mdps.eh_suite import eh_suite, eh_suite_fixed_horizon, stochastic_suite
 from rltheory import bounds
-from rltheory.algorithms.effective_horizon import gorp, gorp_sample_complexity
+from rltheory.algorithms.effective_horizon import gorp
 from rltheory.algorithms.tabular.qlearning import qlearning
 from rltheory.algorithms.tabular.ucbvi import ucbvi
 from rltheory.analysis.effective_horizon import epw, min_k, simple_effective_horizon
@@ -80,8 +88,13 @@ from rltheory.analysis.gorp_tight_bound import tight_gorp_bound
 from rltheory.analysis.sample_complexity import first_success_quantile
 from rltheory.analysis.stochastic_horizon import stochastic_analysis
 
-from .framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement, RankCorrelationAbove, RunContext,
-                        rows_to_matrix)
+from rltheory.analysis.effective_horizon import PRECISION, deterministic_arrays
+from rltheory.analysis.sample_complexity import doubling_search
+
+from ._invariants import VSTAR_TOL, certified_optimum
+from .mutants.effective_horizon import MUTANTS
+from .framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement,
+                        RankCorrelationAbove, RunContext, rows_to_matrix)
 
 QLEARNING_BUDGET = 2**17
 QLEARNING_EPSILON = 0.1
@@ -115,33 +128,103 @@ def _gorp_choice(mdp):
     return (*cands[0], eh) if cands else None
 
 
-def gorp_vs_bound(index, quick, seed):
-    """GORP's measured episodes and the Theorem 5.4 budget on suite MDP number ``index``."""
+def gorp_planner(learner):
+    """The GORP under test as a ``"gorp"`` protocol function ``fn(nxt, R, T, k, m, seed) -> (actions, episodes)``
+    (deterministic MDP as successor array and rewards, start state 0; ``actions`` the committed open-loop plan,
+    ``episodes`` the rollouts used); ``None`` is the built-in :func:`rltheory.algorithms.effective_horizon.gorp`."""
+    if learner is None:
+        return None
+    from .learners import resolve_learner
+
+    return resolve_learner(learner)
+
+
+def reference_gorp(nxt, R, T, k, m, seed):
+    """The built-in GORP kernel behind the ``"gorp"`` protocol (for ``--learner``: the reference passes)."""
+    from rltheory.algorithms.effective_horizon.gorp import _gorp
+
+    actions = np.zeros(int(T), dtype=np.int64)
+    episodes = _gorp(np.ascontiguousarray(nxt, dtype=np.int64), np.ascontiguousarray(R, dtype=np.float64), int(T),
+                     int(k), int(m), int(seed), actions)
+    return actions, int(episodes)
+
+
+def _gorp_plan_value(mdp, fn, k, m, seed):
+    """``(value of the committed plan, episodes used)`` of one GORP(k, m) run (``fn`` None: the built-in)."""
+    if fn is None:
+        r = gorp(mdp, int(k), int(m), seed=int(seed))
+        return r.value, r.episodes
+    nxt, R, T = deterministic_arrays(mdp)
+    actions, episodes = fn(nxt, R, T, int(k), int(m), int(seed))
+    actions = np.asarray(actions)
+    if actions.shape != (T,) or actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= mdp.A:
+        raise ValueError(f"learner: expected a plan of {T} actions in [0, {mdp.A}), got {actions!r}")
+    s, v = 0, 0.0
+    for a in actions:
+        v += R[s, a]
+        s = nxt[s, a]
+    return float(v), int(episodes)
+
+
+def gorp_episodes(T, A, k, m) -> int:
+    """Rollouts GORP(k, m) uses: ``m sum_{t < T} A^{min(k, T - t)}`` (Alg. 1)."""
+    return int(m) * sum(int(A) ** min(int(k), int(T) - t) for t in range(int(T)))
+
+
+def gorp_vs_bound(index, quick, seed, learner=None):
+    """GORP's measured episodes and the Theorem 5.4 budget on suite MDP number ``index`` (``learner``: a
+    ``"gorp"`` spec, None for the built-in). Also the invariants: ``problems`` of the certified optimum, the best
+    plan value / V*, and whether the episodes used equal ``m sum_t A^{min(k, T-t)}`` at every m tried."""
     name, mdp = eh_suite(quick=bool(quick))[int(index)]
     T, A = mdp.horizon, mdp.A
     choice = _gorp_choice(mdp)
     if choice is None:
         return {"name": name, "episodes": float("nan"), "bound": float("nan"), "T": T}
     budget, k, m_k, eh = choice
-    m_found, episodes = gorp_sample_complexity(mdp, k, seeds=range(seed, seed + 8), m_max=min(m_k, 2 ** 14))
+    vstar, err, problems = certified_optimum(mdp)
+    fn = gorp_planner(learner)
+    best, accounting = [-np.inf], []
+
+    def run(m, s):
+        v, ep = _gorp_plan_value(mdp, fn, k, m, s)
+        best[0] = max(best[0], v)
+        if ep != gorp_episodes(T, A, k, m):
+            accounting.append(f"m={m}: {ep} episodes used, GORP(k={k}, m) uses {gorp_episodes(T, A, k, m)}")
+        return v >= vstar - PRECISION, ep
+
+    m_found, episodes = doubling_search(run, range(seed, seed + 8), m_max=min(m_k, 2 ** 14))
     if m_found is None:  # GORP did not succeed within the theorem's m: the claim is violated here
         m_found, episodes = 2 * m_k, float(T * A ** k * 2 * m_k)
     return {"name": name, "episodes": float(episodes), "bound": float(budget), "T": T, "k": k, "m_k": int(m_k),
-            "m_found": int(m_found), "effective_horizon": eh.value}
+            "m_found": int(m_found), "effective_horizon": eh.value, "problems": problems + accounting[:1],
+            "value_ratio": best[0] / vstar if vstar > 0 else 1.0, "vstar_error": err}
+
+
+def _eh_invariants(m: Measurement, results) -> Measurement:
+    """Hard invariants of the GORP measurements: certified V* (:func:`proofs_checks._invariants.certified_optimum`),
+    no plan above V*, and GORP's episode accounting."""
+    for p in sorted({p for r in results for p in r.get("problems", [])}):
+        m.require(False, p)
+    vals = [r["value_ratio"] for r in results if "value_ratio" in r]
+    err = max([r.get("vstar_error", 0.0) for r in results] + [0.0])
+    if vals:
+        m.require(max(vals) <= 1 + err + VSTAR_TOL, f"plan value / V* <= 1 (measured max {max(vals):.6g})")
+    return m
 
 
 def _measure(ctx: RunContext, control: bool) -> Measurement:
     n = len(eh_suite(quick=ctx.quick))
-    rows = ctx.sweep(gorp_vs_bound, {"index": list(range(n)), "quick": [bool(ctx.quick)]},
-                     name="effective_horizon.gorp", seeds=[ctx.seed])
+    rows = ctx.sweep(gorp_vs_bound, {"index": list(range(n)), "quick": [bool(ctx.quick)],
+                                     "learner": [ctx.learner]}, name="effective_horizon.gorp", seeds=[ctx.seed])
     x, y = rows_to_matrix(rows, "index", "episodes")
     res = {r["params"]["index"]: r["result"] for r in rows}
     bound = np.array([res[int(i)]["T"] if control else res[int(i)]["bound"] for i in x])
-    return Measurement("suite MDP #", x + 1, y, "GORP episodes to succeed w.p. >= 1/2", bound_values=bound,
+    return _eh_invariants(Measurement("suite MDP #", x + 1, y, "GORP episodes to succeed w.p. >= 1/2",
+                                      bound_values=bound,
                        meta={"mdps": [res[int(i)]["name"] for i in x],
                              "effective_horizon": [res[int(i)].get("effective_horizon") for i in x],
                              "k": [res[int(i)].get("k") for i in x], "m_k": [res[int(i)].get("m_k") for i in x],
-                             "m_found": [res[int(i)].get("m_found") for i in x]})
+                             "m_found": [res[int(i)].get("m_found") for i in x]}), list(res.values()))
 
 
 def tight_bound_for(index, quick, seed):
@@ -166,15 +249,28 @@ def _tight_cached(index, quick):
     return tight_bound_for(index, quick, 0)
 
 
-def gorp_run_at(index, quick, control, seed):
+@functools.lru_cache(maxsize=None)
+def _certified_cached(index, quick):
+    return certified_optimum(eh_suite(quick=bool(quick))[int(index)][1])
+
+
+def gorp_run_at(index, quick, control, seed, learner=None):
     """One GORP(k, m) run on suite MDP ``index`` at the k and ``m = m_tight`` of :func:`tight_bound_for`
-    (``m = 1`` for the control): its episodes, or ``inf`` if its policy is not optimal."""
+    (``m = 1`` for the control; ``learner``: a ``"gorp"`` spec, None for the built-in): its episodes, or ``inf``
+    if its plan is not optimal (judged against the certified V*)."""
     t = _tight_cached(int(index), bool(quick))
     if t["m_tight"] is None:
         return {"name": t["name"], "episodes": float("nan"), "optimal": False}
     _, mdp = eh_suite(quick=bool(quick))[int(index)]
-    r = gorp(mdp, int(t["k"]), 1 if control else int(t["m_tight"]), seed=int(seed))
-    return {"name": t["name"], "episodes": float(r.episodes) if r.optimal else float("inf"), "optimal": r.optimal}
+    vstar, err, problems = _certified_cached(int(index), bool(quick))
+    m = 1 if control else int(t["m_tight"])
+    v, ep = _gorp_plan_value(mdp, gorp_planner(learner), int(t["k"]), m, int(seed))
+    ok = v >= vstar - PRECISION
+    if ep != gorp_episodes(mdp.horizon, mdp.A, t["k"], m):
+        problems = problems + [f"{ep} episodes used, GORP(k={t['k']}, m={m}) uses "
+                               f"{gorp_episodes(mdp.horizon, mdp.A, t['k'], m)}"]
+    return {"name": t["name"], "episodes": float(ep) if ok else float("inf"), "optimal": ok, "problems": problems,
+            "value_ratio": v / vstar if vstar > 0 else 1.0, "vstar_error": err}
 
 
 def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
@@ -185,15 +281,18 @@ def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
     tight = {r["params"]["index"]: r["result"]
              for r in ctx.sweep(tight_bound_for, grid, name="effective_horizon.tight", seeds=[ctx.seed])}
     found = {r["params"]["index"]: r["result"]
-             for r in ctx.sweep(gorp_vs_bound, grid, name="effective_horizon.gorp", seeds=[ctx.seed])}
+             for r in ctx.sweep(gorp_vs_bound, {**grid, "learner": [None]}, name="effective_horizon.gorp",
+                                seeds=[ctx.seed])}
     idx = [i for i in range(n) if tight[i]["m_tight"] is not None]
-    runs = ctx.sweep(gorp_run_at, {"index": idx, "quick": [bool(ctx.quick)], "control": [bool(control)]},
-                     name="effective_horizon.gorp_tight", seeds=ctx.seed_list(TIGHT_RUNS))
+    learner = None if control else ctx.learner
+    runs = ctx.sweep(gorp_run_at, {"index": idx, "quick": [bool(ctx.quick)], "control": [bool(control)],
+                                   "learner": [learner]}, name="effective_horizon.gorp_tight",
+                     seeds=ctx.seed_list(TIGHT_RUNS))
     x, y = rows_to_matrix(runs, "index", "episodes", x_values=idx)
     tr = [tight[i] for i in idx]
     bound = np.array([t["episodes_bound"] for t in tr])
     ok = np.isfinite(y)
-    return Measurement("suite MDP #", x + 1, y, f"GORP episodes at m = {'1' if control else 'm_tight'}"
+    return _eh_invariants(Measurement("suite MDP #", x + 1, y, f"GORP episodes at m = {'1' if control else 'm_tight'}"
                        " (inf: policy not optimal)", bound_values=bound,
                        meta={"mdps": [t["name"] for t in tr], "k": [t["k"] for t in tr],
                              "m_tight": [t["m_tight"] for t in tr], "m_simple": [t["m_simple"] for t in tr],
@@ -202,7 +301,8 @@ def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
                              "failure_bound": [t["failure_bound"] for t in tr],
                              "success_rate": ok.mean(axis=1).tolist(),
                              "m_found_doubling": [found[i].get("m_found") for i in idx],
-                             "runs_per_mdp": TIGHT_RUNS, "m_used": "1 (control)" if control else "m_tight"})
+                             "runs_per_mdp": TIGHT_RUNS, "m_used": "1 (control)" if control else "m_tight"}),
+        [r["result"] for r in runs])
 
 
 def qvi_depths(index, quick, seed):
@@ -290,14 +390,14 @@ CHECK = Check(
               "Laidlaw et al. 2023, Theorem 5.4", BoundHolds("upper"),
               lambda ctx: _measure(ctx, False), lambda ctx: _measure(ctx, True),
               "the bound with the exponent forced to 0 (k = 0, m = 1: T episodes)",
-              bound=bounds.get("gorp_sample_complexity")),
+              bound=bounds.get("gorp_sample_complexity"), uses_learner=True),
         Claim("gorp_within_tight_bound", "GORP with m_k of the Appendix C bound returns an optimal policy within "
               "T A^k m_k episodes w.p. >= 1/2 on every suite MDP",
               "Laidlaw et al. 2023, Appendix C (tighter bounds; authors' compute_gorp_bounds)",
               BoundHoldsEach(0.5, "upper", 0.99), lambda ctx: _tight_measure(ctx, False),
               lambda ctx: _tight_measure(ctx, True),
               "the same budget with the sampling noise ignored (m = 1: one rollout per action sequence)",
-              bound=bounds.get("gorp_tight_sample_complexity")),
+              bound=bounds.get("gorp_tight_sample_complexity"), uses_learner=True),
         Claim("k_qvi_common", "at least half of the suite MDPs (deterministic and sticky-action) have min_k <= 2",
               "Laidlaw et al. 2023, Sec. 5 (k-QVI-solvability); Laidlaw et al. 2024, Sec. 3",
               FractionAtLeast(0.5, "upper"), lambda ctx: _qvi_measure(ctx, "min_k"),
@@ -323,4 +423,6 @@ CHECK = Check(
               lambda ctx: _corr_measure(ctx, True, "qlearning", "fixed_horizon"),
               "the same bound values assigned to the wrong MDPs (fixed random permutation), against A^T"),
     ],
+    protocol="gorp",
+    mutants=MUTANTS,
 )

@@ -197,7 +197,11 @@ class BoundHolds(Rule):
 
     def describe(self):
         rel = "<=" if self.kind == "upper" else ">="
-        return f"measured {rel} bound " + ("on every seed" if self.prob is None else f"w.p. >= {self.prob}")
+        tol = f" (relative slack {self.rtol:g})" if self.rtol else ""
+        if self.prob is None:
+            return f"measured {rel} bound{tol} at every x and on every seed"
+        return (f"hypothesis P(measured {rel} bound{tol}) >= {self.prob:g} not rejected: two-sided {self.level:g} "
+                f"Clopper-Pearson upper limit of the holding fraction (all x and seeds pooled) >= {self.prob:g}")
 
     def evaluate(self, m: Measurement) -> RuleResult:
         if m.bound_values is None:
@@ -219,6 +223,13 @@ class BoundHolds(Rule):
             passed = hi >= self.prob
         worst = np.unravel_index(int(np.argmax(m.y - b) if self.kind == "upper" else np.argmin(m.y - b)), m.y.shape)
         msg = f"{k}/{n} hold; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}"
+        if self.prob is None:
+            msg += "; holds everywhere" if passed else f"; violated on {n - k} of {n}"
+        else:
+            msg = (f"{k}/{n} = {k / n:.3f} hold ({self.level:g} CI [{lo:.3f}, {hi:.3f}]); 'holds w.p. >= "
+                   f"{self.prob:g}' " + (f"not rejected (upper limit {hi:.3f} >= {self.prob:g})" if passed else
+                                          f"rejected (upper limit {hi:.3f} < {self.prob:g})")
+                   + f"; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}")
         return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "ci": [lo, hi],
                                          "worst_ratio": float(ratio)}, msg)
 
@@ -237,7 +248,9 @@ class BoundHoldsEach(Rule):
 
     def describe(self):
         rel = "<=" if self.kind == "upper" else ">="
-        return f"measured {rel} bound w.p. >= {self.prob:g} at every x (not rejected at {self.level:g}, Bonferroni)"
+        return (f"hypothesis P(measured {rel} bound) >= {self.prob:g} at every x not rejected at {self.level:g}: "
+                f"one-sided Clopper-Pearson upper limit of each x's holding fraction (Bonferroni over x) "
+                f">= {self.prob:g}")
 
     def evaluate(self, m: Measurement) -> RuleResult:
         ok = _holding(m, self.kind, "BoundHoldsEach")  # False where y is NaN
@@ -251,8 +264,11 @@ class BoundHoldsEach(Rule):
         return RuleResult(passed, {"fractions": frac.tolist(), "upper_limits": upper.tolist(),
                                    "min_fraction": float(frac.min()), "min_upper_limit": float(upper[worst]),
                                    "nan": int(np.isnan(m.y).sum())},
-                          f"lowest holding fraction {frac.min():.3f}; lowest upper limit {upper[worst]:.3f} "
-                          f"(vs {self.prob:g}) at {m.variable}={m.x[worst]:g}")
+                          f"lowest holding fraction {frac.min():.3f} ({int(k.min())}/{n}); "
+                          + (f"'P >= {self.prob:g}' not rejected at {self.level:g} (lowest upper limit "
+                             f"{upper[worst]:.3f} >= {self.prob:g}" if passed else
+                             f"'P >= {self.prob:g}' rejected at {self.level:g} (upper limit {upper[worst]:.3f} "
+                             f"< {self.prob:g}") + f" at {m.variable}={m.x[worst]:g})")
 
 
 @dataclass
@@ -279,11 +295,30 @@ class SlopeCI(Rule):
             raise ValueError(f"mode: expected 'contains', 'below' or 'above', got {self.mode!r}")
 
     def describe(self):
-        op = {"contains": "95% CI contains", "below": "95% CI lies below", "above": "95% CI lies above"}[self.mode]
+        ci = f"{self.level:.0%} bootstrap CI"
+        op = {"contains": f"{ci} contains {self.predicted:g}",
+              "below": f"{ci} upper limit <= {self.predicted:g}",
+              "above": f"{ci} lower limit >= {self.predicted:g}"}[self.mode]
+        if self.tol:
+            op = {"contains": f"{ci} within {self.tol:g} of {self.predicted:g} (tolerance {self.tol:g})",
+                  "below": f"{ci} upper limit <= {self.predicted:g} + tolerance {self.tol:g}",
+                  "above": f"{ci} lower limit >= {self.predicted:g} - tolerance {self.tol:g}"}[self.mode]
         win = "" if self.x_min is None and self.x_max is None else \
             f" on x in [{'-inf' if self.x_min is None else f'{self.x_min:g}'}, " \
             f"{'inf' if self.x_max is None else f'{self.x_max:g}'}]"
-        return f"log-log slope{win}: {op} {self.predicted:g}" + (f" (tol {self.tol:g})" if self.tol else "")
+        return f"log-log slope{win}: {op}"
+
+    def _decision(self, lo: float, hi: float, passed: bool) -> str:
+        """How the CI ``[lo, hi]`` relates to the prediction, in words (what exactly decided the verdict)."""
+        p, t = self.predicted, self.tol
+        if self.mode == "contains":
+            if lo - 1e-12 <= p <= hi + 1e-12:  # a miss by rounding error is no miss
+                return f"CI contains {p:g}"
+            miss = lo - p if lo > p else p - hi
+            return (f"CI misses {p:g} by {miss:.3g}, " + ("within" if passed else "beyond") + f" tolerance {t:g}")
+        if self.mode == "below":
+            return f"upper limit {hi:.3f} " + ("<=" if passed else ">") + f" {p:g}" + (f" + {t:g}" if t else "")
+        return f"lower limit {lo:.3f} " + (">=" if passed else "<") + f" {p:g}" + (f" - {t:g}" if t else "")
 
     def _window(self, m: Measurement) -> Measurement:
         if self.x_min is None and self.x_max is None:
@@ -331,7 +366,7 @@ class SlopeCI(Rule):
             passed = hi <= self.predicted + self.tol
         else:
             passed = lo >= self.predicted - self.tol
-        msg = f"slope {slope:.3f} [{lo:.3f}, {hi:.3f}] vs predicted {self.predicted:g} ({self.mode}, tol {self.tol:g})"
+        msg = f"slope {slope:.3f} [{lo:.3f}, {hi:.3f}] vs predicted {self.predicted:g}: {self._decision(lo, hi, passed)}"
         return RuleResult(bool(passed), {"slope": slope, "ci": [lo, hi], "predicted": self.predicted,
                                          "mode": self.mode, "tol": self.tol}, msg)
 
@@ -352,7 +387,8 @@ class RatioNonIncreasing(Rule):
         worst = float(rises.max()) if rises.size else 0.0
         passed = worst <= self.tol
         return RuleResult(bool(passed), {"ratios": r.tolist(), "largest_rise": worst},
-                          f"largest relative rise of measured/bound {worst:.3g} (tol {self.tol:g})")
+                          f"largest relative rise of measured/bound {worst:.3g} "
+                          + ("<=" if passed else ">") + f" tolerance {self.tol:g}")
 
 
 @dataclass
@@ -367,7 +403,8 @@ class FractionAtLeast(Rule):
 
     def describe(self):
         rel = "<=" if self.kind == "upper" else ">="
-        return f"fraction with measured {rel} bound >= {self.fraction:g} ({self.level:g} one-sided lower limit)"
+        return (f"fraction with measured {rel} bound >= {self.fraction:g}, confirmed: one-sided {self.level:g} "
+                f"Clopper-Pearson lower limit >= {self.fraction:g}")
 
     def evaluate(self, m: Measurement) -> RuleResult:
         ok = _holding(m, self.kind, "FractionAtLeast")
@@ -375,7 +412,8 @@ class FractionAtLeast(Rule):
         lo = 0.0 if k == 0 else float(stats.beta.ppf(1 - self.level, k, n - k + 1))
         passed = lo >= self.fraction
         return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "lower_limit": lo},
-                          f"{k}/{n} = {k / n:.3f} hold; one-sided {self.level:g} lower limit {lo:.3f} vs {self.fraction:g}")
+                          f"{k}/{n} = {k / n:.3f} hold; one-sided {self.level:g} lower limit {lo:.3f} "
+                          + (f">= {self.fraction:g}: confirmed" if passed else f"< {self.fraction:g}: not confirmed"))
 
 
 @dataclass
@@ -390,7 +428,9 @@ class MeanBound(Rule):
 
     def describe(self):
         rel = "<=" if self.kind == "upper" else ">="
-        return f"mean over seeds {rel} bound at every x (one-sided {self.level:g} t limit)"
+        lim = "upper" if self.kind == "upper" else "lower"
+        return (f"mean over seeds {rel} bound at every x, confirmed: one-sided {self.level:g} Student-t {lim} "
+                f"limit of the mean {rel} bound")
 
     def evaluate(self, m: Measurement) -> RuleResult:
         b = _bound_per_x(m, "MeanBound")
@@ -406,8 +446,8 @@ class MeanBound(Rule):
         ok = lim <= b if self.kind == "upper" else lim >= b
         r = lim / b
         i = int(np.argmax(r) if self.kind == "upper" else np.argmin(r))
-        msg = (f"{int(ok.sum())}/{ok.size} x hold; worst {'upper' if self.kind == 'upper' else 'lower'} limit of "
-               f"mean / bound = {float(r[i]):.3g} at {m.variable}={m.x[i]:g}")
+        msg = (f"{int(ok.sum())}/{ok.size} x confirmed; worst {'upper' if self.kind == 'upper' else 'lower'} limit "
+               f"of mean / bound = {float(r[i]):.3g} at {m.variable}={m.x[i]:g}")
         return RuleResult(bool(ok.all()), {"holding": int(ok.sum()), "total": int(ok.size), "limits": lim.tolist(),
                                            "worst_ratio": float(r[i])}, msg)
 
@@ -458,8 +498,10 @@ class RankCorrelationAbove(Rule):
     seed: int = 0
 
     def describe(self):
-        better = " and > rho(comparator, measured)" if self.require_better else ""
-        return f"Spearman rho(bound, measured) >= {self.min_rho:g}{better} (one-sided {self.level:g} bootstrap lower limits)"
+        better = (" and rho - rho(comparator, measured) > 0" if self.require_better else
+                  "; the comparison with the comparator is reported, not required")
+        return (f"Spearman rho(bound, measured) >= {self.min_rho:g}{better}, confirmed: one-sided {self.level:g} "
+                f"bootstrap lower limits over instances")
 
     def evaluate(self, m: Measurement) -> RuleResult:
         if m.bound_values is None or (self.require_better and "comparator" not in m.meta):
@@ -494,8 +536,13 @@ class RankCorrelationAbove(Rule):
         passed = lo_rho >= self.min_rho and (lo_diff > 0 or not self.require_better)
         return RuleResult(bool(passed), {"rho": rho, "rho_comparator": rho_c, "rho_lower": lo_rho,
                                          "diff_lower": lo_diff, "n": int(n)},
-                          f"rho {rho:.3f} (lower {lo_rho:.3f}) vs comparator {rho_c:.3f}; "
-                          f"rho - rho_comparator lower limit {lo_diff:.3f}")
+                          f"rho {rho:.3f}, lower limit {lo_rho:.3f} " + (">=" if lo_rho >= self.min_rho else "<")
+                          + f" {self.min_rho:g}" + (
+                              "" if "comparator" not in m.meta else
+                              f"; comparator rho {rho_c:.3f}, rho - rho_comparator lower limit {lo_diff:.3f}"
+                              + ((" > 0" if lo_diff > 0 else " <= 0") if self.require_better
+                                 else " (reported, not required)"))
+                          + ("; confirmed" if passed else "; not confirmed"))
 
 
 # ---------------------------------------------------------------------------------------- context
@@ -872,37 +919,23 @@ class CheckReport:
                           "claims": [r.to_dict() for r in self.results]})
 
     def figure(self, result: ClaimResult):
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+        """The figure of one claim (a pyplot figure, so that Jupyter shows it inline): the measurement, the bound
+        or threshold of the rule, the negative control, the verdict, and a caption stating the rule and the
+        measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is."""
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6, 4.2))
-        for m, label, color in ((result.measurement, "claim", "C0"), (result.control, "negative control", "C3")):
-            lo, hi = m.ci()
-            ax.plot(m.x, m.mean, "o-", color=color, label=f"{label}: {m.quantity}")
-            ax.fill_between(m.x, np.maximum(lo, 1e-300), np.maximum(hi, 1e-300), color=color, alpha=0.2)
-            if m.bound_values is not None:
-                bv = _bound_per_x(m, "the figure")
-                ax.plot(m.x, bv, "--", color=color, alpha=0.7, label=f"{label}: bound")
-            st = (result.result if m is result.measurement else result.control_result).stats
-            if "slope" in st and np.all(m.mean > 0):
-                b, a = fit_loglog_slope(m.x, m.mean)
-                ax.plot(m.x, np.exp(a) * m.x ** b, ":", color=color, label=f"fit slope {b:.2f}")
-        pos = all(np.all(mm.mean > 0) for mm in (result.measurement, result.control))
-        if pos:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        ax.set_xlabel(result.measurement.variable)
-        ax.set_ylabel(result.measurement.quantity)
-        ax.set_title(f"{self.check.name} / {result.claim.name}: {result.status.upper()}", fontsize=10)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        return fig
+        from . import figures as _figures
+
+        return _figures.draw(plt.figure(figsize=_figures.figure_size(self, result)), self, result)
 
     def save(self, out_dir: str) -> dict:
-        """Write ``<check>.json``, ``<check>__<claim>.png`` per claim and ``<check>.md``; returns the paths."""
-        import matplotlib.pyplot as plt
+        """Write ``<check>.json``, ``<check>__<claim>.png`` per claim and ``<check>.md``; returns the paths.
+
+        The figures are drawn on bare :class:`matplotlib.figure.Figure` objects (no pyplot, no backend switch, no
+        window opened on a desktop)."""
+        from matplotlib.figure import Figure
+
+        from . import figures as _figures
 
         os.makedirs(out_dir, exist_ok=True)
         paths = {"json": os.path.join(out_dir, f"{self.name}.json"), "figures": [],
@@ -910,10 +943,9 @@ class CheckReport:
         with open(paths["json"], "w") as fh:
             json.dump(self.to_dict(), fh, indent=1)
         for r in self.results:
-            fig = self.figure(r)
+            fig = _figures.draw(Figure(figsize=_figures.figure_size(self, r)), self, r)
             p = os.path.join(out_dir, f"{self.name}__{r.claim.name}.png")
-            fig.savefig(p, dpi=90)
-            plt.close(fig)
+            fig.savefig(p, dpi=100)
             paths["figures"].append(p)
         with open(paths["markdown"], "w") as fh:
             fh.write(markdown_table([self]))
@@ -927,11 +959,27 @@ def _rows(reports):
 
 
 def markdown_table(reports) -> str:
-    lines = ["| check | claim | measured vs predicted | negative control | status |",
-             "| --- | --- | --- | --- | --- |"]
-    for row in _rows(reports):
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in row[:4]) + f" | **{row[4]}** |")
+    """One row per claim: the rule (what exactly was tested: hypothesis, level, tolerance), the measured numbers
+    with the decision they led to, the negative control's numbers, and the status."""
+    lines = ["| check | claim | tested (rule) | measured: decision | negative control (must be rejected) | status |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for rep in reports:
+        for r in rep.results:
+            ctl = ("rejected" if not r.control_result.passed else "NOT rejected") + f": {r.control_result.message}"
+            cells = (rep.name, r.claim.name, r.claim.rule.describe(), r.result.message, ctl)
+            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells)
+                         + f" | **{r.status}**{_verdict_qualifier(r)} |")
     return "\n".join(lines) + "\n"
+
+
+def _verdict_qualifier(r) -> str:
+    """What a pass rests on when it is weaker than 'confirmed': a hypothesis the data did not reject, or a
+    prediction met only within the rule's tolerance (the rule messages say which and by how much)."""
+    if r.status != "pass":
+        return ""
+    msg = r.result.message
+    quals = [q for q in ("not rejected", "within tolerance") if q in msg]
+    return f" ({' and '.join(quals)})" if quals else ""
 
 
 def format_table(reports, width: int | None = None) -> str:

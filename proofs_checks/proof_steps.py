@@ -4,6 +4,17 @@ Each claim measures, on random finite-horizon MDPs (a new instance per seed), ho
 lemma are apart (exact computation, :mod:`rltheory.lemmas`), and requires the gap to stay at rounding level
 (or, for the elliptical potential lemma, the sum to stay below the bound) on every seed. Each negative
 control is the classic slip in the same computation, which must be caught.
+
+The elliptical potential lemma is checked on instances where ``min(1, .)`` binds (``L^2 / lambda = 1.5``: the
+first visit of each direction has ``u = 1.5``) and, on even seeds, the determinant-trace step is an equality
+(a rotated orthonormal basis cycled). Its final bound can never be attained closely: ``min(1, u) / (2 log(1 + u))
+<= 1 / (2 log 2)`` for every ``u``, so a one-sided comparison with ``2 d log(1 + K L^2 / (d lambda))`` cannot see
+a bug that shrinks the sum (the issue's off-by-one ``Sigma_k`` for ``Sigma_{k-1}`` passed it). Two exact claims
+give the check its teeth: ``elliptical_sandwich`` (the sum lies in ``[log det, 2 log det]``, two-sided, exact for
+``u <= e - 1``) and ``determinant_step`` (each increment of the running sum equals ``min(1, det Sigma_k /
+det Sigma_{k-1} - 1)``, the determinants from ``slogdet`` of the explicit matrices). The function under test is
+pluggable (protocol ``"elliptical_potential"``: a spec of ``fn(X, lam) -> (K,)`` running sums, as
+:func:`rltheory.lemmas.elliptical_potential`); :mod:`proofs_checks.mutants.proof_steps` holds its mutants.
 """
 from __future__ import annotations
 
@@ -19,6 +30,7 @@ from rltheory.lemmas import (
 )
 from rltheory.solvers import evaluate, occupancy, q_values
 
+from .mutants.proof_steps import MUTANTS
 from .framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
 
 TOL = 1e-9  # rounding level for identities between O(H) quantities computed in float64
@@ -70,12 +82,77 @@ def sim_gap(H, seed, broken=False):
     return {"gap": abs(lhs - rhs) / max(abs(lhs), 1e-12)}
 
 
-def elliptical_sum(K, seed, d=5, lam=1.0):
-    """sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) for K random unit vectors in R^d."""
+ELL_D = 5
+ELL_L = 1.0
+ELL_LAM = ELL_L ** 2 / 1.5  # ||x||^2 / lambda = 1.5 > 1: min(1, .) binds at the first visit of each direction
+REFERENCE_POTENTIAL = "rltheory.lemmas:elliptical_potential"
+
+
+def _ell_vectors(K, seed, d=ELL_D, L=ELL_L):
+    """The instance of one seed: even seeds cycle through a random orthonormal basis (scaled by ``L``), where the
+    determinant step ``det Sigma_K <= (trace Sigma_K / d)^d`` is an equality at multiples of ``d`` (the bound is
+    nearly attained); odd seeds draw i.i.d. directions uniform on the sphere of radius ``L``."""
     rng = np.random.default_rng(seed)
+    if seed % 2 == 0:
+        Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        return L * Q[:, np.arange(int(K)) % d].T.copy()
     X = rng.normal(size=(int(K), d))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return {"sum": float(elliptical_potential(X, lam)[-1])}
+    return L * X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _potential_fn(spec):
+    """The running-sum function under test: ``spec`` names ``fn(X, lam) -> (K,)`` running sums of
+    ``min(1, ||x_k||^2_{Sigma_{k-1}^{-1}})`` (the ``"elliptical_potential"`` protocol); ``None`` is the reference
+    :func:`rltheory.lemmas.elliptical_potential`."""
+    if spec is None:
+        return elliptical_potential
+    from .learners import resolve_learner
+
+    return resolve_learner(spec)
+
+
+def elliptical_sum(K, seed, fn=None, broken=""):
+    """Both sides of the elliptical potential lemma and of its two proof steps on one instance.
+
+    ``sum`` = ``sum_k min(1, ||x_k||^2_{Sigma_{k-1}^{-1}})`` as computed by the function under test (``fn``, a
+    learner spec; ``None`` = the reference), ``bound`` = ``2 d log(1 + K L^2 / (d lambda))``;
+    ``logdet`` = ``log det Sigma_K - log det Sigma_0`` computed independently (``slogdet`` of the explicit matrix);
+    ``sandwich_violation`` = relative distance of ``sum`` outside ``[logdet, 2 logdet]`` (0 inside), which holds
+    exactly because every ``u = ||x_k||^2_{Sigma_{k-1}^{-1}} <= L^2 / lambda <= e - 1`` gives
+    ``log(1 + u) <= min(1, u) <= 2 log(1 + u)``; ``step_gap`` = ``max_k |min(1, u_k) - min(1, det Sigma_k /
+    det Sigma_{k-1} - 1)|`` (matrix determinant lemma, each increment of the running sum against the independently
+    computed determinant ratio). ``broken``: the negative controls' slips in the reference computation,
+    ``"off_by_one"`` (``Sigma_k`` in place of ``Sigma_{k-1}``) or ``"ignore_lambda"`` (``Sigma_0 = I``)."""
+    X = _ell_vectors(int(K), seed)
+    d = X.shape[1]
+    if broken == "off_by_one":
+        S = ELL_LAM * np.eye(d)
+        run = np.empty(len(X))
+        tot = 0.0
+        for k, x in enumerate(X):
+            S += np.outer(x, x)
+            tot += min(1.0, float(x @ np.linalg.solve(S, x)))
+            run[k] = tot
+    elif broken == "ignore_lambda":
+        run = elliptical_potential(X, 1.0)
+    else:
+        run = np.asarray(_potential_fn(fn)(X, ELL_LAM), dtype=np.float64)
+    if run.shape != (len(X),):
+        raise ValueError(f"fn: expected running sums of shape ({len(X)},), got {run.shape}")
+    S = ELL_LAM * np.eye(d)
+    logdets = np.empty(len(X) + 1)
+    logdets[0] = d * np.log(ELL_LAM)
+    for k, x in enumerate(X):
+        S += np.outer(x, x)
+        logdets[k + 1] = np.linalg.slogdet(S)[1]
+    ld = float(logdets[-1] - logdets[0])
+    inc = np.diff(np.concatenate([[0.0], run]))
+    det_inc = np.minimum(1.0, np.expm1(np.diff(logdets)))
+    total = float(run[-1])
+    viol = max(ld - total, total - 2.0 * ld, 0.0) / ld
+    return {"sum": total, "bound": float(elliptical_potential_bound(K, d, ELL_LAM, ELL_L)), "logdet": ld,
+            "sandwich_violation": float(viol), "step_gap": float(np.max(np.abs(inc - det_inc))),
+            "inc_min": float(inc.min()), "inc_max": float(inc.max())}
 
 
 def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
@@ -93,16 +170,59 @@ def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
                  control_description=control_desc)
 
 
-def _elliptical_measure(ctx: RunContext, broken=False):
-    d = 5
-    Ks = [50, 200, 800, 3200] if ctx.quick else [50, 200, 800, 3200, 12800]
-    rows = ctx.sweep(elliptical_sum, {"K": Ks}, name="proof_steps.elliptical")
-    x, y = rows_to_matrix(rows, "K", "sum")
-    bound = elliptical_potential_bound(x, d, 1.0, 1.0)
+def _ell_rows(ctx: RunContext, broken: str = ""):
+    Ks = [5, 20, 80, 320] if ctx.quick else [5, 20, 80, 320, 1280, 5120]
+    learner = None if broken else ctx.learner
+    grid = {"K": Ks, "fn": [learner]}
     if broken:
-        bound = elliptical_potential_bound(x, 1, 1.0 / d, 1.0) / 1.0  # 2 log(1 + K/lam): the factor d dropped
-    return Measurement("K", x, y, "sum_k min(1, ||x_k||^2_{Sigma^-1})", bound_values=bound,
-                       meta={"d": d, "lambda": 1.0, "L": 1.0})
+        grid["broken"] = [broken]
+    return ctx.sweep(elliptical_sum, grid, name=f"proof_steps.elliptical{'.' + broken if broken else ''}")
+
+
+def _ell_meta(rows):
+    x, s = rows_to_matrix(rows, "K", "sum")
+    _, ld = rows_to_matrix(rows, "K", "logdet")
+    _, b = rows_to_matrix(rows, "K", "bound")
+    return {"d": ELL_D, "lambda": ELL_LAM, "L": ELL_L, "family": "even seeds: rotated basis cycled; odd: sphere",
+            "sum / bound (mean)": (s / b).mean(axis=1).round(4).tolist(),
+            "sum / (2 logdet) (mean)": (s / (2 * ld)).mean(axis=1).round(4).tolist()}
+
+
+def _increments_in_unit_interval(m: Measurement, rows) -> Measurement:
+    """Invariant: every term ``min(1, u_k)`` of the running sum lies in ``[0, 1]``."""
+    lo = min(r["result"]["inc_min"] for r in rows)
+    hi = max(r["result"]["inc_max"] for r in rows)
+    m.require(lo >= -TOL and hi <= 1 + TOL, f"terms min(1, u_k) in [0, 1] (measured [{lo:.3g}, {hi:.3g}])")
+    return m
+
+
+def _elliptical_measure(ctx: RunContext, broken=False):
+    rows = _ell_rows(ctx)
+    x, y = rows_to_matrix(rows, "K", "sum")
+    _, bound = rows_to_matrix(rows, "K", "bound")
+    if broken:
+        bound = elliptical_potential_bound(x, 1, ELL_LAM, ELL_L)  # 2 log(1 + K L^2 / lambda): the factor d dropped
+    else:
+        bound = bound[:, 0]  # the same at every seed
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1})", bound_values=bound, meta=_ell_meta(rows)),
+        rows)
+
+
+def _sandwich_measure(ctx: RunContext, broken: str = ""):
+    rows = _ell_rows(ctx, broken)
+    x, y = rows_to_matrix(rows, "K", "sandwich_violation")
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "relative distance of the sum outside [logdet, 2 logdet]",
+                    bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows)), rows)
+
+
+def _step_measure(ctx: RunContext, broken: str = ""):
+    rows = _ell_rows(ctx, broken)
+    x, y = rows_to_matrix(rows, "K", "step_gap")
+    return _increments_in_unit_interval(
+        Measurement("K", x, y, "max_k |increment_k - min(1, det Sigma_k / det Sigma_{k-1} - 1)|",
+                    bound_values=np.full(x.shape, TOL), meta=_ell_meta(rows)), rows)
 
 
 CHECK = Check(
@@ -130,12 +250,40 @@ CHECK = Check(
             [2, 4, 8, 16], [2, 4, 8, 16, 32, 64]),
         Claim(
             name="elliptical_potential",
-            statement="sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 d log(1 + K L^2/(d lambda))",
+            uses_learner=True,
+            statement="sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 d log(1 + K L^2/(d lambda)), on instances where "
+                      "min(1, .) binds (L^2 / lambda = 1.5)",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, Lemma 11",
             rule=BoundHolds("upper"),
             measure=_elliptical_measure,
             negative_control=lambda ctx: _elliptical_measure(ctx, broken=True),
-            control_description="the same sums against the bound with the dimension factor dropped, 2 log(1 + K/lambda)",
+            control_description="the same sums against the bound with the dimension factor dropped, 2 log(1 + K L^2/lambda)",
+        ),
+        Claim(
+            name="elliptical_sandwich",
+            uses_learner=True,
+            statement="log det(Sigma_K / Sigma_0) <= sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 log det(Sigma_K / "
+                      "Sigma_0) when L^2 / lambda <= e - 1 (the lemma's first step, two-sided)",
+            source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (min(1, u) <= 2 log(1 + u)); the lower "
+                   "side log(1 + u) <= min(1, u) for u <= e - 1",
+            rule=BoundHolds("upper"),
+            measure=_sandwich_measure,
+            negative_control=lambda ctx: _sandwich_measure(ctx, "off_by_one"),
+            control_description="the norm taken in Sigma_k instead of Sigma_{k-1} (u / (1 + u)), below the floor",
+        ),
+        Claim(
+            name="determinant_step",
+            uses_learner=True,
+            statement="each term min(1, ||x_k||^2_{Sigma_{k-1}^-1}) = min(1, det Sigma_k / det Sigma_{k-1} - 1) "
+                      "(matrix determinant lemma), the determinants computed independently",
+            source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (det Sigma_k = det Sigma_{k-1} "
+                   "(1 + ||x_k||^2_{Sigma_{k-1}^-1}))",
+            rule=BoundHolds("upper"),
+            measure=_step_measure,
+            negative_control=lambda ctx: _step_measure(ctx, "ignore_lambda"),
+            control_description="the regulariser ignored (Sigma_0 = I while lambda = 2/3)",
         ),
     ],
+    protocol="elliptical_potential",
+    mutants=MUTANTS,
 )

@@ -23,6 +23,14 @@ fits stay in the notebook as an illustration, labelled as upper estimates.)
     our reconstruction of the realizability + coverage bound for the tabular, deterministic case). Measured: mean
     suboptimality over ``M`` datasets; bound: ``(V* - G_min) * Binomial(M, (1-p*)^N)`` upper 0.999 quantile ``/ M``
     (the theorem plus exact finite-M concentration). Control: behaviour cloning (return input dropped).
+``rcsl_hits_target`` (learner claim)
+    Return-conditioned control in a deterministic MDP (Brandfonbrener et al. 2022): on ``random_deterministic(S, 3,
+    H = 6)`` (``S`` = 6, 8, 12; half the pairs pay U[0, 1]) with 200 uniform-behaviour trajectories, tabular RCSL
+    conditioned on any dataset return ``g`` (five per dataset, smallest to largest) achieves exactly ``g``:
+    ``max_g |J(g) - g| / V* <= 1e-7`` (returns-to-go are keyed to 9 decimals). This needs the return-to-go labels and
+    the execution-time decrement ``g_{h+1} = g_h - r_h`` to agree; an RCSL that never decrements (which reaches
+    ~V* when conditioned on the best return, so no value claim sees it) misses the commanded returns. Control:
+    behaviour cloning.
 ``fqi_diverges_incomplete``
     Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
     iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the
@@ -56,6 +64,12 @@ fits stay in the notebook as an illustration, labelled as upper estimates.)
     exact at every ``|S|``, a property of the construction; and the "safe width" (largest failing width + 1) grows
     ~linearly (slope 1.22 [1.07, 1.43]) but an independent review showed that statistic also grows linearly for
     width-independent failures (shuffled-width null: slopes 1.13-1.20), so it is reported in ``meta``, not claimed.
+
+Learners under test (protocol ``"return_conditioned"``): ``rcsl_hits_target`` and ``rcsl_coverage_bound`` run
+``factory(data, seed) -> policy(h, s, g)`` (optional ``policy.target``, ``policy.next_target(g, r)``), reference
+:func:`reference_rcsl`, mutants in :mod:`proofs_checks.mutants.rcsl_bellman`. Invariants of every value
+measurement: V* certified independently of the shared solver (:func:`proofs_checks._invariants.certified_optimum`)
+and no measured value above V* + the certified error ("invariant violated" otherwise).
 """
 from __future__ import annotations
 
@@ -64,6 +78,7 @@ import sympy as sp
 from scipy import stats
 
 import mdps
+from mdps.eh_suite import random_deterministic
 from rltheory import bounds
 from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weights, smallest_passing_width, width_scan,
                                       bellman_backup_q, bellman_misalignment, behaviour_cloning, evaluate_return_conditioned, expected_td,
@@ -72,6 +87,8 @@ from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weig
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
+from ._invariants import VSTAR_TOL, certified_optimum
+from .mutants.rcsl_bellman import MUTANTS
 from .framework import BoundHolds, Check, Claim, MeanBound, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 _S, _N, _p, _Vr, _g, _C = (bounds.sym(n) for n in ("S", "N", "p", "V_range", "gamma", "C"))
@@ -99,6 +116,49 @@ FQI_GAMMA = 0.9
 FQI_NEAR_OPT = 0.95
 FQI_FAIL_RATE = 0.05
 DELTA = 1e-3
+TARGET_TOL = 1e-7  # |J(g) - g| allowed: RCSL keys returns-to-go to 9 decimals (H rounding errors <= 5e-10 each)
+
+
+# ------------------------------------------------------------------------------- learners under test
+
+
+def reference_rcsl(data, seed):
+    """The reference ``"return_conditioned"`` learner: tabular Markovian RCSL
+    (:func:`rltheory.algorithms.rcsl.rcsl_tabular`, empirical ``pi(a | s, h, g)``, nearest seen ``g`` when unseen)."""
+    return rcsl_tabular(data)
+
+
+def _fit(learner: str, data, seed):
+    """``learner``: ``"rcsl"`` (reference), ``"bc"`` (behaviour cloning) or a ``"return_conditioned"`` spec."""
+    if learner == "rcsl":
+        return rcsl_tabular(data)
+    if learner == "bc":
+        return behaviour_cloning(data)
+    from .learners import resolve_learner
+
+    pol = resolve_learner(learner)(data, int(seed))
+    if not callable(pol):
+        raise TypeError(f"learner: the factory must return a callable policy(h, s, g), got {type(pol).__name__}")
+    return pol
+
+
+def _checked(act, A):
+    """The policy with its output validated (probabilities over the A actions)."""
+    def probs(h, s, g):
+        p = np.asarray(act(h, s, g), dtype=np.float64)
+        if p.shape != (A,) or not np.all(np.isfinite(p)) or p.min() < 0 or abs(p.sum() - 1) > 1e-6:
+            raise ValueError(f"learner: policy(h, s, g) must return {A} probabilities, got {p!r}")
+        return p
+    return probs
+
+
+def _execute(mdp, data, pol, g0=None) -> float:
+    """Exact return of a learned return-conditioned policy: conditioned on ``g0`` (default: the policy's own
+    ``target`` attribute, else the dataset's best return), target updated by its ``next_target(g, r)`` if it has
+    one (else ``g - r``)."""
+    if g0 is None:
+        g0 = float(getattr(pol, "target", data.returns.max()))
+    return evaluate_return_conditioned(mdp, _checked(pol, mdp.A), float(g0), getattr(pol, "next_target", None))
 
 
 # ------------------------------------------------------------------------------------------ sweep functions
@@ -126,20 +186,38 @@ def rcsl_width_run(n, cond, seed):
     xs, _ = mdps.separating_features(n)
     data = suboptimal_dataset(mdp, 500, seed=seed + 10_000)
     pol = rcsl_mlp(data, 4, xs, cond=bool(cond), seed=seed)
-    return {"ratio": rcsl_return(mdp, data, pol) / float(mdp.mu0 @ solve(mdp).V[0])}
+    vstar, err, problems = certified_optimum(mdp)
+    return {"ratio": rcsl_return(mdp, data, pol) / vstar, "vstar_error": err, "problems": problems}
 
 
-def rcsl_coverage_run(N, cond, M, seed):
+def rcsl_coverage_run(N, learner, M, seed):
+    """Mean suboptimality over ``M`` datasets of ``N`` uniform-behaviour trajectories on the stitching gridworld
+    (``learner`` as in :func:`_fit`); ``min_subopt``: the smallest one (an invariant: >= -certified error)."""
     mdp = mdps.stitching_gridworld(horizon=8)
     uni = np.full((mdp.S, mdp.A), 1.0 / mdp.A)
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    vstar, err, problems = certified_optimum(mdp)
     rng = np.random.default_rng(seed)
     sub = []
     for _ in range(int(M)):
         d = collect(mdp, uni, int(N), seed=int(rng.integers(0, 2**31 - 1)))
-        pol = rcsl_tabular(d) if cond else behaviour_cloning(d)
-        sub.append(vstar - evaluate_return_conditioned(mdp, pol, float(d.returns.max())))
-    return {"subopt": float(np.mean(sub))}
+        sub.append(vstar - _execute(mdp, d, _fit(learner, d, seed)))
+    return {"subopt": float(np.mean(sub)), "min_subopt": float(np.min(sub)), "vstar_error": err,
+            "problems": problems}
+
+
+def rcsl_target_run(S, learner, seed):
+    """Return-conditioned control in a deterministic MDP: on ``random_deterministic(S, 3, H = 6)`` (half the pairs
+    pay U[0, 1]) with ``N = 200`` uniform-behaviour trajectories, the learner is conditioned on five dataset
+    returns (the smallest, the largest and three between them); ``gap`` = ``max_g |J(g) - g| / V*``."""
+    mdp = random_deterministic(int(S), 3, horizon=6, seed=seed, reward_density=0.5)
+    data = collect(mdp, np.full((int(S), 3), 1.0 / 3), 200, seed=int(seed) + 10_000)
+    G = np.unique(np.round(data.returns, 9))
+    targets = G[np.round(np.linspace(0, len(G) - 1, 5)).astype(int)]
+    pol = _fit(learner, data, seed)
+    vstar, err, problems = certified_optimum(mdp)
+    J = np.array([_execute(mdp, data, pol, g) for g in targets])
+    return {"gap": float(np.max(np.abs(J - targets)) / vstar), "max_ratio": float(J.max() / vstar),
+            "vstar_error": err, "problems": problems}
 
 
 def _coverage_bound(N, M):
@@ -184,13 +262,14 @@ def baird_run(gamma, method, seed):
 def stitch_run(H, method, seed):
     mdp = mdps.stitching_gridworld(horizon=int(H))
     data = stitching_dataset(mdp, mdps.stitching_behaviours(), 250, seed=seed)
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    vstar, err, problems = certified_optimum(mdp)
     if method == "mbrcsl":
         r = mbrcsl(data, n_rollouts=2000, seed=seed)
         v = evaluate_return_conditioned(mdp, r.policy, r.target)
     else:
         v = rcsl_return(mdp, data, rcsl_tabular(data))
-    return {"ratio": v / vstar, "best_data": float(data.returns.max()) / vstar}
+    return {"ratio": v / vstar, "best_data": float(data.returns.max()) / vstar, "vstar_error": err,
+            "problems": problems}
 
 
 def fqi_width_run(n, weights, seed):
@@ -228,24 +307,53 @@ def _width(ctx: RunContext, target: str):
                              "explicit_upper_bound_mean": up.mean(axis=1)})
 
 
+def _value_invariants(m: Measurement, rows, key: str = "ratio", upper: float = 1.0) -> Measurement:
+    """Hard invariants of a value measurement: the optimum it is judged against is certified (Bellman residual
+    and greedy-policy value, :func:`proofs_checks._invariants.certified_optimum`), and no measured ``key`` exceeds
+    ``upper`` (a value above V*, relative) beyond the certified error."""
+    probs = sorted({p for r in rows for p in r["result"].get("problems", [])})
+    for p in probs:
+        m.require(False, p)
+    err = max(r["result"].get("vstar_error", 0.0) for r in rows)
+    worst = max(r["result"][key] for r in rows)
+    m.require(worst <= upper + err + VSTAR_TOL, f"{key} <= {upper:g} + certified error (measured {worst:.6g})")
+    return m
+
+
 def _rcsl_width(ctx: RunContext, cond: bool):
     ns = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
     rows = ctx.sweep(rcsl_width_run, {"n": ns, "cond": [cond]}, name=f"rcsl_bellman.rcsl_width.{cond}",
                      seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
     x, y = rows_to_matrix(rows, "n", "ratio")
-    return Measurement("|S|", x, y, "J(RCSL) / V*" if cond else "J(RCSL without g) / V*",
-                       bound_values=np.full(x.shape, RCSL_RATIO), meta={"width": 4, "N": 500})
+    return _value_invariants(Measurement("|S|", x, y, "J(RCSL) / V*" if cond else "J(RCSL without g) / V*",
+                                         bound_values=np.full(x.shape, RCSL_RATIO), meta={"width": 4, "N": 500}), rows)
 
 
-def _coverage(ctx: RunContext, cond: bool):
+def _coverage(ctx: RunContext, learner: str | None):
+    learner = (ctx.learner or "rcsl") if learner is None else learner
     Ns = [32, 64, 128, 256]
     M = 40 if ctx.quick else 200
-    rows = ctx.sweep(rcsl_coverage_run, {"N": Ns, "cond": [cond], "M": [M]}, name=f"rcsl_bellman.coverage.{cond}",
+    rows = ctx.sweep(rcsl_coverage_run, {"N": Ns, "learner": [learner], "M": [M]}, name="rcsl_bellman.coverage",
                      seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
     x, y = rows_to_matrix(rows, "N", "subopt")
     b, pstar, vr = _coverage_bound(x, M)
-    return Measurement("N", x, y, "mean V* - J" + ("" if cond else " (behaviour cloning)"), bound_values=b,
-                       meta={"p_star": pstar, "V_range": vr, "M": M, "delta": DELTA})
+    m = Measurement("N", x, y, f"mean V* - J ({learner})", bound_values=b,
+                    meta={"p_star": pstar, "V_range": vr, "M": M, "delta": DELTA})
+    for r in rows:
+        r["result"]["neg_min_subopt"] = -r["result"]["min_subopt"]
+    return _value_invariants(m, rows, "neg_min_subopt", upper=0.0)
+
+
+def _target(ctx: RunContext, learner: str | None):
+    learner = (ctx.learner or "rcsl") if learner is None else learner
+    Ss = [6, 8, 12] if ctx.quick else [6, 8, 12, 16]
+    rows = ctx.sweep(rcsl_target_run, {"S": Ss, "learner": [learner]}, name="rcsl_bellman.target",
+                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    x, y = rows_to_matrix(rows, "S", "gap")
+    m = Measurement("|S|", x, y, f"max_g |J(g) - g| / V* ({learner})", bound_values=np.full(x.shape, TARGET_TOL),
+                    meta={"family": "random_deterministic(S, 3, H=6, reward_density=0.5)", "N": 200,
+                          "targets": "5 dataset returns from the smallest to the largest"})
+    return _value_invariants(m, rows, "max_ratio")
 
 
 def _tvr(ctx: RunContext, complete: bool):
@@ -287,8 +395,8 @@ def _stitch(ctx: RunContext, method: str):
     rows = ctx.sweep(stitch_run, {"H": [8, 10, 12], "method": [method]}, name=f"rcsl_bellman.stitch.{method}",
                      seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
     x, y = rows_to_matrix(rows, "H", "ratio")
-    return Measurement("H", x, y, f"J({method}) / V*", bound_values=np.full(x.shape, 0.99),
-                       meta={"behaviours": 4, "per_behaviour": 250})
+    return _value_invariants(Measurement("H", x, y, f"J({method}) / V*", bound_values=np.full(x.shape, 0.99),
+                                         meta={"behaviours": 4, "per_behaviour": 250}), rows)
 
 
 CHECK = Check(
@@ -314,11 +422,17 @@ CHECK = Check(
               "Zhou et al. 2024, Sec. 3.1 (constant width suffices for RCSL)", BoundHolds("lower"),
               lambda ctx: _rcsl_width(ctx, True), lambda ctx: _rcsl_width(ctx, False),
               "RCSL with the return input dropped: cannot realize pi_beta(a | s, h, g)"),
+        Claim("rcsl_hits_target", "in a deterministic MDP, tabular RCSL conditioned on any dataset return g "
+              "achieves exactly g (|J(g) - g| <= 1e-7 V*, five targets per dataset)",
+              "Brandfonbrener et al. 2022 (RCSL in deterministic environments); Zhou et al. 2024, Sec. 2-3 "
+              "(realizable return-conditioned class, the return-to-go decremented at execution)",
+              BoundHolds("upper"), lambda ctx: _target(ctx, None), lambda ctx: _target(ctx, "bc"),
+              "behaviour cloning (ignores the commanded return)", uses_learner=True),
         Claim("rcsl_coverage_bound", "tabular RCSL suboptimality <= (V* - G_min)(1 - p*)^N (with finite-M slack)",
               "Zhou et al. 2024, Sec. 3 (realizability + coverage); our reconstruction, deterministic tabular case",
-              BoundHolds("upper"), lambda ctx: _coverage(ctx, True), lambda ctx: _coverage(ctx, False),
+              BoundHolds("upper"), lambda ctx: _coverage(ctx, None), lambda ctx: _coverage(ctx, "bc"),
               "behaviour cloning (non-realizable: ignores the return-to-go)",
-              bound=bounds.get("rcsl_coverage_deterministic")),
+              bound=bounds.get("rcsl_coverage_deterministic"), uses_learner=True),
         Claim("fqi_diverges_incomplete", "linear FQI diverges on Tsitsiklis-Van Roy (gamma > 5/6, residual > 0)",
               "Tsitsiklis & Van Roy 1997; Zhou et al. 2024, Sec. 1 (DP needs completeness)", BoundHolds("lower"),
               lambda ctx: _tvr(ctx, False), lambda ctx: _tvr(ctx, True),
@@ -333,4 +447,6 @@ CHECK = Check(
               lambda ctx: _stitch(ctx, "mbrcsl"), lambda ctx: _stitch(ctx, "rcsl"),
               "plain RCSL on the same data (cannot stitch)"),
     ],
+    protocol="return_conditioned",
+    mutants=MUTANTS,
 )

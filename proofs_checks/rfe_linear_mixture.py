@@ -8,8 +8,41 @@ tests/test_rfe_exact_oracle.py), HOME with ``M = 4`` moment orders and every con
 ``C_BETA`` (the theorem's ``beta_K ~ 10^3`` makes exploration uniform). All errors are exact: the planned policy for
 each test reward is evaluated by backward induction in the true model.
 
+Learners under test (``Check.protocol = "reward_free"``)
+------------------------------------------------------
+The claims marked ``uses_learner`` (``exploration_beats_uniform``, ``lower_bound_rate``, ``d_rate``,
+``horizon_free``, ``certificate``) run any learner of the reward-free protocol
+(:mod:`rltheory.algorithms.reward_free.protocol`: ``factory(phi=, H=, K=, B=, seed=)``, ``explore_policy()``,
+``update(states, actions)`` without rewards, then ``plan(reward)``; optional ``certificate()``) on the same instances
+and episode streams; the measured quantity is the exact planning gap ``V*(r) - V^{plan(r)}(r)`` over the claim's
+test rewards. Without a learner they run the reference fast path (:func:`hf_ucrl_rfe`); the protocol form of the
+reference, :func:`reference_learner`, reproduces it bit for bit. The controls always run the reference. The other
+claims are about the reference's internals (its estimate's value error, its model error, its confidence sets and
+certificate growth, UCRL-RFE) and do not run a learner. A learner that offers no ``certificate()`` has nothing to
+violate in ``certificate`` (the measurement says so).
+
+What a PASS of the learner claims means: behind a lock the learner explores at least twice as well as uniform
+exploration with the reference's estimator, and on the lower-bound family its planning error follows the minimax
+rate ``d/sqrt(K)`` in K and d and is flat in H (total reward <= 1). What it does not mean: that the learner's
+estimate converges at the K^-1/2 rate on random instances (``keps_random`` measures the reference's estimate only),
+or that any certificate it does not offer holds. On the lower-bound family uniform exploration is itself near
+optimal (its actions form the hypercube design the instance is built on), so the three rate claims pass for a
+uniform explorer too; ``exploration_beats_uniform`` is the claim that it must fail. Mutants (realistic bugs) are in
+:mod:`proofs_checks.mutants.rfe_linear_mixture` (``CHECK.mutants``).
+
 Claims
 ------
+``exploration_beats_uniform``
+    On :func:`mdps.lock_linear_mixture_rfe` (the lower-bound bandit, d = 3, A = 4, gap 0.04, behind a combination
+    lock of length L in {3, 4} that is known through ``phi``; S = L + 4, H = 10, instances ``70_000 + seed``,
+    32 seeds) the learner's planning error after K = 400 episodes (test rewards 1/H per step at x3 and at x2) is at
+    most 0.5 times the mean error of uniform exploration with the reference's regression and planner (the
+    non-learning baseline, :func:`uniform_baseline`, run on the same instances and episode streams): the
+    one-sided 95% t upper limit of the learner's mean must be below that bound at every L (``MeanBound``). A
+    uniform explorer reaches the bandit state with probability ``4^-L`` per episode; the reference reaches it in
+    every episode once its pseudo-values stop saturating (after about 200 episodes here). Control: the uniform
+    explorer itself, which cannot beat half of itself. The measurement's meta lists the baseline's mean error, the
+    ratio and the error of a random bandit action (no information).
 ``lower_bound_rate``
     On the lower-bound family (:func:`mdps.hard_linear_mixture_rfe`, d = 4, H = 5, 32 seeds, gap
     ``sqrt(delta0/K)/(4 sqrt 2)``, a new instance per K with ``mu`` drawn per seed), the planning error after K
@@ -102,11 +135,26 @@ Claims
     slope CI below -1/2 + 0.3. The rate -1/2 itself is not resolved at K <= 6400: the fitted slope ranged from -0.34
     to -0.59 over base seeds 0-3000 (the ridge bias dominates the first episodes, and beta_k grows like log k). Control: the uncertainty
     pseudo-reward switched off (``explore="off"``): the explorer repeats its first action, only ``<mu, a_0>`` is learned
-    and the error stays flat, which must be rejected.
+    and the error stays flat, which must be rejected. This claim and ``exploration_horizon_free`` are about the
+    reference's estimate and are not learner claims; they do not show that exploration is *directed*: a uniformly
+    random explorer passes them too (issue 18: on these instances uniform actions cover every direction).
+    ``exploration_beats_uniform`` is the claim a non-directed explorer must fail.
 ``certificate``
     The algorithm's certificate bounds the error on every run: ``eps_hat <= 4 V^_1(s_1)`` (Lemma 2.8.7; under R1
-    ``V^`` is an upper bound of the paper's, so the inequality is inherited). Control: the plug-in certificate with the
-    confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run has a positive error.
+    ``V^`` is an upper bound of the paper's, so the inequality is inherited), on the runs of ``lower_bound_rate``.
+    A learner claim: a learner's optional ``certificate()`` is checked the same way (it is the bound itself, not
+    ``V^``); a certificate that is not a finite non-negative number is an invariant violation. Control: the plug-in
+    certificate with the confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run
+    has a positive error.
+
+Mutants (:mod:`proofs_checks.mutants.rfe_linear_mixture`; ``rltheory check rfe_linear_mixture --mutants`` prints the
+verdicts and evidence): uniform exploration, a radius 100x too large, exploration without the uncertainty reward,
+unweighted regression (its uncertainties stay saturated longer, so within K = 400 it never opens the lock), targets
+read at ``s_h`` instead of ``s_{h+1}`` and a planner one step short (it cannot see the step-restricted test reward)
+are killed by ``exploration_beats_uniform``; a radius 100x too small plans as well as the reference but its
+certificate no longer bounds the error (killed by ``certificate``). Planning with the unprojected estimate is a
+legitimate variant (the paper never projects; it passes every learner claim, its slower value-error decay is shown
+on the reference by ``keps_random``).
 ``confidence_coverage``
     ``theta*`` lies in every ellipsoid ``||theta - theta^X_{k,m}||_{S°^X_{k,m}} <= c_beta beta_k`` of both series, all
     orders and all episodes (Lemma 2.8.6, proved for ``c_beta = 1``; checked at the shrunk radius we explore with).
@@ -120,21 +168,85 @@ from __future__ import annotations
 import numpy as np
 
 import mdps
-from mdps.linear_mixture import hard_rfe_test_rewards
+from mdps.linear_mixture import hard_rfe_test_rewards, lock_linear_mixture_rfe, lock_rfe_test_rewards
 from rltheory import bounds
 from rltheory.algorithms.reward_free import hf_ucrl_rfe, mass_projection, ucrl_rfe
+from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner
+from rltheory.algorithms.reward_free.protocol import PROTOCOL, run_reward_free
 
-from .framework import AllOf, BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
+from .framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, rows_to_matrix
+from .learners import resolve_learner
+from .mutants.rfe_linear_mixture import MUTANTS
 
 C_BETA = 0.003
 M_ORDERS = 4
 D_FIXED, H_FIXED = 4, 5
 
 
-def hard_run(K, d, H, family, seed):
+def reference_learner(phi, H, K, B, seed):
+    """The reference learner of the reward-free protocol (:mod:`rltheory.algorithms.reward_free.protocol`):
+    HF-UCRL-RFE++ (R1 oracle) at the check's ``c_beta = C_BETA`` and ``M = M_ORDERS``. Driven by the protocol it
+    reproduces the fast path (:func:`hf_ucrl_rfe`) bit for bit; the check itself runs the fast path when no learner
+    is given."""
+    return HFUCRLRFELearner(phi, H, K, B, seed, c_beta=C_BETA, M=M_ORDERS)
+
+
+class UniformExplorer(HFUCRLRFELearner):
+    """The non-learning baseline of the exploration claims: the reference's regression, HOME weights and planner,
+    but every exploration action uniformly random (the pseudo-values are still computed: they are the regression
+    targets)."""
+
+    def explore_policy(self):
+        super().explore_policy()
+        return np.full((self.H, self.S, self.A), 1.0 / self.A)
+
+
+def uniform_baseline(phi, H, K, B, seed):
+    """Factory of :class:`UniformExplorer` at the reference's settings."""
+    return UniformExplorer(phi, H, K, B, seed, c_beta=C_BETA, M=M_ORDERS)
+
+
+def _resolve(spec):
+    """The factory named by a learner spec."""
+    return resolve_learner(spec)
+
+
+def _learner(ctx) -> str | None:
+    return ctx.learner
+
+
+def _sweep(ctx, fn, grid, name, seeds, learner):
+    """``ctx.sweep`` with the learner spec as a grid parameter (a cell key of its own) when one is given."""
+    if learner is not None:
+        grid = {**grid, "learner": [learner]}
+        name = f"{name}@{learner}"
+    return ctx.sweep(fn, grid, name=name, seeds=seeds)
+
+
+def _violations(rows) -> list:
+    out = []
+    for r in rows:
+        for v in r["result"].get("violations", []):
+            out.append(f"{v} (params {r['params']}, seed {r['seed']})")
+    return out
+
+
+def _with_violations(m: Measurement, rows) -> Measurement:
+    m.invariant_violations.extend(_violations(rows))
+    return m
+
+
+def _protocol_result(learner, m, K, seed, test_rewards) -> dict:
+    o = run_reward_free(_resolve(learner), m, int(K), int(seed), test_rewards)
+    return {"eps": o["eps"], "certificate": o["certificate"], "violations": o["violations"]}
+
+
+def hard_run(K, d, H, family, seed, learner=None):
     """One HF-UCRL-RFE++ run on the lower-bound instance; ``family`` is ``"theorem"`` (gap from K), ``"fixed"`` (gap
     of K = 1600), ``"total"`` (total gap (d-1) Delta held at Delta_K). ``eps_per_step`` is the error
-    in per-step units (rewards 1 per step at x3, Cor. 2.6.10): ``H`` times the normalised one."""
+    in per-step units (rewards 1 per step at x3, Cor. 2.6.10): ``H`` times the normalised one. With ``learner`` (a
+    spec of the reward-free protocol) that learner runs instead, through :func:`run_reward_free`; ``cert`` is then
+    its optional certificate (NaN without one)."""
     K, d, H = int(K), int(d), int(H)
     if family == "theorem":
         m = mdps.hard_linear_mixture_rfe(d, H, K=K, seed=10_000 + seed)
@@ -144,13 +256,20 @@ def hard_run(K, d, H, family, seed):
         m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(K) / (d - 1), seed=10_000 + seed)
     else:
         raise ValueError(f"family: unknown {family!r}")
+    if learner is not None:
+        o = _protocol_result(learner, m, K, seed, hard_rfe_test_rewards(m))
+        cert = o["certificate"]
+        return {"eps": o["eps"], "eps_per_step": o["eps"] * H, "cert": float("nan") if cert is None else cert / 4.0,
+                "violations": o["violations"]}
     r = hf_ucrl_rfe(m, K, seed=seed, c_beta=C_BETA, M=M_ORDERS, test_rewards=hard_rfe_test_rewards(m),
                     certificate_scales=(0.0, 1.0))
     err = float(r.eps_hat[-1])
     scales = list(r.extra["certificate_scales"])
-    return {"eps": err, "eps_per_step": err * H, "cert": float(r.certificate[-1]),
+    cert = float(r.certificate[-1])
+    bad = [] if np.isfinite(cert) and cert >= 0 else [f"certificate: {cert!r} is not a finite non-negative number"]
+    return {"eps": err, "eps_per_step": err * H, "cert": cert,
             "cert_zero_radius": float(r.extra["certificates"][-1, scales.index(0.0)]),
-            "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta}
+            "coverage": float(r.extra["coverage"].max()), "c_beta": r.c_beta, "violations": bad}
 
 
 _WARM = []
@@ -161,6 +280,9 @@ def _warm():
     cold cache is compiled once instead of once per worker."""
     if not _WARM:
         hard_run(2, 2, 2, "theorem", 0)
+        m = mdps.hard_linear_mixture_rfe(2, 2, K=2, seed=0)
+        run_reward_free(uniform_baseline, m, 2, 0, [m.R])  # the protocol's kernels (deterministic policies: above)
+        run_reward_free(reference_learner, m, 2, 0, [m.R])
         _WARM.append(True)
 
 
@@ -348,49 +470,119 @@ def _Ks(ctx):
     return [100, 200, 400, 800, 1600] if ctx.quick else [100, 200, 400, 800, 1600, 3200, 6400]
 
 
-def _k_sweep(ctx, family):
-    """One sweep over K for both families (the claims and controls that share it are then served from the store)."""
+def _k_sweep(ctx, family, learner=None):
+    """One sweep over K for both families (the claims and controls that share it are then served from the store);
+    a learner under test runs the ``"theorem"`` family only (the controls stay the reference's)."""
     _warm()
-    rows = ctx.sweep(hard_run, {"K": _Ks(ctx), "d": [D_FIXED], "H": [H_FIXED], "family": ["theorem", "fixed"]},
-                     name="rfe_linear_mixture.K", seeds=_seeds(ctx))
+    fams = ["theorem", "fixed"] if learner is None else ["theorem"]
+    rows = _sweep(ctx, hard_run, {"K": _Ks(ctx), "d": [D_FIXED], "H": [H_FIXED], "family": fams},
+                  "rfe_linear_mixture.K", _seeds(ctx), learner)
     return [r for r in rows if r["params"]["family"] == family]
 
 
-def _rate_measure(ctx: RunContext, family: str) -> Measurement:
-    rows = _k_sweep(ctx, family)
+def _saturation(x, mean) -> str:
+    """How much the mean fell over the last doubling of x (a curve that has stopped falling is reported as
+    saturated, not as a rate)."""
+    drop = float(mean[-2] / mean[-1]) if mean[-1] > 0 else float("inf")
+    state = "saturated (fell by < 10% over the last doubling)" if drop < 1.1 else "still falling"
+    return f"mean(x[-2]) / mean(x[-1]) = {drop:.3g}: {state}"
+
+
+def _rate_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
+    rows = _k_sweep(ctx, family, learner)
     x, y = rows_to_matrix(rows, "K", "eps")
     b = bounds.get("rfe_lm_error_lower").evaluate(d=D_FIXED, K=x)
-    return Measurement("K", x, y, "planning error max_r V* - V^pi_r", bound_values=b,
-                       meta={"instance": f"hard_linear_mixture_rfe(d={D_FIXED}, H={H_FIXED})", "family": family,
-                             "c_beta": C_BETA, "M": M_ORDERS, "oracle": "R1",
-                             "reference": "d/sqrt(K) (C = 1): shape only"})
+    m = Measurement("K", x, y, "planning error max_r V* - V^pi_r", bound_values=b,
+                    meta={"instance": f"hard_linear_mixture_rfe(d={D_FIXED}, H={H_FIXED})", "family": family,
+                          "c_beta": C_BETA, "M": M_ORDERS, "oracle": "R1", "learner": learner or "reference",
+                          "reference": "d/sqrt(K) (C = 1): shape only",
+                          "saturation": _saturation(x, y.mean(axis=1))})
+    return _with_violations(m, rows)
 
 
-def _d_measure(ctx: RunContext, family: str) -> Measurement:
+def _d_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
     ds = [2, 3, 4, 5, 6] if ctx.quick else [2, 3, 4, 5, 6, 7]
-    rows = ctx.sweep(hard_run, {"K": [400], "d": ds, "H": [H_FIXED], "family": ["theorem", "total"]},
-                     name="rfe_linear_mixture.d", seeds=ctx.seed_list(max(8 * ctx.seeds, 64)))
+    fams = ["theorem", "total"] if learner is None else [family]
+    rows = _sweep(ctx, hard_run, {"K": [400], "d": ds, "H": [H_FIXED], "family": fams}, "rfe_linear_mixture.d",
+                  ctx.seed_list(max(8 * ctx.seeds, 64)), learner)
     rows = [r for r in rows if r["params"]["family"] == family]
     x, y = rows_to_matrix(rows, "d", "eps")
-    return Measurement("d - 1", x - 1, y, "planning error at K = 400", meta={"family": family, "c_beta": C_BETA})
+    m = Measurement("d - 1", x - 1, y, "planning error at K = 400",
+                    meta={"family": family, "c_beta": C_BETA, "learner": learner or "reference"})
+    return _with_violations(m, rows)
 
 
-def _h_measure(ctx: RunContext, family: str) -> Measurement:
+def _h_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
     Hs, K = ([10, 20, 40, 80], 400) if ctx.quick else ([10, 20, 40, 80, 160], 800)
-    rows = ctx.sweep(hard_run, {"K": [K], "d": [D_FIXED], "H": Hs, "family": ["theorem"]},
-                     name="rfe_linear_mixture.H", seeds=_seeds(ctx))
+    rows = _sweep(ctx, hard_run, {"K": [K], "d": [D_FIXED], "H": Hs, "family": ["theorem"]},
+                  "rfe_linear_mixture.H", _seeds(ctx), learner)
     x, y = rows_to_matrix(rows, "H", "eps_per_step" if family == "per_step" else "eps")
     unit = "per-step units" if family == "per_step" else "total reward <= 1"
-    return Measurement("H", x, y, f"planning error at K = {K} ({unit})", meta={"family": family, "c_beta": C_BETA})
+    m = Measurement("H", x, y, f"planning error at K = {K} ({unit})",
+                    meta={"family": family, "c_beta": C_BETA, "learner": learner or "reference"})
+    return _with_violations(m, rows)
 
 
-def _cert_measure(ctx: RunContext, key: str) -> Measurement:
-    rows = _k_sweep(ctx, "theorem")
+def _cert_measure(ctx: RunContext, key: str, learner=None) -> Measurement:
+    rows = _k_sweep(ctx, "theorem", learner)
     x, y = rows_to_matrix(rows, "K", "eps")
     _, c = rows_to_matrix(rows, "K", key)
-    return Measurement("K", x, y, "planning error vs 4 x certificate", bound_values=4.0 * c,
-                       meta={"certificate": key, "c_beta": C_BETA,
-                             "certificate": "4 V^_1(s_1) (Lemma 2.8.7), R1 upper bound"})
+    meta = {"certificate": key, "c_beta": C_BETA, "learner": learner or "reference",
+            "certificate formula": "4 V^_1(s_1) (Lemma 2.8.7), R1 upper bound"}
+    if learner is not None and np.all(np.isnan(c)):
+        # the protocol's certificate() is optional: a learner that certifies nothing has nothing to violate here
+        meta["certificate"] = "none offered by the learner: nothing to check (every other claim still applies)"
+        c = np.full(c.shape, np.inf)
+    m = Measurement("K", x, y, "planning error vs 4 x certificate", bound_values=4.0 * c, meta=meta)
+    return _with_violations(m, rows)
+
+
+#: Lock family of the exploration claim: d = 3 (A = 4 actions), H = 10, gap 0.04, K = 400 episodes.
+LOCK_D, LOCK_H, LOCK_GAP, LOCK_K = 3, 10, 0.04, 400
+LOCK_LENGTHS = (3, 4)
+#: The learner's mean error must be at most this fraction of the uniform explorer's.
+LOCK_RATIO = 0.5
+
+
+def lock_run(L, seed, learner=None, explorer="reference"):
+    """Planning error after ``LOCK_K`` episodes on :func:`mdps.lock_linear_mixture_rfe` (``d = 3``, lock length
+    ``L``, instance ``70_000 + seed``; test rewards at x3 and at x2): the reference (fast path), the learner
+    ``learner`` (protocol) or, with ``explorer="uniform"``, the uniform-exploration baseline (:func:`uniform_baseline`,
+    protocol). Also the fraction of episodes that reached the bandit state (reference only)."""
+    m = lock_linear_mixture_rfe(LOCK_D, int(L), LOCK_H, gap=LOCK_GAP, seed=70_000 + seed)
+    tr = lock_rfe_test_rewards(m)
+    if explorer == "uniform":
+        o = run_reward_free(uniform_baseline, m, LOCK_K, seed, tr)
+        return {"eps": o["eps"], "violations": o["violations"]}
+    if learner is not None:
+        return _protocol_result(learner, m, LOCK_K, seed, tr)
+    r = hf_ucrl_rfe(m, LOCK_K, seed=seed, c_beta=C_BETA, M=M_ORDERS, test_rewards=tr)
+    return {"eps": r.final_error}
+
+
+def _lock_measure(ctx: RunContext, learner=None, explorer="reference") -> Measurement:
+    _warm()
+    seeds = ctx.seed_list(max(4 * ctx.seeds, 32))
+    grid = {"L": list(LOCK_LENGTHS)}
+    base = ctx.sweep(lock_run, {**grid, "explorer": ["uniform"]}, name="rfe_linear_mixture.lock_uniform", seeds=seeds)
+    xb, yb = rows_to_matrix(base, "L", "eps")
+    if explorer == "uniform":
+        rows, x, y = base, xb, yb
+    else:
+        rows = _sweep(ctx, lock_run, grid, "rfe_linear_mixture.lock", seeds, learner)
+        x, y = rows_to_matrix(rows, "L", "eps")
+    ub = yb.mean(axis=1)
+    no_info = LOCK_GAP * (LOCK_D - 1) * (LOCK_H - xb - 1) / LOCK_H
+    m = Measurement("L", x, y, f"planning error after K = {LOCK_K} behind a lock of length L",
+                    bound_values=LOCK_RATIO * ub,
+                    meta={"learner": "uniform exploration (baseline)" if explorer == "uniform" else (learner or "reference"),
+                          "instance": f"lock_linear_mixture_rfe(d={LOCK_D}, L, H={LOCK_H}, gap={LOCK_GAP}), "
+                                      "instances 70_000+seed", "c_beta": C_BETA,
+                          "uniform exploration mean error per L": ub,
+                          "mean error / uniform's per L": y.mean(axis=1) / np.where(ub > 0, ub, np.nan),
+                          "expected error of a random bandit action per L (no information)": no_info,
+                          "bound": f"{LOCK_RATIO:g} x uniform exploration's mean error (same instances, seeds)"})
+    return _with_violations(m, rows)
 
 
 def _coverage_measure(ctx: RunContext, radius: float) -> Measurement:
@@ -406,21 +598,48 @@ CHECK = Check(
     source="Zhang, Zhang & Gu, ICML 2023 (arXiv 2303.10165); presented in W. Zhang's UCLA dissertation (2024), ch. 2",
     claims=[
         Claim(
+            uses_learner=True,
+            name="exploration_beats_uniform",
+            statement=f"behind a combination lock of length L in {list(LOCK_LENGTHS)} (S = L + 4 states, d = {LOCK_D}, "
+                      f"A = {2 ** (LOCK_D - 1)}, H = {LOCK_H}, gap {LOCK_GAP}) the planning error after K = {LOCK_K} "
+                      f"episodes is at most {LOCK_RATIO:g} x that of uniform exploration (same estimator and planner, "
+                      "same instances and episode streams): one-sided 95% upper limit of the mean at every L",
+            source="Thm 2.6.3 (K(eps) = O~(d^2 eps^-2), independent of |S| and |A|); Alg. 4 line 5 (exploration "
+                   "maximises the uncertainty accumulated along the trajectory)",
+            rule=MeanBound("upper"),
+            measure=lambda ctx: _lock_measure(ctx, _learner(ctx)),
+            negative_control=lambda ctx: _lock_measure(ctx, None, "uniform"),
+            control_description="uniform exploration (the non-learning baseline: uniformly random actions, the "
+                                "reference's regression and planner) cannot beat itself by half",
+        ),
+        Claim(
+            uses_learner=True,
+            name="certificate",
+            statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
+            source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
+            rule=BoundHolds("upper"),
+            measure=lambda ctx: _cert_measure(ctx, "cert", _learner(ctx)),
+            negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
+            control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
+        ),
+        Claim(
+            uses_learner=True,
             name="lower_bound_rate",
             statement="on the lower-bound family the planning error shrinks like d/sqrt(K): slope CI contains -1/2",
             source="Thm 2.6.3 (upper, O~(d/sqrt K + d^2/K)) and Thm 2.6.8 (lower, Omega(d^2 eps^-2))",
             rule=SlopeCI(-0.5, mode="contains", tol=0.15),
-            measure=lambda ctx: _rate_measure(ctx, "theorem"),
+            measure=lambda ctx: _rate_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _rate_measure(ctx, "fixed"),
             control_description="fixed gap (the family's gap at K = 1600): the error cannot follow 1/sqrt(K)",
             bound=bounds.get("rfe_lm_error_lower"),
         ),
         Claim(
+            uses_learner=True,
             name="d_rate",
             statement="on the lower-bound family at K = 400 the error grows like d: slope in d - 1 contains 1",
             source="Thm 2.6.8 (Omega(d^2 eps^-2), i.e. error Omega(d/sqrt K)); Thm 2.6.3 (matching upper bound)",
             rule=SlopeCI(1.0, mode="contains", tol=0.15),
-            measure=lambda ctx: _d_measure(ctx, "theorem"),
+            measure=lambda ctx: _d_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _d_measure(ctx, "total"),
             control_description="total gap (d-1) Delta held fixed: the error grows more slowly than d",
             bound=bounds.get("rfe_lm_lower"),
@@ -442,11 +661,12 @@ CHECK = Check(
             bound=bounds.get("rfe_lm_upper"),
         ),
         Claim(
+            uses_learner=True,
             name="horizon_free",
             statement="with total reward <= 1 the error at fixed K does not grow with H: slope in H below 0.25",
             source="Thm 2.6.3 / Cor. 2.6.4: K(eps) = O~(d^2 eps^-2), polylog in H",
             rule=SlopeCI(0.25, mode="below"),
-            measure=lambda ctx: _h_measure(ctx, "theorem"),
+            measure=lambda ctx: _h_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _h_measure(ctx, "per_step"),
             control_description="per-step rewards (Cor. 2.6.10 scale): error in per-step units grows like H",
             bound=bounds.get("rfe_lm_upper"),
@@ -511,15 +731,6 @@ CHECK = Check(
                                 "learns the other sign coordinates",
         ),
         Claim(
-            name="certificate",
-            statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
-            source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
-            rule=BoundHolds("upper"),
-            measure=lambda ctx: _cert_measure(ctx, "cert"),
-            negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
-            control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
-        ),
-        Claim(
             name="confidence_coverage",
             statement="theta* lies in every HOME ellipsoid (both series, all orders, all episodes) at radius c_beta beta_k",
             source="Lemma 2.8.6 (proved for c_beta = 1)",
@@ -529,4 +740,6 @@ CHECK = Check(
             control_description="horizon-scaled radius c_beta beta_k / H (the 1/H reward rescaling applied to the radius)",
         ),
     ],
+    protocol=PROTOCOL,
+    mutants=MUTANTS,
 )

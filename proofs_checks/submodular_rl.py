@@ -25,6 +25,14 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
     learning is needed to reach the factor there) and policy gradient on the modular surrogate (rewards ``F({s})``
     per visit, ``subpo_factor_vs_modular``), which keeps revisiting the lure -> both rejected. (Until this version
     the family was ``lure_coverage(8)`` without copies, where random play already gets 0.96 .. 0.77 of OPT.)
+``subpo_needs_history`` / ``subpo_marginal_credit`` (claims about the learner's own ingredients; learner claims)
+    SubPO reaches >= 0.9 OPT on every seed of :func:`mdps.submodular.memory_hub` ``(n)``, n = 2, 3 (stochastic
+    first move: a Markov policy cannot cover every leaf; the best Markov value found is in ``meta``), and of
+    :func:`delayed_chain` (early
+    coverage is a dead end worth OPT / 2; the optimum is reached only at the last step). Controls: SubPO with
+    Markov features, and greedy marginal gains. A SubPO without history features cannot pass the first; one whose
+    credit is not the sum of the marginal gains after the step (the authors' code credits ``F(B_{t+1})`` at every
+    ``t >= h``, i.e. maximises ``E sum_h F(B_h)``; or a myopic immediate-gain credit) takes the dead end.
 ``no_constant_factor``
     Without the assumption there is no constant factor for greedy marginal gains: on the deceptive chain of length
     n the greedy ratio is 1/(n-1), log-log slope -1 in n (95% CI contains -1 +- 0.1). Control: the bandit-like
@@ -39,6 +47,10 @@ Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their sta
     On the SOP-reduced lure family :func:`mdps.submodular.orienteering_lure` (undirected, strict gains, random
     terminal weights) greedy marginal gains get ``1 + k eps`` against OPT ``sum_j w_j``: log-log slope in ``k``
     ~ -1 (95% CI contains -1 +- 0.1). Control: the bandit-like family (slope ~0) -> rejected.
+
+Learners under test (protocol ``"set_function"``, :mod:`proofs_checks._set_function`): the claims ``subpo_*`` run
+``ctx.learner`` when given (the built-in Numba SubPO otherwise); mutants in
+:mod:`proofs_checks.mutants.submodular_rl`. Every learner measurement has the invariant "fraction of OPT <= 1".
 """
 from __future__ import annotations
 
@@ -52,6 +64,8 @@ from rltheory import bounds
 from rltheory.algorithms.submodular import evaluate_context_policy, greedy_policy_value, modular_pg, subpo
 from rltheory.solvers.submodular import best_markov, exact_optimum, markov_value
 
+from ._set_function import run_set_function_learner
+from .mutants.submodular_rl import MUTANTS
 from .framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 FACTOR = 1.0 - np.exp(-1.0)
@@ -89,28 +103,83 @@ def greedy_ratio_deceptive(n, seed):
 LURE = {"n": 10, "copies": 6, "lure": 1.5}
 
 
-def learner_ratio_lure(H, learner, seed, n_iters=300):
-    """Learner / OPT on ``lure_coverage(**LURE)``; ``learner="uniform"``: the uniformly random policy (exact)."""
-    sm = lure_coverage(LURE["n"], horizon=int(H), lure=LURE["lure"], copies=LURE["copies"])
-    opt = exact_optimum(sm).value
+def _learner_value(sm, learner, seed, n_iters=300):
+    """Exact value of what ``learner`` learns on ``sm``: ``"subpo"`` / ``"subpo_markov"`` (the built-in fast path,
+    history / Markov features), ``"modular"``, ``"uniform"`` (no learning), ``"greedy"`` (marginal-gain greedy), or
+    a ``"set_function"`` learner spec run through :func:`proofs_checks._set_function.run_set_function_learner`."""
     if learner == "subpo":
-        v = subpo(sm, seed=seed, n_iters=n_iters, batch=64).value
-    elif learner == "modular":
-        v = modular_pg(sm, seed=seed, n_iters=n_iters, batch=64).value
-    else:
-        v = uniform_value(sm)
-    return {"ratio": v / opt}
+        return subpo(sm, seed=seed, n_iters=n_iters, batch=64).value
+    if learner == "subpo_markov":
+        return subpo(sm, seed=seed, n_iters=n_iters, batch=64, features="markov").value
+    if learner == "modular":
+        return modular_pg(sm, seed=seed, n_iters=n_iters, batch=64).value
+    if learner == "uniform":
+        return uniform_value(sm)
+    if learner == "greedy":
+        return greedy_policy_value(sm)[0]
+    return run_set_function_learner(sm, learner, n_iters=n_iters, batch=64, seed=seed)
+
+
+def learner_ratio_lure(H, learner, seed, n_iters=300):
+    """Learner / OPT on ``lure_coverage(**LURE)`` (``learner`` as in :func:`_learner_value`)."""
+    sm = lure_coverage(LURE["n"], horizon=int(H), lure=LURE["lure"], copies=LURE["copies"])
+    return {"ratio": _learner_value(sm, learner, seed, n_iters) / exact_optimum(sm).value}
+
+
+def learner_ratio_memory(n, learner, seed):
+    """Learner / OPT on :func:`mdps.submodular.memory_hub` ``(n)`` (stochastic first move: the optimum needs
+    memory); also the best Markov value / OPT (exact enumeration for n = 2, coordinate ascent above)."""
+    sm = memory_hub(int(n))
+    opt = exact_optimum(sm).value
+    return {"ratio": _learner_value(sm, learner, seed) / opt, "markov": best_markov(sm)[0] / opt}
+
+
+def delayed_chain(H: int):
+    """A deterministic SubMDP where early coverage is a trap (ours). States: 0 the start, 1 a dead end worth 1
+    (absorbing), ``2 .. H - 1`` a path worth 0, ``H`` the goal worth 2 (modular ``F``). From the start and from
+    each path state action 0 enters the dead end and action 1 moves on; the goal is reached exactly at the last
+    step ``s_{H-1}``. OPT = 2 (walk the path); greedy marginal gains take the dead end (value 1); a learner that
+    credits step ``h`` with ``sum_{t >= h} F(B_{t+1})`` prefers the dead end as soon as ``H - 1 - h > 2``
+    (it maximises ``sum_h F(B_h)``, not ``F(B_{H-1})``)."""
+    from rltheory import TabularMDP
+    from rltheory.models.submodular import Modular, SubmodularMDP
+
+    H = int(H)
+    S = H + 1
+    P = np.zeros((S, 2, S))
+    P[0, 0, 1] = P[0, 1, 2] = 1.0
+    P[1, :, 1] = 1.0
+    for k in range(2, S - 1):
+        P[k, 0, 1] = P[k, 1, k + 1] = 1.0
+    P[S - 1, :, S - 1] = 1.0
+    w = np.zeros(S)
+    w[1], w[S - 1] = 1.0, 2.0
+    return SubmodularMDP(TabularMDP(P, np.zeros((S, 2)), horizon=H, mu0=0, name=f"delayed_chain(H={H})"),
+                         Modular(w))
+
+
+def learner_ratio_delayed(H, learner, seed):
+    """Learner / OPT on :func:`delayed_chain` ``(H)``."""
+    sm = delayed_chain(int(H))
+    return {"ratio": _learner_value(sm, learner, seed) / exact_optimum(sm).value}
+
+
+def _fraction_of_opt(m: Measurement) -> Measurement:
+    """Invariant: no policy exceeds the exact optimum (fraction of OPT <= 1)."""
+    m.require(m.y <= 1 + 1e-9, f"fraction of OPT <= 1 (measured max {np.nanmax(m.y):.6g})")
+    return m
 
 
 GRID = "S...\n.#..\n...."
 
 
-def subpo_vs_modular_grid(H, seed, swap=False):
-    """SubPO (natural PG, history features) / modular PG on a weighted-coverage gridworld (weights from seed)."""
+def subpo_vs_modular_grid(H, seed):
+    """SubPO (natural PG, history features) / modular PG on a weighted-coverage gridworld (weights from seed), and
+    the reversed ratio (``swapped``) from the same two runs."""
     g = coverage_gridworld(GRID, horizon=int(H), seed=seed)
     s = subpo(g, seed=seed, n_iters=300, batch=64, natural=True, lr=1.0).value
     m = modular_pg(g, seed=seed, n_iters=300, batch=64).value
-    return {"ratio": (m / s) if swap else (s / m)}
+    return {"ratio": s / m, "swapped": m / s}
 
 
 def history_vs_markov(kind, seed):
@@ -138,8 +207,8 @@ def history_vs_markov(kind, seed):
     return {"ratio": exact_optimum(sm).value / bm}
 
 
-def _ratio(ctx, fn, grid, var, name):
-    rows = ctx.sweep(fn, grid, name=f"submodular_rl.{name}")
+def _ratio(ctx, fn, grid, var, name, seeds=None):
+    rows = ctx.sweep(fn, grid, name=f"submodular_rl.{name}", seeds=seeds)
     x, y = rows_to_matrix(rows, var, "ratio")
     return x, y
 
@@ -157,23 +226,50 @@ def _greedy_tight(ctx: RunContext):
 
 def _greedy_deceptive(ctx: RunContext):
     x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": [2, 4, 8] if ctx.quick else [2, 4, 8, 12]}, "n",
-                  "greedy_deceptive")
+                  "greedy_deceptive", seeds=ctx.seed_list(1))  # deterministic instance: one seed
     return Measurement("n", x, y, "greedy / OPT", bound_values=np.full(x.shape, FACTOR),
                        meta={"family": "deceptive_chain"})
 
 
 def _lure(ctx: RunContext, learner):
     Hs = [4, 5, 6] if ctx.quick else [4, 5, 6, 7]
-    x, y = _ratio(ctx, learner_ratio_lure, {"H": Hs, "learner": [learner]}, "H", f"lure.{learner}")
-    _, u = _ratio(ctx, learner_ratio_lure, {"H": Hs, "learner": ["uniform"]}, "H", "lure.uniform")
-    return Measurement("H", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, FACTOR),
-                       meta={"family": "lure_coverage(n={n}, copies={copies}, lure={lure})".format(**LURE),
-                             "episodes": 0 if learner == "uniform" else 300 * 64,
-                             "uniform random policy / OPT (exact)": u[:, 0].round(4).tolist()})
+    if learner == "subpo" and ctx.learner is not None:
+        learner = ctx.learner
+    x, y = _ratio(ctx, learner_ratio_lure, {"H": Hs, "learner": [learner]}, "H", "lure")
+    _, u = _ratio(ctx, learner_ratio_lure, {"H": Hs, "learner": ["uniform"]}, "H", "lure")
+    return _fraction_of_opt(Measurement(
+        "H", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, FACTOR),
+        meta={"family": "lure_coverage(n={n}, copies={copies}, lure={lure})".format(**LURE),
+              "episodes": 0 if learner == "uniform" else 300 * 64,
+              "uniform random policy / OPT (exact)": u[:, 0].round(4).tolist()}))
+
+
+NEAR_OPT = 0.9
+
+
+def _memory_learner(ctx: RunContext, learner: str | None):
+    learner = ctx.learner or "subpo" if learner is None else learner
+    rows = ctx.sweep(learner_ratio_memory, {"n": [2, 3], "learner": [learner]}, name="submodular_rl.memory_learner")
+    x, y = rows_to_matrix(rows, "n", "ratio")
+    _, mk = rows_to_matrix(rows, "n", "markov")
+    return _fraction_of_opt(Measurement(
+        "leaves n", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, NEAR_OPT),
+        meta={"family": "memory_hub(n)", "episodes": 300 * 64,
+              "best Markov value / OPT": mk[:, 0].round(4).tolist()}))
+
+
+def _delayed_learner(ctx: RunContext, learner: str | None):
+    learner = ctx.learner or "subpo" if learner is None else learner
+    Hs = [4, 5, 6] if ctx.quick else [4, 5, 6, 7, 8]
+    rows = ctx.sweep(learner_ratio_delayed, {"H": Hs, "learner": [learner]}, name="submodular_rl.delayed")
+    x, y = rows_to_matrix(rows, "H", "ratio")
+    return _fraction_of_opt(Measurement("H", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, NEAR_OPT),
+                                        meta={"family": "delayed_chain(H)", "episodes": 300 * 64}))
 
 
 def _deceptive_slope(ctx: RunContext):
-    x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": [2, 4, 8, 12]}, "n", "greedy_deceptive_slope")
+    x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": [2, 4, 8, 12]}, "n", "greedy_deceptive_slope",
+                  seeds=ctx.seed_list(1))  # deterministic instance: one seed
     # (n - 1) is the natural variable of the construction: ratio = 1/(n-1)
     return Measurement("n - 1", x - 1, y, "greedy / OPT", meta={"family": "deceptive_chain"})
 
@@ -184,8 +280,8 @@ def _choice_slope(ctx: RunContext):
 
 
 def _grid_measure(ctx: RunContext, swap: bool):
-    x, y = _ratio(ctx, subpo_vs_modular_grid, {"H": [4, 6] if ctx.quick else [4, 6, 8], "swap": [swap]}, "H",
-                  "grid.swap" if swap else "grid")
+    rows = ctx.sweep(subpo_vs_modular_grid, {"H": [4, 6] if ctx.quick else [4, 6, 8]}, name="submodular_rl.grid")
+    x, y = rows_to_matrix(rows, "H", "swapped" if swap else "ratio")
     q = "modular / SubPO" if swap else "SubPO / modular"
     return Measurement("H", x, y, q, bound_values=np.ones(x.shape), meta={"map": GRID, "episodes": 300 * 64})
 
@@ -249,18 +345,32 @@ CHECK = Check(
               BoundHolds("lower"), _greedy_tight, _greedy_deceptive,
               "the same greedy policy on the deceptive chain, which violates the bandit-like assumption",
               bound=bounds.get("subpo_bandit_factor")),
+        Claim("subpo_needs_history", f"SubPO (history features) reaches >= {NEAR_OPT} OPT on every seed of "
+              "memory_hub(n), n = 2, 3, where Markov policies fall short (best Markov value in the meta)",
+              "Prajapat et al. 2024, Sec. 3-4 (optimal SubRL policies are non-Markovian; SubPO's policy class "
+              "conditions on the history)", BoundHolds("lower"),
+              lambda ctx: _memory_learner(ctx, None), lambda ctx: _memory_learner(ctx, "subpo_markov"),
+              "the same SubPO with Markov features (x = s): bounded by the best Markov value",
+              uses_learner=True),
+        Claim("subpo_marginal_credit", f"SubPO reaches >= {NEAR_OPT} OPT on every seed of the delayed chain "
+              "(early coverage is a dead end worth half the optimum)",
+              "Prajapat et al. 2024, Sec. 4 (the return-to-go of step h is the sum of the marginal gains after it, "
+              "F(B_{H-1}) - F(B_h): the policy gradient of E F(B_{H-1}))", BoundHolds("lower"),
+              lambda ctx: _delayed_learner(ctx, None), lambda ctx: _delayed_learner(ctx, "greedy"),
+              "greedy marginal gains (myopic: takes the dead end, 1/2 OPT)",
+              uses_learner=True),
         Claim("subpo_factor", "SubPO >= (1 - 1/e) OPT on every seed of a bandit-like family where uniformly random "
               "play gets only 0.52-0.61 OPT",
               "Prajapat et al. 2024, SubPO guarantee", BoundHolds("lower"),
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "uniform"),
               "the uniformly random policy (exact value) on the same instances: below the factor, so the factor "
               "needs learning there",
-              bound=bounds.get("subpo_bandit_factor")),
+              bound=bounds.get("subpo_bandit_factor"), uses_learner=True),
         Claim("subpo_factor_vs_modular", "SubPO >= (1 - 1/e) OPT on every seed (same runs as subpo_factor)",
               "Prajapat et al. 2024, SubPO guarantee", BoundHolds("lower"),
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "modular"),
               "policy gradient on the modular surrogate F({s}) per visit (ignores diminishing returns)",
-              bound=bounds.get("subpo_bandit_factor")),
+              bound=bounds.get("subpo_bandit_factor"), uses_learner=True),
         Claim("no_constant_factor", "greedy / OPT = 1/(n-1) on the deceptive chain: slope -1, no constant factor",
               "Prajapat et al. 2024 (SubRL is hard to approximate in general); our deceptive construction",
               SlopeCI(-1.0, mode="contains", tol=0.1), _deceptive_slope, _choice_slope,
@@ -284,4 +394,6 @@ CHECK = Check(
               SlopeCI(-1.0, mode="contains", tol=0.1), _sop_lure_slope, _choice_slope,
               "the bandit-like family, where the ratio stays near 1 as H grows"),
     ],
+    protocol="set_function",
+    mutants=MUTANTS,
 )

@@ -32,13 +32,27 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def _format_exponents(exps: dict) -> str:
+    """``A^1/2, K^1/2`` for polynomial growth; a variable that sits in an exponent (sympy's infinite degree,
+    e.g. ``A**k`` in ``k``) is listed as ``exponential in k`` instead of ``k^oo``."""
+    import sympy as sp
+
+    poly, expo = [], []
+    for k, v in sorted(exps.items(), key=lambda kv: str(kv[0])):
+        if v in (sp.oo, -sp.oo, sp.zoo):
+            expo.append(str(k))
+        else:
+            poly.append(f"{k}^{v}")
+    return ", ".join(poly + ([f"exponential in {', '.join(expo)}"] if expo else []))
+
+
 def cmd_bounds(args) -> int:
     from rltheory import bounds
 
     # checks register their bounds on import; load them so the list is complete
     _registry()
     for b in sorted(bounds.all_bounds(), key=lambda b: b.name):
-        exps = ", ".join(f"{k}^{v}" for k, v in sorted(b.exponents().items(), key=lambda kv: str(kv[0])))
+        exps = _format_exponents(b.exponents())
         print(f"{b.name} ({b.kind}): {b.expr}")
         print(f"    leading exponents: {exps or '-'}    source: {b.source}")
     return EXIT_OK

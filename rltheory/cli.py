@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run bound checks and report measured vs predicted")
     c.add_argument("names", nargs="*", metavar="NAME", help="checks to run (see 'rltheory list')")
     c.add_argument("--all", action="store_true", help="run every check")
-    c.add_argument("--quick", action="store_true", help="small sizes: each check well under a minute on 2 cores")
+    c.add_argument("--quick", action="store_true",
+                   help="small sizes for a first look (wall time per check printed at the end)")
     c.add_argument("--out", default=None, metavar="DIR",
                    help="write <check>.json, figures (PNG) and summary.md here (default: rltheory-out)")
     c.add_argument("--seeds", type=_positive_int, default=None, metavar="N", help="number of seeds per cell")

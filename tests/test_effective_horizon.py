@@ -91,6 +91,7 @@ def test_gorp_reproducible_counts_and_exact_with_full_lookahead():
         gorp(m, 0, 1, seed=0)
 
 
+@pytest.mark.slow
 def test_effective_horizon_check_quick():
     from proofs_checks import RunContext, get
     from proofs_checks.framework import _serial_runner

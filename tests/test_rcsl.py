@@ -295,6 +295,7 @@ def test_constructors_validate():
     assert all(np.allclose(b.sum(axis=1), 1) for b in mdps.stitching_behaviours(0.5))
 
 
+@pytest.mark.slow
 def test_check_quick_passes_with_controls_failing():
     rep = get("rcsl_bellman").run(RunContext(quick=True, seeds=3, runner=_serial_runner))
     assert [r.status for r in rep.results] == ["pass"] * len(rep.results)

@@ -178,11 +178,14 @@ def test_check_module_is_discoverable():
     from proofs_checks.rfe_linear_mixture import CHECK
 
     assert CHECK.name == "rfe_linear_mixture"
-    assert {c.name for c in CHECK.claims} == {"lower_bound_rate", "d_rate", "horizon_free", "certificate",
+    assert {c.name for c in CHECK.claims} == {"exploration_beats_uniform", "lower_bound_rate", "d_rate",
+                                              "horizon_free", "certificate",
                                               "confidence_coverage", "exploration_identifies_theta", "keps_random",
                                               "ucrl_rfe_grows_with_H", "exploration_horizon_free",
                                               "ucrl_value_error_grows_with_H", "certificate_horizon_free"}
     assert all(c.negative_control is not None and c.control_description for c in CHECK.claims)
+    assert {c.name for c in CHECK.learner_claims} == {"exploration_beats_uniform", "certificate", "lower_bound_rate",
+                                                      "d_rate", "horizon_free"}
 
 
 @pytest.mark.slow
@@ -368,3 +371,109 @@ def test_misspecified_environment_and_tied_fraction():
     r = hf_ucrl_rfe(model, 40, seed=1, c_beta=0.01, project=False)
     assert np.array_equal(r.extra["theta_plan"], base.extra["theta_centre"])
     assert "projected" in base.planning and "projected" not in r.planning
+
+
+# ----------------------------------------------------------------------------- the reward-free learner protocol
+
+
+def _capture(factory, store):
+    def make(**kw):
+        store["learner"] = factory(**kw)
+        return store["learner"]
+    return make
+
+
+@pytest.mark.parametrize("kw", [{}, {"explore": "off"}, {"project": False, "radius_h_power": 0.5}, {"M": 2}])
+def test_protocol_learner_reproduces_the_fast_path_bit_for_bit(kw):
+    from rltheory.algorithms.reward_free import HFUCRLRFELearner, run_reward_free
+
+    for m, K, seed in ((mdps.hard_linear_mixture_rfe(4, 5, K=400, seed=3), 120, 3),
+                       (mdps.random_linear_mixture(4, 3, 2, 7, seed=1, concentration=0.5), 80, 7)):
+        tr = [m.R, np.ones((m.S, m.A)) / (m.horizon * 2)]
+        fast = hf_ucrl_rfe(m, K, seed=seed, c_beta=0.003, test_rewards=tr, **{"M": 4, **kw})
+        store = {}
+        out = run_reward_free(_capture(lambda **a: HFUCRLRFELearner(**a, c_beta=0.003, **{"M": 4, **kw}), store),
+                              m, K, seed, tr)
+        assert np.array_equal(store["learner"].planning_theta(), fast.extra["theta_plan"][-1])
+        assert np.array_equal(out["gaps"], fast.errors[-1]) and out["violations"] == []
+        assert out["certificate"] == 4 * fast.certificate[-1]
+
+
+class _BadProbs:
+    def __init__(self, phi, H, K, B, seed, mode="probs"):
+        self.S, self.A, self.H, self.mode = phi.shape[0], phi.shape[1], H, mode
+
+    def explore_policy(self):
+        return np.full((self.H, self.S, self.A), 1.0 / self.A)
+
+    def update(self, states, actions):
+        assert states.shape == (self.H + 1,) and actions.shape == (self.H,)
+
+    def plan(self, reward):
+        if self.mode == "shape":
+            return np.zeros((self.S,), dtype=np.int64)
+        p = np.zeros((self.H, self.S, self.A))
+        p[..., 0] = 1.5
+        p[..., 1] = -0.5
+        return p
+
+    def certificate(self):
+        return float("nan")
+
+
+def test_run_reward_free_invariants_and_errors():
+    from rltheory.algorithms.reward_free import run_reward_free
+    from rltheory.algorithms.reward_free.protocol import check_policy, evaluate_policy
+
+    m = mdps.random_linear_mixture(4, 2, 2, 5, seed=2)
+    out = run_reward_free(_BadProbs, m, 3, 0, [m.R])
+    assert any("outside [0, 1]" in v for v in out["violations"])
+    assert any("certificate" in v for v in out["violations"]) and np.isnan(out["eps"])
+    with pytest.raises(ValueError, match="plan"):
+        run_reward_free(lambda **kw: _BadProbs(**kw, mode="shape"), m, 2, 0, [m.R])
+    with pytest.raises(TypeError, match="plan"):
+        check_policy(np.array([["a"]]), 5, 4, 2, "plan")
+    with pytest.raises(ValueError, match="explore_policy"):
+        check_policy(np.full((5, 4), 2), 5, 4, 2, "explore_policy")
+    # a one-hot probability policy has the value of the deterministic one
+    pol = np.random.default_rng(0).integers(0, 2, size=(5, 4))
+    probs = np.eye(2)[pol]
+    assert abs(evaluate_policy(m, "probs", probs, m.R) - m.evaluate(pol, m.R)) < 1e-12
+    mixed = 0.5 * (np.eye(2)[pol] + np.eye(2)[1 - pol])
+    v = [m.evaluate(p, m.R) for p in (pol, 1 - pol)]
+    assert min(v) - 1e-12 <= evaluate_policy(m, "probs", mixed, m.R) <= max(v) + 1e-12
+
+
+def test_lock_family():
+    from mdps.linear_mixture import lock_linear_mixture_rfe, lock_rfe_test_rewards
+
+    m = lock_linear_mixture_rfe(3, 3, 10, gap=0.04, seed=5)
+    assert (m.S, m.A, m.d) == (7, 4, 3) and m.feature_norm_bound() <= 1 + 1e-12
+    key = [int(np.argmax(m.P[i, :, i + 1 if i < 2 else 3])) for i in range(3)]
+    for i, k in enumerate(key):  # the key action moves on, every other action falls into the dead state
+        assert m.P[i, k, i + 1 if i < 2 else 3] == 1.0 and np.all(m.P[i, np.arange(4) != k, 6] == 1.0)
+    # the value of the optimal policy: through the lock, then the best bandit arm, reward from step L + 1 on
+    assert abs(m.plan().value - (10 - 3 - 1) / 10 * (1 / 6 + 2 * 0.04)) < 1e-12
+    assert len(lock_rfe_test_rewards(m)) == 3 and lock_rfe_test_rewards(m)[2].shape == (10, 7, 4)
+    with pytest.raises(ValueError, match="horizon"):
+        lock_linear_mixture_rfe(3, 9, 10, gap=0.04)
+    with pytest.raises(ValueError, match="gap"):
+        lock_linear_mixture_rfe(3, 1, 10, gap=0.2)
+
+
+def test_mutant_catalogue_builds():
+    from proofs_checks import rfe_linear_mixture as R
+    from proofs_checks.mutants import rfe_linear_mixture as MU
+
+    assert (MU.C_BETA, MU.M_ORDERS) == (R.C_BETA, R.M_ORDERS)
+    assert len(MU.MUTANTS) >= 5 and len({x.name for x in MU.MUTANTS}) == len(MU.MUTANTS)
+    assert R.CHECK.mutants is MU.MUTANTS and R.CHECK.protocol == "reward_free"
+    m = mdps.hard_linear_mixture_rfe(3, 4, K=200, seed=1)
+    from rltheory.algorithms.reward_free import run_reward_free
+
+    ref = run_reward_free(R.reference_learner, m, 20, 1, hard_rfe_test_rewards(m))
+    fast = hf_ucrl_rfe(m, 20, seed=1, c_beta=R.C_BETA, M=R.M_ORDERS, test_rewards=hard_rfe_test_rewards(m))
+    assert np.array_equal(ref["gaps"], fast.errors[-1])
+    for entry in MU.MUTANTS:
+        out = run_reward_free(R._resolve(entry.learner), m, 20, 1, hard_rfe_test_rewards(m))
+        assert out["violations"] == [] and np.isfinite(out["eps"]), entry.name

@@ -131,5 +131,7 @@ def test_cli_list_bounds_solve(tmp_path):
     assert p.returncode == 0 and "sqrtK_upper" in p.stdout and "negative control" in p.stdout
     p = _run_cli(["bounds"], tmp_path)
     assert p.returncode == 0 and "K^1/2" in p.stdout
+    assert "^oo" not in p.stdout                                         # sympy's infinity is not for users
+    assert "exponential in k" in p.stdout                                # GORP's T A^k m: exponential in k
     p = _run_cli(["solve"], tmp_path)
     assert p.returncode == 0 and "riverswim" in p.stdout

@@ -197,7 +197,16 @@ def _exit_with_parent():
     threading.Thread(target=watch, name="rltheory-exit-with-parent", daemon=True).start()
 
 
+#: BLAS / OpenMP thread counts of the pool workers unless the user set them: one process per core already uses
+#: every core, and a multi-threaded BLAS in each worker oversubscribes the machine (measured on the shared 2-core
+#: machine: one rcsl_bellman width-scan cell, dominated by small SVDs, 5.0 s with the default OpenBLAS threads,
+#: 0.47 s with one).
+_WORKER_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _new_pool(workers):
+    for var in _WORKER_THREAD_VARS:  # spawned workers read these at their numpy import
+        os.environ.setdefault(var, "1")
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_exit_with_parent)
 

@@ -260,9 +260,12 @@ def rcsl_mlp(data: OfflineDataset, width: int, state_features, *, cond: bool = T
     return pol
 
 
-def evaluate_return_conditioned(mdp: TabularMDP, act, g0: float) -> float:
+def evaluate_return_conditioned(mdp: TabularMDP, act, g0: float, update=None) -> float:
     """Exact expected return of the return-conditioned policy ``act(h, s, g) -> probs (A,)`` started with
-    return-to-go target ``g0`` from ``mdp.mu0`` (forward pass over the joint law of ``(s_h, g_h)``)."""
+    return-to-go target ``g0`` from ``mdp.mu0`` (forward pass over the joint law of ``(s_h, g_h)``).
+    ``update(g, r) -> g'`` is the execution-time update of the target (default ``g - r``, RCSL's)."""
+    if update is not None and not callable(update):
+        raise TypeError(f"update: expected a callable (g, r) -> g', got {type(update).__name__}")
     if not mdp.finite_horizon:
         raise ValueError("mdp: return-conditioned evaluation needs a finite horizon")
     P4, R3 = mdp.P4(), mdp.R3()
@@ -279,7 +282,7 @@ def evaluate_return_conditioned(mdp: TabularMDP, act, g0: float) -> float:
                 q = p * pa[a]
                 r = Rh[s, a]
                 total += q * r
-                g2 = _gkey(g - r)
+                g2 = _gkey(g - r if update is None else update(g, r))
                 for s2 in np.flatnonzero(Ph[s, a] > 0):
                     k = (int(s2), g2)
                     new[k] = new.get(k, 0.0) + q * Ph[s, a, s2]

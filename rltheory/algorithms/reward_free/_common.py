@@ -37,11 +37,13 @@ def check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints):
     return int(K), int(seed), float(c_beta), float(delta), rewards, ck
 
 
-def vertex_table(mdp: LinearMixtureMDP):
-    """Vertices ``{0,1}^S`` ``(2^S, S)`` and their oracle features ``psi_v(s,a)`` ``(2^S, S, A, d)``."""
-    S = mdp.S
+def vertex_table(mdp):
+    """Vertices ``{0,1}^S`` ``(2^S, S)`` and their oracle features ``psi_v(s,a)`` ``(2^S, S, A, d)``, for a
+    :class:`LinearMixtureMDP` or its basis ``phi (S, A, S, d)`` alone."""
+    phi = mdp.phi if isinstance(mdp, LinearMixtureMDP) else np.asarray(mdp, dtype=np.float64)
+    S = phi.shape[0]
     verts = ((np.arange(2 ** S)[:, None] >> np.arange(S)) & 1).astype(np.float64)
-    psiv = np.ascontiguousarray(np.einsum("satd,vt->vsad", mdp.phi, verts))
+    psiv = np.ascontiguousarray(np.einsum("satd,vt->vsad", phi, verts))
     return verts, psiv
 
 
@@ -75,8 +77,14 @@ def max_vertex_norm(M, psiv, s, a):
 def sherman_morrison(Sinv, x, w):
     """In place: ``Sinv <- (Sinv^{-1} + w x x^T)^{-1}``."""
     d = x.shape[0]
-    u = Sinv @ x
-    den = 1.0 / w + x @ u
+    u = np.empty(d)
+    den = 1.0 / w
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += Sinv[i, j] * x[j]
+        u[i] = acc
+        den += x[i] * acc
     for i in range(d):
         for j in range(d):
             Sinv[i, j] -= u[i] * u[j] / den

@@ -75,12 +75,12 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
-from ...models.linear_mixture import LinearMixtureMDP, _psi
+from ...models.linear_mixture import LinearMixtureMDP, _lm_backward, _psi
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
                       sherman_morrison, vertex_table)
 from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
 
-__all__ = ["hf_ucrl_rfe", "hf_beta", "ORACLE_R1", "ORACLE_EXACT"]
+__all__ = ["hf_ucrl_rfe", "hf_beta", "HFUCRLRFELearner", "ORACLE_R1", "ORACLE_EXACT"]
 
 ORACLE_R1 = "R1 rectangular relaxation (note §I.3): per-(s,a) vertex max for u, ellipsoid max for theta"
 PLANNING = ("theta_plan = precision-weighted centre of the order-0 hat/tilde ellipsoids, projected onto the rows-sum-"
@@ -162,12 +162,21 @@ def _explore_dp(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps):
 
 
 @njit(cache=True)
+def _dot(x, y):
+    """``x @ y`` as a plain loop (no BLAS call: these vectors have d <= 8 entries)."""
+    acc = 0.0
+    for i in range(x.shape[0]):
+        acc += x[i] * y[i]
+    return acc
+
+
+@njit(cache=True)
 def _home(phis, th, Sinv, SinvF, beta, alpha, gamma, sig2):
     """HOME (Alg. 5): variance weights sigma_m^2 for one series at one step."""
     M = phis.shape[0]
     for m in range(M - 1):
-        pm = _clip01(phis[m] @ th[m])
-        pm1 = _clip01(phis[m + 1] @ th[m + 1])
+        pm = _clip01(_dot(phis[m], th[m]))
+        pm1 = _clip01(_dot(phis[m + 1], th[m + 1]))
         vbar = pm1 - pm * pm
         e1 = 2.0 * beta * qnorm(SinvF[m], phis[m])
         e2 = beta * qnorm(SinvF[m + 1], phis[m + 1])
@@ -201,6 +210,46 @@ def _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
                 for j in range(d):
                     Sig[X, m, i, j] += w * x[i] * x[j]
             sherman_morrison(Sinv[X, m], x, w)
+
+
+@njit(cache=True)
+def _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
+                    phis, ys, sig2, f):
+    """Both HOME series along one episode ``states (H+1,)``, ``actions (H,)`` explored with the pseudo-values ``Vh``
+    and the uncertainty vertices ``vstar`` of that episode: at step ``h`` the hat series regresses
+    ``V^_{h+1}(s_{h+1})^{2^m}`` on ``psi_{(V^_{h+1})^{2^m}}(s_h, a_h)`` and the tilde series the vertex
+    ``V(s_{h+1})`` on ``psi_V(s_h, a_h)`` (``V`` = the vertex attaining ``u(s_h, a_h)``), each weighted by HOME
+    (:func:`_update_step`). ``phis``, ``ys``, ``sig2``, ``f`` are work buffers ``(2, M, d)``, ``(2, M)``, ``(M,)``,
+    ``(S,)``."""
+    S, d = phi.shape[0], phi.shape[3]
+    M = phis.shape[1]
+    for h in range(actions.shape[0]):
+        s = states[h]
+        a = actions[h]
+        t = states[h + 1]
+        for m in range(M):
+            p = 2.0 ** m
+            for j in range(S):
+                f[j] = Vh[h + 1, j] ** p
+            for i in range(d):
+                acc = 0.0
+                for j in range(S):
+                    acc += phi[s, a, j, i] * f[j]
+                phis[0, m, i] = acc
+                phis[1, m, i] = psiv[vstar[s, a], s, a, i]
+            ys[0, m] = f[t]
+            ys[1, m] = verts[vstar[s, a], t]
+        _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
+
+
+@njit(cache=True)
+def _plan_centre(SigF, th, out_theta, out_gram):
+    """The planning centre ``(S^_0 + S~_0)^{-1} (S^_0 theta^_0 + S~_0 theta~_0)`` of the frozen order-0 statistics
+    and its Gram matrix ``S^_0 + S~_0`` (written into ``out_theta (d,)``, ``out_gram (d, d)``)."""
+    Ssum = SigF[0, 0] + SigF[1, 0]
+    rhs = SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0]
+    out_theta[:] = np.linalg.solve(Ssum, rhs)
+    out_gram[:] = Ssum
 
 
 @njit(cache=True)
@@ -253,6 +302,8 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     sig2 = np.empty(M)
     f = np.empty(S)
     tie = np.zeros((H, S), dtype=np.bool_)
+    states = np.zeros(H + 1, dtype=np.int64)
+    actions = np.zeros(H, dtype=np.int64)
     ci = 0
     n_ck = ckpt.shape[0]
     for k in range(1, K + 2):
@@ -264,10 +315,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
         if k >= 2:
             sum_cert[k - 2] = cert
         if ci < n_ck and ckpt[ci] == k - 1:
-            Ssum = SigF[0, 0] + SigF[1, 0]
-            rhs = SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0]
-            out_theta[ci] = np.linalg.solve(Ssum, rhs)
-            out_gram[ci] = Ssum
+            _plan_centre(SigF, th, out_theta[ci], out_gram[ci])
             for j in range(cert_scales.shape[0]):
                 c = cert_scales[j]
                 if c == 1.0:
@@ -281,27 +329,19 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
             break
         if not use_u:
             _explore_dp_ties(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
-        # ---- roll out one episode, update both HOME series
+        # ---- roll out one episode, then update both HOME series along it
         s = sample(cmu, np.random.random())
+        states[0] = s
         for h in range(H):
             a = pi[h, s]
             if tie[h, s]:
                 tied[k - 1] += 1.0 / H
             t = sample(cdf[s, a], np.random.random())
-            for m in range(M):
-                p = 2.0 ** m
-                for j in range(S):
-                    f[j] = Vh[h + 1, j] ** p
-                for i in range(d):
-                    acc = 0.0
-                    for j in range(S):
-                        acc += phi[s, a, j, i] * f[j]
-                    phis[0, m, i] = acc
-                    phis[1, m, i] = psiv[vstar[s, a], s, a, i]
-                ys[0, m] = f[t]
-                ys[1, m] = verts[vstar[s, a], t]
-            _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
+            actions[h] = a
+            states[h + 1] = t
             s = t
+        _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
+                        phis, ys, sig2, f)
         # ---- end of episode: freeze, re-invert exactly, new estimates, coverage of theta*
         b_unscaled = _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
         worst_raw = _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star)
@@ -452,3 +492,142 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
                       "M_paper": int(math.ceil(math.log2(7 * K * H))), "B": B,
                       "beta_K": hf_beta(K, d, H, B, delta), "explore": explore, "radius_h_power": radius_h_power,
                       "certificate_scales": scales, "certificates": out_cert, "oracle_name": oracle, **extra})
+
+
+class HFUCRLRFELearner:
+    """HF-UCRL-RFE++ (R1 oracle) as a learner of the reward-free protocol (:mod:`.protocol`): the same kernels as
+    :func:`hf_ucrl_rfe`, one episode at a time. Driven by :func:`.protocol.run_reward_free` it reproduces
+    :func:`hf_ucrl_rfe`'s planned policies bit for bit (same episodes: the harness draws them from the same
+    Mersenne-Twister stream as the Numba loop).
+
+    Parameters
+    ----------
+    phi : array_like, shape (S, A, S, d)
+        The known basis measures (``theta*`` is never given).
+    H, K : int
+        Horizon and number of exploration episodes.
+    B : float
+        Known bound on ``||theta*||_2`` (``lambda = d / B^2``; ``B`` enters ``beta_k``).
+    seed : int
+        Unused (the learner is deterministic given the episodes); accepted by the protocol.
+    c_beta, delta, M, explore, radius_h_power, project
+        As in :func:`hf_ucrl_rfe`.
+
+    Notes
+    -----
+    ``explore_policy()`` at episode ``k``: ``beta = c_beta H^p beta_k``, the R1 uncertainty ``u`` on the frozen tilde
+    Gram matrix and the greedy policy of the trajectory-uncertainty DP (module docstring); ``update(states,
+    actions)``: both HOME series along the episode with that episode's pseudo-values, then the end-of-episode freeze;
+    ``plan(reward)``: backward induction (values clipped to [0, 1]) in the model ``phi theta_plan`` with the
+    projected precision-weighted centre of the two order-0 ellipsoids.
+    """
+
+    def __init__(self, phi, H, K, B, seed, *, c_beta: float = 0.02, delta: float = 0.1, M: int = 4,
+                 explore: str = "on", radius_h_power: float = 0.0, project: bool = True):
+        ph = np.asarray(phi, dtype=np.float64)
+        if ph.ndim != 4 or ph.shape[0] != ph.shape[2]:
+            raise ValueError(f"phi: expected shape (S, A, S, d), got {ph.shape}")
+        for name, v in (("H", H), ("K", K), ("M", M)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name}: must be a positive int, got {v!r}")
+        if not (isinstance(B, (int, float, np.floating)) and math.isfinite(B) and B > 0):
+            raise ValueError(f"B: must be a positive float, got {B!r}")
+        if not (math.isfinite(c_beta) and c_beta >= 0):
+            raise ValueError(f"c_beta: must be a non-negative float, got {c_beta!r}")
+        if explore not in ("on", "off"):
+            raise ValueError(f"explore: expected 'on' or 'off', got {explore!r}")
+        self.phi = np.ascontiguousarray(ph)
+        self.S, self.A, _, self.d = ph.shape
+        self.H, self.K, self.M = int(H), int(K), int(M)
+        self.B, self.c_beta, self.delta = float(B), float(c_beta), float(delta)
+        self.use_u, self.project = explore == "on", bool(project)
+        self.rad_mult = float(self.H) ** float(radius_h_power)
+        S, A, d, M = self.S, self.A, self.d, self.M
+        self.lam, self.alpha, self.gamma = d / self.B ** 2, self.H ** -0.5, d ** -0.25
+        self.verts, self.psiv = vertex_table(self.phi)
+        self.Sig = np.zeros((2, M, d, d))
+        self.Sig[:, :] = self.lam * np.eye(d)
+        self.Sinv = np.zeros((2, M, d, d))
+        self.Sinv[:, :] = (1.0 / self.lam) * np.eye(d)
+        self.SigF, self.SinvF = self.Sig.copy(), self.Sinv.copy()
+        self.bvec = np.zeros((2, M, d))
+        self.th = np.zeros((2, M, d))
+        self.u = np.zeros((S, A))
+        self.vstar = np.zeros((S, A), dtype=np.int64)
+        self.Vh = np.empty((self.H + 1, S))
+        self.pi = np.zeros((self.H, S), dtype=np.int64)
+        self.ps = np.empty((S, A, d))
+        self.tie = np.zeros((self.H, S), dtype=np.bool_)
+        self._bufs = (np.empty((2, M, d)), np.empty((2, M)), np.empty(M), np.empty(S))
+        self._zero = np.zeros(d)
+        self.k = 1
+        self._beta = None
+        self._s1 = 0
+
+    def beta(self) -> float:
+        """The scaled radius of the current episode ``k``."""
+        return self.c_beta * self.rad_mult * float(_beta_k(float(self.k), float(self.d), float(self.H), self.B,
+                                                             self.lam, self.alpha, self.gamma, self.delta))
+
+    def explore_policy(self) -> np.ndarray:
+        """Greedy policy ``(H, S)`` of the R1 trajectory uncertainty for the next episode."""
+        beta = self.beta()
+        _uncertainty(self.psiv, self.SinvF[1, 0], beta, self.u, self.vstar)
+        _explore_dp_ties(self.phi, self.u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, self.Vh,
+                         self.pi, self.ps, self.tie)
+        if not self.use_u:
+            _explore_dp_ties(self.phi, self.u, False, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, self.Vh,
+                             self.pi, self.ps, self.tie)
+        self._beta = beta
+        return self.pi.copy()
+
+    def _update_series(self, states, actions, beta):
+        """Both HOME series along the episode (the override point of the mutants)."""
+        phis, ys, sig2, f = self._bufs
+        _episode_update(self.phi, self.verts, self.psiv, self.Vh, self.vstar, states, actions, self.th, self.Sig,
+                        self.Sinv, self.SinvF, self.bvec, beta, self.alpha, self.gamma, phis, ys, sig2, f)
+
+    def update(self, states, actions) -> None:
+        """Learn from the episode just played with :meth:`explore_policy`'s policy (``states (H+1,)``,
+        ``actions (H,)``, no rewards)."""
+        if self._beta is None:
+            raise ValueError("update: call explore_policy() before each episode")
+        states = np.ascontiguousarray(states, dtype=np.int64)
+        actions = np.ascontiguousarray(actions, dtype=np.int64)
+        self._s1 = int(states[0])
+        self._update_series(states, actions, self._beta)
+        _freeze(self.Sig, self.Sinv, self.SigF, self.SinvF, self.bvec, self.th, self._zero)
+        self.k += 1
+        self._beta = None
+
+    def planning_theta(self) -> np.ndarray:
+        """``theta_plan``: the precision-weighted centre, projected onto the rows-sum-to-1 set when ``project``."""
+        theta = np.zeros(self.d)
+        gram = np.zeros((self.d, self.d))
+        _plan_centre(self.SigF, self.th, theta, gram)
+        return mass_projection(self.phi, theta, gram) if self.project else theta
+
+    def plan(self, reward) -> np.ndarray:
+        """Greedy deterministic policy ``(H, S)`` for ``reward`` ((S, A) or (H, S, A), total <= 1) in the model
+        ``phi theta_plan``, values clipped to [0, 1]."""
+        R = np.asarray(reward, dtype=np.float64)
+        R3 = np.ascontiguousarray(R if R.ndim == 3 else R[None])
+        V = np.empty((self.H + 1, self.S))
+        Q = np.empty((self.H, self.S, self.A))
+        pi = np.zeros((self.H, self.S), dtype=np.int64)
+        _lm_backward(self.phi, np.ascontiguousarray(self.planning_theta()), R3, self.H, True, V, Q, pi)
+        return pi
+
+    def certificate(self) -> float:
+        """``4 V^_0(s_1)`` with the current statistics (Lemma 2.8.7: after exploration it bounds the planning error
+        ``V*(r) - V^{plan(r)}(r)`` of every reward with total in [0, 1] when ``theta*`` lies in the confidence
+        sets; R1's ``V^`` is meant as an upper bound of the paper's). ``s_1``: the initial state of the episodes
+        seen (the paper's fixed start), state 0 before any."""
+        beta = self.beta()
+        u = np.zeros((self.S, self.A))
+        vstar = np.zeros((self.S, self.A), dtype=np.int64)
+        Vh = np.empty((self.H + 1, self.S))
+        pi = np.zeros((self.H, self.S), dtype=np.int64)
+        _uncertainty(self.psiv, self.SinvF[1, 0], beta, u, vstar)
+        _explore_dp(self.phi, u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, Vh, pi, self.ps)
+        return 4.0 * float(Vh[0, self._s1])

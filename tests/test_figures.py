@@ -1,0 +1,130 @@
+"""Per-claim figures and verdict texts: what the figure and the table show is what the rule tested."""
+import matplotlib
+import numpy as np
+import pytest
+
+from proofs_checks import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI
+from proofs_checks.framework import BoundHoldsEach, RankCorrelationAbove, markdown_table
+
+X = np.arange(1.0, 7.0)
+
+
+def _report(rule, claim_y, control_y, *, variable="suite MDP #", bound=None, meta=None, statement="s"):
+    bound = np.full(len(X), 100.0) if bound is None else bound
+
+    def meas(y):
+        return lambda ctx: Measurement(variable, X, y, "episodes", bound_values=bound, meta=dict(meta or {}))
+
+    claim = Claim("c", statement, "src", rule, meas(claim_y), meas(control_y), "broken variant")
+    return Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
+
+
+def _legend_texts(fig):
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+def test_figure_leaves_the_backend_alone_and_draws_non_finite_values(tmp_path):
+    backend = matplotlib.get_backend()
+    y = np.full((len(X), 8), 10.0)
+    y[4, :3] = np.inf          # three runs never succeeded at one instance
+    y[5, :] = np.inf           # and every run at another
+    ctl = np.full((len(X), 8), 500.0)
+    rep = _report(BoundHolds("upper", prob=0.5), y, ctl)
+    fig = rep.figure(rep.results[0])
+    assert matplotlib.get_backend() == backend
+    texts = " ".join(_legend_texts(fig)).replace("\n", " ")
+    assert "11 of 48 runs +inf" in texts                       # counted, not silently dropped
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear"                         # instance numbers are categories
+    top = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
+    assert top and sorted(np.round(np.concatenate([ln.get_xdata() for ln in top])).tolist()) == [5.0, 6.0]
+    assert "PASS" in fig._suptitle.get_text()
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "not rejected" in caption and "Control (rejected)" in caption
+    paths = rep.save(str(tmp_path))
+    assert open(paths["figures"][0], "rb").read(4) == b"\x89PNG"
+    matplotlib.pyplot.close("all")
+
+
+def test_claim_is_drawn_above_its_control():
+    y = np.tile(np.geomspace(10, 1000, len(X))[:, None], (1, 4))
+    rep = _report(SlopeCI(1.0, tol=2.0), y, y * 2, variable="K", bound=None)
+    fig = rep.figure(rep.results[0])
+    lines = {ln.get_label().split(":")[0]: ln for ln in fig.axes[0].get_lines() if "(mean over seeds" in ln.get_label()}
+    assert lines["claim"].get_zorder() > lines["control"].get_zorder()
+    assert lines["claim"].get_marker() != lines["control"].get_marker()
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_yscale() == "log"
+    labels = " ".join(_legend_texts(fig))
+    assert "predicted slope 1" in labels and "claim fit: slope" in labels
+    matplotlib.pyplot.close("all")
+
+
+def test_rank_figure_shows_rho_of_claim_and_control():
+    rng = np.random.default_rng(0)
+    n = 12
+    x = np.arange(1.0, n + 1)
+    pred = np.geomspace(10, 1e5, n)
+    y = np.tile(pred[:, None], (1, 4)) * np.exp(rng.normal(0, 0.1, (n, 4)))
+    agg = y.mean(axis=1)
+    agg[-1] = np.inf
+
+    def meas(p):
+        return lambda ctx: Measurement("suite MDP #", x, y, "episodes", bound_values=p,
+                                       meta={"aggregate": agg.tolist(), "comparator": pred[::-1].tolist(),
+                                             "candidate": "bound", "comparator_name": "A^T"})
+
+    claim = Claim("r", "s", "src", RankCorrelationAbove(0.3, require_better=True), meas(pred),
+                  meas(pred[rng.permutation(n)]), "permuted")
+    rep = Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
+    fig = rep.figure(rep.results[0])
+    texts = " ".join(_legend_texts(fig)).replace("\n", " ")
+    assert "claim: bound, rho 1.00" in texts and "control: bound, rho" in texts
+    assert "1 of 12 instances never reached" in texts and "comparator A^T: rho" in texts
+    assert len(fig.axes) == 2
+    matplotlib.pyplot.close("all")
+
+
+def test_per_instance_fraction_panel_and_verdict_text():
+    y = np.full((len(X), 16), 10.0)
+    y[2, :10] = 1000.0         # 6/16 hold at one instance: "P >= 1/2" is not rejected at 0.99
+    rep = _report(BoundHoldsEach(0.5, "upper", 0.99), y, np.full((len(X), 16), 1000.0))
+    res = rep.results[0]
+    assert res.status == "pass"
+    assert "0.375" in res.result.message and "not rejected at 0.99" in res.result.message
+    assert "not rejected at 0.99" in res.claim.rule.describe()
+    fig = rep.figure(res)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylim()[1] <= 1.1
+    assert any("threshold 0.5" in t for t in _legend_texts(fig))
+    md = markdown_table([rep])
+    assert "tested (rule)" in md and "not rejected at 0.99" in md and "rejected:" in md
+    assert "**pass** (not rejected)" in md
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("y, phrase", [
+    (np.geomspace(1, 64, 6) ** 1.05, "within tolerance 0.1"),     # CI excludes 1 but lies within 0.1 of it
+    (np.geomspace(1, 64, 6) ** 1.0, "CI contains 1"),
+    (np.geomspace(1, 64, 6) ** 1.5, "beyond tolerance 0.1"),
+])
+def test_slope_message_says_how_the_prediction_was_met(y, phrase):
+    x = np.geomspace(1, 64, 6)
+    yy = y[:, None] * np.exp(np.random.default_rng(1).normal(0, 0.01, (6, 4)))
+    r = SlopeCI(1.0, tol=0.1).evaluate(Measurement("S", x, yy, "width"))
+    assert phrase in r.message
+    assert "tolerance 0.1" in SlopeCI(1.0, tol=0.1).describe()
+
+
+def test_invariant_violation_is_the_verdict_of_the_figure():
+    def bad(ctx):
+        return Measurement("K", X, np.tile(X[:, None], (1, 3)), "regret", bound_values=np.full(len(X), 100.0),
+                           invariant_violations=["regret < 0 at K=1"])
+
+    def ctl(ctx):
+        return Measurement("K", X, np.full((len(X), 3), 1e3), "regret", bound_values=np.full(len(X), 100.0))
+
+    rep = Check("toy", "toy", "src", [Claim("c", "s", "src", BoundHolds("upper"), bad, ctl, "c")]).run(
+        RunContext(quick=True))
+    fig = rep.figure(rep.results[0])
+    caption = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert "FAIL" in fig._suptitle.get_text() and "invariant" in caption and "regret < 0 at K=1" in caption
+    matplotlib.pyplot.close("all")
