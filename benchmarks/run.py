@@ -12,6 +12,10 @@ Sections (issue 4):
   ``solve(method="auto")`` on the dense and sparse Garnets above, with QuantEcon's PI/MPI as the competitors
   (QuantEcon's sparse PI, an exact sparse LU per step, only up to ``SPARSE_LU_MAX`` states: 157 s per solve at
   S = 1e4 here); the target checks that ``auto`` is within 1.5x of the fastest certified method on every instance;
+* ``e2e`` - time to a solution certified to eps = 1e-8, end to end: model construction from the raw arrays plus
+  ``solve(method="auto")``, against QuantEcon's ``DiscreteDP`` construction plus its best method (PI or MPI),
+  dense Garnets A=8 at gamma 0.95 and 0.99 and sparse Garnets A=4 at gamma 0.99, once with one-thread BLAS and
+  once with the default threads (set at run time through OpenBLAS, see :func:`blas_threads`; issue #15, item 10);
 * ``memory`` - peak resident memory of a sparse solve, each in a fresh process
   (:mod:`benchmarks.memory_probe`), as a multiple of the model's own bytes (not timed; JSON key ``memory``).
 
@@ -23,6 +27,7 @@ faster than every competitor. "GB/s" counts the bytes of transition data the too
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -50,15 +55,15 @@ PROFILES = {
     "full": dict(dense_S=(100, 500, 2000), sparse_S=(1_000, 10_000, 100_000),
                  finite=((20, 4, 20), (100, 5, 50)), ucbvi_K=10_000, rounds=7, min_time=0.05, max_total=20.0,
                  tol=1e-6, switch_pause=0.15, memory=((100_000, "mpi"), (100_000, "vi"), (100_000, "pi")),
-                 chain_S=(100, 1_000, 10_000)),
+                 chain_S=(100, 1_000, 10_000), e2e_gammas=(0.95, 0.99)),
     "quick": dict(dense_S=(100, 500), sparse_S=(1_000, 10_000), finite=((20, 4, 20), (100, 5, 50)),
                   ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15,
-                  memory=((10_000, "mpi"), (10_000, "vi")), chain_S=(100, 1_000)),
+                  memory=((10_000, "mpi"), (10_000, "vi")), chain_S=(100, 1_000), e2e_gammas=(0.95, 0.99)),
     "tiny": dict(dense_S=(30,), sparse_S=(300,), finite=((20, 4, 20),), ucbvi_K=20, rounds=1,
                  min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),),
-                 chain_S=(30,)),
+                 chain_S=(30,), e2e_gammas=(0.95,)),
 }
-SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "memory")
+SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "e2e", "memory")
 #: The certified accuracy of the ``convergence`` section (issue 4, item 4).
 EPS_CERT = 1e-8
 #: Competitors' sparse PI (exact sparse LU per step) is timed only up to this many states.
@@ -79,6 +84,7 @@ class Bench:
         self.notes: list[str] = []
         self.mem_rows: list[dict] = []
         self.choice: list[dict] = []
+        self.e2e_rows: list[dict] = []
         #: ``{"tool:variant": output}`` of the checked (untimed) first call of the last :meth:`measure`
         self.last_outputs: dict = {}
 
@@ -387,6 +393,69 @@ class Bench:
                         f"fastest: {best_m}; auto picks {self.choice[-1]['auto']}; all certified: "
                         f"{all(res[f'rltheory:solve({m})']['certified'] for m in methods + ['auto'])}")
 
+    # -------------------------------------------------------------------------------- e2e
+    def e2e(self):
+        """Construct + solve to an eps-certified answer, rltheory vs QuantEcon's best method, one process."""
+        from rltheory import TabularMDP
+
+        eps = EPS_CERT
+        cases = ([("dense", S, 8, g) for S in self.cfg["dense_S"] for g in self.cfg["e2e_gammas"]]
+                 + [("sparse", S, 4, 0.99) for S in self.cfg["sparse_S"]])
+        if not self.has("quantecon"):
+            self.notes.append("e2e skipped: QuantEcon is not installed")
+            return
+        from quantecon.markov import DiscreteDP
+
+        insts = []
+        for kind, S, A, g in cases:
+            sparse = kind == "sparse"
+            mdp, gen = garnet(S, A, (5, 10) if sparse else S, seed=self.seed + S, gamma=g, sparse=sparse,
+                              generator=self.generator)
+            R = np.array(mdp.R)
+            raw = mdp.P_csr.copy() if sparse else np.array(mdp.P)  # what a user holds before building a model
+            insts.append((kind, S, A, g, raw, R, np.asarray(solve(mdp, "pi").V)))
+            self.instances[f"e2e {kind} S={S} gamma={g}"] = f"{mdp!r} via {gen}"
+            del mdp
+        for threads in (1, None):
+            with blas_threads(threads) as got:
+                label = "1-thread BLAS" if threads == 1 else f"default BLAS threads ({got})"
+                for kind, S, A, g, raw, R, refV in insts:
+                    case = f"{kind} S={S} A={A} g={g} {label}"
+                    c = [("rltheory", "TabularMDP + solve(auto)",
+                          (lambda raw=raw, R=R, g=g: solve(TabularMDP(raw, R, gamma=g), tol=eps)),
+                          lambda o: o.V, lambda o: o.nit, "construction validates every entry", None)]
+                    if kind == "dense":
+                        def qe(method, raw=raw, R=R, g=g, **kw):
+                            return DiscreteDP(R, raw, g).solve(method, **kw)
+                    else:
+                        def qe(method, raw=raw, R=R, g=g, S=S, A=A, **kw):
+                            s_idx = np.repeat(np.arange(S), A)
+                            a_idx = np.tile(np.arange(A), S)
+                            return DiscreteDP(R.reshape(S * A), raw, g, s_idx, a_idx).solve(method, **kw)
+                    if kind == "dense" or S <= SPARSE_LU_MAX:
+                        c.append(("quantecon", "DiscreteDP + policy_iteration", lambda qe=qe: qe("policy_iteration"),
+                                  lambda o: o.v, lambda o: o.num_iter, "no validation", None))
+                    c.append(("quantecon", "DiscreteDP + modified_policy_iteration",
+                              lambda qe=qe: qe("modified_policy_iteration", epsilon=2 * eps, k=20),
+                              lambda o: o.v, lambda o: o.num_iter, "no validation; span stop, epsilon=2*eps", None))
+                    res = self.measure("e2e", case, "eps-solve", c, refV)
+                    mine = res["rltheory:TabularMDP + solve(auto)"]
+                    out = self.last_outputs["rltheory:TabularMDP + solve(auto)"]
+                    mine["error_bound"] = float(out.error_bound)
+                    mine["certified"] = bool(out.error_bound <= eps)
+                    mine["note"] += f"; auto = {out.method}; error_bound={out.error_bound:.1e}"
+                    ratio = mine["x_best_competitor"]
+                    best = min((r for r in res.values() if not r["rltheory"] and not r["inaccurate"]),
+                               key=lambda r: r["seconds"], default=None)
+                    self.e2e_rows.append(dict(case=case, kind=kind, S=S, A=A, gamma=g, blas_threads=got,
+                                              rltheory_seconds=mine["seconds"], method=out.method,
+                                              quantecon_best=None if best is None else best["variant"],
+                                              quantecon_seconds=None if best is None else best["seconds"],
+                                              ratio=ratio))
+                    self.target(f"e2e {case}: QuantEcon's best (construct + solve) time / rltheory's", ratio, 1.0,
+                                f"rltheory {_fmt_t(mine['seconds'])} ({out.method}), QuantEcon "
+                                + ("-" if best is None else f"{best['variant']} {_fmt_t(best['seconds'])}"))
+
     # ----------------------------------------------------------------------------- memory
     def memory(self):
         """Peak RSS of sparse solves, each in a fresh interpreter (``python -m benchmarks.memory_probe``)."""
@@ -414,6 +483,39 @@ class Bench:
                             f"model {rec['model_bytes'] / 2**20:.1f} MiB, peak-baseline "
                             f"{(rec['peak'] - rec['baseline']) / 2**20:.1f} MiB "
                             f"({rec['total_over_model']:.2f}x), solve alone +{rec['extra_over_model']:.2f}x")
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Set the thread count of every OpenBLAS loaded in this process (NumPy's and SciPy's, which Numba's
+    ``np.dot`` uses) to ``n`` for the ``with`` block (``None``: leave it); yields the count in effect (or None
+    if no OpenBLAS was found), and restores the previous counts afterwards."""
+    import ctypes
+
+    libs = []
+    with open("/proc/self/maps") if os.path.exists("/proc/self/maps") else contextlib.nullcontext(None) as fh:
+        paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower() and ln.rstrip().endswith(".so")}
+                       if fh else set())
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sset, sget in (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+                           ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+                           ("openblas_set_num_threads", "openblas_get_num_threads")):
+            if hasattr(lib, sset) and hasattr(lib, sget):
+                libs.append((getattr(lib, sset), getattr(lib, sget)))
+                break
+    before = [int(get()) for _set, get in libs]
+    try:
+        if n is not None:
+            for set_, _get in libs:
+                set_(int(n))
+        yield (int(libs[0][1]()) if libs else None)
+    finally:
+        for (set_, _get), k in zip(libs, before):
+            set_(k)
 
 
 def _sparse_chain(S: int, gamma: float):
@@ -482,6 +584,7 @@ def main(argv=None) -> dict:
     tools = available_tools()
     for t in args.no_competitor:
         tools[t] = {"available": False, "version": tools[t].get("version"), "note": "disabled by --no-competitor"}
+    load_start = os.getloadavg()
     b = Bench(profile, tools, args.seed, args.generator)
     for t, info in tools.items():
         if not info["available"]:
@@ -497,9 +600,10 @@ def main(argv=None) -> dict:
                               scipy=scipy.__version__, numba=numba.__version__,
                               **{t: i["version"] for t, i in tools.items()}),
                 competitors=tools, instances=b.instances, seed=args.seed, config=b.cfg,
-                timing="interleaved best-of-N per call after warm-up; compile excluded")
+                timing="interleaved best-of-N per call after warm-up; compile excluded",
+                load_average=dict(start=list(load_start), end=list(os.getloadavg())))
     result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes, memory=b.mem_rows,
-                  method_choice=b.choice)
+                  method_choice=b.choice, e2e=b.e2e_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{profile}.json"
     path.write_text(json.dumps(result, indent=1, default=float))
@@ -516,6 +620,10 @@ def main(argv=None) -> dict:
     for ch in b.choice:
         print(f"method choice {ch['case']}: fastest {ch['fastest']}, auto -> {ch['auto']} "
               f"({ch['auto_vs_fastest']:.2f}x the fastest time)")
+    for e in b.e2e_rows:
+        print(f"e2e {e['case']}: rltheory {_fmt_t(e['rltheory_seconds'])} ({e['method']}), QuantEcon best "
+              f"{e['quantecon_best']} {_fmt_t(e['quantecon_seconds']) if e['quantecon_seconds'] else '-'}: "
+              f"{_opt(e['ratio'], '.2f')}x")
     for n in b.notes:
         print("note:", n)
     print(f"\nwritten {path}")

@@ -6,9 +6,10 @@ resumable experiment sweeps (:mod:`rltheory.experiments`) and paper algorithms
 and MDP constructors in ``mdps``.
 """
 from .models import TabularMDP
+from .solvers.api import ConvergenceWarning
 
 __version__ = "0.1.0"
-__all__ = ["TabularMDP", "__version__"]
+__all__ = ["ConvergenceWarning", "TabularMDP", "__version__"]
 from .models.latent import LatentMDP  # noqa: E402
 __all__ += ["LatentMDP"]
 from .models.linear_mixture import LinearMixtureMDP  # noqa: E402

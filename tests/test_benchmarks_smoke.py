@@ -28,7 +28,7 @@ def tiny_result(tmp_path_factory):
 def test_json_structure(tiny_result):
     result, path = tiny_result
     data = json.loads(path.read_text())
-    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice"}
+    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e"}
     assert data["meta"]["profile"] == "tiny"
     assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
     assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory"}
@@ -42,6 +42,10 @@ def test_json_structure(tiny_result):
     conv = [r for r in data["rows"] if r["section"] == "convergence" and r["rltheory"]]
     assert conv and all(r["certified"] and r["error_bound"] <= bench.EPS_CERT for r in conv)
     assert {c["case"] for c in data["method_choice"]} == {r["case"] for r in conv}
+    # e2e: construct + solve, rltheory against QuantEcon, once per BLAS thread setting, certified
+    e2e = [r for r in data["rows"] if r["section"] == "e2e" and r["rltheory"]]
+    assert e2e and all(r["certified"] for r in e2e)
+    assert len(data["e2e"]) == len(e2e) and {e["blas_threads"] for e in data["e2e"]} >= {1}
     for r in data["rows"]:
         assert ROW_KEYS <= set(r), r
         assert r["seconds"] > 0 and np.isfinite(r["seconds"])
@@ -102,3 +106,15 @@ def test_sparse_chain_matches_mdps_riverswim():
     assert m.is_sparse
     assert np.array_equal(m.P_csr.toarray().reshape(1200, 2, 1200), np.asarray(ref.P))
     assert np.array_equal(np.asarray(m.R), np.asarray(ref.R))
+
+
+def test_readme_table_is_generated_from_the_json(tiny_result):
+    from benchmarks.readme_table import table
+
+    result, _ = tiny_result
+    text = table(result)
+    e2e = result["e2e"]
+    assert text.startswith("| case |") and "construct + solve" in text
+    # every e2e ratio of the run appears in the table, as printed
+    for e in e2e:
+        assert f"{e['ratio']:.2f}x" in text

@@ -3,7 +3,9 @@
 Python API over the Numba kernels of :mod:`rltheory.solvers._kernels`; see :mod:`rltheory.solvers.api`.
 """
 from .api import (
+    METHOD_ALIASES,
     METHODS,
+    ConvergenceWarning,
     SolveResult,
     as_stochastic_policy,
     bellman_backup,
@@ -20,7 +22,9 @@ from .api import (
 from .workspace import FiniteHorizonPlanner
 
 __all__ = [
+    "ConvergenceWarning",
     "FiniteHorizonPlanner",
+    "METHOD_ALIASES",
     "METHODS",
     "SolveResult",
     "as_stochastic_policy",

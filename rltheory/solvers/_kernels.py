@@ -15,7 +15,10 @@ The tests keep a plain-NumPy reference for each kernel and compare the two on ra
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, uint64
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 #: LLVM flags for the reduction loops: reassociation lets the dot products vectorise (SIMD
 #: accumulators) and ``contract`` allows fused multiply-adds. Results differ from a strict left-to-right
@@ -295,16 +298,37 @@ def _shift(V, c):
         V[i] += c
 
 
+#: Value iteration also stops when the span of ``T V - V`` has not reached a new minimum for this many
+#: consecutive sweeps. In exact arithmetic the span shrinks by a factor <= gamma at every VI sweep
+#: (T is a span contraction), so a run of ``PATIENCE`` sweeps without a new minimum means the iterates are at the
+#: float64 noise floor, where a smaller ``tol`` cannot be reached (it used to run all ``max_iter`` sweeps there).
+#: MPI's span is not monotone (it can grow for dozens of greedy steps on slow chains), so MPI uses
+#: ``PATIENCE_MPI`` greedy steps; both also stop once ``span <= noise * max|V|`` (``noise`` ~ the relative
+#: rounding of one backup, see ``rltheory.solvers.api._noise``).
+PATIENCE = 20
+PATIENCE_MPI = 1000
+
+
 @njit(cache=True)
-def value_iteration_dense(P2, R, gamma, V0, tol, max_iter):
+def _record(diff, best, since):
+    """Stagnation counter: ``(new best, sweeps since the best span)`` after a sweep with span ``diff``."""
+    if diff < best:
+        return diff, 0
+    return best, since + 1
+
+
+@njit(cache=True)
+def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Value iteration ``V_{n+1} = T V_n`` (Puterman 1994, Sec. 6.3) with the MacQueen-Porteus stopping rule
     (Puterman Thm 6.6.2): for any ``V``, ``T V + c_lo <= V* <= T V + c_hi`` componentwise with
     ``c_lo = gamma/(1-gamma) min(T V - V)`` and ``c_hi = gamma/(1-gamma) max(T V - V)``. We stop once the
     half-width ``gamma/(1-gamma) span(T V - V) / 2 <= tol`` and return the midpoint ``T V + (c_lo + c_hi)/2``,
-    so ``||V - V*|| <= tol``. The span shrinks much faster than the sup-norm when values move together
-    (QuantEcon and Puterman's MPI use the same bounds). Returns ``(V, Q, pi, last_span, iterations)``; ``Q`` and
-    ``pi`` are those of the last sweep (greedy w.r.t. the previous iterate); if ``max_iter`` stops the loop, ``V`` is
-    the last iterate, unshifted."""
+    so ``||V - V*|| <= tol`` in exact arithmetic (the rounding of V is certified afterwards by :func:`certify_dense`).
+    The span shrinks much faster than the sup-norm when values move together (QuantEcon and Puterman's MPI use
+    the same bounds). The loop also ends after ``max_iter`` sweeps, or after ``patience`` sweeps without a new
+    minimum of the span (float64 noise floor, see ``PATIENCE``); ``V`` is the midpoint of the last bounds in
+    every case. Returns ``(V, Q, pi, last_span, iterations)``; ``Q`` and ``pi`` are those of the last sweep
+    (greedy w.r.t. the previous iterate)."""
     S = R.shape[0]
     A = R.shape[1]
     V = V0.copy()
@@ -312,7 +336,10 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter):
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_q_dense(P2, R, V, gamma, Q)
         greedy(Q, Vn, pi)
@@ -320,14 +347,18 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter):
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
+        best, since = _record(diff, best, since)
+        if since >= patience:
+            break
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
 @njit(cache=True)
-def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter):
+def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Sparse (CSR) version of :func:`value_iteration_dense`."""
     S = R.shape[0]
     A = R.shape[1]
@@ -336,7 +367,10 @@ def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter):
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
         greedy(Q, Vn, pi)
@@ -344,9 +378,13 @@ def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter):
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
+        best, since = _record(diff, best, since)
+        if since >= patience:
+            break
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
@@ -475,7 +513,7 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
 
 
 @njit(cache=True)
-def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter):
+def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Modified policy iteration (Puterman & Shin 1978; Puterman 1994, Sec. 6.5): greedy step
     ``V' = T V`` then ``m`` partial evaluation sweeps of the greedy policy. Stops with the same
     MacQueen-Porteus rule as :func:`value_iteration_dense` on the greedy step (valid for any ``V``) and
@@ -488,7 +526,10 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter):
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_q_dense(P2, R, V, gamma, Q)
         greedy(Q, Vn, pi)
@@ -496,15 +537,20 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter):
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+            break
+        best, since = _record(diff, best, since)
+        if since >= patience or it == max_iter:
             break
         partial_evaluation_dense(P2, R, gamma, pi, V, m)
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
 @njit(cache=True)
-def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter):
+def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE,
+                                     noise=0.0):
     """Sparse version of :func:`modified_policy_iteration_dense`."""
     S = R.shape[0]
     A = R.shape[1]
@@ -513,7 +559,10 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
         greedy(Q, Vn, pi)
@@ -521,10 +570,14 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+            break
+        best, since = _record(diff, best, since)
+        if since >= patience or it == max_iter:
             break
         partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m)
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
@@ -641,7 +694,7 @@ def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
 
 
 @njit(cache=True)
-def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
+def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """:func:`value_iteration_dense` with the fused sweep :func:`bellman_sweep_dense` (one pass less over
     Q per iteration, no temporary arrays besides BLAS's output). Same iterates, stopping rule and returns."""
     S = R.shape[0]
@@ -651,16 +704,23 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
         V[:] = Vn
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
+        best, since = _record(diff, best, since)
+        if since >= patience:
+            break
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
@@ -671,7 +731,7 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter):
 # PARALLEL_MIN_NNZ stored transitions, where a sweep takes tens of microseconds or more.
 
 
-def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter):
+def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
     """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
@@ -679,16 +739,24 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
+    patience = PATIENCE if patience is None else patience
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
         V, Vn = Vn, V
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
             break
+        best, since = _record(diff, best, since)
+        if since >= patience or it == max_iter:
+            break
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
@@ -727,7 +795,8 @@ def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
         V[:] = cur
 
 
-def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter):
+def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=None,
+                                         noise=0.0):
     """:func:`modified_policy_iteration_sparse` with multithreaded sweeps; same iterates and returns."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
@@ -735,17 +804,25 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
     Q = np.empty((S, A))
     pi = np.zeros(S, dtype=np.int64)
     diff = np.inf
+    best = np.inf
+    since = 0
+    patience = PATIENCE if patience is None else patience
     it = 0
+    lo = hi = 0.0
     while it < max_iter:
         bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
         V, Vn = Vn, V
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma):
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+            break
+        best, since = _record(diff, best, since)
+        if since >= patience or it == max_iter:
             break
         partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
 
 
@@ -766,3 +843,398 @@ def box_simplex_max(vals, lo, up, order, n, rem):
             out += add * vals[j]
             rem -= add
     return out
+
+
+# ------------------------------------------------------------- certificates, rounding included
+#
+# ``error_bound`` must hold for the float64 V a solver returns, not for an exact-arithmetic iterate. The
+# discounted solvers therefore end with one *verification sweep*: the Bellman residual ``d = T V - V`` of the
+# returned V is evaluated with error-free transformations (TwoSum, and TwoProduct through a fused multiply-add:
+# Ogita, Rump & Oishi 2005, "Accurate sum and dot product", Algorithm Dot2), so its computed value is within
+# ``4u|d|`` plus an absolute term of order ``n^2 u^2 ||V||`` of the exact residual of the stored floats, and
+# ``||V - V*|| <= ||d|| / (1 - gamma rho)`` (``rho`` = the largest row sum of P, >= 1 - 1e-9) is then rounded
+# upwards. These kernels are compiled without fastmath: reassociation would destroy the error-free
+# transformations.
+
+#: Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0 ** -53
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` with a single rounding (LLVM's ``llvm.fma.f64``: the CPU's FMA instruction, or libm's
+    correctly rounded ``fma`` where the CPU lacks one)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(d, [d, d, d]), "llvm.fma.f64")
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def _two_sum(a, b):
+    """Knuth's TwoSum: ``s = fl(a + b)`` and ``e`` with ``s + e = a + b`` exactly."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@njit(cache=True)
+def _dot2_dense(row, V):
+    """Compensated ``sum_t row[t] V[t]`` (two interleaved lanes): ``(s, c, rowsum)`` with
+    ``|s + c - exact| <= 1.1 (n+2)^2 u^2 sum_t |row[t] V[t]|`` and ``rowsum = fl(sum_t row[t])``."""
+    n = row.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    c = 0.0
+    rs = 0.0
+    j = 0
+    while j + 1 < n:
+        p0 = row[j]
+        p1 = row[j + 1]
+        x0 = p0 * V[j]
+        y0 = _fma(p0, V[j], -x0)
+        x1 = p1 * V[j + 1]
+        y1 = _fma(p1, V[j + 1], -x1)
+        t0 = s0 + x0
+        b0 = t0 - s0
+        e0 = (s0 - (t0 - b0)) + (x0 - b0)
+        s0 = t0
+        t1 = s1 + x1
+        b1 = t1 - s1
+        e1 = (s1 - (t1 - b1)) + (x1 - b1)
+        s1 = t1
+        c += (e0 + y0) + (e1 + y1)
+        rs += p0 + p1
+        j += 2
+    if j < n:
+        p0 = row[j]
+        x0 = p0 * V[j]
+        y0 = _fma(p0, V[j], -x0)
+        s0, e0 = _two_sum(s0, x0)
+        c += e0 + y0
+        rs += p0
+    s, e = _two_sum(s0, s1)
+    return s, c + e, rs
+
+
+@njit(cache=True)
+def _dot2_sparse(lo, hi, indices, data, V):
+    """:func:`_dot2_dense` over the CSR entries ``lo..hi-1`` (one lane)."""
+    s = 0.0
+    c = 0.0
+    rs = 0.0
+    for k in range(lo, hi):
+        p = data[k]
+        v = V[uint64(indices[k])]
+        x = p * v
+        y = _fma(p, v, -x)
+        t = s + x
+        b = t - s
+        e = (s - (t - b)) + (x - b)
+        s = t
+        c += e + y
+        rs += p
+    return s, c, rs
+
+
+@njit(cache=True)
+def _finish_backup(sh, c, r, gamma, vs):
+    """From the compensated dot ``sh + c``: ``q = fl(r + gamma (sh + c))`` and ``d = fl(q_exact - vs)``, both
+    evaluated in double-double (TwoSum / FMA); ``d`` is within ``u |d|`` plus ``O(u^2)`` terms of
+    ``r + gamma (sh + c) - vs``."""
+    g1 = gamma * sh
+    g2 = _fma(gamma, sh, -g1)
+    t1, e1 = _two_sum(r, g1)
+    lo = e1 + (g2 + gamma * c)
+    t2, e2 = _two_sum(t1, -vs)
+    return t1 + lo, t2 + (e2 + lo)
+
+
+@njit(cache=True)
+def _max_abs(x):
+    m = 0.0
+    for v in x.ravel():
+        if abs(v) > m:
+            m = abs(v)
+    return m
+
+
+@njit(cache=True)
+def _residual_tail(n, Rmax, Vmax, rho_hi, resid):
+    """Upper bound on ``||T V - V||_inf`` from the kernels' running maximum ``resid`` (see :func:`certify_dense`)."""
+    u = UNIT_ROUNDOFF
+    delta = 8.0 * (n + 4.0) ** 2 * u * u * (Rmax + 2.0 * rho_hi * Vmax + 2.0 * Vmax)
+    return resid * (1.0 + 4.0 * u) + delta
+
+
+@njit(cache=True)
+def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
+    """Rigorous upper bound on ``||T V - V||_inf`` for float64 arrays, rounding included; fills ``Q``.
+
+    ``(T V)(s) = max_a q(s,a)``, ``q(s,a) = R(s,a) + gamma sum_t P2[s A + a, t] Vb(t)``, compared with ``Vc(s)``
+    (discounted: ``Vb = Vc = V``; finite horizon, step h: ``Vb = V_{h+1}``, ``Vc = V_h``, ``gamma = 1``);
+    ``rho_hi >= max_{s,a} sum_t P2[s A + a, t]`` (exact row sums) is the caller's.
+
+    1. ``Q^ = fl(R + gamma P2 Vb)`` by one BLAS matvec; whatever the summation order,
+       ``|Q^ - q| <= eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|)`` (Higham 2002, Sec. 3.1).
+    2. Only actions with ``Q^(s,a) >= max_a Q^(s,.) - 2 eps`` can attain ``max_a q(s,a)``; for those (usually one
+       per state) ``d(s,a) = q(s,a) - Vc(s)`` is recomputed with error-free transformations (:func:`_dot2_dense`,
+       :func:`_finish_backup`): its computed value ``d^`` satisfies ``|d^ - d| <= 4u|d^| + delta`` with
+       ``delta = 8 (n+4)^2 u^2 (max|R| + 2 rho_hi max|Vb| + 2 max|Vc|)``, which dominates the Dot2 bound
+       ``1.1 (n+2)^2 u^2 sum|p v|`` (Ogita, Rump & Oishi 2005) and the O(u^2) double-double steps, and ``Q`` gets
+       the accurately rounded ``q``.
+    3. ``max`` is monotone: ``|(T V - V)(s)| <= max(max_a (d^ + 4u|d^|), -max_a (d^ - 4u|d^|)) + delta``.
+
+    Shortcut: if ``target > 0`` and the bound of step 1 alone, ``|max_a Q^(s,.) - Vc(s)| + eps``, already gives
+    :func:`contraction_bound` ``<= target``, that (looser, equally rigorous) bound is returned and step 2 is
+    skipped. Returns the bound's maximum over s, rounded upwards."""
+    S = R.shape[0]
+    A = R.shape[1]
+    n = P2.shape[1]
+    u = UNIT_ROUNDOFF
+    u4 = 4.0 * u
+    Vbmax = _max_abs(Vb)
+    Vmax = max(Vbmax, _max_abs(Vc))
+    Rmax = _max_abs(R)
+    Qf = Q.reshape(S * A)
+    np.dot(P2, Vb, Qf)
+    Rf = R.reshape(S * A)
+    for k in range(S * A):
+        Qf[k] = Rf[k] + gamma * Qf[k]
+    g = (n + 3) * u / (1.0 - (n + 3) * u)
+    eps2 = 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + u4)
+    if target > 0.0:
+        rp = 0.0
+        for s in range(S):
+            m = Q[s, 0]
+            for a in range(1, A):
+                if Q[s, a] > m:
+                    m = Q[s, a]
+            rp = max(rp, abs(m - Vc[s]))
+        rp = (rp + 0.5 * eps2) * (1.0 + u4)
+        if contraction_bound(rp, gamma, rho_hi) <= target:
+            return rp
+    resid = 0.0
+    for s in range(S):
+        m = Q[s, 0]
+        for a in range(1, A):
+            if Q[s, a] > m:
+                m = Q[s, a]
+        cut = m - eps2 * (1.0 + u4) - u4 * abs(m)
+        dhi = -np.inf
+        dlo = -np.inf
+        for a in range(A):
+            if Q[s, a] >= cut:
+                sh, c, _rs = _dot2_dense(P2[s * A + a], Vb)
+                q, d = _finish_backup(sh, c, R[s, a], gamma, Vc[s])
+                Q[s, a] = q
+                ad = u4 * abs(d)
+                dhi = max(dhi, d + ad)
+                dlo = max(dlo, d - ad)
+        resid = max(resid, max(dhi, -dlo))
+    return _residual_tail(n, Rmax, Vmax, rho_hi, resid)
+
+
+@njit(cache=True)
+def max_row_sum(P2):
+    """Upper bound on the largest exact row sum of the non-negative (rows, n) array ``P2``."""
+    n = P2.shape[1]
+    rho = 0.0
+    for r in range(P2.shape[0]):
+        rs = 0.0
+        for t in range(n):
+            rs += P2[r, t]
+        rho = max(rho, rs)
+    return rho * (1.0 + 2.0 * (n + 1) * UNIT_ROUNDOFF)
+
+
+@njit(cache=True)
+def _certify_sparse_block(lo, hi, indptr, indices, data, R, Vb, Vc, gamma, Q):
+    A = R.shape[1]
+    u4 = 4.0 * UNIT_ROUNDOFF
+    resid = 0.0
+    nmax = 0
+    for s in range(lo, hi):
+        dhi = -np.inf
+        dlo = -np.inf
+        for a in range(A):
+            r = s * A + a
+            sh, c, _rs = _dot2_sparse(indptr[r], indptr[r + 1], indices, data, Vb)
+            nmax = max(nmax, indptr[r + 1] - indptr[r])
+            q, d = _finish_backup(sh, c, R[s, a], gamma, Vc[s])
+            Q[s, a] = q
+            ad = u4 * abs(d)
+            dhi = max(dhi, d + ad)
+            dlo = max(dlo, d - ad)
+        resid = max(resid, max(dhi, -dlo))
+    return resid, nmax
+
+
+@njit(cache=True)
+def certify_sparse(indptr, indices, data, R, Vb, Vc, gamma, rho_hi, Q):
+    """Sparse (CSR, S*A rows) version of :func:`certify_dense`: every row is evaluated with error-free
+    transformations (a gather-bound sweep costs about the same either way); ``n`` = the longest row's length."""
+    resid, nmax = _certify_sparse_block(0, R.shape[0], indptr, indices, data, R, Vb, Vc, gamma, Q)
+    return _residual_tail(nmax, _max_abs(R), max(_max_abs(Vb), _max_abs(Vc)), rho_hi, resid)
+
+
+@njit(cache=True, parallel=True)
+def _certify_sparse_par_blocks(indptr, indices, data, R, Vb, Vc, gamma, Q, out):
+    S = R.shape[0]
+    nb = out.shape[0]
+    for b in prange(nb):
+        r, n = _certify_sparse_block(b * S // nb, (b + 1) * S // nb, indptr, indices, data, R, Vb, Vc, gamma, Q)
+        out[b, 0] = r
+        out[b, 1] = n
+
+
+def certify_sparse_par(indptr, indices, data, R, Vb, Vc, gamma, rho_hi, Q):
+    """Multithreaded :func:`certify_sparse` (same bound: the block maxima are combined exactly)."""
+    out = np.zeros((min(R.shape[0], 256), 2))
+    _certify_sparse_par_blocks(indptr, indices, data, R, Vb, Vc, gamma, Q, out)
+    return _residual_tail(int(out[:, 1].max()), _max_abs(R), max(_max_abs(Vb), _max_abs(Vc)), rho_hi,
+                          float(out[:, 0].max()))
+
+
+@njit(cache=True)
+def backward_induction_rounding_bound(V, R, n, rho_hi):
+    """A priori bound on ``max_h ||V_h - V*_h||_inf`` for the float64 ``V`` (H+1, S) computed by
+    :func:`backward_induction_dense` / :func:`backward_induction_sparse` (any summation order, FMA or not).
+
+    Each ``Q_h(s,a) = fl(R_h(s,a) + sum_t P_h(t|s,a) V_{h+1}(t))`` is an (n+1)-term sum of products, so
+    ``|Q^ - Q| <= gamma_{n+1} (|R_h| + sum_t P |V_{h+1}|) <= gamma_{n+1} (max|R_h| + rho_hi ||V_{h+1}||)`` =: eps_h
+    (Higham 2002, Sec. 3.1; ``n`` = entries per row), ``V_h = max_a Q^_h`` exactly, and ``T_h`` is
+    ``rho_hi``-Lipschitz, so ``e_h = ||V_h - V*_h|| <= eps_h + rho_hi e_{h+1}`` with ``e_H = 0``.
+    Every product and sum below is inflated by ``4u`` so that the returned float is an upper bound."""
+    u = UNIT_ROUNDOFF
+    H = V.shape[0] - 1
+    hr = R.shape[0]
+    infl = 1.0 + 4.0 * u
+    gn = (n + 1) * u / (1.0 - (n + 1) * u) * infl
+    rmax0 = _max_abs(R[0])
+    e = 0.0
+    best = 0.0
+    for h in range(H - 1, -1, -1):
+        rmax = _max_abs(R[h]) if hr > 1 else rmax0
+        eps = gn * (rmax + rho_hi * _max_abs(V[h + 1]) * infl) * infl
+        e = (eps + rho_hi * e * infl) * infl
+        if e > best:
+            best = e
+    return best
+
+
+@njit(cache=True)
+def max_row_len(indptr):
+    """Largest number of stored entries in a CSR row."""
+    n = 0
+    for r in range(indptr.shape[0] - 1):
+        k = indptr[r + 1] - indptr[r]
+        if k > n:
+            n = k
+    return n
+
+
+@njit(cache=True)
+def contraction_bound(resid, gamma, rho_hi):
+    """``resid / (1 - gamma rho_hi)`` rounded upwards (each of the four roundings inflated by 2u); ``inf`` when
+    ``gamma rho_hi`` is not certainly below 1. ``resid`` bounds ``||T V - V||_inf``, ``rho_hi`` the row sums."""
+    u2 = 2.0 * UNIT_ROUNDOFF
+    x = gamma * rho_hi * (1.0 + u2)
+    den = (1.0 - x) * (1.0 - u2)
+    if not den > 0.0:
+        return np.inf
+    return resid * (1.0 + u2) / den * (1.0 + u2)
+
+
+@njit(cache=True)
+def _argmax_rows(Q):
+    pi = np.empty(Q.shape[0], dtype=np.int64)
+    for s in range(Q.shape[0]):
+        pi[s] = _argmax_row(Q[s])[0]
+    return pi
+
+
+@njit(cache=True)
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+    """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
+    value iteration (``m < 0``, :func:`value_iteration_dense_fused`) or MPI with ``m`` sweeps
+    (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
+    :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
+    MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
+    ``patience`` / ``noise``: see the iteration kernels (the float64 noise floor: stop once the span is below
+    ``noise * max|V|``, or has set no new minimum for ``patience`` greedy steps). Returns
+    ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
+    was met."""
+    S = R.shape[0]
+    A = R.shape[1]
+    rmin = np.inf
+    for s in range(S):
+        for a in range(A):
+            rmin = min(rmin, R[s, a])
+    V = np.full(S, rmin / (1.0 - gamma))
+    Q = np.empty((S, A))
+    it = 0
+    ktol = tol
+    bound = np.inf
+    stalled = False
+    for _round in range(3):
+        left = max_iter - it
+        if m < 0:
+            V, _q, _p, diff, k = value_iteration_dense_fused(P2, R, gamma, V, ktol, left, patience, noise)
+        else:
+            V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience, noise)
+        it += k
+        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
+        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        if bound <= tol or it >= max_iter or stalled:
+            break
+        ktol = ktol / 4.0
+    return V, Q, _argmax_rows(Q), bound, it, stalled
+
+
+@njit(cache=True)
+def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+    """Serial-kernel (CSR) version of :func:`solve_dense_certified`."""
+    S = R.shape[0]
+    A = R.shape[1]
+    rmin = np.inf
+    for s in range(S):
+        for a in range(A):
+            rmin = min(rmin, R[s, a])
+    V = np.full(S, rmin / (1.0 - gamma))
+    Q = np.empty((S, A))
+    it = 0
+    ktol = tol
+    bound = np.inf
+    stalled = False
+    for _round in range(3):
+        left = max_iter - it
+        if m < 0:
+            V, _q, _p, diff, k = value_iteration_sparse(indptr, indices, data, R, gamma, V, ktol, left, patience, noise)
+        else:
+            V, _q, _p, diff, k = modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V, m, ktol, left,
+                                                                  patience, noise)
+        it += k
+        bound = contraction_bound(certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
+        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        if bound <= tol or it >= max_iter or stalled:
+            break
+        ktol = ktol / 4.0
+    return V, Q, _argmax_rows(Q), bound, it, stalled
+
+
+@njit(cache=True)
+def reward_stats(R):
+    """``(max |R|, max R - min R)`` in one pass."""
+    lo = np.inf
+    hi = -np.inf
+    m = 0.0
+    for v in R.ravel():
+        lo = min(lo, v)
+        hi = max(hi, v)
+        m = max(m, abs(v))
+    return m, hi - lo

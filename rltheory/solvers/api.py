@@ -17,16 +17,18 @@ The hot loops are the Numba kernels of :mod:`rltheory.solvers._kernels`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import os
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..models.tabular import TabularMDP
+from ..models.tabular import ROW_SUM_ATOL, TabularMDP
 from . import _kernels as K
 
 __all__ = [
+    "ConvergenceWarning",
     "SolveResult",
     "solve",
     "evaluate",
@@ -46,17 +48,26 @@ __all__ = [
 #: (LU fill-in on well-mixing kernels: about 3 minutes at S = 1e4, unfinished after 10 minutes at 1e5).
 MAX_SPARSE_LU_STATES = 5_000
 
-#: Methods accepted by :func:`solve`.
+#: Methods accepted by :func:`solve` (case-insensitive; see ``METHOD_ALIASES`` for the long names).
 METHODS = ("auto", "backward_induction", "vi", "pi", "mpi", "lp")
-_ALIASES = {
+#: Other names :func:`solve` accepts for its methods (case-insensitive).
+METHOD_ALIASES = {
     "bi": "backward_induction",
     "value_iteration": "vi",
     "policy_iteration": "pi",
     "modified_policy_iteration": "mpi",
+    "linear_programming": "lp",
 }
+_ALIASES = METHOD_ALIASES  # older name
+
+_U = K.UNIT_ROUNDOFF
 
 
-@dataclass(slots=True)
+class ConvergenceWarning(UserWarning):
+    """A solver stopped before its stopping rule was met (``max_iter`` reached, or a ``tol`` below what float64
+    can certify for this MDP): the result is still returned, with ``converged=False`` and a true ``error_bound``."""
+
+
 class SolveResult:
     """Output of :func:`solve` (fresh arrays, owned by the caller).
 
@@ -65,35 +76,68 @@ class SolveResult:
     V, Q, policy : arrays
         Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
     error_bound : float
-        Certified bound on ``||V - V*||_inf``. Discounted: ``gamma span(T V_prev - V_prev) / (2 (1-gamma))`` for
-        VI/MPI (MacQueen-Porteus bounds, Puterman Thm 6.6.2; V is their midpoint), ``||T V - V|| / (1-gamma)`` for
-        PI and LP. Finite horizon:
-        ``sum_h ||V_h - (T V)_h||`` (0 up to rounding for backward induction).
-    iterations : int
-        Sweeps (VI/MPI), improvement steps (PI), 1 otherwise.
+        An upper bound on ``max |V - V*|`` over every entry of the returned float64 ``V``, where ``V*`` is the exact
+        optimal value of the MDP as stored (its float64 ``P``, ``R``, ``gamma``), floating-point rounding included.
+        Discounted (VI, MPI, PI, LP): ``||T V - V||_inf / (1 - gamma rho)``, with the Bellman residual of the
+        returned V evaluated in compensated arithmetic (error-free transformations) and every step rounded upwards
+        (``rho`` <= ``1 + 1e-9`` bounds the row sums of P; see :func:`rltheory.solvers._kernels.certify_dense`).
+        Finite horizon (backward induction): an a priori bound on the rounding of every step,
+        ``e_h = gamma_{n+1} (max|R_h| + rho ||V_{h+1}||) + rho e_{h+1}`` (``n`` entries per row), maximised over h.
+    nit : int
+        Sweeps (VI), greedy steps (MPI), improvement steps (PI), 1 otherwise.
+    converged : bool
+        Whether the stopping rule was met: VI/MPI ``error_bound <= tol``, PI a policy stable under improvement;
+        always True for backward induction and a solved LP. When False, :func:`solve` has emitted a
+        :class:`ConvergenceWarning`.
     method : str
     extra : dict
-        Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"solver"`` name).
+        Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"tol"``: the tolerance VI/MPI used).
     """
 
-    V: np.ndarray
-    Q: np.ndarray
-    policy: np.ndarray
-    error_bound: float
-    iterations: int
-    method: str
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("V", "Q", "policy", "error_bound", "nit", "converged", "method", "extra")
+
+    def __init__(self, V, Q, policy, error_bound, nit=1, method="", extra=None, *, converged=True, iterations=None):
+        self.V = V
+        self.Q = Q
+        self.policy = policy
+        self.error_bound = error_bound
+        self.nit = int(nit if iterations is None else iterations)
+        self.converged = bool(converged)
+        self.method = method
+        self.extra = {} if extra is None else extra
+
+    @property
+    def iterations(self) -> int:
+        """Alias of :attr:`nit`."""
+        return self.nit
 
     @property
     def value(self) -> np.ndarray:
         """Values at the first step: ``V[0]`` (finite horizon) or ``V`` (discounted)."""
         return self.V[0] if self.V.ndim == 2 else self.V
 
+    def __repr__(self) -> str:
+        return (f"SolveResult(method={self.method!r}, V{tuple(self.V.shape)}, Q{tuple(self.Q.shape)}, "
+                f"policy{tuple(self.policy.shape)}, error_bound={self.error_bound:.3g}, converged={self.converged}, "
+                f"nit={self.nit})")
+
 
 def _big(indptr) -> bool:
-    """Use the thread-parallel sparse kernels from this many stored transitions on (they give identical
-    results: each row is summed in the same order); below it thread start-up costs more than it saves."""
-    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ
+    """Use the thread-parallel sparse kernels from ``PARALLEL_MIN_NNZ`` stored transitions on, and only while a
+    core is free (they give identical results: each row is summed in the same order). Below that size thread
+    start-up costs more than it saves; on a busy machine every sweep's parallel region waits for a descheduled
+    thread, which made sparse solves an order of magnitude slower than the serial kernels on a shared 2-core
+    host."""
+    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
+
+
+def _core_free() -> bool:
+    """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return load <= (os.cpu_count() or 1) - 0.5
 
 
 def _check_mdp(mdp) -> TabularMDP:
@@ -208,41 +252,184 @@ def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
 
 
 def certificate(mdp: TabularMDP, V) -> float:
-    """A bound on ``||V - V*||_inf`` from the Bellman residual alone.
+    """A rigorous upper bound on ``||V - V*||_inf`` for any float array ``V``, from its Bellman residual alone.
 
-    Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma)`` (T is a gamma-contraction).
-    Finite horizon: ``||V_h - V*_h|| <= sum_{t >= h} ||V_t - (T V)_t||`` (T_h is non-expansive); the
-    bound returned is the one for ``h = 0``, which dominates all others.
+    Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma rho)`` (T is a ``gamma rho``-contraction; ``rho`` bounds
+    the row sums of P). Finite horizon: ``e_h <= ||V_h - (T V)_h|| + rho e_{h+1}``, ``e_H = 0``; the bound returned
+    is ``max_h e_h``. The residuals are evaluated in compensated arithmetic and every step is rounded upwards
+    (:func:`rltheory.solvers._kernels.certify_dense`), so the bound holds for the float64 ``V`` as given, rounding
+    included. ``inf`` when ``gamma rho`` cannot be shown to be below 1.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    V : array_like
+        Shape ``(S,)`` (discounted) or ``(H+1, S)`` (finite horizon).
+
+    Returns
+    -------
+    float
     """
-    res = bellman_residual(mdp, V)
+    mdp = _check_mdp(mdp)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    S = mdp.S
     if mdp.finite_horizon:
-        return float(res.sum())
-    return float(res) / (1.0 - mdp.gamma)
+        if V.shape != (mdp.horizon + 1, S):
+            raise ValueError(f"V: expected shape {(mdp.horizon + 1, S)}, got {V.shape}")
+        return _certify_finite(mdp, V)
+    if V.shape != (S,):
+        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
+    if not np.all(np.isfinite(V)):
+        return math.inf
+    return _certify_discounted(mdp, V, _discount_rho(mdp, _row_len(mdp)))[1]
+
+
+def _row_len(mdp: TabularMDP) -> int:
+    """Entries per transition row that a dot product sums (the ``n`` of the rounding bounds)."""
+    return int(K.max_row_len(mdp.csr_arrays[0])) if mdp.is_sparse else mdp.S
+
+
+def _rho_contract(n: int) -> float:
+    """Upper bound on every exact row sum of a validated P (|computed sum - 1| <= ROW_SUM_ATOL at construction)."""
+    return (1.0 + ROW_SUM_ATOL) * (1.0 + 2.0 * (n + 1) * _U)
+
+
+_contraction_bound = K.contraction_bound
+
+
+def _discount_rho(mdp: TabularMDP, n: int) -> float:
+    """``rho`` for the contraction factor ``gamma rho``: the construction contract, or, when that leaves
+    ``gamma rho`` near or above 1 (gamma within ~1e-6 of 1), the row sums computed from the data."""
+    g = mdp.gamma
+    rho = _rho_contract(n)
+    if g * (rho - 1.0) > 1e-3 * (1.0 - g):
+        sums = np.asarray(mdp.P_csr.sum(axis=1)).ravel()
+        rho = min(rho, float(sums.max()) * (1.0 + 2.0 * (n + 1) * _U))
+    return rho
+
+
+def _certify_discounted(mdp: TabularMDP, V: np.ndarray, rho: float):
+    """Verification sweep: ``(Q, bound)`` with ``Q`` the backup of ``V`` and ``bound >= ||V - V*||_inf``."""
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    Q = np.empty((S, A))
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        resid = (K.certify_sparse_par if _big(ip) else K.certify_sparse)(ip, ix, dt, mdp.R, V, V, g, rho, Q)
+    else:
+        resid = K.certify_dense(mdp.P.reshape(S * A, S), mdp.R, V, V, g, rho, Q)
+    return Q, _contraction_bound(resid, g, rho)
+
+
+def _certify_finite(mdp: TabularMDP, V: np.ndarray) -> float:
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    if not np.all(np.isfinite(V)):
+        return math.inf
+    n = _row_len(mdp)
+    rho = _rho_contract(n)
+    R3 = mdp.R3()
+    hr = R3.shape[0]
+    Q = np.empty((S, A))
+    infl = 1.0 + 4.0 * _U
+    e = 0.0
+    best = 0.0
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        hp = (ip.shape[0] - 1) // (S * A)
+    else:
+        P4 = mdp.P4()
+        hp = P4.shape[0]
+    for h in range(H - 1, -1, -1):
+        hh = h if hp > 1 else 0
+        Rh = R3[h if hr > 1 else 0]
+        if mdp.is_sparse:
+            resid = K.certify_sparse(ip[hh * S * A:(hh + 1) * S * A + 1], ix, dt, Rh, V[h + 1], V[h], 1.0, rho, Q)
+        else:
+            resid = K.certify_dense(P4[hh].reshape(S * A, S), Rh, V[h + 1], V[h], 1.0, rho, Q)
+        e = (resid + rho * e * infl) * infl
+        best = max(best, e)
+    return best
 
 
 # ---------------------------------------------------------------------------------- solve
 
 
-def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter: int = 1_000_000,
+def _canonical_method(method) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method: expected a str, got {type(method).__name__}")
+    key = method.strip().lower()
+    m = METHOD_ALIASES.get(key, key)
+    if m not in METHODS:
+        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS} "
+                         f"(case-insensitive; aliases: {', '.join(METHOD_ALIASES)})")
+    return m
+
+
+#: Default relative tolerance of VI/MPI: ``tol = DEFAULT_RTOL * span(R)`` (see :func:`solve`).
+DEFAULT_RTOL = 1e-10
+
+
+def _noise(n: int) -> float:
+    """Span of ``T V - V``, relative to ``max|V|``, at which VI/MPI iterates are at float64 resolution: the
+    rounding of one backup over ``n`` entries per row is ~``sqrt(n) u`` of ``max|V|`` for typical summation
+    orders (a statistical estimate, not a bound: it only decides when to stop; ``error_bound`` is rigorous)."""
+    return 2.0 * (math.sqrt(n) + 4.0) * _U
+
+
+def _tolerance(mdp: TabularMDP, tol, n: int):
+    """``(tol used, float64 floor)`` for VI/MPI.
+
+    The floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2`` is about what float64 can certify: values are as large
+    as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that as rounding,
+    and the residual bound divides by ``1 - gamma`` once more."""
+    g = mdp.gamma
+    rmax, span = K.reward_stats(mdp.R)
+    floor = 8.0 * (math.sqrt(n) + 4.0) * _U * rmax / (1.0 - g) ** 2
+    if tol is None:
+        scale = span if span > 0.0 else (rmax if rmax > 0.0 else 1.0)
+        return max(DEFAULT_RTOL * scale, floor), floor
+    return float(tol), floor
+
+
+def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, max_iter: int = 1_000_000,
           mpi_sweeps: int = 20, lp_solver: str | None = None) -> SolveResult:
-    """Optimal values, action values and a greedy deterministic policy.
+    """Optimal values, action values and a greedy deterministic policy, with a certified error bound.
 
     Parameters
     ----------
-    method : {"auto", "backward_induction", "vi", "pi", "mpi", "lp"}
-        ``backward_induction`` (finite horizon; exact), value iteration (``vi``), Howard's policy
-        iteration (``pi``), modified policy iteration (``mpi``, ``mpi_sweeps`` evaluation sweeps per
-        step), or the occupancy-measure linear program (``lp``, via cvxpy; an independent
-        cross-check, accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`).
-        ``auto``: backward induction for finite horizon, VI for discounted MDPs. Measured by
-        ``python -m benchmarks.run --sections convergence`` (time to a 1e-8 certificate, gamma = 0.99, dense
-        Garnet S = 100/500/2000, sparse Garnet 1e3/1e4/1e5, RiverSwim chains 100/1e3/1e4; ``method_choice`` in
-        ``benchmarks/results/bench-full.json``): VI with the MacQueen-Porteus stopping rule was the fastest or within
-        5% of it on 8 of 9 instances, and 1.26x slower than MPI on dense S = 100; PI was 1.9-45x slower. Probes at
-        gamma = 0.9 and 0.999 agree except sparse Garnet S = 1e4 at 0.999 (MPI 1.5x faster than VI). Choose ``pi``
-        for an exact answer rather than a certified one. VI/PI/MPI are for discounted MDPs.
-    tol : float
-        VI/MPI stop once the certified bound ``gamma span(V_{n+1} - V_n) / (2 (1 - gamma)) <= tol``.
+    mdp : TabularMDP
+    method : str
+        ``"backward_induction"`` (alias ``"bi"``; finite horizon; exact up to rounding), ``"vi"``
+        (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
+        (``"modified_policy_iteration"``, ``mpi_sweeps`` evaluation sweeps per greedy step), ``"lp"``
+        (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
+        accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
+        Case-insensitive. ``auto``: backward induction for a finite horizon; for discounted MDPs the rule measured
+        by ``python -m benchmarks.run --sections convergence`` (``method_choice`` in the JSON of
+        ``benchmarks/results``), see ``AUTO_RULE``. VI/PI/MPI are for discounted MDPs.
+    tol : float, optional
+        VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
+        (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
+        (``u = 2^-53``, ``n`` = entries per transition row) below which the rounding of V cannot be certified. An
+        explicit ``tol`` is used as given: if float64 cannot certify it, the iteration stops once the bounds stop
+        improving (``PATIENCE`` sweeps without progress) and the result has ``converged=False`` with a
+        :class:`ConvergenceWarning`.
+    max_iter : int
+        Largest number of sweeps (VI), greedy steps (MPI) or improvement steps (PI); reaching it gives
+        ``converged=False`` and a :class:`ConvergenceWarning`.
+    mpi_sweeps : int
+    lp_solver : str, optional
+
+    Returns
+    -------
+    SolveResult
+        ``V``, ``Q``, ``policy``, ``error_bound`` (a bound on ``||V - V*||_inf`` for the returned float64 V,
+        rounding included; see :class:`SolveResult`), ``converged``, ``nit``.
+
+    Raises
+    ------
+    ValueError
+        ``gamma``: when ``gamma * max row sum of P`` is not certainly below 1 (gamma within ~1e-9 of 1 with row sums
+        slightly above 1): the Bellman operator is then not a contraction in float64 terms and no bound exists.
     """
     if (method == "auto" or method == "backward_induction") and type(mdp) is TabularMDP and mdp._H is not None \
             and (tol, max_iter, mpi_sweeps, lp_solver) == _SOLVE_DEFAULTS:
@@ -250,22 +437,16 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
         # induction, no argument to validate (measured: 9.0 -> ~7.5 us at S=20, A=4, H=20)
         return _solve_finite(mdp)
     mdp = _check_mdp(mdp)
-    if not isinstance(method, str):
-        raise TypeError(f"method: expected a str, got {type(method).__name__}")
-    m = _ALIASES.get(method, method)
-    if m not in METHODS:
-        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol: must be a positive finite float, got {tol!r}")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+    m = _canonical_method(method)
+    if tol is not None and not (isinstance(tol, (int, float, np.floating)) and not isinstance(tol, bool)
+                                and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol: must be a positive finite float or None, got {tol!r}")
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
         raise ValueError(f"max_iter: must be a positive int, got {max_iter!r}")
-    if not (isinstance(mpi_sweeps, (int, np.integer)) and mpi_sweeps >= 0):
+    if isinstance(mpi_sweeps, bool) or not (isinstance(mpi_sweeps, (int, np.integer)) and mpi_sweeps >= 0):
         raise ValueError(f"mpi_sweeps: must be a non-negative int, got {mpi_sweeps!r}")
     if m == "auto":
-        if mdp.finite_horizon:
-            m = "backward_induction"
-        else:
-            m = "vi"
+        m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
         from .lp import solve_lp
 
@@ -285,67 +466,102 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float = 1e-10, max_iter
 #: ``solve``'s own keyword defaults: a call that keeps all of them has no argument to validate (fast path).
 _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mpi_sweeps", "lp_solver"))
 
+#: ``method="auto"`` for discounted MDPs (set from the ``convergence`` section of the benchmarks).
+AUTO_RULE = "vi"
+
+
+def _auto_method(mdp: TabularMDP) -> str:
+    return AUTO_RULE
+
 
 def _solve_finite(mdp: TabularMDP) -> SolveResult:
     S, A, H = mdp._S, mdp._A, mdp._H
     V = np.zeros((H + 1, S))
     Q = np.empty((H, S, A))
     pi = np.empty((H, S), dtype=np.int64)
+    R3 = mdp.R3()
     if mdp._sp is not None:
         ip, ix, dt = mdp.csr_arrays
-        K.backward_induction_sparse(ip, ix, dt, mdp.R3(), H, S, A, V, Q, pi)
+        K.backward_induction_sparse(ip, ix, dt, R3, H, S, A, V, Q, pi)
+        n = K.max_row_len(ip)
     else:
-        K.backward_induction_dense(mdp.P4(), mdp.R3(), H, V, Q, pi)
-    return SolveResult(V, Q, pi, 0.0, 1, "backward_induction", {})
+        K.backward_induction_dense(mdp.P4(), R3, H, V, Q, pi)
+        n = S
+    bound = K.backward_induction_rounding_bound(V, R3, n, _rho_contract(n))
+    return SolveResult(V, Q, pi, float(bound), 1, "backward_induction", {}, converged=True)
 
 
-def _solve_discounted(mdp: TabularMDP, m: str, tol: float, max_iter: int, mpi_sweeps: int) -> SolveResult:
+def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) -> SolveResult:
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
-    if g == 0.0:
+    if g == 0.0:  # V = max_a R exactly (no arithmetic): the bound is 0
         Q = R.copy()
         V = Q.max(axis=1)
         pi = Q.argmax(axis=1).astype(np.int64)
-        return SolveResult(V, Q, pi, error_bound=0.0, iterations=1, method=m)
-    V0 = np.full(S, R.min() / (1.0 - g))  # T V0 >= V0: MPI increases monotonically from here
-    converged = True
-    if m == "vi":
-        if mdp.is_sparse:
-            ip, ix, dt = mdp.csr_arrays
-            vi = K.value_iteration_sparse_par if _big(ip) else K.value_iteration_sparse
-            V, Q, pi, diff, it = vi(ip, ix, dt, R, g, V0, tol, max_iter)
-        else:
-            V, Q, pi, diff, it = K.value_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, tol, max_iter)
-        bound = g * diff / (2.0 * (1.0 - g))
-        converged = bound <= tol
-    elif m == "mpi":
-        if mdp.is_sparse:
-            ip, ix, dt = mdp.csr_arrays
-            mpi = K.modified_policy_iteration_sparse_par if _big(ip) else K.modified_policy_iteration_sparse
-            V, Q, pi, diff, it = mpi(ip, ix, dt, R, g, V0, mpi_sweeps, tol, max_iter)
-        else:
-            V, Q, pi, diff, it = K.modified_policy_iteration_dense(mdp.P.reshape(S * A, S), R, g, V0, mpi_sweeps,
-                                                                   tol, max_iter)
-        bound = g * diff / (2.0 * (1.0 - g))
-        converged = bound <= tol
-    else:  # policy iteration
+        return SolveResult(V, Q, pi, 0.0, 1, m, {"converged": True}, converged=True)
+    n = _row_len(mdp)
+    rho = _discount_rho(mdp, n)
+    if not math.isfinite(_contraction_bound(1.0, g, rho)):
+        raise ValueError(f"gamma: {g!r} times the largest row sum of P ({rho!r}) is not certainly below 1: the "
+                         "Bellman operator is not a contraction in float64 and no error bound can be certified; "
+                         "use a smaller gamma or a finite horizon")
+    extra = {}
+    if m == "pi":
         pi0 = R.argmax(axis=1).astype(np.int64)
         if mdp.is_sparse:
-            V, Q, pi, it = _policy_iteration_sparse(mdp, pi0, max_iter)
+            V, _, pi, it = _policy_iteration_sparse(mdp, pi0, max_iter)
         else:
-            V, Q, pi, it = K.policy_iteration_dense(np.ascontiguousarray(mdp.P), R, g, pi0, max_iter)
-        bound = certificate(mdp, V)
+            V, _, pi, it = K.policy_iteration_dense(np.ascontiguousarray(mdp.P), R, g, pi0, max_iter)
+        V = np.asarray(V)
+        Q, bound = _certify_discounted(mdp, V, rho)
         converged = it < max_iter
-        # Greedy values from the final Q: V, Q and pi are then mutually consistent.
-    if m in ("vi", "mpi"):
-        # V is the midpoint of the MacQueen-Porteus bounds; Q and the greedy policy are recomputed from it
-        Q = bellman_backup(mdp, V)
-        pi = Q.argmax(axis=1).astype(np.int64)
-        if not converged:  # stopped by max_iter: V is the last iterate, certify it from its residual
-            bound = certificate(mdp, V)
-    extra = {"converged": bool(converged)}
-    return SolveResult(np.asarray(V), np.asarray(Q), np.asarray(pi), error_bound=float(bound),
-                       iterations=int(it), method=m, extra=extra)
+        if not converged:
+            warnings.warn(f"max_iter: policy iteration stopped after {it} improvement steps without a stable "
+                          f"policy (error_bound {bound:.3g})", ConvergenceWarning, stacklevel=3)
+    else:
+        tol_used, floor = _tolerance(mdp, tol, n)
+        mm = -1 if m == "vi" else mpi_sweeps
+        patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
+        noise = _noise(n)
+        if not mdp.is_sparse:
+            V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
+                                                                   mm, rho, patience, noise)
+        else:
+            ip, ix, dt = mdp.csr_arrays
+            if not _big(ip):
+                V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
+                                                                        patience, noise)
+            else:  # thread-parallel kernels are entered from Python only (see _kernels)
+                V = np.full(S, R.min() / (1.0 - g))
+                it = 0
+                ktol = tol_used
+                for _round in range(3):
+                    left = max_iter - it
+                    if m == "vi":
+                        V, _, _, diff, k = K.value_iteration_sparse_par(ip, ix, dt, R, g, V, ktol, left, patience,
+                                                                        noise)
+                    else:
+                        V, _, _, diff, k = K.modified_policy_iteration_sparse_par(ip, ix, dt, R, g, V, mpi_sweeps,
+                                                                                  ktol, left, patience, noise)
+                    it += k
+                    Q, bound = _certify_discounted(mdp, V, rho)
+                    stalled = not (g * diff <= 2.0 * ktol * (1.0 - g)) and k < left
+                    if bound <= tol_used or it >= max_iter or stalled:
+                        break
+                    ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
+                pi = Q.argmax(axis=1).astype(np.int64)
+        converged = bound <= tol_used
+        extra["tol"] = tol_used
+        if not converged:
+            if it >= max_iter and not stalled:
+                msg = f"max_iter: stopped after {it} iterations with error_bound {bound:.3g} > tol {tol_used:.3g}"
+            else:
+                msg = (f"tol: {tol_used:.3g} cannot be certified in float64 for this MDP (the bounds stopped "
+                       f"improving at error_bound {bound:.3g}; the float64 floor estimate is {floor:.3g}); "
+                       "pass a larger tol or leave it at its default")
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    extra["converged"] = bool(converged)
+    return SolveResult(V, Q, np.asarray(pi, dtype=np.int64), float(bound), int(it), m, extra, converged=converged)
 
 
 def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):

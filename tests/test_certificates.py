@@ -1,0 +1,239 @@
+"""``error_bound`` against exact rational references (issue #15 item 6), and the solver's stopping contract
+(items 7, 8; #16 item 8).
+
+The reference ``V*`` is computed in exact rational arithmetic (``fractions.Fraction``) from the float64 arrays the
+model stores: policy iteration with exact linear solves until no action improves in exact arithmetic
+(discounted), or backward induction (finite horizon). Every comparison ``|V - V*| <= error_bound`` is exact.
+"""
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rltheory import ConvergenceWarning, TabularMDP
+from rltheory.solvers import certificate, solve
+
+SCALES = (1e-6, 1.0, 1e6)
+GAMMAS = (0.0, 0.3, 0.9, 0.99, 0.995, 0.999)
+
+
+def _fr(x):
+    return Fraction(float(x))
+
+
+def _exact_solve(A_rows, b):
+    """Gaussian elimination over the rationals: solve ``A x = b``."""
+    n = len(b)
+    M = [list(row) + [b[i]] for i, row in enumerate(A_rows)]
+    for c in range(n):
+        p = next(r for r in range(c, n) if M[r][c] != 0)
+        M[c], M[p] = M[p], M[c]
+        piv = M[c][c]
+        M[c] = [v / piv for v in M[c]]
+        for r in range(n):
+            if r != c and M[r][c] != 0:
+                f = M[r][c]
+                M[r] = [vr - f * vc for vr, vc in zip(M[r], M[c])]
+    return [M[i][n] for i in range(n)]
+
+
+def exact_discounted_vstar(mdp: TabularMDP, pi0=None):
+    """Exact ``V*`` of the stored floats (policy iteration in rationals)."""
+    S, A = mdp.S, mdp.A
+    P = mdp.P
+    g = _fr(mdp.gamma)
+    Pf = [[[_fr(P[s, a, t]) for t in range(S)] for a in range(A)] for s in range(S)]
+    Rf = [[_fr(mdp.R[s, a]) for a in range(A)] for s in range(S)]
+    pi = list(np.zeros(S, dtype=int) if pi0 is None else pi0)
+    for _ in range(100):
+        rows = [[(1 if s == t else 0) - g * Pf[s][pi[s]][t] for t in range(S)] for s in range(S)]
+        V = _exact_solve(rows, [Rf[s][pi[s]] for s in range(S)])
+        changed = False
+        for s in range(S):
+            q = [Rf[s][a] + g * sum(Pf[s][a][t] * V[t] for t in range(S)) for a in range(A)]
+            best = max(range(A), key=lambda a: q[a])
+            if q[best] > q[pi[s]]:
+                pi[s] = best
+                changed = True
+        if not changed:
+            return V
+    raise AssertionError("exact policy iteration did not terminate")
+
+
+def exact_finite_vstar(mdp: TabularMDP):
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    P4, R3 = mdp.P4(), mdp.R3()
+    V = [[Fraction(0)] * S]
+    for h in range(H - 1, -1, -1):
+        Ph = P4[h if P4.shape[0] > 1 else 0]
+        Rh = R3[h if R3.shape[0] > 1 else 0]
+        Vn = V[0]
+        V.insert(0, [max(_fr(Rh[s, a]) + sum(_fr(Ph[s, a, t]) * Vn[t] for t in range(S)) for a in range(A))
+                     for s in range(S)])
+    return V
+
+
+def _max_err(V, Vstar):
+    return max(abs(_fr(v) - vs) for v, vs in zip(np.ravel(V), np.ravel(Vstar)))
+
+
+@st.composite
+def mdps(draw, finite=False):
+    S = draw(st.integers(1, 5))
+    A = draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale = draw(st.sampled_from(SCALES))
+    offset = draw(st.sampled_from((0.0, 0.0, 1.0)))  # rewards in [0, s] or [s, 2s]: large |V| with a small span
+    kind = draw(st.sampled_from(("dirichlet", "sparse_rows", "deterministic")))
+    H = draw(st.integers(1, 6)) if finite else None
+    lead = (H, S, A) if finite and draw(st.booleans()) else (S, A)
+    if kind == "deterministic":
+        P = np.zeros(lead + (S,))
+        idx = rng.integers(0, S, size=lead)
+        np.put_along_axis(P, idx[..., None], 1.0, axis=-1)
+    else:
+        P = rng.dirichlet(np.full(S, 0.3), size=lead)
+        if kind == "sparse_rows":
+            P = np.where(P < 0.1, 0.0, P)
+            P[..., 0] += 1e-3
+            P /= P.sum(axis=-1, keepdims=True)
+    R = scale * (offset + rng.random(lead))
+    if draw(st.booleans()):
+        P = sp.csr_matrix(P.reshape(-1, S))
+    if finite:
+        return TabularMDP(P, R, horizon=H)
+    return TabularMDP(P, R, gamma=draw(st.sampled_from(GAMMAS) | st.floats(0.0, 0.999)))
+
+
+_SET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SET
+@given(mdps(), st.sampled_from(("vi", "mpi", "pi")))
+def test_discounted_error_bound_is_true_rounding_included(mdp, method):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the default tol is always reachable
+        res = solve(mdp, method)
+    assert res.converged
+    Vstar = exact_discounted_vstar(mdp, res.policy)
+    err = _max_err(res.V, Vstar)
+    assert err <= _fr(res.error_bound), (float(err), res.error_bound)
+    # the bound is not vacuous: within the tolerance (VI/MPI) and near float resolution (PI)
+    vmax = float(np.abs(mdp.R).max()) / (1.0 - mdp.gamma)
+    assert res.error_bound <= max(res.extra.get("tol", 0.0), 1e3 * 2**-53 * vmax / (1.0 - mdp.gamma) * mdp.S)
+    # certificate() of the returned V is the same kind of bound, and also true
+    assert err <= _fr(certificate(mdp, res.V))
+
+
+@_SET
+@given(mdps(finite=True))
+def test_backward_induction_error_bound_is_true(mdp):
+    res = solve(mdp)
+    Vstar = exact_finite_vstar(mdp)
+    err = _max_err(res.V, Vstar)
+    assert err <= _fr(res.error_bound), (float(err), res.error_bound)
+    assert err <= _fr(certificate(mdp, res.V))
+    vmax = float(np.abs(mdp.R).max()) * mdp.horizon
+    assert res.error_bound <= 1e-12 * max(vmax, 1e-300) * mdp.horizon
+
+
+@_SET
+@given(mdps(), st.data())
+def test_certificate_of_a_perturbed_v_is_true(mdp, data):
+    """``certificate`` bounds the error of any V, also far from V* (the LP's answer is certified this way)."""
+    Vstar = exact_discounted_vstar(mdp)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    size = data.draw(st.sampled_from((0.0, 1e-15, 1e-9, 1e-3)))
+    V = np.array([float(v) for v in Vstar]) * (1.0 + size * rng.standard_normal(mdp.S))
+    assert _max_err(V, Vstar) <= _fr(certificate(mdp, V))
+
+
+def test_gamma_near_one_is_honest():
+    """Issue #15: gamma = 1 - 1e-12 gave error_bound 0 with true errors of 3e6-1e7."""
+    rng = np.random.default_rng(3)
+    S, A = 4, 2
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    mdp = TabularMDP(P, rng.random((S, A)), gamma=1.0 - 1e-12)
+    Vstar = exact_discounted_vstar(mdp)
+    for m in ("vi", "mpi", "pi"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            try:
+                res = solve(mdp, m, max_iter=20_000)
+            except ValueError as exc:  # allowed: a refusal naming gamma
+                assert str(exc).startswith("gamma:")
+                continue
+        assert _max_err(res.V, Vstar) <= _fr(res.error_bound)
+
+
+def test_gamma_with_row_sums_above_one_is_refused():
+    """gamma * (row sum) >= 1 within the accepted row-sum tolerance: no contraction, so no bound exists."""
+    P = np.array([[[1.0 + 5e-10]]])
+    mdp = TabularMDP(P, np.array([[1.0]]), gamma=1.0 - 1e-10)
+    with pytest.raises(ValueError, match="^gamma:"):
+        solve(mdp, "vi")
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_default_tol_is_reachable_at_every_reward_scale(scale, sparse):
+    """Item 7: VI/MPI stop in a few sweeps at rewards ~1e6 (the absolute 1e-10 ran all 1e6 sweeps)."""
+    rng = np.random.default_rng(0)
+    S, A = 60, 4
+    P = rng.dirichlet(np.full(S, 0.2), size=(S, A))
+    if sparse:
+        P = sp.csr_matrix(P.reshape(S * A, S))
+    mdp = TabularMDP(P, scale * (1.0 + rng.random((S, A))), gamma=0.99)
+    ref = solve(mdp, "pi")
+    for m in ("vi", "mpi"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            res = solve(mdp, m, max_iter=5000)
+        assert res.converged and res.nit < 5000
+        assert res.error_bound <= res.extra["tol"]
+        # the tolerance follows the reward scale: same relative accuracy at every scale
+        assert res.extra["tol"] <= 1e-6 * scale
+        assert np.abs(res.V - ref.V).max() <= res.error_bound + ref.error_bound
+
+
+def test_max_iter_gives_convergence_warning_and_fields():
+    rng = np.random.default_rng(1)
+    S, A = 30, 3
+    mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A)), gamma=0.99)
+    with pytest.warns(ConvergenceWarning, match="^max_iter:"):
+        res = solve(mdp, "vi", max_iter=2)
+    assert res.converged is False and res.nit == 2
+    assert issubclass(ConvergenceWarning, UserWarning)
+    Vstar = solve(mdp, "pi")
+    assert np.abs(res.V - Vstar.V).max() <= res.error_bound + Vstar.error_bound  # still a true bound
+    ok = solve(mdp, "vi")
+    assert ok.converged is True and ok.nit == ok.iterations > 2
+
+
+def test_unreachable_tol_stops_at_the_float_floor_with_a_warning():
+    rng = np.random.default_rng(2)
+    S, A = 40, 3
+    mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), 1e6 * rng.random((S, A)), gamma=0.999)
+    with pytest.warns(ConvergenceWarning, match="^tol:"):
+        res = solve(mdp, "vi", tol=1e-12)
+    assert not res.converged and res.nit < 10_000
+
+
+def test_method_names_case_insensitive_and_short_repr():
+    rng = np.random.default_rng(4)
+    mdp = TabularMDP(rng.dirichlet(np.ones(5), size=(5, 2)), rng.random((5, 2)), gamma=0.9)
+    base = solve(mdp, "vi")
+    for name in ("VI", "Value_Iteration", " vi "):
+        assert np.array_equal(solve(mdp, name).V, base.V)
+    assert solve(mdp, "POLICY_ITERATION").method == "pi"
+    with pytest.raises(ValueError, match="^method:"):
+        solve(mdp, "simplex")
+    with pytest.raises(TypeError, match="^method:"):
+        solve(mdp, 3)
+    text = repr(base)
+    assert text.startswith("SolveResult(method='vi'") and "error_bound=" in text and "converged=True" in text
+    assert "nit=" in text and len(text) < 200 and "[" not in text
