@@ -3,6 +3,11 @@
 The UCBVI mutants are :class:`~rltheory.algorithms.tabular.episodic.UCBVIVariant` objects: options of the Numba
 whole-loop kernel that are off in the algorithm (so the reference's results are bit for bit unchanged), run on the
 kernel's fast path by the harness. The last two are plain protocol learners run episode by episode.
+
+Known survivor, not in the catalogue (no option of the kernel implements it yet): clipping the optimistic value
+of step ``h`` at ``Vmax_{h+1}`` instead of ``Vmax_h`` (an off-by-one in the cap) passed every claim when it was
+tried during the catalogue's construction. On RiverSwim and the bandit families the cap rarely binds below V*,
+so these instances cannot show it; an instance whose optimal value sits near ``H - h`` would be needed.
 """
 from rltheory.algorithms.tabular.episodic import UCBVIVariant
 
