@@ -114,12 +114,13 @@ class Measurement:
         return self.y.mean(axis=1)
 
     def ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Student-t confidence interval of the mean over seeds, per x."""
+        """Student-t confidence interval of the mean over seeds, per x (NaN where a seed is not finite)."""
         n = self.y.shape[1]
         m = self.mean
         if n < 2:
             return m.copy(), m.copy()
-        se = self.y.std(axis=1, ddof=1) / np.sqrt(n)
+        with np.errstate(invalid="ignore"):  # inf - inf in the spread of a row with a +inf seed: NaN, on purpose
+            se = self.y.std(axis=1, ddof=1) / np.sqrt(n)
         q = stats.t.ppf(0.5 + level / 2, n - 1)
         return m - q * se, m + q * se
 
