@@ -1,6 +1,6 @@
 """Latent-MDP instances for Zhou, Wang & Du (ICML 2023). The paper's lower-bound construction (hard instances with a
 symmetrisation argument) could **not** be retrieved; the families below are **our reconstruction** (note
-``/work/shared/papers/lmdp.md`` §II.5) — they have the stated properties (``Gamma = 2``, regret scale
+the LMDP paper note §II.5) — they have the stated properties (``Gamma = 2``, regret scale
 ``sqrt(Var* M S A K)``, total reward at most 1) but are not the paper's instances.
 
 * :func:`lmdp_identify_then_bandit` — context revealed in-episode by a deterministic bit chain, then a uniformly

@@ -2,7 +2,7 @@
 
 The paper's algorithm details, ``Var*`` and hard instances were not retrieved: the learner
 (:func:`rltheory.algorithms.lmdp.lmdp_hindsight`), the ``Var*`` candidates (:mod:`rltheory.analysis.lmdp`) and the
-families (:mod:`mdps.lmdp`) are **our reconstruction** (note ``/work/shared/papers/lmdp.md``). Regret is the exact
+families (:mod:`mdps.lmdp`) are **our reconstruction** (see the LMDP paper note). Regret is the exact
 pseudo-regret (belief-DP ``V*`` and exact evaluation of every deployed policy). Bonus scales ``c1 = 0.5``,
 ``c2 = 0.05`` and ``Gamma`` given to the learner (the theory's ``c = 1`` keeps the learners in their linear phase
 for far longer than simulable ``K``; stated in every measurement's meta).

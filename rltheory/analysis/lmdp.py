@@ -2,7 +2,7 @@
 definitions of ``Var*`` and the regret of a sequence of policies.
 
 ``Var*`` — the paper calls it "a variance quantity describing the determinism of the LMDP"; its exact definition was
-**not retrieved**. We compute both candidates of the note (``/work/shared/papers/lmdp.md`` §II.3), **our
+**not retrieved**. We compute both candidates of the LMDP paper note (§II.3), **our
 reconstruction**:
 
 * ``"within"`` (candidate A): ``Var_A^pi = sum_m w_m E_{s_1 ~ nu_m}[Var^pi_m(sum_h r_h | s_1)]``, equal by the law of

@@ -1,5 +1,5 @@
 """Model-based regret minimisation for LMDPs with context in hindsight (Zhou, Wang & Du, ICML 2023, abstract and
-Sec. 4 as far as retrieved; the details below are **our reconstruction** — see ``/work/shared/papers/lmdp.md``
+Sec. 4 as far as retrieved; the details below are **our reconstruction** — see the LMDP paper note
 §II.2 — because the paper's algorithm section, exact bonuses and update schedule could not be read).
 
 Framework (one instantiation per ``solver``)::
