@@ -32,7 +32,7 @@ from numba import njit
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
-from .ucbvi import BONUSES, ucbvi
+from .ucbvi import BONUSES, _policy_value, ucbvi
 
 __all__ = ["EpisodicRun", "UCBVIVariant", "UCBVILearner", "UniformLearner", "run_episodic", "ucbvi_learner",
            "policy_regret", "ExploreThenCommit", "UCBVI_REFERENCE", "REGRET_TOL"]
@@ -47,29 +47,6 @@ REGRET_TOL = 1e-9
 @njit(cache=True)
 def _seed(seed):
     np.random.seed(seed)
-
-
-@njit(cache=True)
-def _value_det(P4, R3, pi, mu0, H, V):
-    """``V^pi_0(mu0)`` of a deterministic (H, S) policy by backward induction on the true model."""
-    hp = P4.shape[0]
-    hr = R3.shape[0]
-    S = P4.shape[1]
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        Ph = P4[h if hp > 1 else 0]
-        Rh = R3[h if hr > 1 else 0]
-        for s in range(S):
-            a = pi[h, s]
-            acc = 0.0
-            for t in range(S):
-                acc += Ph[s, a, t] * V[h + 1, t]
-            V[h, s] = Rh[s, a] + acc
-    v = 0.0
-    for s in range(S):
-        v += mu0[s] * V[0, s]
-    return v
 
 
 @njit(cache=True)
@@ -246,7 +223,7 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
     _seed(seed)
     for k in range(K):
         pi, pr, randomised = _check_policy(learner.policy(), H, S, A)
-        v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _value_det(P4, R3, pi, mu0, H, V)
+        v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _policy_value(P4, R3, pi, mu0, H, S, V)
         regret[k] = v_star - v
         states = np.empty(H + 1, dtype=np.int64)
         actions = np.empty(H, dtype=np.int64)
@@ -279,7 +256,7 @@ def policy_regret(mdp: TabularMDP, policy) -> float:
     pi, pr, randomised = _check_policy(np.asarray(policy), H, S, A)
     P4, R3, mu0 = (np.ascontiguousarray(x) for x in (mdp.P4(), mdp.R3(), mdp.mu0))
     V = np.empty((H + 1, S))
-    v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _value_det(P4, R3, pi, mu0, H, V)
+    v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _policy_value(P4, R3, pi, mu0, H, S, V)
     return float(mu0 @ solve(mdp).V[0]) - v
 
 
