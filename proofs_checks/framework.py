@@ -687,7 +687,7 @@ class ClaimResult:
 @dataclass
 class Mutant:
     """A realistic bug of a check's learner: ``learner`` is the spec of a factory (or of a function variant
-    interpreted by the check's protocol) in ``proofs_checks/mutants/<check>.py``. ``legitimate`` non-empty marks
+    interpreted by the check's protocol) in ``proofs_checks/<check>/mutants.py``. ``legitimate`` non-empty marks
     a legitimate variant that is expected to pass, with the measured reason."""
 
     name: str
@@ -728,6 +728,9 @@ class Check:
     protocol: str = ""
     #: realistic bugs of the learner, each run through the learner claims by :func:`run_mutants`
     mutants: list = field(default_factory=list)
+    #: the paper's bounds (:class:`rltheory.bounds.core.Bound`) the check measures against or quotes;
+    #: ``rltheory bounds`` lists them
+    bounds: tuple = ()
 
     def __post_init__(self):
         names = [c.name for c in self.claims]

@@ -1,42 +1,9 @@
 """Regret of UCBVI on tabular MDPs: the sqrt(K) rate of Azar, Osband & Munos (2017), Theorem 1/2.
 
-Every claim measures a *learner* through the episodic tabular protocol
-(:mod:`rltheory.algorithms.tabular.episodic`; ``rltheory check tabular_regret --learner pkg.mod:factory``): the
-harness samples episodes from the true MDP and records the exact pseudo-regret of each deployed policy. The
-reference learner is UCBVI with the empirical-Bernstein bonus of :mod:`rltheory.algorithms.tabular.ucbvi` at scale
-1 (its Numba whole-loop fast path; the theorem's Hoeffding constants do not leave the linear phase within 10^5
-episodes on RiverSwim). Invariant on every run: no episode's pseudo-regret is below ``-1e-9`` (``V*`` is the
-optimum; a wrong solver or harness shows here before the regret is clipped at 0).
-
-Claims
-------
-``sqrtK_upper``
-    On RiverSwim (S = 6, H = 20; exploration-hard: the safe left reward hides the far right one), checkpoints of
-    one run per seed, three parts, all required: (i) the bound *with its constant*: regret <= C H sqrt(S A K H) L
-    with C = 1 (the theorem's C is 20, plus a lower-order term) at every K and seed; (ii) sublinear at the end: on
-    every seed the local log-log slope over the last doubling of K is <= 1/2 (a run still losing linearly has ~1);
-    a curve whose mean local slope is below 0.15 is reported as *saturated* (learning finished before the window:
-    no rate is claimed from it); (iii) beats not learning: the one-sided 95% upper limit of the mean regret at the
-    largest K is <= 1/2 x the exact regret of the uniformly random policy over the same K episodes.
-    Control: the same learner with the bonus removed (greedy on the empirical model) swims left forever: linear.
-``sqrtK_tight``
-    On the K-dependent family (:func:`mdps.bandit_mdp`, A = 4, H = 10, gap ``4 sqrt(A/K)``: a new instance per K,
-    the best action drawn per seed) regret grows like sqrt(K): the slope CI contains 1/2 (+-0.1), *and* the learner
-    beats not learning by a margin: at every K the one-sided 95% upper limit of its mean regret is <= 0.85 x the
-    exact regret of the uniform policy on the same instances (which is exactly ``(1 - 1/A) gap (H - 1) K``, also
-    slope 1/2). A slope well below 1/2 on this family is not "better than the rate": by the lower bound no
-    consistent learner has it, so it marks a learner that stopped exploring and got lucky on these instances.
-    Control: the uniform policy itself (slope exactly 1/2, rejected by the margin). With the gap constant 0.5 of
-    the minimax construction our learner does not beat the uniform policy by a margin at simulable K (issue #18),
-    hence the constant 4.
-``consistent``
-    On a fixed-gap bandit MDP (gap 0.1, A = 4, H = 10, K = 16000, twice the seeds) every run keeps learning: on
-    every seed the local log-log slope of cumulative regret over the last doubling of K is <= 0.8 (a run locked onto
-    a wrong arm loses linearly: slope 1). This is Theorem 1's high-probability form (sublinear regret on each run
-    w.p. >= 1 - delta; we require every seed, which the measured reference meets). Control: no bonus (greedy): some
-    seeds lock onto a wrong arm.
-
-Mutants: :mod:`proofs_checks.mutants.tabular_regret` (``rltheory check tabular_regret --mutants``).
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.tabular_regret.settings`, the bounds in :mod:`proofs_checks.tabular_regret.bounds`, the mutants in
+:mod:`proofs_checks.tabular_regret.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/tabular_regret/FINDINGS.md``.
 """
 from __future__ import annotations
 
@@ -46,27 +13,25 @@ import numpy as np
 from scipy import stats
 
 import mdps
-from rltheory import bounds
 from rltheory.algorithms.tabular.episodic import (REGRET_TOL, UCBVIVariant, policy_regret, run_episodic)
 
-from .framework import (AllOf, BoundHolds, Check, Claim, MeanBound, Measurement, Rule, RuleResult, RunContext,
+from .bounds import BOUNDS, TABULAR_REGRET_LOWER, TABULAR_REGRET_UCBVI
+from ..framework import (AllOf, BoundHolds, Check, Claim, MeanBound, Measurement, Rule, RuleResult, RunContext,
                         SlopeCI, rows_to_matrix)
-from .learners import resolve_learner
-from .mutants.tabular_regret import MUTANTS
+from .._settings import sizes
+from ..learners import resolve_learner
+from .mutants import MUTANTS
+from .settings import BANDIT_A, BANDIT_H, CONSISTENT_GAP, RIVER_H, RIVER_S, SIZES, TIGHT_C
 
 REFERENCE = "rltheory.algorithms.tabular.episodic:UCBVI_REFERENCE"
 #: the negative control of sqrtK_upper and consistent: UCBVI without its bonus (greedy, not optimistic)
 NO_BONUS = UCBVIVariant(bonus="none")
 NO_BONUS_SPEC = "proofs_checks.tabular_regret:NO_BONUS"
 
-RIVER_S, RIVER_H = 6, 20
-BANDIT_A, BANDIT_H = 4, 10
-TIGHT_C = 4.0  # gap constant of the K-dependent family: learning pays off at simulable K
 TIGHT_MARGIN = 0.85  # the learner's mean regret must be <= this x the uniform policy's
 UPPER_MARGIN = 0.5
 UPPER_LOCAL_SLOPE = 0.5
 SATURATED_SLOPE = 0.15
-CONSISTENT_GAP = 0.1
 CONSISTENT_SLOPE = 0.8
 
 
@@ -147,12 +112,13 @@ class UpperWithTeeth(Rule):
 
 
 def _curve_measure(ctx: RunContext, learner: str) -> Measurement:
-    K_max = 20000 if ctx.quick else 80000
-    rows = ctx.sweep(riverswim_curve, {"K_max": [K_max], "n_points": [5], "learner": [learner]},
+    size = sizes(SIZES, ctx)
+    rows = ctx.sweep(riverswim_curve, {"K_max": [size["riverswim_K_max"]], "n_points": [size["riverswim_points"]],
+                                       "learner": [learner]},
                      name="tabular_regret.riverswim")
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["regret"] for r in rows]).T  # (n_points, n_seeds)
-    b = bounds.get("tabular_regret_ucbvi").evaluate(S=RIVER_S, A=2, H=RIVER_H, K=x, delta=0.1)
+    b = TABULAR_REGRET_UCBVI.evaluate(S=RIVER_S, A=2, H=RIVER_H, K=x, delta=0.1)
     unif = rows[0]["result"]["uniform_per_episode"] * x
     m = Measurement("K", x, y, "cumulative regret", bound_values=b,
                     meta={"instance": f"riverswim({RIVER_S}, H={RIVER_H})", "learner": learner,
@@ -170,7 +136,7 @@ def _bandit_measure(ctx: RunContext, learner: str) -> Measurement:
     x, y = rows_to_matrix(rows, "K", "regret")
     _, u = rows_to_matrix(rows, "K", "uniform")
     unif = u[:, 0]
-    lower = bounds.get("tabular_regret_lower").evaluate(S=3, A=BANDIT_A, H=BANDIT_H, K=x)
+    lower = TABULAR_REGRET_LOWER.evaluate(S=3, A=BANDIT_A, H=BANDIT_H, K=x)
     m = Measurement("K", x, y, "regret after K episodes", bound_values=TIGHT_MARGIN * unif,
                     meta={"family": f"gap {TIGHT_C:g} sqrt(A/K)", "A": BANDIT_A, "H": BANDIT_H, "learner": learner,
                           "bound": f"{TIGHT_MARGIN:g} x the uniform policy's exact regret",
@@ -182,7 +148,7 @@ def _bandit_measure(ctx: RunContext, learner: str) -> Measurement:
 
 
 def _consistent_measure(ctx: RunContext, learner: str) -> Measurement:
-    K = 16000 if ctx.quick else 64000
+    K = sizes(SIZES, ctx)["consistent_K"]
     seeds = ctx.seed_list(2 * ctx.seeds)
     rows = ctx.sweep(bandit_regret, {"K": [K], "family": [CONSISTENT_GAP], "A": [BANDIT_A], "H": [BANDIT_H],
                                      "learner": [learner]}, name="tabular_regret.consistent", seeds=seeds)
@@ -199,7 +165,7 @@ def _consistent_measure(ctx: RunContext, learner: str) -> Measurement:
 
 
 def _bandit_Ks(ctx: RunContext) -> list:
-    return [8000, 16000, 32000, 64000] if ctx.quick else [8000, 16000, 32000, 64000, 128000, 256000]
+    return list(sizes(SIZES, ctx)["bandit_Ks"])
 
 
 def _uniform_bandit(ctx: RunContext) -> Measurement:
@@ -220,6 +186,7 @@ CHECK = Check(
     source="Azar, Osband & Munos 2017, Minimax Regret Bounds for RL, Theorems 1-2; lower bound: Jaksch et al. 2010",
     protocol="episodic_tabular",
     mutants=MUTANTS,
+    bounds=BOUNDS,
     claims=[
         Claim(
             name="sqrtK_upper",
@@ -230,7 +197,7 @@ CHECK = Check(
             measure=lambda ctx: _curve_measure(ctx, _learner(ctx)),
             negative_control=lambda ctx: _curve_measure(ctx, NO_BONUS_SPEC),
             control_description="exploration bonus removed (greedy on the empirical model): linear regret",
-            bound=bounds.get("tabular_regret_ucbvi"),
+            bound=TABULAR_REGRET_UCBVI,
             uses_learner=True,
         ),
         Claim(
@@ -242,7 +209,7 @@ CHECK = Check(
             measure=lambda ctx: _bandit_measure(ctx, _learner(ctx)),
             negative_control=_uniform_bandit,
             control_description="the uniformly random policy (exact slope 1/2, no learning): fails the margin",
-            bound=bounds.get("tabular_regret_lower"),
+            bound=TABULAR_REGRET_LOWER,
             uses_learner=True,
         ),
         Claim(

@@ -1,82 +1,28 @@
 """Submodular RL (Prajapat, Mutny, Zeilinger & Krause, ICLR 2024): approximation and hardness checks.
 
-All values are exact (bitmask DP for the optimum, forward passes for policies), so the only randomness is
-the instance (random coverage) and the learner's sampling.
-
-Claims (also ``subpo_beats_modular`` and ``history_beats_markov``, see their statements)
-------
-``greedy_factor``
-    Under the bandit-like assumption (any state reachable in one step), the greedy marginal-gain policy is a
-    (1 - 1/e)-approximation (Nemhauser, Wolsey & Fisher 1978), the factor SubPO inherits. Measured: greedy / OPT on
-    the tight coverage instances :func:`mdps.submodular.tight_coverage` (``k`` = 3, 4, 5, full also 6), where greedy
-    gets ``1 - (1 - 1/k)^k`` (0.704 .. 0.666), just above the factor, and the uniformly random policy only
-    0.557 .. 0.549 (its exact value is in the meta) because it wastes moves staying or repeating elements. Note
-    (independent review, 2026-12-01): a uniformly random set of ``k`` *distinct* elements gets 0.711 / 0.696 / 0.687 of
-    OPT at k = 3 / 4 / 5, above greedy, so this instance (greedy's worst case by construction) checks the closed form
-    ``1 - (1 - 1/k)^k >= 1 - 1/e``, not that the marginal-gain rule beats random play.
-    Control: the same greedy policy on the deceptive chain (assumption violated): ratio 1/(n-1) -> rejected.
-    (Until this version the family was random ``choice_coverage(8)``, where random play already gets 0.73-0.80 of
-    OPT: the claim could not tell greedy from random play.)
-``subpo_factor`` / ``subpo_factor_vs_modular``
-    SubPO (marginal-gain REINFORCE, history features, 300 x 64 episodes) reaches >= (1 - 1/e) OPT on every seed of
-    the bandit-like lure family with redundant copies, ``lure_coverage(10, copies=6, lure=1.5)``, ``H`` = 4, 5, 6
-    (full also 7): six of the ten elements cover the same cell, so uniformly random play gets only 0.574, 0.523,
-    0.571 (0.614) of OPT. Controls: the uniform random policy's exact value on the same instances (``subpo_factor``:
-    learning is needed to reach the factor there) and policy gradient on the modular surrogate (rewards ``F({s})``
-    per visit, ``subpo_factor_vs_modular``), which keeps revisiting the lure -> both rejected. (Until this version
-    the family was ``lure_coverage(8)`` without copies, where random play already gets 0.96 .. 0.77 of OPT.)
-``subpo_needs_history`` / ``subpo_marginal_credit`` (claims about the learner's own ingredients; learner claims)
-    SubPO reaches >= 0.9 OPT on every seed of :func:`mdps.submodular.memory_hub` ``(n)``, n = 2, 3 (stochastic
-    first move: a Markov policy cannot cover every leaf; the best Markov value found is in ``meta``), and of
-    :func:`delayed_chain` (early
-    coverage is a dead end worth OPT / 2; the optimum is reached only at the last step). Controls: SubPO with
-    Markov features, and greedy marginal gains. A SubPO without history features cannot pass the first; one whose
-    credit is not the sum of the marginal gains after the step (the authors' code credits ``F(B_{t+1})`` at every
-    ``t >= h``, i.e. maximises ``E sum_h F(B_h)``; or a myopic immediate-gain credit) takes the dead end.
-``no_constant_factor``
-    Without the assumption there is no constant factor for greedy marginal gains: on the deceptive chain of length
-    n the greedy ratio is 1/(n-1), log-log slope -1 in n (95% CI contains -1 +- 0.1). Control: the bandit-like
-    family, where the ratio stays near 1 as H grows (slope ~0) -> rejected.
-``sop_reduction``
-    The hardness construction (our reconstruction): a rooted submodular orienteering instance (walk of at most
-    ``budget`` arcs, weighted group coverage) reduced to a deterministic SubMDP
-    (:func:`mdps.submodular.orienteering_subrl`) has the same optimum: exact SubMDP OPT / brute-force SOP OPT = 1
-    on every random instance.
-    Control: the reduction one move short (``H = budget``), which loses value on most instances -> rejected.
-``sop_greedy_no_constant``
-    On the SOP-reduced lure family :func:`mdps.submodular.orienteering_lure` (undirected, strict gains, random
-    terminal weights) greedy marginal gains get ``1 + k eps`` against OPT ``sum_j w_j``: log-log slope in ``k``
-    ~ -1 (95% CI contains -1 +- 0.1). Control: the bandit-like family (slope ~0) -> rejected.
-
-Learners under test (protocol ``"set_function"``, :mod:`proofs_checks._set_function`): the claims ``subpo_*`` run
-``ctx.learner`` when given (the built-in Numba SubPO otherwise); mutants in
-:mod:`proofs_checks.mutants.submodular_rl`. Every learner measurement has the invariant "fraction of OPT <= 1".
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.submodular_rl.settings`, the bounds in :mod:`proofs_checks.submodular_rl.bounds`, the mutants in
+:mod:`proofs_checks.submodular_rl.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/submodular_rl/FINDINGS.md``.
 """
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mdps.submodular import choice_coverage, coverage_gridworld, deceptive_chain, lure_coverage, memory_hub
 from mdps.submodular import tight_coverage
 from mdps.submodular import orienteering_instance, orienteering_lure, orienteering_subrl, random_group_orienteering
-from rltheory import bounds
 from rltheory.algorithms.submodular import evaluate_context_policy, greedy_policy_value, modular_pg, subpo
 from rltheory.solvers.submodular import best_markov, exact_optimum, markov_value
 
-from ._set_function import run_set_function_learner
-from .mutants.submodular_rl import MUTANTS
-from .framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
+from .._set_function import run_set_function_learner
+from .._settings import sizes
+from .mutants import MUTANTS
+from .settings import GRID, LURE, SIZES
+from .bounds import BOUNDS, SUBPO_BANDIT_FACTOR
+from ..framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 FACTOR = 1.0 - np.exp(-1.0)
-_OPT = bounds.sym("OPT")
-bounds.register(bounds.Bound(
-    "subpo_bandit_factor", (1 - sp.exp(-1)) * _OPT,
-    kind="lower", source="Prajapat et al. 2024, SubPO guarantee for bandit-like SubMDPs; Nemhauser et al. 1978",
-    assumptions=("monotone submodular F, F(empty) = 0", "every state reachable in one step (bandit-like SubMDP)"),
-))
-
-
 def greedy_ratio_choice(H, seed):
     sm = choice_coverage(8, horizon=int(H), seed=seed)
     return {"ratio": greedy_policy_value(sm)[0] / exact_optimum(sm).value}
@@ -98,9 +44,6 @@ def greedy_ratio_tight(k, seed):
 def greedy_ratio_deceptive(n, seed):
     sm = deceptive_chain(int(n))
     return {"ratio": greedy_policy_value(sm)[0] / exact_optimum(sm).value}
-
-
-LURE = {"n": 10, "copies": 6, "lure": 1.5}
 
 
 def _learner_value(sm, learner, seed, n_iters=300):
@@ -170,9 +113,6 @@ def _fraction_of_opt(m: Measurement) -> Measurement:
     return m
 
 
-GRID = "S...\n.#..\n...."
-
-
 def subpo_vs_modular_grid(H, seed):
     """SubPO (natural PG, history features) / modular PG on a weighted-coverage gridworld (weights from seed), and
     the reversed ratio (``swapped``) from the same two runs."""
@@ -214,7 +154,7 @@ def _ratio(ctx, fn, grid, var, name, seeds=None):
 
 
 def _greedy_tight(ctx: RunContext):
-    rows = ctx.sweep(greedy_ratio_tight, {"k": [3, 4, 5] if ctx.quick else [3, 4, 5, 6]},
+    rows = ctx.sweep(greedy_ratio_tight, {"k": list(sizes(SIZES, ctx)["greedy_tight_ks"])},
                      name="submodular_rl.greedy_tight", seeds=ctx.seed_list(1))
     x, y = rows_to_matrix(rows, "k", "ratio")
     _, u = rows_to_matrix(rows, "k", "uniform")
@@ -225,14 +165,14 @@ def _greedy_tight(ctx: RunContext):
 
 
 def _greedy_deceptive(ctx: RunContext):
-    x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": [2, 4, 8] if ctx.quick else [2, 4, 8, 12]}, "n",
+    x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": list(sizes(SIZES, ctx)["greedy_deceptive_ns"])}, "n",
                   "greedy_deceptive", seeds=ctx.seed_list(1))  # deterministic instance: one seed
     return Measurement("n", x, y, "greedy / OPT", bound_values=np.full(x.shape, FACTOR),
                        meta={"family": "deceptive_chain"})
 
 
 def _lure(ctx: RunContext, learner):
-    Hs = [4, 5, 6] if ctx.quick else [4, 5, 6, 7]
+    Hs = list(sizes(SIZES, ctx)["lure_Hs"])
     if learner == "subpo" and ctx.learner is not None:
         learner = ctx.learner
     x, y = _ratio(ctx, learner_ratio_lure, {"H": Hs, "learner": [learner]}, "H", "lure")
@@ -260,7 +200,7 @@ def _memory_learner(ctx: RunContext, learner: str | None):
 
 def _delayed_learner(ctx: RunContext, learner: str | None):
     learner = ctx.learner or "subpo" if learner is None else learner
-    Hs = [4, 5, 6] if ctx.quick else [4, 5, 6, 7, 8]
+    Hs = list(sizes(SIZES, ctx)["delayed_Hs"])
     rows = ctx.sweep(learner_ratio_delayed, {"H": Hs, "learner": [learner]}, name="submodular_rl.delayed")
     x, y = rows_to_matrix(rows, "H", "ratio")
     return _fraction_of_opt(Measurement("H", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, NEAR_OPT),
@@ -280,7 +220,7 @@ def _choice_slope(ctx: RunContext):
 
 
 def _grid_measure(ctx: RunContext, swap: bool):
-    rows = ctx.sweep(subpo_vs_modular_grid, {"H": [4, 6] if ctx.quick else [4, 6, 8]}, name="submodular_rl.grid")
+    rows = ctx.sweep(subpo_vs_modular_grid, {"H": list(sizes(SIZES, ctx)["grid_Hs"])}, name="submodular_rl.grid")
     x, y = rows_to_matrix(rows, "H", "swapped" if swap else "ratio")
     q = "modular / SubPO" if swap else "SubPO / modular"
     return Measurement("H", x, y, q, bound_values=np.ones(x.shape), meta={"map": GRID, "episodes": 300 * 64})
@@ -329,7 +269,7 @@ def _sop_reduction(ctx: RunContext, key: str):
 
 
 def _sop_lure_slope(ctx: RunContext):
-    x, y = _ratio(ctx, greedy_ratio_sop_lure, {"k": [2, 3, 4, 5] if ctx.quick else [2, 3, 4, 5, 6]}, "k",
+    x, y = _ratio(ctx, greedy_ratio_sop_lure, {"k": list(sizes(SIZES, ctx)["sop_lure_ks"])}, "k",
                   "sop_lure")
     return Measurement("k", x, y, "greedy / OPT", meta={"family": "orienteering_lure (SOP -> SubRL)"})
 
@@ -344,7 +284,7 @@ CHECK = Check(
               "Nemhauser, Wolsey & Fisher 1978; Prajapat et al. 2024 (the factor SubPO recovers)",
               BoundHolds("lower"), _greedy_tight, _greedy_deceptive,
               "the same greedy policy on the deceptive chain, which violates the bandit-like assumption",
-              bound=bounds.get("subpo_bandit_factor")),
+              bound=SUBPO_BANDIT_FACTOR),
         Claim("subpo_needs_history", f"SubPO (history features) reaches >= {NEAR_OPT} OPT on every seed of "
               "memory_hub(n), n = 2, 3, where Markov policies fall short (best Markov value in the meta)",
               "Prajapat et al. 2024, Sec. 3-4 (optimal SubRL policies are non-Markovian; SubPO's policy class "
@@ -365,12 +305,12 @@ CHECK = Check(
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "uniform"),
               "the uniformly random policy (exact value) on the same instances: below the factor, so the factor "
               "needs learning there",
-              bound=bounds.get("subpo_bandit_factor"), uses_learner=True),
+              bound=SUBPO_BANDIT_FACTOR, uses_learner=True),
         Claim("subpo_factor_vs_modular", "SubPO >= (1 - 1/e) OPT on every seed (same runs as subpo_factor)",
               "Prajapat et al. 2024, SubPO guarantee", BoundHolds("lower"),
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "modular"),
               "policy gradient on the modular surrogate F({s}) per visit (ignores diminishing returns)",
-              bound=bounds.get("subpo_bandit_factor"), uses_learner=True),
+              bound=SUBPO_BANDIT_FACTOR, uses_learner=True),
         Claim("no_constant_factor", "greedy / OPT = 1/(n-1) on the deceptive chain: slope -1, no constant factor",
               "Prajapat et al. 2024 (SubRL is hard to approximate in general); our deceptive construction",
               SlopeCI(-1.0, mode="contains", tol=0.1), _deceptive_slope, _choice_slope,
@@ -396,4 +336,5 @@ CHECK = Check(
     ],
     protocol="set_function",
     mutants=MUTANTS,
+    bounds=BOUNDS,
 )

@@ -1,20 +1,9 @@
 """Proof steps: the lemmas the covered regret proofs lean on, checked on random instances.
 
-Each claim measures, on random finite-horizon MDPs (a new instance per seed), how far the two sides of a
-lemma are apart (exact computation, :mod:`rltheory.lemmas`), and requires the gap to stay at rounding level
-(or, for the elliptical potential lemma, the sum to stay below the bound) on every seed. Each negative
-control is the classic slip in the same computation, which must be caught.
-
-The elliptical potential lemma is checked on instances where ``min(1, .)`` binds (``L^2 / lambda = 1.5``: the
-first visit of each direction has ``u = 1.5``) and, on even seeds, the determinant-trace step is an equality
-(a rotated orthonormal basis cycled). Its final bound can never be attained closely: ``min(1, u) / (2 log(1 + u))
-<= 1 / (2 log 2)`` for every ``u``, so a one-sided comparison with ``2 d log(1 + K L^2 / (d lambda))`` cannot see
-a bug that shrinks the sum (the issue's off-by-one ``Sigma_k`` for ``Sigma_{k-1}`` passed it). Two exact claims
-give the check its teeth: ``elliptical_sandwich`` (the sum lies in ``[log det, 2 log det]``, two-sided, exact for
-``u <= e - 1``) and ``determinant_step`` (each increment of the running sum equals ``min(1, det Sigma_k /
-det Sigma_{k-1} - 1)``, the determinants from ``slogdet`` of the explicit matrices). The function under test is
-pluggable (protocol ``"elliptical_potential"``: a spec of ``fn(X, lam) -> (K,)`` running sums, as
-:func:`rltheory.lemmas.elliptical_potential`); :mod:`proofs_checks.mutants.proof_steps` holds its mutants.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.proof_steps.settings`, the bounds in :mod:`proofs_checks.proof_steps.bounds`, the mutants in
+:mod:`proofs_checks.proof_steps.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/proof_steps/FINDINGS.md``.
 """
 from __future__ import annotations
 
@@ -30,8 +19,11 @@ from rltheory.lemmas import (
 )
 from rltheory.solvers import evaluate, occupancy, q_values
 
-from .mutants.proof_steps import MUTANTS
-from .framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
+from .._settings import sizes
+from .mutants import MUTANTS
+from .settings import ELL_D, ELL_L, ELL_LAM, SIZES
+from .bounds import BOUNDS
+from ..framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
 
 TOL = 1e-9  # rounding level for identities between O(H) quantities computed in float64
 
@@ -82,9 +74,6 @@ def sim_gap(H, seed, broken=False):
     return {"gap": abs(lhs - rhs) / max(abs(lhs), 1e-12)}
 
 
-ELL_D = 5
-ELL_L = 1.0
-ELL_LAM = ELL_L ** 2 / 1.5  # ||x||^2 / lambda = 1.5 > 1: min(1, .) binds at the first visit of each direction
 REFERENCE_POTENTIAL = "rltheory.lemmas:elliptical_potential"
 
 
@@ -106,7 +95,7 @@ def _potential_fn(spec):
     :func:`rltheory.lemmas.elliptical_potential`."""
     if spec is None:
         return elliptical_potential
-    from .learners import resolve_learner
+    from ..learners import resolve_learner
 
     return resolve_learner(spec)
 
@@ -155,9 +144,9 @@ def elliptical_sum(K, seed, fn=None, broken=""):
             "inc_min": float(inc.min()), "inc_max": float(inc.max())}
 
 
-def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
+def _identity_claim(name, fn, statement, source, control_desc):
     def measure(ctx: RunContext, broken=False):
-        grid = {"H": quick_H if ctx.quick else full_H}
+        grid = {"H": list(sizes(SIZES, ctx)["identity_Hs"])}
         if broken:
             grid["broken"] = [True]
         rows = ctx.sweep(fn, grid, name=f"proof_steps.{name}{'.control' if broken else ''}")
@@ -171,7 +160,7 @@ def _identity_claim(name, fn, statement, source, control_desc, quick_H, full_H):
 
 
 def _ell_rows(ctx: RunContext, broken: str = ""):
-    Ks = [5, 20, 80, 320] if ctx.quick else [5, 20, 80, 320, 1280, 5120]
+    Ks = list(sizes(SIZES, ctx)["elliptical_Ks"])
     learner = None if broken else ctx.learner
     grid = {"K": Ks, "fn": [learner]}
     if broken:
@@ -234,20 +223,17 @@ CHECK = Check(
             "total_variance", ltv_gap,
             "Var^pi[sum_h r_h] = E[sum_h Var_{P_h} V_{h+1} + sum_h Var_{pi_h} Q_h] + Var_{mu0} V_0 (law of total variance)",
             "Azar, Munos & Kappen 2013, Lemma 4; Azar et al. 2017, Eq. (9)",
-            "drop the policy-randomness term Var_pi Q (valid only for deterministic policies)",
-            [2, 4, 8, 16], [2, 4, 8, 16, 32, 64]),
+            "drop the policy-randomness term Var_pi Q (valid only for deterministic policies)"),
         _identity_claim(
             "performance_difference", pdl_gap,
             "V^pi'(mu0) - V^pi(mu0) = sum_h E_{d^pi'_h}[Q^pi_h - V^pi_h]",
             "Kakade & Langford 2002, Lemma 6.1",
-            "weight the advantages by the old policy's occupancy d^pi instead of d^pi'",
-            [2, 4, 8, 16], [2, 4, 8, 16, 32, 64]),
+            "weight the advantages by the old policy's occupancy d^pi instead of d^pi'"),
         _identity_claim(
             "simulation_lemma", sim_gap,
             "V^pi_M'(mu0) - V^pi_M(mu0) = sum_h E_{d^pi_{M',h}}[(P'_h - P_h) V^pi_{M,h+1}]",
             "Kearns & Singh 2002; Agarwal, Jiang, Kakade & Sun, RL: Theory and Algorithms, Lemma 2.2",
-            "weight the model difference by the occupancy under the other model",
-            [2, 4, 8, 16], [2, 4, 8, 16, 32, 64]),
+            "weight the model difference by the occupancy under the other model"),
         Claim(
             name="elliptical_potential",
             uses_learner=True,
@@ -286,4 +272,5 @@ CHECK = Check(
     ],
     protocol="elliptical_potential",
     mutants=MUTANTS,
+    bounds=BOUNDS,
 )

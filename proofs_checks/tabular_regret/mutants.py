@@ -28,7 +28,7 @@ non_optimistic_unvisited = UCBVIVariant(optimistic_unvisited=False)
 #: stops exploring after K/32 episodes: bonus and optimism switched off, greedy on the empirical model
 stops_exploring = UCBVIVariant(explore_fraction=1 / 32)
 
-_P = "proofs_checks.mutants.tabular_regret"
+_P = "proofs_checks.tabular_regret.mutants"
 COUNTS_PLUS_ONE_REASON = (
     "legitimate: N + 1 in the denominators shrinks the empirical next-state value by at most H / (N + 1), which the "
     "bonus term 14 H L / (3 N) (L ~ 20) covers many times over, so the learner stays optimistic and keeps the "

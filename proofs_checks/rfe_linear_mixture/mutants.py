@@ -155,7 +155,7 @@ def planning_horizon_minus_one(phi, H, K, B, seed):
     return _ShortPlan(phi, H, K, B, seed, c_beta=C_BETA, M=M_ORDERS)
 
 
-_P = "proofs_checks.mutants.rfe_linear_mixture:"
+_P = "proofs_checks.rfe_linear_mixture.mutants:"
 UNPROJECTED_REASON = (
     "legitimate: the paper plans with its own estimate and never projects it (Alg. 4 line 23); the row-sum "
     "projection is our addition for the reference. Measured: on every instance of the learner claims its planning "

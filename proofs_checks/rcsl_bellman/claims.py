@@ -1,85 +1,17 @@
 """RCSL vs Bellman completeness (Zhou, Zhu, Zhou, Cui, Gupta & Du, ICLR 2024; Zanette, ICML 2023).
 
-Claims
-------
-``completeness_width_linear``
-    On the separating family (:func:`mdps.separating_family`, our reconstruction of the paper's Sec. 3.1
-    environment) the width a two-layer ReLU MLP needs to contain ``T f`` for the width-1 witness ``f`` grows
-    linearly in ``|S|``: measured = the exact lower bound ``ceil(m / 2)`` (``m`` = kinks of ``T f`` along the state
-    line, :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d`); log-log slope in ``n`` contains 1 (tol 0.1).
-    An explicit interpolating network (width ``~2n``, in ``meta``) bounds it from above.
-    Control: the same measure on ``Q*`` (realizability), which stays at width 1 (slope 0) -> rejected.
-(Removed: ``mlp_completeness_error``, "the trained width-8 MLP cannot fit ``T f``" — an independent review measured the
-same RMSE (0.22-0.29) for networks wide enough to contain ``T f`` (the explicit interpolant), so a trained fit cannot
-tell an incomplete class from a complete one; the exact width law is ``completeness_width_linear``. The trained
-fits stay in the notebook as an illustration, labelled as upper estimates.)
-``rcsl_constant_width``
-    RCSL with a width-4 MLP policy on ``[x_s, h / H, g]`` trained by maximum likelihood on uniform-behaviour data
-    reaches ``>= 0.95 V*`` on every ``n`` and seed (constant width suffices). Control: the same MLP without the
-    return input (a class that cannot realize the return-conditioned behaviour policy) -> ~0.62 V* -> rejected.
-``rcsl_coverage_bound``
-    Tabular RCSL in a deterministic MDP (stitching gridworld, uniform behaviour) returns the best dataset return,
-    so ``E[V* - J(RCSL)] <= (V* - G_min) (1 - p*)^N`` (``p*`` = behaviour probability of an optimal trajectory;
-    our reconstruction of the realizability + coverage bound for the tabular, deterministic case). Measured: mean
-    suboptimality over ``M`` datasets; bound: ``(V* - G_min) * Binomial(M, (1-p*)^N)`` upper 0.999 quantile ``/ M``
-    (the theorem plus exact finite-M concentration). Control: behaviour cloning (return input dropped).
-``rcsl_hits_target`` (learner claim)
-    Return-conditioned control in a deterministic MDP (Brandfonbrener et al. 2022): on ``random_deterministic(S, 3,
-    H = 6)`` (``S`` = 6, 8, 12; half the pairs pay U[0, 1]) with 200 uniform-behaviour trajectories, tabular RCSL
-    conditioned on any dataset return ``g`` (five per dataset, smallest to largest) achieves exactly ``g``:
-    ``max_g |J(g) - g| / V* <= 1e-7`` (returns-to-go are keyed to 9 decimals). This needs the return-to-go labels and
-    the execution-time decrement ``g_{h+1} = g_h - r_h`` to agree; an RCSL that never decrements (which reaches
-    ~V* when conditioned on the best return, so no value claim sees it) misses the commanded returns. Control:
-    behaviour cloning.
-``fqi_diverges_incomplete``
-    Population linear FQI on the Tsitsiklis–Van Roy example diverges (``|w_K| / |w_0| >= 10^3`` after 500
-    iterations) for ``gamma`` in (5/6, 1), where the completeness residual ``||(I - Pi) gamma P Phi||_mu > 0`` and the
-    misalignment angle between ``span(Phi)`` and ``span(P Phi)`` (0.32 rad) are non-zero (in ``meta``). Control:
-    tabular features (a complete class: residual and angle 0) on the same MDP converge -> rejected.
-``fqi_converges_complete``
-    On Baird's star the 8 features span all 7-state functions (completeness residual 0): population FQI contracts,
-    ``||f_K||_mu / ||f_0||_mu <= 10^-3`` (K = 1000). Control: expected off-policy semi-gradient TD(0) with the same
-    complete class diverges -> rejected (completeness protects FQI, not semi-gradient TD).
-``mbrcsl_stitches``
-    On the stitching gridworld (no dataset trajectory is optimal), MBRCSL reaches ``>= 0.99 V*`` on every seed.
-    Control: plain RCSL, stuck at the best dataset trajectory (``(H - 5) / (H - 3) V*``) -> rejected.
-
-``fqi_incomplete_fails`` (our test of the proposal "the width FQI needs for near-optimal return grows linearly in
-|S|", issue #7 / our notes)
-    Finite-horizon FQI with per-step classes and full coverage only needs each ``Q*_h`` realizable (its exact targets
-    ``T Q*_{h+1} = Q*_h`` are then realizable), so the test uses stationary (discounted, ``gamma = 0.9``) FQI inside
-    one class, where the iterates ``T f_k`` (``f_k != Q*``) must be fitted. Instances :func:`mdps.realizable_scramble`
-    (``|S|`` in {8, 16, 32, 64}, >= 16 seeds); classes: frozen-knot two-layer ReLU nets with ``w`` uniform knots per
-    action head (:func:`rltheory.algorithms.rcsl.relu_knot_features`; exact projection; realizable at every ``w``,
-    complete at ``w = |S| - 2``; the knot sets are not nested); skewed Dirichlet(0.3) data weights with a floor relative
-    to the mean (full coverage, off-policy). Measured per seed: the fraction of the upper half of incomplete knot counts
-    (``(|S|-2)/2 <= w < |S|-2``) whose greedy policy is below 0.95 normalised return. Claim: at every ``|S|`` the mean
-    is >= 0.05, confirmed by a one-sided 95% t lower limit over seeds (quick run, 16 seeds: 0.25, 0.46, 0.67, 0.74 at
-    ``|S|`` = 8…64, lower limit at ``|S|`` = 8: 0.104 — the threshold 0.05 was set after this pilot, where 0.1 passed
-    by only 0.004 because ``|S|`` = 8 has three upper-half knot counts; lower half 0.13, 0.23, 0.20, 0.16; the complete
-    class never failed; some failures are divergent iterates). Control: uniform weights, under which FQI reached ``Q*`` at every width on every seed ->
-    rejected. What this shows: realizability + full coverage does not make FQI safe; only the complete class (width
-    ~|S|) was safe on every seed. What it does not show: that the smallest sufficient width grows — under uniform
-    weights with these permutation dynamics the narrowest realizable class (``Q*``'s own units, hidden width 3) is
-    exact at every ``|S|``, a property of the construction; and the "safe width" (largest failing width + 1) grows
-    ~linearly (slope 1.22 [1.07, 1.43]) but an independent review showed that statistic also grows linearly for
-    width-independent failures (shuffled-width null: slopes 1.13-1.20), so it is reported in ``meta``, not claimed.
-
-Learners under test (protocol ``"return_conditioned"``): ``rcsl_hits_target`` and ``rcsl_coverage_bound`` run
-``factory(data, seed) -> policy(h, s, g)`` (optional ``policy.target``, ``policy.next_target(g, r)``), reference
-:func:`reference_rcsl`, mutants in :mod:`proofs_checks.mutants.rcsl_bellman`. Invariants of every value
-measurement: V* certified independently of the shared solver (:func:`proofs_checks._invariants.certified_optimum`)
-and no measured value above V* + the certified error ("invariant violated" otherwise).
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.rcsl_bellman.settings`, the bounds in :mod:`proofs_checks.rcsl_bellman.bounds`, the mutants in
+:mod:`proofs_checks.rcsl_bellman.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/rcsl_bellman/FINDINGS.md``.
 """
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from scipy import stats
 
 import mdps
 from mdps.eh_suite import random_deterministic
-from rltheory import bounds
 from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weights, smallest_passing_width, width_scan,
                                       bellman_backup_q, bellman_misalignment, behaviour_cloning, evaluate_return_conditioned, expected_td,
                                       linear_fqi_population, linear_inherent_bellman_error, mbrcsl, rcsl_mlp,
@@ -87,29 +19,13 @@ from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weig
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
-from ._invariants import VSTAR_TOL, certified_optimum
-from .mutants.rcsl_bellman import MUTANTS
-from .framework import BoundHolds, Check, Claim, MeanBound, Measurement, RunContext, SlopeCI, rows_to_matrix
-
-_S, _N, _p, _Vr, _g, _C = (bounds.sym(n) for n in ("S", "N", "p", "V_range", "gamma", "C"))
-bounds.register(bounds.Bound(
-    "rcsl_coverage_deterministic", _Vr * (1 - _p) ** _N, kind="upper",
-    source="Zhou et al. 2024, Sec. 3 (RCSL under realizability + coverage); our reconstruction for tabular RCSL "
-           "in a deterministic MDP",
-    assumptions=("deterministic transitions and rewards", "tabular (realizable) return-conditioned class",
-                 "N i.i.d. behaviour trajectories, an optimal one with probability p"),
-    notes="V_range = V* - min return; expected suboptimality of RCSL conditioned on the best dataset return"))
-bounds.register(bounds.Bound(
-    "bellman_completeness_mlp_width", _C * _S, kind="lower",
-    source="Zhou et al. 2024, Sec. 3.1 (two-layer MLP: width linear in |S| for Bellman completeness); "
-           "our reconstruction (separating_family): C ~ 1/2",
-    assumptions=("two-layer ReLU MLP on scalar state feature and action", "scrambling deterministic transition"),
-))
-bounds.register(bounds.Bound(
-    "tvr_fqi_growth", 6 * _g / 5, kind="lower",
-    source="Tsitsiklis & Van Roy 1997, Sec. IX: linear FQI factor per iteration on the two-state example",
-    assumptions=("uniform state weights", "features 1 and 2, both states move to state 2, zero reward"),
-    notes="exact growth factor of |w_k|; divergence iff gamma > 5/6"))
+from .._invariants import VSTAR_TOL, certified_optimum
+from .._settings import sizes
+from .mutants import MUTANTS
+from .settings import (BAIRD_GAMMAS, COVERAGE_NS, FQI_MIN_SEEDS, FQI_WIDTH_NS, SIZES, STITCH_HS,
+                       TVR_GAMMAS)
+from .bounds import BOUNDS, BELLMAN_COMPLETENESS_MLP_WIDTH, RCSL_COVERAGE_DETERMINISTIC, TVR_FQI_GROWTH
+from ..framework import BoundHolds, Check, Claim, MeanBound, Measurement, RunContext, SlopeCI, rows_to_matrix
 
 RCSL_RATIO = 0.95
 FQI_GAMMA = 0.9
@@ -134,7 +50,7 @@ def _fit(learner: str, data, seed):
         return rcsl_tabular(data)
     if learner == "bc":
         return behaviour_cloning(data)
-    from .learners import resolve_learner
+    from ..learners import resolve_learner
 
     pol = resolve_learner(learner)(data, int(seed))
     if not callable(pol):
@@ -226,7 +142,7 @@ def _coverage_bound(N, M):
     vstar = float(mdp.mu0 @ solve(mdp).V[0])
     pstar = sum(p for g, p in dist.items() if g >= vstar - 1e-9)
     vr = vstar - min(dist)
-    q = bounds.get("rcsl_coverage_deterministic").evaluate(V_range=1.0, p=pstar, N=np.asarray(N, float))
+    q = RCSL_COVERAGE_DETERMINISTIC.evaluate(V_range=1.0, p=pstar, N=np.asarray(N, float))
     k = stats.binom.ppf(1 - DELTA, int(M), q)
     return vr * k / M, pstar, vr
 
@@ -297,8 +213,14 @@ def fqi_width_run(n, weights, seed):
 # -------------------------------------------------------------------------------------------- measures
 
 
+def _capped_seeds(ctx: RunContext) -> list:
+    """The run's seeds, at most ``max_seeds`` of them at this size (all when it is ``None``)."""
+    cap = sizes(SIZES, ctx)["max_seeds"]
+    return ctx.seed_list(None if cap is None else min(ctx.seeds, cap))
+
+
 def _width(ctx: RunContext, target: str):
-    ns = [16, 32, 64, 128] if ctx.quick else [16, 32, 64, 128, 256]
+    ns = list(sizes(SIZES, ctx)["width_ns"])
     rows = ctx.sweep(completeness_width, {"n": ns, "target": [target]}, name=f"rcsl_bellman.width.{target}")
     x, y = rows_to_matrix(rows, "n", "width")
     _, up = rows_to_matrix(rows, "n", "upper")
@@ -321,9 +243,9 @@ def _value_invariants(m: Measurement, rows, key: str = "ratio", upper: float = 1
 
 
 def _rcsl_width(ctx: RunContext, cond: bool):
-    ns = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
+    ns = list(sizes(SIZES, ctx)["rcsl_width_ns"])
     rows = ctx.sweep(rcsl_width_run, {"n": ns, "cond": [cond]}, name=f"rcsl_bellman.rcsl_width.{cond}",
-                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+                     seeds=_capped_seeds(ctx))
     x, y = rows_to_matrix(rows, "n", "ratio")
     return _value_invariants(Measurement("|S|", x, y, "J(RCSL) / V*" if cond else "J(RCSL without g) / V*",
                                          bound_values=np.full(x.shape, RCSL_RATIO), meta={"width": 4, "N": 500}), rows)
@@ -331,10 +253,10 @@ def _rcsl_width(ctx: RunContext, cond: bool):
 
 def _coverage(ctx: RunContext, learner: str | None):
     learner = (ctx.learner or "rcsl") if learner is None else learner
-    Ns = [32, 64, 128, 256]
-    M = 40 if ctx.quick else 200
+    Ns = list(COVERAGE_NS)
+    M = sizes(SIZES, ctx)["coverage_M"]
     rows = ctx.sweep(rcsl_coverage_run, {"N": Ns, "learner": [learner], "M": [M]}, name="rcsl_bellman.coverage",
-                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+                     seeds=_capped_seeds(ctx))
     x, y = rows_to_matrix(rows, "N", "subopt")
     b, pstar, vr = _coverage_bound(x, M)
     m = Measurement("N", x, y, f"mean V* - J ({learner})", bound_values=b,
@@ -346,9 +268,9 @@ def _coverage(ctx: RunContext, learner: str | None):
 
 def _target(ctx: RunContext, learner: str | None):
     learner = (ctx.learner or "rcsl") if learner is None else learner
-    Ss = [6, 8, 12] if ctx.quick else [6, 8, 12, 16]
+    Ss = list(sizes(SIZES, ctx)["target_Ss"])
     rows = ctx.sweep(rcsl_target_run, {"S": Ss, "learner": [learner]}, name="rcsl_bellman.target",
-                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+                     seeds=_capped_seeds(ctx))
     x, y = rows_to_matrix(rows, "S", "gap")
     m = Measurement("|S|", x, y, f"max_g |J(g) - g| / V* ({learner})", bound_values=np.full(x.shape, TARGET_TOL),
                     meta={"family": "random_deterministic(S, 3, H=6, reward_density=0.5)", "N": 200,
@@ -357,7 +279,7 @@ def _target(ctx: RunContext, learner: str | None):
 
 
 def _tvr(ctx: RunContext, complete: bool):
-    rows = ctx.sweep(tvr_run, {"gamma": [0.85, 0.9, 0.95, 0.99], "complete": [complete]},
+    rows = ctx.sweep(tvr_run, {"gamma": list(TVR_GAMMAS), "complete": [complete]},
                      name=f"rcsl_bellman.tvr.{complete}")
     x, y = rows_to_matrix(rows, "gamma", "growth")
     _, r = rows_to_matrix(rows, "gamma", "residual")
@@ -368,7 +290,7 @@ def _tvr(ctx: RunContext, complete: bool):
 
 
 def _baird(ctx: RunContext, method: str):
-    rows = ctx.sweep(baird_run, {"gamma": [0.95, 0.99], "method": [method]}, name=f"rcsl_bellman.baird.{method}")
+    rows = ctx.sweep(baird_run, {"gamma": list(BAIRD_GAMMAS), "method": [method]}, name=f"rcsl_bellman.baird.{method}")
     x, y = rows_to_matrix(rows, "gamma", "ratio")
     _, r = rows_to_matrix(rows, "gamma", "residual")
     return Measurement("gamma", x, y, "||f_K||_mu / ||f_0||_mu", bound_values=np.full(x.shape, 1e-3),
@@ -376,9 +298,9 @@ def _baird(ctx: RunContext, method: str):
 
 
 def _fqi_incomplete(ctx: RunContext, weights: str):
-    ns = [8, 16, 32, 64]
+    ns = list(FQI_WIDTH_NS)
     rows = ctx.sweep(fqi_width_run, {"n": ns, "weights": [weights]}, name=f"rcsl_bellman.fqi_width.{weights}",
-                     seeds=ctx.seed_list(max(ctx.seeds, 16)))
+                     seeds=ctx.seed_list(max(ctx.seeds, FQI_MIN_SEEDS)))
     x, y = rows_to_matrix(rows, "n", "fail_upper")
     extra = {k: rows_to_matrix(rows, "n", k)[1] for k in ("fail_lower", "complete_fails", "smallest", "safe")}
     return Measurement("|S|", x, y, f"fraction of near-complete incomplete knot classes failing ({weights} weights)",
@@ -392,8 +314,8 @@ def _fqi_incomplete(ctx: RunContext, weights: str):
 
 
 def _stitch(ctx: RunContext, method: str):
-    rows = ctx.sweep(stitch_run, {"H": [8, 10, 12], "method": [method]}, name=f"rcsl_bellman.stitch.{method}",
-                     seeds=ctx.seed_list(min(ctx.seeds, 4) if ctx.quick else None))
+    rows = ctx.sweep(stitch_run, {"H": list(STITCH_HS), "method": [method]}, name=f"rcsl_bellman.stitch.{method}",
+                     seeds=_capped_seeds(ctx))
     x, y = rows_to_matrix(rows, "H", "ratio")
     return _value_invariants(Measurement("H", x, y, f"J({method}) / V*", bound_values=np.full(x.shape, 0.99),
                                          meta={"behaviours": 4, "per_behaviour": 250}), rows)
@@ -410,7 +332,7 @@ CHECK = Check(
               SlopeCI(1.0, mode="contains", tol=0.1), lambda ctx: _width(ctx, "backup"),
               lambda ctx: _width(ctx, "qstar"),
               "the same width measure for Q* itself (realizable at constant width: slope 0)",
-              bound=bounds.get("bellman_completeness_mlp_width")),
+              bound=BELLMAN_COMPLETENESS_MLP_WIDTH),
         Claim("fqi_incomplete_fails",
               f"under skewed off-policy data, realizable but incomplete classes one step from completeness still "
               f"fail (>= {FQI_FAIL_RATE} of the upper-half knot counts) at every |S| (complete-class failures reported)",
@@ -432,12 +354,12 @@ CHECK = Check(
               "Zhou et al. 2024, Sec. 3 (realizability + coverage); our reconstruction, deterministic tabular case",
               BoundHolds("upper"), lambda ctx: _coverage(ctx, None), lambda ctx: _coverage(ctx, "bc"),
               "behaviour cloning (non-realizable: ignores the return-to-go)",
-              bound=bounds.get("rcsl_coverage_deterministic"), uses_learner=True),
+              bound=RCSL_COVERAGE_DETERMINISTIC, uses_learner=True),
         Claim("fqi_diverges_incomplete", "linear FQI diverges on Tsitsiklis-Van Roy (gamma > 5/6, residual > 0)",
               "Tsitsiklis & Van Roy 1997; Zhou et al. 2024, Sec. 1 (DP needs completeness)", BoundHolds("lower"),
               lambda ctx: _tvr(ctx, False), lambda ctx: _tvr(ctx, True),
               "FQI with tabular features (a complete class) on the same MDP",
-              bound=bounds.get("tvr_fqi_growth")),
+              bound=TVR_FQI_GROWTH),
         Claim("fqi_converges_complete", "on Baird's star (complete class) population FQI contracts to Q^pi = 0",
               "Baird 1995; Sutton & Barto 2018, Sec. 11.2; Munos & Szepesvari 2008 (FQI under completeness)",
               BoundHolds("upper"), lambda ctx: _baird(ctx, "fqi"), lambda ctx: _baird(ctx, "td"),
@@ -449,4 +371,5 @@ CHECK = Check(
     ],
     protocol="return_conditioned",
     mutants=MUTANTS,
+    bounds=BOUNDS,
 )

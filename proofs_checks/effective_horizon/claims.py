@@ -1,75 +1,9 @@
 """The effective horizon bounds GORP's sample complexity (Laidlaw, Russell & Dragan, NeurIPS 2023, Thm 5.4).
 
-Claim ``gorp_within_bound``: on every MDP of the built-in deterministic suite (:func:`mdps.eh_suite.eh_suite`),
-GORP with lookahead ``k`` needs no more episodes than ``T A^k m_k`` — the budget of Theorem 5.4 with the
-exact ``m_k`` of the simple effective-horizon bound — to return an optimal policy in at least half of the runs
-(8 runs per m, m doubled from 1). ``k`` is the one minimising ``T A^k m_k`` among ``A^k <= 256``.
-Negative control: the same measurements against the bound with the exponent forced to 0 (``k = 0, m = 1``:
-"T episodes suffice"), which GORP exceeds on the suite.
-
-Claim ``gorp_within_tight_bound`` (the tighter bounds of the paper's Appendix C,
-:mod:`rltheory.analysis.gorp_tight_bound`, which reproduces the authors' published figures): at the same k, the
-recursion over optimal states bounds the probability that GORP(k, m) ends sub-optimal, and ``m_k`` is the smallest
-m (to 1%) at which that bound is at most 1/2 — on the quick suite 7 to 87 times smaller than the simple bound's
-m_k (meta ``simple_over_tight``; ``H_tight`` vs ``H_simple_k``). GORP is run ``TIGHT_RUNS = 64`` times with
-``m = m_k``; a run holds when its policy is optimal (its episodes are then at most ``T A^k m_k``). The claim passes
-unless, at some MDP, the one-sided Clopper-Pearson upper limit of the holding fraction (99%, Bonferroni over the
-MDPs) is below 1/2. The bound is nearly exact on the key-door rooms (0/1 returns, k = 1: the binomial scheme is the
-exact failure probability there; about 0.50 success at m_k, 0.54 over 3000 runs at m = 512), hence a test rather
-than "every run succeeds". Negative control: the same budget with the sampling noise ignored (``m = 1``).
-Power (independent review, 2026-12-01): with 64 runs the rule only fails when success is *significantly* below 1/2;
-the quick run has keydoor0 at 24/64 = 0.375 (upper limit 0.578) and passes, so a bound too tight by a little
-(true success ~0.35-0.4) would not be detected at this size; the point estimates are in the report.
-
-Claim ``k_qvi_common`` (the papers' observation that a few QVI steps from the random policy's Q suffice): on
-the deterministic suite and the stochastic suite (:func:`mdps.eh_suite.stochastic_suite`, sticky actions with
-p = 0.25 as in the ICLR 2024 paper), the fraction of MDPs with ``min_k <= 2`` is at least 1/2, confirmed by a
-one-sided 95% Clopper-Pearson lower limit. Negative control: the same count for the effective planning window
-(greedy on immediate rewards plus at most one QVI step, i.e. without the random policy's Q), which must fall
-short.
-
-Claims ``rank_correlation`` and ``rank_correlation_ucbvi`` (the issue's two reference learners): across the full
-deterministic suite (27 MDPs, whatever ``--quick``), the Spearman correlation between the effective-horizon bound
-``T A^{H_bar}`` and a learner's sample complexity is at least 0.3 (one-sided 95% bootstrap lower limit over MDPs).
-Sample complexity: median over at least 16 seeds (:func:`rltheory.analysis.sample_complexity.first_success_quantile`)
-of the episodes until the learner's policy is first optimal, budget 2^17 episodes. Learners: epsilon-greedy
-Q-learning (epsilon 0.1; its greedy policy) and UCBVI (Bernstein bonus, scale 1, delta 0.1 — the tabular_regret
-check's setting, not tuned here — random tie-breaking among optimistic actions; the policy it executes). Negative
-control: the same bound values assigned to the wrong MDPs (a fixed random permutation). The comparison with the
-horizon-only bound ``A^T`` is reported there but does not gate, because this suite sets the chains' horizon to
-``2 n`` and each key-door room's to its shortest solution plus 0..2, so ``A^T`` tracks difficulty by construction.
-Measured (seeds 0-15 / 16-31 / 32-47 / 48-63; lower = one-sided 95% paired-bootstrap limit):
-Q-learning rho 0.68 / 0.66 / 0.66 / 0.70 vs A^T 0.48 / 0.47 / 0.50 / 0.52, lower limit of the difference
-+0.03 / -0.02 / -0.02 / +0.00 — not confirmed; UCBVI rho 0.71 / 0.73 / 0.71 / 0.75 vs A^T 0.47 / 0.49 / 0.46 / 0.52,
-difference lower limit +0.04 / +0.04 / +0.05 / +0.04.
-
-Claim ``headline_fixed_horizon`` (the papers' headline, on a suite where horizons come with the environment family
-as in BRIDGE): on :func:`mdps.eh_suite.eh_suite_fixed_horizon` (31 MDPs: random 10, chains 20, gridworlds 12,
-key-door rooms 12 steps; defined before it was measured) the Spearman correlation of ``T A^{H_bar}`` with
-Q-learning's sample complexity is at least 0.3 and exceeds that of ``A^T`` (one-sided 95% paired-bootstrap lower
-limits of rho and of the difference, RankCorrelationAbove with ``require_better``). Negative control: the permuted
-bound against the same ``A^T``. Measured (seeds 0-15 / 16-31 / 32-47 / 48-63): Q-learning rho 0.76 / 0.72 / 0.73 /
-0.77 (lower 0.56 / 0.50 / 0.52 / 0.56) vs A^T 0.37 / 0.29 / 0.31 / 0.37, difference lower limit +0.12 / +0.14 /
-+0.13 / +0.13. UCBVI on the same suite (reported, not gated): rho 0.36 / 0.36 / 0.39 / 0.34 (lower 0.05 / 0.06 /
-0.09 / 0.03, so rho >= 0.3 is not confirmed) vs A^T -0.32 / -0.32 / -0.24 / -0.35, difference lower limit +0.38 /
-+0.38 / +0.31 / +0.39 — there the difference comes mostly from ``A^T`` ranking the families backwards (key-door
-rooms at T = 12 have the largest A^T and are among the easiest). Within each family ``T A^{H_bar}`` still ranks UCBVI well (Spearman
-0.8-1.0 over 4-16 MDPs), but across families it does not: the chains (H_bar 15-20, bound up to 2e7) take UCBVI
-only 600-2300 episodes, fewer than random MDPs with bounds near 6e5 (``S A T`` and ``S A T^3`` do no better:
--0.03 and -0.12). Caveat: our key-door rooms pay 1 for reaching the goal whatever the step (MiniGrid pays less
-the later), so at T = 12 many paths are optimal; part of A^T's failure on this suite comes from that choice.
-
-Learner claims and invariants: ``gorp_within_bound`` and ``gorp_within_tight_bound`` run the GORP under test
-(protocol ``"gorp"``: ``fn(nxt, R, T, k, m, seed) -> (plan, episodes)``, reference :func:`reference_gorp`, mutants in
-:mod:`proofs_checks.mutants.effective_horizon`). Every run is judged against a V* validated independently of the
-shared solver (:func:`proofs_checks._invariants.certified_optimum`: Bellman optimality residual and the exact value
-of the solver's greedy policy), and three invariants fail a claim outright: an uncertified V*, a plan worth more
-than V*, and a run whose episodes differ from GORP's ``m sum_t A^{min(k, T - t)}`` (the doubling search of
-``gorp_within_bound`` relabels ``m``, so without this accounting a GORP using ``m / 4`` rollouts passed it).
-
-Not covered: the ICLR 2024 paper's exact stochastic effective horizon (ours is a reconstruction, see
-:mod:`rltheory.analysis.stochastic_horizon`), SQIRL's bound, and Appendix C's bounds for stochastic MDPs or for
-exploration policies other than the uniformly random one (the authors' ``--exploration_policy``).
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.effective_horizon.settings`, the bounds in :mod:`proofs_checks.effective_horizon.bounds`, the mutants in
+:mod:`proofs_checks.effective_horizon.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/effective_horizon/FINDINGS.md``.
 """
 from __future__ import annotations
 
@@ -79,7 +13,6 @@ import math
 import numpy as np
 
 from mdps.eh_suite import eh_suite, eh_suite_fixed_horizon, stochastic_suite
-from rltheory import bounds
 from rltheory.algorithms.effective_horizon import gorp
 from rltheory.algorithms.tabular.qlearning import qlearning
 from rltheory.algorithms.tabular.ucbvi import ucbvi
@@ -91,32 +24,14 @@ from rltheory.analysis.stochastic_horizon import stochastic_analysis
 from rltheory.analysis.effective_horizon import PRECISION, deterministic_arrays
 from rltheory.analysis.sample_complexity import doubling_search
 
-from ._invariants import VSTAR_TOL, certified_optimum
-from .mutants.effective_horizon import MUTANTS
-from .framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement,
+from .._invariants import VSTAR_TOL, certified_optimum
+from .._settings import sizes
+from .mutants import MUTANTS
+from .settings import (QLEARNING_BUDGET, QLEARNING_EPSILON, RANK_MIN_SEEDS, SIZES, TIGHT_RUNS, UCBVI_BONUS,
+                       UCBVI_BONUS_SCALE, UCBVI_DELTA)
+from .bounds import BOUNDS, GORP_SAMPLE_COMPLEXITY, GORP_TIGHT_SAMPLE_COMPLEXITY
+from ..framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement,
                         RankCorrelationAbove, RunContext, rows_to_matrix)
-
-QLEARNING_BUDGET = 2**17
-QLEARNING_EPSILON = 0.1
-TIGHT_RUNS = 64  # GORP runs per suite MDP at the Appendix C m
-UCBVI_BONUS, UCBVI_BONUS_SCALE, UCBVI_DELTA = "bernstein", 1.0, 0.1  # the tabular_regret check's setting
-
-_T, _A, _k, _m = (bounds.sym(n) for n in ("T", "A", "k", "m"))
-bounds.register(bounds.Bound(
-    "gorp_sample_complexity", _T * _A ** _k * _m, kind="upper",
-    source="Laidlaw, Russell & Dragan 2023, Bridging RL Theory and Practice with the Effective Horizon, Thm 5.4",
-    assumptions=("deterministic MDP", "m = m_k of the simple effective-horizon bound", "success probability >= 1/2"),
-    notes="T A^k m_k = T A^{H_k}: exponential in the effective horizon, not in T",
-))
-
-bounds.register(bounds.Bound(
-    "gorp_tight_sample_complexity", _T * _A ** _k * _m, kind="upper",
-    source="Laidlaw, Russell & Dragan 2023, Bridging RL Theory and Practice with the Effective Horizon, Appendix C",
-    assumptions=("deterministic MDP", "m = m_k of the Appendix C failure-probability recursion (numeric)",
-                 "success probability >= 1/2"),
-    notes="numeric bound: m_k has no closed form; rltheory.analysis.gorp_tight_bound.tight_gorp_bound computes it "
-          "(the authors count T^2 A^k m_k time steps)",
-))
 
 
 def _gorp_choice(mdp):
@@ -134,7 +49,7 @@ def gorp_planner(learner):
     ``episodes`` the rollouts used); ``None`` is the built-in :func:`rltheory.algorithms.effective_horizon.gorp`."""
     if learner is None:
         return None
-    from .learners import resolve_learner
+    from ..learners import resolve_learner
 
     return resolve_learner(learner)
 
@@ -213,8 +128,9 @@ def _eh_invariants(m: Measurement, results) -> Measurement:
 
 
 def _measure(ctx: RunContext, control: bool) -> Measurement:
-    n = len(eh_suite(quick=ctx.quick))
-    rows = ctx.sweep(gorp_vs_bound, {"index": list(range(n)), "quick": [bool(ctx.quick)],
+    small = sizes(SIZES, ctx)["eh_suite_quick"]
+    n = len(eh_suite(quick=small))
+    rows = ctx.sweep(gorp_vs_bound, {"index": list(range(n)), "quick": [small],
                                      "learner": [ctx.learner]}, name="effective_horizon.gorp", seeds=[ctx.seed])
     x, y = rows_to_matrix(rows, "index", "episodes")
     res = {r["params"]["index"]: r["result"] for r in rows}
@@ -276,8 +192,9 @@ def gorp_run_at(index, quick, control, seed, learner=None):
 def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
     """Per suite MDP: GORP(k, m) over ``TIGHT_RUNS`` seeds at ``m = m_tight`` (control: ``m = 1``), episodes of the
     runs that returned an optimal policy vs the Appendix C budget ``T A^k m_tight``."""
-    n = len(eh_suite(quick=ctx.quick))
-    grid = {"index": list(range(n)), "quick": [bool(ctx.quick)]}
+    small = sizes(SIZES, ctx)["eh_suite_quick"]
+    n = len(eh_suite(quick=small))
+    grid = {"index": list(range(n)), "quick": [small]}
     tight = {r["params"]["index"]: r["result"]
              for r in ctx.sweep(tight_bound_for, grid, name="effective_horizon.tight", seeds=[ctx.seed])}
     found = {r["params"]["index"]: r["result"]
@@ -285,7 +202,7 @@ def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
                                 seeds=[ctx.seed])}
     idx = [i for i in range(n) if tight[i]["m_tight"] is not None]
     learner = None if control else ctx.learner
-    runs = ctx.sweep(gorp_run_at, {"index": idx, "quick": [bool(ctx.quick)], "control": [bool(control)],
+    runs = ctx.sweep(gorp_run_at, {"index": idx, "quick": [small], "control": [bool(control)],
                                    "learner": [learner]}, name="effective_horizon.gorp_tight",
                      seeds=ctx.seed_list(TIGHT_RUNS))
     x, y = rows_to_matrix(runs, "index", "episodes", x_values=idx)
@@ -317,8 +234,9 @@ def qvi_depths(index, quick, seed):
 
 
 def _qvi_measure(ctx: RunContext, key: str) -> Measurement:
-    n = len(eh_suite(quick=ctx.quick)) + len(stochastic_suite(quick=ctx.quick))
-    rows = ctx.sweep(qvi_depths, {"index": list(range(n)), "quick": [bool(ctx.quick)]},
+    small = sizes(SIZES, ctx)["eh_suite_quick"]
+    n = len(eh_suite(quick=small)) + len(stochastic_suite(quick=small))
+    rows = ctx.sweep(qvi_depths, {"index": list(range(n)), "quick": [small]},
                      name="effective_horizon.qvi", seeds=[ctx.seed])
     x, y = rows_to_matrix(rows, "index", key)
     res = {r["params"]["index"]: r["result"] for r in rows}
@@ -366,7 +284,7 @@ def _corr_measure(ctx: RunContext, shuffle: bool, learner: str = "qlearning", su
     n = len(_SUITES[suite]())
     grid = {"index": list(range(n))} if suite == "full" else {"index": list(range(n)), "suite": [suite]}
     rows = ctx.sweep(fn, grid, name=f"effective_horizon.{learner}" + ("" if suite == "full" else f".{suite}"),
-                     seeds=ctx.seed_list(max(ctx.seeds, 16)))
+                     seeds=ctx.seed_list(max(ctx.seeds, RANK_MIN_SEEDS)))
     x, y = rows_to_matrix(rows, "index", "episodes")
     res = {r["params"]["index"]: r["result"] for r in rows}
     agg = np.array([first_success_quantile(y[i]) for i in range(len(x))])
@@ -390,14 +308,14 @@ CHECK = Check(
               "Laidlaw et al. 2023, Theorem 5.4", BoundHolds("upper"),
               lambda ctx: _measure(ctx, False), lambda ctx: _measure(ctx, True),
               "the bound with the exponent forced to 0 (k = 0, m = 1: T episodes)",
-              bound=bounds.get("gorp_sample_complexity"), uses_learner=True),
+              bound=GORP_SAMPLE_COMPLEXITY, uses_learner=True),
         Claim("gorp_within_tight_bound", "GORP with m_k of the Appendix C bound returns an optimal policy within "
               "T A^k m_k episodes w.p. >= 1/2 on every suite MDP",
               "Laidlaw et al. 2023, Appendix C (tighter bounds; authors' compute_gorp_bounds)",
               BoundHoldsEach(0.5, "upper", 0.99), lambda ctx: _tight_measure(ctx, False),
               lambda ctx: _tight_measure(ctx, True),
               "the same budget with the sampling noise ignored (m = 1: one rollout per action sequence)",
-              bound=bounds.get("gorp_tight_sample_complexity"), uses_learner=True),
+              bound=GORP_TIGHT_SAMPLE_COMPLEXITY, uses_learner=True),
         Claim("k_qvi_common", "at least half of the suite MDPs (deterministic and sticky-action) have min_k <= 2",
               "Laidlaw et al. 2023, Sec. 5 (k-QVI-solvability); Laidlaw et al. 2024, Sec. 3",
               FractionAtLeast(0.5, "upper"), lambda ctx: _qvi_measure(ctx, "min_k"),
@@ -425,4 +343,5 @@ CHECK = Check(
     ],
     protocol="gorp",
     mutants=MUTANTS,
+    bounds=BOUNDS,
 )

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sympy as _sp
 
-from .core import Bound, register, sym
+from rltheory.bounds.core import Bound, sym
 
 _V, _M, _G, _S, _A, _K, _H, _C, _d = (sym(n) for n in ("Var", "M", "Gamma", "S", "A", "K", "H", "C", "delta"))
 _iota = 2 * _sp.log(2 * _M * _S * _A * _H * _K / _d)
 
-LMDP_UPPER = register(Bound(
+LMDP_REGRET_UPPER = Bound(
     "lmdp_regret_upper",
     _C * _sp.sqrt(_V * _M * _G * _S * _A * _K * _iota),
     kind="upper",
@@ -25,18 +25,20 @@ LMDP_UPPER = register(Bound(
     assumptions=("LMDP with context in hindsight", "total reward per episode <= 1, deterministic rewards",
                  "probability >= 1 - delta", "Var* as defined in the paper (not retrieved; see rltheory.analysis.lmdp)"),
     notes="lower-order terms (poly(M, S, A, Gamma) log terms) not retrieved; omitted",
-))
-LMDP_LOWER = register(Bound(
+)
+LMDP_REGRET_LOWER = Bound(
     "lmdp_regret_lower",
     _C * _sp.sqrt(_V * _M * _S * _A * _K),
     kind="lower",
     source="Zhou, Wang & Du 2023, lower bound (abstract): Omega(sqrt(Var* M S A K)) with Gamma = 2",
     assumptions=("Gamma = 2", "variance-bounded LMDPs", "K large enough (condition not retrieved)"),
-))
-LMDP_LUCRL = register(Bound(
+)
+LMDP_REGRET_LUCRL = Bound(
     "lmdp_regret_lucrl",
     _C * _sp.sqrt(_M * _S ** 2 * _A * _H * _K * _iota),
     kind="upper",
     source="Kwon, Efroni, Caramanis & Mannor 2021 (L-UCRL), rescaled to total reward <= 1 as quoted by Zhou et al.",
     assumptions=("LMDP with context in hindsight", "total reward per episode <= 1"),
-))
+)
+
+BOUNDS = (LMDP_REGRET_UPPER, LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL)

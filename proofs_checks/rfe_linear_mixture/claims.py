@@ -1,167 +1,9 @@
 """Horizon-free reward-free exploration for linear mixture MDPs (Zhang, Zhang & Gu, ICML 2023).
 
-Learner: HF-UCRL-RFE++ (:func:`rltheory.algorithms.reward_free.hf_ucrl_rfe`) with the R1 relaxation of the
-exploration oracle (recorded in every result; the exact oracle, ``oracle="exact"``, is limited to tiny instances and
-is not used here: on 1500 random tiny draws of frozen statistics R1's value was >= the exact oracle's certified upper
-bound in 1499 and undecided within the 1e-3 tolerance in 1, median ratio R1/exact 2.17 where neither saturates;
-tests/test_rfe_exact_oracle.py), HOME with ``M = 4`` moment orders and every confidence radius multiplied by
-``C_BETA`` (the theorem's ``beta_K ~ 10^3`` makes exploration uniform). All errors are exact: the planned policy for
-each test reward is evaluated by backward induction in the true model.
-
-Learners under test (``Check.protocol = "reward_free"``)
-------------------------------------------------------
-The claims marked ``uses_learner`` (``exploration_beats_uniform``, ``lower_bound_rate``, ``d_rate``,
-``horizon_free``, ``certificate``) run any learner of the reward-free protocol
-(:mod:`rltheory.algorithms.reward_free.protocol`: ``factory(phi=, H=, K=, B=, seed=)``, ``explore_policy()``,
-``update(states, actions)`` without rewards, then ``plan(reward)``; optional ``certificate()``) on the same instances
-and episode streams; the measured quantity is the exact planning gap ``V*(r) - V^{plan(r)}(r)`` over the claim's
-test rewards. Without a learner they run the reference fast path (:func:`hf_ucrl_rfe`); the protocol form of the
-reference, :func:`reference_learner`, reproduces it bit for bit. The controls always run the reference. The other
-claims are about the reference's internals (its estimate's value error, its model error, its confidence sets and
-certificate growth, UCRL-RFE) and do not run a learner. A learner that offers no ``certificate()`` has nothing to
-violate in ``certificate`` (the measurement says so).
-
-What a PASS of the learner claims means: behind a lock the learner explores at least twice as well as uniform
-exploration with the reference's estimator, and on the lower-bound family its planning error follows the minimax
-rate ``d/sqrt(K)`` in K and d and is flat in H (total reward <= 1). What it does not mean: that the learner's
-estimate converges at the K^-1/2 rate on random instances (``keps_random`` measures the reference's estimate only),
-or that any certificate it does not offer holds. On the lower-bound family uniform exploration is itself near
-optimal (its actions form the hypercube design the instance is built on), so the three rate claims pass for a
-uniform explorer too; ``exploration_beats_uniform`` is the claim that it must fail. Mutants (realistic bugs) are in
-:mod:`proofs_checks.mutants.rfe_linear_mixture` (``CHECK.mutants``).
-
-Claims
-------
-``exploration_beats_uniform``
-    On :func:`mdps.lock_linear_mixture_rfe` (the lower-bound bandit, d = 3, A = 4, gap 0.04, behind a combination
-    lock of length L in {3, 4} that is known through ``phi``; S = L + 4, H = 10, instances ``70_000 + seed``,
-    32 seeds) the learner's planning error after K = 400 episodes (test rewards 1/H per step at x3 and at x2) is at
-    most 0.5 times the mean error of uniform exploration with the reference's regression and planner (the
-    non-learning baseline, :func:`uniform_baseline`, run on the same instances and episode streams): the
-    one-sided 95% t upper limit of the learner's mean must be below that bound at every L (``MeanBound``). A
-    uniform explorer reaches the bandit state with probability ``4^-L`` per episode; the reference reaches it in
-    every episode once its pseudo-values stop saturating (after about 200 episodes here). Control: the uniform
-    explorer itself, which cannot beat half of itself. The measurement's meta lists the baseline's mean error, the
-    ratio and the error of a random bandit action (no information).
-``lower_bound_rate``
-    On the lower-bound family (:func:`mdps.hard_linear_mixture_rfe`, d = 4, H = 5, 32 seeds, gap
-    ``sqrt(delta0/K)/(4 sqrt 2)``, a new instance per K with ``mu`` drawn per seed), the planning error after K
-    episodes shrinks like ``d/sqrt(K)``: log-log slope CI contains -1/2 (+-0.15). The upper bound O~(d/sqrt K) and the
-    lower bound Omega(d/sqrt K) (Thm 2.6.3 / 2.6.8) meet. Control: a fixed gap (the family's gap at the largest K),
-    where the error cannot follow 1/sqrt(K) (slope near 0) and must be rejected.
-``d_rate``
-    On the same family at K = 400 (64 seeds), the error grows linearly in the number ``d - 1`` of unknown coordinates: slope CI
-    in ``d - 1`` contains 1 (+-0.15; 32 seeds) (``K(eps) ~ d^2``). Control: a family whose total gap ``(d-1) Delta`` is held
-    fixed, slope about 1/2, must be rejected.
-``keps_random``
-    On random linear mixture MDPs (:func:`mdps.random_linear_mixture`, S = 5, A = 2, d = 3, H = 10, Dirichlet(0.3)
-    kernels, a new instance per seed, instances ``60_000 + seed``; 64 seeds quick, 128 full) the value error of the
-    planning model, ``max_r max_{pi in {pi_r, pi*_r}} |V^pi_theta_plan - V^pi_theta*|`` over the one-state test rewards
-    (the planning error is at most twice it; the planning error itself drops to 0 once the model separates the
-    actions, so it follows no power), falls like K^-1/2 — equivalently K(eps) ~ eps^-2 — at the checkpoints
-    ``25 * 2^(j/2)`` of one run per seed: on the window K in [800, K_max] (K_max = 12800 quick / 25600 full) and on
-    each of its halves [800, 3200] and [3200, K_max], the slope CI of the mean error contains -1/2 (+-0.1). The halves
-    catch a strongly drifting local exponent; the full window carries most of the power.
-    Protocol: the window, the split, the tolerance and the control were fixed on instances 20_000+, 40_000+ and
-    50_000+ (exploratory runs and a first review, 2026-12-01) and then run once on the held-out instances 60_000+.
-    Measured (quick, base seed 0): -0.579 [-0.653, -0.508] (full), -0.475 [-0.617, -0.319] and -0.672 [-0.811,
-    -0.555] (halves); at base seed 1000: -0.529 [-0.603, -0.461] (full window). Power, measured on instances 50_000+ (64 seeds) against the same runs planned with the
-    unprojected centre (``project=False``; its mass error compounds over the H steps and it decays like K^-0.25 to
-    K^-0.3): with only the two halves that learner passed at base seeds 1000 and 2000 (review finding), with the
-    full window added it is rejected at base seeds 0 and 1000 (-0.224 [-0.285, -0.161], -0.277 [-0.351, -0.202]).
-    Control: the same learner on a misspecified environment (:func:`mdps.misspecified_linear_mixture`, ``rho = 0.005``
-    of every row moved to a kernel outside the model's span; common random numbers with the claim), whose error
-    floors near 0.0018: -0.307 [-0.369, -0.246] (full), -0.365 and -0.253 (halves), must be rejected (at
-    ``rho = 0.05`` the floor, 0.013, would make any decrease test reject it).
-    History (review of 2026-12-01): the first version fitted per-seed first-passage times K(eps) on a window chosen
-    after seeing the data, with a control that relabelled the claim's own runs; on noisy per-seed curves first passage
-    is biased (curves cross eps early by chance) and its exponent drifted from -0.89 to -2.64 with the window.
-``horizon_free``
-    On the lower-bound family (K = 400 quick / 800 full, 32 seeds, total reward <= 1) the error does not grow with H in [10, 160]: slope CI of
-    the error in H lies below 0.25 (polylog at most). Control: the per-step reward version of the instance
-    (Cor. 2.6.10, reward 1 per step at x3, error in per-step units = H x normalised error) grows like H and must be
-    rejected. (This control only shows that the test detects a linear growth in H; the comparison with UCRL-RFE is
-    the pair of claims below.)
-``ucrl_rfe_grows_with_H``
-    UCRL-RFE at ``c_beta = 0.1``, K = 30, on random linear mixture MDPs (S = 5, A = 2, d = 3, Dirichlet(0.2),
-    H in {10, ..., 160}, 16 seeds quick / 32 full, one-state test rewards, total reward <= 1): its planning error grows
-    with H (slope CI above 0.25; quick: 0.98 [0.84, 1.27], mean error 0.0058 at H = 10 -> 0.093 at H = 160); control:
-    the same runs planned without PLAN's bonus, slope 0.08 [-1.59, 0.49], must be rejected.
-    Why the earlier comparison at ``c_beta = 0.003`` showed no growth (measured): UCRL-RFE's Hoeffding radius
-    ``beta = H sqrt(d log(...)) + 1`` grows like H, but its regression features ``psi_u`` carry the value range
-    ``H - h - 1`` too, so the Gram matrix grows like H^2 per sample and one step's bonus is H-free relative to the
-    value range. What grows is the sum of H per-step bonuses in PLAN, i.e. the optimism of the planned policy, about
-    ``H c_beta`` relative to a total reward of 1. Removing that bonus removes the growth (control). At
-    ``c_beta = 0.003`` the summed bonus stays below the estimation error for H <= 160; at 0.03 the error already grows
-    (slope 0.68 over 6 seeds), at 0.3 the error saturates near the bonus-dominated level (slope 0.22).
-``exploration_horizon_free``, ``ucrl_value_error_grows_with_H`` and ``certificate_horizon_free``
-    The two explorers compared where HF-UCRL-RFE++'s pseudo-values are not saturated: ``c_beta = 0.0003``, K = 400,
-    the instances above (16 seeds quick / 32 full). At ``c_beta = 0.1``, K = 30 (the previous claim's setting) R1's
-    pseudo-values are 1 everywhere at every H, all actions tie and the explorer takes the first action (tied fraction
-    1.00), so HF-UCRL-RFE++'s flat error there says nothing about its exploration. Here the tied fraction is 0.003 at
-    H = 10 to 0.033 at H = 160 (recorded in the measurement; a low tied fraction is necessary for directed exploration,
-    not a proof of it — the control below is the functional test). The quantity is the value error of each learner's
-    estimate (:func:`evaluation_errors`; no planning bonus involved).
-    ``exploration_horizon_free``: the value error of HF-UCRL-RFE++'s unprojected centre (what the weighted regression
-    learned from the exploration data) does not grow with H: slope CI below 0.25; quick: -0.190 [-0.363, -0.020]
-    (0.0135, 0.0196, 0.0198, 0.0151, 0.0080 at H = 10..160); base seed 1000: -0.160 [-0.348, 0.018]. Control: the same learner with the uncertainty
-    pseudo-reward switched off (``explore="off"``: the explorer repeats one action), 0.0170 -> 0.0668, slope 0.462
-    [0.281, 0.634], must be rejected. So it is the directed exploration, not the weights alone, that keeps the error
-    flat in H: with exploration off the centre's row-mass error at H = 160 is 0.0014 against 0.00028 with it on
-    (8 seeds, review measurement). With the row-sum projection (the default planning model) both are flat
-    (on 0.0048 -> 0.0015, off 0.0057 -> 0.0013): the projection removes the direction that exploration has to pin.
-    ``ucrl_value_error_grows_with_H``: UCRL-RFE's estimate as published (unweighted ridge, no projection) has a value
-    error that grows with H: slope CI above 0.25; quick: 0.609 [0.408, 0.787] (0.019, 0.028, 0.059, 0.093, 0.085);
-    base seed 1000: 0.500 [0.270, 0.696].
-    Control: the same estimates projected onto the rows-sum-to-1 constraint (Euclidean), 0.0073 -> 0.0016, slope
-    -0.589, must be rejected. The growth is the error ``delta = max_{s,a} |sum_s' phi theta - 1|`` in the rows' total
-    mass compounding over the H steps (value error of order ``H delta``): ``delta`` = 0.0094 / 0.0073 / 0.0018 at
-    H = 10 / 40 / 160 (8 seeds), ``H delta`` = 0.094 / 0.29 / 0.28. On every family used here the row-sum matrix has
-    rank 1, so the constraint is the single equality ``sum_i theta_i = sqrt(d)`` (random instances) and ``delta`` is
-    the same for every (s, a). So the measured separation is between the published estimators; a UCRL-RFE that
-    imposed the known row-sum constraint would be flat here too.
-    ``certificate_horizon_free`` (documented deviation): HF-UCRL-RFE++'s own certificate ``V^_1(s_1)`` under R1
-    grows like sqrt(H): slope 0.503 [0.496, 0.508] (0.080 at H = 10 -> 0.323 at H = 160); it also falls like
-    1/sqrt(K) (0.081 -> 0.044 from K = 400 to 1600 at H = 10, 4 seeds). Our reading of the mechanism: R1's tilde
-    series regresses 0/1 vertex functions, whose per-step variance is O(1), so their HOME weights stay O(1) instead of
-    growing to H where the paper's value targets have small variance (total variance <= 1 over an episode); the H
-    per-step uncertainties, each ~ 1/sqrt(k H), then sum to sqrt(H/k). The paper's V^ (exact oracle) is not
-    measurable at H = 160 (the exact oracle is limited to A^(SH) <= 256 policies). Control: separate runs at a
-    horizon-scaled radius ``c_beta beta_k sqrt(H)`` (0.30 at H = 10, saturated at 1 from H = 40; slope 0.404), must be
-    rejected.
-``exploration_identifies_theta``
-    On a fixed instance of the lower-bound family (gap 0.02, d = 4, H = 10), the uniform model error
-    ``max_{s,a} ||P_hat - P||_1`` of the planning estimate (checkpoints of one run per seed, 16 seeds) decreases in K:
-    slope CI below -1/2 + 0.3. The rate -1/2 itself is not resolved at K <= 6400: the fitted slope ranged from -0.34
-    to -0.59 over base seeds 0-3000 (the ridge bias dominates the first episodes, and beta_k grows like log k). Control: the uncertainty
-    pseudo-reward switched off (``explore="off"``): the explorer repeats its first action, only ``<mu, a_0>`` is learned
-    and the error stays flat, which must be rejected. This claim and ``exploration_horizon_free`` are about the
-    reference's estimate and are not learner claims; they do not show that exploration is *directed*: a uniformly
-    random explorer passes them too (issue 18: on these instances uniform actions cover every direction).
-    ``exploration_beats_uniform`` is the claim a non-directed explorer must fail.
-``certificate``
-    The algorithm's certificate bounds the error on every run: ``eps_hat <= 4 V^_1(s_1)`` (Lemma 2.8.7; under R1
-    ``V^`` is an upper bound of the paper's, so the inequality is inherited), on the runs of ``lower_bound_rate``.
-    A learner claim: a learner's optional ``certificate()`` is checked the same way (it is the bound itself, not
-    ``V^``); a certificate that is not a finite non-negative number is an invariant violation. Control: the plug-in
-    certificate with the confidence radius set to 0 (a learner that trusts its estimate), rejected as soon as one run
-    has a positive error.
-
-Mutants (:mod:`proofs_checks.mutants.rfe_linear_mixture`; ``rltheory check rfe_linear_mixture --mutants`` prints the
-verdicts and evidence): uniform exploration, a radius 100x too large, exploration without the uncertainty reward,
-unweighted regression (its uncertainties stay saturated longer, so within K = 400 it never opens the lock), targets
-read at ``s_h`` instead of ``s_{h+1}`` and a planner one step short (it cannot see the step-restricted test reward)
-are killed by ``exploration_beats_uniform``; a radius 100x too small plans as well as the reference but its
-certificate no longer bounds the error (killed by ``certificate``). Planning with the unprojected estimate is a
-legitimate variant (the paper never projects; it passes every learner claim, its slower value-error decay is shown
-on the reference by ``keps_random``).
-``confidence_coverage``
-    ``theta*`` lies in every ellipsoid ``||theta - theta^X_{k,m}||_{S°^X_{k,m}} <= c_beta beta_k`` of both series, all
-    orders and all episodes (Lemma 2.8.6, proved for ``c_beta = 1``; checked at the shrunk radius we explore with).
-    Control: the radius divided by H (a horizon-scaled radius, as if the 1/H reward rescaling of Cor. 2.6.6 applied
-    to it) must be rejected, which shows the measured margin is smaller than a factor H. (The measured maximum is
-    reached at the first episodes, where the ridge bias ``sqrt(lambda) ||theta*||`` dominates; a radius of
-    ``sqrt(lambda) B`` alone also covers theta* here, so that is not a usable control.)
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.rfe_linear_mixture.settings`, the bounds in :mod:`proofs_checks.rfe_linear_mixture.bounds`, the mutants in
+:mod:`proofs_checks.rfe_linear_mixture.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/rfe_linear_mixture/FINDINGS.md``.
 """
 from __future__ import annotations
 
@@ -169,14 +11,16 @@ import numpy as np
 
 import mdps
 from mdps.linear_mixture import hard_rfe_test_rewards, lock_linear_mixture_rfe, lock_rfe_test_rewards
-from rltheory import bounds
 from rltheory.algorithms.reward_free import hf_ucrl_rfe, mass_projection, ucrl_rfe
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner
 from rltheory.algorithms.reward_free.protocol import PROTOCOL, run_reward_free
 
-from .framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, rows_to_matrix
-from .learners import resolve_learner
-from .mutants.rfe_linear_mixture import MUTANTS
+from .bounds import BOUNDS, RFE_LM_ERROR_LOWER, RFE_LM_LOWER, RFE_LM_UPPER, UCRL_RFE_UPPER
+from ..framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, rows_to_matrix
+from ..learners import resolve_learner
+from .._settings import sizes
+from .mutants import MUTANTS
+from .settings import SIZES
 
 C_BETA = 0.003
 M_ORDERS = 4
@@ -302,10 +146,17 @@ def model_error_run(K_max, n_points, explore, seed):
     return {"K": ks.tolist(), "model_error": err.tolist()}
 
 
+def _seeds(ctx: RunContext, key: str) -> list:
+    """``max(per_seed x ctx.seeds, min)`` seeds, the counts of ``settings.SIZES[...][key]``."""
+    n = sizes(SIZES, ctx)[key]
+    return ctx.seed_list(max(n["per_seed"] * ctx.seeds, n["min"]))
+
+
 def _model_measure(ctx: RunContext, explore: str) -> Measurement:
     _warm()
-    K_max = 6400 if ctx.quick else 25600
-    rows = ctx.sweep(model_error_run, {"K_max": [K_max], "n_points": [4 if ctx.quick else 6], "explore": ["on", "off"]},
+    size = sizes(SIZES, ctx)
+    rows = ctx.sweep(model_error_run, {"K_max": [size["model_K_max"]], "n_points": [size["model_points"]],
+                                       "explore": ["on", "off"]},
                      name="rfe_linear_mixture.model", seeds=ctx.seed_list(max(2 * ctx.seeds, 16)))
     rows = [r for r in rows if r["params"]["explore"] == explore]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
@@ -379,9 +230,9 @@ def random_eval_run(K_max, rho, seed):
 
 def _keps_measure(ctx: RunContext, rho: float) -> Measurement:
     _warm()
-    K_max = 12800 if ctx.quick else 25600
+    K_max = sizes(SIZES, ctx)["keps_K_max"]
     rows = ctx.sweep(random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, name="rfe_linear_mixture.keps",
-                     seeds=ctx.seed_list(max(8 * ctx.seeds, 64) if ctx.quick else max(16 * ctx.seeds, 128)))
+                     seeds=_seeds(ctx, "keps_seeds"))
     rows = [r for r in rows if r["params"]["rho"] == rho]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["eval_error"] for r in rows]).T
@@ -416,7 +267,7 @@ def h_compare_run(H, seed):
 def _hcmp_measure(ctx: RunContext, learner: str) -> Measurement:
     _warm()
     rows = ctx.sweep(h_compare_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hcmp",
-                     seeds=ctx.seed_list(max(2 * ctx.seeds, 16) if ctx.quick else max(4 * ctx.seeds, 32)))
+                     seeds=_seeds(ctx, "hcmp_seeds"))
     x, y = rows_to_matrix(rows, "H", learner)
     _, c = rows_to_matrix(rows, "H", "hf_cert" if learner.startswith("hf") else "ucrl_cert")
     return Measurement("H", x, y, f"planning error after K = {K_H} (total reward <= 1), {learner}",
@@ -452,7 +303,7 @@ def h_value_run(H, seed):
 def _hval_measure(ctx: RunContext, key: str) -> Measurement:
     _warm()
     rows = ctx.sweep(h_value_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hval",
-                     seeds=ctx.seed_list(max(2 * ctx.seeds, 16) if ctx.quick else max(4 * ctx.seeds, 32)))
+                     seeds=_seeds(ctx, "hval_seeds"))
     x, y = rows_to_matrix(rows, "H", key)
     meta = {"c_beta": C_BETA_DIR, "K": K_DIR, "instance": "random_linear_mixture(S=5, A=2, d=3, concentration=0.2)"}
     for other in ("hf", "hf_centre", "hf_off", "hf_off_centre", "ucrl", "ucrl_projected", "hf_tied", "hf_cert"):
@@ -467,7 +318,7 @@ def _seeds(ctx):
 
 
 def _Ks(ctx):
-    return [100, 200, 400, 800, 1600] if ctx.quick else [100, 200, 400, 800, 1600, 3200, 6400]
+    return list(sizes(SIZES, ctx)["Ks"])
 
 
 def _k_sweep(ctx, family, learner=None):
@@ -491,7 +342,7 @@ def _saturation(x, mean) -> str:
 def _rate_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
     rows = _k_sweep(ctx, family, learner)
     x, y = rows_to_matrix(rows, "K", "eps")
-    b = bounds.get("rfe_lm_error_lower").evaluate(d=D_FIXED, K=x)
+    b = RFE_LM_ERROR_LOWER.evaluate(d=D_FIXED, K=x)
     m = Measurement("K", x, y, "planning error max_r V* - V^pi_r", bound_values=b,
                     meta={"instance": f"hard_linear_mixture_rfe(d={D_FIXED}, H={H_FIXED})", "family": family,
                           "c_beta": C_BETA, "M": M_ORDERS, "oracle": "R1", "learner": learner or "reference",
@@ -501,7 +352,7 @@ def _rate_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
 
 
 def _d_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
-    ds = [2, 3, 4, 5, 6] if ctx.quick else [2, 3, 4, 5, 6, 7]
+    ds = list(sizes(SIZES, ctx)["ds"])
     fams = ["theorem", "total"] if learner is None else [family]
     rows = _sweep(ctx, hard_run, {"K": [400], "d": ds, "H": [H_FIXED], "family": fams}, "rfe_linear_mixture.d",
                   ctx.seed_list(max(8 * ctx.seeds, 64)), learner)
@@ -513,7 +364,7 @@ def _d_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
 
 
 def _h_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
-    Hs, K = ([10, 20, 40, 80], 400) if ctx.quick else ([10, 20, 40, 80, 160], 800)
+    Hs, K = list(sizes(SIZES, ctx)["h_Hs"]), sizes(SIZES, ctx)["h_K"]
     rows = _sweep(ctx, hard_run, {"K": [K], "d": [D_FIXED], "H": Hs, "family": ["theorem"]},
                   "rfe_linear_mixture.H", _seeds(ctx), learner)
     x, y = rows_to_matrix(rows, "H", "eps_per_step" if family == "per_step" else "eps")
@@ -631,7 +482,7 @@ CHECK = Check(
             measure=lambda ctx: _rate_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _rate_measure(ctx, "fixed"),
             control_description="fixed gap (the family's gap at K = 1600): the error cannot follow 1/sqrt(K)",
-            bound=bounds.get("rfe_lm_error_lower"),
+            bound=RFE_LM_ERROR_LOWER,
         ),
         Claim(
             uses_learner=True,
@@ -642,7 +493,7 @@ CHECK = Check(
             measure=lambda ctx: _d_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _d_measure(ctx, "total"),
             control_description="total gap (d-1) Delta held fixed: the error grows more slowly than d",
-            bound=bounds.get("rfe_lm_lower"),
+            bound=RFE_LM_LOWER,
         ),
         Claim(
             name="keps_random",
@@ -658,7 +509,7 @@ CHECK = Check(
             control_description=f"a misspecified environment (rho = {MISSPEC_RHO:g} of every row outside the model's "
                                 "span, mdps.misspecified_linear_mixture): the same learner, simulated with common random "
                                 "numbers, cannot reach zero error (its error floors near 0.0018)",
-            bound=bounds.get("rfe_lm_upper"),
+            bound=RFE_LM_UPPER,
         ),
         Claim(
             uses_learner=True,
@@ -669,7 +520,7 @@ CHECK = Check(
             measure=lambda ctx: _h_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _h_measure(ctx, "per_step"),
             control_description="per-step rewards (Cor. 2.6.10 scale): error in per-step units grows like H",
-            bound=bounds.get("rfe_lm_upper"),
+            bound=RFE_LM_UPPER,
         ),
         Claim(
             name="ucrl_rfe_grows_with_H",
@@ -681,7 +532,7 @@ CHECK = Check(
             negative_control=lambda ctx: _hcmp_measure(ctx, "ucrl_nobonus"),
             control_description="the same UCRL-RFE runs planned without PLAN's bonus (greedy in the estimated model): "
                                 "the growth must vanish",
-            bound=bounds.get("ucrl_rfe_upper"),
+            bound=UCRL_RFE_UPPER,
         ),
         Claim(
             name="exploration_horizon_free",
@@ -694,7 +545,7 @@ CHECK = Check(
             control_description="the same learner with the uncertainty pseudo-reward switched off (explore='off', the "
                                 "explorer repeats one action; same instances, common random numbers): its error grows "
                                 "with H",
-            bound=bounds.get("rfe_lm_upper"),
+            bound=RFE_LM_UPPER,
         ),
         Claim(
             name="ucrl_value_error_grows_with_H",
@@ -742,4 +593,5 @@ CHECK = Check(
     ],
     protocol=PROTOCOL,
     mutants=MUTANTS,
+    bounds=BOUNDS,
 )

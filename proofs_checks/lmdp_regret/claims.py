@@ -1,114 +1,27 @@
 """Latent MDPs with context in hindsight (Zhou, Wang & Du, ICML 2023): regret of the model-based framework.
 
-The paper's algorithm details, ``Var*`` and hard instances were not retrieved: the learner
-(:func:`rltheory.algorithms.lmdp.lmdp_hindsight`), the ``Var*`` candidates (:mod:`rltheory.analysis.lmdp`) and the
-families (:mod:`mdps.lmdp`) are **our reconstruction** (see the LMDP paper note). Regret is the exact
-pseudo-regret (belief-DP ``V*`` and exact evaluation of every deployed policy). Bonus scales ``c1 = 0.5``,
-``c2 = 0.05`` and ``Gamma`` given to the learner (the theory's ``c = 1`` keeps the learners in their linear phase
-for far longer than simulable ``K``; stated in every measurement's meta).
-
-Learner under test (protocol ``"lmdp_hindsight"``, :mod:`rltheory.algorithms.lmdp.protocol`): the claims marked
-[learner] measure ``ctx.learner`` when one is given (``rltheory check lmdp_regret --learner pkg.mod:factory``,
-``factory(M, S, A, H, K, seed, rewards, Gamma)``) on the same instances and seeds, through a harness that samples
-the episodes and evaluates every deployed policy exactly; their controls stay the built-in ones.
-:func:`reference_learner` is the built-in learner written to the protocol (its results equal the fast path's bit
-for bit). ``MUTANTS`` lists realistic bugs (``proofs_checks/mutants/lmdp_regret.py``), each of which must make a
-learner claim fail (``--mutants``). Every learner measurement also checks the invariant that no deployed policy's
-exact value exceeds ``V*`` by more than ``VALUE_TOL`` (a regret below ``-tol``).
-
-Claims (in run order)
----------------------
-``sqrtK_upper`` [learner]
-    Learner on the identify-then-bandit family (M = 2 contexts, 2 leaves, A = 2, H = 8, safe exit worth 0.25) with
-    a fixed arm gap 0.2: log-log slope of regret in K has 95% CI below 1/2 (+0.1), *and* the one-sided 95% upper
-    limit of the mean regret is at most ``1 - ITB_EPS`` times the uniform-arm policy's exact regret
-    ``K gap (1 - 1/A)`` at every K (beat not learning). Control: the same solver with both bonuses switched off
-    (optimistic values for unvisited pairs kept) locks onto a wrong arm on some seeds: linear regret, rejected.
-``optimism`` [learner]
-    The learner's planning value (``planning_value()`` or its belief plan's ``value``) is ``>= V*`` in every epoch on
-    every seed, on identify-then-bandit, probe and random (``Gamma = 2``) LMDPs at K = 4000 (quick) / 20000, and on a
-    one-leaf noisy bandit (arms Bernoulli 0.8 / 0.5, H = 4) at ``OPTIMISM_NOISY_K`` episodes: there the best arm is
-    never in doubt, so the planning value is the estimate of its mean plus the bonuses, and a bonus narrower than
-    the estimate's ``1/sqrt(N)`` noise (e.g. the ``c2 Gamma iota / N`` term alone) falls below ``V*`` on some seeds
-    once ``N`` is large. A learner that reports no planning value fails (optimism not measurable). Control: the same
-    solver with c1 = c2 = 0 — its planning value falls below ``V*``. (Optimism is not guaranteed by our scaled-down
-    bonuses nor for the estimated ``w``, ``nu``; it is measured, and the margin on kinds 1-3 is thin.)
-``deterministic_flat`` [learner]
-    On deterministic LMDPs (``Var*_A = 0``) regret stays near-constant: slope CI below 0.15, and the mean regret's
-    upper limit is at most ``MARGIN`` times the uniform random policy's exact regret (per seed) at every K. Control:
-    the Hoeffding (L-UCRL-like) baseline at the same bonus scale 0.5 on the same LMDPs: rejected. This is the
-    ``sqrt(Var*)`` dependence at its end point ``Var* = 0``. (A bonus-free learner has near-constant regret here
-    too: flatness does not show that variance-aware bonuses are needed, only that they stop exploring when there is
-    no variance.)
-``horizon_free`` [learner]
-    On the horizon-chain family (gap 0.2, total reward <= 1 spread over H - 1 steps, fixed K = ``HORIZON_K``), the
-    regret is flat in H in {8, ..., 64} (slope CI below 0.15) *while learning*: its mean's upper limit is at most
-    ``MARGIN`` times the uniform random policy's exact regret at every H. Flat in H alone is not horizon-free: a
-    learner that never leaves its linear phase is flat too (saturated); the margin rejects it, and the meta reports
-    the late (second-half) per-episode regret against the uniform policy's and the H at which the learner is
-    saturated. Control: the Hoeffding (L-UCRL-like, H-scaled) baseline at the *same* scale c1 = 0.5 — saturated
-    at every H, so flat, rejected by the margin. (Until this version the control ran at a 10x smaller scale and the
-    rule was the slope alone, which the saturated same-scale baseline passed; the 10x smaller Hoeffding learner, which
-    learns at small H and whose regret grows with H, is now the mutant ``hoeffding_x0.1``.)
-``sqrtK_tight`` [learner]
-    Lower bound. On the K-dependent family with gap ``0.25 sqrt(M L A / K)`` (M = L = A = 2; best arms uniform per
-    (context, leaf)) every learner has expected regret at least :func:`itb_lower_bound` (our Pinsker argument after
-    Auer et al. 2002, exact binomial expectation; about ``c (1 - 1/A - c) sqrt(M L A K) = sqrt(8K)/16``: 7.9 at
-    K = 2000, 31.6 at K = 32000). Rule: the one-sided 95% lower limit of our learner's mean regret is above it at
-    every K. It can fail: a learner that saw the hidden arms, or a regret computed against a wrong ``V*``, would go
-    below. Control: the policy told the best arms (regret 0) -> rejected; this only shows the bound is positive and
-    that the rule rejects what the bound excludes. The uniform-arm policy's exact regret (twice the bound) is in the
-    meta: the bound holds for it too — this claim is about the family, not about our learner's learning.
-    (Until this version the claim was "slope in K contains 1/2" on the gap-0.5 family, which the uniform-arm
-    policy passes exactly and which the Pinsker bound cannot certify: at c = 0.5, A = 2 it is ~0.)
-``model_optimistic_sqrtK`` (built-in model solver only)
-    The model-optimistic instantiation on the fixed-gap family: slope CI below 1/2 (+0.1) and ``1 - ITB_EPS`` times
-    the uniform-arm policy's regret. Control: the confidence set shrunk to the point estimate (c1 = c2 = 0): linear
-    regret.
-``optimism_model`` (built-in model solver only)
-    As ``optimism``, for the model-optimistic solver. Control: a point-estimate confidence set (c1 = c2 = 0).
-``sqrtM`` / ``sqrtS`` / ``sqrtA`` [learner]
-    Upper-bound form of the dependence on M, S and A (note rows L2-b, L2-c) on the identify-then-bandit family with
-    gap ``c sqrt(M L A / k)``, ``c = 2`` (``L`` leaves = the decision states; ``S = 2 L + 2 ceil(log2 M) + 3``, in the
-    meta), one variable swept at a time, the others at ``M = L = A = 2``, H = 8. Per seed and ``(M, L, A)`` we run
-    ``k = K, 2K, 4K, 8K`` (same seed, gap recomputed per ``k``) and fit ``R(k) = a sqrt(k) + g`` (``g``: the
-    unretrieved lower-order term); for ``A`` the coefficient is divided by ``1 - 1/A``. Rule (both): the log-log
-    slope of the mean ``a`` has 95% CI <= 1/2 + 0.1, and the one-sided 95% upper limit of the mean ``a`` is <= 0.9 x
-    the coefficient of the uniform-arm policy (enter the chain, pick an arm uniformly), which is exactly
-    ``c (1 - 1/A) sqrt(M L A)`` (per-episode regret ``gap (1 - 1/A)``). Control: that uniform-arm policy (exact
-    regret): its slope is exactly 1/2, so only the second part rejects it — a learner must beat not learning.
-    ``K = 1000`` (quick) or 4000 (full); 16 seeds; quick grids M, L in {1, 2, 4, 8}, A in {2, 4, 8} (largest gap
-    0.36), full adds 16 (largest gap 0.25).
-    Why c = 2: on the earlier gap-0.5 family the uniform-arm policy's coefficient is exactly ``0.5 (1 - 1/A)
-    sqrt(M L A K)``, the normalisation used, so it passed "slope contains 1/2" in M, L, A and K; our learner's
-    coefficient at M = L = A = 2 was 0.85/0.73/0.81 (seeds 0-2), worse than its 0.707 (it also pays for trying the
-    safe exit). At c = 2 the learner's total regret is 0.54-0.80 of the uniform-arm policy's (16 seeds, A = 2..8).
-    Measured (quick, 32 seeds): M slope 0.485 [0.393, 0.574], L 0.488 [0.415, 0.567] — pass; learner / uniform
-    coefficient 0.48-0.51 (M), 0.46-0.48 (L). **A fails**: slope 0.728 [0.663, 0.798] (coefficients 2.74, 4.75, 7.51
-    for A = 2, 4, 8; learner / uniform 0.48, 0.59, 0.66; fitted burn-in 12, 24, 73). With 16 seeds the A slope was
-    0.73 at K = 2000 and 0.78 at K = 4000 (the full size; coefficients 2.58, 4.19, 7.58): it does not fall with K, so
-    at simulable K our learner's coefficient grows faster than sqrt(A) (whether a
-    lower-order term the fit cannot separate or our reconstructed bonus is the cause is open). With 16 seeds the M
-    slope CI was [0.32, 0.64] (hence 32 seeds). The uniform-arm control is rejected by the bound part only (its
-    upper limit / bound = 1.11).
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
+:mod:`proofs_checks.lmdp_regret.settings`, the bounds in :mod:`proofs_checks.lmdp_regret.bounds`, the mutants in
+:mod:`proofs_checks.lmdp_regret.mutants`. What the claims mean, where the measurements deviate from the paper and
+why the check is built this way: ``proofs_checks/lmdp_regret/FINDINGS.md``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import mdps
-from rltheory import bounds
 from rltheory.algorithms.lmdp import HindsightLearner, lmdp_hindsight, markov_policy_value, run_lmdp_learner
 from rltheory.analysis.lmdp import var_star
 from rltheory.solvers.lmdp import solve_lmdp
 
-from .framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, Mutant, RunContext, SlopeCI,
+from .bounds import BOUNDS, LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL, LMDP_REGRET_UPPER
+from ..framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, Mutant, RunContext, SlopeCI,
                         fit_loglog_slope, rows_to_matrix)
-from .learners import resolve_learner
+from .._settings import sizes
+from ..learners import resolve_learner
+from .settings import DIM_BASE, DIM_SEEDS, HORIZON_GAP, HORIZON_K, SIZES
 
 C1, C2 = 0.5, 0.05
-HORIZON_GAP = 0.2
-HORIZON_K = 4000
 MARGIN = 0.5  # horizon_free / deterministic_flat: mean regret <= MARGIN x the non-learning (uniform) policy's
 ITB_EPS = 0.1  # sqrtK_upper: mean regret <= (1 - ITB_EPS) x the uniform-arm policy's, as the dimension claims
 VALUE_TOL = 1e-9  # certified error of V* and of the exact policy values (rounding of the belief DP)
@@ -234,7 +147,6 @@ def uniform_regret(L) -> float:
 
 
 OPTIMISM_KINDS = "instance (1 itb, 2 probe, 3 random, 4 one-leaf bandit)"
-OPTIMISM_NOISY_K = {True: 40000, False: 80000}  # kind 4 (quick, full): see _optimism_measure
 
 
 def _optimism_instance(kind, seed):
@@ -268,7 +180,7 @@ def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
 
 
 def _Ks(ctx):
-    return [2000, 4000, 8000, 16000, 32000] if ctx.quick else [2000, 4000, 8000, 16000, 32000, 64000, 128000]
+    return list(sizes(SIZES, ctx)["Ks"])
 
 
 def _tight_measure(ctx: RunContext, informed: bool) -> Measurement:
@@ -308,7 +220,7 @@ def _itb_measure(ctx: RunContext, family, solver, bonus=1.0, learner=None) -> Me
     x, y = rows_to_matrix(rows, "K", "regret")
     L = _itb(int(x[0]), family, 0)
     vs = var_star(L, "within")
-    b = bounds.get("lmdp_regret_upper").evaluate(Var=vs, M=M_, Gamma=2, S=L.S, A=A_, K=x, H=H_, delta=0.1)
+    b = LMDP_REGRET_UPPER.evaluate(Var=vs, M=M_, Gamma=2, S=L.S, A=A_, K=x, H=H_, delta=0.1)
     unif = np.array([K * _itb_gap(K, family) for K in x]) * (1 - 1 / A_)
     m = Measurement("K", x, y, "regret after K episodes", bound_values=(1 - ITB_EPS) * unif,
                     meta={**META, "family": f"identify_then_bandit(M={M_}, leaves={LEAVES}, A={A_}, H={H_}, "
@@ -324,7 +236,7 @@ def _itb_measure(ctx: RunContext, family, solver, bonus=1.0, learner=None) -> Me
 
 def _det_measure(ctx: RunContext, solver, c1=None, learner=None) -> Measurement:
     """Regret in K on the deterministic LMDPs, bound ``MARGIN`` x the uniform policy's exact regret."""
-    Ks = [1000, 2000, 4000, 8000, 16000] if ctx.quick else [1000, 2000, 4000, 8000, 16000, 32000, 64000]
+    Ks = list(sizes(SIZES, ctx)["det_Ks"])
     grid = {"K": Ks, "solver": [solver]}
     if c1 is not None:
         grid["c1"] = [c1]
@@ -345,7 +257,7 @@ def _det_measure(ctx: RunContext, solver, c1=None, learner=None) -> Measurement:
 
 def _horizon_measure(ctx: RunContext, solver, c1=C1, learner=None) -> Measurement:
     """Regret after ``HORIZON_K`` episodes against H, bound ``MARGIN`` x the uniform policy's exact regret."""
-    Hs = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
+    Hs = list(sizes(SIZES, ctx)["horizon_Hs"])
     grid = {"H": Hs, "solver": [solver]}
     if solver != "value" or c1 != C1:  # (until this version the Hoeffding cells ran at c1 = 0.05 unnamed)
         grid["c1"] = [c1]
@@ -371,10 +283,11 @@ def _horizon_measure(ctx: RunContext, solver, c1=C1, learner=None) -> Measuremen
 
 
 def _optimism_measure(ctx: RunContext, solver, bonus=1.0, learner=None) -> Measurement:
-    """Optimism on kinds 1-3 at K = 4000 (quick) / 20000 and on the one-leaf bandit (kind 4) at
-    ``OPTIMISM_NOISY_K`` episodes, where the noise of the best arm's estimate outgrows every ``1/N`` term."""
-    K = 4000 if ctx.quick else 20000
-    K4 = OPTIMISM_NOISY_K[ctx.quick]
+    """Optimism on kinds 1-3 at ``optimism_K`` episodes and on the one-leaf bandit (kind 4) at
+    ``optimism_noisy_K`` episodes (:mod:`.settings`), where the noise of the best arm's estimate outgrows every
+    ``1/N`` term."""
+    K = sizes(SIZES, ctx)["optimism_K"]
+    K4 = sizes(SIZES, ctx)["optimism_noisy_K"]
     suffix = "" if bonus == 1.0 else f".bonus{bonus:g}"
     rows = []
     for kinds, k, tag in (([1, 2, 3], K, ""), ([4], K4, ".noisy")):
@@ -393,13 +306,8 @@ def _optimism_measure(ctx: RunContext, solver, bonus=1.0, learner=None) -> Measu
     return m
 
 
-DIM_BASE = {"M": 2, "leaves": 2, "A": 2}
-# smallest K of the four runs (K, 2K, 4K, 8K): quick 1000 (up to 8000), full 4000 (up to 32000)
-DIM_K_QUICK = 1000
-DIM_K_FULL = 4000
 DIM_C = 2.0  # gap constant: learning pays off (at c = 0.5 our learner did worse than the uniform-arm policy)
 DIM_CAP = 0.5  # the grids keep c sqrt(M L A / K) <= 0.36 (quick) / 0.25 (full): the cap never binds
-DIM_SEEDS = 32  # with 16 the M slope CI was [0.32, 0.64] around 0.48: too wide to confirm <= 0.6
 DIM_EPS = 0.1  # the learner's mean coefficient must be <= (1 - DIM_EPS) x the uniform-arm policy's
 
 
@@ -450,17 +358,14 @@ def itb_coef(M, leaves, A, K, gap, seed, c=0.5, cap=0.25, learner=None):
 
 
 def _dim_grid(ctx, var):
-    if var == "M":
-        return [1, 2, 4, 8] if ctx.quick else [1, 2, 4, 8, 16]
-    if var == "leaves":
-        return [1, 2, 4, 8] if ctx.quick else [1, 2, 4, 8, 16]
-    return [2, 4, 8] if ctx.quick else [2, 4, 8, 16]
+    key = {"M": "dim_Ms", "leaves": "dim_leaves"}.get(var, "dim_As")
+    return list(sizes(SIZES, ctx)[key])
 
 
 def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
     """Coefficient of sqrt(K) vs one of M, leaves, A (the others at DIM_BASE), DIM_SEEDS seeds, on the family with gap
     ``DIM_C sqrt(M L A / k)``; ``policy="uniform"``: the uniform-arm policy's exact coefficient (the control)."""
-    K = DIM_K_QUICK if ctx.quick else DIM_K_FULL
+    K = sizes(SIZES, ctx)["dim_K"]
     xs = _dim_grid(ctx, var)
     key = "coef_norm" if var == "A" else "coef"
     n = max(ctx.seeds, DIM_SEEDS)
@@ -525,12 +430,12 @@ def _dim_claim(var, name, what):
                  lambda ctx: _dim_measure(ctx, var, "learner"), lambda ctx: _dim_measure(ctx, var, "uniform"),
                  "the uniform-arm (non-learning) policy on the same instances: its coefficient is exactly "
                  "c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not learning is rejected",
-                 bound=bounds.get("lmdp_regret_upper"), deviation=DIM_DEVIATIONS.get(name, ""), uses_learner=True)
+                 bound=LMDP_REGRET_UPPER, deviation=DIM_DEVIATIONS.get(name, ""), uses_learner=True)
 
 
-_MUT = "proofs_checks.mutants.lmdp_regret:"
+_MUT = "proofs_checks.lmdp_regret.mutants:"
 
-#: realistic bugs of the learner (proofs_checks/mutants/lmdp_regret.py); each must make a learner claim fail
+#: realistic bugs of the learner (proofs_checks/lmdp_regret/mutants.py); each must make a learner claim fail
 MUTANTS = [
     Mutant("no_variance", "bonus without its variance term: c2 Gamma iota / N only (c1 = 0)", _MUT + "no_variance"),
     Mutant("bonus_x0.01", "both bonus scales x0.01", _MUT + "bonus_tiny"),
@@ -563,6 +468,7 @@ CHECK = Check(
            "L-UCRL baseline after Kwon et al. 2021",
     protocol="lmdp_hindsight",
     mutants=MUTANTS,
+    bounds=BOUNDS,
     claims=[
         Claim("sqrtK_upper", "regret(K) = O~(sqrt(K)) on a fixed-gap (0.2) identify-then-bandit LMDP: slope CI <= 1/2 "
               f"(+0.1), and mean regret <= {1 - ITB_EPS:g} x the uniform-arm policy's at every K",
@@ -572,7 +478,7 @@ CHECK = Check(
               lambda ctx: _itb_measure(ctx, 0.2, "value", bonus=0.0),
               "the same solver with its bonus switched off (c1 = c2 = 0, optimistic values of unvisited pairs "
               "kept): locks onto a wrong arm on some seeds, linear regret",
-              bound=bounds.get("lmdp_regret_upper"), uses_learner=True),
+              bound=LMDP_REGRET_UPPER, uses_learner=True),
         Claim("optimism", "the learner's planning value is >= V* in every epoch on every seed",
               "Zhou et al. 2023, optimism of the value-optimistic solver (our reconstruction of the bonus)",
               BoundHolds("lower"),
@@ -596,7 +502,7 @@ CHECK = Check(
               lambda ctx: _horizon_measure(ctx, "hoeffding", c1=C1),
               "the Hoeffding (L-UCRL-like, H-scaled) baseline at the same bonus scale c1 = 0.5: flat in H only "
               "because it never leaves its linear phase (regret above the uniform policy's at every H)",
-              bound=bounds.get("lmdp_regret_lucrl"), uses_learner=True),
+              bound=LMDP_REGRET_LUCRL, uses_learner=True),
         Claim("sqrtK_tight", "lower bound: on the K-dependent family (gap 0.25 sqrt(M L A / K), M = L = A = 2) the "
               "learner's mean regret is >= the explicit Omega(sqrt(M L A K)) bound every learner obeys there",
               "Zhou et al. 2023, lower bound Omega(sqrt(Var* M S A K)) (our family and our Pinsker-type bound, "
@@ -605,7 +511,7 @@ CHECK = Check(
               lambda ctx: _tight_measure(ctx, False), lambda ctx: _tight_measure(ctx, True),
               "a policy told the hidden best arms (the optimal policy, regret 0): the bound assumes they are "
               "unknown, so it must be rejected",
-              bound=bounds.get("lmdp_regret_lower"), uses_learner=True),
+              bound=LMDP_REGRET_LOWER, uses_learner=True),
         Claim("model_optimistic_sqrtK", "the model-optimistic solver also has slope CI <= 1/2 (+0.1) and beats the "
               f"uniform-arm policy by {ITB_EPS:g} (fixed gap 0.2)",
               "Zhou et al. 2023 (framework instantiated with a model-optimistic solver)",
@@ -613,7 +519,7 @@ CHECK = Check(
               lambda ctx: _itb_measure(ctx, 0.2, "model"),
               lambda ctx: _itb_measure(ctx, 0.2, "model", bonus=0.0),
               "the same solver with the confidence set shrunk to the point estimate (c1 = c2 = 0): linear regret",
-              bound=bounds.get("lmdp_regret_upper")),
+              bound=LMDP_REGRET_UPPER),
         Claim("optimism_model", "model-optimistic solver: planning value >= V* in every epoch on every seed",
               "Zhou et al. 2023, optimism of the model-optimistic solver (our reconstruction of the confidence set)",
               BoundHolds("lower"),
