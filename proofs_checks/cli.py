@@ -1,4 +1,10 @@
-"""The check-running verbs of the CLI (``list``, ``check``, ``bounds``), kept apart from argument parsing."""
+"""The check-running verbs of the ``rltheory`` command line: ``list``, ``check`` and ``bounds``.
+
+``rltheory.cli`` parses the arguments and calls these verbs through the entry-point group
+``rltheory.commands`` (this package registers them in ``pyproject.toml``), so that ``rltheory`` never imports
+``proofs_checks``. The verbs find the checks through the entry-point group ``rltheory.checks``: this project's
+wings and any third-party package's checks alike.
+"""
 from __future__ import annotations
 
 import json
@@ -8,14 +14,21 @@ import sys
 import threading
 import time
 
+from rltheory.plugins import CHECKS_GROUP, load_group
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # a run stopped by Ctrl-C or SIGTERM (the shell's code for SIGINT)
 
 
-def _registry():
-    import proofs_checks
-
-    return proofs_checks.registry()
+def _registry() -> dict:
+    """``{check name: Check}`` of every check registered in the entry-point group ``rltheory.checks``."""
+    found = {}
+    for ep_name, check in load_group(CHECKS_GROUP).items():
+        name = getattr(check, "name", None)
+        if name in found:
+            raise ValueError(f"name: two registered checks are called {name!r} (entry point {ep_name!r})")
+        found[name] = check
+    return found
 
 
 def cmd_list(args) -> int:
@@ -47,11 +60,12 @@ def _format_exponents(exps: dict) -> str:
 
 
 def cmd_bounds(args) -> int:
-    from rltheory import bounds
-
-    # checks register their bounds on import; load them so the list is complete
-    _registry()
-    for b in sorted(bounds.all_bounds(), key=lambda b: b.name):
+    """Print the bounds of every registered check (``Check.bounds``), each once, sorted by name."""
+    found = {}
+    for check in _registry().values():
+        for b in getattr(check, "bounds", ()):
+            found.setdefault(b.name, b)
+    for b in sorted(found.values(), key=lambda b: b.name):
         exps = _format_exponents(b.exponents())
         print(f"{b.name} ({b.kind}): {b.expr}")
         print(f"    leading exponents: {exps or '-'}    source: {b.source}")
@@ -59,7 +73,7 @@ def cmd_bounds(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from proofs_checks import RunContext, format_table, markdown_table
+    from . import RunContext, format_table, markdown_table
 
     reg = _registry()
     names = sorted(reg) if args.all else list(dict.fromkeys(args.names))
@@ -76,7 +90,7 @@ def cmd_check(args) -> int:
         return EXIT_USAGE
     learner = getattr(args, "learner", None)
     if learner is not None:
-        from proofs_checks.learners import learner_spec
+        from .learners import learner_spec
 
         try:
             learner = learner_spec(learner)
@@ -131,7 +145,7 @@ def cmd_check(args) -> int:
     summary = {r.name: r.passed for r in reports}
     tag = ""
     if learner is not None:
-        from proofs_checks.learners import spec_tag
+        from .learners import spec_tag
 
         tag = f"@{spec_tag(learner)}"
     with open(os.path.join(out, f"summary{tag}.md"), "w") as fh:
@@ -179,7 +193,7 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
     """``rltheory check NAME --mutants``: every mutant of each check through its learner claims; prints the
     mutation report and writes ``<out>/<check>.mutants.json``; exit 1 unless every non-legitimate mutant is
     killed and every legitimate variant passes."""
-    from proofs_checks import RunContext, run_mutants
+    from . import RunContext, run_mutants
 
     without = [n for n in names if not reg[n].mutants]
     if without:
