@@ -58,3 +58,22 @@ def test_check_bounds_are_the_wing_bounds():
         assert tuple(check.bounds) == tuple(wing_bounds)
         claimed = {c.bound.name for c in check.claims if c.bound is not None}
         assert claimed <= {b.name for b in check.bounds}, f"{name}: a claim's bound is not in CHECK.bounds"
+
+
+def test_no_measured_confidence_intervals_in_docstrings():
+    """Measured numbers live in the generated results/ files; a docstring that quotes an estimate with its CI
+    ("0.485 [0.393, 0.574]") or a "Measured (quick ...)" log has copied them by hand and will go stale."""
+    import ast
+    import re
+
+    ci = re.compile(r"-?\d+\.\d+ \[-?\d+\.\d+, -?\d+\.\d+\]|\b[Mm]easured \(quick")
+    found = []
+    for package in ("rltheory", "mdps", "proofs_checks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+            for node in nodes:
+                doc = ast.get_docstring(node, clean=False) or ""
+                if ci.search(doc):
+                    found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}")
+    assert not found, found
