@@ -71,7 +71,8 @@ def test_no_measured_confidence_intervals_in_docstrings():
     for package in ("rltheory", "mdps", "proofs_checks"):
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text())
-            nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+            kinds = (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)
+            nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, kinds)]
             for node in nodes:
                 doc = ast.get_docstring(node, clean=False) or ""
                 if ci.search(doc):

@@ -1,9 +1,10 @@
 """The effective horizon bounds GORP's sample complexity (Laidlaw, Russell & Dragan, NeurIPS 2023, Thm 5.4).
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.effective_horizon.settings`, the bounds in :mod:`proofs_checks.effective_horizon.bounds`, the mutants in
-:mod:`proofs_checks.effective_horizon.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/effective_horizon/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.effective_horizon.settings`, the bounds in
+:mod:`proofs_checks.effective_horizon.bounds`, the mutants in :mod:`proofs_checks.effective_horizon.mutants`. What
+the claims mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/effective_horizon/FINDINGS.md``.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Latent MDPs with context in hindsight (Zhou, Wang & Du, ICML 2023): regret of the model-based framework.
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.lmdp_regret.settings`, the bounds in :mod:`proofs_checks.lmdp_regret.bounds`, the mutants in
-:mod:`proofs_checks.lmdp_regret.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/lmdp_regret/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.lmdp_regret.settings`, the bounds in
+:mod:`proofs_checks.lmdp_regret.bounds`, the mutants in :mod:`proofs_checks.lmdp_regret.mutants`. What the claims
+mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/lmdp_regret/FINDINGS.md``.
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from rltheory.analysis.lmdp import var_star
 from rltheory.solvers.lmdp import solve_lmdp
 
 from .bounds import BOUNDS, LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL, LMDP_REGRET_UPPER
-from ..framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, Mutant, RunContext, SlopeCI,
+from ..framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI,
                         fit_loglog_slope, rows_to_matrix)
 from .._settings import sizes
 from ..learners import resolve_learner
+from .mutants import MUTANTS
 from .settings import DIM_BASE, DIM_SEEDS, HORIZON_GAP, HORIZON_K, SIZES
 
 C1, C2 = 0.5, 0.05
@@ -431,34 +433,6 @@ def _dim_claim(var, name, what):
                  "the uniform-arm (non-learning) policy on the same instances: its coefficient is exactly "
                  "c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not learning is rejected",
                  bound=LMDP_REGRET_UPPER, deviation=DIM_DEVIATIONS.get(name, ""), uses_learner=True)
-
-
-_MUT = "proofs_checks.lmdp_regret.mutants:"
-
-#: realistic bugs of the learner (proofs_checks/lmdp_regret/mutants.py); each must make a learner claim fail
-MUTANTS = [
-    Mutant("no_variance", "bonus without its variance term: c2 Gamma iota / N only (c1 = 0)", _MUT + "no_variance"),
-    Mutant("bonus_x0.01", "both bonus scales x0.01", _MUT + "bonus_tiny"),
-    Mutant("bonus_x100", "both bonus scales x100 (saturated at vmax: every action ties)", _MUT + "bonus_huge"),
-    Mutant("bonus_off", "no bonus, unvisited pairs still optimistic: stops exploring after one visit",
-           _MUT + "bonus_off"),
-    Mutant("hoeffding", "per-step Hoeffding bonus c1 sqrt(S iota / N) (H-scaled) instead of the variance-aware one, "
-           "same scale c1 = 0.5", _MUT + "hoeffding"),
-    Mutant("hoeffding_x0.1", "the Hoeffding bonus at a 10x smaller scale (c1 = 0.05): learns at small H, grows with H",
-           _MUT + "hoeffding_small"),
-    Mutant("transition_shift", "off-by-one in the episode index of the counts: a_h paired with s_{h+1} "
-           "(s_{h+1}, a_h) -> s_{h+2}", _MUT + "transition_shift"),
-    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1), a pessimistic shift of "
-           "at most vmax / (N + 1) per backup (below the c2 Gamma iota / N bonus term, so optimism survives; only the "
-           "M sweep, where counts per context are smallest, shows it)", _MUT + "count_off_by_one"),
-    Mutant("unvisited_pessimistic", "unvisited pairs worth 0 in planning (not optimistic), bonuses kept",
-           _MUT + "unvisited_pessimistic"),
-    Mutant("context_ignored", "update() drops the revealed context: every episode counted under context 0",
-           _MUT + "context_ignored"),
-    Mutant("history_ignored", "acts with the plan's Markov fallback fallback[h, s]: no in-episode belief",
-           _MUT + "history_ignored"),
-    Mutant("uniform", "uniform random actions, no learning", _MUT + "uniform"),
-]
 
 
 CHECK = Check(

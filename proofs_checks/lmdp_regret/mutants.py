@@ -4,8 +4,8 @@
 Each factory has the protocol's signature ``(M, S, A, H, K, seed, rewards, Gamma)`` and changes one thing of the
 check's reference learner (:func:`proofs_checks.lmdp_regret.reference_learner`: value-optimistic,
 ``c1 = 0.5``, ``c2 = 0.05``). Which claim kills each one is measured by ``rltheory check lmdp_regret --mutants``
-(and the slow test ``tests/test_mutants.py``); the catalogue entries in :mod:`proofs_checks.lmdp_regret` say why
-each is a bug.
+(and the slow test ``tests/test_mutants.py``); the catalogue ``MUTANTS`` at the end says
+why each is a bug.
 """
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from rltheory.algorithms.lmdp.hindsight import SOLVERS
 from rltheory.algorithms.lmdp.protocol import HindsightLearner
 from rltheory.solvers.lmdp import plan_lmdp
 
-C1, C2 = 0.5, 0.05  # the reference's bonus scales (proofs_checks.lmdp_regret.C1 / C2)
+from ..framework import Mutant
+
+#: the reference's bonus scales (``C1`` / ``C2`` of :mod:`proofs_checks.lmdp_regret.claims`)
+C1, C2 = 0.5, 0.05
 
 
 def _learner(M, S, A, H, K, seed, rewards, Gamma, cls=HindsightLearner, **kw):
@@ -140,3 +143,31 @@ class _Uniform:
 def uniform(M, S, A, H, K, seed, rewards, Gamma):
     """Uniform random actions, no learning (reports no planning value)."""
     return _Uniform(M, S, A, H, K, seed, rewards, Gamma)
+
+
+_MUT = __name__ + ":"
+
+#: realistic bugs of the learner; each must make a learner claim fail
+MUTANTS = [
+    Mutant("no_variance", "bonus without its variance term: c2 Gamma iota / N only (c1 = 0)", _MUT + "no_variance"),
+    Mutant("bonus_x0.01", "both bonus scales x0.01", _MUT + "bonus_tiny"),
+    Mutant("bonus_x100", "both bonus scales x100 (saturated at vmax: every action ties)", _MUT + "bonus_huge"),
+    Mutant("bonus_off", "no bonus, unvisited pairs still optimistic: stops exploring after one visit",
+           _MUT + "bonus_off"),
+    Mutant("hoeffding", "per-step Hoeffding bonus c1 sqrt(S iota / N) (H-scaled) instead of the variance-aware one, "
+           "same scale c1 = 0.5", _MUT + "hoeffding"),
+    Mutant("hoeffding_x0.1", "the Hoeffding bonus at a 10x smaller scale (c1 = 0.05): learns at small H, grows with H",
+           _MUT + "hoeffding_small"),
+    Mutant("transition_shift", "off-by-one in the episode index of the counts: a_h paired with s_{h+1} "
+           "(s_{h+1}, a_h) -> s_{h+2}", _MUT + "transition_shift"),
+    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1), a pessimistic shift of "
+           "at most vmax / (N + 1) per backup (below the c2 Gamma iota / N bonus term, so optimism survives; only the "
+           "M sweep, where counts per context are smallest, shows it)", _MUT + "count_off_by_one"),
+    Mutant("unvisited_pessimistic", "unvisited pairs worth 0 in planning (not optimistic), bonuses kept",
+           _MUT + "unvisited_pessimistic"),
+    Mutant("context_ignored", "update() drops the revealed context: every episode counted under context 0",
+           _MUT + "context_ignored"),
+    Mutant("history_ignored", "acts with the plan's Markov fallback fallback[h, s]: no in-episode belief",
+           _MUT + "history_ignored"),
+    Mutant("uniform", "uniform random actions, no learning", _MUT + "uniform"),
+]

@@ -1,9 +1,10 @@
 """Proof steps: the lemmas the covered regret proofs lean on, checked on random instances.
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.proof_steps.settings`, the bounds in :mod:`proofs_checks.proof_steps.bounds`, the mutants in
-:mod:`proofs_checks.proof_steps.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/proof_steps/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.proof_steps.settings`, the bounds in
+:mod:`proofs_checks.proof_steps.bounds`, the mutants in :mod:`proofs_checks.proof_steps.mutants`. What the claims
+mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/proof_steps/FINDINGS.md``.
 """
 from __future__ import annotations
 

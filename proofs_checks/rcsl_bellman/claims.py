@@ -1,9 +1,10 @@
 """RCSL vs Bellman completeness (Zhou, Zhu, Zhou, Cui, Gupta & Du, ICLR 2024; Zanette, ICML 2023).
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.rcsl_bellman.settings`, the bounds in :mod:`proofs_checks.rcsl_bellman.bounds`, the mutants in
-:mod:`proofs_checks.rcsl_bellman.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/rcsl_bellman/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.rcsl_bellman.settings`, the bounds in
+:mod:`proofs_checks.rcsl_bellman.bounds`, the mutants in :mod:`proofs_checks.rcsl_bellman.mutants`. What the claims
+mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/rcsl_bellman/FINDINGS.md``.
 """
 from __future__ import annotations
 

@@ -51,4 +51,5 @@ UCRL_RFE_UPPER = Bound(
     source="Zhang, Zhou & Gu, NeurIPS 2021, Reward-Free Model-Based RL with Linear Function Approximation, Thm 2.4.3 "
            "of Zhang's dissertation", assumptions=_ASSUME[:2] + ("per-step rewards r_h in [0, 1]",))
 
-BOUNDS = (RFE_LM_UPPER, RFE_LM_ERROR_UPPER, RFE_LM_UPPER_PER_STEP, RFE_LM_LOWER, RFE_LM_ERROR_LOWER, RFE_LM_LOWER_PER_STEP, UCRL_RFE_UPPER)
+BOUNDS = (RFE_LM_UPPER, RFE_LM_ERROR_UPPER, RFE_LM_UPPER_PER_STEP, RFE_LM_LOWER, RFE_LM_ERROR_LOWER,
+          RFE_LM_LOWER_PER_STEP, UCRL_RFE_UPPER)

@@ -1,9 +1,10 @@
 """Horizon-free reward-free exploration for linear mixture MDPs (Zhang, Zhang & Gu, ICML 2023).
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.rfe_linear_mixture.settings`, the bounds in :mod:`proofs_checks.rfe_linear_mixture.bounds`, the mutants in
-:mod:`proofs_checks.rfe_linear_mixture.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/rfe_linear_mixture/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.rfe_linear_mixture.settings`, the bounds in
+:mod:`proofs_checks.rfe_linear_mixture.bounds`, the mutants in :mod:`proofs_checks.rfe_linear_mixture.mutants`. What
+the claims mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/rfe_linear_mixture/FINDINGS.md``.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Submodular RL (Prajapat, Mutny, Zeilinger & Krause, ICLR 2024): approximation and hardness checks.
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.submodular_rl.settings`, the bounds in :mod:`proofs_checks.submodular_rl.bounds`, the mutants in
-:mod:`proofs_checks.submodular_rl.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/submodular_rl/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.submodular_rl.settings`, the bounds in
+:mod:`proofs_checks.submodular_rl.bounds`, the mutants in :mod:`proofs_checks.submodular_rl.mutants`. What the
+claims mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/submodular_rl/FINDINGS.md``.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Regret of UCBVI on tabular MDPs: the sqrt(K) rate of Azar, Osband & Munos (2017), Theorem 1/2.
 
-The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control (``rltheory list``); the sweep sizes are in
-:mod:`proofs_checks.tabular_regret.settings`, the bounds in :mod:`proofs_checks.tabular_regret.bounds`, the mutants in
-:mod:`proofs_checks.tabular_regret.mutants`. What the claims mean, where the measurements deviate from the paper and
-why the check is built this way: ``proofs_checks/tabular_regret/FINDINGS.md``.
+The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
+(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.tabular_regret.settings`, the bounds in
+:mod:`proofs_checks.tabular_regret.bounds`, the mutants in :mod:`proofs_checks.tabular_regret.mutants`. What the
+claims mean, where the measurements deviate from the paper and why the check is built this way:
+``proofs_checks/tabular_regret/FINDINGS.md``.
 """
 from __future__ import annotations
 
