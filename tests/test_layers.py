@@ -78,3 +78,24 @@ def test_no_measured_confidence_intervals_in_docstrings():
                 if ci.search(doc):
                     found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}")
     assert not found, found
+
+
+def test_plugins_validate_and_name_what_is_missing():
+    from rltheory import plugins
+
+    with pytest.raises(TypeError, match="^group: "):
+        plugins.load_group(3)
+    with pytest.raises(LookupError, match="nothing registered as 'no_such_check'"):
+        plugins.load_one(plugins.CHECKS_GROUP, "no_such_check")
+    assert plugins.load_group("rltheory.no_such_group") == {}
+
+
+def test_installed_entry_points_find_the_wings():
+    """What the CLI sees: the installed metadata's rltheory.checks group loads this package's CHECK objects."""
+    from rltheory import plugins
+
+    found = plugins.load_group(plugins.CHECKS_GROUP)
+    if not found:
+        pytest.skip("the installed metadata predates the rltheory.checks entry points: pip install -e .")
+    wings = proofs_checks.registry()
+    assert {name: found[name] for name in wings} == wings
