@@ -147,7 +147,7 @@ def model_error_run(K_max, n_points, explore, seed):
     return {"K": ks.tolist(), "model_error": err.tolist()}
 
 
-def _seeds(ctx: RunContext, key: str) -> list:
+def _sized_seeds(ctx: RunContext, key: str) -> list:
     """``max(per_seed x ctx.seeds, min)`` seeds, the counts of ``settings.SIZES[...][key]``."""
     n = sizes(SIZES, ctx)[key]
     return ctx.seed_list(max(n["per_seed"] * ctx.seeds, n["min"]))
@@ -233,7 +233,7 @@ def _keps_measure(ctx: RunContext, rho: float) -> Measurement:
     _warm()
     K_max = sizes(SIZES, ctx)["keps_K_max"]
     rows = ctx.sweep(random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, name="rfe_linear_mixture.keps",
-                     seeds=_seeds(ctx, "keps_seeds"))
+                     seeds=_sized_seeds(ctx, "keps_seeds"))
     rows = [r for r in rows if r["params"]["rho"] == rho]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["eval_error"] for r in rows]).T
@@ -268,7 +268,7 @@ def h_compare_run(H, seed):
 def _hcmp_measure(ctx: RunContext, learner: str) -> Measurement:
     _warm()
     rows = ctx.sweep(h_compare_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hcmp",
-                     seeds=_seeds(ctx, "hcmp_seeds"))
+                     seeds=_sized_seeds(ctx, "hcmp_seeds"))
     x, y = rows_to_matrix(rows, "H", learner)
     _, c = rows_to_matrix(rows, "H", "hf_cert" if learner.startswith("hf") else "ucrl_cert")
     return Measurement("H", x, y, f"planning error after K = {K_H} (total reward <= 1), {learner}",
@@ -304,7 +304,7 @@ def h_value_run(H, seed):
 def _hval_measure(ctx: RunContext, key: str) -> Measurement:
     _warm()
     rows = ctx.sweep(h_value_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hval",
-                     seeds=_seeds(ctx, "hval_seeds"))
+                     seeds=_sized_seeds(ctx, "hval_seeds"))
     x, y = rows_to_matrix(rows, "H", key)
     meta = {"c_beta": C_BETA_DIR, "K": K_DIR, "instance": "random_linear_mixture(S=5, A=2, d=3, concentration=0.2)"}
     for other in ("hf", "hf_centre", "hf_off", "hf_off_centre", "ucrl", "ucrl_projected", "hf_tied", "hf_cert"):
