@@ -585,7 +585,7 @@ class RunContext:
 
     def __post_init__(self):
         if self.learner is not None:
-            from .learners import learner_spec
+            from ..learners import learner_spec
 
             self.learner = learner_spec(self.learner)
 
@@ -696,7 +696,7 @@ class Mutant:
     legitimate: str = ""
 
     def __post_init__(self):
-        from .learners import SPEC_PATTERN
+        from ..learners import SPEC_PATTERN
 
         for f in ("name", "description", "learner", "legitimate"):
             if not isinstance(getattr(self, f), str):
@@ -904,7 +904,7 @@ class CheckReport:
         replace the reference run's."""
         if self.learner is None:
             return self.check.name
-        from .learners import spec_tag
+        from ..learners import spec_tag
 
         return f"{self.check.name}@{spec_tag(self.learner)}"
 
@@ -925,7 +925,7 @@ class CheckReport:
         measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is."""
         import matplotlib.pyplot as plt
 
-        from . import figures as _figures
+        from .. import figures as _figures
 
         return _figures.draw(plt.figure(figsize=_figures.figure_size(self, result)), self, result)
 
@@ -936,7 +936,7 @@ class CheckReport:
         window opened on a desktop)."""
         from matplotlib.figure import Figure
 
-        from . import figures as _figures
+        from .. import figures as _figures
 
         os.makedirs(out_dir, exist_ok=True)
         paths = {"json": os.path.join(out_dir, f"{self.name}.json"), "figures": [],
