@@ -68,13 +68,13 @@ def test_stochastic_min_k_on_sticky_chain_is_larger_than_greedy_can_fix():
 
 def test_sticky_actions_model():
     base = mdps.eh_suite.distractor_chain(4, horizon=8)
-    same = sticky_actions(base, 0.0)
+    same = sticky_actions(base, p=0.0)
     assert solve(same).V[0] @ same.mu0 == pytest.approx(solve(base).V[0] @ base.mu0)
-    st_ = sticky_actions(base, 0.25)
+    st_ = sticky_actions(base, p=0.25)
     assert st_.S == base.S * (base.A + 1)
     assert solve(st_).V[0] @ st_.mu0 <= solve(base).V[0] @ base.mu0 + 1e-12
     with pytest.raises(ValueError, match="p"):
-        sticky_actions(base, 1.0)
+        sticky_actions(base, p=1.0)
 
 
 def test_key_door_needs_the_key_and_the_shortest_horizon():
@@ -90,11 +90,11 @@ def test_key_door_needs_the_key_and_the_shortest_horizon():
 
 
 def test_suites_are_valid_and_analysable():
-    for name, m in eh_suite(True) + stochastic_suite(True):
+    for name, m in eh_suite(quick=True) + stochastic_suite(quick=True):
         assert m.finite_horizon and m.time_homogeneous, name
         a = stochastic_analysis(m, k_max=2)
         assert 1 <= a.value <= m.horizon
-    assert len(eh_suite(False)) == 27 and len(stochastic_suite(False)) == 21
+    assert len(eh_suite(quick=False)) == 27 and len(stochastic_suite(quick=False)) == 21
 
 
 def test_qlearning_reproducible_and_learns_a_small_chain():
@@ -117,7 +117,7 @@ def test_geometric_checkpoints():
 
 
 def test_sqirl_tabular_and_linear_one_hot_agree_and_solve_a_1_qvi_solvable_mdp():
-    m = [x for n, x in eh_suite(True) if n == "grid0"][0]
+    m = [x for n, x in eh_suite(quick=True) if n == "grid0"][0]
     assert min_k(m) == 1
     r = sqirl(m, 1, 256, seed=0)
     assert r.optimal and r.episodes == 256 * m.horizon

@@ -14,6 +14,32 @@ __all__ = ["Claim", "ClaimResult", "Check", "Mutant"]
 
 @dataclass
 class Claim:
+    """One claim of a theorem: a measurement, the pass rule it must satisfy and a negative control it must fail.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, unique within its check.
+    statement : str
+        The claim in words, with its equation.
+    source : str
+        Where the claim is stated (paper, theorem, page).
+    rule : Rule
+        The pass rule.
+    measure : callable
+        ``measure(ctx) -> Measurement`` on concrete instances.
+    negative_control : callable
+        ``negative_control(ctx) -> Measurement`` on a deliberately broken variant; mandatory.
+    control_description : str
+        What the negative control breaks; mandatory.
+    bound : rltheory.bounds.Bound, optional
+        The symbolic bound the rule compares with.
+    deviation : str
+        A documented finding that the claim does not hold for the implementation; the claim's status is then
+        ``"deviation"`` instead of ``"fail"``.
+    uses_learner : bool
+        Whether ``measure`` runs ``ctx.learner``.
+    """
     name: str
     statement: str
     source: str
@@ -41,6 +67,7 @@ class Claim:
 
 @dataclass
 class ClaimResult:
+    """The results of one claim: its measurement and negative control with the rule's verdict on each."""
     claim: Claim
     measurement: Measurement
     result: RuleResult
@@ -49,6 +76,7 @@ class ClaimResult:
 
     @property
     def status(self) -> str:
+        """``"pass"``, ``"fail"``, ``"deviation"`` or ``"broken"`` (see :mod:`proofs_checks.framework`)."""
         if self.measurement.invariant_violations:
             return "fail"
         if not self.result.passed:
@@ -60,6 +88,13 @@ class ClaimResult:
         return "pass"
 
     def to_dict(self):
+        """The claim, its measurement, rule result, negative control and status as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            Plain types only (non-finite floats as strings).
+        """
         c = self.claim
         return _jsonable({
             "name": c.name, "statement": c.statement, "source": c.source, "rule": c.rule.describe(),
@@ -106,6 +141,23 @@ def _invariant_failed(r: RuleResult, m: Measurement) -> RuleResult:
 
 @dataclass
 class Check:
+    """One theorem (or a set of lemmas) of one paper: a list of claims, run together.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the check (``rltheory check NAME``).
+    title : str
+        Human-readable title.
+    source : str
+        The paper.
+    claims : list of Claim
+        The claims, with unique names.
+    protocol : str
+        Learner protocol of the claims with ``uses_learner``.
+    mutants : list of Mutant
+        Realistic bugs of the learner, run by :func:`run_mutants`.
+    """
     name: str
     title: str
     source: str
@@ -132,6 +184,7 @@ class Check:
 
     @property
     def learner_claims(self) -> list:
+        """The claims with ``uses_learner``: those a learner under test runs."""
         return [c for c in self.claims if c.uses_learner]
 
     def run(self, ctx: RunContext | None = None, claims: Sequence[str] | None = None, *,
@@ -139,7 +192,24 @@ class Check:
         """Run the claims (all, or those named in ``claims``); with ``ctx.learner`` set only the claims with
         ``uses_learner`` (``ValueError`` if there are none). ``stop_on_fail`` stops after the first claim whose
         status is not pass/deviation. Negative controls run with ``learner=None`` (the reference); a dict
-        ``control_cache`` keeps their results across runs (mutation analysis)."""
+        ``control_cache`` keeps their results across runs (mutation analysis).
+
+        Parameters
+        ----------
+        ctx : RunContext, optional
+            Size, seeds, output directory and learner (default ``RunContext()``).
+        claims : sequence of str, optional
+            Names of the claims to run (default: all).
+        stop_on_fail : bool
+            Stop after the first claim that neither passes nor shows its documented deviation.
+        control_cache : dict, optional
+            Negative-control results keyed by ``(check, claim, quick, seeds, seed)``, filled and reused.
+
+        Returns
+        -------
+        CheckReport
+            One :class:`ClaimResult` per claim run.
+        """
         ctx = RunContext() if ctx is None else ctx
         chosen = self.claims if claims is None else [c for c in self.claims if c.name in set(claims)]
         if ctx.learner is not None:

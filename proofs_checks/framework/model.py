@@ -62,10 +62,23 @@ class Measurement:
 
     @property
     def mean(self) -> np.ndarray:
+        """Mean over seeds at each x, shape ``(len(x),)``."""
         return self.y.mean(axis=1)
 
-    def ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Student-t confidence interval of the mean over seeds, per x (NaN where a seed is not finite)."""
+    def ci(self, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Student-t confidence interval of the mean over seeds, per x (NaN where a seed is not finite).
+
+        Parameters
+        ----------
+        level : float
+            Confidence level in ``(0, 1)``.
+
+        Returns
+        -------
+        lo, hi : numpy.ndarray
+            Lower and upper limits per x: ``mean -/+ t_{(1+level)/2, n-1} s / sqrt(n)`` with ``s`` the sample standard
+            deviation over the ``n`` seeds (the mean itself when ``n < 2``).
+        """
         n = self.y.shape[1]
         m = self.mean
         if n < 2:
@@ -76,6 +89,13 @@ class Measurement:
         return m - q * se, m + q * se
 
     def to_dict(self) -> dict:
+        """The measurement with its mean and 95% confidence interval as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            Plain types only (non-finite floats as strings).
+        """
         lo, hi = self.ci()
         return _jsonable({"variable": self.variable, "quantity": self.quantity, "x": self.x, "y": self.y,
                           "mean": self.mean, "ci95": [lo, hi], "bound_values": self.bound_values,
@@ -83,7 +103,20 @@ class Measurement:
 
     def require(self, ok, message: str) -> bool:
         """Record ``message`` as a violated invariant unless ``ok`` (a bool or a boolean array, all true);
-        returns whether the invariant holds."""
+        returns whether the invariant holds.
+
+        Parameters
+        ----------
+        ok : bool or array_like of bool
+            The invariant's truth value(s).
+        message : str
+            What is violated, recorded in ``invariant_violations``.
+
+        Returns
+        -------
+        bool
+            Whether the invariant holds.
+        """
         good = bool(np.all(ok))
         if not good:
             self.invariant_violations.append(str(message))

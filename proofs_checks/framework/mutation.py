@@ -29,6 +29,13 @@ class MutantResult:
     report: "CheckReport | None" = None
 
     def to_dict(self):
+        """The outcome and the status of every claim run, as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            Plain types only.
+        """
         return _jsonable({"name": self.mutant.name, "description": self.mutant.description,
                           "learner": self.mutant.learner, "legitimate": self.mutant.legitimate,
                           "outcome": self.outcome, "killed_by": self.killed_by, "message": self.message,
@@ -46,10 +53,12 @@ class MutationReport:
 
     @property
     def n_mutants(self) -> int:
+        """Number of non-legitimate mutants."""
         return sum(not r.mutant.legitimate for r in self.results)
 
     @property
     def n_killed(self) -> int:
+        """Number of mutants whose run failed a claim."""
         return sum(r.outcome == "killed" for r in self.results)
 
     @property
@@ -63,11 +72,25 @@ class MutationReport:
         return all(r.outcome in ("killed", "legitimate") for r in self.results)
 
     def to_dict(self):
+        """The score and every mutant's outcome as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            Plain types only.
+        """
         return _jsonable({"check": self.check, "quick": self.quick, "score": self.score,
                           "killed": self.n_killed, "mutants": self.n_mutants, "passed": self.passed,
                           "results": [r.to_dict() for r in self.results]})
 
     def format(self) -> str:
+        """A plain-text table: one row per mutant (outcome, killing claim, evidence) and the mutation score.
+
+        Returns
+        -------
+        str
+            The table.
+        """
         rows = [("mutant", "outcome", "killed by", "seconds", "evidence")]
         rows += [(r.mutant.name, r.outcome.upper(), r.killed_by or "-", f"{r.seconds:.1f}", r.message)
                  for r in self.results]
@@ -84,7 +107,7 @@ class MutationReport:
         return "\n".join(out)
 
 
-def run_mutants(check: "Check", ctx: RunContext | None = None, mutants: Sequence[str] | None = None) -> MutationReport:
+def run_mutants(check: "Check", ctx: RunContext | None = None, *, mutants: Sequence[str] | None = None) -> MutationReport:
     """Run every mutant of ``check`` (or those named in ``mutants``) through its learner claims.
 
     Each mutant runs as ``check.run(replace(ctx, learner=mutant.learner), stop_on_fail=True)``; the negative

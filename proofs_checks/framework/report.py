@@ -16,6 +16,21 @@ __all__ = ["CheckReport", "markdown_table", "format_table"]
 
 @dataclass
 class CheckReport:
+    """The outcome of one run of a check: a :class:`ClaimResult` per claim run, and how it was run.
+
+    Parameters
+    ----------
+    check : Check
+        The check run.
+    results : list of ClaimResult
+        One per claim run.
+    quick : bool
+        Whether the quick size was run.
+    seeds : int
+        Number of seeds.
+    learner : str, optional
+        The learner under test (``None``: the reference).
+    """
     check: Check
     results: list
     quick: bool = True
@@ -38,6 +53,13 @@ class CheckReport:
         return all(r.status in ("pass", "deviation") for r in self.results)
 
     def to_dict(self) -> dict:
+        """The check, its run settings and every claim's results as JSON-ready data (the ``<check>.json`` file).
+
+        Returns
+        -------
+        dict
+            Plain types only.
+        """
         return _jsonable({"check": self.check.name, "title": self.check.title, "source": self.check.source,
                           "quick": self.quick, "seeds": self.seeds, "passed": self.passed,
                           "learner": self.learner, "protocol": self.check.protocol,
@@ -46,7 +68,18 @@ class CheckReport:
     def figure(self, result: ClaimResult):
         """The figure of one claim (a pyplot figure, so that Jupyter shows it inline): the measurement, the bound
         or threshold of the rule, the negative control, the verdict, and a caption stating the rule and the
-        measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is."""
+        measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is.
+
+        Parameters
+        ----------
+        result : ClaimResult
+            One of ``self.results``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The pyplot figure.
+        """
         import matplotlib.pyplot as plt
 
         from .. import figures as _figures
@@ -57,7 +90,18 @@ class CheckReport:
         """Write ``<check>.json``, ``<check>__<claim>.png`` per claim and ``<check>.md``; returns the paths.
 
         The figures are drawn on bare :class:`matplotlib.figure.Figure` objects (no pyplot, no backend switch, no
-        window opened on a desktop)."""
+        window opened on a desktop).
+
+        Parameters
+        ----------
+        out_dir : str
+            Output directory (created if missing).
+
+        Returns
+        -------
+        dict
+            ``{"json": path, "figures": [paths], "markdown": path}``.
+        """
         from matplotlib.figure import Figure
 
         from .. import figures as _figures
@@ -85,7 +129,18 @@ def _rows(reports):
 
 def markdown_table(reports) -> str:
     """One row per claim: the rule (what exactly was tested: hypothesis, level, tolerance), the measured numbers
-    with the decision they led to, the negative control's numbers, and the status."""
+    with the decision they led to, the negative control's numbers, and the status.
+
+    Parameters
+    ----------
+    reports : iterable of CheckReport
+        The reports to list.
+
+    Returns
+    -------
+    str
+        The Markdown table, newline-terminated.
+    """
     lines = ["| check | claim | tested (rule) | measured: decision | negative control (must be rejected) | status |",
              "| --- | --- | --- | --- | --- | --- |"]
     for rep in reports:
@@ -107,10 +162,23 @@ def _verdict_qualifier(r) -> str:
     return f" ({' and '.join(quals)})" if quals else ""
 
 
-def format_table(reports, width: int | None = None) -> str:
+def format_table(reports, *, width: int | None = None) -> str:
     """Plain-text table for the terminal, at most ``width`` columns wide: one row per claim (check, claim, status),
     its rule's message and its negative control's message wrapped underneath, never cut (summary.md has the same
-    messages as a Markdown table). ``width`` defaults to the terminal's width, at most 100 (60 at least)."""
+    messages as a Markdown table). ``width`` defaults to the terminal's width, at most 100 (60 at least).
+
+    Parameters
+    ----------
+    reports : iterable of CheckReport
+        The reports to list.
+    width : int, optional
+        Largest line width.
+
+    Returns
+    -------
+    str
+        The table.
+    """
     import shutil
     import textwrap
 

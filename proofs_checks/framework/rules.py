@@ -30,19 +30,51 @@ def _holding(m: Measurement, kind: str, who: str) -> np.ndarray:
 
 @dataclass
 class RuleResult:
+    """The verdict of a rule on a measurement: ``passed``, the statistics it computed and a message."""
     passed: bool
     stats: dict
     message: str
 
     def to_dict(self):
+        """The verdict as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            ``passed``, ``stats`` and ``message``.
+        """
         return _jsonable({"passed": self.passed, "stats": self.stats, "message": self.message})
 
 
 class Rule:
+    """A pass rule: decides from a :class:`Measurement` whether the claim it belongs to holds.
+
+    Subclasses are dataclasses holding the rule's parameters (level, tolerance, predicted exponent, ...) and
+    implement :meth:`evaluate` and :meth:`describe`.
+    """
     def evaluate(self, m: Measurement) -> RuleResult:  # pragma: no cover - interface
+        """Apply the rule to a measurement.
+
+        Parameters
+        ----------
+        m : Measurement
+            The measured ``y[i, j]`` at ``x[i]`` for seed ``j``, with the bound values when the rule needs them.
+
+        Returns
+        -------
+        RuleResult
+            Whether the rule passes, the statistics it computed and a message stating the decision.
+        """
         raise NotImplementedError
 
     def describe(self) -> str:  # pragma: no cover - interface
+        """What the rule tests: the hypothesis, level and tolerance, in one sentence.
+
+        Returns
+        -------
+        str
+            The description (the "tested (rule)" column of the summary).
+        """
         raise NotImplementedError
 
 

@@ -51,9 +51,39 @@ class RunContext:
             self.learner = learner_spec(self.learner)
 
     def seed_list(self, n: int | None = None) -> list[int]:
+        """The seeds of a run: ``seed, seed + 1, ...``.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of seeds (default ``self.seeds``).
+
+        Returns
+        -------
+        list of int
+            The seeds.
+        """
         return [self.seed + i for i in range(self.seeds if n is None else n)]
 
-    def sweep(self, fn, grid: dict, name: str, seeds: Sequence[int] | None = None) -> list[dict]:
+    def sweep(self, fn, grid: dict, name: str, *, seeds: Sequence[int] | None = None) -> list[dict]:
+        """Run ``fn(**params, seed=s)`` over ``grid`` x ``seeds``.
+
+        Parameters
+        ----------
+        fn : callable
+            A picklable function returning a dict.
+        grid : dict
+            ``{parameter: list of values}``.
+        name : str
+            Sweep name (suffixed with the run size) under which rows are stored.
+        seeds : sequence of int, optional
+            Seeds (default :meth:`seed_list`).
+
+        Returns
+        -------
+        list of dict
+            Rows ``{"params": ..., "seed": ..., "result": ...}``.
+        """
         seeds = self.seed_list() if seeds is None else list(seeds)
         if self.runner is not None:
             return self.runner(fn, grid, seeds, name=name)
@@ -70,8 +100,27 @@ class RunContext:
                          progress=self.progress, name=f"{name}[{size}]")
 
 
-def rows_to_matrix(rows, variable: str, key: str, x_values=None):
-    """Arrange sweep rows into ``(x, y[len(x), n_seeds])`` for ``params[variable]`` and ``result[key]``."""
+def rows_to_matrix(rows, variable: str, key: str, *, x_values=None):
+    """Arrange sweep rows into ``(x, y[len(x), n_seeds])`` for ``params[variable]`` and ``result[key]``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Sweep rows.
+    variable : str
+        The grid parameter that becomes x.
+    key : str
+        The result entry that becomes y.
+    x_values : sequence, optional
+        The x values to keep, in order (default: all, sorted).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        Shape ``(n_x,)``.
+    y : numpy.ndarray
+        Shape ``(n_x, n_seeds)``; NaN where a cell is missing.
+    """
     xs = sorted({r["params"][variable] for r in rows}) if x_values is None else list(x_values)
     seeds = sorted({r["seed"] for r in rows})
     y = np.full((len(xs), len(seeds)), np.nan)

@@ -10,7 +10,22 @@ __all__ = ["fit_loglog_slope"]
 
 
 def fit_loglog_slope(x, ymean) -> tuple[float, float]:
-    """OLS fit ``log y = a + b log x``; returns ``(b, a)``. Non-positive means are an error."""
+    """OLS fit ``log y = a + b log x``; returns ``(b, a)``. Non-positive means are an error.
+
+    Parameters
+    ----------
+    x : array_like
+        Positive x values.
+    ymean : array_like
+        Positive mean y values.
+
+    Returns
+    -------
+    b : float
+        The slope: the fitted exponent of ``y ~ e^a x^b``.
+    a : float
+        The intercept.
+    """
     x = np.asarray(x, dtype=np.float64)
     ymean = np.asarray(ymean, dtype=np.float64)
     if np.any(ymean <= 0) or np.any(x <= 0):

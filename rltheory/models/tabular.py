@@ -13,7 +13,6 @@ Validation happens once, at construction; every array handed out is read-only.
 """
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_int
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -56,12 +56,24 @@ def _check_float64_size(n_elements: int, shape, field: str) -> None:
                          f"machine's {_gib(_memory_bytes())} of memory")
 
 
-def check_solution_size(H: int, S: int, A: int, field: str = "horizon") -> None:
+def check_solution_size(H: int, S: int, A: int, *, field: str = "horizon") -> None:
     """Refuse a finite horizon whose solution arrays cannot be allocated.
 
     Solving with horizon ``H`` returns ``V`` (H+1, S), ``Q`` (H, S, A) and a policy (H, S), i.e.
     ``8 ((H+1) S + H S A + H S)`` bytes; a horizon for which that exceeds this machine's physical memory is
     rejected with a ``ValueError`` naming ``field`` instead of failing later inside NumPy.
+
+    Parameters
+    ----------
+    H, S, A : int
+        Horizon and sizes.
+    field : str
+        Name of the argument in the error message.
+
+    Raises
+    ------
+    ValueError
+        The arrays need more bytes than the machine's physical memory.
     """
     need = 8 * ((H + 1) * S + H * S * A + H * S)
     if need > _memory_bytes():
@@ -70,19 +82,23 @@ def check_solution_size(H: int, S: int, A: int, field: str = "horizon") -> None:
                          f"{_gib(_memory_bytes())} of memory")
 
 
-def horizon_arg(horizon, field: str = "horizon") -> int:
+def horizon_arg(horizon, *, field: str = "horizon") -> int:
     """``horizon`` as an int ``>= 1``: ints and integral floats (``5.0``) are accepted, ``bool`` and non-numbers
-    raise ``TypeError``, ``5.5``, NaN, infinities and values below 1 raise ``ValueError``."""
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Real):
-        raise TypeError(f"{field}: expected an int, got {type(horizon).__name__}")
-    if not isinstance(horizon, numbers.Integral):
-        h = float(horizon)
-        if not math.isfinite(h) or not h.is_integer():
-            raise ValueError(f"{field}: must be a whole number of steps, got {horizon!r}")
-        horizon = int(h)
-    if horizon < 1:
-        raise ValueError(f"{field}: must be >= 1, got {horizon}")
-    return int(horizon)
+    raise ``TypeError``, ``5.5``, NaN, infinities and values below 1 raise ``ValueError``.
+
+    Parameters
+    ----------
+    horizon : int or float
+        The horizon.
+    field : str
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    int
+        The horizon (the rule of :func:`rltheory._validation.check_int` with ``low=1``).
+    """
+    return check_int(field, horizon, low=1)
 
 
 def _numeric_array(x, field: str) -> np.ndarray:
@@ -485,14 +501,17 @@ class TabularMDP:
 
     @property
     def finite_horizon(self) -> bool:
+        """Whether the MDP has a finite horizon ``H``."""
         return self._H is not None
 
     @property
     def discounted(self) -> bool:
+        """Whether the MDP is discounted (``gamma`` given)."""
         return self._gamma is not None
 
     @property
     def is_sparse(self) -> bool:
+        """Whether the kernel is stored as CSR."""
         return self._sp is not None
 
     @property
@@ -502,6 +521,7 @@ class TabularMDP:
 
     @property
     def name(self) -> str | None:
+        """Optional display name."""
         return self._name
 
     @property
@@ -550,37 +570,98 @@ class TabularMDP:
 
     # -- uniform views for kernels --------------------------------------------------------
     def P4(self) -> np.ndarray:
-        """Dense kernel with a leading step axis: ``(hp, S, A, S)``, ``hp`` in {1, H}."""
+        """Dense kernel with a leading step axis: ``(hp, S, A, S)``, ``hp`` in {1, H}.
+
+        Returns
+        -------
+        numpy.ndarray
+            The kernel, shape ``(hp, S, A, S)`` (dense; built from CSR for a sparse MDP).
+        """
         P = self.P
         return P if P.ndim == 4 else P.reshape((1,) + P.shape)
 
     def R3(self) -> np.ndarray:
-        """Rewards with a leading step axis: ``(hr, S, A)``, ``hr`` in {1, H}."""
+        """Rewards with a leading step axis: ``(hr, S, A)``, ``hr`` in {1, H}.
+
+        Returns
+        -------
+        numpy.ndarray
+            The rewards, shape ``(hr, S, A)``.
+        """
         R = self._R
         return R if R.ndim == 3 else R.reshape((1,) + R.shape)
 
     def reward_at(self, h: int) -> np.ndarray:
+        """The reward table of step ``h``.
+
+        Parameters
+        ----------
+        h : int
+            Step, ``0 <= h < H`` (ignored for time-homogeneous rewards).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``R_h``, shape ``(S, A)`` (a read-only view).
+        """
         return self._R[h] if self._R.ndim == 3 else self._R
 
     # ------------------------------------------------------------------ derived MDPs
     def with_rewards(self, R) -> "TabularMDP":
-        """Same dynamics, horizon/discount and mu0, new rewards (validated)."""
+        """Same dynamics, horizon/discount and mu0, new rewards (validated).
+
+        Parameters
+        ----------
+        R : array_like
+            Rewards ``(S, A)`` or ``(H, S, A)``.
+
+        Returns
+        -------
+        TabularMDP
+            The new MDP.
+        """
         P = self._P if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, R, mu0=self._mu0, name=self._name, **kw)
 
     def with_mu0(self, mu0) -> "TabularMDP":
+        """Same dynamics, rewards and horizon/discount, new initial distribution (validated).
+
+        Parameters
+        ----------
+        mu0 : int or array_like
+            An initial state or a distribution over the ``S`` states.
+
+        Returns
+        -------
+        TabularMDP
+            The new MDP.
+        """
         P = self._P if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, self._R, mu0=mu0, name=self._name, **kw)
 
     def to_sparse(self) -> "TabularMDP":
+        """The same MDP with a CSR kernel (``self`` when already sparse).
+
+        Returns
+        -------
+        TabularMDP
+            Sparse copy.
+        """
         if self.is_sparse:
             return self
         kw = self._timing_kwargs()
         return TabularMDP(self.P_csr, self._R, mu0=self._mu0, name=self._name, **kw)
 
     def to_dense(self) -> "TabularMDP":
+        """The same MDP with a dense kernel (``self`` when already dense).
+
+        Returns
+        -------
+        TabularMDP
+            Dense copy.
+        """
         if not self.is_sparse:
             return self
         kw = self._timing_kwargs()

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._validation import check_int, check_real
 from ..models.tabular import ROW_SUM_ATOL, TabularMDP
 from . import _kernels as K
 
@@ -154,6 +155,21 @@ def as_stochastic_policy(mdp: TabularMDP, policy, field_name: str = "policy") ->
 
     Deterministic policies must have an integer dtype: ``(S,)`` or ``(H, S)`` action indices.
     Stochastic policies are float arrays ``(S, A)`` or ``(H, S, A)`` whose rows are distributions.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP the policy acts in.
+    policy : array_like
+        Action indices (integer dtype) or action distributions (float dtype).
+    field_name : str
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``pi(a|s)`` (discounted, shape ``(S, A)``) or ``pi_h(a|s)`` (finite horizon, shape ``(hpi, S, A)`` with
+        ``hpi`` 1 for a stationary policy or ``H``).
     """
     S, A, H = mdp.S, mdp.A, mdp.horizon
     arr = np.asarray(policy)
@@ -207,6 +223,20 @@ def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
     Discounted: ``Q(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V(s')`` for ``V`` of shape (S,).
     Finite horizon: ``Q_h = R_h + P_h V_{h+1}`` for ``V`` of shape (H+1, S); returns (H, S, A).
     (``policy`` is accepted for symmetry and ignored: the backup is the same for every policy.)
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` (discounted) or ``(H+1, S)`` (finite horizon).
+    policy : optional
+        Ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Q`` of shape ``(S, A)`` or ``(H, S, A)``.
     """
     mdp = _check_mdp(mdp)
     V = np.ascontiguousarray(V, dtype=np.float64)
@@ -243,7 +273,20 @@ def _apply_P_finite(mdp: TabularMDP, Vnext: np.ndarray) -> np.ndarray:
 
 def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
     """Per-step sup-norm Bellman optimality residual ``||V - T V||``: an array (H,) for finite horizon
-    (``max_s |V_h(s) - max_a Q_h(s,a)|``), a 0-d array for discounted MDPs."""
+    (``max_s |V_h(s) - max_a Q_h(s,a)|``), a 0-d array for discounted MDPs.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` or ``(H+1, S)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``||V_h - max_a Q_h||_inf`` per step (shape ``(H,)``), or ``||V - T V||_inf`` (0-d).
+    """
     Q = bellman_backup(mdp, V)
     V = np.asarray(V, dtype=np.float64)
     if mdp.finite_horizon:
@@ -438,13 +481,10 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, ma
         return _solve_finite(mdp)
     mdp = _check_mdp(mdp)
     m = _canonical_method(method)
-    if tol is not None and not (isinstance(tol, (int, float, np.floating)) and not isinstance(tol, bool)
-                                and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol: must be a positive finite float or None, got {tol!r}")
-    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise ValueError(f"max_iter: must be a positive int, got {max_iter!r}")
-    if isinstance(mpi_sweeps, bool) or not (isinstance(mpi_sweeps, (int, np.integer)) and mpi_sweeps >= 0):
-        raise ValueError(f"mpi_sweeps: must be a non-negative int, got {mpi_sweeps!r}")
+    if tol is not None:
+        check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    mpi_sweeps = check_int("mpi_sweeps", mpi_sweeps, low=0)
     if m == "auto":
         m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
@@ -634,6 +674,18 @@ def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
     Finite horizon: backward recursion ``V_h = sum_a pi_h(a|.) (R_h + P_h V_{h+1})``, shape (H+1, S).
     Discounted: the linear system ``(I - gamma P_pi) V = r_pi`` solved exactly (LU; sparse LU for a sparse
     MDP), shape (S,).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V^pi``, shape ``(H+1, S)`` (with ``V_H = 0``) or ``(S,)``.
     """
     return _evaluate(mdp, policy)[0]
 
@@ -641,7 +693,20 @@ def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
 def q_values(mdp: TabularMDP, policy=None) -> np.ndarray:
     """``Q^pi`` of a Markov policy, or ``Q*`` when ``policy`` is None.
 
-    ``Q^pi(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V^pi(s')`` (finite horizon: per step h, with V_{h+1})."""
+    ``Q^pi(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V^pi(s')`` (finite horizon: per step h, with V_{h+1}).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like, optional
+        A Markov policy (default: ``None``, the optimal ``Q*``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Q``, shape ``(S, A)`` or ``(H, S, A)``.
+    """
     if policy is None:
         return solve(mdp).Q
     return _evaluate(mdp, policy)[1]
@@ -673,7 +738,20 @@ def _evaluate(mdp: TabularMDP, policy):
 
 
 def policy_value(mdp: TabularMDP, policy) -> float:
-    """Expected return from the initial distribution: ``sum_s mu0(s) V^pi(s)`` (``V^pi_0`` for finite horizon)."""
+    """Expected return from the initial distribution: ``sum_s mu0(s) V^pi(s)`` (``V^pi_0`` for finite horizon).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+
+    Returns
+    -------
+    float
+        ``<mu0, V^pi>`` (``<mu0, V^pi_0>`` for a finite horizon).
+    """
     V = evaluate(mdp, policy)
     return float(mdp.mu0 @ (V[0] if V.ndim == 2 else V))
 
@@ -686,6 +764,20 @@ def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
     Discounted: the normalised discounted occupancy
     ``d(s,a) = (1-gamma) sum_t gamma^t Pr^pi(s_t = s, a_t = a)``, shape (S, A), a distribution, solving
     ``d_S^T (I - gamma P_pi) = (1-gamma) mu0^T``; ``<d, R> = (1-gamma) <mu0, V^pi>``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+    mu0 : array_like, optional
+        Initial distribution (default ``mdp.mu0``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``d_h(s, a)`` of shape ``(H, S, A)``, or ``d(s, a)`` of shape ``(S, A)``.
     """
     mdp = _check_mdp(mdp)
     pol = as_stochastic_policy(mdp, policy)
@@ -715,7 +807,20 @@ def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
 
 
 def gaps(mdp: TabularMDP, result: SolveResult | None = None) -> np.ndarray:
-    """Value gaps ``Delta(s,a) = V*(s) - Q*(s,a) >= 0`` (finite horizon: ``Delta_h(s,a) = V*_h(s) - Q*_h(s,a)``)."""
+    """Value gaps ``Delta(s,a) = V*(s) - Q*(s,a) >= 0`` (finite horizon: ``Delta_h(s,a) = V*_h(s) - Q*_h(s,a)``).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    result : SolveResult, optional
+        A solution of ``mdp`` to reuse (default: solved here).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Delta``, shape ``(S, A)`` or ``(H, S, A)``, non-negative.
+    """
     res = solve(mdp) if result is None else result
     # max_a Q* equals V* up to the certificate and makes every gap exactly >= 0 with a zero per row.
     return res.Q.max(axis=-1, keepdims=True) - res.Q
@@ -727,6 +832,18 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
     ``V`` of shape (S,) gives an (S, A) array (for time-inhomogeneous finite-horizon kernels, (H, S, A) with
     the same V at every step); ``V`` of shape (H+1, S) (finite horizon) gives ``Var_{s'~P_h} V_{h+1}(s')``,
     shape (H, S, A). Two-pass formula ``sum_{s'} P(s') (V(s') - PV)^2``, exact up to rounding.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` or ``(H+1, S)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The variances, shape ``(S, A)`` or ``(H, S, A)``.
     """
     mdp = _check_mdp(mdp)
     V = np.ascontiguousarray(V, dtype=np.float64)

@@ -24,6 +24,7 @@ from itertools import product
 import numpy as np
 from numba import njit
 
+from .._validation import as_generator, check_int
 from ..models.submodular import SubmodularMDP
 
 __all__ = ["MAX_DP_STATES", "SubmodularOptimum", "exact_optimum", "markov_value", "best_markov"]
@@ -130,7 +131,18 @@ def _prepare(smdp: SubmodularMDP):
 
 
 def exact_optimum(smdp: SubmodularMDP) -> SubmodularOptimum:
-    """Optimal expected ``F(visited)`` over all (history-dependent) policies, by the bitmask DP."""
+    """Optimal expected ``F(visited)`` over all (history-dependent) policies, by the bitmask DP.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+
+    Returns
+    -------
+    SubmodularOptimum
+        The optimal value and the DP tables.
+    """
     P4, table = _prepare(smdp)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     U0 = np.empty((S, table.size))
@@ -142,7 +154,20 @@ def exact_optimum(smdp: SubmodularMDP) -> SubmodularOptimum:
 
 
 def markov_value(smdp: SubmodularMDP, policy) -> float:
-    """Exact ``J(pi) = E[F(visited)]`` of a deterministic Markov policy ``policy[h, s]`` (int, shape (H, S))."""
+    """Exact ``J(pi) = E[F(visited)]`` of a deterministic Markov policy ``policy[h, s]`` (int, shape (H, S)).
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+    policy : array_like of int
+        ``pi[h, s]``, shape ``(H, S)``.
+
+    Returns
+    -------
+    float
+        ``J(pi)``.
+    """
     P4, table = _prepare(smdp)
     pi = np.asarray(policy)
     if pi.dtype.kind not in "iu":
@@ -162,8 +187,30 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
     ``max_enumerate`` (exact: a deterministic Markov policy attains the best Markov value, see the module doc);
     otherwise coordinate ascent from ``restarts`` random starts, which returns a lower bound on the best
     Markov value. Returns ``(value, policy, exact: bool)``.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+    max_enumerate : int
+        Largest number of policies enumerated exhaustively.
+    restarts : int
+        Number of random starts of coordinate ascent.
+    seed : int or numpy.random.Generator
+        Seed of the random starts.
+
+    Returns
+    -------
+    value : float
+        ``J(pi)`` of the best policy found.
+    policy : numpy.ndarray
+        ``pi[h, s]``, int, shape ``(H, S)``.
+    exact : bool
+        Whether the enumeration was exhaustive (``value`` is then the best Markov value).
     """
     P4, table = _prepare(smdp)
+    max_enumerate = check_int("max_enumerate", max_enumerate, low=0)
+    restarts = check_int("restarts", restarts, low=1)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     mu0 = smdp.mdp.mu0
     n_dec = (H - 1) * S
@@ -176,7 +223,7 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
             if v > best_v:
                 best_v, best_pi = v, pi.copy()
         return float(best_v), best_pi, True
-    rng = np.random.default_rng(seed)
+    rng = as_generator("seed", seed)
     best_v, best_pi = -np.inf, None
     for _ in range(restarts):
         pi = rng.integers(0, A, size=(H, S)).astype(np.int64)
