@@ -334,7 +334,7 @@ def qlearning_first_optimal(index, seed, suite="full"):
     """Episodes until epsilon-greedy Q-learning's greedy policy is first optimal on MDP ``index`` of ``suite``
     (``"full"``: ``eh_suite(quick=False)``; ``"fixed_horizon"``: :func:`mdps.eh_suite.eh_suite_fixed_horizon`)."""
     name, mdp = _SUITES[suite]()[int(index)]
-    res = qlearning(mdp, QLEARNING_BUDGET, seed=int(seed), epsilon=QLEARNING_EPSILON)
+    res = qlearning(mdp, QLEARNING_BUDGET, seed=int(seed), epsilon=QLEARNING_EPSILON, stop_at_optimal=True)
     return _reference_row(name, mdp, res.first_optimal())
 
 

@@ -111,6 +111,24 @@ def test_qlearning_reproducible_and_learns_a_small_chain():
             qlearning(m, **{"seed": 0, **kw})
 
 
+def test_qlearning_stop_at_optimal_keeps_first_optimal():
+    """Stopping at the first optimal checkpoint only drops later checkpoints: the episodes before it draw the same
+    random numbers, so the checkpoints up to the stop and first_optimal() are those of the full run."""
+    m = mdps.eh_suite.distractor_chain(3, horizon=6)
+    for s in range(6):
+        full = qlearning(m, 2**12, seed=s)
+        stop = qlearning(m, 2**12, seed=s, stop_at_optimal=True)
+        assert stop.first_optimal() == full.first_optimal()
+        done = ~np.isnan(stop.values)
+        np.testing.assert_array_equal(stop.values[done], full.values[done])
+        if np.isfinite(full.first_optimal()):
+            assert stop.checkpoints[done][-1] == full.first_optimal()  # nothing evaluated after the stop
+            with pytest.raises(ValueError, match="tol"):
+                stop.first_optimal(tol=1e-6)
+    with pytest.raises(TypeError, match="stop_at_optimal"):
+        qlearning(m, 5, seed=0, stop_at_optimal=1)
+
+
 def test_geometric_checkpoints():
     c = geometric_checkpoints(1000)
     assert c[0] == 1 and c[-1] == 1000 and np.all(np.diff(c) > 0)

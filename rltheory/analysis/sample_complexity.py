@@ -71,6 +71,7 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
         if learner == "qlearning":
             from ..algorithms.tabular.qlearning import qlearning
 
+            kwargs.setdefault("stop_at_optimal", True)
             first = [qlearning(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
         else:
             from ..algorithms.tabular.ucbvi import ucbvi
