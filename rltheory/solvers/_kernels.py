@@ -59,6 +59,24 @@ def _fill(dst, value):
         dst[i] = value
 
 
+@njit(cache=True, fastmath=_FM)
+def _matvec(M, x, out):
+    """``out = M @ x`` for a C-contiguous (rows, n) array, one row at a time on the calling thread.
+
+    Used instead of BLAS (``np.dot``) by the iteration and certification sweeps: a multithreaded BLAS matvec
+    must wake its worker threads on every call, and on a machine whose cores are busy with other processes
+    each call then waits a scheduler time slice for a descheduled worker, far longer than a mid-sized sweep
+    (``benchmarks/run.py``, section ``e2e`` with default BLAS threads). One thread streaming the rows reaches
+    the memory bandwidth of the dense sweeps (section ``dense``: the sweep against the BLAS matvec)."""
+    n = M.shape[1]
+    for r in range(M.shape[0]):
+        row = M[r]
+        acc = 0.0
+        for t in range(n):
+            acc += row[t] * x[t]
+        out[r] = acc
+
+
 @njit(cache=True)
 def greedy(Q, V, pi):
     """``pi[s] = argmax_a Q[s, a]``, ``V[s] = max_a Q[s, a]`` for ``Q`` of shape (S, A)."""
@@ -505,7 +523,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration).
 
     The rows of the policy, ``P_pi`` (S x S, A times smaller than ``P2``), are gathered once and the ``m``
-    sweeps are BLAS matvecs on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
+    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
     QuantEcon's at S = 2000, A = 8 before)."""
     S = R.shape[0]
     A = R.shape[1]
@@ -514,7 +532,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     Ppi, rpi = policy_matrix_dense(P2.reshape(S, A, S), R, pi)
     PV = np.empty(S)
     for _ in range(m):
-        np.dot(Ppi, V, PV)
+        _matvec(Ppi, V, PV)
         for s in range(S):
             V[s] = rpi[s] + gamma * PV[s]
 
@@ -592,8 +610,8 @@ def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol
 #
 # One Bellman optimality sweep ``Q = R + gamma P V``, ``V'(s) = max_a Q(s, a)``, ``pi(s) = argmax_a``
 # (smallest action on ties), returning ``||V' - V||_inf``: the whole per-iteration work of value
-# iteration in one call. Dense sweeps read P through BLAS (``np.dot``), which is already multithreaded
-# and at the memory-bandwidth limit; sparse sweeps are bandwidth/latency bound gathers, so the
+# iteration in one call. Dense sweeps stream P on one thread (:func:`_matvec`, at the memory-bandwidth
+# limit; not BLAS, whose threads wait on busy cores); sparse sweeps are bandwidth/latency bound gathers, so the
 # ``_par`` variants split the states into blocks over Numba threads (``parallel=True``). Parallel
 # kernels pay a thread start-up of a few microseconds per call: use them from ~2*10^4 stored
 # transitions on (see ``PARALLEL_MIN_NNZ``).
@@ -634,7 +652,7 @@ def bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi):
     S = R.shape[0]
     A = R.shape[1]
     Qf = Q.reshape(S * A)
-    np.dot(P2, V, Qf)  # BLAS matvec straight into Q: no temporary (0.92x -> 0.96x of a bare matvec at S=100)
+    _matvec(P2, V, Qf)  # straight into Q: no temporary
     return _greedy_block(Qf, R.reshape(S * A), gamma, A, 0, S, V, Vn, pi)
 
 
@@ -937,7 +955,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     (discounted: ``Vb = Vc = V``; finite horizon, step h: ``Vb = V_{h+1}``, ``Vc = V_h``, ``gamma = 1``);
     ``rho_hi >= max_{s,a} sum_t P2[s A + a, t]`` (exact row sums) is the caller's.
 
-    1. ``Q^ = fl(R + gamma P2 Vb)`` by one BLAS matvec; whatever the summation order,
+    1. ``Q^ = fl(R + gamma P2 Vb)`` by one matvec (:func:`_matvec`); whatever the summation order,
        ``|Q^ - q| <= eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|)`` (Higham 2002, Sec. 3.1).
     2. Only actions with ``Q^(s,a) >= max_a Q^(s,.) - 2 eps`` can attain ``max_a q(s,a)``; for those (usually one
        per state) ``d(s,a) = q(s,a) - Vc(s)`` is recomputed with error-free transformations (:func:`_dot2_dense`,
@@ -959,7 +977,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     Vmax = max(Vbmax, _max_abs(Vc))
     Rmax = _max_abs(R)
     Qf = Q.reshape(S * A)
-    np.dot(P2, Vb, Qf)
+    _matvec(P2, Vb, Qf)
     Rf = R.reshape(S * A)
     for k in range(S * A):
         Qf[k] = Rf[k] + gamma * Qf[k]
