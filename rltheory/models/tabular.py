@@ -168,10 +168,17 @@ def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns
                       f"(tolerance {atol:g})")
 
 
+def _index_dtype(S: int):
+    """Dtype of the stored next-state indices: int32 while every index fits (as scipy does). A sparse sweep is
+    bound by the bytes it streams per transition, 8 of probability plus the index: int32 reads a quarter fewer
+    bytes than int64."""
+    return np.int32 if S <= 2**31 - 1 else np.int64
+
+
 @dataclass(frozen=True)
 class _Sparse:
     indptr: np.ndarray  # int64, (hp*S*A + 1,)
-    indices: np.ndarray  # int64
+    indices: np.ndarray  # int32 (int64 from 2**31 states on): see _index_dtype
     data: np.ndarray  # float64
 
 
@@ -405,7 +412,7 @@ class TabularMDP:
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
-        out_ix = np.empty(nnz, dtype=np.int64)
+        out_ix = np.empty(nnz, dtype=_index_dtype(S))
         out_dt = np.empty(nnz, dtype=np.float64)
         r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt, np.zeros(S))
         if code == _V.CSR_BAD_VALUES:
@@ -431,7 +438,7 @@ class TabularMDP:
             M.sum_duplicates()
             M.sort_indices()
             indptr = np.asarray(M.indptr, dtype=np.int64)
-            out_ix = np.asarray(M.indices, dtype=np.int64)
+            out_ix = np.asarray(M.indices, dtype=_index_dtype(S))
             out_dt = np.asarray(M.data, dtype=np.float64)
             r = int(_V.csr_first_bad_values(indptr, out_dt, ROW_SUM_ATOL))
             if r >= 0:
@@ -553,7 +560,8 @@ class TabularMDP:
 
     @property
     def csr_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(indptr, indices, data)`` of the CSR kernel (int64, int64, float64), for kernels."""
+        """``(indptr, indices, data)`` of the CSR kernel, for kernels: int64 row pointers, next-state indices as
+        int32 (int64 from ``2**31`` states on; int64 for a dense kernel's CSR view), float64 probabilities."""
         if self._sp is None:
             M = self.P_csr
             return (np.asarray(M.indptr, np.int64), np.asarray(M.indices, np.int64), np.asarray(M.data, np.float64))

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..models.tabular import TabularMDP
+from ._bellman import SolveResult, bellman_backup, certificate
 
 _PREFERRED = ("HIGHS", "CLARABEL")
 
@@ -138,8 +139,6 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         ``V``, ``Q``, ``policy``, ``error_bound``, ``converged``, ``nit`` and ``extra``.
     """
     import cvxpy as cp
-
-    from .api import SolveResult, bellman_backup, certificate
 
     name = _pick_solver(solver)
     S, A = mdp.S, mdp.A
