@@ -8,8 +8,6 @@ from .analysis import analyze, epw, min_k, simple_effective_horizon
 from .gorp import GORPResult, gorp, gorp_sample_complexity
 from .gorp_tight_bound import tight_gorp_bound
 from .sqirl import LinearRegressor, SQIRLResult, sqirl, sqirl_sample_complexity
-from .stochastic_analysis import stochastic_analysis
 
 __all__ = ["GORPResult", "gorp", "gorp_sample_complexity", "LinearRegressor", "SQIRLResult", "sqirl",
-           "sqirl_sample_complexity", "analyze", "epw", "min_k", "simple_effective_horizon", "tight_gorp_bound",
-           "stochastic_analysis"]
+           "sqirl_sample_complexity", "analyze", "epw", "min_k", "simple_effective_horizon", "tight_gorp_bound"]
