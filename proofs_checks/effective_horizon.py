@@ -83,13 +83,13 @@ from rltheory import bounds
 from rltheory.algorithms.effective_horizon import gorp
 from rltheory.algorithms.tabular.qlearning import qlearning
 from rltheory.algorithms.tabular.ucbvi import ucbvi
-from rltheory.analysis.effective_horizon import epw, min_k, simple_effective_horizon
-from rltheory.analysis.gorp_tight_bound import tight_gorp_bound
-from rltheory.analysis.sample_complexity import first_success_quantile
-from rltheory.analysis.stochastic_horizon import stochastic_analysis
+from rltheory.algorithms.effective_horizon.analysis import epw, min_k, simple_effective_horizon
+from rltheory.algorithms.effective_horizon.gorp_tight_bound import tight_gorp_bound
+from rltheory.algorithms.effective_horizon.sample_complexity import first_success_quantile
+from rltheory.algorithms.effective_horizon.stochastic_analysis import stochastic_analysis
 
-from rltheory.analysis.effective_horizon import PRECISION, deterministic_arrays
-from rltheory.analysis.sample_complexity import doubling_search
+from rltheory.algorithms.effective_horizon.analysis import PRECISION, deterministic_arrays
+from rltheory.algorithms.effective_horizon.sample_complexity import doubling_search
 
 from ._invariants import VSTAR_TOL, certified_optimum
 from .mutants.effective_horizon import MUTANTS

@@ -99,7 +99,7 @@ import numpy as np
 import mdps
 from rltheory import bounds
 from rltheory.algorithms.lmdp import HindsightLearner, lmdp_hindsight, markov_policy_value, run_lmdp_learner
-from rltheory.analysis.lmdp import var_star
+from rltheory.algorithms.lmdp.analysis import var_star
 from rltheory.solvers.lmdp import solve_lmdp
 
 from .framework import (AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, Mutant, RunContext, SlopeCI,

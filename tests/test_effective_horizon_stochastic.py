@@ -11,10 +11,10 @@ from mdps.eh_suite import KEY_DOOR_ROOMS, eh_suite, key_door, random_determinist
 from proofs_checks.framework import FractionAtLeast, Measurement, RankCorrelationAbove
 from rltheory.algorithms.effective_horizon import LinearRegressor, sqirl, sqirl_sample_complexity
 from rltheory.algorithms.tabular import geometric_checkpoints, qlearning
-from rltheory.analysis.effective_horizon import epw, min_k, simple_effective_horizon
-from rltheory.analysis.sample_complexity import (doubling_search, empirical_sample_complexity,
+from rltheory.algorithms.effective_horizon.analysis import epw, min_k, simple_effective_horizon
+from rltheory.algorithms.effective_horizon.sample_complexity import (doubling_search, empirical_sample_complexity,
                                                  first_success_quantile)
-from rltheory.analysis.stochastic_horizon import qvi_iterates, stochastic_analysis
+from rltheory.algorithms.effective_horizon.stochastic_analysis import qvi_iterates, stochastic_analysis
 from rltheory.solvers import evaluate, solve
 
 BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bridge")

@@ -29,8 +29,18 @@ __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
 ROW_SUM_ATOL = 1e-9
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable)."""
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable).
+
+    Parameters
+    ----------
+    a : ndarray
+
+    Returns
+    -------
+    ndarray
+        A view with ``flags.writeable = False`` (a C-contiguous copy first when ``a`` is not C-contiguous).
+    """
     v = np.ascontiguousarray(a).view()
     v.setflags(write=False)
     return v
@@ -118,8 +128,26 @@ def _numeric_array(x, field: str) -> np.ndarray:
     return arr
 
 
-def _as_float_array(x, field: str) -> np.ndarray:
-    """A private float64 copy of ``x``, checked to be finite (errors name ``field``)."""
+def as_float_array(x, field: str) -> np.ndarray:
+    """A private float64 copy of ``x``, checked to be finite (errors name ``field``).
+
+    Parameters
+    ----------
+    x : array_like
+        Numeric input (bool and object arrays are refused).
+    field : str
+        Name used in error messages (``"<field>: ..."``).
+
+    Returns
+    -------
+    ndarray
+        A fresh float64 array.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-numeric input, a size too large for memory, or a non-finite entry.
+    """
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
     arr = arr.astype(np.float64, copy=True)
@@ -247,7 +275,7 @@ class TabularMDP:
             self._H = None
             self._gamma = g
         # ---- rewards (shape checked against P's S, A below) -----------------------------------
-        Rarr = _as_float_array(R, "R")
+        Rarr = as_float_array(R, "R")
         if Rarr.ndim not in (2, 3):
             raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
         if Rarr.ndim == 3:
@@ -270,9 +298,9 @@ class TabularMDP:
                 self._init_dense(P if dense is None else dense, Rarr, False)
         else:
             self._init_dense(P, Rarr, bool(copy))
-        self._R = _readonly(Rarr)
+        self._R = readonly(Rarr)
         # ---- initial distribution -------------------------------------------------------
-        self._mu0 = _readonly(self._parse_mu0(mu0))
+        self._mu0 = readonly(self._parse_mu0(mu0))
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
         self._name = name
@@ -313,7 +341,7 @@ class TabularMDP:
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
         self._hp = hp
-        self._P = _readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
+        self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
     def _init_sparse_matrix(self, P, Rarr):
         rows, cols = (int(n) for n in P.shape)
@@ -368,7 +396,7 @@ class TabularMDP:
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
                 nxt = np.asarray(nxt)
-                prob = _as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
+                prob = as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
@@ -445,7 +473,7 @@ class TabularMDP:
                 lo, hi = int(indptr[r]), int(indptr[r + 1])
                 raise _row_defect(out_dt[lo:hi], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, out_ix[lo:hi])
         self._hp = hp
-        self._sp = _Sparse(_readonly(indptr), _readonly(out_ix), _readonly(out_dt))
+        self._sp = _Sparse(readonly(indptr), readonly(out_ix), readonly(out_dt))
 
     def _parse_mu0(self, mu0) -> np.ndarray:
         S = self._S
@@ -459,7 +487,7 @@ class TabularMDP:
             out = np.zeros(S)
             out[int(mu0)] = 1.0
             return out
-        m = _as_float_array(mu0, "mu0")
+        m = as_float_array(mu0, "mu0")
         if m.shape != (S,):
             raise ValueError(f"mu0: expected shape ({S},), got {m.shape}")
         if m.min() < 0:
@@ -548,7 +576,7 @@ class TabularMDP:
             return self._P
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
-        return _readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
+        return readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
 
     @property
     def P_csr(self) -> sp.csr_matrix:
