@@ -16,6 +16,9 @@ Sections (issue 4):
   ``solve(method="auto")``, against QuantEcon's ``DiscreteDP`` construction plus its best method (PI or MPI),
   dense Garnets A=8 at gamma 0.95 and 0.99 and sparse Garnets A=4 at gamma 0.99, once with one-thread BLAS and
   once with the default threads (set at run time through OpenBLAS, see :func:`blas_threads`; issue #15, item 10);
+* ``construction`` - building a validated ``TabularMDP`` from raw arrays against one NumPy reduction over the same
+  data and QuantEcon's ``DiscreteDP`` (:mod:`benchmarks.construction`; JSON key ``construction``; issue #15,
+  item 9 asks for at most 2 reductions at dense S = 2000, A = 8);
 * ``memory`` - peak resident memory of a sparse solve, each in a fresh process
   (:mod:`benchmarks.memory_probe`), as a multiple of the model's own bytes (not timed; JSON key ``memory``).
 
@@ -63,7 +66,7 @@ PROFILES = {
                  min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),),
                  chain_S=(30,), e2e_gammas=(0.95,)),
 }
-SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "e2e", "memory")
+SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "e2e", "construction", "memory")
 #: The certified accuracy of the ``convergence`` section (issue 4, item 4).
 EPS_CERT = 1e-8
 #: Competitors' sparse PI (exact sparse LU per step) is timed only up to this many states.
@@ -85,6 +88,7 @@ class Bench:
         self.mem_rows: list[dict] = []
         self.choice: list[dict] = []
         self.e2e_rows: list[dict] = []
+        self.construction_rows: list[dict] = []
         #: ``{"tool:variant": output}`` of the checked (untimed) first call of the last :meth:`measure`
         self.last_outputs: dict = {}
 
@@ -456,6 +460,21 @@ class Bench:
                                 f"rltheory {_fmt_t(mine['seconds'])} ({out.method}), QuantEcon "
                                 + ("-" if best is None else f"{best['variant']} {_fmt_t(best['seconds'])}"))
 
+    # ----------------------------------------------------------------------- construction
+    def construction(self):
+        """Validated construction vs one reduction over the data and QuantEcon's ``DiscreteDP``
+        (:func:`benchmarks.construction.construction_rows`, cases of the same profile)."""
+        from . import construction as C
+
+        self.construction_rows = C.construction_rows(C.PROFILES[self.profile], rounds=max(2, self.cfg["rounds"]))
+        for r in self.construction_rows:
+            if r["kind"] == "dense":
+                self.target(f"construction {r['case']}: 2 / (construction time / one P.sum())",
+                            2.0 / r["x_reduction"], 1.0,
+                            f"construct {_fmt_t(r['seconds']['rltheory'])}, P.sum() {_fmt_t(r['seconds']['reduction'])}"
+                            + (f", QuantEcon DiscreteDP {_fmt_t(r['seconds']['quantecon'])}"
+                               if "quantecon" in r["seconds"] else ""))
+
     # ----------------------------------------------------------------------------- memory
     def memory(self):
         """Peak RSS of sparse solves, each in a fresh interpreter (``python -m benchmarks.memory_probe``)."""
@@ -603,7 +622,7 @@ def main(argv=None) -> dict:
                 timing="interleaved best-of-N per call after warm-up; compile excluded",
                 load_average=dict(start=list(load_start), end=list(os.getloadavg())))
     result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes, memory=b.mem_rows,
-                  method_choice=b.choice, e2e=b.e2e_rows)
+                  method_choice=b.choice, e2e=b.e2e_rows, construction=b.construction_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{profile}.json"
     path.write_text(json.dumps(result, indent=1, default=float))
@@ -624,6 +643,10 @@ def main(argv=None) -> dict:
         print(f"e2e {e['case']}: rltheory {_fmt_t(e['rltheory_seconds'])} ({e['method']}), QuantEcon best "
               f"{e['quantecon_best']} {_fmt_t(e['quantecon_seconds']) if e['quantecon_seconds'] else '-'}: "
               f"{_opt(e['ratio'], '.2f')}x")
+    for r in b.construction_rows:
+        sec = r["seconds"]
+        print(f"construction {r['case']}: {_fmt_t(sec['rltheory'])} = {r['x_reduction']:.2f}x one reduction"
+              + (f", {r['x_quantecon']:.2f}x QuantEcon's DiscreteDP" if r["x_quantecon"] is not None else ""))
     for n in b.notes:
         print("note:", n)
     print(f"\nwritten {path}")

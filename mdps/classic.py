@@ -1,44 +1,39 @@
 """Classic tabular MDPs: Garnet, RiverSwim, chain, random MDPs with normalised returns."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 
 from rltheory import TabularMDP
+from rltheory._validation import as_generator, check_int, check_probability, check_real
 
-__all__ = ["garnet", "riverswim", "chain", "random_mdp", "as_generator", "check_int", "horizon_or_gamma"]
-
-
-def as_generator(seed, name: str = "seed") -> np.random.Generator:
-    """``seed``: an int >= 0 or a ``numpy.random.Generator``."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"{name}: expected a non-negative int or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
+__all__ = ["garnet", "riverswim", "chain", "random_mdp", "horizon_or_gamma"]
 
 
-def check_int(value, name: str, low: int = 1, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name}: must be {rng}, got {value}")
-    return int(value)
+def horizon_or_gamma(horizon, gamma, *, default_horizon=None, default_gamma=None) -> dict:
+    """Keyword arguments for TabularMDP: the given one, else the constructor's default.
 
+    Parameters
+    ----------
+    horizon : int or None
+        The caller's ``horizon`` argument.
+    gamma : float or None
+        The caller's ``gamma`` argument.
+    default_horizon : int, optional
+        Horizon used when both are ``None``.
+    default_gamma : float, optional
+        Discount used when both are ``None`` and ``default_horizon`` is ``None``.
 
-def check_prob(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise TypeError(f"{name}: expected a float, got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}: must lie in [0, 1], got {value}")
-    return float(value)
+    Returns
+    -------
+    dict
+        ``{"horizon": H}`` or ``{"gamma": g}``, ready for ``TabularMDP(P, R, **kw)``.
 
-
-def horizon_or_gamma(horizon, gamma, default_horizon=None, default_gamma=None) -> dict:
-    """Keyword arguments for TabularMDP: the given one, else the constructor's default."""
+    Raises
+    ------
+    ValueError
+        Both ``horizon`` and ``gamma`` are given.
+    """
     if horizon is not None and gamma is not None:
         raise ValueError("give either `horizon` or `gamma`, not both")
     if horizon is None and gamma is None:
@@ -56,17 +51,38 @@ def garnet(S: int, A: int, branching: int, *, seed, horizon=None, gamma=None, sp
     probabilities given by the gaps of ``branching - 1`` sorted uniforms on [0, 1] (a uniform random point of
     the simplex). Rewards ``R(s, a) ~ U[0, 1]`` (``reward="uniform"``) or ``R(s) ~ U[0, 1]`` shared by all
     actions (``reward="state"``). Default: discounted, ``gamma = 0.9``. ``sparse=None`` builds a CSR kernel
-    when ``S >= 1000`` and a dense one otherwise. Vectorised: S = 1e5, A = 4, branching 10 takes well under a
-    second.
+    when ``S >= 1000`` and a dense one otherwise.
+
+    Parameters
+    ----------
+    S, A : int
+        Numbers of states and actions, at least 1.
+    branching : int
+        Successors per ``(s, a)``, in ``[1, S]``.
+    seed : int or numpy.random.Generator
+        Seed of the random tables (a generator is used as it is).
+    horizon : int, optional
+        Finite horizon ``H``.
+    gamma : float, optional
+        Discount factor (default 0.9 when neither is given).
+    sparse : bool, optional
+        Store the kernel as CSR (``True``) or dense (``False``); ``None`` chooses CSR for ``S >= 1000``.
+    reward : {"uniform", "state"}
+        ``R(s, a) ~ U[0, 1]`` independently, or ``R(s)`` shared by the actions of a state.
+
+    Returns
+    -------
+    TabularMDP
+        The Garnet MDP, starting in state 0.
     """
-    S = check_int(S, "S")
-    A = check_int(A, "A")
-    b = check_int(branching, "branching", 1, S)
+    S = check_int("S", S, low=1)
+    A = check_int("A", A, low=1)
+    b = check_int("branching", branching, low=1, high=S)
     if reward not in ("uniform", "state"):
         raise ValueError(f"reward: expected 'uniform' or 'state', got {reward!r}")
     if sparse is not None and not isinstance(sparse, bool):
         raise TypeError(f"sparse: expected None or bool, got {sparse!r}")
-    rng = as_generator(seed)
+    rng = as_generator("seed", seed)
     n = S * A
     # b distinct successors per row: the first b of a random permutation, by argpartition of uniforms
     if b == S:
@@ -106,16 +122,35 @@ def riverswim(S: int = 6, *, horizon=None, gamma=None, p_right: float = 0.35, p_
 
     ``normalize=True`` (finite horizon only) divides rewards by ``H * max r`` so that any trajectory's total
     reward is at most 1 (the horizon-free convention). Default: finite horizon ``H = 20``.
+
+    Parameters
+    ----------
+    S : int
+        Number of states, at least 2.
+    horizon : int, optional
+        Finite horizon ``H`` (default 20 when neither is given).
+    gamma : float, optional
+        Discount factor, for a discounted MDP instead.
+    p_right, p_stay : float
+        Probabilities that swimming right moves right or stays; ``p_right + p_stay <= 1``.
+    small_reward, large_reward : float
+        Non-negative rewards at the left and right ends.
+    normalize : bool
+        Divide the rewards by ``H max r`` (finite horizon only).
+
+    Returns
+    -------
+    TabularMDP
+        RiverSwim with two actions, starting in state 0.
     """
-    S = check_int(S, "S", 2)
-    pr = check_prob(p_right, "p_right")
-    ps = check_prob(p_stay, "p_stay")
+    S = check_int("S", S, low=2)
+    pr = check_probability("p_right", p_right)
+    ps = check_probability("p_stay", p_stay)
     if pr + ps > 1.0 + 1e-12:
         raise ValueError(f"p_right + p_stay must be <= 1, got {pr + ps}")
     pl = max(0.0, 1.0 - pr - ps)
     for nm, v in (("small_reward", small_reward), ("large_reward", large_reward)):
-        if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-            raise ValueError(f"{nm}: must be a finite non-negative number, got {v!r}")
+        check_real(nm, v, low=0.0)
     P = np.zeros((S, 2, S))
     for s in range(S):
         P[s, 0, max(s - 1, 0)] = 1.0
@@ -146,12 +181,31 @@ def chain(S: int, *, horizon=None, gamma=None, slip: float = 0.0, reward: float 
     states 0..S-1, start at 0; action 1 moves right, action 0 moves left (both stay at the borders). With
     probability ``slip`` the other move happens instead. Reward ``reward`` for taking action 1 at S-1, and an
     optional small ``distractor`` reward for taking action 0 at state 0. Default: finite horizon ``H = 2S``.
+
+    Parameters
+    ----------
+    S : int
+        Number of states, at least 2.
+    horizon : int, optional
+        Finite horizon ``H`` (default ``2 S`` when neither ``horizon`` nor ``gamma`` is given).
+    gamma : float, optional
+        Discount factor in ``[0, 1)``, for a discounted chain instead.
+    slip : float
+        Probability in ``[0, 1]`` that the opposite move happens.
+    reward : float
+        Reward of action 1 at state ``S - 1``.
+    distractor : float
+        Reward of action 0 at state 0.
+
+    Returns
+    -------
+    TabularMDP
+        The chain, two actions, starting in state 0.
     """
-    S = check_int(S, "S", 2)
-    slip = check_prob(slip, "slip")
+    S = check_int("S", S, low=2)
+    slip = check_probability("slip", slip)
     for nm, v in (("reward", reward), ("distractor", distractor)):
-        if not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise ValueError(f"{nm}: must be a finite number, got {v!r}")
+        check_real(nm, v)
     P = np.zeros((S, 2, S))
     for s in range(S):
         left, right = max(s - 1, 0), min(s + 1, S - 1)
@@ -172,12 +226,33 @@ def random_mdp(S: int, A: int, *, seed, horizon=None, gamma=None, alpha: float =
     reward is at most 1** (the horizon-free convention): per-step rewards in ``[0, 1/H]`` for finite horizon
     ``H``, in ``[0, 1 - gamma]`` for discounted MDPs (so that the discounted return is at most 1).
     ``reward_sparsity`` in [0, 1): that fraction of (s, a) pairs gets reward 0. Default: ``H = 10``.
+
+    Parameters
+    ----------
+    S, A : int
+        Numbers of states and actions, at least 1.
+    seed : int or numpy.random.Generator
+        Seed of the random tables.
+    horizon : int, optional
+        Finite horizon ``H`` (default 10 when neither is given).
+    gamma : float, optional
+        Discount factor, for a discounted MDP instead.
+    alpha : float
+        Concentration of the Dirichlet transition rows, positive.
+    reward_sparsity : float, optional
+        Fraction in ``[0, 1)`` of the pairs ``(s, a)`` whose reward is set to 0.
+    time_homogeneous : bool
+        ``False`` draws one kernel and one reward table per step ``h`` (finite horizon only).
+
+    Returns
+    -------
+    TabularMDP
+        The random MDP, starting in state 0.
     """
-    S = check_int(S, "S")
-    A = check_int(A, "A")
-    if not isinstance(alpha, numbers.Real) or not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha: must be positive, got {alpha!r}")
-    rng = as_generator(seed)
+    S = check_int("S", S, low=1)
+    A = check_int("A", A, low=1)
+    check_real("alpha", alpha, low=0.0, low_open=True)
+    rng = as_generator("seed", seed)
     kw = horizon_or_gamma(horizon, gamma, default_horizon=10)
     if not time_homogeneous and "horizon" not in kw:
         raise ValueError("time_homogeneous=False needs a finite horizon")
@@ -186,7 +261,6 @@ def random_mdp(S: int, A: int, *, seed, horizon=None, gamma=None, alpha: float =
     scale = 1.0 / kw["horizon"] if "horizon" in kw else 1.0 - kw["gamma"]
     R = rng.random(lead + (S, A)) * scale
     if reward_sparsity is not None:
-        if not (isinstance(reward_sparsity, numbers.Real) and 0.0 <= reward_sparsity < 1.0):
-            raise ValueError(f"reward_sparsity: must lie in [0, 1), got {reward_sparsity!r}")
+        check_real("reward_sparsity", reward_sparsity, low=0.0, high=1.0, high_open=True)
         R = R * (rng.random(R.shape) >= reward_sparsity)
     return TabularMDP(P, R, name=f"random_mdp(S={S}, A={A})", **kw)

@@ -22,6 +22,20 @@ def from_gymnasium(env, *, horizon=None, gamma=None) -> TabularMDP:
     episode ends there. The initial distribution is ``env.unwrapped.initial_state_distrib`` when present,
     else state 0. gymnasium is the optional extra ``rltheory[gym]``; this function only reads the table.
     Default: discounted, gamma 0.99.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        A toy-text environment whose ``env.unwrapped.P`` holds the transition table.
+    horizon : int, optional
+        Finite horizon ``H``.
+    gamma : float, optional
+        Discount factor (default 0.99 when neither is given).
+
+    Returns
+    -------
+    TabularMDP
+        The MDP on the environment's states plus one absorbing state.
     """
     inner = getattr(env, "unwrapped", env)
     table = getattr(inner, "P", None)
@@ -64,6 +78,18 @@ def load_bridge(path, *, horizon: int) -> TabularMDP:
     an NPZ with ``transitions`` (S, A) int — next state, or -1 for a terminal transition — and ``rewards``
     (S, A) (float32 in the published files, cast to float64 here). The initial state is 0; terminal
     transitions go to one extra absorbing zero-reward state (index S). Returns a sparse finite-horizon MDP.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The NPZ file.
+    horizon : int
+        Finite horizon ``H`` (BRIDGE gives it with the environment).
+
+    Returns
+    -------
+    TabularMDP
+        The sparse deterministic MDP with ``S + 1`` states.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a path, got {type(path).__name__}")

@@ -1,14 +1,14 @@
 """Gridworlds from ASCII maps."""
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from rltheory import TabularMDP
+from rltheory._validation import check_probability, check_real
 
-from .classic import check_prob, horizon_or_gamma
+from .classic import horizon_or_gamma
 
 __all__ = ["gridworld", "gridworld_layout", "GridLayout", "ACTIONS"]
 
@@ -31,7 +31,18 @@ class GridLayout:
 
 
 def gridworld_layout(ascii_map: str) -> GridLayout:
-    """Parse and validate an ASCII map: '#' wall, '.' free, 'S' start, 'G' goal, 'T' trap."""
+    """Parse and validate an ASCII map: '#' wall, '.' free, 'S' start, 'G' goal, 'T' trap.
+
+    Parameters
+    ----------
+    ascii_map : str
+        Rows of equal length separated by newlines, with at least one ``S``.
+
+    Returns
+    -------
+    GridLayout
+        The cells, their indices and the start, goal and trap cells.
+    """
     if not isinstance(ascii_map, str):
         raise TypeError(f"ascii_map: expected a str, got {type(ascii_map).__name__}")
     lines = [ln.strip() for ln in ascii_map.strip("\n").splitlines() if ln.strip()]
@@ -72,12 +83,29 @@ def gridworld(ascii_map: str, *, slip: float = 0.0, goal_reward: float = 1.0, tr
     trap cells are absorbing; the reward ``goal_reward`` / ``trap_reward`` is paid for every action taken
     **in** a goal / trap cell (so a discounted agent prefers reaching the goal early), and ``step_reward``
     in every other cell. Several 'S' cells: uniform initial distribution. Default: discounted, gamma 0.95.
+
+    Parameters
+    ----------
+    ascii_map : str
+        The map, see :func:`gridworld_layout`.
+    slip : float
+        Probability in ``[0, 1]`` that one of the three other directions is taken.
+    goal_reward, trap_reward, step_reward : float
+        Rewards per action in a goal cell, in a trap cell and elsewhere.
+    horizon : int, optional
+        Finite horizon ``H``.
+    gamma : float, optional
+        Discount factor (default 0.95 when neither is given).
+
+    Returns
+    -------
+    TabularMDP
+        The gridworld, four actions.
     """
     lay = gridworld_layout(ascii_map)
-    slip = check_prob(slip, "slip")
+    slip = check_probability("slip", slip)
     for nm, v in (("goal_reward", goal_reward), ("trap_reward", trap_reward), ("step_reward", step_reward)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise ValueError(f"{nm}: must be a finite number, got {v!r}")
+        check_real(nm, v)
     S = len(lay.cells)
     P = np.zeros((S, 4, S))
     R = np.full((S, 4), float(step_reward))

@@ -11,37 +11,66 @@ lower bound, realised on a concrete family.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 from rltheory import TabularMDP
-
-from .classic import check_int
+from rltheory._validation import check_int, check_real
 
 __all__ = ["bandit_mdp", "k_dependent_gap"]
 
 
 def k_dependent_gap(K: int, A: int, c: float = 0.5) -> float:
-    """``min(1/4, c sqrt(A / K))``: the gap of the K-dependent hard family."""
-    K = check_int(K, "K")
-    A = check_int(A, "A")
-    if not isinstance(c, numbers.Real) or not (np.isfinite(c) and c > 0):
-        raise ValueError(f"c: must be positive, got {c!r}")
+    """``min(1/4, c sqrt(A / K))``: the gap of the K-dependent hard family.
+
+    Parameters
+    ----------
+    K : int
+        Number of episodes.
+    A : int
+        Number of actions.
+    c : float
+        Positive constant.
+
+    Returns
+    -------
+    float
+        The gap ``min(1/4, c sqrt(A / K))``.
+    """
+    K = check_int("K", K, low=1)
+    A = check_int("A", A, low=1)
+    check_real("c", c, low=0.0, low_open=True)
     return float(min(0.25, c * np.sqrt(A / K)))
 
 
 def bandit_mdp(A: int, gap: float, *, horizon: int, best_action: int = 0, reward: float = 1.0) -> TabularMDP:
     """Three states: start 0, rewarding absorbing ``g`` = 1 (``reward`` per step, any action), zero-reward absorbing
     ``b`` = 2. From 0, action ``a`` goes to ``g`` w.p. ``1/2 + gap`` if ``a == best_action`` else ``1/2``.
-    ``V*_0 = (H - 1) (1/2 + gap) reward``; every other action loses ``gap (H - 1) reward``."""
-    A = check_int(A, "A", 2)
-    H = check_int(horizon, "horizon", 2)
-    best = check_int(best_action, "best_action", 0, A - 1)
-    if not isinstance(gap, numbers.Real) or not (0.0 <= gap <= 0.5):
-        raise ValueError(f"gap: must lie in [0, 1/2], got {gap!r}")
-    if not isinstance(reward, numbers.Real) or not (np.isfinite(reward) and reward > 0):
-        raise ValueError(f"reward: must be positive, got {reward!r}")
+    ``V*_0 = (H - 1) (1/2 + gap) reward``; every other action loses ``gap (H - 1) reward``.
+
+    Parameters
+    ----------
+    A : int
+        Number of actions, at least 2.
+    gap : float
+        Advantage in ``[0, 1/2]`` of the best action's success probability.
+    horizon : int
+        Finite horizon ``H``, at least 2.
+    best_action : int
+        The best action, in ``[0, A)``.
+    reward : float
+        Positive reward per step in the good state.
+
+    Returns
+    -------
+    TabularMDP
+        The three-state MDP, starting in state 0.
+    """
+    A = check_int("A", A, low=2)
+    H = check_int("horizon", horizon, low=2)
+    best = check_int("best_action", best_action, low=0, high=A - 1)
+    check_real("gap", gap, low=0.0, high=0.5)
+    check_real("reward", reward, low=0.0, low_open=True)
     P = np.zeros((3, A, 3))
     P[0, :, 1] = 0.5
     P[0, :, 2] = 0.5

@@ -7,10 +7,10 @@ in [0, 1] and ``||psi_V(s,a)||_2 <= 1`` for every ``V: S -> [0, 1]``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from rltheory._validation import as_generator, check_int, check_probability
 from rltheory.models.linear_mixture import LinearMixtureMDP
 
 __all__ = ["hard_linear_mixture_rfe", "hard_rfe_gap", "hard_rfe_test_rewards", "hypercube_actions",
@@ -20,33 +20,41 @@ __all__ = ["hard_linear_mixture_rfe", "hard_rfe_gap", "hard_rfe_test_rewards", "
 X1, X2, X3 = 0, 1, 2
 
 
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral,)):
-        raise TypeError(f"seed: expected an int or numpy Generator, got {type(seed).__name__}")
-    return np.random.default_rng(int(seed))
-
-
-def _pos_int(x, field, lo=1):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{field}: expected an int, got {type(x).__name__}")
-    if x < lo:
-        raise ValueError(f"{field}: must be >= {lo}, got {x}")
-    return int(x)
-
-
 def hypercube_actions(d: int) -> np.ndarray:
     """The action set ``{-1, +1}^(d-1)`` as an ``(2^(d-1), d-1)`` float array; action ``j`` has ``a_i = +1`` iff bit
-    ``i`` of ``j`` is set."""
-    d = _pos_int(d, "d", 2)
+    ``i`` of ``j`` is set.
+
+    Parameters
+    ----------
+    d : int
+        Feature dimension, at least 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(2^(d-1), d-1)``, entries in ``{-1, +1}``.
+    """
+    d = check_int("d", d, low=2)
     j = np.arange(2 ** (d - 1))[:, None]
     return np.where((j >> np.arange(d - 1)) & 1, 1.0, -1.0)
 
 
-def hard_rfe_gap(K: int, delta0: float = 1.0 / 6.0) -> float:
-    """The K-dependent gap of the lower bound, ``Delta = sqrt(delta0 / K) / (4 sqrt 2)`` (§2.8.4)."""
-    K = _pos_int(K, "K")
+def hard_rfe_gap(K: int, *, delta0: float = 1.0 / 6.0) -> float:
+    """The K-dependent gap of the lower bound, ``Delta = sqrt(delta0 / K) / (4 sqrt 2)`` (§2.8.4).
+
+    Parameters
+    ----------
+    K : int
+        Number of episodes.
+    delta0 : float
+        Base probability of the instance.
+
+    Returns
+    -------
+    float
+        ``Delta = sqrt(delta0 / K) / (4 sqrt 2)``.
+    """
+    K = check_int("K", K, low=1)
     return math.sqrt(delta0 / K) / (4.0 * math.sqrt(2.0))
 
 
@@ -65,15 +73,35 @@ def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=
     ``||psi_V|| <= 1`` for ``V in [0,1]^S`` and ``||theta*|| = 1 + rho`` (our reconstruction).
 
     The optimal action is ``sign(mu)``; each wrong coordinate costs ``2 Delta (H-1)/H`` for the reward at x3.
+
+    Parameters
+    ----------
+    d : int
+        Feature dimension, at least 2 (``A = 2^(d-1)`` actions).
+    horizon : int
+        Finite horizon ``H``, at least 2.
+    K : int, optional
+        Number of episodes that sets ``Delta = sqrt(delta0 / K) / (4 sqrt 2)``; required unless ``gap`` is given.
+    seed : int or numpy.random.Generator
+        Seed of the signs of ``mu``.
+    gap : float, optional
+        A K-independent ``Delta`` instead.
+    delta0 : float
+        Base probability of reaching ``x3``.
+
+    Returns
+    -------
+    LinearMixtureMDP
+        The three-state instance with ``d`` features.
     """
-    d = _pos_int(d, "d", 2)
-    H = _pos_int(horizon, "horizon", 2)
+    d = check_int("d", d, low=2)
+    H = check_int("horizon", horizon, low=2)
     if not (0.0 < delta0 < 0.5):
         raise ValueError(f"delta0: must lie in (0, 1/2), got {delta0!r}")
     if gap is None:
         if K is None:
             raise ValueError("K: give K (for the K-dependent gap) or gap")
-        Delta = hard_rfe_gap(K, delta0)
+        Delta = hard_rfe_gap(K, delta0=delta0)
     else:
         if K is not None:
             raise ValueError("K, gap: give one of them, not both")
@@ -84,7 +112,7 @@ def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=
     if rho >= delta0:
         raise ValueError(f"K/gap: (d-1) Delta = {rho:.4g} must be < delta0 = {delta0:.4g} so that P is a kernel "
                          "(the paper needs K >= 3 d^2)")
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     mu = np.where(rng.random(d - 1) < 0.5, -Delta, Delta)
     acts = hypercube_actions(d)
     A = acts.shape[0]
@@ -104,7 +132,18 @@ def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=
 
 
 def hard_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
-    """The fixed test set for the hard instance: ``1/H`` per step at x3, and ``1/H`` per step at x2."""
+    """The fixed test set for the hard instance: ``1/H`` per step at x3, and ``1/H`` per step at x2.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        An instance of :func:`hard_linear_mixture_rfe`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Reward tables ``(S, A)``, one per test reward.
+    """
     H, A = mdp.horizon, mdp.A
     out = []
     for s in (X3, X2):
@@ -129,10 +168,30 @@ def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed
     An explorer that plans through the known lock reaches ``x1`` in every episode; one that picks actions
     uniformly at random reaches it with probability ``A^-L``. ``lock = 0`` is the lower-bound instance plus an
     unreachable dead state.
+
+    Parameters
+    ----------
+    d : int
+        Feature dimension, at least 2.
+    lock : int
+        Length ``L >= 0`` of the combination lock.
+    horizon : int
+        Finite horizon ``H``, at least 2.
+    gap : float
+        The unknown shift ``Delta`` at ``x1``.
+    seed : int or numpy.random.Generator
+        Seed of the lock's actions and of the signs of ``mu``.
+    delta0 : float
+        Base probability of reaching ``x3``.
+
+    Returns
+    -------
+    LinearMixtureMDP
+        The instance with ``S = L + 4`` states.
     """
-    d = _pos_int(d, "d", 2)
-    L = _pos_int(lock, "lock", 0)
-    H = _pos_int(horizon, "horizon", 2)
+    d = check_int("d", d, low=2)
+    L = check_int("lock", lock, low=0)
+    H = check_int("horizon", horizon, low=2)
     if H < L + 2:
         raise ValueError(f"horizon: must be >= lock + 2 = {L + 2} so that x3 can be reached and rewarded")
     if not (0.0 < delta0 < 0.5):
@@ -143,7 +202,7 @@ def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed
     rho = (d - 1) * Delta
     if rho >= delta0:
         raise ValueError(f"gap: (d-1) gap = {rho:.4g} must be < delta0 = {delta0:.4g} so that P is a kernel")
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     mu = np.where(rng.random(d - 1) < 0.5, -Delta, Delta)
     acts = hypercube_actions(d)
     A = acts.shape[0]
@@ -173,7 +232,18 @@ def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed
 def lock_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
     """Test set for :func:`lock_linear_mixture_rfe`: ``1/H`` per step at ``x3``, and at ``x2`` (``x2, x3`` are the
     states ``S-3``, ``S-2``), and the step-restricted reward 1 at ``x3`` at the last step ``H-1`` only (a planner
-    whose horizon is off by one sees nothing of it)."""
+    whose horizon is off by one sees nothing of it).
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        An instance of :func:`lock_linear_mixture_rfe`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The test reward tables.
+    """
     S, H, A = mdp.S, mdp.horizon, mdp.A
     out = []
     for s in (S - 2, S - 3):
@@ -191,11 +261,30 @@ def random_linear_mixture(S: int, A: int, d: int, horizon: int, *, seed=0, rewar
     """A random linear mixture MDP (note §I.6, family F2): ``d`` kernels ``P_i(.|s,a) ~ Dirichlet(concentration 1_S)``,
     weights ``w ~ Dirichlet(1_d)``; ``phi_i = P_i / sqrt d`` and ``theta* = sqrt(d) w`` so ``P = sum_i w_i P_i``,
     ``||psi_V|| <= 1`` for ``V in [0,1]^S`` and ``||theta*|| <= sqrt d``. Rewards: ``U(0, 1)/H`` on a random
-    ``reward_density`` fraction of the pairs (total reward <= 1)."""
-    S, A, d, H = _pos_int(S, "S"), _pos_int(A, "A"), _pos_int(d, "d"), _pos_int(horizon, "horizon")
+    ``reward_density`` fraction of the pairs (total reward <= 1).
+
+    Parameters
+    ----------
+    S, A, d : int
+        Numbers of states, actions and features.
+    horizon : int
+        Finite horizon ``H``.
+    seed : int or numpy.random.Generator
+        Seed of the kernels, weights and rewards.
+    reward_density : float
+        Fraction of the pairs with a non-zero reward.
+    concentration : float
+        Dirichlet concentration of the kernels.
+
+    Returns
+    -------
+    LinearMixtureMDP
+        The random instance.
+    """
+    S, A, d, H = check_int("S", S, low=1), check_int("A", A, low=1), check_int("d", d, low=1), check_int("horizon", horizon, low=1)
     if not (0 < reward_density <= 1):
         raise ValueError(f"reward_density: must lie in (0, 1], got {reward_density!r}")
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     Ps = rng.dirichlet(np.full(S, float(concentration)), size=(d, S, A))  # (d, S, A, S)
     w = rng.dirichlet(np.ones(d))
     phi = np.moveaxis(Ps, 0, -1) / math.sqrt(d)
@@ -211,9 +300,27 @@ def misspecified_linear_mixture(S: int, A: int, d: int, horizon: int, rho: float
     ``Q(.|s,a) ~ Dirichlet(concentration 1_S)`` outside the model's span: ``P_env = (1 - rho) P + rho Q``. A learner
     that is given ``model.phi`` but samples from ``environment`` cannot reach zero error: its estimate converges to a
     projection, not to ``P_env`` (the linear mixture assumption of the reward-free theorems fails). Stored as a
-    linear mixture with ``d + 1`` features ``(phi, Q / sqrt d)`` and weights ``((1 - rho) theta*, rho sqrt d)``."""
-    if not (isinstance(rho, numbers.Real) and 0.0 <= rho <= 1.0):
-        raise ValueError(f"rho: must lie in [0, 1], got {rho!r}")
+    linear mixture with ``d + 1`` features ``(phi, Q / sqrt d)`` and weights ``((1 - rho) theta*, rho sqrt d)``.
+
+    Parameters
+    ----------
+    S, A, d : int
+        Numbers of states, actions and features.
+    horizon : int
+        Finite horizon ``H``.
+    rho : float
+        Fraction in ``[0, 1]`` of each row moved outside the model's span.
+    seed : int or numpy.random.Generator
+        Seed, shared with :func:`random_linear_mixture`.
+    concentration : float
+        Dirichlet concentration of the kernels.
+
+    Returns
+    -------
+    model, environment : LinearMixtureMDP
+        The well-specified model and the misspecified environment.
+    """
+    check_probability("rho", rho)
     model = random_linear_mixture(S, A, d, horizon, seed=seed, concentration=concentration)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng([int(seed), 1])
     Q = rng.dirichlet(np.full(model.S, float(concentration)), size=(model.S, model.A))
@@ -230,8 +337,23 @@ def linear_mixture_riverswim(S: int, horizon: int, *, p: float = 0.7) -> LinearM
     "drift left" (``s -> max(s-1, 0)``) for the action right, both "drift left" for the action left.
     ``theta* = sqrt(2) (p, 1-p)``, ``phi = kernel / sqrt 2``: swimming right succeeds with probability ``p``.
     Reward ``1/H`` per step at the far-right state ``S-1`` (total <= 1). Reaching it takes about
-    ``(S-1)/(2p-1)`` steps, so short horizons see little and long ones must learn more of the chain."""
-    S, H = _pos_int(S, "S", 2), _pos_int(horizon, "horizon")
+    ``(S-1)/(2p-1)`` steps, so short horizons see little and long ones must learn more of the chain.
+
+    Parameters
+    ----------
+    S : int
+        Number of states, at least 2.
+    horizon : int
+        Finite horizon ``H``.
+    p : float
+        Success probability of swimming right.
+
+    Returns
+    -------
+    LinearMixtureMDP
+        The chain with ``d = 2`` features.
+    """
+    S, H = check_int("S", S, low=2), check_int("horizon", horizon, low=1)
     if not (0.5 < p <= 1.0):
         raise ValueError(f"p: must lie in (1/2, 1], got {p!r}")
     phi = np.zeros((S, 2, S, 2))
@@ -250,7 +372,18 @@ def linear_mixture_riverswim(S: int, horizon: int, *, p: float = 0.7) -> LinearM
 
 def riverswim_test_rewards(mdp: LinearMixtureMDP) -> list:
     """Test set for :func:`linear_mixture_riverswim`: ``1/H`` per step at the far-right state, at the middle
-    state, and at state 0."""
+    state, and at state 0.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        An instance of :func:`linear_mixture_riverswim`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The three test reward tables.
+    """
     S, H = mdp.S, mdp.horizon
     out = []
     for s in (S - 1, S // 2, 0):

@@ -15,30 +15,39 @@ the LMDP paper note §II.5) — they have the stated properties (``Gamma = 2``, 
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 from rltheory import LatentMDP
-
-from .classic import check_int, check_prob
+from rltheory._validation import as_generator, check_int, check_probability, check_real
 
 __all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "lmdp_deterministic", "random_lmdp",
            "lmdp_horizon_chain"]
 
 
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, c: float = 0.5, cap: float = 0.25) -> float:
     """``min(cap, c sqrt(M n_leaves A / K))``: each (context, leaf) bandit is pulled about ``K/(M n_leaves)`` times.
-    ``cap`` in ``(0, 1/2]`` (the gap is a probability shift from 1/2)."""
-    K, M, n_leaves, A = (check_int(x, n) for x, n in ((K, "K"), (M, "M"), (n_leaves, "n_leaves"), (A, "A")))
-    if not isinstance(c, numbers.Real) or not (np.isfinite(c) and c > 0):
-        raise ValueError(f"c: must be positive, got {c!r}")
-    if not isinstance(cap, numbers.Real) or not 0 < cap <= 0.5:
-        raise ValueError(f"cap: must lie in (0, 1/2], got {cap!r}")
+    ``cap`` in ``(0, 1/2]`` (the gap is a probability shift from 1/2).
+
+    Parameters
+    ----------
+    K : int
+        Number of episodes.
+    M, n_leaves, A : int
+        Contexts, leaves and actions of :func:`lmdp_identify_then_bandit`.
+    c : float
+        Positive constant.
+    cap : float
+        Largest gap, in ``(0, 1/2]``.
+
+    Returns
+    -------
+    float
+        ``min(cap, c sqrt(M n_leaves A / K))``.
+    """
+    K, M, n_leaves, A = (check_int(n, x, low=1) for x, n in ((K, "K"), (M, "M"), (n_leaves, "n_leaves"), (A, "A")))
+    check_real("c", c, low=0.0, low_open=True)
+    check_real("cap", cap, low=0.0, high=0.5, low_open=True)
     return float(min(cap, c * np.sqrt(M * n_leaves * A / K)))
 
 
@@ -55,24 +64,48 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
     ``a*_{m,i}`` are drawn from ``seed``. With ``safe`` (in (0, v)) action 0 at ``start`` becomes a *safe exit* to
     an absorbing state paying ``safe/(H-1)`` per step (return ``safe``), every other action enters the
     identification chain (a lure: greedy learners that try the exit first never leave it).
-    Mixing weights uniform, all contexts start in ``start``."""
-    M = check_int(M, "M")
-    n_leaves = check_int(n_leaves, "n_leaves")
+    Mixing weights uniform, all contexts start in ``start``.
+
+    Parameters
+    ----------
+    M : int
+        Number of contexts.
+    n_leaves : int
+        Number of leaves, a power of two.
+    A : int
+        Number of actions, at least 2.
+    horizon : int
+        Finite horizon ``H``, at least ``d + L + 3``.
+    gap : float
+        Success advantage in ``[0, 1/2]`` of the best arm.
+    v : float
+        Largest return, in ``[0, 1]``.
+    safe : float, optional
+        Return of the safe exit, in ``(0, v)``.
+    seed : int or numpy.random.Generator
+        Seed of the best arms.
+
+    Returns
+    -------
+    LatentMDP
+        The LMDP.
+    """
+    M = check_int("M", M, low=1)
+    n_leaves = check_int("n_leaves", n_leaves, low=1)
     if n_leaves & (n_leaves - 1):
         raise ValueError(f"n_leaves: must be a power of two, got {n_leaves}")
-    A = check_int(A, "A", 2)
-    H = check_int(horizon, "horizon", 1)
-    if not isinstance(gap, numbers.Real) or not 0 <= gap <= 0.5:
-        raise ValueError(f"gap: must lie in [0, 1/2], got {gap!r}")
-    v = check_prob(v, "v")
+    A = check_int("A", A, low=2)
+    H = check_int("horizon", horizon, low=1)
+    check_real("gap", gap, low=0.0, high=0.5)
+    v = check_probability("v", v)
     d = int(np.ceil(np.log2(M))) if M > 1 else 0
     L = int(np.log2(n_leaves))
     t_good = 1 + d + L + 1  # steps before reaching good/bad (start, bits, tree, leaf action)
     if H < t_good + 1:
         raise ValueError(f"horizon: must be >= {t_good + 1} for M={M}, n_leaves={n_leaves}, got {H}")
-    if safe is not None and not (isinstance(safe, numbers.Real) and 0 < safe < v):
-        raise ValueError(f"safe: must lie in (0, v), got {safe!r}")
-    rng = _rng(seed)
+    if safe is not None:
+        check_real("safe", safe, low=0.0, high=v, low_open=True, high_open=True)
+    rng = as_generator("seed", seed)
     best = rng.integers(0, A, size=(M, n_leaves))
     # state indices
     start = 0
@@ -122,13 +155,34 @@ def lmdp_probe(M: int, S: int, A: int, *, horizon: int, eta: float = 0.1, seed=0
     to state 1 w.p. ``p_m`` and to 2 otherwise (``p_m`` spread over ``[0.15, 0.85]``); every other pair moves to
     ``(s + a + 1) mod S`` w.p. ``1 - eta`` and stays w.p. ``eta`` (``Gamma = 2`` for ``eta > 0``). Context ``m``
     rewards its own action ``m mod A`` with ``1/H`` per step, so the agent must infer ``m`` (the belief changes only
-    on probe visits). All contexts start in state 0, weights from ``seed`` (Dirichlet(2))."""
-    M = check_int(M, "M")
-    S = check_int(S, "S", 3)
-    A = check_int(A, "A", 2)
-    H = check_int(horizon, "horizon")
-    eta = check_prob(eta, "eta")
-    rng = _rng(seed)
+    on probe visits). All contexts start in state 0, weights from ``seed`` (Dirichlet(2)).
+
+    Parameters
+    ----------
+    M : int
+        Number of contexts.
+    S : int
+        Number of states, at least 3.
+    A : int
+        Number of actions, at least 2.
+    horizon : int
+        Finite horizon ``H``.
+    eta : float
+        Probability in ``[0, 1]`` of staying outside the probe pair.
+    seed : int or numpy.random.Generator
+        Seed of the weights.
+
+    Returns
+    -------
+    LatentMDP
+        The LMDP.
+    """
+    M = check_int("M", M, low=1)
+    S = check_int("S", S, low=3)
+    A = check_int("A", A, low=2)
+    H = check_int("horizon", horizon, low=1)
+    eta = check_probability("eta", eta)
+    rng = as_generator("seed", seed)
     P = np.zeros((M, S, A, S))
     R = np.zeros((M, S, A))
     ps = np.linspace(0.15, 0.85, M) if M > 1 else np.array([0.5])
@@ -149,10 +203,25 @@ def lmdp_probe(M: int, S: int, A: int, *, horizon: int, eta: float = 0.1, seed=0
 
 def lmdp_deterministic(M: int, S: int, A: int, *, horizon: int, seed=0) -> LatentMDP:
     """Deterministic LMDP: random deterministic transitions and initial state per context, rewards in
-    ``{0, 1/H}`` (``Var*_A = 0``: every context's return is deterministic given the policy). Weights uniform."""
-    M, S, A = check_int(M, "M"), check_int(S, "S"), check_int(A, "A")
-    H = check_int(horizon, "horizon")
-    rng = _rng(seed)
+    ``{0, 1/H}`` (``Var*_A = 0``: every context's return is deterministic given the policy). Weights uniform.
+
+    Parameters
+    ----------
+    M, S, A : int
+        Numbers of contexts, states and actions.
+    horizon : int
+        Finite horizon ``H``.
+    seed : int or numpy.random.Generator
+        Seed of the tables.
+
+    Returns
+    -------
+    LatentMDP
+        The deterministic LMDP.
+    """
+    M, S, A = check_int("M", M, low=1), check_int("S", S, low=1), check_int("A", A, low=1)
+    H = check_int("horizon", horizon, low=1)
+    rng = as_generator("seed", seed)
     P = np.zeros((M, S, A, S))
     nxt = rng.integers(0, S, size=(M, S, A))
     np.put_along_axis(P, nxt[..., None], 1.0, axis=3)
@@ -165,11 +234,28 @@ def lmdp_deterministic(M: int, S: int, A: int, *, horizon: int, seed=0) -> Laten
 def random_lmdp(M: int, S: int, A: int, *, horizon: int, Gamma: int, seed=0) -> LatentMDP:
     """Random LMDP whose transition rows have between 1 and ``Gamma`` successors (Dirichlet(1) weights), with at
     least one row of exactly ``Gamma`` (so ``.Gamma == Gamma``); rewards uniform in ``[0, 1/H]``; random weights and
-    initial distributions."""
-    M, S, A = check_int(M, "M"), check_int(S, "S"), check_int(A, "A")
-    H = check_int(horizon, "horizon")
-    G = check_int(Gamma, "Gamma", 1, S)
-    rng = _rng(seed)
+    initial distributions.
+
+    Parameters
+    ----------
+    M, S, A : int
+        Numbers of contexts, states and actions.
+    horizon : int
+        Finite horizon ``H``.
+    Gamma : int
+        Largest number of successors of a row, in ``[1, S]``.
+    seed : int or numpy.random.Generator
+        Seed of the tables.
+
+    Returns
+    -------
+    LatentMDP
+        The random LMDP.
+    """
+    M, S, A = check_int("M", M, low=1), check_int("S", S, low=1), check_int("A", A, low=1)
+    H = check_int("horizon", horizon, low=1)
+    G = check_int("Gamma", Gamma, low=1, high=S)
+    rng = as_generator("seed", seed)
     P = np.zeros((M, S, A, S))
     for m in range(M):
         for s in range(S):
@@ -192,16 +278,37 @@ def lmdp_horizon_chain(M: int, n_chain: int, *, horizon: int, gap: float = 0.1, 
     ``i`` pays ``(0.5 - gap + spread * z_{m,i}) / (H-1)`` per step with signs ``z`` of mean zero per context
     (drawn from ``seed``). Every return is at most 1, the risky branch is worth about ``0.5 - gap`` — the exit is
     optimal — and its value is spread over all ``H - 1`` steps, so per-step Hoeffding bonuses (value range 1 per
-    step) add up to order ``H sqrt(S iota / N)`` while variance-aware bonuses add up to an ``H``-free amount."""
-    M = check_int(M, "M")
-    n = check_int(n_chain, "n_chain", 2)
-    H = check_int(horizon, "horizon", 2)
-    gap = check_prob(gap, "gap")
-    spread = check_prob(spread, "spread")
+    step) add up to order ``H sqrt(S iota / N)`` while variance-aware bonuses add up to an ``H``-free amount.
+
+    Parameters
+    ----------
+    M : int
+        Number of contexts.
+    n_chain : int
+        Length of the cycle, at least 2.
+    horizon : int
+        Finite horizon ``H``, at least 2.
+    gap : float
+        How much the exit's return 0.5 beats the risky branch, in ``[0, 1]``.
+    spread : float
+        Amplitude in ``[0, 1]`` of the per-context reward signs.
+    seed : int or numpy.random.Generator
+        Seed of the signs ``z``.
+
+    Returns
+    -------
+    LatentMDP
+        The LMDP.
+    """
+    M = check_int("M", M, low=1)
+    n = check_int("n_chain", n_chain, low=2)
+    H = check_int("horizon", horizon, low=2)
+    gap = check_probability("gap", gap)
+    spread = check_probability("spread", spread)
     if 0.5 - gap - spread < 0 or 0.5 - gap + spread > 1:
         raise ValueError(f"gap, spread: per-step rewards (0.5 - gap +- spread)/(H-1) must lie in [0, 1/(H-1)], "
                          f"got gap={gap}, spread={spread}")
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     start, exit_ = 0, 1
     S = 2 + n
     A = 2

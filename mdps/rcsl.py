@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rltheory import TabularMDP
+from rltheory._validation import as_generator, check_int, check_probability
 
-from .classic import as_generator, check_int, check_prob
 from .gridworld import gridworld, gridworld_layout
 
 __all__ = ["separating_family", "separating_features", "separating_witness", "realizable_scramble", "LinearExample",
@@ -40,10 +40,24 @@ def separating_family(n: int, *, seed=0, horizon: int = 2) -> TabularMDP:
       ``max_a f(s', a) = x_{s'}``, so ``(T f)(s, 0) = x_s / 2 + x_{sigma(s)}`` zig-zags in ``x`` with about ``n``
       kinks; by :func:`rltheory.algorithms.rcsl.relu_width_lower_bound_1d` any two-layer ReLU MLP equal to ``T f``
       needs width ``>= ceil(m / 2)``, ``m`` the number of kinks (about ``n / 2`` for a random ``sigma``).
+
+    Parameters
+    ----------
+    n : int
+        Number of states, at least 3.
+    seed : int or numpy.random.Generator
+        Seed of the permutation ``sigma``.
+    horizon : int
+        Finite horizon ``H``.
+
+    Returns
+    -------
+    TabularMDP
+        The finite-horizon MDP.
     """
-    n = check_int(n, "n", low=3)
-    H = check_int(horizon, "horizon", low=1)
-    rng = as_generator(seed)
+    n = check_int("n", n, low=3)
+    H = check_int("horizon", horizon, low=1)
+    rng = as_generator("seed", seed)
     sigma = rng.permutation(n)
     P = np.zeros((n, 2, n))
     P[np.arange(n), :, sigma] = 1.0
@@ -53,8 +67,21 @@ def separating_family(n: int, *, seed=0, horizon: int = 2) -> TabularMDP:
 
 
 def separating_features(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(state_features (n, 1) = x_s, sa_features (n, 2, 2) = [x_s, a])`` — the MLP inputs of the family."""
-    n = check_int(n, "n", low=3)
+    """``(state_features (n, 1) = x_s, sa_features (n, 2, 2) = [x_s, a])`` — the MLP inputs of the family.
+
+    Parameters
+    ----------
+    n : int
+        Number of states, at least 3.
+
+    Returns
+    -------
+    state_features : numpy.ndarray
+        Shape ``(n, 1)``, ``x_s``.
+    sa_features : numpy.ndarray
+        Shape ``(n, 2, 2)``, ``[x_s, a]``.
+    """
+    n = check_int("n", n, low=3)
     x = np.arange(n) / (n - 1)
     sa = np.zeros((n, 2, 2))
     sa[:, :, 0] = x[:, None]
@@ -63,7 +90,18 @@ def separating_features(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def separating_witness(n: int) -> np.ndarray:
-    """The width-1 witness ``f(s, a) = relu(x_s - a)`` (shape (n, 2)) whose backup needs width ~ n."""
+    """The width-1 witness ``f(s, a) = relu(x_s - a)`` (shape (n, 2)) whose backup needs width ~ n.
+
+    Parameters
+    ----------
+    n : int
+        Number of states, at least 3.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``f(s, a) = relu(x_s - a)``, shape ``(n, 2)``.
+    """
     x = separating_features(n)[0][:, 0]
     return np.stack([x, np.maximum(x - 1.0, 0.0)], axis=1)
 
@@ -87,12 +125,26 @@ def realizable_scramble(n: int, *, gamma: float = 0.9, seed=0) -> TabularMDP:
       function of ``x`` with about ``n`` kinks, so containing ``T f`` needs width ~ ``n`` (the same argument as for
       :func:`separating_family`), and the FQI iterates ``T^k 0`` are not realizable below that width;
     * uniform initial distribution.
+
+    Parameters
+    ----------
+    n : int
+        Number of states, at least 3.
+    gamma : float
+        Discount factor in ``[0, 1]``.
+    seed : int or numpy.random.Generator
+        Seed of the two permutations.
+
+    Returns
+    -------
+    TabularMDP
+        The discounted MDP.
     """
-    n = check_int(n, "n", low=3)
-    g = check_prob(gamma, "gamma")
+    n = check_int("n", n, low=3)
+    g = check_probability("gamma", gamma)
     if g >= 1.0:
         raise ValueError("gamma: must be < 1")
-    rng = as_generator(seed)
+    rng = as_generator("seed", seed)
     sig = np.stack([rng.permutation(n), rng.permutation(n)], axis=1)
     x = np.arange(n) / (n - 1)
     Q = np.stack([1.0 - x, x], axis=1)
@@ -118,8 +170,19 @@ def tsitsiklis_van_roy(gamma: float = 0.9) -> LinearExample:
     """Two states, one action, both move to state 1 (the paper's "state 2"), zero reward; ``phi(0) = 1``,
     ``phi(1) = 2``; uniform ``mu``. Linear FQI: ``w_{k+1} = (6 gamma / 5) w_k`` (diverges for ``gamma > 5/6``)
     while ``V = 0`` is realizable (``w = 0``); the class is not complete (``P span(phi)`` is not in ``span(phi)``).
-    Tsitsiklis & Van Roy, IEEE TAC 1997, Sec. IX (the two-state example)."""
-    g = check_prob(gamma, "gamma")
+    Tsitsiklis & Van Roy, IEEE TAC 1997, Sec. IX (the two-state example).
+
+    Parameters
+    ----------
+    gamma : float
+        Discount factor in ``[0, 1]``.
+
+    Returns
+    -------
+    LinearExample
+        The MDP, its features and the data distribution.
+    """
+    g = check_probability("gamma", gamma)
     if g >= 1.0:
         raise ValueError("gamma: must be < 1")
     P = np.zeros((2, 1, 2))
@@ -133,8 +196,19 @@ def bairds_star(gamma: float = 0.99) -> LinearExample:
     """Baird's star: 7 states, actions 0 = "dashed" (to one of states 0..5 uniformly), 1 = "solid" (to state 6),
     zero reward. Features (8): ``phi(i) = 2 e_i + e_7`` for ``i < 6``, ``phi(6) = e_6 + 2 e_7`` (same for both
     actions); target policy = solid; ``mu(s, a) = pi(a|s) / 7`` (uniform states from the behaviour's stationary
-    law). Sutton & Barto (2018), Example 11.1."""
-    g = check_prob(gamma, "gamma")
+    law). Sutton & Barto (2018), Example 11.1.
+
+    Parameters
+    ----------
+    gamma : float
+        Discount factor in ``[0, 1]``.
+
+    Returns
+    -------
+    LinearExample
+        The MDP, its features, the target policy and the data distribution.
+    """
+    g = check_probability("gamma", gamma)
     if g >= 1.0:
         raise ValueError("gamma: must be < 1")
     P = np.zeros((7, 2, 7))
@@ -162,12 +236,25 @@ def stitching_gridworld(*, horizon: int = 8, slip: float = 0.0) -> TabularMDP:
     """Tabular version of the authors' Point-Maze stitching task (Zhou et al. 2024, Sec. 5.1; map from the
     ``mbrcsl`` repository): states ``0=(1,1), 1=(1,2)=start, 2=(2,1), 3=(2,2), 4=(2,3), 5=(2,4)=goal``, actions up,
     right, down, left (walls: stay), reward 1 per step spent in the absorbing goal. The shortest path
-    start -> (2,2) -> (2,3) -> goal takes 3 moves (optimal return ``H - 3``)."""
-    H = check_int(horizon, "horizon", low=4)
+    start -> (2,2) -> (2,3) -> goal takes 3 moves (optimal return ``H - 3``).
+
+    Parameters
+    ----------
+    horizon : int
+        Finite horizon ``H``, at least 4.
+    slip : float
+        Probability of a uniformly random other move.
+
+    Returns
+    -------
+    TabularMDP
+        The six-state gridworld.
+    """
+    H = check_int("horizon", horizon, low=4)
     return gridworld(STITCH_MAP, slip=slip, goal_reward=1.0, trap_reward=0.0, step_reward=0.0, horizon=H)
 
 
-def stitching_behaviours(eps: float = 0.3) -> list[np.ndarray]:
+def stitching_behaviours(*, eps: float = 0.3) -> list[np.ndarray]:
     """The four behaviours of the dataset, as stationary ``(6, 4)`` policies (authors' task, our reconstruction of
     the tabular details):
 
@@ -178,8 +265,19 @@ def stitching_behaviours(eps: float = 0.3) -> list[np.ndarray]:
        trajectory takes the shortcut start -> (2,2) -> goal).
 
     No dataset trajectory is the shortest path; stitching the start -> (2,2) segment of 0/1 with the (2,2) -> goal
-    segment of 2/3 is."""
-    eps = check_prob(eps, "eps")
+    segment of 2/3 is.
+
+    Parameters
+    ----------
+    eps : float
+        Probability in ``[0, 1]`` of a uniform action in behaviour 3.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Four stationary policies of shape ``(6, 4)``, rows summing to 1.
+    """
+    eps = check_probability("eps", eps)
     lay = gridworld_layout(STITCH_MAP)
     S, A = len(lay.cells), 4
     idx = lay.index

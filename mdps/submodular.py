@@ -4,14 +4,12 @@ greedy marginal gains have no constant-factor guarantee.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from rltheory import TabularMDP
+from rltheory._validation import as_generator, check_int, check_probability, check_real
 from rltheory.models.submodular import Coverage, GPVarianceReduction, LogDet, SubmodularMDP
 
-from .classic import as_generator, check_int, check_prob
 from .gridworld import ACTIONS, gridworld_layout
 
 __all__ = ["choice_coverage", "lure_coverage", "tight_coverage", "coverage_gridworld", "informative_path",
@@ -30,12 +28,31 @@ def choice_coverage(n: int, *, horizon: int, seed, n_cells: int = 24, p: float =
     weighted coverage (element ``v`` covers each of ``n_cells`` cells w.p. ``p``, cell weights ~ U[0, 1]).
     SubRL here is cardinality-constrained monotone submodular maximisation, where the greedy marginal-gain
     choice is a ``(1 - 1/e)``-approximation (Nemhauser, Wolsey & Fisher 1978) — the regime in which the paper
-    states SubPO's constant factor."""
-    n = check_int(n, "n", 2, 16)
-    H = check_int(horizon, "horizon", 1)
-    n_cells = check_int(n_cells, "n_cells")
-    p = check_prob(p, "p")
-    rng = as_generator(seed)
+    states SubPO's constant factor.
+
+    Parameters
+    ----------
+    n : int
+        Number of elements (states), in ``[2, 16]``.
+    horizon : int
+        Finite horizon ``H``.
+    seed : int or numpy.random.Generator
+        Seed of the coverage and the weights.
+    n_cells : int
+        Number of cells.
+    p : float
+        Probability that an element covers a cell.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and coverage function.
+    """
+    n = check_int("n", n, low=2, high=16)
+    H = check_int("horizon", horizon, low=1)
+    n_cells = check_int("n_cells", n_cells, low=1)
+    p = check_probability("p", p)
+    rng = as_generator("seed", seed)
     P = np.zeros((n, n, n))
     P[:, np.arange(n), np.arange(n)] = 1.0
     mdp = TabularMDP(P, np.zeros((n, n)), horizon=H, mu0=np.full(n, 1.0 / n), name=f"choice_coverage(n={n})")
@@ -50,10 +67,27 @@ def lure_coverage(n: int, *, horizon: int, lure: float = 2.0, copies: int = 1) -
     learner that credits every visit with the singleton value ``F({s})`` (the modular surrogate) keeps returning
     to the lure. With many copies a uniformly random policy wastes most of its moves on them: its value is
     ``lure + (n - copies)(1 - (1 - 1/n)^(H - 1))``, below ``(1 - 1/e) OPT`` for e.g. ``n = 10, copies = 6,
-    lure = 1.5`` and ``H = 4 .. 7``."""
-    n = check_int(n, "n", 2, 16)
-    H = check_int(horizon, "horizon", 1)
-    copies = check_int(copies, "copies", 1, n - 1)
+    lure = 1.5`` and ``H = 4 .. 7``.
+
+    Parameters
+    ----------
+    n : int
+        Number of elements, in ``[2, 16]``.
+    horizon : int
+        Finite horizon ``H``.
+    lure : float
+        Weight of the shared cell.
+    copies : int
+        Number of elements covering it, in ``[1, n - 1]``.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and coverage function.
+    """
+    n = check_int("n", n, low=2, high=16)
+    H = check_int("horizon", horizon, low=1)
+    copies = check_int("copies", copies, low=1, high=n - 1)
     P = np.zeros((n, n, n))
     P[:, np.arange(n), np.arange(n)] = 1.0
     C = np.zeros((n, n - copies + 1), dtype=bool)
@@ -76,10 +110,22 @@ def tight_coverage(k: int, *, eps: float = 1e-3) -> SubmodularMDP:
     (covers nothing, the start), ``1 + i`` = the *greedy* set ``G_i`` (row ``i`` and a private cell worth
     ``eps (1/k)(1 - 1/k)^i``, which breaks the ties in its favour), ``1 + k + j`` = the *optimal* set ``O_j``
     (column ``j``, remainder included). Horizon ``k + 1`` (``k`` moves). Greedy picks ``G_0, ..., G_{k-1}``
-    (value ``(1 - (1 - 1/k)^k)(1 + eps)``), the optimum picks every ``O_j`` (value 1)."""
-    k = check_int(k, "k", 2, 7)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 0.1:
-        raise ValueError(f"eps: must lie in (0, 0.1), got {eps!r}")
+    (value ``(1 - (1 - 1/k)^k)(1 + eps)``), the optimum picks every ``O_j`` (value 1).
+
+    Parameters
+    ----------
+    k : int
+        Number of rows and columns, in ``[2, 6]``.
+    eps : float
+        Tie-breaking weight of the greedy sets' private cells.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and coverage function.
+    """
+    k = check_int("k", k, low=2, high=7)
+    check_real("eps", eps, low=0.0, high=0.1, low_open=True, high_open=True)
     n = 2 * k + 1
     q = (1.0 - 1.0 / k) ** np.arange(k + 1)
     cells = k * k + k + k  # grid, remainder row, private cells of the greedy sets
@@ -105,11 +151,32 @@ def coverage_gridworld(ascii_map: str, *, horizon: int, radius: int = 1, slip: f
     """Coverage on a gridworld (biodiversity-monitoring style): the agent moves (up, right, down, left, stay) on
     the non-wall cells of ``ascii_map`` ('#' walls, 'S' start); visiting a cell covers every cell within
     Chebyshev distance ``radius``; ``F`` = total weight covered (weights: ``cell_weights`` (n_cells,), else
-    ~ U[0, 1] from ``seed``, else 1). With ``slip`` the move goes elsewhere uniformly at random."""
+    ~ U[0, 1] from ``seed``, else 1). With ``slip`` the move goes elsewhere uniformly at random.
+
+    Parameters
+    ----------
+    ascii_map : str
+        The map.
+    horizon : int
+        Finite horizon ``H``.
+    radius : int
+        Chebyshev radius covered by a visit, at least 0.
+    slip : float
+        Probability of a uniformly random other move.
+    cell_weights : array_like, optional
+        Weights of the cells.
+    seed : int or numpy.random.Generator, optional
+        Seed of random weights when ``cell_weights`` is not given.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and coverage function.
+    """
     lay = gridworld_layout(ascii_map)
-    H = check_int(horizon, "horizon", 1)
-    radius = check_int(radius, "radius", 0)
-    slip = check_prob(slip, "slip")
+    H = check_int("horizon", horizon, low=1)
+    radius = check_int("radius", radius, low=0)
+    slip = check_probability("slip", slip)
     S = len(lay.cells)
     if S > 16:
         raise ValueError(f"ascii_map: {S} free cells; the exact bitmask DP supports at most 16")
@@ -127,7 +194,7 @@ def coverage_gridworld(ascii_map: str, *, horizon: int, radius: int = 1, slip: f
     if cell_weights is not None:
         w = np.asarray(cell_weights, dtype=np.float64)
     elif seed is not None:
-        w = as_generator(seed).random(S)
+        w = as_generator("seed", seed).random(S)
     else:
         w = np.ones(S)
     mu0 = np.zeros(S)
@@ -143,9 +210,28 @@ def informative_path(rows: int = 3, cols: int = 4, *, horizon: int, lengthscale:
     ``objective="info_gain"``: ``F(B) = log det(I + K_BB / noise^2)`` (mutual information, always monotone
     submodular; Krause & Guestrin 2005). ``objective="variance"``: total reduction of posterior variance over all
     cells, which is submodular only under conditions on the kernel (Das & Kempe 2008); it is validated at
-    construction and refused with the violated inequality when it is not."""
-    rows = check_int(rows, "rows")
-    cols = check_int(cols, "cols")
+    construction and refused with the violated inequality when it is not.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Grid size.
+    horizon : int
+        Finite horizon ``H``.
+    lengthscale : float
+        Length scale of the squared-exponential kernel.
+    noise : float
+        Standard deviation of the measurement noise.
+    objective : {"info_gain", "variance"}
+        The set function.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and GP objective.
+    """
+    rows = check_int("rows", rows, low=1)
+    cols = check_int("cols", cols, low=1)
     if rows * cols > 16:
         raise ValueError("rows * cols must be at most 16 (exact bitmask DP)")
     if objective not in ("info_gain", "variance"):
@@ -167,8 +253,19 @@ def deceptive_chain(n: int) -> SubmodularMDP:
     start ``0``, action 0 enters a dead end ``d`` worth 1 (absorbing), action 1 enters a path ``p_1 .. p_n``
     of states worth 0 at ``p_1`` and ``1`` each afterwards... concretely ``F`` is modular with weight 1 on ``d``,
     0 on ``p_1`` and ``1`` on ``p_2 .. p_n``, horizon ``n + 1``. Greedy (one-step marginal gain) takes the dead
-    end: value 1; the optimum walks the path: value ``n - 1``."""
-    n = check_int(n, "n", 2, 13)
+    end: value 1; the optimum walks the path: value ``n - 1``.
+
+    Parameters
+    ----------
+    n : int
+        Length of the path, in ``[2, 13]``.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and modular ``F``.
+    """
+    n = check_int("n", n, low=2, high=13)
     S = n + 2  # 0: start, 1: dead end, 2..n+1: path p_1..p_n
     P = np.zeros((S, 2, S))
     P[0, 0, 1] = 1.0
@@ -190,8 +287,19 @@ def memory_hub(n: int = 2) -> SubmodularMDP:
     leaf whatever the action (time-dependent dynamics); afterwards action ``i`` from the hub goes to leaf ``i``
     and every action from a leaf returns to the hub. ``F`` counts the distinct leaves visited. A
     history-dependent policy remembers which leaf chance chose and covers all ``n``; a Markov policy on
-    ``(h, s)`` cannot, so its best value is strictly smaller (``n = 2``: 1.5 vs 2)."""
-    n = check_int(n, "n", 2, 8)
+    ``(h, s)`` cannot, so its best value is strictly smaller (``n = 2``: 1.5 vs 2).
+
+    Parameters
+    ----------
+    n : int
+        Number of leaves, in ``[2, 8]``.
+
+    Returns
+    -------
+    SubmodularMDP
+        Dynamics and leaf-counting ``F``.
+    """
+    n = check_int("n", n, low=2, high=8)
     S, A, H = n + 1, n, 2 * n
     P = np.zeros((H, S, A, S))
     for h in range(H):
@@ -231,10 +339,22 @@ class OrienteeringInstance:
 
     @property
     def n(self) -> int:
+        """Number of vertices."""
         return len(self.succ)
 
     def f(self, vertices) -> float:
-        """``f`` of a collection of vertices."""
+        """``f`` of a collection of vertices.
+
+        Parameters
+        ----------
+        vertices : iterable of int
+            Visited vertices (repetitions count once).
+
+        Returns
+        -------
+        float
+            Total weight of the groups that contain a visited vertex.
+        """
         idx = np.unique(np.asarray(list(vertices), dtype=np.int64))
         if idx.size == 0:
             return 0.0
@@ -242,7 +362,15 @@ class OrienteeringInstance:
 
     def brute_force(self) -> tuple[float, list]:
         """The SOP optimum by enumerating every walk from ``root`` with at most ``budget`` arcs (exponential;
-        independent of the bitmask DP, used to test the reduction). Returns ``(value, best walk)``."""
+        independent of the bitmask DP, used to test the reduction). Returns ``(value, best walk)``.
+
+        Returns
+        -------
+        value : float
+            The largest ``f`` of the vertex set of a walk.
+        walk : list of int
+            A walk attaining it.
+        """
         best = [-1.0, None]
 
         def rec(walk):
@@ -281,13 +409,32 @@ def _check_instance(succ, covers, weights, root, budget) -> OrienteeringInstance
     root = int(root)
     if not 0 <= root < n:
         raise ValueError(f"root: {root} out of range [0, {n})")
-    budget = check_int(budget, "budget", 0)
+    budget = check_int("budget", budget, low=0)
     return OrienteeringInstance(tuple(norm), C, w, root, budget)
 
 
 def orienteering_instance(succ, covers, weights=None, *, root: int = 0, budget: int) -> OrienteeringInstance:
     """Validate and build an :class:`OrienteeringInstance` (``succ``: successor lists; ``covers``: boolean
-    (n, n_groups) membership; ``weights``: group weights, default 1)."""
+    (n, n_groups) membership; ``weights``: group weights, default 1).
+
+    Parameters
+    ----------
+    succ : sequence of sequence of int
+        Successor lists of the ``n`` vertices.
+    covers : array_like of bool
+        Membership ``(n, n_groups)``.
+    weights : array_like, optional
+        Non-negative group weights (default 1).
+    root : int
+        Start vertex.
+    budget : int
+        Largest number of arcs of a walk, at least 0.
+
+    Returns
+    -------
+    OrienteeringInstance
+        The validated instance.
+    """
     return _check_instance(succ, covers, weights, root, budget)
 
 
@@ -301,9 +448,9 @@ def orienteering_subrl(inst: OrienteeringInstance) -> SubmodularMDP:
     inapproximability carries over: no polynomial algorithm achieves a factor better than
     ``Omega(log^{1-eps} OPT)`` unless ``NP ⊆ ZTIME(n^{polylog n})``. That SOP factor is stated by Chekuri & Pal
     (FOCS 2005, abstract: "hard to approximate to a ratio better than Omega(log^{1-eps} OPT), even in undirected
-    graphs", through group Steiner tree, Halperin & Krauthgamer 2003; their SOP also allows stalling). We could
-    not retrieve the SubRL paper's own text in this session: that it reduces from SOP and states this factor is
-    from memory of the paper, and the details below are our reconstruction.
+    graphs", through group Steiner tree, Halperin & Krauthgamer 2003; their SOP also allows stalling). That the
+    SubRL paper reduces from SOP with this factor is our reading of it; the details below are our
+    reconstruction.
 
     Construction (ours in detail): states = vertices; action 0 = stay, action ``i >= 1`` = move to the ``i``-th
     successor (sorted), or stay if the vertex has fewer successors, so ``A = 1 + max out-degree``; deterministic
@@ -312,7 +459,18 @@ def orienteering_subrl(inst: OrienteeringInstance) -> SubmodularMDP:
     ``F``, so the visited sets of trajectories are exactly the vertex sets of walks with at most ``budget`` arcs,
     and OPT(SubMDP) = OPT(SOP) -- which ``tests/test_submodular_hardness.py`` checks against
     :meth:`OrienteeringInstance.brute_force`. (The end-vertex constraint of the s-t version of SOP is dropped:
-    this is the rooted version.)"""
+    this is the rooted version.)
+
+    Parameters
+    ----------
+    inst : OrienteeringInstance
+        The SOP instance.
+
+    Returns
+    -------
+    SubmodularMDP
+        The deterministic SubMDP with ``OPT(SubMDP) = OPT(SOP)``.
+    """
     if not isinstance(inst, OrienteeringInstance):
         raise TypeError(f"inst: expected an OrienteeringInstance, got {type(inst).__name__}")
     n = inst.n
@@ -332,12 +490,35 @@ def random_group_orienteering(n: int = 8, *, budget: int = 4, seed, n_groups: in
                               group_size: int = 2, undirected: bool = False) -> OrienteeringInstance:
     """A random rooted group-orienteering instance: every vertex gets ``degree`` random successors (arcs; with
     ``undirected`` every arc is also added reversed), each of ``n_groups`` groups is a random set of
-    ``group_size`` vertices with weight ~ U[0, 1], root 0. For testing the reduction on small instances."""
-    n = check_int(n, "n", 2, 16)
-    degree = check_int(degree, "degree", 1)
-    n_groups = check_int(n_groups, "n_groups")
-    group_size = check_int(group_size, "group_size", 1, n)
-    rng = as_generator(seed)
+    ``group_size`` vertices with weight ~ U[0, 1], root 0. For testing the reduction on small instances.
+
+    Parameters
+    ----------
+    n : int
+        Number of vertices, in ``[2, 16]``.
+    budget : int
+        Largest number of arcs of a walk.
+    seed : int or numpy.random.Generator
+        Seed of the arcs, groups and weights.
+    n_groups : int
+        Number of groups.
+    degree : int
+        Successors per vertex.
+    group_size : int
+        Vertices per group, in ``[1, n]``.
+    undirected : bool
+        Also add every arc reversed.
+
+    Returns
+    -------
+    OrienteeringInstance
+        The random instance.
+    """
+    n = check_int("n", n, low=2, high=16)
+    degree = check_int("degree", degree, low=1)
+    n_groups = check_int("n_groups", n_groups, low=1)
+    group_size = check_int("group_size", group_size, low=1, high=n)
+    rng = as_generator("seed", seed)
     succ = [set(rng.choice(n, size=min(degree, n), replace=False).tolist()) for _ in range(n)]
     if undirected:
         for v in range(n):
@@ -359,8 +540,23 @@ def orienteering_lure(k: int, *, seed=None, eps: float = 0.01) -> OrienteeringIn
     OPT walks ``r, g, t_1, .., t_k``: ``sum_j w_j``. Greedy marginal gains (strict at every step, so no
     tie-breaking) take ``l_1`` (gain 1 > 0) and then follow the lure path (gain ``eps`` > 0 = going back):
     ``1 + k eps``. Ratio ``(1 + k eps) / sum_j w_j ~ 1/k``: no constant factor for greedy on SOP-reduced SubMDPs,
-    consistent with (though far weaker than) the paper's hardness result."""
-    k = check_int(k, "k", 2, 6)
+    consistent with (though far weaker than) the paper's hardness result.
+
+    Parameters
+    ----------
+    k : int
+        Number of terminals, in ``[2, 7]``.
+    seed : int or numpy.random.Generator, optional
+        Seed of random terminal weights (``None``: all 1).
+    eps : float
+        Weight of the further lure groups, in ``(0, 0.1)``.
+
+    Returns
+    -------
+    OrienteeringInstance
+        The instance with budget ``k + 1``.
+    """
+    k = check_int("k", k, low=2, high=6)
     eps = float(eps)
     if not 0.0 < eps < 1.0 / (k + 1):
         raise ValueError(f"eps: expected 0 < eps < 1/(k+1) = {1 / (k + 1):.4g}, got {eps}")
@@ -372,7 +568,7 @@ def orienteering_lure(k: int, *, seed=None, eps: float = 0.01) -> OrienteeringIn
     for a, b in edges:
         succ[a].add(b)
         succ[b].add(a)
-    w_t = np.ones(k) if seed is None else 0.5 + as_generator(seed).random(k)
+    w_t = np.ones(k) if seed is None else 0.5 + as_generator("seed", seed).random(k)
     C = np.zeros((n, 2 * k + 1), dtype=bool)
     C[T, np.arange(k)] = True
     C[L, np.arange(k, 2 * k + 1)] = True

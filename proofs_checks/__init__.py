@@ -38,7 +38,13 @@ _NOT_CHECKS = {"cli", "figures", "framework", "learners"}
 
 
 def registry() -> dict:
-    """``{name: Check}`` for every check module of this package."""
+    """``{name: Check}`` for every check module of this package.
+
+    Returns
+    -------
+    dict of str to Check
+        The checks by name.
+    """
     found = {}
     for mod in pkgutil.iter_modules(__path__):
         if mod.name.startswith("_") or mod.name in _NOT_CHECKS:
@@ -53,6 +59,23 @@ def registry() -> dict:
 
 
 def get(name: str) -> Check:
+    """The check named ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A check name (a key of :func:`registry`).
+
+    Returns
+    -------
+    Check
+        The check.
+
+    Raises
+    ------
+    KeyError
+        No check has that name; the message lists the known ones.
+    """
     reg = registry()
     if name not in reg:
         raise KeyError(f"unknown check {name!r}; known checks: {', '.join(sorted(reg)) or 'none'}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rltheory.solvers.submodular import _eval_context_policy, _prepare
+from rltheory.solvers.submodular import context_policy_value as _eval_context_policy, dp_arrays as _prepare
 
 __all__ = ["SubPOLearner", "subpo_learner", "run_set_function_learner"]
 

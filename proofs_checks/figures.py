@@ -288,6 +288,11 @@ def tidy_axes(ax, xs=None):
     ax : matplotlib.axes.Axes
     xs : sequence of float, optional
         The x values measured; ticks are put there and only there.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     if xs is not None:
         xs = [float(v) for v in xs]
@@ -580,12 +585,40 @@ def _caption_height(report, res) -> float:
 
 
 def figure_size(report, res) -> tuple[float, float]:
-    """``(width, height)`` in inches of the figure of one claim (panels plus its caption)."""
+    """``(width, height)`` in inches of the figure of one claim (panels plus its caption).
+
+    Parameters
+    ----------
+    report : CheckReport
+        The report the claim belongs to.
+    res : ClaimResult
+        The claim's results.
+
+    Returns
+    -------
+    tuple of float
+        Width and height in inches.
+    """
     return WIDTH_IN, _n_panels(res, _rule_kind(res.claim.rule)) * PANEL_IN + 0.55 + _caption_height(report, res)
 
 
 def draw(fig, report, res):
-    """Fill ``fig`` (of size :func:`figure_size`) with the figure of one claim; returns ``fig``."""
+    """Fill ``fig`` (of size :func:`figure_size`) with the figure of one claim; returns ``fig``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        An empty figure of size :func:`figure_size`.
+    report : CheckReport
+        The report the claim belongs to.
+    res : ClaimResult
+        The claim's measurement, control and rule results.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig``, filled.
+    """
     kind = _rule_kind(res.claim.rule)
     cap = _caption(report, res)
     cap_in = _caption_height(report, res)

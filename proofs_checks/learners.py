@@ -138,5 +138,16 @@ def learner_spec(obj) -> str:
 
 
 def spec_tag(spec: str) -> str:
-    """A file-name-safe tag for ``spec`` (``:`` becomes ``.``), used to keep a learner's report files apart."""
+    """A file-name-safe tag for ``spec`` (``:`` becomes ``.``), used to keep a learner's report files apart.
+
+    Parameters
+    ----------
+    spec : str
+        A learner spec ``"package.module:qualname"``.
+
+    Returns
+    -------
+    str
+        The spec with ``:`` replaced by ``.``.
+    """
     return _check_format(spec).replace(":", ".")

@@ -45,6 +45,13 @@ def _scheduler(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rltheory`` command (subcommands ``list``, ``check``, ``solve``, ``bounds``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser.
+    """
     p = _Parser(prog="rltheory", description="RL theory on the test bench.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -113,6 +120,18 @@ def _cmd_solve(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``rltheory`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (``EXIT_OK`` = 0 on success, ``EXIT_USAGE`` for a usage error, otherwise that of the subcommand).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_real
 from .models.tabular import TabularMDP
 from .solvers.api import _evaluate, as_stochastic_policy, next_value_variance, occupancy
 
@@ -45,6 +46,18 @@ def return_variance(mdp: TabularMDP, policy) -> float:
 
     ``M_h(s) = sum_a pi_h(a|s) [R_h(s,a)^2 + 2 R_h(s,a) (P_h V_{h+1})(s,a) + (P_h M_{h+1})(s,a)]``, ``M_H = 0``,
     then ``Var = <mu0, M_0> - <mu0, V_0>^2`` (the initial state is random too).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A finite-horizon MDP.
+    policy : array_like
+        A Markov policy.
+
+    Returns
+    -------
+    float
+        ``Var^pi[G]``.
     """
     _require_finite(mdp, "return_variance")
     pol = as_stochastic_policy(mdp, policy)
@@ -70,6 +83,18 @@ def total_variance_decomposition(mdp: TabularMDP, policy) -> dict:
     Returns ``{"variance": Var^pi[G], "transition_term": E sum_h Var_{P_h} V_{h+1},
     "policy_term": E sum_h Var_{pi_h} Q_h, "initial_term": Var_{s_0 ~ mu0} V_0(s_0), "rhs": sum of the three}``;
     the lemma states ``variance == rhs``. The expectations are exact, through the occupancy measure ``d^pi_h``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A finite-horizon MDP.
+    policy : array_like
+        A Markov policy.
+
+    Returns
+    -------
+    dict
+        The terms listed above.
     """
     _require_finite(mdp, "total_variance_decomposition")
     pol = as_stochastic_policy(mdp, policy)
@@ -98,14 +123,26 @@ def total_variance_decomposition(mdp: TabularMDP, policy) -> dict:
 
 def elliptical_potential(X, lam: float = 1.0) -> np.ndarray:
     """Running sum ``sum_{k'<=k} min(1, ||x_k'||^2_{Sigma_{k'-1}^{-1}})`` for the rows ``x_k`` of ``X`` (K, d),
-    with ``Sigma_0 = lam I`` and Sherman-Morrison updates of ``Sigma^{-1}``. Returns shape (K,)."""
+    with ``Sigma_0 = lam I`` and Sherman-Morrison updates of ``Sigma^{-1}``. Returns shape (K,).
+
+    Parameters
+    ----------
+    X : array_like
+        Finite features, shape ``(K, d)``.
+    lam : float
+        Positive regularisation.
+
+    Returns
+    -------
+    numpy.ndarray
+        The running sums, shape ``(K,)``.
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X: expected shape (K, d), got {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError("X: non-finite entry")
-    if not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam: must be positive, got {lam!r}")
+    lam = check_real("lam", lam, low=0.0, low_open=True)
     K, d = X.shape
     Sinv = np.eye(d) / lam
     out = np.empty(K)
@@ -121,14 +158,44 @@ def elliptical_potential(X, lam: float = 1.0) -> np.ndarray:
 
 
 def elliptical_potential_bound(K, d, lam: float = 1.0, L: float = 1.0):
-    """``2 d log(1 + K L^2 / (d lam))`` (Abbasi-Yadkori et al. 2011, Lemma 11)."""
+    """``2 d log(1 + K L^2 / (d lam))`` (Abbasi-Yadkori et al. 2011, Lemma 11).
+
+    Parameters
+    ----------
+    K : int
+        Number of rows.
+    d : int
+        Dimension.
+    lam : float
+        Regularisation.
+    L : float
+        Bound on the row norms.
+
+    Returns
+    -------
+    float
+        The bound on the last running sum of :func:`elliptical_potential`.
+    """
     K = np.asarray(K, dtype=np.float64)
     return 2.0 * d * np.log1p(K * L * L / (d * lam))
 
 
 def performance_difference(mdp: TabularMDP, pi_new, pi_old) -> dict:
     """Both sides of the performance-difference lemma: ``lhs = V^{new}_0(mu0) - V^{old}_0(mu0)`` and
-    ``rhs = sum_h sum_{s,a} d^{new}_h(s,a) (Q^{old}_h(s,a) - V^{old}_h(s))``."""
+    ``rhs = sum_h sum_{s,a} d^{new}_h(s,a) (Q^{old}_h(s,a) - V^{old}_h(s))``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A finite-horizon MDP.
+    pi_new, pi_old : array_like
+        Markov policies.
+
+    Returns
+    -------
+    dict
+        ``{"lhs": float, "rhs": float}``; the lemma states ``lhs == rhs``.
+    """
     _require_finite(mdp, "performance_difference")
     Vn, _ = _evaluate(mdp, pi_new)
     Vo, Qo = _evaluate(mdp, pi_old)
@@ -142,7 +209,20 @@ def performance_difference(mdp: TabularMDP, pi_new, pi_old) -> dict:
 def simulation_lemma(mdp: TabularMDP, other: TabularMDP, policy) -> dict:
     """Both sides of the simulation lemma for one policy in two models with the same S, A, H, rewards and mu0:
     ``lhs = V^pi_{other,0}(mu0) - V^pi_{mdp,0}(mu0)`` and
-    ``rhs = sum_h sum_{s,a} d^pi_{other,h}(s,a) sum_{s'} (P^{other}_h - P_h)(s'|s,a) V^pi_{mdp,h+1}(s')``."""
+    ``rhs = sum_h sum_{s,a} d^pi_{other,h}(s,a) sum_{s'} (P^{other}_h - P_h)(s'|s,a) V^pi_{mdp,h+1}(s')``.
+
+    Parameters
+    ----------
+    mdp, other : TabularMDP
+        Finite-horizon MDPs differing only in their transitions.
+    policy : array_like
+        A Markov policy.
+
+    Returns
+    -------
+    dict
+        ``{"lhs": float, "rhs": float}``; the lemma states ``lhs == rhs``.
+    """
     _require_finite(mdp, "simulation_lemma")
     _require_finite(other, "simulation_lemma")
     if (mdp.S, mdp.A, mdp.horizon) != (other.S, other.A, other.horizon):

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from benchmarks import construction
 from benchmarks import run as bench
 from benchmarks.instances import garnet_local, riverswim_local
 from benchmarks.ucbvi_numpy import ucbvi_numpy
@@ -28,10 +29,14 @@ def tiny_result(tmp_path_factory):
 def test_json_structure(tiny_result):
     result, path = tiny_result
     data = json.loads(path.read_text())
-    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e"}
+    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e", "construction"}
     assert data["meta"]["profile"] == "tiny"
     assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
-    assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory"}
+    assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory", "construction"}
+    # construction: one row per case of the profile, with the reduction it is measured against
+    assert [r["case"] for r in data["construction"]] == [
+        f"{k} S={S} A={A}" + (f" k={n}" if n else "") for k, S, A, n in construction.PROFILES["tiny"]]
+    assert all(r["seconds"]["reduction"] > 0 for r in data["construction"])
     # memory: one fresh-process probe per configured case, peak measured after the model was built
     assert len(data["memory"]) == len(bench.PROFILES["tiny"]["memory"])
     for m in data["memory"]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import mdps
 from rltheory import TabularMDP
-from rltheory.analysis.effective_horizon import epw, exploration_values, min_k, simple_effective_horizon
+from rltheory.algorithms.effective_horizon.analysis import epw, exploration_values, min_k, simple_effective_horizon
 from rltheory.solvers import evaluate, solve
 
 BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bridge")

@@ -11,10 +11,10 @@ from mdps.eh_suite import KEY_DOOR_ROOMS, eh_suite, key_door, random_determinist
 from proofs_checks.framework import FractionAtLeast, Measurement, RankCorrelationAbove
 from rltheory.algorithms.effective_horizon import LinearRegressor, sqirl, sqirl_sample_complexity
 from rltheory.algorithms.tabular import geometric_checkpoints, qlearning
-from rltheory.analysis.effective_horizon import epw, min_k, simple_effective_horizon
-from rltheory.analysis.sample_complexity import (doubling_search, empirical_sample_complexity,
+from rltheory.algorithms.effective_horizon.analysis import epw, min_k, simple_effective_horizon
+from rltheory.algorithms.effective_horizon.sample_complexity import (doubling_search, empirical_sample_complexity,
                                                  first_success_quantile)
-from rltheory.analysis.stochastic_horizon import qvi_iterates, stochastic_analysis
+from rltheory.algorithms.effective_horizon.stochastic_analysis import qvi_iterates, stochastic_analysis
 from rltheory.solvers import evaluate, solve
 
 BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bridge")
@@ -68,13 +68,13 @@ def test_stochastic_min_k_on_sticky_chain_is_larger_than_greedy_can_fix():
 
 def test_sticky_actions_model():
     base = mdps.eh_suite.distractor_chain(4, horizon=8)
-    same = sticky_actions(base, 0.0)
+    same = sticky_actions(base, p=0.0)
     assert solve(same).V[0] @ same.mu0 == pytest.approx(solve(base).V[0] @ base.mu0)
-    st_ = sticky_actions(base, 0.25)
+    st_ = sticky_actions(base, p=0.25)
     assert st_.S == base.S * (base.A + 1)
     assert solve(st_).V[0] @ st_.mu0 <= solve(base).V[0] @ base.mu0 + 1e-12
     with pytest.raises(ValueError, match="p"):
-        sticky_actions(base, 1.0)
+        sticky_actions(base, p=1.0)
 
 
 def test_key_door_needs_the_key_and_the_shortest_horizon():
@@ -90,11 +90,11 @@ def test_key_door_needs_the_key_and_the_shortest_horizon():
 
 
 def test_suites_are_valid_and_analysable():
-    for name, m in eh_suite(True) + stochastic_suite(True):
+    for name, m in eh_suite(quick=True) + stochastic_suite(quick=True):
         assert m.finite_horizon and m.time_homogeneous, name
         a = stochastic_analysis(m, k_max=2)
         assert 1 <= a.value <= m.horizon
-    assert len(eh_suite(False)) == 27 and len(stochastic_suite(False)) == 21
+    assert len(eh_suite(quick=False)) == 27 and len(stochastic_suite(quick=False)) == 21
 
 
 def test_qlearning_reproducible_and_learns_a_small_chain():
@@ -111,13 +111,31 @@ def test_qlearning_reproducible_and_learns_a_small_chain():
             qlearning(m, **{"seed": 0, **kw})
 
 
+def test_qlearning_stop_at_optimal_keeps_first_optimal():
+    """Stopping at the first optimal checkpoint only drops later checkpoints: the episodes before it draw the same
+    random numbers, so the checkpoints up to the stop and first_optimal() are those of the full run."""
+    m = mdps.eh_suite.distractor_chain(3, horizon=6)
+    for s in range(6):
+        full = qlearning(m, 2**12, seed=s)
+        stop = qlearning(m, 2**12, seed=s, stop_at_optimal=True)
+        assert stop.first_optimal() == full.first_optimal()
+        done = ~np.isnan(stop.values)
+        np.testing.assert_array_equal(stop.values[done], full.values[done])
+        if np.isfinite(full.first_optimal()):
+            assert stop.checkpoints[done][-1] == full.first_optimal()  # nothing evaluated after the stop
+            with pytest.raises(ValueError, match="tol"):
+                stop.first_optimal(tol=1e-6)
+    with pytest.raises(TypeError, match="stop_at_optimal"):
+        qlearning(m, 5, seed=0, stop_at_optimal=1)
+
+
 def test_geometric_checkpoints():
     c = geometric_checkpoints(1000)
     assert c[0] == 1 and c[-1] == 1000 and np.all(np.diff(c) > 0)
 
 
 def test_sqirl_tabular_and_linear_one_hot_agree_and_solve_a_1_qvi_solvable_mdp():
-    m = [x for n, x in eh_suite(True) if n == "grid0"][0]
+    m = [x for n, x in eh_suite(quick=True) if n == "grid0"][0]
     assert min_k(m) == 1
     r = sqirl(m, 1, 256, seed=0)
     assert r.optimal and r.episodes == 256 * m.horizon

@@ -342,13 +342,13 @@ def test_unpicklable_function_is_refused_for_the_pool():
     ({"seeds": [1, 1]}, ValueError, "seeds"),
     ({"seeds": [-1]}, ValueError, "seeds"),
     ({"seeds": ["x"]}, TypeError, "seeds"),
-    ({"seeds": [1.5]}, TypeError, "seeds"),
+    ({"seeds": [1.5]}, ValueError, "seeds"),
     ({"seeds": "3"}, TypeError, "seeds"),
     ({"seeds": True}, TypeError, "seeds"),
     ({"executor": "gpu"}, ValueError, "executor"),
     ({"executor": 3}, TypeError, "executor"),
     ({"n_workers": 0}, ValueError, "n_workers"),
-    ({"n_workers": True}, ValueError, "n_workers"),
+    ({"n_workers": True}, TypeError, "n_workers"),
     ({"name": ""}, TypeError, "name"),
 ])
 def test_bad_arguments(kw, exc, msg):

@@ -14,8 +14,8 @@ import mdps
 from mdps.eh_suite import random_deterministic
 from rltheory import TabularMDP
 from rltheory.algorithms.effective_horizon import gorp
-from rltheory.analysis.gorp_tight_bound import (_binom_cdf, _binom_quantile, gorp_failure_probability, return_moments,
-                                                tight_gorp_bound)
+from rltheory.algorithms.effective_horizon.gorp_tight_bound import gorp_failure_probability, return_moments, tight_gorp_bound
+from rltheory.algorithms.effective_horizon.gorp_tight_bound._special import binom_cdf, binom_quantile
 
 BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bridge")
 KEYCORRIDOR = os.path.join(BRIDGE, "MiniGrid-KeyCorridorS3R1-v0.npz")
@@ -122,10 +122,10 @@ def test_failure_bound_dominates_gorp_failure_rate(seed):
 def test_binomial_helpers_match_scipy():
     for n, p in [(1, 0.3), (7, 0.5), (29, 0.01), (400, 0.37), (10**5, 0.999)]:
         for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
-            assert _binom_cdf(n, p, k) == pytest.approx(scipy.stats.binom.cdf(k, n, p), rel=1e-8, abs=1e-300)
+            assert binom_cdf(n, p, k) == pytest.approx(scipy.stats.binom.cdf(k, n, p), rel=1e-8, abs=1e-300)
     cdf = scipy.stats.binom(12, 0.3).cdf
     for q in np.linspace(0.01, 0.99, 99):
-        x = _binom_quantile(12, 0.3, float(q))
+        x = binom_quantile(12, 0.3, float(q))
         if q <= cdf(0):
             assert x == 0
         elif q <= 0.5:  # Boost rounds lower quantiles down ...
@@ -176,7 +176,7 @@ def test_bound_holds_each_rule():
 def _exact_gorp1_failure(mdp, m):
     """Exact P(GORP(k=1, m) ends sub-optimal) on a deterministic MDP with 0/1 returns: action a's m rollouts sum
     to Binomial(m, Q^rand(a)); ties go to the first action, as in :func:`gorp`."""
-    from rltheory.analysis.effective_horizon import exploration_values
+    from rltheory.algorithms.effective_horizon.analysis import exploration_values
 
     ev = exploration_values(mdp)
     T, S, A = ev.Q_rand.shape

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import mdps
 from rltheory import LinearMixtureMDP, TabularMDP
 from rltheory.solvers import evaluate, solve
+from rltheory.solvers.linear_mixture import linear_mixture_value, solve_linear_mixture, suboptimality
 
 
 def _random_parts(S, A, d, H, seed):
@@ -29,7 +30,7 @@ def test_to_tabular_planning_agrees_with_direct_planning(S, A, d, H, seed):
     tab = m.to_tabular()
     assert isinstance(tab, TabularMDP)
     np.testing.assert_allclose(tab.P, np.einsum("satd,d->sat", phi, theta), atol=1e-12)
-    direct = m.plan()
+    direct = solve_linear_mixture(m)
     ref = solve(tab)
     np.testing.assert_allclose(direct.V, ref.V, atol=1e-10)
     np.testing.assert_allclose(direct.Q, ref.Q, atol=1e-10)
@@ -37,7 +38,7 @@ def test_to_tabular_planning_agrees_with_direct_planning(S, A, d, H, seed):
     v_tab = float(tab.mu0 @ evaluate(tab, direct.policy)[0])
     assert abs(m.evaluate(direct.policy) - v_tab) < 1e-10
     assert abs(v_tab - float(tab.mu0 @ ref.V[0])) < 1e-10
-    assert m.suboptimality(direct.policy) < 1e-10
+    assert suboptimality(m, direct.policy) < 1e-10
 
 
 @settings(max_examples=30, deadline=None)
@@ -129,7 +130,7 @@ def test_pickle_roundtrip_and_clip_planning():
     m2 = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(m2.phi, m.phi)
     assert m2.name == "x" and m2.mu0[2] == 1.0
-    a, b = m.plan(), m.plan(clip=True)  # values are in [0, 1] already: clipping changes nothing
+    a, b = solve_linear_mixture(m), solve_linear_mixture(m, clip=True)  # values in [0, 1] already: clip is a no-op
     np.testing.assert_allclose(a.V, b.V)
 
 
@@ -149,13 +150,13 @@ def test_hard_instance_structure(d):
     assert m.feature_norm_bound() <= 1 + 1e-12
     assert abs(m.B - (1 + (d - 1) * Delta)) < 1e-9
     # the optimal action is sign(mu); each wrong coordinate costs 2 Delta (H-1)/H
-    best = m.plan().policy[0, 0]
+    best = solve_linear_mixture(m).policy[0, 0]
     assert np.array_equal(acts[best], np.sign(mu))
     for j in range(m.A):
         pol = np.zeros((H, 3), dtype=np.int64)
         pol[0, 0] = j
         wrong = int((acts[j] != np.sign(mu)).sum())
-        assert abs(m.suboptimality(pol) - 2 * Delta * (H - 1) / H * wrong) < 1e-12
+        assert abs(suboptimality(m, pol) - 2 * Delta * (H - 1) / H * wrong) < 1e-12
 
 
 def test_hard_instance_errors():
@@ -175,5 +176,5 @@ def test_random_and_riverswim_constructors():
     r = mdps.linear_mixture_riverswim(6, 30, p=0.7)
     assert r.d == 2 and r.feature_norm_bound() <= 1 + 1e-12
     # the far-right reward is worth more with a longer horizon (more steps there), less with a short one
-    vals = [mdps.linear_mixture_riverswim(6, H).plan().value for H in (5, 20, 80)]
+    vals = [linear_mixture_value(mdps.linear_mixture_riverswim(6, H)) for H in (5, 20, 80)]
     assert vals[0] == 0.0 and vals[0] < vals[1] < vals[2] < 1

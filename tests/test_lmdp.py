@@ -7,13 +7,12 @@ from hypothesis import strategies as st
 from rltheory import LatentMDP
 from rltheory.solvers import solve
 from rltheory.solvers.lmdp import (
-    brute_force_value,
-    evaluate_history_policy,
     evaluate_plan,
     plan_alpha,
     return_moments,
     solve_lmdp,
 )
+from rltheory.testing import brute_force_value, evaluate_history_policy
 
 
 def random_lmdp(M, S, A, H, seed, Gamma=None, reward_levels=3, shared_rewards=False):
@@ -165,7 +164,7 @@ def test_variance_candidates_vanish_on_deterministic_lmdp():
 import mdps  # noqa: E402
 from proofs_checks.lmdp_regret.bounds import LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL, LMDP_REGRET_UPPER  # noqa: E402
 from rltheory.algorithms.lmdp import lmdp_hindsight  # noqa: E402
-from rltheory.analysis.lmdp import lmdp_regret, transition_degree, var_star  # noqa: E402
+from rltheory.algorithms.lmdp.analysis import lmdp_regret, transition_degree, var_star  # noqa: E402
 from rltheory.solvers.lmdp import plan_lmdp  # noqa: E402
 
 

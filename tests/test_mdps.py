@@ -74,7 +74,8 @@ def test_chain_and_gridworld():
 @pytest.mark.parametrize("call, exc, text", [
     (lambda: mdps.garnet(0, 2, 1, seed=0), ValueError, "S"),
     (lambda: mdps.garnet(5, 2, 6, seed=0), ValueError, "branching"),
-    (lambda: mdps.garnet(5, 2, 2, seed=-1), TypeError, "seed"),
+    (lambda: mdps.garnet(5, 2, 2, seed=-1), ValueError, "seed"),
+    (lambda: mdps.garnet(5, 2, 2, seed="0"), TypeError, "seed"),
     (lambda: mdps.garnet(5, 2, 2, seed=0, reward="x"), ValueError, "reward"),
     (lambda: mdps.riverswim(1), ValueError, "S"),
     (lambda: mdps.riverswim(5, p_right=0.7, p_stay=0.6), ValueError, "p_right"),

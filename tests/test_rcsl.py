@@ -292,7 +292,7 @@ def test_constructors_validate():
         mdps.tsitsiklis_van_roy(1.0)
     with pytest.raises(ValueError, match="horizon"):
         mdps.stitching_gridworld(horizon=2)
-    assert all(np.allclose(b.sum(axis=1), 1) for b in mdps.stitching_behaviours(0.5))
+    assert all(np.allclose(b.sum(axis=1), 1) for b in mdps.stitching_behaviours(eps=0.5))
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from rltheory import LinearMixtureMDP
 from rltheory.algorithms.reward_free import hf_beta, hf_ucrl_rfe, rf_express, ucrl_rfe, ucrl_rfe_beta
 from rltheory.algorithms.reward_free._common import qnorm, sherman_morrison, vertex_table
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import _home, _uncertainty
+from rltheory.solvers.linear_mixture import linear_mixture_value, solve_linear_mixture, suboptimality
 
 
 @settings(max_examples=30, deadline=None)
@@ -137,8 +138,8 @@ def test_ucrl_plan_bonus_switch():
     np.testing.assert_array_equal(a.extra["theta_plan"], b.extra["theta_plan"])  # same exploration
     assert a.extra["plan_bonus"] and not b.extra["plan_bonus"] and "control" in b.planning
     for j, r in enumerate(tr):  # without the bonus, PLAN (on H r, clipped to [0, H]) is greedy in the estimated model
-        pol = m.plan(r, theta=b.extra["theta_plan"][-1], clip=True).policy
-        assert abs(m.suboptimality(pol, r) - b.errors[-1, j]) < 1e-9
+        pol = solve_linear_mixture(m, r, theta=b.extra["theta_plan"][-1], clip=True).policy
+        assert abs(suboptimality(m, pol, r) - b.errors[-1, j]) < 1e-9
     with pytest.raises(TypeError, match="plan_bonus"):
         ucrl_rfe(m, 5, seed=0, plan_bonus=1)
 
@@ -313,9 +314,9 @@ def test_evaluation_error():
     assert evaluation_error(m, m.theta, tr) < 1e-12
     assert evaluation_error(m, m.theta, tr, env=m) < 1e-12
     th = m.theta + 0.05
-    pol = m.plan(tr[0], theta=th, clip=True).policy
-    V = m.plan(tr[0], theta=th).V
-    assert abs(m.evaluate(m.plan(tr[0], theta=th).policy, tr[0], theta=th) - m.mu0 @ V[0]) < 1e-12
+    pol = solve_linear_mixture(m, tr[0], theta=th, clip=True).policy
+    V = solve_linear_mixture(m, tr[0], theta=th).V
+    assert abs(m.evaluate(solve_linear_mixture(m, tr[0], theta=th).policy, tr[0], theta=th) - m.mu0 @ V[0]) < 1e-12
     e = evaluation_error(m, th, tr)
     assert e >= abs(m.evaluate(pol, tr[0], theta=th) - m.evaluate(pol, tr[0])) - 1e-15 and e > 0
     # against a misspecified environment the true parameter of the model is no longer exact
@@ -453,7 +454,7 @@ def test_lock_family():
     for i, k in enumerate(key):  # the key action moves on, every other action falls into the dead state
         assert m.P[i, k, i + 1 if i < 2 else 3] == 1.0 and np.all(m.P[i, np.arange(4) != k, 6] == 1.0)
     # the value of the optimal policy: through the lock, then the best bandit arm, reward from step L + 1 on
-    assert abs(m.plan().value - (10 - 3 - 1) / 10 * (1 / 6 + 2 * 0.04)) < 1e-12
+    assert abs(linear_mixture_value(m) - (10 - 3 - 1) / 10 * (1 / 6 + 2 * 0.04)) < 1e-12
     assert len(lock_rfe_test_rewards(m)) == 3 and lock_rfe_test_rewards(m)[2].shape == (10, 7, 4)
     with pytest.raises(ValueError, match="horizon"):
         lock_linear_mixture_rfe(3, 9, 10, gap=0.04)

@@ -11,7 +11,7 @@ import mdps
 from proofs_checks import RunContext, get
 from proofs_checks.framework import _serial_runner
 from rltheory.algorithms.tabular import ucbvi
-from rltheory.algorithms.tabular.ucbvi import _plan
+from rltheory.algorithms.tabular._kernels import ucbvi_plan
 from rltheory.solvers import evaluate, solve
 
 
@@ -50,7 +50,7 @@ def test_planning_step_matches_numpy_reference():
     Vmax = np.array([(H - h) * R3.max() for h in range(H + 1)])
     L = 2.0
     Q, V, pi = np.empty((H, S, A)), np.empty((H + 1, S)), np.empty((H, S), np.int64)
-    _plan(R3, Nsa, Nsas, Vmax, H, S, A, 1, 0.1, L, Q, V, pi)
+    ucbvi_plan(R3, Nsa, Nsas, Vmax, H, S, A, 1, 0.1, L, Q, V, pi)
     Vr = np.zeros((H + 1, S))
     for h in reversed(range(H)):
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -17,13 +17,13 @@ from mdps.eh_suite import eh_suite, eh_suite_fixed_horizon, stochastic_suite
 from rltheory.algorithms.effective_horizon import gorp
 from rltheory.algorithms.tabular.qlearning import qlearning
 from rltheory.algorithms.tabular.ucbvi import ucbvi
-from rltheory.analysis.effective_horizon import epw, min_k, simple_effective_horizon
-from rltheory.analysis.gorp_tight_bound import tight_gorp_bound
-from rltheory.analysis.sample_complexity import first_success_quantile
-from rltheory.analysis.stochastic_horizon import stochastic_analysis
+from rltheory.algorithms.effective_horizon.analysis import epw, min_k, simple_effective_horizon
+from rltheory.algorithms.effective_horizon.gorp_tight_bound import tight_gorp_bound
+from rltheory.algorithms.effective_horizon.sample_complexity import first_success_quantile
+from rltheory.algorithms.effective_horizon.stochastic_analysis import stochastic_analysis
 
-from rltheory.analysis.effective_horizon import PRECISION, deterministic_arrays
-from rltheory.analysis.sample_complexity import doubling_search
+from rltheory.algorithms.effective_horizon.analysis import PRECISION, deterministic_arrays
+from rltheory.algorithms.effective_horizon.sample_complexity import doubling_search
 
 from .._invariants import VSTAR_TOL, certified_optimum
 from .._settings import sizes
@@ -253,7 +253,7 @@ def qlearning_first_optimal(index, seed, suite="full"):
     """Episodes until epsilon-greedy Q-learning's greedy policy is first optimal on MDP ``index`` of ``suite``
     (``"full"``: ``eh_suite(quick=False)``; ``"fixed_horizon"``: :func:`mdps.eh_suite.eh_suite_fixed_horizon`)."""
     name, mdp = _SUITES[suite]()[int(index)]
-    res = qlearning(mdp, QLEARNING_BUDGET, seed=int(seed), epsilon=QLEARNING_EPSILON)
+    res = qlearning(mdp, QLEARNING_BUDGET, seed=int(seed), epsilon=QLEARNING_EPSILON, stop_at_optimal=True)
     return _reference_row(name, mdp, res.first_optimal())
 
 

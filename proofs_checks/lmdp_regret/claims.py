@@ -12,7 +12,7 @@ import numpy as np
 
 import mdps
 from rltheory.algorithms.lmdp import HindsightLearner, lmdp_hindsight, markov_policy_value, run_lmdp_learner
-from rltheory.analysis.lmdp import var_star
+from rltheory.algorithms.lmdp.analysis import var_star
 from rltheory.solvers.lmdp import solve_lmdp
 
 from .bounds import BOUNDS, LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL, LMDP_REGRET_UPPER

@@ -15,6 +15,7 @@ from mdps.linear_mixture import hard_rfe_test_rewards, lock_linear_mixture_rfe, 
 from rltheory.algorithms.reward_free import hf_ucrl_rfe, mass_projection, ucrl_rfe
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner
 from rltheory.algorithms.reward_free.protocol import PROTOCOL, run_reward_free
+from rltheory.solvers.linear_mixture import solve_linear_mixture
 
 from .bounds import BOUNDS, RFE_LM_ERROR_LOWER, RFE_LM_LOWER, RFE_LM_UPPER, UCRL_RFE_UPPER
 from ..framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound, RunContext, SlopeCI, rows_to_matrix
@@ -193,13 +194,13 @@ def evaluation_errors(mdp, thetas, rewards, env=None):
     twice it (V* - V^{pi_r} <= |error on pi*_r| + |error on pi_r|, as pi_r is greedy in the model). The optimal
     policies and their true values are computed once for all ``thetas``."""
     env = mdp if env is None else env
-    optimal = [env.plan(R).policy for R in rewards]
+    optimal = [solve_linear_mixture(env, R).policy for R in rewards]
     optimal_values = [env.evaluate(pol, R) for pol, R in zip(optimal, rewards)]
     out = []
     for theta in thetas:
         worst = 0.0
         for R, opt, v_opt in zip(rewards, optimal, optimal_values):
-            pol = mdp.plan(R, theta=theta, clip=True).policy
+            pol = solve_linear_mixture(mdp, R, theta=theta, clip=True).policy
             worst = max(worst, abs(mdp.evaluate(pol, R, theta=theta) - env.evaluate(pol, R)))
             worst = max(worst, abs(mdp.evaluate(opt, R, theta=theta) - v_opt))
         out.append(worst)

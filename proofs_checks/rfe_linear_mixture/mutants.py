@@ -12,7 +12,7 @@ from numba import njit
 
 from rltheory.algorithms.reward_free._common import sherman_morrison
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner, _update_step
-from rltheory.models.linear_mixture import _lm_backward
+from rltheory._backup import lm_backward as _lm_backward
 
 from ..framework import Mutant
 

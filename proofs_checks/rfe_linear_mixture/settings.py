@@ -10,7 +10,7 @@ SIZES = {
         "model_K_max": 6400,  # exploration-identifies-theta: largest K and number of checkpoints
         "model_points": 4,
         "keps_K_max": 12800,  # K(eps) on random instances: largest K
-        "keps_seeds": {"per_seed": 8, "min": 64},
+        "keps_seeds": {"per_seed": 4, "min": 32},
         "hcmp_seeds": {"per_seed": 2, "min": 16},  # UCRL-RFE vs HF-UCRL-RFE++ against H
         "hval_seeds": {"per_seed": 2, "min": 16},  # value errors against H
         "Ks": [100, 200, 400, 800, 1600],  # K grid of the lower-bound rate claims

@@ -27,7 +27,18 @@ SYMBOLS: dict[str, sp.Symbol] = {n: sp.Symbol(n, positive=True, real=True) for n
 
 
 def sym(name: str) -> sp.Symbol:
-    """The shared positive symbol called ``name`` (created on first use)."""
+    """The shared positive symbol called ``name`` (created on first use).
+
+    Parameters
+    ----------
+    name : str
+        A Python identifier.
+
+    Returns
+    -------
+    sympy.Symbol
+        The positive symbol.
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name: expected an identifier, got {name!r}")
     if name not in SYMBOLS:
@@ -83,6 +94,20 @@ def leading_exponents(expr: sp.Expr, variables=None) -> tuple[dict, list]:
     Sums are resolved per variable: the term with the largest exponent in that variable dominates as the
     variable grows (negative exponents: the term that blows up fastest as it shrinks is reported by its
     most negative exponent when no term grows). Logarithmic factors count as exponent 0 and are listed.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A product or sum of powers and logarithms of positive symbols.
+    variables : sequence of sympy.Symbol, optional
+        The variables (default: the free symbols of ``expr``).
+
+    Returns
+    -------
+    exponents : dict
+        ``{symbol: exponent}``.
+    log_factors : list of sympy.Expr
+        The log factors of the leading term.
     """
     expr = sp.sympify(expr)
     if variables is None:
@@ -132,6 +157,7 @@ class Bound:
 
     @property
     def variables(self) -> list:
+        """The free symbols of the expression other than constants, sorted by name."""
         consts = set(self._const_subs())
         return sorted((s for s in self.expr.free_symbols if s not in consts), key=lambda s: s.name)
 
@@ -142,7 +168,18 @@ class Bound:
         return subs
 
     def evaluate(self, **values):
-        """Numerical value; keyword arguments by symbol name, scalars or broadcastable NumPy arrays."""
+        """Numerical value; keyword arguments by symbol name, scalars or broadcastable NumPy arrays.
+
+        Parameters
+        ----------
+        **values : float or numpy.ndarray
+            A value for every symbol of :attr:`variables`.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The bound, broadcast over the arrays given.
+        """
         e = self.expr.subs(self._const_subs())
         free = sorted(e.free_symbols, key=lambda s: s.name)
         missing = [s.name for s in free if s.name not in values]
@@ -156,29 +193,92 @@ class Bound:
 
     def grid(self, **axes):
         """Evaluate on the mesh of the given 1-D axes (``indexing='ij'``, in keyword order); scalar keywords are
-        held fixed."""
+        held fixed.
+
+        Parameters
+        ----------
+        **axes : float or 1-D array_like
+            A value or an axis for every symbol.
+
+        Returns
+        -------
+        numpy.ndarray
+            The bound on the mesh, one dimension per axis.
+        """
         names = [n for n in axes if np.ndim(axes[n]) == 1]
         fixed = {n: v for n, v in axes.items() if np.ndim(v) == 0}
         mesh = np.meshgrid(*[np.asarray(axes[n], dtype=np.float64) for n in names], indexing="ij")
         return self.evaluate(**dict(zip(names, mesh)), **fixed)
 
     def exponents(self, variables=None) -> dict:
-        """``{symbol: exponent}`` of the leading term (log factors excluded, see :meth:`log_factors`)."""
+        """``{symbol: exponent}`` of the leading term (log factors excluded, see :meth:`log_factors`).
+
+        Parameters
+        ----------
+        variables : sequence of sympy.Symbol, optional
+            The variables (default :attr:`variables`).
+
+        Returns
+        -------
+        dict
+            ``{symbol: exponent}``.
+        """
         vs = self.variables if variables is None else [sym(v) if isinstance(v, str) else v for v in variables]
         return leading_exponents(self.expr.subs(self._const_subs()), vs)[0]
 
     def exponent(self, var) -> float:
+        """Exponent of one variable in the leading term.
+
+        Parameters
+        ----------
+        var : str or sympy.Symbol
+            The variable.
+
+        Returns
+        -------
+        float
+            Its exponent (0 for a variable that appears only in log factors).
+        """
         v = sym(var) if isinstance(var, str) else var
         return float(self.exponents([v])[v])
 
     def log_factors(self) -> list:
+        """The logarithmic factors of the leading term (constants substituted).
+
+        Returns
+        -------
+        list of sympy.Expr
+            The log factors.
+        """
         return leading_exponents(self.expr.subs(self._const_subs()), self.variables)[1]
 
     def latex(self) -> str:
+        """The expression in LaTeX.
+
+        Returns
+        -------
+        str
+            ``sympy.latex`` of the expression.
+        """
         return sp.latex(self.expr)
 
-    def with_exponent(self, var, new_exponent, name=None) -> "Bound":
-        """A deliberately altered copy: the power of ``var`` replaced by ``new_exponent`` (for negative controls)."""
+    def with_exponent(self, var, new_exponent, *, name=None) -> "Bound":
+        """A deliberately altered copy: the power of ``var`` replaced by ``new_exponent`` (for negative controls).
+
+        Parameters
+        ----------
+        var : str or sympy.Symbol
+            The variable whose power changes.
+        new_exponent : float
+            Its new exponent.
+        name : str, optional
+            Name of the copy (default derived from this bound's).
+
+        Returns
+        -------
+        Bound
+            The altered copy (not registered).
+        """
         v = sym(var) if isinstance(var, str) else var
         old = self.exponent(v)
         expr = self.expr * v ** (sp.nsimplify(new_exponent) - sp.nsimplify(old))
@@ -186,6 +286,13 @@ class Bound:
                      self.assumptions, dict(self.constants), "negative control: exponent altered")
 
     def to_dict(self) -> dict:
+        """The bound as JSON-ready data (name, expression, LaTeX, kind, source, exponents).
+
+        Returns
+        -------
+        dict
+            Plain types only.
+        """
         return {
             "name": self.name,
             "expr": str(self.expr),
@@ -204,7 +311,20 @@ _REGISTRY: dict[str, Bound] = {}
 
 
 def register(bound: Bound, *, replace: bool = False) -> Bound:
-    """Add ``bound`` to the registry (re-registering an equal bound is a no-op)."""
+    """Add ``bound`` to the registry (re-registering an equal bound is a no-op).
+
+    Parameters
+    ----------
+    bound : Bound
+        The bound.
+    replace : bool
+        Replace a different bound of the same name instead of raising ``ValueError``.
+
+    Returns
+    -------
+    Bound
+        ``bound``.
+    """
     if not isinstance(bound, Bound):
         raise TypeError(f"bound: expected a Bound, got {type(bound).__name__}")
     old = _REGISTRY.get(bound.name)
@@ -215,6 +335,23 @@ def register(bound: Bound, *, replace: bool = False) -> Bound:
 
 
 def get(name: str) -> Bound:
+    """The registered bound called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registered name.
+
+    Returns
+    -------
+    Bound
+        The bound.
+
+    Raises
+    ------
+    KeyError
+        No bound has that name; the message lists the registered ones.
+    """
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -222,4 +359,11 @@ def get(name: str) -> Bound:
 
 
 def all_bounds() -> list:
+    """Every registered bound.
+
+    Returns
+    -------
+    list of Bound
+        In registration order.
+    """
     return list(_REGISTRY.values())

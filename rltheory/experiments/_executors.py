@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import numbers
 import os
 import pickle
 import signal
@@ -21,6 +20,7 @@ from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from .._validation import check_int
 from .store import dumps
 
 DASK_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://", "inproc://")
@@ -55,9 +55,8 @@ def cpu_count() -> int:
 
 def resolve(executor, n_workers):
     """Validate ``executor`` / ``n_workers``; return ``(kind, arg)`` without connecting to anything."""
-    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral)
-                                  or n_workers < 1):
-        raise ValueError(f"n_workers: expected a positive int or None, got {n_workers!r}")
+    if n_workers is not None:
+        n_workers = check_int("n_workers", n_workers, low=1)
     if isinstance(executor, str):
         if executor == "serial":
             return "serial", None

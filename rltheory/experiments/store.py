@@ -47,7 +47,20 @@ __all__ = ["to_jsonable", "dumps", "loads", "canonical_params", "fn_identity", "
 
 def to_jsonable(x, _path: str = "result"):
     """Return ``x`` with NumPy scalars/arrays, tuples and non-``str`` integer keys turned into plain JSON
-    types (see the module docstring); raise ``TypeError`` naming the offending path otherwise."""
+    types (see the module docstring); raise ``TypeError`` naming the offending path otherwise.
+
+    Parameters
+    ----------
+    x : object
+        A result.
+    _path : str
+        Where ``x`` sits in the result, for error messages.
+
+    Returns
+    -------
+    object
+        ``x`` in plain JSON types.
+    """
     if x is None or isinstance(x, (bool, np.bool_)):
         return None if x is None else bool(x)
     if isinstance(x, (int, np.integer)):
@@ -76,23 +89,68 @@ def to_jsonable(x, _path: str = "result"):
 
 
 def dumps(result) -> str:
-    """JSON text of ``to_jsonable(result)`` (floats exact; non-finite as ``NaN``/``Infinity``)."""
+    """JSON text of ``to_jsonable(result)`` (floats exact; non-finite as ``NaN``/``Infinity``).
+
+    Parameters
+    ----------
+    result : dict
+        A cell's result.
+
+    Returns
+    -------
+    str
+        The JSON text.
+    """
     return json.dumps(to_jsonable(result), allow_nan=True, separators=(",", ":"))
 
 
 def loads(text: str):
+    """The inverse of :func:`dumps`.
+
+    Parameters
+    ----------
+    text : str
+        JSON text.
+
+    Returns
+    -------
+    object
+        The decoded result.
+    """
     return json.loads(text)
 
 
 def canonical_params(params: Mapping) -> str:
     """Canonical JSON of a cell's parameters: keys sorted, no spaces; the cell's key in the store.
-    ``1`` and ``1.0`` give different keys; a tuple and the equal list give the same key."""
+    ``1`` and ``1.0`` give different keys; a tuple and the equal list give the same key.
+
+    Parameters
+    ----------
+    params : mapping
+        The cell's parameters.
+
+    Returns
+    -------
+    str
+        The canonical JSON.
+    """
     return json.dumps(to_jsonable(params, "grid"), sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
 def fn_identity(fn) -> str:
     """``module.qualname`` of ``fn``; for a ``functools.partial`` that of the wrapped function, for a
-    callable instance that of its class (bound arguments are not part of the identity)."""
+    callable instance that of its class (bound arguments are not part of the identity).
+
+    Parameters
+    ----------
+    fn : callable
+        A function, ``functools.partial`` or callable instance.
+
+    Returns
+    -------
+    str
+        ``module.qualname``.
+    """
     func = getattr(fn, "func", None)
     if func is not None and type(fn).__name__ == "partial":
         return f"functools.partial({fn_identity(func)})"
@@ -106,7 +164,18 @@ def fn_identity(fn) -> str:
 def code_hash(fn) -> str | None:
     """First 16 hex digits of the SHA-256 of ``fn``'s source (of the wrapped function for a ``functools.partial``,
     of the class for a callable instance); its bytecode and constants when the source is unavailable; ``None`` if
-    neither can be read (then code changes go undetected)."""
+    neither can be read (then code changes go undetected).
+
+    Parameters
+    ----------
+    fn : callable
+        The sweep's function.
+
+    Returns
+    -------
+    str or None
+        The hash, or ``None``.
+    """
     func = getattr(fn, "func", None)
     if func is not None and type(fn).__name__ == "partial":
         fn = func
@@ -125,6 +194,18 @@ def code_hash(fn) -> str | None:
 
 
 def fn_hash(identity: str) -> str:
+    """A short stable hash of a function identity.
+
+    Parameters
+    ----------
+    identity : str
+        :func:`fn_identity` of a function.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of its SHA-256.
+    """
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 
@@ -176,15 +257,35 @@ class SweepStore:
         self.close()
 
     def close(self):
+        """Close the database connection."""
         self.con.close()
 
     # -- sweeps
     def names(self) -> list[str]:
+        """The names of the stored sweeps.
+
+        Returns
+        -------
+        list of str
+            Sorted.
+        """
         return [r[0] for r in self.con.execute("SELECT name FROM sweeps ORDER BY name")]
 
     def bind(self, name: str, identity: str, grid_json: str, seeds_json: str, code: str | None = None):
         """Register ``name`` for the function ``identity`` or check that it was registered for it. ``code``
-        (:func:`code_hash` of the function) differing from the stored one discards the sweep's stored cells."""
+        (:func:`code_hash` of the function) differing from the stored one discards the sweep's stored cells.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's namespace.
+        identity : str
+            :func:`fn_identity` of the function.
+        grid_json, seeds_json : str
+            JSON of the grid and the seeds of this run.
+        code : str, optional
+            :func:`code_hash` of the function.
+        """
         h = fn_hash(identity)
         now = time.time()
         self.con.execute("INSERT OR IGNORE INTO sweeps (name, fn, fn_hash, code_hash, grid, seeds, created, updated) "
@@ -206,6 +307,18 @@ class SweepStore:
                          (grid_json, seeds_json, now, h, code, name))
 
     def sweep_info(self, name: str) -> dict | None:
+        """The registration of a sweep.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's namespace.
+
+        Returns
+        -------
+        dict or None
+            ``{"fn", "fn_hash", "grid", "seeds"}`` (grid and seeds decoded), or ``None`` for an unknown sweep.
+        """
         row = self.con.execute("SELECT fn, fn_hash, grid, seeds FROM sweeps WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
@@ -214,17 +327,59 @@ class SweepStore:
 
     # -- cells
     def done_keys(self, name: str) -> set:
+        """The finished cells of a sweep.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's namespace.
+
+        Returns
+        -------
+        set of (str, int)
+            ``(params_key, seed)`` of every stored cell.
+        """
         return set(self.con.execute("SELECT params, seed FROM cells WHERE name = ?", (name,)))
 
-    def put(self, name: str, params_key: str, seed: int, result_json: str, elapsed: float | None = None) -> bool:
-        """Insert one finished cell (its own committed transaction); False if it was already there."""
+    def put(self, name: str, params_key: str, seed: int, result_json: str, *, elapsed: float | None = None) -> bool:
+        """Insert one finished cell (its own committed transaction); False if it was already there.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's namespace.
+        params_key : str
+            :func:`canonical_params` of the cell.
+        seed : int
+            The cell's seed.
+        result_json : str
+            :func:`dumps` of the result.
+        elapsed : float, optional
+            Seconds the cell took.
+
+        Returns
+        -------
+        bool
+            Whether the cell was inserted.
+        """
         cur = self.con.execute("INSERT OR IGNORE INTO cells (name, params, seed, result, finished, elapsed) "
                                "VALUES (?, ?, ?, ?, ?, ?)",
                                (name, params_key, int(seed), result_json, time.time(), elapsed))
         return cur.rowcount == 1
 
     def results(self, name: str) -> dict:
-        """``{(params_key, seed): result_json}`` for every stored cell of ``name``."""
+        """``{(params_key, seed): result_json}`` for every stored cell of ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's namespace.
+
+        Returns
+        -------
+        dict
+            ``{(params_key, seed): result_json}``.
+        """
         return {(p, s): r for p, s, r in
                 self.con.execute("SELECT params, seed, result FROM cells WHERE name = ?", (name,))}
 

@@ -37,13 +37,12 @@ from typing import Callable
 
 import numpy as np
 
+from .._validation import check_seed
 from . import _executors
 from ._executors import CellError
 from .store import SweepStore, canonical_params, code_hash, fn_identity, loads, to_jsonable
 
 __all__ = ["run_sweep", "Sweep", "load_rows", "CellError"]
-
-_MAX_SEED = 2**63 - 1  # SQLite INTEGER
 
 
 def _check_grid(grid) -> dict:
@@ -77,13 +76,7 @@ def _check_seeds(seeds) -> list[int]:
         return list(range(int(seeds)))
     if isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__iter__"):
         raise TypeError(f"seeds: expected an int or a sequence of ints, got {type(seeds).__name__}")
-    out = []
-    for s in seeds:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
-            raise TypeError(f"seeds: entries must be ints, got {s!r} of type {type(s).__name__}")
-        if not 0 <= s <= _MAX_SEED:
-            raise ValueError(f"seeds: entries must lie in [0, 2**63 - 1], got {s}")
-        out.append(int(s))
+    out = [check_seed("seeds", s) for s in seeds]
     if not out:
         raise ValueError("seeds: empty sequence")
     if len(set(out)) != len(out):
@@ -99,7 +92,7 @@ class Sweep:
     ``name``: namespace in the db (default ``fn``'s ``module.qualname``).
     """
 
-    def __init__(self, fn: Callable, grid: dict, seeds: Sequence[int] | int, name: str | None = None):
+    def __init__(self, fn: Callable, grid: dict, seeds: Sequence[int] | int, *, name: str | None = None):
         if not callable(fn):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         if name is not None and (not isinstance(name, str) or not name):
@@ -119,13 +112,36 @@ class Sweep:
         return f"Sweep({self.name!r}, {len(self)} cells)"
 
     def cells(self) -> list[tuple[dict, int]]:
-        """``[(params, seed), ...]`` in the sweep's row order: grid product (keys in the given order), then seeds."""
+        """``[(params, seed), ...]`` in the sweep's row order: grid product (keys in the given order), then seeds.
+
+        Returns
+        -------
+        list of (dict, int)
+            The cells.
+        """
         keys = list(self.grid)
         return [(dict(zip(keys, combo)), s)
                 for combo in itertools.product(*(self.grid[k] for k in keys)) for s in self.seeds]
 
     def run(self, *, db=None, executor="local", n_workers: int | None = None, progress: bool = True) -> list[dict]:
-        """Compute the missing cells and return every row; arguments as in :func:`run_sweep`."""
+        """Compute the missing cells and return every row; arguments as in :func:`run_sweep`.
+
+        Parameters
+        ----------
+        db : str or os.PathLike, optional
+            SQLite file for resumable results.
+        executor : str or dask.distributed.Client
+            Where the cells run.
+        n_workers : int, optional
+            Local worker processes.
+        progress : bool
+            Report progress on stderr.
+
+        Returns
+        -------
+        list of dict
+            The rows, as :func:`run_sweep` returns them.
+        """
         kind, arg = _executors.resolve(executor, n_workers)
         if kind == "local" and arg > 1:
             _executors.check_picklable(self.fn)
@@ -145,7 +161,7 @@ class Sweep:
             try:
                 for (p, s, k), (text, elapsed) in _executors.execute(kind, arg, self.fn, todo):
                     if store is not None:
-                        store.put(self.name, k, s, text, elapsed)
+                        store.put(self.name, k, s, text, elapsed=elapsed)
                     else:
                         texts[(k, s)] = text
                     bar.update()
@@ -270,6 +286,11 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
     ------
     CellError (a ``RuntimeError``) naming the params and seed of the first cell that raised, after the cells
     finished so far are stored; ``TypeError``/``ValueError`` naming the argument for bad input.
+
+    Returns
+    -------
+    list of dict
+        ``{"params", "seed", "result"}`` per cell, in grid order.
     """
     return Sweep(fn, grid, seeds, name=name).run(db=db, executor=executor, n_workers=n_workers, progress=progress)
 
@@ -277,7 +298,20 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
 def load_rows(db: str | os.PathLike, name: str) -> list[dict]:
     """Every stored row of sweep ``name`` in ``db``: ``{"params", "seed", "result"}`` with ``params`` decoded
     from JSON (tuples come back as lists). Rows of the most recent run's grid x seeds come first in its
-    order, then any other stored cells sorted by (canonical params, seed). The file is not created."""
+    order, then any other stored cells sorted by (canonical params, seed). The file is not created.
+
+    Parameters
+    ----------
+    db : str or os.PathLike
+        The SQLite file.
+    name : str
+        The sweep's namespace.
+
+    Returns
+    -------
+    list of dict
+        The rows.
+    """
     with SweepStore(db, create=False) as store:
         info = store.sweep_info(name)
         if info is None:

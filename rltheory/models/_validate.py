@@ -52,7 +52,7 @@ def _row_values_bad(data, lo, hi, atol):
 
 @njit(cache=True)
 def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratch):
-    """Validate CSR arrays while copying them into ``out_indices`` (int64) and ``out_data`` (float64).
+    """Validate CSR arrays while copying them into ``out_indices`` (int32 or int64) and ``out_data`` (float64).
 
     ``indptr`` has ``n + 1`` entries with ``indptr[0] == 0`` (checked by the caller) and ``nnz`` is
     ``out_data.shape[0]`` (``<= len(indices), len(data)``, also checked by the caller); ``scratch`` is a zeroed

@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ._validate import dense_first_bad_row, max_path_return
-from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly, check_solution_size, horizon_arg
+from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
 
 __all__ = ["LatentMDP", "LMDPEpisode"]
 
@@ -39,6 +39,7 @@ class LMDPEpisode:
 
     @property
     def ret(self) -> float:
+        """The episode's return ``sum_h r_h``."""
         return float(self.rewards.sum())
 
     def __repr__(self):
@@ -72,7 +73,7 @@ class LatentMDP:
     def __init__(self, P, R, weights, nu, *, horizon, name: str | None = None):
         object.__setattr__(self, "_frozen", False)
         horizon = horizon_arg(horizon)
-        Parr = _as_float_array(P, "P")
+        Parr = as_float_array(P, "P")
         if Parr.ndim != 4 or Parr.shape[1] != Parr.shape[3]:
             raise ValueError(f"P: expected shape (M, S, A, S), got {Parr.shape}")
         M, S, A, _ = Parr.shape
@@ -89,14 +90,14 @@ class LatentMDP:
                                  f"({float(row.min())!r})")
             raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) sums to {float(row.sum())!r}, not 1 "
                              f"(tolerance {ROW_SUM_ATOL:g})")
-        Rarr = _as_float_array(R, "R")
+        Rarr = as_float_array(R, "R")
         if Rarr.shape != (M, S, A):
             raise ValueError(f"R: expected shape (M, S, A) = {(M, S, A)}, got {Rarr.shape}")
         badr = np.argwhere((Rarr < 0) | (Rarr > 1))
         if badr.size:
             m, s, a = (int(x) for x in badr[0])
             raise ValueError(f"R: reward at (m={m}, s={s}, a={a}) is {float(Rarr[m, s, a])!r}, outside [0, 1]")
-        w = _as_float_array(weights, "weights")
+        w = as_float_array(weights, "weights")
         if w.shape != (M,):
             raise ValueError(f"weights: expected shape ({M},), got {w.shape}")
         if np.any(w <= 0):
@@ -104,7 +105,7 @@ class LatentMDP:
             raise ValueError(f"weights: w[{m}] = {float(w[m])!r}, every mixing weight must be > 0")
         if abs(w.sum() - 1.0) > ROW_SUM_ATOL:
             raise ValueError(f"weights: sum to {float(w.sum())!r}, not 1")
-        nuarr = _as_float_array(nu, "nu")
+        nuarr = as_float_array(nu, "nu")
         if nuarr.shape == (S,):
             nuarr = np.repeat(nuarr[None], M, axis=0)
         if nuarr.shape != (M, S):
@@ -118,10 +119,10 @@ class LatentMDP:
             raise ValueError(f"nu: initial distribution of context m={m} sums to {float(ns[m])!r}, not 1")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
-        self._P = _readonly(Parr)
-        self._R = _readonly(Rarr)
-        self._w = _readonly(w)
-        self._nu = _readonly(nuarr)
+        self._P = readonly(Parr)
+        self._R = readonly(Rarr)
+        self._w = readonly(w)
+        self._nu = readonly(nuarr)
         self._H = int(horizon)
         self._name = name
         object.__setattr__(self, "_frozen", True)
@@ -137,18 +138,22 @@ class LatentMDP:
     # ------------------------------------------------------------------ properties
     @property
     def M(self) -> int:
+        """Number of contexts."""
         return self._P.shape[0]
 
     @property
     def S(self) -> int:
+        """Number of states."""
         return self._P.shape[1]
 
     @property
     def A(self) -> int:
+        """Number of actions."""
         return self._P.shape[2]
 
     @property
     def horizon(self) -> int:
+        """Episode length ``H`` (also available as ``H``)."""
         return self._H
 
     H = horizon
@@ -165,6 +170,7 @@ class LatentMDP:
 
     @property
     def weights(self) -> np.ndarray:
+        """Context weights ``w (M,)`` (read-only; also available as ``w``)."""
         return self._w
 
     w = weights
@@ -176,6 +182,7 @@ class LatentMDP:
 
     @property
     def name(self) -> str | None:
+        """Optional display name."""
         return self._name
 
     @property
@@ -195,7 +202,17 @@ class LatentMDP:
         return best
 
     def context(self, m: int) -> TabularMDP:
-        """Context ``m`` as a finite-horizon :class:`TabularMDP` (its own ``nu_m`` as ``mu0``)."""
+        """Context ``m`` as a finite-horizon :class:`TabularMDP` (its own ``nu_m`` as ``mu0``).
+
+        Parameters
+        ----------
+        m : int
+            Context index in ``[0, M)``.
+
+        Returns
+        -------
+        TabularMDP
+        """
         if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 0 <= m < self.M:
             raise ValueError(f"m: context index must be an int in [0, {self.M}), got {m!r}")
         nm = f"{self._name}[m={m}]" if self._name else f"context {m}"
@@ -207,9 +224,22 @@ class LatentMDP:
 
     # ------------------------------------------------------------------ simulator
     def simulate(self, policy, *, seed) -> LMDPEpisode:
-        """One episode under ``policy(h, states, actions, rewards) -> action`` (history-dependent: it sees the
-        states ``s_0..s_h``, the past actions and rewards, never the context). The context is drawn from
-        ``weights`` and returned in the episode record only after the episode ends (context in hindsight)."""
+        """One episode under a history-dependent policy; the context is revealed only in the record (hindsight).
+
+        The context ``m ~ w``, ``s_0 ~ nu_m``, then ``a_h = policy(h, states, actions, rewards)`` (it sees ``s_0..s_h``,
+        the past actions and rewards, never the context), ``r_h = R_m(s_h, a_h)``, ``s_{h+1} ~ P_m(.|s_h, a_h)``.
+
+        Parameters
+        ----------
+        policy : callable
+            ``policy(h, states, actions, rewards) -> action``.
+        seed : int or numpy Generator seed
+            Seed of ``numpy.random.default_rng``.
+
+        Returns
+        -------
+        LMDPEpisode
+        """
         rng = np.random.default_rng(seed)
         m = int(rng.choice(self.M, p=self._w))
         s = int(rng.choice(self.S, p=self._nu[m]))

@@ -20,81 +20,15 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numba import njit
 
+from .._backup import lm_evaluate, psi_oracle
 from ._validate import max_path_return
-from .tabular import ROW_SUM_ATOL, TabularMDP, _as_float_array, _readonly, check_solution_size, horizon_arg
+from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
 
-__all__ = ["LinearMixtureMDP", "PlanResult", "max_total_reward"]
+__all__ = ["LinearMixtureMDP", "max_total_reward"]
 
 #: Tolerance on the total-reward normalisation (``max over trajectories of sum_h r_h <= 1``).
 TOTAL_REWARD_ATOL = 1e-9
-
-
-@njit(cache=True)
-def _psi(phi, V, out):
-    """out[s, a, i] = sum_t phi[s, a, t, i] V[t]  (the summation oracle)."""
-    S, A, S2, d = phi.shape
-    for s in range(S):
-        for a in range(A):
-            for i in range(d):
-                out[s, a, i] = 0.0
-            for t in range(S2):
-                v = V[t]
-                if v != 0.0:
-                    for i in range(d):
-                        out[s, a, i] += phi[s, a, t, i] * v
-
-
-@njit(cache=True)
-def _lm_backward(phi, theta, R3, H, clip, V, Q, pi):
-    """Backward induction through the summation oracle:
-    ``Q_h(s,a) = r_h(s,a) + <psi_{V_{h+1}}(s,a), theta>`` (clipped to [0, 1] when ``clip``), ``V_h = max_a Q_h``."""
-    S, A, _, d = phi.shape
-    hr = R3.shape[0]
-    ps = np.empty((S, A, d))
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        _psi(phi, V[h + 1], ps)
-        Rh = R3[h if hr > 1 else 0]
-        for s in range(S):
-            best = -np.inf
-            ba = 0
-            for a in range(A):
-                q = Rh[s, a]
-                for i in range(d):
-                    q += ps[s, a, i] * theta[i]
-                if clip:
-                    if q > 1.0:
-                        q = 1.0
-                    elif q < 0.0:
-                        q = 0.0
-                Q[h, s, a] = q
-                if q > best:
-                    best = q
-                    ba = a
-            V[h, s] = best
-            pi[h, s] = ba
-
-
-@njit(cache=True)
-def _lm_evaluate(phi, theta, R3, H, pi, V):
-    """Value of the deterministic Markov policy ``pi[h, s]`` through the summation oracle."""
-    S, A, _, d = phi.shape
-    hr = R3.shape[0]
-    ps = np.empty((S, A, d))
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        _psi(phi, V[h + 1], ps)
-        Rh = R3[h if hr > 1 else 0]
-        for s in range(S):
-            a = pi[h, s]
-            q = Rh[s, a]
-            for i in range(d):
-                q += ps[s, a, i] * theta[i]
-            V[h, s] = q
 
 
 def max_total_reward(P: np.ndarray, R3: np.ndarray, H: int, atol: float = 0.0) -> np.ndarray:
@@ -121,19 +55,6 @@ def max_total_reward(P: np.ndarray, R3: np.ndarray, H: int, atol: float = 0.0) -
     W = np.empty(P.shape[0])
     max_path_return(np.ascontiguousarray(P > atol), np.ascontiguousarray(R3, dtype=np.float64), int(H), W)
     return W
-
-
-class PlanResult:
-    """Optimal (or evaluated) values ``V (H+1, S)``, ``Q (H, S, A)``, greedy deterministic ``policy (H, S)`` and
-    ``value = mu0 @ V[0]``."""
-
-    __slots__ = ("V", "Q", "policy", "value")
-
-    def __init__(self, V, Q, policy, value):
-        self.V, self.Q, self.policy, self.value = V, Q, policy, float(value)
-
-    def __repr__(self):
-        return f"PlanResult(value={self.value:.6g})"
 
 
 class LinearMixtureMDP:
@@ -168,7 +89,7 @@ class LinearMixtureMDP:
     def __init__(self, phi, theta, rewards, horizon, init=None, *, reward_scale: str = "total", name: str | None = None):
         object.__setattr__(self, "_frozen", False)
         self._H = horizon_arg(horizon)
-        ph = _as_float_array(phi, "phi")
+        ph = as_float_array(phi, "phi")
         if ph.ndim != 4:
             raise ValueError(f"phi: expected shape (S, A, S, d), got {ph.shape}")
         S, A, S2, d = ph.shape
@@ -176,7 +97,7 @@ class LinearMixtureMDP:
             raise ValueError(f"phi: need S, A, d >= 1, got shape {ph.shape}")
         if S2 != S:
             raise ValueError(f"phi: axes 0 and 2 are both states, got {S} and {S2}")
-        th = _as_float_array(theta, "theta")
+        th = as_float_array(theta, "theta")
         if th.shape != (d,):
             raise ValueError(f"theta: expected shape ({d},) to match phi's last axis, got {th.shape}")
         check_solution_size(self._H, S, A)
@@ -200,12 +121,12 @@ class LinearMixtureMDP:
         if reward_scale not in ("total", "per_step"):
             raise ValueError(f"reward_scale: expected 'total' or 'per_step', got {reward_scale!r}")
         R = self._check_rewards(rewards, S, A, P, reward_scale)
-        self._phi = _readonly(ph)
-        self._theta = _readonly(th)
-        self._P = _readonly(P)
-        self._R = _readonly(R)
+        self._phi = readonly(ph)
+        self._theta = readonly(th)
+        self._P = readonly(P)
+        self._R = readonly(R)
         self._scale = reward_scale
-        self._mu0 = _readonly(self._parse_init(init, S))
+        self._mu0 = readonly(self._parse_init(init, S))
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
         self._name = name
@@ -213,7 +134,7 @@ class LinearMixtureMDP:
 
     # ------------------------------------------------------------------ validation helpers
     def _check_rewards(self, rewards, S, A, P, scale, field="rewards"):
-        R = _as_float_array(rewards, field)
+        R = as_float_array(rewards, field)
         if R.shape not in ((S, A), (self._H, S, A)):
             raise ValueError(f"{field}: expected shape ({S}, {A}) or ({self._H}, {S}, {A}), got {R.shape}")
         if R.min() < 0:
@@ -244,7 +165,7 @@ class LinearMixtureMDP:
             out = np.zeros(S)
             out[int(init)] = 1.0
             return out
-        m = _as_float_array(init, "init")
+        m = as_float_array(init, "init")
         if m.shape != (S,):
             raise ValueError(f"init: expected shape ({S},), got {m.shape}")
         if m.min() < 0:
@@ -264,18 +185,22 @@ class LinearMixtureMDP:
     # ------------------------------------------------------------------ properties
     @property
     def S(self) -> int:
+        """Number of states."""
         return self._phi.shape[0]
 
     @property
     def A(self) -> int:
+        """Number of actions."""
         return self._phi.shape[1]
 
     @property
     def d(self) -> int:
+        """Dimension of the mixture parameter."""
         return self._phi.shape[3]
 
     @property
     def horizon(self) -> int:
+        """Episode length ``H`` (also available as ``H``)."""
         return self._H
 
     H = horizon
@@ -297,21 +222,32 @@ class LinearMixtureMDP:
 
     @property
     def R(self) -> np.ndarray:
+        """Mean rewards ``(S, A)`` or ``(H, S, A)`` (read-only)."""
         return self._R
 
     def R3(self) -> np.ndarray:
+        """Rewards with a leading step axis.
+
+        Returns
+        -------
+        ndarray, shape (1, S, A) or (H, S, A)
+            A read-only view.
+        """
         return self._R if self._R.ndim == 3 else self._R.reshape((1,) + self._R.shape)
 
     @property
     def mu0(self) -> np.ndarray:
+        """Initial distribution ``(S,)`` (read-only)."""
         return self._mu0
 
     @property
     def reward_scale(self) -> str:
+        """``"total"`` (every trajectory's total reward in [0, 1]) or ``"per_step"``."""
         return self._scale
 
     @property
     def name(self) -> str | None:
+        """Optional display name."""
         return self._name
 
     @property
@@ -320,8 +256,19 @@ class LinearMixtureMDP:
         return float(np.linalg.norm(self._theta))
 
     def feature_norm_bound(self) -> float:
-        """``max_{s,a} max_{V in [0,1]^S} ||psi_V(s,a)||_2``: a convex function of V, so attained at a vertex
-        of the cube; computed by enumerating the ``2^S`` vertices (S <= 16). The paper assumes it is <= 1."""
+        """``max_{s,a} max_{V in [0,1]^S} ||psi_V(s,a)||_2`` (the paper assumes it is at most 1).
+
+        A convex function of ``V``, so attained at a vertex of the cube; computed by enumerating the ``2^S`` vertices.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For ``S > 16``.
+        """
         S = self.S
         if S > 16:
             raise ValueError(f"feature_norm_bound: enumerates 2^S vertices, S={S} > 16")
@@ -329,43 +276,84 @@ class LinearMixtureMDP:
         ps = np.einsum("satd,vt->vsad", self._phi, verts)
         return float(np.sqrt((ps ** 2).sum(-1)).max())
 
-    # ------------------------------------------------------------------ oracle and planning
+    # ------------------------------------------------ oracle and evaluation (planning: rltheory.solvers.linear_mixture)
     def psi(self, V) -> np.ndarray:
-        """Summation oracle ``psi_V(s,a) = sum_{s'} phi(s'|s,a) V(s')``, shape ``(S, A, d)``; ``V`` has shape ``(S,)``."""
-        Varr = _as_float_array(V, "V")
+        """Summation oracle ``psi_V(s,a) = sum_{s'} phi(s'|s,a) V(s')``, so that ``[P V](s, a) = <psi_V(s, a), theta*>``.
+
+        Parameters
+        ----------
+        V : array_like, shape (S,)
+
+        Returns
+        -------
+        ndarray, shape (S, A, d)
+        """
+        Varr = as_float_array(V, "V")
         if Varr.shape != (self.S,):
             raise ValueError(f"V: expected shape ({self.S},), got {Varr.shape}")
         out = np.empty((self.S, self.A, self.d))
-        _psi(self._phi, Varr, out)
+        psi_oracle(self._phi, Varr, out)
         return out
 
-    def _rewards3(self, rewards):
+    def rewards3(self, rewards=None) -> np.ndarray:
+        """Rewards as a C-contiguous ``(hr, S, A)`` array, ``hr`` in {1, H}.
+
+        Parameters
+        ----------
+        rewards : array_like, shape (S, A) or (H, S, A), optional
+            Validated with this model's normalisation (``reward_scale``); default the model's rewards.
+
+        Returns
+        -------
+        ndarray, shape (1, S, A) or (H, S, A)
+            A fresh float64 array (or the model's read-only rewards).
+        """
         if rewards is None:
             return np.ascontiguousarray(self.R3())
         R = self._check_rewards(rewards, self.S, self.A, self._P, self._scale)
         return np.ascontiguousarray(R if R.ndim == 3 else R[None])
 
-    def plan(self, rewards=None, theta=None, *, clip: bool = False) -> PlanResult:
-        """Exact backward induction through the summation oracle,
-        ``V_h(s) = max_a r_h(s,a) + <psi_{V_{h+1}}(s,a), theta>`` (paper §2.6, Phase II with ``theta = theta*``).
+    def theta_arg(self, theta=None) -> np.ndarray:
+        """A mixture parameter for the summation oracle: ``theta*`` by default, else ``theta`` as a finite float64
+        array of shape ``(d,)`` (not required to give a probability kernel).
 
-        ``rewards`` (validated with this model's normalisation) defaults to the model's; ``theta`` defaults to
-        ``theta*`` (another theta, e.g. an estimate, is not validated; use ``clip=True`` for the paper's
-        ``min{1, .}`` clipping, here to [0, 1])."""
-        R3 = self._rewards3(rewards)
-        th = self._theta if theta is None else _as_float_array(theta, "theta")
+        Parameters
+        ----------
+        theta : array_like, shape (d,), optional
+
+        Returns
+        -------
+        ndarray, shape (d,)
+            C-contiguous float64.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming ``theta`` for a non-numeric, non-finite or wrongly shaped input.
+        """
+        th = self._theta if theta is None else np.ascontiguousarray(as_float_array(theta, "theta"))
         if th.shape != (self.d,):
             raise ValueError(f"theta: expected shape ({self.d},), got {th.shape}")
-        H, S, A = self._H, self.S, self.A
-        V = np.empty((H + 1, S))
-        Q = np.empty((H, S, A))
-        pi = np.zeros((H, S), dtype=np.int64)
-        _lm_backward(self._phi, np.ascontiguousarray(th), R3, H, bool(clip), V, Q, pi)
-        return PlanResult(V, Q, pi, self._mu0 @ V[0])
+        return th
 
     def evaluate(self, policy, rewards=None, theta=None) -> float:
-        """``mu0 @ V^pi_0`` for a deterministic Markov policy ``(H, S)`` or ``(S,)`` (int) in the true model, or, with
-        ``theta``, through the summation oracle with that parameter (not validated, no clipping; as :meth:`plan`)."""
+        """Value ``mu0 @ V^pi_0`` of a deterministic Markov policy.
+
+        ``V_h(s) = r_h(s, a) + <psi_{V_{h+1}}(s, a), theta>``, ``a = pi_h(s)``, ``V_H = 0``: in the true model, or with
+        ``theta`` through the summation oracle with that parameter (not validated, no clipping).
+
+        Parameters
+        ----------
+        policy : array_like of int, shape (H, S) or (S,)
+        rewards : array_like, shape (S, A) or (H, S, A), optional
+            Validated; default the model's.
+        theta : array_like, shape (d,), optional
+            Default ``theta*``.
+
+        Returns
+        -------
+        float
+        """
         pol = np.asarray(policy)
         if pol.dtype.kind not in "iu":
             raise TypeError(f"policy: expected an integer array, got dtype={pol.dtype}")
@@ -375,29 +363,56 @@ class LinearMixtureMDP:
             raise ValueError(f"policy: expected shape ({self._H}, {self.S}) or ({self.S},), got {pol.shape}")
         if pol.min() < 0 or pol.max() >= self.A:
             raise ValueError(f"policy: action out of range [0, {self.A})")
-        R3 = self._rewards3(rewards)
-        th = self._theta if theta is None else np.ascontiguousarray(_as_float_array(theta, "theta"))
-        if th.shape != (self.d,):
-            raise ValueError(f"theta: expected shape ({self.d},), got {th.shape}")
+        R3 = self.rewards3(rewards)
+        th = self.theta_arg(theta)
         V = np.empty((self._H + 1, self.S))
-        _lm_evaluate(self._phi, th, R3, self._H, np.ascontiguousarray(pol, dtype=np.int64), V)
+        lm_evaluate(self._phi, th, R3, self._H, np.ascontiguousarray(pol, dtype=np.int64), V)
         return float(self._mu0 @ V[0])
-
-    def suboptimality(self, policy, rewards=None) -> float:
-        """``V*_0(mu0; r) - V^pi_0(mu0; r)`` in the true model (exact)."""
-        return max(self.plan(rewards).value - self.evaluate(policy, rewards), 0.0)
 
     # ------------------------------------------------------------------ conversions
     def to_tabular(self, rewards=None) -> TabularMDP:
-        """The same MDP as a :class:`TabularMDP` with ``P = phi @ theta*`` (dense, time-homogeneous P)."""
+        """The same MDP as a :class:`TabularMDP` with ``P = phi @ theta*`` (dense, time-homogeneous).
+
+        Parameters
+        ----------
+        rewards : array_like, optional
+            Default the model's (validated otherwise).
+
+        Returns
+        -------
+        TabularMDP
+        """
         R = self._R if rewards is None else self._check_rewards(rewards, self.S, self.A, self._P, self._scale)
         return TabularMDP(self._P, R, horizon=self._H, mu0=self._mu0, name=self._name)
 
     def with_rewards(self, rewards, *, reward_scale: str | None = None) -> "LinearMixtureMDP":
+        """The same model with other rewards (validated).
+
+        Parameters
+        ----------
+        rewards : array_like, shape (S, A) or (H, S, A)
+        reward_scale : {"total", "per_step"}, optional
+            Default this model's.
+
+        Returns
+        -------
+        LinearMixtureMDP
+        """
         return LinearMixtureMDP(self._phi, self._theta, rewards, self._H, self._mu0,
                                 reward_scale=self._scale if reward_scale is None else reward_scale, name=self._name)
 
     def with_horizon(self, horizon: int, rewards) -> "LinearMixtureMDP":
+        """The same model with another horizon and rewards valid for it.
+
+        Parameters
+        ----------
+        horizon : int
+        rewards : array_like, shape (S, A) or (horizon, S, A)
+
+        Returns
+        -------
+        LinearMixtureMDP
+        """
         return LinearMixtureMDP(self._phi, self._theta, rewards, horizon, self._mu0, reward_scale=self._scale,
                                 name=self._name)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_generator, check_int, check_real
 from .tabular import TabularMDP
 
 __all__ = [
@@ -64,13 +65,38 @@ class SetFunction:
     n: int
 
     def value(self, B) -> float:
+        """``F(B)``.
+
+        Parameters
+        ----------
+        B : numpy.ndarray of bool
+            The set as a mask of length ``n``.
+
+        Returns
+        -------
+        float
+            ``F(B)``.
+        """
         raise NotImplementedError
 
     def __call__(self, B) -> float:
         return float(self.value(_as_mask(B, self.n)))
 
     def gain(self, v: int, B) -> float:
-        """Marginal gain ``F(v | B) = F(B u {v}) - F(B)``."""
+        """Marginal gain ``F(v | B) = F(B u {v}) - F(B)``.
+
+        Parameters
+        ----------
+        v : int
+            An element.
+        B : array_like of bool or iterable of int
+            A set, as a mask of length ``n`` or as elements.
+
+        Returns
+        -------
+        float
+            ``F(v | B)``.
+        """
         m = _as_mask(B, self.n)
         if m[v]:
             return 0.0
@@ -79,7 +105,13 @@ class SetFunction:
         return float(self.value(m2) - self.value(m))
 
     def table(self) -> np.ndarray:
-        """``F`` on every subset, indexed by bitmask (bit ``v`` set iff ``v`` in the set)."""
+        """``F`` on every subset, indexed by bitmask (bit ``v`` set iff ``v`` in the set).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(2^n,)``.
+        """
         n = self.n
         if n > MAX_TABLE_ELEMENTS:
             raise ValueError(f"table: ground set of {n} elements exceeds MAX_TABLE_ELEMENTS={MAX_TABLE_ELEMENTS}")
@@ -103,6 +135,11 @@ class TableFunction(SetFunction):
         return float(self._t[int(np.dot(B.astype(np.int64), 1 << np.arange(self.n)))])
 
     def table(self) -> np.ndarray:
+        """Returns
+        -------
+        numpy.ndarray
+            Shape ``(2^n,)``, the stored table.
+        """
         return self._t.copy()
 
 
@@ -164,12 +201,6 @@ class FacilityLocation(SetFunction):
         return float(self.M[:, B].max(axis=1).sum())
 
 
-def _positive(x, field: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not (np.isfinite(x) and x > 0):
-        raise ValueError(f"{field}: must be a positive finite number, got {x!r}")
-    return float(x)
-
-
 def _check_psd(K, field):
     K = np.asarray(K, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
@@ -185,9 +216,9 @@ class LogDet(SetFunction):
     """``F(B) = log det(I + K_BB / noise^2)``: information gain of noisy observations at ``B`` under a GP
     prior with kernel ``K`` (Bayesian experiment design; Krause & Guestrin 2005)."""
 
-    def __init__(self, K, noise: float = 1.0):
+    def __init__(self, K, *, noise: float = 1.0):
         self.K = _check_psd(K, "K")
-        self.noise2 = _positive(noise, "noise") ** 2
+        self.noise2 = check_real("noise", noise, low=0.0, low_open=True) ** 2
         self.n = self.K.shape[0]
 
     def value(self, B) -> float:
@@ -203,7 +234,7 @@ class GPVarianceReduction(SetFunction):
     """``F(B) = sum_{j in targets} [k(j,j) - Var(f_j | y_B)]``, noisy observations ``y_v = f_v + eps``,
     ``eps ~ N(0, noise^2)``; ``K`` is the joint kernel over elements (first ``n``) and targets (last rows)."""
 
-    def __init__(self, K_elements, K_cross, K_targets_diag, noise: float = 0.1):
+    def __init__(self, K_elements, K_cross, K_targets_diag, *, noise: float = 0.1):
         self.K = _check_psd(K_elements, "K_elements")
         self.Kc = np.asarray(K_cross, dtype=np.float64)  # (n_targets, n)
         self.kt = np.asarray(K_targets_diag, dtype=np.float64)
@@ -211,7 +242,7 @@ class GPVarianceReduction(SetFunction):
             raise ValueError("K_cross: expected shape (n_targets, n_elements)")
         if self.kt.shape != (self.Kc.shape[0],):
             raise ValueError("K_targets_diag: expected shape (n_targets,)")
-        self.noise2 = _positive(noise, "noise") ** 2
+        self.noise2 = check_real("noise", noise, low=0.0, low_open=True) ** 2
         self.n = self.K.shape[0]
 
     def value(self, B) -> float:
@@ -231,6 +262,24 @@ def check_submodular(F: SetFunction, *, n_samples: int = 200, seed=0, atol: floa
     Exhaustive for ``n <= exhaustive_limit`` (every pair ``B``, ``B u {u}`` and element ``v``), else on
     ``n_samples`` random chains ``A subset B`` and elements ``v``:
     ``F(empty) = 0``; ``F(v | A) >= 0``; ``F(v | A) >= F(v | B)`` for ``A subset B``, ``v not in B``.
+
+    Parameters
+    ----------
+    F : SetFunction
+        The set function.
+    n_samples : int
+        Random chains tested when ``n > exhaustive_limit``.
+    seed : int or numpy.random.Generator
+        Seed of the random chains.
+    atol : float
+        Tolerance of the inequalities.
+    exhaustive_limit : int
+        Largest ``n`` tested exhaustively.
+
+    Raises
+    ------
+    ValueError
+        ``F`` violates one of the three properties; the message names it.
     """
     n = F.n
     empty = np.zeros(n, dtype=bool)
@@ -255,7 +304,8 @@ def check_submodular(F: SetFunction, *, n_samples: int = 200, seed=0, atol: floa
                         raise ValueError(
                             f"F is not submodular: F({v} | {_fmt(big, n)}) = {float(g2)!r} > F({v} | {_fmt(mask, n)}) = {float(g)!r}")
         return
-    rng = np.random.default_rng(seed)
+    n_samples = check_int("n_samples", n_samples, low=0)
+    rng = as_generator("seed", seed)
     for _ in range(n_samples):
         A = rng.random(n) < rng.random()
         B = A | (rng.random(n) < rng.random())
@@ -294,12 +344,15 @@ class SubmodularMDP:
 
     @property
     def S(self):
+        """Number of states (the ground set of ``F``)."""
         return self.mdp.S
 
     @property
     def A(self):
+        """Number of actions of the dynamics."""
         return self.mdp.A
 
     @property
     def horizon(self):
+        """The horizon ``H``: a trajectory visits ``H`` states."""
         return self.mdp.horizon

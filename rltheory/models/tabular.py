@@ -13,7 +13,6 @@ Validation happens once, at construction; every array handed out is read-only.
 """
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_int
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -29,8 +29,18 @@ __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
 ROW_SUM_ATOL = 1e-9
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable)."""
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable).
+
+    Parameters
+    ----------
+    a : ndarray
+
+    Returns
+    -------
+    ndarray
+        A view with ``flags.writeable = False`` (a C-contiguous copy first when ``a`` is not C-contiguous).
+    """
     v = np.ascontiguousarray(a).view()
     v.setflags(write=False)
     return v
@@ -56,12 +66,24 @@ def _check_float64_size(n_elements: int, shape, field: str) -> None:
                          f"machine's {_gib(_memory_bytes())} of memory")
 
 
-def check_solution_size(H: int, S: int, A: int, field: str = "horizon") -> None:
+def check_solution_size(H: int, S: int, A: int, *, field: str = "horizon") -> None:
     """Refuse a finite horizon whose solution arrays cannot be allocated.
 
     Solving with horizon ``H`` returns ``V`` (H+1, S), ``Q`` (H, S, A) and a policy (H, S), i.e.
     ``8 ((H+1) S + H S A + H S)`` bytes; a horizon for which that exceeds this machine's physical memory is
     rejected with a ``ValueError`` naming ``field`` instead of failing later inside NumPy.
+
+    Parameters
+    ----------
+    H, S, A : int
+        Horizon and sizes.
+    field : str
+        Name of the argument in the error message.
+
+    Raises
+    ------
+    ValueError
+        The arrays need more bytes than the machine's physical memory.
     """
     need = 8 * ((H + 1) * S + H * S * A + H * S)
     if need > _memory_bytes():
@@ -70,19 +92,23 @@ def check_solution_size(H: int, S: int, A: int, field: str = "horizon") -> None:
                          f"{_gib(_memory_bytes())} of memory")
 
 
-def horizon_arg(horizon, field: str = "horizon") -> int:
+def horizon_arg(horizon, *, field: str = "horizon") -> int:
     """``horizon`` as an int ``>= 1``: ints and integral floats (``5.0``) are accepted, ``bool`` and non-numbers
-    raise ``TypeError``, ``5.5``, NaN, infinities and values below 1 raise ``ValueError``."""
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Real):
-        raise TypeError(f"{field}: expected an int, got {type(horizon).__name__}")
-    if not isinstance(horizon, numbers.Integral):
-        h = float(horizon)
-        if not math.isfinite(h) or not h.is_integer():
-            raise ValueError(f"{field}: must be a whole number of steps, got {horizon!r}")
-        horizon = int(h)
-    if horizon < 1:
-        raise ValueError(f"{field}: must be >= 1, got {horizon}")
-    return int(horizon)
+    raise ``TypeError``, ``5.5``, NaN, infinities and values below 1 raise ``ValueError``.
+
+    Parameters
+    ----------
+    horizon : int or float
+        The horizon.
+    field : str
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    int
+        The horizon (the rule of :func:`rltheory._validation.check_int` with ``low=1``).
+    """
+    return check_int(field, horizon, low=1)
 
 
 def _numeric_array(x, field: str) -> np.ndarray:
@@ -102,8 +128,26 @@ def _numeric_array(x, field: str) -> np.ndarray:
     return arr
 
 
-def _as_float_array(x, field: str) -> np.ndarray:
-    """A private float64 copy of ``x``, checked to be finite (errors name ``field``)."""
+def as_float_array(x, field: str) -> np.ndarray:
+    """A private float64 copy of ``x``, checked to be finite (errors name ``field``).
+
+    Parameters
+    ----------
+    x : array_like
+        Numeric input (bool and object arrays are refused).
+    field : str
+        Name used in error messages (``"<field>: ..."``).
+
+    Returns
+    -------
+    ndarray
+        A fresh float64 array.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-numeric input, a size too large for memory, or a non-finite entry.
+    """
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
     arr = arr.astype(np.float64, copy=True)
@@ -152,10 +196,17 @@ def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns
                       f"(tolerance {atol:g})")
 
 
+def _index_dtype(S: int):
+    """Dtype of the stored next-state indices: int32 while every index fits (as scipy does). A sparse sweep is
+    bound by the bytes it streams per transition, 8 of probability plus the index: int32 reads a quarter fewer
+    bytes than int64."""
+    return np.int32 if S <= 2**31 - 1 else np.int64
+
+
 @dataclass(frozen=True)
 class _Sparse:
     indptr: np.ndarray  # int64, (hp*S*A + 1,)
-    indices: np.ndarray  # int64
+    indices: np.ndarray  # int32 (int64 from 2**31 states on): see _index_dtype
     data: np.ndarray  # float64
 
 
@@ -224,7 +275,7 @@ class TabularMDP:
             self._H = None
             self._gamma = g
         # ---- rewards (shape checked against P's S, A below) -----------------------------------
-        Rarr = _as_float_array(R, "R")
+        Rarr = as_float_array(R, "R")
         if Rarr.ndim not in (2, 3):
             raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
         if Rarr.ndim == 3:
@@ -247,9 +298,9 @@ class TabularMDP:
                 self._init_dense(P if dense is None else dense, Rarr, False)
         else:
             self._init_dense(P, Rarr, bool(copy))
-        self._R = _readonly(Rarr)
+        self._R = readonly(Rarr)
         # ---- initial distribution -------------------------------------------------------
-        self._mu0 = _readonly(self._parse_mu0(mu0))
+        self._mu0 = readonly(self._parse_mu0(mu0))
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
         self._name = name
@@ -290,7 +341,7 @@ class TabularMDP:
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
         self._hp = hp
-        self._P = _readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
+        self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
     def _init_sparse_matrix(self, P, Rarr):
         rows, cols = (int(n) for n in P.shape)
@@ -345,7 +396,7 @@ class TabularMDP:
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
                 nxt = np.asarray(nxt)
-                prob = _as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
+                prob = as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
@@ -389,7 +440,7 @@ class TabularMDP:
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
-        out_ix = np.empty(nnz, dtype=np.int64)
+        out_ix = np.empty(nnz, dtype=_index_dtype(S))
         out_dt = np.empty(nnz, dtype=np.float64)
         r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt, np.zeros(S))
         if code == _V.CSR_BAD_VALUES:
@@ -415,14 +466,14 @@ class TabularMDP:
             M.sum_duplicates()
             M.sort_indices()
             indptr = np.asarray(M.indptr, dtype=np.int64)
-            out_ix = np.asarray(M.indices, dtype=np.int64)
+            out_ix = np.asarray(M.indices, dtype=_index_dtype(S))
             out_dt = np.asarray(M.data, dtype=np.float64)
             r = int(_V.csr_first_bad_values(indptr, out_dt, ROW_SUM_ATOL))
             if r >= 0:
                 lo, hi = int(indptr[r]), int(indptr[r + 1])
                 raise _row_defect(out_dt[lo:hi], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, out_ix[lo:hi])
         self._hp = hp
-        self._sp = _Sparse(_readonly(indptr), _readonly(out_ix), _readonly(out_dt))
+        self._sp = _Sparse(readonly(indptr), readonly(out_ix), readonly(out_dt))
 
     def _parse_mu0(self, mu0) -> np.ndarray:
         S = self._S
@@ -436,7 +487,7 @@ class TabularMDP:
             out = np.zeros(S)
             out[int(mu0)] = 1.0
             return out
-        m = _as_float_array(mu0, "mu0")
+        m = as_float_array(mu0, "mu0")
         if m.shape != (S,):
             raise ValueError(f"mu0: expected shape ({S},), got {m.shape}")
         if m.min() < 0:
@@ -485,14 +536,17 @@ class TabularMDP:
 
     @property
     def finite_horizon(self) -> bool:
+        """Whether the MDP has a finite horizon ``H``."""
         return self._H is not None
 
     @property
     def discounted(self) -> bool:
+        """Whether the MDP is discounted (``gamma`` given)."""
         return self._gamma is not None
 
     @property
     def is_sparse(self) -> bool:
+        """Whether the kernel is stored as CSR."""
         return self._sp is not None
 
     @property
@@ -502,6 +556,7 @@ class TabularMDP:
 
     @property
     def name(self) -> str | None:
+        """Optional display name."""
         return self._name
 
     @property
@@ -521,7 +576,7 @@ class TabularMDP:
             return self._P
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
-        return _readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
+        return readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
 
     @property
     def P_csr(self) -> sp.csr_matrix:
@@ -533,7 +588,8 @@ class TabularMDP:
 
     @property
     def csr_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(indptr, indices, data)`` of the CSR kernel (int64, int64, float64), for kernels."""
+        """``(indptr, indices, data)`` of the CSR kernel, for kernels: int64 row pointers, next-state indices as
+        int32 (int64 from ``2**31`` states on; int64 for a dense kernel's CSR view), float64 probabilities."""
         if self._sp is None:
             M = self.P_csr
             return (np.asarray(M.indptr, np.int64), np.asarray(M.indices, np.int64), np.asarray(M.data, np.float64))
@@ -550,37 +606,98 @@ class TabularMDP:
 
     # -- uniform views for kernels --------------------------------------------------------
     def P4(self) -> np.ndarray:
-        """Dense kernel with a leading step axis: ``(hp, S, A, S)``, ``hp`` in {1, H}."""
+        """Dense kernel with a leading step axis: ``(hp, S, A, S)``, ``hp`` in {1, H}.
+
+        Returns
+        -------
+        numpy.ndarray
+            The kernel, shape ``(hp, S, A, S)`` (dense; built from CSR for a sparse MDP).
+        """
         P = self.P
         return P if P.ndim == 4 else P.reshape((1,) + P.shape)
 
     def R3(self) -> np.ndarray:
-        """Rewards with a leading step axis: ``(hr, S, A)``, ``hr`` in {1, H}."""
+        """Rewards with a leading step axis: ``(hr, S, A)``, ``hr`` in {1, H}.
+
+        Returns
+        -------
+        numpy.ndarray
+            The rewards, shape ``(hr, S, A)``.
+        """
         R = self._R
         return R if R.ndim == 3 else R.reshape((1,) + R.shape)
 
     def reward_at(self, h: int) -> np.ndarray:
+        """The reward table of step ``h``.
+
+        Parameters
+        ----------
+        h : int
+            Step, ``0 <= h < H`` (ignored for time-homogeneous rewards).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``R_h``, shape ``(S, A)`` (a read-only view).
+        """
         return self._R[h] if self._R.ndim == 3 else self._R
 
     # ------------------------------------------------------------------ derived MDPs
     def with_rewards(self, R) -> "TabularMDP":
-        """Same dynamics, horizon/discount and mu0, new rewards (validated)."""
+        """Same dynamics, horizon/discount and mu0, new rewards (validated).
+
+        Parameters
+        ----------
+        R : array_like
+            Rewards ``(S, A)`` or ``(H, S, A)``.
+
+        Returns
+        -------
+        TabularMDP
+            The new MDP.
+        """
         P = self._P if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, R, mu0=self._mu0, name=self._name, **kw)
 
     def with_mu0(self, mu0) -> "TabularMDP":
+        """Same dynamics, rewards and horizon/discount, new initial distribution (validated).
+
+        Parameters
+        ----------
+        mu0 : int or array_like
+            An initial state or a distribution over the ``S`` states.
+
+        Returns
+        -------
+        TabularMDP
+            The new MDP.
+        """
         P = self._P if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, self._R, mu0=mu0, name=self._name, **kw)
 
     def to_sparse(self) -> "TabularMDP":
+        """The same MDP with a CSR kernel (``self`` when already sparse).
+
+        Returns
+        -------
+        TabularMDP
+            Sparse copy.
+        """
         if self.is_sparse:
             return self
         kw = self._timing_kwargs()
         return TabularMDP(self.P_csr, self._R, mu0=self._mu0, name=self._name, **kw)
 
     def to_dense(self) -> "TabularMDP":
+        """The same MDP with a dense kernel (``self`` when already dense).
+
+        Returns
+        -------
+        TabularMDP
+            Dense copy.
+        """
         if not self.is_sparse:
             return self
         kw = self._timing_kwargs()

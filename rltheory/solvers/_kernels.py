@@ -18,7 +18,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, prange, uint64
 from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 #: LLVM flags for the reduction loops: reassociation lets the dot products vectorise (SIMD
 #: accumulators) and ``contract`` allows fused multiply-adds. Results differ from a strict left-to-right
@@ -43,6 +43,56 @@ def _argmax_row(q):
             bv = q[a]
             best = a
     return best, bv
+
+
+@njit(cache=True)
+def _copy(dst, src):
+    """``dst[:] = src`` for 1-d arrays, as a loop (slice assignment costs seconds of first compilation)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
+def _fill(dst, value):
+    """``dst[:] = value`` for a 1-d array, as a loop (see :func:`_copy`)."""
+    for i in range(dst.shape[0]):
+        dst[i] = value
+
+
+@njit(cache=True, fastmath=_FM)
+def _matvec(M, x, out):
+    """``out = M @ x`` for a C-contiguous (rows, n) array, four rows at a time on the calling thread.
+
+    Used instead of BLAS (``np.dot``) by the iteration and certification sweeps: a multithreaded BLAS matvec
+    must wake its worker threads on every call, and on a machine whose cores are busy with other processes
+    each call then waits a scheduler time slice for a descheduled worker, far longer than a mid-sized sweep
+    (``benchmarks/run.py``, section ``e2e`` with default BLAS threads). One thread streaming the rows reaches
+    the memory bandwidth of the dense sweeps (section ``dense``: the sweep against the BLAS matvec)."""
+    n = M.shape[1]
+    m = M.shape[0]
+    r = 0
+    while r + 3 < m:  # four rows per pass over x: four independent accumulators keep more loads in flight
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for t in range(n):
+            v = x[t]
+            a0 += M[r, t] * v
+            a1 += M[r + 1, t] * v
+            a2 += M[r + 2, t] * v
+            a3 += M[r + 3, t] * v
+        out[r] = a0
+        out[r + 1] = a1
+        out[r + 2] = a2
+        out[r + 3] = a3
+        r += 4
+    while r < m:
+        acc = 0.0
+        for t in range(n):
+            acc += M[r, t] * x[t]
+        out[r] = acc
+        r += 1
 
 
 @njit(cache=True)
@@ -164,12 +214,13 @@ def occupancy_finite_dense(P, H, pol, mu0, d):
     hq = pol.shape[0]
     S = P.shape[1]
     A = P.shape[2]
-    rho = mu0.copy()
-    nxt = np.zeros(S)
+    rho = np.empty(S)
+    nxt = np.empty(S)
+    _copy(rho, mu0)
     for h in range(H):
         Ph = P[h if hp > 1 else 0]
         ph = pol[h if hq > 1 else 0]
-        nxt[:] = 0.0
+        _fill(nxt, 0.0)
         for s in range(S):
             for a in range(A):
                 w = rho[s] * ph[s, a]
@@ -178,7 +229,7 @@ def occupancy_finite_dense(P, H, pol, mu0, d):
                     row = Ph[s, a]
                     for t in range(S):
                         nxt[t] += w * row[t]
-        rho[:] = nxt
+        _copy(rho, nxt)
 
 
 @njit(cache=True)
@@ -186,12 +237,13 @@ def occupancy_finite_sparse(indptr, indices, data, H, S, A, pol, mu0, d):
     """Sparse (CSR) version of :func:`occupancy_finite_dense`."""
     hp = (indptr.shape[0] - 1) // (S * A)
     hq = pol.shape[0]
-    rho = mu0.copy()
-    nxt = np.zeros(S)
+    rho = np.empty(S)
+    nxt = np.empty(S)
+    _copy(rho, mu0)
     for h in range(H):
         base = (h if hp > 1 else 0) * S * A
         ph = pol[h if hq > 1 else 0]
-        nxt[:] = 0.0
+        _fill(nxt, 0.0)
         for s in range(S):
             for a in range(A):
                 w = rho[s] * ph[s, a]
@@ -200,7 +252,7 @@ def occupancy_finite_sparse(indptr, indices, data, H, S, A, pol, mu0, d):
                     r = base + s * A + a
                     for k in range(indptr[r], indptr[r + 1]):
                         nxt[uint64(indices[k])] += w * data[k]
-        rho[:] = nxt
+        _copy(rho, nxt)
 
 
 @njit(cache=True, fastmath=_FM)
@@ -318,6 +370,95 @@ def _record(diff, best, since):
 
 
 @njit(cache=True)
+def _stop(gamma, lo, hi, tol, noise, V, best, since, patience):
+    """The stopping rule of every value-iteration and MPI loop, after a greedy step whose ``T V - V`` lies in
+    ``[lo, hi]`` (``V`` is the new iterate): ``(stop, best, since)``.
+
+    Stop when the MacQueen-Porteus half-width ``gamma/(1-gamma) (hi - lo) / 2`` is ``<= tol``, when the span is
+    below the float64 noise floor ``noise * max|V|``, or when the span has set no new minimum for ``patience``
+    greedy steps (:func:`_record`, ``PATIENCE``); ``best`` / ``since`` carry the stagnation counter."""
+    diff = hi - lo
+    if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+        return True, best, since
+    best, since = _record(diff, best, since)
+    return since >= patience, best, since
+
+
+def _sweep(model, R, V, gamma, Q, Vn, pi):
+    """Fused Bellman optimality sweep on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR): see
+    :func:`bellman_sweep_dense`. Compiled through the overload below (jitted code only)."""
+    raise NotImplementedError
+
+
+@overload(_sweep, jit_options={"cache": True})
+def _sweep_ol(model, R, V, gamma, Q, Vn, pi):
+    if len(model) == 1:
+        return lambda model, R, V, gamma, Q, Vn, pi: bellman_sweep_dense(model[0], R, V, gamma, Q, Vn, pi)
+    return lambda model, R, V, gamma, Q, Vn, pi: bellman_sweep_sparse(model[0], model[1], model[2], R, V, gamma, Q,
+                                                                      Vn, pi)
+
+
+def _partial(model, R, gamma, pi, V, m):
+    """``m`` sweeps of ``T_pi`` on ``model``: :func:`partial_evaluation_dense` / :func:`partial_evaluation_sparse`."""
+    raise NotImplementedError
+
+
+@overload(_partial, jit_options={"cache": True})
+def _partial_ol(model, R, gamma, pi, V, m):
+    if len(model) == 1:
+        return lambda model, R, gamma, pi, V, m: partial_evaluation_dense(model[0], R, gamma, pi, V, m)
+    return lambda model, R, gamma, pi, V, m: partial_evaluation_sparse(model[0], model[1], model[2], R, gamma, pi,
+                                                                       V, m)
+
+
+def _certify_model(model, R, V, gamma, rho_hi, Q, target):
+    """Verification sweep of ``V`` on ``model``: :func:`certify_dense` (with its ``target`` shortcut) or
+    :func:`certify_sparse`."""
+    raise NotImplementedError
+
+
+@overload(_certify_model, jit_options={"cache": True})
+def _certify_model_ol(model, R, V, gamma, rho_hi, Q, target):
+    if len(model) == 1:
+        return lambda model, R, V, gamma, rho_hi, Q, target: certify_dense(model[0], R, V, V, gamma, rho_hi, Q,
+                                                                           target)
+    return lambda model, R, V, gamma, rho_hi, Q, target: certify_sparse(model[0], model[1], model[2], R, V, V, gamma,
+                                                                        rho_hi, Q)
+
+
+@njit(cache=True)
+def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise):
+    """Value iteration (``m < 0``) or modified policy iteration with ``m`` evaluation sweeps on ``model``
+    (``(P2,)`` dense or ``(indptr, indices, data)`` CSR); the loop behind :func:`value_iteration_dense`,
+    :func:`modified_policy_iteration_dense` and their sparse versions (stopping rule: :func:`_stop`)."""
+    S = R.shape[0]
+    A = R.shape[1]
+    V = V0.copy()
+    Vn = np.empty(S)
+    Q = np.empty((S, A))
+    pi = np.zeros(S, dtype=np.int64)
+    diff = np.inf
+    best = np.inf
+    since = 0
+    it = 0
+    lo = hi = 0.0
+    while it < max_iter:
+        _sweep(model, R, V, gamma, Q, Vn, pi)
+        lo, hi = _diff_range(Vn, V)
+        diff = hi - lo
+        _copy(V, Vn)
+        it += 1
+        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience)
+        if stop or it == max_iter:
+            break
+        if m >= 0:
+            _partial(model, R, gamma, pi, V, m)
+    if it:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+    return V, Q, pi, diff, it
+
+
+@njit(cache=True)
 def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Value iteration ``V_{n+1} = T V_n`` (Puterman 1994, Sec. 6.3) with the MacQueen-Porteus stopping rule
     (Puterman Thm 6.6.2): for any ``V``, ``T V + c_lo <= V* <= T V + c_hi`` componentwise with
@@ -327,65 +468,19 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, no
     The span shrinks much faster than the sup-norm when values move together (QuantEcon and Puterman's MPI use
     the same bounds). The loop also ends after ``max_iter`` sweeps, or after ``patience`` sweeps without a new
     minimum of the span (float64 noise floor, see ``PATIENCE``); ``V`` is the midpoint of the last bounds in
-    every case. Returns ``(V, Q, pi, last_span, iterations)``; ``Q`` and ``pi`` are those of the last sweep
-    (greedy w.r.t. the previous iterate)."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_q_dense(P2, R, V, gamma, Q)
-        greedy(Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V[:] = Vn
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience:
-            break
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
+    every case. Each sweep is the fused :func:`bellman_sweep_dense`. Returns ``(V, Q, pi, last_span,
+    iterations)``; ``Q`` and ``pi`` are those of the last sweep (greedy w.r.t. the previous iterate)."""
+    return _iterate((P2,), R, gamma, V0, -1, tol, max_iter, patience, noise)
+
+
+#: Older name of :func:`value_iteration_dense` (whose sweep is now the fused one).
+value_iteration_dense_fused = value_iteration_dense
 
 
 @njit(cache=True)
 def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Sparse (CSR) version of :func:`value_iteration_dense`."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
-        greedy(Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V[:] = Vn
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience:
-            break
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
+    return _iterate((indptr, indices, data), R, gamma, V0, -1, tol, max_iter, patience, noise)
 
 
 @njit(cache=True)
@@ -395,7 +490,7 @@ def policy_matrix_dense(P, R, pi):
     Ppi = np.empty((S, S))
     rpi = np.empty(S)
     for s in range(S):
-        Ppi[s, :] = P[s, pi[s]]
+        _copy(Ppi[s], P[s, pi[s]])
         rpi[s] = R[s, pi[s]]
     return Ppi, rpi
 
@@ -446,7 +541,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration).
 
     The rows of the policy, ``P_pi`` (S x S, A times smaller than ``P2``), are gathered once and the ``m``
-    sweeps are BLAS matvecs on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
+    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
     QuantEcon's at S = 2000, A = 8 before)."""
     S = R.shape[0]
     A = R.shape[1]
@@ -455,7 +550,7 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     Ppi, rpi = policy_matrix_dense(P2.reshape(S, A, S), R, pi)
     PV = np.empty(S)
     for _ in range(m):
-        np.dot(Ppi, V, PV)
+        _matvec(Ppi, V, PV)
         for s in range(S):
             V[s] = rpi[s] + gamma * PV[s]
 
@@ -496,7 +591,7 @@ def _policy_sweeps(indptr, indices, data, R, gamma, pi, V, m):
     Vn = np.empty(S)
     for _ in range(m):
         _policy_rows(0, S, indptr, indices, data, R, gamma, pi, V, Vn)
-        V[:] = Vn
+        _copy(V, Vn)
 
 
 @njit(cache=True)
@@ -519,74 +614,22 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience
     MacQueen-Porteus rule as :func:`value_iteration_dense` on the greedy step (valid for any ``V``) and
     returns the midpoint of the bounds. Starting from ``V0`` with ``T V0 >= V0`` (e.g. ``min R/(1-gamma)``) the iterates
     increase monotonically to ``V*``. Returns ``(V, Q, pi, last_diff, iterations)``."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_q_dense(P2, R, V, gamma, Q)
-        greedy(Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V[:] = Vn
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience or it == max_iter:
-            break
-        partial_evaluation_dense(P2, R, gamma, pi, V, m)
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
+    return _iterate((P2,), R, gamma, V0, m, tol, max_iter, patience, noise)
 
 
 @njit(cache=True)
 def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE,
                                      noise=0.0):
     """Sparse version of :func:`modified_policy_iteration_dense`."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_q_sparse(indptr, indices, data, R, V, gamma, Q)
-        greedy(Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V[:] = Vn
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience or it == max_iter:
-            break
-        partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m)
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
+    return _iterate((indptr, indices, data), R, gamma, V0, m, tol, max_iter, patience, noise)
 
 
 # ----------------------------------------------------------------- fused and parallel sweeps
 #
 # One Bellman optimality sweep ``Q = R + gamma P V``, ``V'(s) = max_a Q(s, a)``, ``pi(s) = argmax_a``
 # (smallest action on ties), returning ``||V' - V||_inf``: the whole per-iteration work of value
-# iteration in one call. Dense sweeps read P through BLAS (``np.dot``), which is already multithreaded
-# and at the memory-bandwidth limit; sparse sweeps are bandwidth/latency bound gathers, so the
+# iteration in one call. Dense sweeps stream P on one thread (:func:`_matvec`, at the memory-bandwidth
+# limit; not BLAS, whose threads wait on busy cores); sparse sweeps are bandwidth/latency bound gathers, so the
 # ``_par`` variants split the states into blocks over Numba threads (``parallel=True``). Parallel
 # kernels pay a thread start-up of a few microseconds per call: use them from ~2*10^4 stored
 # transitions on (see ``PARALLEL_MIN_NNZ``).
@@ -627,7 +670,7 @@ def bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi):
     S = R.shape[0]
     A = R.shape[1]
     Qf = Q.reshape(S * A)
-    np.dot(P2, V, Qf)  # BLAS matvec straight into Q: no temporary (0.92x -> 0.96x of a bare matvec at S=100)
+    _matvec(P2, V, Qf)  # straight into Q: no temporary
     return _greedy_block(Qf, R.reshape(S * A), gamma, A, 0, S, V, Vn, pi)
 
 
@@ -693,37 +736,6 @@ def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
         _sparse_rows(b * n // nb, (b + 1) * n // nb, indptr, indices, data, Rf, V, gamma, Qf)
 
 
-@njit(cache=True)
-def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
-    """:func:`value_iteration_dense` with the fused sweep :func:`bellman_sweep_dense` (one pass less over
-    Q per iteration, no temporary arrays besides BLAS's output). Same iterates, stopping rule and returns."""
-    S = R.shape[0]
-    A = R.shape[1]
-    V = V0.copy()
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V[:] = Vn
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience:
-            break
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
-
-
 # The drivers below (``*_sparse_par``) are plain Python loops around the multithreaded kernels, on purpose:
 # a cached @njit function that *calls* a parallel=True function was loaded from Numba's cache as a segfault
 # here (numba 0.68, reproducible until the cache files were deleted), so the parallel kernels are only ever
@@ -731,8 +743,9 @@ def value_iteration_dense_fused(P2, R, gamma, V0, tol, max_iter, patience=PATIEN
 # PARALLEL_MIN_NNZ stored transitions, where a sweep takes tens of microseconds or more.
 
 
-def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
-    """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
+def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience, noise):
+    """:func:`_iterate` on a CSR model with the multithreaded sweeps (Python loop, see above): same iterates,
+    stopping rule (:func:`_stop`) and returns."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
     Vn = np.empty(S)
@@ -741,7 +754,6 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
     diff = np.inf
     best = np.inf
     since = 0
-    patience = PATIENCE if patience is None else patience
     it = 0
     lo = hi = 0.0
     while it < max_iter:
@@ -750,14 +762,20 @@ def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_ite
         diff = hi - lo
         V, Vn = Vn, V
         it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience)
+        if stop or it == max_iter:
             break
-        best, since = _record(diff, best, since)
-        if since >= patience or it == max_iter:
-            break
+        if m >= 0:
+            partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
     if it:
         _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
+
+
+def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
+    """:func:`value_iteration_sparse` with the multithreaded fused sweep; same stopping rule and returns."""
+    return _iterate_sparse_par(indptr, indices, data, R, gamma, V0, -1, tol, max_iter,
+                               PATIENCE if patience is None else patience, noise)
 
 
 @njit(cache=True, fastmath=_FM_GATHER)
@@ -798,32 +816,8 @@ def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
 def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=None,
                                          noise=0.0):
     """:func:`modified_policy_iteration_sparse` with multithreaded sweeps; same iterates and returns."""
-    S, A = R.shape
-    V = np.array(V0, dtype=np.float64)
-    Vn = np.empty(S)
-    Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
-    diff = np.inf
-    best = np.inf
-    since = 0
-    patience = PATIENCE if patience is None else patience
-    it = 0
-    lo = hi = 0.0
-    while it < max_iter:
-        bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
-        lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
-        V, Vn = Vn, V
-        it += 1
-        if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
-            break
-        best, since = _record(diff, best, since)
-        if since >= patience or it == max_iter:
-            break
-        partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
-    if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-    return V, Q, pi, diff, it
+    return _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter,
+                               PATIENCE if patience is None else patience, noise)
 
 
 @njit(cache=True)
@@ -979,7 +973,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     (discounted: ``Vb = Vc = V``; finite horizon, step h: ``Vb = V_{h+1}``, ``Vc = V_h``, ``gamma = 1``);
     ``rho_hi >= max_{s,a} sum_t P2[s A + a, t]`` (exact row sums) is the caller's.
 
-    1. ``Q^ = fl(R + gamma P2 Vb)`` by one BLAS matvec; whatever the summation order,
+    1. ``Q^ = fl(R + gamma P2 Vb)`` by one matvec (:func:`_matvec`); whatever the summation order,
        ``|Q^ - q| <= eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|)`` (Higham 2002, Sec. 3.1).
     2. Only actions with ``Q^(s,a) >= max_a Q^(s,.) - 2 eps`` can attain ``max_a q(s,a)``; for those (usually one
        per state) ``d(s,a) = q(s,a) - Vc(s)`` is recomputed with error-free transformations (:func:`_dot2_dense`,
@@ -1001,7 +995,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     Vmax = max(Vbmax, _max_abs(Vc))
     Rmax = _max_abs(R)
     Qf = Q.reshape(S * A)
-    np.dot(P2, Vb, Qf)
+    _matvec(P2, Vb, Qf)
     Rf = R.reshape(S * A)
     for k in range(S * A):
         Qf[k] = Rf[k] + gamma * Qf[k]
@@ -1159,16 +1153,9 @@ def _argmax_rows(Q):
 
 
 @njit(cache=True)
-def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
-    """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
-    value iteration (``m < 0``, :func:`value_iteration_dense_fused`) or MPI with ``m`` sweeps
-    (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
-    :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
-    MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
-    ``patience`` / ``noise``: see the iteration kernels (the float64 noise floor: stop once the span is below
-    ``noise * max|V|``, or has set no new minimum for ``patience`` greedy steps). Returns
-    ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
-    was met."""
+def _solve_certified(model, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+    """The driver of :func:`solve_dense_certified` / :func:`solve_sparse_certified` on ``model`` (``(P2,)`` or
+    ``(indptr, indices, data)``)."""
     S = R.shape[0]
     A = R.shape[1]
     rmin = np.inf
@@ -1183,12 +1170,9 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     stalled = False
     for _round in range(3):
         left = max_iter - it
-        if m < 0:
-            V, _q, _p, diff, k = value_iteration_dense_fused(P2, R, gamma, V, ktol, left, patience, noise)
-        else:
-            V, _q, _p, diff, k = modified_policy_iteration_dense(P2, R, gamma, V, m, ktol, left, patience, noise)
+        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise)
         it += k
-        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
+        bound = contraction_bound(_certify_model(model, R, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
         if bound <= tol or it >= max_iter or stalled:
             break
@@ -1197,34 +1181,23 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
 
 
 @njit(cache=True)
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+    """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
+    value iteration (``m < 0``, :func:`value_iteration_dense`) or MPI with ``m`` sweeps
+    (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
+    :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
+    MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
+    ``patience`` / ``noise``: see the iteration kernels (the float64 noise floor: stop once the span is below
+    ``noise * max|V|``, or has set no new minimum for ``patience`` greedy steps). Returns
+    ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
+    was met."""
+    return _solve_certified((P2,), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
+
+
+@njit(cache=True)
 def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
     """Serial-kernel (CSR) version of :func:`solve_dense_certified`."""
-    S = R.shape[0]
-    A = R.shape[1]
-    rmin = np.inf
-    for s in range(S):
-        for a in range(A):
-            rmin = min(rmin, R[s, a])
-    V = np.full(S, rmin / (1.0 - gamma))
-    Q = np.empty((S, A))
-    it = 0
-    ktol = tol
-    bound = np.inf
-    stalled = False
-    for _round in range(3):
-        left = max_iter - it
-        if m < 0:
-            V, _q, _p, diff, k = value_iteration_sparse(indptr, indices, data, R, gamma, V, ktol, left, patience, noise)
-        else:
-            V, _q, _p, diff, k = modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V, m, ktol, left,
-                                                                  patience, noise)
-        it += k
-        bound = contraction_bound(certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), gamma, rho_hi)
-        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
-        if bound <= tol or it >= max_iter or stalled:
-            break
-        ktol = ktol / 4.0
-    return V, Q, _argmax_rows(Q), bound, it, stalled
+    return _solve_certified((indptr, indices, data), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
 
 
 @njit(cache=True)

@@ -17,15 +17,29 @@ The hot loops are the Numba kernels of :mod:`rltheory.solvers._kernels`.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..models.tabular import ROW_SUM_ATOL, TabularMDP
+from .._validation import check_int, check_real
+from ..models.tabular import TabularMDP
 from . import _kernels as K
+from ._bellman import (
+    SolveResult,
+    _big,
+    _certify_discounted,
+    _check_mdp,
+    _contraction_bound,
+    _discount_rho,
+    _rho_contract,
+    _row_len,
+    bellman_backup,
+    bellman_residual,
+    certificate,
+)
+from .lp import solve_lp
 
 __all__ = [
     "ConvergenceWarning",
@@ -63,87 +77,10 @@ _ALIASES = METHOD_ALIASES  # older name
 _U = K.UNIT_ROUNDOFF
 
 
+
 class ConvergenceWarning(UserWarning):
     """A solver stopped before its stopping rule was met (``max_iter`` reached, or a ``tol`` below what float64
     can certify for this MDP): the result is still returned, with ``converged=False`` and a true ``error_bound``."""
-
-
-class SolveResult:
-    """Output of :func:`solve` (fresh arrays, owned by the caller).
-
-    Attributes
-    ----------
-    V, Q, policy : arrays
-        Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
-    error_bound : float
-        An upper bound on ``max |V - V*|`` over every entry of the returned float64 ``V``, where ``V*`` is the exact
-        optimal value of the MDP as stored (its float64 ``P``, ``R``, ``gamma``), floating-point rounding included.
-        Discounted (VI, MPI, PI, LP): ``||T V - V||_inf / (1 - gamma rho)``, with the Bellman residual of the
-        returned V evaluated in compensated arithmetic (error-free transformations) and every step rounded upwards
-        (``rho`` <= ``1 + 1e-9`` bounds the row sums of P; see :func:`rltheory.solvers._kernels.certify_dense`).
-        Finite horizon (backward induction): an a priori bound on the rounding of every step,
-        ``e_h = gamma_{n+1} (max|R_h| + rho ||V_{h+1}||) + rho e_{h+1}`` (``n`` entries per row), maximised over h.
-    nit : int
-        Sweeps (VI), greedy steps (MPI), improvement steps (PI), 1 otherwise.
-    converged : bool
-        Whether the stopping rule was met: VI/MPI ``error_bound <= tol``, PI a policy stable under improvement;
-        always True for backward induction and a solved LP. When False, :func:`solve` has emitted a
-        :class:`ConvergenceWarning`.
-    method : str
-    extra : dict
-        Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"tol"``: the tolerance VI/MPI used).
-    """
-
-    __slots__ = ("V", "Q", "policy", "error_bound", "nit", "converged", "method", "extra")
-
-    def __init__(self, V, Q, policy, error_bound, nit=1, method="", extra=None, *, converged=True, iterations=None):
-        self.V = V
-        self.Q = Q
-        self.policy = policy
-        self.error_bound = error_bound
-        self.nit = int(nit if iterations is None else iterations)
-        self.converged = bool(converged)
-        self.method = method
-        self.extra = {} if extra is None else extra
-
-    @property
-    def iterations(self) -> int:
-        """Alias of :attr:`nit`."""
-        return self.nit
-
-    @property
-    def value(self) -> np.ndarray:
-        """Values at the first step: ``V[0]`` (finite horizon) or ``V`` (discounted)."""
-        return self.V[0] if self.V.ndim == 2 else self.V
-
-    def __repr__(self) -> str:
-        return (f"SolveResult(method={self.method!r}, V{tuple(self.V.shape)}, Q{tuple(self.Q.shape)}, "
-                f"policy{tuple(self.policy.shape)}, error_bound={self.error_bound:.3g}, converged={self.converged}, "
-                f"nit={self.nit})")
-
-
-def _big(indptr) -> bool:
-    """Use the thread-parallel sparse kernels from ``PARALLEL_MIN_NNZ`` stored transitions on, and only while a
-    core is free (they give identical results: each row is summed in the same order). Below that size thread
-    start-up costs more than it saves; on a busy machine every sweep's parallel region waits for a descheduled
-    thread, which made sparse solves an order of magnitude slower than the serial kernels on a shared 2-core
-    host."""
-    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
-
-
-def _core_free() -> bool:
-    """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return True
-    return load <= (os.cpu_count() or 1) - 0.5
-
-
-def _check_mdp(mdp) -> TabularMDP:
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
-    return mdp
 
 
 # ------------------------------------------------------------------------------- policies
@@ -154,6 +91,21 @@ def as_stochastic_policy(mdp: TabularMDP, policy, field_name: str = "policy") ->
 
     Deterministic policies must have an integer dtype: ``(S,)`` or ``(H, S)`` action indices.
     Stochastic policies are float arrays ``(S, A)`` or ``(H, S, A)`` whose rows are distributions.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP the policy acts in.
+    policy : array_like
+        Action indices (integer dtype) or action distributions (float dtype).
+    field_name : str
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``pi(a|s)`` (discounted, shape ``(S, A)``) or ``pi_h(a|s)`` (finite horizon, shape ``(hpi, S, A)`` with
+        ``hpi`` 1 for a stationary policy or ``H``).
     """
     S, A, H = mdp.S, mdp.A, mdp.horizon
     arr = np.asarray(policy)
@@ -196,158 +148,6 @@ def as_stochastic_policy(mdp: TabularMDP, policy, field_name: str = "policy") ->
     if H is not None and lead is None:
         out = out[None]
     return np.ascontiguousarray(out)
-
-
-# -------------------------------------------------------------------------- Bellman operators
-
-
-def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
-    """One application of the Bellman operator to ``V``, returned as action values.
-
-    Discounted: ``Q(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V(s')`` for ``V`` of shape (S,).
-    Finite horizon: ``Q_h = R_h + P_h V_{h+1}`` for ``V`` of shape (H+1, S); returns (H, S, A).
-    (``policy`` is accepted for symmetry and ignored: the backup is the same for every policy.)
-    """
-    mdp = _check_mdp(mdp)
-    V = np.ascontiguousarray(V, dtype=np.float64)
-    S, A = mdp.S, mdp.A
-    if mdp.finite_horizon:
-        H = mdp.horizon
-        if V.shape != (H + 1, S):
-            raise ValueError(f"V: expected shape {(H + 1, S)}, got {V.shape}")
-        Pv = _apply_P_finite(mdp, V[1:])
-        return mdp.R3() + Pv
-    if V.shape != (S,):
-        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
-    Q = np.empty((S, A))
-    if mdp.is_sparse:
-        ip, ix, dt = mdp.csr_arrays
-        (K.bellman_q_sparse_par if _big(ip) else K.bellman_q_sparse)(ip, ix, dt, mdp.R, V, mdp.gamma, Q)
-    else:
-        K.bellman_q_dense(mdp.P.reshape(S * A, S), mdp.R, V, mdp.gamma, Q)
-    return Q
-
-
-def _apply_P_finite(mdp: TabularMDP, Vnext: np.ndarray) -> np.ndarray:
-    """``out[h, s, a] = sum_{s'} P_h(s'|s,a) Vnext[h](s')`` for ``Vnext`` of shape (H, S)."""
-    S, A, H = mdp.S, mdp.A, mdp.horizon
-    M = mdp.P_csr
-    hp = M.shape[0] // (S * A)
-    if hp == 1:
-        return np.asarray(M @ Vnext.T).T.reshape(H, S, A)
-    out = np.empty((H, S, A))
-    for h in range(H):
-        out[h] = (M[h * S * A:(h + 1) * S * A] @ Vnext[h]).reshape(S, A)
-    return out
-
-
-def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
-    """Per-step sup-norm Bellman optimality residual ``||V - T V||``: an array (H,) for finite horizon
-    (``max_s |V_h(s) - max_a Q_h(s,a)|``), a 0-d array for discounted MDPs."""
-    Q = bellman_backup(mdp, V)
-    V = np.asarray(V, dtype=np.float64)
-    if mdp.finite_horizon:
-        return np.abs(V[:-1] - Q.max(axis=-1)).max(axis=-1)
-    return np.asarray(np.abs(V - Q.max(axis=-1)).max())
-
-
-def certificate(mdp: TabularMDP, V) -> float:
-    """A rigorous upper bound on ``||V - V*||_inf`` for any float array ``V``, from its Bellman residual alone.
-
-    Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma rho)`` (T is a ``gamma rho``-contraction; ``rho`` bounds
-    the row sums of P). Finite horizon: ``e_h <= ||V_h - (T V)_h|| + rho e_{h+1}``, ``e_H = 0``; the bound returned
-    is ``max_h e_h``. The residuals are evaluated in compensated arithmetic and every step is rounded upwards
-    (:func:`rltheory.solvers._kernels.certify_dense`), so the bound holds for the float64 ``V`` as given, rounding
-    included. ``inf`` when ``gamma rho`` cannot be shown to be below 1.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    V : array_like
-        Shape ``(S,)`` (discounted) or ``(H+1, S)`` (finite horizon).
-
-    Returns
-    -------
-    float
-    """
-    mdp = _check_mdp(mdp)
-    V = np.ascontiguousarray(V, dtype=np.float64)
-    S = mdp.S
-    if mdp.finite_horizon:
-        if V.shape != (mdp.horizon + 1, S):
-            raise ValueError(f"V: expected shape {(mdp.horizon + 1, S)}, got {V.shape}")
-        return _certify_finite(mdp, V)
-    if V.shape != (S,):
-        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
-    if not np.all(np.isfinite(V)):
-        return math.inf
-    return _certify_discounted(mdp, V, _discount_rho(mdp, _row_len(mdp)))[1]
-
-
-def _row_len(mdp: TabularMDP) -> int:
-    """Entries per transition row that a dot product sums (the ``n`` of the rounding bounds)."""
-    return int(K.max_row_len(mdp.csr_arrays[0])) if mdp.is_sparse else mdp.S
-
-
-def _rho_contract(n: int) -> float:
-    """Upper bound on every exact row sum of a validated P (|computed sum - 1| <= ROW_SUM_ATOL at construction)."""
-    return (1.0 + ROW_SUM_ATOL) * (1.0 + 2.0 * (n + 1) * _U)
-
-
-_contraction_bound = K.contraction_bound
-
-
-def _discount_rho(mdp: TabularMDP, n: int) -> float:
-    """``rho`` for the contraction factor ``gamma rho``: the construction contract, or, when that leaves
-    ``gamma rho`` near or above 1 (gamma within ~1e-6 of 1), the row sums computed from the data."""
-    g = mdp.gamma
-    rho = _rho_contract(n)
-    if g * (rho - 1.0) > 1e-3 * (1.0 - g):
-        sums = np.asarray(mdp.P_csr.sum(axis=1)).ravel()
-        rho = min(rho, float(sums.max()) * (1.0 + 2.0 * (n + 1) * _U))
-    return rho
-
-
-def _certify_discounted(mdp: TabularMDP, V: np.ndarray, rho: float):
-    """Verification sweep: ``(Q, bound)`` with ``Q`` the backup of ``V`` and ``bound >= ||V - V*||_inf``."""
-    S, A, g = mdp.S, mdp.A, mdp.gamma
-    Q = np.empty((S, A))
-    if mdp.is_sparse:
-        ip, ix, dt = mdp.csr_arrays
-        resid = (K.certify_sparse_par if _big(ip) else K.certify_sparse)(ip, ix, dt, mdp.R, V, V, g, rho, Q)
-    else:
-        resid = K.certify_dense(mdp.P.reshape(S * A, S), mdp.R, V, V, g, rho, Q)
-    return Q, _contraction_bound(resid, g, rho)
-
-
-def _certify_finite(mdp: TabularMDP, V: np.ndarray) -> float:
-    S, A, H = mdp.S, mdp.A, mdp.horizon
-    if not np.all(np.isfinite(V)):
-        return math.inf
-    n = _row_len(mdp)
-    rho = _rho_contract(n)
-    R3 = mdp.R3()
-    hr = R3.shape[0]
-    Q = np.empty((S, A))
-    infl = 1.0 + 4.0 * _U
-    e = 0.0
-    best = 0.0
-    if mdp.is_sparse:
-        ip, ix, dt = mdp.csr_arrays
-        hp = (ip.shape[0] - 1) // (S * A)
-    else:
-        P4 = mdp.P4()
-        hp = P4.shape[0]
-    for h in range(H - 1, -1, -1):
-        hh = h if hp > 1 else 0
-        Rh = R3[h if hr > 1 else 0]
-        if mdp.is_sparse:
-            resid = K.certify_sparse(ip[hh * S * A:(hh + 1) * S * A + 1], ix, dt, Rh, V[h + 1], V[h], 1.0, rho, Q)
-        else:
-            resid = K.certify_dense(P4[hh].reshape(S * A, S), Rh, V[h + 1], V[h], 1.0, rho, Q)
-        e = (resid + rho * e * infl) * infl
-        best = max(best, e)
-    return best
 
 
 # ---------------------------------------------------------------------------------- solve
@@ -438,18 +238,13 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, ma
         return _solve_finite(mdp)
     mdp = _check_mdp(mdp)
     m = _canonical_method(method)
-    if tol is not None and not (isinstance(tol, (int, float, np.floating)) and not isinstance(tol, bool)
-                                and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol: must be a positive finite float or None, got {tol!r}")
-    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise ValueError(f"max_iter: must be a positive int, got {max_iter!r}")
-    if isinstance(mpi_sweeps, bool) or not (isinstance(mpi_sweeps, (int, np.integer)) and mpi_sweeps >= 0):
-        raise ValueError(f"mpi_sweeps: must be a non-negative int, got {mpi_sweeps!r}")
+    if tol is not None:
+        check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    mpi_sweeps = check_int("mpi_sweeps", mpi_sweeps, low=0)
     if m == "auto":
         m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
-        from .lp import solve_lp
-
         return solve_lp(mdp, solver=lp_solver)
     if mdp.finite_horizon:
         if m != "backward_induction":
@@ -466,7 +261,16 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, ma
 #: ``solve``'s own keyword defaults: a call that keeps all of them has no argument to validate (fast path).
 _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mpi_sweeps", "lp_solver"))
 
-#: ``method="auto"`` for discounted MDPs (set from the ``convergence`` section of the benchmarks).
+# ``method="auto"`` for discounted MDPs is value iteration, a rule measured by the ``convergence`` section of
+# ``python -m benchmarks.run``: it times VI, MPI (``mpi_sweeps`` = 20) and PI to the same certified accuracy
+# (``error_bound <= 1e-8``) on dense Garnets, sparse Garnets and RiverSwim chains, and records per instance the
+# fastest method and how far ``auto`` is from it (``method_choice`` in the JSON; the target there requires
+# ``auto`` within 1.5x of the fastest on every instance). What it shows: on the well-mixing dense Garnets the
+# MacQueen-Porteus bounds close after a few VI sweeps and MPI's evaluation sweeps cost more than the greedy
+# sweeps they save; on the sparse Garnets VI and MPI are within noise of each other (MPI does about a sixth of
+# the greedy sweeps but pays for them in policy sweeps); on the slow-mixing chains VI is the fastest; PI (a
+# linear solve per step) is the slowest everywhere. Re-run that section when the kernels change.
+#: ``method="auto"`` for discounted MDPs (see the comment above for how it was chosen).
 AUTO_RULE = "vi"
 
 
@@ -634,6 +438,18 @@ def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
     Finite horizon: backward recursion ``V_h = sum_a pi_h(a|.) (R_h + P_h V_{h+1})``, shape (H+1, S).
     Discounted: the linear system ``(I - gamma P_pi) V = r_pi`` solved exactly (LU; sparse LU for a sparse
     MDP), shape (S,).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V^pi``, shape ``(H+1, S)`` (with ``V_H = 0``) or ``(S,)``.
     """
     return _evaluate(mdp, policy)[0]
 
@@ -641,7 +457,20 @@ def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
 def q_values(mdp: TabularMDP, policy=None) -> np.ndarray:
     """``Q^pi`` of a Markov policy, or ``Q*`` when ``policy`` is None.
 
-    ``Q^pi(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V^pi(s')`` (finite horizon: per step h, with V_{h+1})."""
+    ``Q^pi(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V^pi(s')`` (finite horizon: per step h, with V_{h+1}).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like, optional
+        A Markov policy (default: ``None``, the optimal ``Q*``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Q``, shape ``(S, A)`` or ``(H, S, A)``.
+    """
     if policy is None:
         return solve(mdp).Q
     return _evaluate(mdp, policy)[1]
@@ -673,7 +502,20 @@ def _evaluate(mdp: TabularMDP, policy):
 
 
 def policy_value(mdp: TabularMDP, policy) -> float:
-    """Expected return from the initial distribution: ``sum_s mu0(s) V^pi(s)`` (``V^pi_0`` for finite horizon)."""
+    """Expected return from the initial distribution: ``sum_s mu0(s) V^pi(s)`` (``V^pi_0`` for finite horizon).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+
+    Returns
+    -------
+    float
+        ``<mu0, V^pi>`` (``<mu0, V^pi_0>`` for a finite horizon).
+    """
     V = evaluate(mdp, policy)
     return float(mdp.mu0 @ (V[0] if V.ndim == 2 else V))
 
@@ -686,6 +528,20 @@ def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
     Discounted: the normalised discounted occupancy
     ``d(s,a) = (1-gamma) sum_t gamma^t Pr^pi(s_t = s, a_t = a)``, shape (S, A), a distribution, solving
     ``d_S^T (I - gamma P_pi) = (1-gamma) mu0^T``; ``<d, R> = (1-gamma) <mu0, V^pi>``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+    mu0 : array_like, optional
+        Initial distribution (default ``mdp.mu0``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``d_h(s, a)`` of shape ``(H, S, A)``, or ``d(s, a)`` of shape ``(S, A)``.
     """
     mdp = _check_mdp(mdp)
     pol = as_stochastic_policy(mdp, policy)
@@ -715,7 +571,20 @@ def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
 
 
 def gaps(mdp: TabularMDP, result: SolveResult | None = None) -> np.ndarray:
-    """Value gaps ``Delta(s,a) = V*(s) - Q*(s,a) >= 0`` (finite horizon: ``Delta_h(s,a) = V*_h(s) - Q*_h(s,a)``)."""
+    """Value gaps ``Delta(s,a) = V*(s) - Q*(s,a) >= 0`` (finite horizon: ``Delta_h(s,a) = V*_h(s) - Q*_h(s,a)``).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    result : SolveResult, optional
+        A solution of ``mdp`` to reuse (default: solved here).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Delta``, shape ``(S, A)`` or ``(H, S, A)``, non-negative.
+    """
     res = solve(mdp) if result is None else result
     # max_a Q* equals V* up to the certificate and makes every gap exactly >= 0 with a zero per row.
     return res.Q.max(axis=-1, keepdims=True) - res.Q
@@ -727,6 +596,18 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
     ``V`` of shape (S,) gives an (S, A) array (for time-inhomogeneous finite-horizon kernels, (H, S, A) with
     the same V at every step); ``V`` of shape (H+1, S) (finite horizon) gives ``Var_{s'~P_h} V_{h+1}(s')``,
     shape (H, S, A). Two-pass formula ``sum_{s'} P(s') (V(s') - PV)^2``, exact up to rounding.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` or ``(H+1, S)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The variances, shape ``(S, A)`` or ``(H, S, A)``.
     """
     mdp = _check_mdp(mdp)
     V = np.ascontiguousarray(V, dtype=np.float64)

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..models.tabular import TabularMDP
+from ._bellman import SolveResult, bellman_backup, certificate
 
 _PREFERRED = ("HIGHS", "CLARABEL")
 
@@ -121,10 +122,23 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
     solver used. The solver's console output (HiGHS prints a banner from C++) is captured, never printed; a
     solver failure raises ``RuntimeError`` starting with ``method:`` and naming the solver and its reason. ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
     (:func:`rltheory.solvers.certificate`), so it reflects the LP solver's actual accuracy.
+
+    The LP over occupancy measures ``d`` with uniform ``rho`` is the one in the module docstring; ``V*`` is read off
+    the multipliers of its flow constraints.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    solver : str, optional
+        A cvxpy solver name (default: the first installed preferred solver).
+
+    Returns
+    -------
+    SolveResult
+        ``V``, ``Q``, ``policy``, ``error_bound``, ``converged``, ``nit`` and ``extra``.
     """
     import cvxpy as cp
-
-    from .api import SolveResult, bellman_backup, certificate
 
     name = _pick_solver(solver)
     S, A = mdp.S, mdp.A

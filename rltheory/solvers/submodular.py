@@ -24,6 +24,7 @@ from itertools import product
 import numpy as np
 from numba import njit
 
+from .._validation import as_generator, check_int
 from ..models.submodular import SubmodularMDP
 
 __all__ = ["MAX_DP_STATES", "SubmodularOptimum", "exact_optimum", "markov_value", "best_markov"]
@@ -69,8 +70,32 @@ def _bitmask_dp(P4, table, H, S, A, U0, pol):
 
 
 @njit(cache=True)
-def _eval_context_policy(P4, table, H, S, A, probs, hist, mu0):
-    """Exact ``E[F(B_{H-1})]`` for a stochastic context policy ``probs[h, x, a]``."""
+def context_policy_value(P4, table, H, S, A, probs, hist, mu0):
+    """Exact ``J(pi) = E[F(B_{H-1})]`` of a stochastic context policy, by a forward pass over the law of ``(s, B)``.
+
+    ``d_0(s, {s}) = mu0(s)``, ``d_{h+1}(t, B u {t}) += d_h(s, B) pi_h(a | x) P_h(t | s, a)``,
+    ``J = sum_{s, B} d_{H-1}(s, B) F(B)``, with context ``x = s`` (Markov) or ``x = s * 2^S + B`` (``hist``).
+
+    Parameters
+    ----------
+    P4 : ndarray, shape (hp, S, A, S)
+        Transitions, ``hp`` in {1, H}.
+    table : ndarray, shape (2^S,)
+        ``F(B)`` for every bitmask ``B``.
+    H, S, A : int
+        Horizon and sizes.
+    probs : ndarray, shape (H, S, A) or (H, S * 2^S, A)
+        Action probabilities per context.
+    hist : bool
+        Contexts are ``(s, B)`` (True) or ``s`` (False).
+    mu0 : ndarray, shape (S,)
+        Initial distribution.
+
+    Returns
+    -------
+    float
+        ``J(pi)``.
+    """
     nm = table.shape[0]
     dist = np.zeros((S, nm))
     for s in range(S):
@@ -118,7 +143,21 @@ class SubmodularOptimum:
     policy: np.ndarray
 
 
-def _prepare(smdp: SubmodularMDP):
+def dp_arrays(smdp: SubmodularMDP):
+    """The arrays of the bitmask DP: transitions and the table of ``F``, after the size guard.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most :data:`MAX_DP_STATES` states.
+
+    Returns
+    -------
+    P4 : ndarray, shape (hp, S, A, S)
+        C-contiguous transitions.
+    table : ndarray, shape (2^S,)
+        ``F(B)`` for every bitmask ``B``.
+    """
     if not isinstance(smdp, SubmodularMDP):
         raise TypeError(f"smdp: expected a SubmodularMDP, got {type(smdp).__name__}")
     S = smdp.S
@@ -130,8 +169,19 @@ def _prepare(smdp: SubmodularMDP):
 
 
 def exact_optimum(smdp: SubmodularMDP) -> SubmodularOptimum:
-    """Optimal expected ``F(visited)`` over all (history-dependent) policies, by the bitmask DP."""
-    P4, table = _prepare(smdp)
+    """Optimal expected ``F(visited)`` over all (history-dependent) policies, by the bitmask DP.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+
+    Returns
+    -------
+    SubmodularOptimum
+        The optimal value and the DP tables.
+    """
+    P4, table = dp_arrays(smdp)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     U0 = np.empty((S, table.size))
     pol = np.zeros((H, S, table.size), dtype=np.int8)
@@ -142,8 +192,21 @@ def exact_optimum(smdp: SubmodularMDP) -> SubmodularOptimum:
 
 
 def markov_value(smdp: SubmodularMDP, policy) -> float:
-    """Exact ``J(pi) = E[F(visited)]`` of a deterministic Markov policy ``policy[h, s]`` (int, shape (H, S))."""
-    P4, table = _prepare(smdp)
+    """Exact ``J(pi) = E[F(visited)]`` of a deterministic Markov policy ``policy[h, s]`` (int, shape (H, S)).
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+    policy : array_like of int
+        ``pi[h, s]``, shape ``(H, S)``.
+
+    Returns
+    -------
+    float
+        ``J(pi)``.
+    """
+    P4, table = dp_arrays(smdp)
     pi = np.asarray(policy)
     if pi.dtype.kind not in "iu":
         raise TypeError(f"policy: expected an integer array of actions, got dtype={pi.dtype}")
@@ -152,7 +215,7 @@ def markov_value(smdp: SubmodularMDP, policy) -> float:
     if pi.min() < 0 or pi.max() >= smdp.A:
         raise ValueError(f"policy: actions must lie in [0, {smdp.A})")
     probs = _onehot_markov(pi.astype(np.int64), smdp.A)
-    return float(_eval_context_policy(P4, table, smdp.horizon, smdp.S, smdp.A, probs, False, smdp.mdp.mu0))
+    return float(context_policy_value(P4, table, smdp.horizon, smdp.S, smdp.A, probs, False, smdp.mdp.mu0))
 
 
 def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: int = 8, seed=0):
@@ -162,8 +225,30 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
     ``max_enumerate`` (exact: a deterministic Markov policy attains the best Markov value, see the module doc);
     otherwise coordinate ascent from ``restarts`` random starts, which returns a lower bound on the best
     Markov value. Returns ``(value, policy, exact: bool)``.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        The submodular MDP.
+    max_enumerate : int
+        Largest number of policies enumerated exhaustively.
+    restarts : int
+        Number of random starts of coordinate ascent.
+    seed : int or numpy.random.Generator
+        Seed of the random starts.
+
+    Returns
+    -------
+    value : float
+        ``J(pi)`` of the best policy found.
+    policy : numpy.ndarray
+        ``pi[h, s]``, int, shape ``(H, S)``.
+    exact : bool
+        Whether the enumeration was exhaustive (``value`` is then the best Markov value).
     """
-    P4, table = _prepare(smdp)
+    P4, table = dp_arrays(smdp)
+    max_enumerate = check_int("max_enumerate", max_enumerate, low=0)
+    restarts = check_int("restarts", restarts, low=1)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     mu0 = smdp.mdp.mu0
     n_dec = (H - 1) * S
@@ -172,15 +257,15 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
         pi = np.zeros((H, S), dtype=np.int64)
         for acts in product(range(A), repeat=n_dec):
             pi[:H - 1] = np.asarray(acts, dtype=np.int64).reshape(H - 1, S) if n_dec else pi[:H - 1]
-            v = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
+            v = context_policy_value(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
             if v > best_v:
                 best_v, best_pi = v, pi.copy()
         return float(best_v), best_pi, True
-    rng = np.random.default_rng(seed)
+    rng = as_generator("seed", seed)
     best_v, best_pi = -np.inf, None
     for _ in range(restarts):
         pi = rng.integers(0, A, size=(H, S)).astype(np.int64)
-        v = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
+        v = context_policy_value(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
         improved = True
         while improved:
             improved = False
@@ -191,7 +276,7 @@ def best_markov(smdp: SubmodularMDP, *, max_enumerate: int = 50_000, restarts: i
                         if a == keep:
                             continue
                         pi[h, s] = a
-                        va = _eval_context_policy(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
+                        va = context_policy_value(P4, table, H, S, A, _onehot_markov(pi, A), False, mu0)
                         if va > v + 1e-12:
                             v, keep, improved = va, a, True
                     pi[h, s] = keep

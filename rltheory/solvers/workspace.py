@@ -41,6 +41,24 @@ class FiniteHorizonPlanner:
         self.pi = np.empty((self.H, self.S), dtype=np.int64)
 
     def plan(self, R=None, *, check: bool = True):
+        """Backward induction ``Q_h = R_h + P_h V_{h+1}``, ``V_h = max_a Q_h``, ``V_H = 0``, into the planner's arrays.
+
+        Parameters
+        ----------
+        R : numpy.ndarray, optional
+            float64 rewards ``(S, A)`` or ``(H, S, A)`` (default: the MDP's).
+        check : bool
+            Reject non-finite rewards.
+
+        Returns
+        -------
+        V : numpy.ndarray
+            ``(H+1, S)``, overwritten by the next call.
+        Q : numpy.ndarray
+            ``(H, S, A)``, overwritten by the next call.
+        pi : numpy.ndarray
+            Greedy actions ``(H, S)``, overwritten by the next call.
+        """
         if R is None:
             R3 = self._R3
         else:

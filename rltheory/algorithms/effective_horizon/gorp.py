@@ -5,7 +5,7 @@ For each step ``t = 0..T-1`` in turn, with the actions ``a_0..a_{t-1}`` already 
 then the sequence, then uniformly random actions to the end; commit the first action of the sequence with the
 highest mean return (ties: the first sequence in lexicographic order). Episodes used:
 ``m * sum_t A^{min(k, T-t)}``. With ``k`` and ``m = m_k`` of the simple effective-horizon bound
-(:func:`rltheory.analysis.effective_horizon.simple_effective_horizon`) the paper's Theorem 5.4 guarantees an
+(:func:`rltheory.algorithms.effective_horizon.analysis.simple_effective_horizon`) the paper's Theorem 5.4 guarantees an
 optimal policy with probability at least 1/2, i.e. sample complexity ``O(T A^k m_k) = O(T A^{H_k})``.
 
 The rollouts of one decision run in a Numba kernel; randomness comes from Numba's generator seeded with
@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ...analysis.effective_horizon import PRECISION, deterministic_arrays
 from ...models.tabular import TabularMDP
+from ...solvers import solve
+from .analysis import PRECISION, deterministic_arrays
+from .search import doubling_search
 
 __all__ = ["GORPResult", "gorp", "gorp_sample_complexity"]
 
@@ -65,6 +67,22 @@ def _gorp(nxt, R, T, k, m, seed, actions):
 
 @dataclass(frozen=True)
 class GORPResult:
+    """Outcome of one GORP run.
+
+    Attributes
+    ----------
+    actions : ndarray of int, shape (T,)
+        The committed open-loop plan.
+    value : float
+        Its exact return from the start.
+    optimal_value : float
+        ``V*`` of the start state.
+    optimal : bool
+        ``value >= optimal_value - PRECISION``.
+    episodes : int
+        Episodes (rollouts) GORP used.
+    """
+
     actions: np.ndarray
     value: float
     optimal_value: float
@@ -73,8 +91,27 @@ class GORPResult:
 
 
 def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
-    """Run GORP with lookahead ``k`` and ``m`` rollouts per action sequence; returns the committed open-loop
-    plan, its exact return, and whether it is optimal (within 1e-4)."""
+    """Run GORP with lookahead ``k`` and ``m`` rollouts per action sequence (module docstring).
+
+    At each step ``t`` every action sequence ``a_{1:k}`` is rolled out ``m`` times (then uniformly random actions to
+    the horizon); GORP commits to the first action of the sequence with the highest mean return.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Deterministic, time-homogeneous, finite horizon.
+    k : int
+        Lookahead, ``A^k <= 10^7``.
+    m : int
+        Rollouts per action sequence.
+    seed : int
+        Seed in ``[0, 2^32)`` of the rollouts.
+
+    Returns
+    -------
+    GORPResult
+        The plan, its exact return and whether it is optimal within :data:`PRECISION`.
+    """
     nxt, R, T = deterministic_arrays(mdp)
     for name, v in (("k", k), ("m", m)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -89,17 +126,31 @@ def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
     for a in actions:
         v += R[s, a]
         s = nxt[s, a]
-    from ...solvers import solve
-
     vstar = float(solve(mdp).V[0, 0])
     return GORPResult(actions, float(v), vstar, bool(v >= vstar - PRECISION), int(episodes))
 
 
 def gorp_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**16):
-    """Smallest ``m`` in 1, 2, 4, ... (up to ``m_max``) for which GORP(k, m) is optimal on at least a ``success``
-    fraction of ``seeds``; returns ``(m, episodes)`` (episodes of one GORP run at that m), or ``(None, None)``."""
-    from ...analysis.sample_complexity import doubling_search
+    """Smallest ``m`` in ``1, 2, 4, ..., m_max`` for which GORP(k, m) is optimal on a ``success`` fraction of seeds.
 
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Deterministic, time-homogeneous, finite horizon.
+    k : int
+        Lookahead.
+    seeds : iterable of int
+        Seeds of the runs.
+    success : float
+        Required fraction, in (0, 1].
+    m_max : int
+        Largest ``m`` tried.
+
+    Returns
+    -------
+    tuple
+        ``(m, episodes)`` (episodes of one GORP run at that ``m``), or ``(None, None)`` (:func:`.search.doubling_search`).
+    """
     def run(m, s):
         r = gorp(mdp, k, m, seed=s)
         return r.optimal, r.episodes

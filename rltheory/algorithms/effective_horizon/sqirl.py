@@ -29,8 +29,10 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
-from ...analysis.effective_horizon import PRECISION
 from ...models.tabular import TabularMDP
+from ...solvers import evaluate, solve
+from .analysis import PRECISION
+from .search import doubling_search
 
 __all__ = ["SQIRLResult", "sqirl", "sqirl_sample_complexity", "LinearRegressor"]
 
@@ -112,6 +114,20 @@ class LinearRegressor:
         self.phi, self.ridge = phi, float(ridge)
 
     def fit(self, X, y):
+        """Ridge least squares ``w = (F^T F + ridge I)^{-1} F^T y`` with ``F = phi[X[:, 0], X[:, 1]]``.
+
+        Parameters
+        ----------
+        X : ndarray of int, shape (n, 2)
+            State-action pairs.
+        y : ndarray, shape (n,)
+            Targets.
+
+        Returns
+        -------
+        callable
+            ``predict(Xq) = phi[Xq[:, 0], Xq[:, 1]] @ w``.
+        """
         F = self.phi[X[:, 0], X[:, 1]]
         w = np.linalg.solve(F.T @ F + self.ridge * np.eye(F.shape[1]), F.T @ y)
         return lambda Xq: self.phi[Xq[:, 0], Xq[:, 1]] @ w
@@ -131,6 +147,24 @@ def _fit_table(regressor, S, A, s, a, y):
 
 @dataclass(frozen=True)
 class SQIRLResult:
+    """Outcome of one SQIRL run.
+
+    Attributes
+    ----------
+    policy : ndarray of int, shape (T, S)
+        The learned Markov policy.
+    value, optimal_value : float
+        Its exact value and ``V*`` (``mu0``-weighted).
+    optimal : bool
+        ``value >= optimal_value - tol``.
+    episodes : int
+        Episodes used, ``T m``.
+    k, m : int
+        Depth and episodes per step.
+    regressor : str
+        ``"tabular"`` or the regressor's class name.
+    """
+
     policy: np.ndarray  # (T, S) int
     value: float
     optimal_value: float
@@ -142,8 +176,31 @@ class SQIRLResult:
 
 
 def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", tol: float = PRECISION) -> SQIRLResult:
-    """Run SQIRL (module docstring) with depth ``k`` and ``m`` episodes per step; the learned Markov policy is
-    evaluated exactly (``optimal``: within ``tol`` of ``V*``)."""
+    """Run SQIRL (module docstring) with depth ``k`` and ``m`` episodes per step.
+
+    At step ``t``, ``m`` episodes follow the policy learned so far up to ``t`` and act uniformly at random after;
+    ``k`` steps of fitted Q-iteration on their returns give ``pi_t = argmax_a Q_t``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Time-homogeneous, finite horizon.
+    k : int
+        Depth of the fitted Q-iteration.
+    m : int
+        Episodes per step.
+    seed : int
+        Seed in ``[0, 2^32)``.
+    regressor : "tabular" or object
+        ``"tabular"`` (empirical means) or an object with ``fit(X, y) -> predict`` (e.g. :class:`LinearRegressor`).
+    tol : float
+        Optimality tolerance of the result.
+
+    Returns
+    -------
+    SQIRLResult
+        The learned policy, evaluated exactly.
+    """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon or not mdp.time_homogeneous or mdp.R3().shape[0] != 1:
@@ -155,8 +212,6 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
         raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
     if not (isinstance(regressor, str) and regressor == "tabular") and not hasattr(regressor, "fit"):
         raise TypeError("regressor: expected 'tabular' or an object with fit(X, y) -> predict")
-    from ...solvers import evaluate, solve
-
     S, A, T = mdp.S, mdp.A, mdp.horizon
     R = np.ascontiguousarray(mdp.R3()[0])
     cdf = cumulative_rows(np.ascontiguousarray(mdp.P4()))
@@ -185,12 +240,33 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
 
 def sqirl_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**14,
                             regressor="tabular", tol: float = PRECISION):
-    """Smallest ``m`` in 1, 2, 4, ... (up to ``m_max``) for which SQIRL(k, m) is ``tol``-optimal on at least a
-    ``success`` fraction of ``seeds``; returns ``(m, episodes = T m)`` or ``(None, None)``. In stochastic MDPs
-    with near-ties an ``epsilon``-optimality ``tol`` is the meaningful target (ICLR 2024 states its bounds for
-    epsilon-optimal policies)."""
-    from ...analysis.sample_complexity import doubling_search
+    """Smallest ``m`` in ``1, 2, 4, ..., m_max`` for which SQIRL(k, m) is ``tol``-optimal on a ``success`` fraction of seeds.
 
+    In stochastic MDPs with near-ties an ``epsilon``-optimality ``tol`` is the meaningful target (ICLR 2024 states its
+    bounds for epsilon-optimal policies).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Time-homogeneous, finite horizon.
+    k : int
+        Depth.
+    seeds : iterable of int
+        Seeds of the runs.
+    success : float
+        Required fraction, in (0, 1].
+    m_max : int
+        Largest ``m`` tried.
+    regressor : "tabular" or object
+        As in :func:`sqirl`.
+    tol : float
+        Optimality tolerance.
+
+    Returns
+    -------
+    tuple
+        ``(m, episodes = T m)`` or ``(None, None)``.
+    """
     def run(m, s):
         r = sqirl(mdp, k, m, seed=s, regressor=regressor, tol=tol)
         return r.optimal, r.episodes

@@ -36,105 +36,90 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from ..._sampling import cumulative, sample
+from ..._sampling import cumulative
 from ...models.latent import LatentMDP
-from ...solvers.lmdp import DEFAULT_MAX_NODES, evaluate_plan, plan_lmdp, solve_lmdp
+from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
+from ._kernels import play_episodes, seed_numba
 
-__all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight"]
+__all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight", "empirical_model", "plan_epoch"]
 
 SOLVERS = {"value": "bernstein", "model": "model", "hoeffding": "hoeffding", "none": "none"}
 
 
-@njit(cache=True)
-def _play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states, actions,
-               rewards):
-    """Sample one episode of the true LMDP under a belief plan (walk its node graph; off the plan, the Markov
-    fallback ``fb[h, s]``) into ``states (H+1,)``, ``actions (H,)``, ``rewards (H,)``; returns the context.
-
-    Draws from Numba's global RNG in a fixed order: context, initial state, then one successor per step (also
-    at the last step), so that every path that plays the same plans sees the same episodes."""
-    A = Pcdf.shape[2]
-    m = sample(wcdf, np.random.random())
-    s = sample(nucdf[m], np.random.random())
-    states[0] = s
-    node = root[s]
-    for h in range(H):
-        if node >= 0:
-            a = pol[node]
-        else:
-            a = fb[h, s]
-        r = R[m, s, a]
-        sp = sample(Pcdf[m, s, a], np.random.random())
-        actions[h] = a
-        rewards[h] = r
-        states[h + 1] = sp
-        if node >= 0 and h < H - 1:
-            e0 = edge_ptr[node * A + a]
-            e1 = edge_ptr[node * A + a + 1]
-            nxt = -1
-            for e in range(e0, e1):
-                if edge_sp[e] == sp and edge_r[e] == r:
-                    nxt = edge_child[e]
-                    break
-            node = nxt
-        s = sp
-    return m
-
-
-@njit(cache=True)
-def _count_episode(N, Nsas, nc, ninit, m, states, actions):
-    """Add one episode of context ``m`` to the counts; returns whether some ``N[m, s, a]`` reached a power of
-    two (the doubling event that starts a new planning epoch)."""
-    doubled = False
-    for h in range(actions.shape[0]):
-        s = states[h]
-        a = actions[h]
-        c = N[m, s, a] + 1.0
-        N[m, s, a] = c
-        Nsas[m, s, a, states[h + 1]] += 1.0
-        ci = np.int64(c)
-        if ci & (ci - 1) == 0:
-            doubled = True
-    nc[m] += 1.0
-    ninit[m, states[0]] += 1.0
-    return doubled
-
-
-@njit(cache=True)
-def _episodes(Pcdf, R, wcdf, nucdf, H, k0, K, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
-              N, Nsas, nc, ninit, returns, contexts):
-    """Play episodes k0, k0+1, ... with a fixed plan until a doubling event or K; returns the next episode index."""
-    states = np.empty(H + 1, dtype=np.int64)
-    actions = np.empty(H, dtype=np.int64)
-    rewards = np.empty(H)
-    k = k0
-    while k < K:
-        m = _play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states,
-                       actions, rewards)
-        doubled = _count_episode(N, Nsas, nc, ninit, m, states, actions)
-        g = 0.0
-        for h in range(H):
-            g += rewards[h]
-        returns[k] = g
-        contexts[k] = m
-        k += 1
-        if doubled:
-            break
-    return k
-
-
 def empirical_model(N, Nsas, nc, ninit):
-    """The learner's planning model from its counts: ``known = N > 0``, ``Phat = N(s,a,.)/N(s,a)`` on known pairs
-    (0 elsewhere), and the prior ``what_m nuhat_m(s)`` with ``what = (n_m + 1)/(n + M)`` (add-one) and ``nuhat_m``
-    the empirical initial distribution of context ``m`` (uniform before its first episode)."""
+    """The learner's planning model from its counts.
+
+    ``known = N > 0``; ``Phat_m(s'|s, a) = N_m(s, a, s') / N_m(s, a)`` on known pairs (0 elsewhere); prior
+    ``what_m nuhat_m(s)`` with ``what = (n_m + 1) / (n + M)`` (add-one) and ``nuhat_m`` the empirical initial distribution
+    of context ``m`` (uniform before its first episode).
+
+    Parameters
+    ----------
+    N : ndarray, shape (M, S, A)
+        Visit counts per context.
+    Nsas : ndarray, shape (M, S, A, S)
+        Transition counts.
+    nc : ndarray, shape (M,)
+        Episodes per context.
+    ninit : ndarray, shape (M, S)
+        Initial-state counts per context.
+
+    Returns
+    -------
+    known : ndarray of bool, shape (M, S, A)
+    Phat : ndarray, shape (M, S, A, S)
+    prior : ndarray, shape (M, S)
+    """
     M, S = ninit.shape
     known = N > 0
     Phat = np.where(known[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
     what = (nc + 1.0) / (nc.sum() + M)
     nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
     return known, Phat, what[:, None] * nuhat
+
+
+def plan_epoch(Phat, R, prior, known, counts, *, solver: str, c1: float, c2: float, iota: float, Gamma: int,
+               vmax: np.ndarray, max_nodes: int) -> BeliefPlan:
+    """The plan of one epoch: belief-DP on the planning model with the backup of ``solver``.
+
+    Optimistic solvers value unknown pairs at ``vmax_h`` and truncate at it; ``solver="none"`` values them at 0
+    (``vmax`` replaced by zeros), so that it plans on the empirical model alone.
+
+    Parameters
+    ----------
+    Phat : ndarray, shape (M, S, A, S)
+        Planning transitions.
+    R : ndarray, shape (M, S, A)
+        Rewards (known to the learner).
+    prior : ndarray, shape (M, S)
+        Unnormalised initial weights ``w_m nu_m(s)``.
+    known : ndarray of bool, shape (M, S, A)
+        Pairs visited in each context.
+    counts : ndarray, shape (M, S, A)
+        Visit counts ``N`` in the bonuses.
+    solver : {"value", "model", "hoeffding", "none"}
+        Key of :data:`SOLVERS`.
+    c1, c2 : float
+        Bonus scales.
+    iota : float
+        Log term ``2 ln(2 M S A H K / delta)``.
+    Gamma : int
+        Transition degree used in the bonuses.
+    vmax : ndarray, shape (H + 1,)
+        Truncation levels ``min(1, (H - h) max R)``.
+    max_nodes : int
+        Belief-graph guard of :func:`rltheory.solvers.lmdp.plan_lmdp`.
+
+    Returns
+    -------
+    BeliefPlan
+        The plan of :func:`rltheory.solvers.lmdp.plan_lmdp` with ``backup=SOLVERS[solver]``.
+    """
+    H = vmax.shape[0] - 1
+    vm = vmax if solver != "none" else np.zeros(H + 1)  # 'none': unvisited pairs worth 0
+    return plan_lmdp(Phat, R, prior, H, known=known, counts=counts, backup=SOLVERS[solver], c1=c1, c2=c2, iota=iota,
+                     Gamma=Gamma, vmax=vm, max_nodes=max_nodes)
 
 
 @dataclass(frozen=True)
@@ -165,8 +150,38 @@ class LMDPLearnResult:
 def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value", c1: float = 1.0,
                    c2: float = 1.0, delta: float = 0.1, Gamma: int | None = None, prior: str = "empirical",
                    max_nodes: int = DEFAULT_MAX_NODES, v_star: float | None = None) -> LMDPLearnResult:
-    """Run the hindsight-LMDP learner for ``K`` episodes (module docstring). ``prior="true"`` gives the learner
-    the true ``w`` and ``nu`` (used by the optimism check, where only transitions are learned)."""
+    """Run the hindsight-LMDP learner for ``K`` episodes (module docstring) and measure its exact regret.
+
+    Epochs end at a doubling of some count ``N_m(s, a)``; each epoch's plan (:func:`plan_epoch`) is evaluated exactly in
+    the true LMDP, ``regret_k = V* - V^{pi_k}``.
+
+    Parameters
+    ----------
+    lmdp : LatentMDP
+        The true LMDP.
+    K : int
+        Episodes.
+    seed : int
+        Seed in ``[0, 2^32)`` of the episodes.
+    solver : {"value", "model", "hoeffding", "none"}
+        Backup of the planner (:data:`SOLVERS`).
+    c1, c2 : float
+        Bonus scales, ``>= 0``.
+    delta : float
+        Confidence parameter in ``iota = 2 ln(2 M S A H K / delta)``.
+    Gamma : int, optional
+        Transition degree used in the bonuses (default ``S``).
+    prior : {"empirical", "true"}
+        ``"true"`` gives the learner the true ``w`` and ``nu`` (only transitions are learned).
+    max_nodes : int
+        Belief-graph guard of the planner.
+    v_star : float, optional
+        ``V*`` if known (default: :func:`rltheory.solvers.lmdp.solve_lmdp`).
+
+    Returns
+    -------
+    LMDPLearnResult
+    """
     if not isinstance(lmdp, LatentMDP):
         raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
@@ -203,24 +218,22 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     contexts = np.empty(K, dtype=np.int64)
     regret = np.empty(K)
     starts, vals, tvals, offs, nodes = [], [], [], [], []
-    backup = SOLVERS[solver]
     np.random.seed(int(seed))
-    _seed_numba(int(seed))
+    seed_numba(int(seed))
     k = 0
     while k < K:
         known, Phat, pr = empirical_model(N, Nsas, nc, ninit)
         if prior == "true":
             pr = lmdp.weights[:, None] * lmdp.nu
-        vm = vmax if solver != "none" else np.zeros(H + 1)  # 'none': unvisited pairs worth 0
-        plan = plan_lmdp(Phat, R, pr, H, known=known, counts=N, backup=backup, c1=c1, c2=c2, iota=iota,
-                         Gamma=Gam, vmax=vm, max_nodes=max_nodes)
+        plan = plan_epoch(Phat, R, pr, known, N, solver=solver, c1=c1, c2=c2, iota=iota, Gamma=Gam, vmax=vmax,
+                          max_nodes=max_nodes)
         tv, _, off = evaluate_plan(lmdp, plan)
         starts.append(k)
         vals.append(plan.value)
         tvals.append(tv)
         offs.append(float(lmdp.weights @ off))
         nodes.append(plan.n_nodes)
-        k1 = _episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.edge_ptr, plan.edge_child, plan.edge_sp,
+        k1 = play_episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.edge_ptr, plan.edge_child, plan.edge_sp,
                        plan.edge_r, plan.policy, plan.root, plan.fallback, N, Nsas, nc, ninit, returns, contexts)
         if tv > v_star + 1e-9 * max(1.0, abs(v_star)):
             raise ValueError(f"v_star: the deployed policy's exact value {tv!r} exceeds v_star = {v_star!r}; "
@@ -230,8 +243,3 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), solver,
                            float(c1), float(c2), float(iota), int(seed))
-
-
-@njit(cache=True)
-def _seed_numba(seed):
-    np.random.seed(seed)

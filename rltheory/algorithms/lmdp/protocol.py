@@ -48,70 +48,14 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numba import njit
 
-from ..._sampling import cumulative, sample
+from ..._sampling import cumulative
 from ...models.latent import LatentMDP
-from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
-from .hindsight import SOLVERS, LMDPLearnResult, _count_episode, _play_plan, _seed_numba, empirical_model
+from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, solve_lmdp
+from ._kernels import count_episode, markov_value, play_markov, play_plan, seed_numba
+from .hindsight import SOLVERS, LMDPLearnResult, empirical_model, plan_epoch
 
 __all__ = ["HindsightLearner", "run_lmdp_learner", "markov_policy_value"]
-
-
-# ------------------------------------------------------------------------------------------------ kernels
-
-
-@njit(cache=True)
-def _play_markov(Pcdf, R, wcdf, nucdf, H, act, pcdf, stochastic, states, actions, rewards):
-    """One episode under a Markov policy: ``act[h, s]`` (deterministic) or, with ``stochastic``, an action drawn
-    from the cumulative rows ``pcdf[h, s]`` before the successor. Returns the context."""
-    m = sample(wcdf, np.random.random())
-    s = sample(nucdf[m], np.random.random())
-    states[0] = s
-    for h in range(H):
-        if stochastic:
-            a = sample(pcdf[h, s], np.random.random())
-        else:
-            a = act[h, s]
-        sp = sample(Pcdf[m, s, a], np.random.random())
-        actions[h] = a
-        rewards[h] = R[m, s, a]
-        states[h + 1] = sp
-        s = sp
-    return m
-
-
-@njit(cache=True)
-def _markov_value(P, R, w, nu, H, probs):
-    """Exact value of the Markov policy ``probs[h, s, a]`` in the LMDP: forward pass of the state distribution of
-    each context. Returns ``(V, V_m)``."""
-    M, S, A, _ = P.shape
-    vm = np.zeros(M)
-    d = np.empty(S)
-    dn = np.empty(S)
-    for m in range(M):
-        for s in range(S):
-            d[s] = nu[m, s]
-        for h in range(H):
-            for s in range(S):
-                dn[s] = 0.0
-            for s in range(S):
-                x = d[s]
-                if x <= 0.0:
-                    continue
-                for a in range(A):
-                    p = x * probs[h, s, a]
-                    if p <= 0.0:
-                        continue
-                    vm[m] += p * R[m, s, a]
-                    for sp in range(S):
-                        dn[sp] += p * P[m, s, a, sp]
-            for s in range(S):
-                d[s] = dn[s]
-    v = 0.0
-    for m in range(M):
-        v += w[m] * vm[m]
-    return v, vm
 
 
 def markov_policy_value(lmdp: LatentMDP, policy) -> tuple[float, np.ndarray]:
@@ -131,7 +75,7 @@ def markov_policy_value(lmdp: LatentMDP, policy) -> tuple[float, np.ndarray]:
     if not isinstance(lmdp, LatentMDP):
         raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
     _, probs, _ = _markov_arrays(policy, lmdp.horizon, lmdp.S, lmdp.A)
-    return _markov_value(lmdp.P, lmdp.R, lmdp.weights, lmdp.nu, lmdp.horizon, probs)
+    return markov_value(lmdp.P, lmdp.R, lmdp.weights, lmdp.nu, lmdp.horizon, probs)
 
 
 def _markov_arrays(policy, H, S, A):
@@ -214,7 +158,7 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
     nucdf = np.cumsum(lmdp.nu, axis=1)
     nucdf[:, -1] = 1.0 + 1e-12
     np.random.seed(seed)
-    _seed_numba(seed)
+    seed_numba(seed)
     learner = factory(M, S, A, H, K, seed, R.copy(), Gam)
     for meth in ("policy", "update"):
         if not callable(getattr(learner, meth, None)):
@@ -238,7 +182,7 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
                         np.ascontiguousarray(pol.fallback, dtype=np.int64))
             elif isinstance(pol, np.ndarray) or isinstance(pol, (list, tuple)):
                 act, probs, stochastic = _markov_arrays(pol, H, S, A)
-                tv, _ = _markov_value(lmdp.P, R, lmdp.weights, lmdp.nu, H, probs)
+                tv, _ = markov_value(lmdp.P, R, lmdp.weights, lmdp.nu, H, probs)
                 off, n_nodes = 0.0, 0
                 last_copy = np.array(pol, copy=True)
                 pcdf = np.cumsum(probs, axis=2)
@@ -259,9 +203,9 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         actions = np.empty(H, dtype=np.int64)
         rewards = np.empty(H)
         if play[0]:
-            m = _play_plan(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
+            m = play_plan(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
         else:
-            m = _play_markov(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
+            m = play_markov(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
         g = 0.0
         for h in range(H):
             g += rewards[h]
@@ -333,32 +277,66 @@ class HindsightLearner:
         self._replan = True
 
     def planning_model(self):
-        """``(known, Phat, prior, counts)`` handed to the planner (the empirical model of the counts)."""
+        """The model handed to the planner: the empirical model of the counts (:func:`.hindsight.empirical_model`).
+
+        Returns
+        -------
+        tuple
+            ``(known, Phat, prior, counts)`` of shapes ``(M, S, A)``, ``(M, S, A, S)``, ``(M, S)``, ``(M, S, A)``.
+        """
         known, Phat, prior = empirical_model(self.N, self.Nsas, self.nc, self.ninit)
         return known, Phat, prior, self.N
 
     def make_plan(self) -> BeliefPlan:
-        """Plan on :meth:`planning_model` with the learner's backup (unvisited pairs worth ``vmax``, or 0 for
-        ``solver="none"``)."""
+        """Plan on :meth:`planning_model` with the learner's backup (:func:`.hindsight.plan_epoch`).
+
+        Unvisited pairs are worth ``vmax_h`` (0 for ``solver="none"``).
+
+        Returns
+        -------
+        BeliefPlan
+        """
         known, Phat, prior, counts = self.planning_model()
-        vm = self.vmax if self.solver != "none" else np.zeros(self.H + 1)
-        return plan_lmdp(Phat, self.R, prior, self.H, known=known, counts=counts, backup=SOLVERS[self.solver],
-                         c1=self.c1, c2=self.c2, iota=self.iota, Gamma=self.Gamma, vmax=vm, max_nodes=self.max_nodes)
+        return plan_epoch(Phat, self.R, prior, known, counts, solver=self.solver, c1=self.c1, c2=self.c2,
+                          iota=self.iota, Gamma=self.Gamma, vmax=self.vmax, max_nodes=self.max_nodes)
 
     def policy(self) -> BeliefPlan:
+        """The plan of the current epoch (re-planned after an episode with a doubling event).
+
+        Returns
+        -------
+        BeliefPlan
+        """
         if self._replan:
             self._plan = self.make_plan()
             self._replan = False
         return self._plan
 
     def planning_value(self) -> float:
+        """Planning value of the current plan, ``sum_{m,s} prior[m, s] alpha[root[s], m]``.
+
+        Returns
+        -------
+        float
+        """
         return float(self._plan.value)
 
     def update(self, states, actions, rewards, context) -> None:
+        """Add one episode (context revealed in hindsight) to the counts; a doubling of some ``N_m(s, a)`` ends the epoch.
+
+        Parameters
+        ----------
+        states : array_like of int, shape (H + 1,)
+        actions : array_like of int, shape (H,)
+        rewards : array_like, shape (H,)
+            Unused (rewards are known).
+        context : int
+            The episode's context ``m``.
+        """
         states = np.ascontiguousarray(states, dtype=np.int64)
         actions = np.ascontiguousarray(actions, dtype=np.int64)
         if self._count(int(context), states, actions):
             self._replan = True
 
     def _count(self, m, states, actions) -> bool:
-        return bool(_count_episode(self.N, self.Nsas, self.nc, self.ninit, m, states, actions))
+        return bool(count_episode(self.N, self.Nsas, self.nc, self.ninit, m, states, actions))

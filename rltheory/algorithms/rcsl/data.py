@@ -55,10 +55,12 @@ class OfflineDataset:
 
     @property
     def N(self) -> int:
+        """Number of trajectories."""
         return int(self.states.shape[0])
 
     @property
     def H(self) -> int:
+        """Trajectory length."""
         return int(self.states.shape[1])
 
     @property
@@ -72,10 +74,26 @@ class OfflineDataset:
         return np.cumsum(self.rewards[:, ::-1], axis=1)[:, ::-1].copy()
 
     def next_states(self) -> np.ndarray:
-        """``s_{i,h+1}`` for ``h < H`` (the last column is ``last_states``), shape (N, H)."""
+        """``s_{i,h+1}`` for ``h < H`` (the last column is ``last_states``), shape (N, H).
+
+        Returns
+        -------
+        ndarray of int, shape (N, H)
+        """
         return np.concatenate([self.states[:, 1:], self.last_states[:, None]], axis=1)
 
     def subset(self, idx) -> "OfflineDataset":
+        """The trajectories ``idx``.
+
+        Parameters
+        ----------
+        idx : array_like of int or bool
+            Trajectory indices or mask.
+
+        Returns
+        -------
+        OfflineDataset
+        """
         idx = np.asarray(idx)
         return OfflineDataset(self.states[idx], self.actions[idx], self.rewards[idx], self.last_states[idx],
                               self.source[idx], self.S, self.A)
@@ -135,7 +153,24 @@ def _seed_int(seed) -> int:
 def collect(mdp: TabularMDP, policy, n: int, *, seed, source: int = 0) -> OfflineDataset:
     """``n`` trajectories of the (Markov, possibly stochastic) behaviour ``policy`` on ``mdp`` from ``mdp.mu0``.
 
-    ``policy``: deterministic int ``(S,)``/``(H, S)`` or stochastic float ``(S, A)``/``(H, S, A)``."""
+    ``policy``: deterministic int ``(S,)``/``(H, S)`` or stochastic float ``(S, A)``/``(H, S, A)``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    policy : array_like
+        Behaviour policy.
+    n : int
+        Number of trajectories.
+    seed : int or numpy Generator
+    source : int
+        Behaviour index stored in ``source``.
+
+    Returns
+    -------
+    OfflineDataset
+    """
     _check_fh(mdp)
     n = _check_n(n)
     pol = as_stochastic_policy(mdp, policy, "policy")
@@ -150,7 +185,16 @@ def collect(mdp: TabularMDP, policy, n: int, *, seed, source: int = 0) -> Offlin
 
 
 def concat(*datasets: OfflineDataset) -> OfflineDataset:
-    """Concatenate datasets of the same MDP (same S, A, H)."""
+    """Concatenate datasets of the same MDP (same S, A, H).
+
+    Parameters
+    ----------
+    *datasets : OfflineDataset
+
+    Returns
+    -------
+    OfflineDataset
+    """
     if not datasets:
         raise ValueError("concat: need at least one dataset")
     d0 = datasets[0]
@@ -162,7 +206,20 @@ def concat(*datasets: OfflineDataset) -> OfflineDataset:
 
 
 def epsilon_greedy(mdp: TabularMDP, policy, eps: float) -> np.ndarray:
-    """``(1 - eps) * policy + eps * uniform`` as an ``(H, S, A)`` stochastic policy."""
+    """``(1 - eps) * policy + eps * uniform`` as an ``(H, S, A)`` stochastic policy.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : array_like
+        Deterministic or stochastic Markov policy.
+    eps : float
+        In [0, 1].
+
+    Returns
+    -------
+    ndarray, shape (H, S, A)
+    """
     if not 0.0 <= float(eps) <= 1.0:
         raise ValueError(f"eps: must lie in [0, 1], got {eps!r}")
     pol = as_stochastic_policy(mdp, policy)
@@ -171,13 +228,45 @@ def epsilon_greedy(mdp: TabularMDP, policy, eps: float) -> np.ndarray:
 
 
 def near_optimal_dataset(mdp: TabularMDP, n: int, *, eps: float = 0.1, seed) -> OfflineDataset:
-    """Trajectories of the eps-greedy version of an optimal policy (``eps`` = probability of a uniform action)."""
+    """Trajectories of the eps-greedy version of an optimal policy (``eps`` = probability of a uniform action).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    n : int
+        Number of trajectories.
+    eps : float
+        Probability of a uniform action.
+    seed : int or numpy Generator
+
+    Returns
+    -------
+    OfflineDataset
+    """
     _check_fh(mdp)
     return collect(mdp, epsilon_greedy(mdp, solve(mdp).policy, eps), n, seed=seed)
 
 
 def suboptimal_dataset(mdp: TabularMDP, n: int, *, policy=None, eps: float = 1.0, seed) -> OfflineDataset:
-    """Trajectories of a sub-optimal behaviour: eps-greedy around ``policy`` (default: the uniform policy)."""
+    """Trajectories of a sub-optimal behaviour: eps-greedy around ``policy`` (default: the uniform policy).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    n : int
+        Number of trajectories.
+    policy : array_like, optional
+        Centre of the behaviour (default uniform).
+    eps : float
+        Probability of a uniform action.
+    seed : int or numpy Generator
+
+    Returns
+    -------
+    OfflineDataset
+    """
     _check_fh(mdp)
     if policy is None:
         policy = np.full((mdp.S, mdp.A), 1.0 / mdp.A)
@@ -189,6 +278,21 @@ def stitching_dataset(mdp: TabularMDP, behaviours, n_each, *, seed) -> OfflineDa
 
     Used with behaviours that are each sub-optimal but whose segments combine into an optimal path (the
     Point-Maze stitching task of Zhou et al. 2024, Sec. 5, in tabular form: :func:`mdps.rcsl.stitching_gridworld`).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    behaviours : iterable of array_like
+        Behaviour policies.
+    n_each : int or sequence of int
+        Trajectories per behaviour.
+    seed : int or numpy Generator
+        Spawns one seed per behaviour.
+
+    Returns
+    -------
+    OfflineDataset
     """
     _check_fh(mdp)
     behaviours = list(behaviours)
@@ -211,6 +315,19 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
       coverage coefficient of offline RL;
     * ``best_return`` = max dataset return, ``optimal_value`` = ``V*_0(mu0)``, ``frac_optimal`` = fraction of
       trajectories whose return is within 1e-9 of ``V*`` (near-optimal coverage, which RCSL needs).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon, the sizes of ``data``.
+    data : OfflineDataset
+    policy : array_like, optional
+        Comparator policy of the concentrability (default an optimal policy).
+
+    Returns
+    -------
+    dict
+        ``counts``, ``frac_pairs``, ``concentrability``, ``best_return``, ``optimal_value``, ``frac_optimal``.
     """
     _check_fh(mdp)
     if (data.S, data.A, data.H) != (mdp.S, mdp.A, mdp.horizon):
@@ -234,7 +351,20 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
 
 def return_distribution(mdp: TabularMDP, policy) -> dict:
     """Exact law of the trajectory return ``G = sum_h R_h(s_h, a_h)`` under a Markov ``policy`` from ``mdp.mu0``
-    (``{G: probability}``, returns rounded to 9 decimals; forward pass over ``(s_h, partial return)``)."""
+    (``{G: probability}``, returns rounded to 9 decimals; forward pass over ``(s_h, partial return)``).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    policy : array_like
+        Markov policy.
+
+    Returns
+    -------
+    dict
+        ``{G: P(return = G)}``.
+    """
     _check_fh(mdp)
     pol = as_stochastic_policy(mdp, policy)
     P4, R3 = mdp.P4(), mdp.R3()

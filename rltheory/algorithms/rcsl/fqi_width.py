@@ -56,7 +56,21 @@ def relu_knot_features(x, width: int, *, n_actions: int = 2, extra_knots=()) -> 
 
     Any ``Q`` that is linear in ``x`` per action lies in the span at every ``width``; on the grid ``x_i = i / (S-1)``
     the span is all of ``R^{S x A}`` (a complete class) iff every interior grid point is a knot
-    (:func:`knots_complete`)."""
+    (:func:`knots_complete`).
+
+    Parameters
+    ----------
+    x : array_like, shape (S,)
+        State features in [0, 1].
+    width : int
+        Number of uniform knots.
+    n_actions : int
+    extra_knots : sequence of float
+
+    Returns
+    -------
+    ndarray, shape (S, A, A (2 + width + len(extra_knots)))
+    """
     x = _check_x(x)
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 0:
         raise ValueError(f"width: expected an int >= 0, got {width!r}")
@@ -74,7 +88,19 @@ def relu_knot_features(x, width: int, *, n_actions: int = 2, extra_knots=()) -> 
 def knots_complete(n: int, width: int) -> bool:
     """True iff one action head of :func:`relu_knot_features` spans all functions on the grid ``i / (n - 1)``
     (matrix rank ``n``): then the class is complete for every MDP on that grid (e.g. when every interior grid point
-    is a knot, ``width = n - 2``)."""
+    is a knot, ``width = n - 2``).
+
+    Parameters
+    ----------
+    n : int
+        Grid size.
+    width : int
+        Number of uniform knots.
+
+    Returns
+    -------
+    bool
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n: expected an int >= 2, got {n!r}")
     B = relu_knot_features(np.arange(n) / (n - 1), int(width), n_actions=1)[:, 0, :]
@@ -83,7 +109,22 @@ def knots_complete(n: int, width: int) -> bool:
 
 def stationary_fqi_linear(mdp: TabularMDP, Phi, mu, *, iters: int = 200) -> np.ndarray:
     """Population stationary FQI in ``span(Phi)`` from ``f_0 = 0`` (exact weighted least squares per iteration,
-    :func:`rltheory.algorithms.rcsl.linear_fqi_population`); returns the final ``f`` of shape ``(S, A)``."""
+    :func:`rltheory.algorithms.rcsl.linear_fqi_population`); returns the final ``f`` of shape ``(S, A)``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    Phi : array_like, shape (S, A, k)
+    mu : array_like, shape (S, A)
+        Data weights.
+    iters : int
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        The last iterate ``f``.
+    """
     Phi = np.asarray(Phi, dtype=np.float64)
     if Phi.ndim != 3 or Phi.shape[:2] != (mdp.S, mdp.A):
         raise ValueError(f"Phi: expected shape ({mdp.S}, {mdp.A}, d), got {Phi.shape}")
@@ -98,7 +139,27 @@ def stationary_fqi_mlp(mdp: TabularMDP, X, width: int, mu, *, iters: int = 60, s
                        seed=0) -> np.ndarray:
     """Stationary FQI with a trained two-layer ReLU MLP (inputs ``X`` of shape ``(S, A, d)``, one output):
     ``f_{k+1}`` = ``steps`` full-batch Adam steps on ``sum mu (f - T f_k)^2`` from the weights of ``f_k`` (warm start,
-    as in neural FQI). Returns the final ``f`` ``(S, A)``. Training is an upper estimate of the projection."""
+    as in neural FQI). Returns the final ``f`` ``(S, A)``. Training is an upper estimate of the projection.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    X : array_like, shape (S, A, d)
+    width : int
+        Hidden width.
+    mu : array_like, shape (S, A)
+    iters : int
+        FQI iterations.
+    steps : int
+        Adam steps per iteration.
+    lr : float
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+    """
     if not mdp.discounted:
         raise ValueError("mdp: stationary FQI needs a discounted MDP")
     X = np.asarray(X, dtype=np.float64)
@@ -130,7 +191,18 @@ def stationary_fqi_mlp(mdp: TabularMDP, X, width: int, mu, *, iters: int = 60, s
 
 def normalized_return(mdp: TabularMDP, f) -> float:
     """``(J(greedy f) - J_min) / (J* - J_min)`` (``J = mu0 . V``; ``J_min`` = value of the worst deterministic
-    policy). ``nan`` entries in ``f`` (a diverged FQI) score ``0``."""
+    policy). ``nan`` entries in ``f`` (a diverged FQI) score ``0``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    f : array_like, shape (S, A)
+
+    Returns
+    -------
+    float
+        In [0, 1] (1 when ``J* = J_min``).
+    """
     f = np.asarray(f, dtype=np.float64)
     if f.shape != (mdp.S, mdp.A):
         raise ValueError(f"f: expected shape ({mdp.S}, {mdp.A}), got {f.shape}")
@@ -156,7 +228,20 @@ def _passing(scores, widths, thr):
 
 def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
     """Per seed (columns of ``scores`` ``(len(widths), seeds)``): the smallest width whose score is ``>= thr``
-    (``inf`` if none)."""
+    (``inf`` if none).
+
+    Parameters
+    ----------
+    scores : array_like, shape (len(widths), seeds)
+        Normalised returns.
+    widths : sequence of int
+    thr : float
+        Passing score.
+
+    Returns
+    -------
+    ndarray, shape (seeds,)
+    """
     ok, widths = _passing(scores, widths, thr)
     out = np.full(ok.shape[1], np.inf)
     for j in range(ok.shape[1]):
@@ -168,7 +253,20 @@ def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
 
 def safe_width(scores, widths, thr: float = 0.95) -> np.ndarray:
     """Per seed: the smallest width ``w0`` in ``widths`` such that *every* tested width ``>= w0`` scores ``>= thr``
-    (``inf`` if even the largest fails) — "from which width on is FQI reliably near-optimal"."""
+    (``inf`` if even the largest fails) — "from which width on is FQI reliably near-optimal".
+
+    Parameters
+    ----------
+    scores : array_like, shape (len(widths), seeds)
+        Normalised returns.
+    widths : sequence of int
+    thr : float
+        Passing score.
+
+    Returns
+    -------
+    ndarray, shape (seeds,)
+    """
     ok, widths = _passing(scores, widths, thr)
     out = np.full(ok.shape[1], np.inf)
     for j in range(ok.shape[1]):
@@ -182,7 +280,20 @@ def safe_width(scores, widths, thr: float = 0.95) -> np.ndarray:
 
 def behaviour_occupancy(mdp: TabularMDP, beta) -> np.ndarray:
     """Normalised discounted state-action occupancy ``(S, A)`` of the stationary behaviour ``beta`` ``(S, A)`` from
-    ``mu0``: ``d = (1 - gamma) mu0^T (I - gamma P^beta)^{-1}``, ``mu(s, a) = d(s) beta(a|s)``."""
+    ``mu0``: ``d = (1 - gamma) mu0^T (I - gamma P^beta)^{-1}``, ``mu(s, a) = d(s) beta(a|s)``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    beta : array_like, shape (S, A)
+        Stationary behaviour.
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        Sums to 1.
+    """
     if not mdp.discounted:
         raise ValueError("mdp: behaviour_occupancy needs a discounted MDP")
     beta = np.asarray(beta, dtype=np.float64)
@@ -196,7 +307,22 @@ def behaviour_occupancy(mdp: TabularMDP, beta) -> np.ndarray:
 def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float = 1e-4, seed=0) -> np.ndarray:
     """Full-coverage but strongly non-uniform data weights: ``Dirichlet(concentration)`` over the ``S A`` pairs plus
     ``floor / (S A)`` — a floor *relative* to the mean weight ``1 / (S A)``, so the skew does not change with the size —
-    normalised to sum 1 (our choice of an adversarial-looking off-policy distribution)."""
+    normalised to sum 1 (our choice of an adversarial-looking off-policy distribution).
+
+    Parameters
+    ----------
+    S, A : int
+    concentration : float
+        Dirichlet concentration.
+    floor : float
+        Added to every pair before normalising.
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+        Sums to 1.
+    """
     if concentration <= 0 or floor < 0:
         raise ValueError("concentration: must be > 0; floor: must be >= 0")
     rng = np.random.default_rng(seed)
@@ -205,7 +331,18 @@ def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float =
 
 
 def knot_hidden_width(width: int, n_actions: int = 2, n_extra: int = 0) -> int:
-    """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + A - 1``."""
+    """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + A - 1``.
+
+    Parameters
+    ----------
+    width : int
+    n_actions : int
+    n_extra : int
+
+    Returns
+    -------
+    int
+    """
     return int(n_actions * (1 + int(width) + int(n_extra)) + n_actions - 1)
 
 
@@ -215,7 +352,25 @@ def width_scan(mdp: TabularMDP, x, widths, mu, *, method: str = "knots", seed=0,
 
     ``method="knots"``: exact projection onto :func:`relu_knot_features` (``iters`` default 200);
     ``method="mlp"``: trained MLP on ``(x, a)`` (:func:`stationary_fqi_mlp`, ``iters`` default 60, ``mlp_kw`` passed
-    on). Returns an array of shape ``(len(widths),)``."""
+    on). Returns an array of shape ``(len(widths),)``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    x : array_like, shape (S,)
+    widths : sequence of int
+    mu : array_like, shape (S, A)
+    method : {"knots", "mlp"}
+    seed : int
+    iters : int, optional
+    **mlp_kw
+        Passed to :func:`stationary_fqi_mlp`.
+
+    Returns
+    -------
+    ndarray, shape (len(widths),)
+    """
     x = _check_x(x)
     if x.size != mdp.S:
         raise ValueError(f"x: expected {mdp.S} state features, got {x.size}")

@@ -33,7 +33,16 @@ __all__ = ["tabular_features", "weighted_projection", "projection_residual", "re
 
 
 def tabular_features(S: int, A: int) -> np.ndarray:
-    """One-hot features of (s, a): shape ``(S, A, S*A)`` — the tabular class, complete for every MDP."""
+    """One-hot features of (s, a): shape ``(S, A, S*A)`` — the tabular class, complete for every MDP.
+
+    Parameters
+    ----------
+    S, A : int
+
+    Returns
+    -------
+    ndarray, shape (S, A, S A)
+    """
     return np.eye(S * A).reshape(S, A, S * A)
 
 
@@ -50,7 +59,20 @@ def weighted_projection(Phi, y, mu):
     """Weighted least squares ``w = argmin sum_i mu_i (Phi_i w - y_i)^2`` (minimum-norm solution).
 
     Returns ``(w, fitted)``; ``Phi`` is ``(n, d)`` or ``(S, A, d)`` (flattened row ``s*A + a``), ``y``, ``mu``
-    of the matching flat length ``n`` (``mu >= 0``)."""
+    of the matching flat length ``n`` (``mu >= 0``).
+
+    Parameters
+    ----------
+    Phi : array_like, shape (n, d) or (S, A, d)
+    y : array_like, shape (n,)
+    mu : array_like, shape (n,)
+        Non-negative weights.
+
+    Returns
+    -------
+    w : ndarray, shape (d,)
+    fitted : ndarray, shape (n,)
+    """
     X = _flat(Phi)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     mu = np.asarray(mu, dtype=np.float64).reshape(-1)
@@ -64,7 +86,18 @@ def weighted_projection(Phi, y, mu):
 
 
 def projection_residual(Phi, y, mu) -> float:
-    """``||(I - Pi_Phi^mu) y||_mu`` — the distance of ``y`` to ``span(Phi)`` in the ``mu``-weighted L2 norm."""
+    """``||(I - Pi_Phi^mu) y||_mu`` — the distance of ``y`` to ``span(Phi)`` in the ``mu``-weighted L2 norm.
+
+    Parameters
+    ----------
+    Phi : array_like, shape (n, d) or (S, A, d)
+    y : array_like, shape (n,)
+    mu : array_like, shape (n,)
+
+    Returns
+    -------
+    float
+    """
     _, fit = weighted_projection(Phi, y, mu)
     mu = np.asarray(mu, dtype=np.float64).reshape(-1)
     r = np.asarray(y, dtype=np.float64).reshape(-1) - fit
@@ -72,7 +105,18 @@ def projection_residual(Phi, y, mu) -> float:
 
 
 def realizability_error(Phi, Qstar, mu) -> float:
-    """``inf_w ||Phi w - Q*||_mu`` (0 iff ``Q*`` is realizable on the support of ``mu``)."""
+    """``inf_w ||Phi w - Q*||_mu`` (0 iff ``Q*`` is realizable on the support of ``mu``).
+
+    Parameters
+    ----------
+    Phi : array_like, shape (S, A, d)
+    Qstar : array_like, shape (S, A)
+    mu : array_like, shape (S, A)
+
+    Returns
+    -------
+    float
+    """
     return projection_residual(Phi, Qstar, mu)
 
 
@@ -82,7 +126,22 @@ def linear_inherent_bellman_error(Phi, P, R, mu, gamma: float, policy) -> dict:
     ``Phi`` ``(S, A, d)``, ``P`` ``(S, A, S)``, ``R`` ``(S, A)``, ``mu`` ``(S, A)``, ``policy`` ``(S, A)``.
     Returns ``reward_residual = ||(I - Pi) r||_mu`` and ``operator_residual = ||D^{1/2} (I - Pi) gamma P^pi Phi||_2``
     (the largest residual of ``T^pi Phi w - r`` over unit ``w``): their sum bounds the inherent Bellman error over
-    ``||w|| <= 1``, and ``operator_residual = 0`` iff ``span(Phi)`` is ``P^pi``-invariant on ``supp(mu)``."""
+    ``||w|| <= 1``, and ``operator_residual = 0`` iff ``span(Phi)`` is ``P^pi``-invariant on ``supp(mu)``.
+
+    Parameters
+    ----------
+    Phi : array_like, shape (S, A, d)
+    P : array_like, shape (S, A, S)
+    R : array_like, shape (S, A)
+    mu : array_like, shape (S, A)
+    gamma : float
+    policy : array_like, shape (S, A)
+
+    Returns
+    -------
+    dict
+        ``reward_residual`` and ``operator_residual``.
+    """
     Phi = np.asarray(Phi, dtype=np.float64)
     S, A, d = Phi.shape
     X = Phi.reshape(S * A, d)
@@ -115,9 +174,16 @@ class MLP:
 
     @property
     def width(self) -> int:
+        """Hidden width."""
         return int(self.W1.shape[1])
 
     def params(self):
+        """The parameter arrays ``[W1, b1, W2, b2]`` (views, updated in place by :meth:`train`).
+
+        Returns
+        -------
+        list of ndarray
+        """
         return [self.W1, self.b1, self.W2, self.b2]
 
     def __call__(self, X):
@@ -132,7 +198,23 @@ class MLP:
         return [X.T @ dH, dH.sum(axis=0), gW2, gb2]
 
     def train(self, X, loss_grad, *, steps: int, lr: float, l2: float = 0.0):
-        """Full-batch Adam on ``loss_grad(out) -> (loss, dloss/dout)``."""
+        """Full-batch Adam on ``loss_grad(out) -> (loss, dloss/dout)``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d_in)
+        loss_grad : callable
+            ``loss_grad(out) -> (loss, dloss/dout)``.
+        steps : int
+        lr : float
+        l2 : float
+            Weight decay.
+
+        Returns
+        -------
+        float
+            The last loss.
+        """
         X = np.asarray(X, dtype=np.float64)
         ps = self.params()
         m = [np.zeros_like(p) for p in ps]
@@ -158,7 +240,24 @@ class MLP:
 def fit_mlp_regression(X, y, width: int, *, weights=None, seed=0, steps: int = 2000, lr: float = 0.01,
                        restarts: int = 1) -> tuple[MLP, float]:
     """Weighted least-squares fit of ``y`` (``(n,)`` or ``(n, k)``) by a width-``width`` MLP; best of ``restarts``.
-    Returns the network and its weighted RMSE."""
+    Returns the network and its weighted RMSE.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    y : array_like, shape (n,) or (n, k)
+    width : int
+    weights : array_like, shape (n,), optional
+    seed : int
+    steps : int
+    lr : float
+    restarts : int
+
+    Returns
+    -------
+    net : MLP
+    rmse : float
+    """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     Y = y[:, None] if y.ndim == 1 else y
@@ -184,7 +283,24 @@ def fit_mlp_regression(X, y, width: int, *, weights=None, seed=0, steps: int = 2
 def fit_mlp_classifier(X, labels, n_classes: int, width: int, *, seed=0, steps: int = 1000, lr: float = 0.02,
                        weights=None) -> tuple[MLP, float]:
     """Maximum-likelihood (cross-entropy) fit of a softmax policy ``pi(a | x)`` with MLP logits; returns the
-    network and the mean negative log-likelihood."""
+    network and the mean negative log-likelihood.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    labels : array_like of int, shape (n,)
+    n_classes : int
+    width : int
+    seed : int
+    steps : int
+    lr : float
+    weights : array_like, shape (n,), optional
+
+    Returns
+    -------
+    net : MLP
+    nll : float
+    """
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     Y = np.zeros((X.shape[0], n_classes))
@@ -205,6 +321,18 @@ def fit_mlp_classifier(X, labels, n_classes: int, width: int, *, seed=0, steps: 
 
 
 def softmax(z):
+    """Row-wise softmax ``p_i = exp(z_i - max_j z_j) / sum_k exp(z_k - max_j z_j)`` (shifted for stability).
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Logits; the softmax is taken over the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities of the same shape, summing to 1 over the last axis.
+    """
     z = z - z.max(axis=-1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=-1, keepdims=True)
@@ -214,12 +342,40 @@ def mlp_completeness_error(X, target, width: int, *, weights=None, seed=0, steps
                            lr: float = 0.01) -> float:
     """Empirical completeness error of the width-``width`` MLP class at one ``f``: the best weighted RMSE
     (over ``restarts``) of a trained fit to ``target = T f`` on the inputs ``X`` (an upper estimate of
-    ``inf_g ||g - T f||_mu``; training may not find the global minimum)."""
+    ``inf_g ||g - T f||_mu``; training may not find the global minimum).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    target : array_like, shape (n,)
+        ``T f`` on the inputs.
+    width : int
+    weights : array_like, optional
+    seed : int
+    steps : int
+    restarts : int
+    lr : float
+
+    Returns
+    -------
+    float
+    """
     return fit_mlp_regression(X, target, width, weights=weights, seed=seed, steps=steps, lr=lr, restarts=restarts)[1]
 
 
 def second_difference_count(y, tol: float = 1e-9) -> int:
-    """Number of non-zero discrete second differences of ``y`` on a uniform grid (kinks of its interpolant)."""
+    """Number of non-zero discrete second differences of ``y`` on a uniform grid (kinks of its interpolant).
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    tol : float
+        Relative threshold.
+
+    Returns
+    -------
+    int
+    """
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if y.size < 3:
         return 0
@@ -229,7 +385,17 @@ def second_difference_count(y, tol: float = 1e-9) -> int:
 
 def relu_width_lower_bound_1d(y, tol: float = 1e-9) -> int:
     """``max(1, ceil(m / 2))``, ``m`` = :func:`second_difference_count`: fewer hidden units cannot interpolate
-    ``y`` on a uniform grid of a line (and a non-constant function on ``x >= 0`` needs one unit)."""
+    ``y`` on a uniform grid of a line (and a non-constant function on ``x >= 0`` needs one unit).
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    tol : float
+
+    Returns
+    -------
+    int
+    """
     m = second_difference_count(y, tol)
     y = np.asarray(y, dtype=np.float64)
     nonconst = bool(np.ptp(y) > tol)
@@ -238,7 +404,20 @@ def relu_width_lower_bound_1d(y, tol: float = 1e-9) -> int:
 
 def bellman_backup_q(mdp, f, *, h: int | None = None, policy=None) -> np.ndarray:
     """``(T f)(s, a)`` for ``f`` of shape ``(S, A)``: finite horizon ``R_h + P_h max_{a'} f`` (step ``h``, default 0),
-    discounted ``R + gamma P max_{a'} f``; with ``policy`` ``(S, A)`` the max is the policy average (``T^pi``)."""
+    discounted ``R + gamma P max_{a'} f``; with ``policy`` ``(S, A)`` the max is the policy average (``T^pi``).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    f : array_like, shape (S, A)
+    h : int, optional
+        Step (finite horizon).
+    policy : array_like, shape (S, A), optional
+
+    Returns
+    -------
+    ndarray, shape (S, A)
+    """
     f = np.asarray(f, dtype=np.float64)
     if f.shape != (mdp.S, mdp.A):
         raise ValueError(f"f: expected shape ({mdp.S}, {mdp.A}), got {f.shape}")
@@ -255,7 +434,21 @@ def bellman_backup_q(mdp, f, *, h: int | None = None, policy=None) -> np.ndarray
 def completeness_residual(mdp, Phi, f, mu, *, h: int | None = None, policy=None) -> float:
     """``||(I - Pi_Phi^mu) T f||_mu`` for a given ``f`` (``(S, A)``): the exact distance of its Bellman backup to the
     linear class ``span(Phi)`` (``Phi`` ``(S, A, d)``, ``mu`` ``(S, A)``). Zero for every ``f`` iff the class is
-    complete on ``supp(mu)``."""
+    complete on ``supp(mu)``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    Phi : array_like, shape (S, A, d)
+    f : array_like, shape (S, A)
+    mu : array_like, shape (S, A)
+    h : int, optional
+    policy : array_like, shape (S, A), optional
+
+    Returns
+    -------
+    float
+    """
     return projection_residual(Phi, bellman_backup_q(mdp, f, h=h, policy=policy).reshape(-1),
                                np.asarray(mu, dtype=np.float64).reshape(-1))
 
@@ -264,7 +457,19 @@ def relu_interpolant_1d(y, x=None, tol: float = 1e-9) -> MLP:
     """Explicit two-layer ReLU network (input ``x``, one output) interpolating ``y`` on the grid ``x`` (default
     ``linspace(0, 1, n)``): one unit ``relu(x - x_0)`` for the first slope plus one unit ``relu(x - x_i)`` per
     non-zero second difference, so ``width = m + 1`` — the constructive upper bound matching
-    :func:`relu_width_lower_bound_1d` up to a factor 2."""
+    :func:`relu_width_lower_bound_1d` up to a factor 2.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    x : array_like, shape (n,), optional
+        Increasing grid (default uniform on [0, 1]).
+    tol : float
+
+    Returns
+    -------
+    MLP
+    """
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     n = y.size
     if n < 2:
@@ -293,7 +498,20 @@ def bellman_misalignment(Phi, P, mu, policy) -> np.ndarray:
     Our reconstruction of Zanette's (ICML 2023) third factor, "misalignment between the class and its Bellman
     image", for linear classes: all angles are zero iff the image lies in the class (completeness of ``T^pi`` up to
     the reward on ``supp(mu)``); ``sin`` of the largest angle is the worst relative residual
-    ``||(I - Pi) P^pi Phi w||_mu / ||P^pi Phi w||_mu``."""
+    ``||(I - Pi) P^pi Phi w||_mu / ||P^pi Phi w||_mu``.
+
+    Parameters
+    ----------
+    Phi : array_like, shape (S, A, d)
+    P : array_like, shape (S, A, S)
+    mu : array_like, shape (S, A)
+    policy : array_like, shape (S, A)
+
+    Returns
+    -------
+    ndarray
+        Principal angles, descending.
+    """
     Phi = np.asarray(Phi, dtype=np.float64)
     S, A, d = Phi.shape
     sw = np.sqrt(np.asarray(mu, dtype=np.float64).reshape(-1))

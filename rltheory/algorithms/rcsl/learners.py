@@ -50,6 +50,24 @@ class TabularClass:
         self.default = float(default)
 
     def fit(self, S, A, s, a, y, seed=0):
+        """Per-pair mean ``f(s, a) = mean{y_i : (s_i, a_i) = (s, a)}``, ``default`` on unseen pairs.
+
+        Parameters
+        ----------
+        S, A : int
+            Sizes.
+        s, a : ndarray of int, shape (n,)
+            State-action pairs of the data.
+        y : ndarray, shape (n,)
+            Targets.
+        seed : int
+            Seed (unused by deterministic classes).
+
+        Returns
+        -------
+        ndarray, shape (S, A)
+            The fitted function on every pair.
+        """
         tot = np.zeros((S, A))
         cnt = np.zeros((S, A))
         np.add.at(tot, (s, a), y)
@@ -70,6 +88,24 @@ class LinearClass:
         self.ridge = float(ridge)
 
     def fit(self, S, A, s, a, y, seed=0):
+        """Ridge least squares ``w = (X^T X + ridge n I)^{-1} X^T y``, ``X = Phi[s, a]``; ``f = Phi w``.
+
+        Parameters
+        ----------
+        S, A : int
+            Sizes.
+        s, a : ndarray of int, shape (n,)
+            State-action pairs of the data.
+        y : ndarray, shape (n,)
+            Targets.
+        seed : int
+            Seed (unused by deterministic classes).
+
+        Returns
+        -------
+        ndarray, shape (S, A)
+            The fitted function on every pair.
+        """
         if self.Phi.shape[:2] != (S, A):
             raise ValueError(f"Phi: leading shape {self.Phi.shape[:2]} does not match (S, A) = {(S, A)}")
         X = self.Phi[s, a]
@@ -88,6 +124,24 @@ class MLPClass:
         self.width, self.steps, self.lr, self.restarts = int(width), int(steps), float(lr), int(restarts)
 
     def fit(self, S, A, s, a, y, seed=0):
+        """Mean-squared-error fit of the MLP on ``Phi[s, a]`` (:func:`.function_classes.fit_mlp_regression`).
+
+        Parameters
+        ----------
+        S, A : int
+            Sizes.
+        s, a : ndarray of int, shape (n,)
+            State-action pairs of the data.
+        y : ndarray, shape (n,)
+            Targets.
+        seed : int
+            Seed (unused by deterministic classes).
+
+        Returns
+        -------
+        ndarray, shape (S, A)
+            The fitted function on every pair.
+        """
         net, _ = fit_mlp_regression(self.Phi[s, a], y, self.width, seed=seed, steps=self.steps, lr=self.lr,
                                     restarts=self.restarts)
         return net(self.Phi.reshape(S * A, -1)).reshape(S, A)
@@ -95,6 +149,21 @@ class MLPClass:
 
 @dataclass
 class FQIResult:
+    """Output of :func:`fqi`.
+
+    Attributes
+    ----------
+    Q : ndarray, shape (H, S, A)
+        Fitted action values.
+    policy : ndarray of int, shape (H, S)
+        Greedy policy.
+    value : float
+        Exact ``V^policy_0(mu0)`` on the true MDP (NaN when none was given).
+    fit_rmse : ndarray, shape (H,)
+        RMSE of ``Qhat_h`` against the per-pair mean targets ``T Qhat_{h+1}``: the empirical completeness residual of
+        the class along the iterates (0 for a complete class).
+    """
+
     Q: np.ndarray  # (H, S, A)
     policy: np.ndarray  # (H, S) greedy
     value: float  # exact V^{policy}_0(mu0) on the true MDP (nan when no MDP given)
@@ -104,7 +173,23 @@ class FQIResult:
 
 def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: int = 0) -> FQIResult:
     """Finite-horizon fitted Q-iteration on ``data`` with the class ``fclass`` (same class at every step,
-    fitted separately per step). With ``mdp`` the greedy policy is evaluated exactly."""
+    fitted separately per step). With ``mdp`` the greedy policy is evaluated exactly.
+
+    ``Qhat_h = fit(r_h + max_a Qhat_{h+1}(s_{h+1}, a))`` backwards from ``Qhat_H = 0``.
+
+    Parameters
+    ----------
+    data : OfflineDataset
+    fclass : TabularClass, LinearClass or MLPClass
+        Any object with ``fit(S, A, s, a, y, seed)``.
+    mdp : TabularMDP, optional
+        True MDP for the exact value.
+    seed : int
+
+    Returns
+    -------
+    FQIResult
+    """
     S, A, H = data.S, data.A, data.H
     Q = np.zeros((H + 1, S, A))
     nxt = data.next_states()
@@ -136,7 +221,26 @@ def linear_fqi_population(mdp: TabularMDP, Phi, mu, *, iters: int = 50, w0=None,
     ``f_k = Phi w_k`` (``T`` the optimality operator, or ``T^pi`` for ``policy``), exact weighted least squares.
 
     Returns ``w`` (iters+1, d) and ``norms``. On the two-state example of Tsitsiklis & Van Roy (1996) with uniform
-    ``mu``, ``w_{k+1} = (6 gamma / 5) w_k``: divergence for ``gamma > 5/6``."""
+    ``mu``, ``w_{k+1} = (6 gamma / 5) w_k``: divergence for ``gamma > 5/6``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    Phi : array_like, shape (S, A, d)
+        Features.
+    mu : array_like, shape (S, A)
+        Data distribution.
+    iters : int
+    w0 : array_like, shape (d,), optional
+    policy : array_like, optional
+        Evaluate this policy instead of the greedy backup.
+
+    Returns
+    -------
+    dict
+        ``w`` (iterates) and ``norms``.
+    """
     if not mdp.discounted:
         raise ValueError("mdp: linear_fqi_population is for discounted MDPs")
     Phi = np.asarray(Phi, dtype=np.float64)
@@ -163,7 +267,27 @@ def linear_fqi_population(mdp: TabularMDP, Phi, mu, *, iters: int = 50, w0=None,
 def expected_td(mdp: TabularMDP, Phi, mu, policy, *, alpha: float = 0.01, iters: int = 1000, w0=None) -> dict:
     """Expected (full-gradient-free, semi-gradient) off-policy linear TD(0):
     ``w <- w + alpha Phi^T D (r + gamma P^pi Phi w - Phi w)``, ``D = diag(mu)`` (Sutton & Barto, Sec. 11.2 for
-    Baird's counterexample)."""
+    Baird's counterexample).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Discounted.
+    Phi : array_like, shape (S, A, d)
+    mu : array_like, shape (S, A)
+        Data distribution.
+    policy : array_like
+        Target policy.
+    alpha : float
+        Step size.
+    iters : int
+    w0 : array_like, shape (d,), optional
+
+    Returns
+    -------
+    dict
+        ``w`` (final) and ``norms`` per iteration.
+    """
     Phi = np.asarray(Phi, dtype=np.float64)
     S, A = mdp.S, mdp.A
     X = Phi.reshape(S * A, -1)
@@ -225,6 +349,18 @@ class MLPRCSL:
         self.net, self.phi, self.H, self.g_scale, self.cond = net, np.asarray(state_features, float), H, g_scale, cond
 
     def inputs(self, h, s, g):
+        """Network inputs ``[phi(s), h / H, g / g_scale]`` (without ``g`` when ``cond=False``).
+
+        Parameters
+        ----------
+        h, s : int or array_like of int
+        g : float or array_like
+            Return-to-go targets.
+
+        Returns
+        -------
+        ndarray, shape (n, k)
+        """
         h = np.atleast_1d(h).astype(float)
         s = np.atleast_1d(s)
         cols = [self.phi[s], (h / self.H)[:, None]]
@@ -237,19 +373,55 @@ class MLPRCSL:
 
 
 def rcsl_tabular(data: OfflineDataset) -> TabularRCSL:
-    """Tabular Markovian RCSL (maximum likelihood = empirical conditional frequencies)."""
+    """Tabular Markovian RCSL (maximum likelihood = empirical conditional frequencies).
+
+    Parameters
+    ----------
+    data : OfflineDataset
+
+    Returns
+    -------
+    TabularRCSL
+    """
     return TabularRCSL(data, cond=True)
 
 
 def behaviour_cloning(data: OfflineDataset) -> TabularRCSL:
     """Tabular ``pi(a | s, h)``: RCSL with the return input dropped (a class that cannot realize the
-    return-conditioned behaviour policy)."""
+    return-conditioned behaviour policy).
+
+    Parameters
+    ----------
+    data : OfflineDataset
+
+    Returns
+    -------
+    TabularRCSL
+    """
     return TabularRCSL(data, cond=False)
 
 
 def rcsl_mlp(data: OfflineDataset, width: int, state_features, *, cond: bool = True, seed: int = 0,
              steps: int = 800, lr: float = 0.03) -> MLPRCSL:
-    """Markovian RCSL with a width-``width`` MLP policy trained by maximum likelihood (cross-entropy)."""
+    """Markovian RCSL with a width-``width`` MLP policy trained by maximum likelihood (cross-entropy).
+
+    Parameters
+    ----------
+    data : OfflineDataset
+    width : int
+        Hidden width.
+    state_features : array_like, shape (S, k)
+    cond : bool
+        Condition on the return-to-go.
+    seed : int
+    steps : int
+        Adam steps.
+    lr : float
+
+    Returns
+    -------
+    MLPRCSL
+    """
     N, H = data.N, data.H
     g_scale = max(1e-12, float(np.abs(data.returns).max()))
     pol = MLPRCSL(None, state_features, H, g_scale, cond)
@@ -263,7 +435,23 @@ def rcsl_mlp(data: OfflineDataset, width: int, state_features, *, cond: bool = T
 def evaluate_return_conditioned(mdp: TabularMDP, act, g0: float, update=None) -> float:
     """Exact expected return of the return-conditioned policy ``act(h, s, g) -> probs (A,)`` started with
     return-to-go target ``g0`` from ``mdp.mu0`` (forward pass over the joint law of ``(s_h, g_h)``).
-    ``update(g, r) -> g'`` is the execution-time update of the target (default ``g - r``, RCSL's)."""
+    ``update(g, r) -> g'`` is the execution-time update of the target (default ``g - r``, RCSL's).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    act : callable
+        ``act(h, s, g) -> probs (A,)``.
+    g0 : float
+        Initial target.
+    update : callable, optional
+        ``update(g, r) -> g'``.
+
+    Returns
+    -------
+    float
+    """
     if update is not None and not callable(update):
         raise TypeError(f"update: expected a callable (g, r) -> g', got {type(update).__name__}")
     if not mdp.finite_horizon:
@@ -291,7 +479,19 @@ def evaluate_return_conditioned(mdp: TabularMDP, act, g0: float, update=None) ->
 
 
 def rcsl_return(mdp: TabularMDP, data: OfflineDataset, policy) -> float:
-    """Exact return of an RCSL policy conditioned on the dataset's best return."""
+    """Exact return of an RCSL policy conditioned on the dataset's best return.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    data : OfflineDataset
+    policy : callable
+        ``policy(h, s, g) -> probs (A,)``.
+
+    Returns
+    -------
+    float
+    """
     return evaluate_return_conditioned(mdp, policy, float(data.returns.max()))
 
 
@@ -300,6 +500,20 @@ def rcsl_return(mdp: TabularMDP, data: OfflineDataset, policy) -> float:
 
 @dataclass
 class MBRCSLResult:
+    """Output of :func:`mbrcsl`.
+
+    Attributes
+    ----------
+    policy : TabularRCSL
+        RCSL policy fitted on the kept synthetic trajectories.
+    target : float
+        Best kept synthetic return (the conditioning target).
+    synthetic : OfflineDataset
+        The kept synthetic trajectories.
+    model : TabularMDP
+        The empirical dynamics model.
+    """
+
     policy: TabularRCSL
     target: float  # best kept synthetic return (the conditioning target)
     synthetic: OfflineDataset  # kept synthetic trajectories
@@ -307,7 +521,23 @@ class MBRCSLResult:
 
 
 def mbrcsl(data: OfflineDataset, *, n_rollouts: int = 2000, keep_frac: float = 0.1, seed: int = 0) -> MBRCSLResult:
-    """MBRCSL (Zhou et al. 2024, Alg. 1) with tabular dynamics / behaviour / output-policy classes."""
+    """MBRCSL (Zhou et al. 2024, Alg. 1) with tabular dynamics / behaviour / output-policy classes.
+
+    Fit tabular dynamics and behaviour on ``data``, roll out ``n_rollouts`` synthetic trajectories in the model,
+    keep the top ``keep_frac`` by return and fit tabular RCSL on them.
+
+    Parameters
+    ----------
+    data : OfflineDataset
+    n_rollouts : int
+    keep_frac : float
+        In (0, 1].
+    seed : int
+
+    Returns
+    -------
+    MBRCSLResult
+    """
     S, A, H = data.S, data.A, data.H
     if not 0.0 < keep_frac <= 1.0:
         raise ValueError(f"keep_frac: must lie in (0, 1], got {keep_frac!r}")

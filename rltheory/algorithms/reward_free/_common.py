@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from ...models.linear_mixture import LinearMixtureMDP
+from ...solvers.linear_mixture import suboptimality
 
 #: Largest S for which the vertex enumeration of ``{0, 1}^S`` is attempted (R1 relaxation, note §I.3).
 MAX_VERTEX_STATES = 12
@@ -121,7 +122,7 @@ def planning_errors(mdp: LinearMixtureMDP, plan_fn, rewards):
     out = np.empty(len(rewards))
     for i, r in enumerate(rewards):
         pol = plan_fn(r)
-        out[i] = mdp.suboptimality(pol, r)
+        out[i] = suboptimality(mdp, pol, r)
     return out
 
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...models.linear_mixture import LinearMixtureMDP, _psi
+from ..._backup import psi_oracle
+from ...models.linear_mixture import LinearMixtureMDP
 from ._common import qnorm
 
 __all__ = ["ORACLE_EXACT", "MAX_EXACT_POLICIES", "MAX_EXACT_DIMS", "exact_oracle", "ExactOracleResult",
@@ -51,7 +52,23 @@ MAX_EXACT_DIMS = 8
 @njit(cache=True)
 def pseudo_values(phi, pi, theta, rr, Sinv_hat, Sinv_til, beta, H, V, Vh):
     """Point evaluation of the recursion in the module docstring: ``V`` (pseudo-values, rows ``1..H``; row 0 is
-    left at 0) and ``V^`` (trajectory uncertainty, rows ``0..H``). ``rr[h, s] = r_h(s, pi_h(s))``."""
+    left at 0) and ``V^`` (trajectory uncertainty, rows ``0..H``). ``rr[h, s] = r_h(s, pi_h(s))``.
+
+    An evaluation of the fixed policy ``pi`` (no maximum over actions), so it does not use the greedy step of
+    :mod:`rltheory._backup`; only the summation oracle is shared.
+
+    Parameters
+    ----------
+    phi : ndarray, shape (S, A, S, d)
+    pi : ndarray of int, shape (H, S)
+    theta : ndarray, shape (d,)
+    rr : ndarray, shape (H, S)
+    Sinv_hat, Sinv_til : ndarray, shape (d, d)
+    beta : float
+    H : int
+    V, Vh : ndarray, shape (H + 1, S)
+        Outputs.
+    """
     S, A, _, d = phi.shape
     ps = np.empty((S, A, d))
     for s in range(S):
@@ -60,7 +77,7 @@ def pseudo_values(phi, pi, theta, rr, Sinv_hat, Sinv_til, beta, H, V, Vh):
         V[0, s] = 0.0
     u = np.zeros((H, S))
     for h in range(H - 1, -1, -1):
-        _psi(phi, V[h + 1], ps)
+        psi_oracle(phi, V[h + 1], ps)
         for s in range(S):
             a = pi[h, s]
             x = beta * qnorm(Sinv_til, ps[s, a])
@@ -71,7 +88,7 @@ def pseudo_values(phi, pi, theta, rr, Sinv_hat, Sinv_til, beta, H, V, Vh):
                     q += ps[s, a, i] * theta[i]
                 V[h, s] = 0.0 if q < 0.0 else (1.0 if q > 1.0 else q)
     for h in range(H - 1, -1, -1):
-        _psi(phi, Vh[h + 1], ps)
+        psi_oracle(phi, Vh[h + 1], ps)
         for s in range(S):
             a = pi[h, s]
             q = u[h, s] + 2.0 * beta * qnorm(Sinv_hat, ps[s, a])
@@ -388,7 +405,18 @@ def _policies(S, A, H):
 
 
 def check_exact_size(mdp: LinearMixtureMDP):
-    """ValueError unless ``A^(S H) <= MAX_EXACT_POLICIES`` and ``d + S (H-1) <= MAX_EXACT_DIMS``."""
+    """Refuse models too large for the exact oracle.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        The model the exact oracle would enumerate.
+
+    Raises
+    ------
+    ValueError
+        Unless ``A^(S H) <= MAX_EXACT_POLICIES`` and ``d + S (H-1) <= MAX_EXACT_DIMS``.
+    """
     S, A, H, d = mdp.S, mdp.A, mdp.horizon, mdp.d
     n_pol = A ** (S * H)
     if n_pol > MAX_EXACT_POLICIES or d + S * (H - 1) > MAX_EXACT_DIMS:
@@ -402,7 +430,26 @@ def exact_oracle(mdp: LinearMixtureMDP, theta_hat, Sinv_hat, Sinv_til, beta: flo
     """Maximise the trajectory uncertainty ``mu0 . V^_0`` over (policy, theta, reward) exactly (module docstring).
 
     ``theta_hat``, ``Sinv_hat``: centre and inverse Gram matrix of the hat order-0 ellipsoid (radius ``beta``);
-    ``Sinv_til``: inverse Gram matrix of the tilde order-0 series (the uncertainty norm)."""
+    ``Sinv_til``: inverse Gram matrix of the tilde order-0 series (the uncertainty norm).
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        Within :data:`MAX_EXACT_POLICIES` policies and :data:`MAX_EXACT_DIMS` variables.
+    theta_hat : array_like, shape (d,)
+    Sinv_hat, Sinv_til : array_like, shape (d, d)
+    beta : float
+        Radius of the ellipsoid.
+    tol : float
+        Absolute certification tolerance.
+    max_boxes : int
+        Largest number of boxes explored.
+
+    Returns
+    -------
+    ExactOracleResult
+        ``lower <= max <= upper`` and the maximiser.
+    """
     check_exact_size(mdp)
     d, S, H = mdp.d, mdp.S, mdp.horizon
     th = np.ascontiguousarray(theta_hat, dtype=np.float64)

@@ -74,8 +74,10 @@ import math
 import numpy as np
 from numba import njit
 
+from ..._backup import greedy_max, lm_backward, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
-from ...models.linear_mixture import LinearMixtureMDP, _lm_backward, _psi
+from ...models.linear_mixture import LinearMixtureMDP
+from ...solvers.linear_mixture import solve_linear_mixture
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
                       sherman_morrison, vertex_table)
 from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
@@ -99,7 +101,25 @@ def _beta_k(k, d, H, B, lam, alpha, gamma, delta):
 
 
 def hf_beta(k, d, H, B, delta):
-    """The theorem's ``beta_k`` (Thm 2.6.3), unscaled."""
+    """The theorem's ``beta_k`` (Thm 2.6.3), unscaled.
+
+    Parameters
+    ----------
+    k : int
+        Episode index.
+    d : int
+        Dimension.
+    H : int
+        Horizon.
+    B : float
+        Bound on ``||theta*||``.
+    delta : float
+        Confidence parameter.
+
+    Returns
+    -------
+    float
+    """
     lam = d / B ** 2
     return float(_beta_k(float(k), float(d), float(H), float(B), lam, H ** -0.5, d ** -0.25, float(delta)))
 
@@ -125,33 +145,29 @@ def _uncertainty(psiv, SinvF, beta, u, vstar):
 def _explore_dp_ties(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps, tie):
     """V^_h(s) = max_a clip01(u + bonus ||psi_{V^_{h+1}}|| + psi^T theta_hat) (R1 form of eq. 2.6.2), its greedy
     policy, and ``tie[h, s]``: every action's pseudo-value equals the first one's up to 1e-12 (the greedy choice is
-    then arbitrary: saturated at 1, or all 0 with the uncertainty switched off)."""
+    then arbitrary: saturated at 1, or all 0 with the uncertainty switched off). The greedy step is the shared one
+    of :mod:`rltheory._backup`."""
     S, A, _, d = phi.shape
+    base = np.empty((S, A))
+    Qh = np.empty((S, A))
     for s in range(S):
         Vh[H, s] = 0.0
     for h in range(H - 1, -1, -1):
-        _psi(phi, Vh[h + 1], ps)
+        psi_oracle(phi, Vh[h + 1], ps)
         for s in range(S):
-            best = -1.0
-            ba = 0
-            first = 0.0
-            tied = True
             for a in range(A):
                 q = bonus * qnorm(SinvF_hat, ps[s, a])
                 if use_u:
                     q += u[s, a]
-                for i in range(d):
-                    q += ps[s, a, i] * theta_hat[i]
-                q = _clip01(q)
-                if a == 0:
-                    first = q
-                elif abs(q - first) > 1e-12:
+                base[s, a] = q
+        mixture_q(base, ps, theta_hat, True, 0.0, 1.0, Qh)
+        greedy_max(Qh, -1.0, Vh[h], pi[h])
+        for s in range(S):
+            first = Qh[s, 0]
+            tied = True
+            for a in range(1, A):
+                if abs(Qh[s, a] - first) > 1e-12:
                     tied = False
-                if q > best:
-                    best = q
-                    ba = a
-            Vh[h, s] = best
-            pi[h, s] = ba
             tie[h, s] = tied
 
 
@@ -423,6 +439,44 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
     and ``errors`` are suboptimalities in ``environment``.
     ``project``: plan with the centre projected onto the rows-sum-to-1 constraint (default) or with the centre itself
     (``extra["theta_centre"]`` always holds the centre). See the module docstring for the rest.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        The model (S <= 12 for the vertex tables).
+    K : int
+        Exploration episodes.
+    seed : int
+        Seed in ``[0, 2^32)``.
+    c_beta : float
+        Scale of the confidence radius (1 = the theorem's).
+    delta : float
+        Confidence parameter in (0, 1).
+    test_rewards : list of array_like, optional
+        Rewards of the planning phase (validated; default the model's own).
+    checkpoints : sequence of int, optional
+        Episode counts at which the planning phase runs (default ``[K]``).
+    M : int
+        Moment orders of the HOME estimators (the paper's ``ceil(log2(7 K H))`` truncated).
+    B : float, optional
+        Bound on ``||theta*||``.
+    explore : {"on", "off"}
+        ``"off"`` switches the uncertainty pseudo-reward off (a control; module docstring).
+    radius_h_power : float
+        Exponent of an ``H``-dependent radius multiplier (0: the algorithm).
+    certificate_scales : sequence of float
+        Radius multipliers of the reported certificates.
+    oracle : {"R1", "exact"}
+    oracle_tol : float
+    oracle_max_boxes : int
+    environment : LinearMixtureMDP, optional
+        MDP the episodes are sampled from (default ``mdp``).
+    project : bool
+        Project the planning parameter onto the rows-sum-to-1 set.
+
+    Returns
+    -------
+    RFEResult
     """
     if not isinstance(project, bool):
         raise TypeError(f"project: expected a bool, got {type(project).__name__}")
@@ -483,7 +537,7 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
     theta_centre = out_theta
     if project:
         out_theta = np.stack([mass_projection(mdp.phi, th, G) for th, G in zip(theta_centre, out_gram)])
-    errors = np.stack([planning_errors(env, lambda r, th=th: mdp.plan(r, theta=th, clip=True).policy, rewards)
+    errors = np.stack([planning_errors(env, lambda r, th=th: solve_linear_mixture(mdp, r, theta=th, clip=True).policy, rewards)
                        for th in out_theta])
     one = int(np.flatnonzero(scales == 1.0)[0])
     return RFEResult("HF-UCRL-RFE++", ck, errors, errors.max(axis=1), out_cert[:, one].copy(), c_beta, delta, seed,
@@ -565,12 +619,22 @@ class HFUCRLRFELearner:
         self._s1 = 0
 
     def beta(self) -> float:
-        """The scaled radius of the current episode ``k``."""
+        """The scaled radius of the current episode ``k``.
+
+        Returns
+        -------
+        float
+        """
         return self.c_beta * self.rad_mult * float(_beta_k(float(self.k), float(self.d), float(self.H), self.B,
                                                              self.lam, self.alpha, self.gamma, self.delta))
 
     def explore_policy(self) -> np.ndarray:
-        """Greedy policy ``(H, S)`` of the R1 trajectory uncertainty for the next episode."""
+        """Greedy policy ``(H, S)`` of the R1 trajectory uncertainty for the next episode.
+
+        Returns
+        -------
+        ndarray of int, shape (H, S)
+        """
         beta = self.beta()
         _uncertainty(self.psiv, self.SinvF[1, 0], beta, self.u, self.vstar)
         _explore_dp_ties(self.phi, self.u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, self.Vh,
@@ -589,7 +653,13 @@ class HFUCRLRFELearner:
 
     def update(self, states, actions) -> None:
         """Learn from the episode just played with :meth:`explore_policy`'s policy (``states (H+1,)``,
-        ``actions (H,)``, no rewards)."""
+        ``actions (H,)``, no rewards).
+
+        Parameters
+        ----------
+        states : array_like of int, shape (H + 1,)
+        actions : array_like of int, shape (H,)
+        """
         if self._beta is None:
             raise ValueError("update: call explore_policy() before each episode")
         states = np.ascontiguousarray(states, dtype=np.int64)
@@ -601,7 +671,12 @@ class HFUCRLRFELearner:
         self._beta = None
 
     def planning_theta(self) -> np.ndarray:
-        """``theta_plan``: the precision-weighted centre, projected onto the rows-sum-to-1 set when ``project``."""
+        """``theta_plan``: the precision-weighted centre, projected onto the rows-sum-to-1 set when ``project``.
+
+        Returns
+        -------
+        ndarray, shape (d,)
+        """
         theta = np.zeros(self.d)
         gram = np.zeros((self.d, self.d))
         _plan_centre(self.SigF, self.th, theta, gram)
@@ -609,20 +684,34 @@ class HFUCRLRFELearner:
 
     def plan(self, reward) -> np.ndarray:
         """Greedy deterministic policy ``(H, S)`` for ``reward`` ((S, A) or (H, S, A), total <= 1) in the model
-        ``phi theta_plan``, values clipped to [0, 1]."""
+        ``phi theta_plan``, values clipped to [0, 1].
+
+        Parameters
+        ----------
+        reward : array_like, shape (S, A) or (H, S, A)
+
+        Returns
+        -------
+        ndarray of int, shape (H, S)
+        """
         R = np.asarray(reward, dtype=np.float64)
         R3 = np.ascontiguousarray(R if R.ndim == 3 else R[None])
         V = np.empty((self.H + 1, self.S))
         Q = np.empty((self.H, self.S, self.A))
         pi = np.zeros((self.H, self.S), dtype=np.int64)
-        _lm_backward(self.phi, np.ascontiguousarray(self.planning_theta()), R3, self.H, True, V, Q, pi)
+        lm_backward(self.phi, np.ascontiguousarray(self.planning_theta()), R3, self.H, True, V, Q, pi)
         return pi
 
     def certificate(self) -> float:
         """``4 V^_0(s_1)`` with the current statistics (Lemma 2.8.7: after exploration it bounds the planning error
         ``V*(r) - V^{plan(r)}(r)`` of every reward with total in [0, 1] when ``theta*`` lies in the confidence
         sets; R1's ``V^`` is meant as an upper bound of the paper's). ``s_1``: the initial state of the episodes
-        seen (the paper's fixed start), state 0 before any."""
+        seen (the paper's fixed start), state 0 before any.
+
+        Returns
+        -------
+        float
+        """
         beta = self.beta()
         u = np.zeros((self.S, self.A))
         vstar = np.zeros((self.S, self.A), dtype=np.int64)

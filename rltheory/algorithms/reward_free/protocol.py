@@ -38,6 +38,7 @@ from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.linear_mixture import LinearMixtureMDP
+from ...solvers.linear_mixture import linear_mixture_value
 
 __all__ = ["PROTOCOL", "run_reward_free", "evaluate_policy", "check_policy", "VALUE_TOL", "PROB_TOL"]
 
@@ -88,6 +89,23 @@ def check_policy(pol, H: int, S: int, A: int, who: str):
         ``pol`` is not an array of numbers.
     ValueError
         Wrong shape, or an action index outside ``[0, A)`` (messages start with ``who``).
+
+    Parameters
+    ----------
+    pol : object
+        The learner's policy.
+    H, S, A : int
+        Horizon and sizes.
+    who : str
+        Name used in messages.
+
+    Returns
+    -------
+    kind : {"int", "probs"}
+    arr : ndarray
+        ``(H, S)`` int64 actions or ``(H, S, A)`` float probabilities.
+    bad : list of str
+        Invariant violations.
     """
     arr = np.asarray(pol)
     if arr.dtype.kind in "iu":
@@ -112,7 +130,25 @@ def check_policy(pol, H: int, S: int, A: int, who: str):
 
 
 def evaluate_policy(mdp: LinearMixtureMDP, kind: str, pol: np.ndarray, reward) -> float:
-    """``mu0 @ V^pi_0`` of a checked policy (:func:`check_policy`) for ``reward`` in the true model (exact)."""
+    """``mu0 @ V^pi_0`` of a checked policy (:func:`check_policy`) for ``reward`` in the true model (exact).
+
+    ``V_h = sum_a pi_h(a|s) (r_h(s, a) + P V_{h+1})`` backwards from ``V_H = 0`` for probabilities; the model's
+    oracle evaluation (:meth:`LinearMixtureMDP.evaluate`) for int actions.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+    kind : {"int", "probs"}
+        From :func:`check_policy`.
+    pol : ndarray
+        ``(H, S)`` int or ``(H, S, A)`` float.
+    reward : array_like
+        Reward (validated).
+
+    Returns
+    -------
+    float
+    """
     if kind == "int":
         return mdp.evaluate(pol, reward)
     R = np.asarray(mdp.with_rewards(reward).R, dtype=np.float64)
@@ -184,7 +220,7 @@ def run_reward_free(factory, mdp: LinearMixtureMDP, K: int, seed: int, test_rewa
     for R in rewards:
         kind, pol, bad = check_policy(learner.plan(R.copy()), H, S, A, "plan")
         violations.extend(bad)
-        v_star = mdp.plan(R).value
+        v_star = linear_mixture_value(mdp, R)
         v_pi = evaluate_policy(mdp, kind, pol, R) if not bad else float("nan")
         raw.append(v_star - v_pi)
         gaps.append(max(v_star - v_pi, 0.0) if not bad else float("nan"))

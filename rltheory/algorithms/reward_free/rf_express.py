@@ -26,6 +26,8 @@ __all__ = ["rf_express"]
 
 @njit(cache=True)
 def _w_values(N, Nsas, H, c, logterm, S, W, pi):
+    # Not the shared greedy step of rltheory._backup: ties are broken uniformly at random, drawing from Numba's RNG
+    # in the order of the loop, and the draws are part of the reproducible run.
     A = N.shape[1]
     Wmax = np.zeros(S)
     for h in range(H - 1, -1, -1):
@@ -96,7 +98,29 @@ def _rfx_loop(P, mu0, H, K, c, delta, seed, ckpt, out_N, out_Nsas, out_cert):
 
 def rf_express(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
                test_rewards=None, checkpoints=None) -> RFEResult:
-    """Run tabular RF-Express on ``mdp.to_tabular()`` for ``K`` episodes; plan on the empirical model."""
+    """Run tabular RF-Express on ``mdp.to_tabular()`` for ``K`` episodes; plan on the empirical model.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        The model (S <= 12 for the vertex tables).
+    K : int
+        Exploration episodes.
+    seed : int
+        Seed in ``[0, 2^32)``.
+    c_beta : float
+        Scale of the confidence radius (1 = the theorem's).
+    delta : float
+        Confidence parameter in (0, 1).
+    test_rewards : list of array_like, optional
+        Rewards of the planning phase (validated; default the model's own).
+    checkpoints : sequence of int, optional
+        Episode counts at which the planning phase runs (default ``[K]``).
+
+    Returns
+    -------
+    RFEResult
+    """
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
     tab = mdp.to_tabular()
     S, A, H = tab.S, tab.A, tab.horizon

@@ -31,15 +31,34 @@ import math
 import numpy as np
 from numba import njit
 
+from ..._backup import greedy_max, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
-from ...models.linear_mixture import LinearMixtureMDP, _psi
+from ...models.linear_mixture import LinearMixtureMDP
 from ._common import RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, vertex_table
 
 __all__ = ["ucrl_rfe", "ucrl_rfe_beta"]
 
 
 def ucrl_rfe_beta(K, d, H, B, delta):
-    """``beta = H sqrt(d log(3 (1 + K H^3 B^2) / delta)) + 1`` (Thm 2.4.3), unscaled."""
+    """``beta = H sqrt(d log(3 (1 + K H^3 B^2) / delta)) + 1`` (Thm 2.4.3), unscaled.
+
+    Parameters
+    ----------
+    K : int
+        Episodes.
+    d : int
+        Dimension.
+    H : int
+        Horizon.
+    B : float
+        Bound on ``||theta*||``.
+    delta : float
+        Confidence parameter.
+
+    Returns
+    -------
+    float
+    """
     return H * math.sqrt(d * math.log(3.0 * (1.0 + K * H ** 3 * B ** 2) / delta)) + 1.0
 
 
@@ -58,29 +77,22 @@ def _explore_reward(psiv, Sinv, beta, H, r, vstar):
 
 @njit(cache=True)
 def _plan(phi, R3, theta, Sinv, beta, H, V, pi, ps):
+    """Optimistic planning of UCRL-RFE: ``Q_h = clip_[0, H](r_h + beta ||psi_{V_{h+1}}||_{Sinv} + <psi, theta>)``,
+    ``V_h = max_a Q_h`` (first argmax), through the shared greedy step of :mod:`rltheory._backup`."""
     S, A, _, d = phi.shape
     hr = R3.shape[0]
+    base = np.empty((S, A))
+    Qh = np.empty((S, A))
     for s in range(S):
         V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
-        _psi(phi, V[h + 1], ps)
+        psi_oracle(phi, V[h + 1], ps)
         Rh = R3[h if hr > 1 else 0]
         for s in range(S):
-            best = -1.0
-            ba = 0
             for a in range(A):
-                q = Rh[s, a] + beta * qnorm(Sinv, ps[s, a])
-                for i in range(d):
-                    q += ps[s, a, i] * theta[i]
-                if q > H:
-                    q = float(H)
-                elif q < 0.0:
-                    q = 0.0
-                if q > best:
-                    best = q
-                    ba = a
-            V[h, s] = best
-            pi[h, s] = ba
+                base[s, a] = Rh[s, a] + beta * qnorm(Sinv, ps[s, a])
+        mixture_q(base, ps, theta, True, 0.0, float(H), Qh)
+        greedy_max(Qh, -1.0, V[h], pi[h])
 
 
 @njit(cache=True)
@@ -132,7 +144,33 @@ def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, 
     """Run UCRL-RFE for ``K`` exploration episodes, then plan for each (normalised) test reward.
 
     ``plan_bonus=False`` (a control, not the paper's algorithm) plans greedily in the estimated model, without the
-    bonus ``beta ||psi_V||`` of PLAN; exploration is unchanged."""
+    bonus ``beta ||psi_V||`` of PLAN; exploration is unchanged.
+
+    Parameters
+    ----------
+    mdp : LinearMixtureMDP
+        The model (S <= 12 for the vertex tables).
+    K : int
+        Exploration episodes.
+    seed : int
+        Seed in ``[0, 2^32)``.
+    c_beta : float
+        Scale of the confidence radius (1 = the theorem's).
+    delta : float
+        Confidence parameter in (0, 1).
+    test_rewards : list of array_like, optional
+        Rewards of the planning phase (validated; default the model's own).
+    checkpoints : sequence of int, optional
+        Episode counts at which the planning phase runs (default ``[K]``).
+    B : float, optional
+        Bound on ``||theta*||`` (default ``max(1, ||theta*||)``).
+    plan_bonus : bool
+        Plan with the bonus (the algorithm) or greedily (a control).
+
+    Returns
+    -------
+    RFEResult
+    """
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
     if not isinstance(plan_bonus, bool):
         raise TypeError(f"plan_bonus: expected a bool, got {type(plan_bonus).__name__}")

@@ -38,7 +38,7 @@ from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.submodular import SubmodularMDP
-from ...solvers.submodular import _eval_context_policy, _prepare
+from ...solvers.submodular import context_policy_value, dp_arrays
 
 __all__ = ["SubPOResult", "subpo", "modular_pg", "greedy_policy_value", "evaluate_context_policy",
            "coverage_probabilities"]
@@ -156,7 +156,7 @@ def _train(P4, table, mu0, H, S, A, hist, modular, natural, n_iters, batch, lr, 
                 for x in range(X):
                     _softmax_row(theta[h, x], probs[h, x])
             curve[n_eval, 0] = it + 1
-            curve[n_eval, 1] = _eval_context_policy(P4, table, H, S, A, probs, hist, mu0)
+            curve[n_eval, 1] = context_policy_value(P4, table, H, S, A, probs, hist, mu0)
             n_eval += 1
     return n_eval
 
@@ -176,7 +176,7 @@ class SubPOResult:
 
 
 def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_every):
-    P4, table = _prepare(smdp)
+    P4, table = dp_arrays(smdp)
     if features not in _FEATURES:
         raise ValueError(f"features: expected one of {tuple(_FEATURES)}, got {features!r}")
     for name, v in (("n_iters", n_iters), ("batch", batch)):
@@ -196,41 +196,103 @@ def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_eve
                int(batch), float(lr), int(eval_every), int(seed), theta, curve)
     probs = np.exp(theta - theta.max(axis=-1, keepdims=True))
     probs /= probs.sum(axis=-1, keepdims=True)
-    value = float(_eval_context_policy(P4, table, H, S, A, probs, hist, np.ascontiguousarray(smdp.mdp.mu0)))
+    value = float(context_policy_value(P4, table, H, S, A, probs, hist, np.ascontiguousarray(smdp.mdp.mu0)))
     return SubPOResult(value, curve[:k].copy(), probs, features, bool(natural), bool(modular), int(seed),
                        int(n_iters) * int(batch))
 
 
 def subpo(smdp: SubmodularMDP, *, n_iters: int = 300, batch: int = 64, lr: float = 2.0, features: str = "history",
           natural: bool = False, seed: int = 0, eval_every: int = 0) -> SubPOResult:
-    """Submodular policy optimisation (marginal-gain REINFORCE, or its natural-gradient variant)."""
+    """Submodular policy optimisation (marginal-gain REINFORCE, or its natural-gradient variant).
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most ``MAX_DP_STATES`` states (exact evaluation).
+    n_iters : int
+        Gradient steps.
+    batch : int
+        Episodes per step.
+    lr : float
+        Step size.
+    features : {"history", "markov"}
+        Policy context: ``(s, B)`` or ``s``.
+    natural : bool
+        Natural-gradient variant.
+    seed : int
+    eval_every : int
+        Exact evaluation every that many steps (0: final only).
+
+    Returns
+    -------
+    SubPOResult
+    """
     return _run(smdp, n_iters=n_iters, batch=batch, lr=lr, features=features, natural=natural, modular=False,
                 seed=seed, eval_every=eval_every)
 
 
 def modular_pg(smdp: SubmodularMDP, *, n_iters: int = 300, batch: int = 64, lr: float = 2.0, seed: int = 0,
                eval_every: int = 0) -> SubPOResult:
-    """Policy gradient on the additive surrogate ``r_h = F({s_{h+1}})`` with a Markov policy (modular baseline)."""
+    """Policy gradient on the additive surrogate ``r_h = F({s_{h+1}})`` with a Markov policy (modular baseline).
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most ``MAX_DP_STATES`` states (exact evaluation).
+    n_iters, batch : int
+    lr : float
+    seed : int
+    eval_every : int
+        As in :func:`subpo`.
+
+    Returns
+    -------
+    SubPOResult
+    """
     return _run(smdp, n_iters=n_iters, batch=batch, lr=lr, features="markov", natural=False, modular=True,
                 seed=seed, eval_every=eval_every)
 
 
 def evaluate_context_policy(smdp: SubmodularMDP, probs, features: str = "history") -> float:
-    """Exact ``J`` of a stochastic policy ``probs[h, x, a]`` with contexts as in :func:`subpo`."""
-    P4, table = _prepare(smdp)
+    """Exact ``J`` of a stochastic policy ``probs[h, x, a]`` with contexts as in :func:`subpo`.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most ``MAX_DP_STATES`` states (exact evaluation).
+    probs : array_like, shape (H, X, A)
+        Action probabilities per context.
+    features : {"history", "markov"}
+
+    Returns
+    -------
+    float
+    """
+    P4, table = dp_arrays(smdp)
     hist = features == "history"
     X = smdp.S * table.size if hist else smdp.S
     probs = np.ascontiguousarray(probs, dtype=np.float64)
     if probs.shape != (smdp.horizon, X, smdp.A):
         raise ValueError(f"probs: expected shape {(smdp.horizon, X, smdp.A)}, got {probs.shape}")
-    return float(_eval_context_policy(P4, table, smdp.horizon, smdp.S, smdp.A, probs, hist,
+    return float(context_policy_value(P4, table, smdp.horizon, smdp.S, smdp.A, probs, hist,
                                       np.ascontiguousarray(smdp.mdp.mu0)))
 
 
 def greedy_policy_value(smdp: SubmodularMDP) -> tuple[float, np.ndarray]:
     """The greedy marginal-gain policy ``a = argmax_a E_{s'~P(s,a)}[F(s' | B)]`` at every ``(h, s, B)`` and its
-    exact value. Returns ``(value, probs)`` with ``probs`` a one-hot history-context policy."""
-    P4, table = _prepare(smdp)
+    exact value. Returns ``(value, probs)`` with ``probs`` a one-hot history-context policy.
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most ``MAX_DP_STATES`` states (exact evaluation).
+
+    Returns
+    -------
+    value : float
+    probs : ndarray, shape (H, S 2^S, A)
+    """
+    P4, table = dp_arrays(smdp)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     nm = table.size
     B = np.arange(nm)
@@ -247,8 +309,20 @@ def greedy_policy_value(smdp: SubmodularMDP) -> tuple[float, np.ndarray]:
 
 def coverage_probabilities(smdp: SubmodularMDP, probs, features: str = "history") -> np.ndarray:
     """Exact probability that each state is visited during an episode under a context policy ``probs[h, x, a]``
-    (forward pass over the law of ``(s, B)``; for pictures of what a policy covers)."""
-    P4, table = _prepare(smdp)
+    (forward pass over the law of ``(s, B)``; for pictures of what a policy covers).
+
+    Parameters
+    ----------
+    smdp : SubmodularMDP
+        At most ``MAX_DP_STATES`` states (exact evaluation).
+    probs : array_like, shape (H, X, A)
+    features : {"history", "markov"}
+
+    Returns
+    -------
+    ndarray, shape (S,)
+    """
+    P4, table = dp_arrays(smdp)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     nm = table.size
     hist = features == "history"

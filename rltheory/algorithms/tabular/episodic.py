@@ -27,80 +27,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numba import njit
 
-from ..._sampling import cumulative, cumulative_rows, sample
+from ..._sampling import cumulative, cumulative_rows
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
-from .ucbvi import BONUSES, _policy_value, ucbvi
+from ._kernels import play_episode, policy_value, randomised_policy_value, seed_numba
+from .ucbvi import BONUSES, ucbvi
 
 __all__ = ["EpisodicRun", "UCBVIVariant", "UCBVILearner", "UniformLearner", "run_episodic", "ucbvi_learner",
            "policy_regret", "ExploreThenCommit", "UCBVI_REFERENCE", "REGRET_TOL"]
 
 #: an episode's pseudo-regret below ``-REGRET_TOL`` violates an invariant (V* is the optimum)
 REGRET_TOL = 1e-9
-
-
-# ------------------------------------------------------------------------------------------- kernels
-
-
-@njit(cache=True)
-def _seed(seed):
-    np.random.seed(seed)
-
-
-@njit(cache=True)
-def _value_prob(P4, R3, pr, mu0, H, V):
-    """``V^pi_0(mu0)`` of a randomised (H, S, A) policy by backward induction on the true model."""
-    hp = P4.shape[0]
-    hr = R3.shape[0]
-    S = P4.shape[1]
-    A = P4.shape[2]
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        Ph = P4[h if hp > 1 else 0]
-        Rh = R3[h if hr > 1 else 0]
-        for s in range(S):
-            tot = 0.0
-            for a in range(A):
-                w = pr[h, s, a]
-                if w != 0.0:
-                    acc = Rh[s, a]
-                    for t in range(S):
-                        acc += Ph[s, a, t] * V[h + 1, t]
-                    tot += w * acc
-            V[h, s] = tot
-    v = 0.0
-    for s in range(S):
-        v += mu0[s] * V[0, s]
-    return v
-
-
-@njit(cache=True)
-def _episode(cdf, cmu, R3, pi, pr, randomised, H, states, actions, rewards):
-    """One episode of the true MDP under ``pi`` (deterministic) or ``pr`` (randomised), from Numba's generator."""
-    hp = cdf.shape[0]
-    hr = R3.shape[0]
-    A = cdf.shape[2]
-    s = sample(cmu, np.random.random())
-    states[0] = s
-    for h in range(H):
-        if randomised:
-            u = np.random.random()
-            c = 0.0
-            a = A - 1
-            for b in range(A):
-                c += pr[h, s, b]
-                if u < c:
-                    a = b
-                    break
-        else:
-            a = pi[h, s]
-        rewards[h] = R3[h if hr > 1 else 0, s, a]
-        actions[h] = a
-        s = sample(cdf[h if hp > 1 else 0, s, a], np.random.random())
-        states[h + 1] = s
 
 
 # ------------------------------------------------------------------------------------------- harness
@@ -143,9 +81,30 @@ class UCBVIVariant:
             raise ValueError(f"explore_fraction: must lie in [0, 1], got {self.explore_fraction!r}")
 
     def explore_episodes(self, K: int):
+        """Episode from which exploration stops for ``K`` episodes.
+
+        Parameters
+        ----------
+        K : int
+
+        Returns
+        -------
+        int or None
+            ``int(explore_fraction K)``, None without ``explore_fraction``.
+        """
         return None if self.explore_fraction is None else int(self.explore_fraction * K)
 
     def kernel_options(self, K: int) -> dict:
+        """Keyword options of :func:`~rltheory.algorithms.tabular.ucbvi.ucbvi` for this variant.
+
+        Parameters
+        ----------
+        K : int
+
+        Returns
+        -------
+        dict
+        """
         d = asdict(self)
         d.pop("explore_fraction")
         d["explore_episodes"] = self.explore_episodes(K)
@@ -220,15 +179,15 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
     V = np.empty((H + 1, S))
     regret = np.empty(K)
     learner = factory(S, A, H, K, seed)
-    _seed(seed)
+    seed_numba(seed)
     for k in range(K):
         pi, pr, randomised = _check_policy(learner.policy(), H, S, A)
-        v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _policy_value(P4, R3, pi, mu0, H, S, V)
+        v = randomised_policy_value(P4, R3, pr, mu0, H, V) if randomised else policy_value(P4, R3, pi, mu0, H, S, V)
         regret[k] = v_star - v
         states = np.empty(H + 1, dtype=np.int64)
         actions = np.empty(H, dtype=np.int64)
         rewards = np.empty(H)
-        _episode(cdf, cmu, R3, pi, pr, randomised, H, states, actions, rewards)
+        play_episode(cdf, cmu, R3, pi, pr, randomised, H, states, actions, rewards)
         learner.update(states, actions, rewards)
     raw_min = float(regret.min())
     np.maximum(regret, 0.0, out=regret)
@@ -256,7 +215,7 @@ def policy_regret(mdp: TabularMDP, policy) -> float:
     pi, pr, randomised = _check_policy(np.asarray(policy), H, S, A)
     P4, R3, mu0 = (np.ascontiguousarray(x) for x in (mdp.P4(), mdp.R3(), mdp.mu0))
     V = np.empty((H + 1, S))
-    v = _value_prob(P4, R3, pr, mu0, H, V) if randomised else _policy_value(P4, R3, pi, mu0, H, S, V)
+    v = randomised_policy_value(P4, R3, pr, mu0, H, V) if randomised else policy_value(P4, R3, pi, mu0, H, S, V)
     return float(mu0 @ solve(mdp).V[0]) - v
 
 
@@ -272,6 +231,9 @@ class UCBVILearner:
     (rewards in [0, 1]) and ``L = log(5 S A K H / delta)``: ``"bernstein"``
     ``b = c (sqrt(8 L Var_{Phat}(V_{h+1}) / N) + 14 H L / (3 N))``, ``"hoeffding"`` ``b = 7 c H L / sqrt(N)``.
     The remaining options are the mutation options of :class:`UCBVIVariant`.
+
+    Deliberately not built on the Numba kernels: ``Phat @ V`` sums in NumPy's (BLAS) order, so this learner is an
+    independent implementation of the same algorithm whose values agree with the kernel's up to rounding only.
     """
 
     def __init__(self, S, A, H, K, seed, bonus="bernstein", bonus_scale=1.0, delta=0.1, var_decay="sqrt",
@@ -292,6 +254,12 @@ class UCBVILearner:
         self.h_stop = 1 if skip_first_step else 0
 
     def policy(self) -> np.ndarray:
+        """Optimistic backward induction on the empirical model (class docstring); greedy first argmax.
+
+        Returns
+        -------
+        ndarray of int, shape (H, S)
+        """
         H, S, A = self.H, self.S, self.A
         kind = self.kind if (self.explore_until is None or self.episode < self.explore_until) else 0
         visited = self.N > 0
@@ -319,6 +287,14 @@ class UCBVILearner:
         return pi
 
     def update(self, states, actions, rewards) -> None:
+        """Add one episode to the counts.
+
+        Parameters
+        ----------
+        states : ndarray of int, shape (H + 1,)
+        actions : ndarray of int, shape (H,)
+        rewards : ndarray, shape (H,)
+        """
         s, a = states[:-1], actions
         np.add.at(self.N, (s, a), 1.0)
         np.add.at(self.Nsas, (s, a, states[1:]), 1.0)
@@ -333,15 +309,38 @@ class UniformLearner:
         self.pr = np.full((H, S, A), 1.0 / A)
 
     def policy(self):
+        """The uniform policy.
+
+        Returns
+        -------
+        ndarray, shape (H, S, A)
+        """
         return self.pr
 
     def update(self, states, actions, rewards):
+        """Ignore the episode.
+
+        Parameters
+        ----------
+        states, actions, rewards : ndarray
+            Ignored.
+        """
         pass
 
 
 def ucbvi_learner(S, A, H, K, seed):
     """Factory of the plain-Python :class:`UCBVILearner` with the Bernstein bonus at scale 1 (the reference's
-    settings), for ``rltheory check tabular_regret --learner rltheory.algorithms.tabular.episodic:ucbvi_learner``."""
+    settings), for ``rltheory check tabular_regret --learner rltheory.algorithms.tabular.episodic:ucbvi_learner``.
+
+    Parameters
+    ----------
+    S, A, H, K, seed : int
+        As in the protocol.
+
+    Returns
+    -------
+    UCBVILearner
+    """
     return UCBVILearner(S, A, H, K, seed)
 
 
@@ -361,6 +360,13 @@ class ExploreThenCommit:
         self.uniform = np.full((H, S, A), 1.0 / A)
 
     def policy(self):
+        """Uniform while exploring, then the empirical model's optimal policy (computed once).
+
+        Returns
+        -------
+        ndarray
+            ``(H, S, A)`` uniform probabilities, then the committed ``(H, S)`` actions.
+        """
         if self.episode < self.explore:
             return self.uniform
         if self.committed is None:
@@ -377,6 +383,14 @@ class ExploreThenCommit:
         return self.committed
 
     def update(self, states, actions, rewards):
+        """Add one exploration episode to the counts (nothing after committing).
+
+        Parameters
+        ----------
+        states : ndarray of int, shape (H + 1,)
+        actions : ndarray of int, shape (H,)
+        rewards : ndarray, shape (H,)
+        """
         if self.committed is None:
             np.add.at(self.N, (states[:-1], actions), 1.0)
             np.add.at(self.Nsas, (states[:-1], actions, states[1:]), 1.0)

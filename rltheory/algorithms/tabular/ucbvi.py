@@ -40,11 +40,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
+from ._kernels import ucbvi_loop
 
 __all__ = ["UCBVIResult", "ucbvi", "BONUSES", "OPTIMAL_TOL"]
 
@@ -52,148 +51,6 @@ BONUSES = {"none": 0, "hoeffding": 1, "bernstein": 2}
 TIE_BREAKS = ("first", "random")
 #: Pseudo-regret at or below which an episode's policy counts as optimal (as in ``QLearningResult.first_optimal``).
 OPTIMAL_TOL = 1e-4
-
-
-@njit(cache=True)
-def _plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi, var_linear=False, optimistic=True,
-          n_off=0.0, h_stop=0):
-    """One optimistic backward induction on the empirical model; fills Q (H,S,A), V (H+1,S), pi (H,S).
-
-    The last four arguments are deliberate deviations for mutation analysis (defaults: the algorithm):
-    ``var_linear`` makes the Bernstein variance term decay as 1/N instead of 1/sqrt(N), ``optimistic=False``
-    values unvisited pairs by their reward alone, ``n_off`` adds an off-by-one to the counts (``N + n_off`` in
-    the empirical transition and the bonus), ``h_stop = 1`` ends the backward induction before step 0 (an
-    off-by-one in the loop over the horizon: ``Q_0``, ``V_0`` and ``pi_0`` keep their previous values)."""
-    hr = R3.shape[0]
-    hp = Nsa.shape[0]
-    vrange = Vmax[0]
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, h_stop - 1, -1):
-        Rh = R3[h if hr > 1 else 0]
-        k = h if hp > 1 else 0
-        Vn = V[h + 1]
-        for s in range(S):
-            best = -np.inf
-            ba = 0
-            for a in range(A):
-                n = Nsa[k, s, a]
-                if n == 0:
-                    q = Vmax[h] if (bonus_kind > 0 and optimistic) else Rh[s, a]
-                else:
-                    if n_off != 0.0:
-                        n = n + n_off
-                    m = 0.0
-                    m2 = 0.0
-                    for t in range(S):
-                        c = Nsas[k, s, a, t]
-                        if c != 0:
-                            p = c / n
-                            m += p * Vn[t]
-                            m2 += p * Vn[t] * Vn[t]
-                    q = Rh[s, a] + m
-                    if bonus_kind == 1:
-                        q += scale * 7.0 * vrange * L / np.sqrt(n)
-                    elif bonus_kind == 2:
-                        var = m2 - m * m
-                        if var < 0.0:
-                            var = 0.0
-                        if var_linear:
-                            q += scale * (np.sqrt(8.0 * L * var) / n + 14.0 * vrange * L / (3.0 * n))
-                        else:
-                            q += scale * (np.sqrt(8.0 * L * var / n) + 14.0 * vrange * L / (3.0 * n))
-                    if bonus_kind > 0 and q > Vmax[h]:
-                        q = Vmax[h]
-                Q[h, s, a] = q
-                if q > best:
-                    best = q
-                    ba = a
-            V[h, s] = best
-            pi[h, s] = ba
-
-
-@njit(cache=True)
-def _policy_value(P4, R3, pi, mu0, H, S, Vbuf):
-    hp = P4.shape[0]
-    hr = R3.shape[0]
-    for s in range(S):
-        Vbuf[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        Ph = P4[h if hp > 1 else 0]
-        Rh = R3[h if hr > 1 else 0]
-        for s in range(S):
-            a = pi[h, s]
-            acc = 0.0
-            row = Ph[s, a]
-            for t in range(S):
-                acc += row[t] * Vbuf[h + 1, t]
-            Vbuf[h, s] = Rh[s, a] + acc
-    v = 0.0
-    for s in range(S):
-        v += mu0[s] * Vbuf[0, s]
-    return v
-
-
-@njit(cache=True)
-def _random_ties(Q, pi, H, S, A, ties):
-    """Replace ``pi[h, s]`` by a uniformly drawn action among the argmax actions of ``Q[h, s]``."""
-    for h in range(H):
-        for s in range(S):
-            m = Q[h, s, pi[h, s]]
-            nt = 0
-            for a in range(A):
-                if Q[h, s, a] >= m:
-                    ties[nt] = a
-                    nt += 1
-            if nt > 1:
-                pi[h, s] = ties[np.random.randint(0, nt)]
-
-
-@njit(cache=True)
-def _ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns, random_ties, stop_tol,
-                var_linear=False, optimistic=True, n_off=0.0, explore_episodes=-1, h_stop=0):
-    """Fills ``regret``/``returns`` episode by episode; returns the number of episodes run (``K`` unless
-    ``stop_tol >= 0`` and an episode's pseudo-regret fell to ``stop_tol`` earlier). ``explore_episodes >= 0``
-    switches the bonus off (greedy, no optimism) from that episode on (a mutant that stops exploring)."""
-    np.random.seed(seed)
-    hp = P4.shape[0]
-    S = P4.shape[1]
-    A = P4.shape[2]
-    cdf = cumulative_rows(P4)
-    cmu = cumulative(mu0)
-    hr = R3.shape[0]
-    Vmax = np.zeros(H + 1)
-    for h in range(H - 1, -1, -1):
-        Rh = R3[h if hr > 1 else 0]
-        Vmax[h] = Vmax[h + 1] + Rh.max()
-    Nsa = np.zeros((hp, S, A))
-    Nsas = np.zeros((hp, S, A, S))
-    Q = np.empty((H, S, A))
-    V = np.empty((H + 1, S))
-    Vbuf = np.empty((H + 1, S))
-    pi = np.zeros((H, S), dtype=np.int64)
-    ties = np.empty(A, dtype=np.int64)
-    L = np.log(5.0 * S * A * K * H / delta)
-    for ep in range(K):
-        bk = bonus_kind if (explore_episodes < 0 or ep < explore_episodes) else 0
-        _plan(R3, Nsa, Nsas, Vmax, H, S, A, bk, scale, L, Q, V, pi, var_linear, optimistic, n_off, h_stop)
-        if random_ties:
-            _random_ties(Q, pi, H, S, A, ties)
-        regret[ep] = v_star - _policy_value(P4, R3, pi, mu0, H, S, Vbuf)
-        s = sample(cmu, np.random.random())
-        g = 0.0
-        for h in range(H):
-            a = pi[h, s]
-            g += R3[h if hr > 1 else 0, s, a]
-            k = h if hp > 1 else 0
-            t = sample(cdf[k, s, a], np.random.random())
-            Nsa[k, s, a] += 1.0
-            Nsas[k, s, a, t] += 1.0
-            s = t
-        returns[ep] = g
-        if stop_tol >= 0.0 and regret[ep] <= stop_tol:
-            return ep + 1
-    return K
 
 
 @dataclass(frozen=True)
@@ -218,7 +75,18 @@ class UCBVIResult:
 
     def first_optimal(self, tol: float = OPTIMAL_TOL) -> float:
         """Episodes until an episode's (executed) policy was first optimal within ``tol`` (1-based), ``inf`` if
-        never. After ``stop_at_optimal`` only ``tol >= OPTIMAL_TOL`` is answerable."""
+        never. After ``stop_at_optimal`` only ``tol >= OPTIMAL_TOL`` is answerable.
+
+        Parameters
+        ----------
+        tol : float
+            Tolerance on the per-episode pseudo-regret.
+
+        Returns
+        -------
+        float
+            The 1-based first episode with ``regret <= tol``, or ``inf``.
+        """
         if self.stopped_at_optimal and tol < OPTIMAL_TOL:
             raise ValueError(f"tol: the run stopped at pseudo-regret <= {OPTIMAL_TOL:g}; got tol={tol!r}")
         hit = np.flatnonzero(self.regret <= tol)
@@ -238,7 +106,34 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     valued by their reward instead of ``Vmax_h``; ``count_offset=c``: ``N + c`` replaces ``N`` in the empirical
     transition probabilities and the bonus; ``explore_episodes=k``: from episode ``k`` on, no bonus and no
     optimism (greedy on the empirical model: stops exploring); ``skip_first_step=True``: the backward induction
-    loop stops one step early (``range(H - 1, 0, -1)``), so step 0 keeps its initial policy (action 0) forever."""
+    loop stops one step early (``range(H - 1, 0, -1)``), so step 0 keeps its initial policy (action 0) forever.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon.
+    K : int
+        Episodes.
+    seed : int
+        Seed in ``[0, 2^32)``.
+    bonus : {"none", "hoeffding", "bernstein"}
+        Exploration bonus (:data:`BONUSES`).
+    bonus_scale : float
+        Multiplier of the bonus.
+    delta : float
+        Confidence parameter in ``L = log(5 S A K H / delta)``.
+    tie_break : {"first", "random"}
+        Greedy tie-breaking.
+    stop_at_optimal : bool
+        Stop at the first episode with pseudo-regret at most :data:`OPTIMAL_TOL`.
+    var_decay, optimistic_unvisited, count_offset, explore_episodes, skip_first_step
+        Mutation options (above).
+
+    Returns
+    -------
+    UCBVIResult
+        Per-episode pseudo-regret ``V*_0(mu0) - V^{pi_k}_0(mu0)`` (exact) and realised returns.
+    """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon:
@@ -275,7 +170,7 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     v_star = float(mdp.mu0 @ solve(mdp).V[0])
     regret = np.empty(int(K))
     returns = np.empty(int(K))
-    n = _ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
+    n = ucbvi_loop(np.ascontiguousarray(mdp.P4()), R3, np.ascontiguousarray(mdp.mu0), mdp.horizon, int(K),
                     BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns,
                     tie_break == "random", OPTIMAL_TOL if stop_at_optimal else -1.0,
                     var_decay == "linear", optimistic_unvisited, float(count_offset),

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.latent import LatentMDP
-from ..solvers.lmdp import BeliefPlan, evaluate_plan, return_moments, solve_lmdp
+from ...models.latent import LatentMDP
+from ...solvers.lmdp import BeliefPlan, evaluate_plan, return_moments, solve_lmdp
 
 __all__ = ["transition_degree", "var_star", "lmdp_regret", "VAR_CANDIDATES"]
 
@@ -27,15 +27,40 @@ VAR_CANDIDATES = {"within": "var_within", "total": "var_total"}
 
 
 def transition_degree(lmdp: LatentMDP) -> int:
-    """``Gamma = max_{m,s,a} |supp P_m(.|s,a)|`` (paper Sec. 3.1)."""
+    """The transition degree ``Gamma = max_{m,s,a} |supp P_m(.|s,a)|`` (paper Sec. 3.1).
+
+    Parameters
+    ----------
+    lmdp : LatentMDP
+
+    Returns
+    -------
+    int
+    """
     if not isinstance(lmdp, LatentMDP):
         raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
     return lmdp.Gamma
 
 
 def var_star(lmdp: LatentMDP, candidate: str = "within", *, plans=(), max_nodes: int | None = None) -> float:
-    """``Var*`` under candidate definition ``"within"`` (A) or ``"total"`` (B), at ``pi*`` and, if given, the
-    maximum over further ``plans`` (each built on the true model) — our reconstruction, see the module docstring."""
+    """``Var*`` under candidate definition ``"within"`` (A) or ``"total"`` (B) — our reconstruction (module docstring).
+
+    Evaluated at ``pi*`` and, if given, the maximum over further ``plans`` built on the true model.
+
+    Parameters
+    ----------
+    lmdp : LatentMDP
+    candidate : {"within", "total"}
+        Key of :data:`VAR_CANDIDATES`.
+    plans : sequence of BeliefPlan
+        Further plans on the true model.
+    max_nodes : int, optional
+        Belief-graph guard of :func:`~rltheory.solvers.lmdp.solve_lmdp`.
+
+    Returns
+    -------
+    float
+    """
     if candidate not in VAR_CANDIDATES:
         raise ValueError(f"candidate: expected one of {tuple(VAR_CANDIDATES)}, got {candidate!r}")
     kw = {} if max_nodes is None else {"max_nodes": max_nodes}
@@ -49,6 +74,18 @@ def var_star(lmdp: LatentMDP, candidate: str = "within", *, plans=(), max_nodes:
 
 
 def lmdp_regret(lmdp: LatentMDP, plans, *, v_star: float | None = None) -> np.ndarray:
-    """Per-episode pseudo-regret ``V* - V^{pi_k}`` of a sequence of plans (exact; sum it for ``Regret(K)``)."""
+    """Per-episode pseudo-regret ``V* - V^{pi_k}`` of a sequence of plans (exact; its sum is ``Regret(K)``).
+
+    Parameters
+    ----------
+    lmdp : LatentMDP
+    plans : iterable of BeliefPlan
+    v_star : float, optional
+        ``V*`` if known (default from :func:`~rltheory.solvers.lmdp.solve_lmdp`).
+
+    Returns
+    -------
+    ndarray, shape (K,)
+    """
     vs = solve_lmdp(lmdp).value if v_star is None else float(v_star)
     return np.array([vs - evaluate_plan(lmdp, p)[0] for p in plans], dtype=np.float64)

@@ -14,80 +14,63 @@ Two estimators, both returning episodes (multiply by the horizon for the papers'
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from ..models.tabular import TabularMDP
+from ...models.tabular import TabularMDP
+from ..tabular.qlearning import qlearning
+from ..tabular.ucbvi import ucbvi
+from .gorp import gorp
+from .search import doubling_search, first_success_quantile
+from .sqirl import sqirl
 
 __all__ = ["doubling_search", "first_success_quantile", "empirical_sample_complexity", "LEARNERS"]
 
 LEARNERS = ("qlearning", "ucbvi", "gorp", "sqirl")
 
 
-def _check_success(success):
-    if not (0.0 < float(success) <= 1.0):
-        raise ValueError(f"success: must lie in (0, 1], got {success!r}")
-
-
-def doubling_search(run, seeds, *, success: float = 0.5, m_max: int = 2**16):
-    """``run(m, seed) -> (optimal: bool, episodes: int)``. Returns ``(m, episodes)`` for the smallest ``m`` in
-    1, 2, 4, ..., ``m_max`` whose success fraction over ``seeds`` reaches ``success``, else ``(None, None)``."""
-    _check_success(success)
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds: need at least one seed")
-    m = 1
-    while m <= m_max:
-        runs = [run(m, s) for s in seeds]
-        if np.mean([ok for ok, _ in runs]) >= success:
-            return m, int(runs[0][1])
-        m *= 2
-    return None, None
-
-
-def first_success_quantile(first, success: float = 0.5) -> float:
-    """Smallest ``n`` such that at least a ``success`` fraction of the per-seed first-success episode counts
-    ``first`` are ``<= n`` (``inf`` when fewer seeds ever succeeded)."""
-    _check_success(success)
-    f = np.sort(np.asarray(first, dtype=np.float64))
-    if f.size == 0 or np.any(np.isnan(f)):
-        raise ValueError("first: need a non-empty array without NaN")
-    need = math.ceil(success * f.size - 1e-12)
-    return float(f[need - 1])
-
-
 def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success: float = 0.5,
                                 budget: int = 2**16, k: int = 1, **kwargs) -> dict:
-    """Episodes ``learner`` needs on ``mdp`` (module docstring). ``budget``: episodes per seed for the online
-    learners, the largest ``m`` for GORP/SQIRL; ``k``: lookahead of GORP/SQIRL; ``kwargs`` go to the learner
-    (e.g. ``epsilon`` for Q-learning, ``bonus``/``bonus_scale`` for UCBVI). Returns ``{"episodes", "timesteps",
-    "per_seed" (online learners), "m" (GORP/SQIRL)}``; ``inf`` when not reached within the budget."""
+    """Episodes ``learner`` needs on ``mdp`` (module docstring), by name.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Finite horizon (deterministic for GORP).
+    learner : {"qlearning", "ucbvi", "gorp", "sqirl"}
+        One of :data:`LEARNERS`.
+    seeds : iterable of int
+        Seeds of the runs.
+    success : float
+        Required fraction of successful seeds, in (0, 1].
+    budget : int
+        Episodes per seed for the online learners; the largest ``m`` for GORP / SQIRL.
+    k : int
+        Lookahead of GORP / SQIRL.
+    **kwargs
+        Passed to the learner (e.g. ``epsilon`` for Q-learning, ``bonus`` / ``bonus_scale`` for UCBVI).
+
+    Returns
+    -------
+    dict
+        ``episodes`` and ``timesteps = episodes * T`` (``inf`` when not reached within the budget), plus
+        ``per_seed`` (online learners: first-success episodes) or ``m`` (GORP / SQIRL).
+    """
     if learner not in LEARNERS:
         raise ValueError(f"learner: expected one of {LEARNERS}, got {learner!r}")
     seeds = [int(s) for s in seeds]
     T = mdp.horizon
     if learner in ("qlearning", "ucbvi"):
         if learner == "qlearning":
-            from ..algorithms.tabular.qlearning import qlearning
-
+            kwargs.setdefault("stop_at_optimal", True)
             first = [qlearning(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
         else:
-            from ..algorithms.tabular.ucbvi import ucbvi
-
             kwargs.setdefault("stop_at_optimal", True)
             first = [ucbvi(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
         n = first_success_quantile(first, success)
         return {"episodes": n, "timesteps": n * T, "per_seed": first}
     if learner == "gorp":
-        from ..algorithms.effective_horizon.gorp import gorp
-
         def run(m, s):
             r = gorp(mdp, k, m, seed=s)
             return r.optimal, r.episodes
     else:
-        from ..algorithms.effective_horizon.sqirl import sqirl
-
         def run(m, s):
             r = sqirl(mdp, k, m, seed=s, **kwargs)
             return r.optimal, r.episodes

@@ -1,46 +1,20 @@
-"""Effective-horizon analyses of stochastic finite-horizon MDPs (Laidlaw, Zhu, Russell & Dragan, ICLR 2024).
+"""Numba kernels and array preparation of the effective-horizon analyses (private to this package).
 
-The same objects as in :mod:`rltheory.analysis.effective_horizon`, with expectations over next states
-(``T`` steps ``t = 0..T-1``, ``A`` actions, uniformly random exploration policy):
-
-* ``Q^1 = Q^rand``; ``Q^{i+1}_t(s,a) = R(s,a) + sum_{s'} P(s'|s,a) max_{a'} Q^i_{t+1}(s',a')`` for ``t < T-1``
-  (the last step keeps ``Q^1``): ``k - 1`` steps of Q-value iteration from the random policy's Q-function.
-* **k-QVI-solvability** (ICLR 2024, Sec. 3): every policy greedy on ``Q^k`` is optimal. We test it as the
-  authors' analysis code does for the deterministic case: at every state reached with positive probability
-  when the argmax actions of ``Q^k`` are followed (ties all followed), every argmax action is optimal
-  (``Q*_t(s,a) >= V*_t(s) - 1e-4``). ``min_k`` is the smallest such k; ``greedy_returns[i-1]`` is the exact
-  return ``J_i`` of the policy greedy on ``Q^i`` (first argmax), as in the authors' sticky-action analysis.
-* **Stochastic effective horizon — our reconstruction.** The exact constants of the ICLR 2024 paper's
-  definition were not available to us; we use the form of the deterministic simple bound (NeurIPS 2023,
-  Thm 5.4) with expectations: over the states reached with positive probability along actions whose ``Q^k``
-  exceeds the best sub-optimal action's, ``gap_t(s) = max_a Q^k_t(s,a) - max_{a sub-optimal} Q^k_t(s,a)``;
-  ``sigma^2_t(s,a) = (Q^rand - Q^worst)(Q* - Q^worst)`` (a Bhatia-Davis-type bound on the variance of a
-  random-policy return, valid for stochastic MDPs too) propagated by a max over next states in the support
-  and next actions; ``m_k = max(1, ceil(max_{t,s} 16 sigma^2 / gap^2 ln(2 T A^k)))``,
-  ``H_k = k + log_A m_k``, ``H_bar = min(T, min_k H_k)``. On a deterministic MDP every quantity equals the one
-  of :func:`~rltheory.analysis.effective_horizon.simple_effective_horizon` (tested). The paper's exact form
-  would replace :func:`_k_bound_stoch`.
-
-Kernels are Numba on the model's CSR arrays (rows ``s * A + a``), so thousands of states x tens of steps are
-cheap; only time-homogeneous finite-horizon models are accepted (like the deterministic analyses).
+All kernels work on the CSR arrays ``(ip, ix, dt)`` of a time-homogeneous finite-horizon
+:class:`~rltheory.models.TabularMDP` (rows ``s * A + a``), time-homogeneous rewards ``R (S, A)`` and horizon ``T``;
+the definitions they compute are those of :mod:`.stochastic_analysis` and :mod:`.analysis`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
-from ..models.tabular import TabularMDP
-
-__all__ = ["PRECISION", "StochasticAnalysis", "stochastic_analysis", "qvi_iterates"]
-
-#: Tolerance under which an action counts as optimal (the authors' REWARD_PRECISION).
-PRECISION = 1e-4
+from ...models.tabular import TabularMDP
 
 
-def _arrays(mdp: TabularMDP):
+def csr_arrays(mdp: TabularMDP):
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon or not mdp.time_homogeneous:
@@ -55,7 +29,7 @@ def _arrays(mdp: TabularMDP):
 
 
 @njit(cache=True)
-def _values_stoch(ip, ix, dt, R, T):
+def exploration_q(ip, ix, dt, R, T):
     S, A = R.shape
     Qr = np.zeros((T, S, A))
     Qo = np.zeros((T, S, A))
@@ -93,7 +67,7 @@ def _values_stoch(ip, ix, dt, R, T):
 
 
 @njit(cache=True)
-def _backup_stoch(cur, ip, ix, dt, R, T):
+def backup_stoch(cur, ip, ix, dt, R, T):
     """``cur_t <- R + E_{s'} max_{a'} cur_{t+1}(s', a')`` for t < T-1 (reads only step t+1, so in place from t=0)."""
     S, A = R.shape
     for t in range(T - 1):
@@ -114,7 +88,7 @@ def _backup_stoch(cur, ip, ix, dt, R, T):
 
 
 @njit(cache=True)
-def _max_backup_stoch(var, ip, ix, dt, T):
+def max_backup_stoch(var, ip, ix, dt, T):
     S = var.shape[1]
     A = var.shape[2]
     for t in range(T - 1):
@@ -132,7 +106,7 @@ def _max_backup_stoch(var, ip, ix, dt, T):
 
 
 @njit(cache=True)
-def _greedy_ok_stoch(cur, Qo, Vo, ip, ix, dt, mu0, T, prec):
+def greedy_ok_stoch(cur, Qo, Vo, ip, ix, dt, mu0, T, prec):
     S = cur.shape[1]
     A = cur.shape[2]
     can = np.zeros((T, S), dtype=np.bool_)
@@ -158,7 +132,7 @@ def _greedy_ok_stoch(cur, Qo, Vo, ip, ix, dt, mu0, T, prec):
 
 
 @njit(cache=True)
-def _k_bound_stoch(cur, var, Qo, Vo, ip, ix, dt, mu0, T, prec, log_term):
+def k_bound_stoch(cur, var, Qo, Vo, ip, ix, dt, mu0, T, prec, log_term):
     """For one k: (works, max over reached (t, s) of 16 var / gap^2 * log_term, its gap, its var)."""
     S = cur.shape[1]
     A = cur.shape[2]
@@ -200,7 +174,7 @@ def _k_bound_stoch(cur, var, Qo, Vo, ip, ix, dt, mu0, T, prec, log_term):
 
 
 @njit(cache=True)
-def _greedy_return(cur, ip, ix, dt, R, mu0, T):
+def greedy_return(cur, ip, ix, dt, R, mu0, T):
     """Exact return of the policy greedy on ``cur`` (first argmax)."""
     S, A = R.shape
     V = np.zeros(S)
@@ -223,39 +197,7 @@ def _greedy_return(cur, ip, ix, dt, R, mu0, T):
     return out
 
 
-def qvi_iterates(mdp: TabularMDP, k_max: int) -> list:
-    """``[Q^1, ..., Q^k_max]``, each (T, S, A): Q of the random policy and k-1 Q-value-iteration steps from it."""
-    ip, ix, dt, R, T, _ = _arrays(mdp)
-    if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
-        raise ValueError(f"k_max: must be a positive int, got {k_max!r}")
-    cur = _values_stoch(ip, ix, dt, R, T)[0].copy()
-    out = [cur.copy()]
-    for _ in range(int(k_max) - 1):
-        _backup_stoch(cur, ip, ix, dt, R, T)
-        out.append(cur.copy())
-    return out
-
-
-@dataclass(frozen=True)
-class StochasticAnalysis:
-    """``min_k`` (-1 if not found up to ``k_max``), ``epw``, ``greedy_returns`` J_1..J_kmax, returns of the
-    optimal / random / worst policies, and the effective-horizon reconstruction (``value``, per-k ``ks``, ``ms``,
-    ``gaps``, ``vars``)."""
-
-    min_k: int
-    epw: int
-    greedy_returns: list
-    optimal_return: float
-    random_return: float
-    worst_return: float
-    value: float
-    ks: list = field(default_factory=list)
-    ms: list = field(default_factory=list)
-    gaps: list = field(default_factory=list)
-    vars: list = field(default_factory=list)
-
-
-def _eh_search(ip, ix, dt, R, T, mu0, Qr, Qo, Qw, Vo, k_max, precision, greedy_returns):
+def eh_search(ip, ix, dt, R, T, mu0, Qr, Qo, Qw, Vo, k_max, precision, greedy_returns):
     """The effective-horizon search over k = 1..k_max (module docstring); with ``greedy_returns`` also J_k."""
     A = R.shape[1]
     cur = Qr.copy()
@@ -266,9 +208,9 @@ def _eh_search(ip, ix, dt, R, T, mu0, Qr, Qo, Qw, Vo, k_max, precision, greedy_r
         if not greedy_returns and k >= H_bar:
             break
         if greedy_returns:
-            J.append(float(_greedy_return(cur, ip, ix, dt, R, mu0, T)))
+            J.append(float(greedy_return(cur, ip, ix, dt, R, mu0, T)))
         if k < H_bar:
-            works, x, gap, v = _k_bound_stoch(cur, var, Qo, Vo, ip, ix, dt, mu0, T, precision,
+            works, x, gap, v = k_bound_stoch(cur, var, Qo, Vo, ip, ix, dt, mu0, T, precision,
                                               math.log(2 * T * float(A) ** k))
             if works:
                 m = max(1, math.ceil(x)) if np.isfinite(x) else 1
@@ -277,40 +219,16 @@ def _eh_search(ip, ix, dt, R, T, mu0, Qr, Qo, Qw, Vo, k_max, precision, greedy_r
                 gaps.append(float(gap))
                 vars_.append(float(v))
                 H_bar = min(H_bar, k + math.log(m) / math.log(A)) if A > 1 else min(H_bar, float(k))
-        _backup_stoch(cur, ip, ix, dt, R, T)
-        _max_backup_stoch(var, ip, ix, dt, T)
+        backup_stoch(cur, ip, ix, dt, R, T)
+        max_backup_stoch(var, ip, ix, dt, T)
     return H_bar, ks, ms, gaps, vars_, J
 
 
-def _qvi_search(ip, ix, dt, R, T, mu0, Qo, Vo, start, precision):
+def qvi_search(ip, ix, dt, R, T, mu0, Qo, Vo, start, precision):
     """Smallest k (<= T + 1) with every greedy policy on Q^k optimal, starting from ``start``; -1 if none."""
     cur = start.copy()
     for k in range(1, T + 2):
-        if _greedy_ok_stoch(cur, Qo, Vo, ip, ix, dt, mu0, T, precision):
+        if greedy_ok_stoch(cur, Qo, Vo, ip, ix, dt, mu0, T, precision):
             return k
-        _backup_stoch(cur, ip, ix, dt, R, T)
+        backup_stoch(cur, ip, ix, dt, R, T)
     return -1
-
-
-def stochastic_analysis(mdp: TabularMDP, *, k_max: int = 5, precision: float = PRECISION) -> StochasticAnalysis:
-    """All the analyses of the module docstring for one time-homogeneous finite-horizon MDP.
-
-    ``min_k`` and ``epw`` are searched up to ``T + 1`` (Q^k = Q* once k >= T); ``greedy_returns`` and the
-    effective-horizon search stop at ``k_max`` (the bound's search also stops once ``k >= H_bar``)."""
-    ip, ix, dt, R, T, mu0 = _arrays(mdp)
-    if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
-        raise ValueError(f"k_max: must be a positive int, got {k_max!r}")
-    S, A = R.shape
-    Qr, Qo, Qw, Vo = _values_stoch(ip, ix, dt, R, T)
-    Vo = Vo[:T].copy()
-
-    def search(start):
-        return _qvi_search(ip, ix, dt, R, T, mu0, Qo, Vo, start, precision)
-
-    mk = search(Qr)
-    w = search(np.broadcast_to(R, (T, S, A)))
-    H_bar, ks, ms, gaps, vars_, J = _eh_search(ip, ix, dt, R, T, mu0, Qr, Qo, Qw, Vo, int(k_max), precision, True)
-    ret = lambda Q: float(mu0 @ Q[0].max(axis=1))  # noqa: E731
-    rand = float(mu0 @ Qr[0].mean(axis=1))
-    worst = float(mu0 @ Qw[0].min(axis=1))
-    return StochasticAnalysis(int(mk), int(w), J, ret(Qo), rand, worst, H_bar, ks, ms, gaps, vars_)

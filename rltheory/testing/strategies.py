@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import strategies as st
 
-from .models.tabular import TabularMDP
+from ..models.tabular import TabularMDP
 
 __all__ = ["tabular_mdps", "policies", "reward_arrays", "malformed_mdp_inputs", "transition_kernels"]
 
@@ -74,9 +74,34 @@ def tabular_mdps(draw, min_states=1, max_states=8, min_actions=1, max_actions=4,
                  reward_range=(0.0, 1.0)):
     """Valid :class:`TabularMDP` instances.
 
-    ``horizon``: None (drawn in [1, max_horizon] when finite-horizon), an int, or a strategy; ``discounted``:
-    None (either), True or False; ``sparse`` / ``time_homogeneous``: None (either) or a bool; ``gamma``: None
-    (drawn from {0} u [0, 0.99]) or a strategy; ``max_successors``: cap on the support of every row.
+    Rows of ``P`` are drawn as in :func:`transition_kernels`; rewards are uniform on ``reward_range``.
+
+    Parameters
+    ----------
+    draw
+        Supplied by hypothesis (``st.composite``).
+    min_states, max_states : int
+        Range of ``S``.
+    min_actions, max_actions : int
+        Range of ``A``.
+    horizon : None, int or SearchStrategy
+        None: drawn in ``[1, max_horizon]`` when finite-horizon.
+    discounted : None or bool
+        None: either kind.
+    sparse, time_homogeneous : None or bool
+        None: either.
+    max_successors : int, optional
+        Cap on the support of every row.
+    gamma : None or SearchStrategy
+        None: drawn from ``{0} u [0, 0.99]``.
+    max_horizon : int
+        Largest drawn horizon.
+    reward_range : tuple of float
+        ``(low, high)`` of the rewards.
+
+    Returns
+    -------
+    SearchStrategy of TabularMDP
     """
     S = draw(st.integers(min_states, max_states))
     A = draw(st.integers(min_actions, max_actions))
@@ -111,7 +136,23 @@ def tabular_mdps(draw, min_states=1, max_states=8, min_actions=1, max_actions=4,
 
 @st.composite
 def policies(draw, mdp: TabularMDP, deterministic=None, time_dependent=None):
-    """A Markov policy for ``mdp``: int actions (deterministic) or float action distributions (stochastic)."""
+    """A Markov policy for ``mdp``: int actions (deterministic) or action distributions (stochastic).
+
+    Parameters
+    ----------
+    draw
+        Supplied by hypothesis (``st.composite``).
+    mdp : TabularMDP
+    deterministic : None or bool
+        None: either kind.
+    time_dependent : None or bool
+        None: either (finite-horizon models only).
+
+    Returns
+    -------
+    SearchStrategy of ndarray
+        Shape ``(S,)`` / ``(H, S)`` of ints, or ``(S, A)`` / ``(H, S, A)`` of Dirichlet(1/2) rows.
+    """
     det = draw(st.booleans()) if deterministic is None else deterministic
     td = (draw(st.booleans()) if time_dependent is None else time_dependent) and mdp.finite_horizon
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -153,8 +194,14 @@ def _csr_with(P, field, k, value):
 
 
 def malformed_mdp_inputs():
-    """A strategy of ``(kwargs, exception_type, substring)``: ``TabularMDP(**kwargs)`` must raise
-    ``exception_type`` with ``substring`` in its message."""
+    """A strategy of invalid constructor inputs and the error they must raise.
+
+    Returns
+    -------
+    SearchStrategy of tuple
+        ``(kwargs, exception_type, substring)``: ``TabularMDP(**kwargs)`` must raise ``exception_type`` with
+        ``substring`` in its message.
+    """
     S, A, H = 3, 2, 4
     good_P = np.full((S, A, S), 1.0 / S)
     good_R = np.zeros((S, A))

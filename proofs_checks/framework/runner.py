@@ -1,0 +1,132 @@
+"""How a check runs: :class:`RunContext` (size, seeds, executor, resumable sweeps) and sweep-row helpers."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["RunContext", "rows_to_matrix"]
+
+
+def _serial_runner(fn, grid, seeds, **_):
+    import itertools
+
+    keys = list(grid)
+    rows = []
+    for combo in itertools.product(*[grid[k] for k in keys]):
+        params = dict(zip(keys, combo))
+        for s in seeds:
+            rows.append({"params": params, "seed": int(s), "result": fn(**params, seed=int(s))})
+    return rows
+
+
+@dataclass
+class RunContext:
+    """How a check runs: size (``quick``), number of seeds, base seed, output dir, executor.
+
+    ``sweep(fn, grid, name)`` runs the picklable ``fn(**params, seed=seed)`` over the grid x seeds through
+    :func:`rltheory.experiments.run_sweep` (local process pool, or a Dask cluster for ``executor="tcp://..."``),
+    storing rows in ``<out_dir>/sweeps.sqlite`` so an interrupted check resumes where it stopped.
+    ``runner`` replaces that function (tests inject a serial runner)."""
+
+    quick: bool = True
+    seeds: int = 8
+    seed: int = 0
+    out_dir: str | None = None
+    executor: str = "local"
+    n_workers: int | None = None
+    progress: bool = False
+    runner: Callable | None = None
+    resume: bool = True
+    #: the learner under test, an import spec ``"package.module:qualname"`` (a module-level callable is turned
+    #: into its spec); ``None`` = the check's built-in reference implementation
+    learner: str | None = None
+
+    def __post_init__(self):
+        if self.learner is not None:
+            from ..learners import learner_spec
+
+            self.learner = learner_spec(self.learner)
+
+    def seed_list(self, n: int | None = None) -> list[int]:
+        """The seeds of a run: ``seed, seed + 1, ...``.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of seeds (default ``self.seeds``).
+
+        Returns
+        -------
+        list of int
+            The seeds.
+        """
+        return [self.seed + i for i in range(self.seeds if n is None else n)]
+
+    def sweep(self, fn, grid: dict, name: str, *, seeds: Sequence[int] | None = None) -> list[dict]:
+        """Run ``fn(**params, seed=s)`` over ``grid`` x ``seeds``.
+
+        Parameters
+        ----------
+        fn : callable
+            A picklable function returning a dict.
+        grid : dict
+            ``{parameter: list of values}``.
+        name : str
+            Sweep name (suffixed with the run size) under which rows are stored.
+        seeds : sequence of int, optional
+            Seeds (default :meth:`seed_list`).
+
+        Returns
+        -------
+        list of dict
+            Rows ``{"params": ..., "seed": ..., "result": ...}``.
+        """
+        seeds = self.seed_list() if seeds is None else list(seeds)
+        if self.runner is not None:
+            return self.runner(fn, grid, seeds, name=name)
+        try:
+            from rltheory.experiments import run_sweep
+        except ImportError:  # pragma: no cover - experiments package missing
+            return _serial_runner(fn, grid, seeds)
+        db = None
+        if self.out_dir is not None and self.resume:
+            os.makedirs(self.out_dir, exist_ok=True)
+            db = os.path.join(self.out_dir, "sweeps.sqlite")
+        size = "quick" if self.quick else "full"
+        return run_sweep(fn, grid, seeds, db=db, executor=self.executor, n_workers=self.n_workers,
+                         progress=self.progress, name=f"{name}[{size}]")
+
+
+def rows_to_matrix(rows, variable: str, key: str, *, x_values=None):
+    """Arrange sweep rows into ``(x, y[len(x), n_seeds])`` for ``params[variable]`` and ``result[key]``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Sweep rows.
+    variable : str
+        The grid parameter that becomes x.
+    key : str
+        The result entry that becomes y.
+    x_values : sequence, optional
+        The x values to keep, in order (default: all, sorted).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        Shape ``(n_x,)``.
+    y : numpy.ndarray
+        Shape ``(n_x, n_seeds)``; NaN where a cell is missing.
+    """
+    xs = sorted({r["params"][variable] for r in rows}) if x_values is None else list(x_values)
+    seeds = sorted({r["seed"] for r in rows})
+    y = np.full((len(xs), len(seeds)), np.nan)
+    xi = {x: i for i, x in enumerate(xs)}
+    si = {s: j for j, s in enumerate(seeds)}
+    for r in rows:
+        if r["params"][variable] in xi:
+            y[xi[r["params"][variable]], si[r["seed"]]] = r["result"][key]
+    return np.asarray(xs, dtype=np.float64), y

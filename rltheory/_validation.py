@@ -1,0 +1,235 @@
+"""Argument validation shared by the whole package: one rule per kind of argument.
+
+Every function takes the argument's name first and raises
+
+* :class:`TypeError` when the value has the wrong type (a ``str`` for an int, ``True`` for a count, ...),
+* :class:`ValueError` when it has the right type but a wrong value (a negative count, a probability above 1,
+  a non-integral float for an int, NaN),
+
+with a message that always starts with ``"<name>: "``. Integers follow the rule of a finite horizon: Python and
+NumPy ints are accepted, and so are floats that hold a whole number (``5.0``, e.g. read from a JSON or YAML
+configuration); ``bool`` is never a number here. The fused validation kernels of the tabular models live in
+:mod:`rltheory.models._validate`; this module is for scalar arguments.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["check_int", "check_real", "check_probability", "check_seed", "as_generator", "check_type",
+           "MAX_SEED"]
+
+#: largest seed accepted (the largest SQLite INTEGER, so that a seed can key a stored sweep row)
+MAX_SEED = 2**63 - 1
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
+    """Validate an integer argument and return it as a Python ``int``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of every error message.
+    value : int, numpy integer or float holding a whole number
+        The value to check; ``bool`` is rejected.
+    low, high : int, optional
+        Inclusive bounds ``low <= value <= high`` (``None``: unbounded on that side).
+
+    Returns
+    -------
+    int
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is a bool or not a real number.
+    ValueError
+        ``value`` is a float that is not a whole number (NaN and infinities included), or lies outside
+        ``[low, high]``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected an int, got {_type_name(value)}")
+    if not isinstance(value, numbers.Integral):
+        v = float(value)
+        if not math.isfinite(v) or not v.is_integer():
+            raise ValueError(f"{name}: must be a whole number, got {value!r}")
+        value = int(v)
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name}: must be {_range_text(low, high)}, got {value}")
+    return value
+
+
+def _range_text(low, high, lo_bracket: str = "[", hi_bracket: str = "]") -> str:
+    """``">= low"``, ``"< high"``, ``"in [low, high)"``, ... for the bounds that are given."""
+    if high is None:
+        return f"{'>=' if lo_bracket == '[' else '>'} {low}"
+    if low is None:
+        return f"{'<=' if hi_bracket == ']' else '<'} {high}"
+    return f"in {lo_bracket}{low}, {high}{hi_bracket}"
+
+
+def check_real(name: str, value, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
+    """Validate a real-valued argument and return it as a Python ``float``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of every error message.
+    value : int, float or numpy scalar
+        The value to check; ``bool`` is rejected.
+    low, high : float, optional
+        Bounds of the admitted interval (``None``: unbounded on that side).
+    low_open, high_open : bool
+        Whether the bound is excluded (``low < value`` instead of ``low <= value``).
+    finite : bool
+        Whether NaN and infinities are rejected (NaN always is).
+
+    Returns
+    -------
+    float
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is a bool or not a real number.
+    ValueError
+        ``value`` is NaN, infinite (with ``finite``) or outside the interval.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {_type_name(value)}")
+    v = float(value)
+    if math.isnan(v) or (finite and not math.isfinite(v)):
+        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        raise ValueError(f"{name}: must be {_range_text(low, high, '(' if low_open else '[', ')' if high_open else ']')}"
+                         f", got {value!r}")
+    return v
+
+
+def check_probability(name: str, value) -> float:
+    """Validate a probability: a real number in ``[0, 1]``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of every error message.
+    value : float
+        The value to check.
+
+    Returns
+    -------
+    float
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is a bool or not a real number.
+    ValueError
+        ``value`` is NaN or outside ``[0, 1]``.
+    """
+    return check_real(name, value, low=0.0, high=1.0)
+
+
+def check_seed(name: str, value, *, high: int = MAX_SEED) -> int:
+    """Validate a random seed: an integer in ``[0, high]``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of every error message.
+    value : int
+        The seed.
+    high : int
+        Largest admitted seed: :data:`MAX_SEED` by default, ``2**32 - 1`` for a seed handed to
+        ``np.random.seed`` inside a Numba kernel.
+
+    Returns
+    -------
+    int
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not an int (see :func:`check_int`).
+    ValueError
+        ``value`` is negative or above ``high``.
+    """
+    seed = check_int(name, value, low=0)
+    if seed > high:
+        raise ValueError(f"{name}: must be <= {'2**63 - 1' if high == MAX_SEED else high}, got {seed}")
+    return seed
+
+
+def as_generator(name: str, seed) -> np.random.Generator:
+    """A NumPy random generator from a seed, or the generator itself.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of every error message.
+    seed : int or numpy.random.Generator
+        A seed accepted by :func:`check_seed`, or a generator (returned as it is, so the caller's stream advances).
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``seed`` itself, or ``numpy.random.default_rng(seed)``.
+
+    Raises
+    ------
+    TypeError
+        ``seed`` is neither an int nor a generator.
+    ValueError
+        ``seed`` is a negative or too large int.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Real):
+        raise TypeError(f"{name}: expected a non-negative int or a numpy Generator, got {_type_name(seed)}")
+    return np.random.default_rng(check_seed(name, seed))
+
+
+def check_type(name: str, value, types, what: str | None = None):
+    """Check ``isinstance(value, types)``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of the error message.
+    value : object
+        The value to check.
+    types : type or tuple of types
+        The admitted types.
+    what : str, optional
+        How the message names the expected type (default: the type's name with an article).
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not an instance of ``types``.
+    """
+    if not isinstance(value, types):
+        if what is None:
+            t = types if isinstance(types, type) else types[0]
+            what = ("an " if t.__name__[0].lower() in "aeiou" else "a ") + t.__name__
+        raise TypeError(f"{name}: expected {what}, got {_type_name(value)}")
+    return value

@@ -1,0 +1,274 @@
+"""Bellman operators, certificates and the result type of the tabular solvers.
+
+The layer under :mod:`rltheory.solvers.api` and :mod:`rltheory.solvers.lp` (both import it; it imports neither):
+:class:`SolveResult`, one application of the Bellman operator (:func:`bellman_backup`), its residual, and the
+rigorous error bound of a value function (:func:`certificate`). Users import these names from
+:mod:`rltheory.solvers`.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ..models.tabular import ROW_SUM_ATOL, TabularMDP
+from . import _kernels as K
+
+_U = K.UNIT_ROUNDOFF
+
+class SolveResult:
+    """Output of :func:`solve` (fresh arrays, owned by the caller).
+
+    Attributes
+    ----------
+    V, Q, policy : arrays
+        Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
+    error_bound : float
+        An upper bound on ``max |V - V*|`` over every entry of the returned float64 ``V``, where ``V*`` is the exact
+        optimal value of the MDP as stored (its float64 ``P``, ``R``, ``gamma``), floating-point rounding included.
+        Discounted (VI, MPI, PI, LP): ``||T V - V||_inf / (1 - gamma rho)``, with the Bellman residual of the
+        returned V evaluated in compensated arithmetic (error-free transformations) and every step rounded upwards
+        (``rho`` <= ``1 + 1e-9`` bounds the row sums of P; see :func:`rltheory.solvers._kernels.certify_dense`).
+        Finite horizon (backward induction): an a priori bound on the rounding of every step,
+        ``e_h = gamma_{n+1} (max|R_h| + rho ||V_{h+1}||) + rho e_{h+1}`` (``n`` entries per row), maximised over h.
+    nit : int
+        Sweeps (VI), greedy steps (MPI), improvement steps (PI), 1 otherwise.
+    converged : bool
+        Whether the stopping rule was met: VI/MPI ``error_bound <= tol``, PI a policy stable under improvement;
+        always True for backward induction and a solved LP. When False, :func:`solve` has emitted a
+        :class:`ConvergenceWarning`.
+    method : str
+    extra : dict
+        Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"tol"``: the tolerance VI/MPI used).
+    """
+
+    __slots__ = ("V", "Q", "policy", "error_bound", "nit", "converged", "method", "extra")
+
+    def __init__(self, V, Q, policy, error_bound, nit=1, method="", extra=None, *, converged=True, iterations=None):
+        self.V = V
+        self.Q = Q
+        self.policy = policy
+        self.error_bound = error_bound
+        self.nit = int(nit if iterations is None else iterations)
+        self.converged = bool(converged)
+        self.method = method
+        self.extra = {} if extra is None else extra
+
+    @property
+    def iterations(self) -> int:
+        """Alias of :attr:`nit`."""
+        return self.nit
+
+    @property
+    def value(self) -> np.ndarray:
+        """Values at the first step: ``V[0]`` (finite horizon) or ``V`` (discounted)."""
+        return self.V[0] if self.V.ndim == 2 else self.V
+
+    def __repr__(self) -> str:
+        return (f"SolveResult(method={self.method!r}, V{tuple(self.V.shape)}, Q{tuple(self.Q.shape)}, "
+                f"policy{tuple(self.policy.shape)}, error_bound={self.error_bound:.3g}, converged={self.converged}, "
+                f"nit={self.nit})")
+
+
+def _big(indptr) -> bool:
+    """Use the thread-parallel sparse kernels from ``PARALLEL_MIN_NNZ`` stored transitions on, and only while a
+    core is free (they give identical results: each row is summed in the same order). Below that size thread
+    start-up costs more than it saves; on a busy machine every sweep's parallel region waits for a descheduled
+    thread, which made sparse solves an order of magnitude slower than the serial kernels on a shared 2-core
+    host."""
+    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
+
+
+def _core_free() -> bool:
+    """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return load <= (os.cpu_count() or 1) - 0.5
+
+
+def _check_mdp(mdp) -> TabularMDP:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    return mdp
+
+
+# -------------------------------------------------------------------------- Bellman operators
+
+
+def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
+    """One application of the Bellman operator to ``V``, returned as action values.
+
+    Discounted: ``Q(s,a) = R(s,a) + gamma sum_{s'} P(s'|s,a) V(s')`` for ``V`` of shape (S,).
+    Finite horizon: ``Q_h = R_h + P_h V_{h+1}`` for ``V`` of shape (H+1, S); returns (H, S, A).
+    (``policy`` is accepted for symmetry and ignored: the backup is the same for every policy.)
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` (discounted) or ``(H+1, S)`` (finite horizon).
+    policy : optional
+        Ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Q`` of shape ``(S, A)`` or ``(H, S, A)``.
+    """
+    mdp = _check_mdp(mdp)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    S, A = mdp.S, mdp.A
+    if mdp.finite_horizon:
+        H = mdp.horizon
+        if V.shape != (H + 1, S):
+            raise ValueError(f"V: expected shape {(H + 1, S)}, got {V.shape}")
+        Pv = _apply_P_finite(mdp, V[1:])
+        return mdp.R3() + Pv
+    if V.shape != (S,):
+        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
+    Q = np.empty((S, A))
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        (K.bellman_q_sparse_par if _big(ip) else K.bellman_q_sparse)(ip, ix, dt, mdp.R, V, mdp.gamma, Q)
+    else:
+        K.bellman_q_dense(mdp.P.reshape(S * A, S), mdp.R, V, mdp.gamma, Q)
+    return Q
+
+
+def _apply_P_finite(mdp: TabularMDP, Vnext: np.ndarray) -> np.ndarray:
+    """``out[h, s, a] = sum_{s'} P_h(s'|s,a) Vnext[h](s')`` for ``Vnext`` of shape (H, S)."""
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    M = mdp.P_csr
+    hp = M.shape[0] // (S * A)
+    if hp == 1:
+        return np.asarray(M @ Vnext.T).T.reshape(H, S, A)
+    out = np.empty((H, S, A))
+    for h in range(H):
+        out[h] = (M[h * S * A:(h + 1) * S * A] @ Vnext[h]).reshape(S, A)
+    return out
+
+
+def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
+    """Per-step sup-norm Bellman optimality residual ``||V - T V||``: an array (H,) for finite horizon
+    (``max_s |V_h(s) - max_a Q_h(s,a)|``), a 0-d array for discounted MDPs.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    V : array_like
+        Values, shape ``(S,)`` or ``(H+1, S)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``||V_h - max_a Q_h||_inf`` per step (shape ``(H,)``), or ``||V - T V||_inf`` (0-d).
+    """
+    Q = bellman_backup(mdp, V)
+    V = np.asarray(V, dtype=np.float64)
+    if mdp.finite_horizon:
+        return np.abs(V[:-1] - Q.max(axis=-1)).max(axis=-1)
+    return np.asarray(np.abs(V - Q.max(axis=-1)).max())
+
+
+def certificate(mdp: TabularMDP, V) -> float:
+    """A rigorous upper bound on ``||V - V*||_inf`` for any float array ``V``, from its Bellman residual alone.
+
+    Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma rho)`` (T is a ``gamma rho``-contraction; ``rho`` bounds
+    the row sums of P). Finite horizon: ``e_h <= ||V_h - (T V)_h|| + rho e_{h+1}``, ``e_H = 0``; the bound returned
+    is ``max_h e_h``. The residuals are evaluated in compensated arithmetic and every step is rounded upwards
+    (:func:`rltheory.solvers._kernels.certify_dense`), so the bound holds for the float64 ``V`` as given, rounding
+    included. ``inf`` when ``gamma rho`` cannot be shown to be below 1.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    V : array_like
+        Shape ``(S,)`` (discounted) or ``(H+1, S)`` (finite horizon).
+
+    Returns
+    -------
+    float
+    """
+    mdp = _check_mdp(mdp)
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    S = mdp.S
+    if mdp.finite_horizon:
+        if V.shape != (mdp.horizon + 1, S):
+            raise ValueError(f"V: expected shape {(mdp.horizon + 1, S)}, got {V.shape}")
+        return _certify_finite(mdp, V)
+    if V.shape != (S,):
+        raise ValueError(f"V: expected shape {(S,)}, got {V.shape}")
+    if not np.all(np.isfinite(V)):
+        return math.inf
+    return _certify_discounted(mdp, V, _discount_rho(mdp, _row_len(mdp)))[1]
+
+
+def _row_len(mdp: TabularMDP) -> int:
+    """Entries per transition row that a dot product sums (the ``n`` of the rounding bounds)."""
+    return int(K.max_row_len(mdp.csr_arrays[0])) if mdp.is_sparse else mdp.S
+
+
+def _rho_contract(n: int) -> float:
+    """Upper bound on every exact row sum of a validated P (|computed sum - 1| <= ROW_SUM_ATOL at construction)."""
+    return (1.0 + ROW_SUM_ATOL) * (1.0 + 2.0 * (n + 1) * _U)
+
+
+_contraction_bound = K.contraction_bound
+
+
+def _discount_rho(mdp: TabularMDP, n: int) -> float:
+    """``rho`` for the contraction factor ``gamma rho``: the construction contract, or, when that leaves
+    ``gamma rho`` near or above 1 (gamma within ~1e-6 of 1), the row sums computed from the data."""
+    g = mdp.gamma
+    rho = _rho_contract(n)
+    if g * (rho - 1.0) > 1e-3 * (1.0 - g):
+        sums = np.asarray(mdp.P_csr.sum(axis=1)).ravel()
+        rho = min(rho, float(sums.max()) * (1.0 + 2.0 * (n + 1) * _U))
+    return rho
+
+
+def _certify_discounted(mdp: TabularMDP, V: np.ndarray, rho: float):
+    """Verification sweep: ``(Q, bound)`` with ``Q`` the backup of ``V`` and ``bound >= ||V - V*||_inf``."""
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    Q = np.empty((S, A))
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        resid = (K.certify_sparse_par if _big(ip) else K.certify_sparse)(ip, ix, dt, mdp.R, V, V, g, rho, Q)
+    else:
+        resid = K.certify_dense(mdp.P.reshape(S * A, S), mdp.R, V, V, g, rho, Q)
+    return Q, _contraction_bound(resid, g, rho)
+
+
+def _certify_finite(mdp: TabularMDP, V: np.ndarray) -> float:
+    S, A, H = mdp.S, mdp.A, mdp.horizon
+    if not np.all(np.isfinite(V)):
+        return math.inf
+    n = _row_len(mdp)
+    rho = _rho_contract(n)
+    R3 = mdp.R3()
+    hr = R3.shape[0]
+    Q = np.empty((S, A))
+    infl = 1.0 + 4.0 * _U
+    e = 0.0
+    best = 0.0
+    if mdp.is_sparse:
+        ip, ix, dt = mdp.csr_arrays
+        hp = (ip.shape[0] - 1) // (S * A)
+    else:
+        P4 = mdp.P4()
+        hp = P4.shape[0]
+    for h in range(H - 1, -1, -1):
+        hh = h if hp > 1 else 0
+        Rh = R3[h if hr > 1 else 0]
+        if mdp.is_sparse:
+            resid = K.certify_sparse(ip[hh * S * A:(hh + 1) * S * A + 1], ix, dt, Rh, V[h + 1], V[h], 1.0, rho, Q)
+        else:
+            resid = K.certify_dense(P4[hh].reshape(S * A, S), Rh, V[h + 1], V[h], 1.0, rho, Q)
+        e = (resid + rho * e * infl) * infl
+        best = max(best, e)
+    return best
