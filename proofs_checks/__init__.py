@@ -1,7 +1,8 @@
-"""Executable checks of the theorems rltheory covers: one module per paper or theorem.
+"""Executable checks of the theorems rltheory covers: one wing (subpackage) per paper.
 
-Every module ``proofs_checks/<name>.py`` (not starting with ``_``, other than ``framework``) defines
-``CHECK`` (a :class:`~proofs_checks.framework.Check`) or ``make_check()``. :func:`registry` discovers them.
+Every subpackage ``proofs_checks/<check>/`` exports ``CHECK`` (a :class:`~proofs_checks.framework.Check`) and is
+registered in the entry-point group ``rltheory.checks`` of ``pyproject.toml``, through which the command line
+finds it. :func:`registry` walks this package's own wings (no installation needed), e.g. for the tests.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ __all__ = ["BoundHolds", "BoundHoldsEach", "Check", "CheckReport", "Claim", "Fra
            "SlopeCI", "format_table", "markdown_table", "registry", "get", "Mutant", "MutationReport", "run_mutants",
            "learner_spec", "resolve_learner"]
 
-_NOT_CHECKS = {"framework", "learners", "mutants"}
+_NOT_CHECKS = {"cli", "figures", "framework", "learners"}
 
 
 def registry() -> dict:

@@ -5,8 +5,10 @@
 JSON reports, one PNG figure per claim and a Markdown summary to ``--out``, and exits non-zero when a
 claim fails or a negative control passes (a check that cannot fail is reported as broken).
 
-The library modules of ``rltheory`` never import ``mdps`` or ``proofs_checks`` (dependencies point
-``proofs_checks -> mdps -> rltheory``); the CLI sits on top of all three and imports them lazily.
+``rltheory`` never imports ``mdps`` or ``proofs_checks`` (dependencies point ``proofs_checks -> mdps ->
+rltheory``), not even here: the verbs ``list``, ``check`` and ``bounds`` are looked up in the entry-point group
+``rltheory.commands`` and the instances of the ``solve`` demo in ``rltheory.mdps`` (see :mod:`rltheory.plugins`;
+this project's ``pyproject.toml`` registers both).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import argparse
 import os
 import sys
 import time
+
+from .plugins import COMMANDS_GROUP, MDPS_GROUP, load_one
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -81,17 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: the ``solve`` demo: (constructor registered in the entry-point group ``rltheory.mdps``, args, keyword args)
+DEMO_INSTANCES = (
+    ("riverswim", (6,), {"horizon": 20}),
+    ("riverswim", (6,), {"gamma": 0.95}),
+    ("chain", (10,), {"horizon": 15}),
+    ("garnet", (50, 4, 5), {"seed": 0, "gamma": 0.9}),
+    ("gridworld", ("S..#\n.#.G\n...T",), {"slip": 0.1, "gamma": 0.95}),
+)
+
+
 def _cmd_solve(args) -> int:
-    import mdps
     from rltheory.solvers import solve
 
-    instances = [
-        mdps.riverswim(6, horizon=20),
-        mdps.riverswim(6, gamma=0.95),
-        mdps.chain(10, horizon=15),
-        mdps.garnet(50, 4, 5, seed=0, gamma=0.9),
-        mdps.gridworld("S..#\n.#.G\n...T", slip=0.1, gamma=0.95),
-    ]
+    try:
+        instances = [load_one(MDPS_GROUP, name)(*a, **kw) for name, a, kw in DEMO_INSTANCES]
+    except LookupError as exc:
+        print(f"rltheory solve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{'instance':<44} {'S':>5} {'A':>3} {'H/gamma':>8} {'method':>18} {'V*(mu0)':>12} {'bound':>9} {'ms':>8}")
     for mdp in instances:
         t = time.perf_counter()
@@ -128,12 +139,6 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     if args.command == "solve":
         return _cmd_solve(args)
-    from . import _cli_checks
-
-    if args.command == "list":
-        return _cli_checks.cmd_list(args)
-    if args.command == "bounds":
-        return _cli_checks.cmd_bounds(args)
     if args.command == "check":
         if not args.names and not args.all:
             parser.exit(EXIT_USAGE, "rltheory check: name at least one check or pass --all (see 'rltheory list')\n")
@@ -143,9 +148,12 @@ def main(argv=None) -> int:
             parser.exit(EXIT_USAGE, "rltheory check: --learner and --mutants exclude each other\n")
         if args.out is None:
             args.out = os.path.join(os.getcwd(), "rltheory-out")
-        return _cli_checks.cmd_check(args)
-    parser.print_help()  # pragma: no cover
-    return EXIT_USAGE
+    try:
+        verb = load_one(COMMANDS_GROUP, args.command)
+    except LookupError as exc:
+        print(f"rltheory {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return verb(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

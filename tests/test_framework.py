@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from proofs_checks import BoundHolds, Check, Claim, Measurement, RatioNonIncreasing, RunContext, SlopeCI, get, registry
 from proofs_checks.framework import _serial_runner, format_table
+from proofs_checks.tabular_regret.bounds import TABULAR_REGRET_UCBVI
 from rltheory.bounds import Bound, get as get_bound, leading_exponents, register, sym
 
 d, eps, delta, K, H, S, A = (sym(n) for n in ("d", "eps", "delta", "K", "H", "S", "A"))
@@ -28,7 +29,7 @@ def test_leading_exponents(expr, expected, logs):
 
 
 def test_bound_evaluate_grid_latex_and_altered_copy():
-    b = get_bound("tabular_regret_ucbvi")
+    b = TABULAR_REGRET_UCBVI
     v = b.evaluate(S=5, A=2, H=10, K=np.array([100.0, 400.0]), delta=0.1)
     L = np.log(5 * 5 * 2 * 10 * np.array([100, 400]) / 0.1)
     assert np.allclose(v, 10 ** 1.5 * np.sqrt(5 * 2 * np.array([100, 400])) * L)
@@ -40,8 +41,10 @@ def test_bound_evaluate_grid_latex_and_altered_copy():
         b.evaluate(S=1)
     with pytest.raises(KeyError, match="unknown bound"):
         get_bound("nope")
+    named = register(Bound("test_framework_registered", K), replace=True)
+    assert get_bound("test_framework_registered") is named
     with pytest.raises(ValueError, match="already registered"):
-        register(Bound("tabular_regret_ucbvi", K))
+        register(Bound("test_framework_registered", K ** 2))
 
 
 def _meas(x, y, bound=None):

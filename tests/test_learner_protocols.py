@@ -9,9 +9,9 @@ from mdps.submodular import memory_hub
 from proofs_checks import _invariants
 from proofs_checks._invariants import certified_optimum
 from proofs_checks._set_function import run_set_function_learner
-from proofs_checks.effective_horizon import _gorp_plan_value, gorp_episodes
-from proofs_checks.proof_steps import elliptical_sum
-from proofs_checks.rcsl_bellman import rcsl_target_run
+from proofs_checks.effective_horizon.claims import _gorp_plan_value, gorp_episodes
+from proofs_checks.proof_steps.claims import elliptical_sum
+from proofs_checks.rcsl_bellman.claims import rcsl_target_run
 from rltheory.solvers import solve
 from rltheory.solvers.api import SolveResult
 
@@ -42,7 +42,7 @@ def test_certified_optimum_accepts_the_solver_and_flags_a_suboptimal_one(monkeyp
 def test_elliptical_reference_is_exact_and_off_by_one_is_not():
     ref = elliptical_sum(20, 0)
     assert ref["step_gap"] < 1e-12 and ref["sandwich_violation"] == 0.0 and ref["sum"] <= ref["bound"]
-    bad = elliptical_sum(20, 0, fn="proofs_checks.mutants.proof_steps:off_by_one")
+    bad = elliptical_sum(20, 0, fn="proofs_checks.proof_steps.mutants:off_by_one")
     assert bad["step_gap"] > 0.1 and bad["sandwich_violation"] > 0.1
 
 
@@ -68,14 +68,14 @@ def _bad_learner(S, A, H, seed):
 
 def test_rcsl_reference_hits_every_target_and_no_decrement_misses():
     assert rcsl_target_run(6, "rcsl", 0)["gap"] < 1e-7
-    assert rcsl_target_run(6, "proofs_checks.mutants.rcsl_bellman:rtg_not_decremented", 0)["gap"] > 0.05
+    assert rcsl_target_run(6, "proofs_checks.rcsl_bellman.mutants:rtg_not_decremented", 0)["gap"] > 0.05
 
 
 def test_gorp_protocol_counts_episodes_like_the_builtin():
     _, mdp = mdps.eh_suite.eh_suite(quick=True)[0]
     v_ref, ep_ref = _gorp_plan_value(mdp, None, 1, 4, 0)
     assert ep_ref == gorp_episodes(mdp.horizon, mdp.A, 1, 4)
-    from proofs_checks.mutants.effective_horizon import m_quarter
+    from proofs_checks.effective_horizon.mutants import m_quarter
 
     _, ep = _gorp_plan_value(mdp, m_quarter, 1, 4, 0)
     assert ep == gorp_episodes(mdp.horizon, mdp.A, 1, 1)

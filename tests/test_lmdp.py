@@ -162,7 +162,7 @@ def test_variance_candidates_vanish_on_deterministic_lmdp():
 # ------------------------------------------------------------------------------------------ constructors
 
 import mdps  # noqa: E402
-from rltheory import bounds  # noqa: E402
+from proofs_checks.lmdp_regret.bounds import LMDP_REGRET_LOWER, LMDP_REGRET_LUCRL, LMDP_REGRET_UPPER  # noqa: E402
 from rltheory.algorithms.lmdp import lmdp_hindsight  # noqa: E402
 from rltheory.algorithms.lmdp.analysis import lmdp_regret, transition_degree, var_star  # noqa: E402
 from rltheory.solvers.lmdp import plan_lmdp  # noqa: E402
@@ -262,13 +262,12 @@ def test_optimistic_plan_dominates_exact_and_regret_helper():
     assert reg[0] == pytest.approx(0.0, abs=1e-12) and reg[1] >= -1e-12
 
 
-def test_bounds_registered_with_exponents():
-    up = bounds.get("lmdp_regret_upper")
-    lo = bounds.get("lmdp_regret_lower")
+def test_bounds_have_their_exponents():
+    up, lo = LMDP_REGRET_UPPER, LMDP_REGRET_LOWER
     for v in ("Var", "M", "S", "A", "K"):
         assert up.exponent(v) == 0.5 and lo.exponent(v) == 0.5
     assert up.exponent("Gamma") == 0.5 and up.exponent("H") == 0  # horizon-free up to the log factor
-    assert bounds.get("lmdp_regret_lucrl").exponent("H") == 0.5
+    assert LMDP_REGRET_LUCRL.exponent("H") == 0.5
 
 
 def test_check_is_discovered_and_controls_are_wired():
@@ -314,7 +313,7 @@ def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, b
 
 
 def test_itb_coef_differencing_and_dimension_claims_wired():
-    from proofs_checks import lmdp_regret as lr
+    from proofs_checks.lmdp_regret import claims as lr
     from proofs_checks import registry
 
     a = lr.itb_coef(2, 2, 4, 100, "k_dependent", seed=3)
@@ -341,7 +340,7 @@ def test_itb_coef_differencing_and_dimension_claims_wired():
 
 
 def test_uniform_arm_coefficient_and_lower_bound():
-    from proofs_checks import lmdp_regret as lr
+    from proofs_checks.lmdp_regret import claims as lr
 
     # V* = 1/2 + gap (the basis of the uniform-arm policy's per-episode regret gap (1 - 1/A))
     L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=0.3, safe=0.25, seed=0)
@@ -481,7 +480,7 @@ def test_harness_validates_learners():
 
 def test_invariant_value_above_v_star_is_reported():
     from proofs_checks import Measurement
-    from proofs_checks import lmdp_regret as lr
+    from proofs_checks.lmdp_regret import claims as lr
 
     L = mdps.lmdp_identify_then_bandit(2, 2, 2, horizon=8, gap=0.2, safe=0.25, seed=0)
     vs = solve_lmdp(L).value
@@ -498,7 +497,7 @@ def test_invariant_value_above_v_star_is_reported():
 
 
 def test_check_learner_claims_protocol_and_mutants():
-    from proofs_checks import lmdp_regret as lr
+    from proofs_checks.lmdp_regret import claims as lr
     from proofs_checks import registry
     from proofs_checks.learners import resolve_learner
 

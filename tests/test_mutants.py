@@ -78,9 +78,9 @@ def test_learner_spec_and_resolve():
     assert learner_spec("proofs_checks.learners:resolve_learner") == "proofs_checks.learners:resolve_learner"
     assert spec_tag("a.b:c.d") == "a.b.c.d"
     assert resolve_learner("proofs_checks.learners:resolve_learner") is resolve_learner
-    from proofs_checks.mutants import tabular_regret as mt
+    from proofs_checks.tabular_regret import mutants as mt
 
-    assert learner_spec(mt.bonus_x0_01) == "proofs_checks.mutants.tabular_regret:bonus_x0_01"
+    assert learner_spec(mt.bonus_x0_01) == "proofs_checks.tabular_regret.mutants:bonus_x0_01"
 
 
 def test_learner_spec_rejects():

@@ -420,7 +420,7 @@ def test_stationary_fqi_mlp_runs_and_validates():
 
 
 def test_fqi_width_run_reports_failure_fractions():
-    from proofs_checks.rcsl_bellman import fqi_width_run
+    from proofs_checks.rcsl_bellman.claims import fqi_width_run
     r = fqi_width_run(8, "uniform", 0)
     assert r["fail_upper"] == r["fail_lower"] == r["complete_fails"] == 0.0   # uniform weights: exact at every width
     assert r["smallest"] == knot_hidden_width(0) == 3 and r["safe"] == 3

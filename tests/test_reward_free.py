@@ -307,7 +307,7 @@ def test_r1_upper_bounds_the_papers_trajectory_uncertainty():
 
 
 def test_evaluation_error():
-    from proofs_checks.rfe_linear_mixture import evaluation_error, one_state_rewards
+    from proofs_checks.rfe_linear_mixture.claims import evaluation_error, one_state_rewards
 
     m = mdps.random_linear_mixture(4, 2, 3, 6, seed=0)
     tr = one_state_rewards(m)
@@ -463,8 +463,8 @@ def test_lock_family():
 
 
 def test_mutant_catalogue_builds():
-    from proofs_checks import rfe_linear_mixture as R
-    from proofs_checks.mutants import rfe_linear_mixture as MU
+    from proofs_checks.rfe_linear_mixture import claims as R
+    from proofs_checks.rfe_linear_mixture import mutants as MU
 
     assert (MU.C_BETA, MU.M_ORDERS) == (R.C_BETA, R.M_ORDERS)
     assert len(MU.MUTANTS) >= 5 and len({x.name for x in MU.MUTANTS}) == len(MU.MUTANTS)

@@ -109,7 +109,7 @@ class ClaimResult:
 @dataclass
 class Mutant:
     """A realistic bug of a check's learner: ``learner`` is the spec of a factory (or of a function variant
-    interpreted by the check's protocol) in ``proofs_checks/mutants/<check>.py``. ``legitimate`` non-empty marks
+    interpreted by the check's protocol) in ``proofs_checks/<check>/mutants.py``. ``legitimate`` non-empty marks
     a legitimate variant that is expected to pass, with the measured reason."""
 
     name: str
@@ -157,6 +157,9 @@ class Check:
         Learner protocol of the claims with ``uses_learner``.
     mutants : list of Mutant
         Realistic bugs of the learner, run by :func:`run_mutants`.
+    bounds : tuple of rltheory.bounds.core.Bound
+        The paper's bounds the check measures against or quotes (the wing's ``bounds.BOUNDS``); ``rltheory
+        bounds`` lists them.
     """
     name: str
     title: str
@@ -167,6 +170,8 @@ class Check:
     protocol: str = ""
     #: realistic bugs of the learner, each run through the learner claims by :func:`run_mutants`
     mutants: list = field(default_factory=list)
+    #: the paper's bounds (:class:`rltheory.bounds.core.Bound`); ``rltheory bounds`` lists them
+    bounds: tuple = ()
 
     def __post_init__(self):
         names = [c.name for c in self.claims]

@@ -1,0 +1,32 @@
+"""Sweep settings of the RCSL-versus-Bellman-completeness check, as data: the quick / full grids.
+
+``max_seeds`` caps the run's seeds of the learner measurements (the expensive ones) at the quick size;
+``None`` runs all of them.
+"""
+
+SIZES = {
+    "quick": {
+        "max_seeds": 4,
+        "width_ns": [16, 32, 64, 128],  # separating_family sizes of the completeness-width claims
+        "rcsl_width_ns": [8, 16, 32, 64],  # sizes of the RCSL constant-width claim
+        "coverage_M": 40,  # evaluation episodes per RCSL policy in the coverage claim
+        "target_Ss": [6, 8, 12],  # random deterministic MDP sizes of the target-return claim
+    },
+    "full": {
+        "max_seeds": None,
+        "width_ns": [16, 32, 64, 128, 256],
+        "rcsl_width_ns": [8, 16, 32, 64, 128],
+        "coverage_M": 200,
+        "target_Ss": [6, 8, 12, 16],
+    },
+}
+#: dataset sizes N of the coverage claim (both sizes)
+COVERAGE_NS = [32, 64, 128, 256]
+#: discount factors of the Tsitsiklis & Van Roy example and of Baird's counterexample
+TVR_GAMMAS = [0.85, 0.9, 0.95, 0.99]
+BAIRD_GAMMAS = [0.95, 0.99]
+#: feature widths of the FQI-with-an-incomplete-class claim; it runs at least 16 seeds
+FQI_WIDTH_NS = [8, 16, 32, 64]
+FQI_MIN_SEEDS = 16
+#: horizons of the stitching claim
+STITCH_HS = [8, 10, 12]
