@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["greedy_max", "psi_oracle", "mixture_q", "lm_backward", "lm_evaluate"]
+__all__ = ["greedy_max", "psi_oracle", "mixture_q", "lm_backward", "lm_evaluate", "box_simplex_max"]
 
 
 @njit(cache=True)
@@ -175,3 +175,22 @@ def lm_evaluate(phi, theta, R3, H, pi, V):
             for i in range(d):
                 q += ps[s, a, i] * theta[i]
             V[h, s] = q
+
+
+@njit(cache=True)
+def box_simplex_max(vals, lo, up, order, n, rem):
+    """``max_p sum_j p_j vals_j`` over ``lo <= p <= up``, ``sum_j p_j = 1`` (first ``n`` entries), given ``order``:
+    indices sorted by ``vals`` descending, and ``rem = 1 - sum lo``. Greedy: start from ``lo`` and pour the
+    remaining mass into the largest values first (optimal for this linear programme)."""
+    out = 0.0
+    for j in range(n):
+        out += lo[j] * vals[j]
+    for t in range(n):
+        j = order[t]
+        if rem <= 0.0:
+            break
+        add = min(up[j] - lo[j], rem)
+        if add > 0.0:
+            out += add * vals[j]
+            rem -= add
+    return out

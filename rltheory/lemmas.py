@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validation import check_real
 from .models.tabular import TabularMDP
-from .solvers.api import _evaluate, as_stochastic_policy, next_value_variance, occupancy
+from .solvers.api import as_stochastic_policy, evaluate_vq, next_value_variance, occupancy
 
 __all__ = [
     "return_variance",
@@ -61,7 +61,7 @@ def return_variance(mdp: TabularMDP, policy) -> float:
     """
     _require_finite(mdp, "return_variance")
     pol = as_stochastic_policy(mdp, policy)
-    V, _ = _evaluate(mdp, pol if pol.shape[0] > 1 else pol[0])
+    V, _ = evaluate_vq(mdp, pol if pol.shape[0] > 1 else pol[0])
     H, S = mdp.horizon, mdp.S
     P4 = mdp.P4()
     R3 = mdp.R3()
@@ -99,7 +99,7 @@ def total_variance_decomposition(mdp: TabularMDP, policy) -> dict:
     _require_finite(mdp, "total_variance_decomposition")
     pol = as_stochastic_policy(mdp, policy)
     pol_arg = pol if pol.shape[0] > 1 else pol[0]
-    V, Q = _evaluate(mdp, pol_arg)
+    V, Q = evaluate_vq(mdp, pol_arg)
     d = occupancy(mdp, pol_arg)  # (H, S, A)
     var_next = next_value_variance(mdp, V)  # (H, S, A)
     transition_term = float((d * var_next).sum())
@@ -197,8 +197,8 @@ def performance_difference(mdp: TabularMDP, pi_new, pi_old) -> dict:
         ``{"lhs": float, "rhs": float}``; the lemma states ``lhs == rhs``.
     """
     _require_finite(mdp, "performance_difference")
-    Vn, _ = _evaluate(mdp, pi_new)
-    Vo, Qo = _evaluate(mdp, pi_old)
+    Vn, _ = evaluate_vq(mdp, pi_new)
+    Vo, Qo = evaluate_vq(mdp, pi_old)
     d_new = occupancy(mdp, pi_new)
     adv = Qo - Vo[:-1, :, None]
     lhs = float(mdp.mu0 @ (Vn[0] - Vo[0]))
@@ -232,8 +232,8 @@ def simulation_lemma(mdp: TabularMDP, other: TabularMDP, policy) -> dict:
         raise ValueError("other: must have the same rewards as mdp (the lemma here isolates the transition error)")
     if not np.array_equal(mdp.mu0, other.mu0):
         raise ValueError("other: must have the same mu0 as mdp")
-    V, _ = _evaluate(mdp, policy)
-    Vo, _ = _evaluate(other, policy)
+    V, _ = evaluate_vq(mdp, policy)
+    Vo, _ = evaluate_vq(other, policy)
     d = occupancy(other, policy)
     H = mdp.horizon
     P = np.broadcast_to(mdp.P4(), (H,) + mdp.P4().shape[1:])

@@ -820,25 +820,6 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
                                PATIENCE if patience is None else patience, noise)
 
 
-@njit(cache=True)
-def box_simplex_max(vals, lo, up, order, n, rem):
-    """``max_p sum_j p_j vals_j`` over ``lo <= p <= up``, ``sum_j p_j = 1`` (first ``n`` entries), given ``order``:
-    indices sorted by ``vals`` descending, and ``rem = 1 - sum lo``. Greedy: start from ``lo`` and pour the
-    remaining mass into the largest values first (optimal for this linear programme)."""
-    out = 0.0
-    for j in range(n):
-        out += lo[j] * vals[j]
-    for t in range(n):
-        j = order[t]
-        if rem <= 0.0:
-            break
-        add = min(up[j] - lo[j], rem)
-        if add > 0.0:
-            out += add * vals[j]
-            rem -= add
-    return out
-
-
 # ------------------------------------------------------------- certificates, rounding included
 #
 # ``error_bound`` must hold for the float64 V a solver returns, not for an exact-arithmetic iterate. The

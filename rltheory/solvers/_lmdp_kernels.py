@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import box_simplex_max
+from .._backup import box_simplex_max
 
 
 @njit(cache=True)

@@ -46,6 +46,7 @@ __all__ = [
     "SolveResult",
     "solve",
     "evaluate",
+    "evaluate_vq",
     "q_values",
     "occupancy",
     "gaps",
@@ -451,7 +452,7 @@ def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
     numpy.ndarray
         ``V^pi``, shape ``(H+1, S)`` (with ``V_H = 0``) or ``(S,)``.
     """
-    return _evaluate(mdp, policy)[0]
+    return evaluate_vq(mdp, policy)[0]
 
 
 def q_values(mdp: TabularMDP, policy=None) -> np.ndarray:
@@ -473,10 +474,30 @@ def q_values(mdp: TabularMDP, policy=None) -> np.ndarray:
     """
     if policy is None:
         return solve(mdp).Q
-    return _evaluate(mdp, policy)[1]
+    return evaluate_vq(mdp, policy)[1]
 
 
-def _evaluate(mdp: TabularMDP, policy):
+def evaluate_vq(mdp: TabularMDP, policy):
+    """``V^pi`` and ``Q^pi`` of a Markov policy from one exact evaluation.
+
+    Finite horizon: backward induction ``Q_h = R_h + P_h V_{h+1}``, ``V_h(s) = sum_a pi_h(a|s) Q_h(s, a)``,
+    ``V_H = 0``. Discounted: ``V^pi = (I - gamma P_pi)^{-1} r_pi`` by a direct (sparse) solve, then
+    ``Q^pi = R + gamma P V^pi``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The MDP.
+    policy : array_like
+        A Markov policy, see :func:`as_stochastic_policy`.
+
+    Returns
+    -------
+    V : numpy.ndarray
+        ``V^pi``, shape ``(H+1, S)`` or ``(S,)``.
+    Q : numpy.ndarray
+        ``Q^pi``, shape ``(H, S, A)`` or ``(S, A)``.
+    """
     mdp = _check_mdp(mdp)
     pol = as_stochastic_policy(mdp, policy)
     S, A = mdp.S, mdp.A

@@ -100,7 +100,7 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses).
 
     ``var_decay``, ``optimistic_unvisited``, ``count_offset``, ``explore_episodes`` and ``skip_first_step`` exist for mutation
-    analysis (``proofs_checks.mutants``): realistic bugs of the algorithm, off by default (the defaults run the
+    analysis (``proofs_checks.tabular_regret.mutants``): realistic bugs of the algorithm, off by default (the defaults run the
     algorithm, bit for bit as without them). ``var_decay="linear"``: the Bernstein variance term decays as
     ``sqrt(8 L Var) / N`` instead of ``sqrt(8 L Var / N)``; ``optimistic_unvisited=False``: unvisited pairs are
     valued by their reward instead of ``Vmax_h``; ``count_offset=c``: ``N + c`` replaces ``N`` in the empirical

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ....solvers._kernels import box_simplex_max
+from ...._backup import box_simplex_max
 from ._constants import RESOLUTION
 from ._special import binom_cdf, binom_quantile, norm_cdf, norm_quantile
 
