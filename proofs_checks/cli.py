@@ -119,7 +119,7 @@ def cmd_check(args) -> int:
             who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
             print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
             report = reg[name].run(ctx)
-            report.save(out)
+            report.save(out, executor=args.scheduler, n_workers=args.workers)
             reports.append(report)
             ndev = sum(r.status == "deviation" for r in report.results)
             verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")

@@ -1,8 +1,11 @@
 """Reports of a check run: :class:`CheckReport` (JSON, figures, Markdown) and the summary tables."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import pickle
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,39 +89,113 @@ class CheckReport:
 
         return _figures.draw(plt.figure(figsize=_figures.figure_size(self, result)), self, result)
 
-    def save(self, out_dir: str) -> dict:
+    def save(self, out_dir: str, *, executor: str = "serial", n_workers: int | None = None) -> dict:
         """Write ``<check>.json``, ``<check>__<claim>.png`` per claim and ``<check>.md``; returns the paths.
 
         The figures are drawn on bare :class:`matplotlib.figure.Figure` objects (no pyplot, no backend switch, no
-        window opened on a desktop).
+        window opened on a desktop). With ``executor="local"`` they are drawn on the process pool of the sweeps
+        (:func:`rltheory.experiments.run_sweep`), one figure per cell, from a copy of the report whose claims
+        carry no code; a report that cannot be copied that way is drawn in this process. The files are the same
+        either way.
 
         Parameters
         ----------
         out_dir : str
             Output directory (created if missing).
+        executor : str
+            ``"local"`` draws the figures on the local process pool; anything else (``"serial"``, a Dask
+            address) draws them in this process.
+        n_workers : int, optional
+            Workers of the local pool (default: all available cores).
 
         Returns
         -------
         dict
             ``{"json": path, "figures": [paths], "markdown": path}``.
         """
-        from matplotlib.figure import Figure
-
-        from .. import figures as _figures
-
         os.makedirs(out_dir, exist_ok=True)
         paths = {"json": os.path.join(out_dir, f"{self.name}.json"), "figures": [],
                  "markdown": os.path.join(out_dir, f"{self.name}.md")}
         with open(paths["json"], "w") as fh:
             json.dump(self.to_dict(), fh, indent=1)
-        for r in self.results:
-            fig = _figures.draw(Figure(figsize=_figures.figure_size(self, r)), self, r)
-            p = os.path.join(out_dir, f"{self.name}__{r.claim.name}.png")
-            fig.savefig(p, dpi=100)
-            paths["figures"].append(p)
+        figs = [_figure_path(out_dir, self, r) for r in self.results]
+        blob = self._drawable_pickle() if executor == "local" and len(self.results) > 1 else None
+        if blob is None:
+            for r, p in zip(self.results, figs):
+                _save_figure(self, r, p)
+        else:
+            from rltheory.experiments import run_sweep
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "report.pickle")
+                with open(path, "wb") as fh:
+                    fh.write(blob)
+                run_sweep(_draw_cell, {"blob": [path], "index": list(range(len(figs))), "out_dir": [out_dir]},
+                          [0], executor="local", n_workers=n_workers, progress=False, name="figures")
+        paths["figures"] = figs
         with open(paths["markdown"], "w") as fh:
             fh.write(markdown_table([self]))
         return paths
+
+    def _drawable_pickle(self) -> bytes | None:
+        """This report pickled with its claims' ``measure`` / ``negative_control`` replaced by a stub (drawing
+        needs the data, not the code); ``None`` when something else in it cannot be pickled."""
+        try:
+            claims = {id(c): dataclasses.replace(c, measure=_not_runnable, negative_control=_not_runnable)
+                      for c in self.check.claims}
+            results = [dataclasses.replace(r, claim=claims.get(id(r.claim))
+                                           or dataclasses.replace(r.claim, measure=_not_runnable,
+                                                                  negative_control=_not_runnable))
+                       for r in self.results]
+            check = dataclasses.replace(self.check, claims=list(claims.values()))
+            return pickle.dumps(dataclasses.replace(self, check=check, results=results))
+        except Exception:  # an unpicklable rule or bound: draw in this process
+            return None
+
+
+def _not_runnable(ctx):
+    """Stands in for the code of a claim copied for drawing: such a copy is never run."""
+    raise RuntimeError("this claim is a copy made to draw its figure; run the check's own claim")
+
+
+def _figure_path(out_dir: str, report: CheckReport, res) -> str:
+    return os.path.join(out_dir, f"{report.name}__{res.claim.name}.png")
+
+
+def _save_figure(report: CheckReport, res, path: str) -> None:
+    from matplotlib.figure import Figure
+
+    from .. import figures as _figures
+
+    fig = _figures.draw(Figure(figsize=_figures.figure_size(report, res)), report, res)
+    fig.savefig(path, dpi=100)
+
+
+def _draw_cell(blob: str, index: int, out_dir: str, seed: int) -> dict:
+    """One sweep cell of :meth:`CheckReport.save`: draw figure ``index`` of the pickled report ``blob``.
+
+    Parameters
+    ----------
+    blob : str
+        Path of the pickled report (:meth:`CheckReport._drawable_pickle`).
+    index : int
+        Index of the claim result to draw.
+    out_dir : str
+        Output directory.
+    seed : int
+        Unused (the figure is deterministic); required by the sweep's cell signature.
+
+    Returns
+    -------
+    dict
+        ``{"path": path}`` of the PNG written.
+    """
+    with open(blob, "rb") as fh:
+        report = pickle.load(fh)
+    res = report.results[index]
+    path = _figure_path(out_dir, report, res)
+    _save_figure(report, res, path)
+    return {"path": path}
 
 
 def _rows(reports):
