@@ -155,8 +155,14 @@ def test_argument_errors():
     m = mdps.random_linear_mixture(3, 2, 2, 4, seed=0)
     with pytest.raises(TypeError, match="mdp: expected a LinearMixtureMDP"):
         hf_ucrl_rfe(m.to_tabular(), 10, seed=0)
-    with pytest.raises(ValueError, match="K: must be a positive int"):
+    with pytest.raises(ValueError, match="K: must be >= 1"):
         hf_ucrl_rfe(m, 0, seed=0)
+    with pytest.raises(TypeError, match="K: expected an int"):
+        hf_ucrl_rfe(m, "10", seed=0)
+    with pytest.raises(TypeError, match="seed: expected an int"):
+        ucrl_rfe(m, 10, seed=True)
+    with pytest.raises(TypeError, match="project: expected a bool"):
+        hf_ucrl_rfe(m, 10, seed=0, project=1)
     with pytest.raises(ValueError, match="seed"):
         ucrl_rfe(m, 10, seed=-1)
     with pytest.raises(ValueError, match="c_beta"):

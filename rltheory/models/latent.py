@@ -15,10 +15,9 @@ largest achievable return so that constructors can check it (the class itself ac
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._validation import check_int
 from ._validate import dense_first_bad_row, max_path_return
 from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
 
@@ -213,8 +212,7 @@ class LatentMDP:
         -------
         TabularMDP
         """
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 0 <= m < self.M:
-            raise ValueError(f"m: context index must be an int in [0, {self.M}), got {m!r}")
+        m = check_int("m", m, low=0, high=self.M - 1)
         nm = f"{self._name}[m={m}]" if self._name else f"context {m}"
         return TabularMDP(self._P[m], self._R[m], horizon=self._H, mu0=self._nu[m], name=nm)
 
@@ -245,10 +243,9 @@ class LatentMDP:
         s = int(rng.choice(self.S, p=self._nu[m]))
         states, actions, rewards = [s], [], []
         for h in range(self._H):
-            a = policy(h, tuple(states), tuple(actions), tuple(rewards))
-            if isinstance(a, bool) or not isinstance(a, numbers.Integral) or not 0 <= a < self.A:
-                raise ValueError(f"policy: returned action {a!r} at h={h}, expected an int in [0, {self.A})")
-            actions.append(int(a))
+            a = check_int(f"policy: action at h={h}", policy(h, tuple(states), tuple(actions), tuple(rewards)),
+                          low=0, high=self.A - 1)
+            actions.append(a)
             rewards.append(float(self._R[m, s, a]))
             s = int(rng.choice(self.S, p=self._P[m, s, a]))
             states.append(s)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_int
 from ..models.latent import LatentMDP
 from ._lmdp_kernels import backward, evaluate_plan_kernel, forward, markov_fallback, moments_kernel
 
@@ -127,12 +128,6 @@ class BeliefPlan:
         return out
 
 
-def _int(x, name, lo=1):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
-        raise ValueError(f"{name}: expected an int >= {lo}, got {x!r}")
-    return int(x)
-
-
 def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c1=1.0, c2=1.0, iota=1.0,
               Gamma=None, vmax=None, fallback_weights=None, max_nodes=DEFAULT_MAX_NODES,
               max_edges=None) -> BeliefPlan:
@@ -183,7 +178,7 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     P = np.ascontiguousarray(P, dtype=np.float64)
     R = np.ascontiguousarray(R, dtype=np.float64)
     prior = np.ascontiguousarray(prior, dtype=np.float64)
-    H = _int(horizon, "horizon")
+    H = check_int("horizon", horizon, low=1)
     if P.ndim != 4 or P.shape[1] != P.shape[3]:
         raise ValueError(f"P: expected shape (M, S, A, S), got {P.shape}")
     M, S, A, _ = P.shape
@@ -193,7 +188,7 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
         raise ValueError(f"prior: expected non-negative weights of shape {(M, S)} with positive total")
     if backup not in BACKUPS:
         raise ValueError(f"backup: expected one of {tuple(BACKUPS)}, got {backup!r}")
-    max_nodes = _int(max_nodes, "max_nodes")
+    max_nodes = check_int("max_nodes", max_nodes, low=1)
     max_edges = int(max_edges) if max_edges is not None else max(4 * max_nodes, 1024)
     known = np.ones((M, S, A), dtype=np.bool_) if known is None else np.ascontiguousarray(known, dtype=np.bool_)
     counts = np.zeros((M, S, A)) if counts is None else np.ascontiguousarray(counts, dtype=np.float64)

@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 
+from .._validation import check_int
 from ..models.latent import LatentMDP
 
 __all__ = ["evaluate_history_policy", "brute_force_value"]
@@ -60,9 +61,7 @@ def evaluate_history_policy(lmdp: LatentMDP, policy, *, max_histories: int = 200
             if count[0] > max_histories:
                 raise ValueError(f"evaluate_history_policy: more than max_histories={max_histories} histories")
             a = policy(h, states, actions, rewards)
-            if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < lmdp.A:
-                raise ValueError(f"policy: returned {a!r} at h={h}, expected an int in [0, {lmdp.A})")
-            cache[key] = int(a)
+            cache[key] = check_int(f"policy: action at h={h}", a, low=0, high=lmdp.A - 1)
         return cache[key]
 
     def alpha_m(m, h, states, actions, rewards):

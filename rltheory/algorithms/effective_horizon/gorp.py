@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..._validation import check_int, check_seed
 from ...models.tabular import TabularMDP
 from ...solvers import solve
 from .analysis import PRECISION, deterministic_arrays
@@ -113,13 +114,10 @@ def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
         The plan, its exact return and whether it is optimal within :data:`PRECISION`.
     """
     nxt, R, T = deterministic_arrays(mdp)
-    for name, v in (("k", k), ("m", m)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name}: must be a positive int, got {v!r}")
+    k, m = check_int("k", k, low=1), check_int("m", m, low=1)
     if mdp.A ** min(k, T) > 10**7:
         raise ValueError(f"k: A^k = {mdp.A}^{k} action sequences per step is too many")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    seed = check_seed("seed", seed, high=2**32 - 1)
     actions = np.zeros(T, dtype=np.int64)
     episodes = _gorp(nxt, R, T, int(k), int(m), int(seed), actions)
     s, v = 0, 0.0

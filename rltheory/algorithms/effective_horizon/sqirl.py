@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
+from ..._validation import check_int, check_seed
 from ...models.tabular import TabularMDP
 from ...solvers import evaluate, solve
 from .analysis import PRECISION
@@ -205,11 +206,8 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon or not mdp.time_homogeneous or mdp.R3().shape[0] != 1:
         raise ValueError("mdp: SQIRL here needs a time-homogeneous finite-horizon MDP")
-    for name, v in (("k", k), ("m", m)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name}: must be a positive int, got {v!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    k, m = check_int("k", k, low=1), check_int("m", m, low=1)
+    seed = check_seed("seed", seed, high=2**32 - 1)
     if not (isinstance(regressor, str) and regressor == "tabular") and not hasattr(regressor, "fit"):
         raise TypeError("regressor: expected 'tabular' or an object with fit(X, y) -> predict")
     S, A, T = mdp.S, mdp.A, mdp.horizon

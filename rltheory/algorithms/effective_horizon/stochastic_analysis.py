@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..._validation import check_int
 from ...models.tabular import TabularMDP
 from ._kernels import backup_stoch, csr_arrays, eh_search, exploration_q, qvi_search
 
@@ -56,8 +57,7 @@ def qvi_iterates(mdp: TabularMDP, k_max: int) -> list:
     list of ndarray, each of shape (T, S, A)
     """
     ip, ix, dt, R, T, _ = csr_arrays(mdp)
-    if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
-        raise ValueError(f"k_max: must be a positive int, got {k_max!r}")
+    k_max = check_int("k_max", k_max, low=1)
     cur = exploration_q(ip, ix, dt, R, T)[0].copy()
     out = [cur.copy()]
     for _ in range(int(k_max) - 1):
@@ -117,8 +117,7 @@ def stochastic_analysis(mdp: TabularMDP, *, k_max: int = 5, precision: float = P
     StochasticAnalysis
     """
     ip, ix, dt, R, T, mu0 = csr_arrays(mdp)
-    if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
-        raise ValueError(f"k_max: must be a positive int, got {k_max!r}")
+    k_max = check_int("k_max", k_max, low=1)
     S, A = R.shape
     Qr, Qo, Qw, Vo = exploration_q(ip, ix, dt, R, T)
     Vo = Vo[:T].copy()

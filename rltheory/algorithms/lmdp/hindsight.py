@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..._sampling import cumulative
+from ..._validation import check_int, check_seed
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
 from ._kernels import play_episodes, seed_numba
@@ -184,8 +185,7 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     """
     if not isinstance(lmdp, LatentMDP):
         raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
+    K = check_int("K", K, low=1)
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
     for nm, c in (("c1", c1), ("c2", c2)):
@@ -195,8 +195,7 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
     if prior not in ("empirical", "true"):
         raise ValueError(f"prior: expected 'empirical' or 'true', got {prior!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    seed = check_seed("seed", seed, high=2**32 - 1)
     M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
     K = int(K)
     if v_star is None:

@@ -45,11 +45,10 @@ same draws).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..._sampling import cumulative
+from ..._validation import check_int, check_seed
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, solve_lmdp
 from ._kernels import count_episode, markov_value, play_markov, play_plan, seed_numba
@@ -102,14 +101,6 @@ def _markov_arrays(policy, H, S, A):
 # ------------------------------------------------------------------------------------------------ harness
 
 
-def _check_int(x, name, lo):
-    if isinstance(x, bool) or not isinstance(x, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name}: expected an int, got {type(x).__name__}")
-    if x < lo:
-        raise ValueError(f"{name}: must be >= {lo}, got {x!r}")
-    return int(x)
-
-
 def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int | None = None,
                      v_star: float | None = None, max_nodes: int = DEFAULT_MAX_NODES) -> LMDPLearnResult:
     """Run a learner of the ``lmdp_hindsight`` protocol (module docstring) for ``K`` episodes of ``lmdp``.
@@ -143,12 +134,10 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
     if not callable(factory):
         raise TypeError(f"factory: expected a callable, got {type(factory).__name__}")
-    K = _check_int(K, "K", 1)
-    seed = _check_int(seed, "seed", 0)
-    if seed >= 2**32:
-        raise ValueError(f"seed: must be < 2^32, got {seed}")
+    K = check_int("K", K, low=1)
+    seed = check_seed("seed", seed, high=2**32 - 1)
     M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
-    Gam = lmdp.Gamma if Gamma is None else _check_int(Gamma, "Gamma", 1)
+    Gam = lmdp.Gamma if Gamma is None else check_int("Gamma", Gamma, low=1)
     if v_star is None:
         v_star = solve_lmdp(lmdp, max_nodes=max_nodes).value
     R = np.ascontiguousarray(lmdp.R)
@@ -250,7 +239,7 @@ class HindsightLearner:
 
     def __init__(self, M, S, A, H, K, seed, rewards, Gamma=None, *, solver="value", c1=1.0, c2=1.0, delta=0.1,
                  max_nodes=DEFAULT_MAX_NODES):
-        M, S, A, H, K = (_check_int(x, n, 1) for x, n in ((M, "M"), (S, "S"), (A, "A"), (H, "H"), (K, "K")))
+        M, S, A, H, K = (check_int(n, x, low=1) for x, n in ((M, "M"), (S, "S"), (A, "A"), (H, "H"), (K, "K")))
         R = np.ascontiguousarray(rewards, dtype=np.float64)
         if R.shape != (M, S, A):
             raise ValueError(f"rewards: expected shape {(M, S, A)}, got {R.shape}")
@@ -263,7 +252,7 @@ class HindsightLearner:
             raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
         self.M, self.S, self.A, self.H, self.K = M, S, A, H, K
         self.R = R
-        self.Gamma = S if Gamma is None else _check_int(Gamma, "Gamma", 1)
+        self.Gamma = S if Gamma is None else check_int("Gamma", Gamma, low=1)
         self.solver = solver
         self.c1, self.c2 = float(c1), float(c2)
         self.iota = 2.0 * np.log(2.0 * M * S * A * H * K / delta)

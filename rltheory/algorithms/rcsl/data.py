@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative_rows, sample
+from ..._validation import check_int
 from ...models.tabular import TabularMDP
 from ...solvers.api import as_stochastic_policy, occupancy, solve
 
@@ -137,17 +138,13 @@ def _check_fh(mdp):
 
 
 def _check_n(n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n: expected a positive int, got {n!r}")
-    return int(n)
+    return check_int("n", n, low=1)
 
 
 def _seed_int(seed) -> int:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**31 - 1))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed: expected a non-negative int or a numpy Generator, got {seed!r}")
-    return int(seed) % (2**32 - 1)
+    return check_int("seed", seed, low=0) % (2**32 - 1)
 
 
 def collect(mdp: TabularMDP, policy, n: int, *, seed, source: int = 0) -> OfflineDataset:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._validation import check_int
 from ...models.tabular import TabularMDP
 from ...solvers.api import evaluate, solve
 from .function_classes import MLP
@@ -72,10 +73,8 @@ def relu_knot_features(x, width: int, *, n_actions: int = 2, extra_knots=()) -> 
     ndarray, shape (S, A, A (2 + width + len(extra_knots)))
     """
     x = _check_x(x)
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 0:
-        raise ValueError(f"width: expected an int >= 0, got {width!r}")
-    if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 1:
-        raise ValueError(f"n_actions: expected a positive int, got {n_actions!r}")
+    width = check_int("width", width, low=0)
+    n_actions = check_int("n_actions", n_actions, low=1)
     knots = np.concatenate([np.arange(1, width + 1) / (width + 1), np.asarray(extra_knots, dtype=np.float64)])
     B = np.column_stack([np.ones_like(x), x] + [np.maximum(x - t, 0.0) for t in knots])
     S, d = B.shape
@@ -101,8 +100,7 @@ def knots_complete(n: int, width: int) -> bool:
     -------
     bool
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n: expected an int >= 2, got {n!r}")
+    n = check_int("n", n, low=2)
     B = relu_knot_features(np.arange(n) / (n - 1), int(width), n_actions=1)[:, 0, :]
     return bool(np.linalg.matrix_rank(B) == n)
 

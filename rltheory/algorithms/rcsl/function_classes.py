@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._validation import check_int
+
 __all__ = ["tabular_features", "weighted_projection", "projection_residual", "realizability_error",
            "linear_inherent_bellman_error", "MLP", "fit_mlp_regression", "fit_mlp_classifier",
            "mlp_completeness_error", "relu_width_lower_bound_1d", "second_difference_count", "bellman_backup_q",
@@ -163,9 +165,8 @@ class MLP:
     """Two-layer ReLU network ``f(x) = relu(x W1 + b1) W2 + b2``: ``x`` ``(n, d_in)``, output ``(n, d_out)``."""
 
     def __init__(self, d_in: int, width: int, d_out: int = 1, *, seed=0, scale: float = 1.0):
-        for nm, v in (("d_in", d_in), ("width", width), ("d_out", d_out)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{nm}: expected a positive int, got {v!r}")
+        d_in, width, d_out = (check_int(nm, v, low=1)
+                              for nm, v in (("d_in", d_in), ("width", width), ("d_out", d_out)))
         rng = np.random.default_rng(seed)
         self.W1 = rng.normal(0.0, scale * np.sqrt(2.0 / d_in), (d_in, width))
         self.b1 = rng.normal(0.0, 0.1 * scale, width)

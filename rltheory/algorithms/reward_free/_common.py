@@ -1,12 +1,12 @@
 """Shared pieces of the reward-free learners: argument checks, vertex tables, the planning-phase evaluation."""
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
+from ..._validation import check_int, check_real, check_seed
 from ...models.linear_mixture import LinearMixtureMDP
 from ...solvers.linear_mixture import suboptimality
 
@@ -17,12 +17,9 @@ MAX_VERTEX_STATES = 12
 def check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints):
     if not isinstance(mdp, LinearMixtureMDP):
         raise TypeError(f"mdp: expected a LinearMixtureMDP, got {type(mdp).__name__}")
-    if isinstance(K, bool) or not isinstance(K, numbers.Integral) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
-    if not (isinstance(c_beta, numbers.Real) and np.isfinite(c_beta) and c_beta >= 0):
-        raise ValueError(f"c_beta: must be a non-negative float, got {c_beta!r}")
+    K = check_int("K", K, low=1)
+    seed = check_seed("seed", seed, high=2**32 - 1)
+    c_beta = check_real("c_beta", c_beta, low=0.0)
     if not (0 < delta < 1):
         raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
     if mdp.S > MAX_VERTEX_STATES:

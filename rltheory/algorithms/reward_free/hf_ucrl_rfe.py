@@ -76,6 +76,7 @@ from numba import njit
 
 from ..._backup import greedy_max, lm_backward, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
+from ..._validation import check_int, check_real, check_type
 from ...models.linear_mixture import LinearMixtureMDP
 from ...solvers.linear_mixture import solve_linear_mixture
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
@@ -478,13 +479,11 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
     -------
     RFEResult
     """
-    if not isinstance(project, bool):
-        raise TypeError(f"project: expected a bool, got {type(project).__name__}")
+    check_type("project", project, bool)
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
     if mdp.reward_scale != "total":
         raise ValueError("mdp: HF-UCRL-RFE++ assumes the total-reward normalisation (run it on r/H, Cor. 2.6.6)")
-    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
-        raise ValueError(f"M: must be a positive int, got {M!r}")
+    M = check_int("M", M, low=1)
     if explore not in ("on", "off"):
         raise ValueError(f"explore: expected 'on' or 'off', got {explore!r}")
     if oracle not in ("R1", "exact"):
@@ -581,11 +580,8 @@ class HFUCRLRFELearner:
         ph = np.asarray(phi, dtype=np.float64)
         if ph.ndim != 4 or ph.shape[0] != ph.shape[2]:
             raise ValueError(f"phi: expected shape (S, A, S, d), got {ph.shape}")
-        for name, v in (("H", H), ("K", K), ("M", M)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: must be a positive int, got {v!r}")
-        if not (isinstance(B, (int, float, np.floating)) and math.isfinite(B) and B > 0):
-            raise ValueError(f"B: must be a positive float, got {B!r}")
+        H, K, M = (check_int(name, v, low=1) for name, v in (("H", H), ("K", K), ("M", M)))
+        check_real("B", B, low=0.0, low_open=True)
         if not (math.isfinite(c_beta) and c_beta >= 0):
             raise ValueError(f"c_beta: must be a non-negative float, got {c_beta!r}")
         if explore not in ("on", "off"):

@@ -33,6 +33,7 @@ from numba import njit
 
 from ..._backup import greedy_max, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
+from ..._validation import check_type
 from ...models.linear_mixture import LinearMixtureMDP
 from ._common import RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, vertex_table
 
@@ -172,8 +173,7 @@ def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, 
     RFEResult
     """
     K, seed, c_beta, delta, rewards, ck = check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints)
-    if not isinstance(plan_bonus, bool):
-        raise TypeError(f"plan_bonus: expected a bool, got {type(plan_bonus).__name__}")
+    check_type("plan_bonus", plan_bonus, bool)
     B = max(1.0, mdp.B) if B is None else float(B)
     H, d = mdp.horizon, mdp.d
     beta = c_beta * ucrl_rfe_beta(K, d, H, B, delta)

@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
+from ..._validation import check_int, check_seed
 from ...models.submodular import SubmodularMDP
 from ...solvers.submodular import context_policy_value, dp_arrays
 
@@ -179,13 +180,10 @@ def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_eve
     P4, table = dp_arrays(smdp)
     if features not in _FEATURES:
         raise ValueError(f"features: expected one of {tuple(_FEATURES)}, got {features!r}")
-    for name, v in (("n_iters", n_iters), ("batch", batch)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name}: must be a positive int, got {v!r}")
+    n_iters, batch = check_int("n_iters", n_iters, low=1), check_int("batch", batch, low=1)
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr: must be positive, got {lr!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: must be a non-negative int, got {seed!r}")
+    seed = check_seed("seed", seed)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     hist = features == "history"
     X = S * table.size if hist else S

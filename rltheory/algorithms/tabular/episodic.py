@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..._sampling import cumulative, cumulative_rows
+from ..._validation import check_int, check_seed
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
 from ._kernels import play_episode, policy_value, randomised_policy_value, seed_numba
@@ -157,10 +158,8 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon:
         raise ValueError("mdp: the episodic protocol needs a finite horizon")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    K = check_int("K", K, low=1)
+    seed = check_seed("seed", seed, high=2**32 - 1)
     if not callable(factory):
         raise TypeError(f"factory: expected a callable factory(S, A, H, K, seed), got {type(factory).__name__}")
     K, seed = int(K), int(seed)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._validation import check_int, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
 from ._kernels import qlearning_loop
@@ -45,8 +46,7 @@ def geometric_checkpoints(K: int, per_doubling: int = 4) -> np.ndarray:
     ndarray of int
         Sorted, unique counts in ``[1, K]``.
     """
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
+    K = check_int("K", K, low=1)
     pts = np.unique(np.round(np.logspace(0, np.log2(K), int(np.ceil(np.log2(K) * per_doubling)) + 1, base=2.0)))
     pts = np.unique(np.concatenate([pts, [K]])).astype(np.int64)
     return pts[(pts >= 1) & (pts <= K)]
@@ -113,16 +113,13 @@ def qlearning(mdp: TabularMDP, K: int, *, seed: int, epsilon: float = 0.1, q_ini
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon:
         raise ValueError("mdp: Q-learning here is for finite-horizon MDPs (horizon=H)")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
+    K = check_int("K", K, low=1)
     if not (0.0 <= float(epsilon) <= 1.0):
         raise ValueError(f"epsilon: must lie in [0, 1], got {epsilon!r}")
     if not np.isfinite(q_init):
         raise ValueError(f"q_init: must be finite, got {q_init!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
-    if not isinstance(stop_at_optimal, bool):
-        raise TypeError(f"stop_at_optimal: expected a bool, got {type(stop_at_optimal).__name__}")
+    seed = check_seed("seed", seed, high=2**32 - 1)
+    check_type("stop_at_optimal", stop_at_optimal, bool)
     cps = geometric_checkpoints(int(K)) if checkpoints is None else np.unique(np.asarray(checkpoints, dtype=np.int64))
     if cps.size == 0 or cps[0] < 1 or cps[-1] > K:
         raise ValueError(f"checkpoints: must be episode counts in [1, K={K}]")

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
 from ._kernels import ucbvi_loop
@@ -138,32 +139,24 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not mdp.finite_horizon:
         raise ValueError("mdp: UCBVI is for finite-horizon MDPs (horizon=H)")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K: must be a positive int, got {K!r}")
+    K = check_int("K", K, low=1)
     if bonus not in BONUSES:
         raise ValueError(f"bonus: expected one of {tuple(BONUSES)}, got {bonus!r}")
     if not (np.isfinite(bonus_scale) and bonus_scale >= 0):
         raise ValueError(f"bonus_scale: must be a non-negative float, got {bonus_scale!r}")
     if not (0 < delta < 1):
         raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed: must be an int in [0, 2^32), got {seed!r}")
+    seed = check_seed("seed", seed, high=2**32 - 1)
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break: expected one of {TIE_BREAKS}, got {tie_break!r}")
-    if not isinstance(stop_at_optimal, bool):
-        raise TypeError(f"stop_at_optimal: expected a bool, got {type(stop_at_optimal).__name__}")
+    check_type("stop_at_optimal", stop_at_optimal, bool)
     if var_decay not in ("sqrt", "linear"):
         raise ValueError(f"var_decay: expected 'sqrt' or 'linear', got {var_decay!r}")
-    if not isinstance(optimistic_unvisited, bool):
-        raise TypeError(f"optimistic_unvisited: expected a bool, got {type(optimistic_unvisited).__name__}")
-    if isinstance(count_offset, bool) or not isinstance(count_offset, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(count_offset) or count_offset < 0:
-        raise ValueError(f"count_offset: must be a finite non-negative number, got {count_offset!r}")
-    if explore_episodes is not None and (isinstance(explore_episodes, bool)
-                                         or not isinstance(explore_episodes, (int, np.integer)) or explore_episodes < 0):
-        raise ValueError(f"explore_episodes: must be None or a non-negative int, got {explore_episodes!r}")
-    if not isinstance(skip_first_step, bool):
-        raise TypeError(f"skip_first_step: expected a bool, got {type(skip_first_step).__name__}")
+    check_type("optimistic_unvisited", optimistic_unvisited, bool)
+    count_offset = check_real("count_offset", count_offset, low=0.0)
+    if explore_episodes is not None:
+        explore_episodes = check_int("explore_episodes", explore_episodes, low=0)
+    check_type("skip_first_step", skip_first_step, bool)
     R3 = np.ascontiguousarray(mdp.R3())
     if R3.min() < 0:
         raise ValueError("mdp: UCBVI's optimism clipping assumes non-negative rewards")

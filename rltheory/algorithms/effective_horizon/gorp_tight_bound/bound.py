@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...._validation import check_int, check_real
 from ....models.tabular import TabularMDP
 from ..analysis import PRECISION, deterministic_arrays
 from .._kernels import csr_arrays, exploration_q
@@ -20,9 +21,7 @@ class _Prepared:
 
     def __init__(self, mdp, precision, moments, authors_moment_units, max_atoms):
         nxt, R, T = deterministic_arrays(mdp)
-        if not (isinstance(precision, (int, float)) and not isinstance(precision, bool) and precision > 0
-                and math.isfinite(precision)):
-            raise ValueError(f"precision: must be a positive finite float, got {precision!r}")
+        check_real("precision", precision, low=0.0, low_open=True)
         if mdp.A < 2:
             raise ValueError(f"mdp: needs at least two actions, got A = {mdp.A}")
         pos = R[R > 0]
@@ -74,8 +73,7 @@ def _methods_mask(methods):
 
 
 def _check_k(k, A, name="k"):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{name}: must be a positive int, got {k!r}")
+    check_int(name, k, low=1)
     if A ** int(k) > 10**5:
         raise ValueError(f"{name}: A^k = {A}^{k} action sequences per state is too many (limit 10^5)")
 
@@ -110,8 +108,7 @@ def gorp_failure_probability(mdp: TabularMDP, k: int, m: int, *, precision: floa
     """
     prep = _Prepared(mdp, precision, moments, False, 2_000_000)
     _check_k(k, prep.A)
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-        raise ValueError(f"m: must be a positive int, got {m!r}")
+    check_int("m", m, low=1)
     return prep.failure(int(k), int(m), _methods_mask(methods))
 
 
@@ -213,8 +210,7 @@ def tight_gorp_bound(mdp: TabularMDP, *, k_max: int | None = None, ks=None, prec
     TightGORPBound
         Per-``k`` entries and their minima.
     """
-    if not (isinstance(target, (int, float)) and not isinstance(target, bool) and 0 < target < 1):
-        raise ValueError(f"target: must lie in (0, 1), got {target!r}")
+    check_real("target", target, low=0.0, high=1.0, low_open=True, high_open=True)
     prep = _Prepared(mdp, precision, moments, authors_moment_units, max_atoms)
     A, T = prep.A, prep.T
     mask = _methods_mask(methods)
