@@ -205,8 +205,8 @@ class Bench:
             V0 = np.full(S, R.min() / (1 - g))
             c = [("rltheory", "solve(vi)", lambda: solve(mdp, "vi", tol=tol), lambda o: o.V, lambda o: o.iterations,
                   f"certified sup-norm stop, tol={tol:g}", None),
-                 ("rltheory", "kernel value_iteration_dense_fused",
-                  lambda: K.value_iteration_dense_fused(P2, R, g, V0, tol, 10**6), lambda o: o[0], lambda o: o[4],
+                 ("rltheory", "kernel value_iteration_dense",
+                  lambda: K.value_iteration_dense(P2, R, g, V0, tol, 10**6), lambda o: o[0], lambda o: o[4],
                   "", None),
                  ("numpy", "VI loop", *numpy_ops.vi(P2, R, g, tol), lambda o: o[1], "same stopping rule", None)]
             if qe_ddp is not None:

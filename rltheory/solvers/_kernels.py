@@ -473,10 +473,6 @@ def value_iteration_dense(P2, R, gamma, V0, tol, max_iter, patience=PATIENCE, no
     return _iterate((P2,), R, gamma, V0, -1, tol, max_iter, patience, noise)
 
 
-#: Older name of :func:`value_iteration_dense` (whose sweep is now the fused one).
-value_iteration_dense_fused = value_iteration_dense
-
-
 @njit(cache=True)
 def value_iteration_sparse(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Sparse (CSR) version of :func:`value_iteration_dense`."""
