@@ -140,13 +140,12 @@ class CheckReport:
     def _drawable_pickle(self) -> bytes | None:
         """This report pickled with its claims' ``measure`` / ``negative_control`` replaced by a stub (drawing
         needs the data, not the code); ``None`` when something else in it cannot be pickled."""
+        def stub(claim):
+            return dataclasses.replace(claim, measure=_not_runnable, negative_control=_not_runnable)
+
         try:
-            claims = {id(c): dataclasses.replace(c, measure=_not_runnable, negative_control=_not_runnable)
-                      for c in self.check.claims}
-            results = [dataclasses.replace(r, claim=claims.get(id(r.claim))
-                                           or dataclasses.replace(r.claim, measure=_not_runnable,
-                                                                  negative_control=_not_runnable))
-                       for r in self.results]
+            claims = {id(c): stub(c) for c in self.check.claims}
+            results = [dataclasses.replace(r, claim=claims.get(id(r.claim)) or stub(r.claim)) for r in self.results]
             check = dataclasses.replace(self.check, claims=list(claims.values()))
             return pickle.dumps(dataclasses.replace(self, check=check, results=results))
         except Exception:  # an unpicklable rule or bound: draw in this process
