@@ -30,9 +30,9 @@ here.
 from __future__ import annotations
 
 from .claims import Check, Claim, ClaimResult, Mutant, _invariant_failed
-from .model import Measurement, _jsonable
+from .model import Measurement, _jsonable, verdict_qualifier
 from .mutation import MutantResult, MutationReport, run_mutants
-from .report import CheckReport, _rows, _verdict_qualifier, format_table, markdown_table
+from .report import CheckReport, _rows, format_table, markdown_table
 from .rules import (
     AllOf,
     BoundHolds,
@@ -52,6 +52,7 @@ from .stats import _spearman, fit_loglog_slope
 
 __all__ = [
     "Measurement",
+    "verdict_qualifier",
     "RuleResult",
     "BoundHolds",
     "SlopeCI",

@@ -121,3 +121,25 @@ class Measurement:
         if not good:
             self.invariant_violations.append(str(message))
         return good
+
+
+def verdict_qualifier(r) -> str:
+    """What a pass rests on when it is weaker than 'confirmed': a hypothesis the data did not reject, or a
+    prediction met only within the rule's tolerance (the rule messages say which and by how much).
+
+    Parameters
+    ----------
+    r : ClaimResult
+        A claim's result (its ``status`` and its rule's ``result.message`` are read).
+
+    Returns
+    -------
+    str
+        ``" (not rejected)"``, ``" (within tolerance)"``, both joined by "and", or ``""`` (not a pass, or a
+        confirmed pass).
+    """
+    if r.status != "pass":
+        return ""
+    msg = r.result.message
+    quals = [q for q in ("not rejected", "within tolerance") if q in msg]
+    return f" ({' and '.join(quals)})" if quals else ""

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .model import _jsonable
+from .model import _jsonable, verdict_qualifier
 
 if TYPE_CHECKING:
     from .claims import Check, ClaimResult
@@ -71,7 +71,7 @@ class CheckReport:
     def figure(self, result: ClaimResult):
         """The figure of one claim (a pyplot figure, so that Jupyter shows it inline): the measurement, the bound
         or threshold of the rule, the negative control, the verdict, and a caption stating the rule and the
-        measured numbers (see :mod:`proofs_checks.figures`). The matplotlib backend is left as it is.
+        measured numbers (see :mod:`proofs_checks.framework.figures`). The matplotlib backend is left as it is.
 
         Parameters
         ----------
@@ -85,7 +85,7 @@ class CheckReport:
         """
         import matplotlib.pyplot as plt
 
-        from .. import figures as _figures
+        from . import figures as _figures
 
         return _figures.draw(plt.figure(figsize=_figures.figure_size(self, result)), self, result)
 
@@ -164,7 +164,7 @@ def _figure_path(out_dir: str, report: CheckReport, res) -> str:
 def _save_figure(report: CheckReport, res, path: str) -> None:
     from matplotlib.figure import Figure
 
-    from .. import figures as _figures
+    from . import figures as _figures
 
     fig = _figures.draw(Figure(figsize=_figures.figure_size(report, res)), report, res)
     fig.savefig(path, dpi=100)
@@ -224,18 +224,8 @@ def markdown_table(reports) -> str:
             ctl = ("rejected" if not r.control_result.passed else "NOT rejected") + f": {r.control_result.message}"
             cells = (rep.name, r.claim.name, r.claim.rule.describe(), r.result.message, ctl)
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells)
-                         + f" | **{r.status}**{_verdict_qualifier(r)} |")
+                         + f" | **{r.status}**{verdict_qualifier(r)} |")
     return "\n".join(lines) + "\n"
-
-
-def _verdict_qualifier(r) -> str:
-    """What a pass rests on when it is weaker than 'confirmed': a hypothesis the data did not reject, or a
-    prediction met only within the rule's tolerance (the rule messages say which and by how much)."""
-    if r.status != "pass":
-        return ""
-    msg = r.result.message
-    quals = [q for q in ("not rejected", "within tolerance") if q in msg]
-    return f" ({' and '.join(quals)})" if quals else ""
 
 
 def format_table(reports, *, width: int | None = None) -> str:

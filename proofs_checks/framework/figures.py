@@ -23,6 +23,11 @@ import textwrap
 
 import numpy as np
 
+from .model import verdict_qualifier
+from .rules import (AllOf, BoundHolds, BoundHoldsEach, MeanBound, RankCorrelationAbove, RatioNonIncreasing,
+                    SlopeCI)
+from .stats import fit_loglog_slope
+
 CLAIM = dict(color="C0", marker="o", ls="-", lw=2.0, ms=6, mfc="C0", zorder=4)
 CONTROL = dict(color="C3", marker="s", ls="--", lw=1.4, ms=8, mfc="none", mew=1.4, zorder=3)
 STATUS_COLOR = {"pass": "#1a7f37", "fail": "#cf222e", "deviation": "#bc4c00", "broken": "#8250df"}
@@ -42,8 +47,6 @@ WRAP = 128
 
 
 def _rule_kind(rule) -> str:
-    from .framework import AllOf, BoundHolds, BoundHoldsEach, RankCorrelationAbove, RatioNonIncreasing, SlopeCI
-
     if isinstance(rule, RankCorrelationAbove):
         return "rank"
     if isinstance(rule, BoundHoldsEach):
@@ -329,14 +332,12 @@ def _ylabel(ax, text: str):
 
 
 def _parts(rule):
-    from .framework import AllOf
 
     return list(rule.rules) if isinstance(rule, AllOf) else [rule]
 
 
 def _mean_limits(ax, res, axk=None):
     """MeanBound (alone or in an AllOf): the one-sided limit of the mean at each x, the number the rule compares."""
-    from .framework import MeanBound
 
     for j, sub in enumerate(_parts(res.claim.rule)):
         if not isinstance(sub, MeanBound):
@@ -387,9 +388,7 @@ def _panel_slope(ax, res):
     _draw_bounds(ax, mc, mk, "bound", axk=axk)
     parts_c = res.result.stats.get("parts", [res.result.stats])
     parts_k = res.control_result.stats.get("parts", [res.control_result.stats])
-    from .framework import fit_loglog_slope
 
-    from .framework import SlopeCI
 
     slopes = [(j, sub) for j, sub in enumerate(_parts(res.claim.rule)) if isinstance(sub, SlopeCI)]
     for j, sub in slopes:
@@ -560,10 +559,9 @@ def _caption(report, res) -> list[str]:
     if c.deviation and res.status == "deviation":
         lines.append(("Documented deviation", c.deviation))
     size = "quick" if report.quick else "full"
-    from .framework import _verdict_qualifier
 
     verdict = STATUS_TEXT.get(res.status, res.status.upper())
-    qual = _verdict_qualifier(res)
+    qual = verdict_qualifier(res)
     if qual:
         verdict = verdict.replace("PASS:", f"PASS{qual}:", 1)
     if res.measurement.invariant_violations:
@@ -639,9 +637,8 @@ def draw(fig, report, res):
     else:
         _panel_values(axes[0], res, kind)
     status = res.status
-    from .framework import _verdict_qualifier
 
-    fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}{_verdict_qualifier(res)}", fontsize=11.5, fontweight="bold",
+    fig.suptitle(f"{report.name} / {res.claim.name}: {status.upper()}{verdict_qualifier(res)}", fontsize=11.5, fontweight="bold",
                  color=STATUS_COLOR.get(status, "k"), x=0.01, ha="left")
     text = fig.text(0.01, (cap_in - 0.08) / h_tot, "\n".join(cap), fontsize=CAPTION_PT, va="top", ha="left",
                     family="DejaVu Sans", linespacing=1.3)
