@@ -17,7 +17,8 @@ GORP_TIGHT_SAMPLE_COMPLEXITY = Bound(
     source="Laidlaw, Russell & Dragan 2023, Bridging RL Theory and Practice with the Effective Horizon, Appendix C",
     assumptions=("deterministic MDP", "m = m_k of the Appendix C failure-probability recursion (numeric)",
                  "success probability >= 1/2"),
-    notes="numeric bound: m_k has no closed form; rltheory.analysis.gorp_tight_bound.tight_gorp_bound computes it "
+    notes="numeric bound: m_k has no closed form; "
+          "rltheory.algorithms.effective_horizon.gorp_tight_bound.tight_gorp_bound computes it "
           "(the authors count T^2 A^k m_k time steps)",
 )
 

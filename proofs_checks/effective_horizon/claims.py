@@ -145,8 +145,9 @@ def _measure(ctx: RunContext, control: bool) -> Measurement:
 
 
 def tight_bound_for(index, quick, seed):
-    """The Appendix C bound (:func:`rltheory.analysis.gorp_tight_bound.tight_gorp_bound`) at the k that
-    :func:`gorp_vs_bound` runs GORP with on suite MDP ``index``, next to the simple bound's m at that k."""
+    """The Appendix C bound (:func:`rltheory.algorithms.effective_horizon.gorp_tight_bound.tight_gorp_bound`) at
+    the k that :func:`gorp_vs_bound` runs GORP with on suite MDP ``index``, next to the simple bound's m at that
+    k."""
     name, mdp = eh_suite(quick=bool(quick))[int(index)]
     choice = _gorp_choice(mdp)
     if choice is None:

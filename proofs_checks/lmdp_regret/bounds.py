@@ -23,7 +23,8 @@ LMDP_REGRET_UPPER = Bound(
     kind="upper",
     source="Zhou, Wang & Du 2023, Horizon-Free and Variance-Dependent RL for LMDPs, main theorem (abstract)",
     assumptions=("LMDP with context in hindsight", "total reward per episode <= 1, deterministic rewards",
-                 "probability >= 1 - delta", "Var* as defined in the paper (not retrieved; see rltheory.analysis.lmdp)"),
+                 "probability >= 1 - delta",
+                 "Var* as defined in the paper (not retrieved; see rltheory.algorithms.lmdp.analysis)"),
     notes="lower-order terms (poly(M, S, A, Gamma) log terms) not retrieved; omitted",
 )
 LMDP_REGRET_LOWER = Bound(
