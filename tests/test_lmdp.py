@@ -522,3 +522,22 @@ def test_check_learner_claims_protocol_and_mutants():
         assert not np.array_equal(res.returns, base_run.returns) or \
             not np.array_equal(res.epoch_value, base_run.epoch_value, equal_nan=True), mu.name
     assert base["value_excess"] <= lr.VALUE_TOL
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31 - 1))
+def test_empirical_model_rows_are_distributions(M, S, A, seed):
+    """The learner's planning model: every visited pair's empirical row is a probability distribution (sums to 1,
+    the defect of ``count_off_by_one``, which divides by ``N + 1``), unvisited rows are 0, and the prior sums to 1."""
+    from rltheory.algorithms.lmdp.hindsight import empirical_model
+
+    rng = np.random.default_rng(seed)
+    Nsas = rng.integers(0, 4, size=(M, S, A, S)).astype(float) * (rng.random((M, S, A, 1)) < 0.7)
+    N = Nsas.sum(axis=3)
+    nc = rng.integers(0, 5, size=M).astype(float)
+    ninit = rng.multinomial(1, np.ones(S) / S, size=M).astype(float) * nc[:, None]
+    known, Phat, prior = empirical_model(N, Nsas, nc, ninit)
+    np.testing.assert_array_equal(known, N > 0)
+    np.testing.assert_allclose(Phat.sum(axis=3)[known], 1.0, rtol=0, atol=1e-12)
+    assert not Phat[~known].any()
+    assert abs(prior.sum() - 1.0) <= 1e-12
