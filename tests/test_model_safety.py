@@ -179,7 +179,7 @@ def test_lp_solver_failure_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(cp.Problem, "solve", fail)
     m = TabularMDP(np.full((2, 2, 2), 0.5), np.ones((2, 2)) * 1e6, gamma=0.9)
     with pytest.raises(RuntimeError, match=r"^method: 'lp' failed: the LP solver \w+ gave up .*method='pi'"):
-        solve(m, "lp")
+        solve(m, method="lp")
 
 
 def test_lp_method_prints_nothing():
@@ -191,8 +191,8 @@ def test_lp_method_prints_nothing():
         rng = np.random.default_rng(0)
         m = TabularMDP(rng.dirichlet(np.ones(4), size=(4, 2)), rng.random((4, 2)), gamma=0.9)
         f = TabularMDP(rng.dirichlet(np.ones(4), size=(3, 4, 2)), rng.random((4, 2)), horizon=3)
-        r1, r2 = solve(m, "lp"), solve(f, "lp")
-        assert np.abs(r1.V - solve(m, "pi").V).max() < 1e-6 and np.abs(r2.V - solve(f).V).max() < 1e-6
+        r1, r2 = solve(m, method="lp"), solve(f, method="lp")
+        assert np.abs(r1.V - solve(m, method="pi").V).max() < 1e-6 and np.abs(r2.V - solve(f).V).max() < 1e-6
         print("END")
     """)
     assert out.returncode == 0, out.stderr

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int
+from .._validation import check_int, check_real, check_type
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -109,6 +109,15 @@ def horizon_arg(horizon, *, field: str = "horizon") -> int:
         The horizon (the rule of :func:`rltheory._validation.check_int` with ``low=1``).
     """
     return check_int(field, horizon, low=1)
+
+
+def _gamma_arg(gamma) -> float:
+    """``gamma`` as a float in ``[0, 1)`` (:func:`rltheory._validation.check_real`), with a hint for ``gamma = 1``."""
+    check_real("gamma", gamma)
+    if float(gamma) >= 1.0:
+        raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}; an undiscounted (gamma = 1) problem needs a "
+                         "finite horizon: pass horizon=H instead of gamma")
+    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True)
 
 
 def _numeric_array(x, field: str) -> np.ndarray:
@@ -264,20 +273,14 @@ class TabularMDP:
         object.__setattr__(self, "_frozen", False)
         # ---- horizon / gamma ------------------------------------------------------------
         if (horizon is None) == (gamma is None):
-            raise ValueError("exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) must be given")
+            raise ValueError("horizon: exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) "
+                             "must be given")
         if horizon is not None:
             self._H = horizon_arg(horizon)
             self._gamma = None
         else:
-            if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-                raise TypeError(f"gamma: expected a float, got {type(gamma).__name__}")
-            g = float(gamma)
-            if not np.isfinite(g) or not (0.0 <= g < 1.0):
-                hint = ("; an undiscounted (gamma = 1) problem needs a finite horizon: pass horizon=H instead of gamma"
-                        if g >= 1.0 else "")
-                raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}{hint}")
             self._H = None
-            self._gamma = g
+            self._gamma = _gamma_arg(gamma)
         # ---- rewards (shape checked against P's S, A below) -----------------------------------
         Rarr = as_float_array(R, "R")
         if Rarr.ndim not in (2, 3):
@@ -287,8 +290,7 @@ class TabularMDP:
                 raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
             if Rarr.shape[0] != self._H:
                 raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
-        if copy not in (True, False):
-            raise TypeError(f"copy: expected a bool, got {type(copy).__name__}")
+        check_type("copy", copy, (bool, np.bool_), "a bool")
         # ---- transitions ----------------------------------------------------------------
         self._P = None
         self._sp = None
@@ -305,8 +307,8 @@ class TabularMDP:
         self._R = readonly(Rarr)
         # ---- initial distribution -------------------------------------------------------
         self._mu0 = readonly(self._parse_mu0(mu0))
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        if name is not None:
+            check_type("name", name, str)
         self._name = name
         object.__setattr__(self, "_frozen", True)
 
@@ -497,7 +499,7 @@ class TabularMDP:
             out = np.zeros(S)
             out[0] = 1.0
             return out
-        if isinstance(mu0, numbers.Integral) and not isinstance(mu0, bool):
+        if isinstance(mu0, numbers.Integral) and not isinstance(mu0, (bool, np.bool_)):
             if not 0 <= mu0 < S:
                 raise ValueError(f"mu0: initial state {mu0} out of range [0, {S})")
             out = np.zeros(S)
