@@ -131,14 +131,15 @@ CSR_BLOCK_ROWS = 256
 
 
 @njit(cache=True)
-def csr_check_shared(indptr, indices, data, S, atol, indptr64):
-    """Validate CSR arrays in place (nothing is copied but the row pointers, into the int64 ``indptr64``).
+def csr_check_shared(indptr, indices, data, S, atol):
+    """Validate CSR arrays in place (nothing is copied).
 
     The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
     int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
     ``nnz`` = ``data.shape[0] <= indices.shape[0]``. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block
     one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
-    its entries (column range, sign, strictly increasing columns within each row) that the compiler vectorises.
+    its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
+    are counted in the first pass and discounted) that the compiler vectorises.
     Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
     duplicate column); False at the first block with any defect or duplicate, after which the caller runs
     :func:`csr_check_copy`, which finds and names the first bad row. Every pointer is checked before the entries
@@ -147,7 +148,6 @@ def csr_check_shared(indptr, indices, data, S, atol, indptr64):
     n = indptr.shape[0] - 1
     nnz = uint64(data.shape[0])
     Su = uint64(S)
-    indptr64[0] = 0
     k = uint64(0)
     for b0 in range(0, n, CSR_BLOCK_ROWS):
         b1 = min(b0 + CSR_BLOCK_ROWS, n)
@@ -159,7 +159,6 @@ def csr_check_shared(indptr, indices, data, S, atol, indptr64):
             hi = uint64(hi_s)
             if hi_s < 0 or hi < k or hi > nnz:
                 return False
-            indptr64[r + 1] = hi_s
             if k < hi and k > uint64(0):
                 n_start += np.int64(indices[k]) <= np.int64(indices[k - uint64(1)])
             tot = 0.0
@@ -171,11 +170,14 @@ def csr_check_shared(indptr, indices, data, S, atol, indptr64):
             return False
         n_desc = 0
         n_bad = 0
-        first = k0 if k0 > uint64(0) else uint64(1)
+        first = k0
+        if k0 == uint64(0) and k > uint64(0):
+            n_bad += (uint64(indices[0]) >= Su) | (data[0] < 0.0)
+            first = uint64(1)
         for i in range(first, k):
-            n_desc += np.int64(indices[i]) <= np.int64(indices[i - uint64(1)])
-        for i in range(k0, k):
-            n_bad += (uint64(indices[i]) >= Su) | (data[i] < 0.0)
+            j = np.int64(indices[i])
+            n_desc += j <= np.int64(indices[i - uint64(1)])
+            n_bad += (uint64(j) >= Su) | (data[i] < 0.0)
         if n_bad or n_desc != n_start:
             return False
     return True

@@ -451,10 +451,9 @@ class TabularMDP:
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
         if (share and data.dtype == np.float64 and indices.dtype == _index_dtype(S) and data.flags.c_contiguous
                 and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
-            ip64 = np.empty(nrows + 1, dtype=np.int64)
-            if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL, ip64):
+            if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL):
                 self._hp = hp
-                self._sp = _Sparse(readonly(ip64), readonly(indices[:nnz]), readonly(data[:nnz]))
+                self._sp = _Sparse(readonly(indptr.astype(np.int64)), readonly(indices[:nnz]), readonly(data[:nnz]))
                 return
             # a defect or a non-canonical row: the copying pass below finds and names it (or canonicalises)
         indptr = indptr.astype(np.int64)
