@@ -18,7 +18,7 @@ Sections (issue 4):
   once with the default threads (set at run time through OpenBLAS, see :func:`blas_threads`; issue #15, item 10);
 * ``construction`` - building a validated ``TabularMDP`` from raw arrays against one NumPy reduction over the same
   data and QuantEcon's ``DiscreteDP`` (:mod:`benchmarks.construction`; JSON key ``construction``; issue #15,
-  item 9 asks for at most 2 reductions at dense S = 2000, A = 8);
+  item 9 asks for at most 2 reductions; a target per case, dense and sparse);
 * ``memory`` - peak resident memory of a sparse solve, each in a fresh process
   (:mod:`benchmarks.memory_probe`), as a multiple of the model's own bytes (not timed; JSON key ``memory``).
 
@@ -470,12 +470,12 @@ class Bench:
 
         self.construction_rows = C.construction_rows(C.PROFILES[self.profile], rounds=max(2, self.cfg["rounds"]))
         for r in self.construction_rows:
-            if r["kind"] == "dense":
-                self.target(f"construction {r['case']}: 2 / (construction time / one P.sum())",
-                            2.0 / r["x_reduction"], 1.0,
-                            f"construct {_fmt_t(r['seconds']['rltheory'])}, P.sum() {_fmt_t(r['seconds']['reduction'])}"
-                            + (f", QuantEcon DiscreteDP {_fmt_t(r['seconds']['quantecon'])}"
-                               if "quantecon" in r["seconds"] else ""))
+            red = "P.sum()" if r["kind"] == "dense" else "P.data.sum()"
+            self.target(f"construction {r['case']}: 2 / (construction time / one {red})",
+                        2.0 / r["x_reduction"], 1.0,
+                        f"construct {_fmt_t(r['seconds']['rltheory'])}, {red} {_fmt_t(r['seconds']['reduction'])}"
+                        + (f", QuantEcon DiscreteDP {_fmt_t(r['seconds']['quantecon'])}"
+                           if "quantecon" in r["seconds"] else ""))
 
     # ----------------------------------------------------------------------------- memory
     def memory(self):
