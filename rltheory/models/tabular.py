@@ -137,6 +137,10 @@ def _numeric_array(x, field: str) -> np.ndarray:
     return arr
 
 
+#: Arrays with fewer entries than this are checked for finiteness by NumPy, larger ones by a compiled pass.
+_SMALL = 1 << 16
+
+
 def as_float_array(x, field: str) -> np.ndarray:
     """A private float64 copy of ``x``, checked to be finite (errors name ``field``).
 
@@ -160,7 +164,11 @@ def as_float_array(x, field: str) -> np.ndarray:
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
     arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-    i = int(_V.first_nonfinite(arr.reshape(-1)))
+    flat = arr.reshape(-1)
+    if flat.size < _SMALL:  # NumPy: no kernel to compile for the small arrays of a first call
+        i = -1 if np.isfinite(flat).all() else int(np.flatnonzero(~np.isfinite(flat))[0])
+    else:  # one pass without a boolean temporary of the array's size
+        i = int(_V.first_nonfinite(flat))
     if i >= 0:
         bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
         raise ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
