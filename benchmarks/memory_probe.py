@@ -39,7 +39,7 @@ def main(S: int, method: str, seed: int = 0) -> dict:
 
     from .instances import garnet
 
-    solve(garnet(300, 4, (5, 10), seed=1, gamma=0.99, sparse=True)[0], method)  # compile
+    solve(garnet(300, 4, (5, 10), seed=1, gamma=0.99, sparse=True)[0], method=method)  # compile
     import gc
 
     gc.collect()
@@ -57,7 +57,7 @@ def main(S: int, method: str, seed: int = 0) -> dict:
     except OSError:
         reset = False
     before = _status("VmRSS")
-    res = solve(mdp, method, tol=1e-8)
+    res = solve(mdp, method=method, tol=1e-8)
     peak = _status("VmHWM")
     return dict(S=S, method=method, nnz=int(dt.size), model_bytes=int(model), rss_before=before, peak=peak,
                 extra_peak=peak - before, extra_over_model=(peak - before) / model, peak_reset=reset,

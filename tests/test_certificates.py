@@ -117,7 +117,7 @@ _SET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 def test_discounted_error_bound_is_true_rounding_included(mdp, method):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # the default tol is always reachable
-        res = solve(mdp, method)
+        res = solve(mdp, method=method)
     assert res.converged
     Vstar = exact_discounted_vstar(mdp, res.policy)
     err = _max_err(res.V, Vstar)
@@ -163,7 +163,7 @@ def test_gamma_near_one_is_honest():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             try:
-                res = solve(mdp, m, max_iter=20_000)
+                res = solve(mdp, method=m, max_iter=20_000)
             except ValueError as exc:  # allowed: a refusal naming gamma
                 assert str(exc).startswith("gamma:")
                 continue
@@ -175,7 +175,7 @@ def test_gamma_with_row_sums_above_one_is_refused():
     P = np.array([[[1.0 + 5e-10]]])
     mdp = TabularMDP(P, np.array([[1.0]]), gamma=1.0 - 1e-10)
     with pytest.raises(ValueError, match="^gamma:"):
-        solve(mdp, "vi")
+        solve(mdp, method="vi")
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -188,11 +188,11 @@ def test_default_tol_is_reachable_at_every_reward_scale(scale, sparse):
     if sparse:
         P = sp.csr_matrix(P.reshape(S * A, S))
     mdp = TabularMDP(P, scale * (1.0 + rng.random((S, A))), gamma=0.99)
-    ref = solve(mdp, "pi")
+    ref = solve(mdp, method="pi")
     for m in ("vi", "mpi"):
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            res = solve(mdp, m, max_iter=5000)
+            res = solve(mdp, method=m, max_iter=5000)
         assert res.converged and res.nit < 5000
         assert res.error_bound <= res.extra["tol"]
         # the tolerance follows the reward scale: same relative accuracy at every scale
@@ -205,12 +205,12 @@ def test_max_iter_gives_convergence_warning_and_fields():
     S, A = 30, 3
     mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A)), gamma=0.99)
     with pytest.warns(ConvergenceWarning, match="^max_iter:"):
-        res = solve(mdp, "vi", max_iter=2)
+        res = solve(mdp, method="vi", max_iter=2)
     assert res.converged is False and res.nit == 2
     assert issubclass(ConvergenceWarning, UserWarning)
-    Vstar = solve(mdp, "pi")
+    Vstar = solve(mdp, method="pi")
     assert np.abs(res.V - Vstar.V).max() <= res.error_bound + Vstar.error_bound  # still a true bound
-    ok = solve(mdp, "vi")
+    ok = solve(mdp, method="vi")
     assert ok.converged is True and ok.nit == ok.iterations > 2
 
 
@@ -219,21 +219,21 @@ def test_unreachable_tol_stops_at_the_float_floor_with_a_warning():
     S, A = 40, 3
     mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), 1e6 * rng.random((S, A)), gamma=0.999)
     with pytest.warns(ConvergenceWarning, match="^tol:"):
-        res = solve(mdp, "vi", tol=1e-12)
+        res = solve(mdp, method="vi", tol=1e-12)
     assert not res.converged and res.nit < 10_000
 
 
 def test_method_names_case_insensitive_and_short_repr():
     rng = np.random.default_rng(4)
     mdp = TabularMDP(rng.dirichlet(np.ones(5), size=(5, 2)), rng.random((5, 2)), gamma=0.9)
-    base = solve(mdp, "vi")
+    base = solve(mdp, method="vi")
     for name in ("VI", "Value_Iteration", " vi "):
-        assert np.array_equal(solve(mdp, name).V, base.V)
-    assert solve(mdp, "POLICY_ITERATION").method == "pi"
+        assert np.array_equal(solve(mdp, method=name).V, base.V)
+    assert solve(mdp, method="POLICY_ITERATION").method == "pi"
     with pytest.raises(ValueError, match="^method:"):
-        solve(mdp, "simplex")
+        solve(mdp, method="simplex")
     with pytest.raises(TypeError, match="^method:"):
-        solve(mdp, 3)
+        solve(mdp, method=3)
     text = repr(base)
     assert text.startswith("SolveResult(method='vi'") and "error_bound=" in text and "converged=True" in text
     assert "nit=" in text and len(text) < 200 and "[" not in text

@@ -100,6 +100,20 @@ def test_dense_float64_kernel_is_shared_read_only_unless_copied():
         TabularMDP(P, np.zeros((3, 2)), gamma=0.5, copy="yes")
 
 
+def test_canonical_csr_arrays_are_shared_read_only_unless_copied():
+    M = sp.csr_matrix(np.full((6, 3), 1.0 / 3))  # S = 3, A = 2: float64 data, int32 indices, canonical
+    m = TabularMDP(M, np.zeros((3, 2)), gamma=0.5)
+    ip, ix, d = m.csr_arrays
+    assert np.shares_memory(d, M.data) and np.shares_memory(ix, M.indices) and not d.flags.writeable
+    assert ip.dtype == np.int64 and np.array_equal(ip, M.indptr) and M.data.flags.writeable
+    c = TabularMDP(M, np.zeros((3, 2)), gamma=0.5, copy=True)
+    assert not np.shares_memory(c.csr_arrays[2], M.data) and np.array_equal(c.csr_arrays[2], M.data)
+    M64 = M.copy()
+    M64.indices = M64.indices.astype(np.int64)  # not the stored index dtype: validated while copied to int32
+    ix64 = TabularMDP(M64, np.zeros((3, 2)), gamma=0.5).csr_arrays[1]
+    assert ix64.dtype == np.int32 and not np.shares_memory(ix64, M64.indices)
+
+
 def test_non_canonical_csr_is_stored_as_scipy_canonicalises_it():
     rng = np.random.default_rng(1)
     S, A = 5, 3
@@ -165,7 +179,7 @@ def test_lp_solver_failure_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(cp.Problem, "solve", fail)
     m = TabularMDP(np.full((2, 2, 2), 0.5), np.ones((2, 2)) * 1e6, gamma=0.9)
     with pytest.raises(RuntimeError, match=r"^method: 'lp' failed: the LP solver \w+ gave up .*method='pi'"):
-        solve(m, "lp")
+        solve(m, method="lp")
 
 
 def test_lp_method_prints_nothing():
@@ -177,8 +191,8 @@ def test_lp_method_prints_nothing():
         rng = np.random.default_rng(0)
         m = TabularMDP(rng.dirichlet(np.ones(4), size=(4, 2)), rng.random((4, 2)), gamma=0.9)
         f = TabularMDP(rng.dirichlet(np.ones(4), size=(3, 4, 2)), rng.random((4, 2)), horizon=3)
-        r1, r2 = solve(m, "lp"), solve(f, "lp")
-        assert np.abs(r1.V - solve(m, "pi").V).max() < 1e-6 and np.abs(r2.V - solve(f).V).max() < 1e-6
+        r1, r2 = solve(m, method="lp"), solve(f, method="lp")
+        assert np.abs(r1.V - solve(m, method="pi").V).max() < 1e-6 and np.abs(r2.V - solve(f).V).max() < 1e-6
         print("END")
     """)
     assert out.returncode == 0, out.stderr

@@ -26,10 +26,10 @@ def _scale(x):
 
 @given(tabular_mdps(discounted=True))
 def test_discounted_methods_agree_and_certificates_hold(mdp):
-    exact = solve(mdp, "pi")
+    exact = solve(mdp, method="pi")
     Vs = exact.V
     for m in ("vi", "mpi"):
-        r = solve(mdp, m, tol=1e-10)
+        r = solve(mdp, method=m, tol=1e-10)
         assert np.abs(r.V - Vs).max() <= r.error_bound + 1e-10 * _scale(Vs)
         assert r.error_bound <= 1e-10 + 1e-12
         res = float(bellman_residual(mdp, r.V))
@@ -37,14 +37,14 @@ def test_discounted_methods_agree_and_certificates_hold(mdp):
     assert exact.error_bound <= 1e-9 * _scale(Vs)
     # the other storage gives the same answers
     other = mdp.to_dense() if mdp.is_sparse else mdp.to_sparse()
-    assert np.abs(solve(other, "pi").V - Vs).max() <= 1e-10 * _scale(Vs)
+    assert np.abs(solve(other, method="pi").V - Vs).max() <= 1e-10 * _scale(Vs)
 
 
 @settings(max_examples=15)
 @given(tabular_mdps(max_states=5, max_actions=3, max_horizon=5))
 def test_lp_agrees_with_dynamic_programming(mdp):
     dp = solve(mdp)
-    lp = solve(mdp, "lp")
+    lp = solve(mdp, method="lp")
     assert np.abs(lp.V - dp.V).max() <= 1e-6 * _scale(dp.V)
     assert lp.error_bound <= 1e-5 * _scale(dp.V)
     occ = lp.extra["occupancy"]
@@ -171,7 +171,7 @@ def test_two_state_closed_form():
     P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
     R = np.array([[1.0, 0.0], [2.0, 2.0]])
     for m in ("vi", "pi", "mpi", "lp"):
-        r = solve(TabularMDP(P, R, gamma=0.9), m)
+        r = solve(TabularMDP(P, R, gamma=0.9), method=m)
         assert np.allclose(r.V, [18.0, 20.0], atol=1e-6), m
         assert r.policy[0] == 1
 
@@ -216,7 +216,7 @@ def test_bad_policies_raise(pol, exc, text):
 def test_finite_horizon_rejects_discounted_methods():
     m = TabularMDP(np.full((2, 2, 2), 0.5), np.zeros((2, 2)), horizon=3)
     with pytest.raises(ValueError, match="backward_induction"):
-        solve(m, "vi")
+        solve(m, method="vi")
 
 
 @given(tabular_mdps(discounted=False), st.integers(0, 2**32 - 1))
@@ -242,8 +242,8 @@ def test_sparse_policy_iteration_large_uses_krylov_and_agrees_with_mpi():
     import mdps
 
     m = mdps.garnet(20_001, 2, 3, seed=0, gamma=0.9, sparse=True)
-    pi_res = solve(m, "pi")
-    mpi_res = solve(m, "mpi", tol=1e-10)
+    pi_res = solve(m, method="pi")
+    mpi_res = solve(m, method="mpi", tol=1e-10)
     assert pi_res.error_bound <= 1e-9
     assert np.max(np.abs(pi_res.V - mpi_res.V)) <= 1e-8
     assert solve(m).method == "vi"
@@ -258,11 +258,20 @@ def test_sparse_policy_iteration_gmres_stall(monkeypatch):
         return np.zeros_like(b), 1
 
     small = mdps.garnet(50, 3, 4, seed=1, gamma=0.95, sparse=True)
-    ref = solve(small, "mpi", tol=1e-12)
+    ref = solve(small, method="mpi", tol=1e-12)
     monkeypatch.setattr(api.spla, "gmres", stalled)
-    assert np.max(np.abs(solve(small, "pi").V - ref.V)) <= 1e-9
+    assert np.max(np.abs(solve(small, method="pi").V - ref.V)) <= 1e-9
     monkeypatch.setattr(api, "MAX_SPARSE_LU_STATES", 10)
-    assert np.max(np.abs(solve(small, "pi").V - ref.V)) <= 1e-9  # a 50-state matrix counts as banded: LU allowed
+    assert np.max(np.abs(solve(small, method="pi").V - ref.V)) <= 1e-9  # a 50-state matrix counts as banded: LU allowed
     monkeypatch.setattr(api, "_banded", lambda A: False)
     with pytest.raises(ValueError, match="GMRES stalled.*mpi"):
-        solve(small, "pi")
+        solve(small, method="pi")
+
+
+def test_solve_and_occupancy_options_are_keyword_only():
+    m = TabularMDP(np.full((2, 1, 2), 0.5), np.zeros((2, 1)), gamma=0.5)
+    with pytest.raises(TypeError):
+        solve(m, "vi")
+    with pytest.raises(TypeError):
+        occupancy(m, np.zeros(2, dtype=np.int64), 1)
+    assert np.array_equal(occupancy(m, np.zeros(2, dtype=np.int64), mu0=1).sum(axis=1), [0.25, 0.75])

@@ -12,7 +12,7 @@ solve results do not depend on them.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 #: Codes returned by :func:`csr_check_copy` (the first structural or value defect found in a row).
 CSR_OK = 0
@@ -106,6 +106,81 @@ def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratc
         if neg or not (abs(tot - 1.0) <= atol):
             return r, CSR_BAD_VALUES, canonical
     return -1, CSR_OK, canonical
+
+
+@njit(cache=True)
+def first_nonfinite(flat):
+    """Index of the first NaN or infinite entry of the 1-D float64 array ``flat``, or -1 (one pass, no temporary)."""
+    bad = 0
+    n = flat.shape[0]
+    for i in range(n):
+        x = flat[i]
+        bad += not (x - x == 0.0)
+    if bad == 0:
+        return -1
+    for i in range(n):
+        x = flat[i]
+        if not (x - x == 0.0):
+            return i
+    return -1
+
+
+#: Rows per block of :func:`csr_check_shared`: a block's entries (about 10 per row on typical kernels) stay in the
+#: L1 cache between its two passes, so a kernel larger than the caches is read from memory once.
+CSR_BLOCK_ROWS = 256
+
+
+@njit(cache=True)
+def csr_check_shared(indptr, indices, data, S, atol):
+    """Validate CSR arrays in place (nothing is copied).
+
+    The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
+    int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
+    ``nnz`` = ``data.shape[0] <= indices.shape[0]``. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block
+    one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
+    its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
+    are counted in the first pass and discounted) that the compiler vectorises.
+    Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
+    duplicate column); False at the first block with any defect or duplicate, after which the caller runs
+    :func:`csr_check_copy`, which finds and names the first bad row. Every pointer is checked before the entries
+    it delimits are read, so nothing is read out of bounds. The row sums run in storage order on unsigned
+    indices (no wrap-around test per access)."""
+    n = indptr.shape[0] - 1
+    nnz = uint64(data.shape[0])
+    Su = uint64(S)
+    k = uint64(0)
+    for b0 in range(0, n, CSR_BLOCK_ROWS):
+        b1 = min(b0 + CSR_BLOCK_ROWS, n)
+        k0 = k
+        bad = False
+        n_start = 0  # rows starting with a column <= the previous entry's (a descent across a row boundary)
+        for r in range(b0, b1):
+            hi_s = np.int64(indptr[r + 1])
+            hi = uint64(hi_s)
+            if hi_s < 0 or hi < k or hi > nnz:
+                return False
+            if k < hi and k > uint64(0):
+                n_start += np.int64(indices[k]) <= np.int64(indices[k - uint64(1)])
+            tot = 0.0
+            while k < hi:
+                tot += data[k]
+                k += uint64(1)
+            bad |= not (abs(tot - 1.0) <= atol)
+        if bad:
+            return False
+        n_desc = 0
+        n_bad = 0
+        first = k0
+        if k0 == uint64(0) and k > uint64(0):
+            n_bad += (uint64(indices[0]) >= Su) | (data[0] < 0.0)
+            first = uint64(1)
+        for i in range(first, k):
+            j = np.int64(indices[i])
+            n_desc += j <= np.int64(indices[i - uint64(1)])
+            n_bad += (uint64(j) >= Su) | (data[i] < 0.0)
+        if n_bad or n_desc != n_start:
+            return False
+    return True
 
 
 @njit(cache=True)

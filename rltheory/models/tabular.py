@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int
+from .._validation import check_int, check_real, check_type
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -111,6 +111,15 @@ def horizon_arg(horizon, *, field: str = "horizon") -> int:
     return check_int(field, horizon, low=1)
 
 
+def _gamma_arg(gamma) -> float:
+    """``gamma`` as a float in ``[0, 1)`` (:func:`rltheory._validation.check_real`), with a hint for ``gamma = 1``."""
+    check_real("gamma", gamma)
+    if float(gamma) >= 1.0:
+        raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}; an undiscounted (gamma = 1) problem needs a "
+                         "finite horizon: pass horizon=H instead of gamma")
+    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True)
+
+
 def _numeric_array(x, field: str) -> np.ndarray:
     """``np.asarray(x)`` after rejecting sparse, object, bool and complex input (TypeError naming ``field``)."""
     if isinstance(x, (sp.spmatrix, sp.sparray)):
@@ -126,6 +135,10 @@ def _numeric_array(x, field: str) -> np.ndarray:
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{field}: expected a real numeric array, got dtype={arr.dtype}")
     return arr
+
+
+#: Arrays with fewer entries than this are checked for finiteness by NumPy, larger ones by a compiled pass.
+_SMALL = 1 << 16
 
 
 def as_float_array(x, field: str) -> np.ndarray:
@@ -150,9 +163,14 @@ def as_float_array(x, field: str) -> np.ndarray:
     """
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
-    arr = arr.astype(np.float64, copy=True)
-    if not np.all(np.isfinite(arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    flat = arr.reshape(-1)
+    if flat.size < _SMALL:  # NumPy: no kernel to compile for the small arrays of a first call
+        i = -1 if np.isfinite(flat).all() else int(np.flatnonzero(~np.isfinite(flat))[0])
+    else:  # one pass without a boolean temporary of the array's size
+        i = int(_V.first_nonfinite(flat))
+    if i >= 0:
+        bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
         raise ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
     return arr
 
@@ -233,10 +251,13 @@ class TabularMDP:
         Label used in reprs and reports.
     copy : bool, default False
         A dense ``P`` that already is a C-contiguous float64 array is used without a copy (as ``np.asarray``
-        does, and as validating it at memory speed requires); the model hands out read-only views of it, but
-        writing into the caller's array afterwards would change the model unchecked. ``copy=True`` keeps a
-        private copy. Every other input (``R``, ``mu0``, sparse and list kernels, other dtypes or layouts) is
-        always copied.
+        does, and as validating it at memory speed requires); so are the ``data`` and ``indices`` arrays of a CSR
+        ``P`` that already are C-contiguous float64 and int32 (int64 from ``2**31`` states on) and canonical
+        (sorted, no duplicate column; the row pointers are always copied, as int64). This is scipy's
+        ``copy=False``: the model hands out read-only views of those arrays, but writing into the caller's arrays
+        afterwards changes the model without validation (a next-state index moved out of range then makes
+        solvers read out of bounds). ``copy=True`` keeps private copies. Every other input (``R``, ``mu0``,
+        successor lists, other dtypes, layouts or non-canonical CSR) is always copied.
 
     Raises
     ------
@@ -249,9 +270,9 @@ class TabularMDP:
 
     Notes
     -----
-    Validation reads every entry of ``P`` once, in a single compiled pass (finiteness, sign, row sums, and for
-    sparse kernels the CSR structure and the range of every next-state index), and allocates nothing of
-    ``P``'s size for a shared dense kernel.
+    Validation reads every entry of ``P`` once, in one compiled pass (finiteness, sign, row sums, and for
+    sparse kernels the CSR structure, the range of every next-state index and the canonical order), and
+    allocates nothing of ``P``'s size for a shared kernel.
     """
 
     __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_frozen")
@@ -260,20 +281,14 @@ class TabularMDP:
         object.__setattr__(self, "_frozen", False)
         # ---- horizon / gamma ------------------------------------------------------------
         if (horizon is None) == (gamma is None):
-            raise ValueError("exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) must be given")
+            raise ValueError("horizon: exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) "
+                             "must be given")
         if horizon is not None:
             self._H = horizon_arg(horizon)
             self._gamma = None
         else:
-            if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-                raise TypeError(f"gamma: expected a float, got {type(gamma).__name__}")
-            g = float(gamma)
-            if not np.isfinite(g) or not (0.0 <= g < 1.0):
-                hint = ("; an undiscounted (gamma = 1) problem needs a finite horizon: pass horizon=H instead of gamma"
-                        if g >= 1.0 else "")
-                raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}{hint}")
             self._H = None
-            self._gamma = g
+            self._gamma = _gamma_arg(gamma)
         # ---- rewards (shape checked against P's S, A below) -----------------------------------
         Rarr = as_float_array(R, "R")
         if Rarr.ndim not in (2, 3):
@@ -283,13 +298,12 @@ class TabularMDP:
                 raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
             if Rarr.shape[0] != self._H:
                 raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
-        if copy not in (True, False):
-            raise TypeError(f"copy: expected a bool, got {type(copy).__name__}")
+        check_type("copy", copy, (bool, np.bool_), "a bool")
         # ---- transitions ----------------------------------------------------------------
         self._P = None
         self._sp = None
         if isinstance(P, (sp.spmatrix, sp.sparray)):
-            self._init_sparse_matrix(P, Rarr)
+            self._init_sparse_matrix(P, Rarr, bool(copy))
         elif isinstance(P, (list, tuple)):
             dense = _rectangular_kernel(P, Rarr, self._H)
             if dense is None and _looks_like_successor_list(P):
@@ -301,8 +315,8 @@ class TabularMDP:
         self._R = readonly(Rarr)
         # ---- initial distribution -------------------------------------------------------
         self._mu0 = readonly(self._parse_mu0(mu0))
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        if name is not None:
+            check_type("name", name, str)
         self._name = name
         object.__setattr__(self, "_frozen", True)
 
@@ -343,7 +357,7 @@ class TabularMDP:
         self._hp = hp
         self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
-    def _init_sparse_matrix(self, P, Rarr):
+    def _init_sparse_matrix(self, P, Rarr, copy):
         rows, cols = (int(n) for n in P.shape)
         S = cols
         if Rarr.shape[-2] != S:
@@ -374,7 +388,8 @@ class TabularMDP:
                 M = P.tocsr()
             except Exception as exc:
                 raise ValueError(f"P: cannot convert the {fmt} sparse matrix to CSR ({exc})") from exc
-        self._set_csr(M.indptr, M.indices, M.data, hp)
+        # the caller's CSR arrays may be kept (copy=False); a converted matrix is ours anyway
+        self._set_csr(M.indptr, M.indices, M.data, hp, share=not copy or M is not P)
 
     def _init_successor_list(self, succ, Rarr):
         S = len(succ)
@@ -412,9 +427,12 @@ class TabularMDP:
                       np.concatenate(indices) if indices else np.zeros(0, np.int64),
                       np.concatenate(data) if data else np.zeros(0), 1)
 
-    def _set_csr(self, indptr, indices, data, hp):
-        """Validate raw CSR arrays (structure, index range, values) in one pass over a private copy, then keep
-        the copy in scipy's canonical form (sorted, duplicates summed)."""
+    def _set_csr(self, indptr, indices, data, hp, share: bool = False):
+        """Validate raw CSR arrays (structure, index range, values) in one pass and keep them in scipy's canonical
+        form (sorted, duplicates summed). With ``share``, arrays that already are canonical, C-contiguous, float64
+        (``data``) and of the stored index dtype (``indices``, :func:`_index_dtype`) are validated in place and kept
+        as they are (read-only views; only the row pointers are copied, as int64); anything else is validated while
+        being copied."""
         S, A = self._S, self._A
         nrows = hp * S * A
         indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
@@ -433,13 +451,20 @@ class TabularMDP:
             first = _flat_row_label(max(indptr.shape[0] - 1, 0), hp, S, A) if indptr.shape[0] <= nrows else None
             where = f"; rows from {first} on have no end pointer" if first else ""
             raise ValueError(f"P: CSR indptr has {indptr.shape[0]} entries, expected rows + 1 = {nrows + 1}{where}")
-        indptr = indptr.astype(np.int64)
         if indptr[0] != 0:
             raise ValueError(f"P: CSR row {_flat_row_label(0, hp, S, A)} is corrupt: indptr[0] = {int(indptr[0])}, "
                              "must be 0")
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
+        if (share and data.dtype == np.float64 and indices.dtype == _index_dtype(S) and data.flags.c_contiguous
+                and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
+            if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL):
+                self._hp = hp
+                self._sp = _Sparse(readonly(indptr.astype(np.int64)), readonly(indices[:nnz]), readonly(data[:nnz]))
+                return
+            # a defect or a non-canonical row: the copying pass below finds and names it (or canonicalises)
+        indptr = indptr.astype(np.int64)
         out_ix = np.empty(nnz, dtype=_index_dtype(S))
         out_dt = np.empty(nnz, dtype=np.float64)
         r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt, np.zeros(S))
@@ -481,7 +506,7 @@ class TabularMDP:
             out = np.zeros(S)
             out[0] = 1.0
             return out
-        if isinstance(mu0, numbers.Integral) and not isinstance(mu0, bool):
+        if isinstance(mu0, numbers.Integral) and not isinstance(mu0, (bool, np.bool_)):
             if not 0 <= mu0 < S:
                 raise ValueError(f"mu0: initial state {mu0} out of range [0, {S})")
             out = np.zeros(S)

@@ -191,7 +191,7 @@ def _tolerance(mdp: TabularMDP, tol, n: int):
     return float(tol), floor
 
 
-def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, max_iter: int = 1_000_000,
+def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, max_iter: int = 1_000_000,
           mpi_sweeps: int = 20, lp_solver: str | None = None) -> SolveResult:
     """Optimal values, action values and a greedy deterministic policy, with a certified error bound.
 
@@ -199,7 +199,7 @@ def solve(mdp: TabularMDP, method: str = "auto", *, tol: float | None = None, ma
     ----------
     mdp : TabularMDP
     method : str
-        ``"backward_induction"`` (alias ``"bi"``; finite horizon; exact up to rounding), ``"vi"``
+        Keyword-only, like every option below. ``"backward_induction"`` (alias ``"bi"``; finite horizon; exact up to rounding), ``"vi"``
         (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
         (``"modified_policy_iteration"``, ``mpi_sweeps`` evaluation sweeps per greedy step), ``"lp"``
         (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
@@ -541,7 +541,7 @@ def policy_value(mdp: TabularMDP, policy) -> float:
     return float(mdp.mu0 @ (V[0] if V.ndim == 2 else V))
 
 
-def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
+def occupancy(mdp: TabularMDP, policy, *, mu0=None) -> np.ndarray:
     """State-action occupancy measure of a Markov policy from ``mu0`` (default ``mdp.mu0``).
 
     Finite horizon: ``d_h(s,a) = Pr^pi(s_h = s, a_h = a)``, shape (H, S, A), each ``d_h`` a distribution,
@@ -556,8 +556,8 @@ def occupancy(mdp: TabularMDP, policy, mu0=None) -> np.ndarray:
         The MDP.
     policy : array_like
         A Markov policy, see :func:`as_stochastic_policy`.
-    mu0 : array_like, optional
-        Initial distribution (default ``mdp.mu0``).
+    mu0 : array_like or int, optional
+        Initial distribution or initial state (keyword-only; default ``mdp.mu0``).
 
     Returns
     -------
