@@ -89,8 +89,8 @@ def test_stitching_dataset_has_no_optimal_trajectory():
     m = mdps.stitching_gridworld(horizon=8)
     d = stitching_dataset(m, mdps.stitching_behaviours(), 250, seed=0)
     assert d.N == 1000 and set(np.unique(d.source)) == {0, 1, 2, 3}
-    vstar = float(m.mu0 @ solve(m).V[0])
-    assert vstar == 5.0 and d.returns.max() == 3.0
+    v_star = float(m.mu0 @ solve(m).V[0])
+    assert v_star == 5.0 and d.returns.max() == 3.0
     assert coverage(m, d)["frac_optimal"] == 0.0
 
 
@@ -222,11 +222,11 @@ def test_separating_family_realizable_but_not_complete():
 def test_fqi_tabular_full_coverage_is_optimal_and_linear_tabular_agree():
     m = mdps.random_mdp(4, 2, horizon=4, seed=1)
     d = suboptimal_dataset(m, 3000, seed=0)
-    vstar = float(m.mu0 @ solve(m).V[0])
+    v_star = float(m.mu0 @ solve(m).V[0])
     r1 = fqi(d, TabularClass(), mdp=m)
     r2 = fqi(d, LinearClass(tabular_features(4, 2)), mdp=m)
     assert np.allclose(r1.Q, r2.Q, atol=1e-6)
-    assert r1.value == pytest.approx(vstar, abs=0.05)
+    assert r1.value == pytest.approx(v_star, abs=0.05)
     assert np.allclose(r1.fit_rmse, 0.0) and np.allclose(r2.fit_rmse, 0.0, atol=1e-6)
     # a one-feature linear class is not complete: positive residual along the iterates
     r3 = fqi(d, LinearClass(np.ones((4, 2, 1))), mdp=m)
@@ -269,9 +269,9 @@ def test_rcsl_mlp_conditioning_matters():
     m = mdps.separating_family(16, seed=0)
     xs, _ = mdps.separating_features(16)
     d = suboptimal_dataset(m, 400, seed=1)
-    vstar = float(m.mu0 @ solve(m).V[0])
-    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0)) / vstar > 0.95
-    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0, cond=False)) / vstar < 0.8
+    v_star = float(m.mu0 @ solve(m).V[0])
+    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0)) / v_star > 0.95
+    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0, cond=False)) / v_star < 0.8
 
 
 def test_mbrcsl_stitches_where_rcsl_cannot():

@@ -20,7 +20,7 @@ from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weig
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
-from .._invariants import VSTAR_TOL, certified_optimum
+from .._invariants import V_STAR_TOL, certified_optimum
 from .._settings import sizes
 from .mutants import MUTANTS
 from .settings import (BAIRD_GAMMAS, COVERAGE_NS, FQI_MIN_SEEDS, FQI_WIDTH_NS, SIZES, STITCH_HS,
@@ -103,8 +103,8 @@ def rcsl_width_run(n, cond, seed):
     xs, _ = mdps.separating_features(n)
     data = suboptimal_dataset(mdp, 500, seed=seed + 10_000)
     pol = rcsl_mlp(data, 4, xs, cond=bool(cond), seed=seed)
-    vstar, err, problems = certified_optimum(mdp)
-    return {"ratio": rcsl_return(mdp, data, pol) / vstar, "vstar_error": err, "problems": problems}
+    v_star, err, problems = certified_optimum(mdp)
+    return {"ratio": rcsl_return(mdp, data, pol) / v_star, "v_star_error": err, "problems": problems}
 
 
 def rcsl_coverage_run(N, learner, M, seed):
@@ -112,13 +112,13 @@ def rcsl_coverage_run(N, learner, M, seed):
     (``learner`` as in :func:`_fit`); ``min_subopt``: the smallest one (an invariant: >= -certified error)."""
     mdp = mdps.stitching_gridworld(horizon=8)
     uni = np.full((mdp.S, mdp.A), 1.0 / mdp.A)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     rng = np.random.default_rng(seed)
     sub = []
     for _ in range(int(M)):
         d = collect(mdp, uni, int(N), seed=int(rng.integers(0, 2**31 - 1)))
-        sub.append(vstar - _execute(mdp, d, _fit(learner, d, seed)))
-    return {"subopt": float(np.mean(sub)), "min_subopt": float(np.min(sub)), "vstar_error": err,
+        sub.append(v_star - _execute(mdp, d, _fit(learner, d, seed)))
+    return {"subopt": float(np.mean(sub)), "min_subopt": float(np.min(sub)), "v_star_error": err,
             "problems": problems}
 
 
@@ -131,18 +131,18 @@ def rcsl_target_run(S, learner, seed):
     G = np.unique(np.round(data.returns, 9))
     targets = G[np.round(np.linspace(0, len(G) - 1, 5)).astype(int)]
     pol = _fit(learner, data, seed)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     J = np.array([_execute(mdp, data, pol, g) for g in targets])
-    return {"gap": float(np.max(np.abs(J - targets)) / vstar), "max_ratio": float(J.max() / vstar),
-            "vstar_error": err, "problems": problems}
+    return {"gap": float(np.max(np.abs(J - targets)) / v_star), "max_ratio": float(J.max() / v_star),
+            "v_star_error": err, "problems": problems}
 
 
 def _coverage_bound(N, M):
     mdp = mdps.stitching_gridworld(horizon=8)
     dist = return_distribution(mdp, np.full((mdp.S, mdp.A), 1.0 / mdp.A))
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
-    pstar = sum(p for g, p in dist.items() if g >= vstar - 1e-9)
-    vr = vstar - min(dist)
+    v_star = float(mdp.mu0 @ solve(mdp).V[0])
+    pstar = sum(p for g, p in dist.items() if g >= v_star - 1e-9)
+    vr = v_star - min(dist)
     q = RCSL_COVERAGE_DETERMINISTIC.evaluate(V_range=1.0, p=pstar, N=np.asarray(N, float))
     k = stats.binom.ppf(1 - DELTA, int(M), q)
     return vr * k / M, pstar, vr
@@ -179,13 +179,13 @@ def baird_run(gamma, method, seed):
 def stitch_run(H, method, seed):
     mdp = mdps.stitching_gridworld(horizon=int(H))
     data = stitching_dataset(mdp, mdps.stitching_behaviours(), 250, seed=seed)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     if method == "mbrcsl":
         r = mbrcsl(data, n_rollouts=2000, seed=seed)
         v = evaluate_return_conditioned(mdp, r.policy, r.target)
     else:
         v = rcsl_return(mdp, data, rcsl_tabular(data))
-    return {"ratio": v / vstar, "best_data": float(data.returns.max()) / vstar, "vstar_error": err,
+    return {"ratio": v / v_star, "best_data": float(data.returns.max()) / v_star, "v_star_error": err,
             "problems": problems}
 
 
@@ -237,9 +237,9 @@ def _value_invariants(m: Measurement, rows, key: str = "ratio", upper: float = 1
     probs = sorted({p for r in rows for p in r["result"].get("problems", [])})
     for p in probs:
         m.require(False, p)
-    err = max(r["result"].get("vstar_error", 0.0) for r in rows)
+    err = max(r["result"].get("v_star_error", 0.0) for r in rows)
     worst = max(r["result"][key] for r in rows)
-    m.require(worst <= upper + err + VSTAR_TOL, f"{key} <= {upper:g} + certified error (measured {worst:.6g})")
+    m.require(worst <= upper + err + V_STAR_TOL, f"{key} <= {upper:g} + certified error (measured {worst:.6g})")
     return m
 
 

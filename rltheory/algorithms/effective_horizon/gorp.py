@@ -76,17 +76,17 @@ class GORPResult:
         The committed open-loop plan.
     value : float
         Its exact return from the start.
-    optimal_value : float
+    v_star : float
         ``V*`` of the start state.
     optimal : bool
-        ``value >= optimal_value - PRECISION``.
+        ``value >= v_star - PRECISION``.
     episodes : int
         Episodes (rollouts) GORP used.
     """
 
     actions: np.ndarray
     value: float
-    optimal_value: float
+    v_star: float
     optimal: bool
     episodes: int
 
@@ -124,8 +124,8 @@ def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
     for a in actions:
         v += R[s, a]
         s = nxt[s, a]
-    vstar = float(solve(mdp).V[0, 0])
-    return GORPResult(actions, float(v), vstar, bool(v >= vstar - PRECISION), int(episodes))
+    v_star = float(solve(mdp).V[0, 0])
+    return GORPResult(actions, float(v), v_star, bool(v >= v_star - PRECISION), int(episodes))
 
 
 def gorp_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**16):

@@ -154,10 +154,10 @@ class SQIRLResult:
     ----------
     policy : ndarray of int, shape (T, S)
         The learned Markov policy.
-    value, optimal_value : float
+    value, v_star : float
         Its exact value and ``V*`` (``mu0``-weighted).
     optimal : bool
-        ``value >= optimal_value - tol``.
+        ``value >= v_star - tol``.
     episodes : int
         Episodes used, ``T m``.
     k, m : int
@@ -168,7 +168,7 @@ class SQIRLResult:
 
     policy: np.ndarray  # (T, S) int
     value: float
-    optimal_value: float
+    v_star: float
     optimal: bool
     episodes: int
     k: int
@@ -231,9 +231,9 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
             Q = _fit_table(regressor, S, A, ss[:, j], aa[:, j], rr[:, j] + vnext[nn[:, j]])
         pi[t] = _nanmax_rows(Q)[1]
     v = float(mdp.mu0 @ evaluate(mdp, pi)[0])
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    v_star = float(mdp.mu0 @ solve(mdp).V[0])
     name = regressor if isinstance(regressor, str) else type(regressor).__name__
-    return SQIRLResult(pi, v, vstar, bool(v >= vstar - tol), T * m, int(k), m, name)
+    return SQIRLResult(pi, v, v_star, bool(v >= v_star - tol), T * m, int(k), m, name)
 
 
 def sqirl_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**14,

@@ -310,7 +310,7 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     * ``concentrability`` = ``max_{h,s,a} d^pi_h(s,a) / mu_h(s,a)`` for ``pi`` (default: an optimal policy),
       ``mu_h`` the empirical step-h distribution (``inf`` when ``pi`` visits an uncovered pair): the single-policy
       coverage coefficient of offline RL;
-    * ``best_return`` = max dataset return, ``optimal_value`` = ``V*_0(mu0)``, ``frac_optimal`` = fraction of
+    * ``best_return`` = max dataset return, ``v_star`` = ``V*_0(mu0)``, ``frac_optimal`` = fraction of
       trajectories whose return is within 1e-9 of ``V*`` (near-optimal coverage, which RCSL needs).
 
     Parameters
@@ -324,7 +324,7 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     Returns
     -------
     dict
-        ``counts``, ``frac_pairs``, ``concentrability``, ``best_return``, ``optimal_value``, ``frac_optimal``.
+        ``counts``, ``frac_pairs``, ``concentrability``, ``best_return``, ``v_star``, ``frac_optimal``.
     """
     _check_fh(mdp)
     if (data.S, data.A, data.H) != (mdp.S, mdp.A, mdp.horizon):
@@ -339,11 +339,11 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     mu = counts / data.N
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(d > 0, d / mu, 0.0)
-    vstar = float(mdp.mu0 @ res.V[0])
+    v_star = float(mdp.mu0 @ res.V[0])
     G = data.returns
     return {"counts": counts, "frac_pairs": float((counts > 0).mean()), "concentrability": float(ratio.max()),
-            "best_return": float(G.max()), "mean_return": float(G.mean()), "optimal_value": vstar,
-            "frac_optimal": float(np.mean(G >= vstar - 1e-9))}
+            "best_return": float(G.max()), "mean_return": float(G.mean()), "v_star": v_star,
+            "frac_optimal": float(np.mean(G >= v_star - 1e-9))}
 
 
 def return_distribution(mdp: TabularMDP, policy) -> dict:
