@@ -165,7 +165,7 @@ def _optimism_instance(kind, seed):
 
 
 def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
-    """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical prior).
+    """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical initial belief).
     ``bonus = 0`` keeps the solver (and its optimistic value for unvisited pairs) with both bonuses switched off.
     A protocol learner's planning value is its ``planning_value()`` (or its belief plan's ``value``); NaN when
     it reports none (the claim then fails: optimism is not measurable)."""
@@ -173,7 +173,7 @@ def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
     vs = solve_lmdp(L).value
     if learner is None:
         res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1 * bonus, c2=C2 * bonus, Gamma=L.Gamma,
-                             prior="empirical", v_star=vs)
+                             initial_belief="empirical", v_star=vs)
     else:
         res = run_lmdp_learner(L, resolve_learner(learner), int(K), seed=seed, Gamma=L.Gamma, v_star=vs)
     vals = res.epoch_value
