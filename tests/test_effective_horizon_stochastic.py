@@ -163,10 +163,12 @@ def test_sample_complexity_helpers():
     assert doubling_search(lambda m, s: (m >= 8, 10 * m), seeds=[0, 1]) == (8, 80)
     assert doubling_search(lambda m, s: (False, m), seeds=[0], m_max=4) == (None, None)
     m = mdps.eh_suite.distractor_chain(3, horizon=6)
-    res = empirical_sample_complexity(m, "qlearning", seeds=range(4), budget=2**12)
+    res = empirical_sample_complexity(m, "qlearning", seeds=range(4), K=2**12)
     assert np.isfinite(res["episodes"]) and res["timesteps"] == res["episodes"] * 6
-    res = empirical_sample_complexity(m, "gorp", seeds=range(4), budget=2**8, k=1)
+    res = empirical_sample_complexity(m, "gorp", seeds=range(4), K=2**8, k=1)
     assert res["m"] >= 1
+    with pytest.warns(DeprecationWarning, match="budget"):  # the former name, kept for one release
+        assert empirical_sample_complexity(m, "gorp", seeds=range(4), budget=2**8, k=1) == res
     with pytest.raises(ValueError, match="learner"):
         empirical_sample_complexity(m, "ppo", seeds=[0])
 
@@ -205,7 +207,7 @@ def test_ucbvi_random_ties_and_stop_at_first_optimal():
             st_.first_optimal(tol=0.0)
     with pytest.raises(ValueError, match="tie_break"):
         ucbvi(m, 10, seed=0, tie_break="last")
-    res = empirical_sample_complexity(m, "ucbvi", seeds=range(4), budget=2**12, bonus="bernstein", tie_break="random")
+    res = empirical_sample_complexity(m, "ucbvi", seeds=range(4), K=2**12, bonus="bernstein", tie_break="random")
     assert res["episodes"] == first_success_quantile(firsts)
 
 
