@@ -58,7 +58,7 @@ def hard_rfe_gap(K: int, *, delta0: float = 1.0 / 6.0) -> float:
     return math.sqrt(delta0 / K) / (4.0 * math.sqrt(2.0))
 
 
-def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=0, gap: float | None = None,
+def hard_linear_mixture_rfe(d: int, horizon: int, *, K: int | None = None, seed=0, gap: float | None = None,
                             delta0: float = 1.0 / 6.0) -> LinearMixtureMDP:
     """Lower-bound instance of Theorem 2.6.8 (dissertation §2.6.2.2 / §2.8.4, after Zhou & Gu 2022a, Thm 5.4).
 

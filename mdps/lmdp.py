@@ -25,7 +25,7 @@ __all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "l
            "lmdp_horizon_chain"]
 
 
-def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, c: float = 0.5, cap: float = 0.25) -> float:
+def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, *, c: float = 0.5, cap: float = 0.25) -> float:
     """``min(cap, c sqrt(M n_leaves A / K))``: each (context, leaf) bandit is pulled about ``K/(M n_leaves)`` times.
     ``cap`` in ``(0, 1/2]`` (the gap is a probability shift from 1/2).
 

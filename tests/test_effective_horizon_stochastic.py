@@ -176,16 +176,16 @@ def test_sample_complexity_helpers():
 def test_fraction_and_rank_correlation_rules_can_fail():
     x = np.arange(1, 21, dtype=float)
     meas = Measurement("i", x, (x <= 15).astype(float)[:, None], "q", bound_values=np.full(20, 0.5))
-    assert FractionAtLeast(0.5, "lower").evaluate(meas).passed  # 15/20 >= 0.5 with lower limit 0.54
-    assert not FractionAtLeast(0.7, "lower").evaluate(meas).passed
+    assert FractionAtLeast(fraction=0.5, kind="lower").evaluate(meas).passed  # 15/20 >= 0.5 with lower limit 0.54
+    assert not FractionAtLeast(fraction=0.7, kind="lower").evaluate(meas).passed
     rng = np.random.default_rng(0)
     y = x + rng.normal(0, 1, 20)
     good = Measurement("i", x, y[:, None], "q", bound_values=x, meta={"comparator": rng.permutation(x).tolist()})
-    assert RankCorrelationAbove(0.5).evaluate(good).passed
+    assert RankCorrelationAbove(min_rho=0.5).evaluate(good).passed
     bad = Measurement("i", x, y[:, None], "q", bound_values=rng.permutation(x), meta={"comparator": x.tolist()})
-    assert not RankCorrelationAbove(0.5).evaluate(bad).passed
+    assert not RankCorrelationAbove(min_rho=0.5).evaluate(bad).passed
     inf = Measurement("i", x, np.where(x > 18, np.inf, x)[:, None], "q", bound_values=x, meta={"comparator": x.tolist()})
-    r = RankCorrelationAbove(0.5, require_better=False).evaluate(inf)
+    r = RankCorrelationAbove(min_rho=0.5, require_better=False).evaluate(inf)
     assert r.passed and r.stats["rho"] == pytest.approx(1.0, abs=1e-3)  # the two inf tie
 
 

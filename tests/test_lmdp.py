@@ -201,12 +201,12 @@ def test_other_families():
 def test_var_star_candidates_differ_by_context_randomness():
     # two deterministic contexts with different returns: within-context variance 0, total variance > 0
     L = mdps.lmdp_deterministic(2, 3, 2, horizon=4, seed=5)
-    assert var_star(L, "within") == pytest.approx(0.0, abs=1e-12)
-    assert var_star(L, "total") >= 0.0
+    assert var_star(L, candidate="within") == pytest.approx(0.0, abs=1e-12)
+    assert var_star(L, candidate="total") >= 0.0
     itb = mdps.lmdp_identify_then_bandit(2, 1, 2, horizon=8, gap=0.0, v=1.0)
-    assert var_star(itb, "within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
+    assert var_star(itb, candidate="within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
     with pytest.raises(ValueError, match="candidate"):
-        var_star(itb, "other")
+        var_star(itb, candidate="other")
 
 
 # ------------------------------------------------------------------------------------------- learners
@@ -323,7 +323,7 @@ def test_itb_coef_differencing_and_dimension_claims_wired():
     ks = 100 * np.array([1, 2, 4, 8])
     regs = []
     for k in ks:
-        L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=mdps.lmdp_k_dependent_gap(int(k), 2, 2, 4, 0.5),
+        L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=mdps.lmdp_k_dependent_gap(int(k), 2, 2, 4, c=0.5),
                                            safe=0.25, seed=3)
         regs.append(lmdp_hindsight(L, int(k), seed=3, c1=lr.C1, c2=lr.C2, Gamma=2).cumulative_regret[-1])
     assert (a["regret_K"], a["regret_8K"]) == pytest.approx((regs[0], regs[-1]))
@@ -364,7 +364,7 @@ def test_uniform_arm_coefficient_and_lower_bound():
     assert r["gap_max"] == pytest.approx(max(gaps))
     assert r["rho"] > 0
     with pytest.raises(ValueError, match="cap"):
-        mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, 2.0, cap=0.7)
+        mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, c=2.0, cap=0.7)
 
 
 # ------------------------------------------------------------------------------------ learner protocol

@@ -117,7 +117,7 @@ def test_tabular_class_is_complete_and_realizable():
 
 def test_tsitsiklis_van_roy_exact_growth_and_residual():
     for g in (0.8, 0.9, 0.99):
-        ex = mdps.tsitsiklis_van_roy(g)
+        ex = mdps.tsitsiklis_van_roy(gamma=g)
         out = linear_fqi_population(ex.mdp, ex.Phi, ex.mu, iters=10, w0=np.array([1.0]))
         assert np.allclose(out["w"][1:, 0] / out["w"][:-1, 0], 1.2 * g)
         res = linear_inherent_bellman_error(ex.Phi, ex.mdp.P, ex.mdp.R, ex.mu, g, ex.policy)
@@ -127,7 +127,7 @@ def test_tsitsiklis_van_roy_exact_growth_and_residual():
 
 
 def test_completeness_residual_for_given_f():
-    ex = mdps.tsitsiklis_van_roy(0.9)
+    ex = mdps.tsitsiklis_van_roy(gamma=0.9)
     f = ex.Phi[..., 0] * 3.0  # w = 3
     # T f = 0.9 * 2 * 3 on both states; its projection residual on span(1, 2) under uniform weights
     y = np.full(2, 5.4)
@@ -143,18 +143,18 @@ def test_completeness_residual_for_given_f():
 
 
 def test_misalignment_angles():
-    ex = mdps.tsitsiklis_van_roy(0.9)
+    ex = mdps.tsitsiklis_van_roy(gamma=0.9)
     ang = bellman_misalignment(ex.Phi, ex.mdp.P, ex.mu, ex.policy)
     # span(1, 2) vs its image span(1, 1) under uniform weights: cos = 3 / sqrt(10)
     assert np.sin(ang[0]) == pytest.approx(np.sqrt(1 - 0.9))
-    b = mdps.bairds_star(0.99)
+    b = mdps.bairds_star(gamma=0.99)
     assert np.all(bellman_misalignment(b.Phi, b.mdp.P, b.mu, b.policy) < 1e-7)
     m = mdps.random_mdp(3, 2, gamma=0.9, seed=0)
     assert np.all(bellman_misalignment(tabular_features(3, 2), m.P, np.ones((3, 2)), np.full((3, 2), 0.5)) < 1e-7)
 
 
 def test_baird_complete_but_td_diverges():
-    ex = mdps.bairds_star(0.99)
+    ex = mdps.bairds_star(gamma=0.99)
     res = linear_inherent_bellman_error(ex.Phi, ex.mdp.P, ex.mdp.R, ex.mu, 0.99, ex.policy)
     assert res["operator_residual"] < 1e-9
     w0 = np.array([1, 1, 1, 1, 1, 1, 10, 1.0])
@@ -289,7 +289,7 @@ def test_constructors_validate():
     with pytest.raises(ValueError, match="n:"):
         mdps.separating_family(2)
     with pytest.raises(ValueError, match="gamma"):
-        mdps.tsitsiklis_van_roy(1.0)
+        mdps.tsitsiklis_van_roy(gamma=1.0)
     with pytest.raises(ValueError, match="horizon"):
         mdps.stitching_gridworld(horizon=2)
     assert all(np.allclose(b.sum(axis=1), 1) for b in mdps.stitching_behaviours(eps=0.5))

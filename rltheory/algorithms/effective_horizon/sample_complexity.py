@@ -70,7 +70,7 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
         else:
             kwargs.setdefault("stop_at_optimal", True)
             first = [ucbvi(mdp, K, seed=s, **kwargs).first_optimal() for s in seeds]
-        n = first_success_quantile(first, success)
+        n = first_success_quantile(first, success=success)
         return {"episodes": n, "timesteps": n * T, "per_seed": first}
     if learner == "gorp":
         def run(m, s):

@@ -54,7 +54,7 @@ def doubling_search(run, seeds, *, success: float = 0.5, m_max: int = 2**16):
     return None, None
 
 
-def first_success_quantile(first, success: float = 0.5) -> float:
+def first_success_quantile(first, *, success: float = 0.5) -> float:
     """Sample complexity of an online learner from its per-seed first-success episode counts.
 
     The smallest ``n`` with ``|{seeds : first <= n}| >= success * |seeds|``, i.e. the ``ceil(success * n_seeds)``-th

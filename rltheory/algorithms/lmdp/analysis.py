@@ -42,7 +42,7 @@ def transition_degree(lmdp: LatentMDP) -> int:
     return lmdp.Gamma
 
 
-def var_star(lmdp: LatentMDP, candidate: str = "within", *, plans=(), max_nodes: int | None = None) -> float:
+def var_star(lmdp: LatentMDP, *, candidate: str = "within", plans=(), max_nodes: int | None = None) -> float:
     """``Var*`` under candidate definition ``"within"`` (A) or ``"total"`` (B) — our reconstruction (module docstring).
 
     Evaluated at ``pi*`` and, if given, the maximum over further ``plans`` built on the true model.

@@ -224,7 +224,7 @@ def _passing(scores, widths, thr):
     return sc >= thr, widths
 
 
-def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
+def smallest_passing_width(scores, widths, *, thr: float = 0.95) -> np.ndarray:
     """Per seed (columns of ``scores`` ``(len(widths), seeds)``): the smallest width whose score is ``>= thr``
     (``inf`` if none).
 
@@ -249,7 +249,7 @@ def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
     return out
 
 
-def safe_width(scores, widths, thr: float = 0.95) -> np.ndarray:
+def safe_width(scores, widths, *, thr: float = 0.95) -> np.ndarray:
     """Per seed: the smallest width ``w0`` in ``widths`` such that *every* tested width ``>= w0`` scores ``>= thr``
     (``inf`` if even the largest fails) — "from which width on is FQI reliably near-optimal".
 
@@ -328,7 +328,7 @@ def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float =
     return mu / mu.sum()
 
 
-def knot_hidden_width(width: int, n_actions: int = 2, n_extra: int = 0) -> int:
+def knot_hidden_width(width: int, *, n_actions: int = 2, n_extra: int = 0) -> int:
     """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + A - 1``.
 
     Parameters

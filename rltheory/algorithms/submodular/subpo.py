@@ -251,7 +251,7 @@ def modular_pg(smdp: SubmodularMDP, *, n_iters: int = 300, batch: int = 64, lr: 
                 seed=seed, eval_every=eval_every)
 
 
-def evaluate_context_policy(smdp: SubmodularMDP, probs, features: str = "history") -> float:
+def evaluate_context_policy(smdp: SubmodularMDP, probs, *, features: str = "history") -> float:
     """Exact ``J`` of a stochastic policy ``probs[h, x, a]`` with contexts as in :func:`subpo`.
 
     Parameters
@@ -301,11 +301,11 @@ def greedy_policy_value(smdp: SubmodularMDP) -> tuple[float, np.ndarray]:
         exp_gain = np.einsum("sat,mt->sma", Ph, gain_t)  # (S, nm, A)
         best = exp_gain.argmax(axis=-1)
         probs[h].reshape(S, nm, A)[np.arange(S)[:, None], B[None, :], best] = 1.0
-    value = evaluate_context_policy(smdp, probs, "history")
+    value = evaluate_context_policy(smdp, probs, features="history")
     return value, probs
 
 
-def coverage_probabilities(smdp: SubmodularMDP, probs, features: str = "history") -> np.ndarray:
+def coverage_probabilities(smdp: SubmodularMDP, probs, *, features: str = "history") -> np.ndarray:
     """Exact probability that each state is visited during an episode under a context policy ``probs[h, x, a]``
     (forward pass over the law of ``(s, B)``; for pictures of what a policy covers).
 

@@ -133,7 +133,7 @@ def _check_policy(pol, H, S, A):
     raise ValueError(f"policy: expected shape (H, S) = {(H, S)} or (H, S, A) = {(H, S, A)}, got {pol.shape}")
 
 
-def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
+def run_episodic(mdp: TabularMDP, factory, K: int, *, seed: int) -> EpisodicRun:
     """Run a learner of the episodic tabular protocol for ``K`` episodes of ``mdp`` and measure its regret.
 
     Parameters

@@ -30,7 +30,7 @@ from .ucbvi import OPTIMAL_TOL
 __all__ = ["QLearningResult", "qlearning", "geometric_checkpoints"]
 
 
-def geometric_checkpoints(K: int, per_doubling: int = 4) -> np.ndarray:
+def geometric_checkpoints(K: int, *, per_doubling: int = 4) -> np.ndarray:
     """Episode counts 1, 2, ... up to ``K`` (every count up to ``per_doubling``, then ``per_doubling`` per
     doubling, always including ``K``).
 
