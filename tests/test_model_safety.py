@@ -83,7 +83,7 @@ def test_absurd_sizes_are_refused_before_allocating():
     phi = np.zeros((2, 1, 2, 1))
     phi[:, :, 0, 0] = 1.0
     with pytest.raises(ValueError, match=r"^horizon: "):
-        LinearMixtureMDP(phi, np.ones(1), np.zeros((2, 1)), 10**12)
+        LinearMixtureMDP(phi, np.ones(1), np.zeros((2, 1)), horizon=10**12)
     with pytest.raises(ValueError, match=r"^horizon: "):
         LatentMDP(np.full((1, 2, 1, 2), 0.5), np.zeros((1, 2, 1)), [1.0], [1.0, 0.0], horizon=10**12)
 
