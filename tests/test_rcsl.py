@@ -226,7 +226,8 @@ def test_fqi_tabular_full_coverage_is_optimal_and_linear_tabular_agree():
     r1 = fqi(d, TabularClass(), mdp=m)
     r2 = fqi(d, LinearClass(tabular_features(4, 2)), mdp=m)
     assert np.allclose(r1.Q, r2.Q, atol=1e-6)
-    assert r1.value == pytest.approx(v_star, abs=0.05)
+    assert r1.policy_value == pytest.approx(v_star, abs=0.05)
+    assert np.array_equal(r1.value, r1.Q[0].max(axis=1)) and r1.nit == 4 and r1.method == "fqi"
     assert np.allclose(r1.fit_rmse, 0.0) and np.allclose(r2.fit_rmse, 0.0, atol=1e-6)
     # a one-feature linear class is not complete: positive residual along the iterates
     r3 = fqi(d, LinearClass(np.ones((4, 2, 1))), mdp=m)
@@ -238,7 +239,7 @@ def test_fqi_mlp_runs_on_separating_family():
     _, sa = mdps.separating_features(8)
     d = suboptimal_dataset(m, 200, seed=1)
     r = fqi(d, MLPClass(sa, 4, steps=600), mdp=m)
-    assert r.Q.shape == (2, 8, 2) and 0 < r.value <= float(m.mu0 @ solve(m).V[0]) + 1e-9
+    assert r.Q.shape == (2, 8, 2) and 0 < r.policy_value <= float(m.mu0 @ solve(m).V[0]) + 1e-9
 
 
 @settings(max_examples=30, deadline=None)

@@ -38,9 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..._sampling import cumulative
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
+from ..result import LearnerResult
 from ._kernels import play_episodes, seed_numba
 
 __all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight", "empirical_model", "plan_epoch"]
@@ -125,12 +126,14 @@ def plan_epoch(Phat, R, belief, known, counts, *, solver: str, c1: float, c2: fl
 
 
 @dataclass(frozen=True)
-class LMDPLearnResult:
+class LMDPLearnResult(LearnerResult):
     """Per-episode pseudo-regret, realised return and context; per-epoch planning values.
 
     ``epoch_start[e]`` is the first episode of epoch ``e``; ``epoch_value[e]`` the planner's (optimistic) value,
     ``epoch_true_value[e]`` the exact value of its policy in the true LMDP, ``epoch_off_plan[e]`` the probability
-    that an episode leaves the plan (fallback policy used); ``epoch_nodes[e]`` the belief-graph size."""
+    that an episode leaves the plan (fallback policy used); ``epoch_nodes[e]`` the belief-graph size. ``method``
+    (``"lmdp_hindsight"``, or the factory's name for :func:`run_lmdp_learner`), ``episodes`` and ``seed``: see
+    :class:`~rltheory.algorithms.result.LearnerResult`."""
 
     regret: np.ndarray
     cumulative_regret: np.ndarray
@@ -146,7 +149,6 @@ class LMDPLearnResult:
     c1: float
     c2: float
     iota: float
-    seed: int
 
 
 def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value", c1: float = 1.0,
@@ -185,16 +187,12 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     -------
     LMDPLearnResult
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     K = check_int("K", K, low=1)
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
-    for nm, c in (("c1", c1), ("c2", c2)):
-        if not (np.isfinite(c) and c >= 0):
-            raise ValueError(f"{nm}: must be a non-negative float, got {c!r}")
-    if not (0 < delta < 1):
-        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+    c1, c2 = check_real("c1", c1, low=0.0), check_real("c2", c2, low=0.0)
+    delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
     if initial_belief not in ("empirical", "true"):
         raise ValueError(f"initial_belief: expected 'empirical' or 'true', got {initial_belief!r}")
     seed = check_seed("seed", seed, high=2**32 - 1)
@@ -243,4 +241,4 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         k = k1
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), solver,
-                           float(c1), float(c2), float(iota), int(seed))
+                           float(c1), float(c2), float(iota), method="lmdp_hindsight", episodes=K, seed=int(seed))

@@ -48,9 +48,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..._sampling import cumulative
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, solve_lmdp
+from ..result import learner_name
 from ._kernels import count_episode, markov_value, play_markov, play_plan, seed_numba
 from .hindsight import SOLVERS, LMDPLearnResult, empirical_model, plan_epoch
 
@@ -71,8 +72,7 @@ def markov_policy_value(lmdp: LatentMDP, policy) -> tuple[float, np.ndarray]:
     (float, ndarray)
         ``V^pi = sum_m w_m E^pi_m[sum_h R_m(s_h, a_h)]`` and the per-context values ``(M,)``.
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     _, probs, _ = _markov_arrays(policy, lmdp.horizon, lmdp.S, lmdp.A)
     return markov_value(lmdp.P, lmdp.R, lmdp.weights, lmdp.mu0, lmdp.horizon, probs)
 
@@ -130,8 +130,7 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         the exact value ``V^{pi}`` (unclipped), the off-plan probability and the plan size (0 for Markov
         policies). ``solver`` is ``"protocol"``; ``c1``, ``c2``, ``iota`` are ``nan``.
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     if not callable(factory):
         raise TypeError(f"factory: expected a callable, got {type(factory).__name__}")
     K = check_int("K", K, low=1)
@@ -204,7 +203,8 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         learner.update(states, actions, rewards, int(m))
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), "protocol",
-                           float("nan"), float("nan"), float("nan"), seed)
+                           float("nan"), float("nan"), float("nan"), method=learner_name(factory), episodes=K,
+                           seed=seed)
 
 
 # ------------------------------------------------------------------------------------- reference learner
@@ -245,11 +245,8 @@ class HindsightLearner:
             raise ValueError(f"rewards: expected shape {(M, S, A)}, got {R.shape}")
         if solver not in SOLVERS:
             raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
-        for nm, c in (("c1", c1), ("c2", c2)):
-            if not (np.isfinite(c) and c >= 0):
-                raise ValueError(f"{nm}: must be a non-negative float, got {c!r}")
-        if not (0 < delta < 1):
-            raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+        c1, c2 = check_real("c1", c1, low=0.0), check_real("c2", c2, low=0.0)
+        delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
         self.M, self.S, self.A, self.H, self.K = M, S, A, H, K
         self.R = R
         self.Gamma = S if Gamma is None else check_int("Gamma", Gamma, low=1)
