@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._validation import check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import BeliefPlan, evaluate_plan, return_moments, solve_lmdp
 
@@ -37,8 +38,7 @@ def transition_degree(lmdp: LatentMDP) -> int:
     -------
     int
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     return lmdp.Gamma
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative_rows, sample
-from ..._validation import check_int
+from ..._validation import check_int, check_probability, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import as_stochastic_policy, occupancy, solve
 
@@ -131,8 +131,7 @@ def _rollouts(P4, R3, pol, mu0, H, N, seed, states, actions, rewards, last):
 
 
 def _check_fh(mdp):
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon:
         raise ValueError("mdp: offline datasets are defined for finite-horizon MDPs (horizon=H)")
 
@@ -217,8 +216,7 @@ def epsilon_greedy(mdp: TabularMDP, policy, eps: float) -> np.ndarray:
     -------
     ndarray, shape (H, S, A)
     """
-    if not 0.0 <= float(eps) <= 1.0:
-        raise ValueError(f"eps: must lie in [0, 1], got {eps!r}")
+    eps = check_probability("eps", eps)
     pol = as_stochastic_policy(mdp, policy)
     pol = np.broadcast_to(pol, (mdp.horizon, mdp.S, mdp.A))
     return (1.0 - eps) * pol + eps / mdp.A

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._validation import check_int
+from ..._validation import check_int, check_real
 from ...models.tabular import TabularMDP
 from ...solvers.api import evaluate, solve
 from .function_classes import MLP
@@ -321,8 +321,8 @@ def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float =
     ndarray, shape (S, A)
         Sums to 1.
     """
-    if concentration <= 0 or floor < 0:
-        raise ValueError("concentration: must be > 0; floor: must be >= 0")
+    concentration = check_real("concentration", concentration, low=0.0, low_open=True)
+    floor = check_real("floor", floor, low=0.0)
     rng = np.random.default_rng(seed)
     mu = rng.dirichlet(np.full(S * A, float(concentration))).reshape(S, A) + float(floor) / (S * A)
     return mu / mu.sum()
