@@ -20,7 +20,7 @@ from rltheory._validation import check_int, check_real
 __all__ = ["bandit_mdp", "k_dependent_gap"]
 
 
-def k_dependent_gap(K: int, A: int, c: float = 0.5) -> float:
+def k_dependent_gap(K: int, A: int, *, c: float = 0.5) -> float:
     """``min(1/4, c sqrt(A / K))``: the gap of the K-dependent hard family.
 
     Parameters

@@ -58,7 +58,7 @@ def hard_rfe_gap(K: int, *, delta0: float = 1.0 / 6.0) -> float:
     return math.sqrt(delta0 / K) / (4.0 * math.sqrt(2.0))
 
 
-def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=0, gap: float | None = None,
+def hard_linear_mixture_rfe(d: int, horizon: int, *, K: int | None = None, seed=0, gap: float | None = None,
                             delta0: float = 1.0 / 6.0) -> LinearMixtureMDP:
     """Lower-bound instance of Theorem 2.6.8 (dissertation §2.6.2.2 / §2.8.4, after Zhou & Gu 2022a, Thm 5.4).
 
@@ -128,7 +128,7 @@ def hard_linear_mixture_rfe(d: int, horizon: int, K: int | None = None, *, seed=
     theta = np.concatenate([[1.0 / af], mu / bf])
     R = np.zeros((3, A))
     R[X3, :] = 1.0 / H
-    return LinearMixtureMDP(phi, theta, R, H, X1, name=f"hard_rfe(d={d}, Delta={Delta:.3g})")
+    return LinearMixtureMDP(phi, theta, R, horizon=H, mu0=X1, name=f"hard_rfe(d={d}, Delta={Delta:.3g})")
 
 
 def hard_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
@@ -226,7 +226,7 @@ def lock_linear_mixture_rfe(d: int, lock: int, horizon: int, *, gap: float, seed
     theta = np.concatenate([[1.0 / af], mu / bf])
     R = np.zeros((S, A))
     R[x3, :] = 1.0 / H
-    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"lock_rfe(d={d}, L={L}, gap={Delta:.3g})")
+    return LinearMixtureMDP(phi, theta, R, horizon=H, mu0=0, name=f"lock_rfe(d={d}, L={L}, gap={Delta:.3g})")
 
 
 def lock_rfe_test_rewards(mdp: LinearMixtureMDP) -> list:
@@ -290,7 +290,7 @@ def random_linear_mixture(S: int, A: int, d: int, horizon: int, *, seed=0, rewar
     phi = np.moveaxis(Ps, 0, -1) / math.sqrt(d)
     theta = w * math.sqrt(d)
     R = rng.random((S, A)) * (rng.random((S, A)) < reward_density) / H
-    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"random_lm(S={S}, A={A}, d={d})")
+    return LinearMixtureMDP(phi, theta, R, horizon=H, mu0=0, name=f"random_lm(S={S}, A={A}, d={d})")
 
 
 def misspecified_linear_mixture(S: int, A: int, d: int, horizon: int, rho: float, *, seed=0,
@@ -326,7 +326,7 @@ def misspecified_linear_mixture(S: int, A: int, d: int, horizon: int, rho: float
     Q = rng.dirichlet(np.full(model.S, float(concentration)), size=(model.S, model.A))
     phi = np.concatenate([model.phi, Q[..., None] / math.sqrt(model.d)], axis=-1)
     theta = np.concatenate([(1.0 - rho) * model.theta, [rho * math.sqrt(model.d)]])
-    env = LinearMixtureMDP(phi, theta, model.R, model.horizon, model.mu0,
+    env = LinearMixtureMDP(phi, theta, model.R, horizon=model.horizon, mu0=model.mu0,
                            name=f"misspecified_lm(S={model.S}, A={model.A}, d={model.d}, rho={rho:g})")
     return model, env
 
@@ -367,7 +367,7 @@ def linear_mixture_riverswim(S: int, horizon: int, *, p: float = 0.7) -> LinearM
     theta = math.sqrt(2.0) * np.array([p, 1.0 - p])
     R = np.zeros((S, 2))
     R[S - 1, :] = 1.0 / H
-    return LinearMixtureMDP(phi, theta, R, H, 0, name=f"lm_riverswim(S={S}, p={p:g})")
+    return LinearMixtureMDP(phi, theta, R, horizon=H, mu0=0, name=f"lm_riverswim(S={S}, p={p:g})")
 
 
 def riverswim_test_rewards(mdp: LinearMixtureMDP) -> list:

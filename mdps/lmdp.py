@@ -25,7 +25,7 @@ __all__ = ["lmdp_identify_then_bandit", "lmdp_k_dependent_gap", "lmdp_probe", "l
            "lmdp_horizon_chain"]
 
 
-def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, c: float = 0.5, cap: float = 0.25) -> float:
+def lmdp_k_dependent_gap(K: int, M: int, n_leaves: int, A: int, *, c: float = 0.5, cap: float = 0.25) -> float:
     """``min(cap, c sqrt(M n_leaves A / K))``: each (context, leaf) bandit is pulled about ``K/(M n_leaves)`` times.
     ``cap`` in ``(0, 1/2]`` (the gap is a probability shift from 1/2).
 
@@ -144,9 +144,9 @@ def lmdp_identify_then_bandit(M: int, n_leaves: int, A: int, *, horizon: int, ga
         P[m, good, :, good] = 1.0
         P[m, bad, :, bad] = 1.0
         R[m, good, :] = v / (H - t_good)
-    nu = np.zeros(S)
-    nu[start] = 1.0
-    return LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H,
+    mu0 = np.zeros(S)
+    mu0[start] = 1.0
+    return LatentMDP(P, R, np.full(M, 1.0 / M), mu0, horizon=H,
                      name=f"identify_then_bandit(M={M}, leaves={n_leaves}, A={A}, H={H}, gap={gap:.4g}, v={v:g})")
 
 
@@ -196,9 +196,9 @@ def lmdp_probe(M: int, S: int, A: int, *, horizon: int, eta: float = 0.1, seed=0
         P[m, 0, 0, 2] = 1.0 - ps[m]
         R[m, 1:, m % A] = 1.0 / H
     w = rng.dirichlet(np.full(M, 2.0))
-    nu = np.zeros(S)
-    nu[0] = 1.0
-    return LatentMDP(P, R, w, nu, horizon=H, name=f"probe(M={M}, S={S}, A={A}, H={H}, eta={eta:g})")
+    mu0 = np.zeros(S)
+    mu0[0] = 1.0
+    return LatentMDP(P, R, w, mu0, horizon=H, name=f"probe(M={M}, S={S}, A={A}, H={H}, eta={eta:g})")
 
 
 def lmdp_deterministic(M: int, S: int, A: int, *, horizon: int, seed=0) -> LatentMDP:
@@ -226,9 +226,9 @@ def lmdp_deterministic(M: int, S: int, A: int, *, horizon: int, seed=0) -> Laten
     nxt = rng.integers(0, S, size=(M, S, A))
     np.put_along_axis(P, nxt[..., None], 1.0, axis=3)
     R = rng.integers(0, 2, size=(M, S, A)) / H
-    nu = np.zeros((M, S))
-    nu[np.arange(M), rng.integers(0, S, size=M)] = 1.0
-    return LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H, name=f"deterministic(M={M}, S={S}, A={A}, H={H})")
+    mu0 = np.zeros((M, S))
+    mu0[np.arange(M), rng.integers(0, S, size=M)] = 1.0
+    return LatentMDP(P, R, np.full(M, 1.0 / M), mu0, horizon=H, name=f"deterministic(M={M}, S={S}, A={A}, H={H})")
 
 
 def random_lmdp(M: int, S: int, A: int, *, horizon: int, Gamma: int, seed=0) -> LatentMDP:
@@ -325,7 +325,7 @@ def lmdp_horizon_chain(M: int, n_chain: int, *, horizon: int, gap: float = 0.1, 
             P[m, 2 + i, :, 2 + i] += 0.5
             P[m, 2 + i, :, 2 + (i + 1) % n] += 0.5
             R[m, 2 + i, :] = (0.5 - gap + spread * z[i]) / (H - 1)
-    nu = np.zeros(S)
-    nu[start] = 1.0
-    return LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H,
+    mu0 = np.zeros(S)
+    mu0[start] = 1.0
+    return LatentMDP(P, R, np.full(M, 1.0 / M), mu0, horizon=H,
                      name=f"horizon_chain(M={M}, n={n}, H={H}, gap={gap:g})")

@@ -166,7 +166,7 @@ class LinearExample:
     policy: np.ndarray
 
 
-def tsitsiklis_van_roy(gamma: float = 0.9) -> LinearExample:
+def tsitsiklis_van_roy(*, gamma: float = 0.9) -> LinearExample:
     """Two states, one action, both move to state 1 (the paper's "state 2"), zero reward; ``phi(0) = 1``,
     ``phi(1) = 2``; uniform ``mu``. Linear FQI: ``w_{k+1} = (6 gamma / 5) w_k`` (diverges for ``gamma > 5/6``)
     while ``V = 0`` is realizable (``w = 0``); the class is not complete (``P span(phi)`` is not in ``span(phi)``).
@@ -192,7 +192,7 @@ def tsitsiklis_van_roy(gamma: float = 0.9) -> LinearExample:
     return LinearExample(mdp, Phi, np.full((2, 1), 0.5), np.ones((2, 1)))
 
 
-def bairds_star(gamma: float = 0.99) -> LinearExample:
+def bairds_star(*, gamma: float = 0.99) -> LinearExample:
     """Baird's star: 7 states, actions 0 = "dashed" (to one of states 0..5 uniformly), 1 = "solid" (to state 6),
     zero reward. Features (8): ``phi(i) = 2 e_i + e_7`` for ``i < 6``, ``phi(6) = e_6 + 2 e_7`` (same for both
     actions); target policy = solid; ``mu(s, a) = pi(a|s) / 7`` (uniform states from the behaviour's stationary

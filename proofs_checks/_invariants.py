@@ -12,10 +12,10 @@ import numpy as np
 
 from rltheory.solvers import solve
 
-__all__ = ["certified_optimum", "VSTAR_TOL"]
+__all__ = ["certified_optimum", "V_STAR_TOL"]
 
 #: tolerance on the certificate and on value comparisons (values are O(H) sums of O(1) rewards)
-VSTAR_TOL = 1e-8
+V_STAR_TOL = 1e-8
 
 
 def _numpy_policy_value(P4, R3, H, pol, mu0) -> float:
@@ -39,14 +39,14 @@ def certified_optimum(mdp) -> tuple[float, float, list[str]]:
 
     Returns
     -------
-    vstar : float
+    v_star : float
         ``sum_s mu0(s) V_0(s)`` of the solver's ``V``.
     error : float
-        Certified bound on ``|vstar - V*(mu0)|``: the summed Bellman optimality residual
+        Certified bound on ``|v_star - V*(mu0)|``: the summed Bellman optimality residual
         ``sum_h max_s |V_h(s) - max_a (R_h(s, a) + sum_{s'} P_h(s'|s, a) V_{h+1}(s'))|`` (each backup is
-        non-expansive), plus the gap between ``vstar`` and the exact value of the solver's greedy policy.
+        non-expansive), plus the gap between ``v_star`` and the exact value of the solver's greedy policy.
     problems : list of str
-        Messages for the measurement's ``invariant_violations`` when ``error > VSTAR_TOL``.
+        Messages for the measurement's ``invariant_violations`` when ``error > V_STAR_TOL``.
     """
     res = solve(mdp)
     H = mdp.horizon
@@ -59,12 +59,12 @@ def certified_optimum(mdp) -> tuple[float, float, list[str]]:
         Rh = R3[h if R3.shape[0] > 1 else 0]
         resid += float(np.abs(V[h] - (Rh + Ph @ V[h + 1]).max(axis=1)).max())
     mu0 = np.asarray(mdp.mu0, dtype=np.float64)
-    vstar = float(mu0 @ V[0])
+    v_star = float(mu0 @ V[0])
     vpol = _numpy_policy_value(P4, R3, H, np.asarray(res.policy, dtype=np.int64), mu0)
-    err = resid + abs(vstar - vpol)
+    err = resid + abs(v_star - vpol)
     problems = []
-    if resid > VSTAR_TOL:
+    if resid > V_STAR_TOL:
         problems.append(f"V* from the solver is not a Bellman optimality fixed point (residual {resid:.3g})")
-    if abs(vstar - vpol) > VSTAR_TOL:
-        problems.append(f"the solver's greedy policy gets {vpol:.6g}, not its V* {vstar:.6g}")
-    return vstar, err, problems
+    if abs(v_star - vpol) > V_STAR_TOL:
+        problems.append(f"the solver's greedy policy gets {vpol:.6g}, not its V* {v_star:.6g}")
+    return v_star, err, problems

@@ -121,7 +121,7 @@ def total_variance_decomposition(mdp: TabularMDP, policy) -> dict:
     }
 
 
-def elliptical_potential(X, lam: float = 1.0) -> np.ndarray:
+def elliptical_potential(X, *, lam: float = 1.0) -> np.ndarray:
     """Running sum ``sum_{k'<=k} min(1, ||x_k'||^2_{Sigma_{k'-1}^{-1}})`` for the rows ``x_k`` of ``X`` (K, d),
     with ``Sigma_0 = lam I`` and Sherman-Morrison updates of ``Sigma^{-1}``. Returns shape (K,).
 
@@ -157,7 +157,7 @@ def elliptical_potential(X, lam: float = 1.0) -> np.ndarray:
     return out
 
 
-def elliptical_potential_bound(K, d, lam: float = 1.0, L: float = 1.0):
+def elliptical_potential_bound(K, d, *, lam: float = 1.0, L: float = 1.0):
     """``2 d log(1 + K L^2 / (d lam))`` (Abbasi-Yadkori et al. 2011, Lemma 11).
 
     Parameters

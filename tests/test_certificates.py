@@ -41,7 +41,7 @@ def _exact_solve(A_rows, b):
     return [M[i][n] for i in range(n)]
 
 
-def exact_discounted_vstar(mdp: TabularMDP, pi0=None):
+def exact_discounted_v_star(mdp: TabularMDP, pi0=None):
     """Exact ``V*`` of the stored floats (policy iteration in rationals)."""
     S, A = mdp.S, mdp.A
     P = mdp.P
@@ -64,7 +64,7 @@ def exact_discounted_vstar(mdp: TabularMDP, pi0=None):
     raise AssertionError("exact policy iteration did not terminate")
 
 
-def exact_finite_vstar(mdp: TabularMDP):
+def exact_finite_v_star(mdp: TabularMDP):
     S, A, H = mdp.S, mdp.A, mdp.horizon
     P4, R3 = mdp.P4(), mdp.R3()
     V = [[Fraction(0)] * S]
@@ -77,8 +77,8 @@ def exact_finite_vstar(mdp: TabularMDP):
     return V
 
 
-def _max_err(V, Vstar):
-    return max(abs(_fr(v) - vs) for v, vs in zip(np.ravel(V), np.ravel(Vstar)))
+def _max_err(V, V_star):
+    return max(abs(_fr(v) - vs) for v, vs in zip(np.ravel(V), np.ravel(V_star)))
 
 
 @st.composite
@@ -119,8 +119,8 @@ def test_discounted_error_bound_is_true_rounding_included(mdp, method):
         warnings.simplefilter("error", ConvergenceWarning)  # the default tol is always reachable
         res = solve(mdp, method=method)
     assert res.converged
-    Vstar = exact_discounted_vstar(mdp, res.policy)
-    err = _max_err(res.V, Vstar)
+    V_star = exact_discounted_v_star(mdp, res.policy)
+    err = _max_err(res.V, V_star)
     assert err <= _fr(res.error_bound), (float(err), res.error_bound)
     # the bound is not vacuous: within the tolerance (VI/MPI) and near float resolution (PI)
     vmax = float(np.abs(mdp.R).max()) / (1.0 - mdp.gamma)
@@ -133,8 +133,8 @@ def test_discounted_error_bound_is_true_rounding_included(mdp, method):
 @given(mdps(finite=True))
 def test_backward_induction_error_bound_is_true(mdp):
     res = solve(mdp)
-    Vstar = exact_finite_vstar(mdp)
-    err = _max_err(res.V, Vstar)
+    V_star = exact_finite_v_star(mdp)
+    err = _max_err(res.V, V_star)
     assert err <= _fr(res.error_bound), (float(err), res.error_bound)
     assert err <= _fr(certificate(mdp, res.V))
     vmax = float(np.abs(mdp.R).max()) * mdp.horizon
@@ -145,11 +145,11 @@ def test_backward_induction_error_bound_is_true(mdp):
 @given(mdps(), st.data())
 def test_certificate_of_a_perturbed_v_is_true(mdp, data):
     """``certificate`` bounds the error of any V, also far from V* (the LP's answer is certified this way)."""
-    Vstar = exact_discounted_vstar(mdp)
+    V_star = exact_discounted_v_star(mdp)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     size = data.draw(st.sampled_from((0.0, 1e-15, 1e-9, 1e-3)))
-    V = np.array([float(v) for v in Vstar]) * (1.0 + size * rng.standard_normal(mdp.S))
-    assert _max_err(V, Vstar) <= _fr(certificate(mdp, V))
+    V = np.array([float(v) for v in V_star]) * (1.0 + size * rng.standard_normal(mdp.S))
+    assert _max_err(V, V_star) <= _fr(certificate(mdp, V))
 
 
 def test_gamma_near_one_is_honest():
@@ -158,7 +158,7 @@ def test_gamma_near_one_is_honest():
     S, A = 4, 2
     P = rng.dirichlet(np.ones(S), size=(S, A))
     mdp = TabularMDP(P, rng.random((S, A)), gamma=1.0 - 1e-12)
-    Vstar = exact_discounted_vstar(mdp)
+    V_star = exact_discounted_v_star(mdp)
     for m in ("vi", "mpi", "pi"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -167,7 +167,7 @@ def test_gamma_near_one_is_honest():
             except ValueError as exc:  # allowed: a refusal naming gamma
                 assert str(exc).startswith("gamma:")
                 continue
-        assert _max_err(res.V, Vstar) <= _fr(res.error_bound)
+        assert _max_err(res.V, V_star) <= _fr(res.error_bound)
 
 
 def test_gamma_with_row_sums_above_one_is_refused():
@@ -208,8 +208,8 @@ def test_max_iter_gives_convergence_warning_and_fields():
         res = solve(mdp, method="vi", max_iter=2)
     assert res.converged is False and res.nit == 2
     assert issubclass(ConvergenceWarning, UserWarning)
-    Vstar = solve(mdp, method="pi")
-    assert np.abs(res.V - Vstar.V).max() <= res.error_bound + Vstar.error_bound  # still a true bound
+    V_star = solve(mdp, method="pi")
+    assert np.abs(res.V - V_star.V).max() <= res.error_bound + V_star.error_bound  # still a true bound
     ok = solve(mdp, method="vi")
     assert ok.converged is True and ok.nit == ok.iterations > 2
 

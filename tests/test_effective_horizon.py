@@ -44,8 +44,8 @@ def _random_deterministic(S, A, T, seed, sparse_rewards=True):
 def test_values_and_min_k_properties(S, A, T, seed):
     m = _random_deterministic(S, A, T, seed)
     ev = exploration_values(m)
-    Vstar = solve(m).V[:-1]
-    assert np.allclose(ev.Q_opt.max(-1), Vstar)
+    V_star = solve(m).V[:-1]
+    assert np.allclose(ev.Q_opt.max(-1), V_star)
     unif = np.full((S, A), 1.0 / A)
     Vr = evaluate(m, unif)[:-1]
     # the random policy's Q: R + V^rand (clamping only absorbs rounding)

@@ -163,10 +163,12 @@ def test_sample_complexity_helpers():
     assert doubling_search(lambda m, s: (m >= 8, 10 * m), seeds=[0, 1]) == (8, 80)
     assert doubling_search(lambda m, s: (False, m), seeds=[0], m_max=4) == (None, None)
     m = mdps.eh_suite.distractor_chain(3, horizon=6)
-    res = empirical_sample_complexity(m, "qlearning", seeds=range(4), budget=2**12)
+    res = empirical_sample_complexity(m, "qlearning", seeds=range(4), K=2**12)
     assert np.isfinite(res["episodes"]) and res["timesteps"] == res["episodes"] * 6
-    res = empirical_sample_complexity(m, "gorp", seeds=range(4), budget=2**8, k=1)
+    res = empirical_sample_complexity(m, "gorp", seeds=range(4), K=2**8, k=1)
     assert res["m"] >= 1
+    with pytest.warns(DeprecationWarning, match="budget"):  # the former name, kept for one release
+        assert empirical_sample_complexity(m, "gorp", seeds=range(4), budget=2**8, k=1) == res
     with pytest.raises(ValueError, match="learner"):
         empirical_sample_complexity(m, "ppo", seeds=[0])
 
@@ -174,16 +176,16 @@ def test_sample_complexity_helpers():
 def test_fraction_and_rank_correlation_rules_can_fail():
     x = np.arange(1, 21, dtype=float)
     meas = Measurement("i", x, (x <= 15).astype(float)[:, None], "q", bound_values=np.full(20, 0.5))
-    assert FractionAtLeast(0.5, "lower").evaluate(meas).passed  # 15/20 >= 0.5 with lower limit 0.54
-    assert not FractionAtLeast(0.7, "lower").evaluate(meas).passed
+    assert FractionAtLeast(fraction=0.5, kind="lower").evaluate(meas).passed  # 15/20 >= 0.5 with lower limit 0.54
+    assert not FractionAtLeast(fraction=0.7, kind="lower").evaluate(meas).passed
     rng = np.random.default_rng(0)
     y = x + rng.normal(0, 1, 20)
     good = Measurement("i", x, y[:, None], "q", bound_values=x, meta={"comparator": rng.permutation(x).tolist()})
-    assert RankCorrelationAbove(0.5).evaluate(good).passed
+    assert RankCorrelationAbove(min_rho=0.5).evaluate(good).passed
     bad = Measurement("i", x, y[:, None], "q", bound_values=rng.permutation(x), meta={"comparator": x.tolist()})
-    assert not RankCorrelationAbove(0.5).evaluate(bad).passed
+    assert not RankCorrelationAbove(min_rho=0.5).evaluate(bad).passed
     inf = Measurement("i", x, np.where(x > 18, np.inf, x)[:, None], "q", bound_values=x, meta={"comparator": x.tolist()})
-    r = RankCorrelationAbove(0.5, require_better=False).evaluate(inf)
+    r = RankCorrelationAbove(min_rho=0.5, require_better=False).evaluate(inf)
     assert r.passed and r.stats["rho"] == pytest.approx(1.0, abs=1e-3)  # the two inf tie
 
 
@@ -205,7 +207,7 @@ def test_ucbvi_random_ties_and_stop_at_first_optimal():
             st_.first_optimal(tol=0.0)
     with pytest.raises(ValueError, match="tie_break"):
         ucbvi(m, 10, seed=0, tie_break="last")
-    res = empirical_sample_complexity(m, "ucbvi", seeds=range(4), budget=2**12, bonus="bernstein", tie_break="random")
+    res = empirical_sample_complexity(m, "ucbvi", seeds=range(4), K=2**12, bonus="bernstein", tie_break="random")
     assert res["episodes"] == first_success_quantile(firsts)
 
 

@@ -15,8 +15,8 @@ from rltheory.algorithms.tabular.episodic import (ExploreThenCommit, UCBVI_REFER
                          ids=["riverswim", "bandit"])
 def test_python_ucbvi_reproduces_the_numba_reference(mdp):
     for seed in (0, 3):
-        fast = run_episodic(mdp, UCBVI_REFERENCE, 400, seed)
-        slow = run_episodic(mdp, ucbvi_learner, 400, seed)
+        fast = run_episodic(mdp, UCBVI_REFERENCE, 400, seed=seed)
+        slow = run_episodic(mdp, ucbvi_learner, 400, seed=seed)
         assert fast.fast_path and not slow.fast_path
         np.testing.assert_allclose(slow.regret, fast.regret, rtol=0, atol=1e-9)
         assert fast.raw_min_regret >= -1e-9 and slow.raw_min_regret >= -1e-9
@@ -27,8 +27,8 @@ def test_variant_options_match_between_kernel_and_python_learner():
     for v in (UCBVIVariant(var_decay="linear"), UCBVIVariant(count_offset=1.0), UCBVIVariant(bonus_scale=0.01),
               UCBVIVariant(optimistic_unvisited=False, bonus="hoeffding"), UCBVIVariant(explore_fraction=0.25),
               UCBVIVariant(skip_first_step=True)):
-        fast = run_episodic(mdp, v, 200, 1)
-        py = run_episodic(mdp, lambda *a, v=v: v(*a), 200, 1)  # the same options episode by episode
+        fast = run_episodic(mdp, v, 200, seed=1)
+        py = run_episodic(mdp, lambda *a, v=v: v(*a), 200, seed=1)  # the same options episode by episode
         np.testing.assert_allclose(py.regret, fast.regret, rtol=0, atol=1e-9)
 
 
@@ -51,7 +51,7 @@ def test_mutation_options_change_the_run_and_defaults_do_not():
 
 def test_uniform_regret_is_exact_and_matches_policy_regret():
     mdp = mdps.bandit_mdp(4, 0.1, horizon=10, best_action=1)
-    run = run_episodic(mdp, UniformLearner, 50, 0)
+    run = run_episodic(mdp, UniformLearner, 50, seed=0)
     per = policy_regret(mdp, np.full((10, 3, 4), 0.25))
     assert per == pytest.approx(0.75 * 0.1 * 9, abs=1e-12)
     np.testing.assert_allclose(run.regret, per, atol=1e-12)
@@ -97,21 +97,21 @@ class _Recorder(_BadShape):
 def test_harness_validates_policies_and_feeds_episodes():
     mdp = mdps.riverswim(4, horizon=5)
     with pytest.raises(ValueError, match="^policy: expected shape"):
-        run_episodic(mdp, _BadShape, 3, 0)
+        run_episodic(mdp, _BadShape, 3, seed=0)
     with pytest.raises(ValueError, match="^policy: an \\(H, S, A\\)"):
-        run_episodic(mdp, _BadProbs, 3, 0)
+        run_episodic(mdp, _BadProbs, 3, seed=0)
     with pytest.raises(ValueError, match="^policy: actions"):
-        run_episodic(mdp, _BadAction, 3, 0)
+        run_episodic(mdp, _BadAction, 3, seed=0)
     with pytest.raises(TypeError, match="^policy: an \\(H, S\\) policy"):
-        run_episodic(mdp, _FloatActions, 3, 0)
+        run_episodic(mdp, _FloatActions, 3, seed=0)
     with pytest.raises(ValueError, match="^K:"):
-        run_episodic(mdp, _Recorder, 0, 0)
+        run_episodic(mdp, _Recorder, 0, seed=0)
     with pytest.raises(TypeError, match="^mdp:"):
-        run_episodic("mdp", _Recorder, 3, 0)
+        run_episodic("mdp", _Recorder, 3, seed=0)
     with pytest.raises(ValueError, match="^mdp: the episodic"):
-        run_episodic(mdps.riverswim(4, gamma=0.9), _Recorder, 3, 0)
+        run_episodic(mdps.riverswim(4, gamma=0.9), _Recorder, 3, seed=0)
     _Recorder.seen.clear()
-    run_episodic(mdp, _Recorder, 4, 0)
+    run_episodic(mdp, _Recorder, 4, seed=0)
     assert len(_Recorder.seen) == 4
     for states, actions, rewards in _Recorder.seen:
         assert states.shape == (6,) and actions.shape == (5,) and rewards.shape == (5,)
@@ -121,7 +121,7 @@ def test_harness_validates_policies_and_feeds_episodes():
 
 def test_explore_then_commit_commits():
     mdp = mdps.bandit_mdp(4, 0.1, horizon=10, best_action=3)
-    run = run_episodic(mdp, ExploreThenCommit, 320, 0)
+    run = run_episodic(mdp, ExploreThenCommit, 320, seed=0)
     assert np.all(run.regret[10:] == run.regret[-1])  # committed after K/32 = 10 episodes: constant regret
     assert isinstance(ExploreThenCommit(3, 4, 10, 320, 0).policy(), np.ndarray)
     assert isinstance(UCBVIVariant()(3, 4, 10, 100, 0), UCBVILearner)

@@ -15,7 +15,7 @@ def _report(rule, claim_y, control_y, *, variable="suite MDP #", bound=None, met
     def meas(y):
         return lambda ctx: Measurement(variable, X, y, "episodes", bound_values=bound, meta=dict(meta or {}))
 
-    claim = Claim("c", statement, "src", rule, meas(claim_y), meas(control_y), "broken variant")
+    claim = Claim("c", statement, "src", rule, meas(claim_y), meas(control_y), control_description="broken variant")
     return Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
 
 
@@ -29,7 +29,7 @@ def test_figure_leaves_the_backend_alone_and_draws_non_finite_values(tmp_path):
     y[4, :3] = np.inf          # three runs never succeeded at one instance
     y[5, :] = np.inf           # and every run at another
     ctl = np.full((len(X), 8), 500.0)
-    rep = _report(BoundHolds("upper", prob=0.5), y, ctl)
+    rep = _report(BoundHolds(kind="upper", prob=0.5), y, ctl)
     fig = rep.figure(rep.results[0])
     assert matplotlib.get_backend() == backend
     texts = " ".join(_legend_texts(fig)).replace("\n", " ")
@@ -73,8 +73,8 @@ def test_rank_figure_shows_rho_of_claim_and_control():
                                        meta={"aggregate": agg.tolist(), "comparator": pred[::-1].tolist(),
                                              "candidate": "bound", "comparator_name": "A^T"})
 
-    claim = Claim("r", "s", "src", RankCorrelationAbove(0.3, require_better=True), meas(pred),
-                  meas(pred[rng.permutation(n)]), "permuted")
+    claim = Claim("r", "s", "src", RankCorrelationAbove(min_rho=0.3, require_better=True), meas(pred),
+                  meas(pred[rng.permutation(n)]), control_description="permuted")
     rep = Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
     fig = rep.figure(rep.results[0])
     texts = " ".join(_legend_texts(fig)).replace("\n", " ")
@@ -87,7 +87,7 @@ def test_rank_figure_shows_rho_of_claim_and_control():
 def test_per_instance_fraction_panel_and_verdict_text():
     y = np.full((len(X), 16), 10.0)
     y[2, :10] = 1000.0         # 6/16 hold at one instance: "P >= 1/2" is not rejected at 0.99
-    rep = _report(BoundHoldsEach(0.5, "upper", 0.99), y, np.full((len(X), 16), 1000.0))
+    rep = _report(BoundHoldsEach(prob=0.5, kind="upper", level=0.99), y, np.full((len(X), 16), 1000.0))
     res = rep.results[0]
     assert res.status == "pass"
     assert "0.375" in res.result.message and "not rejected at 0.99" in res.result.message
@@ -122,8 +122,8 @@ def test_invariant_violation_is_the_verdict_of_the_figure():
     def ctl(ctx):
         return Measurement("K", X, np.full((len(X), 3), 1e3), "regret", bound_values=np.full(len(X), 100.0))
 
-    rep = Check("toy", "toy", "src", [Claim("c", "s", "src", BoundHolds("upper"), bad, ctl, "c")]).run(
-        RunContext(quick=True))
+    claim = Claim("c", "s", "src", BoundHolds(kind="upper"), bad, ctl, control_description="c")
+    rep = Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
     fig = rep.figure(rep.results[0])
     caption = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
     assert "FAIL" in fig._suptitle.get_text() and "invariant" in caption and "regret < 0 at K=1" in caption

@@ -76,7 +76,7 @@ def test_bound_holds_every_seed_and_with_probability():
     y3 = y.copy()
     y3[:, :10] = 100  # half violate
     assert not BoundHolds(prob=0.95).evaluate(_meas(x, y3, x * 1.01)).passed
-    assert BoundHolds("lower").evaluate(_meas(x, y, x * 0.5)).passed
+    assert BoundHolds(kind="lower").evaluate(_meas(x, y, x * 0.5)).passed
 
 
 def test_mean_bound_and_all_of():
@@ -85,13 +85,13 @@ def test_mean_bound_and_all_of():
     rng = np.random.default_rng(0)
     x = np.array([1.0, 2.0, 4.0, 8.0])
     y = np.sqrt(x)[:, None] * (1 + 0.05 * rng.standard_normal((4, 16)))
-    assert MeanBound("upper").evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
-    assert not MeanBound("upper").evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed
+    assert MeanBound(kind="upper").evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
+    assert not MeanBound(kind="upper").evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed
     # the mean is above the bound but within the noise: not confirmed
-    assert not MeanBound("upper").evaluate(_meas(x, y, 1.001 * np.sqrt(x))).passed
-    assert MeanBound("lower").evaluate(_meas(x, y, 0.8 * np.sqrt(x))).passed
-    assert not MeanBound("lower").evaluate(_meas(x, y, 1.1 * np.sqrt(x))).passed
-    both = AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper")))
+    assert not MeanBound(kind="upper").evaluate(_meas(x, y, 1.001 * np.sqrt(x))).passed
+    assert MeanBound(kind="lower").evaluate(_meas(x, y, 0.8 * np.sqrt(x))).passed
+    assert not MeanBound(kind="lower").evaluate(_meas(x, y, 1.1 * np.sqrt(x))).passed
+    both = AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound(kind="upper")))
     assert both.evaluate(_meas(x, y, 1.2 * np.sqrt(x))).passed
     assert not both.evaluate(_meas(x, y, 0.9 * np.sqrt(x))).passed  # bound part fails
     assert not both.evaluate(_meas(x, y * x[:, None], 100 * x ** 2)).passed  # slope part fails (1.5)
@@ -117,7 +117,8 @@ def _toy_check(control_slope):
     def control(ctx):
         return _meas(x, x[:, None] ** control_slope * np.exp(rng.normal(0, 0.02, (5, ctx.seeds))))
 
-    claim = Claim("toy", "y ~ sqrt(x)", "test", SlopeCI(0.5, tol=0.05), good, control, "linear growth")
+    claim = Claim("toy", "y ~ sqrt(x)", "test", SlopeCI(0.5, tol=0.05), good, control,
+                  control_description="linear growth")
     return Check("toy", "toy check", "test", [claim])
 
 
@@ -165,7 +166,7 @@ def test_terminal_table_fits_100_columns_and_keeps_every_number():
 
 def test_claim_requires_negative_control():
     with pytest.raises(ValueError, match="negative control"):
-        Claim("c", "s", "src", SlopeCI(0.5), lambda ctx: None, None, "x")
+        Claim("c", "s", "src", SlopeCI(0.5), lambda ctx: None, None, control_description="x")
 
 
 def test_registry_and_unknown_names():
@@ -202,7 +203,7 @@ def test_rank_rule_rejects_nan_and_ranks_infinities_at_the_ends():
     from proofs_checks.framework import RankCorrelationAbove
     x = np.arange(1.0, 11.0)
     y = np.tile((x ** 2)[:, None], (1, 4))
-    rule = RankCorrelationAbove(0.8, require_better=False)
+    rule = RankCorrelationAbove(min_rho=0.8, require_better=False)
     assert rule.evaluate(Measurement("i", x, y, "y", bound_values=x)).passed
     yn = y.copy()
     yn[4] = np.nan
@@ -220,15 +221,15 @@ def test_mean_rule_needs_a_confirmed_mean_at_every_x():
     x = np.array([8.0, 16.0, 32.0])
     y = np.array([[0.3, 0.2, 0.4, 0.3], [0.5, 0.6, 0.4, 0.5], [0.7, 0.6, 0.8, 0.7]])
     at = lambda yy, b: Measurement("n", x, yy, "rate", bound_values=np.full(3, b))  # noqa: E731
-    assert MeanBound("lower").evaluate(at(y, 0.1)).passed
-    assert not MeanBound("lower").evaluate(at(y, 0.35)).passed     # x = 8 falls short
+    assert MeanBound(kind="lower").evaluate(at(y, 0.1)).passed
+    assert not MeanBound(kind="lower").evaluate(at(y, 0.35)).passed     # x = 8 falls short
     noisy = y.copy()
     noisy[0] = [0.0, 0.0, 0.0, 0.9]                               # mean 0.225 but too noisy to confirm 0.1
-    assert not MeanBound("lower").evaluate(at(noisy, 0.1)).passed
+    assert not MeanBound(kind="lower").evaluate(at(noisy, 0.1)).passed
     nan = y.copy()
     nan[1, 2] = np.nan
-    assert not MeanBound("lower").evaluate(at(nan, 0.1)).passed
-    assert not MeanBound("lower").evaluate(Measurement("n", x, np.ones((3, 1)), "rate",
+    assert not MeanBound(kind="lower").evaluate(at(nan, 0.1)).passed
+    assert not MeanBound(kind="lower").evaluate(Measurement("n", x, np.ones((3, 1)), "rate",
                                                        bound_values=np.zeros(3))).passed  # one seed: no limit
 
 
@@ -237,18 +238,19 @@ def test_documented_deviation_is_reported_but_needs_a_rejected_control():
     grow = lambda ctx: Measurement("x", x, np.tile(x[:, None], (1, 4)), "y")            # noqa: E731
     flat = lambda ctx: Measurement("x", x, np.ones((4, 4)), "y")                         # noqa: E731
     rule = SlopeCI(0.5, mode="below", tol=0.1)
-    dev = Claim("d", "slope <= 1/2", "src", rule, grow, flat, "flat", deviation="measured slope 1")
+    dev = Claim("d", "slope <= 1/2", "src", rule, grow, flat, control_description="flat", deviation="measured slope 1")
     rep = Check("t", "t", "s", [dev]).run(RunContext(quick=True))
     assert rep.results[0].status == "fail" and not rep.passed        # the "broken" variant satisfies the claim
     dev = Claim("d", "slope <= 1/2", "src", rule, grow, lambda ctx: Measurement("x", x, np.tile(x[:, None] ** 2, (1, 4)), "y"),
-                "steeper", deviation="measured slope 1")
+                control_description="steeper", deviation="measured slope 1")
     rep = Check("t", "t", "s", [dev]).run(RunContext(quick=True))
     assert rep.results[0].status == "deviation" and rep.passed
     assert rep.to_dict()["claims"][0]["deviation"] == "measured slope 1"
-    gone = Claim("g", "slope <= 1/2", "src", rule, flat, grow, "growing", deviation="measured slope 1")
+    gone = Claim("g", "slope <= 1/2", "src", rule, flat, grow, control_description="growing",
+                 deviation="measured slope 1")
     assert Check("t", "t", "s", [gone]).run(RunContext(quick=True)).results[0].status == "pass"
     plain = Claim("p", "slope <= 1/2", "src", rule, grow, lambda ctx: Measurement("x", x, np.tile(x[:, None] ** 2, (1, 4)), "y"),
-                  "steeper")
+                  control_description="steeper")
     assert Check("t", "t", "s", [plain]).run(RunContext(quick=True)).results[0].status == "fail"
 
 
@@ -270,5 +272,5 @@ def test_slope_ci_window_and_curvature():
 
 def test_bound_holds_zero_bound_ratio():
     m = Measurement("x", [1.0, 2.0], [[0.0, 0.1], [0.0, 0.0]], "y", bound_values=[0.0, 0.0])
-    r = BoundHolds("upper").evaluate(m)
+    r = BoundHolds(kind="upper").evaluate(m)
     assert not r.passed and np.isinf(r.stats.get("worst_ratio", np.inf))

@@ -158,7 +158,7 @@ def test_bad_input_is_refused():
 def test_bound_holds_each_rule():
     from proofs_checks.framework import BoundHoldsEach, Measurement
 
-    rule = BoundHoldsEach(0.5, "upper", 0.99)
+    rule = BoundHoldsEach(prob=0.5, kind="upper", level=0.99)
     y = np.where(np.arange(64)[None, :] < np.array([[64], [22]]), 1.0, np.inf)  # 64/64 and 22/64 within bound
     res = rule.evaluate(Measurement("x", [1, 2], y, "q", bound_values=np.array([1.0, 1.0])))
     assert res.passed  # 22/64 does not reject p >= 1/2 at 99% (Bonferroni over 2)

@@ -18,9 +18,9 @@ from rltheory.solvers.api import SolveResult
 
 def test_certified_optimum_accepts_the_solver_and_flags_a_suboptimal_one(monkeypatch):
     mdp = random_deterministic(6, 3, horizon=5, seed=1, reward_density=0.5)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     assert problems == [] and err <= 1e-9
-    assert vstar == pytest.approx(float(mdp.mu0 @ solve(mdp).V[0]))
+    assert v_star == pytest.approx(float(mdp.mu0 @ solve(mdp).V[0]))
 
     def slightly_suboptimal(m):
         r = solve(m)
@@ -35,7 +35,7 @@ def test_certified_optimum_accepts_the_solver_and_flags_a_suboptimal_one(monkeyp
 
     monkeypatch.setattr(_invariants, "solve", slightly_suboptimal)
     vbad, err, problems = certified_optimum(mdp)
-    assert vbad < vstar - 1e-9  # the first action matters on this instance
+    assert vbad < v_star - 1e-9  # the first action matters on this instance
     assert problems and err > 1e-9
 
 

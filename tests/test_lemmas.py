@@ -122,15 +122,15 @@ def test_elliptical_potential_bound_holds(d, K, lam, seed):
     X = rng.normal(size=(K, d))
     X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-300)
     X *= rng.random((K, 1))  # ||x|| <= 1
-    total = elliptical_potential(X, lam)[-1]
-    assert total <= elliptical_potential_bound(K, d, lam, 1.0) + 1e-9
+    total = elliptical_potential(X, lam=lam)[-1]
+    assert total <= elliptical_potential_bound(K, d, lam=lam, L=1.0) + 1e-9
 
 
 def test_elliptical_potential_bound_is_nearly_tight_and_d_matters():
     """Orthonormal directions cycled: the sum grows like d log K; a bound without the factor d fails."""
     d, K = 8, 4000
     X = np.tile(np.eye(d), (K // d, 1))
-    total = elliptical_potential(X, 1.0)[-1]
+    total = elliptical_potential(X, lam=1.0)[-1]
     assert total <= elliptical_potential_bound(K, d)
     assert total > 2.0 * np.log1p(K / 1.0)  # the 'd dropped' bound 2 log(1 + K/lam) is violated
     assert total > 0.3 * elliptical_potential_bound(K, d)

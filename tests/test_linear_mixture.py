@@ -26,7 +26,7 @@ def _random_parts(S, A, d, H, seed):
 @given(st.integers(1, 5), st.integers(1, 3), st.integers(1, 4), st.integers(1, 6), st.integers(0, 2**32 - 1))
 def test_to_tabular_planning_agrees_with_direct_planning(S, A, d, H, seed):
     phi, theta, R = _random_parts(S, A, d, H, seed)
-    m = LinearMixtureMDP(phi, theta, R, H)
+    m = LinearMixtureMDP(phi, theta, R, horizon=H)
     tab = m.to_tabular()
     assert isinstance(tab, TabularMDP)
     np.testing.assert_allclose(tab.P, np.einsum("satd,d->sat", phi, theta), atol=1e-12)
@@ -45,7 +45,7 @@ def test_to_tabular_planning_agrees_with_direct_planning(S, A, d, H, seed):
 @given(st.integers(1, 5), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**32 - 1))
 def test_psi_is_the_summation_oracle(S, A, d, seed):
     phi, theta, R = _random_parts(S, A, d, 2, seed)
-    m = LinearMixtureMDP(phi, theta, R, 2)
+    m = LinearMixtureMDP(phi, theta, R, horizon=2)
     V = np.random.default_rng(seed).random(S)
     ps = m.psi(V)
     assert ps.shape == (S, A, d)
@@ -59,52 +59,52 @@ def test_bad_kernel_names_the_pair():
     phi = phi.copy()
     phi[1, 0, 2, :] += 0.3  # row (s=1, a=0) no longer sums to 1
     with pytest.raises(ValueError, match=r"s=1, a=0.*sums to"):
-        LinearMixtureMDP(phi, theta, R, 3)
+        LinearMixtureMDP(phi, theta, R, horizon=3)
     phi2, theta2, _ = _random_parts(3, 2, 2, 3, 1)
     phi2 = phi2.copy()
     phi2[2, 1, 0, :] -= 1.0
     phi2[2, 1, 1, :] += 1.0  # still sums to 1, but negative at s'=0
     with pytest.raises(ValueError, match=r"s=2, a=1.*negative"):
-        LinearMixtureMDP(phi2, theta2, R, 3)
+        LinearMixtureMDP(phi2, theta2, R, horizon=3)
 
 
 def test_field_errors():
     phi, theta, R = _random_parts(3, 2, 2, 3, 0)
     with pytest.raises(ValueError, match="phi: expected shape"):
-        LinearMixtureMDP(phi[0], theta, R, 3)
+        LinearMixtureMDP(phi[0], theta, R, horizon=3)
     with pytest.raises(ValueError, match="phi: axes 0 and 2"):
-        LinearMixtureMDP(phi[:, :, :2], theta, R, 3)
+        LinearMixtureMDP(phi[:, :, :2], theta, R, horizon=3)
     with pytest.raises(ValueError, match="theta: expected shape"):
-        LinearMixtureMDP(phi, np.ones(3), R, 3)
+        LinearMixtureMDP(phi, np.ones(3), R, horizon=3)
     bad = phi.copy()
     bad[0, 1, 2, 1] = np.nan
     with pytest.raises(ValueError, match=r"phi: non-finite value nan at index \(0, 1, 2, 1\)"):
-        LinearMixtureMDP(bad, theta, R, 3)
+        LinearMixtureMDP(bad, theta, R, horizon=3)
     with pytest.raises(ValueError, match="theta: non-finite"):
-        LinearMixtureMDP(phi, np.array([np.inf, 0.0]), R, 3)
+        LinearMixtureMDP(phi, np.array([np.inf, 0.0]), R, horizon=3)
     with pytest.raises(TypeError, match="phi: expected a real numeric array"):
-        LinearMixtureMDP(np.zeros((3, 2, 3, 2), dtype=bool), theta, R, 3)
+        LinearMixtureMDP(np.zeros((3, 2, 3, 2), dtype=bool), theta, R, horizon=3)
     with pytest.raises(TypeError, match="phi: "):
-        LinearMixtureMDP([[1, 2], [3]], theta, R, 3)
+        LinearMixtureMDP([[1, 2], [3]], theta, R, horizon=3)
     with pytest.raises(ValueError, match="rewards: expected shape"):
-        LinearMixtureMDP(phi, theta, np.zeros((2, 2)), 3)
+        LinearMixtureMDP(phi, theta, np.zeros((2, 2)), horizon=3)
     with pytest.raises(ValueError, match="rewards: negative"):
-        LinearMixtureMDP(phi, theta, -R, 3)
+        LinearMixtureMDP(phi, theta, -R, horizon=3)
     with pytest.raises(ValueError, match="rewards: a trajectory from s=.*total reward"):
-        LinearMixtureMDP(phi, theta, np.full((3, 2), 0.5), 3)
-    LinearMixtureMDP(phi, theta, np.full((3, 2), 0.5), 3, reward_scale="per_step")  # r_h in [0,1] is fine there
+        LinearMixtureMDP(phi, theta, np.full((3, 2), 0.5), horizon=3)
+    LinearMixtureMDP(phi, theta, np.full((3, 2), 0.5), horizon=3, reward_scale="per_step")  # r_h in [0,1] is fine there
     with pytest.raises(ValueError, match="rewards: per-step reward"):
-        LinearMixtureMDP(phi, theta, np.full((3, 2), 1.5), 3, reward_scale="per_step")
-    assert LinearMixtureMDP(phi, theta, R, 3.0).horizon == 3  # integral floats are accepted
+        LinearMixtureMDP(phi, theta, np.full((3, 2), 1.5), horizon=3, reward_scale="per_step")
+    assert LinearMixtureMDP(phi, theta, R, horizon=3.0).horizon == 3  # integral floats are accepted
     with pytest.raises(ValueError, match="horizon: must be a whole number"):
-        LinearMixtureMDP(phi, theta, R, 3.5)
+        LinearMixtureMDP(phi, theta, R, horizon=3.5)
     with pytest.raises(TypeError, match="horizon: expected an int"):
-        LinearMixtureMDP(phi, theta, R, "3")
-    with pytest.raises(ValueError, match="init: initial state 5"):
-        LinearMixtureMDP(phi, theta, R, 3, init=5)
-    with pytest.raises(ValueError, match="init: sums to"):
-        LinearMixtureMDP(phi, theta, R, 3, init=np.array([0.5, 0.2, 0.2]))
-    m = LinearMixtureMDP(phi, theta, R, 3)
+        LinearMixtureMDP(phi, theta, R, horizon="3")
+    with pytest.raises(ValueError, match=r"mu0: must be in \[0, 2\], got 5"):
+        LinearMixtureMDP(phi, theta, R, horizon=3, mu0=5)
+    with pytest.raises(ValueError, match="mu0: sums to"):
+        LinearMixtureMDP(phi, theta, R, horizon=3, mu0=np.array([0.5, 0.2, 0.2]))
+    m = LinearMixtureMDP(phi, theta, R, horizon=3)
     with pytest.raises(ValueError, match=r"V: expected shape \(3,\)"):
         m.psi(np.zeros(4))
     with pytest.raises(AttributeError, match="immutable"):
@@ -126,7 +126,7 @@ def test_total_reward_uses_reachability():
 
 def test_pickle_roundtrip_and_clip_planning():
     phi, theta, R = _random_parts(4, 2, 3, 4, 3)
-    m = LinearMixtureMDP(phi, theta, R, 4, init=2, name="x")
+    m = LinearMixtureMDP(phi, theta, R, horizon=4, mu0=2, name="x")
     m2 = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(m2.phi, m.phi)
     assert m2.name == "x" and m2.mu0[2] == 1.0

@@ -52,7 +52,7 @@ def expectimax_history(lmdp):
             best = max(best, tot)
         return best
 
-    return sum(rec(0, s, lmdp.weights * lmdp.nu[:, s]) for s in range(S) if lmdp.nu[:, s].max() > 0)
+    return sum(rec(0, s, lmdp.weights * lmdp.mu0[:, s]) for s in range(S) if lmdp.mu0[:, s].max() > 0)
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -73,7 +73,7 @@ def test_validation_names_fields():
         R2 = R.copy()
         R2[0, 1, 0] = 1.5
         LatentMDP(P, R2, [0.5, 0.5], [1.0, 0.0], horizon=2)
-    with pytest.raises(ValueError, match="nu"):
+    with pytest.raises(ValueError, match="mu0"):
         LatentMDP(P, R, [0.5, 0.5], [[1.0, 0.0], [0.5, 0.4]], horizon=2)
     assert LatentMDP(P, R, [0.5, 0.5], [1.0, 0.0], horizon=2.0).horizon == 2  # integral floats are accepted
     with pytest.raises(ValueError, match="horizon: must be a whole number"):
@@ -201,12 +201,12 @@ def test_other_families():
 def test_var_star_candidates_differ_by_context_randomness():
     # two deterministic contexts with different returns: within-context variance 0, total variance > 0
     L = mdps.lmdp_deterministic(2, 3, 2, horizon=4, seed=5)
-    assert var_star(L, "within") == pytest.approx(0.0, abs=1e-12)
-    assert var_star(L, "total") >= 0.0
+    assert var_star(L, candidate="within") == pytest.approx(0.0, abs=1e-12)
+    assert var_star(L, candidate="total") >= 0.0
     itb = mdps.lmdp_identify_then_bandit(2, 1, 2, horizon=8, gap=0.0, v=1.0)
-    assert var_star(itb, "within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
+    assert var_star(itb, candidate="within") == pytest.approx(0.25)  # Bernoulli(1/2) outcome of value 1
     with pytest.raises(ValueError, match="candidate"):
-        var_star(itb, "other")
+        var_star(itb, candidate="other")
 
 
 # ------------------------------------------------------------------------------------------- learners
@@ -250,12 +250,12 @@ def test_learner_input_validation():
 def test_optimistic_plan_dominates_exact_and_regret_helper():
     L = mdps.lmdp_probe(2, 4, 2, horizon=5, eta=0.1, seed=0)
     exact = solve_lmdp(L)
-    prior = L.weights[:, None] * L.nu
+    belief = L.weights[:, None] * L.mu0
     counts = np.full((L.M, L.S, L.A), 50.0)
-    opt = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="bernstein", c1=1.0, c2=1.0, iota=2.0,
+    opt = plan_lmdp(L.P, L.R, belief, L.horizon, counts=counts, backup="bernstein", c1=1.0, c2=1.0, iota=2.0,
                     Gamma=2, vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
     assert opt.value >= exact.value - 1e-12
-    mo = plan_lmdp(L.P, L.R, prior, L.horizon, counts=counts, backup="model", c1=1.0, c2=1.0, iota=2.0, Gamma=2,
+    mo = plan_lmdp(L.P, L.R, belief, L.horizon, counts=counts, backup="model", c1=1.0, c2=1.0, iota=2.0, Gamma=2,
                    vmax=np.minimum(1.0, L.horizon - np.arange(L.horizon + 1.0)))
     assert mo.value >= exact.value - 1e-12
     reg = lmdp_regret(L, [exact, opt])
@@ -302,9 +302,9 @@ def test_partial_model_plan_evaluation_is_exact_off_plan_too(M, S, A, H, seed, b
     counts = np.where(known, rng.integers(1, 20, (M, S, A)), 0).astype(float)
     Phat = np.where(known[..., None], L.P, 0.0)
     Phat[..., 0] += np.where(known, 0.0, 1.0)  # arbitrary rows where unknown (ignored by the planner)
-    prior = rng.dirichlet(np.ones(M))[:, None] * rng.dirichlet(np.ones(S), size=M)
-    prior[:, 0] = 0.0  # initial state 0 off the plan
-    plan = plan_lmdp(Phat, L.R, prior, H, known=known, counts=counts, backup=backup, c1=0.5, c2=0.1, iota=3.0,
+    belief = rng.dirichlet(np.ones(M))[:, None] * rng.dirichlet(np.ones(S), size=M)
+    belief[:, 0] = 0.0  # initial state 0 off the plan
+    plan = plan_lmdp(Phat, L.R, belief, H, known=known, counts=counts, backup=backup, c1=0.5, c2=0.1, iota=3.0,
                      vmax=np.minimum(1.0, (H - np.arange(H + 1.0)) * max(L.R.max(), 1e-9)))
     v, vm, off = evaluate_plan(L, plan)
     v_ref, _ = evaluate_history_policy(L, _plan_as_callable(plan, L.A))
@@ -323,7 +323,7 @@ def test_itb_coef_differencing_and_dimension_claims_wired():
     ks = 100 * np.array([1, 2, 4, 8])
     regs = []
     for k in ks:
-        L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=mdps.lmdp_k_dependent_gap(int(k), 2, 2, 4, 0.5),
+        L = mdps.lmdp_identify_then_bandit(2, 2, 4, horizon=8, gap=mdps.lmdp_k_dependent_gap(int(k), 2, 2, 4, c=0.5),
                                            safe=0.25, seed=3)
         regs.append(lmdp_hindsight(L, int(k), seed=3, c1=lr.C1, c2=lr.C2, Gamma=2).cumulative_regret[-1])
     assert (a["regret_K"], a["regret_8K"]) == pytest.approx((regs[0], regs[-1]))
@@ -364,7 +364,7 @@ def test_uniform_arm_coefficient_and_lower_bound():
     assert r["gap_max"] == pytest.approx(max(gaps))
     assert r["rho"] > 0
     with pytest.raises(ValueError, match="cap"):
-        mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, 2.0, cap=0.7)
+        mdps.lmdp_k_dependent_gap(1000, 2, 2, 2, c=2.0, cap=0.7)
 
 
 # ------------------------------------------------------------------------------------ learner protocol
@@ -394,7 +394,7 @@ def _backward_value(L, probs):
         V = np.zeros(L.S)
         for h in range(L.horizon - 1, -1, -1):
             V = np.einsum("sa,sa->s", probs[h], L.R[m] + L.P[m] @ V)
-        tot[m] = L.nu[m] @ V
+        tot[m] = L.mu0[m] @ V
     return float(L.weights @ tot), tot
 
 

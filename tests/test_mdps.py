@@ -99,7 +99,7 @@ def test_bandit_family_gap():
     r = solve(m)
     assert r.policy[0, 0] == 2
     assert r.V[0, 0] == pytest.approx(10 * 0.6)
-    assert mdps.k_dependent_gap(400, 4, 0.5) == pytest.approx(0.05)
+    assert mdps.k_dependent_gap(400, 4, c=0.5) == pytest.approx(0.05)
 
 
 @pytest.mark.skipif(not os.path.isdir(BRIDGE), reason="shared BRIDGE data not present")

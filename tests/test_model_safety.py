@@ -83,7 +83,7 @@ def test_absurd_sizes_are_refused_before_allocating():
     phi = np.zeros((2, 1, 2, 1))
     phi[:, :, 0, 0] = 1.0
     with pytest.raises(ValueError, match=r"^horizon: "):
-        LinearMixtureMDP(phi, np.ones(1), np.zeros((2, 1)), 10**12)
+        LinearMixtureMDP(phi, np.ones(1), np.zeros((2, 1)), horizon=10**12)
     with pytest.raises(ValueError, match=r"^horizon: "):
         LatentMDP(np.full((1, 2, 1, 2), 0.5), np.zeros((1, 2, 1)), [1.0], [1.0, 0.0], horizon=10**12)
 
@@ -217,7 +217,7 @@ def test_compiled_max_plus_dps_match_numpy():
         R3 = rng.random((int(rng.choice([1, H])), S, A))
         assert np.array_equal(max_total_reward(P[0], R3, H), _max_return_reference(P[0], R3, H))
         R = rng.random((M, S, A))
-        nu = rng.dirichlet(np.ones(S), size=M)
-        L = LatentMDP(P, R, np.full(M, 1.0 / M), nu, horizon=H)
-        ref = max(float(_max_return_reference(P[m], R[m][None], H)[nu[m] > 0].max()) for m in range(M))
+        mu0 = rng.dirichlet(np.ones(S), size=M)
+        L = LatentMDP(P, R, np.full(M, 1.0 / M), mu0, horizon=H)
+        ref = max(float(_max_return_reference(P[m], R[m][None], H)[mu0[m] > 0].max()) for m in range(M))
         assert L.max_return == ref

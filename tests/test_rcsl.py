@@ -89,8 +89,8 @@ def test_stitching_dataset_has_no_optimal_trajectory():
     m = mdps.stitching_gridworld(horizon=8)
     d = stitching_dataset(m, mdps.stitching_behaviours(), 250, seed=0)
     assert d.N == 1000 and set(np.unique(d.source)) == {0, 1, 2, 3}
-    vstar = float(m.mu0 @ solve(m).V[0])
-    assert vstar == 5.0 and d.returns.max() == 3.0
+    v_star = float(m.mu0 @ solve(m).V[0])
+    assert v_star == 5.0 and d.returns.max() == 3.0
     assert coverage(m, d)["frac_optimal"] == 0.0
 
 
@@ -117,7 +117,7 @@ def test_tabular_class_is_complete_and_realizable():
 
 def test_tsitsiklis_van_roy_exact_growth_and_residual():
     for g in (0.8, 0.9, 0.99):
-        ex = mdps.tsitsiklis_van_roy(g)
+        ex = mdps.tsitsiklis_van_roy(gamma=g)
         out = linear_fqi_population(ex.mdp, ex.Phi, ex.mu, iters=10, w0=np.array([1.0]))
         assert np.allclose(out["w"][1:, 0] / out["w"][:-1, 0], 1.2 * g)
         res = linear_inherent_bellman_error(ex.Phi, ex.mdp.P, ex.mdp.R, ex.mu, g, ex.policy)
@@ -127,7 +127,7 @@ def test_tsitsiklis_van_roy_exact_growth_and_residual():
 
 
 def test_completeness_residual_for_given_f():
-    ex = mdps.tsitsiklis_van_roy(0.9)
+    ex = mdps.tsitsiklis_van_roy(gamma=0.9)
     f = ex.Phi[..., 0] * 3.0  # w = 3
     # T f = 0.9 * 2 * 3 on both states; its projection residual on span(1, 2) under uniform weights
     y = np.full(2, 5.4)
@@ -143,18 +143,18 @@ def test_completeness_residual_for_given_f():
 
 
 def test_misalignment_angles():
-    ex = mdps.tsitsiklis_van_roy(0.9)
+    ex = mdps.tsitsiklis_van_roy(gamma=0.9)
     ang = bellman_misalignment(ex.Phi, ex.mdp.P, ex.mu, ex.policy)
     # span(1, 2) vs its image span(1, 1) under uniform weights: cos = 3 / sqrt(10)
     assert np.sin(ang[0]) == pytest.approx(np.sqrt(1 - 0.9))
-    b = mdps.bairds_star(0.99)
+    b = mdps.bairds_star(gamma=0.99)
     assert np.all(bellman_misalignment(b.Phi, b.mdp.P, b.mu, b.policy) < 1e-7)
     m = mdps.random_mdp(3, 2, gamma=0.9, seed=0)
     assert np.all(bellman_misalignment(tabular_features(3, 2), m.P, np.ones((3, 2)), np.full((3, 2), 0.5)) < 1e-7)
 
 
 def test_baird_complete_but_td_diverges():
-    ex = mdps.bairds_star(0.99)
+    ex = mdps.bairds_star(gamma=0.99)
     res = linear_inherent_bellman_error(ex.Phi, ex.mdp.P, ex.mdp.R, ex.mu, 0.99, ex.policy)
     assert res["operator_residual"] < 1e-9
     w0 = np.array([1, 1, 1, 1, 1, 1, 10, 1.0])
@@ -222,11 +222,12 @@ def test_separating_family_realizable_but_not_complete():
 def test_fqi_tabular_full_coverage_is_optimal_and_linear_tabular_agree():
     m = mdps.random_mdp(4, 2, horizon=4, seed=1)
     d = suboptimal_dataset(m, 3000, seed=0)
-    vstar = float(m.mu0 @ solve(m).V[0])
+    v_star = float(m.mu0 @ solve(m).V[0])
     r1 = fqi(d, TabularClass(), mdp=m)
     r2 = fqi(d, LinearClass(tabular_features(4, 2)), mdp=m)
     assert np.allclose(r1.Q, r2.Q, atol=1e-6)
-    assert r1.value == pytest.approx(vstar, abs=0.05)
+    assert r1.policy_value == pytest.approx(v_star, abs=0.05)
+    assert np.array_equal(r1.value, r1.Q[0].max(axis=1)) and r1.nit == 4 and r1.method == "fqi"
     assert np.allclose(r1.fit_rmse, 0.0) and np.allclose(r2.fit_rmse, 0.0, atol=1e-6)
     # a one-feature linear class is not complete: positive residual along the iterates
     r3 = fqi(d, LinearClass(np.ones((4, 2, 1))), mdp=m)
@@ -238,7 +239,7 @@ def test_fqi_mlp_runs_on_separating_family():
     _, sa = mdps.separating_features(8)
     d = suboptimal_dataset(m, 200, seed=1)
     r = fqi(d, MLPClass(sa, 4, steps=600), mdp=m)
-    assert r.Q.shape == (2, 8, 2) and 0 < r.value <= float(m.mu0 @ solve(m).V[0]) + 1e-9
+    assert r.Q.shape == (2, 8, 2) and 0 < r.policy_value <= float(m.mu0 @ solve(m).V[0]) + 1e-9
 
 
 @settings(max_examples=30, deadline=None)
@@ -269,9 +270,9 @@ def test_rcsl_mlp_conditioning_matters():
     m = mdps.separating_family(16, seed=0)
     xs, _ = mdps.separating_features(16)
     d = suboptimal_dataset(m, 400, seed=1)
-    vstar = float(m.mu0 @ solve(m).V[0])
-    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0)) / vstar > 0.95
-    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0, cond=False)) / vstar < 0.8
+    v_star = float(m.mu0 @ solve(m).V[0])
+    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0)) / v_star > 0.95
+    assert rcsl_return(m, d, rcsl_mlp(d, 4, xs, seed=0, cond=False)) / v_star < 0.8
 
 
 def test_mbrcsl_stitches_where_rcsl_cannot():
@@ -289,7 +290,7 @@ def test_constructors_validate():
     with pytest.raises(ValueError, match="n:"):
         mdps.separating_family(2)
     with pytest.raises(ValueError, match="gamma"):
-        mdps.tsitsiklis_van_roy(1.0)
+        mdps.tsitsiklis_van_roy(gamma=1.0)
     with pytest.raises(ValueError, match="horizon"):
         mdps.stitching_gridworld(horizon=2)
     assert all(np.allclose(b.sum(axis=1), 1) for b in mdps.stitching_behaviours(eps=0.5))

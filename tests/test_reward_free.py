@@ -225,7 +225,7 @@ def test_explore_dp_and_ucrl_plan_match_references(S, A, d, H, seed):
 
     rng = np.random.default_rng(seed)
     Ps = rng.dirichlet(np.ones(S), size=(d, S, A))
-    m = LinearMixtureMDP(np.moveaxis(Ps, 0, -1), rng.dirichlet(np.ones(d)), np.zeros((S, A)), H)
+    m = LinearMixtureMDP(np.moveaxis(Ps, 0, -1), rng.dirichlet(np.ones(d)), np.zeros((S, A)), horizon=H)
     u = rng.random((S, A)) * 0.3
     theta = rng.normal(size=d)
     G = rng.normal(size=(d, d))

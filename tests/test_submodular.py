@@ -169,7 +169,7 @@ def test_coverage_probabilities_consistent_with_value():
 
     sm = coverage_gridworld("S..\n.#.\n...", horizon=5, radius=0, cell_weights=np.ones(8))
     r = subpo(sm, seed=0, n_iters=50)
-    p = coverage_probabilities(sm, r.probs, r.features)
+    p = coverage_probabilities(sm, r.probs, features=r.features)
     # modular-weight coverage with radius 0: J = expected number of distinct cells visited = sum of probabilities
     assert p.sum() == pytest.approx(r.value)
     assert p[0] == pytest.approx(1.0)
@@ -191,7 +191,7 @@ def test_tight_coverage_greedy_is_tight_and_random_play_is_worse(k):
     closed = 1 - (1 - 1 / k) ** k
     # greedy picks every greedy set G_i: the closed form, up to the eps tie-breaking cells
     assert greedy_policy_value(sm)[0] == pytest.approx(closed * (1 + 1e-3), rel=1e-9)
-    u = evaluate_context_policy(sm, np.full((sm.horizon, sm.S, sm.A), 1 / sm.A), "markov")
+    u = evaluate_context_policy(sm, np.full((sm.horizon, sm.S, sm.A), 1 / sm.A), features="markov")
     assert u < 0.58 < 1 - np.exp(-1)
 
 
@@ -202,7 +202,7 @@ def test_lure_coverage_copies_uniform_value_closed_form(H):
     n, c, lure = 10, 6, 1.5
     sm = lure_coverage(n, horizon=H, lure=lure, copies=c)
     assert exact_optimum(sm).value == pytest.approx(lure + min(H - 1, n - c))
-    u = evaluate_context_policy(sm, np.full((H, sm.S, sm.A), 1 / sm.A), "markov")
+    u = evaluate_context_policy(sm, np.full((H, sm.S, sm.A), 1 / sm.A), features="markov")
     assert u == pytest.approx(lure + (n - c) * (1 - (1 - 1 / n) ** (H - 1)))
     # copies = 1 is the original lure family
     assert exact_optimum(lure_coverage(5, horizon=3, copies=1)).value == pytest.approx(4.0)

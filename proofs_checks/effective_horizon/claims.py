@@ -25,7 +25,7 @@ from rltheory.algorithms.effective_horizon.stochastic_analysis import stochastic
 from rltheory.algorithms.effective_horizon.analysis import PRECISION, deterministic_arrays
 from rltheory.algorithms.effective_horizon.sample_complexity import doubling_search
 
-from .._invariants import VSTAR_TOL, certified_optimum
+from .._invariants import V_STAR_TOL, certified_optimum
 from .._settings import sizes
 from .mutants import MUTANTS
 from .settings import (QLEARNING_BUDGET, QLEARNING_EPSILON, RANK_MIN_SEEDS, SIZES, TIGHT_RUNS, UCBVI_BONUS,
@@ -97,7 +97,7 @@ def gorp_vs_bound(index, quick, seed, learner=None):
     if choice is None:
         return {"name": name, "episodes": float("nan"), "bound": float("nan"), "T": T}
     budget, k, m_k, eh = choice
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     fn = gorp_planner(learner)
     best, accounting = [-np.inf], []
 
@@ -106,14 +106,14 @@ def gorp_vs_bound(index, quick, seed, learner=None):
         best[0] = max(best[0], v)
         if ep != gorp_episodes(T, A, k, m):
             accounting.append(f"m={m}: {ep} episodes used, GORP(k={k}, m) uses {gorp_episodes(T, A, k, m)}")
-        return v >= vstar - PRECISION, ep
+        return v >= v_star - PRECISION, ep
 
     m_found, episodes = doubling_search(run, range(seed, seed + 8), m_max=min(m_k, 2 ** 14))
     if m_found is None:  # GORP did not succeed within the theorem's m: the claim is violated here
         m_found, episodes = 2 * m_k, float(T * A ** k * 2 * m_k)
     return {"name": name, "episodes": float(episodes), "bound": float(budget), "T": T, "k": k, "m_k": int(m_k),
             "m_found": int(m_found), "effective_horizon": eh.value, "problems": problems + accounting[:1],
-            "value_ratio": best[0] / vstar if vstar > 0 else 1.0, "vstar_error": err}
+            "value_ratio": best[0] / v_star if v_star > 0 else 1.0, "v_star_error": err}
 
 
 def _eh_invariants(m: Measurement, results) -> Measurement:
@@ -122,9 +122,9 @@ def _eh_invariants(m: Measurement, results) -> Measurement:
     for p in sorted({p for r in results for p in r.get("problems", [])}):
         m.require(False, p)
     vals = [r["value_ratio"] for r in results if "value_ratio" in r]
-    err = max([r.get("vstar_error", 0.0) for r in results] + [0.0])
+    err = max([r.get("v_star_error", 0.0) for r in results] + [0.0])
     if vals:
-        m.require(max(vals) <= 1 + err + VSTAR_TOL, f"plan value / V* <= 1 (measured max {max(vals):.6g})")
+        m.require(max(vals) <= 1 + err + V_STAR_TOL, f"plan value / V* <= 1 (measured max {max(vals):.6g})")
     return m
 
 
@@ -180,15 +180,15 @@ def gorp_run_at(index, quick, control, seed, learner=None):
     if t["m_tight"] is None:
         return {"name": t["name"], "episodes": float("nan"), "optimal": False}
     _, mdp = eh_suite(quick=bool(quick))[int(index)]
-    vstar, err, problems = _certified_cached(int(index), bool(quick))
+    v_star, err, problems = _certified_cached(int(index), bool(quick))
     m = 1 if control else int(t["m_tight"])
     v, ep = _gorp_plan_value(mdp, gorp_planner(learner), int(t["k"]), m, int(seed))
-    ok = v >= vstar - PRECISION
+    ok = v >= v_star - PRECISION
     if ep != gorp_episodes(mdp.horizon, mdp.A, t["k"], m):
         problems = problems + [f"{ep} episodes used, GORP(k={t['k']}, m={m}) uses "
                                f"{gorp_episodes(mdp.horizon, mdp.A, t['k'], m)}"]
     return {"name": t["name"], "episodes": float(ep) if ok else float("inf"), "optimal": ok, "problems": problems,
-            "value_ratio": v / vstar if vstar > 0 else 1.0, "vstar_error": err}
+            "value_ratio": v / v_star if v_star > 0 else 1.0, "v_star_error": err}
 
 
 def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
@@ -307,41 +307,44 @@ CHECK = Check(
     source="Laidlaw, Russell & Dragan, NeurIPS 2023 (arXiv 2304.09853)",
     claims=[
         Claim("gorp_within_bound", "GORP succeeds within T A^k m_k episodes on every suite MDP",
-              "Laidlaw et al. 2023, Theorem 5.4", BoundHolds("upper"),
+              "Laidlaw et al. 2023, Theorem 5.4", BoundHolds(kind="upper"),
               lambda ctx: _measure(ctx, False), lambda ctx: _measure(ctx, True),
-              "the bound with the exponent forced to 0 (k = 0, m = 1: T episodes)",
+              control_description="the bound with the exponent forced to 0 (k = 0, m = 1: T episodes)",
               bound=GORP_SAMPLE_COMPLEXITY, uses_learner=True),
         Claim("gorp_within_tight_bound", "GORP with m_k of the Appendix C bound returns an optimal policy within "
               "T A^k m_k episodes w.p. >= 1/2 on every suite MDP",
               "Laidlaw et al. 2023, Appendix C (tighter bounds; authors' compute_gorp_bounds)",
-              BoundHoldsEach(0.5, "upper", 0.99), lambda ctx: _tight_measure(ctx, False),
+              BoundHoldsEach(prob=0.5, kind="upper", level=0.99), lambda ctx: _tight_measure(ctx, False),
               lambda ctx: _tight_measure(ctx, True),
-              "the same budget with the sampling noise ignored (m = 1: one rollout per action sequence)",
+              control_description="the same budget with the sampling noise ignored (m = 1: one rollout per action "
+                                  "sequence)",
               bound=GORP_TIGHT_SAMPLE_COMPLEXITY, uses_learner=True),
         Claim("k_qvi_common", "at least half of the suite MDPs (deterministic and sticky-action) have min_k <= 2",
               "Laidlaw et al. 2023, Sec. 5 (k-QVI-solvability); Laidlaw et al. 2024, Sec. 3",
-              FractionAtLeast(0.5, "upper"), lambda ctx: _qvi_measure(ctx, "min_k"),
+              FractionAtLeast(fraction=0.5, kind="upper"), lambda ctx: _qvi_measure(ctx, "min_k"),
               lambda ctx: _qvi_measure(ctx, "epw"),
-              "the effective planning window (QVI started from immediate rewards, not from Q of the random policy)"),
+              control_description="the effective planning window (QVI started from immediate rewards, not from Q of "
+                                  "the random policy)"),
         Claim("rank_correlation", "the effective-horizon bound T A^H_bar rank-correlates with Q-learning's sample "
               "complexity (rho >= 0.3); the comparison with A^T is reported",
               "Laidlaw et al. 2023, Sec. 6 (bounds vs PPO/DQN sample complexity on BRIDGE)",
-              RankCorrelationAbove(0.3, require_better=False), lambda ctx: _corr_measure(ctx, False),
+              RankCorrelationAbove(min_rho=0.3, require_better=False), lambda ctx: _corr_measure(ctx, False),
               lambda ctx: _corr_measure(ctx, True),
-              "the same bound values assigned to the wrong MDPs (fixed random permutation)"),
+              control_description="the same bound values assigned to the wrong MDPs (fixed random permutation)"),
         Claim("rank_correlation_ucbvi", "the effective-horizon bound T A^H_bar rank-correlates with UCBVI's sample "
               "complexity (rho >= 0.3); the comparison with A^T is reported",
               "Laidlaw et al. 2023, Sec. 6 (bounds vs PPO/DQN sample complexity on BRIDGE)",
-              RankCorrelationAbove(0.3, require_better=False), lambda ctx: _corr_measure(ctx, False, "ucbvi"),
+              RankCorrelationAbove(min_rho=0.3, require_better=False), lambda ctx: _corr_measure(ctx, False, "ucbvi"),
               lambda ctx: _corr_measure(ctx, True, "ucbvi"),
-              "the same bound values assigned to the wrong MDPs (fixed random permutation)"),
+              control_description="the same bound values assigned to the wrong MDPs (fixed random permutation)"),
         Claim("headline_fixed_horizon", "on the fixed-horizon suite, T A^H_bar rank-correlates with Q-learning's "
               "sample complexity (rho >= 0.3) and better than the horizon-only A^T",
               "Laidlaw et al. 2023, Sec. 6 (effective-horizon vs worst-case bounds on BRIDGE)",
-              RankCorrelationAbove(0.3, require_better=True),
+              RankCorrelationAbove(min_rho=0.3, require_better=True),
               lambda ctx: _corr_measure(ctx, False, "qlearning", "fixed_horizon"),
               lambda ctx: _corr_measure(ctx, True, "qlearning", "fixed_horizon"),
-              "the same bound values assigned to the wrong MDPs (fixed random permutation), against A^T"),
+              control_description="the same bound values assigned to the wrong MDPs (fixed random permutation), "
+                                  "against A^T"),
     ],
     protocol="gorp",
     mutants=MUTANTS,

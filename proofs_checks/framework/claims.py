@@ -1,7 +1,7 @@
 """Claims and checks: :class:`Claim` (measurement, rule, negative control), :class:`Check`, :class:`Mutant`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Callable, Sequence
 
 from .model import Measurement, _jsonable
@@ -46,6 +46,7 @@ class Claim:
     rule: Rule
     measure: Callable[[RunContext], Measurement]
     negative_control: Callable[[RunContext], Measurement] | None
+    _: KW_ONLY
     control_description: str = ""
     bound: object = None  # rltheory.bounds.Bound or None
     #: a documented, measured finding that the claim does NOT hold for our implementation (what, how much, why it
@@ -115,6 +116,7 @@ class Mutant:
     name: str
     description: str
     learner: str
+    _: KW_ONLY
     legitimate: str = ""
 
     def __post_init__(self):
@@ -167,6 +169,7 @@ class Check:
     claims: list
     #: name of the learner protocol of the claims with ``uses_learner`` (documented in the README):
     #: "episodic_tabular", "lmdp_hindsight", "reward_free", "set_function" or a check-specific one
+    _: KW_ONLY
     protocol: str = ""
     #: realistic bugs of the learner, each run through the learner claims by :func:`run_mutants`
     mutants: list = field(default_factory=list)

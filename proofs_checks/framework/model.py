@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -38,6 +38,7 @@ class Measurement:
     x: np.ndarray
     y: np.ndarray
     quantity: str
+    _: KW_ONLY
     bound_values: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
     #: messages of violated invariants (regret < -tol, value > V* + certified error, fraction of OPT > 1,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from .claims import Mutant
@@ -26,6 +26,7 @@ class MutantResult:
     killed_by: str
     message: str
     seconds: float
+    _: KW_ONLY
     report: "CheckReport | None" = None
 
     def to_dict(self):
@@ -49,6 +50,7 @@ class MutationReport:
 
     check: str
     results: list
+    _: KW_ONLY
     quick: bool = True
 
     @property
@@ -146,5 +148,5 @@ def run_mutants(check: "Check", ctx: RunContext | None = None, *, mutants: Seque
             msg = "; ".join(f"{r.claim.name}: {r.status} ({r.result.message})" for r in rep.results)
         if mu.legitimate:
             outcome = "legitimate-failed" if bad else "legitimate"
-        results.append(MutantResult(mu, outcome, by, msg, time.perf_counter() - t0, rep))
+        results.append(MutantResult(mu, outcome, by, msg, time.perf_counter() - t0, report=rep))
     return MutationReport(check.name, results, quick=ctx.quick)

@@ -6,7 +6,7 @@ import json
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING
 
 from .model import _jsonable, verdict_qualifier
@@ -36,6 +36,7 @@ class CheckReport:
     """
     check: Check
     results: list
+    _: KW_ONLY
     quick: bool = True
     seeds: int = 0
     learner: str | None = None  # the learner under test (None: the reference)

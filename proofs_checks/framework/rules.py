@@ -1,7 +1,7 @@
 """Pass rules: each turns a :class:`~proofs_checks.framework.Measurement` into a :class:`RuleResult`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 from scipy import stats
@@ -78,7 +78,7 @@ class Rule:
         raise NotImplementedError
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BoundHolds(Rule):
     """Measured <= bound (``kind="upper"``) or >= bound (``"lower"``) at every x and seed; or, with ``prob``,
     the holding fraction's Clopper-Pearson interval at ``level`` must reach ``prob`` (the data do not reject
@@ -128,7 +128,7 @@ class BoundHolds(Rule):
                                          "worst_ratio": float(ratio)}, msg)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BoundHoldsEach(Rule):
     """Per instance x, the fraction of seeds with measured <= bound (``kind="upper"``; ``>=`` for ``"lower"``);
     passes unless the data reject "holds w.p. >= ``prob``" at some x: every one-sided Clopper-Pearson upper limit
@@ -176,6 +176,7 @@ class SlopeCI(Rule):
     points in it is an error), so that ``AllOf`` of slopes on adjacent windows tests for curvature."""
 
     predicted: float
+    _: KW_ONLY
     mode: str = "contains"
     level: float = 0.95
     n_boot: int = 2000
@@ -265,7 +266,7 @@ class SlopeCI(Rule):
                                          "mode": self.mode, "tol": self.tol}, msg)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RatioNonIncreasing(Rule):
     """The ratio mean(measured) / bound is non-increasing in x, up to a relative tolerance ``tol`` per step."""
 
@@ -285,7 +286,7 @@ class RatioNonIncreasing(Rule):
                           + ("<=" if passed else ">") + f" tolerance {self.tol:g}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FractionAtLeast(Rule):
     """The fraction of measurements ``y <= bound`` (``kind="upper"``; ``>=`` for ``"lower"``) over all x and seeds
     is at least ``fraction``, *confirmed*: the one-sided Clopper-Pearson lower limit at ``level`` must reach it
@@ -310,7 +311,7 @@ class FractionAtLeast(Rule):
                           + (f">= {self.fraction:g}: confirmed" if passed else f"< {self.fraction:g}: not confirmed"))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MeanBound(Rule):
     """The seed mean against the bound at every x, *confirmed*: the one-sided Student-t ``level`` upper limit of
     the mean is ``<= bound`` (``kind="upper"``), or its lower limit is ``>= bound`` (``"lower"``). For bounds on an
@@ -365,7 +366,7 @@ class AllOf(Rule):
                           " AND ".join(r.message for r in res))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RankCorrelationAbove(Rule):
     """Spearman correlation across x (the instances) between ``bound_values`` (the candidate predictor) and the
     seed-aggregated measurement (``meta["aggregate"]`` per x if given, else the mean over seeds; ``inf`` = not

@@ -22,7 +22,7 @@ def _serial_runner(fn, grid, seeds, **_):
     return rows
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunContext:
     """How a check runs: size (``quick``), number of seeds, base seed, output dir, executor.
 

@@ -69,9 +69,9 @@ def _require_values(m: Measurement, rows) -> None:
 
 def _itb_gap(K, family):
     if family == "k_dependent":
-        return mdps.lmdp_k_dependent_gap(int(K), M_, LEAVES, A_, 0.5)
+        return mdps.lmdp_k_dependent_gap(int(K), M_, LEAVES, A_, c=0.5)
     if family == "lower_bound":
-        return mdps.lmdp_k_dependent_gap(int(K), M_, LEAVES, A_, TIGHT_C)
+        return mdps.lmdp_k_dependent_gap(int(K), M_, LEAVES, A_, c=TIGHT_C)
     return float(family)
 
 
@@ -157,7 +157,7 @@ def _optimism_instance(kind, seed):
 
 
 def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
-    """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical prior).
+    """min over epochs of (planner's value / V*); the learner estimates w, nu and P (empirical initial belief).
     ``bonus = 0`` keeps the solver (and its optimistic value for unvisited pairs) with both bonuses switched off.
     A protocol learner's planning value is its ``planning_value()`` (or its belief plan's ``value``); NaN when
     it reports none (the claim then fails: optimism is not measurable)."""
@@ -165,7 +165,7 @@ def optimism_ratio(kind, K, seed, solver="value", bonus=1.0, learner=None):
     vs = solve_lmdp(L).value
     if learner is None:
         res = lmdp_hindsight(L, int(K), seed=seed, solver=solver, c1=C1 * bonus, c2=C2 * bonus, Gamma=L.Gamma,
-                             prior="empirical", v_star=vs)
+                             initial_belief="empirical", v_star=vs)
     else:
         res = run_lmdp_learner(L, resolve_learner(learner), int(K), seed=seed, Gamma=L.Gamma, v_star=vs)
     vals = res.epoch_value
@@ -213,7 +213,7 @@ def _itb_measure(ctx: RunContext, family, solver, bonus=1.0, learner=None) -> Me
     rows = ctx.sweep(itb_regret, _grid(grid, learner), name=_sweep_name(name, learner))
     x, y = rows_to_matrix(rows, "K", "regret")
     L = _itb(int(x[0]), family, 0)
-    vs = var_star(L, "within")
+    vs = var_star(L, candidate="within")
     b = LMDP_REGRET_UPPER.evaluate(Var=vs, M=M_, Gamma=2, S=L.S, A=A_, K=x, H=H_, delta=BOUND_DELTA)
     unif = np.array([K * _itb_gap(K, family) for K in x]) * (1 - 1 / A_)
     m = Measurement("K", x, y, "regret after K episodes", bound_values=(1 - ITB_EPS) * unif,
@@ -239,7 +239,7 @@ def _det_measure(ctx: RunContext, solver, c1=None, learner=None) -> Measurement:
     x, y = rows_to_matrix(rows, "K", "regret")
     per = np.array([uniform_regret(_det_lmdp(s)) for s in sorted({r["seed"] for r in rows})])
     unif = np.outer(x, per)  # (K, seed): the uniform policy's exact regret on each seed's LMDP
-    vs = var_star(_det_lmdp(0), "within")
+    vs = var_star(_det_lmdp(0), candidate="within")
     m = Measurement("K", x, y, "regret after K episodes", bound_values=MARGIN * unif,
                     meta={**META, "family": "deterministic(3, 5, 3, H=8)", "learner": learner or solver,
                           "c1": C1 if c1 is None else c1, "Var*_A (seed 0)": vs,
@@ -305,7 +305,7 @@ def _ks(K):
 
 
 def _scaled_gaps(M, leaves, A, K, gap, c, cap):
-    return [mdps.lmdp_k_dependent_gap(int(k), M, leaves, A, c, cap) if gap == "k_dependent" else float(gap)
+    return [mdps.lmdp_k_dependent_gap(int(k), M, leaves, A, c=c, cap=cap) if gap == "k_dependent" else float(gap)
             for k in _ks(K)]
 
 
@@ -442,10 +442,11 @@ def _dim_claim(var, name, what):
                  f"and is <= {1 - DIM_EPS:g} x that of the uniform-arm policy, "
                  f"c (1 - 1/A) sqrt(M L A), at every {what} (gap {DIM_C:g} sqrt(M L A / K))",
                  "Zhou et al. 2023, O~(sqrt(Var* M Gamma S A K)) upper bound (our K-dependent family, not the paper's)",
-                 AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper"))),
+                 AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound(kind="upper"))),
                  lambda ctx: _dim_measure(ctx, var, "learner"), lambda ctx: _dim_measure(ctx, var, "uniform"),
-                 "the uniform-arm (non-learning) policy on the same instances: its coefficient is exactly "
-                 "c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not learning is rejected",
+                 control_description="the uniform-arm (non-learning) policy on the same instances: its coefficient is "
+                                     "exactly c (1 - 1/A) sqrt(M L A) (slope 1/2), above the (1 - eps) bound: not "
+                                     "learning is rejected",
                  bound=LMDP_REGRET_UPPER, deviation=DIM_DEVIATIONS.get(name, ""), uses_learner=True)
 
 
@@ -461,58 +462,63 @@ CHECK = Check(
         Claim("sqrtK_upper", "regret(K) = O~(sqrt(K)) on a fixed-gap (0.2) identify-then-bandit LMDP: slope CI <= 1/2 "
               f"(+0.1), and mean regret <= {1 - ITB_EPS:g} x the uniform-arm policy's at every K",
               "Zhou et al. 2023, main theorem O~(sqrt(Var* M Gamma S A K))",
-              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper"))),
+              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound(kind="upper"))),
               lambda ctx: _itb_measure(ctx, 0.2, "value", learner=ctx.learner),
               lambda ctx: _itb_measure(ctx, 0.2, "value", bonus=0.0),
-              "the same solver with its bonus switched off (c1 = c2 = 0, optimistic values of unvisited pairs "
-              "kept): locks onto a wrong arm on some seeds, linear regret",
+              control_description="the same solver with its bonus switched off (c1 = c2 = 0, optimistic values of "
+                                  "unvisited pairs kept): locks onto a wrong arm on some seeds, linear regret",
               bound=LMDP_REGRET_UPPER, uses_learner=True),
         Claim("optimism", "the learner's planning value is >= V* in every epoch on every seed",
               "Zhou et al. 2023, optimism of the value-optimistic solver (our reconstruction of the bonus)",
-              BoundHolds("lower"),
+              BoundHolds(kind="lower"),
               lambda ctx: _optimism_measure(ctx, "value", learner=ctx.learner),
               lambda ctx: _optimism_measure(ctx, "value", bonus=0.0),
-              "the same solver with its bonus switched off (c1 = c2 = 0): its planning value falls below V*",
+              control_description="the same solver with its bonus switched off (c1 = c2 = 0): its planning value falls "
+                                  "below V*",
               uses_learner=True),
         Claim("deterministic_flat", "Var* = 0 (deterministic LMDPs): near-constant regret, slope CI <= 0.15, and mean "
               f"regret <= {MARGIN:g} x the uniform random policy's at every K",
               "Zhou et al. 2023, variance-dependent bound at Var* = 0 (abstract: first problem-dependent bound)",
-              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound("upper"))),
+              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound(kind="upper"))),
               lambda ctx: _det_measure(ctx, "value", learner=ctx.learner),
               lambda ctx: _det_measure(ctx, "hoeffding", c1=C1),
-              "the Hoeffding (L-UCRL-like) baseline at the same bonus scale c1 = 0.5 on the same deterministic "
-              "LMDPs: variance-blind bonuses keep exploring, regret grows", uses_learner=True),
+              control_description="the Hoeffding (L-UCRL-like) baseline at the same bonus scale c1 = 0.5 on the same "
+                                  "deterministic LMDPs: variance-blind bonuses keep exploring, "
+                                  "regret grows", uses_learner=True),
         Claim("horizon_free", f"regret at fixed K = {HORIZON_K} is flat in H (slope CI <= 0.15) while learning: mean "
               f"regret <= {MARGIN:g} x the uniform random policy's at every H",
               "Zhou et al. 2023 (regret scales only logarithmically with H)",
-              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound("upper"))),
+              AllOf((SlopeCI(0.0, mode="below", tol=0.15), MeanBound(kind="upper"))),
               lambda ctx: _horizon_measure(ctx, "value", learner=ctx.learner),
               lambda ctx: _horizon_measure(ctx, "hoeffding", c1=C1),
-              "the Hoeffding (L-UCRL-like, H-scaled) baseline at the same bonus scale c1 = 0.5: flat in H only "
-              "because it never leaves its linear phase (regret above the uniform policy's at every H)",
+              control_description="the Hoeffding (L-UCRL-like, H-scaled) baseline at the same bonus scale c1 = 0.5: "
+                                  "flat in H only because it never leaves its linear phase (regret above the uniform "
+                                  "policy's at every H)",
               bound=LMDP_REGRET_LUCRL, uses_learner=True),
         Claim("sqrtK_tight", "lower bound: on the K-dependent family (gap 0.25 sqrt(M L A / K), M = L = A = 2) the "
               "learner's mean regret is >= the explicit Omega(sqrt(M L A K)) bound every learner obeys there",
               "Zhou et al. 2023, lower bound Omega(sqrt(Var* M S A K)) (our family and our Pinsker-type bound, "
               "after Auer et al. 2002, not the paper's construction)",
-              MeanBound("lower"),
+              MeanBound(kind="lower"),
               lambda ctx: _tight_measure(ctx, False), lambda ctx: _tight_measure(ctx, True),
-              "a policy told the hidden best arms (the optimal policy, regret 0): the bound assumes they are "
-              "unknown, so it must be rejected",
+              control_description="a policy told the hidden best arms (the optimal policy, regret 0): the bound "
+                                  "assumes they are unknown, so it must be rejected",
               bound=LMDP_REGRET_LOWER, uses_learner=True),
         Claim("model_optimistic_sqrtK", "the model-optimistic solver also has slope CI <= 1/2 (+0.1) and beats the "
               f"uniform-arm policy by {ITB_EPS:g} (fixed gap 0.2)",
               "Zhou et al. 2023 (framework instantiated with a model-optimistic solver)",
-              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound("upper"))),
+              AllOf((SlopeCI(0.5, mode="below", tol=0.1), MeanBound(kind="upper"))),
               lambda ctx: _itb_measure(ctx, 0.2, "model"),
               lambda ctx: _itb_measure(ctx, 0.2, "model", bonus=0.0),
-              "the same solver with the confidence set shrunk to the point estimate (c1 = c2 = 0): linear regret",
+              control_description="the same solver with the confidence set shrunk to the point estimate (c1 = c2 = 0): "
+                                  "linear regret",
               bound=LMDP_REGRET_UPPER),
         Claim("optimism_model", "model-optimistic solver: planning value >= V* in every epoch on every seed",
               "Zhou et al. 2023, optimism of the model-optimistic solver (our reconstruction of the confidence set)",
-              BoundHolds("lower"),
+              BoundHolds(kind="lower"),
               lambda ctx: _optimism_measure(ctx, "model"), lambda ctx: _optimism_measure(ctx, "model", bonus=0.0),
-              "the same solver with a point-estimate confidence set (c1 = c2 = 0): its value falls below V*"),
+              control_description="the same solver with a point-estimate confidence set (c1 = c2 = 0): its value falls "
+                                  "below V*"),
         _dim_claim("M", "sqrtM", "M"),
         _dim_claim("leaves", "sqrtS", "S (leaves)"),
         _dim_claim("A", "sqrtA", "A"),

@@ -62,9 +62,9 @@ class _OffByOneCounts(HindsightLearner):
     ``N / (N + 1)``, so the planner loses probability mass (and value) on rarely visited pairs."""
 
     def planning_model(self):
-        known, _, prior, counts = super().planning_model()
+        known, _, belief, counts = super().planning_model()
         Phat = np.where(known[..., None], self.Nsas / (self.N + 1.0)[..., None], 0.0)
-        return known, Phat, prior, counts
+        return known, Phat, belief, counts
 
 
 def count_off_by_one(M, S, A, H, K, seed, rewards, Gamma):
@@ -90,8 +90,8 @@ class _PessimisticUnvisited(HindsightLearner):
     """Unvisited pairs valued 0 instead of ``vmax_h`` (the bonuses of visited pairs kept)."""
 
     def make_plan(self):
-        known, Phat, prior, counts = self.planning_model()
-        return plan_lmdp(Phat, self.R, prior, self.H, known=known, counts=counts, backup=SOLVERS[self.solver],
+        known, Phat, belief, counts = self.planning_model()
+        return plan_lmdp(Phat, self.R, belief, self.H, known=known, counts=counts, backup=SOLVERS[self.solver],
                          c1=self.c1, c2=self.c2, iota=self.iota, Gamma=self.Gamma, vmax=np.zeros(self.H + 1),
                          max_nodes=self.max_nodes)
 
@@ -114,7 +114,7 @@ def context_ignored(M, S, A, H, K, seed, rewards, Gamma):
 
 
 class _MarkovOnly(HindsightLearner):
-    """Plans on beliefs but acts with the plan's Markov fallback ``fallback[h, s]`` (the prior-weighted
+    """Plans on beliefs but acts with the plan's Markov fallback ``fallback[h, s]`` (the belief-weighted
     optimistic per-context DP): the in-episode history is never used."""
 
     def policy(self):

@@ -91,7 +91,7 @@ def _ell_vectors(K, seed, d=ELL_D, L=ELL_L):
 
 
 def _potential_fn(spec):
-    """The running-sum function under test: ``spec`` names ``fn(X, lam) -> (K,)`` running sums of
+    """The running-sum function under test: ``spec`` names ``fn(X, *, lam) -> (K,)`` running sums of
     ``min(1, ||x_k||^2_{Sigma_{k-1}^{-1}})`` (the ``"elliptical_potential"`` protocol); ``None`` is the reference
     :func:`rltheory.lemmas.elliptical_potential`."""
     if spec is None:
@@ -124,9 +124,9 @@ def elliptical_sum(K, seed, fn=None, broken=""):
             tot += min(1.0, float(x @ np.linalg.solve(S, x)))
             run[k] = tot
     elif broken == "ignore_lambda":
-        run = elliptical_potential(X, 1.0)
+        run = elliptical_potential(X, lam=1.0)
     else:
-        run = np.asarray(_potential_fn(fn)(X, ELL_LAM), dtype=np.float64)
+        run = np.asarray(_potential_fn(fn)(X, lam=ELL_LAM), dtype=np.float64)
     if run.shape != (len(X),):
         raise ValueError(f"fn: expected running sums of shape ({len(X)},), got {run.shape}")
     S = ELL_LAM * np.eye(d)
@@ -140,7 +140,7 @@ def elliptical_sum(K, seed, fn=None, broken=""):
     det_inc = np.minimum(1.0, np.expm1(np.diff(logdets)))
     total = float(run[-1])
     viol = max(ld - total, total - 2.0 * ld, 0.0) / ld
-    return {"sum": total, "bound": float(elliptical_potential_bound(K, d, ELL_LAM, ELL_L)), "logdet": ld,
+    return {"sum": total, "bound": float(elliptical_potential_bound(K, d, lam=ELL_LAM, L=ELL_L)), "logdet": ld,
             "sandwich_violation": float(viol), "step_gap": float(np.max(np.abs(inc - det_inc))),
             "inc_min": float(inc.min()), "inc_max": float(inc.max())}
 
@@ -155,7 +155,7 @@ def _identity_claim(name, fn, statement, source, control_desc):
         return Measurement("H", x, y, "relative gap |lhs - rhs|", bound_values=np.full(x.shape, TOL),
                            meta={"tolerance": TOL})
 
-    return Claim(name=name, statement=statement, source=source, rule=BoundHolds("upper"),
+    return Claim(name=name, statement=statement, source=source, rule=BoundHolds(kind="upper"),
                  measure=measure, negative_control=lambda ctx: measure(ctx, broken=True),
                  control_description=control_desc)
 
@@ -191,7 +191,8 @@ def _elliptical_measure(ctx: RunContext, broken=False):
     x, y = rows_to_matrix(rows, "K", "sum")
     _, bound = rows_to_matrix(rows, "K", "bound")
     if broken:
-        bound = elliptical_potential_bound(x, 1, ELL_LAM, ELL_L)  # 2 log(1 + K L^2 / lambda): the factor d dropped
+        # 2 log(1 + K L^2 / lambda): the factor d dropped
+        bound = elliptical_potential_bound(x, 1, lam=ELL_LAM, L=ELL_L)
     else:
         bound = bound[:, 0]  # the same at every seed
     return _increments_in_unit_interval(
@@ -241,10 +242,11 @@ CHECK = Check(
             statement="sum_k min(1, ||x_k||^2_{Sigma_{k-1}^-1}) <= 2 d log(1 + K L^2/(d lambda)), on instances where "
                       "min(1, .) binds (L^2 / lambda = 1.5)",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, Lemma 11",
-            rule=BoundHolds("upper"),
+            rule=BoundHolds(kind="upper"),
             measure=_elliptical_measure,
             negative_control=lambda ctx: _elliptical_measure(ctx, broken=True),
-            control_description="the same sums against the bound with the dimension factor dropped, 2 log(1 + K L^2/lambda)",
+            control_description="the same sums against the bound with the dimension factor dropped, 2 log(1 + K "
+                                "L^2/lambda)",
         ),
         Claim(
             name="elliptical_sandwich",
@@ -253,7 +255,7 @@ CHECK = Check(
                       "Sigma_0) when L^2 / lambda <= e - 1 (the lemma's first step, two-sided)",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (min(1, u) <= 2 log(1 + u)); the lower "
                    "side log(1 + u) <= min(1, u) for u <= e - 1",
-            rule=BoundHolds("upper"),
+            rule=BoundHolds(kind="upper"),
             measure=_sandwich_measure,
             negative_control=lambda ctx: _sandwich_measure(ctx, "off_by_one"),
             control_description="the norm taken in Sigma_k instead of Sigma_{k-1} (u / (1 + u)), below the floor",
@@ -265,7 +267,7 @@ CHECK = Check(
                       "(matrix determinant lemma), the determinants computed independently",
             source="Abbasi-Yadkori, Pal & Szepesvari 2011, proof of Lemma 11 (det Sigma_k = det Sigma_{k-1} "
                    "(1 + ||x_k||^2_{Sigma_{k-1}^-1}))",
-            rule=BoundHolds("upper"),
+            rule=BoundHolds(kind="upper"),
             measure=_step_measure,
             negative_control=lambda ctx: _step_measure(ctx, "ignore_lambda"),
             control_description="the regulariser ignored (Sigma_0 = I while lambda = 2/3)",

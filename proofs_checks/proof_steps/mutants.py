@@ -1,6 +1,6 @@
 """Mutants of the elliptical potential computation (protocol ``"elliptical_potential"``).
 
-Each function has the reference's signature, ``fn(X, lam) -> (K,)`` running sums of
+Each function has the reference's signature, ``fn(X, *, lam) -> (K,)`` running sums of
 ``min(1, ||x_k||^2_{Sigma_{k-1}^{-1}})`` with ``Sigma_0 = lam I`` and ``Sigma_k = Sigma_{k-1} + x_k x_k^T``
 (:func:`rltheory.lemmas.elliptical_potential`), and one realistic slip.
 """
@@ -33,32 +33,32 @@ def _running(X, lam, *, after_update=False, lam0=None, clip=True, squared=True, 
     return out
 
 
-def off_by_one(X, lam=1.0):
+def off_by_one(X, *, lam=1.0):
     """The norm in ``Sigma_k`` (updated with ``x_k`` first) instead of ``Sigma_{k-1}``: ``u / (1 + u)``."""
     return _running(X, lam, after_update=True)
 
 
-def ignore_lambda(X, lam=1.0):
+def ignore_lambda(X, *, lam=1.0):
     """The regulariser ignored: ``Sigma_0 = I`` whatever ``lam``."""
     return _running(X, lam, lam0=1.0)
 
 
-def lambda_squared(X, lam=1.0):
+def lambda_squared(X, *, lam=1.0):
     """``Sigma_0 = lam^2 I`` (a ridge penalty written as ``lam^2 ||theta||^2``)."""
     return _running(X, lam, lam0=lam * lam)
 
 
-def no_clip(X, lam=1.0):
+def no_clip(X, *, lam=1.0):
     """The ``min(1, .)`` dropped: the plain sum of ``||x_k||^2_{Sigma_{k-1}^{-1}}``."""
     return _running(X, lam, clip=False)
 
 
-def norm_not_squared(X, lam=1.0):
+def norm_not_squared(X, *, lam=1.0):
     """``min(1, ||x_k||_{Sigma_{k-1}^{-1}})``: the norm instead of its square."""
     return _running(X, lam, squared=False)
 
 
-def sherman_morrison_euclidean(X, lam=1.0):
+def sherman_morrison_euclidean(X, *, lam=1.0):
     """The rank-one inverse update divided by ``1 + ||x_k||^2`` (Euclidean) instead of ``1 + ||x_k||^2_{Sigma^-1}``."""
     return _running(X, lam, euclid_denominator=True)
 

@@ -20,7 +20,7 @@ from rltheory.algorithms.rcsl import (knot_hidden_width, safe_width, skewed_weig
                                       stitching_dataset, suboptimal_dataset, collect)
 from rltheory.solvers import solve
 
-from .._invariants import VSTAR_TOL, certified_optimum
+from .._invariants import V_STAR_TOL, certified_optimum
 from .._settings import sizes
 from .mutants import MUTANTS
 from .settings import (BAIRD_GAMMAS, COVERAGE_NS, FQI_MIN_SEEDS, FQI_WIDTH_NS, SIZES, STITCH_HS,
@@ -103,8 +103,8 @@ def rcsl_width_run(n, cond, seed):
     xs, _ = mdps.separating_features(n)
     data = suboptimal_dataset(mdp, 500, seed=seed + 10_000)
     pol = rcsl_mlp(data, 4, xs, cond=bool(cond), seed=seed)
-    vstar, err, problems = certified_optimum(mdp)
-    return {"ratio": rcsl_return(mdp, data, pol) / vstar, "vstar_error": err, "problems": problems}
+    v_star, err, problems = certified_optimum(mdp)
+    return {"ratio": rcsl_return(mdp, data, pol) / v_star, "v_star_error": err, "problems": problems}
 
 
 def rcsl_coverage_run(N, learner, M, seed):
@@ -112,13 +112,13 @@ def rcsl_coverage_run(N, learner, M, seed):
     (``learner`` as in :func:`_fit`); ``min_subopt``: the smallest one (an invariant: >= -certified error)."""
     mdp = mdps.stitching_gridworld(horizon=8)
     uni = np.full((mdp.S, mdp.A), 1.0 / mdp.A)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     rng = np.random.default_rng(seed)
     sub = []
     for _ in range(int(M)):
         d = collect(mdp, uni, int(N), seed=int(rng.integers(0, 2**31 - 1)))
-        sub.append(vstar - _execute(mdp, d, _fit(learner, d, seed)))
-    return {"subopt": float(np.mean(sub)), "min_subopt": float(np.min(sub)), "vstar_error": err,
+        sub.append(v_star - _execute(mdp, d, _fit(learner, d, seed)))
+    return {"subopt": float(np.mean(sub)), "min_subopt": float(np.min(sub)), "v_star_error": err,
             "problems": problems}
 
 
@@ -131,25 +131,25 @@ def rcsl_target_run(S, learner, seed):
     G = np.unique(np.round(data.returns, 9))
     targets = G[np.round(np.linspace(0, len(G) - 1, 5)).astype(int)]
     pol = _fit(learner, data, seed)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     J = np.array([_execute(mdp, data, pol, g) for g in targets])
-    return {"gap": float(np.max(np.abs(J - targets)) / vstar), "max_ratio": float(J.max() / vstar),
-            "vstar_error": err, "problems": problems}
+    return {"gap": float(np.max(np.abs(J - targets)) / v_star), "max_ratio": float(J.max() / v_star),
+            "v_star_error": err, "problems": problems}
 
 
 def _coverage_bound(N, M):
     mdp = mdps.stitching_gridworld(horizon=8)
     dist = return_distribution(mdp, np.full((mdp.S, mdp.A), 1.0 / mdp.A))
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
-    pstar = sum(p for g, p in dist.items() if g >= vstar - 1e-9)
-    vr = vstar - min(dist)
+    v_star = float(mdp.mu0 @ solve(mdp).V[0])
+    pstar = sum(p for g, p in dist.items() if g >= v_star - 1e-9)
+    vr = v_star - min(dist)
     q = RCSL_COVERAGE_DETERMINISTIC.evaluate(V_range=1.0, p=pstar, N=np.asarray(N, float))
     k = stats.binom.ppf(1 - DELTA, int(M), q)
     return vr * k / M, pstar, vr
 
 
 def tvr_run(gamma, complete, seed):
-    ex = mdps.tsitsiklis_van_roy(float(gamma))
+    ex = mdps.tsitsiklis_van_roy(gamma=float(gamma))
     Phi = np.array([[[1.0, 0.0]], [[0.0, 1.0]]]) if complete else ex.Phi
     rng = np.random.default_rng(seed)
     w0 = rng.normal(size=Phi.shape[-1])
@@ -162,7 +162,7 @@ def tvr_run(gamma, complete, seed):
 
 
 def baird_run(gamma, method, seed):
-    ex = mdps.bairds_star(float(gamma))
+    ex = mdps.bairds_star(gamma=float(gamma))
     rng = np.random.default_rng(seed)
     w0 = np.abs(rng.normal(size=8)) + 0.5
     X = ex.Phi.reshape(-1, 8)
@@ -179,13 +179,13 @@ def baird_run(gamma, method, seed):
 def stitch_run(H, method, seed):
     mdp = mdps.stitching_gridworld(horizon=int(H))
     data = stitching_dataset(mdp, mdps.stitching_behaviours(), 250, seed=seed)
-    vstar, err, problems = certified_optimum(mdp)
+    v_star, err, problems = certified_optimum(mdp)
     if method == "mbrcsl":
         r = mbrcsl(data, n_rollouts=2000, seed=seed)
         v = evaluate_return_conditioned(mdp, r.policy, r.target)
     else:
         v = rcsl_return(mdp, data, rcsl_tabular(data))
-    return {"ratio": v / vstar, "best_data": float(data.returns.max()) / vstar, "vstar_error": err,
+    return {"ratio": v / v_star, "best_data": float(data.returns.max()) / v_star, "v_star_error": err,
             "problems": problems}
 
 
@@ -207,8 +207,8 @@ def fqi_width_run(n, weights, seed):
     hw = [knot_hidden_width(w) for w in ws]
     return {"fail_upper": float(fail[half:n - 2].mean()), "fail_lower": float(fail[:half].mean()),
             "complete_fails": float(fail[n - 2]),
-            "smallest": float(smallest_passing_width(sc[:, None], hw, FQI_NEAR_OPT)[0]),
-            "safe": float(safe_width(sc[:, None], hw, FQI_NEAR_OPT)[0])}
+            "smallest": float(smallest_passing_width(sc[:, None], hw, thr=FQI_NEAR_OPT)[0]),
+            "safe": float(safe_width(sc[:, None], hw, thr=FQI_NEAR_OPT)[0])}
 
 
 # -------------------------------------------------------------------------------------------- measures
@@ -237,9 +237,9 @@ def _value_invariants(m: Measurement, rows, key: str = "ratio", upper: float = 1
     probs = sorted({p for r in rows for p in r["result"].get("problems", [])})
     for p in probs:
         m.require(False, p)
-    err = max(r["result"].get("vstar_error", 0.0) for r in rows)
+    err = max(r["result"].get("v_star_error", 0.0) for r in rows)
     worst = max(r["result"][key] for r in rows)
-    m.require(worst <= upper + err + VSTAR_TOL, f"{key} <= {upper:g} + certified error (measured {worst:.6g})")
+    m.require(worst <= upper + err + V_STAR_TOL, f"{key} <= {upper:g} + certified error (measured {worst:.6g})")
     return m
 
 
@@ -332,43 +332,43 @@ CHECK = Check(
               "Zhou et al. 2024, Sec. 3.1, Thm. 1 (our reconstruction of the environment)",
               SlopeCI(1.0, mode="contains", tol=0.1), lambda ctx: _width(ctx, "backup"),
               lambda ctx: _width(ctx, "qstar"),
-              "the same width measure for Q* itself (realizable at constant width: slope 0)",
+              control_description="the same width measure for Q* itself (realizable at constant width: slope 0)",
               bound=BELLMAN_COMPLETENESS_MLP_WIDTH),
         Claim("fqi_incomplete_fails",
               f"under skewed off-policy data, realizable but incomplete classes one step from completeness still "
               f"fail (>= {FQI_FAIL_RATE} of the upper-half knot counts) at every |S| (complete-class failures reported)",
               "Zhou et al. 2024, Sec. 3 (DP needs completeness, realizability is not enough); our construction",
-              MeanBound("lower"), lambda ctx: _fqi_incomplete(ctx, "skewed"),
+              MeanBound(kind="lower"), lambda ctx: _fqi_incomplete(ctx, "skewed"),
               lambda ctx: _fqi_incomplete(ctx, "uniform"),
-              "the same classes under uniform data weights (FQI converges to Q* at every width)"),
+              control_description="the same classes under uniform data weights (FQI converges to Q* at every width)"),
         Claim("rcsl_constant_width", f"RCSL with a width-4 MLP reaches >= {RCSL_RATIO} V* for every |S|",
-              "Zhou et al. 2024, Sec. 3.1 (constant width suffices for RCSL)", BoundHolds("lower"),
+              "Zhou et al. 2024, Sec. 3.1 (constant width suffices for RCSL)", BoundHolds(kind="lower"),
               lambda ctx: _rcsl_width(ctx, True), lambda ctx: _rcsl_width(ctx, False),
-              "RCSL with the return input dropped: cannot realize pi_beta(a | s, h, g)"),
+              control_description="RCSL with the return input dropped: cannot realize pi_beta(a | s, h, g)"),
         Claim("rcsl_hits_target", "in a deterministic MDP, tabular RCSL conditioned on any dataset return g "
               "achieves exactly g (|J(g) - g| <= 1e-7 V*, five targets per dataset)",
               "Brandfonbrener et al. 2022 (RCSL in deterministic environments); Zhou et al. 2024, Sec. 2-3 "
               "(realizable return-conditioned class, the return-to-go decremented at execution)",
-              BoundHolds("upper"), lambda ctx: _target(ctx, None), lambda ctx: _target(ctx, "bc"),
-              "behaviour cloning (ignores the commanded return)", uses_learner=True),
+              BoundHolds(kind="upper"), lambda ctx: _target(ctx, None), lambda ctx: _target(ctx, "bc"),
+              control_description="behaviour cloning (ignores the commanded return)", uses_learner=True),
         Claim("rcsl_coverage_bound", "tabular RCSL suboptimality <= (V* - G_min)(1 - p*)^N (with finite-M slack)",
               "Zhou et al. 2024, Sec. 3 (realizability + coverage); our reconstruction, deterministic tabular case",
-              BoundHolds("upper"), lambda ctx: _coverage(ctx, None), lambda ctx: _coverage(ctx, "bc"),
-              "behaviour cloning (non-realizable: ignores the return-to-go)",
+              BoundHolds(kind="upper"), lambda ctx: _coverage(ctx, None), lambda ctx: _coverage(ctx, "bc"),
+              control_description="behaviour cloning (non-realizable: ignores the return-to-go)",
               bound=RCSL_COVERAGE_DETERMINISTIC, uses_learner=True),
         Claim("fqi_diverges_incomplete", "linear FQI diverges on Tsitsiklis-Van Roy (gamma > 5/6, residual > 0)",
-              "Tsitsiklis & Van Roy 1997; Zhou et al. 2024, Sec. 1 (DP needs completeness)", BoundHolds("lower"),
+              "Tsitsiklis & Van Roy 1997; Zhou et al. 2024, Sec. 1 (DP needs completeness)", BoundHolds(kind="lower"),
               lambda ctx: _tvr(ctx, False), lambda ctx: _tvr(ctx, True),
-              "FQI with tabular features (a complete class) on the same MDP",
+              control_description="FQI with tabular features (a complete class) on the same MDP",
               bound=TVR_FQI_GROWTH),
         Claim("fqi_converges_complete", "on Baird's star (complete class) population FQI contracts to Q^pi = 0",
               "Baird 1995; Sutton & Barto 2018, Sec. 11.2; Munos & Szepesvari 2008 (FQI under completeness)",
-              BoundHolds("upper"), lambda ctx: _baird(ctx, "fqi"), lambda ctx: _baird(ctx, "td"),
-              "expected semi-gradient off-policy TD(0) with the same complete class (diverges)"),
+              BoundHolds(kind="upper"), lambda ctx: _baird(ctx, "fqi"), lambda ctx: _baird(ctx, "td"),
+              control_description="expected semi-gradient off-policy TD(0) with the same complete class (diverges)"),
         Claim("mbrcsl_stitches", "MBRCSL >= 0.99 V* on the stitching gridworld where no dataset trajectory is optimal",
-              "Zhou et al. 2024, Sec. 4-5 (MBRCSL; Point-Maze stitching task)", BoundHolds("lower"),
+              "Zhou et al. 2024, Sec. 4-5 (MBRCSL; Point-Maze stitching task)", BoundHolds(kind="lower"),
               lambda ctx: _stitch(ctx, "mbrcsl"), lambda ctx: _stitch(ctx, "rcsl"),
-              "plain RCSL on the same data (cannot stitch)"),
+              control_description="plain RCSL on the same data (cannot stitch)"),
     ],
     protocol="return_conditioned",
     mutants=MUTANTS,

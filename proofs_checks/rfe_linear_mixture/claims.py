@@ -459,7 +459,7 @@ CHECK = Check(
                       "same instances and episode streams): one-sided 95% upper limit of the mean at every L",
             source="Thm 2.6.3 (K(eps) = O~(d^2 eps^-2), independent of |S| and |A|); Alg. 4 line 5 (exploration "
                    "maximises the uncertainty accumulated along the trajectory)",
-            rule=MeanBound("upper"),
+            rule=MeanBound(kind="upper"),
             measure=lambda ctx: _lock_measure(ctx, _learner(ctx)),
             negative_control=lambda ctx: _lock_measure(ctx, None, "uniform"),
             control_description="uniform exploration (the non-learning baseline: uniformly random actions, the "
@@ -470,7 +470,7 @@ CHECK = Check(
             name="certificate",
             statement="eps_hat <= 4 V^_1(s_1) on every run (the algorithm certifies its own planning error)",
             source="Lemma 2.8.7 (with theta* in the confidence sets, Lemma 2.8.6)",
-            rule=BoundHolds("upper"),
+            rule=BoundHolds(kind="upper"),
             measure=lambda ctx: _cert_measure(ctx, "cert", _learner(ctx)),
             negative_control=lambda ctx: _cert_measure(ctx, "cert_zero_radius"),
             control_description="plug-in certificate: confidence radius set to 0 (trusts the estimate)",
@@ -557,8 +557,8 @@ CHECK = Check(
             rule=SlopeCI(0.25, mode="above"),
             measure=lambda ctx: _hval_measure(ctx, "ucrl"),
             negative_control=lambda ctx: _hval_measure(ctx, "ucrl_projected"),
-            control_description="the same UCRL-RFE estimates projected onto the rows-sum-to-1 constraint: the growth is "
-                                "the row-mass error compounding over the H steps and vanishes",
+            control_description="the same UCRL-RFE estimates projected onto the rows-sum-to-1 constraint: the growth "
+                                "is the row-mass error compounding over the H steps and vanishes",
         ),
         Claim(
             name="certificate_horizon_free",
@@ -587,10 +587,11 @@ CHECK = Check(
             name="confidence_coverage",
             statement="theta* lies in every HOME ellipsoid (both series, all orders, all episodes) at radius c_beta beta_k",
             source="Lemma 2.8.6 (proved for c_beta = 1)",
-            rule=BoundHolds("upper"),
+            rule=BoundHolds(kind="upper"),
             measure=lambda ctx: _coverage_measure(ctx, C_BETA),
             negative_control=lambda ctx: _coverage_measure(ctx, C_BETA / H_FIXED),
-            control_description="horizon-scaled radius c_beta beta_k / H (the 1/H reward rescaling applied to the radius)",
+            control_description="horizon-scaled radius c_beta beta_k / H (the 1/H reward rescaling applied to the "
+                                "radius)",
         ),
     ],
     protocol=PROTOCOL,

@@ -32,7 +32,7 @@ def greedy_ratio_choice(H, seed):
 def uniform_value(sm) -> float:
     """Exact value of the uniformly random (Markov) policy."""
     H = sm.horizon
-    return evaluate_context_policy(sm, np.full((H, sm.S, sm.A), 1.0 / sm.A), "markov")
+    return evaluate_context_policy(sm, np.full((H, sm.S, sm.A), 1.0 / sm.A), features="markov")
 
 
 def greedy_ratio_tight(k, seed):
@@ -283,57 +283,60 @@ CHECK = Check(
         Claim("greedy_factor", "greedy marginal gains >= (1 - 1/e) OPT on the tight coverage instances (where "
               "uniformly random play gets < 0.56 OPT)",
               "Nemhauser, Wolsey & Fisher 1978; Prajapat et al. 2024 (the factor SubPO recovers)",
-              BoundHolds("lower"), _greedy_tight, _greedy_deceptive,
-              "the same greedy policy on the deceptive chain, which violates the bandit-like assumption",
+              BoundHolds(kind="lower"), _greedy_tight, _greedy_deceptive,
+              control_description="the same greedy policy on the deceptive chain, which violates the bandit-like "
+                                  "assumption",
               bound=SUBPO_BANDIT_FACTOR),
         Claim("subpo_needs_history", f"SubPO (history features) reaches >= {NEAR_OPT} OPT on every seed of "
               "memory_hub(n), n = 2, 3, where Markov policies fall short (best Markov value in the meta)",
               "Prajapat et al. 2024, Sec. 3-4 (optimal SubRL policies are non-Markovian; SubPO's policy class "
-              "conditions on the history)", BoundHolds("lower"),
+              "conditions on the history)", BoundHolds(kind="lower"),
               lambda ctx: _memory_learner(ctx, None), lambda ctx: _memory_learner(ctx, "subpo_markov"),
-              "the same SubPO with Markov features (x = s): bounded by the best Markov value",
+              control_description="the same SubPO with Markov features (x = s): bounded by the best Markov value",
               uses_learner=True),
         Claim("subpo_marginal_credit", f"SubPO reaches >= {NEAR_OPT} OPT on every seed of the delayed chain "
               "(early coverage is a dead end worth half the optimum)",
               "Prajapat et al. 2024, Sec. 4 (the return-to-go of step h is the sum of the marginal gains after it, "
-              "F(B_{H-1}) - F(B_h): the policy gradient of E F(B_{H-1}))", BoundHolds("lower"),
+              "F(B_{H-1}) - F(B_h): the policy gradient of E F(B_{H-1}))", BoundHolds(kind="lower"),
               lambda ctx: _delayed_learner(ctx, None), lambda ctx: _delayed_learner(ctx, "greedy"),
-              "greedy marginal gains (myopic: takes the dead end, 1/2 OPT)",
+              control_description="greedy marginal gains (myopic: takes the dead end, 1/2 OPT)",
               uses_learner=True),
         Claim("subpo_factor", "SubPO >= (1 - 1/e) OPT on every seed of a bandit-like family where uniformly random "
               "play gets only 0.52-0.61 OPT",
-              "Prajapat et al. 2024, SubPO guarantee", BoundHolds("lower"),
+              "Prajapat et al. 2024, SubPO guarantee", BoundHolds(kind="lower"),
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "uniform"),
-              "the uniformly random policy (exact value) on the same instances: below the factor, so the factor "
-              "needs learning there",
+              control_description="the uniformly random policy (exact value) on the same instances: below the factor, "
+                                  "so the factor needs learning there",
               bound=SUBPO_BANDIT_FACTOR, uses_learner=True),
         Claim("subpo_factor_vs_modular", "SubPO >= (1 - 1/e) OPT on every seed (same runs as subpo_factor)",
-              "Prajapat et al. 2024, SubPO guarantee", BoundHolds("lower"),
+              "Prajapat et al. 2024, SubPO guarantee", BoundHolds(kind="lower"),
               lambda ctx: _lure(ctx, "subpo"), lambda ctx: _lure(ctx, "modular"),
-              "policy gradient on the modular surrogate F({s}) per visit (ignores diminishing returns)",
+              control_description="policy gradient on the modular surrogate F({s}) per visit (ignores diminishing "
+                                  "returns)",
               bound=SUBPO_BANDIT_FACTOR, uses_learner=True),
         Claim("no_constant_factor", "greedy / OPT = 1/(n-1) on the deceptive chain: slope -1, no constant factor",
               "Prajapat et al. 2024 (SubRL is hard to approximate in general); our deceptive construction",
               SlopeCI(-1.0, mode="contains", tol=0.1), _deceptive_slope, _choice_slope,
-              "the bandit-like family, where the ratio stays near 1 as H grows"),
+              control_description="the bandit-like family, where the ratio stays near 1 as H grows"),
         Claim("subpo_beats_modular", "on weighted-coverage gridworlds SubPO >= the modular baseline on every seed",
-              "Prajapat et al. 2024, Sec. 6 (coverage experiments)", BoundHolds("lower"),
+              "Prajapat et al. 2024, Sec. 6 (coverage experiments)", BoundHolds(kind="lower"),
               lambda ctx: _grid_measure(ctx, False), lambda ctx: _grid_measure(ctx, True),
-              "the reversed comparison (modular / SubPO >= 1), which must be rejected"),
+              control_description="the reversed comparison (modular / SubPO >= 1), which must be rejected"),
         Claim("history_beats_markov", "with stochastic dynamics the optimal policy needs memory: OPT > best Markov",
-              "Prajapat et al. 2024, Sec. 3 (optimal SubRL policies are non-Markovian)", BoundHolds("lower"),
+              "Prajapat et al. 2024, Sec. 3 (optimal SubRL policies are non-Markovian)", BoundHolds(kind="lower"),
               lambda ctx: _memory_measure(ctx, "memory"), lambda ctx: _memory_measure(ctx, "deterministic"),
-              "deterministic coverage gridworlds, where a time-indexed Markov plan attains OPT (ratio exactly 1)"),
+              control_description="deterministic coverage gridworlds, where a time-indexed Markov plan attains OPT "
+                                  "(ratio exactly 1)"),
         Claim("sop_reduction", "the SOP -> SubRL reduction preserves the optimum on every random instance",
               "Prajapat et al. 2024, hardness of SubRL (reduction from submodular orienteering); our reconstruction",
-              BoundHolds("lower", rtol=1e-9), lambda ctx: _sop_reduction(ctx, "ratio"),
+              BoundHolds(kind="lower", rtol=1e-9), lambda ctx: _sop_reduction(ctx, "ratio"),
               lambda ctx: _sop_reduction(ctx, "ratio_short"),
-              "the reduction one move short (horizon = budget instead of budget + 1)"),
+              control_description="the reduction one move short (horizon = budget instead of budget + 1)"),
         Claim("sop_greedy_no_constant", "greedy / OPT ~ 1/k on the SOP-reduced lure family: slope -1",
               "Prajapat et al. 2024 (SubRL inherits SOP's Omega(log^{1-eps} OPT) hardness, Chekuri & Pal 2005); "
               "our lure instance",
               SlopeCI(-1.0, mode="contains", tol=0.1), _sop_lure_slope, _choice_slope,
-              "the bandit-like family, where the ratio stays near 1 as H grows"),
+              control_description="the bandit-like family, where the ratio stays near 1 as H grows"),
     ],
     protocol="set_function",
     mutants=MUTANTS,

@@ -37,7 +37,7 @@ CONSISTENT_SLOPE = 0.8
 
 
 def _run(mdp, learner, K, seed):
-    res = run_episodic(mdp, resolve_learner(learner), int(K), int(seed))
+    res = run_episodic(mdp, resolve_learner(learner), int(K), seed=int(seed))
     return res
 
 
@@ -55,7 +55,7 @@ def riverswim_curve(K_max, n_points, learner, seed):
 def bandit_regret(K, family, A, H, learner, seed):
     """Total pseudo-regret of ``learner`` over K episodes of the bandit MDP of the given family (``"k_dependent"``:
     gap ``TIGHT_C sqrt(A/K)``, else the fixed gap), its value at K/2, and the uniform policy's exact regret."""
-    gap = mdps.k_dependent_gap(int(K), A, TIGHT_C) if family == "k_dependent" else float(family)
+    gap = mdps.k_dependent_gap(int(K), A, c=TIGHT_C) if family == "k_dependent" else float(family)
     mdp = mdps.bandit_mdp(A, gap, horizon=H, best_action=seed % A)
     res = _run(mdp, learner, K, seed)
     unif = policy_regret(mdp, np.full((H, mdp.S, A), 1.0 / A))
@@ -173,7 +173,7 @@ def _uniform_bandit(ctx: RunContext) -> Measurement:
     """The uniformly random policy on the K-dependent family: its pseudo-regret does not depend on the sampled
     episodes (the policy never changes), so it is exact, ``K`` times one episode's, the same on every seed."""
     x = np.asarray(_bandit_Ks(ctx), dtype=float)
-    unif = np.array([K * policy_regret(mdps.bandit_mdp(BANDIT_A, mdps.k_dependent_gap(int(K), BANDIT_A, TIGHT_C),
+    unif = np.array([K * policy_regret(mdps.bandit_mdp(BANDIT_A, mdps.k_dependent_gap(int(K), BANDIT_A, c=TIGHT_C),
                                                        horizon=BANDIT_H),
                                        np.full((BANDIT_H, 3, BANDIT_A), 1.0 / BANDIT_A)) for K in x])
     y = np.repeat(unif[:, None], ctx.seeds, axis=1)

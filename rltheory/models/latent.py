@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_type
 from ._validate import dense_first_bad_row, max_path_return
 from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
 
@@ -56,8 +56,8 @@ class LatentMDP:
         Deterministic rewards ``R_m(s, a)`` in ``[0, 1]``.
     weights : array_like, shape ``(M,)``
         Mixing weights, each ``> 0``, summing to 1.
-    nu : array_like, shape ``(M, S)`` or ``(S,)``
-        Initial distributions per context (a single ``(S,)`` vector is shared by all contexts).
+    mu0 : array_like, shape ``(M, S)`` or ``(S,)``
+        Initial-state distribution ``nu_m`` of each context (a single ``(S,)`` vector is shared by all contexts).
     horizon : int
         ``H >= 1`` (an integral float such as ``5.0`` is accepted).
 
@@ -67,9 +67,9 @@ class LatentMDP:
         Naming the field and, for transitions, the first bad ``(m, s, a)``.
     """
 
-    __slots__ = ("_P", "_R", "_w", "_nu", "_H", "_name", "_frozen")
+    __slots__ = ("_P", "_R", "_w", "_mu0", "_H", "_name", "_frozen")
 
-    def __init__(self, P, R, weights, nu, *, horizon, name: str | None = None):
+    def __init__(self, P, R, weights, mu0, *, horizon, name: str | None = None):
         object.__setattr__(self, "_frozen", False)
         horizon = horizon_arg(horizon)
         Parr = as_float_array(P, "P")
@@ -104,24 +104,24 @@ class LatentMDP:
             raise ValueError(f"weights: w[{m}] = {float(w[m])!r}, every mixing weight must be > 0")
         if abs(w.sum() - 1.0) > ROW_SUM_ATOL:
             raise ValueError(f"weights: sum to {float(w.sum())!r}, not 1")
-        nuarr = as_float_array(nu, "nu")
+        nuarr = as_float_array(mu0, "mu0")
         if nuarr.shape == (S,):
             nuarr = np.repeat(nuarr[None], M, axis=0)
         if nuarr.shape != (M, S):
-            raise ValueError(f"nu: expected shape (M, S) = {(M, S)} or ({S},), got {nuarr.shape}")
+            raise ValueError(f"mu0: expected shape (M, S) = {(M, S)} or ({S},), got {nuarr.shape}")
         if np.any(nuarr < 0):
             m, s = (int(x) for x in np.argwhere(nuarr < 0)[0])
-            raise ValueError(f"nu: negative probability {float(nuarr[m, s])!r} at (m={m}, s={s})")
+            raise ValueError(f"mu0: negative probability {float(nuarr[m, s])!r} at (m={m}, s={s})")
         ns = nuarr.sum(axis=1)
         if np.any(np.abs(ns - 1.0) > ROW_SUM_ATOL):
             m = int(np.flatnonzero(np.abs(ns - 1.0) > ROW_SUM_ATOL)[0])
-            raise ValueError(f"nu: initial distribution of context m={m} sums to {float(ns[m])!r}, not 1")
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+            raise ValueError(f"mu0: initial distribution of context m={m} sums to {float(ns[m])!r}, not 1")
+        if name is not None:
+            check_type("name", name, str)
         self._P = readonly(Parr)
         self._R = readonly(Rarr)
         self._w = readonly(w)
-        self._nu = readonly(nuarr)
+        self._mu0 = readonly(nuarr)
         self._H = int(horizon)
         self._name = name
         object.__setattr__(self, "_frozen", True)
@@ -132,7 +132,7 @@ class LatentMDP:
         object.__setattr__(self, key, value)
 
     def __reduce__(self):
-        return (_rebuild, (self._P, self._R, self._w, self._nu, self._H, self._name))
+        return (_rebuild, (self._P, self._R, self._w, self._mu0, self._H, self._name))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -175,9 +175,11 @@ class LatentMDP:
     w = weights
 
     @property
-    def nu(self) -> np.ndarray:
-        """``(M, S)`` read-only."""
-        return self._nu
+    def mu0(self) -> np.ndarray:
+        """Initial-state distributions ``nu_m``, ``(M, S)`` read-only (also available as ``nu``)."""
+        return self._mu0
+
+    nu = mu0
 
     @property
     def name(self) -> str | None:
@@ -197,7 +199,7 @@ class LatentMDP:
         W = np.empty(self.S)
         for m in range(self.M):
             max_path_return(np.ascontiguousarray(self._P[m] > 0), self._R[m][None], self._H, W)
-            best = max(best, float(W[self._nu[m] > 0].max()))
+            best = max(best, float(W[self._mu0[m] > 0].max()))
         return best
 
     def context(self, m: int) -> TabularMDP:
@@ -214,7 +216,7 @@ class LatentMDP:
         """
         m = check_int("m", m, low=0, high=self.M - 1)
         nm = f"{self._name}[m={m}]" if self._name else f"context {m}"
-        return TabularMDP(self._P[m], self._R[m], horizon=self._H, mu0=self._nu[m], name=nm)
+        return TabularMDP(self._P[m], self._R[m], horizon=self._H, mu0=self._mu0[m], name=nm)
 
     def __repr__(self):
         nm = f"{self._name!r}, " if self._name else ""
@@ -240,7 +242,7 @@ class LatentMDP:
         """
         rng = np.random.default_rng(seed)
         m = int(rng.choice(self.M, p=self._w))
-        s = int(rng.choice(self.S, p=self._nu[m]))
+        s = int(rng.choice(self.S, p=self._mu0[m]))
         states, actions, rewards = [s], [], []
         for h in range(self._H):
             a = check_int(f"policy: action at h={h}", policy(h, tuple(states), tuple(actions), tuple(rewards)),
@@ -252,5 +254,5 @@ class LatentMDP:
         return LMDPEpisode(m, states, actions, rewards)
 
 
-def _rebuild(P, R, w, nu, H, name):
-    return LatentMDP(P, R, w, nu, horizon=H, name=name)
+def _rebuild(P, R, w, mu0, H, name):
+    return LatentMDP(P, R, w, mu0, horizon=H, name=name)

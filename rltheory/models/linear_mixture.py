@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from .._backup import lm_evaluate, psi_oracle
+from .._validation import check_int, check_type
 from ._validate import max_path_return
 from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
 
@@ -70,8 +71,8 @@ class LinearMixtureMDP:
         Mean rewards (time-homogeneous or step-dependent).
     horizon : int
         Episode length ``H >= 1`` (an integral float such as ``5.0`` is accepted).
-    init : None, int or array_like (S,)
-        Initial state (default 0) or initial distribution.
+    mu0 : None, int or array_like (S,)
+        Initial-state distribution, or an initial state (default 0).
     reward_scale : {"total", "per_step"}
         ``"total"`` (default): the paper's normalisation, every trajectory's total reward lies in [0, 1];
         ``"per_step"``: ``r_h(s,a) in [0, 1]`` only.
@@ -80,13 +81,14 @@ class LinearMixtureMDP:
     Raises
     ------
     TypeError, ValueError
-        Naming the field (``phi``, ``theta``, ``rewards``, ``horizon``, ``init``) for shape, dtype and NaN errors, and
+        Naming the field (``phi``, ``theta``, ``rewards``, ``horizon``, ``mu0``) for shape, dtype and NaN errors, and
         the first ``(s, a)`` whose mixture row ``phi[s, a] @ theta`` is negative or does not sum to 1.
     """
 
     __slots__ = ("_phi", "_theta", "_R", "_H", "_mu0", "_P", "_scale", "_name", "_frozen")
 
-    def __init__(self, phi, theta, rewards, horizon, init=None, *, reward_scale: str = "total", name: str | None = None):
+    def __init__(self, phi, theta, rewards, *, horizon, mu0=None, reward_scale: str = "total",
+                 name: str | None = None):
         object.__setattr__(self, "_frozen", False)
         self._H = horizon_arg(horizon)
         ph = as_float_array(phi, "phi")
@@ -126,9 +128,9 @@ class LinearMixtureMDP:
         self._P = readonly(P)
         self._R = readonly(R)
         self._scale = reward_scale
-        self._mu0 = readonly(self._parse_init(init, S))
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        self._mu0 = readonly(self._parse_mu0(mu0, S))
+        if name is not None:
+            check_type("name", name, str)
         self._name = name
         object.__setattr__(self, "_frozen", True)
 
@@ -154,24 +156,22 @@ class LinearMixtureMDP:
         return R
 
     @staticmethod
-    def _parse_init(init, S):
-        if init is None:
+    def _parse_mu0(mu0, S):
+        if mu0 is None:
             out = np.zeros(S)
             out[0] = 1.0
             return out
-        if isinstance(init, numbers.Integral) and not isinstance(init, bool):
-            if not 0 <= init < S:
-                raise ValueError(f"init: initial state {init} out of range [0, {S})")
+        if isinstance(mu0, numbers.Integral) and not isinstance(mu0, bool):
             out = np.zeros(S)
-            out[int(init)] = 1.0
+            out[check_int("mu0", mu0, low=0, high=S - 1)] = 1.0
             return out
-        m = as_float_array(init, "init")
+        m = as_float_array(mu0, "mu0")
         if m.shape != (S,):
-            raise ValueError(f"init: expected shape ({S},), got {m.shape}")
+            raise ValueError(f"mu0: expected shape ({S},), got {m.shape}")
         if m.min() < 0:
-            raise ValueError(f"init: negative probability {float(m.min())!r} at state {int(np.argmin(m))}")
+            raise ValueError(f"mu0: negative probability {float(m.min())!r} at state {int(np.argmin(m))}")
         if abs(m.sum() - 1.0) > ROW_SUM_ATOL:
-            raise ValueError(f"init: sums to {float(m.sum())!r}, not 1")
+            raise ValueError(f"mu0: sums to {float(m.sum())!r}, not 1")
         return m
 
     def __setattr__(self, key, value):
@@ -398,7 +398,7 @@ class LinearMixtureMDP:
         -------
         LinearMixtureMDP
         """
-        return LinearMixtureMDP(self._phi, self._theta, rewards, self._H, self._mu0,
+        return LinearMixtureMDP(self._phi, self._theta, rewards, horizon=self._H, mu0=self._mu0,
                                 reward_scale=self._scale if reward_scale is None else reward_scale, name=self._name)
 
     def with_horizon(self, horizon: int, rewards) -> "LinearMixtureMDP":
@@ -413,8 +413,8 @@ class LinearMixtureMDP:
         -------
         LinearMixtureMDP
         """
-        return LinearMixtureMDP(self._phi, self._theta, rewards, horizon, self._mu0, reward_scale=self._scale,
-                                name=self._name)
+        return LinearMixtureMDP(self._phi, self._theta, rewards, horizon=horizon, mu0=self._mu0,
+                                reward_scale=self._scale, name=self._name)
 
     def __repr__(self):
         nm = f"{self._name!r}, " if self._name else ""
@@ -422,4 +422,4 @@ class LinearMixtureMDP:
 
 
 def _rebuild(phi, theta, R, H, mu0, scale, name):
-    return LinearMixtureMDP(phi, theta, R, H, mu0, reward_scale=scale, name=name)
+    return LinearMixtureMDP(phi, theta, R, horizon=H, mu0=mu0, reward_scale=scale, name=name)

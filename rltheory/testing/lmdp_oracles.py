@@ -79,7 +79,7 @@ def evaluate_history_policy(lmdp: LatentMDP, policy, *, max_histories: int = 200
     for m in range(M):
         for s in range(S):
             alpha[m, s] = alpha_m(m, 0, (s,), (), ())
-    return float((lmdp.weights[:, None] * lmdp.nu * alpha).sum()), alpha
+    return float((lmdp.weights[:, None] * lmdp.mu0 * alpha).sum()), alpha
 
 
 def brute_force_value(lmdp: LatentMDP, *, max_policies: int = 2_000_000) -> float:
@@ -107,7 +107,7 @@ def brute_force_value(lmdp: LatentMDP, *, max_policies: int = 2_000_000) -> floa
     M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
     P, R = lmdp.P, lmdp.R
     hist = []  # all observable histories (any action sequence) with positive probability under some context
-    frontier = [((s,), (), ()) for s in range(S) if lmdp.nu[:, s].max() > 0]
+    frontier = [((s,), (), ()) for s in range(S) if lmdp.mu0[:, s].max() > 0]
     for h in range(H):
         hist.extend(frontier)
         if h == H - 1:
@@ -118,7 +118,7 @@ def brute_force_value(lmdp: LatentMDP, *, max_policies: int = 2_000_000) -> floa
             for a in range(A):
                 for m in range(M):
                     # history reachable under context m? (check likelihood > 0)
-                    lik = lmdp.nu[m, states[0]]
+                    lik = lmdp.mu0[m, states[0]]
                     for t in range(len(actions)):
                         lik *= (R[m, states[t], actions[t]] == rewards[t]) * P[m, states[t], actions[t], states[t + 1]]
                     if lik <= 0:

@@ -39,7 +39,7 @@ def _kernel(rng, shape_lead, S, max_successors):
 
 
 @st.composite
-def transition_kernels(draw, S, A, H=None, max_successors=None):
+def transition_kernels(draw, S, A, *, H=None, max_successors=None):
     """Valid transition kernels as dense arrays.
 
     Each row ``P(.|s, a)`` is a Dirichlet draw (concentration 0.3, 1 or 5, so some rows are nearly
@@ -69,7 +69,7 @@ def transition_kernels(draw, S, A, H=None, max_successors=None):
 
 
 @st.composite
-def tabular_mdps(draw, min_states=1, max_states=8, min_actions=1, max_actions=4, horizon=None, discounted=None,
+def tabular_mdps(draw, *, min_states=1, max_states=8, min_actions=1, max_actions=4, horizon=None, discounted=None,
                  sparse=None, time_homogeneous=None, max_successors=None, gamma=None, max_horizon=8,
                  reward_range=(0.0, 1.0)):
     """Valid :class:`TabularMDP` instances.
@@ -135,7 +135,7 @@ def tabular_mdps(draw, min_states=1, max_states=8, min_actions=1, max_actions=4,
 
 
 @st.composite
-def policies(draw, mdp: TabularMDP, deterministic=None, time_dependent=None):
+def policies(draw, mdp: TabularMDP, *, deterministic=None, time_dependent=None):
     """A Markov policy for ``mdp``: int actions (deterministic) or action distributions (stochastic).
 
     Parameters
@@ -163,7 +163,7 @@ def policies(draw, mdp: TabularMDP, deterministic=None, time_dependent=None):
 
 
 @st.composite
-def reward_arrays(draw, mdp: TabularMDP, low=-1.0, high=1.0):
+def reward_arrays(draw, mdp: TabularMDP, *, low=-1.0, high=1.0):
     """Reward arrays for an existing MDP, e.g. for ``mdp.with_rewards(...)``.
 
     Entries are uniform on ``[low, high)``: ``R = low + (high - low) U`` with ``U ~ Uniform[0, 1)`` i.i.d.

@@ -11,12 +11,12 @@ import math
 import numpy as np
 from numba import njit
 
+from ..._validation import check_type
 from ...models.tabular import TabularMDP
 
 
 def csr_arrays(mdp: TabularMDP):
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon or not mdp.time_homogeneous:
         raise ValueError("mdp: effective-horizon analyses need a time-homogeneous finite-horizon MDP")
     ip, ix, dt = mdp.csr_arrays

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..._validation import check_type
 from ...models.tabular import TabularMDP
 from ._kernels import csr_arrays, eh_search, exploration_q, qvi_search
 from .stochastic_analysis import PRECISION
@@ -60,8 +61,7 @@ def deterministic_arrays(mdp: TabularMDP):
     ValueError
         The MDP is discounted, time-dependent or stochastic.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon or not mdp.time_homogeneous:
         raise ValueError("mdp: effective-horizon analyses need a time-homogeneous finite-horizon MDP")
     ip, ix, dt = mdp.csr_arrays

@@ -21,6 +21,7 @@ from numba import njit
 from ..._validation import check_int, check_seed
 from ...models.tabular import TabularMDP
 from ...solvers import solve
+from ..result import LearnerResult
 from .analysis import PRECISION, deterministic_arrays
 from .search import doubling_search
 
@@ -67,7 +68,7 @@ def _gorp(nxt, R, T, k, m, seed, actions):
 
 
 @dataclass(frozen=True)
-class GORPResult:
+class GORPResult(LearnerResult):
     """Outcome of one GORP run.
 
     Attributes
@@ -76,19 +77,18 @@ class GORPResult:
         The committed open-loop plan.
     value : float
         Its exact return from the start.
-    optimal_value : float
+    v_star : float
         ``V*`` of the start state.
     optimal : bool
-        ``value >= optimal_value - PRECISION``.
-    episodes : int
-        Episodes (rollouts) GORP used.
+        ``value >= v_star - PRECISION``.
+    method, episodes, seed
+        ``"gorp"``, the episodes (rollouts) GORP used and the seed (:class:`~rltheory.algorithms.result.LearnerResult`).
     """
 
     actions: np.ndarray
     value: float
-    optimal_value: float
+    v_star: float
     optimal: bool
-    episodes: int
 
 
 def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
@@ -124,8 +124,9 @@ def gorp(mdp: TabularMDP, k: int, m: int, *, seed: int) -> GORPResult:
     for a in actions:
         v += R[s, a]
         s = nxt[s, a]
-    vstar = float(solve(mdp).V[0, 0])
-    return GORPResult(actions, float(v), vstar, bool(v >= vstar - PRECISION), int(episodes))
+    v_star = float(solve(mdp).V[0, 0])
+    return GORPResult(actions, float(v), v_star, bool(v >= v_star - PRECISION), method="gorp", episodes=int(episodes),
+                      seed=int(seed))
 
 
 def gorp_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**16):

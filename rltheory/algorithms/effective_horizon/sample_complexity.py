@@ -14,6 +14,8 @@ Two estimators, both returning episodes (multiply by the horizon for the papers'
 """
 from __future__ import annotations
 
+import warnings
+
 from ...models.tabular import TabularMDP
 from ..tabular.qlearning import qlearning
 from ..tabular.ucbvi import ucbvi
@@ -27,7 +29,7 @@ LEARNERS = ("qlearning", "ucbvi", "gorp", "sqirl")
 
 
 def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success: float = 0.5,
-                                budget: int = 2**16, k: int = 1, **kwargs) -> dict:
+                                K: int = 2**16, k: int = 1, **kwargs) -> dict:
     """Episodes ``learner`` needs on ``mdp`` (module docstring), by name.
 
     Parameters
@@ -40,8 +42,9 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
         Seeds of the runs.
     success : float
         Required fraction of successful seeds, in (0, 1].
-    budget : int
-        Episodes per seed for the online learners; the largest ``m`` for GORP / SQIRL.
+    K : int
+        Episode budget per seed of the online learners; the largest ``m`` for GORP / SQIRL. (``budget=``, its
+        former name, still works for one release with a :class:`DeprecationWarning`.)
     k : int
         Lookahead of GORP / SQIRL.
     **kwargs
@@ -55,16 +58,19 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
     """
     if learner not in LEARNERS:
         raise ValueError(f"learner: expected one of {LEARNERS}, got {learner!r}")
+    if "budget" in kwargs:
+        warnings.warn("budget: renamed K (empirical_sample_complexity)", DeprecationWarning, stacklevel=2)
+        K = kwargs.pop("budget")
     seeds = [int(s) for s in seeds]
     T = mdp.horizon
     if learner in ("qlearning", "ucbvi"):
         if learner == "qlearning":
             kwargs.setdefault("stop_at_optimal", True)
-            first = [qlearning(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
+            first = [qlearning(mdp, K, seed=s, **kwargs).first_optimal() for s in seeds]
         else:
             kwargs.setdefault("stop_at_optimal", True)
-            first = [ucbvi(mdp, budget, seed=s, **kwargs).first_optimal() for s in seeds]
-        n = first_success_quantile(first, success)
+            first = [ucbvi(mdp, K, seed=s, **kwargs).first_optimal() for s in seeds]
+        n = first_success_quantile(first, success=success)
         return {"episodes": n, "timesteps": n * T, "per_seed": first}
     if learner == "gorp":
         def run(m, s):
@@ -74,6 +80,6 @@ def empirical_sample_complexity(mdp: TabularMDP, learner: str, *, seeds, success
         def run(m, s):
             r = sqirl(mdp, k, m, seed=s, **kwargs)
             return r.optimal, r.episodes
-    m, ep = doubling_search(run, seeds, success=success, m_max=budget)
+    m, ep = doubling_search(run, seeds, success=success, m_max=K)
     ep = float("inf") if ep is None else float(ep)
     return {"episodes": ep, "timesteps": ep * T, "m": m}

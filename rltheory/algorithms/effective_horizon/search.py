@@ -10,12 +10,13 @@ import math
 
 import numpy as np
 
+from ..._validation import check_real
+
 __all__ = ["doubling_search", "first_success_quantile"]
 
 
 def _check_success(success):
-    if not (0.0 < float(success) <= 1.0):
-        raise ValueError(f"success: must lie in (0, 1], got {success!r}")
+    check_real("success", success, low=0.0, high=1.0, low_open=True)
 
 
 def doubling_search(run, seeds, *, success: float = 0.5, m_max: int = 2**16):
@@ -54,7 +55,7 @@ def doubling_search(run, seeds, *, success: float = 0.5, m_max: int = 2**16):
     return None, None
 
 
-def first_success_quantile(first, success: float = 0.5) -> float:
+def first_success_quantile(first, *, success: float = 0.5) -> float:
     """Sample complexity of an online learner from its per-seed first-success episode counts.
 
     The smallest ``n`` with ``|{seeds : first <= n}| >= success * |seeds|``, i.e. the ``ceil(success * n_seeds)``-th

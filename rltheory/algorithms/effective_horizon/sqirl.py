@@ -29,9 +29,10 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers import evaluate, solve
+from ..result import LearnerResult
 from .analysis import PRECISION
 from .search import doubling_search
 
@@ -110,8 +111,7 @@ class LinearRegressor:
             raise ValueError(f"phi: expected shape (S, A, d), got {phi.shape}")
         if not np.all(np.isfinite(phi)):
             raise ValueError("phi: contains NaN or inf")
-        if not (np.isfinite(ridge) and ridge >= 0):
-            raise ValueError(f"ridge: must be a non-negative float, got {ridge!r}")
+        ridge = check_real("ridge", ridge, low=0.0)
         self.phi, self.ridge = phi, float(ridge)
 
     def fit(self, X, y):
@@ -147,30 +147,29 @@ def _fit_table(regressor, S, A, s, a, y):
 
 
 @dataclass(frozen=True)
-class SQIRLResult:
+class SQIRLResult(LearnerResult):
     """Outcome of one SQIRL run.
 
     Attributes
     ----------
     policy : ndarray of int, shape (T, S)
         The learned Markov policy.
-    value, optimal_value : float
+    value, v_star : float
         Its exact value and ``V*`` (``mu0``-weighted).
     optimal : bool
-        ``value >= optimal_value - tol``.
-    episodes : int
-        Episodes used, ``T m``.
+        ``value >= v_star - tol``.
     k, m : int
         Depth and episodes per step.
     regressor : str
         ``"tabular"`` or the regressor's class name.
+    method, episodes, seed
+        ``"sqirl"``, the episodes used (``T m``) and the seed (:class:`~rltheory.algorithms.result.LearnerResult`).
     """
 
     policy: np.ndarray  # (T, S) int
     value: float
-    optimal_value: float
+    v_star: float
     optimal: bool
-    episodes: int
     k: int
     m: int
     regressor: str
@@ -202,8 +201,7 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
     SQIRLResult
         The learned policy, evaluated exactly.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon or not mdp.time_homogeneous or mdp.R3().shape[0] != 1:
         raise ValueError("mdp: SQIRL here needs a time-homogeneous finite-horizon MDP")
     k, m = check_int("k", k, low=1), check_int("m", m, low=1)
@@ -231,9 +229,10 @@ def sqirl(mdp: TabularMDP, k: int, m: int, *, seed: int, regressor="tabular", to
             Q = _fit_table(regressor, S, A, ss[:, j], aa[:, j], rr[:, j] + vnext[nn[:, j]])
         pi[t] = _nanmax_rows(Q)[1]
     v = float(mdp.mu0 @ evaluate(mdp, pi)[0])
-    vstar = float(mdp.mu0 @ solve(mdp).V[0])
+    v_star = float(mdp.mu0 @ solve(mdp).V[0])
     name = regressor if isinstance(regressor, str) else type(regressor).__name__
-    return SQIRLResult(pi, v, vstar, bool(v >= vstar - tol), T * m, int(k), m, name)
+    return SQIRLResult(pi, v, v_star, bool(v >= v_star - tol), int(k), m, name, method="sqirl", episodes=T * m,
+                       seed=int(seed))
 
 
 def sqirl_sample_complexity(mdp: TabularMDP, k: int, *, seeds, success: float = 0.5, m_max: int = 2**14,

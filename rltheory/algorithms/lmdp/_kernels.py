@@ -9,7 +9,7 @@ from ..._sampling import sample
 
 
 @njit(cache=True)
-def play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states, actions,
+def play_plan(Pcdf, R, wcdf, mu0cdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states, actions,
                rewards):
     """Sample one episode of the true LMDP under a belief plan (walk its node graph; off the plan, the Markov
     fallback ``fb[h, s]``) into ``states (H+1,)``, ``actions (H,)``, ``rewards (H,)``; returns the context.
@@ -18,7 +18,7 @@ def play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, po
     at the last step), so that every path that plays the same plans sees the same episodes."""
     A = Pcdf.shape[2]
     m = sample(wcdf, np.random.random())
-    s = sample(nucdf[m], np.random.random())
+    s = sample(mu0cdf[m], np.random.random())
     states[0] = s
     node = root[s]
     for h in range(H):
@@ -64,7 +64,7 @@ def count_episode(N, Nsas, nc, ninit, m, states, actions):
 
 
 @njit(cache=True)
-def play_episodes(Pcdf, R, wcdf, nucdf, H, k0, K, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
+def play_episodes(Pcdf, R, wcdf, mu0cdf, H, k0, K, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb,
               N, Nsas, nc, ninit, returns, contexts):
     """Play episodes k0, k0+1, ... with a fixed plan until a doubling event or K; returns the next episode index."""
     states = np.empty(H + 1, dtype=np.int64)
@@ -72,7 +72,7 @@ def play_episodes(Pcdf, R, wcdf, nucdf, H, k0, K, edge_ptr, edge_child, edge_sp,
     rewards = np.empty(H)
     k = k0
     while k < K:
-        m = play_plan(Pcdf, R, wcdf, nucdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states,
+        m = play_plan(Pcdf, R, wcdf, mu0cdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states,
                        actions, rewards)
         doubled = count_episode(N, Nsas, nc, ninit, m, states, actions)
         g = 0.0
@@ -87,11 +87,11 @@ def play_episodes(Pcdf, R, wcdf, nucdf, H, k0, K, edge_ptr, edge_child, edge_sp,
 
 
 @njit(cache=True)
-def play_markov(Pcdf, R, wcdf, nucdf, H, act, pcdf, stochastic, states, actions, rewards):
+def play_markov(Pcdf, R, wcdf, mu0cdf, H, act, pcdf, stochastic, states, actions, rewards):
     """One episode under a Markov policy: ``act[h, s]`` (deterministic) or, with ``stochastic``, an action drawn
     from the cumulative rows ``pcdf[h, s]`` before the successor. Returns the context."""
     m = sample(wcdf, np.random.random())
-    s = sample(nucdf[m], np.random.random())
+    s = sample(mu0cdf[m], np.random.random())
     states[0] = s
     for h in range(H):
         if stochastic:
@@ -107,7 +107,7 @@ def play_markov(Pcdf, R, wcdf, nucdf, H, act, pcdf, stochastic, states, actions,
 
 
 @njit(cache=True)
-def markov_value(P, R, w, nu, H, probs):
+def markov_value(P, R, w, mu0, H, probs):
     """Exact value of the Markov policy ``probs[h, s, a]`` in the LMDP: forward pass of the state distribution of
     each context. Returns ``(V, V_m)``."""
     M, S, A, _ = P.shape
@@ -116,7 +116,7 @@ def markov_value(P, R, w, nu, H, probs):
     dn = np.empty(S)
     for m in range(M):
         for s in range(S):
-            d[s] = nu[m, s]
+            d[s] = mu0[m, s]
         for h in range(H):
             for s in range(S):
                 dn[s] = 0.0

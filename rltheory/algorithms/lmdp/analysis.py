@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._validation import check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import BeliefPlan, evaluate_plan, return_moments, solve_lmdp
 
@@ -37,12 +38,11 @@ def transition_degree(lmdp: LatentMDP) -> int:
     -------
     int
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     return lmdp.Gamma
 
 
-def var_star(lmdp: LatentMDP, candidate: str = "within", *, plans=(), max_nodes: int | None = None) -> float:
+def var_star(lmdp: LatentMDP, *, candidate: str = "within", plans=(), max_nodes: int | None = None) -> float:
     """``Var*`` under candidate definition ``"within"`` (A) or ``"total"`` (B) — our reconstruction (module docstring).
 
     Evaluated at ``pi*`` and, if given, the maximum over further ``plans`` built on the true model.

@@ -7,8 +7,8 @@ Framework (one instantiation per ``solver``)::
     counts per context (the context is revealed at the end of each episode): N_m(s,a), N_m(s,a,s'), nu-counts, w-counts
     for k = 1..K:
         if some N_m(s,a) reached a power of two during the last episode (doubling epochs) or k = 1:
-            Phat_m = N_m(s,a,.)/N_m(s,a); what_m, nuhat_m empirical (or the true ones with prior="true")
-            pi = SOLVER(Phat, R, prior, N)       # history-dependent policy on the planning model's beliefs
+            Phat_m = N_m(s,a,.)/N_m(s,a); what_m, nuhat_m empirical (or the true ones with initial_belief="true")
+            pi = SOLVER(Phat, R, belief, N)      # history-dependent policy on the planning model's beliefs
         play pi for one episode, updating the planning belief on the fly; observe m_k; update the counts of m_k
 
 SOLVER is the belief-DP of :func:`rltheory.solvers.lmdp.plan_lmdp` with an optimistic backup:
@@ -38,9 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..._sampling import cumulative
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
+from ..result import LearnerResult
 from ._kernels import play_episodes, seed_numba
 
 __all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight", "empirical_model", "plan_epoch"]
@@ -51,7 +52,7 @@ SOLVERS = {"value": "bernstein", "model": "model", "hoeffding": "hoeffding", "no
 def empirical_model(N, Nsas, nc, ninit):
     """The learner's planning model from its counts.
 
-    ``known = N > 0``; ``Phat_m(s'|s, a) = N_m(s, a, s') / N_m(s, a)`` on known pairs (0 elsewhere); prior
+    ``known = N > 0``; ``Phat_m(s'|s, a) = N_m(s, a, s') / N_m(s, a)`` on known pairs (0 elsewhere); initial belief
     ``what_m nuhat_m(s)`` with ``what = (n_m + 1) / (n + M)`` (add-one) and ``nuhat_m`` the empirical initial distribution
     of context ``m`` (uniform before its first episode).
 
@@ -70,7 +71,8 @@ def empirical_model(N, Nsas, nc, ninit):
     -------
     known : ndarray of bool, shape (M, S, A)
     Phat : ndarray, shape (M, S, A, S)
-    prior : ndarray, shape (M, S)
+    belief : ndarray, shape (M, S)
+        Unnormalised initial belief ``what_m nuhat_m(s)``.
     """
     M, S = ninit.shape
     known = N > 0
@@ -80,7 +82,7 @@ def empirical_model(N, Nsas, nc, ninit):
     return known, Phat, what[:, None] * nuhat
 
 
-def plan_epoch(Phat, R, prior, known, counts, *, solver: str, c1: float, c2: float, iota: float, Gamma: int,
+def plan_epoch(Phat, R, belief, known, counts, *, solver: str, c1: float, c2: float, iota: float, Gamma: int,
                vmax: np.ndarray, max_nodes: int) -> BeliefPlan:
     """The plan of one epoch: belief-DP on the planning model with the backup of ``solver``.
 
@@ -93,8 +95,8 @@ def plan_epoch(Phat, R, prior, known, counts, *, solver: str, c1: float, c2: flo
         Planning transitions.
     R : ndarray, shape (M, S, A)
         Rewards (known to the learner).
-    prior : ndarray, shape (M, S)
-        Unnormalised initial weights ``w_m nu_m(s)``.
+    belief : ndarray, shape (M, S)
+        Unnormalised initial belief ``w_m nu_m(s)``.
     known : ndarray of bool, shape (M, S, A)
         Pairs visited in each context.
     counts : ndarray, shape (M, S, A)
@@ -119,17 +121,19 @@ def plan_epoch(Phat, R, prior, known, counts, *, solver: str, c1: float, c2: flo
     """
     H = vmax.shape[0] - 1
     vm = vmax if solver != "none" else np.zeros(H + 1)  # 'none': unvisited pairs worth 0
-    return plan_lmdp(Phat, R, prior, H, known=known, counts=counts, backup=SOLVERS[solver], c1=c1, c2=c2, iota=iota,
+    return plan_lmdp(Phat, R, belief, H, known=known, counts=counts, backup=SOLVERS[solver], c1=c1, c2=c2, iota=iota,
                      Gamma=Gamma, vmax=vm, max_nodes=max_nodes)
 
 
 @dataclass(frozen=True)
-class LMDPLearnResult:
+class LMDPLearnResult(LearnerResult):
     """Per-episode pseudo-regret, realised return and context; per-epoch planning values.
 
     ``epoch_start[e]`` is the first episode of epoch ``e``; ``epoch_value[e]`` the planner's (optimistic) value,
     ``epoch_true_value[e]`` the exact value of its policy in the true LMDP, ``epoch_off_plan[e]`` the probability
-    that an episode leaves the plan (fallback policy used); ``epoch_nodes[e]`` the belief-graph size."""
+    that an episode leaves the plan (fallback policy used); ``epoch_nodes[e]`` the belief-graph size. ``method``
+    (``"lmdp_hindsight"``, or the factory's name for :func:`run_lmdp_learner`), ``episodes`` and ``seed``: see
+    :class:`~rltheory.algorithms.result.LearnerResult`."""
 
     regret: np.ndarray
     cumulative_regret: np.ndarray
@@ -145,11 +149,10 @@ class LMDPLearnResult:
     c1: float
     c2: float
     iota: float
-    seed: int
 
 
 def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value", c1: float = 1.0,
-                   c2: float = 1.0, delta: float = 0.1, Gamma: int | None = None, prior: str = "empirical",
+                   c2: float = 1.0, delta: float = 0.1, Gamma: int | None = None, initial_belief: str = "empirical",
                    max_nodes: int = DEFAULT_MAX_NODES, v_star: float | None = None) -> LMDPLearnResult:
     """Run the hindsight-LMDP learner for ``K`` episodes (module docstring) and measure its exact regret.
 
@@ -172,8 +175,9 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         Confidence parameter in ``iota = 2 ln(2 M S A H K / delta)``.
     Gamma : int, optional
         Transition degree used in the bonuses (default ``S``).
-    prior : {"empirical", "true"}
-        ``"true"`` gives the learner the true ``w`` and ``nu`` (only transitions are learned).
+    initial_belief : {"empirical", "true"}
+        ``"empirical"`` plans from the estimated ``w`` and ``nu``; ``"true"`` gives the learner the true ones (only
+        transitions are learned).
     max_nodes : int
         Belief-graph guard of the planner.
     v_star : float, optional
@@ -183,18 +187,14 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     -------
     LMDPLearnResult
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     K = check_int("K", K, low=1)
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
-    for nm, c in (("c1", c1), ("c2", c2)):
-        if not (np.isfinite(c) and c >= 0):
-            raise ValueError(f"{nm}: must be a non-negative float, got {c!r}")
-    if not (0 < delta < 1):
-        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
-    if prior not in ("empirical", "true"):
-        raise ValueError(f"prior: expected 'empirical' or 'true', got {prior!r}")
+    c1, c2 = check_real("c1", c1, low=0.0), check_real("c2", c2, low=0.0)
+    delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
+    if initial_belief not in ("empirical", "true"):
+        raise ValueError(f"initial_belief: expected 'empirical' or 'true', got {initial_belief!r}")
     seed = check_seed("seed", seed, high=2**32 - 1)
     M, S, A, H = lmdp.M, lmdp.S, lmdp.A, lmdp.horizon
     K = int(K)
@@ -204,8 +204,8 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     Pcdf = np.cumsum(lmdp.P, axis=3)
     Pcdf[..., -1] = 1.0 + 1e-12
     wcdf = cumulative(np.ascontiguousarray(lmdp.weights))
-    nucdf = np.cumsum(lmdp.nu, axis=1)
-    nucdf[:, -1] = 1.0 + 1e-12
+    mu0cdf = np.cumsum(lmdp.mu0, axis=1)
+    mu0cdf[:, -1] = 1.0 + 1e-12
     iota = 2.0 * np.log(2.0 * M * S * A * H * K / delta)
     Gam = S if Gamma is None else int(Gamma)
     vmax = np.minimum(1.0, (H - np.arange(H + 1)) * R.max())
@@ -222,8 +222,8 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     k = 0
     while k < K:
         known, Phat, pr = empirical_model(N, Nsas, nc, ninit)
-        if prior == "true":
-            pr = lmdp.weights[:, None] * lmdp.nu
+        if initial_belief == "true":
+            pr = lmdp.weights[:, None] * lmdp.mu0
         plan = plan_epoch(Phat, R, pr, known, N, solver=solver, c1=c1, c2=c2, iota=iota, Gamma=Gam, vmax=vmax,
                           max_nodes=max_nodes)
         tv, _, off = evaluate_plan(lmdp, plan)
@@ -232,7 +232,7 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         tvals.append(tv)
         offs.append(float(lmdp.weights @ off))
         nodes.append(plan.n_nodes)
-        k1 = play_episodes(Pcdf, R, wcdf, nucdf, H, k, K, plan.edge_ptr, plan.edge_child, plan.edge_sp,
+        k1 = play_episodes(Pcdf, R, wcdf, mu0cdf, H, k, K, plan.edge_ptr, plan.edge_child, plan.edge_sp,
                        plan.edge_r, plan.policy, plan.root, plan.fallback, N, Nsas, nc, ninit, returns, contexts)
         if tv > v_star + 1e-9 * max(1.0, abs(v_star)):
             raise ValueError(f"v_star: the deployed policy's exact value {tv!r} exceeds v_star = {v_star!r}; "
@@ -241,4 +241,4 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         k = k1
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), solver,
-                           float(c1), float(c2), float(iota), int(seed))
+                           float(c1), float(c2), float(iota), method="lmdp_hindsight", episodes=K, seed=int(seed))

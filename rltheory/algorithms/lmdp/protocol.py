@@ -48,9 +48,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..._sampling import cumulative
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, solve_lmdp
+from ..result import learner_name
 from ._kernels import count_episode, markov_value, play_markov, play_plan, seed_numba
 from .hindsight import SOLVERS, LMDPLearnResult, empirical_model, plan_epoch
 
@@ -71,10 +72,9 @@ def markov_policy_value(lmdp: LatentMDP, policy) -> tuple[float, np.ndarray]:
     (float, ndarray)
         ``V^pi = sum_m w_m E^pi_m[sum_h R_m(s_h, a_h)]`` and the per-context values ``(M,)``.
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     _, probs, _ = _markov_arrays(policy, lmdp.horizon, lmdp.S, lmdp.A)
-    return markov_value(lmdp.P, lmdp.R, lmdp.weights, lmdp.nu, lmdp.horizon, probs)
+    return markov_value(lmdp.P, lmdp.R, lmdp.weights, lmdp.mu0, lmdp.horizon, probs)
 
 
 def _markov_arrays(policy, H, S, A):
@@ -130,8 +130,7 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         the exact value ``V^{pi}`` (unclipped), the off-plan probability and the plan size (0 for Markov
         policies). ``solver`` is ``"protocol"``; ``c1``, ``c2``, ``iota`` are ``nan``.
     """
-    if not isinstance(lmdp, LatentMDP):
-        raise TypeError(f"lmdp: expected a LatentMDP, got {type(lmdp).__name__}")
+    check_type("lmdp", lmdp, LatentMDP)
     if not callable(factory):
         raise TypeError(f"factory: expected a callable, got {type(factory).__name__}")
     K = check_int("K", K, low=1)
@@ -144,8 +143,8 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
     Pcdf = np.cumsum(lmdp.P, axis=3)
     Pcdf[..., -1] = 1.0 + 1e-12
     wcdf = cumulative(np.ascontiguousarray(lmdp.weights))
-    nucdf = np.cumsum(lmdp.nu, axis=1)
-    nucdf[:, -1] = 1.0 + 1e-12
+    mu0cdf = np.cumsum(lmdp.mu0, axis=1)
+    mu0cdf[:, -1] = 1.0 + 1e-12
     np.random.seed(seed)
     seed_numba(seed)
     learner = factory(M, S, A, H, K, seed, R.copy(), Gam)
@@ -171,7 +170,7 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
                         np.ascontiguousarray(pol.fallback, dtype=np.int64))
             elif isinstance(pol, np.ndarray) or isinstance(pol, (list, tuple)):
                 act, probs, stochastic = _markov_arrays(pol, H, S, A)
-                tv, _ = markov_value(lmdp.P, R, lmdp.weights, lmdp.nu, H, probs)
+                tv, _ = markov_value(lmdp.P, R, lmdp.weights, lmdp.mu0, H, probs)
                 off, n_nodes = 0.0, 0
                 last_copy = np.array(pol, copy=True)
                 pcdf = np.cumsum(probs, axis=2)
@@ -192,9 +191,9 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         actions = np.empty(H, dtype=np.int64)
         rewards = np.empty(H)
         if play[0]:
-            m = play_plan(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
+            m = play_plan(Pcdf, R, wcdf, mu0cdf, H, *play[1:], states, actions, rewards)
         else:
-            m = play_markov(Pcdf, R, wcdf, nucdf, H, *play[1:], states, actions, rewards)
+            m = play_markov(Pcdf, R, wcdf, mu0cdf, H, *play[1:], states, actions, rewards)
         g = 0.0
         for h in range(H):
             g += rewards[h]
@@ -204,15 +203,16 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
         learner.update(states, actions, rewards, int(m))
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
                            np.asarray(vals), np.asarray(tvals), np.asarray(offs), np.asarray(nodes), "protocol",
-                           float("nan"), float("nan"), float("nan"), seed)
+                           float("nan"), float("nan"), float("nan"), method=learner_name(factory), episodes=K,
+                           seed=seed)
 
 
 # ------------------------------------------------------------------------------------- reference learner
 
 
 class HindsightLearner:
-    """The built-in learner of :func:`rltheory.algorithms.lmdp.lmdp_hindsight` (empirical prior) written to the
-    ``lmdp_hindsight`` protocol (module docstring).
+    """The built-in learner of :func:`rltheory.algorithms.lmdp.lmdp_hindsight` (empirical initial belief) written
+    to the ``lmdp_hindsight`` protocol (module docstring).
 
     Counts per revealed context; a new planning epoch after every episode in which some ``N_m(s, a)`` reached a
     power of two; planning by :func:`rltheory.solvers.lmdp.plan_lmdp` on the empirical model with the backup
@@ -245,11 +245,8 @@ class HindsightLearner:
             raise ValueError(f"rewards: expected shape {(M, S, A)}, got {R.shape}")
         if solver not in SOLVERS:
             raise ValueError(f"solver: expected one of {tuple(SOLVERS)}, got {solver!r}")
-        for nm, c in (("c1", c1), ("c2", c2)):
-            if not (np.isfinite(c) and c >= 0):
-                raise ValueError(f"{nm}: must be a non-negative float, got {c!r}")
-        if not (0 < delta < 1):
-            raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+        c1, c2 = check_real("c1", c1, low=0.0), check_real("c2", c2, low=0.0)
+        delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
         self.M, self.S, self.A, self.H, self.K = M, S, A, H, K
         self.R = R
         self.Gamma = S if Gamma is None else check_int("Gamma", Gamma, low=1)
@@ -271,10 +268,10 @@ class HindsightLearner:
         Returns
         -------
         tuple
-            ``(known, Phat, prior, counts)`` of shapes ``(M, S, A)``, ``(M, S, A, S)``, ``(M, S)``, ``(M, S, A)``.
+            ``(known, Phat, belief, counts)`` of shapes ``(M, S, A)``, ``(M, S, A, S)``, ``(M, S)``, ``(M, S, A)``.
         """
-        known, Phat, prior = empirical_model(self.N, self.Nsas, self.nc, self.ninit)
-        return known, Phat, prior, self.N
+        known, Phat, belief = empirical_model(self.N, self.Nsas, self.nc, self.ninit)
+        return known, Phat, belief, self.N
 
     def make_plan(self) -> BeliefPlan:
         """Plan on :meth:`planning_model` with the learner's backup (:func:`.hindsight.plan_epoch`).
@@ -285,8 +282,8 @@ class HindsightLearner:
         -------
         BeliefPlan
         """
-        known, Phat, prior, counts = self.planning_model()
-        return plan_epoch(Phat, self.R, prior, known, counts, solver=self.solver, c1=self.c1, c2=self.c2,
+        known, Phat, belief, counts = self.planning_model()
+        return plan_epoch(Phat, self.R, belief, known, counts, solver=self.solver, c1=self.c1, c2=self.c2,
                           iota=self.iota, Gamma=self.Gamma, vmax=self.vmax, max_nodes=self.max_nodes)
 
     def policy(self) -> BeliefPlan:
@@ -302,7 +299,7 @@ class HindsightLearner:
         return self._plan
 
     def planning_value(self) -> float:
-        """Planning value of the current plan, ``sum_{m,s} prior[m, s] alpha[root[s], m]``.
+        """Planning value of the current plan, ``sum_{m,s} belief[m, s] alpha[root[s], m]``.
 
         Returns
         -------

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative_rows, sample
-from ..._validation import check_int
+from ..._validation import check_int, check_probability, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import as_stochastic_policy, occupancy, solve
 
@@ -131,8 +131,7 @@ def _rollouts(P4, R3, pol, mu0, H, N, seed, states, actions, rewards, last):
 
 
 def _check_fh(mdp):
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon:
         raise ValueError("mdp: offline datasets are defined for finite-horizon MDPs (horizon=H)")
 
@@ -217,8 +216,7 @@ def epsilon_greedy(mdp: TabularMDP, policy, eps: float) -> np.ndarray:
     -------
     ndarray, shape (H, S, A)
     """
-    if not 0.0 <= float(eps) <= 1.0:
-        raise ValueError(f"eps: must lie in [0, 1], got {eps!r}")
+    eps = check_probability("eps", eps)
     pol = as_stochastic_policy(mdp, policy)
     pol = np.broadcast_to(pol, (mdp.horizon, mdp.S, mdp.A))
     return (1.0 - eps) * pol + eps / mdp.A
@@ -310,7 +308,7 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     * ``concentrability`` = ``max_{h,s,a} d^pi_h(s,a) / mu_h(s,a)`` for ``pi`` (default: an optimal policy),
       ``mu_h`` the empirical step-h distribution (``inf`` when ``pi`` visits an uncovered pair): the single-policy
       coverage coefficient of offline RL;
-    * ``best_return`` = max dataset return, ``optimal_value`` = ``V*_0(mu0)``, ``frac_optimal`` = fraction of
+    * ``best_return`` = max dataset return, ``v_star`` = ``V*_0(mu0)``, ``frac_optimal`` = fraction of
       trajectories whose return is within 1e-9 of ``V*`` (near-optimal coverage, which RCSL needs).
 
     Parameters
@@ -324,7 +322,7 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     Returns
     -------
     dict
-        ``counts``, ``frac_pairs``, ``concentrability``, ``best_return``, ``optimal_value``, ``frac_optimal``.
+        ``counts``, ``frac_pairs``, ``concentrability``, ``best_return``, ``v_star``, ``frac_optimal``.
     """
     _check_fh(mdp)
     if (data.S, data.A, data.H) != (mdp.S, mdp.A, mdp.horizon):
@@ -339,11 +337,11 @@ def coverage(mdp: TabularMDP, data: OfflineDataset, policy=None) -> dict:
     mu = counts / data.N
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(d > 0, d / mu, 0.0)
-    vstar = float(mdp.mu0 @ res.V[0])
+    v_star = float(mdp.mu0 @ res.V[0])
     G = data.returns
     return {"counts": counts, "frac_pairs": float((counts > 0).mean()), "concentrability": float(ratio.max()),
-            "best_return": float(G.max()), "mean_return": float(G.mean()), "optimal_value": vstar,
-            "frac_optimal": float(np.mean(G >= vstar - 1e-9))}
+            "best_return": float(G.max()), "mean_return": float(G.mean()), "v_star": v_star,
+            "frac_optimal": float(np.mean(G >= v_star - 1e-9))}
 
 
 def return_distribution(mdp: TabularMDP, policy) -> dict:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._validation import check_int
+from ..._validation import check_int, check_real
 from ...models.tabular import TabularMDP
 from ...solvers.api import evaluate, solve
 from .function_classes import MLP
@@ -224,7 +224,7 @@ def _passing(scores, widths, thr):
     return sc >= thr, widths
 
 
-def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
+def smallest_passing_width(scores, widths, *, thr: float = 0.95) -> np.ndarray:
     """Per seed (columns of ``scores`` ``(len(widths), seeds)``): the smallest width whose score is ``>= thr``
     (``inf`` if none).
 
@@ -249,7 +249,7 @@ def smallest_passing_width(scores, widths, thr: float = 0.95) -> np.ndarray:
     return out
 
 
-def safe_width(scores, widths, thr: float = 0.95) -> np.ndarray:
+def safe_width(scores, widths, *, thr: float = 0.95) -> np.ndarray:
     """Per seed: the smallest width ``w0`` in ``widths`` such that *every* tested width ``>= w0`` scores ``>= thr``
     (``inf`` if even the largest fails) — "from which width on is FQI reliably near-optimal".
 
@@ -321,14 +321,14 @@ def skewed_weights(S: int, A: int, *, concentration: float = 0.3, floor: float =
     ndarray, shape (S, A)
         Sums to 1.
     """
-    if concentration <= 0 or floor < 0:
-        raise ValueError("concentration: must be > 0; floor: must be >= 0")
+    concentration = check_real("concentration", concentration, low=0.0, low_open=True)
+    floor = check_real("floor", floor, low=0.0)
     rng = np.random.default_rng(seed)
     mu = rng.dirichlet(np.full(S * A, float(concentration))).reshape(S, A) + float(floor) / (S * A)
     return mu / mu.sum()
 
 
-def knot_hidden_width(width: int, n_actions: int = 2, n_extra: int = 0) -> int:
+def knot_hidden_width(width: int, *, n_actions: int = 2, n_extra: int = 0) -> int:
     """Hidden width of the network behind :func:`relu_knot_features`: ``A (1 + width + n_extra) + A - 1``.
 
     Parameters

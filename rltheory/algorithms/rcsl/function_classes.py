@@ -364,7 +364,7 @@ def mlp_completeness_error(X, target, width: int, *, weights=None, seed=0, steps
     return fit_mlp_regression(X, target, width, weights=weights, seed=seed, steps=steps, lr=lr, restarts=restarts)[1]
 
 
-def second_difference_count(y, tol: float = 1e-9) -> int:
+def second_difference_count(y, *, tol: float = 1e-9) -> int:
     """Number of non-zero discrete second differences of ``y`` on a uniform grid (kinks of its interpolant).
 
     Parameters
@@ -384,7 +384,7 @@ def second_difference_count(y, tol: float = 1e-9) -> int:
     return int(np.sum(np.abs(d2) > tol * max(1.0, float(np.abs(y).max()))))
 
 
-def relu_width_lower_bound_1d(y, tol: float = 1e-9) -> int:
+def relu_width_lower_bound_1d(y, *, tol: float = 1e-9) -> int:
     """``max(1, ceil(m / 2))``, ``m`` = :func:`second_difference_count`: fewer hidden units cannot interpolate
     ``y`` on a uniform grid of a line (and a non-constant function on ``x >= 0`` needs one unit).
 
@@ -397,7 +397,7 @@ def relu_width_lower_bound_1d(y, tol: float = 1e-9) -> int:
     -------
     int
     """
-    m = second_difference_count(y, tol)
+    m = second_difference_count(y, tol=tol)
     y = np.asarray(y, dtype=np.float64)
     nonconst = bool(np.ptp(y) > tol)
     return max(int(nonconst), (m + 1) // 2)
@@ -454,7 +454,7 @@ def completeness_residual(mdp, Phi, f, mu, *, h: int | None = None, policy=None)
                                np.asarray(mu, dtype=np.float64).reshape(-1))
 
 
-def relu_interpolant_1d(y, x=None, tol: float = 1e-9) -> MLP:
+def relu_interpolant_1d(y, x=None, *, tol: float = 1e-9) -> MLP:
     """Explicit two-layer ReLU network (input ``x``, one output) interpolating ``y`` on the grid ``x`` (default
     ``linspace(0, 1, n)``): one unit ``relu(x - x_0)`` for the first slope plus one unit ``relu(x - x_i)`` per
     non-zero second difference, so ``width = m + 1`` — the constructive upper bound matching

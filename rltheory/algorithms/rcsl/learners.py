@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._validation import check_real
 from ...models.tabular import TabularMDP
 from ...solvers.api import as_stochastic_policy, evaluate, policy_value, solve
 from .data import OfflineDataset, collect
@@ -149,26 +150,43 @@ class MLPClass:
 
 @dataclass
 class FQIResult:
-    """Output of :func:`fqi`.
+    """Output of :func:`fqi`, a planner: the field names of :class:`rltheory.solvers.SolveResult` where they apply
+    (no ``error_bound``: a fitted value carries no certificate).
 
     Attributes
     ----------
+    V : ndarray, shape (H + 1, S)
+        Fitted greedy values ``max_a Q_h(s, a)``, with ``V_H = 0``.
     Q : ndarray, shape (H, S, A)
         Fitted action values.
     policy : ndarray of int, shape (H, S)
         Greedy policy.
-    value : float
+    policy_value : float
         Exact ``V^policy_0(mu0)`` on the true MDP (NaN when none was given).
     fit_rmse : ndarray, shape (H,)
         RMSE of ``Qhat_h`` against the per-pair mean targets ``T Qhat_{h+1}``: the empirical completeness residual of
         the class along the iterates (0 for a complete class).
+    nit : int
+        Backward fitting steps, ``H``.
+    converged : bool
+        Always True (a fixed number of backward steps).
+    method : str
+        ``"fqi"``.
     """
 
-    Q: np.ndarray  # (H, S, A)
-    policy: np.ndarray  # (H, S) greedy
-    value: float  # exact V^{policy}_0(mu0) on the true MDP (nan when no MDP given)
-    fit_rmse: np.ndarray  # (H,) RMSE of Qhat_h against its targets T Qhat_{h+1} on the data: the empirical
-    #                       completeness residual of the class along the FQI iterates (0 for a complete class)
+    V: np.ndarray
+    Q: np.ndarray
+    policy: np.ndarray
+    policy_value: float
+    fit_rmse: np.ndarray
+    nit: int
+    converged: bool = True
+    method: str = "fqi"
+
+    @property
+    def value(self) -> np.ndarray:
+        """Fitted values at the first step, ``V[0]`` (as :attr:`rltheory.solvers.SolveResult.value`)."""
+        return self.V[0]
 
 
 def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: int = 0) -> FQIResult:
@@ -207,7 +225,9 @@ def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: in
         rmse[h] = np.sqrt(np.sum(cnt[seen] * (Q[h][seen] - tot[seen] / cnt[seen]) ** 2) / cnt.sum())
     pol = Q[:H].argmax(axis=2).astype(np.int64)
     val = policy_value(mdp, pol) if mdp is not None else float("nan")
-    return FQIResult(Q[:H], pol, val, rmse)
+    V = np.zeros((H + 1, S))
+    V[:H] = Q[:H].max(axis=2)
+    return FQIResult(V, Q[:H], pol, val, rmse, H)
 
 
 def _pi_matrix(mdp, policy):
@@ -539,8 +559,7 @@ def mbrcsl(data: OfflineDataset, *, n_rollouts: int = 2000, keep_frac: float = 0
     MBRCSLResult
     """
     S, A, H = data.S, data.A, data.H
-    if not 0.0 < keep_frac <= 1.0:
-        raise ValueError(f"keep_frac: must lie in (0, 1], got {keep_frac!r}")
+    keep_frac = check_real("keep_frac", keep_frac, low=0.0, high=1.0, low_open=True)
     s = data.states.reshape(-1)
     a = data.actions.reshape(-1)
     s2 = data.next_states().reshape(-1)

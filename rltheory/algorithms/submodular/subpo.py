@@ -37,9 +37,10 @@ import numpy as np
 from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_real, check_seed
 from ...models.submodular import SubmodularMDP
 from ...solvers.submodular import context_policy_value, dp_arrays
+from ..result import LearnerResult
 
 __all__ = ["SubPOResult", "subpo", "modular_pg", "greedy_policy_value", "evaluate_context_policy",
            "coverage_probabilities"]
@@ -163,8 +164,10 @@ def _train(P4, table, mu0, H, S, A, hist, modular, natural, n_iters, batch, lr, 
 
 
 @dataclass(frozen=True)
-class SubPOResult:
-    """``value``: exact ``J`` of the final policy; ``curve``: (iterations, exact J) pairs; ``probs[h, x, a]``."""
+class SubPOResult(LearnerResult):
+    """``value``: exact ``J`` of the final policy; ``curve``: (iterations, exact J) pairs; ``probs[h, x, a]``.
+    ``method`` (``"subpo"`` or ``"modular_pg"``), ``episodes`` (``n_iters * batch``) and ``seed``: see
+    :class:`~rltheory.algorithms.result.LearnerResult`."""
 
     value: float
     curve: np.ndarray
@@ -172,8 +175,6 @@ class SubPOResult:
     features: str
     natural: bool
     modular: bool
-    seed: int
-    episodes: int
 
 
 def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_every):
@@ -181,8 +182,7 @@ def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_eve
     if features not in _FEATURES:
         raise ValueError(f"features: expected one of {tuple(_FEATURES)}, got {features!r}")
     n_iters, batch = check_int("n_iters", n_iters, low=1), check_int("batch", batch, low=1)
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr: must be positive, got {lr!r}")
+    lr = check_real("lr", lr, low=0.0, low_open=True)
     seed = check_seed("seed", seed)
     S, A, H = smdp.S, smdp.A, smdp.horizon
     hist = features == "history"
@@ -195,8 +195,8 @@ def _run(smdp, *, n_iters, batch, lr, features, natural, modular, seed, eval_eve
     probs = np.exp(theta - theta.max(axis=-1, keepdims=True))
     probs /= probs.sum(axis=-1, keepdims=True)
     value = float(context_policy_value(P4, table, H, S, A, probs, hist, np.ascontiguousarray(smdp.mdp.mu0)))
-    return SubPOResult(value, curve[:k].copy(), probs, features, bool(natural), bool(modular), int(seed),
-                       int(n_iters) * int(batch))
+    return SubPOResult(value, curve[:k].copy(), probs, features, bool(natural), bool(modular),
+                       method="modular_pg" if modular else "subpo", episodes=int(n_iters) * int(batch), seed=int(seed))
 
 
 def subpo(smdp: SubmodularMDP, *, n_iters: int = 300, batch: int = 64, lr: float = 2.0, features: str = "history",
@@ -251,7 +251,7 @@ def modular_pg(smdp: SubmodularMDP, *, n_iters: int = 300, batch: int = 64, lr: 
                 seed=seed, eval_every=eval_every)
 
 
-def evaluate_context_policy(smdp: SubmodularMDP, probs, features: str = "history") -> float:
+def evaluate_context_policy(smdp: SubmodularMDP, probs, *, features: str = "history") -> float:
     """Exact ``J`` of a stochastic policy ``probs[h, x, a]`` with contexts as in :func:`subpo`.
 
     Parameters
@@ -301,11 +301,11 @@ def greedy_policy_value(smdp: SubmodularMDP) -> tuple[float, np.ndarray]:
         exp_gain = np.einsum("sat,mt->sma", Ph, gain_t)  # (S, nm, A)
         best = exp_gain.argmax(axis=-1)
         probs[h].reshape(S, nm, A)[np.arange(S)[:, None], B[None, :], best] = 1.0
-    value = evaluate_context_policy(smdp, probs, "history")
+    value = evaluate_context_policy(smdp, probs, features="history")
     return value, probs
 
 
-def coverage_probabilities(smdp: SubmodularMDP, probs, features: str = "history") -> np.ndarray:
+def coverage_probabilities(smdp: SubmodularMDP, probs, *, features: str = "history") -> np.ndarray:
     """Exact probability that each state is visited during an episode under a context policy ``probs[h, x, a]``
     (forward pass over the law of ``(s, B)``; for pictures of what a policy covers).
 

@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..._sampling import cumulative, cumulative_rows
-from ..._validation import check_int, check_seed
+from ..._validation import check_int, check_probability, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
+from ..result import LearnerResult, learner_name
 from ._kernels import play_episode, policy_value, randomised_policy_value, seed_numba
 from .ucbvi import BONUSES, ucbvi
 
@@ -46,10 +47,12 @@ REGRET_TOL = 1e-9
 
 
 @dataclass(frozen=True)
-class EpisodicRun:
+class EpisodicRun(LearnerResult):
     """Per-episode pseudo-regret of a learner's deployed policies (``regret[k]`` for episode ``k``), its
     cumulative sum, ``v_star``, and ``raw_min_regret``: the smallest per-episode pseudo-regret before the
-    rounding below 0 is cleared (an invariant: it must be ``>= -REGRET_TOL``)."""
+    rounding below 0 is cleared (an invariant: it must be ``>= -REGRET_TOL``). ``method`` (the factory's name,
+    ``"ucbvi"`` on the fast path), ``episodes`` and ``seed``: see :class:`~rltheory.algorithms.result.LearnerResult`.
+    """
 
     regret: np.ndarray
     cumulative_regret: np.ndarray
@@ -78,8 +81,8 @@ class UCBVIVariant:
     def __post_init__(self):
         if self.bonus not in BONUSES:
             raise ValueError(f"bonus: expected one of {tuple(BONUSES)}, got {self.bonus!r}")
-        if self.explore_fraction is not None and not 0 <= self.explore_fraction <= 1:
-            raise ValueError(f"explore_fraction: must lie in [0, 1], got {self.explore_fraction!r}")
+        if self.explore_fraction is not None:
+            check_probability("explore_fraction", self.explore_fraction)
 
     def explore_episodes(self, K: int):
         """Episode from which exploration stops for ``K`` episodes.
@@ -133,7 +136,7 @@ def _check_policy(pol, H, S, A):
     raise ValueError(f"policy: expected shape (H, S) = {(H, S)} or (H, S, A) = {(H, S, A)}, got {pol.shape}")
 
 
-def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
+def run_episodic(mdp: TabularMDP, factory, K: int, *, seed: int) -> EpisodicRun:
     """Run a learner of the episodic tabular protocol for ``K`` episodes of ``mdp`` and measure its regret.
 
     Parameters
@@ -154,8 +157,7 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
         ``regret[k] = V*_0(mu0) - V^{pi_k}_0(mu0)``, the exact pseudo-regret of the policy deployed in episode
         ``k``, and its cumulative sum ``sum_{j <= k} regret[j]``.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon:
         raise ValueError("mdp: the episodic protocol needs a finite horizon")
     K = check_int("K", K, low=1)
@@ -165,7 +167,8 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
     K, seed = int(K), int(seed)
     if isinstance(factory, UCBVIVariant):
         res = ucbvi(mdp, K, seed=seed, **factory.kernel_options(K))
-        return EpisodicRun(res.regret, res.cumulative_regret, res.v_star, res.raw_min_regret, True)
+        return EpisodicRun(res.regret, res.cumulative_regret, res.v_star, res.raw_min_regret, True, method="ucbvi",
+                           episodes=res.episodes, seed=seed)
     R3 = np.ascontiguousarray(mdp.R3())
     if R3.min() < 0 or R3.max() > 1:
         raise ValueError("mdp: the episodic protocol promises rewards in [0, 1]")
@@ -190,7 +193,8 @@ def run_episodic(mdp: TabularMDP, factory, K: int, seed: int) -> EpisodicRun:
         learner.update(states, actions, rewards)
     raw_min = float(regret.min())
     np.maximum(regret, 0.0, out=regret)
-    return EpisodicRun(regret, np.cumsum(regret), v_star, raw_min, False)
+    return EpisodicRun(regret, np.cumsum(regret), v_star, raw_min, False, method=learner_name(factory), episodes=K,
+                       seed=seed)
 
 
 def policy_regret(mdp: TabularMDP, policy) -> float:

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..._validation import check_int, check_seed, check_type
+from ..._validation import check_int, check_probability, check_real, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
+from ..result import LearnerResult
 from ._kernels import qlearning_loop
 from .ucbvi import OPTIMAL_TOL
 
 __all__ = ["QLearningResult", "qlearning", "geometric_checkpoints"]
 
 
-def geometric_checkpoints(K: int, per_doubling: int = 4) -> np.ndarray:
+def geometric_checkpoints(K: int, *, per_doubling: int = 4) -> np.ndarray:
     """Episode counts 1, 2, ... up to ``K`` (every count up to ``per_doubling``, then ``per_doubling`` per
     doubling, always including ``K``).
 
@@ -53,14 +54,15 @@ def geometric_checkpoints(K: int, per_doubling: int = 4) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class QLearningResult:
-    """Exact value of the greedy policy after ``checkpoints[i]`` episodes: ``values[i]``; ``v_star``."""
+class QLearningResult(LearnerResult):
+    """Exact value of the greedy policy after ``checkpoints[i]`` episodes: ``values[i]``; ``v_star``.
+    ``method``, ``episodes`` (the last checkpoint reached when the run stopped at an optimal one, else ``K``) and
+    ``seed``: see :class:`~rltheory.algorithms.result.LearnerResult`."""
 
     checkpoints: np.ndarray
     values: np.ndarray
     v_star: float
     epsilon: float
-    seed: int
     stopped_at_optimal: bool = False
 
     def first_optimal(self, tol: float = OPTIMAL_TOL) -> float:
@@ -109,15 +111,12 @@ def qlearning(mdp: TabularMDP, K: int, *, seed: int, epsilon: float = 0.1, q_ini
     -------
     QLearningResult
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon:
         raise ValueError("mdp: Q-learning here is for finite-horizon MDPs (horizon=H)")
     K = check_int("K", K, low=1)
-    if not (0.0 <= float(epsilon) <= 1.0):
-        raise ValueError(f"epsilon: must lie in [0, 1], got {epsilon!r}")
-    if not np.isfinite(q_init):
-        raise ValueError(f"q_init: must be finite, got {q_init!r}")
+    epsilon = check_probability("epsilon", epsilon)
+    q_init = check_real("q_init", q_init)
     seed = check_seed("seed", seed, high=2**32 - 1)
     check_type("stop_at_optimal", stop_at_optimal, bool)
     cps = geometric_checkpoints(int(K)) if checkpoints is None else np.unique(np.asarray(checkpoints, dtype=np.int64))
@@ -128,4 +127,7 @@ def qlearning(mdp: TabularMDP, K: int, *, seed: int, epsilon: float = 0.1, q_ini
     qlearning_loop(np.ascontiguousarray(mdp.P4()), np.ascontiguousarray(mdp.R3()), np.ascontiguousarray(mdp.mu0),
                    mdp.horizon, int(K), float(epsilon), float(q_init), int(seed), cps, values,
                    v_star - OPTIMAL_TOL if stop_at_optimal else np.inf)
-    return QLearningResult(cps, values, v_star, float(epsilon), int(seed), bool(stop_at_optimal))
+    hit = np.flatnonzero(values >= v_star - OPTIMAL_TOL) if stop_at_optimal else np.empty(0, dtype=np.int64)
+    episodes = int(cps[hit[0]]) if hit.size else int(K)
+    return QLearningResult(cps, values, v_star, float(epsilon), bool(stop_at_optimal), method="qlearning",
+                           episodes=episodes, seed=int(seed))

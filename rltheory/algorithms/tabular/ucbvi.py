@@ -44,6 +44,7 @@ import numpy as np
 from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.tabular import TabularMDP
 from ...solvers.api import solve
+from ..result import LearnerResult
 from ._kernels import ucbvi_loop
 
 __all__ = ["UCBVIResult", "ucbvi", "BONUSES", "OPTIMAL_TOL"]
@@ -55,9 +56,10 @@ OPTIMAL_TOL = 1e-4
 
 
 @dataclass(frozen=True)
-class UCBVIResult:
+class UCBVIResult(LearnerResult):
     """Per-episode pseudo-regret and realised return; ``cumulative_regret[k]`` = regret of episodes 0..k. With
-    ``stop_at_optimal`` the arrays end at the first optimal episode."""
+    ``stop_at_optimal`` the arrays end at the first optimal episode. ``method``, ``episodes`` and ``seed``: see
+    :class:`~rltheory.algorithms.result.LearnerResult`."""
 
     regret: np.ndarray
     cumulative_regret: np.ndarray
@@ -66,7 +68,6 @@ class UCBVIResult:
     bonus: str
     bonus_scale: float
     delta: float
-    seed: int
     tie_break: str = "first"
     stopped_at_optimal: bool = False
     #: the smallest per-episode pseudo-regret before rounding below 0 is cleared (an invariant: >= -1e-9)
@@ -135,17 +136,14 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     UCBVIResult
         Per-episode pseudo-regret ``V*_0(mu0) - V^{pi_k}_0(mu0)`` (exact) and realised returns.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_type("mdp", mdp, TabularMDP)
     if not mdp.finite_horizon:
         raise ValueError("mdp: UCBVI is for finite-horizon MDPs (horizon=H)")
     K = check_int("K", K, low=1)
     if bonus not in BONUSES:
         raise ValueError(f"bonus: expected one of {tuple(BONUSES)}, got {bonus!r}")
-    if not (np.isfinite(bonus_scale) and bonus_scale >= 0):
-        raise ValueError(f"bonus_scale: must be a non-negative float, got {bonus_scale!r}")
-    if not (0 < delta < 1):
-        raise ValueError(f"delta: must lie in (0, 1), got {delta!r}")
+    bonus_scale = check_real("bonus_scale", bonus_scale, low=0.0)
+    delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
     seed = check_seed("seed", seed, high=2**32 - 1)
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break: expected one of {TIE_BREAKS}, got {tie_break!r}")
@@ -176,5 +174,5 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
                                              ("count_offset", float(count_offset), 0.0),
                                              ("explore_episodes", explore_episodes, None),
                                              ("skip_first_step", skip_first_step, False)) if v != d)
-    return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), int(seed),
-                       tie_break, bool(stop_at_optimal), raw_min, mutation)
+    return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), tie_break,
+                       bool(stop_at_optimal), raw_min, mutation, method="ucbvi", episodes=int(n), seed=int(seed))
