@@ -9,6 +9,8 @@ the claims mean, where the measurements deviate from the paper and why the check
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 import mdps
@@ -62,12 +64,30 @@ def _learner(ctx) -> str | None:
     return ctx.learner
 
 
+#: rows of the sweeps of each live run context: ``id(ctx) -> (weak reference to ctx, {sweep key: rows})``
+_ROWS: dict = {}
+
+
+def _rows(ctx, fn, grid, name, seeds):
+    """``ctx.sweep``, computed once per run context: the claims and controls that share a sweep (same name, grid
+    and seeds) get the rows of the first call. With a store ``ctx.sweep`` would read them back; without one (a
+    notebook, a test runner) it would compute them again."""
+    key = (name, repr(sorted(grid.items())), tuple(seeds))
+    ref, memo = _ROWS.get(id(ctx), (None, None))
+    if ref is None or ref() is not ctx:
+        memo = {}
+        _ROWS[id(ctx)] = (weakref.ref(ctx, lambda _, k=id(ctx): _ROWS.pop(k, None)), memo)
+    if key not in memo:
+        memo[key] = ctx.sweep(fn, grid, name=name, seeds=seeds)
+    return memo[key]
+
+
 def _sweep(ctx, fn, grid, name, seeds, learner):
-    """``ctx.sweep`` with the learner spec as a grid parameter (a cell key of its own) when one is given."""
+    """:func:`_rows` with the learner spec as a grid parameter (a cell key of its own) when one is given."""
     if learner is not None:
         grid = {**grid, "learner": [learner]}
         name = f"{name}@{learner}"
-    return ctx.sweep(fn, grid, name=name, seeds=seeds)
+    return _rows(ctx, fn, grid, name, seeds)
 
 
 def _violations(rows) -> list:
@@ -123,13 +143,16 @@ _WARM = []
 
 
 def _warm():
-    """Compile (or load) the Numba kernels once in this process before the sweeps start their workers, so that a
-    cold cache is compiled once instead of once per worker."""
+    """Compile (or load) the Numba kernels of every sweep once in this process before the sweeps start their workers,
+    so that a cold cache is compiled once instead of once per worker (each signature a sweep uses: the fast path,
+    the protocol with both policy forms, UCRL-RFE, the evaluation at an estimated theta)."""
     if not _WARM:
         hard_run(2, 2, 2, "theorem", 0)
         m = mdps.hard_linear_mixture_rfe(2, 2, K=2, seed=0)
         run_reward_free(uniform_baseline, m, 2, 0, [m.R])  # the protocol's kernels (deterministic policies: above)
         run_reward_free(reference_learner, m, 2, 0, [m.R])
+        r = ucrl_rfe(m, 2, seed=0, test_rewards=[m.R])
+        evaluation_errors(m, [r.extra["theta_plan"][-1]], [m.R])
         _WARM.append(True)
 
 
@@ -159,9 +182,8 @@ def _sized_seeds(ctx: RunContext, key: str) -> list:
 def _model_measure(ctx: RunContext, explore: str) -> Measurement:
     _warm()
     size = sizes(SIZES, ctx)
-    rows = ctx.sweep(model_error_run, {"K_max": [size["model_K_max"]], "n_points": [size["model_points"]],
-                                       "explore": ["on", "off"]},
-                     name="rfe_linear_mixture.model", seeds=_n_seeds(ctx, MODEL_SEEDS))
+    rows = _rows(ctx, model_error_run, {"K_max": [size["model_K_max"]], "n_points": [size["model_points"]],
+                                        "explore": ["on", "off"]}, "rfe_linear_mixture.model", _n_seeds(ctx, MODEL_SEEDS))
     rows = [r for r in rows if r["params"]["explore"] == explore]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["model_error"] for r in rows]).T
@@ -225,8 +247,8 @@ def random_eval_run(K_max, rho, seed):
 def _keps_measure(ctx: RunContext, rho: float) -> Measurement:
     _warm()
     K_max = sizes(SIZES, ctx)["keps_K_max"]
-    rows = ctx.sweep(random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, name="rfe_linear_mixture.keps",
-                     seeds=_sized_seeds(ctx, "keps_seeds"))
+    rows = _rows(ctx, random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, "rfe_linear_mixture.keps",
+                 _sized_seeds(ctx, "keps_seeds"))
     rows = [r for r in rows if r["params"]["rho"] == rho]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["eval_error"] for r in rows]).T
@@ -256,8 +278,7 @@ def h_compare_run(H, seed):
 
 def _hcmp_measure(ctx: RunContext, learner: str) -> Measurement:
     _warm()
-    rows = ctx.sweep(h_compare_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hcmp",
-                     seeds=_sized_seeds(ctx, "hcmp_seeds"))
+    rows = _rows(ctx, h_compare_run, {"H": list(H_GRID)}, "rfe_linear_mixture.Hcmp", _sized_seeds(ctx, "hcmp_seeds"))
     x, y = rows_to_matrix(rows, "H", learner)
     _, c = rows_to_matrix(rows, "H", "hf_cert" if learner.startswith("hf") else "ucrl_cert")
     return Measurement("H", x, y, f"planning error after K = {K_H} (total reward <= 1), {learner}",
@@ -288,8 +309,7 @@ def h_value_run(H, seed):
 
 def _hval_measure(ctx: RunContext, key: str) -> Measurement:
     _warm()
-    rows = ctx.sweep(h_value_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hval",
-                     seeds=_sized_seeds(ctx, "hval_seeds"))
+    rows = _rows(ctx, h_value_run, {"H": list(H_GRID)}, "rfe_linear_mixture.Hval", _sized_seeds(ctx, "hval_seeds"))
     x, y = rows_to_matrix(rows, "H", key)
     meta = {"c_beta": C_BETA_DIR, "K": K_DIR, "instance": "random_linear_mixture(S=5, A=2, d=3, concentration=0.2)"}
     for other in ("hf", "hf_centre", "hf_off", "hf_off_centre", "ucrl", "ucrl_projected", "hf_tied", "hf_cert"):
@@ -394,7 +414,7 @@ def _lock_measure(ctx: RunContext, learner=None, explorer="reference") -> Measur
     _warm()
     seeds = _seeds(ctx)
     grid = {"L": list(LOCK_LENGTHS)}
-    base = ctx.sweep(lock_run, {**grid, "explorer": ["uniform"]}, name="rfe_linear_mixture.lock_uniform", seeds=seeds)
+    base = _rows(ctx, lock_run, {**grid, "explorer": ["uniform"]}, "rfe_linear_mixture.lock_uniform", seeds)
     xb, yb = rows_to_matrix(base, "L", "eps")
     if explorer == "uniform":
         rows, x, y = base, xb, yb
