@@ -387,8 +387,8 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
             ci += 1
         if k == K + 1:
             break
-        if not use_u:
-            _explore_dp_ties(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
+        if not use_u:  # use_u (False) rather than the literal: the signature the learner's Python calls compile
+            _explore_dp_ties(phi, u, use_u, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         # ---- roll out one episode, then update both HOME series along it
         s = sample(cmu, np.random.random())
         states[0] = s
@@ -657,6 +657,7 @@ class HFUCRLRFELearner:
         self.tie = np.zeros((self.H, S), dtype=np.bool_)
         self._bufs = (np.empty((2, M, d)), np.empty((2, M)), np.empty(M), np.empty(S))
         self._zero = np.zeros(d)
+        self._zero.setflags(write=False)  # read-only like the fast path's theta*: one compiled _freeze
         self.k = 1
         self._beta = None
         self._s1 = 0
