@@ -484,3 +484,18 @@ def test_mutant_catalogue_builds():
     for entry in MU.MUTANTS:
         out = run_reward_free(R._resolve(entry.learner), m, 20, 1, hard_rfe_test_rewards(m))
         assert out["violations"] == [] and np.isfinite(out["eps"]), entry.name
+
+
+def test_plan_centre_solves_the_summed_normal_equations():
+    from rltheory.algorithms.reward_free.hf_ucrl_rfe import plan_centre
+
+    rng = np.random.default_rng(3)
+    for d in (1, 3, 6):
+        G = rng.normal(size=(2, d, 2 * d))
+        gram0 = G @ np.swapaxes(G, 1, 2) + np.eye(d)
+        theta0 = rng.normal(size=(2, d))
+        theta, gram = plan_centre(gram0, theta0)
+        np.testing.assert_array_equal(gram, gram0[0] + gram0[1])
+        np.testing.assert_allclose(gram @ theta, gram0[0] @ theta0[0] + gram0[1] @ theta0[1], rtol=1e-10, atol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError, match="gram0"):
+        plan_centre(np.zeros((2, 2, 2)), np.zeros((2, 2)))

@@ -1,12 +1,15 @@
 """Horizon-free reward-free exploration for linear mixture MDPs (Zhang, Zhang & Gu, ICML 2023).
 
 The measurements and claims of the check: ``CHECK`` lists the claims, each with its rule and negative control
-(``rltheory list``); the sweep sizes are in :mod:`proofs_checks.rfe_linear_mixture.settings`, the bounds in
+(``rltheory list``); the sweep sizes, instance parameters and thresholds are in
+:mod:`proofs_checks.rfe_linear_mixture.settings`, the bounds in
 :mod:`proofs_checks.rfe_linear_mixture.bounds`, the mutants in :mod:`proofs_checks.rfe_linear_mixture.mutants`. What
 the claims mean, where the measurements deviate from the paper and why the check is built this way:
 ``proofs_checks/rfe_linear_mixture/FINDINGS.md``.
 """
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
@@ -22,11 +25,11 @@ from ..framework import AllOf, BoundHolds, Check, Claim, Measurement, MeanBound,
 from ..learners import resolve_learner
 from .._settings import sizes
 from .mutants import MUTANTS
-from .settings import SIZES
-
-C_BETA = 0.003
-M_ORDERS = 4
-D_FIXED, H_FIXED = 4, 5
+from .settings import (C_BETA, C_BETA_DIR, C_BETA_H, D_FIXED, D_RATE_K, D_SEEDS, FIXED_GAP_K, H_FIXED, H_GRID,
+                       H_SLOPE, HARD_INSTANCE0, HARD_SEEDS, HCMP_CONC, HCMP_INSTANCE0, HCMP_SIZE, K_DIR, K_H,
+                       KEPS_TOL, LOCK_D, LOCK_GAP, LOCK_H, LOCK_INSTANCE0, LOCK_K, LOCK_LENGTHS, LOCK_RATIO,
+                       M_ORDERS, MISSPEC_RHO, MODEL_GAP, MODEL_H, MODEL_SEEDS, MODEL_SLOPE_TOL, RAND_CONC,
+                       RAND_INSTANCE0, RAND_K_LO, RAND_K_MID, RAND_SIZE, RATE_TOL, SIZES)
 
 
 def reference_learner(phi, H, K, B, seed):
@@ -61,12 +64,30 @@ def _learner(ctx) -> str | None:
     return ctx.learner
 
 
+#: rows of the sweeps of each live run context: ``id(ctx) -> (weak reference to ctx, {sweep key: rows})``
+_ROWS: dict = {}
+
+
+def _rows(ctx, fn, grid, name, seeds):
+    """``ctx.sweep``, computed once per run context: the claims and controls that share a sweep (same name, grid
+    and seeds) get the rows of the first call. With a store ``ctx.sweep`` would read them back; without one (a
+    notebook, a test runner) it would compute them again."""
+    key = (name, repr(sorted(grid.items())), tuple(seeds))
+    ref, memo = _ROWS.get(id(ctx), (None, None))
+    if ref is None or ref() is not ctx:
+        memo = {}
+        _ROWS[id(ctx)] = (weakref.ref(ctx, lambda _, k=id(ctx): _ROWS.pop(k, None)), memo)
+    if key not in memo:
+        memo[key] = ctx.sweep(fn, grid, name=name, seeds=seeds)
+    return memo[key]
+
+
 def _sweep(ctx, fn, grid, name, seeds, learner):
-    """``ctx.sweep`` with the learner spec as a grid parameter (a cell key of its own) when one is given."""
+    """:func:`_rows` with the learner spec as a grid parameter (a cell key of its own) when one is given."""
     if learner is not None:
         grid = {**grid, "learner": [learner]}
         name = f"{name}@{learner}"
-    return ctx.sweep(fn, grid, name=name, seeds=seeds)
+    return _rows(ctx, fn, grid, name, seeds)
 
 
 def _violations(rows) -> list:
@@ -95,11 +116,11 @@ def hard_run(K, d, H, family, seed, learner=None):
     its optional certificate (NaN without one)."""
     K, d, H = int(K), int(d), int(H)
     if family == "theorem":
-        m = mdps.hard_linear_mixture_rfe(d, H, K=K, seed=10_000 + seed)
+        m = mdps.hard_linear_mixture_rfe(d, H, K=K, seed=HARD_INSTANCE0 + seed)
     elif family == "fixed":
-        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(1600), seed=10_000 + seed)
+        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(FIXED_GAP_K), seed=HARD_INSTANCE0 + seed)
     elif family == "total":
-        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(K) / (d - 1), seed=10_000 + seed)
+        m = mdps.hard_linear_mixture_rfe(d, H, gap=mdps.hard_rfe_gap(K) / (d - 1), seed=HARD_INSTANCE0 + seed)
     else:
         raise ValueError(f"family: unknown {family!r}")
     if learner is not None:
@@ -122,24 +143,24 @@ _WARM = []
 
 
 def _warm():
-    """Compile (or load) the Numba kernels once in this process before the sweeps start their workers, so that a
-    cold cache is compiled once instead of once per worker."""
+    """Compile (or load) the Numba kernels of every sweep once in this process before the sweeps start their workers,
+    so that a cold cache is compiled once instead of once per worker (each signature a sweep uses: the fast path,
+    the protocol with both policy forms, UCRL-RFE, the evaluation at an estimated theta)."""
     if not _WARM:
         hard_run(2, 2, 2, "theorem", 0)
         m = mdps.hard_linear_mixture_rfe(2, 2, K=2, seed=0)
         run_reward_free(uniform_baseline, m, 2, 0, [m.R])  # the protocol's kernels (deterministic policies: above)
         run_reward_free(reference_learner, m, 2, 0, [m.R])
+        r = ucrl_rfe(m, 2, seed=0, test_rewards=[m.R])
+        evaluation_errors(m, [r.extra["theta_plan"][-1]], [m.R])
         _WARM.append(True)
-
-
-MODEL_GAP, MODEL_H = 0.02, 10
 
 
 def model_error_run(K_max, n_points, explore, seed):
     """Uniform model error ``max_{s,a} ||P_hat(.|s,a) - P(.|s,a)||_1`` of the planning estimate at ``n_points``
     geometric checkpoints of one run of ``K_max`` episodes on a fixed instance of the lower-bound family (gap 0.02,
     d = 4, H = 10), exploration with or without the uncertainty pseudo-reward."""
-    m = mdps.hard_linear_mixture_rfe(D_FIXED, MODEL_H, gap=MODEL_GAP, seed=10_000 + seed)
+    m = mdps.hard_linear_mixture_rfe(D_FIXED, MODEL_H, gap=MODEL_GAP, seed=HARD_INSTANCE0 + seed)
     ks = np.unique(np.geomspace(K_max / 2 ** (n_points - 1), K_max, n_points).astype(int))
     r = hf_ucrl_rfe(m, int(K_max), seed=seed, c_beta=C_BETA, M=M_ORDERS, explore=explore, test_rewards=[m.R],
                     checkpoints=ks)
@@ -148,33 +169,26 @@ def model_error_run(K_max, n_points, explore, seed):
     return {"K": ks.tolist(), "model_error": err.tolist()}
 
 
-def _sized_seeds(ctx: RunContext, key: str) -> list:
-    """``max(per_seed x ctx.seeds, min)`` seeds, the counts of ``settings.SIZES[...][key]``."""
-    n = sizes(SIZES, ctx)[key]
+def _n_seeds(ctx: RunContext, n: dict) -> list:
+    """``max(per_seed x ctx.seeds, min)`` seeds for the counts ``n = {"per_seed": ..., "min": ...}``."""
     return ctx.seed_list(max(n["per_seed"] * ctx.seeds, n["min"]))
+
+
+def _sized_seeds(ctx: RunContext, key: str) -> list:
+    """:func:`_n_seeds` for the counts ``settings.SIZES[...][key]`` of the run's size."""
+    return _n_seeds(ctx, sizes(SIZES, ctx)[key])
 
 
 def _model_measure(ctx: RunContext, explore: str) -> Measurement:
     _warm()
     size = sizes(SIZES, ctx)
-    rows = ctx.sweep(model_error_run, {"K_max": [size["model_K_max"]], "n_points": [size["model_points"]],
-                                       "explore": ["on", "off"]},
-                     name="rfe_linear_mixture.model", seeds=ctx.seed_list(max(2 * ctx.seeds, 16)))
+    rows = _rows(ctx, model_error_run, {"K_max": [size["model_K_max"]], "n_points": [size["model_points"]],
+                                        "explore": ["on", "off"]}, "rfe_linear_mixture.model", _n_seeds(ctx, MODEL_SEEDS))
     rows = [r for r in rows if r["params"]["explore"] == explore]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["model_error"] for r in rows]).T
     return Measurement("K", x, y, "max_{s,a} ||P_hat - P||_1", meta={"explore": explore, "gap": MODEL_GAP,
                                                                      "c_beta": C_BETA, "curve": "checkpoints of one run"})
-
-
-RAND_SIZE = dict(S=5, A=2, d=3, horizon=10)
-RAND_CONC = 0.3
-#: Instance seeds of the K(eps) claim: 60_000 + seed, held out (the rule below was fixed on instances 20_000+,
-#: 40_000+ and 50_000+ before any run on these).
-RAND_INSTANCE0 = 60_000
-#: Checkpoints 25 * 2^(j/2); the claim's window is K in [800, K_max], tested as two halves split at 3200.
-RAND_K_LO, RAND_K_MID = 800, 3200
-MISSPEC_RHO = 0.005
 
 
 def one_state_rewards(mdp):
@@ -233,8 +247,8 @@ def random_eval_run(K_max, rho, seed):
 def _keps_measure(ctx: RunContext, rho: float) -> Measurement:
     _warm()
     K_max = sizes(SIZES, ctx)["keps_K_max"]
-    rows = ctx.sweep(random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, name="rfe_linear_mixture.keps",
-                     seeds=_sized_seeds(ctx, "keps_seeds"))
+    rows = _rows(ctx, random_eval_run, {"K_max": [K_max], "rho": [0.0, MISSPEC_RHO]}, "rfe_linear_mixture.keps",
+                 _sized_seeds(ctx, "keps_seeds"))
     rows = [r for r in rows if r["params"]["rho"] == rho]
     x = np.asarray(rows[0]["result"]["K"], dtype=float)
     y = np.array([r["result"]["eval_error"] for r in rows]).T
@@ -247,16 +261,12 @@ def _keps_measure(ctx: RunContext, rho: float) -> Measurement:
                              "mean tied fraction": float(np.mean([r["result"]["tied_fraction"] for r in rows]))})
 
 
-C_BETA_H, K_H = 0.1, 30
-H_GRID = (10, 20, 40, 80, 160)
-
-
 def h_compare_run(H, seed):
     """UCRL-RFE (with and without its planning bonus) at ``c_beta = 0.1`` after K = 30 episodes on a random linear
     mixture MDP (S = 5, A = 2, d = 3, Dirichlet(0.2) kernels; the kernels depend on the seed only, so the instance is
     the same for every H); planning error over the one-state test rewards (total 1). Also HF-UCRL-RFE++'s error and
     the fraction of its exploration steps at which all actions tied (the saturated regime of this setting)."""
-    m = mdps.random_linear_mixture(5, 2, 3, int(H), seed=30_000 + seed, concentration=0.2)
+    m = mdps.random_linear_mixture(**HCMP_SIZE, horizon=int(H), seed=HCMP_INSTANCE0 + seed, concentration=HCMP_CONC)
     tr = one_state_rewards(m)
     u = ucrl_rfe(m, K_H, seed=seed, c_beta=C_BETA_H, test_rewards=tr)
     u0 = ucrl_rfe(m, K_H, seed=seed, c_beta=C_BETA_H, test_rewards=tr, plan_bonus=False)
@@ -268,8 +278,7 @@ def h_compare_run(H, seed):
 
 def _hcmp_measure(ctx: RunContext, learner: str) -> Measurement:
     _warm()
-    rows = ctx.sweep(h_compare_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hcmp",
-                     seeds=_sized_seeds(ctx, "hcmp_seeds"))
+    rows = _rows(ctx, h_compare_run, {"H": list(H_GRID)}, "rfe_linear_mixture.Hcmp", _sized_seeds(ctx, "hcmp_seeds"))
     x, y = rows_to_matrix(rows, "H", learner)
     _, c = rows_to_matrix(rows, "H", "hf_cert" if learner.startswith("hf") else "ucrl_cert")
     return Measurement("H", x, y, f"planning error after K = {K_H} (total reward <= 1), {learner}",
@@ -277,16 +286,12 @@ def _hcmp_measure(ctx: RunContext, learner: str) -> Measurement:
                              "instance": "random_linear_mixture(S=5, A=2, d=3, concentration=0.2)"})
 
 
-#: The directed regime of the H comparison: c_beta small enough that R1's pseudo-values do not saturate at H = 160.
-C_BETA_DIR, K_DIR = 0.0003, 400
-
-
 def h_value_run(H, seed):
     """HF-UCRL-RFE++ (exploration on and off) and UCRL-RFE at ``c_beta = 0.0003`` after K = 400 episodes on the
     instances of :func:`h_compare_run`: value error of each learner's planning model (:func:`evaluation_errors`; no
     planning bonus involved), with and without the row-sum projection; HF-UCRL-RFE++'s tied fraction; its certificate
     at its own radius and at a horizon-scaled radius (times sqrt(H), a separate run)."""
-    m = mdps.random_linear_mixture(5, 2, 3, int(H), seed=30_000 + seed, concentration=0.2)
+    m = mdps.random_linear_mixture(**HCMP_SIZE, horizon=int(H), seed=HCMP_INSTANCE0 + seed, concentration=HCMP_CONC)
     tr = one_state_rewards(m)
     kw = dict(seed=seed, c_beta=C_BETA_DIR, M=M_ORDERS, test_rewards=tr[:1])
     hf = hf_ucrl_rfe(m, K_DIR, **kw)
@@ -304,8 +309,7 @@ def h_value_run(H, seed):
 
 def _hval_measure(ctx: RunContext, key: str) -> Measurement:
     _warm()
-    rows = ctx.sweep(h_value_run, {"H": list(H_GRID)}, name="rfe_linear_mixture.Hval",
-                     seeds=_sized_seeds(ctx, "hval_seeds"))
+    rows = _rows(ctx, h_value_run, {"H": list(H_GRID)}, "rfe_linear_mixture.Hval", _sized_seeds(ctx, "hval_seeds"))
     x, y = rows_to_matrix(rows, "H", key)
     meta = {"c_beta": C_BETA_DIR, "K": K_DIR, "instance": "random_linear_mixture(S=5, A=2, d=3, concentration=0.2)"}
     for other in ("hf", "hf_centre", "hf_off", "hf_off_centre", "ucrl", "ucrl_projected", "hf_tied", "hf_cert"):
@@ -316,7 +320,7 @@ def _hval_measure(ctx: RunContext, key: str) -> Measurement:
 
 
 def _seeds(ctx):
-    return ctx.seed_list(max(4 * ctx.seeds, 32))
+    return _n_seeds(ctx, HARD_SEEDS)
 
 
 def _Ks(ctx):
@@ -356,11 +360,11 @@ def _rate_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
 def _d_measure(ctx: RunContext, family: str, learner=None) -> Measurement:
     ds = list(sizes(SIZES, ctx)["ds"])
     fams = ["theorem", "total"] if learner is None else [family]
-    rows = _sweep(ctx, hard_run, {"K": [400], "d": ds, "H": [H_FIXED], "family": fams}, "rfe_linear_mixture.d",
-                  ctx.seed_list(max(8 * ctx.seeds, 64)), learner)
+    rows = _sweep(ctx, hard_run, {"K": [D_RATE_K], "d": ds, "H": [H_FIXED], "family": fams}, "rfe_linear_mixture.d",
+                  _n_seeds(ctx, D_SEEDS), learner)
     rows = [r for r in rows if r["params"]["family"] == family]
     x, y = rows_to_matrix(rows, "d", "eps")
-    m = Measurement("d - 1", x - 1, y, "planning error at K = 400",
+    m = Measurement("d - 1", x - 1, y, f"planning error at K = {D_RATE_K}",
                     meta={"family": family, "c_beta": C_BETA, "learner": learner or "reference"})
     return _with_violations(m, rows)
 
@@ -390,19 +394,12 @@ def _cert_measure(ctx: RunContext, key: str, learner=None) -> Measurement:
     return _with_violations(m, rows)
 
 
-#: Lock family of the exploration claim: d = 3 (A = 4 actions), H = 10, gap 0.04, K = 400 episodes.
-LOCK_D, LOCK_H, LOCK_GAP, LOCK_K = 3, 10, 0.04, 400
-LOCK_LENGTHS = (3, 4)
-#: The learner's mean error must be at most this fraction of the uniform explorer's.
-LOCK_RATIO = 0.5
-
-
 def lock_run(L, seed, learner=None, explorer="reference"):
     """Planning error after ``LOCK_K`` episodes on :func:`mdps.lock_linear_mixture_rfe` (``d = 3``, lock length
-    ``L``, instance ``70_000 + seed``; test rewards at x3 and at x2): the reference (fast path), the learner
+    ``L``, instance ``LOCK_INSTANCE0 + seed``; test rewards at x3 and at x2): the reference (fast path), the learner
     ``learner`` (protocol) or, with ``explorer="uniform"``, the uniform-exploration baseline (:func:`uniform_baseline`,
     protocol). Also the fraction of episodes that reached the bandit state (reference only)."""
-    m = lock_linear_mixture_rfe(LOCK_D, int(L), LOCK_H, gap=LOCK_GAP, seed=70_000 + seed)
+    m = lock_linear_mixture_rfe(LOCK_D, int(L), LOCK_H, gap=LOCK_GAP, seed=LOCK_INSTANCE0 + seed)
     tr = lock_rfe_test_rewards(m)
     if explorer == "uniform":
         o = run_reward_free(uniform_baseline, m, LOCK_K, seed, tr)
@@ -415,9 +412,9 @@ def lock_run(L, seed, learner=None, explorer="reference"):
 
 def _lock_measure(ctx: RunContext, learner=None, explorer="reference") -> Measurement:
     _warm()
-    seeds = ctx.seed_list(max(4 * ctx.seeds, 32))
+    seeds = _seeds(ctx)
     grid = {"L": list(LOCK_LENGTHS)}
-    base = ctx.sweep(lock_run, {**grid, "explorer": ["uniform"]}, name="rfe_linear_mixture.lock_uniform", seeds=seeds)
+    base = _rows(ctx, lock_run, {**grid, "explorer": ["uniform"]}, "rfe_linear_mixture.lock_uniform", seeds)
     xb, yb = rows_to_matrix(base, "L", "eps")
     if explorer == "uniform":
         rows, x, y = base, xb, yb
@@ -430,7 +427,7 @@ def _lock_measure(ctx: RunContext, learner=None, explorer="reference") -> Measur
                     bound_values=LOCK_RATIO * ub,
                     meta={"learner": "uniform exploration (baseline)" if explorer == "uniform" else (learner or "reference"),
                           "instance": f"lock_linear_mixture_rfe(d={LOCK_D}, L, H={LOCK_H}, gap={LOCK_GAP}), "
-                                      "instances 70_000+seed", "c_beta": C_BETA,
+                                      f"instances {LOCK_INSTANCE0:_}+seed", "c_beta": C_BETA,
                           "uniform exploration mean error per L": ub,
                           "mean error / uniform's per L": y.mean(axis=1) / np.where(ub > 0, ub, np.nan),
                           "expected error of a random bandit action per L (no information)": no_info,
@@ -480,7 +477,7 @@ CHECK = Check(
             name="lower_bound_rate",
             statement="on the lower-bound family the planning error shrinks like d/sqrt(K): slope CI contains -1/2",
             source="Thm 2.6.3 (upper, O~(d/sqrt K + d^2/K)) and Thm 2.6.8 (lower, Omega(d^2 eps^-2))",
-            rule=SlopeCI(-0.5, mode="contains", tol=0.15),
+            rule=SlopeCI(-0.5, mode="contains", tol=RATE_TOL),
             measure=lambda ctx: _rate_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _rate_measure(ctx, "fixed"),
             control_description="fixed gap (the family's gap at K = 1600): the error cannot follow 1/sqrt(K)",
@@ -491,7 +488,7 @@ CHECK = Check(
             name="d_rate",
             statement="on the lower-bound family at K = 400 the error grows like d: slope in d - 1 contains 1",
             source="Thm 2.6.8 (Omega(d^2 eps^-2), i.e. error Omega(d/sqrt K)); Thm 2.6.3 (matching upper bound)",
-            rule=SlopeCI(1.0, mode="contains", tol=0.15),
+            rule=SlopeCI(1.0, mode="contains", tol=RATE_TOL),
             measure=lambda ctx: _d_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _d_measure(ctx, "total"),
             control_description="total gap (d-1) Delta held fixed: the error grows more slowly than d",
@@ -503,9 +500,9 @@ CHECK = Check(
                       "(K(eps) ~ eps^-2) on the window K in [800, K_max] fixed in advance and on both its halves: "
                       "slope CIs on [800, K_max], [800, 3200] and [3200, K_max] each contain -1/2 (+-0.1)",
             source="Thm 2.6.3 / Cor. 2.6.4: K(eps) = O~(d^2 eps^-2), i.e. error O~(d/sqrt K)",
-            rule=AllOf((SlopeCI(-0.5, mode="contains", tol=0.1, x_min=RAND_K_LO),
-                        SlopeCI(-0.5, mode="contains", tol=0.1, x_min=RAND_K_LO, x_max=RAND_K_MID),
-                        SlopeCI(-0.5, mode="contains", tol=0.1, x_min=RAND_K_MID))),
+            rule=AllOf((SlopeCI(-0.5, mode="contains", tol=KEPS_TOL, x_min=RAND_K_LO),
+                        SlopeCI(-0.5, mode="contains", tol=KEPS_TOL, x_min=RAND_K_LO, x_max=RAND_K_MID),
+                        SlopeCI(-0.5, mode="contains", tol=KEPS_TOL, x_min=RAND_K_MID))),
             measure=lambda ctx: _keps_measure(ctx, 0.0),
             negative_control=lambda ctx: _keps_measure(ctx, MISSPEC_RHO),
             control_description=f"a misspecified environment (rho = {MISSPEC_RHO:g} of every row outside the model's "
@@ -518,7 +515,7 @@ CHECK = Check(
             name="horizon_free",
             statement="with total reward <= 1 the error at fixed K does not grow with H: slope in H below 0.25",
             source="Thm 2.6.3 / Cor. 2.6.4: K(eps) = O~(d^2 eps^-2), polylog in H",
-            rule=SlopeCI(0.25, mode="below"),
+            rule=SlopeCI(H_SLOPE, mode="below"),
             measure=lambda ctx: _h_measure(ctx, "theorem", _learner(ctx)),
             negative_control=lambda ctx: _h_measure(ctx, "per_step"),
             control_description="per-step rewards (Cor. 2.6.10 scale): error in per-step units grows like H",
@@ -529,7 +526,7 @@ CHECK = Check(
             statement="UCRL-RFE's planning error (total reward <= 1, fixed K) grows with H: slope CI in H above 0.25",
             source="UCRL-RFE, Thm 2.4.3: O~(H^5 d^2 eps^-2) for per-step rewards, i.e. H^3 d^2 eps^-2 at total 1 "
                    "(S1 Table 2.1, the comparison HF-UCRL-RFE++ improves on)",
-            rule=SlopeCI(0.25, mode="above"),
+            rule=SlopeCI(H_SLOPE, mode="above"),
             measure=lambda ctx: _hcmp_measure(ctx, "ucrl"),
             negative_control=lambda ctx: _hcmp_measure(ctx, "ucrl_nobonus"),
             control_description="the same UCRL-RFE runs planned without PLAN's bonus (greedy in the estimated model): "
@@ -541,7 +538,7 @@ CHECK = Check(
             statement="with uncertainty-directed exploration (c_beta = 0.0003, K = 400) the value error of "
                       "HF-UCRL-RFE++'s estimate (the unprojected centre) does not grow with H: slope CI in H below 0.25",
             source="Thm 2.6.3 / Cor. 2.6.4 (K(eps) polylog in H); exploration by the uncertainty pseudo-reward, Alg. 4",
-            rule=SlopeCI(0.25, mode="below"),
+            rule=SlopeCI(H_SLOPE, mode="below"),
             measure=lambda ctx: _hval_measure(ctx, "hf_centre"),
             negative_control=lambda ctx: _hval_measure(ctx, "hf_off_centre"),
             control_description="the same learner with the uncertainty pseudo-reward switched off (explore='off', the "
@@ -554,7 +551,7 @@ CHECK = Check(
             statement="in the same runs UCRL-RFE's estimate (as published: unweighted ridge, no projection) has a value "
                       "error that grows with H: slope CI in H above 0.25",
             source="UCRL-RFE, Thm 2.4.3 (polynomial in H); the comparison HF-UCRL-RFE++ improves on",
-            rule=SlopeCI(0.25, mode="above"),
+            rule=SlopeCI(H_SLOPE, mode="above"),
             measure=lambda ctx: _hval_measure(ctx, "ucrl"),
             negative_control=lambda ctx: _hval_measure(ctx, "ucrl_projected"),
             control_description="the same UCRL-RFE estimates projected onto the rows-sum-to-1 constraint: the growth "
@@ -565,7 +562,7 @@ CHECK = Check(
             statement="HF-UCRL-RFE++'s certificate V^_1(s_1) (its error bound is 4 times it) at fixed K does not grow "
                       "with H: slope CI in H below 0.25",
             source="Thm 2.6.3 / Lemma 2.8.9 (the summed V^ is polylog in H)",
-            rule=SlopeCI(0.25, mode="below"),
+            rule=SlopeCI(H_SLOPE, mode="below"),
             measure=lambda ctx: _hval_measure(ctx, "hf_cert"),
             negative_control=lambda ctx: _hval_measure(ctx, "hf_cert_radius_sqrtH"),
             control_description="a horizon-scaled radius (c_beta beta_k sqrt(H), radius_h_power = 0.5; separate runs)",
@@ -577,7 +574,7 @@ CHECK = Check(
             statement="uncertainty-driven exploration identifies theta* in every direction: the uniform model error "
                       "max_{s,a} ||P_hat - P||_1 decreases in K (slope CI below -1/2 + 0.3)",
             source="Alg. 4 line 5 with the uncertainty pseudo-reward (eq. 2.6.1); confidence sets of Lemma 2.8.6",
-            rule=SlopeCI(-0.5, mode="below", tol=0.3),
+            rule=SlopeCI(-0.5, mode="below", tol=MODEL_SLOPE_TOL),
             measure=lambda ctx: _model_measure(ctx, "on"),
             negative_control=lambda ctx: _model_measure(ctx, "off"),
             control_description="uncertainty pseudo-reward switched off: the explorer repeats one action and never "

@@ -15,9 +15,7 @@ from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner, _updat
 from rltheory._backup import lm_backward as _lm_backward
 
 from ..framework import Mutant
-
-#: The reference's settings (kept equal to the check's C_BETA and M_ORDERS; asserted by the tests).
-C_BETA, M_ORDERS = 0.003, 4
+from .settings import C_BETA, M_ORDERS
 
 
 def _ref(phi, H, K, B, seed, **kw):

@@ -73,6 +73,8 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy.linalg import blas as _blas
+from scipy.linalg import lapack as _lapack
 
 from ..._backup import greedy_max, lm_backward, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
@@ -259,27 +261,68 @@ def _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv,
         _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
 
 
+def plan_centre(gram0, theta0):
+    """The planning centre of the frozen order-0 statistics of the two HOME series.
+
+    .. math:: \\theta_{plan} = (\\hat S_0 + \\tilde S_0)^{-1} (\\hat S_0 \\hat\\theta_0 + \\tilde S_0 \\tilde\\theta_0)
+
+    computed with the BLAS ``dgemv`` and LAPACK ``dgesv`` calls that ``A @ x`` and ``np.linalg.solve`` make inside a
+    Numba kernel (SciPy's BLAS / LAPACK, the ones Numba links), so the result is the same bits as in a kernel;
+    done in Python because it is needed only at checkpoints, while compiling ``np.linalg.solve`` into a kernel is
+    slow.
+
+    Parameters
+    ----------
+    gram0 : ndarray, shape (2, d, d)
+        Frozen Gram matrices ``S^_0``, ``S~_0`` (hat and tilde series, order 0).
+    theta0 : ndarray, shape (2, d)
+        Their estimates ``theta^_0``, ``theta~_0``.
+
+    Returns
+    -------
+    theta : ndarray, shape (d,)
+        The centre.
+    gram : ndarray, shape (d, d)
+        Its Gram matrix ``S^_0 + S~_0``.
+    """
+    gram = gram0[0] + gram0[1]
+    rhs = (_blas.dgemv(1.0, gram0[0].T, theta0[0], trans=1)
+           + _blas.dgemv(1.0, gram0[1].T, theta0[1], trans=1))  # C-ordered matrix: dgemv('T') on its Fortran view
+    _, _, theta, info = _lapack.dgesv(np.asfortranarray(gram), rhs)
+    if info != 0:
+        raise np.linalg.LinAlgError("gram0: the summed Gram matrix is singular")
+    return theta, gram
+
+
 @njit(cache=True)
-def _plan_centre(SigF, th, out_theta, out_gram):
-    """The planning centre ``(S^_0 + S~_0)^{-1} (S^_0 theta^_0 + S~_0 theta~_0)`` of the frozen order-0 statistics
-    and its Gram matrix ``S^_0 + S~_0`` (written into ``out_theta (d,)``, ``out_gram (d, d)``)."""
-    Ssum = SigF[0, 0] + SigF[1, 0]
-    rhs = SigF[0, 0] @ th[0, 0] + SigF[1, 0] @ th[1, 0]
-    out_theta[:] = np.linalg.solve(Ssum, rhs)
-    out_gram[:] = Ssum
+def _copy_frozen0(SigF, th, out_gram0, out_theta0):
+    """``out_gram0[X] = SigF[X, 0]``, ``out_theta0[X] = th[X, 0]`` for both series (element loops: no
+    broadcasting setitem to compile)."""
+    for X in range(2):
+        for i in range(th.shape[2]):
+            out_theta0[X, i] = th[X, 0, i]
+            for j in range(th.shape[2]):
+                out_gram0[X, i, j] = SigF[X, 0, i, j]
 
 
 @njit(cache=True)
 def _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star):
     """End of an episode: re-invert exactly, freeze the Gram matrices, new estimates; returns
-    ``max_{X,m} ||theta* - theta^X_m||_{S°^X_m}``."""
+    ``max_{X,m} ||theta* - theta^X_m||_{S°^X_m}``. The copies are element loops (a broadcasting setitem would compile
+    Numba's shape-error message formatting into the kernel)."""
     worst_raw = 0.0
+    d = Sig.shape[2]
     for X in range(Sig.shape[0]):
         for m in range(Sig.shape[1]):
-            Sinv[X, m] = np.linalg.inv(Sig[X, m])
-            SigF[X, m] = Sig[X, m]
-            SinvF[X, m] = Sinv[X, m]
-            th[X, m] = Sinv[X, m] @ bvec[X, m]
+            inv = np.linalg.inv(Sig[X, m])
+            for i in range(d):
+                for j in range(d):
+                    Sinv[X, m, i, j] = inv[i, j]
+                    SigF[X, m, i, j] = Sig[X, m, i, j]
+                    SinvF[X, m, i, j] = inv[i, j]
+            est = Sinv[X, m] @ bvec[X, m]
+            for i in range(d):
+                th[X, m, i] = est[i]
             raw = qnorm(SigF[X, m], theta_star - th[X, m])
             if raw > worst_raw:
                 worst_raw = raw
@@ -288,7 +331,7 @@ def _freeze(Sig, Sinv, SigF, SinvF, bvec, th, theta_star):
 
 @njit(cache=True)
 def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma,
-             use_u, cert_scales, seed, ckpt, out_theta, out_gram, out_cert, coverage, coverage_raw, sum_cert, tied):
+             use_u, cert_scales, seed, ckpt, out_gram0, out_theta0, out_cert, coverage, coverage_raw, sum_cert, tied):
     np.random.seed(seed)
     S, A, _, d = phi.shape
     cdf = cumulative_rows(P.reshape((1, S, A, S)))[0]
@@ -332,7 +375,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
         if k >= 2:
             sum_cert[k - 2] = cert
         if ci < n_ck and ckpt[ci] == k - 1:
-            _plan_centre(SigF, th, out_theta[ci], out_gram[ci])
+            _copy_frozen0(SigF, th, out_gram0[ci], out_theta0[ci])
             for j in range(cert_scales.shape[0]):
                 c = cert_scales[j]
                 if c == 1.0:
@@ -344,8 +387,8 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
             ci += 1
         if k == K + 1:
             break
-        if not use_u:
-            _explore_dp_ties(phi, u, False, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
+        if not use_u:  # use_u (False) rather than the literal: the signature the learner's Python calls compile
+            _explore_dp_ties(phi, u, use_u, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         # ---- roll out one episode, then update both HOME series along it
         s = sample(cmu, np.random.random())
         states[0] = s
@@ -528,10 +571,14 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
                        coverage_raw, sum_cert, gaps)
         extra = {"oracle_gap": gaps, "oracle_tol": float(oracle_tol)}
     else:
+        gram0 = np.zeros((ck.size, 2, d, d))
+        theta0 = np.zeros((ck.size, 2, d))
         _hf_loop(np.ascontiguousarray(mdp.phi), np.ascontiguousarray(env.P), np.ascontiguousarray(mdp.mu0), verts,
                  psiv, np.ascontiguousarray(mdp.theta), H, K, int(M), c_beta, float(H) ** float(radius_h_power), delta,
-                 B, lam, alpha, gamma, explore == "on", scales, seed, ck, out_theta, out_gram, out_cert, coverage,
+                 B, lam, alpha, gamma, explore == "on", scales, seed, ck, gram0, theta0, out_cert, coverage,
                  coverage_raw, sum_cert, tied)
+        for ci in range(ck.size):
+            out_theta[ci], out_gram[ci] = plan_centre(gram0[ci], theta0[ci])
         extra = {"tied_fraction": tied}
     theta_centre = out_theta
     if project:
@@ -610,6 +657,7 @@ class HFUCRLRFELearner:
         self.tie = np.zeros((self.H, S), dtype=np.bool_)
         self._bufs = (np.empty((2, M, d)), np.empty((2, M)), np.empty(M), np.empty(S))
         self._zero = np.zeros(d)
+        self._zero.setflags(write=False)  # read-only like the fast path's theta*: one compiled _freeze
         self.k = 1
         self._beta = None
         self._s1 = 0
@@ -673,9 +721,7 @@ class HFUCRLRFELearner:
         -------
         ndarray, shape (d,)
         """
-        theta = np.zeros(self.d)
-        gram = np.zeros((self.d, self.d))
-        _plan_centre(self.SigF, self.th, theta, gram)
+        theta, gram = plan_centre(self.SigF[:, 0], self.th[:, 0])
         return mass_projection(self.phi, theta, gram) if self.project else theta
 
     def plan(self, reward) -> np.ndarray:

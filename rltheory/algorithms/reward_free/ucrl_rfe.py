@@ -97,6 +97,15 @@ def _plan(phi, R3, theta, Sinv, beta, H, V, pi, ps):
 
 
 @njit(cache=True)
+def _copy2(src, dst):
+    """``dst[:, :] = src`` as an element loop (a broadcasting setitem would compile Numba's shape-error message
+    formatting into the kernel)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(cache=True)
 def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta, out_Sinv, out_cert):
     np.random.seed(seed)
     S, A, _, d = phi.shape
@@ -105,7 +114,8 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
     Sig = np.zeros((d, d))
     for i in range(d):
         Sig[i, i] = lam
-    Sinv = np.linalg.inv(Sig)
+    Sinv = np.empty((d, d))  # C order throughout: one compiled signature of the kernels it is passed to
+    _copy2(np.linalg.inv(Sig), Sinv)
     bvec = np.zeros(d)
     th = np.zeros(d)
     r = np.zeros((H, S, A))
@@ -118,8 +128,9 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
         _explore_reward(psiv, Sinv, beta, H, r, vstar)
         _plan(phi, r, th, Sinv, beta, H, V, pi, ps)
         if ci < ckpt.shape[0] and ckpt[ci] == k - 1:
-            out_theta[ci] = th
-            out_Sinv[ci] = Sinv
+            for i in range(d):
+                out_theta[ci, i] = th[i]
+            _copy2(Sinv, out_Sinv[ci])
             out_cert[ci] = (mu0 @ V[0]) / H
             ci += 1
         if k == K + 1:
@@ -136,8 +147,9 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
                 for j in range(d):
                     Sig[i, j] += x * scale * psiv[v, s, a, j]
             s = t
-        Sinv = np.linalg.inv(Sig)
-        th = Sinv @ bvec
+        inv = np.linalg.inv(Sig)
+        th = inv @ bvec
+        _copy2(inv, Sinv)
 
 
 def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
