@@ -566,8 +566,8 @@ CHECK = Check(
             measure=lambda ctx: _hval_measure(ctx, "hf_cert"),
             negative_control=lambda ctx: _hval_measure(ctx, "hf_cert_radius_sqrtH"),
             control_description="a horizon-scaled radius (c_beta beta_k sqrt(H), radius_h_power = 0.5; separate runs)",
-            deviation="under the R1 relaxation the certificate grows like sqrt(H) (and falls like 1/sqrt(K)); see the "
-                      "module docstring for the measured figures and the mechanism (0/1 vertex targets)",
+            deviation="under the R1 relaxation the certificate grows like sqrt(H) (and falls like 1/sqrt(K)); slope "
+                      "and CI in the report, the mechanism (0/1 vertex targets) in FINDINGS.md",
         ),
         Claim(
             name="exploration_identifies_theta",

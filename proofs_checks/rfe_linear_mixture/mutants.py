@@ -57,7 +57,7 @@ def unprojected_planning(phi, H, K, B, seed):
 
 
 @njit(cache=True)
-def _episode_update_unweighted(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, bvec, phis, ys, f):
+def _episode_update_unweighted(phi, verts, psiv, Vh, best_vertex, states, actions, th, Sig, Sinv, bvec, phis, ys, f):
     """The reference's :func:`_episode_update` with every HOME weight replaced by 1 (plain ridge regression)."""
     S, d = phi.shape[0], phi.shape[3]
     M = phis.shape[1]
@@ -72,9 +72,9 @@ def _episode_update_unweighted(phi, verts, psiv, Vh, vstar, states, actions, th,
                 for j in range(S):
                     acc += phi[s, a, j, i] * f[j]
                 phis[0, m, i] = acc
-                phis[1, m, i] = psiv[vstar[s, a], s, a, i]
+                phis[1, m, i] = psiv[best_vertex[s, a], s, a, i]
             ys[0, m] = f[t]
-            ys[1, m] = verts[vstar[s, a], t]
+            ys[1, m] = verts[best_vertex[s, a], t]
         for X in range(2):
             for m in range(M):
                 x = phis[X, m]
@@ -88,7 +88,7 @@ def _episode_update_unweighted(phi, verts, psiv, Vh, vstar, states, actions, th,
 class _Unweighted(HFUCRLRFELearner):
     def _update_series(self, states, actions, beta):
         phis, ys, _, f = self._bufs
-        _episode_update_unweighted(self.phi, self.verts, self.psiv, self.Vh, self.vstar, states, actions, self.th,
+        _episode_update_unweighted(self.phi, self.verts, self.psiv, self.Vh, self.best_vertex, states, actions, self.th,
                                    self.Sig, self.Sinv, self.bvec, phis, ys, f)
 
 
@@ -98,7 +98,7 @@ def unweighted_regression(phi, H, K, B, seed):
 
 
 @njit(cache=True)
-def _episode_update_target_at_s(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, SinvF, bvec, beta,
+def _episode_update_target_at_s(phi, verts, psiv, Vh, best_vertex, states, actions, th, Sig, Sinv, SinvF, bvec, beta,
                                 alpha, gamma, phis, ys, sig2, f):
     """The reference's update with the regression target read at the current state ``s_h`` instead of the next
     state ``s_{h+1}`` (an off-by-one in the time index of the trajectory)."""
@@ -115,16 +115,16 @@ def _episode_update_target_at_s(phi, verts, psiv, Vh, vstar, states, actions, th
                 for j in range(S):
                     acc += phi[s, a, j, i] * f[j]
                 phis[0, m, i] = acc
-                phis[1, m, i] = psiv[vstar[s, a], s, a, i]
+                phis[1, m, i] = psiv[best_vertex[s, a], s, a, i]
             ys[0, m] = f[s]
-            ys[1, m] = verts[vstar[s, a], s]
+            ys[1, m] = verts[best_vertex[s, a], s]
         _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
 
 
 class _TargetAtS(HFUCRLRFELearner):
     def _update_series(self, states, actions, beta):
         phis, ys, sig2, f = self._bufs
-        _episode_update_target_at_s(self.phi, self.verts, self.psiv, self.Vh, self.vstar, states, actions, self.th,
+        _episode_update_target_at_s(self.phi, self.verts, self.psiv, self.Vh, self.best_vertex, states, actions, self.th,
                                     self.Sig, self.Sinv, self.SinvF, self.bvec, beta, self.alpha, self.gamma, phis,
                                     ys, sig2, f)
 

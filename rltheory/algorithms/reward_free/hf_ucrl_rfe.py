@@ -133,7 +133,7 @@ def _clip01(x):
 
 
 @njit(cache=True)
-def _uncertainty(psiv, SinvF, beta, u, vstar):
+def _uncertainty(psiv, SinvF, beta, u, best_vertex):
     """u(s,a) = min{1, beta max_v ||psi_v(s,a)||_{SinvF}} and its maximising vertex."""
     S, A = psiv.shape[1], psiv.shape[2]
     for s in range(S):
@@ -141,7 +141,7 @@ def _uncertainty(psiv, SinvF, beta, u, vstar):
             best, bv = max_vertex_norm(SinvF, psiv, s, a)
             x = beta * best
             u[s, a] = 1.0 if x > 1.0 else x
-            vstar[s, a] = bv
+            best_vertex[s, a] = bv
 
 
 @njit(cache=True)
@@ -232,10 +232,10 @@ def _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
 
 
 @njit(cache=True)
-def _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
+def _episode_update(phi, verts, psiv, Vh, best_vertex, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
                     phis, ys, sig2, f):
     """Both HOME series along one episode ``states (H+1,)``, ``actions (H,)`` explored with the pseudo-values ``Vh``
-    and the uncertainty vertices ``vstar`` of that episode: at step ``h`` the hat series regresses
+    and the uncertainty vertices ``best_vertex`` of that episode: at step ``h`` the hat series regresses
     ``V^_{h+1}(s_{h+1})^{2^m}`` on ``psi_{(V^_{h+1})^{2^m}}(s_h, a_h)`` and the tilde series the vertex
     ``V(s_{h+1})`` on ``psi_V(s_h, a_h)`` (``V`` = the vertex attaining ``u(s_h, a_h)``), each weighted by HOME
     (:func:`_update_step`). ``phis``, ``ys``, ``sig2``, ``f`` are work buffers ``(2, M, d)``, ``(2, M)``, ``(M,)``,
@@ -255,9 +255,9 @@ def _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv,
                 for j in range(S):
                     acc += phi[s, a, j, i] * f[j]
                 phis[0, m, i] = acc
-                phis[1, m, i] = psiv[vstar[s, a], s, a, i]
+                phis[1, m, i] = psiv[best_vertex[s, a], s, a, i]
             ys[0, m] = f[t]
-            ys[1, m] = verts[vstar[s, a], t]
+            ys[1, m] = verts[best_vertex[s, a], t]
         _update_step(phis, ys, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma, sig2)
 
 
@@ -350,7 +350,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     th = np.zeros((2, M, d))
     u = np.zeros((S, A))
     u2 = np.zeros((S, A))
-    vstar = np.zeros((S, A), dtype=np.int64)
+    best_vertex = np.zeros((S, A), dtype=np.int64)
     vdummy = np.zeros((S, A), dtype=np.int64)
     Vh = np.empty((H + 1, S))
     Vh2 = np.empty((H + 1, S))
@@ -369,7 +369,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     for k in range(1, K + 2):
         beta = c_beta * rad_mult * _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
         # certificate / checkpoint for the data of the first k-1 episodes (uncertainty always on)
-        _uncertainty(psiv, SinvF[1, 0], beta, u, vstar)
+        _uncertainty(psiv, SinvF[1, 0], beta, u, best_vertex)
         _explore_dp_ties(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         cert = mu0 @ Vh[0]
         if k >= 2:
@@ -400,7 +400,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
             actions[h] = a
             states[h + 1] = t
             s = t
-        _episode_update(phi, verts, psiv, Vh, vstar, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
+        _episode_update(phi, verts, psiv, Vh, best_vertex, states, actions, th, Sig, Sinv, SinvF, bvec, beta, alpha, gamma,
                         phis, ys, sig2, f)
         # ---- end of episode: freeze, re-invert exactly, new estimates, coverage of theta*
         b_unscaled = _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
@@ -650,7 +650,7 @@ class HFUCRLRFELearner:
         self.bvec = np.zeros((2, M, d))
         self.th = np.zeros((2, M, d))
         self.u = np.zeros((S, A))
-        self.vstar = np.zeros((S, A), dtype=np.int64)
+        self.best_vertex = np.zeros((S, A), dtype=np.int64)
         self.Vh = np.empty((self.H + 1, S))
         self.pi = np.zeros((self.H, S), dtype=np.int64)
         self.ps = np.empty((S, A, d))
@@ -680,7 +680,7 @@ class HFUCRLRFELearner:
         ndarray of int, shape (H, S)
         """
         beta = self.beta()
-        _uncertainty(self.psiv, self.SinvF[1, 0], beta, self.u, self.vstar)
+        _uncertainty(self.psiv, self.SinvF[1, 0], beta, self.u, self.best_vertex)
         _explore_dp_ties(self.phi, self.u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, self.Vh,
                          self.pi, self.ps, self.tie)
         if not self.use_u:
@@ -692,7 +692,7 @@ class HFUCRLRFELearner:
     def _update_series(self, states, actions, beta):
         """Both HOME series along the episode (the override point of the mutants)."""
         phis, ys, sig2, f = self._bufs
-        _episode_update(self.phi, self.verts, self.psiv, self.Vh, self.vstar, states, actions, self.th, self.Sig,
+        _episode_update(self.phi, self.verts, self.psiv, self.Vh, self.best_vertex, states, actions, self.th, self.Sig,
                         self.Sinv, self.SinvF, self.bvec, beta, self.alpha, self.gamma, phis, ys, sig2, f)
 
     def update(self, states, actions) -> None:
@@ -756,9 +756,9 @@ class HFUCRLRFELearner:
         """
         beta = self.beta()
         u = np.zeros((self.S, self.A))
-        vstar = np.zeros((self.S, self.A), dtype=np.int64)
+        best_vertex = np.zeros((self.S, self.A), dtype=np.int64)
         Vh = np.empty((self.H + 1, self.S))
         pi = np.zeros((self.H, self.S), dtype=np.int64)
-        _uncertainty(self.psiv, self.SinvF[1, 0], beta, u, vstar)
+        _uncertainty(self.psiv, self.SinvF[1, 0], beta, u, best_vertex)
         _explore_dp(self.phi, u, True, self.th[0, 0], self.SinvF[0, 0], 3.0 * beta, self.H, Vh, pi, self.ps)
         return 4.0 * float(Vh[0, self._s1])

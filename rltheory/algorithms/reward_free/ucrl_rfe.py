@@ -64,13 +64,13 @@ def ucrl_rfe_beta(K, d, H, B, delta):
 
 
 @njit(cache=True)
-def _explore_reward(psiv, Sinv, beta, H, r, vstar):
+def _explore_reward(psiv, Sinv, beta, H, r, best_vertex):
     """r[h, s, a] = min{1, 2 beta (H-h-1) max_v ||psi_v(s,a)|| / H} and the maximising vertex (step-independent)."""
     S, A = psiv.shape[1], psiv.shape[2]
     for s in range(S):
         for a in range(A):
             best, bv = max_vertex_norm(Sinv, psiv, s, a)
-            vstar[s, a] = bv
+            best_vertex[s, a] = bv
             for h in range(H):
                 x = 2.0 * beta * (H - h - 1) * best / H
                 r[h, s, a] = 1.0 if x > 1.0 else x
@@ -119,13 +119,13 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
     bvec = np.zeros(d)
     th = np.zeros(d)
     r = np.zeros((H, S, A))
-    vstar = np.zeros((S, A), dtype=np.int64)
+    best_vertex = np.zeros((S, A), dtype=np.int64)
     V = np.empty((H + 1, S))
     pi = np.zeros((H, S), dtype=np.int64)
     ps = np.empty((S, A, d))
     ci = 0
     for k in range(1, K + 2):
-        _explore_reward(psiv, Sinv, beta, H, r, vstar)
+        _explore_reward(psiv, Sinv, beta, H, r, best_vertex)
         _plan(phi, r, th, Sinv, beta, H, V, pi, ps)
         if ci < ckpt.shape[0] and ckpt[ci] == k - 1:
             for i in range(d):
@@ -140,7 +140,7 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
             a = pi[h, s]
             t = sample(cdf[s, a], np.random.random())
             scale = float(H - h - 1)
-            v = vstar[s, a]
+            v = best_vertex[s, a]
             for i in range(d):
                 x = scale * psiv[v, s, a, i]
                 bvec[i] += x * scale * verts[v, t]
