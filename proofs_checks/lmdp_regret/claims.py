@@ -387,8 +387,9 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
             "fixed": {k: v for k, v in DIM_BASE.items() if k != var}, "K values (fit)": [K, 2 * K, 4 * K, 8 * K],
             "uniform-arm policy coefficient (exact)": u.round(4).tolist(),
             "bound": f"(1 - {DIM_EPS:g}) x uniform-arm coefficient"}
-    scaled = {"A": " / (1 - 1/A)", "M": " / sqrt(S iota) (rel. to M = 1)"}.get(var, "")
-    quantity = "fitted coef of sqrt(K) in R(K) = coef sqrt(K) + g" + scaled
+    fit = "coef: fitted R(K) = coef sqrt(K) + g"
+    quantity = {"A": f"coef / (1 - 1/A); {fit}", "M": f"coef / sqrt(S iota), rel. to M = 1; {fit}"}.get(
+        var, f"coef of sqrt(K); {fit}")
     if var == "M":
         meta["bound factor sqrt(S iota) / its value at the first M"] = f.round(4).tolist()
     label = {"M": "M (contexts)", "leaves": "L (decision states / leaves)", "A": "A (actions)"}[var]
