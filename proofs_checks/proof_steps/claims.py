@@ -22,11 +22,9 @@ from rltheory.solvers import evaluate, occupancy, q_values
 
 from .._settings import sizes
 from .mutants import MUTANTS
-from .settings import ELL_D, ELL_L, ELL_LAM, SIZES
+from .settings import ELL_D, ELL_L, ELL_LAM, SIZES, TOL
 from .bounds import BOUNDS
 from ..framework import BoundHolds, Check, Claim, Measurement, RunContext, rows_to_matrix
-
-TOL = 1e-9  # rounding level for identities between O(H) quantities computed in float64
 
 
 def _instance(S, A, H, seed):

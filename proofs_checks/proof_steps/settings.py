@@ -17,3 +17,6 @@ SIZES = {
         "elliptical_Ks": [5, 20, 80, 320, 1280, 5120],
     },
 }
+
+#: rounding level for identities between O(H) quantities computed in float64
+TOL = 1e-9

@@ -23,17 +23,10 @@ from rltheory.solvers import solve
 from .._invariants import V_STAR_TOL, certified_optimum
 from .._settings import sizes
 from .mutants import MUTANTS
-from .settings import (BAIRD_GAMMAS, COVERAGE_NS, FQI_MIN_SEEDS, FQI_WIDTH_NS, SIZES, STITCH_HS,
-                       TVR_GAMMAS)
+from .settings import (BAIRD_GAMMAS, COVERAGE_NS, DELTA, FQI_FAIL_RATE, FQI_GAMMA, FQI_MIN_SEEDS, FQI_NEAR_OPT,
+                       FQI_WIDTH_NS, RCSL_RATIO, SIZES, STITCH_HS, TARGET_TOL, TVR_GAMMAS)
 from .bounds import BOUNDS, BELLMAN_COMPLETENESS_MLP_WIDTH, RCSL_COVERAGE_DETERMINISTIC, TVR_FQI_GROWTH
 from ..framework import BoundHolds, Check, Claim, MeanBound, Measurement, RunContext, SlopeCI, rows_to_matrix
-
-RCSL_RATIO = 0.95
-FQI_GAMMA = 0.9
-FQI_NEAR_OPT = 0.95
-FQI_FAIL_RATE = 0.05
-DELTA = 1e-3
-TARGET_TOL = 1e-7  # |J(g) - g| allowed: RCSL keys returns-to-go to 9 decimals (H rounding errors <= 5e-10 each)
 
 
 # ------------------------------------------------------------------------------- learners under test

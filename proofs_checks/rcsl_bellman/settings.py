@@ -30,3 +30,16 @@ FQI_WIDTH_NS = [8, 16, 32, 64]
 FQI_MIN_SEEDS = 16
 #: horizons of the stitching claim
 STITCH_HS = [8, 10, 12]
+
+#: RCSL claims: the return reached must be >= RCSL_RATIO x V*
+RCSL_RATIO = 0.95
+#: discount of the stationary FQI claims (Tsitsiklis-Van Roy, Baird, the width sweep)
+FQI_GAMMA = 0.9
+#: a greedy FQI policy counts as near-optimal from this normalised return on
+FQI_NEAR_OPT = 0.95
+#: fqi_incomplete_fails: the fraction of seeds whose greedy policy is not near-optimal must be >= this
+FQI_FAIL_RATE = 0.05
+#: confidence parameter of the coverage bound
+DELTA = 1e-3
+#: |J(g) - g| allowed: RCSL keys returns-to-go to 9 decimals (H rounding errors <= 5e-10 each)
+TARGET_TOL = 1e-7

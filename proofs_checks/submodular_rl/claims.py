@@ -19,7 +19,7 @@ from rltheory.solvers.submodular import best_markov, exact_optimum, markov_value
 from .._set_function import run_set_function_learner
 from .._settings import sizes
 from .mutants import MUTANTS
-from .settings import GRID, LURE, SIZES
+from .settings import GRID, LURE, NEAR_OPT, SIZES
 from .bounds import BOUNDS, SUBPO_BANDIT_FACTOR
 from ..framework import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI, rows_to_matrix
 
@@ -183,9 +183,6 @@ def _lure(ctx: RunContext, learner):
         meta={"family": "lure_coverage(n={n}, copies={copies}, lure={lure})".format(**LURE),
               "episodes": 0 if learner == "uniform" else 300 * 64,
               "uniform random policy / OPT (exact)": u[:, 0].round(4).tolist()}))
-
-
-NEAR_OPT = 0.9
 
 
 def _memory_learner(ctx: RunContext, learner: str | None):

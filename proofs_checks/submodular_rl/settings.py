@@ -27,3 +27,6 @@ SIZES = {
         "sop_lure_ks": [2, 3, 4, 5, 6],
     },
 }
+
+#: SubPO claims: the value reached must be >= NEAR_OPT x OPT on every seed
+NEAR_OPT = 0.9

@@ -22,18 +22,13 @@ from ..framework import (AllOf, BoundHolds, Check, Claim, MeanBound, Measurement
 from .._settings import sizes
 from ..learners import resolve_learner
 from .mutants import MUTANTS
-from .settings import BANDIT_A, BANDIT_H, CONSISTENT_GAP, RIVER_H, RIVER_S, SIZES, TIGHT_C
+from .settings import (BANDIT_A, BANDIT_H, CONSISTENT_GAP, CONSISTENT_SLOPE, RIVER_H, RIVER_S, SATURATED_SLOPE, SIZES,
+                       TIGHT_C, TIGHT_MARGIN, UPPER_LOCAL_SLOPE, UPPER_MARGIN)
 
 REFERENCE = "rltheory.algorithms.tabular.episodic:UCBVI_REFERENCE"
 #: the negative control of sqrtK_upper and consistent: UCBVI without its bonus (greedy, not optimistic)
 NO_BONUS = UCBVIVariant(bonus="none")
 NO_BONUS_SPEC = "proofs_checks.tabular_regret:NO_BONUS"
-
-TIGHT_MARGIN = 0.85  # the learner's mean regret must be <= this x the uniform policy's
-UPPER_MARGIN = 0.5
-UPPER_LOCAL_SLOPE = 0.5
-SATURATED_SLOPE = 0.15
-CONSISTENT_SLOPE = 0.8
 
 
 def _run(mdp, learner, K, seed):

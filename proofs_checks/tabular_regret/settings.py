@@ -27,3 +27,14 @@ SIZES = {
         "consistent_K": 64000,
     },
 }
+
+#: sqrtK_tight: the learner's mean regret must be <= TIGHT_MARGIN x the uniform policy's
+TIGHT_MARGIN = 0.85
+#: sqrtK_upper: mean regret <= UPPER_MARGIN x the uniform policy's
+UPPER_MARGIN = 0.5
+#: sqrtK_upper: predicted local log-log slope of regret in K
+UPPER_LOCAL_SLOPE = 0.5
+#: a curve whose mean local slope is below this is reported as saturated (learning finished before the window)
+SATURATED_SLOPE = 0.15
+#: consistent: on every seed the local slope over the last doubling of K must be <= this
+CONSISTENT_SLOPE = 0.8
