@@ -275,3 +275,22 @@ def test_solve_and_occupancy_options_are_keyword_only():
     with pytest.raises(TypeError):
         occupancy(m, np.zeros(2, dtype=np.int64), 1)
     assert np.array_equal(occupancy(m, np.zeros(2, dtype=np.int64), mu0=1).sum(axis=1), [0.25, 0.75])
+
+
+def test_solve_dense_is_the_same_with_and_without_threads(monkeypatch):
+    """From PARALLEL_MIN_DENSE entries on solve() runs value iteration with the thread-parallel sweep while a core
+    is free; forcing the serial kernel must give the same result bit for bit (and the same certificate)."""
+    from rltheory.solvers import api, _kernels as K
+
+    rng = np.random.default_rng(7)
+    S, A = 260, 8
+    assert S * A * S >= K.PARALLEL_MIN_DENSE
+    mdp = TabularMDP(rng.dirichlet(np.full(S, 0.5), size=(S, A)), rng.random((S, A)), gamma=0.99)
+    monkeypatch.setattr(api, "_big_dense", lambda S, A: True)
+    par = solve(mdp, method="vi")
+    monkeypatch.setattr(api, "_big_dense", lambda S, A: False)
+    ser = solve(mdp, method="vi")
+    assert par.converged and par.error_bound <= 1e-8
+    for f in ("V", "Q", "policy"):
+        assert np.array_equal(getattr(par, f), getattr(ser, f))
+    assert (par.error_bound, par.nit) == (ser.error_bound, ser.nit)

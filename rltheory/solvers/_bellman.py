@@ -80,6 +80,12 @@ def _big(indptr) -> bool:
     return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
 
 
+def _big_dense(S: int, A: int) -> bool:
+    """Use the thread-parallel dense sweep from ``PARALLEL_MIN_DENSE`` entries of the ``(S*A, S)`` kernel on,
+    while a core is free (see :func:`_big`; it gives the serial sweep's values bit for bit)."""
+    return S * A * S >= K.PARALLEL_MIN_DENSE and _core_free()
+
+
 def _core_free() -> bool:
     """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
     try:

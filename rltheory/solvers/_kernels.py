@@ -676,6 +676,35 @@ def bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi):
     return _greedy_block(Qf, R.reshape(S * A), gamma, A, 0, S, V, Vn, pi)
 
 
+#: Number of entries of a dense (S*A, S) kernel from which :func:`bellman_sweep_dense_par` beats the serial
+#: sweep on a 2-core machine (``benchmarks/run.py``, section ``e2e``: S = 500 and 2000 with A = 8 use it, S = 100
+#: does not).
+PARALLEL_MIN_DENSE = 500_000
+
+
+@njit(cache=True, parallel=True)
+def bellman_sweep_dense_par(P2, R, V, gamma, Q, Vn, pi):
+    """Multithreaded :func:`bellman_sweep_dense`: the states are split into blocks over Numba threads, each block
+    streaming its own rows of ``P2`` with :func:`_matvec`. Same values as the serial sweep, bit for bit: every
+    block starts at a multiple of four rows, so each row is summed by the same four-row loop in the same order."""
+    S = R.shape[0]
+    A = R.shape[1]
+    Rf = R.reshape(S * A)
+    Qf = Q.reshape(S * A)
+    nb = max(1, min(S // 4, 64))
+    bd = np.zeros(nb)
+    for b in prange(nb):
+        lo = (b * S // nb) // 4 * 4
+        hi = S if b == nb - 1 else ((b + 1) * S // nb) // 4 * 4
+        _matvec(P2[lo * A:hi * A], V, Qf[lo * A:hi * A])
+        bd[b] = _greedy_block(Qf, Rf, gamma, A, lo, hi, V, Vn, pi)
+    diff = 0.0
+    for b in range(nb):
+        if bd[b] > diff:
+            diff = bd[b]
+    return diff
+
+
 @njit(cache=True, fastmath=_FM_GATHER)
 def _sparse_block(lo, hi, indptr, indices, data, Rf, V, gamma, Qf, A, Vn, pi):
     # rows first (one streaming pass over the CSR arrays), then the greedy step on the cached block
@@ -744,6 +773,20 @@ def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
 def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience, noise):
     """:func:`_iterate` on a CSR model with the multithreaded sweeps (Python loop, see above): same iterates,
     stopping rule (:func:`_stop`) and returns."""
+    return _iterate_par(bellman_sweep_sparse_par, partial_evaluation_sparse_par, (indptr, indices, data), R, gamma,
+                        V0, m, tol, max_iter, patience, noise)
+
+
+def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
+    """:func:`value_iteration_dense` with the multithreaded fused sweep :func:`bellman_sweep_dense_par` (Python
+    loop, see above); same iterates, stopping rule and returns."""
+    return _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V0, -1, tol, max_iter,
+                        PATIENCE if patience is None else patience, noise)
+
+
+def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise):
+    """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
+    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m)``."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
     Vn = np.empty(S)
@@ -755,7 +798,7 @@ def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, p
     it = 0
     lo = hi = 0.0
     while it < max_iter:
-        bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi)
+        sweep(*model, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
         diff = hi - lo
         V, Vn = Vn, V
@@ -764,7 +807,7 @@ def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, p
         if stop or it == max_iter:
             break
         if m >= 0:
-            partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m)
+            partial(*model, R, gamma, pi, V, m)
     if it:
         _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
     return V, Q, pi, diff, it
@@ -1172,6 +1215,30 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
     was met."""
     return _solve_certified((P2,), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
+
+
+def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise):
+    """:func:`solve_dense_certified` for value iteration with the multithreaded sweep (a Python driver: parallel
+    kernels are entered from Python only, see :func:`_iterate_sparse_par`). Same iterates, stopping rounds,
+    certificate and returns as the serial call with ``m = -1``."""
+    S = R.shape[0]
+    A = R.shape[1]
+    V = np.full(S, R.min() / (1.0 - gamma))
+    Q = np.empty((S, A))
+    it = 0
+    ktol = tol
+    bound = np.inf
+    stalled = False
+    for _round in range(3):
+        left = max_iter - it
+        V, _q, _p, diff, k = value_iteration_dense_par(P2, R, gamma, V, ktol, left, patience, noise)
+        it += k
+        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
+        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        if bound <= tol or it >= max_iter or stalled:
+            break
+        ktol = ktol / 4.0
+    return V, Q, _argmax_rows(Q), bound, it, stalled
 
 
 @njit(cache=True)

@@ -29,6 +29,7 @@ from . import _kernels as K
 from ._bellman import (
     SolveResult,
     _big,
+    _big_dense,
     _certify_discounted,
     _check_mdp,
     _contraction_bound,
@@ -328,7 +329,10 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         mm = -1 if m == "vi" else mpi_sweeps
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
-        if not mdp.is_sparse:
+        if not mdp.is_sparse and m == "vi" and _big_dense(S, A):  # threads, entered from Python (see _kernels)
+            V, Q, pi, bound, it, stalled = K.solve_dense_certified_par(mdp.P.reshape(S * A, S), R, g, tol_used,
+                                                                       max_iter, rho, patience, noise)
+        elif not mdp.is_sparse:
             V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
                                                                    mm, rho, patience, noise)
         else:
