@@ -252,8 +252,8 @@ def solve_lmdp(lmdp: LatentMDP, *, max_nodes: int = DEFAULT_MAX_NODES) -> Belief
     BeliefPlan
     """
     _check_lmdp(lmdp)
-    prior = lmdp.weights[:, None] * lmdp.nu
-    return plan_lmdp(lmdp.P, lmdp.R, prior, lmdp.horizon, backup="none", max_nodes=max_nodes)
+    belief = lmdp.weights[:, None] * lmdp.mu0
+    return plan_lmdp(lmdp.P, lmdp.R, belief, lmdp.horizon, backup="none", max_nodes=max_nodes)
 
 
 def evaluate_plan(lmdp: LatentMDP, plan: BeliefPlan) -> tuple[float, np.ndarray, np.ndarray]:
@@ -277,7 +277,7 @@ def evaluate_plan(lmdp: LatentMDP, plan: BeliefPlan) -> tuple[float, np.ndarray,
     _check_lmdp(lmdp)
     if (plan.M, plan.S, plan.A, plan.H) != (lmdp.M, lmdp.S, lmdp.A, lmdp.horizon):
         raise ValueError("plan: (M, S, A, H) of the plan and the LMDP differ")
-    return evaluate_plan_kernel(lmdp.P, lmdp.R, lmdp.weights, lmdp.nu, lmdp.horizon, plan.layer_ptr, plan.node_s,
+    return evaluate_plan_kernel(lmdp.P, lmdp.R, lmdp.weights, lmdp.mu0, lmdp.horizon, plan.layer_ptr, plan.node_s,
                           plan.edge_ptr, plan.edge_child, plan.edge_sp, plan.edge_r, plan.policy, plan.root,
                           plan.fallback, plan.n_nodes)
 
@@ -326,18 +326,18 @@ def return_moments(lmdp: LatentMDP, plan: BeliefPlan) -> dict:
         ``mean`` (``V^pi``), ``var_within``, ``var_total``.
     """
     _check_lmdp(lmdp)
-    if np.any(plan.root[lmdp.nu.sum(axis=0) > 0] < 0):
+    if np.any(plan.root[lmdp.mu0.sum(axis=0) > 0] < 0):
         raise ValueError("plan: some initial state is off the plan; return_moments needs a plan on the true model")
     a1, a2 = moments_kernel(lmdp.P, lmdp.R, lmdp.horizon, plan.layer_ptr, plan.node_s, plan.node_b, plan.edge_ptr,
                       plan.edge_child, plan.edge_sp, plan.edge_r, plan.policy, plan.n_nodes)
-    w, nu = lmdp.weights, lmdp.nu
+    w, mu0 = lmdp.weights, lmdp.mu0
     mean = second = within = 0.0
     for m in range(lmdp.M):
         for s in range(lmdp.S):
-            if nu[m, s] <= 0:
+            if mu0[m, s] <= 0:
                 continue
             x, y = a1[plan.root[s], m], a2[plan.root[s], m]
-            mean += w[m] * nu[m, s] * x
-            second += w[m] * nu[m, s] * y
-            within += w[m] * nu[m, s] * max(y - x * x, 0.0)
+            mean += w[m] * mu0[m, s] * x
+            second += w[m] * mu0[m, s] * y
+            within += w[m] * mu0[m, s] * max(y - x * x, 0.0)
     return {"mean": mean, "var_within": within, "var_total": max(second - mean * mean, 0.0)}
