@@ -268,8 +268,8 @@ _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mp
 # (``error_bound <= 1e-8``) on dense Garnets, sparse Garnets and RiverSwim chains, and records per instance the
 # fastest method and how far ``auto`` is from it (``method_choice`` in the JSON; the target there requires
 # ``auto`` within 1.5x of the fastest on every instance). What it shows: on the well-mixing dense Garnets the
-# MacQueen-Porteus bounds close after a few VI sweeps and MPI's evaluation sweeps cost more than the greedy
-# sweeps they save; on the sparse Garnets VI and MPI are within noise of each other (MPI does about a sixth of
+# MacQueen-Porteus bounds close after a few VI sweeps and MPI's evaluation sweeps save little (VI fastest from
+# S = 500 on; on the smallest, S = 100, MPI can be a little faster, within the target); on the sparse Garnets VI and MPI are within noise of each other (MPI does about a sixth of
 # the greedy sweeps but pays for them in policy sweeps); on the slow-mixing chains VI is the fastest; PI (a
 # linear solve per step) is the slowest everywhere. Re-run that section when the kernels change.
 #: ``method="auto"`` for discounted MDPs (see the comment above for how it was chosen).
