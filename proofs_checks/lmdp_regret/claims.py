@@ -353,15 +353,18 @@ def _dim_grid(ctx, var):
 
 def _bound_other_factors(Ms, K) -> np.ndarray:
     """The factors of the upper bound ``sqrt(Var* M Gamma S A K iota)`` other than ``sqrt(M)`` that vary with ``M``
-    on the identify-then-bandit family (``S = 2 L + 2 ceil(log2 M) + 3`` and ``iota = 2 ln(2 M S A H K / delta)``),
-    relative to the first ``M``: ``sqrt(S(M) iota(M) / (S(M_0) iota(M_0)))``, at ``k = K`` and
-    ``delta = BOUND_DELTA`` (``Var*``, ``Gamma``, ``A``, ``H`` fixed, so they cancel)."""
+    on the identify-then-bandit family, relative to the first ``M``: ``sqrt(Var* S iota)(M) / sqrt(Var* S
+    iota)(M_0)``. Here ``S = 2 L + 2 ceil(log2 M) + 3`` and ``iota = 2 ln(2 M S A H K / delta)`` grow with ``M``
+    while ``Var*`` (candidate A, :func:`rltheory.algorithms.lmdp.analysis.var_star`) falls, because the gap
+    ``DIM_C sqrt(M L A / k)`` grows; all three are evaluated on the instance at ``k = K`` (``delta = BOUND_DELTA``;
+    ``Gamma``, ``A``, ``H`` are fixed, so they cancel)."""
     vals = []
     for M in Ms:
-        S = mdps.lmdp_identify_then_bandit(int(M), DIM_BASE["leaves"], DIM_BASE["A"], horizon=H_, gap=0.1,
-                                           safe=0.25, seed=0).S
-        b = LMDP_REGRET_UPPER.evaluate(Var=1.0, M=int(M), Gamma=GAMMA, S=S, A=DIM_BASE["A"], K=int(K), H=H_,
-                                       delta=BOUND_DELTA)
+        gap = mdps.lmdp_k_dependent_gap(int(K), int(M), DIM_BASE["leaves"], DIM_BASE["A"], c=DIM_C, cap=DIM_CAP)
+        L = mdps.lmdp_identify_then_bandit(int(M), DIM_BASE["leaves"], DIM_BASE["A"], horizon=H_, gap=gap,
+                                           safe=0.25, seed=0)
+        b = LMDP_REGRET_UPPER.evaluate(Var=var_star(L, candidate="within"), M=int(M), Gamma=GAMMA, S=L.S,
+                                       A=DIM_BASE["A"], K=int(K), H=H_, delta=BOUND_DELTA)
         vals.append(float(b) / np.sqrt(float(M)))
     vals = np.asarray(vals)
     return vals / vals[0]
@@ -378,20 +381,20 @@ def _dim_measure(ctx: RunContext, var, policy) -> Measurement:
     for v in xs:
         p = {**DIM_BASE, var: v}
         unif.append(uniform_arm_coef(p["M"], p["leaves"], p["A"], K))
-    u = np.array([d[key] for d in unif])
-    # In the M sweep the family's S (the context-identifying bits) and the bound's log factor iota grow with M:
+    u_exact = np.array([d[key] for d in unif])
+    # In the M sweep Var*, S (the context-identifying bits) and the log factor iota of the bound change with M:
     # divide by those factors of the bound (relative to the first M) so that the slope is the one of sqrt(M).
     f = _bound_other_factors(xs, K) if var == "M" else np.ones(len(xs))
-    u = u / f
+    u = u_exact / f
     meta = {**META, "family": f"identify_then_bandit(H={H_}, safe=0.25, gap={DIM_C:g} sqrt(M L A / k))",
             "fixed": {k: v for k, v in DIM_BASE.items() if k != var}, "K values (fit)": [K, 2 * K, 4 * K, 8 * K],
-            "uniform-arm policy coefficient (exact)": u.round(4).tolist(),
+            "uniform-arm policy coefficient (exact)": u_exact.round(4).tolist(),
             "bound": f"(1 - {DIM_EPS:g}) x uniform-arm coefficient"}
     fit = "coef: fitted R(K) = coef sqrt(K) + g"
-    quantity = {"A": f"coef / (1 - 1/A); {fit}", "M": f"coef / sqrt(S iota), rel. to M = 1; {fit}"}.get(
+    quantity = {"A": f"coef / (1 - 1/A); {fit}", "M": f"coef / sqrt(Var* S iota), rel. to M = 1; {fit}"}.get(
         var, f"coef of sqrt(K); {fit}")
     if var == "M":
-        meta["bound factor sqrt(S iota) / its value at the first M"] = f.round(4).tolist()
+        meta["bound factor sqrt(Var* S iota) / its value at the first M"] = f.round(4).tolist()
     label = {"M": "M (contexts)", "leaves": "L (decision states / leaves)", "A": "A (actions)"}[var]
     if policy == "uniform":
         return Measurement(label, np.array(xs, float), np.tile(u[:, None], (1, n)), quantity,
@@ -436,8 +439,8 @@ DIM_DEVIATIONS = {
 
 
 def _dim_claim(var, name, what):
-    grows = ("like the bound's sqrt(M S iota) on this family, where S and iota grow with M (slope CI of the "
-             "coefficient / sqrt(S iota) <= 1/2 + 0.1)" if var == "M" else
+    grows = ("like the bound's sqrt(Var* M S iota) on this family, where Var*, S and iota change with M (slope CI "
+             "of the coefficient / sqrt(Var* S iota) <= 1/2 + 0.1)" if var == "M" else
              f"like sqrt({what}) (slope CI <= 1/2 + 0.1)")
     return Claim(name, f"upper bound: the sqrt(K)-coefficient of the learner's regret grows at most {grows} "
                  f"and is <= {1 - DIM_EPS:g} x that of the uniform-arm policy, "

@@ -159,14 +159,10 @@ MUTANTS = [
            _MUT + "hoeffding_small"),
     Mutant("transition_shift", "off-by-one in the episode index of the counts: a_h paired with s_{h+1} "
            "(s_{h+1}, a_h) -> s_{h+2}", _MUT + "transition_shift"),
-    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1)",
-           _MUT + "count_off_by_one",
-           legitimate="a variant the theorem covers, so every claim must pass it: the shift of each backup, at most "
-           "vmax / (N + 1), lies below the c2 Gamma iota / N term of the bonus, so optimism and the regret analysis "
-           "hold with a smaller c2. Its regret grows faster in M than the reference's (the sqrtM slopes are in the "
-           "mutation report) but within the bound's sqrt(M S iota) on the family; the sqrt(M)-only test that used "
-           "to reject it also rejected the reference at the full size. The built-in learner's model is tested "
-           "directly: tests/test_lmdp.py checks that its empirical transition rows sum to 1."),
+    Mutant("count_off_by_one", "Phat = N(s, a, s') / (N(s, a) + 1): rows sum to N / (N + 1), a pessimistic shift of "
+           "at most vmax / (N + 1) per backup (below the c2 Gamma iota / N bonus term, so optimism survives; the M "
+           "sweep, where counts per context are smallest, shows its regret growing faster in M than the bound's "
+           "sqrt(Var* M S iota))", _MUT + "count_off_by_one"),
     Mutant("unvisited_pessimistic", "unvisited pairs worth 0 in planning (not optimistic), bonuses kept",
            _MUT + "unvisited_pessimistic"),
     Mutant("context_ignored", "update() drops the revealed context: every episode counted under context 0",
