@@ -1217,10 +1217,10 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     return _solve_certified((P2,), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
 
 
-def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise):
-    """:func:`solve_dense_certified` for value iteration with the multithreaded sweep (a Python driver: parallel
-    kernels are entered from Python only, see :func:`_iterate_sparse_par`). Same iterates, stopping rounds,
-    certificate and returns as the serial call with ``m = -1``."""
+def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
+    """The rounds of :func:`_solve_certified` as a Python loop, for the thread-parallel kernels (entered from Python
+    only, see :func:`_iterate_sparse_par`): ``iterate(V, ktol, left) -> (V, diff, iterations)`` runs the iteration
+    from ``V``; ``certify(V, Q)`` fills ``Q`` with the backup of ``V`` and returns the bound on its residual."""
     S = R.shape[0]
     A = R.shape[1]
     V = np.full(S, R.min() / (1.0 - gamma))
@@ -1231,14 +1231,36 @@ def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noi
     stalled = False
     for _round in range(3):
         left = max_iter - it
-        V, _q, _p, diff, k = value_iteration_dense_par(P2, R, gamma, V, ktol, left, patience, noise)
+        V, diff, k = iterate(V, ktol, left)
         it += k
-        bound = contraction_bound(certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
+        bound = contraction_bound(certify(V, Q), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
         if bound <= tol or it >= max_iter or stalled:
             break
-        ktol = ktol / 4.0
+        ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
     return V, Q, _argmax_rows(Q), bound, it, stalled
+
+
+def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise):
+    """:func:`solve_dense_certified` for value iteration with the multithreaded sweep. Same iterates, stopping
+    rounds, certificate and returns as the serial call with ``m = -1``."""
+    def iterate(V, ktol, left):
+        V, _q, _p, diff, k = value_iteration_dense_par(P2, R, gamma, V, ktol, left, patience, noise)
+        return V, diff, k
+
+    return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
+                             max_iter, rho_hi)
+
+
+def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+    """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
+    ``m < 0``, MPI with ``m`` sweeps otherwise); same returns."""
+    def iterate(V, ktol, left):
+        V, _q, _p, diff, k = _iterate_sparse_par(indptr, indices, data, R, gamma, V, m, ktol, left, patience, noise)
+        return V, diff, k
+
+    return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
+                                                                      Q), R, gamma, tol, max_iter, rho_hi)
 
 
 @njit(cache=True)

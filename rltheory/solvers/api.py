@@ -341,24 +341,8 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
                                                                         patience, noise)
             else:  # thread-parallel kernels are entered from Python only (see _kernels)
-                V = np.full(S, R.min() / (1.0 - g))
-                it = 0
-                ktol = tol_used
-                for _round in range(3):
-                    left = max_iter - it
-                    if m == "vi":
-                        V, _, _, diff, k = K.value_iteration_sparse_par(ip, ix, dt, R, g, V, ktol, left, patience,
-                                                                        noise)
-                    else:
-                        V, _, _, diff, k = K.modified_policy_iteration_sparse_par(ip, ix, dt, R, g, V, mpi_sweeps,
-                                                                                  ktol, left, patience, noise)
-                    it += k
-                    Q, bound = _certify_discounted(mdp, V, rho)
-                    stalled = not (g * diff <= 2.0 * ktol * (1.0 - g)) and k < left
-                    if bound <= tol_used or it >= max_iter or stalled:
-                        break
-                    ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
-                pi = Q.argmax(axis=1).astype(np.int64)
+                V, Q, pi, bound, it, stalled = K.solve_sparse_certified_par(ip, ix, dt, R, g, tol_used, max_iter, mm,
+                                                                            rho, patience, noise)
         converged = bound <= tol_used
         extra["tol"] = tol_used
         if not converged:
