@@ -91,7 +91,10 @@ def test_absurd_sizes_are_refused_before_allocating():
 def test_dense_float64_kernel_is_shared_read_only_unless_copied():
     P = np.full((3, 2, 3), 1.0 / 3)
     m = TabularMDP(P, np.zeros((3, 2)), gamma=0.5)
-    assert np.shares_memory(m.P, P) and not m.P.flags.writeable and P.flags.writeable
+    assert np.shares_memory(m.P, P) and not m.P.flags.writeable and not P.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        P *= 2.0  # the caller's array is frozen: an in-place change cannot reach the validated model
+    P = np.full((3, 2, 3), 1.0 / 3)
     c = TabularMDP(P, np.zeros((3, 2)), gamma=0.5, copy=True)
     assert not np.shares_memory(c.P, P) and np.array_equal(c.P, P)
     f = TabularMDP(P[:, :, ::-1], np.zeros((3, 2)), gamma=0.5)
@@ -105,13 +108,42 @@ def test_canonical_csr_arrays_are_shared_read_only_unless_copied():
     m = TabularMDP(M, np.zeros((3, 2)), gamma=0.5)
     ip, ix, d = m.csr_arrays
     assert np.shares_memory(d, M.data) and np.shares_memory(ix, M.indices) and not d.flags.writeable
-    assert ip.dtype == np.int64 and np.array_equal(ip, M.indptr) and M.data.flags.writeable
+    assert ip.dtype == np.int64 and np.array_equal(ip, M.indptr)
+    assert not M.data.flags.writeable and not M.indices.flags.writeable
+    M = sp.csr_matrix(np.full((6, 3), 1.0 / 3))
     c = TabularMDP(M, np.zeros((3, 2)), gamma=0.5, copy=True)
     assert not np.shares_memory(c.csr_arrays[2], M.data) and np.array_equal(c.csr_arrays[2], M.data)
     M64 = M.copy()
     M64.indices = M64.indices.astype(np.int64)  # not the stored index dtype: validated while copied to int32
     ix64 = TabularMDP(M64, np.zeros((3, 2)), gamma=0.5).csr_arrays[1]
     assert ix64.dtype == np.int32 and not np.shares_memory(ix64, M64.indices)
+
+
+def test_in_place_changes_after_sharing_raise_and_leave_the_model_intact():
+    rng = np.random.default_rng(3)
+    S, A = 6, 2
+    dense = rng.dirichlet(np.ones(S), size=S * A)
+    dense[dense < 0.1] = 0.0
+    dense /= dense.sum(axis=1, keepdims=True)
+    M = sp.csr_matrix(dense)
+    M.data[0] = 0.0  # an explicit zero that eliminate_zeros would compact away (moving every later entry)
+    M.data[1] += dense[0, M.indices[0]]
+    before = M.toarray()
+    m = TabularMDP(M, np.zeros((S, A)), gamma=0.9)
+    V = solve(m).V
+    for op in (M.eliminate_zeros, lambda: M.__imul__(0.5), lambda: M.indices.__setitem__(0, S + 5)):
+        with pytest.raises(ValueError, match="read-only"):
+            op()
+    assert np.array_equal(M.toarray(), before) and np.array_equal(solve(m).V, V)
+    # a view of an array NumPy owns: the whole chain is frozen, so the base cannot be written either
+    base = np.full(S * A * S, 1.0 / S)
+    d = TabularMDP(base.reshape(S, A, S), np.zeros((S, A)), gamma=0.9)
+    assert np.shares_memory(d.P, base) and not base.flags.writeable
+    # memory NumPy does not own could be written by its owner: copied, and the owner stays writable
+    buf = bytearray(base.tobytes())
+    b = TabularMDP(np.frombuffer(buf).reshape(S, A, S), np.zeros((S, A)), gamma=0.9)
+    buf[:8] = np.float64(5.0).tobytes()
+    assert np.array_equal(b.P, base.reshape(S, A, S))
 
 
 def test_non_canonical_csr_is_stored_as_scipy_canonicalises_it():

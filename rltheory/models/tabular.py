@@ -175,14 +175,34 @@ def as_float_array(x, field: str) -> np.ndarray:
     return arr
 
 
-def _as_float64_shared(x, field: str, copy: bool) -> np.ndarray:
-    """``x`` as a C-contiguous float64 array, without a copy when it already is one (unless ``copy``).
+def _numpy_owned_chain(a: np.ndarray) -> list[np.ndarray] | None:
+    """``a`` and every array it is a view of, when NumPy owns the memory at the end of that chain; ``None`` when
+    another object owns it (a ``bytearray``, an ``mmap``, a foreign buffer), which could write it unseen."""
+    chain = [a]
+    while isinstance(chain[-1].base, np.ndarray):
+        chain.append(chain[-1].base)
+    return chain if chain[-1].base is None else None
+
+
+def _freeze_shared(chain: list[np.ndarray]) -> None:
+    """Mark every array of ``chain`` (see :func:`_numpy_owned_chain`) read-only, so that the memory a model keeps
+    without a copy can no longer be written through the caller's arrays: an in-place change afterwards (``P *= 2``,
+    ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model."""
+    for x in chain:
+        x.flags.writeable = False
+
+
+def _as_float64_shared(x, field: str, copy: bool) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """``x`` as a C-contiguous float64 array, without a copy when it already is one whose memory NumPy owns
+    (unless ``copy``), together with the chain of arrays to freeze once it is validated (``None`` for a copy).
     Entries are not inspected here (the fused validation pass does that)."""
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
-        return x
+        chain = _numpy_owned_chain(x)
+        if chain is not None:
+            return x, chain
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
-    return np.array(arr, dtype=np.float64, order="C", copy=True)
+    return np.array(arr, dtype=np.float64, order="C", copy=True), None
 
 
 def _row_label(h: int | None, s: int, a: int) -> str:
@@ -253,11 +273,17 @@ class TabularMDP:
         A dense ``P`` that already is a C-contiguous float64 array is used without a copy (as ``np.asarray``
         does, and as validating it at memory speed requires); so are the ``data`` and ``indices`` arrays of a CSR
         ``P`` that already are C-contiguous float64 and int32 (int64 from ``2**31`` states on) and canonical
-        (sorted, no duplicate column; the row pointers are always copied, as int64). This is scipy's
-        ``copy=False``: the model hands out read-only views of those arrays, but writing into the caller's arrays
-        afterwards changes the model without validation (a next-state index moved out of range then makes
-        solvers read out of bounds). ``copy=True`` keeps private copies. Every other input (``R``, ``mu0``,
-        successor lists, other dtypes, layouts or non-canonical CSR) is always copied.
+        (sorted, no duplicate column; the row pointers are always copied, as int64). Once validated, such shared
+        arrays, and the arrays they are views of, are marked read-only (``flags.writeable = False``): a later
+        in-place change through them (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's read-only error instead
+        of silently changing the validated model. Memory NumPy does not own (``np.frombuffer`` of a
+        ``bytearray``, ``np.memmap``) is copied instead. ``copy=True`` keeps private copies and leaves the
+        caller's arrays writable. Every other input (``R``, ``mu0``, successor lists, other dtypes, layouts or
+        non-canonical CSR) is always copied.
+
+        A writable view of ``P`` taken *before* the model was built is not reachable from ``P`` and stays
+        writable; writing through it is not supported (pass ``copy=True`` to build models from a buffer that is
+        refilled in place).
 
     Raises
     ------
@@ -334,7 +360,7 @@ class TabularMDP:
             check_solution_size(self._H, self._S, self._A)
 
     def _init_dense(self, P, Rarr, copy):
-        Parr = _as_float64_shared(P, "P", copy)
+        Parr, chain = _as_float64_shared(P, "P", copy)
         if Parr.ndim == 3:
             hp = 1
         elif Parr.ndim == 4:
@@ -354,6 +380,8 @@ class TabularMDP:
         r = int(_V.dense_first_bad_row(flat, ROW_SUM_ATOL)) if flat.size else -1
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
+        if chain is not None:
+            _freeze_shared(chain)
         self._hp = hp
         self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
@@ -430,9 +458,9 @@ class TabularMDP:
     def _set_csr(self, indptr, indices, data, hp, share: bool = False):
         """Validate raw CSR arrays (structure, index range, values) in one pass and keep them in scipy's canonical
         form (sorted, duplicates summed). With ``share``, arrays that already are canonical, C-contiguous, float64
-        (``data``) and of the stored index dtype (``indices``, :func:`_index_dtype`) are validated in place and kept
-        as they are (read-only views; only the row pointers are copied, as int64); anything else is validated while
-        being copied."""
+        (``data``) and of the stored index dtype (``indices``, :func:`_index_dtype`), in memory NumPy owns, are
+        validated in place and kept as they are (then frozen read-only, :func:`_freeze_shared`; only the row pointers
+        are copied, as int64); anything else is validated while being copied."""
         S, A = self._S, self._A
         nrows = hp * S * A
         indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
@@ -457,9 +485,11 @@ class TabularMDP:
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
-        if (share and data.dtype == np.float64 and indices.dtype == _index_dtype(S) and data.flags.c_contiguous
-                and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
+        chains = (_numpy_owned_chain(data), _numpy_owned_chain(indices)) if share else (None, None)
+        if (None not in chains and data.dtype == np.float64 and indices.dtype == _index_dtype(S)
+                and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
             if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL):
+                _freeze_shared(chains[0] + chains[1])
                 self._hp = hp
                 self._sp = _Sparse(readonly(indptr.astype(np.int64)), readonly(indices[:nnz]), readonly(data[:nnz]))
                 return
