@@ -146,6 +146,82 @@ def test_in_place_changes_after_sharing_raise_and_leave_the_model_intact():
     assert np.array_equal(b.P, base.reshape(S, A, S))
 
 
+def _stochastic(rng, S, A):
+    return rng.dirichlet(np.ones(S), size=(S, A))
+
+
+def test_a_failed_construction_leaves_the_callers_arrays_writable():
+    rng = np.random.default_rng(4)
+    P = _stochastic(rng, 4, 2)
+    M = sp.csr_matrix(P.reshape(8, 4))
+    for bad in ({"mu0": [2.0, -1.0, 0.0, 0.0]}, {"name": 3}):
+        with pytest.raises((TypeError, ValueError)):
+            TabularMDP(P, np.zeros((4, 2)), gamma=0.9, **bad)
+        with pytest.raises((TypeError, ValueError)):
+            TabularMDP(M, np.zeros((4, 2)), gamma=0.9, **bad)
+    assert P.flags.writeable and M.data.flags.writeable and M.indices.flags.writeable
+
+
+def test_only_whole_plain_numpy_buffers_are_shared():
+    rng = np.random.default_rng(5)
+    S, A = 4, 2
+    stack = np.empty((3, S, A, S))
+    models = []
+    for k in range(3):  # filling one slice per model: the other slices stay writable
+        stack[k] = _stochastic(rng, S, A)
+        models.append(TabularMDP(stack[k], np.zeros((S, A)), gamma=0.9))
+    assert stack.flags.writeable and not any(np.shares_memory(m.P, stack) for m in models)
+
+    class Sub(np.ndarray):
+        pass
+
+    owner = _stochastic(rng, S, A)
+    m = TabularMDP(owner.view(Sub), np.zeros((S, A)), gamma=0.9)
+    owner[0, 0, :] = 0.0  # a subclass view is copied, so its owner stays writable and the model its own
+    assert owner.flags.writeable and np.allclose(m.P.sum(axis=-1), 1.0)
+
+
+_REVIVE = """
+import numpy as np, scipy.sparse as sp
+from rltheory import TabularMDP
+from rltheory.solvers import solve
+rng = np.random.default_rng(6)
+S, A, k = 50, 3, 4
+flat = np.concatenate([np.sort(rng.choice(S, k, replace=False)) for _ in range(S * A)]).astype(np.int32)
+view = flat.reshape(S * A, k)  # a view taken before construction stays writable
+w = rng.dirichlet(np.ones(k), size=S * A).ravel()
+M = sp.csr_matrix((w, flat, np.arange(0, S * A * k + 1, k)), shape=(S * A, S))
+m = TabularMDP(M, np.zeros((S, A)), gamma=0.9)
+solve(m)
+{write}
+try:
+    solve(m)
+except ValueError as exc:
+    print("REFUSED", str(exc)[:3])
+"""
+
+
+@pytest.mark.parametrize("write", [
+    "view[:, -1] = 2**30",
+    "root = M.indices\nwhile root.base is not None: root = root.base\nroot.flags.writeable = True\nroot[:] = 2**30",
+    "root = M.data\nwhile root.base is not None: root = root.base\nroot.flags.writeable = True",
+])
+def test_a_shared_kernel_changed_behind_the_models_back_is_refused_not_read(write):
+    code = _REVIVE.format(write=write.replace("\\n", "\n"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "REFUSED P:"
+
+
+def test_a_dense_owner_made_writable_again_is_refused():
+    rng = np.random.default_rng(7)
+    P = _stochastic(rng, 5, 2)
+    m = TabularMDP(P, np.zeros((5, 2)), gamma=0.9)
+    P.flags.writeable = True  # NumPy allows this on the array that owns the memory
+    with pytest.raises(ValueError, match=r"^P: .*copy=True"):
+        solve(m)
+
+
 def test_non_canonical_csr_is_stored_as_scipy_canonicalises_it():
     rng = np.random.default_rng(1)
     S, A = 5, 3

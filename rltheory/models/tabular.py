@@ -9,7 +9,8 @@ A :class:`TabularMDP` is either
 
 Transitions are stored either dense or as CSR rows over the flattened index ``(h*S + s)*A + a``
 (``hp*S*A`` rows of length ``S``, ``hp`` = 1 for time-homogeneous kernels, ``H`` otherwise).
-Validation happens once, at construction; every array handed out is read-only.
+Validation happens once, at construction; every array handed out is a read-only view. A kernel kept without a
+copy (``copy=False``) is checked again, cheaply, each time it is handed to a solver (see ``TabularMDP``'s ``copy``).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ ROW_SUM_ATOL = 1e-9
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous view of ``a`` (``a`` itself, possibly the caller's array, stays writable).
+    """A read-only C-contiguous view of ``a`` (the flag of ``a`` itself is not changed).
 
     Parameters
     ----------
@@ -175,21 +176,34 @@ def as_float_array(x, field: str) -> np.ndarray:
     return arr
 
 
-def _numpy_owned_chain(a: np.ndarray) -> list[np.ndarray] | None:
-    """``a`` and every array it is a view of, when NumPy owns the memory at the end of that chain; ``None`` when
-    another object owns it (a ``bytearray``, an ``mmap``, a foreign buffer), which could write it unseen."""
+def _numpy_owned_chain(a: np.ndarray, *, prefix: bool = False) -> list[np.ndarray] | None:
+    """``a`` and every array it is a view of, when the model may keep ``a`` without a copy: every array of the
+    chain is a plain ``ndarray``, the last one owns its memory (no ``bytearray``, ``mmap`` or foreign buffer that
+    could write it unseen), and ``a`` spans all of that memory, so that freezing it cannot lock the rest of a
+    caller's buffer (a slice of a larger buffer is copied). With ``prefix``, ``a`` may also be the leading part of
+    its buffer: scipy leaves the ``data`` and ``indices`` of a matrix as such views of its own over-allocated
+    arrays (after ``sum_duplicates`` or ``prune``). ``None`` otherwise."""
     chain = [a]
     while isinstance(chain[-1].base, np.ndarray):
         chain.append(chain[-1].base)
-    return chain if chain[-1].base is None else None
+    root = chain[-1]
+    if any(type(x) is not np.ndarray for x in chain) or root.base is not None or not root.flags.owndata:
+        return None
+    if a.nbytes == root.nbytes:
+        return chain
+    starts_it = a.__array_interface__["data"][0] == root.__array_interface__["data"][0]
+    return chain if prefix and starts_it and a.flags.c_contiguous else None
 
 
-def _freeze_shared(chain: list[np.ndarray]) -> None:
+def _freeze_shared(chain: list[np.ndarray]) -> tuple:
     """Mark every array of ``chain`` (see :func:`_numpy_owned_chain`) read-only, so that the memory a model keeps
     without a copy can no longer be written through the caller's arrays: an in-place change afterwards (``P *= 2``,
-    ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model."""
+    ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model. Returns
+    ``(root, address, nbytes)`` for :meth:`TabularMDP._verify_shared`."""
     for x in chain:
         x.flags.writeable = False
+    root = chain[-1]
+    return root, root.__array_interface__["data"][0], root.nbytes
 
 
 def _as_float64_shared(x, field: str, copy: bool) -> tuple[np.ndarray, list[np.ndarray] | None]:
@@ -273,17 +287,19 @@ class TabularMDP:
         A dense ``P`` that already is a C-contiguous float64 array is used without a copy (as ``np.asarray``
         does, and as validating it at memory speed requires); so are the ``data`` and ``indices`` arrays of a CSR
         ``P`` that already are C-contiguous float64 and int32 (int64 from ``2**31`` states on) and canonical
-        (sorted, no duplicate column; the row pointers are always copied, as int64). Once validated, such shared
-        arrays, and the arrays they are views of, are marked read-only (``flags.writeable = False``): a later
-        in-place change through them (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's read-only error instead
-        of silently changing the validated model. Memory NumPy does not own (``np.frombuffer`` of a
-        ``bytearray``, ``np.memmap``) is copied instead. ``copy=True`` keeps private copies and leaves the
-        caller's arrays writable. Every other input (``R``, ``mu0``, successor lists, other dtypes, layouts or
-        non-canonical CSR) is always copied.
-
-        A writable view of ``P`` taken *before* the model was built is not reachable from ``P`` and stays
-        writable; writing through it is not supported (pass ``copy=True`` to build models from a buffer that is
-        refilled in place).
+        (sorted, no duplicate column; the row pointers are always copied, as int64). This needs a plain
+        ``ndarray`` spanning memory that NumPy owns (for CSR arrays, possibly its leading part); a subclass, a
+        slice of a larger buffer, ``np.frombuffer`` or ``np.memmap`` input is copied. Once the whole model is
+        validated, the shared arrays and the arrays they are views of are marked read-only: an in-place change
+        through them afterwards (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's "read-only" error instead of
+        changing the validated model; a failed construction leaves them writable. Two routes stay open and are
+        refused when the kernel is next used (``P``, ``P_csr``, ``csr_arrays``, hence every solver) with a
+        ``ValueError`` naming ``P``: making the owning array writable again or resizing it, and, for CSR, writing
+        an out-of-range next-state index through a view taken before construction. Writing in-range values
+        through such an earlier view is not detected: the model then describes the new numbers. ``copy=True``
+        keeps private copies and leaves the caller's arrays writable (the choice for a buffer refilled in
+        place to build one model after another). Every other input (``R``, ``mu0``, successor lists, other
+        dtypes, layouts or non-canonical CSR) is always copied.
 
     Raises
     ------
@@ -301,7 +317,7 @@ class TabularMDP:
     allocates nothing of ``P``'s size for a shared kernel.
     """
 
-    __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_frozen")
+    __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_shared", "_frozen")
 
     def __init__(self, P, R, *, horizon=None, gamma=None, mu0=None, name: str | None = None, copy: bool = False):
         object.__setattr__(self, "_frozen", False)
@@ -328,6 +344,7 @@ class TabularMDP:
         # ---- transitions ----------------------------------------------------------------
         self._P = None
         self._sp = None
+        self._shared = []  # the caller's arrays kept without a copy: frozen once everything is validated
         if isinstance(P, (sp.spmatrix, sp.sparray)):
             self._init_sparse_matrix(P, Rarr, bool(copy))
         elif isinstance(P, (list, tuple)):
@@ -344,6 +361,7 @@ class TabularMDP:
         if name is not None:
             check_type("name", name, str)
         self._name = name
+        self._shared = tuple(_freeze_shared(chain) for chain in self._shared)
         object.__setattr__(self, "_frozen", True)
 
     # ------------------------------------------------------------------ construction helpers
@@ -381,7 +399,7 @@ class TabularMDP:
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
         if chain is not None:
-            _freeze_shared(chain)
+            self._shared.append(chain)
         self._hp = hp
         self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
 
@@ -485,11 +503,12 @@ class TabularMDP:
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
-        chains = (_numpy_owned_chain(data), _numpy_owned_chain(indices)) if share else (None, None)
+        chains = ((_numpy_owned_chain(data, prefix=True), _numpy_owned_chain(indices, prefix=True)) if share
+                  else (None, None))
         if (None not in chains and data.dtype == np.float64 and indices.dtype == _index_dtype(S)
                 and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
             if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL):
-                _freeze_shared(chains[0] + chains[1])
+                self._shared += list(chains)
                 self._hp = hp
                 self._sp = _Sparse(readonly(indptr.astype(np.int64)), readonly(indices[:nnz]), readonly(data[:nnz]))
                 return
@@ -628,6 +647,8 @@ class TabularMDP:
     def P(self) -> np.ndarray:
         """Dense transition kernel ``(S, A, S)`` or ``(H, S, A, S)`` (read-only; built from CSR if sparse)."""
         if self._P is not None:
+            if self._shared:
+                self._verify_shared()
             return self._P
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
@@ -637,6 +658,8 @@ class TabularMDP:
     def P_csr(self) -> sp.csr_matrix:
         """The kernel as a CSR matrix of shape ``(hp*S*A, S)``, row ``(h*S + s)*A + a``."""
         if self._sp is not None:
+            if self._shared:
+                self._verify_shared()
             s_ = self._sp
             return sp.csr_matrix((s_.data, s_.indices, s_.indptr), shape=(self._hp * self._S * self._A, self._S))
         return sp.csr_matrix(self._P.reshape(-1, self._S))
@@ -648,7 +671,36 @@ class TabularMDP:
         if self._sp is None:
             M = self.P_csr
             return (np.asarray(M.indptr, np.int64), np.asarray(M.indices, np.int64), np.asarray(M.data, np.float64))
+        if self._shared:
+            self._verify_shared()
         return self._sp.indptr, self._sp.indices, self._sp.data
+
+    def _verify_shared(self) -> None:
+        """Refuse to hand out a kernel kept without a copy whose memory may have changed since validation.
+
+        The caller's arrays were frozen at construction, but NumPy lets the array that owns the memory be made
+        writable again or be resized, and a writable view taken before construction stays writable. So: every
+        frozen root must still be read-only at the same address and size, and a shared CSR kernel's next-state
+        indices must still lie in ``[0, S)`` (one pass over them, as unsigned integers, so that negative indices
+        count as out of range; this is what keeps compiled kernels from reading out of bounds).
+
+        Raises
+        ------
+        ValueError
+            Naming ``P``, when either condition fails.
+        """
+        for root, addr, nbytes in self._shared:
+            if root.flags.writeable or root.nbytes != nbytes or root.__array_interface__["data"][0] != addr:
+                raise ValueError("P: the caller's array this model keeps without a copy was made writable again or "
+                                 "resized after construction, so its entries may no longer be the validated ones; "
+                                 "build the model with copy=True to keep a private copy")
+        if self._sp is not None and self._sp.indices.size:
+            ix = self._sp.indices
+            top = int(ix.view(np.uint32 if ix.dtype == np.int32 else np.uint64).max())
+            if top >= self._S:
+                raise ValueError(f"P: a next-state index of the shared CSR kernel was changed after construction "
+                                 f"to a value outside [0, {self._S}) (through a view of the caller's indices taken "
+                                 "before construction); build the model with copy=True")
 
     @property
     def max_successors(self) -> int:
