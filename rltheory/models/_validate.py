@@ -199,7 +199,9 @@ def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
 
 
 #: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads (below it a thread
-#: start-up costs more than it saves).
+#: start-up costs more than it saves; the same threshold as the solvers' ``PARALLEL_MIN_NNZ``). A threaded check
+#: ends when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled;
+#: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps the check on the calling thread.
 CSR_PARALLEL_MIN_NNZ = 20_000
 
 
