@@ -114,18 +114,19 @@ def test_serial_and_threaded_checks_match_the_rule_in_subprocess():
 
 
 def test_large_kernel_takes_the_threaded_path_and_names_nothing_new():
-    """From ``CSR_PARALLEL_MIN_NNZ`` entries the dispatcher uses the threads; a valid kernel is kept shared and a
-    defect deep inside (in the second half of the rows) is still found and named by the copying pass."""
+    """From ``CSR_PARALLEL_MIN_NNZ`` entries the dispatcher uses the threads (when Numba has more than one): a
+    valid kernel is kept shared and a defect deep inside (in the last range of rows) is still found and named by
+    the copying pass."""
     import scipy.sparse as sp
 
     from rltheory import TabularMDP
     from rltheory.models import _validate as V
 
     rng = np.random.default_rng(7)
-    S, A, k = 600, 4, 10
+    S, A, k = 6000, 4, 10
     n = S * A
     assert n * k >= V.CSR_PARALLEL_MIN_NNZ
-    cols = np.sort(np.stack([rng.choice(S, size=k, replace=False) for _ in range(n)]), axis=1)
+    cols = np.sort((rng.integers(S, size=(n, 1)) + 7 * np.arange(k)) % S, axis=1)  # k distinct columns per row
     w = rng.dirichlet(np.ones(k), size=n)
     M = sp.csr_matrix((w.ravel(), cols.ravel().astype(np.int32), np.arange(0, n * k + 1, k)), shape=(n, S))
     m = TabularMDP(M, np.zeros((S, A)), gamma=0.5)

@@ -198,11 +198,12 @@ def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
     return True
 
 
-#: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads (below it a thread
-#: start-up costs more than it saves; the same threshold as the solvers' ``PARALLEL_MIN_NNZ``). A threaded check
-#: ends when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled;
-#: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps the check on the calling thread.
-CSR_PARALLEL_MIN_NNZ = 20_000
+#: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads. A threaded check ends
+#: when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled (a
+#: scheduler time slice, far longer than the check of a small kernel); below this size the serial check costs about
+#: as much as the rest of ``TabularMDP``'s construction, so threads would save little and risk much.
+#: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps every check on the calling thread.
+CSR_PARALLEL_MIN_NNZ = 200_000
 
 
 def csr_check_shared(indptr, indices, data, S, atol):
