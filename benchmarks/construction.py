@@ -5,8 +5,12 @@ CSR structure and the range of every next-state index for sparse kernels) agains
 same array (``P.sum()`` dense, ``M.data.sum()`` sparse: the memory-speed floor of any pass over the data) and,
 when QuantEcon is installed, against building its ``DiscreteDP`` (which validates much less). The figure of merit
 is ``x_reduction`` = construction time / reduction time (issue #15 item 9 asks for <= 2; a sparse kernel's
-validation also reads the int32 column indices and row pointers that the reduction over ``P.data`` skips). Times are interleaved best-of-N (:mod:`benchmarks.timing`). Kept apart from :mod:`benchmarks.run` so
-that it can be wired in there as one more section (``construction_rows``).
+validation also reads the int32 column indices and row pointers that the reduction over ``P.data`` skips).
+Large sparse kernels are validated on the Numba threads (``CSR_PARALLEL_MIN_NNZ`` in
+:mod:`rltheory.models._validate`) while the reference reduction runs on one thread, so every row also reports the
+thread count used (``threads``) and the ratio with Numba held to one thread (``x_reduction_1thread``). Times are
+interleaved best-of-N (:mod:`benchmarks.timing`). Kept apart from :mod:`benchmarks.run` so that it can be wired in
+there as one more section (``construction_rows``).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import argparse
 import json
 import os
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -26,9 +31,9 @@ __all__ = ["construction_rows", "PROFILES", "main"]
 
 #: (kind, S, A, successors per row; None = dense full support)
 PROFILES = {
-    "full": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 10_000, 8, 10),
+    "full": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 1_000, 8, 10), ("sparse", 10_000, 8, 10),
              ("sparse", 100_000, 8, 10)],
-    "quick": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 10_000, 8, 10)],
+    "quick": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 1_000, 8, 10), ("sparse", 10_000, 8, 10)],
     "tiny": [("dense", 50, 4, None), ("sparse", 200, 4, 5)],
 }
 
@@ -40,13 +45,29 @@ def _instance(kind: str, S: int, A: int, k, seed: int = 0):
     return P, np.array(mdp.R)
 
 
+def _on_one_thread(fn):
+    """``fn`` run with Numba held to one thread (restored afterwards)."""
+    def run():
+        n = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(n)
+    return run
+
+
 def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[dict]:
-    """One row per case: seconds of construction, of the reference reduction and (if installed) QuantEcon's
-    ``DiscreteDP``; ``x_reduction`` is construction / reduction."""
+    """One row per case: seconds of construction (with Numba's threads, ``rltheory``, and on one thread,
+    ``rltheory_1thread``), of the reference reduction and (if installed) QuantEcon's ``DiscreteDP``;
+    ``x_reduction`` is construction / reduction, ``x_reduction_1thread`` the same on one thread, ``threads`` the
+    number of Numba threads of the first."""
     rows = []
+    threads = numba.get_num_threads()
     for kind, S, A, k in cases:
         P, R = _instance(kind, S, A, k)
         fns = {"rltheory": lambda: TabularMDP(P, R, gamma=gamma)}
+        fns["rltheory_1thread"] = _on_one_thread(fns["rltheory"])
         if kind == "dense":
             fns["reduction"] = lambda: P.sum()
         else:
@@ -67,8 +88,9 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
         sec = {name: v["seconds"] for name, v in t.items()}
         nbytes = P.nbytes if kind == "dense" else P.data.nbytes + P.indices.nbytes + P.indptr.nbytes
         rows.append({"case": f"{kind} S={S} A={A}" + (f" k={k}" if k else ""), "kind": kind, "S": S, "A": A,
-                     "successors": k, "P_bytes": int(nbytes), "seconds": sec,
+                     "successors": k, "P_bytes": int(nbytes), "seconds": sec, "threads": threads,
                      "x_reduction": sec["rltheory"] / sec["reduction"],
+                     "x_reduction_1thread": sec["rltheory_1thread"] / sec["reduction"],
                      "x_quantecon": (sec["rltheory"] / sec["quantecon"]) if "quantecon" in sec else None})
     return rows
 
@@ -82,11 +104,15 @@ def main(argv=None) -> list[dict]:
     args = ap.parse_args(argv)
     profile = "tiny" if args.tiny else "quick" if args.quick else "full"
     rows = construction_rows(PROFILES[profile], rounds=2 if args.tiny else 5)
-    print(f"{'case':<28}{'construct':>12}{'reduction':>12}{'x reduction':>13}{'quantecon':>12}")
+    threads = rows[0]["threads"] if rows else numba.get_num_threads()
+    print(f"Numba threads: {threads} (construct, x reduction); 1 thread: construct-1t, x 1t")
+    print(f"{'case':<28}{'construct':>12}{'reduction':>12}{'x reduction':>13}{'construct-1t':>14}{'x 1t':>7}"
+          f"{'quantecon':>12}")
     for r in rows:
         s = r["seconds"]
         qe = f"{s['quantecon'] * 1e3:10.2f}ms" if "quantecon" in s else f"{'-':>12}"
-        print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{s['reduction'] * 1e3:10.2f}ms{r['x_reduction']:13.2f}{qe}")
+        print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{s['reduction'] * 1e3:10.2f}ms{r['x_reduction']:13.2f}"
+              f"{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"construction-{profile}.json"), "w") as fh:

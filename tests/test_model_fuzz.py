@@ -17,20 +17,16 @@ segfault fails the test instead of killing pytest. ``@pytest.mark.slow`` variant
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import rltheory
 from rltheory import TabularMDP
 from rltheory.solvers import solve
+
+from _isolated import run_cases_in_subprocess
 
 ATOL = 1e-9  # the documented row-sum tolerance
 VALUE_DEFECTS = ["none", "nan", "inf", "neg", "row_sum", "R_transposed", "R_nan", "R_lead", "gamma_1", "horizon_float",
@@ -340,28 +336,7 @@ def test_fuzz_dense_and_list_models_thorough(spec):
 
 def _fuzz_in_subprocess(n_examples: int, timeout: float):
     """Run the sparse / successor-list fuzzer in a fresh interpreter: a crash is a failed test."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(rltheory.__file__)))
-    code = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {here!r})
-        from hypothesis import given, settings
-        import test_model_fuzz as f
-
-        @settings(f._FUZZ, max_examples={n_examples})
-        @given(f.specs(["csr", "succ"]))
-        def run(spec):
-            print(spec, flush=True)  # the last line printed names the case that crashed, if one does
-            f.check_case(spec)
-
-        run()
-        print("FUZZ-DONE", flush=True)
-    """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
-    last = proc.stdout.strip().splitlines()[-3:]
-    assert proc.returncode == 0 and last and last[-1] == "FUZZ-DONE", (
-        f"fuzzer subprocess exited with {proc.returncode}; last cases: {last}\nstderr:\n{proc.stderr[-4000:]}")
+    run_cases_in_subprocess("test_model_fuzz", 'm.specs(["csr", "succ"])', "check_case", "_FUZZ", n_examples, timeout)
 
 
 def test_fuzz_sparse_and_successor_models_in_subprocess():

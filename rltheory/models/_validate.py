@@ -12,7 +12,7 @@ solve results do not depend on them.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
+from numba import get_num_threads, njit, prange, uint64
 
 #: Codes returned by :func:`csr_check_copy` (the first structural or value defect found in a row).
 CSR_OK = 0
@@ -131,26 +131,21 @@ CSR_BLOCK_ROWS = 256
 
 
 @njit(cache=True)
-def csr_check_shared(indptr, indices, data, S, atol):
-    """Validate CSR arrays in place (nothing is copied).
+def _csr_rows_ok(indptr, indices, data, S, atol, r0, r1):
+    """The check of :func:`csr_check_shared` on rows ``r0 .. r1 - 1`` (True when they all pass).
 
-    The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
-    int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
-    ``nnz`` = ``data.shape[0] <= indices.shape[0]``. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block
-    one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
-    its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
-    are counted in the first pass and discounted) that the compiler vectorises.
-    Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
-    duplicate column); False at the first block with any defect or duplicate, after which the caller runs
-    :func:`csr_check_copy`, which finds and names the first bad row. Every pointer is checked before the entries
-    it delimits are read, so nothing is read out of bounds. The row sums run in storage order on unsigned
-    indices (no wrap-around test per access)."""
-    n = indptr.shape[0] - 1
+    The start pointer ``indptr[r0]`` is checked here (within ``[0, nnz]``), so a range can be checked without the
+    rows before it; every later pointer is checked against its predecessor and ``nnz`` before the entries it
+    delimits are read. Entry ``indptr[r0] - 1`` (the last entry of an earlier row, when there is one) is read as
+    the predecessor of the range's first entry, exactly as in a scan from row 0."""
     nnz = uint64(data.shape[0])
     Su = uint64(S)
-    k = uint64(0)
-    for b0 in range(0, n, CSR_BLOCK_ROWS):
-        b1 = min(b0 + CSR_BLOCK_ROWS, n)
+    k_s = np.int64(indptr[r0])
+    if k_s < 0 or uint64(k_s) > nnz:
+        return False
+    k = uint64(k_s)
+    for b0 in range(r0, r1, CSR_BLOCK_ROWS):
+        b1 = min(b0 + CSR_BLOCK_ROWS, r1)
         k0 = k
         bad = False
         n_start = 0  # rows starting with a column <= the previous entry's (a descent across a row boundary)
@@ -181,6 +176,58 @@ def csr_check_shared(indptr, indices, data, S, atol):
         if n_bad or n_desc != n_start:
             return False
     return True
+
+
+@njit(cache=True)
+def _csr_check_shared_serial(indptr, indices, data, S, atol):
+    """:func:`csr_check_shared` on one thread."""
+    return _csr_rows_ok(indptr, indices, data, S, atol, 0, indptr.shape[0] - 1)
+
+
+@njit(cache=True, parallel=True)
+def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
+    """:func:`csr_check_shared` with the rows split into ``n_parts`` contiguous ranges checked on Numba threads;
+    True when every range passes (the same rows and entries are judged as on one thread, so the same verdict)."""
+    n = indptr.shape[0] - 1
+    ok = np.empty(n_parts, dtype=np.bool_)
+    for p in prange(n_parts):
+        ok[p] = _csr_rows_ok(indptr, indices, data, S, atol, p * n // n_parts, (p + 1) * n // n_parts)
+    for p in range(n_parts):
+        if not ok[p]:
+            return False
+    return True
+
+
+#: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads. A threaded check ends
+#: when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled (a
+#: scheduler time slice, far longer than the check of a small kernel); below this size the serial check costs about
+#: as much as the rest of ``TabularMDP``'s construction, so threads would save little and risk much.
+#: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps every check on the calling thread.
+CSR_PARALLEL_MIN_NNZ = 200_000
+
+
+def csr_check_shared(indptr, indices, data, S, atol):
+    """Validate CSR arrays in place (nothing is copied).
+
+    The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
+    int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
+    ``nnz`` = ``data.shape[0] <= indices.shape[0]``. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block
+    one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
+    its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
+    are counted in the first pass and discounted) that the compiler vectorises. From ``CSR_PARALLEL_MIN_NNZ``
+    stored entries, and when Numba has more than one thread, contiguous ranges of rows are checked on the threads
+    (:func:`_csr_check_shared_par`); the verdict does not depend on the split.
+
+    Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
+    duplicate column); False at the first block with any defect or duplicate, after which the caller runs
+    :func:`csr_check_copy`, which finds and names the first bad row. Every pointer is checked before the entries
+    it delimits are read, so nothing is read out of bounds. Each row is summed in storage order (the order of
+    :func:`csr_check_copy`, so both accept the same rows), on unsigned indices (no wrap-around test per access).
+    """
+    n_threads = get_num_threads()
+    if n_threads > 1 and data.shape[0] >= CSR_PARALLEL_MIN_NNZ:
+        return bool(_csr_check_shared_par(indptr, indices, data, S, atol, n_threads))
+    return bool(_csr_check_shared_serial(indptr, indices, data, S, atol))
 
 
 @njit(cache=True)
