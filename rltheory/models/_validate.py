@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange, uint64
 
+from .._threads import core_free
+
 #: Codes returned by :func:`csr_check_copy` (the first structural or value defect found in a row).
 CSR_OK = 0
 CSR_INDPTR_DECREASES = 1  # indptr[r + 1] < indptr[r]
@@ -215,7 +217,8 @@ def csr_check_shared(indptr, indices, data, S, atol):
     one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
     its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
     are counted in the first pass and discounted) that the compiler vectorises. From ``CSR_PARALLEL_MIN_NNZ``
-    stored entries, and when Numba has more than one thread, contiguous ranges of rows are checked on the threads
+    stored entries, when Numba has more than one thread and the load average leaves a core idle
+    (:func:`rltheory._threads.core_free`), contiguous ranges of rows are checked on the threads
     (:func:`_csr_check_shared_par`); the verdict does not depend on the split.
 
     Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
@@ -225,7 +228,7 @@ def csr_check_shared(indptr, indices, data, S, atol):
     :func:`csr_check_copy`, so both accept the same rows), on unsigned indices (no wrap-around test per access).
     """
     n_threads = get_num_threads()
-    if n_threads > 1 and data.shape[0] >= CSR_PARALLEL_MIN_NNZ:
+    if n_threads > 1 and data.shape[0] >= CSR_PARALLEL_MIN_NNZ and core_free():
         return bool(_csr_check_shared_par(indptr, indices, data, S, atol, n_threads))
     return bool(_csr_check_shared_serial(indptr, indices, data, S, atol))
 

@@ -8,10 +8,10 @@ rigorous error bound of a value function (:func:`certificate`). Users import the
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
+from .._threads import core_free
 from ..models.tabular import ROW_SUM_ATOL, TabularMDP
 from . import _kernels as K
 
@@ -77,22 +77,13 @@ def _big(indptr) -> bool:
     start-up costs more than it saves; on a busy machine every sweep's parallel region waits for a descheduled
     thread, which made sparse solves an order of magnitude slower than the serial kernels on a shared 2-core
     host."""
-    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and _core_free()
+    return int(indptr[-1]) >= K.PARALLEL_MIN_NNZ and core_free()
 
 
 def _big_dense(S: int, A: int) -> bool:
     """Use the thread-parallel dense sweep from ``PARALLEL_MIN_DENSE`` entries of the ``(S*A, S)`` kernel on,
     while a core is free (see :func:`_big`; it gives the serial sweep's values bit for bit)."""
-    return S * A * S >= K.PARALLEL_MIN_DENSE and _core_free()
-
-
-def _core_free() -> bool:
-    """Whether the 1-minute load average leaves a core idle for the threads (True where it is unknown)."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return True
-    return load <= (os.cpu_count() or 1) - 0.5
+    return S * A * S >= K.PARALLEL_MIN_DENSE and core_free()
 
 
 def _check_mdp(mdp) -> TabularMDP:
