@@ -108,7 +108,7 @@ def context_policy_value(P4, table, H, S, A, probs, hist, mu0):
     hp = P4.shape[0]
     for h in range(H - 1):
         Ph = P4[h if hp > 1 else 0]
-        new[:, :] = 0.0
+        new[:, :] = 0.0  # a scalar fill compiles no shape check
         for s in range(S):
             for B in range(nm):
                 w = dist[s, B]
@@ -123,7 +123,7 @@ def context_policy_value(P4, table, H, S, A, probs, hist, mu0):
                         p = Ph[s, a, t]
                         if p != 0.0:
                             new[t, B | (1 << t)] += w * pa * p
-        dist[:, :] = new
+        dist, new = new, dist  # swap, not ``dist[:, :] = new`` (see _bitmask_dp); new is zeroed before reuse
     J = 0.0
     for s in range(S):
         for B in range(nm):
