@@ -7,6 +7,7 @@ finds it. :func:`registry` walks this package's own wings (no installation neede
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from .framework import (
@@ -80,3 +81,9 @@ def get(name: str) -> Check:
     if name not in reg:
         raise KeyError(f"unknown check {name!r}; known checks: {', '.join(sorted(reg)) or 'none'}")
     return reg[name]
+
+
+if os.environ.get("RLTHEORY_RECORD_KERNELS"):  # set by `python -m proofs_checks._record_kernels`
+    from ._record_kernels import install_recorder
+
+    install_recorder(os.environ["RLTHEORY_RECORD_KERNELS"])

@@ -113,6 +113,10 @@ def cmd_check(args) -> int:
     t_all = time.perf_counter()
     previous_sigterm = _sigterm_interrupts()
     try:
+        if learner is None and args.scheduler == "local":
+            from ._warmup import warm_kernels
+
+            warm_kernels(names, args.workers)
         for name in names:
             ctx = RunContext(**ctx_kw, learner=learner)
             t0 = time.perf_counter()

@@ -417,21 +417,6 @@ def _partial_ol(model, R, gamma, pi, V, m):
                                                                        V, m)
 
 
-def _certify_model(model, R, V, gamma, rho_hi, Q, target):
-    """Verification sweep of ``V`` on ``model``: :func:`certify_dense` (with its ``target`` shortcut) or
-    :func:`certify_sparse`."""
-    raise NotImplementedError
-
-
-@overload(_certify_model, jit_options={"cache": True})
-def _certify_model_ol(model, R, V, gamma, rho_hi, Q, target):
-    if len(model) == 1:
-        return lambda model, R, V, gamma, rho_hi, Q, target: certify_dense(model[0], R, V, V, gamma, rho_hi, Q,
-                                                                           target)
-    return lambda model, R, V, gamma, rho_hi, Q, target: certify_sparse(model[0], model[1], model[2], R, V, V, gamma,
-                                                                        rho_hi, Q)
-
-
 @njit(cache=True)
 def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise):
     """Value iteration (``m < 0``) or modified policy iteration with ``m`` evaluation sweeps on ``model``
@@ -1175,52 +1160,39 @@ def _argmax_rows(Q):
     return pi
 
 
-@njit(cache=True)
-def _solve_certified(model, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
-    """The driver of :func:`solve_dense_certified` / :func:`solve_sparse_certified` on ``model`` (``(P2,)`` or
-    ``(indptr, indices, data)``)."""
-    S = R.shape[0]
-    A = R.shape[1]
-    rmin = np.inf
-    for s in range(S):
-        for a in range(A):
-            rmin = min(rmin, R[s, a])
-    V = np.full(S, rmin / (1.0 - gamma))
-    Q = np.empty((S, A))
-    it = 0
-    ktol = tol
-    bound = np.inf
-    stalled = False
-    for _round in range(3):
-        left = max_iter - it
-        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise)
-        it += k
-        bound = contraction_bound(_certify_model(model, R, V, gamma, rho_hi, Q, tol), gamma, rho_hi)
-        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
-        if bound <= tol or it >= max_iter or stalled:
-            break
-        ktol = ktol / 4.0
-    return V, Q, _argmax_rows(Q), bound, it, stalled
-
-
-@njit(cache=True)
 def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
-    """The whole certified discounted solve on a dense (S*A, S) kernel in one call (no per-call Python work):
-    value iteration (``m < 0``, :func:`value_iteration_dense`) or MPI with ``m`` sweeps
-    (:func:`modified_policy_iteration_dense`) from ``V0 = min R / (1 - gamma)``, then the verification sweep
-    :func:`certify_dense` of the returned V. If rounding leaves the certificate above ``tol`` although the
-    MacQueen-Porteus rule was met, the iteration resumes with a 4x smaller inner tolerance (at most twice more).
-    ``patience`` / ``noise``: see the iteration kernels (the float64 noise floor: stop once the span is below
-    ``noise * max|V|``, or has set no new minimum for ``patience`` greedy steps). Returns
-    ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at the noise floor before the rule
-    was met."""
-    return _solve_certified((P2,), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
+    """The whole certified discounted solve on a dense (S*A, S) kernel: value iteration (``m < 0``,
+    :func:`value_iteration_dense`) or MPI with ``m`` sweeps (:func:`modified_policy_iteration_dense`) from
+    ``V0 = min R / (1 - gamma)``, then the verification sweep :func:`certify_dense` of the returned V. If rounding
+    leaves the certificate above ``tol`` although the MacQueen-Porteus rule was met, the iteration resumes with a
+    4x smaller inner tolerance (at most twice more). ``patience`` / ``noise``: see the iteration kernels (the
+    float64 noise floor: stop once the span is below ``noise * max|V|``, or has set no new minimum for
+    ``patience`` greedy steps). Returns ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at
+    the noise floor before the rule was met.
+
+    The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
+    verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
+    several seconds of compilation in every process that starts with an empty cache."""
+    return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise),
+                             lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
+                             rho_hi)
+
+
+def _serial_iterate(model, R, gamma, m, patience, noise):
+    """``iterate(V, ktol, left) -> (V, diff, iterations)`` of :func:`_certified_rounds` by the serial kernel
+    :func:`_iterate` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
+    def iterate(V, ktol, left):
+        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise)
+        return V, diff, k
+
+    return iterate
 
 
 def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
-    """The rounds of :func:`_solve_certified` as a Python loop, for the thread-parallel kernels (entered from Python
-    only, see :func:`_iterate_sparse_par`): ``iterate(V, ktol, left) -> (V, diff, iterations)`` runs the iteration
-    from ``V``; ``certify(V, Q)`` fills ``Q`` with the backup of ``V`` and returns the bound on its residual."""
+    """The certification rounds of :func:`solve_dense_certified` and its sparse / multithreaded versions, as a
+    Python loop (the thread-parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`):
+    ``iterate(V, ktol, left) -> (V, diff, iterations)`` runs the iteration from ``V``; ``certify(V, Q)`` fills ``Q``
+    with the backup of ``V`` and returns the bound on its residual."""
     S = R.shape[0]
     A = R.shape[1]
     V = np.full(S, R.min() / (1.0 - gamma))
@@ -1263,10 +1235,11 @@ def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m
                                                                       Q), R, gamma, tol, max_iter, rho_hi)
 
 
-@njit(cache=True)
 def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
-    """Serial-kernel (CSR) version of :func:`solve_dense_certified`."""
-    return _solve_certified((indptr, indices, data), R, gamma, tol, max_iter, m, rho_hi, patience, noise)
+    """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`)."""
+    return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise),
+                             lambda V, Q: certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), R, gamma,
+                             tol, max_iter, rho_hi)
 
 
 @njit(cache=True)

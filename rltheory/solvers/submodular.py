@@ -65,8 +65,12 @@ def _bitmask_dp(P4, table, H, S, A, U0, pol):
                         ba = a
                 cur[s, B] = best
                 pol[h, s, B] = ba
-        nxt[:, :] = cur
-    U0[:, :] = nxt
+        nxt, cur = cur, nxt  # every entry of cur is rewritten at the next step
+    # element loops, not ``U0[:, :] = nxt``: a slice assignment compiles Numba's shape-mismatch message
+    # formatting (string code that costs seconds of compile time per process)
+    for s in range(S):
+        for B in range(nm):
+            U0[s, B] = nxt[s, B]
 
 
 @njit(cache=True)
@@ -104,7 +108,7 @@ def context_policy_value(P4, table, H, S, A, probs, hist, mu0):
     hp = P4.shape[0]
     for h in range(H - 1):
         Ph = P4[h if hp > 1 else 0]
-        new[:, :] = 0.0
+        new[:, :] = 0.0  # a scalar fill compiles no shape check
         for s in range(S):
             for B in range(nm):
                 w = dist[s, B]
@@ -119,7 +123,7 @@ def context_policy_value(P4, table, H, S, A, probs, hist, mu0):
                         p = Ph[s, a, t]
                         if p != 0.0:
                             new[t, B | (1 << t)] += w * pa * p
-        dist[:, :] = new
+        dist, new = new, dist  # swap, not ``dist[:, :] = new`` (see _bitmask_dp); new is zeroed before reuse
     J = 0.0
     for s in range(S):
         for B in range(nm):

@@ -1,0 +1,52 @@
+"""The first-run kernel warm-up of ``rltheory check`` (proofs_checks._warmup)."""
+import numpy as np
+from numba import njit
+
+from proofs_checks import _warmup
+from proofs_checks._kernel_signatures import SIGNATURES
+from proofs_checks.cli import _registry
+
+
+@njit(cache=False)
+def _twice(x):
+    return 2.0 * x
+
+
+def test_signature_table_resolves():
+    # every entry must name a Numba dispatcher and a tuple of Numba types, or the warm-up silently does nothing
+    assert set(SIGNATURES) <= set(_registry())
+    ns = _warmup._types_namespace()
+    for name, rows in SIGNATURES.items():
+        assert rows, name
+        for module, qualname, sig, cost in rows:
+            assert _warmup._resolve(module, qualname) is not None, (name, module, qualname)
+            argtypes = eval(sig, {"__builtins__": {}}, ns)
+            assert isinstance(argtypes, tuple) and all(hasattr(t, "key") for t in argtypes), (name, sig)
+            assert cost >= 0.0
+
+
+def test_deal_balances_and_keeps_every_entry():
+    rng = np.random.default_rng(3)
+    entries = [["m", f"f{i}", "()", float(c)] for i, c in enumerate(rng.uniform(0.1, 5.0, 23))]
+    for n in (1, 2, 3, 5):
+        bins = _warmup.deal(entries, n)
+        assert sorted(e[1] for b in bins for e in b) == sorted(e[1] for e in entries)
+        loads = [sum(e[3] for e in b) for b in bins]
+        # greedy list scheduling: the last entry added to the fullest bin went to the then cheapest bin
+        assert max(loads) - min(loads) <= max(e[3] for e in entries) + 1e-12
+    assert _warmup.deal(entries[:1], 4) == [entries[:1]]
+
+
+def test_compile_kernels_compiles_and_skips_stale_entries():
+    mod = __name__
+    good = [mod, "_twice", "(float64,)", 0.1]
+    stale = [[mod, "_missing", "(float64,)", 0.1], [mod, "_twice", "(no_such_type,)", 0.1],
+             ["no_such_module_xyz", "f", "(float64,)", 0.1], [mod, "test_warm_kernels_needs_two_workers", "()", 0.1]]
+    out = _warmup.compile_kernels([good, *stale])
+    assert out == {"compiled": 1, "skipped": len(stale)}
+    assert any(sig == (_warmup._types_namespace()["float64"],) for sig in _twice.signatures)
+
+
+def test_warm_kernels_needs_two_workers():
+    # one worker computes every cell in process: nothing to share, so no warm-up
+    assert _warmup.warm_kernels(sorted(SIGNATURES), n_workers=1) == 0
