@@ -217,7 +217,7 @@ def csr_check_shared(indptr, indices, data, S, atol):
     one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
     its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
     are counted in the first pass and discounted) that the compiler vectorises. From ``CSR_PARALLEL_MIN_NNZ``
-    stored entries, when Numba has more than one thread and the load average leaves a core idle
+    stored entries, when Numba has more than one thread and other processes leave a core idle
     (:func:`rltheory._threads.core_free`), contiguous ranges of rows are checked on the threads
     (:func:`_csr_check_shared_par`); the verdict does not depend on the split.
 
