@@ -128,8 +128,10 @@ def record(names, out_path: str) -> dict:
         for name in names:
             log = os.path.join(tmp, f"{name}.jsonl")
             env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, f"cache-{name}"), **{RECORD_ENV: log})
+            # one worker: no warm-up, whose compiles of the current table would be recorded as called kernels
             subprocess.run([sys.executable, "-m", "rltheory.cli", "check", name, "--quick", "--no-progress",
-                            "--out", os.path.join(tmp, "out")], env=env, check=False, stdout=subprocess.DEVNULL)
+                            "--workers", "1", "--out", os.path.join(tmp, "out")],
+                           env=env, check=False, stdout=subprocess.DEVNULL)
             rows = set()
             if os.path.exists(log):
                 with open(log) as fh:

@@ -56,8 +56,8 @@ def compile_kernels(entries, seed=0) -> dict:
     ns = _types_namespace()
     done = skipped = 0
     for module, qualname, sig, _cost in entries:
-        disp = _resolve(module, qualname)
         try:
+            disp = _resolve(module, qualname)
             argtypes = eval(sig, {"__builtins__": {}}, ns)  # a repr of Numba types, from our own table
             if disp is None or not isinstance(argtypes, tuple):
                 raise TypeError(sig)
@@ -129,7 +129,9 @@ def warm_kernels(names, n_workers: int | None = None) -> int:
             n_workers = len(os.sched_getaffinity(0))
         except (AttributeError, OSError):  # pragma: no cover - not Linux
             n_workers = os.cpu_count() or 1
-    if n_workers < 2:
+    from numba import config
+
+    if n_workers < 2 or config.DISABLE_JIT:
         return 0
     seen = {}
     for name in names:

@@ -329,3 +329,26 @@ def test_compiled_max_plus_dps_match_numpy():
         L = LatentMDP(P, R, np.full(M, 1.0 / M), mu0, horizon=H)
         ref = max(float(_max_return_reference(P[m], R[m][None], H)[mu0[m] > 0].max()) for m in range(M))
         assert L.max_return == ref
+
+
+def test_a_finite_horizon_planner_keeps_its_own_indices_of_a_shared_kernel():
+    from rltheory.solvers.workspace import FiniteHorizonPlanner
+
+    rng = np.random.default_rng(8)
+    S, A, H = 5, 2, 4
+    M = sp.csr_matrix(rng.dirichlet(np.ones(S), size=S * A))
+    m = TabularMDP(M, rng.random((S, A)), horizon=H)
+    assert m.shares_memory and not TabularMDP(M, np.zeros((S, A)), horizon=H, copy=True).shares_memory
+    planner = FiniteHorizonPlanner(m)
+    planner.plan()
+    Q = planner.Q.copy()
+    owner = M.indices
+    while owner.base is not None:
+        owner = owner.base
+    owner.flags.writeable = True
+    owner[0] = S  # out of range, then hidden again
+    owner.flags.writeable = False
+    planner.plan()
+    assert np.array_equal(planner.Q, Q)
+    with pytest.raises(ValueError, match=r"^P: "):
+        solve(m)

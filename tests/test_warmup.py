@@ -50,3 +50,12 @@ def test_compile_kernels_compiles_and_skips_stale_entries():
 def test_warm_kernels_needs_two_workers():
     # one worker computes every cell in process: nothing to share, so no warm-up
     assert _warmup.warm_kernels(sorted(SIGNATURES), n_workers=1) == 0
+
+
+def test_no_warm_up_without_the_jit(monkeypatch):
+    from numba import config
+
+    from proofs_checks import _warmup
+
+    monkeypatch.setattr(config, "DISABLE_JIT", True)
+    assert _warmup.warm_kernels(["tabular_regret"], 2) == 0

@@ -295,8 +295,11 @@ class TabularMDP:
         changing the validated model; a failed construction leaves them writable. Two routes stay open and are
         refused when the kernel is next used (``P``, ``P_csr``, ``csr_arrays``, hence every solver) with a
         ``ValueError`` naming ``P``: making the owning array writable again or resizing it, and, for CSR, writing
-        an out-of-range next-state index through a view taken before construction. Writing in-range values
-        through such an earlier view is not detected: the model then describes the new numbers. ``copy=True``
+        an out-of-range next-state index through a view taken before construction. Other writes that bypass the
+        freeze (through such an earlier view, a ``memoryview``, or an owner made writable and read-only again)
+        are not detected, whatever they write: the model then describes the new numbers, even when they are no
+        longer probabilities, and certificates such as ``error_bound`` no longer refer to a validated model
+        (a ``FiniteHorizonPlanner`` keeps its own copy of a shared kernel's indices). ``copy=True``
         keeps private copies and leaves the caller's arrays writable (the choice for a buffer refilled in
         place to build one model after another). Every other input (``R``, ``mu0``, successor lists, other
         dtypes, layouts or non-canonical CSR) is always copied.
@@ -663,6 +666,11 @@ class TabularMDP:
             s_ = self._sp
             return sp.csr_matrix((s_.data, s_.indices, s_.indptr), shape=(self._hp * self._S * self._A, self._S))
         return sp.csr_matrix(self._P.reshape(-1, self._S))
+
+    @property
+    def shares_memory(self) -> bool:
+        """Whether the kernel is kept in the caller's (frozen) arrays rather than in a private copy (``copy``)."""
+        return bool(self._shared)
 
     @property
     def csr_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -34,6 +34,10 @@ class FiniteHorizonPlanner:
         self._mdp = mdp
         self.S, self.A, self.H = mdp.S, mdp.A, mdp.horizon
         self._csr = mdp.csr_arrays if mdp.is_sparse else None
+        if self._csr is not None and mdp.shares_memory:
+            # the planner keeps the kernel past this hand-out check: a private copy of the indices, so that no
+            # later change of the caller's memory can make plan() read out of bounds
+            self._csr = (self._csr[0], self._csr[1].copy(), self._csr[2])
         self._P = None if mdp.is_sparse else mdp.P4()
         self._R3 = mdp.R3()
         self.V = np.zeros((self.H + 1, self.S))
