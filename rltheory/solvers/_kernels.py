@@ -1172,7 +1172,7 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
 
     The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
-    several seconds of compilation in every process that starts with an empty cache."""
+    compilation time in every process that starts with an empty cache."""
     return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise),
                              lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
                              rho_hi)

@@ -67,7 +67,7 @@ def _bitmask_dp(P4, table, H, S, A, U0, pol):
                 pol[h, s, B] = ba
         nxt, cur = cur, nxt  # every entry of cur is rewritten at the next step
     # element loops, not ``U0[:, :] = nxt``: a slice assignment compiles Numba's shape-mismatch message
-    # formatting (string code that costs seconds of compile time per process)
+    # formatting (string code that Numba compiles in every process)
     for s in range(S):
         for B in range(nm):
             U0[s, B] = nxt[s, B]
