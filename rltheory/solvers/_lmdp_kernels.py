@@ -277,10 +277,13 @@ def fallback_q(Pp, R, known, N, V, m, s, a, vmax_h, kind, c1, c2, iota, Gam):
 
 @njit(cache=True)
 def markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
-    """Per-context (context-known) optimistic Markov DP; fallback[h, s] = argmax_a sum_m wts_m Q_m[h, s, a]."""
+    """Per-context (context-known) optimistic Markov DP; fallback[h, s] = argmax_a sum_m wts_m Q_m[h, s, a].
+
+    Each step's ``Q_m[h, s, a]`` is computed once and serves both the argmax and the next values
+    ``V_m[h, s] = Q_m[h, s, fallback[h, s]]``."""
     M, S, A, _ = Pp.shape
     V = np.zeros((M, S))
-    Vn = np.zeros((M, S))
+    Q = np.empty((M, S, A))
     fb = np.zeros((H, S), dtype=np.int64)
     for h in range(H - 1, -1, -1):
         for s in range(S):
@@ -289,7 +292,9 @@ def markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
             for a in range(A):
                 tot = 0.0
                 for m in range(M):
-                    tot += wts[m] * fallback_q(Pp, R, known, N, V, m, s, a, vmax[h], kind, c1, c2, iota, Gam)
+                    q = fallback_q(Pp, R, known, N, V, m, s, a, vmax[h], kind, c1, c2, iota, Gam)
+                    Q[m, s, a] = q
+                    tot += wts[m] * q
                 if tot > best + 1e-12:
                     best = tot
                     ba = a
@@ -298,10 +303,7 @@ def markov_fallback(Pp, R, known, N, wts, H, kind, c1, c2, iota, Gam, vmax):
         for s in range(S):
             a = fb[h, s]
             for m in range(M):
-                Vn[m, s] = fallback_q(Pp, R, known, N, V, m, s, a, vmax[h], kind, c1, c2, iota, Gam)
-        for m in range(M):
-            for s in range(S):
-                V[m, s] = Vn[m, s]
+                V[m, s] = Q[m, s, a]
     return fb
 
 
