@@ -10,47 +10,47 @@ SIGNATURES = {
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          'aligned=True), int64)',
-         0.43],
+         0.27],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64)",
-         0.8],
+         0.58],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64)",
-         0.62],
+         0.42],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_ok_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), "
          'int64, float64)',
-         0.56],
+         0.38],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_return',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          "aligned=True), Array(float64, 1, 'C', True, aligned=True), int64)",
-         0.51],
+         0.35],
         ['rltheory.algorithms.effective_horizon._kernels',
          'k_bound_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), int64, float64, float64)",
-         0.62],
+         0.45],
         ['rltheory.algorithms.effective_horizon._kernels',
          'max_backup_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64)",
-         0.2],
+         0.15],
         ['rltheory.algorithms.effective_horizon.gorp',
          '_gorp',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, int64, "
          "int64, int64, Array(int64, 1, 'C', False, aligned=True))",
-         0.66],
+         0.5],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound._recursion',
          'failure_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
@@ -58,52 +58,52 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), bool, bool, int64, int64, int64, int64, float64, float64, "
          "Array(bool, 1, 'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         8.23],
+         6.91],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound.moments',
          'moments_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, "
          'int64)',
-         1.73],
+         1.14],
         ['rltheory.algorithms.tabular._kernels',
          'qlearning_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
-         1.83],
+         1.19],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.88],
+         1.7],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
+         0.1],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.11],
+         0.1],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.23],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.28],
+         0.26],
     ],
     'lmdp_regret': [
-        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.51],
+        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.38],
         ['rltheory.algorithms.lmdp._kernels',
          'markov_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.45],
+         0.27],
         ['rltheory.algorithms.lmdp._kernels',
          'play_episodes',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, "
@@ -114,21 +114,12 @@ SIGNATURES = {
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         1.42],
-        ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.06],
+         0.88],
+        ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.03],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
-        ['rltheory.solvers._lmdp_kernels',
-         'backward',
-         "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
-         "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, Array(int64, 1, 'C', False, "
-         "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
-         "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
-         "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
-         "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         1.26],
+         0.1],
         ['rltheory.solvers._lmdp_kernels',
          'backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
@@ -137,7 +128,7 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
          "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         0.59],
+         1.53],
         ['rltheory.solvers._lmdp_kernels',
          'evaluate_plan_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -146,31 +137,19 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 2, 'C', False, aligned=True), int64)",
-         0.48],
-        ['rltheory.solvers._lmdp_kernels',
-         'forward',
-         "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
-         "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         1.91],
+         0.56],
         ['rltheory.solvers._lmdp_kernels',
          'forward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         1.38],
-        ['rltheory.solvers._lmdp_kernels',
-         'markov_fallback',
-         "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
-         "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
-         "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
-         'aligned=True))',
-         0.47],
+         2.43],
         ['rltheory.solvers._lmdp_kernels',
          'markov_fallback',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
          'aligned=True))',
-         0.49],
+         1.08],
         ['rltheory.solvers._lmdp_kernels',
          'moments_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -178,29 +157,29 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(int64, 1, 'C', False, aligned=True), int64)",
-         0.29],
+         0.44],
     ],
     'proof_steps': [
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
+         0.1],
         ['rltheory.solvers._kernels',
          'evaluate_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.4],
+         0.21],
         ['rltheory.solvers._kernels',
          'next_value_variance_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.16],
+         0.23],
         ['rltheory.solvers._kernels',
          'occupancy_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-         0.28],
+         0.33],
     ],
     'rcsl_bellman': [
         ['rltheory.algorithms.rcsl.data',
@@ -209,44 +188,44 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, int64, int64, Array(int64, "
          "2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.72],
+         0.51],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
+         0.1],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.11],
-        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.2],
+         0.1],
+        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.17],
         ['rltheory.solvers._kernels',
          '_iterate',
          "(UniTuple(Array(float64, 2, 'C', True, aligned=True), 1), Array(float64, 2, 'C', True, aligned=True), "
          "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64)",
-         3.57],
+         3.71],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.23],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.28],
+         0.26],
         ['rltheory.solvers._kernels',
          'bellman_q_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         0.31],
+         0.65],
         ['rltheory.solvers._kernels',
          'certify_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, float64, Array(float64, "
          "2, 'C', False, aligned=True), float64)",
-         0.69],
+         0.81],
         ['rltheory.solvers._kernels', 'contraction_bound', '(float64, float64, float64)', 0.0],
-        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.07],
+        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.09],
     ],
     'rfe_linear_mixture': [
         ['rltheory._backup',
@@ -254,32 +233,32 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         1.89],
+         1.44],
         ['rltheory._backup',
          'lm_backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         0.75],
+         0.52],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.41],
+         0.25],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          'aligned=True))',
-         0.38],
+         0.25],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_explore_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), bool, "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), float64, int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True))",
-         1.87],
+         1.09],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_hf_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -290,14 +269,14 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         9.61],
+         6.78],
         ['rltheory.algorithms.reward_free.protocol',
          '_rollout',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', "
          "False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          'aligned=True))',
-         0.2],
+         0.18],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_ucrl_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -305,12 +284,12 @@ SIGNATURES = {
          "aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         3.12],
+         2.24],
         ['rltheory.models._validate',
          'max_path_return',
          "(Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, "
          "Array(float64, 1, 'C', False, aligned=True))",
-         0.27],
+         0.21],
     ],
     'submodular_rl': [
         ['rltheory.algorithms.submodular.subpo',
@@ -318,16 +297,16 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', True, aligned=True), int64, int64, int64, bool, bool, bool, int64, int64, float64, int64, int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         3.29],
+         3.01],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
+         0.1],
         ['rltheory.solvers.submodular',
          '_bitmask_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
          "int64, Array(float64, 2, 'C', False, aligned=True), Array(int8, 3, 'C', False, aligned=True))",
-         0.72],
+         0.44],
         ['rltheory.solvers.submodular',
          'context_policy_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
@@ -340,27 +319,27 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.33],
+         0.24],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.88],
+         1.7],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.4],
+         0.1],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.23],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.28],
+         0.26],
     ],
 }

@@ -214,7 +214,7 @@ def backward(Pp, R, known, N, H, layer_ptr, node_s, node_b, edge_ptr, edge_child
                     else:
                         mean = 0.0
                         m2 = 0.0
-                        nout = 0
+                        nout = np.int64(0)  # not the literal 0: lp_max would also be compiled for Literal[int](0)
                         for e in range(e0, e1):
                             if edge_r[e] != r:
                                 continue

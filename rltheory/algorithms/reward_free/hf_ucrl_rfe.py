@@ -80,7 +80,7 @@ from ..._backup import greedy_max, lm_backward, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
 from ..._validation import check_int, check_real, check_type
 from ...models.linear_mixture import LinearMixtureMDP
-from ...solvers.linear_mixture import solve_linear_mixture
+from ...solvers.linear_mixture import read_only, solve_linear_mixture
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
                       sherman_morrison, vertex_table)
 from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
@@ -163,7 +163,7 @@ def _explore_dp_ties(phi, u, use_u, theta_hat, SinvF_hat, bonus, H, Vh, pi, ps, 
                 if use_u:
                     q += u[s, a]
                 base[s, a] = q
-        mixture_q(base, ps, theta_hat, True, 0.0, 1.0, Qh)
+        mixture_q(base, ps, theta_hat, np.bool_(True), 0.0, 1.0, Qh)  # run-time True: the clip=bool signature
         greedy_max(Qh, -1.0, Vh[h], pi[h])
         for s in range(S):
             first = Qh[s, 0]
@@ -366,11 +366,12 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
     actions = np.zeros(H, dtype=np.int64)
     ci = 0
     n_ck = ckpt.shape[0]
+    on = np.bool_(True)  # a run-time True: the literal would compile the callees once more for Literal[bool](True)
     for k in range(1, K + 2):
         beta = c_beta * rad_mult * _beta_k(float(k), float(d), float(H), B, lam, alpha, gamma, delta)
         # certificate / checkpoint for the data of the first k-1 episodes (uncertainty always on)
         _uncertainty(psiv, SinvF[1, 0], beta, u, best_vertex)
-        _explore_dp_ties(phi, u, True, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
+        _explore_dp_ties(phi, u, on, th[0, 0], SinvF[0, 0], 3.0 * beta, H, Vh, pi, ps, tie)
         cert = mu0 @ Vh[0]
         if k >= 2:
             sum_cert[k - 2] = cert
@@ -382,7 +383,7 @@ def _hf_loop(phi, P, mu0, verts, psiv, theta_star, H, K, M, c_beta, rad_mult, de
                     out_cert[ci, j] = cert
                 else:
                     _uncertainty(psiv, SinvF[1, 0], c * beta, u2, vdummy)
-                    _explore_dp(phi, u2, True, th[0, 0], SinvF[0, 0], 3.0 * c * beta, H, Vh2, pi2, ps)
+                    _explore_dp(phi, u2, on, th[0, 0], SinvF[0, 0], 3.0 * c * beta, H, Vh2, pi2, ps)
                     out_cert[ci, j] = mu0 @ Vh2[0]
             ci += 1
         if k == K + 1:
@@ -741,7 +742,7 @@ class HFUCRLRFELearner:
         V = np.empty((self.H + 1, self.S))
         Q = np.empty((self.H, self.S, self.A))
         pi = np.zeros((self.H, self.S), dtype=np.int64)
-        lm_backward(self.phi, np.ascontiguousarray(self.planning_theta()), R3, self.H, True, V, Q, pi)
+        lm_backward(self.phi, read_only(np.ascontiguousarray(self.planning_theta())), R3, self.H, True, V, Q, pi)
         return pi
 
     def certificate(self) -> float:

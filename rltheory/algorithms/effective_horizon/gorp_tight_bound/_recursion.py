@@ -108,14 +108,11 @@ def failure_kernel(nxt, R, Qr, Qo, Qw, Vo, mvar, mrho, use_moments, binomial, T,
                     if not (binomial and k == 1 and m_int > 0 and m_int <= BINOMIAL_M_MAX):
                         continue
                     binomial_bounds(q, m_int, lo, up)
-                elif meth == 1:
-                    if not (use_moments and n <= MAX_SEQS_QUANTILE):
+                elif meth == 1 or meth == 2:
+                    if n > MAX_SEQS_QUANTILE or (meth == 1 and not use_moments):
                         continue
-                    quantile_scheme(True, q, qo, qw, var, rho, mf, lo, up)
-                elif meth == 2:
-                    if n > MAX_SEQS_QUANTILE:
-                        continue
-                    quantile_scheme(False, q, qo, qw, var, rho, mf, lo, up)
+                    # a run-time flag, not the literals True / False: one compiled scheme serves both methods
+                    quantile_scheme(meth == 1, q, qo, qw, var, rho, mf, lo, up)
                 else:
                     bennett_bounds(q, qo, qw, mf, prec, lo, up)
                 deficit = 1.0 - up.sum()
