@@ -202,6 +202,45 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     if vmax.shape != (H + 1,):
         raise ValueError(f"vmax: expected shape ({H + 1},), got {vmax.shape}")
     Gam = float(S if Gamma is None else Gamma)
+    fw = prior.sum(axis=1) if fallback_weights is None else np.asarray(fallback_weights, dtype=np.float64)
+    return plan_arrays(P, R, prior, H, known, counts, BACKUPS[backup], float(c1), float(c2), float(iota), Gam, vmax,
+                       fw, max_nodes, max_edges)
+
+
+def plan_arrays(P, R, prior, H, known, counts, kind, c1, c2, iota, Gam, vmax, fw, max_nodes, max_edges) -> BeliefPlan:
+    """:func:`plan_lmdp` on arguments it has already checked and converted (no checks here): for a learner that
+    plans once per epoch on arrays it builds itself.
+
+    Parameters
+    ----------
+    P : ndarray, shape (M, S, A, S)
+        Planning transitions, read-only C-contiguous float64.
+    R : ndarray, shape (M, S, A)
+        Rewards, C-contiguous float64.
+    prior : ndarray, shape (M, S)
+        Unnormalised initial weights, C-contiguous float64.
+    H : int
+        Horizon.
+    known : ndarray of bool, shape (M, S, A)
+        C-contiguous.
+    counts : ndarray, shape (M, S, A)
+        C-contiguous float64.
+    kind : int
+        ``BACKUPS[backup]``.
+    c1, c2, iota, Gam : float
+        Bonus constants and transition degree.
+    vmax : ndarray, shape (H + 1,)
+        C-contiguous float64.
+    fw : ndarray, shape (M,)
+        Fallback context weights.
+    max_nodes, max_edges : int
+        Graph guards.
+
+    Returns
+    -------
+    BeliefPlan
+    """
+    M, S, A, _ = P.shape
     cap = min(max_nodes, 4096)
     while True:  # grow the buffers geometrically: allocation, not the DP, dominates small plans
         cap_e = min(max_edges, 4 * cap) if cap < max_nodes else max_edges
@@ -220,11 +259,9 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     node_s, node_b = node_s[:n].copy(), node_b[:n].copy()
     edge_ptr = edge_ptr[: n * A + 1].copy()
     edge_child, edge_sp, edge_r = edge_child[:ne].copy(), edge_sp[:ne].copy(), edge_r[:ne].copy()
-    kind = BACKUPS[backup]
     alpha, Q, pol = backward(P, R, known, counts, H, layer_ptr, node_s, node_b, edge_ptr, edge_child, edge_sp,
-                              edge_r, n, kind, float(c1), float(c2), float(iota), Gam, vmax)
-    fw = prior.sum(axis=1) if fallback_weights is None else np.asarray(fallback_weights, dtype=np.float64)
-    fb = markov_fallback(P, R, known, counts, fw, H, kind, float(c1), float(c2), float(iota), Gam, vmax)
+                              edge_r, n, kind, c1, c2, iota, Gam, vmax)
+    fb = markov_fallback(P, R, known, counts, fw, H, kind, c1, c2, iota, Gam, vmax)
     value = 0.0
     for s in range(S):
         if root[s] >= 0:

@@ -142,3 +142,38 @@ def markov_value(P, R, w, mu0, H, probs):
 @njit(cache=True)
 def seed_numba(seed):
     np.random.seed(seed)
+
+
+@njit(cache=True)
+def empirical_model_kernel(N, Nsas, nc, ninit):
+    """The arrays of :func:`rltheory.algorithms.lmdp.hindsight.empirical_model`, element by element with NumPy's
+    operations (``Nsas / max(N, 1)`` on known pairs, ``(n_m + 1) / (n + M)``, ``ninit / max(n_m, 1)`` or ``1 / S``):
+    the same values without the temporaries of the vectorised form.
+
+    Returns
+    -------
+    known : ndarray of bool, shape (M, S, A)
+    Phat : ndarray, shape (M, S, A, S)
+    belief : ndarray, shape (M, S)
+    """
+    M, S, A = N.shape
+    known = np.empty((M, S, A), dtype=np.bool_)
+    Phat = np.empty((M, S, A, S))
+    belief = np.empty((M, S))
+    total = 0.0
+    for m in range(M):
+        total += nc[m]  # episode counts: integers, so the sum is exact in any order
+    den = total + M
+    for m in range(M):
+        what = (nc[m] + 1.0) / den
+        cm = nc[m] if nc[m] > 1.0 else 1.0
+        for s in range(S):
+            for a in range(A):
+                n = N[m, s, a]
+                known[m, s, a] = n > 0
+                d = n if n > 1.0 else 1.0
+                for t in range(S):
+                    Phat[m, s, a, t] = Nsas[m, s, a, t] / d if n > 0 else 0.0
+            nu = ninit[m, s] / cm if nc[m] > 0 else 1.0 / S
+            belief[m, s] = what * nu
+    return known, Phat, belief

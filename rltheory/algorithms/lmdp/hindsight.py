@@ -40,9 +40,10 @@ import numpy as np
 from ..._sampling import cumulative
 from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
-from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_lmdp, solve_lmdp
+from ...solvers.linear_mixture import read_only
+from ...solvers.lmdp import BACKUPS, DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_arrays, plan_lmdp, solve_lmdp
 from ..result import LearnerResult
-from ._kernels import play_episodes, seed_numba
+from ._kernels import empirical_model_kernel, play_episodes, seed_numba
 
 __all__ = ["SOLVERS", "LMDPLearnResult", "lmdp_hindsight", "empirical_model", "plan_epoch"]
 
@@ -74,12 +75,9 @@ def empirical_model(N, Nsas, nc, ninit):
     belief : ndarray, shape (M, S)
         Unnormalised initial belief ``what_m nuhat_m(s)``.
     """
-    M, S = ninit.shape
-    known = N > 0
-    Phat = np.where(known[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
-    what = (nc + 1.0) / (nc.sum() + M)
-    nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
-    return known, Phat, what[:, None] * nuhat
+    f64 = np.float64
+    return empirical_model_kernel(np.ascontiguousarray(N, f64), np.ascontiguousarray(Nsas, f64),
+                                  np.ascontiguousarray(nc, f64), np.ascontiguousarray(ninit, f64))
 
 
 def plan_epoch(Phat, R, belief, known, counts, *, solver: str, c1: float, c2: float, iota: float, Gamma: int,
@@ -217,6 +215,12 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
     contexts = np.empty(K, dtype=np.int64)
     regret = np.empty(K)
     starts, vals, tvals, offs, nodes = [], [], [], [], []
+    # plan_epoch's arguments, checked and converted once: each epoch calls the planner's unchecked entry point
+    # (the same kernels on the same arrays, so the same plans)
+    R64 = np.ascontiguousarray(R, dtype=np.float64)
+    vm = np.ascontiguousarray(vmax if solver != "none" else np.zeros(H + 1), dtype=np.float64)
+    nodes_max = check_int("max_nodes", max_nodes, low=1)
+    plan_args = (BACKUPS[SOLVERS[solver]], float(c1), float(c2), float(iota), float(Gam), vm)
     np.random.seed(int(seed))
     seed_numba(int(seed))
     k = 0
@@ -224,8 +228,9 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         known, Phat, pr = empirical_model(N, Nsas, nc, ninit)
         if initial_belief == "true":
             pr = lmdp.weights[:, None] * lmdp.mu0
-        plan = plan_epoch(Phat, R, pr, known, N, solver=solver, c1=c1, c2=c2, iota=iota, Gamma=Gam, vmax=vmax,
-                          max_nodes=max_nodes)
+        pr = np.ascontiguousarray(pr, dtype=np.float64)
+        plan = plan_arrays(read_only(Phat), R64, pr, H, known, N, *plan_args, pr.sum(axis=1), nodes_max,
+                           max(4 * nodes_max, 1024))
         tv, _, off = evaluate_plan(lmdp, plan)
         starts.append(k)
         vals.append(plan.value)
