@@ -541,3 +541,26 @@ def test_empirical_model_rows_are_distributions(M, S, A, seed):
     np.testing.assert_allclose(Phat.sum(axis=3)[known], 1.0, rtol=0, atol=1e-12)
     assert not Phat[~known].any()
     assert abs(prior.sum() - 1.0) <= 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 10), st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_empirical_model_matches_its_vectorised_definition(M, S, A, seed):
+    """The element-wise kernel behind ``empirical_model`` gives bit for bit the arrays of the definition written with
+    NumPy's vectorised operations (``where(N > 0, Nsas / max(N, 1), 0)``, ``(n_m + 1) / (n + M)`` times
+    ``ninit / max(n_m, 1)`` or ``1 / S``), so the learner plans on the same model."""
+    from rltheory.algorithms.lmdp.hindsight import empirical_model
+
+    rng = np.random.default_rng(seed)
+    Nsas = rng.integers(0, 40, size=(M, S, A, S)).astype(float) * (rng.random((M, S, A, 1)) < 0.7)
+    N = Nsas.sum(axis=3)
+    ninit = rng.integers(0, 20, size=(M, S)).astype(float) * (rng.random((M, 1)) < 0.8)
+    nc = ninit.sum(axis=1)
+    known_ref = N > 0
+    Phat_ref = np.where(known_ref[..., None], Nsas / np.maximum(N, 1.0)[..., None], 0.0)
+    nuhat = np.where(nc[:, None] > 0, ninit / np.maximum(nc, 1.0)[:, None], 1.0 / S)
+    prior_ref = ((nc + 1.0) / (nc.sum() + M))[:, None] * nuhat
+    known, Phat, prior = empirical_model(N, Nsas, nc, ninit)
+    np.testing.assert_array_equal(known, known_ref)
+    np.testing.assert_array_equal(Phat, Phat_ref)
+    np.testing.assert_array_equal(prior, prior_ref)
