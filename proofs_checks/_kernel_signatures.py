@@ -10,47 +10,42 @@ SIGNATURES = {
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          'aligned=True), int64)',
-         0.27],
-        ['rltheory.algorithms.effective_horizon._kernels',
-         'exploration_q',
-         "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
-         "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64)",
          0.58],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64)",
-         0.42],
+         0.74],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_ok_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), "
          'int64, float64)',
-         0.38],
+         0.45],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_return',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          "aligned=True), Array(float64, 1, 'C', True, aligned=True), int64)",
-         0.35],
+         0.59],
         ['rltheory.algorithms.effective_horizon._kernels',
          'k_bound_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), int64, float64, float64)",
-         0.45],
+         0.36],
         ['rltheory.algorithms.effective_horizon._kernels',
          'max_backup_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64)",
-         0.15],
+         0.2],
         ['rltheory.algorithms.effective_horizon.gorp',
          '_gorp',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, int64, "
          "int64, int64, Array(int64, 1, 'C', False, aligned=True))",
-         0.5],
+         0.64],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound._recursion',
          'failure_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
@@ -58,52 +53,57 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), bool, bool, int64, int64, int64, int64, float64, float64, "
          "Array(bool, 1, 'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         6.91],
+         9.18],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound.moments',
          'moments_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, "
          'int64)',
-         1.14],
+         1.72],
         ['rltheory.algorithms.tabular._kernels',
          'qlearning_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
-         1.19],
+         1.17],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.7],
+         1.41],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.23],
+         0.29],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.26],
+         0.27],
     ],
     'lmdp_regret': [
-        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.38],
+        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.3],
+        ['rltheory.algorithms.lmdp._kernels',
+         'empirical_model_kernel',
+         "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
+         "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
+         0.38],
         ['rltheory.algorithms.lmdp._kernels',
          'markov_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.27],
+         0.28],
         ['rltheory.algorithms.lmdp._kernels',
          'play_episodes',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, "
@@ -114,12 +114,12 @@ SIGNATURES = {
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.88],
+         0.9],
         ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.03],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._lmdp_kernels',
          'backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
@@ -128,7 +128,7 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
          "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         1.53],
+         1.29],
         ['rltheory.solvers._lmdp_kernels',
          'evaluate_plan_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -137,19 +137,19 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 2, 'C', False, aligned=True), int64)",
-         0.56],
+         0.58],
         ['rltheory.solvers._lmdp_kernels',
          'forward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         2.43],
+         2.01],
         ['rltheory.solvers._lmdp_kernels',
          'markov_fallback',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
          'aligned=True))',
-         1.08],
+         0.46],
         ['rltheory.solvers._lmdp_kernels',
          'moments_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -157,24 +157,24 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(int64, 1, 'C', False, aligned=True), int64)",
-         0.44],
+         0.28],
     ],
     'proof_steps': [
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels',
          'evaluate_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.21],
+         0.23],
         ['rltheory.solvers._kernels',
          'next_value_variance_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.23],
+         0.24],
         ['rltheory.solvers._kernels',
          'occupancy_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, aligned=True), "
@@ -192,73 +192,60 @@ SIGNATURES = {
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.17],
         ['rltheory.solvers._kernels',
          '_iterate',
          "(UniTuple(Array(float64, 2, 'C', True, aligned=True), 1), Array(float64, 2, 'C', True, aligned=True), "
          "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64)",
-         3.71],
+         2.84],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.23],
+         0.29],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.26],
+         0.27],
         ['rltheory.solvers._kernels',
          'bellman_q_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         0.65],
+         0.33],
         ['rltheory.solvers._kernels',
          'certify_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, float64, Array(float64, "
          "2, 'C', False, aligned=True), float64)",
-         0.81],
+         1.08],
         ['rltheory.solvers._kernels', 'contraction_bound', '(float64, float64, float64)', 0.0],
         ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.09],
     ],
     'rfe_linear_mixture': [
         ['rltheory._backup',
          'lm_backward',
-         "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
-         "3, 'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
-         "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         1.44],
-        ['rltheory._backup',
-         'lm_backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         0.52],
+         1.7],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.25],
+         0.34],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          'aligned=True))',
-         0.25],
-        ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
-         '_explore_dp',
-         "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), bool, "
-         "Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), float64, int64, "
-         "Array(float64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 3, "
-         "'C', False, aligned=True))",
-         1.09],
+         0.29],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_hf_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -269,14 +256,14 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         6.78],
+         7.87],
         ['rltheory.algorithms.reward_free.protocol',
          '_rollout',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', "
          "False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          'aligned=True))',
-         0.18],
+         0.13],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_ucrl_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -284,12 +271,12 @@ SIGNATURES = {
          "aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         2.24],
+         2.35],
         ['rltheory.models._validate',
          'max_path_return',
          "(Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, "
          "Array(float64, 1, 'C', False, aligned=True))",
-         0.21],
+         0.22],
     ],
     'submodular_rl': [
         ['rltheory.algorithms.submodular.subpo',
@@ -297,16 +284,16 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', True, aligned=True), int64, int64, int64, bool, bool, bool, int64, int64, float64, int64, int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         3.01],
+         2.18],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers.submodular',
          '_bitmask_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
          "int64, Array(float64, 2, 'C', False, aligned=True), Array(int8, 3, 'C', False, aligned=True))",
-         0.44],
+         0.66],
         ['rltheory.solvers.submodular',
          'context_policy_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
@@ -319,27 +306,27 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.24],
+         0.18],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.7],
+         1.41],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.23],
+         0.29],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.26],
+         0.27],
     ],
 }
