@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import numbers
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -190,7 +190,8 @@ def _deferred_rewards(R) -> bool:
     shared CSR kernel (:meth:`TabularMDP._set_csr`): a writable C-contiguous float64 ``ndarray`` that fits in memory
     (the layout and type that kernel call is compiled for). Any other ``R`` is converted and checked at once."""
     if type(R) is np.ndarray and R.dtype == np.float64 and R.flags.c_contiguous and R.flags.writeable:
-        _check_float64_size(R.size, R.shape, "R")
+        if R.nbytes > _memory_bytes():  # a view of a mapped file can be larger than memory
+            _check_float64_size(R.size, R.shape, "R")
         return True
     return False
 
@@ -287,8 +288,7 @@ def _index_dtype(S: int):
     return np.int32 if S <= 2**31 - 1 else np.int64
 
 
-@dataclass(frozen=True)
-class _Sparse:
+class _Sparse(NamedTuple):
     indptr: np.ndarray  # int64, (hp*S*A + 1,)
     indices: np.ndarray  # int32 (int64 from 2**31 states on): see _index_dtype
     data: np.ndarray  # float64
@@ -414,12 +414,13 @@ class TabularMDP:
         _set(self, "_shared", tuple(_freeze_shared(chain, kept) for chain, kept in self._shared))
 
     # ------------------------------------------------------------------ construction helpers
-    def _set_sizes(self, S: int, A: int, Rarr: np.ndarray, source: str):
-        """Fix ``S, A`` (read off ``P``), check ``R`` against them and the horizon's solution size."""
+    def _set_sizes(self, S: int, A: int, Rarr: np.ndarray, source):
+        """Fix ``S, A`` (read off ``P``), check ``R`` against them and the horizon's solution size; ``source()``
+        describes where ``S, A`` come from (formatted only for an error message)."""
         if Rarr.shape[-2:] != (S, A):
             hint = " (R is indexed R[s, a]: is it transposed?)" if Rarr.shape[-2:] == (A, S) else ""
             lead = f"({self._H}, S, A) or " if self._H is not None else ""
-            raise ValueError(f"R: expected shape {lead}(S, A) = {(S, A)} to match {source}, got {Rarr.shape}{hint}")
+            raise ValueError(f"R: expected shape {lead}(S, A) = {(S, A)} to match {source()}, got {Rarr.shape}{hint}")
         if S < 1 or A < 1:
             raise ValueError(f"P: need at least one state and one action, got S={S}, A={A}")
         _set(self, "_S", int(S))
@@ -443,7 +444,7 @@ class TabularMDP:
         if S != S2:
             raise ValueError(f"P: shape {Parr.shape} is not (S, A, S) or (H, S, A, S): its state axes have "
                              f"{S} and {S2} entries")
-        self._set_sizes(S, A, Rarr, f"P's shape {Parr.shape}")
+        self._set_sizes(S, A, Rarr, lambda: f"P's shape {Parr.shape}")
         flat = Parr.reshape(hp * S * A, S)
         r = int(_V.dense_first_bad_row(flat, ROW_SUM_ATOL)) if flat.size else -1
         if r >= 0:
@@ -476,7 +477,7 @@ class TabularMDP:
             hp = self._H
         else:
             raise ValueError(f"P: sparse kernel must have S*A={S * A} rows (or H*S*A), got {rows}")
-        self._set_sizes(S, A, Rarr, f"the sparse P of shape {(rows, cols)}")
+        self._set_sizes(S, A, Rarr, lambda: f"the sparse P of shape {(rows, cols)}")
         fmt = getattr(P, "format", None)
         if fmt == "csr":
             M = P
@@ -498,7 +499,7 @@ class TabularMDP:
             A = len(succ[0])
         except TypeError as exc:
             raise TypeError("P: a successor list needs succ[s][a] = (next_states, probs)") from exc
-        self._set_sizes(S, A, Rarr, f"the successor list of {S} states x {A} actions")
+        self._set_sizes(S, A, Rarr, lambda: f"the successor list of {S} states x {A} actions")
         indptr = [0]
         indices: list[np.ndarray] = []
         data: list[np.ndarray] = []
@@ -561,7 +562,8 @@ class TabularMDP:
                              "must be 0")
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
-        nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
+        last = int(indptr[-1])
+        nnz = stored if last > stored else max(last, 0)
         chains = ((_numpy_owned_chain(data, prefix=True), _numpy_owned_chain(indices, prefix=True)) if share
                   else (None, None))
         R_out = None
@@ -571,8 +573,9 @@ class TabularMDP:
             if R is None:
                 code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL)
             else:
-                R_out = np.empty(R.shape)
-                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, R.reshape(-1), R_out.reshape(-1))
+                R_out = np.empty(R.size)
+                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, R.reshape(-1), R_out)
+                R_out = R_out.reshape(R.shape)  # a view of our own array
                 if code >= 0:
                     raise _nonfinite_error(R_out, code, "R")
             if code == _V.SHARED_OK:
