@@ -6,15 +6,19 @@ same array (``P.sum()`` dense, ``M.data.sum()`` sparse: the memory-speed floor o
 when QuantEcon is installed, against building its ``DiscreteDP`` (which validates much less). The figure of merit
 is ``x_reduction`` = construction time / reduction time (issue #15 item 9 asks for <= 2; a sparse kernel's
 validation also reads the int32 column indices and row pointers that the reduction over ``P.data`` skips).
-Large sparse kernels are validated on the Numba threads (``CSR_PARALLEL_MIN_NNZ`` in
-:mod:`rltheory.models._validate`) while the reference reduction runs on one thread, so every row also reports the
-thread count used (``threads``) and the ratio with Numba held to one thread (``x_reduction_1thread``). Times are
-interleaved best-of-N (:mod:`benchmarks.timing`). Kept apart from :mod:`benchmarks.run` so that it can be wired in
+Large sparse kernels may be validated on the Numba threads (from ``CSR_PARALLEL_MIN_NNZ`` stored entries, when other
+processes leave a core idle: :func:`rltheory.models._validate.csr_check_threads`) while the reference reduction runs
+on one thread, so every row also reports the number of threads the check actually used in the timed calls
+(``threads``: 1 for dense kernels and for the serial check; ``threads_seen`` counts the calls per thread count when
+that is observed) and the ratio with Numba held to one thread (``x_reduction_1thread``). Times are interleaved
+best-of-N (:mod:`benchmarks.timing`). Kept apart from :mod:`benchmarks.run` so that it can be wired in
 there as one more section (``construction_rows``).
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import json
 import os
 
@@ -23,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rltheory.models import TabularMDP
+from rltheory.models import _validate
 
 from .instances import garnet_local
 from .timing import interleaved_best
@@ -57,13 +62,36 @@ def _on_one_thread(fn):
     return run
 
 
+@contextlib.contextmanager
+def _observed_check_threads(seen: collections.Counter, nnz: int):
+    """Count, in ``seen``, the thread counts the CSR check picks while the block runs (only for kernels large
+    enough to be split at all: below ``CSR_PARALLEL_MIN_NNZ`` entries the check is always serial and is left
+    untouched, so that the instrumentation costs nothing where it would show)."""
+    if nnz < _validate.CSR_PARALLEL_MIN_NNZ:
+        yield
+        return
+    pick = _validate.csr_check_threads
+
+    def counted(n_entries):
+        n = pick(n_entries)
+        if numba.get_num_threads() > 1:  # the default-threads candidate, not the one held to one thread
+            seen[n] += 1
+        return n
+
+    _validate.csr_check_threads = counted
+    try:
+        yield
+    finally:
+        _validate.csr_check_threads = pick
+
+
 def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[dict]:
     """One row per case: seconds of construction (with Numba's threads, ``rltheory``, and on one thread,
     ``rltheory_1thread``), of the reference reduction and (if installed) QuantEcon's ``DiscreteDP``;
     ``x_reduction`` is construction / reduction, ``x_reduction_1thread`` the same on one thread, ``threads`` the
-    number of Numba threads of the first."""
+    number of threads the first one's check used (the largest seen, ``threads_seen`` = calls per thread count when
+    the kernel is large enough for the check to be split)."""
     rows = []
-    threads = numba.get_num_threads()
     for kind, S, A, k in cases:
         P, R = _instance(kind, S, A, k)
         fns = {"rltheory": lambda: TabularMDP(P, R, gamma=gamma)}
@@ -84,11 +112,14 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
                 fns["quantecon"] = lambda: DiscreteDP(Rf, P, gamma, s_idx, a_idx)
         except ImportError:
             pass
-        t = interleaved_best(fns, rounds=rounds)
+        seen: collections.Counter = collections.Counter()
+        with _observed_check_threads(seen, P.nnz if kind == "sparse" else 0):
+            t = interleaved_best(fns, rounds=rounds)
         sec = {name: v["seconds"] for name, v in t.items()}
         nbytes = P.nbytes if kind == "dense" else P.data.nbytes + P.indices.nbytes + P.indptr.nbytes
         rows.append({"case": f"{kind} S={S} A={A}" + (f" k={k}" if k else ""), "kind": kind, "S": S, "A": A,
-                     "successors": k, "P_bytes": int(nbytes), "seconds": sec, "threads": threads,
+                     "successors": k, "P_bytes": int(nbytes), "seconds": sec,
+                     "threads": max(seen) if seen else 1, "threads_seen": {str(n): c for n, c in sorted(seen.items())},
                      "x_reduction": sec["rltheory"] / sec["reduction"],
                      "x_reduction_1thread": sec["rltheory_1thread"] / sec["reduction"],
                      "x_quantecon": (sec["rltheory"] / sec["quantecon"]) if "quantecon" in sec else None})
@@ -104,15 +135,16 @@ def main(argv=None) -> list[dict]:
     args = ap.parse_args(argv)
     profile = "tiny" if args.tiny else "quick" if args.quick else "full"
     rows = construction_rows(PROFILES[profile], rounds=2 if args.tiny else 5)
-    threads = rows[0]["threads"] if rows else numba.get_num_threads()
-    print(f"Numba threads: {threads} (construct, x reduction); 1 thread: construct-1t, x 1t")
-    print(f"{'case':<28}{'construct':>12}{'reduction':>12}{'x reduction':>13}{'construct-1t':>14}{'x 1t':>7}"
-          f"{'quantecon':>12}")
+    print(f"Numba threads: {numba.get_num_threads()}; 'thr' = threads the check used in the timed calls "
+          "(construct, x reduction); construct-1t, x 1t: Numba held to one thread")
+    print(f"{'case':<28}{'construct':>12}{'thr':>5}{'reduction':>12}{'x reduction':>13}{'construct-1t':>14}"
+          f"{'x 1t':>7}{'quantecon':>12}")
     for r in rows:
         s = r["seconds"]
         qe = f"{s['quantecon'] * 1e3:10.2f}ms" if "quantecon" in s else f"{'-':>12}"
-        print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{s['reduction'] * 1e3:10.2f}ms{r['x_reduction']:13.2f}"
-              f"{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}")
+        thr = "/".join(r["threads_seen"]) if len(r["threads_seen"]) > 1 else str(r["threads"])
+        print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{thr:>5}{s['reduction'] * 1e3:10.2f}ms"
+              f"{r['x_reduction']:13.2f}{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"construction-{profile}.json"), "w") as fh:

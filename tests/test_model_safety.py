@@ -4,6 +4,7 @@ max-plus DPs of LinearMixtureMDP / LatentMDP against NumPy references."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -220,6 +221,88 @@ def test_a_dense_owner_made_writable_again_is_refused():
     P.flags.writeable = True  # NumPy allows this on the array that owns the memory
     with pytest.raises(ValueError, match=r"^P: .*copy=True"):
         solve(m)
+
+
+def test_a_resized_owner_is_refused_or_still_read_in_place():
+    """Growing the array that owns a shared kernel's memory and shrinking it back restores its size; when the memory
+    moved meanwhile, the model's views would read freed memory, so the kernel is refused; when it did not move, the
+    model still reads the validated numbers."""
+    rng = np.random.default_rng(9)
+    P = _stochastic(rng, 64, 4)  # 128 KiB: large enough for the allocator to move it on growth
+    before = P.copy()
+    m = TabularMDP(P, np.zeros((64, 4)), gamma=0.9)
+    addr = P.__array_interface__["data"][0]
+    P.resize(P.size * 64, refcheck=False)  # NumPy resizes a read-only owner
+    P.resize(before.shape, refcheck=False)
+    if P.__array_interface__["data"][0] != addr:
+        with pytest.raises(ValueError, match=r"^P: .*resized"):
+            solve(m)
+    else:
+        assert np.array_equal(m.P, before)
+
+
+@pytest.mark.parametrize("defect", ["none", "R_ndim", "copy_type", "idx_high", "indptr_short", "neg", "R_vs_P",
+                                    "dense_P"])
+def test_a_non_finite_reward_is_named_before_any_later_defect(defect):
+    """A float64 R is checked for finiteness in the CSR check's compiled call (after P's Python-level checks); its
+    error must still come first, as when it is checked on entry."""
+    rng = np.random.default_rng(3)
+    S, A = 6, 2
+    M = sp.csr_matrix(rng.dirichlet(np.ones(S), size=S * A))
+    R = rng.random((S, A))
+    R[4, 1] = np.inf
+    kw = {"gamma": 0.9}
+    P = M
+    if defect == "R_ndim":
+        R = R.reshape(-1)
+    elif defect == "copy_type":
+        kw["copy"] = "no"
+    elif defect == "idx_high":
+        P.indices[3] = S
+    elif defect == "indptr_short":
+        P = M.copy()
+        P.indptr = M.indptr[:-1].copy()
+    elif defect == "neg":
+        P.data[0] = -0.5
+    elif defect == "R_vs_P":
+        R = np.concatenate([R, R], axis=1)
+    elif defect == "dense_P":
+        P = M.toarray().reshape(S, A, S)[:, :, :-1]
+    assert R.dtype == np.float64 and R.flags.c_contiguous and R.flags.writeable
+    where = "(9,)" if defect == "R_ndim" else "(4, 1)"
+    with pytest.raises(ValueError, match="^" + re.escape(f"R: non-finite value inf at index {where}")):
+        TabularMDP(P, R, **kw)
+
+
+def test_rewards_checked_with_a_shared_kernel_are_copied():
+    rng = np.random.default_rng(4)
+    S, A = 7, 3
+    M = sp.csr_matrix(rng.dirichlet(np.ones(S), size=S * A))
+    R = rng.random((S, A))
+    m = TabularMDP(M, R, gamma=0.5)
+    assert m.shares_memory and not np.shares_memory(m.R, R) and np.array_equal(m.R, R)
+    assert R.flags.writeable and not m.R.flags.writeable
+    R[0, 0] = 7.0
+    assert m.R[0, 0] != 7.0
+
+
+def test_threaded_check_checks_and_copies_the_rewards(monkeypatch):
+    """The threaded route of ``csr_check_shared`` checks the rewards apart from the rows: same answers."""
+    from rltheory.models import _validate as V
+
+    rng = np.random.default_rng(5)
+    S, A = 5, 2
+    M = sp.csr_matrix(rng.dirichlet(np.ones(S), size=S * A))
+    monkeypatch.setattr(V, "csr_check_threads", lambda nnz: 2)
+    R = rng.random(S * A)
+    out = np.empty_like(R)
+    assert V.csr_check_shared(M.indptr, M.indices, M.data, S, 1e-9, R, out) == V.SHARED_OK
+    assert np.array_equal(out, R)
+    R[6] = np.nan
+    assert V.csr_check_shared(M.indptr, M.indices, M.data, S, 1e-9, R, out) == 6
+    R[6] = 0.0
+    M.data[0] += 0.5
+    assert V.csr_check_shared(M.indptr, M.indices, M.data, S, 1e-9, R, out) == V.SHARED_REJECTED
 
 
 def test_non_canonical_csr_is_stored_as_scipy_canonicalises_it():

@@ -111,20 +111,38 @@ def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratc
 
 
 @njit(cache=True)
-def first_nonfinite(flat):
-    """Index of the first NaN or infinite entry of the 1-D float64 array ``flat``, or -1 (one pass, no temporary)."""
-    bad = 0
-    n = flat.shape[0]
-    for i in range(n):
-        x = flat[i]
-        bad += not (x - x == 0.0)
-    if bad == 0:
+def _first_nonfinite_from(flat, n_bad):
+    """Index of the first NaN or infinite entry of ``flat`` when a counting pass found ``n_bad`` of them, else -1
+    (``x - x == 0`` holds exactly for finite ``x``)."""
+    if n_bad == 0:
         return -1
-    for i in range(n):
+    for i in range(flat.shape[0]):
         x = flat[i]
         if not (x - x == 0.0):
             return i
     return -1
+
+
+@njit(cache=True)
+def first_nonfinite(flat):
+    """Index of the first NaN or infinite entry of the 1-D float64 array ``flat``, or -1 (one pass, no temporary)."""
+    bad = 0
+    for i in range(flat.shape[0]):
+        x = flat[i]
+        bad += not (x - x == 0.0)
+    return _first_nonfinite_from(flat, bad)
+
+
+@njit(cache=True)
+def _copy_first_nonfinite(src, dst):
+    """Copy the 1-D float64 array ``src`` into ``dst`` (in the same pass as :func:`first_nonfinite`) and return
+    the index of its first NaN or infinite entry, or -1."""
+    bad = 0
+    for i in range(src.shape[0]):
+        x = src[i]
+        dst[i] = x
+        bad += not (x - x == 0.0)
+    return _first_nonfinite_from(dst, bad)
 
 
 #: Rows per block of :func:`csr_check_shared`: a block's entries (about 10 per row on typical kernels) stay in the
@@ -180,15 +198,23 @@ def _csr_rows_ok(indptr, indices, data, S, atol, r0, r1):
     return True
 
 
+#: Returned by :func:`csr_check_shared` (non-negative values are indices of a non-finite reward).
+SHARED_OK = -1  # every row passes, in canonical form
+SHARED_REJECTED = -2  # a defect or a non-canonical row somewhere: the copying pass decides and names it
+
+
 @njit(cache=True)
-def _csr_check_shared_serial(indptr, indices, data, S, atol):
-    """:func:`csr_check_shared` on one thread."""
-    return _csr_rows_ok(indptr, indices, data, S, atol, 0, indptr.shape[0] - 1)
+def _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out):
+    """:func:`csr_check_shared` on one thread (rewards first, then every row)."""
+    i = _copy_first_nonfinite(R, R_out)
+    if i >= 0:
+        return i
+    return SHARED_OK if _csr_rows_ok(indptr, indices, data, S, atol, 0, indptr.shape[0] - 1) else SHARED_REJECTED
 
 
 @njit(cache=True, parallel=True)
 def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
-    """:func:`csr_check_shared` with the rows split into ``n_parts`` contiguous ranges checked on Numba threads;
+    """The rows of :func:`csr_check_shared` split into ``n_parts`` contiguous ranges checked on Numba threads;
     True when every range passes (the same rows and entries are judged as on one thread, so the same verdict)."""
     n = indptr.shape[0] - 1
     ok = np.empty(n_parts, dtype=np.bool_)
@@ -207,30 +233,53 @@ def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
 #: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps every check on the calling thread.
 CSR_PARALLEL_MIN_NNZ = 200_000
 
+#: The reward arguments of :func:`csr_check_shared` when there are no rewards to check.
+NO_REWARDS = np.zeros(0)
 
-def csr_check_shared(indptr, indices, data, S, atol):
-    """Validate CSR arrays in place (nothing is copied).
+
+def csr_check_threads(nnz: int) -> int:
+    """Number of Numba threads :func:`csr_check_shared` would split a kernel of ``nnz`` stored entries over now
+    (1: the serial kernel): all of them from ``CSR_PARALLEL_MIN_NNZ`` entries when there are several and other
+    processes leave a core idle (:func:`rltheory._threads.core_free`)."""
+    if nnz < CSR_PARALLEL_MIN_NNZ:
+        return 1
+    n_threads = get_num_threads()
+    return n_threads if n_threads > 1 and core_free() else 1
+
+
+def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWARDS):
+    """Validate CSR arrays in place (nothing is copied), together with the rewards ``R`` (copied into ``R_out``).
 
     The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
     int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
-    ``nnz`` = ``data.shape[0] <= indices.shape[0]``. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block
-    one pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over
-    its entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows
-    are counted in the first pass and discounted) that the compiler vectorises. From ``CSR_PARALLEL_MIN_NNZ``
-    stored entries, when Numba has more than one thread and other processes leave a core idle
-    (:func:`rltheory._threads.core_free`), contiguous ranges of rows are checked on the threads
-    (:func:`_csr_check_shared_par`); the verdict does not depend on the split.
+    ``nnz`` = ``data.shape[0] <= indices.shape[0]``. ``R`` and ``R_out`` are 1-D float64 arrays of one length (the
+    flattened rewards and their copy; :data:`NO_REWARDS` for none): they are checked first, in the same compiled
+    call, so that a small model costs one call. The rows are scanned in blocks of ``CSR_BLOCK_ROWS``; per block one
+    pass over its row pointers (non-decreasing, within ``nnz``) and row sums, then one branch-free pass over its
+    entries (column range, sign, strictly increasing columns within each row; the boundary pairs between rows are
+    counted in the first pass and discounted) that the compiler vectorises. From ``CSR_PARALLEL_MIN_NNZ`` stored
+    entries, when Numba has more than one thread and other processes leave a core idle (:func:`csr_check_threads`),
+    contiguous ranges of rows are checked on the threads (:func:`_csr_check_shared_par`); the verdict does not
+    depend on the split.
 
-    Returns True when every row is a probability vector within ``atol`` stored in canonical form (sorted, no
-    duplicate column); False at the first block with any defect or duplicate, after which the caller runs
-    :func:`csr_check_copy`, which finds and names the first bad row. Every pointer is checked before the entries
-    it delimits are read, so nothing is read out of bounds. Each row is summed in storage order (the order of
-    :func:`csr_check_copy`, so both accept the same rows), on unsigned indices (no wrap-around test per access).
+    Returns
+    -------
+    int
+        The index (into ``R``) of the first NaN or infinite reward, when there is one (the rows are then not
+        checked); else :data:`SHARED_OK` when every row is a probability vector within ``atol`` stored in
+        canonical form (sorted, no duplicate column), or :data:`SHARED_REJECTED` at the first block with any
+        defect or duplicate, after which the caller runs :func:`csr_check_copy`, which finds and names the first
+        bad row. Every pointer is checked before the entries it delimits are read, so nothing is read out of
+        bounds. Each row is summed in storage order (the order of :func:`csr_check_copy`, so both accept the
+        same rows), on unsigned indices (no wrap-around test per access).
     """
-    n_threads = get_num_threads()
-    if n_threads > 1 and data.shape[0] >= CSR_PARALLEL_MIN_NNZ and core_free():
-        return bool(_csr_check_shared_par(indptr, indices, data, S, atol, n_threads))
-    return bool(_csr_check_shared_serial(indptr, indices, data, S, atol))
+    n_threads = csr_check_threads(data.shape[0])
+    if n_threads == 1:
+        return _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out)
+    i = _copy_first_nonfinite(R, R_out)
+    if i >= 0:
+        return i
+    return SHARED_OK if _csr_check_shared_par(indptr, indices, data, S, atol, n_threads) else SHARED_REJECTED
 
 
 @njit(cache=True)

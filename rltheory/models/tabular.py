@@ -14,9 +14,10 @@ copy (``copy=False``) is checked again, cheaply, each time it is handed to a sol
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,8 +48,9 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
+@functools.cache
 def _memory_bytes() -> int:
-    """This machine's physical memory in bytes (a generous constant where the OS does not say)."""
+    """This machine's physical memory in bytes (a generous constant where the OS does not say); read once."""
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
@@ -114,6 +116,8 @@ def horizon_arg(horizon, *, field: str = "horizon") -> int:
 
 def _gamma_arg(gamma) -> float:
     """``gamma`` as a float in ``[0, 1)`` (:func:`rltheory._validation.check_real`), with a hint for ``gamma = 1``."""
+    if type(gamma) is float and 0.0 <= gamma < 1.0:  # the common case, without the general checks (NaN fails here)
+        return gamma
     check_real("gamma", gamma)
     if float(gamma) >= 1.0:
         raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}; an undiscounted (gamma = 1) problem needs a "
@@ -171,9 +175,25 @@ def as_float_array(x, field: str) -> np.ndarray:
     else:  # one pass without a boolean temporary of the array's size
         i = int(_V.first_nonfinite(flat))
     if i >= 0:
-        bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
-        raise ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
+        raise _nonfinite_error(arr, i, field)
     return arr
+
+
+def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
+    """The error for the non-finite entry at flat index ``i`` of ``arr``."""
+    bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
+    return ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
+
+
+def _deferred_rewards(R) -> bool:
+    """Whether ``R`` can be copied and checked for finiteness later, inside the compiled call that validates a
+    shared CSR kernel (:meth:`TabularMDP._set_csr`): a writable C-contiguous float64 ``ndarray`` that fits in memory
+    (the layout and type that kernel call is compiled for). Any other ``R`` is converted and checked at once."""
+    if type(R) is np.ndarray and R.dtype == np.float64 and R.flags.c_contiguous and R.flags.writeable:
+        if R.nbytes > _memory_bytes():  # a view of a mapped file can be larger than memory
+            _check_float64_size(R.size, R.shape, "R")
+        return True
+    return False
 
 
 def _numpy_owned_chain(a: np.ndarray, *, prefix: bool = False) -> list[np.ndarray] | None:
@@ -183,27 +203,40 @@ def _numpy_owned_chain(a: np.ndarray, *, prefix: bool = False) -> list[np.ndarra
     caller's buffer (a slice of a larger buffer is copied). With ``prefix``, ``a`` may also be the leading part of
     its buffer: scipy leaves the ``data`` and ``indices`` of a matrix as such views of its own over-allocated
     arrays (after ``sum_duplicates`` or ``prune``). ``None`` otherwise."""
+    if type(a) is not np.ndarray:
+        return None
     chain = [a]
-    while isinstance(chain[-1].base, np.ndarray):
-        chain.append(chain[-1].base)
-    root = chain[-1]
-    if any(type(x) is not np.ndarray for x in chain) or root.base is not None or not root.flags.owndata:
+    root, base = a, a.base
+    while base is not None:  # a subclass or a foreign object (bytes, mmap, ...) anywhere in the chain: None
+        if type(base) is not np.ndarray:
+            return None
+        chain.append(base)
+        root, base = base, base.base
+    if not root.flags.owndata:
         return None
     if a.nbytes == root.nbytes:
         return chain
-    starts_it = a.__array_interface__["data"][0] == root.__array_interface__["data"][0]
+    starts_it = _address(a) == _address(root)
     return chain if prefix and starts_it and a.flags.c_contiguous else None
 
 
-def _freeze_shared(chain: list[np.ndarray]) -> tuple:
+def _address(a: np.ndarray) -> int:
+    """Address of the first byte of ``a``'s data."""
+    return a.__array_interface__["data"][0]
+
+
+def _freeze_shared(chain: list[np.ndarray], kept: np.ndarray) -> tuple:
     """Mark every array of ``chain`` (see :func:`_numpy_owned_chain`) read-only, so that the memory a model keeps
     without a copy can no longer be written through the caller's arrays: an in-place change afterwards (``P *= 2``,
-    ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model. Returns
-    ``(root, address, nbytes)`` for :meth:`TabularMDP._verify_shared`."""
+    ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model. ``kept`` is
+    the model's own C-contiguous view of ``chain[0]``: it starts where the memory of the chain's root starts (the
+    chain's first array spans that memory or is its leading part), and a view's address never changes, so the root
+    has been moved (resized) exactly when its address differs from ``kept``'s. Returns ``(root, kept, nbytes)`` for
+    :meth:`TabularMDP._verify_shared`."""
     for x in chain:
-        x.flags.writeable = False
+        x.setflags(write=False)
     root = chain[-1]
-    return root, root.__array_interface__["data"][0], root.nbytes
+    return root, kept, root.nbytes
 
 
 def _as_float64_shared(x, field: str, copy: bool) -> tuple[np.ndarray, list[np.ndarray] | None]:
@@ -255,8 +288,7 @@ def _index_dtype(S: int):
     return np.int32 if S <= 2**31 - 1 else np.int64
 
 
-@dataclass(frozen=True)
-class _Sparse:
+class _Sparse(NamedTuple):
     indptr: np.ndarray  # int64, (hp*S*A + 1,)
     indices: np.ndarray  # int32 (int64 from 2**31 states on): see _index_dtype
     data: np.ndarray  # float64
@@ -320,63 +352,79 @@ class TabularMDP:
     allocates nothing of ``P``'s size for a shared kernel.
     """
 
-    __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_shared", "_frozen")
+    __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_shared")
 
     def __init__(self, P, R, *, horizon=None, gamma=None, mu0=None, name: str | None = None, copy: bool = False):
-        object.__setattr__(self, "_frozen", False)
+        # attributes are set with _set (object.__setattr__): this class's __setattr__ refuses every assignment
         # ---- horizon / gamma ------------------------------------------------------------
         if (horizon is None) == (gamma is None):
             raise ValueError("horizon: exactly one of `horizon` (finite-horizon MDP) and `gamma` (discounted MDP) "
                              "must be given")
         if horizon is not None:
-            self._H = horizon_arg(horizon)
-            self._gamma = None
+            _set(self, "_H", horizon_arg(horizon))
+            _set(self, "_gamma", None)
         else:
-            self._H = None
-            self._gamma = _gamma_arg(gamma)
+            _set(self, "_H", None)
+            _set(self, "_gamma", _gamma_arg(gamma))
         # ---- rewards (shape checked against P's S, A below) -----------------------------------
-        Rarr = as_float_array(R, "R")
-        if Rarr.ndim not in (2, 3):
-            raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
-        if Rarr.ndim == 3:
-            if self._H is None:
-                raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
-            if Rarr.shape[0] != self._H:
-                raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
-        check_type("copy", copy, (bool, np.bool_), "a bool")
-        # ---- transitions ----------------------------------------------------------------
-        self._P = None
-        self._sp = None
-        self._shared = []  # the caller's arrays kept without a copy: frozen once everything is validated
-        if isinstance(P, (sp.spmatrix, sp.sparray)):
-            self._init_sparse_matrix(P, Rarr, bool(copy))
-        elif isinstance(P, (list, tuple)):
-            dense = _rectangular_kernel(P, Rarr, self._H)
-            if dense is None and _looks_like_successor_list(P):
-                self._init_successor_list(P, Rarr)
+        # A float64 R is copied and checked for finiteness together with a shared CSR kernel when there is one
+        # (one compiled call); its error still comes first: any later error is preceded by that check.
+        deferred = _deferred_rewards(R)
+        Rarr = R if deferred else as_float_array(R, "R")
+        try:
+            if Rarr.ndim not in (2, 3):
+                raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
+            if Rarr.ndim == 3:
+                if self._H is None:
+                    raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
+                if Rarr.shape[0] != self._H:
+                    raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
+            check_type("copy", copy, (bool, np.bool_), "a bool")
+            # ---- transitions ----------------------------------------------------------------
+            _set(self, "_P", None)
+            _set(self, "_sp", None)
+            # (chain, kept) for the caller's arrays kept without a copy: frozen once all is validated
+            _set(self, "_shared", [])
+            R_checked = None
+            if isinstance(P, (sp.spmatrix, sp.sparray)):
+                R_checked = self._init_sparse_matrix(P, Rarr, bool(copy), deferred)
+            elif isinstance(P, (list, tuple)):
+                dense = _rectangular_kernel(P, Rarr, self._H)
+                if dense is None and _looks_like_successor_list(P):
+                    self._init_successor_list(P, Rarr)
+                else:
+                    self._init_dense(P if dense is None else dense, Rarr, False)
             else:
-                self._init_dense(P if dense is None else dense, Rarr, False)
-        else:
-            self._init_dense(P, Rarr, bool(copy))
-        self._R = readonly(Rarr)
+                self._init_dense(P, Rarr, bool(copy))
+            if deferred:
+                Rarr = as_float_array(R, "R") if R_checked is None else R_checked
+        except Exception:
+            if deferred:
+                as_float_array(R, "R")  # raises R's own error (a non-finite entry) when it has one
+            raise
+        Rarr.setflags(write=False)  # our own copy
+        _set(self, "_R", Rarr)
         # ---- initial distribution -------------------------------------------------------
-        self._mu0 = readonly(self._parse_mu0(mu0))
+        mu = self._parse_mu0(mu0)  # always a new array of ours
+        mu.setflags(write=False)
+        _set(self, "_mu0", mu)
         if name is not None:
             check_type("name", name, str)
-        self._name = name
-        self._shared = tuple(_freeze_shared(chain) for chain in self._shared)
-        object.__setattr__(self, "_frozen", True)
+        _set(self, "_name", name)
+        _set(self, "_shared", tuple(_freeze_shared(chain, kept) for chain, kept in self._shared))
 
     # ------------------------------------------------------------------ construction helpers
-    def _set_sizes(self, S: int, A: int, Rarr: np.ndarray, source: str):
-        """Fix ``S, A`` (read off ``P``), check ``R`` against them and the horizon's solution size."""
+    def _set_sizes(self, S: int, A: int, Rarr: np.ndarray, source):
+        """Fix ``S, A`` (read off ``P``), check ``R`` against them and the horizon's solution size; ``source()``
+        describes where ``S, A`` come from (formatted only for an error message)."""
         if Rarr.shape[-2:] != (S, A):
             hint = " (R is indexed R[s, a]: is it transposed?)" if Rarr.shape[-2:] == (A, S) else ""
             lead = f"({self._H}, S, A) or " if self._H is not None else ""
-            raise ValueError(f"R: expected shape {lead}(S, A) = {(S, A)} to match {source}, got {Rarr.shape}{hint}")
+            raise ValueError(f"R: expected shape {lead}(S, A) = {(S, A)} to match {source()}, got {Rarr.shape}{hint}")
         if S < 1 or A < 1:
             raise ValueError(f"P: need at least one state and one action, got S={S}, A={A}")
-        self._S, self._A = int(S), int(A)
+        _set(self, "_S", int(S))
+        _set(self, "_A", int(A))
         if self._H is not None:
             check_solution_size(self._H, self._S, self._A)
 
@@ -396,18 +444,22 @@ class TabularMDP:
         if S != S2:
             raise ValueError(f"P: shape {Parr.shape} is not (S, A, S) or (H, S, A, S): its state axes have "
                              f"{S} and {S2} entries")
-        self._set_sizes(S, A, Rarr, f"P's shape {Parr.shape}")
+        self._set_sizes(S, A, Rarr, lambda: f"P's shape {Parr.shape}")
         flat = Parr.reshape(hp * S * A, S)
         r = int(_V.dense_first_bad_row(flat, ROW_SUM_ATOL)) if flat.size else -1
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
+        kept = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
         if chain is not None:
-            self._shared.append(chain)
-        self._hp = hp
-        self._P = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
+            self._shared.append((chain, kept))
+        _set(self, "_hp", hp)
+        _set(self, "_P", kept)
 
-    def _init_sparse_matrix(self, P, Rarr, copy):
-        rows, cols = (int(n) for n in P.shape)
+    def _init_sparse_matrix(self, P, Rarr, copy, deferred=False):
+        """Read a scipy sparse ``P``; with ``deferred``, ``Rarr`` is the caller's unchecked float64 rewards, and
+        their checked copy is returned when the CSR check took them along (else None)."""
+        rows, cols = P.shape
+        rows, cols = int(rows), int(cols)
         S = cols
         if Rarr.shape[-2] != S:
             A_guess = rows // S if S and rows % S == 0 else None
@@ -425,7 +477,7 @@ class TabularMDP:
             hp = self._H
         else:
             raise ValueError(f"P: sparse kernel must have S*A={S * A} rows (or H*S*A), got {rows}")
-        self._set_sizes(S, A, Rarr, f"the sparse P of shape {(rows, cols)}")
+        self._set_sizes(S, A, Rarr, lambda: f"the sparse P of shape {(rows, cols)}")
         fmt = getattr(P, "format", None)
         if fmt == "csr":
             M = P
@@ -438,7 +490,8 @@ class TabularMDP:
             except Exception as exc:
                 raise ValueError(f"P: cannot convert the {fmt} sparse matrix to CSR ({exc})") from exc
         # the caller's CSR arrays may be kept (copy=False); a converted matrix is ours anyway
-        self._set_csr(M.indptr, M.indices, M.data, hp, share=not copy or M is not P)
+        return self._set_csr(M.indptr, M.indices, M.data, hp, share=not copy or M is not P,
+                             R=Rarr if deferred else None)
 
     def _init_successor_list(self, succ, Rarr):
         S = len(succ)
@@ -446,7 +499,7 @@ class TabularMDP:
             A = len(succ[0])
         except TypeError as exc:
             raise TypeError("P: a successor list needs succ[s][a] = (next_states, probs)") from exc
-        self._set_sizes(S, A, Rarr, f"the successor list of {S} states x {A} actions")
+        self._set_sizes(S, A, Rarr, lambda: f"the successor list of {S} states x {A} actions")
         indptr = [0]
         indices: list[np.ndarray] = []
         data: list[np.ndarray] = []
@@ -476,12 +529,16 @@ class TabularMDP:
                       np.concatenate(indices) if indices else np.zeros(0, np.int64),
                       np.concatenate(data) if data else np.zeros(0), 1)
 
-    def _set_csr(self, indptr, indices, data, hp, share: bool = False):
+    def _set_csr(self, indptr, indices, data, hp, share: bool = False, R=None):
         """Validate raw CSR arrays (structure, index range, values) in one pass and keep them in scipy's canonical
         form (sorted, duplicates summed). With ``share``, arrays that already are canonical, C-contiguous, float64
         (``data``) and of the stored index dtype (``indices``, :func:`_index_dtype`), in memory NumPy owns, are
         validated in place and kept as they are (then frozen read-only, :func:`_freeze_shared`; only the row pointers
-        are copied, as int64); anything else is validated while being copied."""
+        are copied, as int64); anything else is validated while being copied.
+
+        ``R``, when given, is the caller's unchecked rewards (see :func:`_deferred_rewards`): the in-place check
+        copies them and checks their finiteness first, in the same compiled call, raising R's error before any of
+        ``P``'s; the checked copy is returned (None when that check did not run: the caller checks ``R`` then)."""
         S, A = self._S, self._A
         nrows = hp * S * A
         indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
@@ -505,16 +562,30 @@ class TabularMDP:
                              "must be 0")
         stored = min(indices.shape[0], data.shape[0])
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
-        nnz = stored if int(indptr[-1]) > stored else max(int(indptr[-1]), 0)
+        last = int(indptr[-1])
+        nnz = stored if last > stored else max(last, 0)
         chains = ((_numpy_owned_chain(data, prefix=True), _numpy_owned_chain(indices, prefix=True)) if share
                   else (None, None))
+        R_out = None
         if (None not in chains and data.dtype == np.float64 and indices.dtype == _index_dtype(S)
                 and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
-            if _V.csr_check_shared(indptr, indices, data[:nnz], S, ROW_SUM_ATOL):
-                self._shared += list(chains)
-                self._hp = hp
-                self._sp = _Sparse(readonly(indptr.astype(np.int64)), readonly(indices[:nnz]), readonly(data[:nnz]))
-                return
+            data_k, indices_k = data[:nnz], indices[:nnz]  # new views: marking them read-only leaves the caller's
+            if R is None:
+                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL)
+            else:
+                R_out = np.empty(R.size)
+                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, R.reshape(-1), R_out)
+                R_out = R_out.reshape(R.shape)  # a view of our own array
+                if code >= 0:
+                    raise _nonfinite_error(R_out, code, "R")
+            if code == _V.SHARED_OK:
+                self._shared.extend(zip(chains, (data_k, indices_k)))
+                _set(self, "_hp", hp)
+                indptr = indptr.astype(np.int64)
+                for a in (indptr, indices_k, data_k):
+                    a.setflags(write=False)
+                _set(self, "_sp", _Sparse(indptr, indices_k, data_k))
+                return R_out
             # a defect or a non-canonical row: the copying pass below finds and names it (or canonicalises)
         indptr = indptr.astype(np.int64)
         out_ix = np.empty(nnz, dtype=_index_dtype(S))
@@ -549,8 +620,9 @@ class TabularMDP:
             if r >= 0:
                 lo, hi = int(indptr[r]), int(indptr[r + 1])
                 raise _row_defect(out_dt[lo:hi], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, out_ix[lo:hi])
-        self._hp = hp
-        self._sp = _Sparse(readonly(indptr), readonly(out_ix), readonly(out_dt))
+        _set(self, "_hp", hp)
+        _set(self, "_sp", _Sparse(readonly(indptr), readonly(out_ix), readonly(out_dt)))
+        return R_out
 
     def _parse_mu0(self, mu0) -> np.ndarray:
         S = self._S
@@ -575,9 +647,7 @@ class TabularMDP:
 
     # ------------------------------------------------------------------ immutability
     def __setattr__(self, key, value):
-        if getattr(self, "_frozen", False):
-            raise AttributeError("TabularMDP is immutable; use .with_rewards(...) or build a new one")
-        object.__setattr__(self, key, value)
+        raise AttributeError("TabularMDP is immutable; use .with_rewards(...) or build a new one")
 
     def _timing_kwargs(self) -> dict:
         """``{"horizon": H}`` or ``{"gamma": gamma}``, to rebuild an MDP of the same kind."""
@@ -688,17 +758,18 @@ class TabularMDP:
 
         The caller's arrays were frozen at construction, but NumPy lets the array that owns the memory be made
         writable again or be resized, and a writable view taken before construction stays writable. So: every
-        frozen root must still be read-only at the same address and size, and a shared CSR kernel's next-state
-        indices must still lie in ``[0, S)`` (one pass over them, as unsigned integers, so that negative indices
-        count as out of range; this is what keeps compiled kernels from reading out of bounds).
+        frozen root must still be read-only, of the same size and at the address of the model's view of it (see
+        :func:`_freeze_shared`), and a shared CSR kernel's next-state indices must still lie in ``[0, S)`` (one pass
+        over them, as unsigned integers, so that negative indices count as out of range; this is what keeps
+        compiled kernels from reading out of bounds).
 
         Raises
         ------
         ValueError
             Naming ``P``, when either condition fails.
         """
-        for root, addr, nbytes in self._shared:
-            if root.flags.writeable or root.nbytes != nbytes or root.__array_interface__["data"][0] != addr:
+        for root, kept, nbytes in self._shared:
+            if root.flags.writeable or root.nbytes != nbytes or (nbytes and _address(root) != _address(kept)):
                 raise ValueError("P: the caller's array this model keeps without a copy was made writable again or "
                                  "resized after construction, so its entries may no longer be the validated ones; "
                                  "build the model with copy=True to keep a private copy")
@@ -824,6 +895,9 @@ class TabularMDP:
         hom = "homogeneous" if self.time_homogeneous else "inhomogeneous"
         nm = f"{self._name!r}, " if self._name else ""
         return f"TabularMDP({nm}S={self._S}, A={self._A}, {kind}, {form}, {hom})"
+
+
+_set = object.__setattr__  # how TabularMDP's construction sets its attributes (its own __setattr__ refuses)
 
 
 def _rebuild(P, R, kw, mu0, name):
