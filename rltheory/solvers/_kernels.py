@@ -536,8 +536,8 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration).
 
     The rows of the policy, ``P_pi`` (S x S, A times smaller than ``P2``), are gathered once and the ``m``
-    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
-    QuantEcon's at S = 2000, A = 8 before)."""
+    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A. (``solve`` runs the dense
+    MPI through :func:`solve_dense_mpi_certified`, which reads the policy's rows in place instead.)"""
     S = R.shape[0]
     A = R.shape[1]
     if m == 0:
@@ -860,8 +860,8 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
 # each policy is evaluated until the MacQueen-Porteus bounds of its value are tight (or ``m`` sweeps), the
 # evaluation ends at the midpoint of those bounds, and every greedy step doubles as the certificate of the
 # iterate it was applied to (:func:`greedy_residual_bound`), so that the solve needs no separate verification
-# sweep when that certificate already meets the tolerance. The policy's rows are read in place (no copy of
-# ``P_pi``: copying it costs about as much as the sweeps it would serve).
+# sweep when that certificate already meets the tolerance. The policy's rows are read in place: a copy of
+# ``P_pi`` would read and write as many bytes as a few of the sweeps it serves.
 
 
 @njit(cache=True)

@@ -274,10 +274,11 @@ _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mp
 # of at least ``AUTO_MPI_MIN_DENSE`` entries, VI otherwise. Why: a dense greedy sweep reads the whole (S*A, S)
 # kernel and is memory bound at these sizes, while the dense MPI evaluates each policy on its own rows (1/A of the
 # kernel) until the value bounds are tight and lets its last greedy sweep certify the result, so on the
-# well-mixing Garnets it needs about two greedy sweeps where VI needs several plus a verification sweep; on the
-# slow-mixing chains its evaluation stops early and it stays close to VI. Below that size (and on sparse kernels,
-# where MPI's policy sweeps pay for the greedy sweeps they save) VI and MPI are within noise of each other and
-# VI keeps the smallest set of compiled kernels; PI (a linear solve per step) is the slowest everywhere. Re-run
+# well-mixing Garnets it needs about two greedy sweeps where VI needs several plus a verification sweep; on a
+# slow-mixing chain (RiverSwim stored dense, full profile) its evaluation stops after a few sweeps
+# (``EVAL_MIN_CONTRACTION`` in ``_kernels``) and it stays close to VI. Below that size MPI gains little (a Python
+# loop drives it) and VI keeps the smallest set of compiled kernels; on sparse kernels VI and the sparse MPI (fixed
+# ``mpi_sweeps``) are within noise of each other; PI (a linear solve per step) is the slowest everywhere. Re-run
 # that section when the kernels change.
 #: ``method="auto"`` for discounted MDPs below ``AUTO_MPI_MIN_DENSE`` and for sparse ones (see the comment above).
 AUTO_RULE = "vi"
