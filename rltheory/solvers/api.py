@@ -276,14 +276,14 @@ _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mp
 # kernel) until the value bounds are tight and lets its last greedy sweep certify the result, so on the
 # well-mixing Garnets it needs about two greedy sweeps where VI needs several plus a verification sweep; on a
 # slow-mixing chain (RiverSwim stored dense, full profile) its evaluation stops after a few sweeps
-# (``EVAL_MIN_CONTRACTION`` in ``_kernels``) and it stays close to VI. Below that size MPI gains little (a Python
-# loop drives it) and VI keeps the smallest set of compiled kernels; on sparse kernels VI and the sparse MPI (fixed
-# ``mpi_sweeps``) are within noise of each other; PI (a linear solve per step) is the slowest everywhere. Re-run
-# that section when the kernels change.
+# (``EVAL_MIN_CONTRACTION`` in ``_kernels``) and it stays close to VI. Below that size (RiverSwim S = 100, dense)
+# the Python loop that drives MPI costs more than the greedy sweeps it saves; on sparse kernels VI and the sparse
+# MPI (fixed ``mpi_sweeps``) are within noise of each other; PI (a linear solve per step) is the slowest
+# everywhere. Re-run that section when the kernels change.
 #: ``method="auto"`` for discounted MDPs below ``AUTO_MPI_MIN_DENSE`` and for sparse ones (see the comment above).
 AUTO_RULE = "vi"
 #: Entries ``S * A * S`` of a dense kernel from which ``method="auto"`` uses MPI (see the comment above).
-AUTO_MPI_MIN_DENSE = K.PARALLEL_MIN_DENSE
+AUTO_MPI_MIN_DENSE = 2**16
 
 
 def _auto_method(mdp: TabularMDP) -> str:
