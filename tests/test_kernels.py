@@ -175,3 +175,65 @@ def test_parallel_dense_solve_is_the_serial_one_bit_for_bit(S, A, gamma, seed):
     par = K.solve_dense_certified_par(P2, R, gamma, 1e-8, 10**6, rho, K.PATIENCE, 1e-12)
     for a, b in zip(serial, par):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def _ref_policy_evaluation(P, R, gamma, pi, V, tol, m):
+    """NumPy reference of ``evaluate_policy_dense``: sweeps of T_pi with its two stopping rules, then the shift to
+    the midpoint of the MacQueen-Porteus bounds."""
+    S = R.shape[0]
+    Ppi, rpi = P[np.arange(S), pi], R[np.arange(S), pi]
+    V = V.copy()
+    k, prev, lo, hi = 0, np.inf, 0.0, 0.0
+    while k < m:
+        Vn = rpi + gamma * Ppi @ V
+        lo, hi = (Vn - V).min(), (Vn - V).max()
+        V = Vn
+        k += 1
+        if gamma * (hi - lo) <= tol * (1 - gamma) or hi - lo > K.EVAL_MIN_CONTRACTION * prev:
+            break
+        prev = hi - lo
+    if k:
+        V = V + gamma * 0.5 * (lo + hi) / (1 - gamma)
+    return V, k
+
+
+@given(st.integers(1, 45), st.integers(1, 6), st.sampled_from([0.5, 0.95, 0.999]), st.integers(0, 2**31 - 1),
+       st.integers(0, 8))
+def test_policy_sweeps_and_evaluation_match_numpy(S, A, gamma, seed, m):
+    """The dense MPI's policy sweeps read the policy's rows in place; they equal T_pi, and the multithreaded twins
+    equal the serial kernels bit for bit (blocks start on four-state boundaries)."""
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(S, 0.5), size=(S, A))
+    R = rng.normal(size=(S, A))
+    P2 = P.reshape(S * A, S)
+    pi = rng.integers(0, A, size=S)
+    V = rng.normal(size=S)
+    ref = R[np.arange(S), pi] + gamma * P[np.arange(S), pi] @ V
+    Vn, Vp = np.empty(S), np.empty(S)
+    lo, hi = K.policy_sweep_dense(P2, R, gamma, pi, V, Vn)
+    assert np.allclose(Vn, ref, rtol=1e-12, atol=1e-12)
+    assert lo == (Vn - V).min() and hi == (Vn - V).max()
+    assert K.policy_sweep_dense_par(P2, R, gamma, pi, V, Vp) == (lo, hi) and np.array_equal(Vp, Vn)
+    tol = 10.0 ** rng.integers(-12, 0)
+    Vs, Vq = V.copy(), V.copy()
+    k = K.evaluate_policy_dense(P2, R, gamma, pi, Vs, tol, m)
+    Vr, kr = _ref_policy_evaluation(P, R, gamma, pi, V, tol, m)
+    assert k == kr and np.allclose(Vs, Vr, rtol=1e-10, atol=1e-10)
+    assert K.evaluate_policy_dense(P2, R, gamma, pi, Vq, tol, m, True) == k and np.array_equal(Vq, Vs)
+    assert np.array_equal(K.myopic_policy(R), R.argmax(1))
+
+
+@given(st.integers(1, 45), st.integers(1, 6), st.sampled_from([0.5, 0.95, 0.999]), st.integers(0, 2**31 - 1),
+       st.sampled_from([0, 1, 5, 20]))
+def test_parallel_dense_mpi_is_the_serial_one_bit_for_bit(S, A, gamma, seed, m):
+    """Like the value iteration above: the dense MPI with the multithreaded sweeps returns the serial run's V, Q,
+    policy, error bound, greedy steps and stall flag exactly."""
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(S, 0.5), size=(S, A))
+    R = rng.normal(size=(S, A)) * 10.0 ** rng.integers(-3, 4)
+    P2 = P.reshape(S * A, S)
+    rho = K.max_row_sum(P2)
+    serial = K.solve_dense_mpi_certified(P2, R, gamma, 1e-8, 10**6, m, rho, K.PATIENCE_MPI, 1e-12)
+    par = K.solve_dense_mpi_certified(P2, R, gamma, 1e-8, 10**6, m, rho, K.PATIENCE_MPI, 1e-12, True)
+    for a, b in zip(serial, par):
+        assert np.array_equal(np.asarray(a), np.asarray(b))

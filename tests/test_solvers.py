@@ -1,6 +1,7 @@
 """Properties of the exact solvers over random MDPs (hypothesis), plus closed-form examples."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -294,3 +295,22 @@ def test_solve_dense_is_the_same_with_and_without_threads(monkeypatch):
     for f in ("V", "Q", "policy"):
         assert np.array_equal(getattr(par, f), getattr(ser, f))
     assert (par.error_bound, par.nit) == (ser.error_bound, ser.nit)
+
+
+def test_auto_uses_mpi_on_large_dense_kernels_only():
+    """``auto`` = MPI from AUTO_MPI_MIN_DENSE dense entries on (the rule measured by benchmarks/run.py), VI below
+    and on sparse kernels; every choice certified to tol and equal to policy iteration's answer within the bounds."""
+    from rltheory.solvers import api
+
+    rng = np.random.default_rng(5)
+    S_big = int(np.ceil(np.sqrt(api.AUTO_MPI_MIN_DENSE / 4)))
+    for S, sparse, expected in ((S_big, False, "mpi"), (30, False, "vi"), (S_big, True, "vi")):
+        P = rng.dirichlet(np.full(S, 0.3), size=(S, 4))
+        R = rng.random((S, 4))
+        mdp = TabularMDP(sp.csr_matrix(P.reshape(S * 4, S)) if sparse else P, R, gamma=0.95)
+        res = solve(mdp, tol=1e-8)
+        assert res.method == expected
+        assert res.converged and res.error_bound <= 1e-8
+        ref = solve(mdp, method="pi")
+        assert np.array_equal(res.policy, ref.policy)
+        assert np.abs(res.V - ref.V).max() <= res.error_bound + ref.error_bound

@@ -60,6 +60,31 @@ def _fill(dst, value):
 
 
 @njit(cache=True, fastmath=_FM)
+def _dot4(r0, r1, r2, r3, x):
+    """``(r0 . x, r1 . x, r2 . x, r3 . x)`` in one pass over ``x``: four independent accumulators keep more loads
+    in flight than one row at a time."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    for t in range(x.shape[0]):
+        v = x[t]
+        a0 += r0[t] * v
+        a1 += r1[t] * v
+        a2 += r2[t] * v
+        a3 += r3[t] * v
+    return a0, a1, a2, a3
+
+
+@njit(cache=True, fastmath=_FM)
+def _dot1(r, x):
+    acc = 0.0
+    for t in range(x.shape[0]):
+        acc += r[t] * x[t]
+    return acc
+
+
+@njit(cache=True)
 def _matvec(M, x, out):
     """``out = M @ x`` for a C-contiguous (rows, n) array, four rows at a time on the calling thread.
 
@@ -68,30 +93,13 @@ def _matvec(M, x, out):
     each call then waits a scheduler time slice for a descheduled worker, far longer than a mid-sized sweep
     (``benchmarks/run.py``, section ``e2e`` with default BLAS threads). One thread streaming the rows reaches
     the memory bandwidth of the dense sweeps (section ``dense``: the sweep against the BLAS matvec)."""
-    n = M.shape[1]
     m = M.shape[0]
     r = 0
-    while r + 3 < m:  # four rows per pass over x: four independent accumulators keep more loads in flight
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for t in range(n):
-            v = x[t]
-            a0 += M[r, t] * v
-            a1 += M[r + 1, t] * v
-            a2 += M[r + 2, t] * v
-            a3 += M[r + 3, t] * v
-        out[r] = a0
-        out[r + 1] = a1
-        out[r + 2] = a2
-        out[r + 3] = a3
+    while r + 3 < m:
+        out[r], out[r + 1], out[r + 2], out[r + 3] = _dot4(M[r], M[r + 1], M[r + 2], M[r + 3], x)
         r += 4
     while r < m:
-        acc = 0.0
-        for t in range(n):
-            acc += M[r, t] * x[t]
-        out[r] = acc
+        out[r] = _dot1(M[r], x)
         r += 1
 
 
@@ -528,8 +536,8 @@ def partial_evaluation_dense(P2, R, gamma, pi, V, m):
     """``m`` applications of ``T_pi V = r_pi + gamma P_pi V`` in place (modified policy iteration).
 
     The rows of the policy, ``P_pi`` (S x S, A times smaller than ``P2``), are gathered once and the ``m``
-    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A (measured 4x slower MPI than
-    QuantEcon's at S = 2000, A = 8 before)."""
+    sweeps are matvecs (:func:`_matvec`) on them: each sweep reads S^2 numbers, not S^2 A. (``solve`` runs the dense
+    MPI through :func:`solve_dense_mpi_certified`, which reads the policy's rows in place instead.)"""
     S = R.shape[0]
     A = R.shape[1]
     if m == 0:
@@ -844,6 +852,132 @@ def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m,
                                PATIENCE if patience is None else patience, noise)
 
 
+
+# ------------------------------------------------------------ dense MPI with evaluation bounds
+#
+# Modified policy iteration on a dense kernel, organised around memory traffic. A greedy step reads the whole
+# (S*A, S) kernel; a sweep of the policy's own rows reads ``1/A`` of it. So the greedy steps are what to save:
+# each policy is evaluated until the MacQueen-Porteus bounds of its value are tight (or ``m`` sweeps), the
+# evaluation ends at the midpoint of those bounds, and every greedy step doubles as the certificate of the
+# iterate it was applied to (:func:`greedy_residual_bound`), so that the solve needs no separate verification
+# sweep when that certificate already meets the tolerance. The policy's rows are read in place: a copy of
+# ``P_pi`` would read and write as many bytes as a few of the sweeps it serves.
+
+
+@njit(cache=True)
+def _policy_matvec(P2, A, pi, lo, hi, x, out):
+    """``out[s] = sum_t P2[s A + pi(s), t] x[t]`` for ``s`` in ``lo..hi-1``, four states at a time (the rows of
+    the policy, read where they are; the dot products of :func:`_matvec`)."""
+    s = lo
+    while s + 3 < hi:
+        out[s], out[s + 1], out[s + 2], out[s + 3] = _dot4(P2[s * A + pi[s]], P2[(s + 1) * A + pi[s + 1]],
+                                                           P2[(s + 2) * A + pi[s + 2]], P2[(s + 3) * A + pi[s + 3]], x)
+        s += 4
+    while s < hi:
+        out[s] = _dot1(P2[s * A + pi[s]], x)
+        s += 1
+
+
+@njit(cache=True)
+def _policy_block(P2, R, gamma, pi, lo, hi, V, Vn):
+    """``Vn = T_pi V = r_pi + gamma P_pi V`` on states ``lo..hi-1``; returns the block's ``(min, max)`` of
+    ``Vn - V``."""
+    A = R.shape[1]
+    _policy_matvec(P2, A, pi, lo, hi, V, Vn)
+    dlo = np.inf
+    dhi = -np.inf
+    for s in range(lo, hi):
+        v = R[s, pi[s]] + gamma * Vn[s]
+        d = v - V[s]
+        if d < dlo:
+            dlo = d
+        if d > dhi:
+            dhi = d
+        Vn[s] = v
+    return dlo, dhi
+
+
+@njit(cache=True)
+def policy_sweep_dense(P2, R, gamma, pi, V, Vn):
+    """One sweep ``Vn = T_pi V`` of a deterministic policy on the (S*A, S) view ``P2``; returns
+    ``(min, max)`` of ``Vn - V``."""
+    return _policy_block(P2, R, gamma, pi, 0, R.shape[0], V, Vn)
+
+
+@njit(cache=True, parallel=True)
+def policy_sweep_dense_par(P2, R, gamma, pi, V, Vn):
+    """Multithreaded :func:`policy_sweep_dense` (states in blocks over threads, every row summed by the same
+    four-state loop in the same order as the serial sweep: same values bit for bit)."""
+    S = R.shape[0]
+    nb = max(1, min(S // 4, 64))
+    out = np.empty((nb, 2))
+    for b in prange(nb):
+        lo = (b * S // nb) // 4 * 4
+        hi = S if b == nb - 1 else ((b + 1) * S // nb) // 4 * 4
+        d0, d1 = _policy_block(P2, R, gamma, pi, lo, hi, V, Vn)
+        out[b, 0] = d0
+        out[b, 1] = d1
+    dlo = np.inf
+    dhi = -np.inf
+    for b in range(nb):
+        dlo = min(dlo, out[b, 0])
+        dhi = max(dhi, out[b, 1])
+    return dlo, dhi
+
+
+#: The policy evaluation of :func:`solve_dense_mpi_certified` also stops after a sweep that shrinks the span of
+#: ``T_pi V - V`` by less than this factor (``prev`` in :func:`_evaluation_done`): on slow-mixing kernels the
+#: evaluation sweeps then contract no faster than greedy sweeps, and the policy, not its value, is what improves
+#: slowly (measured by ``benchmarks/run.py``, section ``convergence``, on the RiverSwim chains).
+EVAL_MIN_CONTRACTION = 0.5
+
+
+def _evaluation_done(gamma, lo, hi, tol, prev):
+    """Stopping rule of the policy evaluation after a sweep with ``T_pi V - V`` in ``[lo, hi]``: the
+    MacQueen-Porteus bounds of ``V^pi`` are ``gamma/(1-gamma) (hi - lo)`` wide, stop once that is ``<= tol``; or
+    the span ``hi - lo`` is above ``EVAL_MIN_CONTRACTION`` times the previous sweep's ``prev``."""
+    return gamma * (hi - lo) <= tol * (1.0 - gamma) or hi - lo > EVAL_MIN_CONTRACTION * prev
+
+
+def evaluate_policy_dense(P2, R, gamma, pi, V, tol, m, parallel=False):
+    """At most ``m`` sweeps of ``T_pi`` on ``V`` in place, fewer once the MacQueen-Porteus bounds on ``V^pi``
+    are at most ``tol`` wide or a sweep contracts them too little (:func:`_evaluation_done`); ``V`` then moves to
+    the midpoint of the last bounds: with ``T_pi V - V`` in ``[lo, hi]`` (``V`` the last sweep's input)
+    ``T_pi V + gamma/(1-gamma) lo <= V^pi <= T_pi V + gamma/(1-gamma) hi`` (Puterman 1994, Thm 6.6.2 applied to
+    the single policy ``pi``). Returns the number of sweeps.
+
+    A Python loop around :func:`policy_sweep_dense` (``parallel``: :func:`policy_sweep_dense_par`, same values;
+    parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`): the solver uses it on large
+    kernels, where a sweep costs far more than the call."""
+    sweep = policy_sweep_dense_par if parallel else policy_sweep_dense
+    Vn = np.empty(R.shape[0])
+    cur = V
+    k = 0
+    lo = hi = 0.0
+    prev = np.inf
+    while k < m:
+        lo, hi = sweep(P2, R, gamma, pi, cur, Vn)
+        cur, Vn = Vn, cur
+        k += 1
+        if _evaluation_done(gamma, lo, hi, tol, prev):
+            break
+        prev = hi - lo
+    if k:
+        _shift(cur, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+    if cur is not V:
+        _copy(V, cur)
+    return k
+
+
+@njit(cache=True)
+def myopic_policy(R):
+    """``argmax_a R(s, a)`` (smallest action on ties): the greedy policy of a constant value function."""
+    S = R.shape[0]
+    pi = np.empty(S, dtype=np.int64)
+    for s in range(S):
+        pi[s] = _argmax_row(R[s])[0]
+    return pi
+
 # ------------------------------------------------------------- certificates, rounding included
 #
 # ``error_bound`` must hold for the float64 V a solver returns, not for an exact-arithmetic iterate. The
@@ -974,6 +1108,32 @@ def _residual_tail(n, Rmax, Vmax, rho_hi, resid):
 
 
 @njit(cache=True)
+def _backup_error2(n, Rmax, Vbmax, gamma, rho_hi):
+    """Twice ``eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|)`` (inflated by ``4u``): ``eps`` bounds
+    ``|fl(R + gamma P Vb) - (R + gamma P Vb)|`` entrywise for any summation order (Higham 2002, Sec. 3.1)."""
+    u = UNIT_ROUNDOFF
+    g = (n + 3) * u / (1.0 - (n + 3) * u)
+    return 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + 4.0 * u)
+
+
+@njit(cache=True)
+def _loose_residual(rp, eps2):
+    """Upper bound on ``||T V - V||_inf`` from ``rp = max_s |max_a Q^(s, .) - V(s)|`` (computed in float64 from
+    ``Q^ = fl(R + gamma P V)``) and :func:`_backup_error2`: ``(rp + eps2 / 2) (1 + 4u)``."""
+    return (rp + 0.5 * eps2) * (1.0 + 4.0 * UNIT_ROUNDOFF)
+
+
+@njit(cache=True)
+def greedy_residual_bound(R, V, lo, hi, gamma, rho_hi, n):
+    """The shortcut bound of :func:`certify_dense` for ``V`` from a fused greedy sweep of ``V``
+    (:func:`bellman_sweep_dense` or its multithreaded twin, ``n`` entries per row), whose ``Vn - V`` lies in
+    ``[lo, hi]``: the sweep computes ``Vn(s) = max_a Q^(s, a)`` with ``Q^ = fl(R + gamma P V)`` and ``lo``, ``hi``
+    from ``fl(Vn - V)``, exactly the quantities of the shortcut, so the same bound on ``||T V - V||_inf``
+    holds (rounding included) without a separate verification sweep."""
+    return _loose_residual(max(-lo, hi), _backup_error2(n, _max_abs(R), _max_abs(V), gamma, rho_hi))
+
+
+@njit(cache=True)
 def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     """Rigorous upper bound on ``||T V - V||_inf`` for float64 arrays, rounding included; fills ``Q``.
 
@@ -1007,8 +1167,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
     Rf = R.reshape(S * A)
     for k in range(S * A):
         Qf[k] = Rf[k] + gamma * Qf[k]
-    g = (n + 3) * u / (1.0 - (n + 3) * u)
-    eps2 = 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + u4)
+    eps2 = _backup_error2(n, Rmax, Vbmax, gamma, rho_hi)
     if target > 0.0:
         rp = 0.0
         for s in range(S):
@@ -1017,7 +1176,7 @@ def certify_dense(P2, R, Vb, Vc, gamma, rho_hi, Q, target=0.0):
                 if Q[s, a] > m:
                     m = Q[s, a]
             rp = max(rp, abs(m - Vc[s]))
-        rp = (rp + 0.5 * eps2) * (1.0 + u4)
+        rp = _loose_residual(rp, eps2)
         if contraction_bound(rp, gamma, rho_hi) <= target:
             return rp
     resid = 0.0
@@ -1183,7 +1342,7 @@ def _serial_iterate(model, R, gamma, m, patience, noise):
     :func:`_iterate` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
     def iterate(V, ktol, left):
         V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise)
-        return V, diff, k
+        return V, diff, k, None
 
     return iterate
 
@@ -1191,8 +1350,10 @@ def _serial_iterate(model, R, gamma, m, patience, noise):
 def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
     """The certification rounds of :func:`solve_dense_certified` and its sparse / multithreaded versions, as a
     Python loop (the thread-parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`):
-    ``iterate(V, ktol, left) -> (V, diff, iterations)`` runs the iteration from ``V``; ``certify(V, Q)`` fills ``Q``
-    with the backup of ``V`` and returns the bound on its residual."""
+    ``iterate(V, ktol, left) -> (V, diff, iterations, certified)`` runs the iteration from ``V``; ``certify(V, Q)``
+    fills ``Q`` with the backup of ``V`` and returns the bound on its residual. ``certified`` is None, or
+    ``(Q, bound)`` when the iteration's last greedy sweep has already certified the returned ``V`` to ``tol``
+    (:func:`solve_dense_mpi_certified`): the verification sweep is then skipped."""
     S = R.shape[0]
     A = R.shape[1]
     V = np.full(S, R.min() / (1.0 - gamma))
@@ -1203,8 +1364,11 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
     stalled = False
     for _round in range(3):
         left = max_iter - it
-        V, diff, k = iterate(V, ktol, left)
+        V, diff, k, certified = iterate(V, ktol, left)
         it += k
+        if certified is not None:
+            Q, bound = certified
+            return V, Q, _argmax_rows(Q), bound, it, False
         bound = contraction_bound(certify(V, Q), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
         if bound <= tol or it >= max_iter or stalled:
@@ -1218,9 +1382,68 @@ def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noi
     rounds, certificate and returns as the serial call with ``m = -1``."""
     def iterate(V, ktol, left):
         V, _q, _p, diff, k = value_iteration_dense_par(P2, R, gamma, V, ktol, left, patience, noise)
-        return V, diff, k
+        return V, diff, k, None
 
     return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
+                             max_iter, rho_hi)
+
+
+def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, parallel=False):
+    """Modified policy iteration on a dense (S*A, S) kernel, certified: the returned ``V`` has
+    ``||V - V*||_inf <= error_bound`` (rounding included), as from :func:`solve_dense_certified`.
+
+    From the myopic policy (:func:`myopic_policy`) and ``V0 = min R / (1 - gamma)``, every greedy step is
+
+    1. evaluate the current policy: at most ``m`` sweeps of ``T_pi``, fewer once the MacQueen-Porteus bounds on
+       ``V^pi`` are at most the inner tolerance wide or stop contracting fast (``EVAL_MIN_CONTRACTION``), ending
+       at their midpoint (:func:`evaluate_policy_dense`);
+    2. one fused greedy sweep of the result ``V`` (:func:`bellman_sweep_dense`), which gives the next policy and
+       ``T V``, and certifies ``V`` itself (:func:`greedy_residual_bound`, the shortcut bound of
+       :func:`certify_dense`): if ``||V - V*|| <= tol`` follows, ``V`` is returned with ``Q = fl(R + gamma P V)``
+       and no verification sweep;
+    3. otherwise ``V <- T V`` and the stopping rule of :func:`_iterate` (MacQueen-Porteus on the greedy step,
+       float64 noise floor, ``patience`` greedy steps) decides whether to end the round at the midpoint of the
+       greedy bounds, which :func:`certify_dense` then certifies as in :func:`_certified_rounds`.
+
+    Sweeps of ``T_pi`` read ``1/A`` of the kernel (the policy's rows, in place), greedy sweeps all of it, so
+    evaluating each policy to its bounds costs a fraction of a greedy step and saves greedy steps on well-mixing
+    kernels; on slow-mixing ones the evaluation stops after a few sweeps and the method is close to value
+    iteration. ``parallel``: the multithreaded sweeps (same values).
+    Returns ``(V, Q, pi, error_bound, greedy steps, stalled)``."""
+    sweep = bellman_sweep_dense_par if parallel else bellman_sweep_dense
+    S, A = R.shape
+    n = P2.shape[1]
+    Q = np.empty((S, A))
+    policy = [myopic_policy(R)]  # the policy evaluated next, carried from round to round
+
+    def iterate(V, ktol, left):
+        V = V.copy()
+        Vn = np.empty(S)
+        pi = policy[0]
+        pin = np.empty(S, dtype=np.int64)
+        best = np.inf
+        since = 0
+        it = 0
+        lo = hi = 0.0
+        while it < left:
+            evaluate_policy_dense(P2, R, gamma, pi, V, ktol, m, parallel)
+            sweep(P2, R, V, gamma, Q, Vn, pin)
+            it += 1
+            lo, hi = _diff_range(Vn, V)
+            bound = contraction_bound(greedy_residual_bound(R, V, lo, hi, gamma, rho_hi, n), gamma, rho_hi)
+            if bound <= tol:
+                return V, hi - lo, it, (Q, bound)
+            V, Vn = Vn, V
+            pi, pin = pin, pi
+            stop, best, since = _stop(gamma, lo, hi, ktol, noise, V, best, since, patience)
+            if stop:
+                break
+        policy[0] = pi
+        if it:
+            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        return V, hi - lo, it, None
+
+    return _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma, tol,
                              max_iter, rho_hi)
 
 
@@ -1229,7 +1452,7 @@ def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m
     ``m < 0``, MPI with ``m`` sweeps otherwise); same returns."""
     def iterate(V, ktol, left):
         V, _q, _p, diff, k = _iterate_sparse_par(indptr, indices, data, R, gamma, V, m, ktol, left, patience, noise)
-        return V, diff, k
+        return V, diff, k, None
 
     return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
                                                                       Q), R, gamma, tol, max_iter, rho_hi)

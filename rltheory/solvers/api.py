@@ -202,7 +202,9 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     method : str
         Keyword-only, like every option below. ``"backward_induction"`` (alias ``"bi"``; finite horizon; exact up to rounding), ``"vi"``
         (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
-        (``"modified_policy_iteration"``, ``mpi_sweeps`` evaluation sweeps per greedy step), ``"lp"``
+        (``"modified_policy_iteration"``, ``mpi_sweeps`` evaluation sweeps per greedy step; on a dense kernel at
+        most ``mpi_sweeps``, ending early at tight bounds, see
+        :func:`rltheory.solvers._kernels.solve_dense_mpi_certified`), ``"lp"``
         (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
         Case-insensitive. ``auto``: backward induction for a finite horizon; for discounted MDPs the rule measured
@@ -219,6 +221,7 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         Largest number of sweeps (VI), greedy steps (MPI) or improvement steps (PI); reaching it gives
         ``converged=False`` and a :class:`ConvergenceWarning`.
     mpi_sweeps : int
+        Evaluation sweeps per greedy step of ``"mpi"`` (dense kernels: the largest number).
     lp_solver : str, optional
 
     Returns
@@ -263,20 +266,29 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
 #: ``solve``'s own keyword defaults: a call that keeps all of them has no argument to validate (fast path).
 _SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mpi_sweeps", "lp_solver"))
 
-# ``method="auto"`` for discounted MDPs is value iteration, a rule measured by the ``convergence`` section of
-# ``python -m benchmarks.run``: it times VI, MPI (``mpi_sweeps`` = 20) and PI to the same certified accuracy
-# (``error_bound <= 1e-8``) on dense Garnets, sparse Garnets and RiverSwim chains, and records per instance the
-# fastest method and how far ``auto`` is from it (``method_choice`` in the JSON; the target there requires
-# ``auto`` within 1.5x of the fastest on every instance). What it shows: on the well-mixing dense Garnets the
-# MacQueen-Porteus bounds close after a few VI sweeps and MPI's evaluation sweeps save little (VI fastest from
-# S = 500 on; on the smallest, S = 100, MPI can be a little faster, within the target); on the sparse Garnets VI and MPI are within noise of each other (MPI does about a sixth of
-# the greedy sweeps but pays for them in policy sweeps); on the slow-mixing chains VI is the fastest; PI (a
-# linear solve per step) is the slowest everywhere. Re-run that section when the kernels change.
-#: ``method="auto"`` for discounted MDPs (see the comment above for how it was chosen).
+# ``method="auto"`` for discounted MDPs, a rule measured by the ``convergence`` section of ``python -m benchmarks.run``:
+# it times VI, MPI (``mpi_sweeps`` = 20) and PI to the same certified accuracy (``error_bound <= 1e-8``) on dense
+# Garnets, sparse Garnets and RiverSwim chains, and records per instance the fastest method and how far ``auto`` is
+# from it (``method_choice`` in the JSON; the target there requires ``auto`` within 1.5x of the fastest on every
+# instance); the ``e2e`` section times construction + ``auto`` against QuantEcon. The rule: MPI for a dense kernel
+# of at least ``AUTO_MPI_MIN_DENSE`` entries, VI otherwise. Why: a dense greedy sweep reads the whole (S*A, S)
+# kernel and is memory bound at these sizes, while the dense MPI evaluates each policy on its own rows (1/A of the
+# kernel) until the value bounds are tight and lets its last greedy sweep certify the result, so on the
+# well-mixing Garnets it needs about two greedy sweeps where VI needs several plus a verification sweep; on a
+# slow-mixing chain (RiverSwim stored dense, full profile) its evaluation stops after a few sweeps
+# (``EVAL_MIN_CONTRACTION`` in ``_kernels``) and it stays close to VI. Below that size (RiverSwim S = 100, dense)
+# the Python loop that drives MPI costs more than the greedy sweeps it saves; on sparse kernels VI and the sparse
+# MPI (fixed ``mpi_sweeps``) are within noise of each other; PI (a linear solve per step) is the slowest
+# everywhere. Re-run that section when the kernels change.
+#: ``method="auto"`` for discounted MDPs below ``AUTO_MPI_MIN_DENSE`` and for sparse ones (see the comment above).
 AUTO_RULE = "vi"
+#: Entries ``S * A * S`` of a dense kernel from which ``method="auto"`` uses MPI (see the comment above).
+AUTO_MPI_MIN_DENSE = 2**16
 
 
 def _auto_method(mdp: TabularMDP) -> str:
+    if not mdp.is_sparse and mdp.S * mdp.A * mdp.S >= AUTO_MPI_MIN_DENSE:
+        return "mpi"
     return AUTO_RULE
 
 
@@ -329,7 +341,11 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         mm = -1 if m == "vi" else mpi_sweeps
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
-        if not mdp.is_sparse and m == "vi" and _big_dense(S, A):  # threads, entered from Python (see _kernels)
+        if not mdp.is_sparse and m == "mpi":  # evaluation to the bounds, greedy steps that certify (see _kernels)
+            V, Q, pi, bound, it, stalled = K.solve_dense_mpi_certified(mdp.P.reshape(S * A, S), R, g, tol_used,
+                                                                       max_iter, mpi_sweeps, rho, patience, noise,
+                                                                       _big_dense(S, A))
+        elif not mdp.is_sparse and m == "vi" and _big_dense(S, A):  # threads, entered from Python (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_certified_par(mdp.P.reshape(S * A, S), R, g, tol_used,
                                                                        max_iter, rho, patience, noise)
         elif not mdp.is_sparse:
