@@ -10,42 +10,42 @@ SIGNATURES = {
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          'aligned=True), int64)',
-         0.58],
+         0.35],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64)",
-         0.74],
+         0.49],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_ok_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), "
          'int64, float64)',
-         0.45],
+         0.36],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_return',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          "aligned=True), Array(float64, 1, 'C', True, aligned=True), int64)",
-         0.59],
+         0.43],
         ['rltheory.algorithms.effective_horizon._kernels',
          'k_bound_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), int64, float64, float64)",
-         0.36],
+         0.3],
         ['rltheory.algorithms.effective_horizon._kernels',
          'max_backup_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64)",
-         0.2],
+         0.15],
         ['rltheory.algorithms.effective_horizon.gorp',
          '_gorp',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, int64, "
          "int64, int64, Array(int64, 1, 'C', False, aligned=True))",
-         0.64],
+         0.51],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound._recursion',
          'failure_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
@@ -53,18 +53,18 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), bool, bool, int64, int64, int64, int64, float64, float64, "
          "Array(bool, 1, 'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         9.18],
+         7.43],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound.moments',
          'moments_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, "
          'int64)',
-         1.72],
+         1.2],
         ['rltheory.algorithms.tabular._kernels',
          'qlearning_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
-         1.17],
+         1.08],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -75,35 +75,35 @@ SIGNATURES = {
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.09],
+         0.08],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.29],
+         0.25],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
          0.27],
     ],
     'lmdp_regret': [
-        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.3],
+        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.25],
         ['rltheory.algorithms.lmdp._kernels',
          'empirical_model_kernel',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         0.38],
+         0.35],
         ['rltheory.algorithms.lmdp._kernels',
          'markov_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.28],
+         0.33],
         ['rltheory.algorithms.lmdp._kernels',
          'play_episodes',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, "
@@ -114,12 +114,12 @@ SIGNATURES = {
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.9],
+         0.92],
         ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.03],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.solvers._lmdp_kernels',
          'backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
@@ -128,7 +128,7 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
          "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         1.29],
+         1.03],
         ['rltheory.solvers._lmdp_kernels',
          'evaluate_plan_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -137,19 +137,19 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 2, 'C', False, aligned=True), int64)",
-         0.58],
+         0.46],
         ['rltheory.solvers._lmdp_kernels',
          'forward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         2.01],
+         1.9],
         ['rltheory.solvers._lmdp_kernels',
          'markov_fallback',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
          'aligned=True))',
-         0.46],
+         0.48],
         ['rltheory.solvers._lmdp_kernels',
          'moments_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -157,29 +157,29 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(int64, 1, 'C', False, aligned=True), int64)",
-         0.28],
+         0.29],
     ],
     'proof_steps': [
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.solvers._kernels',
          'evaluate_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.23],
+         0.21],
         ['rltheory.solvers._kernels',
          'next_value_variance_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.24],
+         0.19],
         ['rltheory.solvers._kernels',
          'occupancy_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-         0.33],
+         0.27],
     ],
     'rcsl_bellman': [
         ['rltheory.algorithms.rcsl.data',
@@ -192,23 +192,23 @@ SIGNATURES = {
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.09],
-        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.17],
+         0.08],
+        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.16],
         ['rltheory.solvers._kernels',
          '_iterate',
          "(UniTuple(Array(float64, 2, 'C', True, aligned=True), 1), Array(float64, 2, 'C', True, aligned=True), "
          "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64)",
-         2.84],
+         3.19],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.29],
+         0.25],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
@@ -217,15 +217,15 @@ SIGNATURES = {
          'bellman_q_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         0.33],
+         0.32],
         ['rltheory.solvers._kernels',
          'certify_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, float64, Array(float64, "
          "2, 'C', False, aligned=True), float64)",
-         1.08],
+         1.03],
         ['rltheory.solvers._kernels', 'contraction_bound', '(float64, float64, float64)', 0.0],
-        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.09],
+        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.07],
     ],
     'rfe_linear_mixture': [
         ['rltheory._backup',
@@ -233,19 +233,19 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         1.7],
+         1.21],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.34],
+         0.29],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          'aligned=True))',
-         0.29],
+         0.26],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_hf_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -256,14 +256,14 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         7.87],
+         7.1],
         ['rltheory.algorithms.reward_free.protocol',
          '_rollout',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', "
          "False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          'aligned=True))',
-         0.13],
+         0.18],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_ucrl_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -271,12 +271,12 @@ SIGNATURES = {
          "aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         2.35],
+         2.27],
         ['rltheory.models._validate',
          'max_path_return',
          "(Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, "
          "Array(float64, 1, 'C', False, aligned=True))",
-         0.22],
+         0.2],
     ],
     'submodular_rl': [
         ['rltheory.algorithms.submodular.subpo',
@@ -284,16 +284,16 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', True, aligned=True), int64, int64, int64, bool, bool, bool, int64, int64, float64, int64, int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         2.18],
+         2.31],
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.solvers.submodular',
          '_bitmask_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
          "int64, Array(float64, 2, 'C', False, aligned=True), Array(int8, 3, 'C', False, aligned=True))",
-         0.66],
+         0.67],
         ['rltheory.solvers.submodular',
          'context_policy_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
@@ -306,7 +306,7 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.18],
+         0.19],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -317,13 +317,13 @@ SIGNATURES = {
         ['rltheory.models._validate',
          'dense_first_bad_row',
          "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.09],
+         0.1],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.29],
+         0.25],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
