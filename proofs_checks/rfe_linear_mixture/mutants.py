@@ -13,7 +13,7 @@ from numba import njit
 from rltheory.algorithms.reward_free._common import sherman_morrison
 from rltheory.algorithms.reward_free.hf_ucrl_rfe import HFUCRLRFELearner, _update_step
 from rltheory._backup import lm_backward as _lm_backward
-from rltheory.solvers.linear_mixture import read_only
+from rltheory.models.tabular import readonly
 
 from ..framework import Mutant
 from .settings import C_BETA, M_ORDERS
@@ -144,7 +144,7 @@ class _ShortPlan(HFUCRLRFELearner):
         Q = np.empty((H1, self.S, self.A))
         pi = np.zeros((self.H, self.S), dtype=np.int64)
         R3s = R3 if R3.shape[0] == 1 else np.ascontiguousarray(R3[:H1])
-        _lm_backward(self.phi, read_only(np.ascontiguousarray(self.planning_theta())), R3s, H1, True, V, Q, pi[:H1])
+        _lm_backward(self.phi, readonly(self.planning_theta()), R3s, H1, True, V, Q, pi[:H1])
         return pi
 
 

@@ -15,32 +15,10 @@ import numpy as np
 
 from .._backup import lm_backward
 from ..models.linear_mixture import LinearMixtureMDP
+from ..models.tabular import readonly
 from .api import SolveResult
 
 __all__ = ["solve_linear_mixture", "linear_mixture_value", "suboptimality"]
-
-
-def read_only(a: np.ndarray) -> np.ndarray:
-    """``a`` itself if it is read-only, else a read-only view of it (no copy).
-
-    Kernels are compiled per argument type, and NumPy's write flag is part of it: passing every array of one
-    argument with the same flag (read-only, as a model's own arrays) makes one compiled signature serve all calls.
-
-    Parameters
-    ----------
-    a : ndarray
-        Any array.
-
-    Returns
-    -------
-    ndarray
-        ``a``, or a view of ``a`` with ``flags.writeable`` False.
-    """
-    if not a.flags.writeable:
-        return a
-    v = a.view()
-    v.flags.writeable = False
-    return v
 
 
 def _check_mdp(mdp):
@@ -72,7 +50,7 @@ def solve_linear_mixture(mdp: LinearMixtureMDP, rewards=None, theta=None, *, cli
     """
     _check_mdp(mdp)
     R3 = mdp.rewards3(rewards)
-    th = read_only(mdp.theta_arg(theta))  # read-only as theta* is: one compiled signature of the kernel
+    th = readonly(mdp.theta_arg(theta))  # read-only as theta* is: one compiled signature of the kernel
     H, S, A = mdp.horizon, mdp.S, mdp.A
     V = np.empty((H + 1, S))
     Q = np.empty((H, S, A))

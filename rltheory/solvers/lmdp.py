@@ -41,8 +41,8 @@ import numpy as np
 
 from .._validation import check_int
 from ..models.latent import LatentMDP
+from ..models.tabular import readonly
 from ._lmdp_kernels import backward, evaluate_plan_kernel, forward, markov_fallback, moments_kernel
-from .linear_mixture import read_only
 
 __all__ = ["BeliefPlan", "BACKUPS", "plan_lmdp", "solve_lmdp", "evaluate_plan", "plan_alpha", "return_moments",
            "DEFAULT_MAX_NODES"]
@@ -176,7 +176,7 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     ValueError
         Naming ``max_nodes`` / ``max_edges`` when the reachable belief graph is larger, or the malformed argument.
     """
-    P = read_only(np.ascontiguousarray(P, dtype=np.float64))  # as a model's own P: one signature per kernel
+    P = readonly(np.ascontiguousarray(P, dtype=np.float64))  # as a model's own P: one signature per kernel
     R = np.ascontiguousarray(R, dtype=np.float64)
     prior = np.ascontiguousarray(prior, dtype=np.float64)
     H = check_int("horizon", horizon, low=1)

@@ -12,8 +12,7 @@ import numpy as np
 from numba import njit
 
 from ..._validation import check_type
-from ...models.tabular import TabularMDP
-from ...solvers.linear_mixture import read_only
+from ...models.tabular import TabularMDP, readonly
 
 
 def csr_arrays(mdp: TabularMDP):
@@ -24,7 +23,7 @@ def csr_arrays(mdp: TabularMDP):
     R = np.ascontiguousarray(mdp.R, dtype=np.float64)
     if R.ndim != 2:
         raise ValueError("mdp: effective-horizon analyses need time-homogeneous rewards (S, A)")
-    R = read_only(R)  # as the model's own rewards: one compiled signature per kernel
+    R = readonly(R)  # as the model's own rewards: one compiled signature per kernel
     return (np.ascontiguousarray(ip, dtype=np.int64), np.ascontiguousarray(ix, dtype=np.int64),
             np.ascontiguousarray(dt, dtype=np.float64), R, int(mdp.horizon),
             np.ascontiguousarray(mdp.mu0, dtype=np.float64))

@@ -40,7 +40,7 @@ import numpy as np
 from ..._sampling import cumulative
 from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
-from ...solvers.linear_mixture import read_only
+from ...models.tabular import readonly
 from ...solvers.lmdp import BACKUPS, DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, plan_arrays, plan_lmdp, solve_lmdp
 from ..result import LearnerResult
 from ._kernels import empirical_model_kernel, play_episodes, seed_numba
@@ -229,7 +229,7 @@ def lmdp_hindsight(lmdp: LatentMDP, K: int, *, seed: int, solver: str = "value",
         if initial_belief == "true":
             pr = lmdp.weights[:, None] * lmdp.mu0
         pr = np.ascontiguousarray(pr, dtype=np.float64)
-        plan = plan_arrays(read_only(Phat), R64, pr, H, known, N, *plan_args, pr.sum(axis=1), nodes_max,
+        plan = plan_arrays(readonly(Phat), R64, pr, H, known, N, *plan_args, pr.sum(axis=1), nodes_max,
                            max(4 * nodes_max, 1024))
         tv, _, off = evaluate_plan(lmdp, plan)
         starts.append(k)

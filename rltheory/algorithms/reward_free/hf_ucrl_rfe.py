@@ -80,7 +80,8 @@ from ..._backup import greedy_max, lm_backward, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
 from ..._validation import check_int, check_real, check_type
 from ...models.linear_mixture import LinearMixtureMDP
-from ...solvers.linear_mixture import read_only, solve_linear_mixture
+from ...models.tabular import readonly
+from ...solvers.linear_mixture import solve_linear_mixture
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
                       sherman_morrison, vertex_table)
 from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
@@ -742,7 +743,7 @@ class HFUCRLRFELearner:
         V = np.empty((self.H + 1, self.S))
         Q = np.empty((self.H, self.S, self.A))
         pi = np.zeros((self.H, self.S), dtype=np.int64)
-        lm_backward(self.phi, read_only(np.ascontiguousarray(self.planning_theta())), R3, self.H, True, V, Q, pi)
+        lm_backward(self.phi, readonly(self.planning_theta()), R3, self.H, True, V, Q, pi)
         return pi
 
     def certificate(self) -> float:

@@ -9,8 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from ...._validation import check_int, check_real
-from ....models.tabular import TabularMDP
-from ....solvers.linear_mixture import read_only
+from ....models.tabular import TabularMDP, readonly
 from ..analysis import PRECISION, deterministic_arrays
 from .._kernels import csr_arrays, exploration_q
 from ._constants import BINOMIAL_M_MAX, METHODS, M_START, SKIP_TOL
@@ -34,7 +33,7 @@ class _Prepared:
         if np.count_nonzero(mu0) != 1:
             raise ValueError("mdp: the tight GORP bound needs a deterministic initial state (mu0 a point mass)")
         self.s0 = s0 = int(np.flatnonzero(mu0)[0])
-        Qr, Qo, Qw, Vo = exploration_q(ip, ix, dt, read_only(Rs), T)  # read-only R, as from csr_arrays
+        Qr, Qo, Qw, Vo = exploration_q(ip, ix, dt, readonly(Rs), T)  # read-only R, as from csr_arrays
         Vo = Vo[:T].copy()
         vis = np.zeros((T, mdp.S), dtype=bool)
         vis[0, s0] = True
