@@ -123,3 +123,20 @@ def test_readme_table_is_generated_from_the_json(tiny_result):
     # every e2e ratio of the run appears in the table, as printed
     for e in e2e:
         assert f"{e['ratio']:.2f}x" in text
+    # and so does every construction ratio (time / one NumPy reduction), dense and sparse
+    assert result["construction"]
+    for c in result["construction"]:
+        assert f"{c['x_reduction']:.2f}" in text
+
+
+def test_readme_table_is_the_committed_full_run():
+    """The README's performance table is exactly what ``benchmarks.readme_table`` prints from the committed
+    ``benchmarks/results/bench-full.json`` (regenerate both together; no number is typed in by hand)."""
+    import json
+    from pathlib import Path
+
+    from benchmarks.readme_table import table
+
+    root = Path(__file__).resolve().parents[1]
+    data = json.loads((root / "benchmarks" / "results" / "bench-full.json").read_text())
+    assert table(data).strip() in (root / "README.md").read_text()
