@@ -237,3 +237,102 @@ def test_method_names_case_insensitive_and_short_repr():
     text = repr(base)
     assert text.startswith("SolveResult(method='vi'") and "error_bound=" in text and "converged=True" in text
     assert "nit=" in text and len(text) < 200 and "[" not in text
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("method", ["vi", "mpi", "pi"])
+def test_values_beyond_the_float64_range_are_refused(method, sparse):
+    """Finite rewards whose values overflow float64 (``max|R| / (1 - gamma)`` past ``VALUE_LIMIT``) cannot be
+    certified: ``solve`` refuses them, naming ``R``, instead of returning NaN values with a finite bound."""
+    P = np.eye(2)[:, None, :]
+    cases = [(np.array([[1e307], [1.0]]), 0.99), (np.array([[1e300], [-1e300]]), 1 - 1e-9)]
+    for R, g in cases:
+        mdp = TabularMDP(sp.csr_matrix(P.reshape(2, 2)) if sparse else P, R, gamma=g)
+        with pytest.raises(ValueError, match=r"^R: "):
+            solve(mdp, method=method)
+    # just inside the limit the values are finite and certified
+    from rltheory.solvers.api import VALUE_LIMIT
+
+    mdp = TabularMDP(P, np.array([[VALUE_LIMIT * 0.5 * 0.01], [1.0]]), gamma=0.99)
+    res = solve(mdp, method=method)
+    assert np.isfinite(res.V).all() and np.isfinite(res.error_bound) and res.converged
+
+
+def test_finite_horizon_overflow_is_refused():
+    P = np.full((2, 2, 2), 0.5)
+    R = np.array([[1e307, -1e307], [1e307, -1e307]])
+    with pytest.raises(ValueError, match=r"^R: .*overflow"):
+        solve(TabularMDP(P, R, horizon=100))
+
+
+@pytest.mark.parametrize("method", ["vi", "mpi", "pi"])
+@pytest.mark.parametrize("scale", [5e-324, 1e-315, 1e-310])
+def test_subnormal_rewards_keep_a_true_bound(method, scale):
+    """Near the underflow range the rounding errors are absolute (``UNDERFLOW_UNIT`` per product), which a purely
+    relative bound misses; the bound must still hold, and the default tolerance must still be reachable."""
+    rng = np.random.default_rng(0)
+    S, A = 3, 2
+    P = rng.dirichlet(np.full(S, 0.7), size=(S, A))
+    for R, g in ((scale * rng.random((S, A)), 0.9), (np.full((S, A), scale), 0.3)):
+        mdp = TabularMDP(P, R, gamma=g)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            res = solve(mdp, method=method)
+        err = _max_err(res.V, exact_discounted_v_star(mdp, res.policy))
+        assert err <= _fr(res.error_bound), (float(err), res.error_bound)
+        assert res.error_bound < 1e-300
+
+
+@st.composite
+def float_fixed_points(draw):
+    """A dense MDP with rewards far from 0 (large ``|V|``, small span) and a ``V`` at the float64 fixed point of the
+    fused sweep (value iteration run until it stops changing), or a few ulps away from it: where the residual is
+    of the size of the rounding, so a bound that drops (or mis-signs) its rounding term fails."""
+    from rltheory.solvers import _kernels as K
+
+    S = draw(st.integers(1, 6))
+    A = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    g = draw(st.sampled_from((0.9, 0.99, 0.999, 1 - 1e-6)))
+    offset = draw(st.sampled_from((1.0, 1e3, 1e8)))
+    P = rng.dirichlet(np.full(S, 0.5), size=(S, A))
+    mdp = TabularMDP(P, offset + rng.random((S, A)), gamma=g)
+    P2, R = mdp.P.reshape(S * A, S), mdp.R
+    V = np.full(S, R.min() / (1.0 - g))
+    Vn, Q, pi = np.empty(S), np.empty((S, A)), np.zeros(S, dtype=np.int64)
+    for _ in range(20000):
+        K.bellman_sweep_dense(P2, R, V, g, Q, Vn, pi)
+        if np.array_equal(Vn, V):
+            break
+        V, Vn = Vn.copy(), V
+    for _ in range(draw(st.sampled_from((0, 0, 1, 3)))):
+        V = np.nextafter(V, np.where(rng.random(S) < 0.5, np.inf, -np.inf))
+    return mdp, V
+
+
+def _exact_residual(mdp, V):
+    S, A = mdp.S, mdp.A
+    g = _fr(mdp.gamma)
+    Vf = [_fr(v) for v in V]
+    return max(abs(max(_fr(mdp.R[s, a]) + g * sum(_fr(mdp.P[s, a, t]) * Vf[t] for t in range(S))
+                       for a in range(A)) - Vf[s]) for s in range(S))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(float_fixed_points())
+def test_greedy_sweep_residual_bound_is_true_at_float_fixed_points(case):
+    """The early certificate of the dense MPI (``greedy_residual_bound``: a plain float64 sweep plus an a-priori
+    rounding term) and ``certify_dense`` both bound the exact Bellman residual of the stored floats."""
+    from rltheory.solvers import _kernels as K
+    from rltheory.solvers._bellman import _discount_rho
+
+    mdp, V = case
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    P2, R = mdp.P.reshape(S * A, S), mdp.R
+    rho = _discount_rho(mdp, S)
+    Vn, Q, pi = np.empty(S), np.empty((S, A)), np.zeros(S, dtype=np.int64)
+    K.bellman_sweep_dense(P2, R, V, g, Q, Vn, pi)
+    lo, hi = K._diff_range(Vn, V)
+    exact = _exact_residual(mdp, V)
+    assert exact <= _fr(K.greedy_residual_bound(R, V, lo, hi, g, rho, S))
+    assert exact <= _fr(K.certify_dense(P2, R, V, V, g, rho, np.empty((S, A)), 0.0))

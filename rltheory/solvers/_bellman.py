@@ -23,13 +23,17 @@ class SolveResult:
     Attributes
     ----------
     V, Q, policy : arrays
-        Optimal values, action values and a deterministic greedy policy (ties -> smallest action).
+        Optimal values, action values and a deterministic greedy policy (ties -> smallest action; PI returns its
+        last policy, which keeps its action where another one gains less than ``1e-12 max(1, max|V|)``).
     error_bound : float
         An upper bound on ``max |V - V*|`` over every entry of the returned float64 ``V``, where ``V*`` is the exact
         optimal value of the MDP as stored (its float64 ``P``, ``R``, ``gamma``), floating-point rounding included.
-        Discounted (VI, MPI, PI, LP): ``||T V - V||_inf / (1 - gamma rho)``, with the Bellman residual of the
-        returned V evaluated in compensated arithmetic (error-free transformations) and every step rounded upwards
-        (``rho`` <= ``1 + 1e-9`` bounds the row sums of P; see :func:`rltheory.solvers._kernels.certify_dense`).
+        Discounted (VI, MPI, PI, LP): ``||T V - V||_inf / (1 - gamma rho)`` rounded upwards, where the Bellman
+        residual of the returned V is bounded either from a plain float64 sweep plus an a priori bound on its
+        rounding (the shortcut of :func:`rltheory.solvers._kernels.certify_dense`, which the dense MPI applies to
+        every greedy sweep: :func:`~rltheory.solvers._kernels.greedy_residual_bound`) or, when that is too loose,
+        by evaluating it in compensated arithmetic (error-free transformations); ``rho`` <= ``1 + 1e-9`` bounds the
+        row sums of P, and absolute terms cover underflow near the subnormal range.
         Finite horizon (backward induction): an a priori bound on the rounding of every step,
         ``e_h = gamma_{n+1} (max|R_h| + rho ||V_{h+1}||) + rho e_{h+1}`` (``n`` entries per row), maximised over h.
     nit : int

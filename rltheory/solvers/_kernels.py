@@ -991,6 +991,11 @@ def myopic_policy(R):
 
 #: Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0 ** -53
+#: Smallest positive (subnormal) float64, ``eta = 2^-1074``. With gradual underflow a rounded product or quotient
+#: is ``x (1 + delta) + e`` with ``|delta| <= u`` and ``|e| <= eta / 2`` (sums and differences are exact when they
+#: underflow; Higham 2002, Sec. 2.1): the relative terms below miss ``e`` when rewards lie near the underflow range,
+#: so each bound also carries a few ``eta`` per product it covers.
+UNDERFLOW_UNIT = 2.0 ** -1074
 
 
 @intrinsic
@@ -1092,10 +1097,12 @@ def _finish_backup(sh, c, r, gamma, vs):
 
 @njit(cache=True)
 def _max_abs(x):
+    """``max |x|`` over all entries; ``inf`` when one is NaN (so that a bound built on it certifies nothing)."""
     m = 0.0
     for v in x.ravel():
-        if abs(v) > m:
-            m = abs(v)
+        a = abs(v)
+        if not a <= m:
+            m = a if a > m else np.inf
     return m
 
 
@@ -1104,16 +1111,17 @@ def _residual_tail(n, Rmax, Vmax, rho_hi, resid):
     """Upper bound on ``||T V - V||_inf`` from the kernels' running maximum ``resid`` (see :func:`certify_dense`)."""
     u = UNIT_ROUNDOFF
     delta = 8.0 * (n + 4.0) ** 2 * u * u * (Rmax + 2.0 * rho_hi * Vmax + 2.0 * Vmax)
-    return resid * (1.0 + 4.0 * u) + delta
+    return resid * (1.0 + 4.0 * u) + delta + 8.0 * (n + 4.0) * UNDERFLOW_UNIT
 
 
 @njit(cache=True)
 def _backup_error2(n, Rmax, Vbmax, gamma, rho_hi):
-    """Twice ``eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|)`` (inflated by ``4u``): ``eps`` bounds
-    ``|fl(R + gamma P Vb) - (R + gamma P Vb)|`` entrywise for any summation order (Higham 2002, Sec. 3.1)."""
+    """Twice ``eps = gamma_{n+3} (max|R| + gamma rho_hi max|Vb|) + 2 (n + 3) eta`` (inflated by ``4u``): ``eps``
+    bounds ``|fl(R + gamma P Vb) - (R + gamma P Vb)|`` entrywise for any summation order (Higham 2002, Sec. 3.1),
+    the absolute term covering the underflow of the ``n + 1`` products (:data:`UNDERFLOW_UNIT`)."""
     u = UNIT_ROUNDOFF
     g = (n + 3) * u / (1.0 - (n + 3) * u)
-    return 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + 4.0 * u)
+    return 2.0 * g * (Rmax + gamma * rho_hi * Vbmax) * (1.0 + 4.0 * u) + 4.0 * (n + 3) * UNDERFLOW_UNIT
 
 
 @njit(cache=True)
@@ -1270,7 +1278,8 @@ def backward_induction_rounding_bound(V, R, n, rho_hi):
     ``|Q^ - Q| <= gamma_{n+1} (|R_h| + sum_t P |V_{h+1}|) <= gamma_{n+1} (max|R_h| + rho_hi ||V_{h+1}||)`` =: eps_h
     (Higham 2002, Sec. 3.1; ``n`` = entries per row), ``V_h = max_a Q^_h`` exactly, and ``T_h`` is
     ``rho_hi``-Lipschitz, so ``e_h = ||V_h - V*_h|| <= eps_h + rho_hi e_{h+1}`` with ``e_H = 0``.
-    Every product and sum below is inflated by ``4u`` so that the returned float is an upper bound."""
+    Every product and sum below is inflated by ``4u`` and carries the underflow terms of :data:`UNDERFLOW_UNIT`,
+    so that the returned float is an upper bound (``inf`` when ``V`` holds a NaN or an infinite entry)."""
     u = UNIT_ROUNDOFF
     H = V.shape[0] - 1
     hr = R.shape[0]
@@ -1281,8 +1290,8 @@ def backward_induction_rounding_bound(V, R, n, rho_hi):
     best = 0.0
     for h in range(H - 1, -1, -1):
         rmax = _max_abs(R[h]) if hr > 1 else rmax0
-        eps = gn * (rmax + rho_hi * _max_abs(V[h + 1]) * infl) * infl
-        e = (eps + rho_hi * e * infl) * infl
+        eps = gn * (rmax + rho_hi * _max_abs(V[h + 1]) * infl) * infl + 2.0 * (n + 2) * UNDERFLOW_UNIT
+        e = (eps + rho_hi * e * infl) * infl + 2.0 * UNDERFLOW_UNIT
         if e > best:
             best = e
     return best
@@ -1302,13 +1311,15 @@ def max_row_len(indptr):
 @njit(cache=True)
 def contraction_bound(resid, gamma, rho_hi):
     """``resid / (1 - gamma rho_hi)`` rounded upwards (each of the four roundings inflated by 2u); ``inf`` when
-    ``gamma rho_hi`` is not certainly below 1. ``resid`` bounds ``||T V - V||_inf``, ``rho_hi`` the row sums."""
+    ``gamma rho_hi`` is not certainly below 1, or ``resid`` is not a non-negative number; plus ``4 eta`` for the
+    underflow of the three roundings (:data:`UNDERFLOW_UNIT`). ``resid`` bounds ``||T V - V||_inf``, ``rho_hi`` the
+    row sums."""
     u2 = 2.0 * UNIT_ROUNDOFF
     x = gamma * rho_hi * (1.0 + u2)
     den = (1.0 - x) * (1.0 - u2)
-    if not den > 0.0:
+    if not (den > 0.0 and resid >= 0.0):  # a NaN (or negative) residual certifies nothing
         return np.inf
-    return resid * (1.0 + u2) / den * (1.0 + u2)
+    return resid * (1.0 + u2) / den * (1.0 + u2) + 4.0 * UNDERFLOW_UNIT
 
 
 @njit(cache=True)

@@ -180,12 +180,13 @@ def _noise(n: int) -> float:
 def _tolerance(mdp: TabularMDP, tol, n: int):
     """``(tol used, float64 floor)`` for VI/MPI.
 
-    The floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2`` is about what float64 can certify: values are as large
-    as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that as rounding,
-    and the residual bound divides by ``1 - gamma`` once more."""
+    The floor ``(8 (sqrt(n) + 4) u max|R| + 32 (n + 4) eta) / (1 - gamma)^2`` is about what float64 can certify:
+    values are as large as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that
+    as rounding, and the residual bound divides by ``1 - gamma`` once more; ``eta`` (``K.UNDERFLOW_UNIT``) covers
+    the absolute underflow terms of the bounds when rewards lie near the subnormal range."""
     g = mdp.gamma
     rmax, span = K.reward_stats(mdp.R)
-    floor = 8.0 * (math.sqrt(n) + 4.0) * _U * rmax / (1.0 - g) ** 2
+    floor = (8.0 * (math.sqrt(n) + 4.0) * _U * rmax + 32.0 * (n + 4.0) * K.UNDERFLOW_UNIT) / (1.0 - g) ** 2
     if tol is None:
         scale = span if span > 0.0 else (rmax if rmax > 0.0 else 1.0)
         return max(DEFAULT_RTOL * scale, floor), floor
@@ -235,6 +236,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     ValueError
         ``gamma``: when ``gamma * max row sum of P`` is not certainly below 1 (gamma within ~1e-9 of 1 with row sums
         slightly above 1): the Bellman operator is then not a contraction in float64 terms and no bound exists.
+        ``R``: when the values would leave the float64 range (``max|R| / (1 - gamma)`` above :data:`VALUE_LIMIT`,
+        or an infinite backward-induction value), so that no bound could be certified.
     """
     if (method == "auto" or method == "backward_induction") and type(mdp) is TabularMDP and mdp._H is not None \
             and (tol, max_iter, mpi_sweeps, lp_solver) == _SOLVE_DEFAULTS:
@@ -306,7 +309,17 @@ def _solve_finite(mdp: TabularMDP) -> SolveResult:
         K.backward_induction_dense(mdp.P4(), R3, H, V, Q, pi)
         n = S
     bound = K.backward_induction_rounding_bound(V, R3, n, _rho_contract(n))
+    if not bound < math.inf:  # an infinite or NaN value: the sums over the horizon left the float64 range
+        raise ValueError(f"R: the optimal values overflow float64 over the horizon (max|R| = "
+                         f"{float(np.abs(R3).max()):.3g}, H = {H}): no error bound can be certified; rescale the "
+                         "rewards")
     return SolveResult(V, Q, pi, float(bound), 1, "backward_induction", {}, converged=True)
+
+
+#: Largest ``max|R| / (1 - gamma)`` a discounted solve accepts: a sixteenth of the largest float64, so that the
+#: values (``|V*| <= max|R| / (1 - gamma)``), the Bellman backups and the few multiples of ``max|V|`` inside the
+#: error bounds stay finite.
+VALUE_LIMIT = float(np.finfo(np.float64).max) / 16.0
 
 
 def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) -> SolveResult:
@@ -323,6 +336,10 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         raise ValueError(f"gamma: {g!r} times the largest row sum of P ({rho!r}) is not certainly below 1: the "
                          "Bellman operator is not a contraction in float64 and no error bound can be certified; "
                          "use a smaller gamma or a finite horizon")
+    r_max = float(np.abs(R).max())
+    if not r_max / (1.0 - g) <= VALUE_LIMIT:
+        raise ValueError(f"R: max|R| / (1 - gamma) = {r_max:.3g} / {1.0 - g:.3g} is beyond {VALUE_LIMIT:.3g}: the "
+                         "values and their error bound cannot be represented in float64; rescale the rewards")
     extra = {}
     if m == "pi":
         pi0 = R.argmax(axis=1).astype(np.int64)
@@ -369,6 +386,11 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                        f"improving at error_bound {bound:.3g}; the float64 floor estimate is {floor:.3g}); "
                        "pass a larger tol or leave it at its default")
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    if not (bound >= 0.0 and np.isfinite(V).all()):  # never certify a NaN or infinite value (see VALUE_LIMIT)
+        if converged:
+            warnings.warn(f"V: the {m} iterates left the float64 range; no error bound can be certified",
+                          ConvergenceWarning, stacklevel=3)
+        bound, converged = math.inf, False
     extra["converged"] = bool(converged)
     return SolveResult(V, Q, np.asarray(pi, dtype=np.int64), float(bound), int(it), m, extra, converged=converged)
 
