@@ -241,10 +241,11 @@ def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts, indptr_out):
 
 #: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads. A threaded check ends
 #: when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled (a
-#: scheduler time slice, far longer than the check of a small kernel); below this size the serial check costs about
-#: as much as the rest of ``TabularMDP``'s construction, so threads would save little and risk much.
+#: scheduler time slice, far longer than the check of a small kernel): the split is only taken while other
+#: processes leave a core idle (:func:`csr_check_threads`). Below this size the serial check is short enough that
+#: waking the worker threads would take most of what they save.
 #: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps every check on the calling thread.
-CSR_PARALLEL_MIN_NNZ = 200_000
+CSR_PARALLEL_MIN_NNZ = 50_000
 
 #: The reward arguments of :func:`csr_check_shared` when there are no rewards to check.
 NO_REWARDS = np.zeros(0)
