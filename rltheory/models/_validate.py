@@ -264,9 +264,9 @@ def csr_check_threads(nnz: int) -> int:
 
 
 def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWARDS, indptr_out=NO_POINTERS):
-    """Validate CSR arrays in place (nothing of their size is copied), together with the rewards ``R`` (copied
-    into ``R_out``); when every row passes, the row pointers are copied into the int64 ``indptr_out`` (of
-    ``indptr``'s length; :data:`NO_POINTERS` for no copy) in the same compiled call.
+    """Validate CSR arrays in place (their entries and column indices are not copied), together with the rewards
+    ``R`` (copied into ``R_out``); when every row passes, the row pointers are copied into the int64
+    ``indptr_out`` (of ``indptr``'s length; :data:`NO_POINTERS` for no copy) in the same compiled call.
 
     The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
     int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
