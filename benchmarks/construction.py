@@ -50,14 +50,21 @@ def _instance(kind: str, S: int, A: int, k, seed: int = 0):
     return P, np.array(mdp.R)
 
 
+#: True while a candidate runs with Numba held to one thread: the thread counter skips its calls without asking
+#: Numba (``get_num_threads`` takes locks, a cost that would be timed with every construction it counts).
+_HELD = [False]
+
+
 def _on_one_thread(fn):
     """``fn`` run with Numba held to one thread (restored afterwards)."""
     def run():
         n = numba.get_num_threads()
         numba.set_num_threads(1)
+        _HELD[0] = True
         try:
             return fn()
         finally:
+            _HELD[0] = False
             numba.set_num_threads(n)
     return run
 
@@ -74,7 +81,7 @@ def _observed_check_threads(seen: collections.Counter, nnz: int):
 
     def counted(n_entries):
         n = pick(n_entries)
-        if numba.get_num_threads() > 1:  # the default-threads candidate, not the one held to one thread
+        if not _HELD[0]:  # the default-threads candidate, not the one held to one thread
             seen[n] += 1
         return n
 

@@ -59,11 +59,11 @@ def core_free() -> bool:
         ``/proc/stat`` minus this process's CPU time, over the wall time. Without ``/proc``, or with no recent
         sample, the 1-minute load average decides (``load <= n_cpu - 0.5``); True where neither is known.
     """
-    n_cpu = os.cpu_count() or 1
     now = time.monotonic()
     last = _last
     if last["t"] is not None and now - last["t"] < _MIN_INTERVAL:
         return last["free"]
+    n_cpu = os.cpu_count() or 1  # not before the early return: glibc reads it from a file on every call
     busy = _machine_busy_seconds()
     t_own = os.times()
     own = t_own[0] + t_own[1]

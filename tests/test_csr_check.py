@@ -104,8 +104,14 @@ def check_case(case):
     indptr, indices, data = build(case)
     want = reference(indptr, indices, data, case["S"], ATOL)
     args = (indptr, indices, data, case["S"], ATOL)
-    assert (V._csr_check_shared_serial(*args, V.NO_REWARDS, V.NO_REWARDS) == V.SHARED_OK) is want, case
-    assert bool(V._csr_check_shared_par(*args, case["parts"])) is want, case
+    # an accepted kernel's pointers are copied into the int64 array the model then keeps
+    out = np.full(indptr.shape[0], -7, dtype=np.int64)
+    assert (V._csr_check_shared_serial(*args, V.NO_REWARDS, V.NO_REWARDS, out) == V.SHARED_OK) is want, case
+    assert not want or np.array_equal(out, indptr), case
+    out = np.full(indptr.shape[0], -7, dtype=np.int64)
+    assert bool(V._csr_check_shared_par(*args, case["parts"], out)) is want, case
+    assert not want or np.array_equal(out, indptr), case
+    assert bool(V._csr_check_shared_par(*args, case["parts"], V.NO_POINTERS)) is want, case
     assert (V.csr_check_shared(*args) == V.SHARED_OK) is want, case
 
 

@@ -204,18 +204,30 @@ SHARED_REJECTED = -2  # a defect or a non-canonical row somewhere: the copying p
 
 
 @njit(cache=True)
-def _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out):
-    """:func:`csr_check_shared` on one thread (rewards first, then every row)."""
+def _copy_pointers(indptr, indptr_out):
+    """Copy ``indptr`` into the int64 ``indptr_out`` when it has the same length (else leave it: no copy asked)."""
+    if indptr_out.shape[0] == indptr.shape[0]:
+        for r in range(indptr.shape[0]):
+            indptr_out[r] = indptr[r]
+
+
+@njit(cache=True)
+def _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out, indptr_out):
+    """:func:`csr_check_shared` on one thread (rewards first, then every row, then the copy of the pointers)."""
     i = _copy_first_nonfinite(R, R_out)
     if i >= 0:
         return i
-    return SHARED_OK if _csr_rows_ok(indptr, indices, data, S, atol, 0, indptr.shape[0] - 1) else SHARED_REJECTED
+    if not _csr_rows_ok(indptr, indices, data, S, atol, 0, indptr.shape[0] - 1):
+        return SHARED_REJECTED
+    _copy_pointers(indptr, indptr_out)
+    return SHARED_OK
 
 
 @njit(cache=True, parallel=True)
-def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
+def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts, indptr_out):
     """The rows of :func:`csr_check_shared` split into ``n_parts`` contiguous ranges checked on Numba threads;
-    True when every range passes (the same rows and entries are judged as on one thread, so the same verdict)."""
+    True when every range passes (the same rows and entries are judged as on one thread, so the same verdict),
+    after which the pointers are copied as on one thread."""
     n = indptr.shape[0] - 1
     ok = np.empty(n_parts, dtype=np.bool_)
     for p in prange(n_parts):
@@ -223,32 +235,38 @@ def _csr_check_shared_par(indptr, indices, data, S, atol, n_parts):
     for p in range(n_parts):
         if not ok[p]:
             return False
+    _copy_pointers(indptr, indptr_out)
     return True
 
 
 #: Stored entries from which :func:`csr_check_shared` splits the rows over the Numba threads. A threaded check ends
 #: when its last thread does, so on a machine whose cores are all busy it waits for a thread to be scheduled (a
-#: scheduler time slice, far longer than the check of a small kernel); below this size the serial check costs about
-#: as much as the rest of ``TabularMDP``'s construction, so threads would save little and risk much.
+#: scheduler time slice, far longer than the check of a small kernel): the split is only taken while other
+#: processes leave a core idle (:func:`csr_check_threads`). Below this size the serial check is short enough that
+#: waking the worker threads would take most of what they save.
 #: ``numba.set_num_threads(1)`` (or ``NUMBA_NUM_THREADS=1``) keeps every check on the calling thread.
-CSR_PARALLEL_MIN_NNZ = 200_000
+CSR_PARALLEL_MIN_NNZ = 50_000
 
 #: The reward arguments of :func:`csr_check_shared` when there are no rewards to check.
 NO_REWARDS = np.zeros(0)
+#: The ``indptr_out`` argument of :func:`csr_check_shared` when no int64 copy of the row pointers is wanted.
+NO_POINTERS = np.zeros(0, dtype=np.int64)
 
 
 def csr_check_threads(nnz: int) -> int:
     """Number of Numba threads :func:`csr_check_shared` would split a kernel of ``nnz`` stored entries over now
     (1: the serial kernel): all of them from ``CSR_PARALLEL_MIN_NNZ`` entries when there are several and other
     processes leave a core idle (:func:`rltheory._threads.core_free`)."""
-    if nnz < CSR_PARALLEL_MIN_NNZ:
+    if nnz < CSR_PARALLEL_MIN_NNZ or not core_free():  # (core_free is the cheaper call: first)
         return 1
     n_threads = get_num_threads()
-    return n_threads if n_threads > 1 and core_free() else 1
+    return n_threads if n_threads > 1 else 1
 
 
-def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWARDS):
-    """Validate CSR arrays in place (nothing is copied), together with the rewards ``R`` (copied into ``R_out``).
+def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWARDS, indptr_out=NO_POINTERS):
+    """Validate CSR arrays in place (their entries and column indices are not copied), together with the rewards
+    ``R`` (copied into ``R_out``); when every row passes, the row pointers are copied into the int64
+    ``indptr_out`` (of ``indptr``'s length; :data:`NO_POINTERS` for no copy) in the same compiled call.
 
     The fast path of :func:`csr_check_copy` for arrays the model may keep as they are: ``indices`` int32 or
     int64, ``data`` float64, ``indptr`` with ``n + 1`` entries and ``indptr[0] == 0`` (checked by the caller);
@@ -275,11 +293,12 @@ def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWA
     """
     n_threads = csr_check_threads(data.shape[0])
     if n_threads == 1:
-        return _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out)
+        return _csr_check_shared_serial(indptr, indices, data, S, atol, R, R_out, indptr_out)
     i = _copy_first_nonfinite(R, R_out)
     if i >= 0:
         return i
-    return SHARED_OK if _csr_check_shared_par(indptr, indices, data, S, atol, n_threads) else SHARED_REJECTED
+    return (SHARED_OK if _csr_check_shared_par(indptr, indices, data, S, atol, n_threads, indptr_out)
+            else SHARED_REJECTED)
 
 
 @njit(cache=True)

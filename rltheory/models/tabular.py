@@ -30,6 +30,10 @@ __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
 #: Tolerance on ``|sum_{s'} P(s'|s,a) - 1|`` accepted at construction.
 ROW_SUM_ATOL = 1e-9
 
+# dtype objects compared against on the construction path (a comparison with a dtype object is cheaper than one
+# with a scalar type, which NumPy converts first; the outcome is the same)
+_F64, _I32, _I64 = np.dtype(np.float64), np.dtype(np.int32), np.dtype(np.int64)
+
 
 def readonly(a: np.ndarray) -> np.ndarray:
     """A read-only C-contiguous view of ``a`` (the flag of ``a`` itself is not changed).
@@ -189,7 +193,7 @@ def _deferred_rewards(R) -> bool:
     """Whether ``R`` can be copied and checked for finiteness later, inside the compiled call that validates a
     shared CSR kernel (:meth:`TabularMDP._set_csr`): a writable C-contiguous float64 ``ndarray`` that fits in memory
     (the layout and type that kernel call is compiled for). Any other ``R`` is converted and checked at once."""
-    if type(R) is np.ndarray and R.dtype == np.float64 and R.flags.c_contiguous and R.flags.writeable:
+    if type(R) is np.ndarray and R.dtype == _F64 and (flags := R.flags).c_contiguous and flags.writeable:
         if R.nbytes > _memory_bytes():  # a view of a mapped file can be larger than memory
             _check_float64_size(R.size, R.shape, "R")
         return True
@@ -285,7 +289,7 @@ def _index_dtype(S: int):
     """Dtype of the stored next-state indices: int32 while every index fits (as scipy does). A sparse sweep is
     bound by the bytes it streams per transition, 8 of probability plus the index: int32 reads a quarter fewer
     bytes than int64."""
-    return np.int32 if S <= 2**31 - 1 else np.int64
+    return _I32 if S <= 2**31 - 1 else _I64
 
 
 class _Sparse(NamedTuple):
@@ -379,7 +383,8 @@ class TabularMDP:
                     raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
                 if Rarr.shape[0] != self._H:
                     raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
-            check_type("copy", copy, (bool, np.bool_), "a bool")
+            if copy is not False and copy is not True:  # (the common case skips the call)
+                check_type("copy", copy, (bool, np.bool_), "a bool")
             # ---- transitions ----------------------------------------------------------------
             _set(self, "_P", None)
             _set(self, "_sp", None)
@@ -549,9 +554,9 @@ class TabularMDP:
                 raise TypeError(f"P: CSR {nm} must be a 1-D integer array, got dtype={arr.dtype}, ndim={arr.ndim}")
         if data.ndim != 1:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
-        if data.dtype != np.float64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
+        if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
             data = data.astype(np.float64)
-        if indices.dtype not in (np.int32, np.int64):
+        if indices.dtype not in (_I32, _I64):
             indices = indices.astype(np.int64)  # uint64 beyond int64 wraps negative: rejected as out of range
         if indptr.shape[0] != nrows + 1:
             first = _flat_row_label(max(indptr.shape[0] - 1, 0), hp, S, A) if indptr.shape[0] <= nrows else None
@@ -567,21 +572,22 @@ class TabularMDP:
         chains = ((_numpy_owned_chain(data, prefix=True), _numpy_owned_chain(indices, prefix=True)) if share
                   else (None, None))
         R_out = None
-        if (None not in chains and data.dtype == np.float64 and indices.dtype == _index_dtype(S)
-                and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (np.int32, np.int64)):
+        if (None not in chains and data.dtype == _F64 and indices.dtype == _index_dtype(S)
+                and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (_I32, _I64)):
             data_k, indices_k = data[:nnz], indices[:nnz]  # new views: marking them read-only leaves the caller's
+            ptr = np.empty(indptr.shape[0], dtype=np.int64)  # our int64 copy of the pointers, filled by the check
             if R is None:
-                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL)
+                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, indptr_out=ptr)
             else:
                 R_out = np.empty(R.size)
-                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, R.reshape(-1), R_out)
+                code = _V.csr_check_shared(indptr, indices, data_k, S, ROW_SUM_ATOL, R.reshape(-1), R_out, ptr)
                 R_out = R_out.reshape(R.shape)  # a view of our own array
                 if code >= 0:
                     raise _nonfinite_error(R_out, code, "R")
             if code == _V.SHARED_OK:
                 self._shared.extend(zip(chains, (data_k, indices_k)))
                 _set(self, "_hp", hp)
-                indptr = indptr.astype(np.int64)
+                indptr = ptr
                 for a in (indptr, indices_k, data_k):
                     a.setflags(write=False)
                 _set(self, "_sp", _Sparse(indptr, indices_k, data_k))
