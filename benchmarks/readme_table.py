@@ -65,8 +65,9 @@ def table(data: dict) -> str:
             ref = "`P.sum()`" if kind == "dense" else "`P.data.sum()` (CSR values only)"
             rows.append((f"validated construction `TabularMDP(P, R)`, {kind} Garnet S = "
                          + " / ".join(f"{c['S']:g}" for c in sel) + f", A = {sel[0]['A']}",
-                         _join([c["x_reduction"] for c in sel], "{:.2f}")
-                         + f" = its time / the time of one NumPy reduction {ref} (lower is faster)"))
+                         _join([c["x_reduction"] for c in sel], "{:.2f}") + " (Numba's default threads), "
+                         + _join([c["x_reduction_1thread"] for c in sel], "{:.2f}")
+                         + f" (one thread) = its time / the time of one NumPy reduction {ref} (lower is faster)"))
     for m in data.get("memory", []):
         rows.append((f"peak memory of a sparse solve, S = {m['S']:g} ({m['method']}; fresh process)",
                      f"{m['total_over_model']:.2f}x the model's own bytes"))

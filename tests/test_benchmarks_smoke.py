@@ -126,7 +126,7 @@ def test_readme_table_is_generated_from_the_json(tiny_result):
     # and so does every construction ratio (time / one NumPy reduction), dense and sparse
     assert result["construction"]
     for c in result["construction"]:
-        assert f"{c['x_reduction']:.2f}" in text
+        assert f"{c['x_reduction']:.2f}" in text and f"{c['x_reduction_1thread']:.2f}" in text
 
 
 def test_readme_table_is_the_committed_full_run():
