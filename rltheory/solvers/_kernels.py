@@ -675,6 +675,22 @@ def bellman_sweep_dense(P2, R, V, gamma, Q, Vn, pi):
 PARALLEL_MIN_DENSE = 500_000
 
 
+@njit(cache=True)
+def _dense_blocks(S):
+    """Number of state blocks the multithreaded dense sweeps split ``S`` states into (at most 64)."""
+    return max(1, min(S // 4, 64))
+
+
+@njit(cache=True)
+def _dense_block(b, nb, S):
+    """States ``lo..hi-1`` of block ``b`` of ``nb`` (:func:`_dense_blocks`): every block but the first starts at a
+    multiple of four, so each row is summed by the same four-row loop (:func:`_dot4`) as in a serial sweep, and the
+    multithreaded sweeps give the serial values bit for bit."""
+    lo = (b * S // nb) // 4 * 4
+    hi = S if b == nb - 1 else ((b + 1) * S // nb) // 4 * 4
+    return lo, hi
+
+
 @njit(cache=True, parallel=True)
 def bellman_sweep_dense_par(P2, R, V, gamma, Q, Vn, pi):
     """Multithreaded :func:`bellman_sweep_dense`: the states are split into blocks over Numba threads, each block
@@ -684,11 +700,10 @@ def bellman_sweep_dense_par(P2, R, V, gamma, Q, Vn, pi):
     A = R.shape[1]
     Rf = R.reshape(S * A)
     Qf = Q.reshape(S * A)
-    nb = max(1, min(S // 4, 64))
+    nb = _dense_blocks(S)
     bd = np.zeros(nb)
     for b in prange(nb):
-        lo = (b * S // nb) // 4 * 4
-        hi = S if b == nb - 1 else ((b + 1) * S // nb) // 4 * 4
+        lo, hi = _dense_block(b, nb, S)
         _matvec(P2[lo * A:hi * A], V, Qf[lo * A:hi * A])
         bd[b] = _greedy_block(Qf, Rf, gamma, A, lo, hi, V, Vn, pi)
     diff = 0.0
@@ -909,11 +924,10 @@ def policy_sweep_dense_par(P2, R, gamma, pi, V, Vn):
     """Multithreaded :func:`policy_sweep_dense` (states in blocks over threads, every row summed by the same
     four-state loop in the same order as the serial sweep: same values bit for bit)."""
     S = R.shape[0]
-    nb = max(1, min(S // 4, 64))
+    nb = _dense_blocks(S)
     out = np.empty((nb, 2))
     for b in prange(nb):
-        lo = (b * S // nb) // 4 * 4
-        hi = S if b == nb - 1 else ((b + 1) * S // nb) // 4 * 4
+        lo, hi = _dense_block(b, nb, S)
         d0, d1 = _policy_block(P2, R, gamma, pi, lo, hi, V, Vn)
         out[b, 0] = d0
         out[b, 1] = d1

@@ -177,15 +177,15 @@ def _noise(n: int) -> float:
     return 2.0 * (math.sqrt(n) + 4.0) * _U
 
 
-def _tolerance(mdp: TabularMDP, tol, n: int):
-    """``(tol used, float64 floor)`` for VI/MPI.
+def _tolerance(mdp: TabularMDP, tol, n: int, rmax: float, span: float):
+    """``(tol used, float64 floor)`` for VI/MPI; ``rmax``, ``span``: ``max|R|`` and ``max R - min R``
+    (``K.reward_stats``, computed once by the caller).
 
     The floor ``(8 (sqrt(n) + 4) u max|R| + 32 (n + 4) eta) / (1 - gamma)^2`` is about what float64 can certify:
     values are as large as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that
     as rounding, and the residual bound divides by ``1 - gamma`` once more; ``eta`` (``K.UNDERFLOW_UNIT``) covers
     the absolute underflow terms of the bounds when rewards lie near the subnormal range."""
     g = mdp.gamma
-    rmax, span = K.reward_stats(mdp.R)
     floor = (8.0 * (math.sqrt(n) + 4.0) * _U * rmax + 32.0 * (n + 4.0) * K.UNDERFLOW_UNIT) / (1.0 - g) ** 2
     if tol is None:
         scale = span if span > 0.0 else (rmax if rmax > 0.0 else 1.0)
@@ -336,7 +336,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         raise ValueError(f"gamma: {g!r} times the largest row sum of P ({rho!r}) is not certainly below 1: the "
                          "Bellman operator is not a contraction in float64 and no error bound can be certified; "
                          "use a smaller gamma or a finite horizon")
-    r_max = float(np.abs(R).max())
+    r_max, r_span = K.reward_stats(R)
     if not r_max / (1.0 - g) <= VALUE_LIMIT:
         raise ValueError(f"R: max|R| / (1 - gamma) = {r_max:.3g} / {1.0 - g:.3g} is beyond {VALUE_LIMIT:.3g}: the "
                          "values and their error bound cannot be represented in float64; rescale the rewards")
@@ -354,7 +354,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
             warnings.warn(f"max_iter: policy iteration stopped after {it} improvement steps without a stable "
                           f"policy (error_bound {bound:.3g})", ConvergenceWarning, stacklevel=3)
     else:
-        tol_used, floor = _tolerance(mdp, tol, n)
+        tol_used, floor = _tolerance(mdp, tol, n, r_max, r_span)
         mm = -1 if m == "vi" else mpi_sweeps
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
