@@ -259,8 +259,7 @@ def csr_check_threads(nnz: int) -> int:
     processes leave a core idle (:func:`rltheory._threads.core_free`)."""
     if nnz < CSR_PARALLEL_MIN_NNZ or not core_free():  # (core_free is the cheaper call: first)
         return 1
-    n_threads = get_num_threads()
-    return n_threads if n_threads > 1 else 1
+    return get_num_threads()
 
 
 def csr_check_shared(indptr, indices, data, S, atol, R=NO_REWARDS, R_out=NO_REWARDS, indptr_out=NO_POINTERS):
