@@ -67,7 +67,10 @@ def table(data: dict) -> str:
                          + " / ".join(f"{c['S']:g}" for c in sel) + f", A = {sel[0]['A']}",
                          _join([c["x_reduction"] for c in sel], "{:.2f}") + " (Numba's default threads), "
                          + _join([c["x_reduction_1thread"] for c in sel], "{:.2f}")
-                         + f" (one thread) = its time / the time of one NumPy reduction {ref} (lower is faster)"))
+                         + f" (one thread) = its time / the time of one NumPy reduction {ref} (lower is faster)"
+                         + ("" if kind == "dense" or any(c.get("x_row_sums") is None for c in sel) else
+                            "; " + _join([c["x_row_sums"] for c in sel], "{:.2f}")
+                            + " (default threads) = its time / the time of scipy's row sums `P.sum(axis=1)`")))
     for m in data.get("memory", []):
         rows.append((f"peak memory of a sparse solve, S = {m['S']:g} ({m['method']}; fresh process)",
                      f"{m['total_over_model']:.2f}x the model's own bytes"))

@@ -127,6 +127,9 @@ def test_readme_table_is_generated_from_the_json(tiny_result):
     assert result["construction"]
     for c in result["construction"]:
         assert f"{c['x_reduction']:.2f}" in text and f"{c['x_reduction_1thread']:.2f}" in text
+        if c["kind"] == "sparse":  # and the context ratio to scipy's row sums
+            assert c["x_row_sums"] == c["seconds"]["rltheory"] / c["seconds"]["row_sums"]
+            assert f"{c['x_row_sums']:.2f}" in text
 
 
 def test_readme_table_is_the_committed_full_run():
