@@ -564,3 +564,145 @@ def test_empirical_model_matches_its_vectorised_definition(M, S, A, seed):
     np.testing.assert_array_equal(known, known_ref)
     np.testing.assert_array_equal(Phat, Phat_ref)
     np.testing.assert_array_equal(prior, prior_ref)
+
+
+# ------------------------------------------------------------------- no Python loop over H (issue #15 item 4)
+
+from rltheory._validation import check_int  # noqa: E402
+from rltheory.algorithms.lmdp._kernels import episode_return  # noqa: E402
+from rltheory.models.latent import LMDPEpisode  # noqa: E402
+from rltheory.solvers.lmdp import _QSCALE, distinct_rows_per_layer, plan_lmdp  # noqa: E402
+
+
+def _simulate_tuples(L, policy, seed):
+    """The former LatentMDP.simulate, kept as the reference of the draws: tuples of the whole history at every
+    step and one Generator.choice per successor."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.choice(L.M, p=L.weights))
+    s = int(rng.choice(L.S, p=L.mu0[m]))
+    states, actions, rewards = [s], [], []
+    for h in range(L.horizon):
+        a = check_int(f"policy: action at h={h}", policy(h, tuple(states), tuple(actions), tuple(rewards)),
+                      low=0, high=L.A - 1)
+        actions.append(a)
+        rewards.append(float(L.R[m, s, a]))
+        s = int(rng.choice(L.S, p=L.P[m, s, a]))
+        states.append(s)
+    return LMDPEpisode(m, states, actions, rewards)
+
+
+def _history_policy(A, rng=None):
+    def pol(h, s, a, r):  # reads the whole history; with rng, also draws from the episode's own generator
+        x = int(round(sum(r) * 7)) + int(s[-1]) + len(a) + (int(a[-1]) if len(a) else 0) + 3 * int(sum(s))
+        if rng is not None:
+            x += int(rng.random() < 0.5)
+        return np.int64(x % A) if h % 3 == 0 else x % A
+    return pol
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(1, 12), st.integers(0, 10**6))
+def test_simulate_draws_match_the_tuple_reference(M, S, A, H, seed):
+    L = random_lmdp(M, S, A, H, seed % 1000)
+    for k in range(3):
+        a = _simulate_tuples(L, _history_policy(A), seed + k)
+        b = L.simulate(_history_policy(A), seed=seed + k)
+        assert a.context == b.context
+        for f in ("states", "actions", "rewards"):
+            x, y = getattr(a, f), getattr(b, f)
+            assert x.dtype == y.dtype and np.array_equal(x, y), f
+    # a Generator shared with a randomised policy: the policy's draws and the successors interleave as before
+    g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+    a = _simulate_tuples(L, _history_policy(A, g1), g1)
+    b = L.simulate(_history_policy(A, g2), seed=g2)
+    assert a.context == b.context and np.array_equal(a.states, b.states) and np.array_equal(a.actions, b.actions)
+    assert g1.random() == g2.random()
+
+
+def test_simulate_hands_the_policy_views_not_per_step_copies():
+    # O(H) per episode: the histories are read-only views of the episode's arrays, never rebuilt per step
+    L = random_lmdp(2, 3, 2, 9, 4)
+    seen = []
+
+    def pol(h, s, a, r):
+        seen.append((s, a, r))
+        return h % 2
+
+    ep = L.simulate(pol, seed=1)
+    assert len(seen) == 9
+    for h, (s, a, r) in enumerate(seen):
+        for view, full, n in ((s, ep.states, h + 1), (a, ep.actions, h), (r, ep.rewards, h)):
+            assert type(view) is np.ndarray and not view.flags.writeable and view.shape == (n,)
+            assert np.shares_memory(view, full) or n == 0
+            assert np.array_equal(view, full[:n])  # what the policy saw at step h is unchanged afterwards
+    assert s.dtype == np.int64 and a.dtype == np.int64 and r.dtype == np.float64
+
+
+def test_simulate_checks_the_policy_actions():
+    L = random_lmdp(2, 2, 2, 3, 0)
+    with pytest.raises(ValueError, match=r"^policy: action at h=0"):
+        L.simulate(lambda h, s, a, r: 2, seed=0)
+    with pytest.raises(ValueError, match=r"^policy: action at h=1"):
+        L.simulate(lambda h, s, a, r: -1 if h else 0, seed=0)
+    with pytest.raises(TypeError, match=r"^policy: action at h=0"):
+        L.simulate(lambda h, s, a, r: True, seed=0)
+    with pytest.raises(TypeError, match=r"^policy: action at h=0"):
+        L.simulate(lambda h, s, a, r: "0", seed=0)
+    ep = L.simulate(lambda h, s, a, r: 1.0 if h else np.int32(1), seed=0)
+    assert ep.actions.tolist() == [1, 1, 1]
+
+
+def _beliefs_per_step_loop(plan):
+    """The former BeliefPlan.beliefs_per_step: np.unique per layer."""
+    out = np.empty(plan.H, dtype=np.int64)
+    for h in range(plan.H):
+        b = plan.node_b[plan.layer_ptr[h]:plan.layer_ptr[h + 1]]
+        out[h] = np.unique(np.round(b * _QSCALE), axis=0).shape[0] if b.size else 0
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.integers(1, 5), st.integers(0, 10**6))
+def test_beliefs_per_step_matches_per_layer_unique(M, S, A, H, seed):
+    plan = solve_lmdp(random_lmdp(M, S, A, H, seed % 1000, reward_levels=2))
+    got = plan.beliefs_per_step()
+    assert got.dtype == np.int64 and np.array_equal(got, _beliefs_per_step_loop(plan))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=6), st.integers(1, 3), st.integers(0, 10**6))
+def test_distinct_rows_per_layer_compares_like_unique(sizes, M, seed):
+    # signed zeros compare equal, NaN rows equal nothing, empty layers count 0 -- as np.unique(axis=0) per layer
+    rng = np.random.default_rng(seed)
+    lp = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    q = rng.integers(-1, 2, (int(lp[-1]), M)).astype(np.float64)
+    q[rng.random(q.shape) < 0.2] = -0.0
+    q[rng.random(q.shape) < 0.05] = np.nan
+    ref = [np.unique(q[lp[h]:lp[h + 1]], axis=0).shape[0] if sizes[h] else 0 for h in range(len(sizes))]
+    assert distinct_rows_per_layer(q, lp).tolist() == ref
+
+
+def test_default_vmax_is_the_former_list_bit_for_bit():
+    L = random_lmdp(2, 3, 2, 6, 7)
+    known = np.ones((2, 3, 2), dtype=bool)
+    known[0, 1, 1] = False
+    kw = dict(known=known, counts=np.full((2, 3, 2), 3.0), backup="bernstein")
+    prior = L.weights[:, None] * L.mu0
+    vmax = np.array([(L.horizon - h) * L.R.max() for h in range(L.horizon + 1)], dtype=np.float64)
+    a = plan_lmdp(L.P, L.R, prior, L.horizon, **kw)
+    b = plan_lmdp(L.P, L.R, prior, L.horizon, vmax=vmax, **kw)
+    assert a.value == b.value and np.array_equal(a.alpha, b.alpha) and np.array_equal(a.Q, b.Q)
+    assert np.array_equal(a.fallback, b.fallback)
+
+
+def test_plan_lmdp_rejects_empty_dimensions_by_name():
+    with pytest.raises(ValueError, match=r"^P: need M, S, A >= 1"):
+        plan_lmdp(np.zeros((1, 1, 0, 1)), np.zeros((1, 1, 0)), np.ones((1, 1)), 2)
+
+
+def test_episode_return_adds_left_to_right():
+    r = np.random.default_rng(0).random(1001) * 1e-3
+    g = 0.0
+    for x in r:
+        g += x
+    assert episode_return(r) == g and episode_return(np.empty(0)) == 0.0

@@ -15,6 +15,8 @@ largest achievable return so that constructors can check it (the class itself ac
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from .._validation import check_int, check_type
@@ -229,12 +231,20 @@ class LatentMDP:
         The context ``m ~ w``, ``s_0 ~ nu_m``, then ``a_h = policy(h, states, actions, rewards)`` (it sees ``s_0..s_h``,
         the past actions and rewards, never the context), ``r_h = R_m(s_h, a_h)``, ``s_{h+1} ~ P_m(.|s_h, a_h)``.
 
+        The histories handed to the policy are read-only NumPy views of the episode's own arrays (``states[:h+1]``,
+        ``actions[:h]``, ``rewards[:h]``), so a step costs the same at every ``h``; the entries a view shows never
+        change afterwards. Every draw is ``Generator.choice``'s (one uniform per draw, inverse CDF
+        ``cumsum(p) / sum`` searched from the right), taken in the same order: context, initial state, then one
+        successor per step after the policy has acted. The CDF of each visited ``(s, a)`` row is built once per
+        episode.
+
         Parameters
         ----------
         policy : callable
-            ``policy(h, states, actions, rewards) -> action``.
+            ``policy(h, states, actions, rewards) -> action``; ``states`` int64 of shape ``(h + 1,)``, ``actions``
+            int64 of shape ``(h,)``, ``rewards`` float64 of shape ``(h,)``.
         seed : int or numpy Generator seed
-            Seed of ``numpy.random.default_rng``.
+            Seed of ``numpy.random.default_rng`` (a ``Generator`` is used as is).
 
         Returns
         -------
@@ -243,16 +253,36 @@ class LatentMDP:
         rng = np.random.default_rng(seed)
         m = int(rng.choice(self.M, p=self._w))
         s = int(rng.choice(self.S, p=self._mu0[m]))
-        states, actions, rewards = [s], [], []
-        for h in range(self._H):
-            a = check_int(f"policy: action at h={h}", policy(h, tuple(states), tuple(actions), tuple(rewards)),
-                          low=0, high=self.A - 1)
-            actions.append(a)
-            rewards.append(float(self._R[m, s, a]))
-            s = int(rng.choice(self.S, p=self._P[m, s, a]))
-            states.append(s)
+        H, A = self._H, self.A
+        states = np.empty(H + 1, dtype=np.int64)
+        actions = np.empty(H, dtype=np.int64)
+        rewards = np.empty(H, dtype=np.float64)
+        states[0] = s
+        views = []
+        for arr in (states, actions, rewards):
+            v = arr.view()
+            v.flags.writeable = False
+            views.append(v)
+        sv, av, rv = views
+        Pm = self._P[m]
+        Rm = self._R[m].tolist()  # Python floats: the same values as float(self._R[m, s, a])
+        cdfs = {}  # (s, a) -> CDF row as a list, built as Generator.choice builds it
+        uniform = rng.random
+        for h in range(H):
+            a = policy(h, sv[: h + 1], av[:h], rv[:h])
+            if type(a) is not int or not 0 <= a < A:
+                a = check_int(f"policy: action at h={h}", a, low=0, high=A - 1)
+            actions[h] = a
+            rewards[h] = Rm[s][a]
+            key = s * A + a
+            cdf = cdfs.get(key)
+            if cdf is None:
+                c = Pm[s, a].cumsum()
+                c /= c[-1]
+                cdf = cdfs[key] = c.tolist()
+            s = bisect_right(cdf, uniform())
+            states[h + 1] = s
         return LMDPEpisode(m, states, actions, rewards)
-
 
 def _rebuild(P, R, w, mu0, H, name):
     return LatentMDP(P, R, w, mu0, horizon=H, name=name)

@@ -108,11 +108,7 @@ class BeliefPlan:
         ndarray of int, shape (H,)
             Beliefs compared after rounding to ``2^-40``.
         """
-        out = np.empty(self.H, dtype=np.int64)
-        for h in range(self.H):
-            b = self.node_b[self.layer_ptr[h]:self.layer_ptr[h + 1]]
-            out[h] = np.unique(np.round(b * _QSCALE), axis=0).shape[0] if b.size else 0
-        return out
+        return distinct_rows_per_layer(np.round(self.node_b[: self.layer_ptr[self.H]] * _QSCALE), self.layer_ptr)
 
     def root_alpha(self) -> np.ndarray:
         """``alpha[m, s]`` at the root node of each initial state.
@@ -127,6 +123,36 @@ class BeliefPlan:
             if self.root[s] >= 0:
                 out[:, s] = self.alpha[self.root[s]]
         return out
+
+
+def distinct_rows_per_layer(q, layer_ptr) -> np.ndarray:
+    """Number of distinct rows of ``q`` within each layer ``layer_ptr[h]:layer_ptr[h + 1]``, all layers at once.
+
+    Rows compare as ``np.unique(q[layer], axis=0)`` compares them (element-wise ``==``: ``-0.0`` equals ``0.0``, a
+    row holding NaN equals no row): one lexicographic sort by (layer, columns), then a count of the sorted rows that
+    differ from their predecessor.
+
+    Parameters
+    ----------
+    q : ndarray, shape (n, M)
+        Rows of all layers, ``n = layer_ptr[-1]``.
+    layer_ptr : ndarray of int, shape (H + 1,)
+        Layer boundaries (non-decreasing, ``layer_ptr[0] = 0``).
+
+    Returns
+    -------
+    ndarray of int64, shape (H,)
+    """
+    H = layer_ptr.shape[0] - 1
+    n = q.shape[0]
+    if n == 0:
+        return np.zeros(H, dtype=np.int64)
+    layer = np.repeat(np.arange(H, dtype=np.int64), np.diff(layer_ptr))
+    order = np.lexsort(tuple(q[:, j] for j in range(q.shape[1] - 1, -1, -1)) + (layer,))
+    qs, ls = q[order], layer[order]
+    new = np.ones(n, dtype=np.bool_)
+    new[1:] = (ls[1:] != ls[:-1]) | np.any(qs[1:] != qs[:-1], axis=1)
+    return np.bincount(ls[new], minlength=H).astype(np.int64, copy=False)
 
 
 def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c1=1.0, c2=1.0, iota=1.0,
@@ -183,6 +209,8 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
     if P.ndim != 4 or P.shape[1] != P.shape[3]:
         raise ValueError(f"P: expected shape (M, S, A, S), got {P.shape}")
     M, S, A, _ = P.shape
+    if M < 1 or S < 1 or A < 1:
+        raise ValueError(f"P: need M, S, A >= 1, got shape {P.shape}")
     if R.shape != (M, S, A):
         raise ValueError(f"R: expected shape {(M, S, A)}, got {R.shape}")
     if prior.shape != (M, S) or np.any(prior < 0) or prior.sum() <= 0:
@@ -197,7 +225,7 @@ def plan_lmdp(P, R, prior, horizon, *, known=None, counts=None, backup="none", c
         if arr.shape != (M, S, A):
             raise ValueError(f"{nm}: expected shape {(M, S, A)}, got {arr.shape}")
     if vmax is None:
-        vmax = np.array([(H - h) * R.max() for h in range(H + 1)], dtype=np.float64)
+        vmax = (H - np.arange(H + 1, dtype=np.int64)) * R.max()  # float(H - h) * max R, as a scalar product
     vmax = np.ascontiguousarray(vmax, dtype=np.float64)
     if vmax.shape != (H + 1,):
         raise ValueError(f"vmax: expected shape ({H + 1},), got {vmax.shape}")

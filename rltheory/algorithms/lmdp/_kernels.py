@@ -45,6 +45,15 @@ def play_plan(Pcdf, R, wcdf, mu0cdf, H, edge_ptr, edge_child, edge_sp, edge_r, p
 
 
 @njit(cache=True)
+def episode_return(rewards):
+    """``sum_h rewards[h]`` added left to right (the order of :func:`play_episodes`)."""
+    g = 0.0
+    for h in range(rewards.shape[0]):
+        g += rewards[h]
+    return g
+
+
+@njit(cache=True)
 def count_episode(N, Nsas, nc, ninit, m, states, actions):
     """Add one episode of context ``m`` to the counts; returns whether some ``N[m, s, a]`` reached a power of
     two (the doubling event that starts a new planning epoch)."""
@@ -75,10 +84,7 @@ def play_episodes(Pcdf, R, wcdf, mu0cdf, H, k0, K, edge_ptr, edge_child, edge_sp
         m = play_plan(Pcdf, R, wcdf, mu0cdf, H, edge_ptr, edge_child, edge_sp, edge_r, pol, root, fb, states,
                        actions, rewards)
         doubled = count_episode(N, Nsas, nc, ninit, m, states, actions)
-        g = 0.0
-        for h in range(H):
-            g += rewards[h]
-        returns[k] = g
+        returns[k] = episode_return(rewards)
         contexts[k] = m
         k += 1
         if doubled:

@@ -52,7 +52,7 @@ from ..._validation import check_int, check_real, check_seed, check_type
 from ...models.latent import LatentMDP
 from ...solvers.lmdp import DEFAULT_MAX_NODES, BeliefPlan, evaluate_plan, solve_lmdp
 from ..result import learner_name
-from ._kernels import count_episode, markov_value, play_markov, play_plan, seed_numba
+from ._kernels import count_episode, episode_return, markov_value, play_markov, play_plan, seed_numba
 from .hindsight import SOLVERS, LMDPLearnResult, empirical_model, plan_epoch
 
 __all__ = ["HindsightLearner", "run_lmdp_learner", "markov_policy_value"]
@@ -194,11 +194,8 @@ def run_lmdp_learner(lmdp: LatentMDP, factory, K: int, *, seed: int, Gamma: int 
             m = play_plan(Pcdf, R, wcdf, mu0cdf, H, *play[1:], states, actions, rewards)
         else:
             m = play_markov(Pcdf, R, wcdf, mu0cdf, H, *play[1:], states, actions, rewards)
-        g = 0.0
-        for h in range(H):
-            g += rewards[h]
         regret[k] = reg
-        returns[k] = g
+        returns[k] = episode_return(rewards)
         contexts[k] = m
         learner.update(states, actions, rewards, int(m))
     return LMDPLearnResult(regret, np.cumsum(regret), returns, contexts, float(v_star), np.asarray(starts),
