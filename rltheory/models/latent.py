@@ -284,5 +284,6 @@ class LatentMDP:
             states[h + 1] = s
         return LMDPEpisode(m, states, actions, rewards)
 
+
 def _rebuild(P, R, w, mu0, H, name):
     return LatentMDP(P, R, w, mu0, horizon=H, name=name)
