@@ -12,6 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import rltheory
 from rltheory import TabularMDP
@@ -435,3 +437,221 @@ def test_a_finite_horizon_planner_keeps_its_own_indices_of_a_shared_kernel():
     assert np.array_equal(planner.Q, Q)
     with pytest.raises(ValueError, match=r"^P: "):
         solve(m)
+
+
+# ------------------------------------------------------------------ every scipy format checked before conversion
+_CORRUPT_FORMATS = """
+    import numpy as np, scipy.sparse as sp
+    from rltheory import TabularMDP
+    D = np.eye(3)[[0, 1, 2, 0, 1, 2]]  # a valid (S*A, S) kernel: S = 3, A = 2
+    R = np.zeros((3, 2))
+
+    def bsr(**kw):
+        return sp.bsr_matrix(D, blocksize=(2, 1), **kw)
+
+    def edit(M, **attrs):
+        for k, v in attrs.items():
+            if callable(v):
+                v(M)
+            else:
+                setattr(M, k, v)
+        return M
+
+    def setitem(name, i, value):
+        return lambda M: getattr(M, name).__setitem__(i, value)
+
+    def dok_key(key, value=1.0):
+        M = sp.dok_matrix(D)
+        dict.__setitem__(M._dict if hasattr(M, "_dict") else M, key, value)
+        return M
+
+    lil = lambda: sp.lil_matrix(D)
+    cases = {
+        "bsr_indptr_past_end": edit(bsr(), f=setitem("indptr", -1, 10**6)),
+        "bsr_indptr_negative": edit(bsr(), f=setitem("indptr", 1, -100)),
+        "bsr_indptr_decreases": edit(bsr(), f=setitem("indptr", 2, 0)),
+        "bsr_indptr_short": edit(bsr(), indptr=bsr().indptr[:-1]),
+        "bsr_indptr_start": edit(bsr(), f=setitem("indptr", 0, 1)),
+        "bsr_block_col_high": edit(bsr(), f=setitem("indices", 0, 7)),
+        "bsr_block_col_negative": edit(bsr(), f=setitem("indices", 0, -1)),
+        "bsr_small_blocks": edit(bsr(), data=np.ones((bsr().data.shape[0], 1, 1))),
+        "bsr_blocks_not_tiling": edit(bsr(), data=np.ones((bsr().data.shape[0], 4, 1))),
+        "bsr_2d_data": edit(bsr(), data=np.ones((bsr().data.shape[0], 2))),
+        "bsr_object_data": edit(bsr(), data=bsr().data.astype(object)),
+        "bsr_float_indices": edit(bsr(), indices=bsr().indices.astype(float)),
+        "bsr_fewer_blocks": edit(bsr(), data=bsr().data[:2]),
+        "dia_offsets_short": edit(sp.dia_matrix(D), offsets=sp.dia_matrix(D).offsets[:1]),
+        "dia_offsets_long": edit(sp.dia_matrix(D), offsets=np.arange(5)),
+        "dia_offsets_2d": edit(sp.dia_matrix(D), offsets=sp.dia_matrix(D).offsets[:, None]),
+        "dia_offsets_float": edit(sp.dia_matrix(D), offsets=sp.dia_matrix(D).offsets.astype(float)),
+        "dia_offsets_repeat": edit(sp.dia_matrix(D), offsets=np.zeros(2, int)),
+        "dia_1d_data": edit(sp.dia_matrix(D), data=np.ones(3)),
+        "lil_data_short": edit(lil(), data=lil().data[:2]),
+        "lil_rows_short": edit(lil(), rows=lil().rows[:2]),
+        "lil_row_lengths_differ": edit(lil(), f=lambda M: M.data[1].append(0.5)),
+        "lil_col_high": edit(lil(), f=lambda M: M.rows[1].__setitem__(0, 9)),
+        "lil_col_negative": edit(lil(), f=lambda M: M.rows[4].__setitem__(0, -4)),
+        "lil_col_float": edit(lil(), f=lambda M: M.rows[1].__setitem__(0, 1.5)),
+        "lil_row_not_a_list": edit(lil(), f=lambda M: M.rows.__setitem__(2, 5)),
+        "lil_object_values": edit(lil(), f=lambda M: M.data[2].__setitem__(0, "x")),
+        "dok_key_out_of_range": dok_key((1, 7)),
+        "dok_key_negative": dok_key((-1, 0)),
+        "dok_key_float": dok_key((1, 1.5)),
+        "dok_key_triple": dok_key((1, 1, 1)),
+        "csc_2d_data": edit(sp.csc_matrix(D), data=np.ones((6, 2))),
+        "csc_object_data": edit(sp.csc_matrix(D), data=np.ones(6, object)),
+        "coo_object_data": edit(sp.coo_matrix(D), data=np.ones(6, object)),
+        "coo_2d_data": edit(sp.coo_matrix(D), data=np.ones((6, 2))),
+        "coo_three_coords": edit(sp.coo_array(D), coords=sp.coo_array(D).coords + (np.zeros(6, np.int32),)),
+        "coo_array_3d": (sp.coo_array(np.full((2, 1, 2), 0.5)), np.zeros((2, 1))),
+        "coo_array_1d": (sp.coo_array(np.full(2, 0.5)), np.zeros((2, 1))),
+        "csr_array_1d": (sp.csr_array(np.full(2, 0.5)), np.zeros((2, 1))),
+    }
+    for name, case in cases.items():
+        P, RR = case if isinstance(case, tuple) else (case, R)
+        try:
+            TabularMDP(P, RR, gamma=0.5)
+            print(name, "ACCEPTED", flush=True)
+        except (ValueError, TypeError) as e:
+            print(name, "clean" if str(e).startswith("P: ") else f"unprefixed:{type(e).__name__}:{e}", flush=True)
+        except Exception as e:
+            print(name, f"other:{type(e).__name__}:{e}", flush=True)
+    print("DONE")
+"""
+
+
+def test_corrupt_sparse_matrices_of_every_format_are_refused_cleanly():
+    # BSR / DIA / LIL went straight to scipy's conversion (segfault, abort, heap corruption, silent misread);
+    # CSC / COO had unprefixed errors; n-D and 1-D sparse arrays failed to unpack their shape
+    out = _run_isolated(_CORRUPT_FORMATS)
+    lines = out.stdout.strip().splitlines()
+    assert out.returncode == 0 and lines and lines[-1] == "DONE", (out.returncode, lines[-3:], out.stderr[-3000:])
+    bad = [ln for ln in lines[:-1] if not ln.endswith(" clean")]
+    assert not bad, bad
+
+
+def _sparse_forms(M):
+    """The same matrix in every scipy format (matrix and array classes), BSR with each block shape that tiles it."""
+    rows, cols = M.shape
+    forms = {f"{f}_{kind}": getattr(sp, f"{f}_{kind}")(M) for f in ("csc", "coo", "dia", "lil", "dok", "bsr")
+             for kind in ("matrix", "array")}
+    for br in (b for b in (1, 2, 3) if rows % b == 0):
+        for bc in (b for b in (1, 2) if cols % b == 0):
+            forms[f"bsr_{br}x{bc}"] = sp.bsr_matrix(M, blocksize=(br, bc))
+    return forms
+
+
+@settings(deadline=None, max_examples=25, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_valid_matrices_of_every_format_give_the_csr_model(data):
+    from rltheory.testing import transition_kernels
+    S, A = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 3))
+    P = data.draw(transition_kernels(S, A, max_successors=data.draw(st.integers(1, S))))
+    R = np.arange(S * A, dtype=float).reshape(S, A)
+    ref = TabularMDP(sp.csr_matrix(P.reshape(S * A, S)), R, gamma=0.9)
+    for name, M in _sparse_forms(sp.csr_matrix(P.reshape(S * A, S))).items():
+        m = TabularMDP(M, R, gamma=0.9)
+        assert m.is_sparse and np.array_equal(m.P, ref.P), name
+        assert np.array_equal(solve(m).V, solve(ref).V), name
+
+
+def test_unusual_but_valid_sparse_structures_are_read_as_scipy_reads_them():
+    D = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    R = np.zeros((3, 2))
+    ref = TabularMDP(D.reshape(3, 2, 3), R, gamma=0.5)
+    # DIA: diagonals lying outside the matrix, unsigned and narrow offsets, explicit zeros as padding
+    def with_outside_diagonal(M, dtype, extra):
+        E = sp.dia_matrix((np.vstack([M.data, np.ones((1, M.data.shape[1]))]),
+                           np.append(M.offsets, 50)), shape=M.shape)
+        E.offsets = E.offsets.astype(dtype)  # (scipy stores its own index dtype)
+        E.offsets[-1] = extra  # a diagonal beyond the matrix holds no entry
+        return E
+
+    M = sp.dia_matrix(D)
+    for dtype, extra in ((np.int64, 10**12), (np.int64, -(10**12)), (np.int8, -100)):
+        assert np.array_equal(TabularMDP(with_outside_diagonal(M, dtype, extra), R, gamma=0.5).P, ref.P), dtype
+    shift = np.eye(3)[[1, 2, 2]]  # offsets 0 and 1 only, so unsigned offsets can hold them
+    E = with_outside_diagonal(sp.dia_matrix(shift), np.uint64, 2**63 + 7)
+    assert np.array_equal(TabularMDP(E, np.zeros((3, 1)), gamma=0.5).P[:, 0], shift)
+    # BSR / CSC / LIL whose arrays hold more stored entries than the pointers use
+    B = sp.bsr_matrix(D, blocksize=(2, 1))
+    B.data = np.concatenate([B.data, np.full((2, 2, 1), 7.0)])
+    B.indices = np.concatenate([B.indices, [0, 0]]).astype(B.indices.dtype)
+    assert np.array_equal(TabularMDP(B, R, gamma=0.5).P, ref.P)
+    C = sp.csc_matrix(D)
+    C.data, C.indices = np.append(C.data, 9.0), np.append(C.indices, 0).astype(C.indices.dtype)
+    assert np.array_equal(TabularMDP(C, R, gamma=0.5).P, ref.P)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "bsr", "dia"])
+def test_non_native_byte_order_is_converted(fmt):
+    S, A = 4, 2
+    P = np.random.default_rng(1).dirichlet(np.ones(S), size=S * A)
+    P[P < 0.2] = 0.0
+    P /= P.sum(axis=1, keepdims=True)
+    R = np.ones((S, A))
+    M = getattr(sp, f"{fmt}_matrix")(P)
+    for name in ("indptr", "indices", "row", "col", "offsets", "data"):
+        if name in ("row", "col") and fmt != "coo":
+            continue
+        arr = getattr(M, name, None)
+        if isinstance(arr, np.ndarray):
+            setattr(M, name, arr.astype(arr.dtype.newbyteorder(">" if np.little_endian else "<")))
+    m = TabularMDP(M, R, gamma=0.5)
+    assert np.allclose(m.P.reshape(S * A, S), P, rtol=0, atol=1e-15)
+    assert np.array_equal(m.P, TabularMDP(sp.csr_matrix(P), R, gamma=0.5).P)
+
+
+# ------------------------------------------------------------------ nested sequences: the documented rule
+def _swap_kernel():
+    """A rectangular (2, 2, 2, 2) nested list that also reads as a successor list (next states [0, 1], probs
+    [1, 0]) and as a valid dense kernel (H=2, S=2, A=2)."""
+    Pi = np.zeros((2, 2, 2, 2), int)
+    Pi[..., 0, :] = [0, 1]
+    Pi[..., 1, :] = [1, 0]
+    return Pi
+
+
+@pytest.mark.parametrize("dtype", [int, float])
+def test_a_rectangular_numeric_nested_list_is_a_dense_kernel_under_any_horizon(dtype):
+    Pi = _swap_kernel().astype(dtype)
+    R = np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"^P: leading dimension 2 differs from horizon 3 .*tuples"):
+        TabularMDP(Pi.tolist(), R, horizon=3)
+    with pytest.raises(ValueError, match=r"^P: a time-dependent kernel \(H, S, A, S\) needs a finite horizon"):
+        TabularMDP(Pi.tolist(), R, gamma=0.5)
+    m = TabularMDP(Pi.tolist(), R, horizon=2)
+    assert not m.is_sparse and not m.shares_memory and np.array_equal(m.P, Pi)
+
+
+def test_tuple_pairs_mark_a_successor_list_whatever_its_shape():
+    R = np.zeros((2, 2))
+    # the same numbers as _swap_kernel, its pairs written as tuples: a successor list, under any timing
+    succ = [[tuple(pair) for pair in row] for row in _swap_kernel().tolist()]
+    for kw in ({"horizon": 3}, {"horizon": 2}, {"gamma": 0.5}):
+        m = TabularMDP(succ, R, **kw)
+        assert m.is_sparse and np.array_equal(m.P, np.broadcast_to([1.0, 0.0], (2, 2, 2))), kw
+    # a deterministic successor list is always rectangular: tuples keep it one, lists make it a (refused) array
+    det = [[([1], [1.0]), ([0], [1.0])], [([0], [1.0]), ([1], [1.0])]]
+    assert TabularMDP(det, R, gamma=0.5).P[0, 0, 1] == 1.0
+    with pytest.raises(ValueError, match=r"^P: .*write the entries of a successor list as tuples"):
+        TabularMDP([[list(p) for p in row] for row in det], R, gamma=0.5)
+    # a ragged successor list is one with list pairs too
+    ragged = [[[[0, 1], [0.5, 0.5]], [[1], [1.0]]], [[[0], [1.0]], [[1], [1.0]]]]
+    assert TabularMDP(ragged, R, gamma=0.5).P[0, 0, 1] == 0.5
+    # a dense kernel written as nested tuples: P[0][0] is a tuple of numbers, not of two sequences
+    P = np.full((2, 2, 2), 0.5)
+    m = TabularMDP(tuple(tuple(tuple(r) for r in x) for x in P), R, gamma=0.5)
+    assert not m.is_sparse and np.array_equal(m.P, P)
+
+
+def test_successor_list_errors_start_with_the_field_then_the_pair():
+    R = np.zeros((2, 1))
+    with pytest.raises(TypeError, match=r"^P: successor list entry for s=1 .*got int"):
+        TabularMDP([[([0], [1.0])], 5], R, gamma=0.5)
+    with pytest.raises(ValueError, match=r"^P: \(s=1, a=0\) probabilities: non-finite"):
+        TabularMDP([[([0], [1.0])], [([1], [np.nan])]], R, gamma=0.5)
+    with pytest.raises(TypeError, match=r"^P: \(s=0, a=0\) probabilities: "):
+        TabularMDP([[([0], ["x"])], [([1], [1.0])]], R, gamma=0.5)
+    with pytest.raises(TypeError, match=r"^P: next states of \(s=0, a=0\)"):
+        TabularMDP([[([[0], [0, 1]], [1.0])], [([1], [1.0])]], R, gamma=0.5)

@@ -305,9 +305,15 @@ class TabularMDP:
     ----------
     P : array_like or scipy.sparse matrix or sequence
         Transition kernel. Dense: shape ``(S, A, S)`` (time-homogeneous) or ``(H, S, A, S)``
-        (finite horizon only); a rectangular numeric nested list of that shape is dense too. Sparse: a
-        CSR-convertible matrix of shape ``(S*A, S)`` (or ``(H*S*A, S)``) whose row ``(h*S + s)*A + a`` is
-        ``P_h(.|s, a)``; or a per-(s, a) successor list ``succ[s][a] = (next_states, probs)``.
+        (finite horizon only). Sparse: a 2-D scipy sparse matrix or array of any format (its structure is checked
+        before it is converted to CSR) of shape ``(S*A, S)`` (or ``(H*S*A, S)``) whose row ``(h*S + s)*A + a``
+        is ``P_h(.|s, a)``; or a per-(s, a) successor list ``succ[s][a] = (next_states, probs)``.
+        A list or tuple is read by one rule: it is a successor list when ``P[0][0]`` is a *tuple* of two
+        sequences, whatever its shape; otherwise, when NumPy reads it as a rectangular numeric array, it is that
+        dense array whatever its shape (one not shaped like a kernel is refused as a dense kernel); otherwise
+        (ragged) it is a successor list when ``P[0][0]`` is a pair of 1-D sequences written as a list, and is
+        refused if not. A successor list whose pairs all have the same length (a deterministic one, for instance)
+        is rectangular, so its pairs must be tuples (and a dense kernel is written as lists or an array).
     R : array_like
         Mean rewards ``R[s, a]`` or ``R[h, s, a]`` (finite horizon only).
     horizon : int, optional
@@ -394,11 +400,7 @@ class TabularMDP:
             if isinstance(P, (sp.spmatrix, sp.sparray)):
                 R_checked = self._init_sparse_matrix(P, Rarr, bool(copy), deferred)
             elif isinstance(P, (list, tuple)):
-                dense = _rectangular_kernel(P, Rarr, self._H)
-                if dense is None and _looks_like_successor_list(P):
-                    self._init_successor_list(P, Rarr)
-                else:
-                    self._init_dense(P if dense is None else dense, Rarr, False)
+                self._init_nested(P, Rarr)
             else:
                 self._init_dense(P, Rarr, bool(copy))
             if deferred:
@@ -433,7 +435,8 @@ class TabularMDP:
         if self._H is not None:
             check_solution_size(self._H, self._S, self._A)
 
-    def _init_dense(self, P, Rarr, copy):
+    def _init_dense(self, P, Rarr, copy, owned=False):
+        """Read a dense ``P``; with ``owned``, ``P`` is an array of ours (read from a nested list), never shared."""
         Parr, chain = _as_float64_shared(P, "P", copy)
         if Parr.ndim == 3:
             hp = 1
@@ -455,16 +458,41 @@ class TabularMDP:
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
         kept = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
-        if chain is not None:
+        if chain is not None and not owned:
             self._shared.append((chain, kept))
         _set(self, "_hp", hp)
         _set(self, "_P", kept)
 
+    def _init_nested(self, P, Rarr):
+        """Read a list or tuple ``P``: a successor list when ``P[0][0]`` is a tuple ``(next_states, probs)``, else
+        the dense kernel NumPy reads it as; a nested sequence NumPy cannot read as a rectangular numeric array is
+        a successor list when ``P[0][0]`` is a pair of 1-D sequences, and refused otherwise."""
+        if _tuple_successor_list(P):
+            self._init_successor_list(P, Rarr)
+            return
+        arr = _rectangular_numeric(P)
+        if arr is None:
+            if _looks_like_successor_list(P):
+                self._init_successor_list(P, Rarr)
+            else:
+                self._init_dense(P, Rarr, False)  # refuses it, saying why NumPy could not read it
+            return
+        try:
+            self._init_dense(arr, Rarr, False, owned=True)
+        except ValueError as exc:
+            if not (str(exc).startswith("P:") and _looks_like_successor_list(P)):
+                raise
+            raise ValueError(f"{exc} (a nested list that NumPy reads as a rectangular numeric array is a dense "
+                             "kernel; write the entries of a successor list as tuples (next_states, probs))") from None
+
     def _init_sparse_matrix(self, P, Rarr, copy, deferred=False):
         """Read a scipy sparse ``P``; with ``deferred``, ``Rarr`` is the caller's unchecked float64 rewards, and
         their checked copy is returned when the CSR check took them along (else None)."""
-        rows, cols = P.shape
-        rows, cols = int(rows), int(cols)
+        shape = tuple(P.shape)
+        if len(shape) != 2:
+            raise ValueError(f"P: a sparse kernel must be a 2-D matrix of shape (S*A, S) (or (H*S*A, S)), got a "
+                             f"{len(shape)}-D {type(P).__name__} of shape {shape}")
+        rows, cols = int(shape[0]), int(shape[1])
         S = cols
         if Rarr.shape[-2] != S:
             A_guess = rows // S if S and rows % S == 0 else None
@@ -484,16 +512,7 @@ class TabularMDP:
             raise ValueError(f"P: sparse kernel must have S*A={S * A} rows (or H*S*A), got {rows}")
         self._set_sizes(S, A, Rarr, lambda: f"the sparse P of shape {(rows, cols)}")
         fmt = getattr(P, "format", None)
-        if fmt == "csr":
-            M = P
-        elif fmt in ("csc", "coo"):
-            _check_compressible(P, fmt, rows, cols, hp, S, A)
-            M = P.tocsr()
-        else:
-            try:
-                M = P.tocsr()
-            except Exception as exc:
-                raise ValueError(f"P: cannot convert the {fmt} sparse matrix to CSR ({exc})") from exc
+        M = P if fmt == "csr" else _to_csr(P, fmt, rows, cols, hp, S, A)
         # the caller's CSR arrays may be kept (copy=False); a converted matrix is ours anyway
         return self._set_csr(M.indptr, M.indices, M.data, hp, share=not copy or M is not P,
                              R=Rarr if deferred else None)
@@ -510,15 +529,23 @@ class TabularMDP:
         data: list[np.ndarray] = []
         for s in range(S):
             row = succ[s]
-            if len(row) != A:
-                raise ValueError(f"P: successor list for s={s} has {len(row)} actions, expected A={A}")
+            try:
+                n_row = len(row)
+            except TypeError as exc:
+                raise TypeError(f"P: successor list entry for s={s} must be a sequence of A={A} pairs "
+                                f"(next_states, probs), got {type(row).__name__}") from exc
+            if n_row != A:
+                raise ValueError(f"P: successor list for s={s} has {n_row} actions, expected A={A}")
             for a in range(A):
                 try:
                     nxt, prob = row[a]
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
-                nxt = np.asarray(nxt)
-                prob = as_float_array(prob, f"P[(s={s}, a={a})] probabilities")
+                try:
+                    nxt = np.asarray(nxt)
+                except (ValueError, TypeError) as exc:
+                    raise TypeError(f"P: next states of (s={s}, a={a}) must be a 1-D sequence of integers") from exc
+                prob = as_float_array(prob, f"P: (s={s}, a={a}) probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
@@ -910,8 +937,19 @@ def _rebuild(P, R, kw, mu0, name):
     return TabularMDP(P, R, mu0=mu0, name=name, **kw)
 
 
+def _tuple_successor_list(P) -> bool:
+    """Whether ``P[0][0]`` is a tuple ``(next_states, probs)`` of two sequences (neither a scalar): what marks a
+    nested sequence as a successor list whatever its shape (see the ``P`` parameter of :class:`TabularMDP`)."""
+    try:
+        first = P[0][0]
+        return (isinstance(first, tuple) and len(first) == 2
+                and not any(np.isscalar(x) or (isinstance(x, np.ndarray) and x.ndim == 0) for x in first))
+    except Exception:
+        return False
+
+
 def _looks_like_successor_list(P) -> bool:
-    """A per-(s, a) successor list: ``P[s][a] == (next_states, probs)``."""
+    """Whether ``P[0][0]`` is a pair ``(next_states, probs)`` of 1-D sequences, as a tuple or as a list."""
     try:
         first = P[0][0]
         return len(first) == 2 and np.ndim(first[0]) == 1 and np.ndim(first[1]) == 1
@@ -919,60 +957,220 @@ def _looks_like_successor_list(P) -> bool:
         return False
 
 
-def _rectangular_kernel(P, Rarr: np.ndarray, H: int | None):
-    """``np.asarray(P)`` when the nested list ``P`` is a rectangular numeric array shaped like a dense kernel for
-    ``R``'s ``(S, A)`` (``(S, A, S)``, or ``(H, S, A, S)`` with the given horizon); else None.
-
-    This settles the one ambiguity between the two list forms: a successor list whose every
-    ``(next_states, probs)`` pair has the same length is itself rectangular; it is read as dense only when its
-    shape is a dense kernel's (possible only for S = A = H = 2 with two listed successors everywhere; pass such a
-    kernel as a CSR matrix to be unambiguous)."""
+def _rectangular_numeric(P) -> np.ndarray | None:
+    """``np.asarray(P)`` when NumPy reads the nested sequence ``P`` as a rectangular real numeric array (integer or
+    float); None when it is ragged or holds anything else."""
     try:
         arr = np.asarray(P)
     except (ValueError, TypeError):
         return None
-    if arr.dtype.kind not in "iuf":
-        return None
-    S, A = Rarr.shape[-2:]
-    if arr.shape == (S, A, S) or (H is not None and arr.shape == (H, S, A, S)):
-        return arr
-    return None
+    return arr if arr.dtype.kind in "iuf" else None
 
 
-def _check_compressible(M, fmt: str, rows: int, cols: int, hp: int, S: int, A: int) -> None:
-    """Check a CSC or COO matrix's index arrays before scipy converts it to CSR (the conversion trusts them and
-    would write out of bounds)."""
-    n_data = np.asarray(M.data).shape[0]
-    if fmt == "coo":
-        r_, c_ = np.asarray(M.row), np.asarray(M.col)
-        if r_.dtype.kind not in "iu" or c_.dtype.kind not in "iu":
-            raise TypeError(f"P: COO row and col must be integer arrays, got {r_.dtype} and {c_.dtype}")
-        if r_.shape != (n_data,) or c_.shape != (n_data,):
-            raise ValueError(f"P: COO row, col and data have different lengths ({r_.shape}, {c_.shape}, {n_data})")
-        badr = np.flatnonzero((r_ < 0) | (r_ >= rows))
-        if badr.size:
-            k = int(badr[0])
-            raise ValueError(f"P: COO entry {k} has row index {int(r_[k])} outside [0, {rows})")
-        badc = np.flatnonzero((c_ < 0) | (c_ >= cols))
-        if badc.size:
-            k = int(badc[0])
-            raise ValueError(f"P: transition row {_flat_row_label(int(r_[k]), hp, S, A)} has next-state index "
-                             f"{int(c_[k])} outside [0, {S})")
-        return
-    indptr, indices = np.asarray(M.indptr), np.asarray(M.indices)
-    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu" or indptr.ndim != 1 or indices.ndim != 1:
-        raise TypeError("P: CSC indptr and indices must be 1-D integer arrays")
-    if indptr.shape[0] != cols + 1:
-        raise ValueError(f"P: CSC indptr has {indptr.shape[0]} entries, expected columns + 1 = {cols + 1}")
+# ------------------------------------------------------------------ scipy formats other than CSR
+# scipy's conversions to CSR trust a matrix's arrays (compiled loops that write out of bounds when the structure is
+# corrupt), so every format is checked here first and then converted by code that cannot leave the checked arrays.
+
+def _sparse_values(data, fmt: str, ndim: int) -> np.ndarray:
+    """The ``data`` array of a ``fmt`` matrix, checked to be real numeric with ``ndim`` axes, as float64."""
+    data = np.asarray(data)
+    if data.dtype.kind not in "iuf":
+        raise TypeError(f"P: expected a real numeric sparse matrix, got dtype={data.dtype}")
+    if data.ndim != ndim:
+        raise ValueError(f"P: {fmt} data must be {ndim}-D, got shape {data.shape}")
+    return np.asarray(data, dtype=np.float64)  # also native byte order
+
+
+def _index_array(x, fmt: str, name: str) -> np.ndarray:
+    """An index array of a ``fmt`` matrix, checked to be 1-D integer, as native int32 or int64 (other integer
+    types, and non-native byte order, become int64; a uint64 beyond int64 wraps negative and is out of range)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu" or x.ndim != 1:
+        raise TypeError(f"P: {fmt} {name} must be a 1-D integer array, got dtype={x.dtype}, ndim={x.ndim}")
+    return x if x.dtype in (_I32, _I64) else x.astype(np.int64)
+
+
+def _compressed_pointers(indptr: np.ndarray, indices: np.ndarray, n_major: int, n_minor: int, n_stored: int,
+                         fmt: str, slot: str, minor: str, unit: str = "entries") -> int:
+    """Check a compressed structure (CSC columns, BSR block rows) before it is read: ``n_major + 1`` pointers from
+    0, non-decreasing, within the ``n_stored`` entries, minor indices in ``[0, n_minor)``. ``slot`` names a major
+    slot (``"column s'={}"``), ``minor`` its indices and ``unit`` the stored items, in messages. Returns the number
+    of items used."""
+    if indptr.shape[0] != n_major + 1:
+        raise ValueError(f"P: {fmt} indptr has {indptr.shape[0]} entries, expected {n_major} + 1 = {n_major + 1}")
     if indptr[0] != 0:
-        raise ValueError(f"P: CSC column s'=0 is corrupt: indptr[0] = {int(indptr[0])}, must be 0")
-    j, code = _V.compressed_structure_bad(indptr.astype(np.int64), indices, rows, min(indices.shape[0], n_data))
+        raise ValueError(f"P: {fmt} {slot.format(0)} is corrupt: indptr[0] = {int(indptr[0])}, must be 0")
+    j, code = _V.compressed_structure_bad(indptr.astype(np.int64), indices, n_minor, n_stored)
     if code == _V.CSR_INDEX_OUT_OF_RANGE:
         lo, hi = int(indptr[j]), int(indptr[j + 1])
-        rr = indices[lo:hi]
-        i = int(rr[(rr < 0) | (rr >= rows)][0])
-        raise ValueError(f"P: CSC column s'={j} has row index {i} outside [0, {rows})")
+        ix = indices[lo:hi]
+        i = int(ix[(ix < 0) | (ix >= n_minor)][0])
+        raise ValueError(f"P: {fmt} {slot.format(j)} has {minor} {i} outside [0, {n_minor})")
     if code != _V.CSR_OK:
-        raise ValueError(f"P: CSC column s'={j} is corrupt: indptr[{j}] = {int(indptr[j])}, indptr[{j + 1}] = "
-                         f"{int(indptr[j + 1])} (non-decreasing, within the {min(indices.shape[0], n_data)} stored "
-                         "entries)")
+        raise ValueError(f"P: {fmt} {slot.format(j)} is corrupt: indptr[{j}] = {int(indptr[j])}, indptr[{j + 1}] = "
+                         f"{int(indptr[j + 1])} (non-decreasing, within the {n_stored} stored {unit})")
+    return int(indptr[-1])
+
+
+def _from_triplets(row: np.ndarray, col: np.ndarray, val: np.ndarray, rows: int, cols: int) -> sp.csr_matrix:
+    """CSR from entries whose coordinates are known to lie in range (duplicates are summed, as scipy does)."""
+    return sp.csr_matrix((val, (row, col)), shape=(rows, cols))
+
+
+def _coo_to_csr(M, rows: int, cols: int, hp: int, S: int, A: int) -> sp.csr_matrix:
+    coords = getattr(M, "coords", None)
+    if coords is None:
+        coords = (M.row, M.col)
+    try:
+        n_coords = len(coords)
+    except TypeError as exc:
+        raise TypeError(f"P: COO coords must be a pair (row, col) of arrays, got {type(coords).__name__}") from exc
+    if n_coords != 2:
+        raise ValueError(f"P: a 2-D COO matrix needs 2 coordinate arrays (row, col), got {n_coords}")
+    data = _sparse_values(M.data, "COO", 1)
+    r_, c_ = _index_array(coords[0], "COO", "row"), _index_array(coords[1], "COO", "col")
+    n_data = data.shape[0]
+    if r_.shape != (n_data,) or c_.shape != (n_data,):
+        raise ValueError(f"P: COO row, col and data have different lengths ({r_.shape[0]}, {c_.shape[0]}, {n_data})")
+    badr = np.flatnonzero((r_ < 0) | (r_ >= rows))
+    if badr.size:
+        k = int(badr[0])
+        raise ValueError(f"P: COO entry {k} has row index {int(r_[k])} outside [0, {rows})")
+    badc = np.flatnonzero((c_ < 0) | (c_ >= cols))
+    if badc.size:
+        k = int(badc[0])
+        raise ValueError(f"P: transition row {_flat_row_label(int(r_[k]), hp, S, A)} has next-state index "
+                         f"{int(c_[k])} outside [0, {S})")
+    return _from_triplets(r_, c_, data, rows, cols)
+
+
+def _csc_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    data = _sparse_values(M.data, "CSC", 1)
+    indptr, indices = _index_array(M.indptr, "CSC", "indptr"), _index_array(M.indices, "CSC", "indices")
+    stored = min(indices.shape[0], data.shape[0])
+    nnz = _compressed_pointers(indptr, indices, cols, rows, stored, "CSC", "column s'={}", "row index")
+    # scipy's transposition reads exactly the checked entries [0, nnz) of these native arrays
+    return sp.csc_matrix((data[:nnz], indices[:nnz], indptr), shape=(rows, cols)).tocsr()
+
+
+def _bsr_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    data = _sparse_values(M.data, "BSR", 3)
+    R_, C_ = data.shape[1:]
+    if R_ < 1 or C_ < 1 or rows % R_ or cols % C_:
+        raise ValueError(f"P: BSR blocks of shape {(R_, C_)} (the shape of its data's last two axes) do not tile the "
+                         f"matrix's shape {(rows, cols)}")
+    indptr, indices = _index_array(M.indptr, "BSR", "indptr"), _index_array(M.indices, "BSR", "indices")
+    n_brow, n_bcol = rows // R_, cols // C_
+    stored = min(indices.shape[0], data.shape[0])
+    nb = _compressed_pointers(indptr, indices, n_brow, n_bcol, stored, "BSR", "block row {}",
+                              "block column index", "blocks")
+    brow = np.repeat(np.arange(n_brow, dtype=np.int64), np.diff(indptr.astype(np.int64)))
+    row = brow[:, None, None] * R_ + np.arange(R_, dtype=np.int64)[None, :, None]
+    col = indices[:nb].astype(np.int64)[:, None, None] * C_ + np.arange(C_, dtype=np.int64)[None, None, :]
+    row, col = np.broadcast_arrays(row, col)
+    return _from_triplets(row.reshape(-1), col.reshape(-1), data[:nb].reshape(-1), rows, cols)
+
+
+def _dia_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    data = _sparse_values(M.data, "DIA", 2)
+    offsets = np.asarray(M.offsets)
+    if offsets.dtype.kind not in "iu" or offsets.ndim != 1:
+        raise TypeError(f"P: DIA offsets must be a 1-D integer array, got dtype={offsets.dtype}, ndim={offsets.ndim}")
+    if offsets.shape[0] != data.shape[0]:
+        raise ValueError(f"P: DIA offsets has length {offsets.shape[0]}, but its data holds {data.shape[0]} "
+                         "diagonals")
+    offs = [int(o) for o in offsets]  # Python ints: no wrap-around, whatever the dtype
+    if len(set(offs)) != len(offs):
+        dup = next(o for i, o in enumerate(offs) if o in offs[:i])
+        raise ValueError(f"P: DIA offsets list diagonal {dup} more than once")
+    L = min(data.shape[1], cols)  # data[k, j] is the entry (j - offsets[k], j)
+    row, col, val = [], [], []
+    for k, o in enumerate(offs):
+        j0, j1 = max(o, 0), min(rows + o, L)
+        if j1 > j0:
+            j = np.arange(j0, j1, dtype=np.int64)
+            v = data[k, j0:j1]
+            keep = v != 0  # scipy's conversion drops the zeros (the padding of a DIA matrix)
+            row.append(j[keep] - o)
+            col.append(j[keep])
+            val.append(v[keep])
+    if not row:
+        return sp.csr_matrix((rows, cols))
+    return _from_triplets(np.concatenate(row), np.concatenate(col), np.concatenate(val), rows, cols)
+
+
+def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    lil_rows, lil_data = M.rows, M.data
+    for name, x in (("rows", lil_rows), ("data", lil_data)):
+        if not isinstance(x, np.ndarray) or x.dtype != object or x.shape != (rows,):
+            got = f"{x.dtype} array of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+            raise ValueError(f"P: LIL {name} must be an object array of {rows} lists (one per row), got {got}")
+    lengths = np.empty(rows, dtype=np.int64)
+    for i in range(rows):
+        ri, di = lil_rows[i], lil_data[i]
+        if not isinstance(ri, list) or not isinstance(di, list):
+            raise TypeError(f"P: LIL row {i} must hold a list of column indices and a list of values, got "
+                            f"{type(ri).__name__} and {type(di).__name__}")
+        if len(ri) != len(di):
+            raise ValueError(f"P: LIL row {i} has {len(ri)} column indices but {len(di)} values")
+        lengths[i] = len(ri)
+    nnz = int(lengths.sum())
+    try:
+        col = np.array([j for ri in lil_rows for j in ri]) if nnz else np.zeros(0, np.int64)
+        val = np.array([x for di in lil_data for x in di]) if nnz else np.zeros(0)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"P: LIL rows must hold integer column indices and real values ({exc})") from exc
+    if col.dtype.kind not in "iu" or col.ndim != 1:
+        raise TypeError(f"P: LIL column indices must be integers, got dtype={col.dtype}")
+    val = _sparse_values(val, "LIL", 1)
+    bad = np.flatnonzero((col < 0) | (col >= cols))
+    if bad.size:
+        k = int(bad[0])
+        i = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
+        raise ValueError(f"P: LIL row {i} has column index {int(col[k])} outside [0, {cols})")
+    return _from_triplets(np.repeat(np.arange(rows, dtype=np.int64), lengths), col, val, rows, cols)
+
+
+def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    try:
+        items = list(M.items())
+        keys = np.array([k for k, _ in items]) if items else np.zeros((0, 2), np.int64)
+        val = np.array([v for _, v in items]) if items else np.zeros(0)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers and its values real numbers "
+                        f"({exc})") from exc
+    if keys.dtype.kind not in "iu" or keys.shape != (len(items), 2):
+        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers, got an array of dtype={keys.dtype}, "
+                        f"shape {keys.shape}")
+    val = _sparse_values(val, "DOK", 1)
+    keys = keys.astype(np.int64)  # (uint64 beyond int64 wraps negative: out of range)
+    bad = np.flatnonzero((keys[:, 0] < 0) | (keys[:, 0] >= rows) | (keys[:, 1] < 0) | (keys[:, 1] >= cols))
+    if bad.size:
+        k = tuple(int(x) for x in keys[int(bad[0])])
+        raise ValueError(f"P: DOK key {k} lies outside the matrix's shape {(rows, cols)}")
+    return _from_triplets(keys[:, 0], keys[:, 1], val, rows, cols)
+
+
+def _to_csr(P, fmt, rows: int, cols: int, hp: int, S: int, A: int) -> sp.csr_matrix:
+    """A non-CSR scipy matrix ``P`` as CSR, its own structure checked before any of it is converted (errors name
+    ``P``). An unknown format goes through its own ``tocoo()`` and is then checked as COO."""
+    if fmt == "coo":
+        return _coo_to_csr(P, rows, cols, hp, S, A)
+    if fmt == "csc":
+        return _csc_to_csr(P, rows, cols)
+    if fmt == "bsr":
+        return _bsr_to_csr(P, rows, cols)
+    if fmt == "dia":
+        return _dia_to_csr(P, rows, cols)
+    if fmt == "lil":
+        return _lil_to_csr(P, rows, cols)
+    if fmt == "dok":
+        return _dok_to_csr(P, rows, cols)
+    try:
+        C = P.tocoo()
+    except Exception as exc:
+        raise ValueError(f"P: cannot convert the {fmt} sparse matrix to COO ({exc})") from exc
+    if tuple(getattr(C, "shape", ())) != (rows, cols):
+        raise ValueError(f"P: the {fmt} sparse matrix of shape {(rows, cols)} converted to COO of shape "
+                         f"{getattr(C, 'shape', None)}")
+    return _coo_to_csr(C, rows, cols, hp, S, A)
