@@ -267,8 +267,11 @@ def _flat_row_label(r: int, hp: int, S: int, A: int) -> str:
     return _row_label(h if hp > 1 else None, s, a)
 
 
-def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns=None) -> ValueError:
-    """The error for one rejected transition row (its entries ``values``, next states ``columns``)."""
+def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns=None, stored=None) -> ValueError:
+    """The error for one rejected transition row (its entries ``values``, next states ``columns``). ``stored`` is
+    the row's entries in the order the check added them (default ``values``): the sum reported is theirs,
+    added in that order (:func:`~rltheory.models._validate.row_sum_in_order`), the sum that decided, with its
+    deviation from 1 spelled out (``1.000000001`` alone would look within a ``1e-09`` tolerance)."""
     cols = np.arange(values.size) if columns is None else columns
     if values.size == 0:
         return ValueError(f"{field}: transition row {label} is empty (no next state), so it sums to 0, not 1")
@@ -281,8 +284,10 @@ def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns
         j = int(np.argmin(values))
         return ValueError(f"{field}: transition row {label} has a negative entry ({float(values[j])!r} "
                           f"at s'={int(cols[j])})")
-    return ValueError(f"{field}: transition row {label} sums to {float(values.sum())!r}, not 1 "
-                      f"(tolerance {atol:g})")
+    tot = float(_V.row_sum_in_order(np.ascontiguousarray(values if stored is None else stored, dtype=np.float64)))
+    dev = tot - 1.0  # exact while tot is within [0.5, 2]
+    return ValueError(f"{field}: transition row {label} sums to {tot!r} (1 {'-' if dev < 0 else '+'} "
+                      f"{abs(dev):.11g}), not 1 (tolerance {atol:g})")
 
 
 def _index_dtype(S: int):
@@ -603,7 +608,7 @@ class TabularMDP:
             cols, inv = np.unique(out_ix[lo:hi], return_inverse=True)
             vals = np.zeros(cols.size)
             np.add.at(vals, inv, out_dt[lo:hi])
-            raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols)
+            raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols, stored=out_dt[lo:hi])
         if code != _V.CSR_OK:
             lo, hi = int(indptr[r]), int(indptr[r + 1])
             label = _flat_row_label(r, hp, S, A)
