@@ -158,3 +158,96 @@ def test_build_draws_the_defect_it_names(case):
         assert not ok, case
     elif case["defect"] == "none":
         assert ok, case
+
+
+# -------------------------------------------------------------------------------- dense and CSR: one verdict per row
+# The dense check sums rows reassociated (vectorised) and the CSR checks in storage order; at the tolerance edge the
+# two sums can fall on either side of ``1 +- atol``. Both decide on the storage-order sum (the dense check re-sums
+# the rows whose fast sum is within a rounding margin of the edge), so a kernel gets one verdict in every form.
+
+
+def _sum_in_order(row) -> float:
+    tot = 0.0
+    for x in row:
+        tot += float(x)
+    return tot
+
+
+@st.composite
+def edge_rows(draw):
+    """A positive row of ``n`` entries whose storage-order sum is ``1``, ``1 - atol`` or ``1 + atol`` give or take
+    a few ulps (entries nudged by a few ulps each)."""
+    n = draw(st.one_of(st.integers(1, 70), st.sampled_from([127, 128, 129, 1000, 4099])))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    side = draw(st.sampled_from([-1.0, 1.0, 0.0]))
+    x = rng.dirichlet(np.ones(n))
+    x *= (1.0 + side * ATOL) / _sum_in_order(x)
+    for _ in range(draw(st.integers(0, 4))):
+        j = int(rng.integers(n))
+        x[j] += float(draw(st.integers(-6, 6))) * np.spacing(x[j])
+    return x
+
+
+def _verdict(build_model):
+    try:
+        build_model()
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@settings(_CASES, max_examples=300)
+@given(edge_rows(), st.integers(1, 3))
+def test_dense_and_csr_construction_agree_at_the_tolerance_edge(row, A):
+    import scipy.sparse as sp
+
+    from rltheory import TabularMDP
+
+    S = row.size
+    P = np.zeros((S, A, S))
+    P[..., 0] = 1.0
+    P[S // 2, A - 1] = row
+    R = np.zeros((S, A))
+    dense = _verdict(lambda: TabularMDP(P, R, gamma=0.5, copy=True))
+    csr = _verdict(lambda: TabularMDP(sp.csr_matrix(P.reshape(S * A, S)), R, gamma=0.5))
+    want_ok = abs(_sum_in_order(row) - 1.0) <= ATOL
+    assert (dense is None) is want_ok and dense == csr, (dense, csr)
+
+
+_EDGE_ROW = np.array([float.fromhex(h) for h in [
+    "0x1.ac85133ca75c7p-22", "0x1.228014fdeae56p-6", "0x1.01fad734b75c4p-4", "0x1.f5f57f1f7a296p-4",
+    "0x1.697ffeb3e5a99p-3", "0x1.26c3986ad9a72p-2", "0x1.0b8e586b0bd77p-2", "0x1.232778d065d42p-4"]])
+
+
+def test_a_row_the_reassociated_sum_accepts_is_rejected_as_in_csr_with_its_deviation():
+    """This row sums to ``1 + 1.0000000827e-09`` left to right but within ``1e-9`` of 1 reassociated: it was
+    accepted dense and rejected as CSR (``m.to_sparse()`` failed on an accepted model). The message shows the
+    deviation, as ``1.000000001`` alone would look within the tolerance."""
+    import pickle
+
+    import scipy.sparse as sp
+
+    from rltheory import TabularMDP
+
+    assert _sum_in_order(_EDGE_ROW) - 1.0 > ATOL
+    P = np.tile(_EDGE_ROW, (8, 1)).reshape(8, 1, 8)
+    msg = ("P: transition row (s=0, a=0) sums to 1.000000001 (1 + 1.0000000827e-09), not 1 (tolerance 1e-09)")
+    for form in (P, P.tolist(), sp.csr_matrix(P.reshape(8, 8))):
+        assert _verdict(lambda: TabularMDP(form, np.zeros((8, 1)), gamma=0.5)) == msg
+    ok = P * (1.0 - ATOL)  # well inside: accepted in every form, and through to_sparse and pickling
+    m = TabularMDP(ok, np.zeros((8, 1)), gamma=0.5, copy=True)
+    assert m.to_sparse().to_dense().P.tolist() == m.P.tolist()
+    assert pickle.loads(pickle.dumps(m)).P.tolist() == m.P.tolist()
+
+
+def test_the_rounding_margin_bounds_the_gap_between_the_two_sums():
+    """The margin of ``dense_first_bad_row`` covers the largest gap seen between NumPy's pairwise sum (another
+    reassociated order) and the storage-order sum on long near-stochastic rows."""
+    from rltheory.models import _validate as V
+
+    rng = np.random.default_rng(3)
+    for n in (2, 17, 1000, 100_000):
+        for _ in range(20):
+            x = rng.dirichlet(np.full(n, 0.3))
+            fast, seq = float(x.sum()), _sum_in_order(x)
+            assert abs(fast - seq) <= V.REASSOC_MARGIN_FACTOR * n * (fast + 1.0) / 2

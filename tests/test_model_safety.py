@@ -655,3 +655,111 @@ def test_successor_list_errors_start_with_the_field_then_the_pair():
         TabularMDP([[([0], ["x"])], [([1], [1.0])]], R, gamma=0.5)
     with pytest.raises(TypeError, match=r"^P: next states of \(s=0, a=0\)"):
         TabularMDP([[([[0], [0, 1]], [1.0])], [([1], [1.0])]], R, gamma=0.5)
+
+
+# ---------------------------------------------------------------------------------------------- every route verifies
+# Each public route that reads a kernel kept without a copy (the dense ``_P`` or the shared CSR arrays), and the
+# view a FiniteHorizonPlanner keeps, must check the caller's owning array first: after it was resized (its memory
+# freed and moved) reading the kept views would read freed memory (a segfault on large kernels), and after it was
+# made writable again the entries may no longer be the validated ones.
+
+_ROUTES = ["P_csr", "csr_arrays", "max_successors", "with_rewards", "with_mu0", "to_sparse", "to_dense", "solve_lp",
+           "evaluate", "occupancy", "occupancy_finite", "planner"]
+
+_ROUTE_SCRIPT = """
+import sys, numpy as np, scipy.sparse as sp
+from rltheory import TabularMDP
+from rltheory.solvers import FiniteHorizonPlanner, evaluate, occupancy, solve
+kind, change = sys.argv[1], sys.argv[2]
+S, A = 256, 8  # 4 MiB: a resize moves the memory and unmaps the old block
+rng = np.random.default_rng(0)
+D = rng.dirichlet(np.ones(S), size=(S, A))
+if kind == "dense":
+    P = D
+    root = P
+else:
+    P = sp.csr_matrix(D.reshape(S * A, S))
+    root = P.data
+    while root.base is not None:
+        root = root.base
+m = TabularMDP(P, np.zeros((S, A)), gamma=0.5)
+mf = TabularMDP(P, np.zeros((S, A)), horizon=3)
+assert m.shares_memory and mf.shares_memory
+planner = FiniteHorizonPlanner(mf)
+planner.plan()
+pol = np.zeros(S, dtype=int)
+routes = {
+    "P_csr": lambda: m.P_csr, "csr_arrays": lambda: m.csr_arrays, "max_successors": lambda: m.max_successors,
+    "with_rewards": lambda: m.with_rewards(np.ones((S, A))), "with_mu0": lambda: m.with_mu0(1),
+    "to_sparse": lambda: m.to_sparse().P_csr, "to_dense": lambda: m.to_dense().P_csr,
+    "solve_lp": lambda: solve(m, method="lp"), "evaluate": lambda: evaluate(m, pol),
+    "occupancy": lambda: occupancy(m, pol), "occupancy_finite": lambda: occupancy(mf, pol),
+    "planner": lambda: planner.plan(),
+}
+addr = root.__array_interface__["data"][0]
+if change == "resize":
+    n = root.size
+    root.resize(n * 16, refcheck=False)
+    root.resize(n, refcheck=False)
+    print("MOVED" if root.__array_interface__["data"][0] != addr else "STAYED", flush=True)
+else:
+    root.setflags(write=True)
+    root[:] = -root  # every entry negative
+    print("MOVED", flush=True)
+for name, call in routes.items():
+    print(name, end=" ", flush=True)  # the last name printed is the route that crashed, if one does
+    try:
+        call()
+    except ValueError as exc:
+        print("REFUSED" if str(exc).startswith("P: ") else "OTHER " + str(exc)[:80], flush=True)
+    else:
+        print("READ", flush=True)
+"""
+
+
+def _route_outcomes(kind: str, change: str) -> tuple[bool, dict]:
+    out = _run_isolated(_ROUTE_SCRIPT.replace("sys.argv[1], sys.argv[2]", f"{kind!r}, {change!r}"), timeout=600)
+    assert out.returncode == 0, f"crashed ({out.returncode}) after: {out.stdout[-300:]}\n{out.stderr[-2000:]}"
+    lines = out.stdout.split()
+    moved = lines[0] == "MOVED"
+    outcomes = dict(zip(lines[1::2], lines[2::2]))
+    assert set(outcomes) == set(_ROUTES), out.stdout
+    return moved, outcomes
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_every_route_refuses_a_shared_kernel_whose_owner_was_resized(kind):
+    """``P.resize`` on the owner (NumPy allows it on a read-only array) frees the memory the model's views read:
+    each route refuses with ``P: ...`` instead of reading it (which segfaulted on the dense routes and the
+    planner); should the allocator grow the block in place, nothing is freed and every route reads as before."""
+    moved, outcomes = _route_outcomes(kind, "resize")
+    want = "REFUSED" if moved else "READ"
+    assert outcomes == dict.fromkeys(_ROUTES, want)
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_every_route_refuses_a_shared_kernel_whose_owner_was_made_writable(kind):
+    """An owner made writable again and then written (here: negative entries) is refused by every route, as by
+    ``m.P``, instead of letting e.g. ``occupancy`` return a result computed from the negative rows."""
+    _, outcomes = _route_outcomes(kind, "writable")
+    assert outcomes == dict.fromkeys(_ROUTES, "REFUSED")
+
+
+def test_a_shared_kernel_is_still_read_when_nothing_changed():
+    """The checks refuse nothing valid: the routes of a shared kernel match those of its private copy."""
+    from rltheory.solvers import FiniteHorizonPlanner
+    from rltheory.solvers.api import evaluate, occupancy
+
+    rng = np.random.default_rng(11)
+    S, A = 6, 3
+    for P in (_stochastic(rng, S, A), sp.csr_matrix(_stochastic(rng, S, A).reshape(S * A, S))):
+        R = rng.random((S, A))
+        m, c = TabularMDP(P, R, gamma=0.5), TabularMDP(P, R, gamma=0.5, copy=True)
+        assert m.shares_memory and not c.shares_memory
+        assert (m.P_csr != c.P_csr).nnz == 0 and m.max_successors == c.max_successors
+        pol = np.arange(S) % A
+        assert np.array_equal(evaluate(m, pol)[0], evaluate(c, pol)[0])
+        assert np.array_equal(occupancy(m, pol), occupancy(c, pol))
+        assert np.array_equal(m.with_mu0(2).P, c.P) and np.array_equal(m.to_sparse().P, c.P)
+        mf = TabularMDP(P, m.R, horizon=4)
+        assert np.array_equal(FiniteHorizonPlanner(mf).plan()[0], solve(mf).V)

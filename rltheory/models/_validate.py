@@ -4,10 +4,12 @@ Each kernel reads every entry once and allocates nothing of the input's size: it
 row (``-1`` when every row is a probability distribution) and the caller (``tabular.py``) re-examines that one
 row in NumPy to word the error. A row ``r`` is a flat index ``(h*S + s)*A + a``.
 
-A row is accepted when it has no negative entry and ``|sum_j P[r, j] - 1| <= atol``; the comparison is written
-``not (|sum - 1| <= atol)`` so that a NaN or infinite entry (whose sum is NaN or infinite) also fails it.
-The sums use reassociated (vectorised) float additions: they only decide acceptance, they are never stored, so
-solve results do not depend on them.
+A row is accepted when it has no negative entry and ``|sum_j P[r, j] - 1| <= atol``, the sum taken in storage
+order (column order for a dense row and for canonical CSR): one rule for every input form, so that a kernel
+accepted dense is accepted as CSR and the reverse. The comparison is written ``not (|sum - 1| <= atol)`` so that
+a NaN or infinite entry (whose sum is NaN or infinite) also fails it. The dense check sums with reassociated
+(vectorised) additions and falls back to the storage-order sum only for the rare rows whose fast sum lies within
+a rounding margin of the tolerance (:func:`dense_first_bad_row`, :data:`REASSOC_MARGIN_FACTOR`).
 """
 from __future__ import annotations
 
@@ -24,20 +26,77 @@ CSR_INDEX_OUT_OF_RANGE = 3  # a column index outside [0, S)
 CSR_BAD_VALUES = 4  # a negative entry, or a sum != 1 within atol (NaN / inf included)
 
 
+#: ``c`` in the margin ``c * n * (tot + 1)`` within which :func:`dense_first_bad_row` re-sums a row of ``n``
+#: entries in storage order (``tot``: its reassociated sum).
+#:
+#: Any order of summing ``k + 1`` floats (a tree of ``k`` rounded additions, the vectorised reassociated sum
+#: included) errs by at most ``gamma_k`` times the sum of their magnitudes, ``gamma_k = k u / (1 - k u)`` with
+#: ``u = 2**-53`` the unit roundoff (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section
+#: 4.2). For a non-negative row of exact sum ``s``, the reassociated and the storage-order sums therefore differ by
+#: at most ``2 gamma_{n-1} s = 2 (n - 1) u s (1 + O(n u))``. The deviation ``tot - 1`` is exact
+#: in the range where the test matters (Sterbenz), unless the compiler, free to reassociate, folds the ``- 1`` into
+#: the sum, which adds at most ``gamma_n (s + 1)``. Both together stay below ``gamma_n (3 s + 1)``, and the margin
+#: ``2 eps n (tot + 1) = 4 u n (tot + 1)`` (``eps = 2**-52``) exceeds that, with ``s <= tot / (1 - gamma_{n-1})``
+#: and the rounding of the margin and comparisons themselves (a few ``u`` relative) included, whenever
+#: ``n u <= 1/16`` (any row up to ``2**49`` entries). So a row whose fast deviation exceeds ``atol + margin`` is
+#: rejected and one below ``atol - margin`` accepted exactly as the storage-order sum would decide; only the rows in
+#: between (deviations within about ``8 n u`` of ``atol``) are summed again.
+REASSOC_MARGIN_FACTOR = 2.0 * 2.0**-52
+
+
+@njit(cache=True)
+def row_sum_in_order(row):
+    """``row[0] + row[1] + ...`` added left to right (no reassociation): the sum every row check decides on.
+
+    Called from Python or from kernels compiled without ``fastmath`` only: Numba compiles a function called from a
+    ``fastmath`` kernel with that kernel's flags, and then reuses that compilation for its other callers."""
+    tot = 0.0
+    for j in range(row.shape[0]):
+        tot += row[j]
+    return tot
+
+
 @njit(cache=True, fastmath={"reassoc"})
-def dense_first_bad_row(flat, atol):
-    """First row of ``flat`` (n, S) that is not a probability vector within ``atol``, or -1."""
+def _dense_scan(flat, atol, start):
+    """First row ``r >= start`` of ``flat`` that the reassociated sum does not accept outright, as ``(r, rejected)``:
+    ``rejected`` when it has a negative entry or its sum is beyond the margin (:data:`REASSOC_MARGIN_FACTOR`),
+    else its sum is on the tolerance edge and must be summed again in storage order; ``(-1, False)`` when none."""
     n, S = flat.shape
-    for r in range(n):
+    c = REASSOC_MARGIN_FACTOR * S
+    for r in range(start, n):
         tot = 0.0
         neg = 0
         for j in range(S):
             x = flat[r, j]
             tot += x
             neg += x < 0.0
-        if neg > 0 or not (abs(tot - 1.0) <= atol):
-            return r
-    return -1
+        if neg > 0:
+            return r, True
+        dev = abs(tot - 1.0)
+        band = c * (tot + 1.0)
+        if dev <= atol - band:
+            continue
+        return r, not (dev <= atol + band)  # (NaN included)
+    return -1, False
+
+
+def dense_first_bad_row(flat, atol) -> int:
+    """First row of ``flat`` (n, S) that is not a probability vector within ``atol``, or -1.
+
+    A row passes when it has no negative entry and its storage-order sum (:func:`row_sum_in_order`, as the CSR
+    checks add its entries) is within ``atol`` of 1. The rows are summed reassociated (vectorised, in
+    :func:`_dense_scan`); only a row whose deviation from 1 is within the rounding margin of
+    :data:`REASSOC_MARGIN_FACTOR` of ``atol``, where the two sums could decide differently, is summed again in
+    storage order, and that sum decides (from Python: such rows are rare, and the storage-order sum must not be
+    compiled inside the ``fastmath`` kernel, see :func:`row_sum_in_order`)."""
+    r = 0
+    while True:
+        r, rejected = _dense_scan(flat, atol, r)
+        if r < 0 or rejected:
+            return int(r)
+        if not (abs(float(row_sum_in_order(flat[r])) - 1.0) <= atol):
+            return int(r)
+        r += 1
 
 
 @njit(cache=True)

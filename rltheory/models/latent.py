@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validation import check_int, check_type
 from ._validate import dense_first_bad_row, max_path_return
-from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
+from .tabular import ROW_SUM_ATOL, TabularMDP, _row_defect, as_float_array, check_solution_size, horizon_arg, readonly
 
 __all__ = ["LatentMDP", "LMDPEpisode"]
 
@@ -89,8 +89,7 @@ class LatentMDP:
             if row.min() < 0:
                 raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) has a negative entry "
                                  f"({float(row.min())!r})")
-            raise ValueError(f"P: transition row (m={m}, s={s}, a={a}) sums to {float(row.sum())!r}, not 1 "
-                             f"(tolerance {ROW_SUM_ATOL:g})")
+            raise _row_defect(row, f"(m={m}, s={s}, a={a})", "P", ROW_SUM_ATOL)
         Rarr = as_float_array(R, "R")
         if Rarr.shape != (M, S, A):
             raise ValueError(f"R: expected shape (M, S, A) = {(M, S, A)}, got {Rarr.shape}")

@@ -267,8 +267,11 @@ def _flat_row_label(r: int, hp: int, S: int, A: int) -> str:
     return _row_label(h if hp > 1 else None, s, a)
 
 
-def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns=None) -> ValueError:
-    """The error for one rejected transition row (its entries ``values``, next states ``columns``)."""
+def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns=None, stored=None) -> ValueError:
+    """The error for one rejected transition row (its entries ``values``, next states ``columns``). ``stored`` is
+    the row's entries in the order the check added them (default ``values``): the sum reported is theirs,
+    added in that order (:func:`~rltheory.models._validate.row_sum_in_order`), the sum that decided, with its
+    deviation from 1 spelled out (``1.000000001`` alone would look within a ``1e-09`` tolerance)."""
     cols = np.arange(values.size) if columns is None else columns
     if values.size == 0:
         return ValueError(f"{field}: transition row {label} is empty (no next state), so it sums to 0, not 1")
@@ -281,8 +284,10 @@ def _row_defect(values: np.ndarray, label: str, field: str, atol: float, columns
         j = int(np.argmin(values))
         return ValueError(f"{field}: transition row {label} has a negative entry ({float(values[j])!r} "
                           f"at s'={int(cols[j])})")
-    return ValueError(f"{field}: transition row {label} sums to {float(values.sum())!r}, not 1 "
-                      f"(tolerance {atol:g})")
+    tot = float(_V.row_sum_in_order(np.ascontiguousarray(values if stored is None else stored, dtype=np.float64)))
+    dev = tot - 1.0  # exact while tot is within [0.5, 2]
+    return ValueError(f"{field}: transition row {label} sums to {tot!r} (1 {'-' if dev < 0 else '+'} "
+                      f"{abs(dev):.11g}), not 1 (tolerance {atol:g})")
 
 
 def _index_dtype(S: int):
@@ -335,9 +340,10 @@ class TabularMDP:
         validated, the shared arrays and the arrays they are views of are marked read-only: an in-place change
         through them afterwards (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's "read-only" error instead of
         changing the validated model; a failed construction leaves them writable. Two routes stay open and are
-        refused when the kernel is next used (``P``, ``P_csr``, ``csr_arrays``, hence every solver) with a
-        ``ValueError`` naming ``P``: making the owning array writable again or resizing it, and, for CSR, writing
-        an out-of-range next-state index through a view taken before construction. Other writes that bypass the
+        refused when the kernel is next used (``P``, ``P_csr``, ``csr_arrays``, every method built on them,
+        hence every solver, and ``FiniteHorizonPlanner.plan``) with a ``ValueError`` naming ``P``: making the
+        owning array writable again or resizing it, and, for CSR, writing an out-of-range next-state index through
+        a view taken before construction. Other writes that bypass the
         freeze (through such an earlier view, a ``memoryview``, or an owner made writable and read-only again)
         are not detected, whatever they write: the model then describes the new numbers, even when they are no
         longer probabilities, and certificates such as ``error_bound`` no longer refer to a validated model
@@ -629,7 +635,7 @@ class TabularMDP:
             cols, inv = np.unique(out_ix[lo:hi], return_inverse=True)
             vals = np.zeros(cols.size)
             np.add.at(vals, inv, out_dt[lo:hi])
-            raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols)
+            raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols, stored=out_dt[lo:hi])
         if code != _V.CSR_OK:
             lo, hi = int(indptr[r]), int(indptr[r + 1])
             label = _flat_row_label(r, hp, S, A)
@@ -753,9 +759,7 @@ class TabularMDP:
     def P(self) -> np.ndarray:
         """Dense transition kernel ``(S, A, S)`` or ``(H, S, A, S)`` (read-only; built from CSR if sparse)."""
         if self._P is not None:
-            if self._shared:
-                self._verify_shared()
-            return self._P
+            return self._dense()
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
         return readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
@@ -768,7 +772,7 @@ class TabularMDP:
                 self._verify_shared()
             s_ = self._sp
             return sp.csr_matrix((s_.data, s_.indices, s_.indptr), shape=(self._hp * self._S * self._A, self._S))
-        return sp.csr_matrix(self._P.reshape(-1, self._S))
+        return sp.csr_matrix(self._dense().reshape(-1, self._S))
 
     @property
     def shares_memory(self) -> bool:
@@ -786,6 +790,30 @@ class TabularMDP:
             self._verify_shared()
         return self._sp.indptr, self._sp.indices, self._sp.data
 
+    def _dense(self) -> np.ndarray:
+        """The dense kernel as kept (``(S, A, S)`` or ``(H, S, A, S)``), verified first when it is the caller's
+        memory (:meth:`_verify_shared`, constant time for a dense kernel): every read of ``_P`` goes through here."""
+        if self._shared:
+            self._verify_shared()
+        return self._P
+
+    def _verify_roots(self) -> None:
+        """The constant-time part of :meth:`_verify_shared`: every frozen root is still read-only, of its size at
+        construction and at the address of the model's view of it. Enough for a holder of a private copy of the
+        indices (``FiniteHorizonPlanner``) or of a dense kernel's view: the memory such a view reads is then still
+        allocated and unchanged through the owner.
+
+        Raises
+        ------
+        ValueError
+            Naming ``P``, when a root was made writable again or resized.
+        """
+        for root, kept, nbytes in self._shared:
+            if root.flags.writeable or root.nbytes != nbytes or (nbytes and _address(root) != _address(kept)):
+                raise ValueError("P: the caller's array this model keeps without a copy was made writable again or "
+                                 "resized after construction, so its entries may no longer be the validated ones; "
+                                 "build the model with copy=True to keep a private copy")
+
     def _verify_shared(self) -> None:
         """Refuse to hand out a kernel kept without a copy whose memory may have changed since validation.
 
@@ -796,16 +824,16 @@ class TabularMDP:
         over them, as unsigned integers, so that negative indices count as out of range; this is what keeps
         compiled kernels from reading out of bounds).
 
+        The first check is constant time (:meth:`_verify_roots`; all a dense kernel needs); the second reads the
+        indices once. Every hand-out of the kept arrays (``P``, ``P_csr``, ``csr_arrays`` and what is built on
+        them: ``max_successors``, ``with_rewards``, ``with_mu0``, ``to_sparse``, ``P4``, pickling) calls this first.
+
         Raises
         ------
         ValueError
             Naming ``P``, when either condition fails.
         """
-        for root, kept, nbytes in self._shared:
-            if root.flags.writeable or root.nbytes != nbytes or (nbytes and _address(root) != _address(kept)):
-                raise ValueError("P: the caller's array this model keeps without a copy was made writable again or "
-                                 "resized after construction, so its entries may no longer be the validated ones; "
-                                 "build the model with copy=True to keep a private copy")
+        self._verify_roots()
         if self._sp is not None and self._sp.indices.size:
             ix = self._sp.indices
             top = int(ix.view(np.uint32 if ix.dtype == np.int32 else np.uint64).max())
@@ -821,7 +849,7 @@ class TabularMDP:
             indptr, _, data = self.csr_arrays
             counts = np.add.reduceat((data > 0).astype(np.int64), indptr[:-1]) if data.size else np.zeros(1, np.int64)
             return int(counts.max())
-        return int((self._P > 0).reshape(-1, self._S).sum(axis=1).max())
+        return int((self._dense() > 0).reshape(-1, self._S).sum(axis=1).max())
 
     # -- uniform views for kernels --------------------------------------------------------
     def P4(self) -> np.ndarray:
@@ -875,7 +903,7 @@ class TabularMDP:
         TabularMDP
             The new MDP.
         """
-        P = self._P if self._P is not None else self.P_csr
+        P = self._dense() if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, R, mu0=self._mu0, name=self._name, **kw)
 
@@ -892,7 +920,7 @@ class TabularMDP:
         TabularMDP
             The new MDP.
         """
-        P = self._P if self._P is not None else self.P_csr
+        P = self._dense() if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
         return TabularMDP(P, self._R, mu0=mu0, name=self._name, **kw)
 

@@ -24,7 +24,7 @@ class FiniteHorizonPlanner:
     this call: a float64 array of shape (S, A) or (H, S, A); its shape, dtype and finiteness are checked
     (``check=False`` skips the finiteness scan for the hottest loops)."""
 
-    __slots__ = ("_mdp", "_P", "_csr", "_R3", "H", "S", "A", "V", "Q", "pi")
+    __slots__ = ("_mdp", "_P", "_csr", "_R3", "_shared", "H", "S", "A", "V", "Q", "pi")
 
     def __init__(self, mdp: TabularMDP):
         if not isinstance(mdp, TabularMDP):
@@ -39,6 +39,9 @@ class FiniteHorizonPlanner:
             # later change of the caller's memory can make plan() read out of bounds
             self._csr = (self._csr[0], self._csr[1].copy(), self._csr[2])
         self._P = None if mdp.is_sparse else mdp.P4()
+        # the views above outlive this hand-out check: plan() checks the caller's owning arrays again (constant
+        # time: still read-only, same size, same address), so that a resize frees nothing plan() reads
+        self._shared = mdp.shares_memory
         self._R3 = mdp.R3()
         self.V = np.zeros((self.H + 1, self.S))
         self.Q = np.empty((self.H, self.S, self.A))
@@ -62,6 +65,14 @@ class FiniteHorizonPlanner:
             ``(H, S, A)``, overwritten by the next call.
         pi : numpy.ndarray
             Greedy actions ``(H, S)``, overwritten by the next call.
+
+        Raises
+        ------
+        TypeError
+            ``R`` not a float64 array.
+        ValueError
+            ``R: ...`` for a wrong shape or a non-finite reward; ``P: ...`` when the MDP keeps the caller's
+            kernel without a copy and the array owning it was resized or made writable again since construction.
         """
         if R is None:
             R3 = self._R3
@@ -76,6 +87,8 @@ class FiniteHorizonPlanner:
                 raise ValueError(f"R: expected shape {(self.S, self.A)} or {(self.H, self.S, self.A)}, got {R.shape}")
             if check and not np.isfinite(R).all():
                 raise ValueError("R: non-finite reward")
+        if self._shared:
+            self._mdp._verify_roots()  # ValueError "P: ..." when the kernel's owner was resized or made writable
         if self._csr is None:
             K.backward_induction_dense(self._P, R3, self.H, self.V, self.Q, self.pi)
         else:
