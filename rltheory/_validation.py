@@ -13,13 +13,14 @@ configuration); ``bool`` is never a number here. The fused validation kernels of
 """
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 
 import numpy as np
 
 __all__ = ["check_int", "check_real", "check_probability", "check_seed", "as_generator", "check_type",
-           "MAX_SEED"]
+           "show_number", "MAX_SEED"]
 
 #: largest seed accepted (the largest SQLite INTEGER, so that a seed can key a stored sweep row)
 MAX_SEED = 2**63 - 1
@@ -27,6 +28,28 @@ MAX_SEED = 2**63 - 1
 
 def _type_name(value) -> str:
     return type(value).__name__
+
+
+def show_number(value) -> str:
+    """``repr(value)`` for an error message, with integers of more than 15 digits shortened to three significant
+    digits (``1e+300`` instead of 301 digits; Python refuses to print ints beyond 4300 digits at all).
+
+    Parameters
+    ----------
+    value : object
+        The number (any other object is shown by its ``repr``).
+
+    Returns
+    -------
+    str
+        The text to show.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        v = int(value)
+        if abs(v) >= 10**15:
+            return f"{decimal.Decimal(v):.3g}"  # exact decimal rounding, no float overflow
+        return str(v)
+    return repr(value)
 
 
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
@@ -63,7 +86,7 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
         value = int(v)
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name}: must be {_range_text(low, high)}, got {value}")
+        raise ValueError(f"{name}: must be {_range_text(low, high)}, got {show_number(value)}")
     return value
 
 
@@ -85,7 +108,8 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     name : str
         The argument's name, first word of every error message.
     value : int, float or numpy scalar
-        The value to check; ``bool`` is rejected.
+        The value to check; ``bool`` is rejected. An int beyond the float64 range counts as an infinity of its
+        sign (so it is rejected with ``finite``, or when it lies outside the interval).
     low, high : float, optional
         Bounds of the admitted interval (``None``: unbounded on that side).
     low_open, high_open : bool
@@ -107,14 +131,17 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {_type_name(value)}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the float64 range
+        v = math.inf if value > 0 else -math.inf
     if math.isnan(v) or (finite and not math.isfinite(v)):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+        raise ValueError(f"{name}: must be a finite number, got {show_number(value)}")
     below = low is not None and (v <= low if low_open else v < low)
     above = high is not None and (v >= high if high_open else v > high)
     if below or above:
         raise ValueError(f"{name}: must be {_range_text(low, high, '(' if low_open else '[', ')' if high_open else ']')}"
-                         f", got {value!r}")
+                         f", got {show_number(value)}")
     return v
 
 

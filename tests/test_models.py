@@ -1,5 +1,6 @@
 """TabularMDP: validation errors name the field and the (h,) s, a; immutability; dense/sparse/pickle round trips."""
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -80,3 +81,20 @@ def test_sparse_inhomogeneous_rows_checked_per_step():
     M = sp.csr_matrix(np.array([[1.0, 0.0], [0.5, 0.5], [0.3, 0.3], [0.0, 1.0]]))
     with pytest.raises(ValueError, match=r"\(h=1, s=0, a=0\) sums to 0.6"):
         TabularMDP(M, np.zeros((S, A)), horizon=H)
+
+
+@pytest.mark.parametrize("gamma", [-0.0, np.float64(-0.0), np.float32(-0.0), 0.0, 0])
+def test_negative_zero_gamma_is_stored_as_positive_zero(gamma):
+    import math
+
+    m = TabularMDP(np.full((2, 1, 2), 0.5), np.ones((2, 1)), gamma=gamma)
+    assert m.gamma == 0.0 and math.copysign(1.0, m.gamma) == 1.0 and type(m.gamma) is float
+    assert "gamma=0.0," in repr(m) and "-0.0" not in repr(m)
+
+
+@pytest.mark.parametrize("horizon, shown", [(1e300, "1.00e+300"), (10**300, "1.00e+300"), (2**62, "4.61e+18"),
+                                            (10**5000, "1.00e+5000")], ids=["1e300", "10**300", "2**62", "10**5000"])
+def test_absurd_horizons_are_refused_with_a_short_message(horizon, shown):
+    with pytest.raises(ValueError, match=rf"^horizon: H={re.escape(shown)} with S=2") as info:
+        TabularMDP(np.full((2, 1, 2), 0.5), np.ones((2, 1)), horizon=horizon)
+    assert len(str(info.value)) < 300

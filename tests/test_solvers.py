@@ -1,4 +1,6 @@
 """Properties of the exact solvers over random MDPs (hypothesis), plus closed-form examples."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -314,3 +316,226 @@ def test_auto_uses_mpi_on_large_dense_kernels_only():
         ref = solve(mdp, method="pi")
         assert np.array_equal(res.policy, ref.policy)
         assert np.abs(res.V - ref.V).max() <= res.error_bound + ref.error_bound
+
+
+# ------------------------------------------------------------------ adversarial arguments (review h32)
+
+def _small(kind: str) -> TabularMDP:
+    """A 3-state, 2-action MDP: discounted / finite horizon, dense / sparse."""
+    rng = np.random.default_rng(11)
+    P, R = rng.dirichlet(np.ones(3), size=(3, 2)), rng.random((3, 2))
+    m = TabularMDP(P, R, gamma=0.9) if kind.startswith("disc") else TabularMDP(P, R, horizon=4)
+    return m.to_sparse() if kind.endswith("sparse") else m
+
+
+_KINDS = ["disc", "disc-sparse", "fin", "fin-sparse"]
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+@pytest.mark.parametrize("field, value", [
+    ("tol", np.array([1e-3, 1e-3])), ("tol", np.array(1e-3)), ("max_iter", np.array([5, 5])),
+    ("max_iter", np.array(5)), ("mpi_sweeps", np.array([5, 5])), ("method", np.array(["auto", "vi"])),
+    ("method", np.array("auto")), ("method", ["auto"]), ("lp_solver", np.array(["HIGHS", "HIGHS"])),
+])
+def test_array_arguments_are_type_errors_naming_the_field(kind, field, value):
+    # the finite-horizon fast path used to compare a tuple holding the arrays: "truth value ... ambiguous"
+    with pytest.raises(TypeError, match=rf"^{field}: "):
+        solve(_small(kind), **{field: value})
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+@pytest.mark.parametrize("field, value, exc", [
+    ("tol", 10**400, ValueError), ("tol", -10**400, ValueError), ("tol", float("nan"), ValueError),
+    ("tol", float("inf"), ValueError), ("tol", -1e-3, ValueError), ("tol", 0, ValueError),
+    ("tol", True, TypeError), ("tol", np.bool_(True), TypeError), ("tol", "1e-3", TypeError),
+    ("tol", np.float64("nan"), ValueError), ("tol", 1 + 0j, TypeError),
+    ("max_iter", 0, ValueError), ("max_iter", -(10**30), ValueError), ("max_iter", 1.5, ValueError),
+    ("max_iter", float("inf"), ValueError), ("max_iter", np.float64("nan"), ValueError),
+    ("max_iter", True, TypeError), ("max_iter", np.bool_(False), TypeError), ("max_iter", None, TypeError),
+    ("mpi_sweeps", 10**30, ValueError), ("mpi_sweeps", 2**63, ValueError), ("mpi_sweeps", -1, ValueError),
+    ("mpi_sweeps", float("inf"), ValueError), ("mpi_sweeps", True, TypeError), ("mpi_sweeps", "5", TypeError),
+    ("lp_solver", 3, TypeError), ("lp_solver", True, TypeError), ("lp_solver", 1.5, TypeError),
+    ("lp_solver", "NO_SUCH_SOLVER", ValueError),
+    ("method", None, TypeError), ("method", 3, TypeError), ("method", "", ValueError),
+])
+def test_bad_scalar_arguments_name_their_field(kind, field, value, exc):
+    method = "lp" if field == "lp_solver" else ("mpi" if field == "mpi_sweeps" and kind.startswith("disc") else "auto")
+    kw = {"method": method, field: value} if field != "method" else {field: value}
+    with pytest.raises(exc, match=rf"^{field}: ") as info:
+        solve(_small(kind), **kw)
+    assert len(str(info.value)) < 400  # huge ints are shown shortened, never with hundreds of digits
+
+
+@pytest.mark.parametrize("kind", ["disc", "disc-sparse"])
+@pytest.mark.parametrize("method", ["vi", "mpi", "pi"])
+@pytest.mark.parametrize("max_iter", [10**30, 2**63, 1e300, np.uint64(2**64 - 1)])
+def test_huge_max_iter_is_clamped_to_int64(kind, method, max_iter):
+    m = _small(kind)
+    ref = solve(m, method=method)
+    r = solve(m, method=method, max_iter=max_iter)
+    assert r.converged and np.array_equal(r.V, ref.V) and r.error_bound == ref.error_bound
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_numpy_scalar_arguments_are_accepted(kind):
+    m = _small(kind)
+    method = np.str_("MPI") if kind.startswith("disc") else np.str_("bi")
+    r = solve(m, method=method, tol=np.float32(1e-6), max_iter=np.int64(10_000), mpi_sweeps=np.uint8(5))
+    assert r.converged and r.error_bound <= 1e-6
+    assert solve(m, max_iter=1_000_000.0, mpi_sweeps=20.0).converged  # whole floats (from a config file)
+
+
+@pytest.mark.parametrize("func", [certificate, bellman_backup, bellman_residual, next_value_variance])
+@pytest.mark.parametrize("kind", ["disc", "fin-sparse"])
+@pytest.mark.parametrize("V, exc", [
+    (np.zeros(3, dtype=complex), TypeError), (np.array(["a", "b", "c"]), TypeError),
+    (np.zeros(3, dtype=bool), TypeError), ([0, 1, 10**400], ValueError), ([0, None, 1], TypeError),
+    ([[0.0, 1.0], [2.0]], ValueError), (None, TypeError),
+])
+def test_bad_value_arrays_name_V(func, kind, V, exc):
+    m = _small(kind)
+    if m.finite_horizon and isinstance(V, np.ndarray):
+        V = np.stack([V] * (m.horizon + 1))
+    elif m.finite_horizon and isinstance(V, list) and not isinstance(V[0], list):
+        V = [V] * (m.horizon + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning on the way
+        with pytest.raises(exc, match=r"^V: "):
+            func(m, V)
+
+
+def test_value_arrays_of_python_ints_are_accepted():
+    m = _small("disc")
+    V = solve(m, method="pi").V
+    assert certificate(m, np.round(V).astype(object)) == certificate(m, np.round(V))
+    assert np.array_equal(bellman_backup(m, [0, 1, 2**70]), bellman_backup(m, np.array([0.0, 1.0, 2.0**70])))
+
+
+def test_huge_ints_in_messages_are_shortened():
+    from rltheory._validation import check_int, check_real, show_number
+
+    assert show_number(10**400) == "1.00e+400" and show_number(-(10**18) + 1) == "-1.00e+18"
+    assert show_number(123) == "123" and show_number(1.5) == "1.5" and show_number(10**5000) == "1.00e+5000"
+    with pytest.raises(ValueError, match=r"^x: must be a finite number, got 1\.00e\+400$"):
+        check_real("x", 10**400)
+    with pytest.raises(ValueError, match=r"^x: must be <= 5, got 1\.00e\+30$"):
+        check_int("x", 10**30, high=5)
+    assert check_real("x", 10**400, finite=False) == float("inf")
+
+
+# ---------------------------------------------------------------------------- LP backend failures
+
+def _lp_mdp(scale: float = 1.0, finite: bool = False) -> TabularMDP:
+    P = np.full((2, 1, 2), 0.5)
+    R = np.ones((2, 1)) * scale
+    return TabularMDP(P, R, horizon=3) if finite else TabularMDP(P, R, gamma=0.9)
+
+
+@pytest.mark.parametrize("finite", [False, True])
+@pytest.mark.parametrize("raised", [ValueError("Cannot unpack invalid solution: Solution(status=UNKNOWN ...)\nmore"),
+                                    KeyError("x"), ZeroDivisionError(), AttributeError("no attribute")])
+def test_any_exception_of_the_lp_backend_is_a_clean_runtime_error(monkeypatch, finite, raised):
+    import cvxpy as cp
+
+    def fail(self, *args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(cp.Problem, "solve", fail)
+    with pytest.raises(RuntimeError, match=rf"^method: 'lp' failed: the LP solver \w+ failed on this MDP "
+                                           rf"\({type(raised).__name__}: .*max\|R\| = 1e\+100.*method='pi'") as info:
+        solve(_lp_mdp(1e100, finite), method="lp")
+    assert "more" not in str(info.value)  # only the first line of the backend's text
+
+
+@pytest.mark.parametrize("status, text", [
+    ("unbounded", "reported status 'unbounded', but the occupancy LP of every MDP is feasible and bounded: the "
+                  "solver failed numerically at this reward scale"),
+    ("infeasible", "reported status 'infeasible', but .* failed numerically at this reward scale"),
+    ("infeasible_inaccurate", "reported status .* failed numerically"),
+    ("user_limit", "returned status 'user_limit'"),
+    ("solver_error", "returned status 'solver_error'"),
+    ("optimal", "returned status 'optimal' without a finite optimal value"),
+])
+def test_lp_statuses_other_than_optimal_are_explained(monkeypatch, status, text):
+    import cvxpy as cp
+
+    def fake(self, *args, **kwargs):
+        self._status = status
+        self._value = None
+
+    monkeypatch.setattr(cp.Problem, "solve", fake)
+    with pytest.raises(RuntimeError, match=rf"^method: 'lp' failed: the LP solver \w+ {text}"):
+        solve(_lp_mdp(1e100), method="lp")
+
+
+@pytest.mark.parametrize("finite", [False, True])
+def test_lp_optimal_without_multipliers_is_a_clean_error(monkeypatch, finite):
+    import cvxpy as cp
+
+    def fake(self, *args, **kwargs):  # "optimal" but nothing unpacked
+        self._status = "optimal"
+        self._value = 1.0
+
+    monkeypatch.setattr(cp.Problem, "solve", fake)
+    with pytest.raises(RuntimeError, match=r"^method: 'lp' failed: the LP solver \w+ returned no finite multipliers"):
+        solve(_lp_mdp(1.0, finite), method="lp")
+
+
+def test_lp_at_huge_reward_scales_fails_cleanly_and_prints_nothing():
+    # a fresh process: HiGHS prints its banner from C++ (file descriptor 1) when its first solver object is made
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import rltheory
+
+    code = textwrap.dedent("""
+        import numpy as np
+        from rltheory import TabularMDP
+        from rltheory.solvers import solve
+        P = np.full((2, 1, 2), 0.5)
+        R = np.ones((2, 1)) * 1e100
+        for solver in (None, "CLARABEL"):
+            for m in (TabularMDP(P, R, gamma=0.9), TabularMDP(P, R, horizon=3)):
+                try:
+                    r = solve(m, method="lp", lp_solver=solver)
+                    assert np.isfinite(r.error_bound), r
+                except RuntimeError as e:
+                    msg = str(e)
+                    assert msg.startswith("method: 'lp' failed: the LP solver "), msg
+                    assert "max|R| = 1e+100" in msg, msg
+                    if "status 'unbounded'" in msg or "status 'infeasible'" in msg:
+                        assert "failed numerically at this reward scale" in msg, msg
+        import sys
+        sys.stderr.write("END\\n")
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(rltheory.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0 and out.stderr.rstrip().endswith("END"), out.stderr
+    assert out.stdout == "", out.stdout
+
+
+# ----------------------------------------------------------------- rewards near the float64 limit
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("scale", [1e300, -1e300, 1e-300])
+def test_huge_rewards_solve_and_evaluate_without_numpy_warnings(sparse, scale):
+    # sparse PI's GMRES formed inner products of ~1e301 vectors: "overflow encountered in dot", then inf / inf
+    rng = np.random.default_rng(5)
+    S, A = 6, 2
+    m = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A)) * scale, gamma=0.9)
+    m = m.to_sparse() if sparse else m
+    ref = solve(TabularMDP(m.P_csr.toarray().reshape(S, A, S), m.R, gamma=0.9), method="pi")
+    pol = ref.policy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in ("pi", "vi", "mpi"):
+            r = solve(m, method=method)
+            assert r.converged and np.isfinite(r.error_bound) and np.all(np.isfinite(r.V))
+            assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound
+        V = evaluate(m, pol)
+        assert np.all(np.isfinite(V)) and np.abs(V - ref.V).max() <= 1e-10 * np.abs(ref.V).max() + ref.error_bound
+        assert np.all(np.isfinite(q_values(m, pol))) and np.all(np.isfinite(occupancy(m, pol)))
+        assert np.isfinite(certificate(m, V))

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type
+from .._validation import check_int, check_real, check_type, show_number
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -62,7 +62,10 @@ def _memory_bytes() -> int:
 
 
 def _gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:.3g} GiB"
+    try:
+        return f"{nbytes / 2**30:.3g} GiB"
+    except OverflowError:  # a byte count beyond the float64 range (absurd horizons)
+        return f"{show_number(int(nbytes) >> 30)} GiB"
 
 
 def _check_float64_size(n_elements: int, shape, field: str) -> None:
@@ -94,7 +97,7 @@ def check_solution_size(H: int, S: int, A: int, *, field: str = "horizon") -> No
     """
     need = 8 * ((H + 1) * S + H * S * A + H * S)
     if need > _memory_bytes():
-        raise ValueError(f"{field}: H={H} with S={S}, A={A} needs {_gib(need)} for the solution arrays "
+        raise ValueError(f"{field}: H={show_number(H)} with S={S}, A={A} needs {_gib(need)} for the solution arrays "
                          f"(V (H+1, S), Q (H, S, A), policy (H, S)), more than this machine's "
                          f"{_gib(_memory_bytes())} of memory")
 
@@ -119,14 +122,15 @@ def horizon_arg(horizon, *, field: str = "horizon") -> int:
 
 
 def _gamma_arg(gamma) -> float:
-    """``gamma`` as a float in ``[0, 1)`` (:func:`rltheory._validation.check_real`), with a hint for ``gamma = 1``."""
+    """``gamma`` as a float in ``[0, 1)`` (:func:`rltheory._validation.check_real`), with a hint for ``gamma = 1``;
+    ``-0.0`` is stored as ``+0.0`` (``x + 0.0`` maps ``-0.0`` to ``+0.0`` and leaves every other float as it is)."""
     if type(gamma) is float and 0.0 <= gamma < 1.0:  # the common case, without the general checks (NaN fails here)
-        return gamma
+        return gamma + 0.0
     check_real("gamma", gamma)
     if float(gamma) >= 1.0:
         raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}; an undiscounted (gamma = 1) problem needs a "
                          "finite horizon: pass horizon=H instead of gamma")
-    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True)
+    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True) + 0.0
 
 
 def _numeric_array(x, field: str) -> np.ndarray:

@@ -8,6 +8,7 @@ rigorous error bound of a value function (:func:`certificate`). Users import the
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -90,6 +91,32 @@ def _big_dense(S: int, A: int) -> bool:
     return S * A * S >= K.PARALLEL_MIN_DENSE and core_free()
 
 
+def _as_values(V, name: str = "V") -> np.ndarray:
+    """``V`` as a C-contiguous float64 array: real (int, unsigned or float) entries, or an object array of real
+    numbers; a ``TypeError`` for bool, complex, string and other entries, a ``ValueError`` (never an
+    ``OverflowError``) for a ragged nesting or a Python int beyond the float64 range."""
+    if type(V) is np.ndarray and V.dtype == np.float64:
+        return np.ascontiguousarray(V)
+    try:
+        arr = np.asarray(V)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise ValueError(f"{name}: not a rectangular array of numbers ({exc})") from None
+    except OverflowError:  # pragma: no cover - numpy keeps huge ints as objects
+        raise ValueError(f"{name}: an entry is beyond the float64 range") from None
+    if arr.dtype == object:
+        flat = arr.ravel()
+        for x in flat:
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+                raise TypeError(f"{name}: expected real numbers, got an entry of type {type(x).__name__}")
+        try:
+            return np.ascontiguousarray(arr.astype(np.float64))
+        except OverflowError:
+            raise ValueError(f"{name}: an entry is beyond the float64 range") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected a real (int or float) array, got dtype={arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
 def _check_mdp(mdp) -> TabularMDP:
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
@@ -121,7 +148,7 @@ def bellman_backup(mdp: TabularMDP, V, policy=None) -> np.ndarray:
         ``Q`` of shape ``(S, A)`` or ``(H, S, A)``.
     """
     mdp = _check_mdp(mdp)
-    V = np.ascontiguousarray(V, dtype=np.float64)
+    V = _as_values(V)
     S, A = mdp.S, mdp.A
     if mdp.finite_horizon:
         H = mdp.horizon
@@ -169,8 +196,8 @@ def bellman_residual(mdp: TabularMDP, V) -> np.ndarray:
     numpy.ndarray
         ``||V_h - max_a Q_h||_inf`` per step (shape ``(H,)``), or ``||V - T V||_inf`` (0-d).
     """
+    V = _as_values(V)
     Q = bellman_backup(mdp, V)
-    V = np.asarray(V, dtype=np.float64)
     if mdp.finite_horizon:
         return np.abs(V[:-1] - Q.max(axis=-1)).max(axis=-1)
     return np.asarray(np.abs(V - Q.max(axis=-1)).max())
@@ -196,7 +223,7 @@ def certificate(mdp: TabularMDP, V) -> float:
     float
     """
     mdp = _check_mdp(mdp)
-    V = np.ascontiguousarray(V, dtype=np.float64)
+    V = _as_values(V)
     S = mdp.S
     if mdp.finite_horizon:
         if V.shape != (mdp.horizon + 1, S):

@@ -28,6 +28,7 @@ from ..models.tabular import TabularMDP
 from . import _kernels as K
 from ._bellman import (
     SolveResult,
+    _as_values,
     _big,
     _big_dense,
     _certify_discounted,
@@ -77,6 +78,10 @@ METHOD_ALIASES = {
 _ALIASES = METHOD_ALIASES  # older name
 
 _U = K.UNIT_ROUNDOFF
+
+#: Largest ``max_iter`` / ``mpi_sweeps`` handed to the compiled kernels (int64): a larger ``max_iter`` is clamped to
+#: it (a limit no solve reaches), a larger ``mpi_sweeps`` is refused (sparse MPI runs exactly that many sweeps).
+MAX_COUNT = 2**63 - 1
 
 
 
@@ -219,11 +224,15 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         improving (``PATIENCE`` sweeps without progress) and the result has ``converged=False`` with a
         :class:`ConvergenceWarning`.
     max_iter : int
-        Largest number of sweeps (VI), greedy steps (MPI) or improvement steps (PI); reaching it gives
-        ``converged=False`` and a :class:`ConvergenceWarning`.
+        Largest number of sweeps (VI), greedy steps (MPI) or improvement steps (PI), ``>= 1``; reaching it gives
+        ``converged=False`` and a :class:`ConvergenceWarning`. Counts above ``2**63 - 1`` (:data:`MAX_COUNT`, the
+        kernels count in int64) mean "no limit" and are clamped to it.
     mpi_sweeps : int
-        Evaluation sweeps per greedy step of ``"mpi"`` (dense kernels: the largest number).
+        Evaluation sweeps per greedy step of ``"mpi"``, in ``[0, 2**63 - 1]`` (dense kernels: the largest number;
+        sparse kernels run exactly that many, which is why a larger count is refused rather than clamped).
     lp_solver : str, optional
+        A cvxpy solver name for ``method="lp"`` (case-insensitive; default: HiGHS, else Clarabel); ignored by the
+        other methods, but its type is checked for every method.
 
     Returns
     -------
@@ -233,23 +242,37 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
 
     Raises
     ------
+    TypeError
+        An argument of the wrong type (``"<field>: ..."``): a non-str ``method`` or ``lp_solver``, a bool, array or
+        non-number ``tol``, ``max_iter``, ``mpi_sweeps``.
+    RuntimeError
+        ``method="lp"`` only: the LP solver failed (see :func:`rltheory.solvers.lp.solve_lp`).
     ValueError
+        An argument of the right type but a wrong value (``"<field>: ..."``): an unknown ``method`` or one that does
+        not fit the MDP, a ``tol`` that is not a positive finite number (ints beyond the float64 range included),
+        ``max_iter < 1``, ``mpi_sweeps`` outside ``[0, 2**63 - 1]``, a non-whole float count, an ``lp_solver``
+        that is not installed.
         ``gamma``: when ``gamma * max row sum of P`` is not certainly below 1 (gamma within ~1e-9 of 1 with row sums
         slightly above 1): the Bellman operator is then not a contraction in float64 terms and no bound exists.
         ``R``: when the values would leave the float64 range (``max|R| / (1 - gamma)`` above :data:`VALUE_LIMIT`,
         or an infinite backward-induction value), so that no bound could be certified.
     """
-    if (method == "auto" or method == "backward_induction") and type(mdp) is TabularMDP and mdp._H is not None \
-            and (tol, max_iter, mpi_sweeps, lp_solver) == _SOLVE_DEFAULTS:
+    if type(mdp) is TabularMDP and mdp._H is not None and tol is None and lp_solver is None \
+            and type(method) is str and (method == "auto" or method == "backward_induction") \
+            and type(max_iter) is int and max_iter == _MAX_ITER_DEFAULT \
+            and type(mpi_sweeps) is int and mpi_sweeps == _MPI_SWEEPS_DEFAULT:
         # the hot call of online learners (optimistic planning every episode): defaults, exact backward
-        # induction, no argument to validate (measured: 9.0 -> ~7.5 us at S=20, A=4, H=20)
+        # induction, no argument to validate (measured: 9.0 -> ~7.5 us at S=20, A=4, H=20). Every test is on
+        # an exact type first, so that an array argument never reaches a comparison (it is validated below).
         return _solve_finite(mdp)
     mdp = _check_mdp(mdp)
     m = _canonical_method(method)
     if tol is not None:
-        check_real("tol", tol, low=0.0, low_open=True)
-    max_iter = check_int("max_iter", max_iter, low=1)
-    mpi_sweeps = check_int("mpi_sweeps", mpi_sweeps, low=0)
+        tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = min(check_int("max_iter", max_iter, low=1), MAX_COUNT)
+    mpi_sweeps = check_int("mpi_sweeps", mpi_sweeps, low=0, high=MAX_COUNT)
+    if lp_solver is not None and not isinstance(lp_solver, str):
+        raise TypeError(f"lp_solver: expected a str (a cvxpy solver name) or None, got {type(lp_solver).__name__}")
     if m == "auto":
         m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
@@ -266,8 +289,10 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
 
 
-#: ``solve``'s own keyword defaults: a call that keeps all of them has no argument to validate (fast path).
-_SOLVE_DEFAULTS = tuple(solve.__kwdefaults__[k] for k in ("tol", "max_iter", "mpi_sweeps", "lp_solver"))
+#: ``solve``'s own count defaults: a call that keeps them (and ``tol``, ``lp_solver`` at None) has no argument to
+#: validate (the finite-horizon fast path).
+_MAX_ITER_DEFAULT = solve.__kwdefaults__["max_iter"]
+_MPI_SWEEPS_DEFAULT = solve.__kwdefaults__["mpi_sweeps"]
 
 # ``method="auto"`` for discounted MDPs, a rule measured by the ``convergence`` section of ``python -m benchmarks.run``:
 # it times VI, MPI (``mpi_sweeps`` = 20) and PI to the same certified accuracy (``error_bound <= 1e-8``) on dense
@@ -431,22 +456,32 @@ def _solve_policy_system(Amat, b, x0=None, krylov: bool = True, rtol: float = 1e
     GMRES first (restart 20, at most 400 matrix-vector products): exact sparse LU fills in badly on
     well-mixing random kernels (Garnet, S = 1e4: about 3 minutes per solve), where ``I - gamma P_pi`` is
     well conditioned and GMRES converges in a few dozen steps. Its answer is accepted only at relative residual
-    ``||b - A V||_inf <= 1e-12 max(1, ||b||, ||V||)``; otherwise (slow-mixing chains, where LU is cheap) the
-    exact LU is used, up to ``MAX_SPARSE_LU_STATES`` states or for any banded matrix (fill-in stays inside the
-    band), and beyond that a ``ValueError`` names 'mpi'.
-    ``solve`` certifies the final policy from its Bellman residual in every case (``error_bound``)."""
+    ``||b - A V||_inf <= 1e-12 max(2^k, ||V||)`` (``2^k``: the scale below); otherwise (slow-mixing chains,
+    where LU is cheap) the exact LU is used, up to ``MAX_SPARSE_LU_STATES`` states or for any banded matrix (fill-in
+    stays inside the band), and beyond that a ``ValueError`` names 'mpi'.
+    ``solve`` certifies the final policy from its Bellman residual in every case (``error_bound``).
+
+    The system is solved for ``V / 2^k`` with ``2^k`` the power of two just above ``max|b|`` (exact scaling, but for
+    entries below ``2^-1022`` of ``2^k``, far under the rounding of V):
+    GMRES forms inner products of its Krylov vectors, which overflow (and then divide ``inf`` by ``inf``) when the
+    rewards are near the top of the float64 range, although ``V`` itself is representable."""
+    bmax = float(np.abs(b).max()) if b.size else 0.0
+    k = math.frexp(bmax)[1] if 0.0 < bmax < math.inf else 0
+    b = np.ldexp(b, -k)
+    if x0 is not None:
+        x0 = np.ldexp(x0, -k)
     if krylov:
         scale = max(1.0, float(np.abs(b).max()))
         x, _info = spla.gmres(Amat, b, x0=x0, rtol=rtol, atol=0.0, restart=20, maxiter=20)
         res = float(np.abs(b - Amat @ x).max()) if np.all(np.isfinite(x)) else np.inf
         if res <= 1e-12 * max(scale, float(np.abs(x).max())):
-            return x, True
+            return np.ldexp(x, k), True
         if Amat.shape[0] > MAX_SPARSE_LU_STATES and not _banded(Amat):
             raise ValueError(f"method: sparse policy iteration could not evaluate a policy (GMRES stalled at relative "
                              f"residual {res / scale:.1e}) and an exact sparse LU is not attempted above S = "
                              f"{MAX_SPARSE_LU_STATES} (fill-in: minutes to hours). Use 'mpi' (certified to `tol`) "
                              "or 'auto'")
-    return spla.spsolve(Amat.tocsc(), b), False
+    return np.ldexp(spla.spsolve(Amat.tocsc(), b), k), False
 
 
 # ------------------------------------------------------------------------------ evaluation
@@ -657,7 +692,7 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
         The variances, shape ``(S, A)`` or ``(H, S, A)``.
     """
     mdp = _check_mdp(mdp)
-    V = np.ascontiguousarray(V, dtype=np.float64)
+    V = _as_values(V)
     S, A, H = mdp.S, mdp.A, mdp.horizon
     if V.ndim == 1:
         if V.shape != (S,):

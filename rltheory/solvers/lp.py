@@ -36,18 +36,20 @@ from ._bellman import SolveResult, bellman_backup, certificate
 _PREFERRED = ("HIGHS", "CLARABEL")
 
 
-def _pick_solver(solver: str | None) -> str:
+def _pick_solver(solver) -> str:
     import cvxpy as cp
 
     installed = cp.installed_solvers()
     if solver is not None:
+        if not isinstance(solver, str):
+            raise TypeError(f"lp_solver: expected a str (a cvxpy solver name) or None, got {type(solver).__name__}")
         if solver.upper() not in installed:
             raise ValueError(f"lp_solver: {solver!r} is not installed; available: {installed}")
         return solver.upper()
     for s in _PREFERRED:
         if s in installed:
             return s
-    raise RuntimeError(f"no LP solver among {_PREFERRED} is installed (cvxpy has {installed})")
+    raise RuntimeError(f"lp_solver: no LP solver among {_PREFERRED} is installed (cvxpy has {installed})")
 
 
 #: File descriptor 1 is process-wide: concurrent captures (threads) would restore each other's temporary files.
@@ -87,27 +89,75 @@ def _captured_stdout_unlocked():
             os.close(saved)
 
 
-def _run(prob, name: str) -> None:
-    """``prob.solve(solver=name)`` with the solver's console output captured; a solver failure or a status other
-    than optimal becomes a ``RuntimeError`` that starts with ``method:`` and says why."""
+#: Statuses a solver may report for the occupancy LP although it is always feasible (every policy's occupancy
+#: measure satisfies the constraints) and bounded (the objective is at most ``max|R|`` per step).
+_IMPOSSIBLE = ("infeasible", "unbounded", "infeasible_inaccurate", "unbounded_inaccurate")
+
+
+def _lp_error(name: str, what: str, rmax: float, log: str = "") -> RuntimeError:
+    """The one error of a failed LP solve: ``"method: 'lp' failed: the LP solver <name> <what> ..."``, with the
+    reward scale, the tail of the solver's captured log, and what to do instead."""
+    tail = " ".join(log.strip().splitlines()[-3:])
+    return RuntimeError(
+        f"method: 'lp' failed: the LP solver {name} {what} (max|R| = {rmax:.3g}"
+        + (f"; solver log: {tail}" if tail else "") + "). Badly scaled rewards (the LP solvers work to a "
+        "fixed absolute tolerance) are the usual cause; method='pi' solves exactly, lp_solver= picks another "
+        "LP solver")
+
+
+def _run(prob, name: str, rmax: float) -> None:
+    """``prob.solve(solver=name)`` with the solver's console output captured (file descriptor 1, C-level writes
+    included). Every failure of the backend -- a ``cvxpy`` ``SolverError``, any other exception raised while
+    solving or unpacking the solution (cvxpy raises a plain ``ValueError`` when HiGHS returns no solution), a
+    status other than optimal -- becomes a ``RuntimeError`` that starts with ``method: 'lp' failed: the LP solver
+    <name>`` and says why; ``rmax`` (``max|R|``) is quoted in it."""
     import cvxpy as cp
 
     with _captured_stdout() as out:
         try:
             prob.solve(solver=name)
             err = None
-        except cp.error.SolverError as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every backend failure is reported as one error
             err = exc
         log = out()
     if err is not None:
-        tail = " ".join(log.strip().splitlines()[-3:])
-        raise RuntimeError(
-            f"method: 'lp' failed: the LP solver {name} gave up on this MDP ({err}"
-            + (f"; solver log: {tail}" if tail else "") + "). Badly scaled rewards (the LP solvers work to a "
-            "fixed absolute tolerance) are the usual cause; method='pi' solves exactly, lp_solver= picks another "
-            "LP solver") from err
+        if isinstance(err, cp.error.SolverError):
+            why = f"gave up on this MDP ({err})"
+        else:  # first line only: cvxpy's text of an unpacking failure goes on to dump the solver's whole state
+            first = (str(err).splitlines() or [""])[0]
+            why = f"failed on this MDP ({type(err).__name__}: {first[:120]})"
+        raise _lp_error(name, why, rmax, log) from err
+    if prob.status in _IMPOSSIBLE:
+        raise _lp_error(name, f"reported status {prob.status!r}, but the occupancy LP of every MDP is feasible and "
+                        "bounded: the solver failed numerically at this reward scale", rmax, log)
     if prob.status not in ("optimal", "optimal_inaccurate"):
-        raise RuntimeError(f"method: 'lp' failed: the LP solver {name} returned status {prob.status!r}")
+        raise _lp_error(name, f"returned status {prob.status!r}", rmax, log)
+    if prob.value is None or not np.isfinite(prob.value):
+        raise _lp_error(name, f"returned status {prob.status!r} without a finite optimal value", rmax, log)
+
+
+def _duals(name: str, rmax: float, S: int, constraints) -> list[np.ndarray]:
+    """The multipliers of ``constraints`` as float64 ``(S,)`` arrays; a ``RuntimeError`` (see :func:`_run`) when
+    the solver returned none or non-finite ones."""
+    out = []
+    for c in constraints:
+        y = c.dual_value
+        y = None if y is None else np.asarray(y, dtype=np.float64).reshape(-1)
+        if y is None or y.shape != (S,) or not np.all(np.isfinite(y)):
+            raise _lp_error(name, "returned no finite multipliers for the flow constraints (the values are read "
+                            "off them)", rmax)
+        out.append(y)
+    return out
+
+
+def _primal(name: str, rmax: float, x, shape) -> np.ndarray:
+    """The occupancy ``x.value`` reshaped and clipped at 0; a ``RuntimeError`` (see :func:`_run`) when missing."""
+    v = x.value
+    if v is None or not np.all(np.isfinite(v)):
+        raise _lp_error(name, "returned no finite occupancy measure", rmax)
+    return np.clip(np.asarray(v, dtype=np.float64).reshape(shape), 0.0, None)
 
 
 def _aggregation(S: int, A: int) -> sp.csr_matrix:
@@ -119,8 +169,8 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
     """Solve ``mdp`` by the occupancy-measure LP; returns a :class:`~rltheory.solvers.SolveResult`.
 
     ``extra["occupancy"]`` holds the optimal occupancy under uniform ``rho`` and ``extra["solver"]`` the LP
-    solver used. The solver's console output (HiGHS prints a banner from C++) is captured, never printed; a
-    solver failure raises ``RuntimeError`` starting with ``method:`` and naming the solver and its reason. ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
+    solver used. The solver's console output (HiGHS prints a banner from C++) is captured, never printed.
+    ``error_bound`` is the Bellman-residual certificate of the extracted ``V``
     (:func:`rltheory.solvers.certificate`), so it reflects the LP solver's actual accuracy.
 
     The LP over occupancy measures ``d`` with uniform ``rho`` is the one in the module docstring; ``V*`` is read off
@@ -137,11 +187,25 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
     -------
     SolveResult
         ``V``, ``Q``, ``policy``, ``error_bound``, ``converged``, ``nit`` and ``extra``.
+
+    Raises
+    ------
+    TypeError
+        ``lp_solver: ...``: ``solver`` is not a str.
+    ValueError
+        ``lp_solver: ...``: ``solver`` is not installed.
+    RuntimeError
+        ``lp_solver: ...`` when no preferred solver is installed; ``method: 'lp' failed: the LP solver <NAME> ...``
+        for every failure of the backend: a solver error, any exception while solving or unpacking the solution
+        (HiGHS returns none at huge reward scales), a status other than optimal (``infeasible`` or ``unbounded``
+        are said to be numerical failures at the reward scale, since this LP is always feasible and bounded), or
+        missing or non-finite multipliers. The message quotes ``max|R|`` and the tail of the solver's log.
     """
     import cvxpy as cp
 
     name = _pick_solver(solver)
     S, A = mdp.S, mdp.A
+    rmax = float(np.abs(mdp.R).max()) if mdp.R.size else 0.0
     E = _aggregation(S, A)
     M = mdp.P_csr  # (hp*S*A, S)
     rho = np.full(S, 1.0 / S)
@@ -151,13 +215,13 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         Aeq = (E - g * M.T).tocsr()
         flow = Aeq @ d == (1.0 - g) * rho
         prob = cp.Problem(cp.Maximize(mdp.R.ravel() @ d), [flow])
-        _run(prob, name)
-        y = np.asarray(flow.dual_value, dtype=np.float64).reshape(S)
+        _run(prob, name, rmax)
+        y = _duals(name, rmax, S, [flow])[0]
         if abs((1.0 - g) * rho @ y - prob.value) > abs((1.0 - g) * rho @ (-y) - prob.value):
             y = -y
         V = y
         Q = bellman_backup(mdp, V)
-        occ = np.clip(np.asarray(d.value).reshape(S, A), 0.0, None)
+        occ = _primal(name, rmax, d, (S, A))
         pi = Q.argmax(axis=1).astype(np.int64)
     else:
         H = mdp.horizon
@@ -170,14 +234,14 @@ def solve_lp(mdp: TabularMDP, solver: str | None = None):
         R3 = mdp.R3()
         obj = sum(R3[h if R3.shape[0] > 1 else 0].ravel() @ ds[h] for h in range(H))
         prob = cp.Problem(cp.Maximize(obj), cons)
-        _run(prob, name)
-        ys = [np.asarray(c.dual_value, dtype=np.float64).reshape(S) for c in cons]
+        _run(prob, name, rmax)
+        ys = _duals(name, rmax, S, cons)
         sign = 1.0 if abs(rho @ ys[0] - prob.value) <= abs(-rho @ ys[0] - prob.value) else -1.0
         V = np.zeros((H + 1, S))
         for h in range(H):
             V[h] = sign * ys[h]
         Q = bellman_backup(mdp, V)
-        occ = np.clip(np.stack([np.asarray(x.value).reshape(S, A) for x in ds]), 0.0, None)
+        occ = np.stack([_primal(name, rmax, x, (S, A)) for x in ds])
         pi = Q.argmax(axis=-1).astype(np.int64)
     bound = certificate(mdp, V)
     return SolveResult(V, Q, pi, error_bound=float(bound), iterations=1, method="lp",
