@@ -336,3 +336,225 @@ def test_greedy_sweep_residual_bound_is_true_at_float_fixed_points(case):
     exact = _exact_residual(mdp, V)
     assert exact <= _fr(K.greedy_residual_bound(R, V, lo, hi, g, rho, S))
     assert exact <= _fr(K.certify_dense(P2, R, V, V, g, rho, np.empty((S, A)), 0.0))
+
+
+# ------------------------------------------------- review h34: certificates and rows not summing to 1
+
+
+def test_finite_certificate_charges_the_last_row():
+    """``V*_H = 0`` exactly: a ``V`` shifted by a constant is consistent with the backward recursion at every step
+    but wrong by the shift everywhere, and must not be certified (the recursion used to start from ``e_H = 0``)."""
+    P = np.zeros((2, 2, 2))
+    P[:, :, 0] = 1.0
+    R = np.array([[1.0, 0.0], [1.0, 0.0]])
+    mdp = TabularMDP(P, R, horizon=2)
+    V = solve(mdp).V
+    V_star = exact_finite_v_star(mdp)
+    for shifted in (V + 5.0, V - 1e-3, np.vstack([V[:-1], V[-1:] + 0.25])):
+        err = _max_err(shifted, V_star)
+        assert err > 0
+        assert err <= _fr(certificate(mdp, shifted))
+    assert certificate(mdp, V + 5.0) >= 5.0
+    assert certificate(mdp, V) < 1e-12
+
+
+@_SET
+@given(mdps(finite=True), st.sampled_from((1.0, -3e-3, 7e5)))
+def test_finite_certificate_of_any_shift_is_true(mdp, shift):
+    V = solve(mdp).V + shift
+    assert _max_err(V, exact_finite_v_star(mdp)) <= _fr(certificate(mdp, V))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("method", ["vi", "mpi", "pi"])
+def test_value_limit_uses_the_row_sums(method, sparse):
+    """``|V*|`` reaches ``max|R| / (1 - gamma rho)`` with ``rho`` the largest row sum (up to 1 + 1e-9): the refusal
+    must use it (PI used to return ``error_bound=inf`` with ``converged=True`` and no warning)."""
+    P = np.array([[[1 + 9e-10]]])
+    mdp = TabularMDP(sp.csr_matrix(P.reshape(1, 1)) if sparse else P, np.array([[1e298]]), gamma=1 - 1e-9)
+    with pytest.raises(ValueError, match=r"^R: "):
+        solve(mdp, method=method)
+
+
+@pytest.mark.parametrize("method", ["vi", "mpi", "pi"])
+def test_an_infinite_bound_is_never_converged(method, monkeypatch):
+    """Whatever produced it, a non-finite bound gives ``converged=False`` and a ConvergenceWarning."""
+    from rltheory.solvers import _kernels as K
+    from rltheory.solvers import api
+
+    rng = np.random.default_rng(3)
+    mdp = TabularMDP(rng.dirichlet(np.ones(4), size=(4, 2)), rng.random((4, 2)), gamma=0.9)
+    if method == "pi":
+        real = api._certify_discounted
+        monkeypatch.setattr(api, "_certify_discounted", lambda m, V, rho: (real(m, V, rho)[0], np.inf))
+    else:
+        name = "solve_dense_mpi_certified" if method == "mpi" else "solve_dense_certified"
+        real = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *a: real(*a)[:3] + (np.inf,) + real(*a)[4:])
+    with pytest.warns(ConvergenceWarning, match="^V: "):
+        res = solve(mdp, method=method)
+    assert res.converged is False and res.error_bound == np.inf and res.extra["converged"] is False
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_pi_stable_at_the_last_allowed_step_is_converged(sparse):
+    """``converged`` means the stopping rule was met, also when that happens at step ``max_iter`` itself."""
+    P = np.zeros((2, 2, 2))
+    P[:, :, 0] = 1.0
+    R = np.array([[1.0, 0.0], [1.0, 0.0]])
+    mdp = TabularMDP(sp.csr_matrix(P.reshape(4, 2)) if sparse else P, R, gamma=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = solve(mdp, method="pi", max_iter=1)
+    assert res.converged is True and res.nit == 1 and res.error_bound < 1e-12
+    # a policy still changing at the last step is not converged
+    rng = np.random.default_rng(5)
+    S, A = 8, 3
+    mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A)), gamma=0.95)
+    full = solve(mdp, method="pi")
+    assert full.nit >= 2
+    with pytest.warns(ConvergenceWarning, match="^max_iter:"):
+        res = solve(mdp, method="pi", max_iter=full.nit - 1)
+    assert res.converged is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert solve(mdp, method="pi", max_iter=full.nit).converged
+
+
+def _exact_v_star_any_rows(mdp):
+    """Exact ``V*`` as the componentwise maximum of ``V^pi`` over all deterministic policies (tiny MDPs)."""
+    import itertools
+
+    S, A = mdp.S, mdp.A
+    g = _fr(mdp.gamma)
+    P = mdp.P
+    best = None
+    for pi in itertools.product(range(A), repeat=S):
+        rows = [[(1 if s == t else 0) - g * _fr(P[s, pi[s], t]) for t in range(S)] for s in range(S)]
+        V = _exact_solve(rows, [_fr(mdp.R[s, pi[s]]) for s in range(S)])
+        best = V if best is None else [max(a, b) for a, b in zip(best, V)]
+    return best
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("method", ["vi", "mpi"])
+@pytest.mark.parametrize("g", [1 - 1e-12, 1 - 1e-9, 0.9999])
+def test_rows_summing_below_one_near_gamma_one(method, g, sparse):
+    """Rows may sum to 1 +- 1e-9. With ``gamma`` within ~1e-9 of 1 the classical MacQueen-Porteus extrapolation
+    ``gamma/(1-gamma) (T V - V)`` is off by orders of magnitude: VI returned -7.3e20 (V* = 1.1e9), MPI 5e29."""
+    P = np.array([[[1 - 9e-10]]])
+    mdp = TabularMDP(sp.csr_matrix(P.reshape(1, 1)) if sparse else P, np.array([[1.0]]), gamma=g)
+    v_star = _exact_v_star_any_rows(mdp)
+    res = solve(mdp, method=method)
+    err = _max_err(res.V, v_star)
+    assert err <= _fr(res.error_bound)
+    assert err <= 1e-6 * abs(v_star[0])
+    assert res.converged
+
+
+@st.composite
+def off_sum_mdps(draw):
+    """Tiny MDPs whose rows sum to ``1 + d`` with ``|d| <= 9e-10`` (accepted by the model), ``gamma`` near 1."""
+    S = draw(st.integers(1, 3))
+    A = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    d = rng.choice([0.0, 1e-10, -1e-10, 9e-10, -9e-10], size=(S, A))
+    P[np.arange(S)[:, None], np.arange(A)[None, :], rng.integers(0, S, size=(S, A))] += d
+    P = np.maximum(P, 0.0)
+    R = draw(st.sampled_from((1.0, 1e6))) * rng.uniform(-1.0, 1.0, (S, A))
+    g = draw(st.sampled_from((0.999, 0.9999, 1 - 1e-9, 1 - 1e-12)))
+    return TabularMDP(sp.csr_matrix(P.reshape(S * A, S)) if draw(st.booleans()) else P, R, gamma=g)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(off_sum_mdps(), st.sampled_from(("vi", "mpi", "pi")))
+def test_off_sum_rows_keep_finite_values_within_the_bound(mdp, method):
+    """Never NaN or out-of-range values (a multi-state case returned ``[nan, nan, nan]``); the bound holds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            res = solve(mdp, method=method, max_iter=20_000)
+        except ValueError as e:  # gamma * (largest row sum) not certainly below 1: refused, by contract
+            assert str(e).startswith("gamma: ")
+            return
+    assert np.isfinite(res.V).all() and np.isfinite(res.error_bound)
+    v_star = _exact_v_star_any_rows(mdp)
+    err = _max_err(res.V, v_star)
+    assert err <= _fr(res.error_bound)
+    # never further from V* than the a priori range of the values: |V*| <= max|R| / (1 - gamma max row sum)
+    g = _fr(mdp.gamma)
+    rho = max(sum(_fr(x) for x in row) for row in mdp.P.reshape(mdp.S * mdp.A, mdp.S))
+    assert err <= 2 * _fr(float(np.abs(mdp.R).max())) / (1 - g * rho)
+
+
+def test_stochastic_rows_keep_the_classical_bounds():
+    """The rho-aware bounds are only used where they matter: Garnet-like kernels (rows normalised in float64) keep
+    the classical MacQueen-Porteus path, and with it their results bit for bit."""
+    from rltheory.solvers._bellman import _discount_rho, _row_len, _row_sum_range
+
+    rng = np.random.default_rng(7)
+    S, A = 50, 3
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    for g in (0.5, 0.99, 0.9999, 1 - 1e-6):
+        for mdp in (TabularMDP(P, rng.random((S, A)), gamma=g),
+                    TabularMDP(sp.csr_matrix(P.reshape(S * A, S)), rng.random((S, A)), gamma=g)):
+            n = _row_len(mdp)
+            assert _row_sum_range(mdp, n, _discount_rho(mdp, n)) == (1.0, 1.0)
+    off = P.copy()
+    off[:, :, 0] += 5e-10
+    mdp = TabularMDP(off, rng.random((S, A)), gamma=1 - 1e-9)
+    n = _row_len(mdp)
+    rl, ru = _row_sum_range(mdp, n, _discount_rho(mdp, n))
+    sums = [sum(_fr(x) for x in row) for row in off.reshape(S * A, S)]
+    assert _fr(rl) <= min(sums) and max(sums) <= _fr(ru) and ru > 1.0
+
+
+def test_row_sum_range_kernels_bracket_the_exact_sums():
+    from rltheory.solvers import _kernels as K
+
+    rng = np.random.default_rng(11)
+    for n in (1, 7, 300):
+        P2 = rng.dirichlet(np.full(n, 0.3), size=40) * (1 + rng.uniform(-1e-9, 1e-9, size=(40, 1)))
+        sums = [sum(_fr(x) for x in row) for row in P2]
+        for lo, hi in (K.row_sum_range(P2), K.row_sum_range_sparse(*(lambda M: (M.indptr, M.data))(sp.csr_matrix(P2)))):
+            assert _fr(lo) <= min(sums) and max(sums) <= _fr(hi)
+
+
+def test_stall_warning_names_its_cause():
+    """With the default tol, a stall is not the user's tol: the warning says what happened (it used to say "tol:
+    ... pass a larger tol or leave it at its default" although tol was the default)."""
+    nxt = np.array([[1, 2], [0, 5], [3, 0], [4, 4], [1, 2], [0, 3]])  # deterministic, gamma near 1: no mixing
+    S, A = nxt.shape
+    P = np.zeros((S, A, S))
+    np.put_along_axis(P, nxt[..., None], 1.0, axis=-1)
+    mdp = TabularMDP(P, 1e-6 * np.random.default_rng(4).random((S, A)), gamma=1 - 1e-9)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = solve(mdp, method="vi")
+    msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert not res.converged and len(msgs) == 1
+    assert msgs[0].startswith("V: the bounds stopped improving") and "leave it at its default" not in msgs[0]
+    assert "method='pi'" in msgs[0]
+    assert _max_err(res.V, _exact_v_star_any_rows(mdp)) <= _fr(res.error_bound)
+    # an explicit tol below float64 resolution is named (test_unreachable_tol_stops_at_the_float_floor_with_a_warning)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("method", ["vi", "mpi"])
+def test_mixed_row_sums_at_gamma_near_one_stay_finite(method, sparse):
+    """Rows summing to 1 - 9e-10, 1 - 9e-10 and 1 - 1e-10 at gamma = 1 - 1e-12: MPI returned ``[nan, nan, nan]``
+    (its evaluation midpoints grew without bound). The MacQueen-Porteus bounds cannot close here (only ~1e10
+    sweeps would), so the result is not converged, but finite, within its bound and within the values' range."""
+    P = np.array([[[0.6929299414963568, 0.113237969390902, 0.19383208821274112]],
+                  [[0.14690966842805248, 0.7481641919210056, 0.10492613875094198]],
+                  [[0.12348207642786503, 0.4158479017813856, 0.4606700216907495]]])
+    R = np.array([[-883373.9477834202], [137186.60755414638], [-220293.75540820803]])
+    mdp = TabularMDP(sp.csr_matrix(P.reshape(3, 3)) if sparse else P, R, gamma=0.999999999999)
+    with pytest.warns(ConvergenceWarning):
+        res = solve(mdp, method=method)
+    assert np.isfinite(res.V).all() and np.isfinite(res.error_bound) and not res.converged
+    v_star = _exact_v_star_any_rows(mdp)
+    err = _max_err(res.V, v_star)
+    assert err <= _fr(res.error_bound)
+    assert err <= 2 * _fr(float(np.abs(R).max())) / (1 - _fr(mdp.gamma) * (1 - Fraction(1, 10**10)))

@@ -41,8 +41,8 @@ class SolveResult:
         Sweeps (VI), greedy steps (MPI), improvement steps (PI), 1 otherwise.
     converged : bool
         Whether the stopping rule was met: VI/MPI ``error_bound <= tol``, PI a policy stable under improvement;
-        always True for backward induction and a solved LP. When False, :func:`solve` has emitted a
-        :class:`ConvergenceWarning`.
+        always True for backward induction and a solved LP; False whenever ``error_bound`` is not finite. When
+        False, :func:`solve` has emitted a :class:`ConvergenceWarning`.
     method : str
     extra : dict
         Method-specific outputs (e.g. ``"occupancy"`` for the LP, ``"tol"``: the tolerance VI/MPI used).
@@ -207,10 +207,11 @@ def certificate(mdp: TabularMDP, V) -> float:
     """A rigorous upper bound on ``||V - V*||_inf`` for any float array ``V``, from its Bellman residual alone.
 
     Discounted: ``||V - V*|| <= ||V - T V|| / (1 - gamma rho)`` (T is a ``gamma rho``-contraction; ``rho`` bounds
-    the row sums of P). Finite horizon: ``e_h <= ||V_h - (T V)_h|| + rho e_{h+1}``, ``e_H = 0``; the bound returned
-    is ``max_h e_h``. The residuals are evaluated in compensated arithmetic and every step is rounded upwards
-    (:func:`rltheory.solvers._kernels.certify_dense`), so the bound holds for the float64 ``V`` as given, rounding
-    included. ``inf`` when ``gamma rho`` cannot be shown to be below 1.
+    the row sums of P). Finite horizon: ``e_h <= ||V_h - (T V)_h|| + rho e_{h+1}`` from ``e_H = ||V_H||`` (the
+    exact ``V*_H`` is 0, so a ``V`` whose last row is not zero is charged for it, at every step); the bound returned
+    is ``max_h e_h`` over ``h = 0..H``. The residuals are evaluated in compensated arithmetic and every step is
+    rounded upwards (:func:`rltheory.solvers._kernels.certify_dense`), so the bound holds for the float64 ``V`` as
+    given, rounding included. ``inf`` when ``gamma rho`` cannot be shown to be below 1.
 
     Parameters
     ----------
@@ -260,6 +261,34 @@ def _discount_rho(mdp: TabularMDP, n: int) -> float:
     return rho
 
 
+#: The discounted iterations take the rows of P as stochastic (the classical MacQueen-Porteus bounds) while
+#: ``gamma * max|row sum - 1| <= MP_ROW_RTOL * (1 - gamma)``; beyond, they use bounds for row sums in
+#: ``[rl, ru]`` (:func:`rltheory.solvers._kernels._mp_offsets`). Below this ratio the error of the classical
+#: extrapolation is a ``MP_ROW_RTOL`` fraction of the step it extrapolates, which the certification rounds absorb.
+MP_ROW_RTOL = 1e-6
+
+
+def _row_sum_range(mdp: TabularMDP, n: int, rho: float):
+    """``(rl, ru)`` for the MacQueen-Porteus bounds of the discounted iterations: ``(1.0, 1.0)`` (stochastic rows,
+    the classical bounds) when the construction contract ``|row sum - 1| <= ROW_SUM_ATOL`` already makes the
+    difference negligible (``MP_ROW_RTOL``), else rigorous bounds on the exact row sums of the stored P (one pass
+    over it; ``ru <= rho``), again ``(1.0, 1.0)`` when those are close enough to 1."""
+    g = mdp.gamma
+    dev = ROW_SUM_ATOL + 2.0 * (n + 2) * _U
+    if g * dev <= MP_ROW_RTOL * (1.0 - g):
+        return 1.0, 1.0
+    if mdp.is_sparse:
+        ip, _ix, dt = mdp.csr_arrays
+        rl, ru = K.row_sum_range_sparse(ip, dt)
+    else:
+        rl, ru = K.row_sum_range(mdp.P.reshape(mdp.S * mdp.A, mdp.S))
+    ru = min(float(ru), rho)
+    rl = float(rl)
+    if g * max(ru - 1.0, 1.0 - rl) <= MP_ROW_RTOL * (1.0 - g):
+        return 1.0, 1.0
+    return rl, ru
+
+
 def _certify_discounted(mdp: TabularMDP, V: np.ndarray, rho: float):
     """Verification sweep: ``(Q, bound)`` with ``Q`` the backup of ``V`` and ``bound >= ||V - V*||_inf``."""
     S, A, g = mdp.S, mdp.A, mdp.gamma
@@ -282,8 +311,8 @@ def _certify_finite(mdp: TabularMDP, V: np.ndarray) -> float:
     hr = R3.shape[0]
     Q = np.empty((S, A))
     infl = 1.0 + 4.0 * _U
-    e = 0.0
-    best = 0.0
+    e = float(np.abs(V[H]).max()) if S else 0.0  # V*_H = 0 exactly: the last row's own error
+    best = e
     if mdp.is_sparse:
         ip, ix, dt = mdp.csr_arrays
         hp = (ip.shape[0] - 1) // (S * A)

@@ -384,15 +384,97 @@ def _record(diff, best, since):
 
 
 @njit(cache=True)
-def _stop(gamma, lo, hi, tol, noise, V, best, since, patience):
+def _mp_offsets(gamma, lo, hi, rl, ru):
+    """MacQueen-Porteus offsets ``(c_lo, c_hi)`` with ``T V + c_lo <= V* <= T V + c_hi`` when ``T V - V`` lies in
+    ``[lo, hi]`` and every exact row sum of P lies in ``[rl, ru]`` (``gamma ru < 1``).
+
+    From ``T^{k+1} V - T^k V <= gamma P_a (T^k V - T^{k-1} V)`` for the action ``a`` greedy w.r.t. ``T^k V``, and
+    ``P_a x <= ru max x`` when ``max x >= 0``, ``<= rl max x`` when ``max x < 0`` (mirrored for the minimum), each
+    difference stays below ``f^k(hi)`` with ``f(x) = gamma ru x`` (x >= 0) or ``gamma rl x`` (x < 0); summing the
+    geometric series gives ``c_hi = gamma r hi / (1 - gamma r)`` with ``r = ru`` if ``hi >= 0`` else ``rl``, and
+    ``c_lo`` the same with ``r = ru`` if ``lo <= 0`` else ``rl``. For ``rl = ru = 1`` these are the classical
+    ``gamma/(1-gamma) (lo, hi)`` (Puterman 1994, Thm 6.6.2)."""
+    rh = ru if hi >= 0.0 else rl
+    rlo = ru if lo <= 0.0 else rl
+    return gamma * rlo * lo / (1.0 - gamma * rlo), gamma * rh * hi / (1.0 - gamma * rh)
+
+
+@njit(cache=True)
+def _mp_within(gamma, lo, hi, tol, rl, ru):
+    """Whether the MacQueen-Porteus bounds (:func:`_mp_offsets`) are at most ``tol`` wide; for stochastic rows
+    (``rl = ru = 1``) the classical test ``gamma (hi - lo) <= tol (1 - gamma)``."""
+    if rl == 1.0 and ru == 1.0:
+        return gamma * (hi - lo) <= tol * (1.0 - gamma)
+    c0, c1 = _mp_offsets(gamma, lo, hi, rl, ru)
+    return c1 - c0 <= tol
+
+
+@njit(cache=True)
+def _mp_shift(gamma, lo, hi, rl, ru):
+    """Shift from ``T V`` to the midpoint of the MacQueen-Porteus bounds (:func:`_mp_offsets`)."""
+    if rl == 1.0 and ru == 1.0:
+        return gamma * 0.5 * (lo + hi) / (1.0 - gamma)
+    c0, c1 = _mp_offsets(gamma, lo, hi, rl, ru)
+    return 0.5 * (c0 + c1)
+
+
+@njit(cache=True)
+def _value_box(R, gamma, rl, ru):
+    """``(L, U)`` with ``L <= V^pi(s) <= U`` for every policy (so for ``V*``) when the exact row sums of P lie in
+    ``[rl, ru]``: ``L = min R / (1 - gamma r)`` with ``r = rl`` if ``min R >= 0`` else ``ru``, and ``U`` the same
+    for ``max R`` with the roles of ``rl``, ``ru`` exchanged."""
+    lo = np.inf
+    hi = -np.inf
+    for v in R.ravel():
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo / (1.0 - gamma * (rl if lo >= 0.0 else ru)), hi / (1.0 - gamma * (ru if hi >= 0.0 else rl))
+
+
+@njit(cache=True)
+def _shift_into_box(V, c, R, gamma, rl, ru):
+    """``V += c``, then clipped to :func:`_value_box`: with row sums away from 1 the MacQueen-Porteus bounds can be
+    far wider than the range of the values (``gamma rl`` and ``gamma ru`` both near 1), and their midpoint, fed back
+    into the next iteration (MPI evaluates every policy to such a midpoint), grew without bound; clipping to an
+    interval that contains ``V*`` and every ``V^pi`` keeps the iterates in range and never moves them away from
+    those values."""
+    L, U = _value_box(R, gamma, rl, ru)
+    for i in range(V.shape[0]):
+        v = V[i] + c
+        V[i] = L if v < L else (U if v > U else v)
+
+
+def _py_shift_into(V, gamma, lo, hi, rl, ru, R):
+    """The end of every iteration round: ``V`` moves to the midpoint of the MacQueen-Porteus bounds (for row sums
+    away from 1, then into :func:`_value_box`)."""
+    if rl == 1.0 and ru == 1.0:
+        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+    else:
+        _shift_into_box(V, _mp_shift(gamma, lo, hi, rl, ru), R, gamma, rl, ru)
+
+
+@njit(cache=True)
+def _mp_span(gamma, lo, hi, rl, ru):
+    """The span ``hi - lo`` that the loops return as their last span; for row sums in ``[rl, ru]`` (not both 1)
+    the width of the bounds of :func:`_mp_offsets` times ``(1 - gamma) / gamma``, so that ``gamma span <= 2 tol
+    (1 - gamma)`` remains the test of the MacQueen-Porteus rule (:func:`_certified_rounds`)."""
+    if rl == 1.0 and ru == 1.0:
+        return hi - lo
+    c0, c1 = _mp_offsets(gamma, lo, hi, rl, ru)
+    return (c1 - c0) * (1.0 - gamma) / gamma
+
+
+@njit(cache=True)
+def _stop(gamma, lo, hi, tol, noise, V, best, since, patience, rl=1.0, ru=1.0):
     """The stopping rule of every value-iteration and MPI loop, after a greedy step whose ``T V - V`` lies in
     ``[lo, hi]`` (``V`` is the new iterate): ``(stop, best, since)``.
 
-    Stop when the MacQueen-Porteus half-width ``gamma/(1-gamma) (hi - lo) / 2`` is ``<= tol``, when the span is
-    below the float64 noise floor ``noise * max|V|``, or when the span has set no new minimum for ``patience``
-    greedy steps (:func:`_record`, ``PATIENCE``); ``best`` / ``since`` carry the stagnation counter."""
+    Stop when the MacQueen-Porteus half-width (``gamma/(1-gamma) (hi - lo) / 2`` for stochastic rows; for row
+    sums in ``[rl, ru]`` see :func:`_mp_offsets`) is ``<= tol``, when the span is below the float64 noise floor
+    ``noise * max|V|``, or when the span has set no new minimum for ``patience`` greedy steps (:func:`_record`,
+    ``PATIENCE``); ``best`` / ``since`` carry the stagnation counter."""
     diff = hi - lo
-    if gamma * diff <= 2.0 * tol * (1.0 - gamma) or diff <= noise * _max_abs(V):
+    if _mp_within(gamma, lo, hi, 2.0 * tol, rl, ru) or diff <= noise * _max_abs(V):
         return True, best, since
     best, since = _record(diff, best, since)
     return since >= patience, best, since
@@ -426,7 +508,7 @@ def _partial_ol(model, R, gamma, pi, V, m):
 
 
 @njit(cache=True)
-def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise):
+def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0):
     """Value iteration (``m < 0``) or modified policy iteration with ``m`` evaluation sweeps on ``model``
     (``(P2,)`` dense or ``(indptr, indices, data)`` CSR); the loop behind :func:`value_iteration_dense`,
     :func:`modified_policy_iteration_dense` and their sparse versions (stopping rule: :func:`_stop`)."""
@@ -444,16 +526,19 @@ def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise):
     while it < max_iter:
         _sweep(model, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
+        diff = _mp_span(gamma, lo, hi, rl, ru)
         _copy(V, Vn)
         it += 1
-        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience)
+        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience, rl, ru)
         if stop or it == max_iter:
             break
         if m >= 0:
             _partial(model, R, gamma, pi, V, m)
     if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        if rl == 1.0 and ru == 1.0:
+            _shift(V, _mp_shift(gamma, lo, hi, rl, ru))
+        else:
+            _shift_into_box(V, _mp_shift(gamma, lo, hi, rl, ru), R, gamma, rl, ru)
     return V, Q, pi, diff, it
 
 
@@ -508,7 +593,15 @@ def improve(Q, pi, atol):
 def policy_iteration_dense(P, R, gamma, pi0, max_iter):
     """Howard's policy iteration (Puterman 1994, Sec. 6.4): exact evaluation
     ``V = (I - gamma P_pi)^{-1} r_pi`` by an LU solve, then greedy improvement. Terminates in finitely
-    many steps; returns ``(V, Q, pi, iterations)``."""
+    many steps; returns ``(V, Q, pi, iterations)`` (see :func:`policy_iteration_dense_stable`)."""
+    V, Q, pi, it, _stable = policy_iteration_dense_stable(P, R, gamma, pi0, max_iter)
+    return V, Q, pi, it
+
+
+@njit(cache=True)
+def policy_iteration_dense_stable(P, R, gamma, pi0, max_iter):
+    """:func:`policy_iteration_dense` returning ``(V, Q, pi, iterations, stable)``: ``stable`` is whether the last
+    improvement step left the policy unchanged (the stopping rule), which may happen at step ``max_iter`` itself."""
     S = R.shape[0]
     A = R.shape[1]
     P2 = P.reshape(S * A, S)
@@ -517,6 +610,7 @@ def policy_iteration_dense(P, R, gamma, pi0, max_iter):
     V = np.zeros(S)
     eye = np.eye(S)
     it = 0
+    stable = False
     while it < max_iter:
         Ppi, rpi = policy_matrix_dense(P, R, pi)
         V = np.linalg.solve(eye - gamma * Ppi, rpi)
@@ -527,8 +621,9 @@ def policy_iteration_dense(P, R, gamma, pi0, max_iter):
             if abs(V[s]) > scale:
                 scale = abs(V[s])
         if improve(Q, pi, 1e-12 * scale) == 0:
+            stable = True
             break
-    return V, Q, pi, it
+    return V, Q, pi, it, stable
 
 
 @njit(cache=True)
@@ -792,7 +887,7 @@ def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, no
                         PATIENCE if patience is None else patience, noise)
 
 
-def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise):
+def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0):
     """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
     ``m >= 0``, ``partial(*model, R, gamma, pi, V, m)``."""
     S, A = R.shape
@@ -808,16 +903,16 @@ def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience
     while it < max_iter:
         sweep(*model, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
-        diff = hi - lo
+        diff = hi - lo if rl == 1.0 and ru == 1.0 else _mp_span(gamma, lo, hi, rl, ru)
         V, Vn = Vn, V
         it += 1
-        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience)
+        stop, best, since = _stop(gamma, lo, hi, tol, noise, V, best, since, patience, rl, ru)
         if stop or it == max_iter:
             break
         if m >= 0:
             partial(*model, R, gamma, pi, V, m)
     if it:
-        _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        _py_shift_into(V, gamma, lo, hi, rl, ru, R)
     return V, Q, pi, diff, it
 
 
@@ -946,19 +1041,24 @@ def policy_sweep_dense_par(P2, R, gamma, pi, V, Vn):
 EVAL_MIN_CONTRACTION = 0.5
 
 
-def _evaluation_done(gamma, lo, hi, tol, prev):
+def _evaluation_done(gamma, lo, hi, tol, prev, rl=1.0, ru=1.0):
     """Stopping rule of the policy evaluation after a sweep with ``T_pi V - V`` in ``[lo, hi]``: the
-    MacQueen-Porteus bounds of ``V^pi`` are ``gamma/(1-gamma) (hi - lo)`` wide, stop once that is ``<= tol``; or
-    the span ``hi - lo`` is above ``EVAL_MIN_CONTRACTION`` times the previous sweep's ``prev``."""
-    return gamma * (hi - lo) <= tol * (1.0 - gamma) or hi - lo > EVAL_MIN_CONTRACTION * prev
+    MacQueen-Porteus bounds of ``V^pi`` are ``gamma/(1-gamma) (hi - lo)`` wide (row sums in ``[rl, ru]``:
+    :func:`_mp_offsets`), stop once that is ``<= tol``; or the span ``hi - lo`` is above ``EVAL_MIN_CONTRACTION``
+    times the previous sweep's ``prev``."""
+    if rl == 1.0 and ru == 1.0:
+        within = gamma * (hi - lo) <= tol * (1.0 - gamma)
+    else:
+        within = _mp_within(gamma, lo, hi, tol, rl, ru)
+    return within or hi - lo > EVAL_MIN_CONTRACTION * prev
 
 
-def evaluate_policy_dense(P2, R, gamma, pi, V, tol, m, parallel=False):
+def evaluate_policy_dense(P2, R, gamma, pi, V, tol, m, parallel=False, rl=1.0, ru=1.0):
     """At most ``m`` sweeps of ``T_pi`` on ``V`` in place, fewer once the MacQueen-Porteus bounds on ``V^pi``
     are at most ``tol`` wide or a sweep contracts them too little (:func:`_evaluation_done`); ``V`` then moves to
     the midpoint of the last bounds: with ``T_pi V - V`` in ``[lo, hi]`` (``V`` the last sweep's input)
     ``T_pi V + gamma/(1-gamma) lo <= V^pi <= T_pi V + gamma/(1-gamma) hi`` (Puterman 1994, Thm 6.6.2 applied to
-    the single policy ``pi``). Returns the number of sweeps.
+    the single policy ``pi``; exact row sums in ``[rl, ru]``: :func:`_mp_offsets`). Returns the number of sweeps.
 
     A Python loop around :func:`policy_sweep_dense` (``parallel``: :func:`policy_sweep_dense_par`, same values;
     parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`): the solver uses it on large
@@ -973,11 +1073,11 @@ def evaluate_policy_dense(P2, R, gamma, pi, V, tol, m, parallel=False):
         lo, hi = sweep(P2, R, gamma, pi, cur, Vn)
         cur, Vn = Vn, cur
         k += 1
-        if _evaluation_done(gamma, lo, hi, tol, prev):
+        if _evaluation_done(gamma, lo, hi, tol, prev, rl, ru):
             break
         prev = hi - lo
     if k:
-        _shift(cur, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
+        _py_shift_into(cur, gamma, lo, hi, rl, ru, R)
     if cur is not V:
         _copy(V, cur)
     return k
@@ -1236,6 +1336,40 @@ def max_row_sum(P2):
 
 
 @njit(cache=True)
+def row_sum_range(P2):
+    """``(lo, hi)`` bounding every exact row sum of the non-negative (rows, n) array ``P2`` from below and above
+    (the computed sums widened by their rounding bound ``2 (n + 1) u``)."""
+    n = P2.shape[1]
+    lo = np.inf
+    hi = 0.0
+    for r in range(P2.shape[0]):
+        rs = 0.0
+        for t in range(n):
+            rs += P2[r, t]
+        lo = min(lo, rs)
+        hi = max(hi, rs)
+    w = 2.0 * (n + 1) * UNIT_ROUNDOFF
+    return lo * (1.0 - w), hi * (1.0 + w)
+
+
+@njit(cache=True)
+def row_sum_range_sparse(indptr, data):
+    """:func:`row_sum_range` of a CSR matrix (``n``: its longest row)."""
+    lo = np.inf
+    hi = 0.0
+    n = 0
+    for r in range(indptr.shape[0] - 1):
+        rs = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            rs += data[k]
+        n = max(n, indptr[r + 1] - indptr[r])
+        lo = min(lo, rs)
+        hi = max(hi, rs)
+    w = 2.0 * (n + 1) * UNIT_ROUNDOFF
+    return lo * (1.0 - w), hi * (1.0 + w)
+
+
+@njit(cache=True)
 def _certify_sparse_block(lo, hi, indptr, indices, data, R, Vb, Vc, gamma, Q):
     A = R.shape[1]
     u4 = 4.0 * UNIT_ROUNDOFF
@@ -1344,7 +1478,7 @@ def _argmax_rows(Q):
     return pi
 
 
-def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0, ru=1.0):
     """The whole certified discounted solve on a dense (S*A, S) kernel: value iteration (``m < 0``,
     :func:`value_iteration_dense`) or MPI with ``m`` sweeps (:func:`modified_policy_iteration_dense`) from
     ``V0 = min R / (1 - gamma)``, then the verification sweep :func:`certify_dense` of the returned V. If rounding
@@ -1352,42 +1486,61 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     4x smaller inner tolerance (at most twice more). ``patience`` / ``noise``: see the iteration kernels (the
     float64 noise floor: stop once the span is below ``noise * max|V|``, or has set no new minimum for
     ``patience`` greedy steps). Returns ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at
-    the noise floor before the rule was met.
+    the noise floor before the rule was met. ``rl``, ``ru``: bounds on the exact row sums of P for the
+    MacQueen-Porteus bounds (:func:`_mp_offsets`); ``1, 1`` (the default) takes the rows as stochastic.
 
     The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
     compilation time in every process that starts with an empty cache."""
-    return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise),
+    return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
-                             rho_hi)
+                             rho_hi, rl, ru)
 
 
-def _serial_iterate(model, R, gamma, m, patience, noise):
+def _serial_iterate(model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
     """``iterate(V, ktol, left) -> (V, diff, iterations)`` of :func:`_certified_rounds` by the serial kernel
     :func:`_iterate` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
     def iterate(V, ktol, left):
-        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise)
+        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru)
         return V, diff, k, None
 
     return iterate
 
 
-def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
+#: Most iteration rounds of :func:`_certified_rounds`: at most three that end with the MacQueen-Porteus rule met
+#: (each with a 4x smaller inner tolerance), and rounds that end stalled (``PATIENCE``) continue from their
+#: midpoint while the certified bound at least halves from round to round.
+MAX_ROUNDS = 64
+
+
+def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0, ru=1.0):
     """The certification rounds of :func:`solve_dense_certified` and its sparse / multithreaded versions, as a
     Python loop (the thread-parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`):
     ``iterate(V, ktol, left) -> (V, diff, iterations, certified)`` runs the iteration from ``V``; ``certify(V, Q)``
     fills ``Q`` with the backup of ``V`` and returns the bound on its residual. ``certified`` is None, or
     ``(Q, bound)`` when the iteration's last greedy sweep has already certified the returned ``V`` to ``tol``
-    (:func:`solve_dense_mpi_certified`): the verification sweep is then skipped."""
+    (:func:`solve_dense_mpi_certified`): the verification sweep is then skipped. A round that stalls (span of
+    ``T V - V`` without a new minimum for ``patience`` greedy steps) is followed by another from its midpoint while
+    the certified bound keeps halving (``MAX_ROUNDS``): when the row sums of P are not exactly 1 the span tracks
+    the level of ``T V - V``, which shrinks only by ``gamma`` per sweep and can dip and stall the counter, and each
+    midpoint removes most of that level. The start is the constant
+    ``V0 = min R / (1 - gamma)`` (row sums in ``[rl, ru]``, not both 1: ``min R / (1 - gamma r)`` with ``r = rl``
+    for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``."""
     S = R.shape[0]
     A = R.shape[1]
-    V = np.full(S, R.min() / (1.0 - gamma))
+    if rl == 1.0 and ru == 1.0:
+        V = np.full(S, R.min() / (1.0 - gamma))
+    else:
+        r0 = R.min()
+        V = np.full(S, r0 / (1.0 - gamma * (rl if r0 >= 0.0 else ru)))
     Q = np.empty((S, A))
     it = 0
     ktol = tol
     bound = np.inf
+    prev = np.inf
     stalled = False
-    for _round in range(3):
+    refined = 0
+    for _round in range(MAX_ROUNDS):
         left = max_iter - it
         V, diff, k, certified = iterate(V, ktol, left)
         it += k
@@ -1396,24 +1549,34 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi):
             return V, Q, _argmax_rows(Q), bound, it, False
         bound = contraction_bound(certify(V, Q), gamma, rho_hi)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
-        if bound <= tol or it >= max_iter or stalled:
+        if bound <= tol or it >= max_iter:
             break
-        ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
+        if stalled:
+            if not bound < 0.5 * prev:  # restarting from the midpoint no longer pays: the float64 floor
+                break
+        else:
+            refined += 1
+            if refined == 3:
+                break
+            ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
+        prev = bound
     return V, Q, _argmax_rows(Q), bound, it, stalled
 
 
-def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise):
+def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise, rl=1.0, ru=1.0):
     """:func:`solve_dense_certified` for value iteration with the multithreaded sweep. Same iterates, stopping
     rounds, certificate and returns as the serial call with ``m = -1``."""
     def iterate(V, ktol, left):
-        V, _q, _p, diff, k = value_iteration_dense_par(P2, R, gamma, V, ktol, left, patience, noise)
+        V, _q, _p, diff, k = _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V, -1, ktol, left,
+                                          patience, noise, rl, ru)
         return V, diff, k, None
 
     return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
-                             max_iter, rho_hi)
+                             max_iter, rho_hi, rl, ru)
 
 
-def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, parallel=False):
+def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, parallel=False, rl=1.0,
+                              ru=1.0):
     """Modified policy iteration on a dense (S*A, S) kernel, certified: the returned ``V`` has
     ``||V - V*||_inf <= error_bound`` (rounding included), as from :func:`solve_dense_certified`.
 
@@ -1433,7 +1596,8 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
     Sweeps of ``T_pi`` read ``1/A`` of the kernel (the policy's rows, in place), greedy sweeps all of it, so
     evaluating each policy to its bounds costs a fraction of a greedy step and saves greedy steps on well-mixing
     kernels; on slow-mixing ones the evaluation stops after a few sweeps and the method is close to value
-    iteration. ``parallel``: the multithreaded sweeps (same values).
+    iteration. ``parallel``: the multithreaded sweeps (same values). ``rl``, ``ru``: see
+    :func:`solve_dense_certified`.
     Returns ``(V, Q, pi, error_bound, greedy steps, stalled)``."""
     sweep = bellman_sweep_dense_par if parallel else bellman_sweep_dense
     S, A = R.shape
@@ -1451,7 +1615,7 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
         it = 0
         lo = hi = 0.0
         while it < left:
-            evaluate_policy_dense(P2, R, gamma, pi, V, ktol, m, parallel)
+            evaluate_policy_dense(P2, R, gamma, pi, V, ktol, m, parallel, rl, ru)
             sweep(P2, R, V, gamma, Q, Vn, pin)
             it += 1
             lo, hi = _diff_range(Vn, V)
@@ -1460,34 +1624,37 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
                 return V, hi - lo, it, (Q, bound)
             V, Vn = Vn, V
             pi, pin = pin, pi
-            stop, best, since = _stop(gamma, lo, hi, ktol, noise, V, best, since, patience)
+            stop, best, since = _stop(gamma, lo, hi, ktol, noise, V, best, since, patience, rl, ru)
             if stop:
                 break
         policy[0] = pi
         if it:
-            _shift(V, gamma * 0.5 * (lo + hi) / (1.0 - gamma))
-        return V, hi - lo, it, None
+            _py_shift_into(V, gamma, lo, hi, rl, ru, R)
+        return V, hi - lo if rl == 1.0 and ru == 1.0 else _mp_span(gamma, lo, hi, rl, ru), it, None
 
     return _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma, tol,
-                             max_iter, rho_hi)
+                             max_iter, rho_hi, rl, ru)
 
 
-def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
+                               ru=1.0):
     """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
     ``m < 0``, MPI with ``m`` sweeps otherwise); same returns."""
     def iterate(V, ktol, left):
-        V, _q, _p, diff, k = _iterate_sparse_par(indptr, indices, data, R, gamma, V, m, ktol, left, patience, noise)
+        V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, partial_evaluation_sparse_par,
+                                          (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru)
         return V, diff, k, None
 
     return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
-                                                                      Q), R, gamma, tol, max_iter, rho_hi)
+                                                                      Q), R, gamma, tol, max_iter, rho_hi, rl, ru)
 
 
-def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise):
+def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
+                           ru=1.0):
     """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`)."""
-    return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise),
+    return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), R, gamma,
-                             tol, max_iter, rho_hi)
+                             tol, max_iter, rho_hi, rl, ru)
 
 
 @njit(cache=True)

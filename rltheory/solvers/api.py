@@ -37,6 +37,7 @@ from ._bellman import (
     _discount_rho,
     _rho_contract,
     _row_len,
+    _row_sum_range,
     bellman_backup,
     bellman_residual,
     certificate,
@@ -86,8 +87,10 @@ MAX_COUNT = 2**63 - 1
 
 
 class ConvergenceWarning(UserWarning):
-    """A solver stopped before its stopping rule was met (``max_iter`` reached, or a ``tol`` below what float64
-    can certify for this MDP): the result is still returned, with ``converged=False`` and a true ``error_bound``."""
+    """A solver stopped before its stopping rule was met (``max_iter`` reached, or the bounds stopped improving
+    above ``tol``: a ``tol`` below what float64 can certify, or iterates that contract too slowly for float64 to
+    show progress), or its bound is not finite: the result is still returned, with ``converged=False`` and a true
+    ``error_bound``."""
 
 
 # ------------------------------------------------------------------------------- policies
@@ -182,16 +185,19 @@ def _noise(n: int) -> float:
     return 2.0 * (math.sqrt(n) + 4.0) * _U
 
 
-def _tolerance(mdp: TabularMDP, tol, n: int, rmax: float, span: float):
+def _tolerance(mdp: TabularMDP, tol, n: int, rmax: float, span: float, ru: float = 1.0):
     """``(tol used, float64 floor)`` for VI/MPI; ``rmax``, ``span``: ``max|R|`` and ``max R - min R``
     (``K.reward_stats``, computed once by the caller).
 
     The floor ``(8 (sqrt(n) + 4) u max|R| + 32 (n + 4) eta) / (1 - gamma)^2`` is about what float64 can certify:
     values are as large as ``max|R| / (1 - gamma)``, a computed Bellman backup of them carries ``~sqrt(n) u`` of that
     as rounding, and the residual bound divides by ``1 - gamma`` once more; ``eta`` (``K.UNDERFLOW_UNIT``) covers
-    the absolute underflow terms of the bounds when rewards lie near the subnormal range."""
+    the absolute underflow terms of the bounds when rewards lie near the subnormal range. ``ru``: the bound on the
+    row sums the iterations use (:func:`~rltheory.solvers._bellman._row_sum_range`); unless it is 1 (stochastic
+    rows), ``1 - gamma ru`` replaces ``1 - gamma``."""
     g = mdp.gamma
-    floor = (8.0 * (math.sqrt(n) + 4.0) * _U * rmax + 32.0 * (n + 4.0) * K.UNDERFLOW_UNIT) / (1.0 - g) ** 2
+    c = 1.0 - g if ru == 1.0 else 1.0 - g * ru
+    floor = (8.0 * (math.sqrt(n) + 4.0) * _U * rmax + 32.0 * (n + 4.0) * K.UNDERFLOW_UNIT) / c ** 2
     if tol is None:
         scale = span if span > 0.0 else (rmax if rmax > 0.0 else 1.0)
         return max(DEFAULT_RTOL * scale, floor), floor
@@ -219,10 +225,13 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     tol : float, optional
         VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
         (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
-        (``u = 2^-53``, ``n`` = entries per transition row) below which the rounding of V cannot be certified. An
-        explicit ``tol`` is used as given: if float64 cannot certify it, the iteration stops once the bounds stop
-        improving (``PATIENCE`` sweeps without progress) and the result has ``converged=False`` with a
-        :class:`ConvergenceWarning`.
+        (``u = 2^-53``, ``n`` = entries per transition row), an estimate of what float64 can certify for
+        well-mixing transitions. An explicit ``tol`` is used as given. If float64 cannot certify the tolerance, the
+        iteration stops once the bounds stop improving (``PATIENCE`` sweeps without progress) and the result has
+        ``converged=False`` with a :class:`ConvergenceWarning`: an explicit ``tol`` below float64 resolution, or,
+        with ``gamma`` near 1 on slowly mixing or nearly deterministic transitions (where rounding accumulates over
+        about ``1 / (1 - gamma)`` sweeps and progress per sweep is below it), even the default; ``"pi"`` solves
+        those.
     max_iter : int
         Largest number of sweeps (VI), greedy steps (MPI) or improvement steps (PI), ``>= 1``; reaching it gives
         ``converged=False`` and a :class:`ConvergenceWarning`. Counts above ``2**63 - 1`` (:data:`MAX_COUNT`, the
@@ -254,8 +263,9 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         that is not installed.
         ``gamma``: when ``gamma * max row sum of P`` is not certainly below 1 (gamma within ~1e-9 of 1 with row sums
         slightly above 1): the Bellman operator is then not a contraction in float64 terms and no bound exists.
-        ``R``: when the values would leave the float64 range (``max|R| / (1 - gamma)`` above :data:`VALUE_LIMIT`,
-        or an infinite backward-induction value), so that no bound could be certified.
+        ``R``: when the values would leave the float64 range (``max|R| / (1 - gamma rho)`` above
+        :data:`VALUE_LIMIT`, ``rho`` bounding the row sums of P, or an infinite backward-induction value), so that no
+        bound could be certified.
     """
     if type(mdp) is TabularMDP and mdp._H is not None and tol is None and lp_solver is None \
             and type(method) is str and (method == "auto" or method == "backward_induction") \
@@ -341,8 +351,9 @@ def _solve_finite(mdp: TabularMDP) -> SolveResult:
     return SolveResult(V, Q, pi, float(bound), 1, "backward_induction", {}, converged=True)
 
 
-#: Largest ``max|R| / (1 - gamma)`` a discounted solve accepts: a sixteenth of the largest float64, so that the
-#: values (``|V*| <= max|R| / (1 - gamma)``), the Bellman backups and the few multiples of ``max|V|`` inside the
+#: Largest ``max|R| / (1 - gamma rho)`` a discounted solve accepts (``rho`` bounds the row sums of P, which may
+#: exceed 1 by ``ROW_SUM_ATOL``): a sixteenth of the largest float64, so that the values
+#: (``|V*| <= max|R| / (1 - gamma rho)``), the Bellman backups and the few multiples of ``max|V|`` inside the
 #: error bounds stay finite.
 VALUE_LIMIT = float(np.finfo(np.float64).max) / 16.0
 
@@ -362,60 +373,71 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                          "Bellman operator is not a contraction in float64 and no error bound can be certified; "
                          "use a smaller gamma or a finite horizon")
     r_max, r_span = K.reward_stats(R)
-    if not r_max / (1.0 - g) <= VALUE_LIMIT:
-        raise ValueError(f"R: max|R| / (1 - gamma) = {r_max:.3g} / {1.0 - g:.3g} is beyond {VALUE_LIMIT:.3g}: the "
-                         "values and their error bound cannot be represented in float64; rescale the rewards")
+    # |V*| <= max|R| / (1 - gamma rho), rho bounding the exact row sums (which may exceed 1 by ROW_SUM_ATOL)
+    if not _contraction_bound(r_max, g, rho) <= VALUE_LIMIT:
+        raise ValueError(f"R: max|R| / (1 - gamma rho) = {r_max:.3g} / {1.0 - g * rho:.3g} (rho = {rho!r}, the largest "
+                         f"row sum of P) is beyond {VALUE_LIMIT:.3g}: the values and their error bound cannot be "
+                         "represented in float64; rescale the rewards")
     extra = {}
+    msg = None
     if m == "pi":
         pi0 = R.argmax(axis=1).astype(np.int64)
         if mdp.is_sparse:
-            V, _, pi, it = _policy_iteration_sparse(mdp, pi0, max_iter)
+            V, _, pi, it, converged = _policy_iteration_sparse(mdp, pi0, max_iter)
         else:
-            V, _, pi, it = K.policy_iteration_dense(np.ascontiguousarray(mdp.P), R, g, pi0, max_iter)
+            V, _, pi, it, converged = K.policy_iteration_dense_stable(np.ascontiguousarray(mdp.P), R, g, pi0,
+                                                                      max_iter)
         V = np.asarray(V)
         Q, bound = _certify_discounted(mdp, V, rho)
-        converged = it < max_iter
         if not converged:
-            warnings.warn(f"max_iter: policy iteration stopped after {it} improvement steps without a stable "
-                          f"policy (error_bound {bound:.3g})", ConvergenceWarning, stacklevel=3)
+            msg = (f"max_iter: policy iteration stopped after {it} improvement steps without a stable policy "
+                   f"(error_bound {bound:.3g})")
     else:
-        tol_used, floor = _tolerance(mdp, tol, n, r_max, r_span)
+        rl, ru = _row_sum_range(mdp, n, rho)
+        tol_used, floor = _tolerance(mdp, tol, n, r_max, r_span, ru)
         mm = -1 if m == "vi" else mpi_sweeps
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
         if not mdp.is_sparse and m == "mpi":  # evaluation to the bounds, greedy steps that certify (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_mpi_certified(mdp.P.reshape(S * A, S), R, g, tol_used,
                                                                        max_iter, mpi_sweeps, rho, patience, noise,
-                                                                       _big_dense(S, A))
+                                                                       _big_dense(S, A), rl, ru)
         elif not mdp.is_sparse and m == "vi" and _big_dense(S, A):  # threads, entered from Python (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_certified_par(mdp.P.reshape(S * A, S), R, g, tol_used,
-                                                                       max_iter, rho, patience, noise)
+                                                                       max_iter, rho, patience, noise, rl, ru)
         elif not mdp.is_sparse:
             V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
-                                                                   mm, rho, patience, noise)
+                                                                   mm, rho, patience, noise, rl, ru)
         else:
             ip, ix, dt = mdp.csr_arrays
             if not _big(ip):
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
-                                                                        patience, noise)
+                                                                        patience, noise, rl, ru)
             else:  # thread-parallel kernels are entered from Python only (see _kernels)
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified_par(ip, ix, dt, R, g, tol_used, max_iter, mm,
-                                                                            rho, patience, noise)
+                                                                            rho, patience, noise, rl, ru)
         converged = bound <= tol_used
         extra["tol"] = tol_used
         if not converged:
             if it >= max_iter and not stalled:
                 msg = f"max_iter: stopped after {it} iterations with error_bound {bound:.3g} > tol {tol_used:.3g}"
+            elif tol is None:
+                msg = (f"V: the bounds stopped improving after {it} iterations at error_bound {bound:.3g}, above the "
+                       f"default tol {tol_used:.3g} (the float64 floor estimated for well-mixing transitions is "
+                       f"{floor:.3g}): with gamma = {g!r} the {m} iterates of this MDP contract too slowly for "
+                       "progress to show above float64 rounding; method='pi' evaluates each policy exactly")
             else:
                 msg = (f"tol: {tol_used:.3g} cannot be certified in float64 for this MDP (the bounds stopped "
-                       f"improving at error_bound {bound:.3g}; the float64 floor estimate is {floor:.3g}); "
-                       "pass a larger tol or leave it at its default")
-            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-    if not (bound >= 0.0 and np.isfinite(V).all()):  # never certify a NaN or infinite value (see VALUE_LIMIT)
-        if converged:
-            warnings.warn(f"V: the {m} iterates left the float64 range; no error bound can be certified",
-                          ConvergenceWarning, stacklevel=3)
+                       f"improving at error_bound {bound:.3g} after {it} iterations; the float64 floor estimate is "
+                       f"{floor:.3g}); pass a larger tol or leave it at its default")
+    if not (math.isfinite(bound) and bound >= 0.0 and np.isfinite(V).all()):
+        # never certify a NaN or infinite value or bound (see VALUE_LIMIT)
+        what = "values" if not np.isfinite(V).all() else "error bound"
+        msg = (f"V: the {m} {what} left the float64 range; no finite error bound can be certified"
+               + (f" ({msg})" if msg else ""))
         bound, converged = math.inf, False
+    if msg is not None:
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     extra["converged"] = bool(converged)
     return SolveResult(V, Q, np.asarray(pi, dtype=np.int64), float(bound), int(it), m, extra, converged=converged)
 
@@ -431,6 +453,7 @@ def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
     it = 0
     V = np.zeros(S)
     krylov = True  # once GMRES stalls on this MDP, later policies go straight to the exact LU
+    stable = False
     while it < max_iter:
         rows = np.arange(S) * A + pi
         Ppi = M[rows]
@@ -439,8 +462,9 @@ def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
         it += 1
         scale = max(1.0, float(np.abs(V).max()))
         if K.improve(Q, pi, 1e-12 * scale) == 0:
+            stable = True
             break
-    return V, Q, pi, it
+    return V, Q, pi, it, stable
 
 
 def _banded(Amat, max_entries: float = 5e7) -> bool:
