@@ -10,42 +10,42 @@ SIGNATURES = {
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          'aligned=True), int64)',
-         0.35],
+         0.3],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64)",
-         0.49],
+         0.45],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_ok_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), "
          'int64, float64)',
-         0.36],
+         0.32],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_return',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          "aligned=True), Array(float64, 1, 'C', True, aligned=True), int64)",
-         0.43],
+         0.39],
         ['rltheory.algorithms.effective_horizon._kernels',
          'k_bound_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), int64, float64, float64)",
-         0.3],
+         0.25],
         ['rltheory.algorithms.effective_horizon._kernels',
          'max_backup_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64)",
-         0.15],
+         0.13],
         ['rltheory.algorithms.effective_horizon.gorp',
          '_gorp',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, int64, "
          "int64, int64, Array(int64, 1, 'C', False, aligned=True))",
-         0.51],
+         0.42],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound._recursion',
          'failure_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
@@ -53,57 +53,57 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), bool, bool, int64, int64, int64, int64, float64, float64, "
          "Array(bool, 1, 'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         7.43],
+         5.52],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound.moments',
          'moments_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, "
          'int64)',
-         1.2],
+         0.95],
         ['rltheory.algorithms.tabular._kernels',
          'qlearning_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
-         1.08],
+         0.92],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.41],
+         1.17],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.08],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', True, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.18],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.27],
+         0.18],
     ],
     'lmdp_regret': [
-        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.25],
+        ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.21],
         ['rltheory.algorithms.lmdp._kernels',
          'empirical_model_kernel',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         0.35],
+         0.28],
         ['rltheory.algorithms.lmdp._kernels',
          'markov_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.33],
+         0.36],
         ['rltheory.algorithms.lmdp._kernels',
          'play_episodes',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, "
@@ -114,12 +114,12 @@ SIGNATURES = {
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.92],
+         0.62],
         ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.03],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.solvers._lmdp_kernels',
          'backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
@@ -128,7 +128,7 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
          "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         1.03],
+         0.84],
         ['rltheory.solvers._lmdp_kernels',
          'evaluate_plan_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -137,19 +137,19 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 2, 'C', False, aligned=True), int64)",
-         0.46],
+         0.4],
         ['rltheory.solvers._lmdp_kernels',
          'forward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         1.9],
+         1.52],
         ['rltheory.solvers._lmdp_kernels',
          'markov_fallback',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
          'aligned=True))',
-         0.48],
+         0.39],
         ['rltheory.solvers._lmdp_kernels',
          'moments_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -157,29 +157,29 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(int64, 1, 'C', False, aligned=True), int64)",
-         0.29],
+         0.49],
     ],
     'proof_steps': [
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.solvers._kernels',
          'evaluate_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.21],
+         0.16],
         ['rltheory.solvers._kernels',
          'next_value_variance_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True))",
-         0.19],
+         0.14],
         ['rltheory.solvers._kernels',
          'occupancy_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-         0.27],
+         0.23],
     ],
     'rcsl_bellman': [
         ['rltheory.algorithms.rcsl.data',
@@ -188,44 +188,45 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, int64, int64, Array(int64, "
          "2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.51],
+         0.53],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', True, aligned=True), float64)",
-         0.08],
-        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.16],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', True, aligned=True), float64, int64)",
+         0.09],
+        ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.14],
         ['rltheory.solvers._kernels',
          '_iterate',
          "(UniTuple(Array(float64, 2, 'C', True, aligned=True), 1), Array(float64, 2, 'C', True, aligned=True), "
-         "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64)",
-         3.19],
+         "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64, float64, "
+         'float64)',
+         3.06],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.18],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.27],
+         0.18],
         ['rltheory.solvers._kernels',
          'bellman_q_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         0.32],
+         0.42],
         ['rltheory.solvers._kernels',
          'certify_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, float64, Array(float64, "
          "2, 'C', False, aligned=True), float64)",
-         1.03],
+         0.66],
         ['rltheory.solvers._kernels', 'contraction_bound', '(float64, float64, float64)', 0.0],
-        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.07],
+        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.06],
     ],
     'rfe_linear_mixture': [
         ['rltheory._backup',
@@ -233,19 +234,19 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         1.21],
+         0.98],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.29],
+         0.23],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          'aligned=True))',
-         0.26],
+         0.24],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_hf_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -256,14 +257,14 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         7.1],
+         5.36],
         ['rltheory.algorithms.reward_free.protocol',
          '_rollout',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', "
          "False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          'aligned=True))',
-         0.18],
+         0.12],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_ucrl_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -271,12 +272,12 @@ SIGNATURES = {
          "aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         2.27],
+         1.87],
         ['rltheory.models._validate',
          'max_path_return',
          "(Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, "
          "Array(float64, 1, 'C', False, aligned=True))",
-         0.2],
+         0.16],
     ],
     'submodular_rl': [
         ['rltheory.algorithms.submodular.subpo',
@@ -284,16 +285,16 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', True, aligned=True), int64, int64, int64, bool, bool, bool, int64, int64, float64, int64, int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         2.31],
+         1.81],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.solvers.submodular',
          '_bitmask_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
          "int64, Array(float64, 2, 'C', False, aligned=True), Array(int8, 3, 'C', False, aligned=True))",
-         0.67],
+         0.27],
         ['rltheory.solvers.submodular',
          'context_policy_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
@@ -306,27 +307,27 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.19],
+         0.16],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
          'int64, int64)',
-         1.41],
+         1.17],
         ['rltheory.models._validate',
-         'dense_first_bad_row',
-         "(Array(float64, 2, 'C', False, aligned=True), float64)",
-         0.1],
+         '_dense_scan',
+         "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, "
          "'C', False, aligned=True))",
-         0.25],
+         0.18],
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.27],
+         0.18],
     ],
 }
