@@ -49,6 +49,12 @@ def show_number(value) -> str:
         if abs(v) >= 10**15:
             return f"{decimal.Decimal(v):.3g}"  # exact decimal rounding, no float overflow
         return str(v)
+    if isinstance(value, numbers.Rational) and not isinstance(value, (bool, np.bool_)):
+        try:  # a Fraction: its parts shortened like integers
+            num, den = int(value.numerator), int(value.denominator)
+        except (TypeError, ValueError, AttributeError):
+            return repr(value)
+        return show_number(num) if den == 1 else f"{show_number(num)}/{show_number(den)}"
     return repr(value)
 
 
@@ -80,10 +86,16 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)}")
     if not isinstance(value, numbers.Integral):
-        v = float(value)
-        if not math.isfinite(v) or not v.is_integer():
-            raise ValueError(f"{name}: must be a whole number, got {value!r}")
-        value = int(v)
+        if isinstance(value, numbers.Rational) and value.denominator == 1:  # e.g. Fraction(10**400, 1): exact
+            value = int(value.numerator)
+        else:
+            try:
+                v = float(value)
+            except OverflowError:  # a Fraction beyond the float64 range
+                v = math.nan
+            if not math.isfinite(v) or not v.is_integer():
+                raise ValueError(f"{name}: must be a whole number, got {show_number(value)}")
+            value = int(v)
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name}: must be {_range_text(low, high)}, got {show_number(value)}")

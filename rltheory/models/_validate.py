@@ -5,11 +5,12 @@ row (``-1`` when every row is a probability distribution) and the caller (``tabu
 row in NumPy to word the error. A row ``r`` is a flat index ``(h*S + s)*A + a``.
 
 A row is accepted when it has no negative entry and ``|sum_j P[r, j] - 1| <= atol``, the sum taken in storage
-order (column order for a dense row and for canonical CSR): one rule for every input form, so that a kernel
-accepted dense is accepted as CSR and the reverse. The comparison is written ``not (|sum - 1| <= atol)`` so that
+order of the canonical form (columns increasing, a repeated column summed first, as in a dense row): one rule for
+every input form, so that a kernel accepted dense is accepted as CSR, COO or successor list in any entry order, and
+the reverse. The comparison is written ``not (|sum - 1| <= atol)`` so that
 a NaN or infinite entry (whose sum is NaN or infinite) also fails it. The dense check sums with reassociated
-(vectorised) additions and falls back to the storage-order sum only for the rare rows whose fast sum lies within
-a rounding margin of the tolerance (:func:`dense_first_bad_row`, :data:`REASSOC_MARGIN_FACTOR`).
+(vectorised) additions and falls back to the storage-order sum from the first row whose fast sum lies within
+a rounding margin of the tolerance on (:func:`dense_first_bad_row`, :data:`REASSOC_MARGIN_FACTOR`).
 """
 from __future__ import annotations
 
@@ -80,23 +81,37 @@ def _dense_scan(flat, atol, start):
     return -1, False
 
 
+@njit(cache=True)
+def _dense_scan_in_order(flat, atol, start):
+    """First row ``r >= start`` of ``flat`` with a negative entry or a storage-order sum (as
+    :func:`row_sum_in_order` adds it) off 1 by more than ``atol``, or -1. Compiled without ``fastmath`` and only
+    called from Python (see :func:`row_sum_in_order`)."""
+    n, S = flat.shape
+    for r in range(start, n):
+        tot = 0.0
+        neg = 0
+        for j in range(S):
+            x = flat[r, j]
+            tot += x
+            neg += x < 0.0
+        if neg > 0 or not (abs(tot - 1.0) <= atol):
+            return r
+    return -1
+
+
 def dense_first_bad_row(flat, atol) -> int:
     """First row of ``flat`` (n, S) that is not a probability vector within ``atol``, or -1.
 
     A row passes when it has no negative entry and its storage-order sum (:func:`row_sum_in_order`, as the CSR
     checks add its entries) is within ``atol`` of 1. The rows are summed reassociated (vectorised, in
-    :func:`_dense_scan`); only a row whose deviation from 1 is within the rounding margin of
-    :data:`REASSOC_MARGIN_FACTOR` of ``atol``, where the two sums could decide differently, is summed again in
-    storage order, and that sum decides (from Python: such rows are rare, and the storage-order sum must not be
-    compiled inside the ``fastmath`` kernel, see :func:`row_sum_in_order`)."""
-    r = 0
-    while True:
-        r, rejected = _dense_scan(flat, atol, r)
-        if r < 0 or rejected:
-            return int(r)
-        if not (abs(float(row_sum_in_order(flat[r])) - 1.0) <= atol):
-            return int(r)
-        r += 1
+    :func:`_dense_scan`) until a row's deviation from 1 falls within the rounding margin of
+    :data:`REASSOC_MARGIN_FACTOR` of ``atol``, where the two sums could decide differently: from that row on, the
+    rows are summed in storage order (:func:`_dense_scan_in_order`, one more compiled call), which decides. A kernel
+    without such a row costs one vectorised pass; one with many costs at most one more, scalar, pass."""
+    r, rejected = _dense_scan(flat, atol, 0)
+    if r < 0 or rejected:
+        return int(r)
+    return int(_dense_scan_in_order(flat, atol, r))
 
 
 @njit(cache=True)
@@ -112,17 +127,20 @@ def _row_values_bad(data, lo, hi, atol):
 
 
 @njit(cache=True)
-def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratch):
+def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data):
     """Validate CSR arrays while copying them into ``out_indices`` (int32 or int64) and ``out_data`` (float64).
 
     ``indptr`` has ``n + 1`` entries with ``indptr[0] == 0`` (checked by the caller) and ``nnz`` is
-    ``out_data.shape[0]`` (``<= len(indices), len(data)``, also checked by the caller); ``scratch`` is a zeroed
-    float64 work vector of length ``S``. Rows are scanned in order and the scan stops at the first row with a
-    defect: decreasing or out-of-range pointers, a column index outside ``[0, S)`` (every index is checked before
-    it is used, so nothing is read or written out of bounds), or values that are not a probability vector within
-    ``atol``. A row that lists a column twice is judged on its summed entries (what scipy's ``sum_duplicates``
-    keeps). Returns ``(row, code, canonical)``: the first bad row and its defect code (``-1, CSR_OK`` when none)
-    and whether the column indices were strictly increasing in every row scanned (scipy's canonical format).
+    ``out_data.shape[0]`` (``<= len(indices), len(data)``, also checked by the caller). Rows are scanned in order
+    and the scan stops at the first row with a defect: decreasing or out-of-range pointers, a column index outside
+    ``[0, S)`` (every index is checked before it is used, so nothing is read or written out of bounds), or, while
+    every row so far is in canonical form (strictly increasing columns), values that are not a probability vector
+    within ``atol`` (a negative entry, or a storage-order sum off 1 by more than ``atol``). From the first row with
+    an unsorted or repeated column on, the values are copied but not judged: the caller judges every row on the
+    canonical form (sorted, duplicates summed, :func:`csr_first_bad_values`), so that a kernel's verdict does not
+    depend on the order its entries were listed in and equals that of its dense form, whose columns are in order.
+    Returns ``(row, code, canonical)``: the first bad row and its defect code (``-1, CSR_OK`` when none) and whether
+    the column indices were strictly increasing in every row scanned (scipy's canonical format).
     """
     n = indptr.shape[0] - 1
     nnz = out_data.shape[0]
@@ -151,20 +169,9 @@ def csr_check_copy(indptr, indices, data, S, atol, out_indices, out_data, scratc
             n_neg += x < 0.0
         if n_bad:
             return r, CSR_INDEX_OUT_OF_RANGE, canonical
-        row_canonical = n_desc == 0
-        neg = n_neg > 0
-        if not row_canonical:
+        if n_desc:
             canonical = False
-            if neg:  # judge the summed duplicates instead of the raw entries
-                for k in range(lo, hi):
-                    scratch[out_indices[k]] += out_data[k]
-                neg = False
-                for k in range(lo, hi):
-                    if scratch[out_indices[k]] < 0.0:
-                        neg = True
-                for k in range(lo, hi):
-                    scratch[out_indices[k]] = 0.0
-        if neg or not (abs(tot - 1.0) <= atol):
+        if canonical and (n_neg > 0 or not (abs(tot - 1.0) <= atol)):
             return r, CSR_BAD_VALUES, canonical
     return -1, CSR_OK, canonical
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import operator
 import os
 from typing import NamedTuple
 
@@ -128,7 +129,7 @@ def _gamma_arg(gamma) -> float:
         return gamma + 0.0
     check_real("gamma", gamma)
     if float(gamma) >= 1.0:
-        raise ValueError(f"gamma: must lie in [0, 1), got {gamma!r}; an undiscounted (gamma = 1) problem needs a "
+        raise ValueError(f"gamma: must lie in [0, 1), got {show_number(gamma)}; an undiscounted (gamma = 1) problem needs a "
                          "finite horizon: pass horizon=H instead of gamma")
     return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True) + 0.0
 
@@ -633,13 +634,26 @@ class TabularMDP:
         indptr = indptr.astype(np.int64)
         out_ix = np.empty(nnz, dtype=_index_dtype(S))
         out_dt = np.empty(nnz, dtype=np.float64)
-        r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt, np.zeros(S))
+        r, code, canonical = _V.csr_check_copy(indptr, indices, data, S, ROW_SUM_ATOL, out_ix, out_dt)
         if code == _V.CSR_BAD_VALUES:
             lo, hi = int(indptr[r]), int(indptr[r + 1])
             cols, inv = np.unique(out_ix[lo:hi], return_inverse=True)
             vals = np.zeros(cols.size)
             np.add.at(vals, inv, out_dt[lo:hi])
             raise _row_defect(vals, _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, cols, stored=out_dt[lo:hi])
+        if code != _V.CSR_OK and not canonical and r > 0:
+            # rows before r with unsorted or repeated columns were copied but not judged: an earlier bad row among
+            # them (judged on its canonical form) comes first
+            k = int(indptr[r])
+            M = sp.csr_matrix((out_dt[:k], out_ix[:k], indptr[:r + 1]), shape=(r, S))
+            M.sum_duplicates()
+            M.sort_indices()
+            ip0 = np.asarray(M.indptr, dtype=np.int64)
+            dt0 = np.asarray(M.data, dtype=np.float64)
+            r0 = int(_V.csr_first_bad_values(ip0, dt0, ROW_SUM_ATOL))
+            if r0 >= 0:
+                lo, hi = int(ip0[r0]), int(ip0[r0 + 1])
+                raise _row_defect(dt0[lo:hi], _flat_row_label(r0, hp, S, A), "P", ROW_SUM_ATOL, M.indices[lo:hi])
         if code != _V.CSR_OK:
             lo, hi = int(indptr[r]), int(indptr[r + 1])
             label = _flat_row_label(r, hp, S, A)
@@ -1112,9 +1126,11 @@ def _dia_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
         raise ValueError(f"P: DIA offsets has length {offsets.shape[0]}, but its data holds {data.shape[0]} "
                          "diagonals")
     offs = [int(o) for o in offsets]  # Python ints: no wrap-around, whatever the dtype
-    if len(set(offs)) != len(offs):
-        dup = next(o for i, o in enumerate(offs) if o in offs[:i])
-        raise ValueError(f"P: DIA offsets list diagonal {dup} more than once")
+    seen: set[int] = set()
+    for o in offs:
+        if o in seen:
+            raise ValueError(f"P: DIA offsets list diagonal {o} more than once")
+        seen.add(o)
     L = min(data.shape[1], cols)  # data[k, j] is the entry (j - offsets[k], j)
     row, col, val = [], [], []
     for k, o in enumerate(offs):
@@ -1129,6 +1145,24 @@ def _dia_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     if not row:
         return sp.csr_matrix((rows, cols))
     return _from_triplets(np.concatenate(row), np.concatenate(col), np.concatenate(val), rows, cols)
+
+
+def _exact_ints(values, n: int, limit: int, what: str) -> np.ndarray | None:
+    """The ``n`` integers of the iterable ``values`` (Python or NumPy integers of any mix of kinds, which NumPy
+    would promote to float64) as an int64 array, each read exactly with ``operator.index``. ``None`` when one is
+    not an integer (a float, a string, ...); a ``ValueError`` naming ``P`` and ``what`` for one outside
+    ``[0, limit)``."""
+    def exact(x):
+        v = operator.index(x)
+        if not 0 <= v < limit:
+            raise IndexError(v)
+        return v
+    try:
+        return np.fromiter((exact(x) for x in values), dtype=np.int64, count=n)
+    except IndexError as exc:
+        raise ValueError(f"P: {what} {show_number(exc.args[0])} outside [0, {limit})") from None
+    except (TypeError, ValueError):
+        return None
 
 
 def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
@@ -1152,8 +1186,10 @@ def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
         val = np.array([x for di in lil_data for x in di]) if nnz else np.zeros(0)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"P: LIL rows must hold integer column indices and real values ({exc})") from exc
-    if col.dtype.kind not in "iu" or col.ndim != 1:
-        raise TypeError(f"P: LIL column indices must be integers, got dtype={col.dtype}")
+    if col.dtype.kind not in "iu":  # e.g. NumPy int64 and uint64 indices mixed, which NumPy promotes to float64
+        col = _exact_ints((j for ri in lil_rows for j in ri), nnz, cols, "LIL column index")
+    if col is None or col.ndim != 1:
+        raise TypeError("P: LIL column indices must be integers")
     val = _sparse_values(val, "LIL", 1)
     bad = np.flatnonzero((col < 0) | (col >= cols))
     if bad.size:
@@ -1171,9 +1207,12 @@ def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     except (ValueError, TypeError) as exc:
         raise TypeError(f"P: DOK keys must be (row, col) pairs of integers and its values real numbers "
                         f"({exc})") from exc
-    if keys.dtype.kind not in "iu" or keys.shape != (len(items), 2):
-        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers, got an array of dtype={keys.dtype}, "
-                        f"shape {keys.shape}")
+    if keys.dtype.kind not in "iu" and keys.shape == (len(items), 2):  # e.g. mixed NumPy int64 / uint64 keys
+        flat = _exact_ints((x for k, _ in items for x in k), 2 * len(items), max(rows, cols), "DOK key index")
+        keys = None if flat is None else flat.reshape(len(items), 2)
+    if keys is None or keys.dtype.kind not in "iu" or keys.shape != (len(items), 2):
+        got = "" if keys is None else f", got an array of dtype={keys.dtype}, shape {keys.shape}"
+        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers{got}")
     val = _sparse_values(val, "DOK", 1)
     keys = keys.astype(np.int64)  # (uint64 beyond int64 wraps negative: out of range)
     bad = np.flatnonzero((keys[:, 0] < 0) | (keys[:, 0] >= rows) | (keys[:, 1] < 0) | (keys[:, 1] >= cols))
