@@ -373,6 +373,11 @@ def _shift(V, c):
 #: rounding of one backup, see ``rltheory.solvers.api._noise``).
 PATIENCE = 20
 PATIENCE_MPI = 1000
+#: For row sums away from 1 (:func:`_stop` with ``rl, ru`` not both 1) a span counts as a new minimum only below
+#: this fraction of the best so far: there the span of ``T V - V`` tracks its level, which shrinks by about
+#: ``gamma`` per greedy step, and with ``gamma`` near 1 would set a new minimum at every step without the bounds
+#: improving (sparse MPI then ran to ``max_iter``).
+OFF_SUM_PROGRESS = 1.0 - 2.0**-10
 
 
 @njit(cache=True)
@@ -476,7 +481,10 @@ def _stop(gamma, lo, hi, tol, noise, V, best, since, patience, rl=1.0, ru=1.0):
     diff = hi - lo
     if _mp_within(gamma, lo, hi, 2.0 * tol, rl, ru) or diff <= noise * _max_abs(V):
         return True, best, since
-    best, since = _record(diff, best, since)
+    if rl == 1.0 and ru == 1.0:
+        best, since = _record(diff, best, since)
+    else:  # the span can shrink by a factor of about gamma per step forever: only a clear new minimum is progress
+        best, since = _record(diff, best * OFF_SUM_PROGRESS if best < np.inf else best, since)
     return since >= patience, best, since
 
 
@@ -1523,7 +1531,8 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     ``T V - V`` without a new minimum for ``patience`` greedy steps) is followed by another from its midpoint while
     the certified bound keeps halving (``MAX_ROUNDS``): when the row sums of P are not exactly 1 the span tracks
     the level of ``T V - V``, which shrinks only by ``gamma`` per sweep and can dip and stall the counter, and each
-    midpoint removes most of that level. The start is the constant
+    midpoint removes most of that level. The round with the smallest certified bound is returned (a later round can
+    end above an earlier one). The start is the constant
     ``V0 = min R / (1 - gamma)`` (row sums in ``[rl, ru]``, not both 1: ``min R / (1 - gamma r)`` with ``r = rl``
     for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``."""
     S = R.shape[0]
@@ -1540,6 +1549,7 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     prev = np.inf
     stalled = False
     refined = 0
+    best = None  # (V, Q, bound) of the round with the smallest certified bound so far
     for _round in range(MAX_ROUNDS):
         left = max_iter - it
         V, diff, k, certified = iterate(V, ktol, left)
@@ -1548,6 +1558,8 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
             Q, bound = certified
             return V, Q, _argmax_rows(Q), bound, it, False
         bound = contraction_bound(certify(V, Q), gamma, rho_hi)
+        if best is None or bound < best[2]:
+            best = (V.copy(), Q.copy(), bound)
         stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
         if bound <= tol or it >= max_iter:
             break
@@ -1560,6 +1572,8 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
                 break
             ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
         prev = bound
+    if best is not None and best[2] < bound:  # a later round certified less than an earlier one: keep the earlier
+        V, Q, bound = best
     return V, Q, _argmax_rows(Q), bound, it, stalled
 
 

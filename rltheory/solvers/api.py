@@ -286,7 +286,15 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     if m == "auto":
         m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
-        return solve_lp(mdp, solver=lp_solver)
+        if not mdp.finite_horizon and mdp.gamma > 0.0:
+            _discounted_limits(mdp)  # the refusals of every discounted method (gamma rho >= 1, values beyond float64)
+        res = solve_lp(mdp, solver=lp_solver)
+        if not (math.isfinite(res.error_bound) and np.isfinite(res.V).all()):
+            warnings.warn(f"V: the lp {'values' if not np.isfinite(res.V).all() else 'error bound'} left the "
+                          "float64 range; no finite error bound can be certified", ConvergenceWarning, stacklevel=2)
+            res = SolveResult(res.V, res.Q, res.policy, math.inf, res.nit, "lp", {**res.extra, "converged": False},
+                              converged=False)
+        return res
     if mdp.finite_horizon:
         if m != "backward_induction":
             raise ValueError(
@@ -358,6 +366,27 @@ def _solve_finite(mdp: TabularMDP) -> SolveResult:
 VALUE_LIMIT = float(np.finfo(np.float64).max) / 16.0
 
 
+def _discounted_limits(mdp: TabularMDP):
+    """``(n, rho, max|R|, span(R))`` of a discounted ``mdp`` (``n`` entries per row, ``rho`` a rigorous bound on
+    the row sums of P), after the refusals every discounted method shares: a ``ValueError`` naming ``gamma`` when
+    ``gamma rho`` is not certainly below 1, and one naming ``R`` when ``max|R| / (1 - gamma rho)`` (which bounds
+    ``|V*|``) exceeds :data:`VALUE_LIMIT`."""
+    g = mdp.gamma
+    n = _row_len(mdp)
+    rho = _discount_rho(mdp, n)
+    if not math.isfinite(_contraction_bound(1.0, g, rho)):
+        raise ValueError(f"gamma: {g!r} times the largest row sum of P ({rho!r}) is not certainly below 1: the "
+                         "Bellman operator is not a contraction in float64 and no error bound can be certified; "
+                         "use a smaller gamma or a finite horizon")
+    r_max, r_span = K.reward_stats(mdp.R)
+    # |V*| <= max|R| / (1 - gamma rho), rho bounding the exact row sums (which may exceed 1 by ROW_SUM_ATOL)
+    if not _contraction_bound(r_max, g, rho) <= VALUE_LIMIT:
+        raise ValueError(f"R: max|R| / (1 - gamma rho) = {r_max:.3g} / {1.0 - g * rho:.3g} (rho = {rho!r}, the largest "
+                         f"row sum of P) is beyond {VALUE_LIMIT:.3g}: the values and their error bound cannot be "
+                         "represented in float64; rescale the rewards")
+    return n, rho, r_max, r_span
+
+
 def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) -> SolveResult:
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
@@ -366,18 +395,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         V = Q.max(axis=1)
         pi = Q.argmax(axis=1).astype(np.int64)
         return SolveResult(V, Q, pi, 0.0, 1, m, {"converged": True}, converged=True)
-    n = _row_len(mdp)
-    rho = _discount_rho(mdp, n)
-    if not math.isfinite(_contraction_bound(1.0, g, rho)):
-        raise ValueError(f"gamma: {g!r} times the largest row sum of P ({rho!r}) is not certainly below 1: the "
-                         "Bellman operator is not a contraction in float64 and no error bound can be certified; "
-                         "use a smaller gamma or a finite horizon")
-    r_max, r_span = K.reward_stats(R)
-    # |V*| <= max|R| / (1 - gamma rho), rho bounding the exact row sums (which may exceed 1 by ROW_SUM_ATOL)
-    if not _contraction_bound(r_max, g, rho) <= VALUE_LIMIT:
-        raise ValueError(f"R: max|R| / (1 - gamma rho) = {r_max:.3g} / {1.0 - g * rho:.3g} (rho = {rho!r}, the largest "
-                         f"row sum of P) is beyond {VALUE_LIMIT:.3g}: the values and their error bound cannot be "
-                         "represented in float64; rescale the rewards")
+    n, rho, r_max, r_span = _discounted_limits(mdp)
     extra = {}
     msg = None
     if m == "pi":
