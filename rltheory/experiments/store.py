@@ -226,7 +226,7 @@ class SweepStore:
             os.makedirs(parent, exist_ok=True)
         self.con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         try:
-            mode = self.con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = self._journal_mode_wal(deadline=time.monotonic() + 60.0)
             if mode.lower() != "wal":
                 raise ValueError(f"db: could not switch {self.path} to WAL mode (got {mode!r})")
             self.con.execute("PRAGMA synchronous=NORMAL")
@@ -238,6 +238,20 @@ class SweepStore:
         except BaseException:
             self.con.close()
             raise
+
+    def _journal_mode_wal(self, deadline: float) -> str:
+        """Switch the file to WAL mode and return the mode it is in. Two processes or threads opening a new file at
+        once can both try the switch, and SQLite then answers "database is locked" at once, without waiting for its
+        busy timeout (the switch needs an exclusive lock): retry with a short sleep until ``deadline``."""
+        delay = 0.001
+        while True:
+            try:
+                return self.con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2.0 * delay, 0.1)
 
     def _ensure_columns(self, table, columns):
         have = {row[1] for row in self.con.execute(f"PRAGMA table_info({table})")}
