@@ -620,3 +620,40 @@ def test_sparse_mpi_stops_when_off_sum_rows_stall():
     with pytest.warns(ConvergenceWarning):
         r = solve(m, method="mpi", max_iter=10**6)
     assert not r.converged and r.nit < 10**5 and np.isfinite(r.error_bound)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_auto_recovers_with_policy_iteration_when_vi_stalls(sparse):
+    """gamma = 1 - 1e-9 with rows summing to 1 - 6e-11: VI's bounds stop improving at ~3.6e9, which V = 0 would
+    beat; auto then also runs PI and returns its far smaller certified bound, without a warning."""
+    p = 0.9999999999406008
+    P = np.array([[0, 0, p], [0, 0, p], [0, 1, 0]], float)
+    R = np.array([[0.79], [2.5], [-4.2]])
+    m = TabularMDP(sp.csr_matrix(P) if sparse else P.reshape(3, 1, 3), R, gamma=1 - 1e-9)
+    with pytest.warns(ConvergenceWarning):
+        vi = solve(m, method="vi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == "pi" and r.converged and r.error_bound < 1e-3 * vi.error_bound
+    assert "stalled" in r.extra["auto"]
+    # the answer is right: within its bound of V* (exact, in rationals, for this one-action chain)
+    Pq = [[Fraction(x) for x in row] for row in P]
+    g = Fraction(1 - 1e-9)
+    # V = R + g P V for the only policy: solve the 3x3 system by Cramer's rule in rationals
+    M = [[(1 if i == j else 0) - g * Pq[i][j] for j in range(3)] for i in range(3)]
+    b = [Fraction(float(R[i, 0])) for i in range(3)]
+
+    def det(a):
+        return (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+                + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
+    d = det(M)
+    for i in range(3):
+        Mi = [[b[r] if c == i else M[r][c] for c in range(3)] for r in range(3)]
+        assert abs(Fraction(float(r.V[i])) - det(Mi) / d) <= Fraction(r.error_bound)
+
+
+def test_auto_keeps_vi_when_it_converges():
+    m = TabularMDP(np.array([[[0.5, 0.5]], [[0.2, 0.8]]]), np.array([[1.0], [0.0]]), gamma=0.9)
+    r = solve(m)
+    assert r.converged and "auto" not in r.extra and r.extra["stalled"] is False

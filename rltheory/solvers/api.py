@@ -221,7 +221,10 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
         Case-insensitive. ``auto``: backward induction for a finite horizon; for discounted MDPs the rule measured
         by ``python -m benchmarks.run --sections convergence`` (``method_choice`` in the JSON of
-        ``benchmarks/results``), see ``AUTO_RULE``. VI/PI/MPI are for discounted MDPs.
+        ``benchmarks/results``), see ``AUTO_RULE``; when that VI or MPI run stops because its bounds stopped
+        improving above ``tol`` (``gamma`` near 1 on slowly mixing transitions, or row sums away from 1), ``auto``
+        also runs policy iteration and returns whichever result certifies the smaller ``error_bound``
+        (``extra["auto"]`` records both). VI/PI/MPI are for discounted MDPs.
     tol : float, optional
         VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
         (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
@@ -283,7 +286,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     mpi_sweeps = check_int("mpi_sweeps", mpi_sweeps, low=0, high=MAX_COUNT)
     if lp_solver is not None and not isinstance(lp_solver, str):
         raise TypeError(f"lp_solver: expected a str (a cvxpy solver name) or None, got {type(lp_solver).__name__}")
-    if m == "auto":
+    auto = m == "auto"
+    if auto:
         m = "backward_induction" if mdp.finite_horizon else _auto_method(mdp)
     if m == "lp":
         if not mdp.finite_horizon and mdp.gamma > 0.0:
@@ -304,7 +308,22 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         return _solve_finite(mdp)
     if m == "backward_induction":
         raise ValueError("method: 'backward_induction' needs a finite horizon; use 'vi', 'pi', 'mpi' or 'lp'")
-    return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
+    if not auto or m == "pi":
+        return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
+    res = _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps), quiet=True)
+    if res.converged or not res.extra.get("stalled"):
+        if res.extra.get("warning"):
+            warnings.warn(res.extra["warning"], ConvergenceWarning, stacklevel=2)
+        return res
+    # auto: the VI/MPI bounds stopped improving above tol (gamma near 1 on slowly mixing transitions, or rows whose
+    # sums differ from 1): policy iteration evaluates each policy exactly; keep whichever certifies less
+    pi_res = _solve_discounted(mdp, "pi", tol, int(max_iter), int(mpi_sweeps), quiet=True)
+    best = pi_res if pi_res.error_bound < res.error_bound else res
+    best.extra["auto"] = (f"{m} stalled at error_bound {res.error_bound:.3g} after {res.nit} iterations; pi "
+                          f"certified {pi_res.error_bound:.3g}")
+    if not best.converged and best.extra.get("warning"):
+        warnings.warn(best.extra["warning"], ConvergenceWarning, stacklevel=2)
+    return best
 
 
 #: ``solve``'s own count defaults: a call that keeps them (and ``tol``, ``lp_solver`` at None) has no argument to
@@ -387,7 +406,11 @@ def _discounted_limits(mdp: TabularMDP):
     return n, rho, r_max, r_span
 
 
-def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) -> SolveResult:
+def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int,
+                      quiet: bool = False) -> SolveResult:
+    """``solve`` for a discounted ``mdp`` with the canonical method ``m``. With ``quiet``, a
+    :class:`ConvergenceWarning` is not issued but its text kept in ``extra["warning"]`` (for ``auto``, which may
+    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the bounds stopped improving before ``max_iter``."""
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
     if g == 0.0:  # V = max_a R exactly (no arithmetic): the bound is 0
@@ -436,6 +459,7 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                                                                             rho, patience, noise, rl, ru)
         converged = bound <= tol_used
         extra["tol"] = tol_used
+        extra["stalled"] = bool(stalled and not converged)
         if not converged:
             if it >= max_iter and not stalled:
                 msg = f"max_iter: stopped after {it} iterations with error_bound {bound:.3g} > tol {tol_used:.3g}"
@@ -455,7 +479,10 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                + (f" ({msg})" if msg else ""))
         bound, converged = math.inf, False
     if msg is not None:
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        if quiet:
+            extra["warning"] = msg
+        else:
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     extra["converged"] = bool(converged)
     return SolveResult(V, Q, np.asarray(pi, dtype=np.int64), float(bound), int(it), m, extra, converged=converged)
 
