@@ -4,7 +4,9 @@ Times ``TabularMDP(P, R, gamma=...)`` (full validation: finiteness, sign and row
 CSR structure and the range of every next-state index for sparse kernels) against one NumPy reduction over the
 same array (``P.sum()`` dense, ``M.data.sum()`` sparse: the memory-speed floor of any pass over the data), for
 sparse kernels also against scipy's row sums ``M.sum(axis=1)`` (``x_row_sums``: the segmented reduction that any
-check of the row sums performs, which a reduction over ``M.data`` does not) and,
+check of the row sums performs, which a reduction over ``M.data`` does not), against the row-sum part of the
+check alone (``x_row_sum_pass``: :func:`_row_sum_pass`, every row added in storage order and compared with 1, no
+structure, sign or range check, no copy: what any validation deciding on storage-order sums pays at least) and,
 when QuantEcon is installed, against building its ``DiscreteDP`` (which validates much less). The figure of merit
 is ``x_reduction`` = construction time / reduction time (issue #15 item 9 asks for <= 2; a sparse kernel's
 validation also reads the int32 column indices and row pointers that the reduction over ``P.data`` skips).
@@ -27,9 +29,11 @@ import os
 import numba
 import numpy as np
 import scipy.sparse as sp
+from numba import njit, uint64
 
 from rltheory.models import TabularMDP
 from rltheory.models import _validate
+from rltheory.models.tabular import ROW_SUM_ATOL
 
 from .instances import garnet_local
 from .timing import interleaved_best
@@ -50,6 +54,25 @@ def _instance(kind: str, S: int, A: int, k, seed: int = 0):
     mdp = garnet_local(S, A, S if k is None else k, seed=seed, sparse=kind == "sparse")
     P = np.array(mdp.P) if kind == "dense" else sp.csr_matrix(mdp.P_csr, copy=True)
     return P, np.array(mdp.R)
+
+
+@njit(cache=True)
+def _row_sum_pass(indptr, data, atol):
+    """Number of rows of the CSR arrays whose entries, added left to right, are off 1 by more than ``atol``.
+
+    The row-sum part of the model's sparse check on its own (the same additions, in the same order, on unsigned
+    indices as there), without the structure, sign and range checks and the copies: a floor for any check that
+    decides on storage-order sums. ``indptr`` is assumed valid (a benchmark instance)."""
+    n_off = 0
+    k = uint64(indptr[0])
+    for r in range(indptr.shape[0] - 1):
+        hi = uint64(indptr[r + 1])
+        tot = 0.0
+        while k < hi:
+            tot += data[k]
+            k += uint64(1)
+        n_off += not (abs(tot - 1.0) <= atol)
+    return n_off
 
 
 #: True while a candidate runs with Numba held to one thread: the thread counter skips its calls without asking
@@ -97,7 +120,8 @@ def _observed_check_threads(seen: collections.Counter, nnz: int):
 def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[dict]:
     """One row per case: seconds of construction (with Numba's threads, ``rltheory``, and on one thread,
     ``rltheory_1thread``), of the reference reduction and (if installed) QuantEcon's ``DiscreteDP``;
-    ``x_reduction`` is construction / reduction, ``x_reduction_1thread`` the same on one thread, ``threads`` the
+    ``x_reduction`` is construction / reduction, ``x_reduction_1thread`` the same on one thread, ``x_row_sum_pass``
+    the row-sum pass alone / reduction (sparse kernels; :func:`_row_sum_pass`), ``threads`` the
     number of threads the first one's check used (the largest seen, ``threads_seen`` = calls per thread count when
     the kernel is large enough for the check to be split)."""
     rows = []
@@ -110,6 +134,9 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
         else:
             fns["reduction"] = lambda: P.data.sum()
             fns["row_sums"] = lambda: P.sum(axis=1)
+            fns["row_sum_pass"] = lambda: _row_sum_pass(P.indptr, P.data, ROW_SUM_ATOL)
+            if _row_sum_pass(P.indptr, P.data, ROW_SUM_ATOL):
+                raise RuntimeError(f"benchmark instance {kind} S={S}: a row is off 1 (the instance is broken)")
         try:
             from quantecon.markov import DiscreteDP
 
@@ -133,7 +160,8 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
                      "x_reduction": sec["rltheory"] / sec["reduction"],
                      "x_reduction_1thread": sec["rltheory_1thread"] / sec["reduction"],
                      "x_quantecon": (sec["rltheory"] / sec["quantecon"]) if "quantecon" in sec else None,
-                     "x_row_sums": (sec["rltheory"] / sec["row_sums"]) if "row_sums" in sec else None})
+                     "x_row_sums": (sec["rltheory"] / sec["row_sums"]) if "row_sums" in sec else None,
+                     "x_row_sum_pass": (sec["row_sum_pass"] / sec["reduction"]) if "row_sum_pass" in sec else None})
     return rows
 
 
@@ -147,15 +175,17 @@ def main(argv=None) -> list[dict]:
     profile = "tiny" if args.tiny else "quick" if args.quick else "full"
     rows = construction_rows(PROFILES[profile], rounds=2 if args.tiny else 5)
     print(f"Numba threads: {numba.get_num_threads()}; 'thr' = threads the check used in the timed calls "
-          "(construct, x reduction); construct-1t, x 1t: Numba held to one thread")
+          "(construct, x reduction); construct-1t, x 1t: Numba held to one thread; sums x: the storage-order "
+          "row sums alone / reduction")
     print(f"{'case':<28}{'construct':>12}{'thr':>5}{'reduction':>12}{'x reduction':>13}{'construct-1t':>14}"
-          f"{'x 1t':>7}{'quantecon':>12}")
+          f"{'x 1t':>7}{'quantecon':>12}{'sums x':>8}")
     for r in rows:
         s = r["seconds"]
         qe = f"{s['quantecon'] * 1e3:10.2f}ms" if "quantecon" in s else f"{'-':>12}"
         thr = "/".join(r["threads_seen"]) if len(r["threads_seen"]) > 1 else str(r["threads"])
         print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{thr:>5}{s['reduction'] * 1e3:10.2f}ms"
-              f"{r['x_reduction']:13.2f}{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}")
+              f"{r['x_reduction']:13.2f}{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}"
+              + (f"{r['x_row_sum_pass']:8.2f}" if r["x_row_sum_pass"] is not None else f"{'-':>8}"))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"construction-{profile}.json"), "w") as fh:

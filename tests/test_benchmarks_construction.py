@@ -13,6 +13,21 @@ def test_construction_benchmark_tiny(tmp_path):
         assert r["x_reduction"] == r["seconds"]["rltheory"] / r["seconds"]["reduction"]
         # tiny kernels are below the threaded check's size: the reported path is the serial one
         assert r["threads"] == 1 and r["threads_seen"] == {}
+        if r["kind"] == "sparse":
+            assert r["x_row_sum_pass"] == r["seconds"]["row_sum_pass"] / r["seconds"]["reduction"]
+        else:
+            assert r["x_row_sum_pass"] is None
+
+
+def test_row_sum_pass_counts_rows_off_one():
+    """The floor kernel adds each row left to right and counts the rows off 1 by more than atol (empty rows
+    included), so that it does the same work as the check's row sums and cannot be a no-op."""
+    import numpy as np
+
+    indptr = np.array([0, 2, 2, 5, 6], dtype=np.int32)
+    data = np.array([0.25, 0.75, 0.5, 0.5, 1e-3, 1.0])
+    assert construction._row_sum_pass(indptr, data, 1e-9) == 2  # the empty row and the one summing to 1.001
+    assert construction._row_sum_pass(indptr, data, 1e-2) == 1
 
 
 def test_thread_counter_counts_only_the_default_threads_candidate(monkeypatch):
