@@ -855,3 +855,76 @@ def test_huge_numbers_are_shortened_in_messages(kw, field):
     with pytest.raises(ValueError, match=rf"^{field}: ") as info:
         TabularMDP(np.ones((1, 1, 1)), np.zeros((1, 1)), **kw)
     assert len(str(info.value)) < 300
+
+
+class _LyingIter(list):
+    def __iter__(self):
+        return iter([0, 1, 1])
+
+
+class _BrokenLen(list):
+    def __len__(self):
+        raise RuntimeError("len")
+
+
+class _BrokenIndex:
+    def __index__(self):
+        raise RuntimeError("index")
+
+
+class _BrokenGetitem(np.ndarray):
+    def __getitem__(self, i):
+        raise RuntimeError("getitem")
+
+
+def _lil_edit(f):
+    def make():
+        L = sp.lil_matrix((2, 2))
+        L[0, 0], L[0, 1], L[1, 1] = 0.5, 0.5, 1.0
+        f(L)
+        return L
+    return make
+
+
+def _row(name, i, value):
+    return _lil_edit(lambda L: getattr(L, name).__setitem__(i, value))
+
+
+@pytest.mark.parametrize("make, exc", [
+    (_row("rows", 0, _LyingIter([0, 1])), TypeError),  # scipy's conversion raised an unprefixed ValueError
+    (_row("data", 0, _LyingIter([0.5, 0.5])), TypeError),
+    (_row("rows", 0, _BrokenLen([0, 1])), TypeError),  # the RuntimeError of len() escaped
+    (_row("rows", 0, np.array([0, 1])), TypeError),
+    (_row("rows", 0, (0, 1)), TypeError),
+    (_row("rows", 0, None), TypeError),
+    (_row("data", 1, None), TypeError),
+    (_row("rows", 0, [0, 1, 1]), ValueError),
+    (_row("rows", 0, [0, None]), TypeError),
+    (_row("data", 0, [0.5, None]), TypeError),
+    (_row("rows", 0, [0, _BrokenIndex()]), TypeError),  # the RuntimeError of __index__ escaped
+    (_row("rows", 0, [False, True]), TypeError),  # bool column indices were read as 0 and 1
+    (_row("rows", 0, [True, 0]), TypeError),
+    (_row("rows", 0, [np.False_, np.True_]), TypeError),
+    (_row("data", 1, [True]), TypeError),  # a bool among float values was read as 1.0
+    (_row("rows", 0, [np.array(0), np.array(1)]), TypeError),  # 0-d arrays were read as integers
+    (_row("rows", 0, [[0], [1]]), TypeError),
+    (_row("data", 0, [np.array([0.5]), np.array([0.5])]), TypeError),
+    (_row("data", 0, [0.5 + 0j, 0.5]), TypeError),
+    (_row("data", 1, [10**400]), ValueError),
+    (_row("rows", 0, [0, 2**70]), ValueError),
+    (_row("rows", 0, [0, -1]), ValueError),
+    (_lil_edit(lambda L: setattr(L, "rows", list(L.rows))), TypeError),
+    (_lil_edit(lambda L: setattr(L, "rows", L.rows.view(_BrokenGetitem))), TypeError),  # RuntimeError escaped
+    (_lil_edit(lambda L: setattr(L, "data", np.zeros(2))), TypeError),
+    (_lil_edit(lambda L: setattr(L, "rows", L.rows[:1])), ValueError),
+])
+def test_odd_lil_objects_are_refused_naming_P(make, exc):
+    with pytest.raises(exc, match=r"^P: LIL "):
+        TabularMDP(make(), np.zeros((2, 1)), gamma=0.5)
+
+
+def test_lil_with_numpy_scalars_is_read_exactly():
+    L = sp.lil_matrix((2, 2))
+    L.rows[0], L.data[0] = [np.int64(0), 1], [np.float32(0.25), 0.75]
+    L.rows[1], L.data[1] = [np.uint8(1)], [1]
+    assert np.array_equal(TabularMDP(L, np.zeros((2, 1)), gamma=0.5).P_csr.toarray(), [[0.25, 0.75], [0, 1]])
