@@ -188,6 +188,13 @@ def as_float_array(x, field: str) -> np.ndarray:
     return arr
 
 
+def _float_copy(x, field: str) -> np.ndarray:
+    """:func:`as_float_array` without the finiteness check (for input whose values are judged later)."""
+    arr = _numeric_array(x, field)
+    _check_float64_size(arr.size, arr.shape, field)
+    return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
 def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
     """The error for the non-finite entry at flat index ``i`` of ``arr``."""
     bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
@@ -556,7 +563,8 @@ class TabularMDP:
                     nxt = np.asarray(nxt)
                 except (ValueError, TypeError) as exc:
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be a 1-D sequence of integers") from exc
-                prob = as_float_array(prob, f"P: (s={s}, a={a}) probabilities")
+                # finiteness is judged with the rest of the row by _set_csr, in the words of the dense and CSR paths
+                prob = _float_copy(prob, f"P: (s={s}, a={a}) probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
