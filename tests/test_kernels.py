@@ -237,3 +237,31 @@ def test_parallel_dense_mpi_is_the_serial_one_bit_for_bit(S, A, gamma, seed, m):
     par = K.solve_dense_mpi_certified(P2, R, gamma, 1e-8, 10**6, m, rho, K.PATIENCE_MPI, 1e-12, True)
     for a, b in zip(serial, par):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.9, 0.99]))
+def test_sparse_policy_evaluation_ends_at_the_float64_floor(seed, gamma):
+    """Sparse MPI's evaluation (``evaluate_policy_sparse`` and its multithreaded twin): a sweep count that stops
+    short of the float64 floor runs exactly that many sweeps (bit for bit the old ``partial_evaluation_sparse``),
+    and an unbounded one stops at the floor with ``V`` at ``V^pi`` up to rounding."""
+    rng = np.random.default_rng(seed)
+    S, A = int(rng.integers(2, 9)), int(rng.integers(1, 4))
+    P = rng.dirichlet(np.full(S, 0.5), size=(1, S, A))
+    ip, ix, dt = csr(P)
+    R = rng.normal(size=(S, A))
+    pi = rng.integers(0, A, size=S)
+    V0 = rng.normal(size=S) * 10
+    noise = 2.0 * (np.sqrt(S) + 4.0) * 2.0**-53
+    for m in (1, 3):
+        Vo, Vn, Vp = V0.copy(), V0.copy(), V0.copy()
+        K.partial_evaluation_sparse(ip, ix, dt, R, gamma, pi, Vo, m)
+        assert K.evaluate_policy_sparse(ip, ix, dt, R, gamma, pi, Vn, m, noise) == m
+        assert K.evaluate_policy_sparse_par(ip, ix, dt, R, gamma, pi, Vp, m, noise) == m
+        assert np.array_equal(Vo, Vn) and np.array_equal(Vo, Vp)
+    Vpi = np.linalg.solve(np.eye(S) - gamma * P[0, np.arange(S), pi], R[np.arange(S), pi])
+    Vn, Vp = V0.copy(), V0.copy()
+    k = K.evaluate_policy_sparse(ip, ix, dt, R, gamma, pi, Vn, 2**63 - 1, noise)
+    assert K.evaluate_policy_sparse_par(ip, ix, dt, R, gamma, pi, Vp, 2**63 - 1, noise) == k
+    assert np.array_equal(Vn, Vp)
+    assert k < 10_000
+    assert np.abs(Vn - Vpi).max() <= 1e-12 * max(1.0, np.abs(Vpi).max()) / (1.0 - gamma)

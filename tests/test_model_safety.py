@@ -650,7 +650,7 @@ def test_successor_list_errors_start_with_the_field_then_the_pair():
     R = np.zeros((2, 1))
     with pytest.raises(TypeError, match=r"^P: successor list entry for s=1 .*got int"):
         TabularMDP([[([0], [1.0])], 5], R, gamma=0.5)
-    with pytest.raises(ValueError, match=r"^P: \(s=1, a=0\) probabilities: non-finite"):
+    with pytest.raises(ValueError, match=r"^P: non-finite value nan in transition row \(s=1, a=0\) at s'=1$"):
         TabularMDP([[([0], [1.0])], [([1], [np.nan])]], R, gamma=0.5)
     with pytest.raises(TypeError, match=r"^P: \(s=0, a=0\) probabilities: "):
         TabularMDP([[([0], ["x"])], [([1], [1.0])]], R, gamma=0.5)
@@ -855,3 +855,114 @@ def test_huge_numbers_are_shortened_in_messages(kw, field):
     with pytest.raises(ValueError, match=rf"^{field}: ") as info:
         TabularMDP(np.ones((1, 1, 1)), np.zeros((1, 1)), **kw)
     assert len(str(info.value)) < 300
+
+
+class _LyingIter(list):
+    def __iter__(self):
+        return iter([0, 1, 1])
+
+
+class _BrokenLen(list):
+    def __len__(self):
+        raise RuntimeError("len")
+
+
+class _BrokenIndex:
+    def __index__(self):
+        raise RuntimeError("index")
+
+
+class _BrokenGetitem(np.ndarray):
+    def __getitem__(self, i):
+        raise RuntimeError("getitem")
+
+
+def _lil_edit(f):
+    def make():
+        L = sp.lil_matrix((2, 2))
+        L[0, 0], L[0, 1], L[1, 1] = 0.5, 0.5, 1.0
+        f(L)
+        return L
+    return make
+
+
+def _row(name, i, value):
+    return _lil_edit(lambda L: getattr(L, name).__setitem__(i, value))
+
+
+@pytest.mark.parametrize("make, exc", [
+    (_row("rows", 0, _LyingIter([0, 1])), TypeError),  # scipy's conversion raised an unprefixed ValueError
+    (_row("data", 0, _LyingIter([0.5, 0.5])), TypeError),
+    (_row("rows", 0, _BrokenLen([0, 1])), TypeError),  # the RuntimeError of len() escaped
+    (_row("rows", 0, np.array([0, 1])), TypeError),
+    (_row("rows", 0, (0, 1)), TypeError),
+    (_row("rows", 0, None), TypeError),
+    (_row("data", 1, None), TypeError),
+    (_row("rows", 0, [0, 1, 1]), ValueError),
+    (_row("rows", 0, [0, None]), TypeError),
+    (_row("data", 0, [0.5, None]), TypeError),
+    (_row("rows", 0, [0, _BrokenIndex()]), TypeError),  # the RuntimeError of __index__ escaped
+    (_row("rows", 0, [False, True]), TypeError),  # bool column indices were read as 0 and 1
+    (_row("rows", 0, [True, 0]), TypeError),
+    (_row("rows", 0, [np.False_, np.True_]), TypeError),
+    (_row("data", 1, [True]), TypeError),  # a bool among float values was read as 1.0
+    (_row("rows", 0, [np.array(0), np.array(1)]), TypeError),  # 0-d arrays were read as integers
+    (_row("rows", 0, [[0], [1]]), TypeError),
+    (_row("data", 0, [np.array([0.5]), np.array([0.5])]), TypeError),
+    (_row("data", 0, [0.5 + 0j, 0.5]), TypeError),
+    (_row("data", 1, [10**400]), ValueError),
+    (_row("rows", 0, [0, 2**70]), ValueError),
+    (_row("rows", 0, [0, -1]), ValueError),
+    (_lil_edit(lambda L: setattr(L, "rows", list(L.rows))), TypeError),
+    (_lil_edit(lambda L: setattr(L, "rows", L.rows.view(_BrokenGetitem))), TypeError),  # RuntimeError escaped
+    (_lil_edit(lambda L: setattr(L, "data", np.zeros(2))), TypeError),
+    (_lil_edit(lambda L: setattr(L, "rows", L.rows[:1])), ValueError),
+])
+def test_odd_lil_objects_are_refused_naming_P(make, exc):
+    with pytest.raises(exc, match=r"^P: LIL "):
+        TabularMDP(make(), np.zeros((2, 1)), gamma=0.5)
+
+
+def test_lil_with_numpy_scalars_is_read_exactly():
+    L = sp.lil_matrix((2, 2))
+    L.rows[0], L.data[0] = [np.int64(0), 1], [np.float32(0.25), 0.75]
+    L.rows[1], L.data[1] = [np.uint8(1)], [1]
+    assert np.array_equal(TabularMDP(L, np.zeros((2, 1)), gamma=0.5).P_csr.toarray(), [[0.25, 0.75], [0, 1]])
+
+
+def _message(make):
+    try:
+        make()
+    except (TypeError, ValueError) as e:
+        return f"{type(e).__name__}: {e}"
+    return "accepted"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("zeros_stored", [True, False])
+def test_a_bad_row_has_one_message_dense_csr_and_successor_list(bad, zeros_stored):
+    """A non-finite entry (the successor list named its position in the probs list, in its own words) and an
+    all-zero row give the same error from a dense array, a CSR matrix and a successor list storing the same
+    entries (stored zeros included: a CSR row or successor pair that stores none is "empty")."""
+    S, A = 3, 2
+    R = np.zeros((S, A))
+    P = np.zeros((S, A, S))
+    P[:, :, 0] = 1.0
+    for row, where in ((lambda Q: Q[1, 1].__setitem__(2, bad), "at s'=2"), (lambda Q: Q[2, 0].fill(0.0), "sums")):
+        Q = P.copy()
+        row(Q)
+        flat = Q.reshape(S * A, S)
+        keep = (np.ones_like(flat, bool) if zeros_stored else flat != 0)
+        M = sp.csr_matrix((flat[keep], np.nonzero(keep)[1], np.r_[0, np.cumsum(keep.sum(1))]), shape=flat.shape)
+        succ = [[(tuple(int(j) for j in np.flatnonzero(keep[s * A + a]))[::-1],
+                  tuple(float(x) for x in flat[s * A + a][keep[s * A + a]])[::-1]) for a in range(A)]
+                for s in range(S)]
+        got = {name: _message(lambda x=x: TabularMDP(x, R, gamma=0.5))
+               for name, x in (("csr", M), ("successor list", succ))}
+        if zeros_stored:
+            got["dense"] = _message(lambda: TabularMDP(Q, R, gamma=0.5))
+        assert len(set(got.values())) == 1, got
+        msg = got["csr"]
+        assert msg.startswith("ValueError: P: ") and "transition row (s=" in msg, msg
+        if where.startswith("at"):
+            assert msg.endswith(where), msg

@@ -539,3 +539,49 @@ def test_huge_rewards_solve_and_evaluate_without_numpy_warnings(sparse, scale):
         assert np.all(np.isfinite(V)) and np.abs(V - ref.V).max() <= 1e-10 * np.abs(ref.V).max() + ref.error_bound
         assert np.all(np.isfinite(q_values(m, pol))) and np.all(np.isfinite(occupancy(m, pol)))
         assert np.isfinite(certificate(m, V))
+
+
+def test_sparse_mpi_with_unbounded_sweeps_terminates():
+    """mpi_sweeps = 2**63 - 1 on a CSR kernel ran that many evaluation sweeps per greedy step (forever); the
+    evaluation now ends at the float64 floor, as the dense one ends at its bounds. Serial and multithreaded kernels,
+    in a subprocess so that a regression fails by its timeout instead of hanging the suite."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import rltheory
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(rltheory.__file__)))
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {here!r})
+        import numpy as np
+        import mdps
+        from rltheory.solvers import api, solve
+
+        for big in (False, True):
+            api._big = lambda ip, big=big: big
+            t0 = None
+            for seed, gamma in ((0, 0.9), (1, 0.99)):
+                m = mdps.garnet(80, 3, 4, seed=seed, gamma=gamma, sparse=True)
+                t = time.perf_counter()
+                if t0 is None:  # the first call compiles or loads the kernels
+                    solve(m, method="mpi", mpi_sweeps=2**63 - 1)
+                    t0 = t = time.perf_counter()
+                r = solve(m, method="mpi", mpi_sweeps=2**63 - 1)
+                t = time.perf_counter() - t
+                ref = solve(m, method="pi")
+                assert r.converged and r.error_bound <= r.extra["tol"], r
+                assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound
+                assert np.array_equal(r.policy, ref.policy)
+                assert t < 1.0, t
+        print("DONE", flush=True)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("sparse MPI with mpi_sweeps = 2**63 - 1 did not finish")
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("DONE"), proc.stderr[-3000:]

@@ -188,6 +188,13 @@ def as_float_array(x, field: str) -> np.ndarray:
     return arr
 
 
+def _float_copy(x, field: str) -> np.ndarray:
+    """:func:`as_float_array` without the finiteness check (for input whose values are judged later)."""
+    arr = _numeric_array(x, field)
+    _check_float64_size(arr.size, arr.shape, field)
+    return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
 def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
     """The error for the non-finite entry at flat index ``i`` of ``arr``."""
     bad = tuple(int(j) for j in np.unravel_index(i, arr.shape))
@@ -556,7 +563,8 @@ class TabularMDP:
                     nxt = np.asarray(nxt)
                 except (ValueError, TypeError) as exc:
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be a 1-D sequence of integers") from exc
-                prob = as_float_array(prob, f"P: (s={s}, a={a}) probabilities")
+                # finiteness is judged with the rest of the row by _set_csr, in the words of the dense and CSR paths
+                prob = _float_copy(prob, f"P: (s={s}, a={a}) probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
                 if nxt.dtype.kind not in "iu":
@@ -1165,38 +1173,65 @@ def _exact_ints(values, n: int, limit: int, what: str) -> np.ndarray | None:
         return None
 
 
+def _lil_lists(x, name: str, rows: int) -> np.ndarray:
+    """The ``rows`` or ``data`` array of a LIL matrix, checked to be a NumPy object array (not a subclass, whose
+    own indexing could answer differently from what it stores) of one entry per row."""
+    if type(x) is not np.ndarray or x.dtype != object:
+        got = f"a {x.dtype} array" if type(x) is np.ndarray else type(x).__name__
+        raise TypeError(f"P: LIL {name} must be an object array of {rows} lists (one per row), got {got}")
+    if x.shape != (rows,):
+        raise ValueError(f"P: LIL {name} must be an object array of {rows} lists (one per row), got shape {x.shape}")
+    return x
+
+
 def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
-    lil_rows, lil_data = M.rows, M.data
-    for name, x in (("rows", lil_rows), ("data", lil_data)):
-        if not isinstance(x, np.ndarray) or x.dtype != object or x.shape != (rows,):
-            got = f"{x.dtype} array of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
-            raise ValueError(f"P: LIL {name} must be an object array of {rows} lists (one per row), got {got}")
+    """A LIL matrix as CSR. Every row must hold two plain lists (scipy's own; a list subclass can answer ``len``
+    and iteration differently from what it stores, and scipy and this reader could then disagree on the matrix);
+    column indices must be integers (Python or NumPy, not bool) and values real numbers (Python or NumPy ints and
+    floats, not bool), each checked here so that NumPy's promotion of a mixed list (``[True, 0]`` to int,
+    ``[0.5, True]`` to float) accepts none of them."""
+    lil_rows, lil_data = _lil_lists(M.rows, "rows", rows), _lil_lists(M.data, "data", rows)
     lengths = np.empty(rows, dtype=np.int64)
+    flat_cols: list = []
+    flat_vals: list = []
     for i in range(rows):
         ri, di = lil_rows[i], lil_data[i]
-        if not isinstance(ri, list) or not isinstance(di, list):
+        if type(ri) is not list or type(di) is not list:
             raise TypeError(f"P: LIL row {i} must hold a list of column indices and a list of values, got "
                             f"{type(ri).__name__} and {type(di).__name__}")
         if len(ri) != len(di):
             raise ValueError(f"P: LIL row {i} has {len(ri)} column indices but {len(di)} values")
+        for j in ri:
+            if not isinstance(j, (int, np.integer)) or isinstance(j, bool):
+                raise TypeError(f"P: LIL column indices must be integers; row {i} holds a {type(j).__name__}")
+        for x in di:
+            if not isinstance(x, (int, float, np.integer, np.floating)) or isinstance(x, bool):
+                raise TypeError(f"P: LIL values must be real numbers; row {i} holds a {type(x).__name__}")
         lengths[i] = len(ri)
+        flat_cols += ri
+        flat_vals += di
     nnz = int(lengths.sum())
-    try:
-        col = np.array([j for ri in lil_rows for j in ri]) if nnz else np.zeros(0, np.int64)
-        val = np.array([x for di in lil_data for x in di]) if nnz else np.zeros(0)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"P: LIL rows must hold integer column indices and real values ({exc})") from exc
-    if col.dtype.kind not in "iu":  # e.g. NumPy int64 and uint64 indices mixed, which NumPy promotes to float64
-        col = _exact_ints((j for ri in lil_rows for j in ri), nnz, cols, "LIL column index")
-    if col is None or col.ndim != 1:
+    col = _exact_ints(flat_cols, nnz, cols, "LIL column index")  # exact for any mix of integer kinds
+    if col is None:
         raise TypeError("P: LIL column indices must be integers")
-    val = _sparse_values(val, "LIL", 1)
-    bad = np.flatnonzero((col < 0) | (col >= cols))
-    if bad.size:
-        k = int(bad[0])
+    try:
+        val = np.array(flat_vals, dtype=np.float64) if nnz else np.zeros(0)
+    except OverflowError:
+        k = next(k for k, x in enumerate(flat_vals) if not _fits_float64(x))
         i = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
-        raise ValueError(f"P: LIL row {i} has column index {int(col[k])} outside [0, {cols})")
+        raise ValueError(f"P: LIL row {i} holds a value beyond the float64 range "
+                         f"({show_number(flat_vals[k])})") from None
+    except Exception as exc:  # a NumPy scalar subclass that will not convert
+        raise TypeError(f"P: LIL values must be real numbers ({type(exc).__name__}: {exc})") from None
     return _from_triplets(np.repeat(np.arange(rows, dtype=np.int64), lengths), col, val, rows, cols)
+
+
+def _fits_float64(x) -> bool:
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
 
 
 def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:

@@ -502,17 +502,19 @@ def _sweep_ol(model, R, V, gamma, Q, Vn, pi):
                                                                       Vn, pi)
 
 
-def _partial(model, R, gamma, pi, V, m):
-    """``m`` sweeps of ``T_pi`` on ``model``: :func:`partial_evaluation_dense` / :func:`partial_evaluation_sparse`."""
+def _partial(model, R, gamma, pi, V, m, noise, rl, ru):
+    """The policy evaluation of MPI on ``model``: ``m`` sweeps of ``T_pi`` (:func:`partial_evaluation_dense`) on a
+    dense model, at most ``m`` on a CSR one (:func:`evaluate_policy_sparse`, which ends at the float64 noise
+    floor)."""
     raise NotImplementedError
 
 
 @overload(_partial, jit_options={"cache": True})
-def _partial_ol(model, R, gamma, pi, V, m):
+def _partial_ol(model, R, gamma, pi, V, m, noise, rl, ru):
     if len(model) == 1:
-        return lambda model, R, gamma, pi, V, m: partial_evaluation_dense(model[0], R, gamma, pi, V, m)
-    return lambda model, R, gamma, pi, V, m: partial_evaluation_sparse(model[0], model[1], model[2], R, gamma, pi,
-                                                                       V, m)
+        return lambda model, R, gamma, pi, V, m, noise, rl, ru: partial_evaluation_dense(model[0], R, gamma, pi, V, m)
+    return lambda model, R, gamma, pi, V, m, noise, rl, ru: evaluate_policy_sparse(model[0], model[1], model[2], R,
+                                                                                   gamma, pi, V, m, noise, rl, ru)
 
 
 @njit(cache=True)
@@ -541,7 +543,7 @@ def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=
         if stop or it == max_iter:
             break
         if m >= 0:
-            _partial(model, R, gamma, pi, V, m)
+            _partial(model, R, gamma, pi, V, m, noise, rl, ru)
     if it:
         if rl == 1.0 and ru == 1.0:
             _shift(V, _mp_shift(gamma, lo, hi, rl, ru))
@@ -705,6 +707,111 @@ def partial_evaluation_sparse(indptr, indices, data, R, gamma, pi, V, m):
     _policy_sweeps(ip, ix, dt, rpi, gamma, np.zeros(R.shape[0], dtype=np.int64), V, m)
 
 
+@njit(cache=True, fastmath=_FM_GATHER)
+def _policy_rows_range(lo, hi, indptr, indices, data, R, gamma, pi, V, Vn):
+    """:func:`_policy_rows` (the same values bit for bit) that also returns ``(min, max)`` of ``Vn - V`` and
+    ``max |Vn|`` over the states ``lo..hi-1``, read in the same pass."""
+    A = R.shape[1]
+    dlo = np.inf
+    dhi = -np.inf
+    vmax = 0.0
+    for s in range(lo, hi):
+        a = pi[s]
+        r = s * A + a
+        acc = _row_dot(indptr, r, indices, data, V)
+        v = R[s, a] + gamma * acc
+        Vn[s] = v
+        d = v - V[s]
+        if d < dlo:
+            dlo = d
+        if d > dhi:
+            dhi = d
+        if abs(v) > vmax:
+            vmax = abs(v)
+    return dlo, dhi, vmax
+
+
+@njit(cache=True)
+def policy_sweep_sparse(indptr, indices, data, R, gamma, pi, V, Vn):
+    """One sweep ``Vn = T_pi V`` of a deterministic policy on a CSR kernel; returns ``(min, max)`` of ``Vn - V``
+    and ``max |Vn|``."""
+    return _policy_rows_range(0, R.shape[0], indptr, indices, data, R, gamma, pi, V, Vn)
+
+
+#: The policy evaluation of sparse MPI (:func:`evaluate_policy_sparse`) also ends once the span of ``T_pi V - V``
+#: has set no new minimum for this many consecutive sweeps: for stochastic rows the span shrinks by a factor
+#: ``<= gamma`` at every exact sweep, so such a run only happens at the float64 rounding floor.
+EVAL_PATIENCE = PATIENCE
+
+
+@njit(cache=True)
+def _evaluation_floor(gamma, lo, hi, noise, vmax, best, since, rl, ru):
+    """Stopping rule of the sparse policy evaluation after a sweep with ``T_pi V - V`` in ``[lo, hi]`` and
+    ``max |T_pi V| = vmax``: ``(stop, best, since)``. Stop once the span (row sums away from 1: the width of the
+    MacQueen-Porteus bounds in the same units, :func:`_mp_span`) is at the float64 noise floor
+    ``noise * vmax`` (the test of :func:`_stop`), or has set no new minimum for ``EVAL_PATIENCE`` sweeps."""
+    diff = _mp_span(gamma, lo, hi, rl, ru)
+    if diff <= noise * vmax:
+        return True, best, since
+    if rl == 1.0 and ru == 1.0:
+        best, since = _record(diff, best, since)
+    else:
+        best, since = _record(diff, best * OFF_SUM_PROGRESS if best < np.inf else best, since)
+    return since >= EVAL_PATIENCE, best, since
+
+
+@njit(cache=True)
+def _evaluation_sweeps(indptr, indices, data, R, gamma, pi, V, m, noise, rl, ru):
+    """The sweeps of :func:`evaluate_policy_sparse`, in place: ``(sweeps, lo, hi, stopped early)`` with
+    ``[lo, hi]`` the range of the last ``T_pi V - V``."""
+    S = R.shape[0]
+    Vn = np.empty(S)
+    best = np.inf
+    since = 0
+    k = 0
+    lo = hi = 0.0
+    early = False
+    while k < m:
+        lo, hi, vmax = _policy_rows_range(0, S, indptr, indices, data, R, gamma, pi, V, Vn)
+        _copy(V, Vn)
+        k += 1
+        if k == m:
+            break
+        early, best, since = _evaluation_floor(gamma, lo, hi, noise, vmax, best, since, rl, ru)
+        if early:
+            break
+    return k, lo, hi, early
+
+
+@njit(cache=True)
+def evaluate_policy_sparse(indptr, indices, data, R, gamma, pi, V, m, noise, rl=1.0, ru=1.0):
+    """At most ``m`` sweeps of ``T_pi`` on ``V`` in place (:func:`partial_evaluation_sparse`), fewer once the
+    sweeps reach the float64 noise floor (:func:`_evaluation_floor`); ``V`` then moves to the midpoint of the
+    MacQueen-Porteus bounds on ``V^pi`` (as in :func:`evaluate_policy_dense`; row sums in ``[rl, ru]``:
+    :func:`_mp_offsets`). Returns the number of sweeps.
+
+    Why: with a huge ``m`` (``mpi_sweeps`` up to ``2**63 - 1``) the exact count ran forever. The rule is the one of
+    the dense evaluation with the float64 floor in place of the solve's tolerance: a sweep count that does not
+    reach the floor runs exactly as before (bit for bit), and one that stops there returns ``V^pi`` up to rounding,
+    where the remaining sweeps would only have moved ``V`` by a nearly constant amount (MPI's greedy policies and
+    stopping rule do not depend on a constant added to ``V`` when the rows are stochastic). The floor, not the
+    tolerance, keeps every ``mpi_sweeps`` that does not hit it on exactly its old iterates."""
+    if m <= 0:
+        return 0
+    if m >= 2:
+        ip, ix, dt, rpi = policy_csr(indptr, indices, data, R, pi)
+        k, lo, hi, early = _evaluation_sweeps(ip, ix, dt, rpi, gamma, np.zeros(R.shape[0], dtype=np.int64), V, m,
+                                              noise, rl, ru)
+    else:
+        k, lo, hi, early = _evaluation_sweeps(indptr, indices, data, R, gamma, pi, V, m, noise, rl, ru)
+    if early:
+        if rl == 1.0 and ru == 1.0:
+            _shift(V, _mp_shift(gamma, lo, hi, rl, ru))
+        else:
+            _shift_into_box(V, _mp_shift(gamma, lo, hi, rl, ru), R, gamma, rl, ru)
+    return k
+
+
 @njit(cache=True)
 def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience=PATIENCE, noise=0.0):
     """Modified policy iteration (Puterman & Shin 1978; Puterman 1994, Sec. 6.5): greedy step
@@ -718,7 +825,8 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience
 @njit(cache=True)
 def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE,
                                      noise=0.0):
-    """Sparse version of :func:`modified_policy_iteration_dense`."""
+    """Sparse version of :func:`modified_policy_iteration_dense`; the evaluation runs at most ``m`` sweeps, fewer
+    once they reach the float64 floor ``noise`` (:func:`evaluate_policy_sparse`)."""
     return _iterate((indptr, indices, data), R, gamma, V0, m, tol, max_iter, patience, noise)
 
 
@@ -884,7 +992,7 @@ def bellman_q_sparse_par(indptr, indices, data, R, V, gamma, Q):
 def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience, noise):
     """:func:`_iterate` on a CSR model with the multithreaded sweeps (Python loop, see above): same iterates,
     stopping rule (:func:`_stop`) and returns."""
-    return _iterate_par(bellman_sweep_sparse_par, partial_evaluation_sparse_par, (indptr, indices, data), R, gamma,
+    return _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par, (indptr, indices, data), R, gamma,
                         V0, m, tol, max_iter, patience, noise)
 
 
@@ -897,7 +1005,7 @@ def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, no
 
 def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0):
     """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
-    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m)``."""
+    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``."""
     S, A = R.shape
     V = np.array(V0, dtype=np.float64)
     Vn = np.empty(S)
@@ -918,7 +1026,7 @@ def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience
         if stop or it == max_iter:
             break
         if m >= 0:
-            partial(*model, R, gamma, pi, V, m)
+            partial(*model, R, gamma, pi, V, m, noise, rl, ru)
     if it:
         _py_shift_into(V, gamma, lo, hi, rl, ru, R)
     return V, Q, pi, diff, it
@@ -961,6 +1069,53 @@ def partial_evaluation_sparse_par(indptr, indices, data, R, gamma, pi, V, m):
         cur, Vn = Vn, cur
     if cur is not V:
         V[:] = cur
+
+
+@njit(cache=True, parallel=True)
+def _policy_sweep_range_par(indptr, indices, data, R, gamma, pi, V, Vn):
+    S = R.shape[0]
+    nb = min(S, 256)
+    out = np.empty((nb, 3))
+    for b in prange(nb):
+        d0, d1, vm = _policy_rows_range(b * S // nb, (b + 1) * S // nb, indptr, indices, data, R, gamma, pi, V, Vn)
+        out[b, 0] = d0
+        out[b, 1] = d1
+        out[b, 2] = vm
+    return out
+
+
+def evaluate_policy_sparse_par(indptr, indices, data, R, gamma, pi, V, m, noise, rl=1.0, ru=1.0):
+    """Multithreaded :func:`evaluate_policy_sparse` (same sweeps, stopping rule and values; a Python loop, see
+    :func:`_iterate_sparse_par`)."""
+    S = R.shape[0]
+    if m <= 0:
+        return 0
+    Rf = R
+    if m >= 2:
+        indptr, indices, data, R = policy_csr(indptr, indices, data, R, pi)
+        pi = np.zeros(S, dtype=np.int64)
+    Vn = np.empty(S)
+    cur = V
+    best = np.inf
+    since = 0
+    k = 0
+    lo = hi = 0.0
+    early = False
+    while k < m:
+        out = _policy_sweep_range_par(indptr, indices, data, R, gamma, pi, cur, Vn)
+        lo, hi, vmax = float(out[:, 0].min()), float(out[:, 1].max()), float(out[:, 2].max())
+        cur, Vn = Vn, cur
+        k += 1
+        if k == m:
+            break
+        early, best, since = _evaluation_floor(gamma, lo, hi, noise, vmax, best, since, rl, ru)
+        if early:
+            break
+    if early:
+        _py_shift_into(cur, gamma, lo, hi, rl, ru, Rf)
+    if cur is not V:
+        V[:] = cur
+    return k
 
 
 def modified_policy_iteration_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=None,
@@ -1655,7 +1810,7 @@ def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m
     """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
     ``m < 0``, MPI with ``m`` sweeps otherwise); same returns."""
     def iterate(V, ktol, left):
-        V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, partial_evaluation_sparse_par,
+        V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par,
                                           (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru)
         return V, diff, k, None
 

@@ -81,7 +81,8 @@ _ALIASES = METHOD_ALIASES  # older name
 _U = K.UNIT_ROUNDOFF
 
 #: Largest ``max_iter`` / ``mpi_sweeps`` handed to the compiled kernels (int64): a larger ``max_iter`` is clamped to
-#: it (a limit no solve reaches), a larger ``mpi_sweeps`` is refused (sparse MPI runs exactly that many sweeps).
+#: it (a limit no solve reaches), a larger ``mpi_sweeps`` is refused (it is a count, not a limit: MPI runs that many
+#: evaluation sweeps unless its evaluation ends early).
 MAX_COUNT = 2**63 - 1
 
 
@@ -214,9 +215,10 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
     method : str
         Keyword-only, like every option below. ``"backward_induction"`` (alias ``"bi"``; finite horizon; exact up to rounding), ``"vi"``
         (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
-        (``"modified_policy_iteration"``, ``mpi_sweeps`` evaluation sweeps per greedy step; on a dense kernel at
-        most ``mpi_sweeps``, ending early at tight bounds, see
-        :func:`rltheory.solvers._kernels.solve_dense_mpi_certified`), ``"lp"``
+        (``"modified_policy_iteration"``, at most ``mpi_sweeps`` evaluation sweeps per greedy step: on a dense
+        kernel ending early at tight bounds, see :func:`rltheory.solvers._kernels.solve_dense_mpi_certified`; on a
+        sparse one ending early only once the sweeps reach the float64 rounding floor, see
+        :func:`rltheory.solvers._kernels.evaluate_policy_sparse`), ``"lp"``
         (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
         Case-insensitive. ``auto``: backward induction for a finite horizon; for discounted MDPs the rule measured
@@ -240,8 +242,11 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         ``converged=False`` and a :class:`ConvergenceWarning`. Counts above ``2**63 - 1`` (:data:`MAX_COUNT`, the
         kernels count in int64) mean "no limit" and are clamped to it.
     mpi_sweeps : int
-        Evaluation sweeps per greedy step of ``"mpi"``, in ``[0, 2**63 - 1]`` (dense kernels: the largest number;
-        sparse kernels run exactly that many, which is why a larger count is refused rather than clamped).
+        Largest number of evaluation sweeps per greedy step of ``"mpi"``, in ``[0, 2**63 - 1]``. Dense kernels
+        stop evaluating once the bounds on the policy's value are within the tolerance (or stop contracting
+        fast), sparse kernels once the sweeps reach the float64 rounding floor (further sweeps would change
+        nothing beyond rounding), so ``2**63 - 1`` means "evaluate each policy to float64 accuracy"; a larger
+        count is refused.
     lp_solver : str, optional
         A cvxpy solver name for ``method="lp"`` (case-insensitive; default: HiGHS, else Clarabel); ignored by the
         other methods, but its type is checked for every method.
