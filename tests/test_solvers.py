@@ -539,3 +539,35 @@ def test_huge_rewards_solve_and_evaluate_without_numpy_warnings(sparse, scale):
         assert np.all(np.isfinite(V)) and np.abs(V - ref.V).max() <= 1e-10 * np.abs(ref.V).max() + ref.error_bound
         assert np.all(np.isfinite(q_values(m, pol))) and np.all(np.isfinite(occupancy(m, pol)))
         assert np.isfinite(certificate(m, V))
+
+
+def _off_sum_chain(S=50, g=0.9995, off=-9.9e-10):
+    """A slowly mixing two-action chain (left; mostly stay, sometimes right) whose first row sums to ``1 + off``."""
+    P = np.zeros((S, 2, S))
+    for s in range(S):
+        P[s, 0, max(s - 1, 0)] += 1.0
+        P[s, 1, min(s + 1, S - 1)] += 0.35
+        P[s, 1, s] += 0.6
+        P[s, 1, max(s - 1, 0)] += 0.05
+    P[0, 0, 0] += off
+    R = np.zeros((S, 2))
+    R[0, 0] = 0.005
+    R[S - 1, 1] = 1.0
+    return P, R, g
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_vi_converges_on_a_slow_chain_with_one_row_off_by_1e9(sparse):
+    """One row summing to ``1 - 9.9e-10`` at ``gamma = 0.9995``: the off-sum stall counter stored the scaled best
+    span after every step without progress, so its threshold shrank each step and VI gave up after a few dozen
+    sweeps with a bound of several hundred. The same chain with stochastic rows converges in about as many sweeps."""
+    P, R, g = _off_sum_chain()
+    m = TabularMDP(sp.csr_matrix(P.reshape(-1, P.shape[0])) if sparse else P, R, gamma=g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m, method="vi")
+    assert r.converged and r.error_bound <= r.extra["tol"] and not r.extra["stalled"]
+    P1, R1, _ = _off_sum_chain(off=0.0)
+    ref = solve(TabularMDP(P1, R1, gamma=g), method="vi")
+    assert r.nit <= 2 * ref.nit
+    assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound + 1e-9 * np.abs(ref.V).max()
