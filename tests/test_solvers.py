@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rltheory import TabularMDP
+from rltheory import ConvergenceWarning, TabularMDP
 from rltheory.solvers import (
     bellman_backup,
     bellman_residual,
@@ -571,3 +571,34 @@ def test_vi_converges_on_a_slow_chain_with_one_row_off_by_1e9(sparse):
     ref = solve(TabularMDP(P1, R1, gamma=g), method="vi")
     assert r.nit <= 2 * ref.nit
     assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound + 1e-9 * np.abs(ref.V).max()
+
+
+def _case_1080():
+    """The reviewer's fuzz case 1080: sparse rows summing to 1 + d (|d| <= 9.9e-10), constant rewards,
+    gamma = 1 - 1e-9 (the draws replay its generator)."""
+    rng = np.random.default_rng(1080)
+    S = int(rng.choice([1, 2, 3, 5, 8, 12, 20]))
+    A = int(rng.choice([1, 2, 3, 4]))
+    rng.choice(5)  # the kind of kernel (sparse rows)
+    P = rng.dirichlet(np.full(S, 0.3), size=(S, A))
+    P = np.where(P < 0.1, 0.0, P)
+    P[..., 0] += 1e-3
+    P /= P.sum(axis=-1, keepdims=True)
+    rng.choice(5)  # the row perturbation (mixed)
+    for s in range(S):
+        for a in range(A):
+            t = int(np.argmax(P[s, a]))
+            P[s, a, t] = max(P[s, a, t] + rng.choice([9.9e-10, -9.9e-10, 0.0, 5e-10]), 0.0)
+    return TabularMDP(sp.csr_matrix(P.reshape(S * A, S)), np.full((S, A), 0.7e-6), gamma=0.999999999)
+
+
+def test_stalled_flag_agrees_with_the_warning():
+    """Sparse MPI stopped early with a 'bounds stopped improving' warning but reported extra['stalled'] = False
+    (its last round had met the MacQueen-Porteus rule, the certificate had not)."""
+    m = _case_1080()
+    with pytest.warns(ConvergenceWarning, match="stopped improving"):
+        r = solve(m, method="mpi")
+    assert not r.converged and r.nit < 10**6 and r.extra["stalled"] is True
+    with pytest.warns(ConvergenceWarning, match="^max_iter: "):
+        r = solve(m, method="mpi", max_iter=3)
+    assert r.extra["stalled"] is False

@@ -410,7 +410,8 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                       quiet: bool = False) -> SolveResult:
     """``solve`` for a discounted ``mdp`` with the canonical method ``m``. With ``quiet``, a
     :class:`ConvergenceWarning` is not issued but its text kept in ``extra["warning"]`` (for ``auto``, which may
-    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the bounds stopped improving before ``max_iter``."""
+    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the iteration stopped above ``tol`` before
+    ``max_iter`` (its bounds stopped improving)."""
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
     if g == 0.0:  # V = max_a R exactly (no arithmetic): the bound is 0
@@ -459,9 +460,11 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                                                                             rho, patience, noise, rl, ru)
         converged = bound <= tol_used
         extra["tol"] = tol_used
-        extra["stalled"] = bool(stalled and not converged)
+        # stopped above tol before max_iter: the bounds stopped improving (the kernels' flag misses the rounds that
+        # met the MacQueen-Porteus rule but whose certificate stayed above tol)
+        extra["stalled"] = bool(not converged and it < max_iter)
         if not converged:
-            if it >= max_iter and not stalled:
+            if it >= max_iter:
                 msg = f"max_iter: stopped after {it} iterations with error_bound {bound:.3g} > tol {tol_used:.3g}"
             elif tol is None:
                 msg = (f"V: the bounds stopped improving after {it} iterations at error_bound {bound:.3g}, above the "
