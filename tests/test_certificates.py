@@ -636,7 +636,8 @@ def test_auto_recovers_with_policy_iteration_when_vi_stalls(sparse):
         warnings.simplefilter("error")
         r = solve(m)
     assert r.method == "pi" and r.converged and r.error_bound < 1e-3 * vi.error_bound
-    assert "stalled" in r.extra["auto"]
+    # VI either stalls or, at this gamma, uses up the steps auto grants it before trying PI
+    assert ("stalled" in r.extra["auto"] or "budget" in r.extra["auto"]) and "pi certified" in r.extra["auto"]
     # the answer is right: within its bound of V* (exact, in rationals, for this one-action chain)
     Pq = [[Fraction(x) for x in row] for row in P]
     g = Fraction(1 - 1e-9)

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rltheory import TabularMDP
+from rltheory import ConvergenceWarning, TabularMDP
+from rltheory.solvers import api
 from rltheory.solvers import (
     bellman_backup,
     bellman_residual,
@@ -585,3 +586,175 @@ def test_sparse_mpi_with_unbounded_sweeps_terminates():
     except subprocess.TimeoutExpired:
         pytest.fail("sparse MPI with mpi_sweeps = 2**63 - 1 did not finish")
     assert proc.returncode == 0 and proc.stdout.strip().endswith("DONE"), proc.stderr[-3000:]
+
+
+def _off_sum_chain(S=50, g=0.9995, off=-9.9e-10):
+    """A slowly mixing two-action chain (left; mostly stay, sometimes right) whose first row sums to ``1 + off``."""
+    P = np.zeros((S, 2, S))
+    for s in range(S):
+        P[s, 0, max(s - 1, 0)] += 1.0
+        P[s, 1, min(s + 1, S - 1)] += 0.35
+        P[s, 1, s] += 0.6
+        P[s, 1, max(s - 1, 0)] += 0.05
+    P[0, 0, 0] += off
+    R = np.zeros((S, 2))
+    R[0, 0] = 0.005
+    R[S - 1, 1] = 1.0
+    return P, R, g
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_vi_converges_on_a_slow_chain_with_one_row_off_by_1e9(sparse):
+    """One row summing to ``1 - 9.9e-10`` at ``gamma = 0.9995``: the off-sum stall counter stored the scaled best
+    span after every step without progress, so its threshold shrank each step and VI gave up after a few dozen
+    sweeps with a bound of several hundred. The same chain with stochastic rows converges in about as many sweeps."""
+    P, R, g = _off_sum_chain()
+    m = TabularMDP(sp.csr_matrix(P.reshape(-1, P.shape[0])) if sparse else P, R, gamma=g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m, method="vi")
+    assert r.converged and r.error_bound <= r.extra["tol"] and not r.extra["stalled"]
+    P1, R1, _ = _off_sum_chain(off=0.0)
+    ref = solve(TabularMDP(P1, R1, gamma=g), method="vi")
+    assert r.nit <= 2 * ref.nit
+    assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound + 1e-9 * np.abs(ref.V).max()
+
+
+# ------------------------------------------------------------------ method="auto" falling back to policy iteration
+
+def _long_cycle(S=6000):
+    """One random cycle through ``S`` states, rows summing to ``1 - 9e-10``, ``gamma = 1 - 1e-9``: VI stalls, and
+    sparse PI cannot evaluate a policy (GMRES stalls on the cycle; no LU above ``MAX_SPARSE_LU_STATES``)."""
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(S)
+    nxt = np.empty(S, dtype=np.int64)
+    nxt[perm] = np.roll(perm, -1)
+    P = sp.csr_matrix((np.full(S, 1 - 9e-10), (np.arange(S), nxt)), shape=(S, S))
+    return TabularMDP(P, rng.random((S, 1)), gamma=1 - 1e-9)
+
+
+def test_auto_returns_the_flagged_vi_result_when_policy_iteration_fails():
+    """auto used to raise the ValueError of its policy-iteration fallback although VI had a (flagged) result."""
+    m = _long_cycle()
+    with pytest.raises(ValueError, match="^method: sparse policy iteration could not evaluate") as info:
+        solve(m, method="pi")
+    assert "'auto'" not in str(info.value)
+    with pytest.warns(ConvergenceWarning) as rec:
+        vi = solve(m, method="vi")
+    with pytest.warns(ConvergenceWarning) as rec:
+        r = solve(m)
+    assert r.method == "vi" and not r.converged and r.extra["stalled"]
+    assert r.error_bound == vi.error_bound and np.array_equal(r.V, vi.V)
+    assert "policy iteration fallback failed" in r.extra["auto"] and "GMRES stalled" in r.extra["auto"]
+    msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert len(msgs) == 1 and "method='pi'" not in msgs[0] and "auto: " in msgs[0]
+
+
+def test_auto_uses_policy_iteration_when_vi_cannot_reach_tol_in_max_iter():
+    """A deterministic 2-cycle at gamma = 1 - 1e-6: the span contracts by exactly gamma per sweep (never stalls), so
+    auto ran all 10**6 VI sweeps and returned converged=False with a bound near 2e5; PI certifies ~1e-5 at once."""
+    m = TabularMDP(np.array([[[0.0, 1.0]], [[1.0, 0.0]]]), np.array([[1.0], [0.0]]), gamma=1 - 1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == "pi" and r.converged and r.error_bound <= r.extra["tol"] and r.error_bound < 1e-4
+    assert "budget" in r.extra["auto"]
+    assert r.extra["stalled"] is False
+    # VI ending at an explicit max_iter (no stall) also sends auto to PI
+    rng = np.random.default_rng(3)
+    m = TabularMDP(rng.dirichlet(np.ones(5), size=(5, 2)), rng.random((5, 2)), gamma=0.99)
+    with pytest.warns(ConvergenceWarning, match="^max_iter: "):
+        assert not solve(m, method="vi", max_iter=3).converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m, max_iter=3)
+    assert r.method == "pi" and r.converged and "reached max_iter" in r.extra["auto"]
+
+
+def test_auto_grant_continues_vi_when_policy_iteration_fails(monkeypatch):
+    """Above the worst-case projection auto grants VI ``AUTO_STEP_BUDGET`` sweeps; if PI then fails, VI continues to
+    ``max_iter`` when its observed contraction reaches ``tol`` in time, and returns what explicit VI returns."""
+    S = 3
+    P = np.tile(0.995 * np.eye(S)[:, None, :] + 0.005 / S, (1, 2, 1))
+    R = np.array([[1.0, 0.0], [0.0, 0.5], [0.2, 0.3]])
+    m = TabularMDP(P, R, gamma=1 - 1e-6)
+    vi = solve(m, method="vi")
+    assert vi.converged and vi.nit > api.AUTO_STEP_BUDGET
+
+    def boom(*args, **kwargs):
+        raise ValueError("method: no policy iteration today")
+
+    orig = api._solve_discounted
+    monkeypatch.setattr(api, "_solve_discounted",
+                        lambda mdp, m, *a, **k: boom() if m == "pi" else orig(mdp, m, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == "vi" and r.converged and r.nit == vi.nit and np.array_equal(r.V, vi.V)
+    assert "fallback failed" in r.extra["auto"] and "continued" in r.extra["auto"]
+
+
+def test_auto_holds_policy_iteration_to_tol():
+    """With tol = 1e-30 auto returned PI's result as converged with error_bound ~6e-15 > tol, no warning, and
+    without extra['tol'] / extra['stalled']."""
+    rng = np.random.default_rng(0)
+    m = TabularMDP(rng.dirichlet(np.ones(5), size=(5, 2)), rng.random((5, 2)), gamma=0.9)
+    with pytest.warns(ConvergenceWarning, match="tol"):
+        r = solve(m, tol=1e-30)
+    assert not r.converged and r.error_bound > 1e-30
+    assert r.extra["tol"] == 1e-30 and r.extra["stalled"] is True and r.extra["converged"] is False
+    # a tol PI meets: converged, the same keys
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ok = solve(m, tol=1e-9)
+    assert ok.converged and ok.error_bound <= ok.extra["tol"] == 1e-9 and ok.extra["stalled"] is False
+
+
+def _case_1080():
+    """The reviewer's fuzz case 1080: sparse rows summing to 1 + d (|d| <= 9.9e-10), constant rewards,
+    gamma = 1 - 1e-9 (the draws replay its generator)."""
+    rng = np.random.default_rng(1080)
+    S = int(rng.choice([1, 2, 3, 5, 8, 12, 20]))
+    A = int(rng.choice([1, 2, 3, 4]))
+    rng.choice(5)  # the kind of kernel (sparse rows)
+    P = rng.dirichlet(np.full(S, 0.3), size=(S, A))
+    P = np.where(P < 0.1, 0.0, P)
+    P[..., 0] += 1e-3
+    P /= P.sum(axis=-1, keepdims=True)
+    rng.choice(5)  # the row perturbation (mixed)
+    for s in range(S):
+        for a in range(A):
+            t = int(np.argmax(P[s, a]))
+            P[s, a, t] = max(P[s, a, t] + rng.choice([9.9e-10, -9.9e-10, 0.0, 5e-10]), 0.0)
+    return TabularMDP(sp.csr_matrix(P.reshape(S * A, S)), np.full((S, A), 0.7e-6), gamma=0.999999999)
+
+
+def test_stalled_flag_agrees_with_the_warning():
+    """Sparse MPI stopped early with a 'bounds stopped improving' warning but reported extra['stalled'] = False
+    (its last round had met the MacQueen-Porteus rule, the certificate had not)."""
+    m = _case_1080()
+    with pytest.warns(ConvergenceWarning, match="stopped improving"):
+        r = solve(m, method="mpi")
+    assert not r.converged and r.nit < 10**6 and r.extra["stalled"] is True
+    with pytest.warns(ConvergenceWarning, match="^max_iter: "):
+        r = solve(m, method="mpi", max_iter=3)
+    assert r.extra["stalled"] is False
+
+
+def test_auto_keeping_vi_does_not_advise_pi(monkeypatch):
+    """When PI certified worse and auto kept VI, the warning still advised method='pi'."""
+    m = _case_1080()
+    orig = api._solve_discounted
+
+    def worse_pi(mdp, meth, *a, **k):
+        res = orig(mdp, meth, *a, **k)
+        if meth == "pi":
+            res.error_bound = 1e300
+        return res
+
+    monkeypatch.setattr(api, "_solve_discounted", worse_pi)
+    with pytest.warns(ConvergenceWarning) as rec:
+        r = solve(m)
+    assert r.method == "vi" and not r.converged
+    msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert len(msgs) == 1 and "method='pi'" not in msgs[0] and "pi certified 1e+300" in msgs[0]

@@ -376,8 +376,15 @@ PATIENCE_MPI = 1000
 #: For row sums away from 1 (:func:`_stop` with ``rl, ru`` not both 1) a span counts as a new minimum only below
 #: this fraction of the best so far: there the span of ``T V - V`` tracks its level, which shrinks by about
 #: ``gamma`` per greedy step, and with ``gamma`` near 1 would set a new minimum at every step without the bounds
-#: improving (sparse MPI then ran to ``max_iter``).
+#: improving (sparse MPI then ran to ``max_iter``). The best span itself is never scaled: a step that falls short
+#: leaves it as it was, so the threshold stays this fraction of a span actually observed.
 OFF_SUM_PROGRESS = 1.0 - 2.0**-10
+#: Fewest greedy steps without such progress after which a loop with row sums away from 1 stops (``patience`` if
+#: larger). The span then shrinks by about ``gamma`` per step while the values still propagate along slowly mixing
+#: chains, so it needs about ``2**-10 / (1 - gamma)`` steps for one clear new minimum: value iteration's ``PATIENCE``
+#: would give up at ``gamma`` above ``1 - 2**-10 / PATIENCE`` on chains it solves, this window only above
+#: ``1 - 2**-10 / PATIENCE_OFF_SUM``.
+PATIENCE_OFF_SUM = 1000
 
 
 @njit(cache=True)
@@ -477,15 +484,19 @@ def _stop(gamma, lo, hi, tol, noise, V, best, since, patience, rl=1.0, ru=1.0):
     Stop when the MacQueen-Porteus half-width (``gamma/(1-gamma) (hi - lo) / 2`` for stochastic rows; for row
     sums in ``[rl, ru]`` see :func:`_mp_offsets`) is ``<= tol``, when the span is below the float64 noise floor
     ``noise * max|V|``, or when the span has set no new minimum for ``patience`` greedy steps (:func:`_record`,
-    ``PATIENCE``); ``best`` / ``since`` carry the stagnation counter."""
+    ``PATIENCE``; for row sums away from 1 no new minimum ``OFF_SUM_PROGRESS`` below the best for
+    ``max(patience, PATIENCE_OFF_SUM)`` steps); ``best`` / ``since`` carry the stagnation counter."""
     diff = hi - lo
     if _mp_within(gamma, lo, hi, 2.0 * tol, rl, ru) or diff <= noise * _max_abs(V):
         return True, best, since
     if rl == 1.0 and ru == 1.0:
         best, since = _record(diff, best, since)
-    else:  # the span can shrink by a factor of about gamma per step forever: only a clear new minimum is progress
-        best, since = _record(diff, best * OFF_SUM_PROGRESS if best < np.inf else best, since)
-    return since >= patience, best, since
+        return since >= patience, best, since
+    if diff < best * OFF_SUM_PROGRESS:  # the span can shrink by about gamma per step forever: only a clear
+        best, since = diff, 0  # new minimum is progress, and ``best`` only ever holds an observed span
+    else:
+        since += 1
+    return since >= max(patience, PATIENCE_OFF_SUM), best, since
 
 
 def _sweep(model, R, V, gamma, Q, Vn, pi):

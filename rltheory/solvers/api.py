@@ -223,10 +223,17 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
         Case-insensitive. ``auto``: backward induction for a finite horizon; for discounted MDPs the rule measured
         by ``python -m benchmarks.run --sections convergence`` (``method_choice`` in the JSON of
-        ``benchmarks/results``), see ``AUTO_RULE``; when that VI or MPI run stops because its bounds stopped
-        improving above ``tol`` (``gamma`` near 1 on slowly mixing transitions, or row sums away from 1), ``auto``
-        also runs policy iteration and returns whichever result certifies the smaller ``error_bound``
-        (``extra["auto"]`` records both). VI/PI/MPI are for discounted MDPs.
+        ``benchmarks/results``), see ``AUTO_RULE``. When that VI or MPI run ends above ``tol`` for any reason (its
+        bounds stopped improving, ``gamma`` near 1 on slowly mixing transitions or row sums away from 1; or it ran
+        out of steps), ``auto`` also runs policy iteration, holds it to the same ``tol`` (``converged`` only if its
+        stable policy certifies ``error_bound <= tol``) and returns the converged result, else the one with the
+        smaller ``error_bound``; ``extra["auto"]`` records what was tried, including a policy iteration that
+        failed (its error is not raised). If even the worst case of VI, a bound shrinking only by ``gamma`` per
+        greedy step from about ``gamma span(R) / (2 (1 - gamma))``, would need more than ``max_iter`` steps to
+        reach ``tol``, VI/MPI first get ``max(AUTO_STEP_BUDGET, S)`` greedy steps; if policy iteration then does
+        not converge either, VI/MPI are run to ``max_iter`` only when the contraction they showed in their grant
+        projects ``tol`` within it. Otherwise (every ordinary ``gamma`` at the default ``max_iter``) VI/MPI run
+        exactly as with their own ``method``. VI/PI/MPI are for discounted MDPs.
     tol : float, optional
         VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
         (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
@@ -315,20 +322,7 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         raise ValueError("method: 'backward_induction' needs a finite horizon; use 'vi', 'pi', 'mpi' or 'lp'")
     if not auto or m == "pi":
         return _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps))
-    res = _solve_discounted(mdp, m, tol, int(max_iter), int(mpi_sweeps), quiet=True)
-    if res.converged or not res.extra.get("stalled"):
-        if res.extra.get("warning"):
-            warnings.warn(res.extra["warning"], ConvergenceWarning, stacklevel=2)
-        return res
-    # auto: the VI/MPI bounds stopped improving above tol (gamma near 1 on slowly mixing transitions, or rows whose
-    # sums differ from 1): policy iteration evaluates each policy exactly; keep whichever certifies less
-    pi_res = _solve_discounted(mdp, "pi", tol, int(max_iter), int(mpi_sweeps), quiet=True)
-    best = pi_res if pi_res.error_bound < res.error_bound else res
-    best.extra["auto"] = (f"{m} stalled at error_bound {res.error_bound:.3g} after {res.nit} iterations; pi "
-                          f"certified {pi_res.error_bound:.3g}")
-    if not best.converged and best.extra.get("warning"):
-        warnings.warn(best.extra["warning"], ConvergenceWarning, stacklevel=2)
-    return best
+    return _solve_auto(mdp, m, tol, int(max_iter), int(mpi_sweeps))
 
 
 #: ``solve``'s own count defaults: a call that keeps them (and ``tol``, ``lp_solver`` at None) has no argument to
@@ -354,6 +348,99 @@ _MPI_SWEEPS_DEFAULT = solve.__kwdefaults__["mpi_sweeps"]
 AUTO_RULE = "vi"
 #: Entries ``S * A * S`` of a dense kernel from which ``method="auto"`` uses MPI (see the comment above).
 AUTO_MPI_MIN_DENSE = 2**16
+
+
+#: Fewest greedy steps ``method="auto"`` grants VI/MPI before it also tries policy iteration, when even the
+#: worst-case projection (:func:`_worst_case_steps`) exceeds ``max_iter``; the grant is ``max(AUTO_STEP_BUDGET, S)``
+#: (a dense PI step costs about ``S / A`` greedy sweeps, a sparse one a few hundred sparse matrix-vector products).
+AUTO_STEP_BUDGET = 1000
+
+
+def _worst_case_steps(gamma: float, scale: float, tol: float) -> float:
+    """Greedy steps after which VI's MacQueen-Porteus half-width is ``<= tol`` in exact arithmetic when it shrinks
+    only by ``gamma`` per step (the worst case for stochastic rows) from its first value, about
+    ``gamma scale / (2 (1 - gamma))`` with ``scale = span(R)`` (from the start ``V0 = min R / (1 - gamma)``)."""
+    if not (0.0 < gamma < 1.0 and scale > 0.0 and tol > 0.0):
+        return 1.0
+    log_w = math.log(gamma) + math.log(scale) - math.log(2.0) - math.log1p(-gamma)
+    return max(1.0, (log_w - math.log(tol)) / -math.log(gamma))
+
+
+def _first_sentence(e: BaseException) -> str:
+    text = str(e)
+    cut = text.find(". Use ")
+    return f"{type(e).__name__}: {text if cut < 0 else text[:cut]}"
+
+
+def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) -> SolveResult:
+    """``solve(method="auto")`` for a discounted ``mdp`` whose measured choice is ``m`` (VI or MPI); the rule is
+    documented in :func:`solve`."""
+    r_max, r_span = K.reward_stats(mdp.R)
+    scale = r_span if r_span > 0.0 else (r_max if r_max > 0.0 else 1.0)
+    budget = max_iter
+    if _worst_case_steps(mdp.gamma, scale, DEFAULT_RTOL * scale if tol is None else tol) > max_iter:
+        budget = min(max_iter, max(AUTO_STEP_BUDGET, mdp.S))
+    res = _solve_discounted(mdp, m, tol, budget, mpi_sweeps, quiet=True, pi_hint=False)
+    if res.converged:
+        return res
+    tol_used = res.extra.get("tol", tol)
+    if res.extra.get("stalled"):
+        why = "stalled"
+    elif res.nit >= max_iter:
+        why = "reached max_iter"
+    elif res.nit >= budget:
+        why = "reached its step budget"
+    else:
+        why = "ended without a finite bound"
+    note = f"{m} {why} at error_bound {res.error_bound:.3g} after {res.nit} iterations"
+    cands = [res]
+    try:
+        pi_res = _solve_discounted(mdp, "pi", tol, max_iter, mpi_sweeps, quiet=True)
+    except (ValueError, ArithmeticError, RuntimeError, MemoryError) as e:  # e.g. sparse PI cannot evaluate a policy
+        pi_res = None
+        note += f"; the policy iteration fallback failed ({_first_sentence(e)})"
+    else:
+        _pi_to_tol(pi_res, tol_used, tol is None)
+        note += f"; pi certified {pi_res.error_bound:.3g} ({pi_res.nit} improvement steps)"
+        cands.append(pi_res)
+    if budget < max_iter and not res.extra.get("stalled") and (pi_res is None or not pi_res.converged):
+        # VI/MPI was stopped at its grant: continue to max_iter if the contraction it showed (from its bound after
+        # one greedy step to the bound at the grant) reaches tol by then
+        b1 = _solve_discounted(mdp, m, tol, 1, mpi_sweeps, quiet=True).error_bound
+        if 0.0 < res.error_bound < b1 < math.inf and res.nit > 1 and tol_used is not None:
+            rate = (math.log(res.error_bound) - math.log(b1)) / (res.nit - 1)  # observed log-contraction per step
+            if res.nit + (math.log(tol_used) - math.log(res.error_bound)) / rate <= max_iter:
+                more = _solve_discounted(mdp, m, tol, max_iter, mpi_sweeps, quiet=True, pi_hint=False)
+                note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
+                cands.insert(0, more)
+    best = min(cands, key=lambda r: (not r.converged, r.error_bound))
+    best.extra["auto"] = note
+    if not best.converged:
+        base = best.extra.get("warning")
+        if best is res and res.nit >= budget and budget < max_iter and not res.extra.get("stalled"):
+            base = (f"max_iter: auto stopped {m} at its grant of {budget} greedy steps with error_bound "
+                    f"{res.error_bound:.3g} > tol {tol_used:.3g}, the contraction it showed too slow to reach tol "
+                    f"within max_iter = {max_iter}")
+        msg = f"{base} (auto: {note})" if base else f"auto: {note}"
+        best.extra["warning"] = msg
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return best
+
+
+def _pi_to_tol(res: SolveResult, tol_used, default_tol: bool):
+    """Hold a policy-iteration result run by ``auto`` to the ``tol`` of VI/MPI: ``converged`` means a stable policy
+    certified to ``error_bound <= tol``, with the same ``extra`` keys (``stalled``: stable, but above ``tol``)."""
+    stable = res.converged
+    conv = bool(stable and tol_used is not None and res.error_bound <= tol_used)
+    res.extra["tol"] = tol_used
+    res.extra["stalled"] = bool(stable and not conv)
+    if stable and not conv:
+        field, which = ("V", "default tol") if default_tol else ("tol", "tol")
+        res.extra["warning"] = (f"{field}: policy iteration reached a stable policy after {res.nit} steps but "
+                                f"certifies error_bound {res.error_bound:.3g}, above the {which} {tol_used:.3g}: "
+                                "float64 cannot certify it for this MDP")
+    res.converged = conv
+    res.extra["converged"] = conv
 
 
 def _auto_method(mdp: TabularMDP) -> str:
@@ -412,10 +499,12 @@ def _discounted_limits(mdp: TabularMDP):
 
 
 def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int,
-                      quiet: bool = False) -> SolveResult:
+                      quiet: bool = False, pi_hint: bool = True) -> SolveResult:
     """``solve`` for a discounted ``mdp`` with the canonical method ``m``. With ``quiet``, a
     :class:`ConvergenceWarning` is not issued but its text kept in ``extra["warning"]`` (for ``auto``, which may
-    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the bounds stopped improving before ``max_iter``."""
+    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the iteration stopped above ``tol`` before
+    ``max_iter`` (its bounds stopped improving). ``pi_hint``: whether a stall warning suggests ``method='pi'``
+    (not when ``auto`` runs policy iteration itself)."""
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
     if g == 0.0:  # V = max_a R exactly (no arithmetic): the bound is 0
@@ -464,15 +553,18 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
                                                                             rho, patience, noise, rl, ru)
         converged = bound <= tol_used
         extra["tol"] = tol_used
-        extra["stalled"] = bool(stalled and not converged)
+        # stopped above tol before max_iter: the bounds stopped improving (the kernels' flag misses the rounds that
+        # met the MacQueen-Porteus rule but whose certificate stayed above tol)
+        extra["stalled"] = bool(not converged and it < max_iter)
         if not converged:
-            if it >= max_iter and not stalled:
+            if it >= max_iter:
                 msg = f"max_iter: stopped after {it} iterations with error_bound {bound:.3g} > tol {tol_used:.3g}"
             elif tol is None:
                 msg = (f"V: the bounds stopped improving after {it} iterations at error_bound {bound:.3g}, above the "
                        f"default tol {tol_used:.3g} (the float64 floor estimated for well-mixing transitions is "
                        f"{floor:.3g}): with gamma = {g!r} the {m} iterates of this MDP contract too slowly for "
-                       "progress to show above float64 rounding; method='pi' evaluates each policy exactly")
+                       "progress to show above float64 rounding"
+                       + ("; method='pi' evaluates each policy exactly" if pi_hint else ""))
             else:
                 msg = (f"tol: {tol_used:.3g} cannot be certified in float64 for this MDP (the bounds stopped "
                        f"improving at error_bound {bound:.3g} after {it} iterations; the float64 floor estimate is "
@@ -553,8 +645,8 @@ def _solve_policy_system(Amat, b, x0=None, krylov: bool = True, rtol: float = 1e
         if Amat.shape[0] > MAX_SPARSE_LU_STATES and not _banded(Amat):
             raise ValueError(f"method: sparse policy iteration could not evaluate a policy (GMRES stalled at relative "
                              f"residual {res / scale:.1e}) and an exact sparse LU is not attempted above S = "
-                             f"{MAX_SPARSE_LU_STATES} (fill-in: minutes to hours). Use 'mpi' (certified to `tol`) "
-                             "or 'auto'")
+                             f"{MAX_SPARSE_LU_STATES} (fill-in: minutes to hours). Use 'mpi' or 'vi' (certified to "
+                             "`tol`)")
     return np.ldexp(spla.spsolve(Amat.tocsc(), b), k), False
 
 
