@@ -70,7 +70,11 @@ def table(data: dict) -> str:
                          + f" (one thread) = its time / the time of one NumPy reduction {ref} (lower is faster)"
                          + ("" if kind == "dense" or any(c.get("x_row_sums") is None for c in sel) else
                             "; " + _join([c["x_row_sums"] for c in sel], "{:.2f}")
-                            + " (default threads) = its time / the time of scipy's row sums `P.sum(axis=1)`")))
+                            + " (default threads) = its time / the time of scipy's row sums `P.sum(axis=1)`")
+                         + ("" if kind == "dense" or any(c.get("x_row_sum_pass") is None for c in sel) else
+                            "; " + _join([c["x_row_sum_pass"] for c in sel], "{:.2f}")
+                            + " = the storage-order row sums alone (no other check, one thread) / the same "
+                              "reduction")))
     for m in data.get("memory", []):
         rows.append((f"peak memory of a sparse solve, S = {m['S']:g} ({m['method']}; fresh process)",
                      f"{m['total_over_model']:.2f}x the model's own bytes"))
