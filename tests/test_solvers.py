@@ -758,3 +758,24 @@ def test_auto_keeping_vi_does_not_advise_pi(monkeypatch):
     assert r.method == "vi" and not r.converged
     msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
     assert len(msgs) == 1 and "method='pi'" not in msgs[0] and "pi certified 1e+300" in msgs[0]
+
+
+@pytest.mark.parametrize("sweeps, nit", [(100, 255), (1000, 26), (100000, 11), (2**63 - 1, None)])
+def test_sparse_mpi_large_sweeps_converge_on_a_slow_ring(sweeps, nit):
+    """A deterministic ring at gamma = 0.999 stored as CSR: sparse MPI's evaluation gave up after 20 sweeps without
+    a new minimum of the span, far above the float64 floor, and large mpi_sweeps no longer converged. They take
+    their old step counts again, and an unbounded count converges like policy iteration."""
+    S = 20
+    P = np.zeros((S * 2, S))
+    for s in range(S):
+        P[2 * s, (s + 1) % S] = 1.0
+        P[2 * s + 1, (s - 1) % S] = 1.0
+    R = np.zeros((S, 2))
+    R[S - 1, 0], R[0, 1] = 1.0, 0.5
+    m = TabularMDP(sp.csr_matrix(P), R, gamma=0.999)
+    r = solve(m, method="mpi", mpi_sweeps=sweeps)
+    ref = solve(m, method="pi")
+    assert r.converged and r.error_bound <= r.extra["tol"]
+    assert r.nit == nit if nit is not None else r.nit <= 2 * ref.nit
+    assert np.array_equal(r.policy, ref.policy)
+    assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound

@@ -217,7 +217,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
         (``"modified_policy_iteration"``, at most ``mpi_sweeps`` evaluation sweeps per greedy step: on a dense
         kernel ending early at tight bounds, see :func:`rltheory.solvers._kernels.solve_dense_mpi_certified`; on a
-        sparse one ending early only once the sweeps reach the float64 rounding floor, see
+        sparse one ending early only once the sweeps reach the float64 rounding floor (the span of ``T_pi V - V`` at
+        the noise floor, or kept by rounding from shrinking for about ``1 / (1 - gamma)`` sweeps), see
         :func:`rltheory.solvers._kernels.evaluate_policy_sparse`), ``"lp"``
         (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
@@ -252,8 +253,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         Largest number of evaluation sweeps per greedy step of ``"mpi"``, in ``[0, 2**63 - 1]``. Dense kernels
         stop evaluating once the bounds on the policy's value are within the tolerance (or stop contracting
         fast), sparse kernels once the sweeps reach the float64 rounding floor (further sweeps would change
-        nothing beyond rounding), so ``2**63 - 1`` means "evaluate each policy to float64 accuracy"; a larger
-        count is refused.
+        nothing beyond rounding), so ``2**63 - 1`` means "evaluate each policy to float64 accuracy" (on a slowly
+        mixing chain that takes on the order of ``1 / (1 - gamma)`` sweeps per policy); a larger count is refused.
     lp_solver : str, optional
         A cvxpy solver name for ``method="lp"`` (case-insensitive; default: HiGHS, else Clarabel); ignored by the
         other methods, but its type is checked for every method.
