@@ -1,5 +1,6 @@
 """Every Numba kernel equals a plain-NumPy reference implementation kept here."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -265,3 +266,38 @@ def test_sparse_policy_evaluation_ends_at_the_float64_floor(seed, gamma):
     assert np.array_equal(Vn, Vp)
     assert k < 10_000
     assert np.abs(Vn - Vpi).max() <= 1e-12 * max(1.0, np.abs(Vpi).max()) / (1.0 - gamma)
+
+
+def _ring(S):
+    """Deterministic 2-action ring (right / left) with rewards 1 and 0.5: a chain that mixes no faster than the
+    discount contracts."""
+    P = np.zeros((1, S, 2, S))
+    for s in range(S):
+        P[0, s, 0, (s + 1) % S] = 1.0
+        P[0, s, 1, (s - 1) % S] = 1.0
+    R = np.zeros((S, 2))
+    R[S - 1, 0], R[0, 1] = 1.0, 0.5
+    return P, R
+
+
+@pytest.mark.parametrize("par", [False, True])
+def test_sparse_policy_evaluation_near_gamma_one_runs_its_sweeps(par):
+    """Near gamma = 1 the span of T_pi V - V shrinks by less than an ulp of V per sweep long above the float64
+    floor; the evaluation stopped there after 20 sweeps without a new minimum, so sparse MPI with a large
+    mpi_sweeps stalled. Up to ~1 / (1 - gamma) sweeps it now runs every sweep, bit for bit the plain sweeps."""
+    S, gamma = 20, 0.999
+    P, R = _ring(S)
+    ip, ix, dt = csr(P)
+    pi = np.array([1] * (S // 2) + [0] * (S - S // 2))
+    Vpi = np.linalg.solve(np.eye(S) - gamma * P[0, np.arange(S), pi], R[np.arange(S), pi])
+    V0 = Vpi + 1e-10 * np.random.default_rng(0).random(S)
+    noise = 2.0 * (1.0 + 4.0) * 2.0**-53
+    ev = K.evaluate_policy_sparse_par if par else K.evaluate_policy_sparse
+    for m in (100, 1000):
+        Vo, Vn = V0.copy(), V0.copy()
+        K.partial_evaluation_sparse(ip, ix, dt, R, gamma, pi, Vo, m)
+        assert ev(ip, ix, dt, R, gamma, pi, Vn, m, noise) == m
+        assert np.array_equal(Vo, Vn)
+    Vn = V0.copy()
+    assert ev(ip, ix, dt, R, gamma, pi, Vn, 2**63 - 1, noise) < 10**6
+    assert np.abs(Vn - Vpi).max() <= 1e-9

@@ -515,7 +515,7 @@ def _sweep_ol(model, R, V, gamma, Q, Vn, pi):
 
 def _partial(model, R, gamma, pi, V, m, noise, rl, ru):
     """The policy evaluation of MPI on ``model``: ``m`` sweeps of ``T_pi`` (:func:`partial_evaluation_dense`) on a
-    dense model, at most ``m`` on a CSR one (:func:`evaluate_policy_sparse`, which ends at the float64 noise
+    dense model, at most ``m`` on a CSR one (:func:`evaluate_policy_sparse`, which ends at the float64 rounding
     floor)."""
     raise NotImplementedError
 
@@ -749,10 +749,25 @@ def policy_sweep_sparse(indptr, indices, data, R, gamma, pi, V, Vn):
     return _policy_rows_range(0, R.shape[0], indptr, indices, data, R, gamma, pi, V, Vn)
 
 
-#: The policy evaluation of sparse MPI (:func:`evaluate_policy_sparse`) also ends once the span of ``T_pi V - V``
-#: has set no new minimum for this many consecutive sweeps: for stochastic rows the span shrinks by a factor
-#: ``<= gamma`` at every exact sweep, so such a run only happens at the float64 rounding floor.
+#: Shortest window of the stall test of the sparse policy evaluation (:func:`_evaluation_patience`).
 EVAL_PATIENCE = PATIENCE
+
+
+@njit(cache=True)
+def _evaluation_patience(gamma):
+    """Sweeps without a new minimum of the span after which the sparse policy evaluation gives up:
+    ``max(EVAL_PATIENCE, ceil(1 / (1 - gamma)))``.
+
+    In exact arithmetic ``T_pi V - V`` contracts by ``gamma`` per sweep (its span for stochastic rows, its largest
+    entry for any rows), so over ``1 / (1 - gamma)`` sweeps it falls by about a factor ``e``; a run that long
+    without a new minimum means rounding, not the contraction, sets the span. A fixed count is not enough: near
+    ``gamma = 1`` the span shrinks by less than one ulp of ``V`` per sweep long before the float64 floor, and a
+    window of ``PATIENCE`` sweeps cut every evaluation short there (MPI then stalled). A count ``m`` at or below
+    this window can therefore only end early at the float64 floor."""
+    w = 1.0 / (1.0 - gamma)
+    if w >= 2.0**62:
+        return np.int64(2**62)
+    return max(np.int64(EVAL_PATIENCE), np.int64(np.ceil(w)))
 
 
 @njit(cache=True)
@@ -760,15 +775,19 @@ def _evaluation_floor(gamma, lo, hi, noise, vmax, best, since, rl, ru):
     """Stopping rule of the sparse policy evaluation after a sweep with ``T_pi V - V`` in ``[lo, hi]`` and
     ``max |T_pi V| = vmax``: ``(stop, best, since)``. Stop once the span (row sums away from 1: the width of the
     MacQueen-Porteus bounds in the same units, :func:`_mp_span`) is at the float64 noise floor
-    ``noise * vmax`` (the test of :func:`_stop`), or has set no new minimum for ``EVAL_PATIENCE`` sweeps."""
+    ``noise * vmax`` (the test of :func:`_stop`), or has set no new minimum (row sums away from 1: none
+    ``OFF_SUM_PROGRESS`` below the best span observed) for :func:`_evaluation_patience` sweeps, which in exact
+    arithmetic would have shrunk it by about a factor ``e``."""
     diff = _mp_span(gamma, lo, hi, rl, ru)
     if diff <= noise * vmax:
         return True, best, since
     if rl == 1.0 and ru == 1.0:
         best, since = _record(diff, best, since)
+    elif diff < best * OFF_SUM_PROGRESS:
+        best, since = diff, 0
     else:
-        best, since = _record(diff, best * OFF_SUM_PROGRESS if best < np.inf else best, since)
-    return since >= EVAL_PATIENCE, best, since
+        since += 1
+    return since >= _evaluation_patience(gamma), best, since
 
 
 @njit(cache=True)
@@ -797,16 +816,20 @@ def _evaluation_sweeps(indptr, indices, data, R, gamma, pi, V, m, noise, rl, ru)
 @njit(cache=True)
 def evaluate_policy_sparse(indptr, indices, data, R, gamma, pi, V, m, noise, rl=1.0, ru=1.0):
     """At most ``m`` sweeps of ``T_pi`` on ``V`` in place (:func:`partial_evaluation_sparse`), fewer once the
-    sweeps reach the float64 noise floor (:func:`_evaluation_floor`); ``V`` then moves to the midpoint of the
-    MacQueen-Porteus bounds on ``V^pi`` (as in :func:`evaluate_policy_dense`; row sums in ``[rl, ru]``:
-    :func:`_mp_offsets`). Returns the number of sweeps.
+    sweeps are at the float64 rounding floor (:func:`_evaluation_floor`): their span is at the noise floor, or
+    rounding has kept it from setting a new minimum for :func:`_evaluation_patience` sweeps (about
+    ``1 / (1 - gamma)``, over which the exact span would have shrunk by a factor ``e``). ``V`` then moves to the
+    midpoint of the MacQueen-Porteus bounds on ``V^pi`` (as in :func:`evaluate_policy_dense`; row sums in
+    ``[rl, ru]``: :func:`_mp_offsets`). Returns the number of sweeps.
 
     Why: with a huge ``m`` (``mpi_sweeps`` up to ``2**63 - 1``) the exact count ran forever. The rule is the one of
     the dense evaluation with the float64 floor in place of the solve's tolerance: a sweep count that does not
-    reach the floor runs exactly as before (bit for bit), and one that stops there returns ``V^pi`` up to rounding,
-    where the remaining sweeps would only have moved ``V`` by a nearly constant amount (MPI's greedy policies and
-    stopping rule do not depend on a constant added to ``V`` when the rows are stochastic). The floor, not the
-    tolerance, keeps every ``mpi_sweeps`` that does not hit it on exactly its old iterates."""
+    reach the floor runs exactly as before (bit for bit; ``m`` at most :func:`_evaluation_patience` can only stop
+    at the noise floor), and one that stops there returns ``V^pi`` up to rounding, where the remaining sweeps would
+    only have moved ``V`` by a nearly constant amount (MPI's greedy policies and stopping rule do not depend on a
+    constant added to ``V`` when the rows are stochastic). The floor, not the tolerance, keeps every
+    ``mpi_sweeps`` that does not hit it on exactly its old iterates. Cost: an unbounded ``m`` evaluates each policy
+    in about ``log(span / floor) / (1 - gamma)`` sweeps on a chain that mixes no faster than ``gamma`` contracts."""
     if m <= 0:
         return 0
     if m >= 2:
@@ -837,7 +860,7 @@ def modified_policy_iteration_dense(P2, R, gamma, V0, m, tol, max_iter, patience
 def modified_policy_iteration_sparse(indptr, indices, data, R, gamma, V0, m, tol, max_iter, patience=PATIENCE,
                                      noise=0.0):
     """Sparse version of :func:`modified_policy_iteration_dense`; the evaluation runs at most ``m`` sweeps, fewer
-    once they reach the float64 floor ``noise`` (:func:`evaluate_policy_sparse`)."""
+    once they reach the float64 rounding floor (``noise``, :func:`evaluate_policy_sparse`)."""
     return _iterate((indptr, indices, data), R, gamma, V0, m, tol, max_iter, patience, noise)
 
 

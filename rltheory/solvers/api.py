@@ -217,7 +217,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         (``"value_iteration"``), ``"pi"`` (``"policy_iteration"``, Howard), ``"mpi"``
         (``"modified_policy_iteration"``, at most ``mpi_sweeps`` evaluation sweeps per greedy step: on a dense
         kernel ending early at tight bounds, see :func:`rltheory.solvers._kernels.solve_dense_mpi_certified`; on a
-        sparse one ending early only once the sweeps reach the float64 rounding floor, see
+        sparse one ending early only once the sweeps reach the float64 rounding floor (the span of ``T_pi V - V`` at
+        the noise floor, or kept by rounding from shrinking for about ``1 / (1 - gamma)`` sweeps), see
         :func:`rltheory.solvers._kernels.evaluate_policy_sparse`), ``"lp"``
         (``"linear_programming"``: the occupancy-measure linear program via cvxpy, an independent cross-check
         accurate to the LP solver's tolerance, see :func:`rltheory.solvers.lp.solve_lp`), or ``"auto"``.
@@ -230,10 +231,12 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         smaller ``error_bound``; ``extra["auto"]`` records what was tried, including a policy iteration that
         failed (its error is not raised). If even the worst case of VI, a bound shrinking only by ``gamma`` per
         greedy step from about ``gamma span(R) / (2 (1 - gamma))``, would need more than ``max_iter`` steps to
-        reach ``tol``, VI/MPI first get ``max(AUTO_STEP_BUDGET, S)`` greedy steps; if policy iteration then does
-        not converge either, VI/MPI are run to ``max_iter`` only when the contraction they showed in their grant
-        projects ``tol`` within it. Otherwise (every ordinary ``gamma`` at the default ``max_iter``) VI/MPI run
-        exactly as with their own ``method``. VI/PI/MPI are for discounted MDPs.
+        reach ``tol``, VI/MPI first get ``max(AUTO_STEP_BUDGET, S)`` greedy steps; when they end there (not
+        stalled) and the contraction they showed in the grant projects ``tol`` within ``max_iter``, they continue
+        for up to ``AUTO_CONTINUE_FACTOR`` grants before policy iteration, which is tried only if they still end
+        above ``tol`` (and if it does not converge either, VI/MPI then run to ``max_iter``). Otherwise
+        (every ordinary ``gamma`` at the default ``max_iter``) VI/MPI run exactly as with their own ``method``.
+        VI/PI/MPI are for discounted MDPs.
     tol : float, optional
         VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
         (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
@@ -252,8 +255,8 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         Largest number of evaluation sweeps per greedy step of ``"mpi"``, in ``[0, 2**63 - 1]``. Dense kernels
         stop evaluating once the bounds on the policy's value are within the tolerance (or stop contracting
         fast), sparse kernels once the sweeps reach the float64 rounding floor (further sweeps would change
-        nothing beyond rounding), so ``2**63 - 1`` means "evaluate each policy to float64 accuracy"; a larger
-        count is refused.
+        nothing beyond rounding), so ``2**63 - 1`` means "evaluate each policy to float64 accuracy" (on a slowly
+        mixing chain that takes on the order of ``1 / (1 - gamma)`` sweeps per policy); a larger count is refused.
     lp_solver : str, optional
         A cvxpy solver name for ``method="lp"`` (case-insensitive; default: HiGHS, else Clarabel); ignored by the
         other methods, but its type is checked for every method.
@@ -354,6 +357,12 @@ AUTO_MPI_MIN_DENSE = 2**16
 #: worst-case projection (:func:`_worst_case_steps`) exceeds ``max_iter``; the grant is ``max(AUTO_STEP_BUDGET, S)``
 #: (a dense PI step costs about ``S / A`` greedy sweeps, a sparse one a few hundred sparse matrix-vector products).
 AUTO_STEP_BUDGET = 1000
+#: When VI/MPI end at that grant and the contraction they showed projects ``tol`` within ``max_iter``, ``auto``
+#: first continues them to at most this many grants, and tries policy iteration only if they still end above
+#: ``tol`` (then, if policy iteration fails too, to ``max_iter``). The projection, from the first greedy step to the
+#: grant, can be far too optimistic (a slow ring: most of the early decrease is transient), so the cap bounds what
+#: a wrong projection costs before policy iteration.
+AUTO_CONTINUE_FACTOR = 8
 
 
 def _worst_case_steps(gamma: float, scale: float, tol: float) -> float:
@@ -394,6 +403,19 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         why = "ended without a finite bound"
     note = f"{m} {why} at error_bound {res.error_bound:.3g} after {res.nit} iterations"
     cands = [res]
+    cont = budget < max_iter and not res.extra.get("stalled")
+    if cont:
+        # VI/MPI was stopped at its grant, not stalled: if the contraction it showed reaches tol within max_iter,
+        # continue it first, for at most AUTO_CONTINUE_FACTOR grants (the projection can be far too optimistic)
+        cap = min(max_iter, AUTO_CONTINUE_FACTOR * budget)
+        more = _continue_from_grant(mdp, m, tol, max_iter, cap, mpi_sweeps, res, tol_used)
+        if more is not None:
+            note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
+            if more.converged:
+                more.extra["auto"] = note
+                return more
+            cands.insert(0, more)
+            cont = more.nit < max_iter
     try:
         pi_res = _solve_discounted(mdp, "pi", tol, max_iter, mpi_sweeps, quiet=True)
     except (ValueError, ArithmeticError, RuntimeError, MemoryError) as e:  # e.g. sparse PI cannot evaluate a policy
@@ -403,16 +425,11 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         _pi_to_tol(pi_res, tol_used, tol is None)
         note += f"; pi certified {pi_res.error_bound:.3g} ({pi_res.nit} improvement steps)"
         cands.append(pi_res)
-    if budget < max_iter and not res.extra.get("stalled") and (pi_res is None or not pi_res.converged):
-        # VI/MPI was stopped at its grant: continue to max_iter if the contraction it showed (from its bound after
-        # one greedy step to the bound at the grant) reaches tol by then
-        b1 = _solve_discounted(mdp, m, tol, 1, mpi_sweeps, quiet=True).error_bound
-        if 0.0 < res.error_bound < b1 < math.inf and res.nit > 1 and tol_used is not None:
-            rate = (math.log(res.error_bound) - math.log(b1)) / (res.nit - 1)  # observed log-contraction per step
-            if res.nit + (math.log(tol_used) - math.log(res.error_bound)) / rate <= max_iter:
-                more = _solve_discounted(mdp, m, tol, max_iter, mpi_sweeps, quiet=True, pi_hint=False)
-                note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
-                cands.insert(0, more)
+    if cont and (pi_res is None or not pi_res.converged):
+        more = _continue_from_grant(mdp, m, tol, max_iter, max_iter, mpi_sweeps, res, tol_used)
+        if more is not None:
+            note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
+            cands.insert(0, more)
     best = min(cands, key=lambda r: (not r.converged, r.error_bound))
     best.extra["auto"] = note
     if not best.converged:
@@ -425,6 +442,22 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         best.extra["warning"] = msg
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     return best
+
+
+def _continue_from_grant(mdp: TabularMDP, m: str, tol, max_iter: int, steps: int, mpi_sweeps: int,
+                         res: SolveResult, tol_used) -> SolveResult | None:
+    """VI/MPI (``m``) run for ``steps`` greedy steps after ``auto`` stopped it at its grant with result ``res``, or
+    ``None`` when the contraction it showed (from its bound after one greedy step to the bound at the grant, a
+    log-linear projection) does not reach ``tol_used`` within ``max_iter``."""
+    if tol_used is None or res.nit <= 1 or not 0.0 < res.error_bound < math.inf:
+        return None
+    b1 = _solve_discounted(mdp, m, tol, 1, mpi_sweeps, quiet=True).error_bound
+    if not res.error_bound < b1 < math.inf:
+        return None
+    rate = (math.log(res.error_bound) - math.log(b1)) / (res.nit - 1)  # observed log-contraction per step
+    if res.nit + (math.log(tol_used) - math.log(res.error_bound)) / rate > max_iter:
+        return None
+    return _solve_discounted(mdp, m, tol, steps, mpi_sweeps, quiet=True, pi_hint=False)
 
 
 def _pi_to_tol(res: SolveResult, tol_used, default_tol: bool):
