@@ -825,3 +825,20 @@ def test_auto_continuation_is_capped_before_policy_iteration():
     assert r.method == "pi" and r.converged and r.error_bound <= r.extra["tol"]
     note = r.extra["auto"]
     assert f"after {api.AUTO_CONTINUE_FACTOR * api.AUTO_STEP_BUDGET} iterations" in note and "pi certified" in note
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("scale", [1e-200, 1e-6, 1.0, 1e6])
+def test_policy_iteration_improves_at_every_reward_scale(sparse, scale):
+    """PI's improvement threshold is relative to max|V|: with tiny rewards an absolute floor kept the myopic
+    first policy (stay-or-leave: leaving pays 1 once, staying 0.9 forever; optimal is to stay at gamma 0.9)."""
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 1] = 1.0  # leave to the absorbing state
+    P[0, 1, 0] = 1.0  # stay
+    P[1, :, 1] = 1.0
+    R = np.array([[1.0, 0.9], [0.0, 0.0]]) * scale
+    m = TabularMDP(sp.csr_matrix(P.reshape(4, 2)) if sparse else P, R, gamma=0.9)
+    res = solve(m, method="pi")
+    assert res.converged and res.policy[0] == 1
+    assert res.error_bound <= 1e-12 * 9.0 * scale  # (V* = 0.9 scale / 0.1 up to the rounding of its inputs)
+    assert abs(res.V[0] - 9.0 * scale) <= 1e-14 * 9.0 * scale

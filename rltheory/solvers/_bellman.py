@@ -25,7 +25,7 @@ class SolveResult:
     ----------
     V, Q, policy : arrays
         Optimal values, action values and a deterministic greedy policy (ties -> smallest action; PI returns its
-        last policy, which keeps its action where another one gains less than ``1e-12 max(1, max|V|)``).
+        last policy, which keeps its action where another one gains at most ``1e-12 max|V|``).
     error_bound : float
         An upper bound on ``max |V - V*|`` over every entry of the returned float64 ``V``, where ``V*`` is the exact
         optimal value of the MDP as stored (its float64 ``P``, ``R``, ``gamma``), floating-point rounding included.

@@ -637,7 +637,7 @@ def policy_iteration_dense_stable(P, R, gamma, pi0, max_iter):
         V = np.linalg.solve(eye - gamma * Ppi, rpi)
         bellman_q_dense(P2, R, V, gamma, Q)
         it += 1
-        scale = 1.0
+        scale = 0.0  # max|V|: the threshold is relative at every reward scale
         for s in range(S):
             if abs(V[s]) > scale:
                 scale = abs(V[s])

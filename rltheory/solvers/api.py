@@ -635,7 +635,7 @@ def _policy_iteration_sparse(mdp: TabularMDP, pi0: np.ndarray, max_iter: int):
         V, krylov = _solve_policy_system((eye - g * Ppi).tocsr(), R[np.arange(S), pi], V if it else None, krylov)
         K.bellman_q_sparse(ip, ix, dt, R, V, g, Q)
         it += 1
-        scale = max(1.0, float(np.abs(V).max()))
+        scale = float(np.abs(V).max())  # relative: an absolute floor froze PI at tiny reward scales
         if K.improve(Q, pi, 1e-12 * scale) == 0:
             stable = True
             break
