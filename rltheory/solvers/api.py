@@ -408,8 +408,9 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         # VI/MPI was stopped at its grant, not stalled: if the contraction it showed reaches tol within max_iter,
         # continue it first, for at most AUTO_CONTINUE_FACTOR grants (the projection can be far too optimistic)
         cap = min(max_iter, AUTO_CONTINUE_FACTOR * budget)
-        more = _continue_from_grant(mdp, m, tol, max_iter, cap, mpi_sweeps, res, tol_used)
-        if more is not None:
+        cont = _grant_projects_tol(mdp, m, tol, max_iter, mpi_sweeps, res, tol_used)  # decided once, used twice
+        if cont:
+            more = _solve_discounted(mdp, m, tol, cap, mpi_sweeps, quiet=True, pi_hint=False)
             note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
             if more.converged:
                 more.extra["auto"] = note
@@ -426,10 +427,9 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         note += f"; pi certified {pi_res.error_bound:.3g} ({pi_res.nit} improvement steps)"
         cands.append(pi_res)
     if cont and (pi_res is None or not pi_res.converged):
-        more = _continue_from_grant(mdp, m, tol, max_iter, max_iter, mpi_sweeps, res, tol_used)
-        if more is not None:
-            note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
-            cands.insert(0, more)
+        more = _solve_discounted(mdp, m, tol, max_iter, mpi_sweeps, quiet=True, pi_hint=False)
+        note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
+        cands.insert(0, more)
     best = min(cands, key=lambda r: (not r.converged, r.error_bound))
     best.extra["auto"] = note
     if not best.converged:
@@ -444,20 +444,18 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     return best
 
 
-def _continue_from_grant(mdp: TabularMDP, m: str, tol, max_iter: int, steps: int, mpi_sweeps: int,
-                         res: SolveResult, tol_used) -> SolveResult | None:
-    """VI/MPI (``m``) run for ``steps`` greedy steps after ``auto`` stopped it at its grant with result ``res``, or
-    ``None`` when the contraction it showed (from its bound after one greedy step to the bound at the grant, a
-    log-linear projection) does not reach ``tol_used`` within ``max_iter``."""
+def _grant_projects_tol(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int, res: SolveResult,
+                        tol_used) -> bool:
+    """Whether VI/MPI (``m``), stopped by ``auto`` at its grant with result ``res``, would reach ``tol_used`` within
+    ``max_iter`` steps at the contraction it showed (from its bound after one greedy step to the bound at the
+    grant, a log-linear projection)."""
     if tol_used is None or res.nit <= 1 or not 0.0 < res.error_bound < math.inf:
-        return None
+        return False
     b1 = _solve_discounted(mdp, m, tol, 1, mpi_sweeps, quiet=True).error_bound
     if not res.error_bound < b1 < math.inf:
-        return None
+        return False
     rate = (math.log(res.error_bound) - math.log(b1)) / (res.nit - 1)  # observed log-contraction per step
-    if res.nit + (math.log(tol_used) - math.log(res.error_bound)) / rate > max_iter:
-        return None
-    return _solve_discounted(mdp, m, tol, steps, mpi_sweeps, quiet=True, pi_hint=False)
+    return res.nit + (math.log(tol_used) - math.log(res.error_bound)) / rate <= max_iter
 
 
 def _pi_to_tol(res: SolveResult, tol_used, default_tol: bool):
