@@ -6,7 +6,10 @@ same array (``P.sum()`` dense, ``M.data.sum()`` sparse: the memory-speed floor o
 sparse kernels also against scipy's row sums ``M.sum(axis=1)`` (``x_row_sums``: the segmented reduction that any
 check of the row sums performs, which a reduction over ``M.data`` does not), against the row-sum part of the
 check alone (``x_row_sum_pass``: :func:`_row_sum_pass`, every row added in storage order and compared with 1, no
-structure, sign or range check, no copy: what any validation deciding on storage-order sums pays at least) and,
+structure, sign or range check, no copy: what any validation deciding on storage-order sums pays at least),
+against the construction of a two-state model of the same kind (``x_fixed``: what one call of the constructor costs
+whatever the size, argument checks and the compiled call's dispatch; the part of ``x_reduction`` that is not
+spent on the entries) and,
 when QuantEcon is installed, against building its ``DiscreteDP`` (which validates much less). The figure of merit
 is ``x_reduction`` = construction time / reduction time (issue #15 item 9 asks for <= 2; a sparse kernel's
 validation also reads the int32 column indices and row pointers that the reduction over ``P.data`` skips).
@@ -47,6 +50,13 @@ PROFILES = {
     "quick": [("dense", 500, 8, None), ("dense", 2000, 8, None), ("sparse", 1_000, 8, 10), ("sparse", 10_000, 8, 10)],
     "tiny": [("dense", 50, 4, None), ("sparse", 200, 4, 5)],
 }
+
+
+def _smallest(kind: str):
+    """A two-state, one-action kernel of the given kind (dense array or scipy CSR) and its rewards: what a
+    construction costs apart from its entries."""
+    P = np.array([[[0.5, 0.5]], [[0.0, 1.0]]])
+    return (P if kind == "dense" else sp.csr_matrix(P.reshape(2, 2))), np.zeros((2, 1))
 
 
 def _instance(kind: str, S: int, A: int, k, seed: int = 0):
@@ -121,14 +131,17 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
     """One row per case: seconds of construction (with Numba's threads, ``rltheory``, and on one thread,
     ``rltheory_1thread``), of the reference reduction and (if installed) QuantEcon's ``DiscreteDP``;
     ``x_reduction`` is construction / reduction, ``x_reduction_1thread`` the same on one thread, ``x_row_sum_pass``
-    the row-sum pass alone / reduction (sparse kernels; :func:`_row_sum_pass`), ``threads`` the
+    the row-sum pass alone / reduction (sparse kernels; :func:`_row_sum_pass`), ``x_fixed`` the construction of a
+    two-state model of the same kind / reduction (:func:`_smallest`), ``threads`` the
     number of threads the first one's check used (the largest seen, ``threads_seen`` = calls per thread count when
     the kernel is large enough for the check to be split)."""
     rows = []
     for kind, S, A, k in cases:
         P, R = _instance(kind, S, A, k)
+        P2, R2 = _smallest(kind)
         fns = {"rltheory": lambda: TabularMDP(P, R, gamma=gamma)}
         fns["rltheory_1thread"] = _on_one_thread(fns["rltheory"])
+        fns["fixed"] = lambda: TabularMDP(P2, R2, gamma=gamma)
         if kind == "dense":
             fns["reduction"] = lambda: P.sum()
         else:
@@ -161,7 +174,8 @@ def construction_rows(cases, *, rounds: int = 5, gamma: float = 0.95) -> list[di
                      "x_reduction_1thread": sec["rltheory_1thread"] / sec["reduction"],
                      "x_quantecon": (sec["rltheory"] / sec["quantecon"]) if "quantecon" in sec else None,
                      "x_row_sums": (sec["rltheory"] / sec["row_sums"]) if "row_sums" in sec else None,
-                     "x_row_sum_pass": (sec["row_sum_pass"] / sec["reduction"]) if "row_sum_pass" in sec else None})
+                     "x_row_sum_pass": (sec["row_sum_pass"] / sec["reduction"]) if "row_sum_pass" in sec else None,
+                     "x_fixed": sec["fixed"] / sec["reduction"]})
     return rows
 
 
@@ -176,16 +190,17 @@ def main(argv=None) -> list[dict]:
     rows = construction_rows(PROFILES[profile], rounds=2 if args.tiny else 5)
     print(f"Numba threads: {numba.get_num_threads()}; 'thr' = threads the check used in the timed calls "
           "(construct, x reduction); construct-1t, x 1t: Numba held to one thread; sums x: the storage-order "
-          "row sums alone / reduction")
+          "row sums alone / reduction; fixed x: a two-state model's construction / reduction")
     print(f"{'case':<28}{'construct':>12}{'thr':>5}{'reduction':>12}{'x reduction':>13}{'construct-1t':>14}"
-          f"{'x 1t':>7}{'quantecon':>12}{'sums x':>8}")
+          f"{'x 1t':>7}{'quantecon':>12}{'sums x':>8}{'fixed x':>9}")
     for r in rows:
         s = r["seconds"]
         qe = f"{s['quantecon'] * 1e3:10.2f}ms" if "quantecon" in s else f"{'-':>12}"
         thr = "/".join(r["threads_seen"]) if len(r["threads_seen"]) > 1 else str(r["threads"])
         print(f"{r['case']:<28}{s['rltheory'] * 1e3:10.2f}ms{thr:>5}{s['reduction'] * 1e3:10.2f}ms"
               f"{r['x_reduction']:13.2f}{s['rltheory_1thread'] * 1e3:12.2f}ms{r['x_reduction_1thread']:7.2f}{qe}"
-              + (f"{r['x_row_sum_pass']:8.2f}" if r["x_row_sum_pass"] is not None else f"{'-':>8}"))
+              + (f"{r['x_row_sum_pass']:8.2f}" if r["x_row_sum_pass"] is not None else f"{'-':>8}")
+              + f"{r['x_fixed']:9.2f}")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"construction-{profile}.json"), "w") as fh:

@@ -74,7 +74,10 @@ def table(data: dict) -> str:
                          + ("" if kind == "dense" or any(c.get("x_row_sum_pass") is None for c in sel) else
                             "; " + _join([c["x_row_sum_pass"] for c in sel], "{:.2f}")
                             + " = the storage-order row sums alone (no other check, one thread) / the same "
-                              "reduction")))
+                              "reduction")
+                         + ("" if any(c.get("x_fixed") is None for c in sel) else
+                            "; " + _join([c["x_fixed"] for c in sel], "{:.2f}")
+                            + " = the construction of a two-state model (the per-call cost) / the same reduction")))
     for m in data.get("memory", []):
         rows.append((f"peak memory of a sparse solve, S = {m['S']:g} ({m['method']}; fresh process)",
                      f"{m['total_over_model']:.2f}x the model's own bytes"))

@@ -13,6 +13,7 @@ def test_construction_benchmark_tiny(tmp_path):
         assert r["x_reduction"] == r["seconds"]["rltheory"] / r["seconds"]["reduction"]
         # tiny kernels are below the threaded check's size: the reported path is the serial one
         assert r["threads"] == 1 and r["threads_seen"] == {}
+        assert r["x_fixed"] == r["seconds"]["fixed"] / r["seconds"]["reduction"]
         if r["kind"] == "sparse":
             assert r["x_row_sum_pass"] == r["seconds"]["row_sum_pass"] / r["seconds"]["reduction"]
         else:
@@ -45,3 +46,14 @@ def test_thread_counter_counts_only_the_default_threads_candidate(monkeypatch):
         _validate.csr_check_threads(1)
     assert seen == {2: 2}
     assert _validate.csr_check_threads(1) == 2  # the counter is removed on exit (the monkeypatched picker is back)
+
+
+def test_smallest_models_are_valid_and_tiny():
+    """The per-call reference builds a two-state model of each kind: valid input, so the timed call is a full,
+    successful construction (not an early error)."""
+    from rltheory.models import TabularMDP
+
+    for kind in ("dense", "sparse"):
+        P, R = construction._smallest(kind)
+        m = TabularMDP(P, R, gamma=0.5)
+        assert (m.S, m.A, m.is_sparse) == (2, 1, kind == "sparse")
