@@ -2,10 +2,12 @@
 (:mod:`proofs_checks._warmup`).
 
 ``python -m proofs_checks._record_kernels [CHECK ...]`` runs each check (default: all) at its quick size with an
-empty Numba cache while every process records the kernels it compiles when called from Python, then compiles
-the union once more in a single fresh process to give each kernel a compile cost (thread CPU seconds, so that a
-loaded machine does not distort the weights by which the warm-up balances the workers). Rerun it after changing
+empty Numba cache while every process records the kernels it calls from Python (:func:`install_recorder`), then
+compiles the union once more in a single fresh process to give each kernel a compile cost (thread CPU seconds, so
+that a loaded machine does not distort the weights by which the warm-up balances the workers). Rerun it after changing
 which kernels a check calls or their argument types; a stale table only costs compile time, never results.
+Only the plain run is recorded, the one the warm-up serves: runs with ``--learner`` or ``--mutants`` (the
+learner protocol's kernels, e.g. the LMDP protocol's ``play_plan`` and ``episode_return``) skip the warm-up.
 """
 from __future__ import annotations
 
@@ -16,37 +18,62 @@ import subprocess
 import sys
 import tempfile
 
-#: Environment variable naming the file to which :func:`install_recorder` appends the kernels compiled from Python.
+#: Environment variable naming the file to which :func:`install_recorder` appends the kernels called from Python.
 RECORD_ENV = "RLTHEORY_RECORD_KERNELS"
 
 
 def install_recorder(path: str) -> None:
     """Append ``[module, qualname, repr(argument types)]`` to ``path`` (JSON lines) for every kernel this process
-    compiles when called from Python (not as the callee of another kernel).
+    calls from Python (not only as the callee of another kernel), each time such a call finds no compiled code in
+    the kernel's dispatch table.
+
+    A kernel compiled first as the callee of another one (``episode_return`` inside ``play_episodes``) would
+    answer a later call from Python from its table without compiling again, and go unrecorded (a compile event
+    at depth 0 misses it). So, in this process only, code compiled as a callee is kept from the dispatch table
+    used by calls from Python (kernels still call it): the first such call then goes through
+    ``Dispatcher.compile``, is recorded there, and puts the code in the table.
 
     Parameters
     ----------
     path : str
         The log file.
     """
-    from numba.core import event
+    import threading
 
-    class _Recorder(event.Listener):
-        def __init__(self):
-            self.depth = 0
+    from numba.core import sigutils
+    from numba.core.dispatcher import Dispatcher
 
-        def on_start(self, ev):
-            self.depth += 1
+    state = threading.local()  # depth: Dispatcher.compile calls under way in this thread
+    withheld: set = set()  # (dispatcher id, argument types) compiled as a callee and not yet in the table
+    compile_, add_overload = Dispatcher.compile, Dispatcher.add_overload
 
-        def on_end(self, ev):
-            self.depth -= 1
-            fn = getattr((ev.data or {}).get("dispatcher"), "py_func", None)
-            if self.depth or fn is None:
-                return
-            with open(path, "a") as fh:
-                fh.write(json.dumps([fn.__module__, fn.__qualname__, repr(tuple(ev.data["args"]))]) + "\n")
+    def compile(self, sig):
+        depth = getattr(state, "depth", 0)
+        if depth == 0:  # not inside another compilation: a call from Python that missed the dispatch table
+            args = tuple(sigutils.normalize_signature(sig)[0])
+            fn = getattr(self, "py_func", None)
+            if fn is not None:
+                with open(path, "a") as fh:
+                    fh.write(json.dumps([fn.__module__, fn.__qualname__, repr(args)]) + "\n")
+            if (id(self), args) in withheld and args in self.overloads:
+                withheld.discard((id(self), args))
+                add_overload(self, self.overloads[args])
+        state.depth = depth + 1
+        try:
+            return compile_(self, sig)
+        finally:
+            state.depth = depth
 
-    event.register("numba:compile", _Recorder())
+    def add_overload_(self, cres):
+        if getattr(state, "depth", 0) > 1:  # compiled as a callee: kept for kernels, out of Python's table
+            args = tuple(cres.signature.args)
+            self.overloads[args] = cres
+            withheld.add((id(self), args))
+        else:
+            add_overload(self, cres)
+
+    Dispatcher.compile = compile
+    Dispatcher.add_overload = add_overload_
 
 
 def compile_costs(entries) -> list[float]:

@@ -123,6 +123,104 @@ def test_canonical_csr_arrays_are_shared_read_only_unless_copied():
     assert ix64.dtype == np.int32 and not np.shares_memory(ix64, M64.indices)
 
 
+def _dyadic_kernel(S: int, A: int) -> np.ndarray:
+    """A kernel whose rows (1/4, 3/4 on two states) sum to exactly 1 in every float dtype."""
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            P[s, a, s], P[s, a, (s + a + 1) % S] = 0.25, 0.75
+    return P
+
+
+def _never_verified(m: TabularMDP) -> None:
+    """Every hand-out of ``m``'s kernel works without the O(nnz) check of the caller's memory."""
+    import pickle
+    from unittest import mock
+
+    with mock.patch.object(TabularMDP, "_verify_shared", side_effect=AssertionError("verified a private kernel")):
+        m.csr_arrays, m.P, m.P_csr, m.max_successors, m.with_mu0(1), pickle.loads(pickle.dumps(m))
+        solve(m)
+
+
+@pytest.mark.parametrize("fmt", ["coo", "csc", "bsr", "dia", "lil", "dok"])
+@pytest.mark.parametrize("copy", [False, True])
+def test_a_kernel_converted_from_another_sparse_format_is_private(fmt, copy):
+    """A non-CSR matrix is converted to a CSR matrix of ours: nothing of the caller's is kept, so the model does
+    not share memory, freezes none of the caller's arrays and never verifies its kernel; the converted arrays
+    are kept as they are (validated in place, not copied a second time)."""
+    from unittest import mock
+
+    from rltheory.models import tabular
+
+    S, A = 4, 3
+    P = _dyadic_kernel(S, A)
+    M = sp.csr_matrix(P.reshape(S * A, S)).asformat(fmt)
+    with mock.patch.object(tabular._V, "csr_check_copy", side_effect=AssertionError("copied twice")):
+        m = TabularMDP(M, np.zeros((S, A)), gamma=0.5, copy=copy)
+    assert m.is_sparse and not m.shares_memory and np.array_equal(m.P, P)
+    for a in (getattr(M, "data", None), getattr(M, "indices", None), getattr(M, "offsets", None)):
+        assert not isinstance(a, np.ndarray) or a.flags.writeable
+    _never_verified(m)
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_shares_memory_exactly_when_a_callers_dense_array_is_kept(copy):
+    S, A = 4, 3
+    P = _dyadic_kernel(S, A)
+    m = TabularMDP(P, np.zeros((S, A)), gamma=0.5, copy=copy)
+    assert m.shares_memory is (not copy) and np.shares_memory(m.P, P) is (not copy)
+    for other in (P.astype(np.float32), P.astype(np.float16), P.tolist(), tuple(P.tolist()), np.asfortranarray(P)):
+        m = TabularMDP(other, np.zeros((S, A)), gamma=0.5, copy=copy)
+        assert not m.shares_memory and np.array_equal(m.P, P)
+        _never_verified(m)
+        if isinstance(other, np.ndarray):
+            assert other.flags.writeable
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_a_callers_csr_kernel_is_shared_and_verified_unless_copied(copy):
+    from unittest import mock
+
+    S, A = 4, 3
+    M = sp.csr_matrix(_dyadic_kernel(S, A).reshape(S * A, S))
+    m = TabularMDP(M, np.zeros((S, A)), gamma=0.5, copy=copy)
+    assert m.shares_memory is (not copy) and M.data.flags.writeable is copy
+    if copy:
+        _never_verified(m)
+        return
+    with mock.patch.object(TabularMDP, "_verify_shared", autospec=True) as verify:
+        m.csr_arrays
+    assert verify.call_count == 1
+    # float32 data is converted (ours, left writable), the int32 indices are still the caller's
+    M32 = sp.csr_matrix(_dyadic_kernel(S, A).reshape(S * A, S).astype(np.float32))
+    m32 = TabularMDP(M32, np.zeros((S, A)), gamma=0.5)
+    assert m32.shares_memory and M32.data.flags.writeable and not M32.indices.flags.writeable
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_derived_models_share_memory_exactly_when_their_origin_does(sparse):
+    """A model derived from another (new rewards or mu0, unpickled, copied, converted) keeps the caller's memory
+    only when its origin does: a private kernel stays private and unverified."""
+    import copy
+    import pickle
+
+    S, A = 4, 3
+    P = _dyadic_kernel(S, A)
+    given = sp.csr_matrix(P.reshape(S * A, S)) if sparse else P
+    shared = TabularMDP(given, np.zeros((S, A)), gamma=0.5)
+    private = TabularMDP(given, np.zeros((S, A)), gamma=0.5, copy=True)
+    assert shared.shares_memory and not private.shares_memory
+    assert shared.with_rewards(np.ones((S, A))).shares_memory and shared.with_mu0(1).shares_memory
+    assert copy.copy(shared) is shared
+    for m in (shared, private):
+        for d in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m), m.to_dense() if sparse else m.to_sparse()):
+            assert not d.shares_memory and np.array_equal(d.P, P)
+            _never_verified(d)
+    for d in (private.with_rewards(np.ones((S, A))), private.with_mu0(1)):
+        assert not d.shares_memory and np.array_equal(d.P, P)
+        _never_verified(d)
+
+
 def test_in_place_changes_after_sharing_raise_and_leave_the_model_intact():
     rng = np.random.default_rng(3)
     S, A = 6, 2

@@ -59,3 +59,46 @@ def test_no_warm_up_without_the_jit(monkeypatch):
 
     monkeypatch.setattr(config, "DISABLE_JIT", True)
     assert _warmup.warm_kernels(["tabular_regret"], 2) == 0
+
+
+def test_recorder_sees_a_kernel_called_from_python_after_compiling_as_a_callee(tmp_path):
+    # episode_return was compiled inside play_episodes before the LMDP protocol called it from Python, so its
+    # compile event came at depth 1 and the table missed it; the recorder must log what Python calls, however
+    # the code was compiled first, and only that (run in a child: the recorder patches Numba for the process)
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    log = tmp_path / "kernels.jsonl"
+    code = textwrap.dedent("""
+        import sys
+        from proofs_checks._record_kernels import install_recorder
+        install_recorder(sys.argv[1])
+        from numba import njit
+
+        @njit(cache=False)
+        def inner(x):
+            return x + 1.0
+
+        @njit(cache=False)
+        def only_inner(x):
+            return 2.0 * x
+
+        @njit(cache=False)
+        def outer(x):
+            return inner(x) + only_inner(x)
+
+        assert outer(1.0) == 4.0
+        assert inner(2.0) == 3.0 and inner(2.0) == 3.0  # the second call is served by the dispatch table
+        assert inner.signatures == only_inner.signatures == outer.signatures
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    run = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert rows == [["__main__", "outer", "(float64,)"], ["__main__", "inner", "(float64,)"]]
+

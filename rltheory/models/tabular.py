@@ -361,8 +361,10 @@ class TabularMDP:
         longer probabilities, and certificates such as ``error_bound`` no longer refer to a validated model
         (a ``FiniteHorizonPlanner`` keeps its own copy of a shared kernel's indices). ``copy=True``
         keeps private copies and leaves the caller's arrays writable (the choice for a buffer refilled in
-        place to build one model after another). Every other input (``R``, ``mu0``, successor lists, other
-        dtypes, layouts or non-canonical CSR) is always copied.
+        place to build one model after another). Every other input (``R``, ``mu0``, successor lists, nested
+        lists, other dtypes, layouts or non-canonical CSR) is always copied, and a sparse matrix in another scipy
+        format is converted to a CSR matrix of the model's own; none of the caller's arrays is then kept, frozen
+        or checked again (``shares_memory`` is False).
 
     Raises
     ------
@@ -383,6 +385,12 @@ class TabularMDP:
     __slots__ = ("_S", "_A", "_H", "_gamma", "_P", "_sp", "_R", "_mu0", "_name", "_hp", "_shared")
 
     def __init__(self, P, R, *, horizon=None, gamma=None, mu0=None, name: str | None = None, copy: bool = False):
+        self._build(P, R, horizon, gamma, mu0, name, copy)
+
+    def _build(self, P, R, horizon, gamma, mu0, name, copy, owned: bool = False):
+        """The construction of ``__init__``; with ``owned``, ``P`` is a kernel of ours (another model's private
+        arrays, or arrays no caller holds): kept without a copy when it can be, and never counted as the caller's
+        memory (not frozen, not verified on hand-out, ``shares_memory`` False)."""
         # attributes are set with _set (object.__setattr__): this class's __setattr__ refuses every assignment
         # ---- horizon / gamma ------------------------------------------------------------
         if (horizon is None) == (gamma is None):
@@ -416,11 +424,11 @@ class TabularMDP:
             _set(self, "_shared", [])
             R_checked = None
             if isinstance(P, (sp.spmatrix, sp.sparray)):
-                R_checked = self._init_sparse_matrix(P, Rarr, bool(copy), deferred)
+                R_checked = self._init_sparse_matrix(P, Rarr, bool(copy), deferred, owned)
             elif isinstance(P, (list, tuple)):
                 self._init_nested(P, Rarr)
             else:
-                self._init_dense(P, Rarr, bool(copy))
+                self._init_dense(P, Rarr, bool(copy), owned)
             if deferred:
                 Rarr = as_float_array(R, "R") if R_checked is None else R_checked
         except Exception:
@@ -454,7 +462,8 @@ class TabularMDP:
             check_solution_size(self._H, self._S, self._A)
 
     def _init_dense(self, P, Rarr, copy, owned=False):
-        """Read a dense ``P``; with ``owned``, ``P`` is an array of ours (read from a nested list), never shared."""
+        """Read a dense ``P``; with ``owned``, ``P`` is an array of ours (read from a nested list, or another
+        model's private kernel): kept without a copy when it can be, never counted as the caller's memory."""
         Parr, chain = _as_float64_shared(P, "P", copy)
         if Parr.ndim == 3:
             hp = 1
@@ -503,9 +512,10 @@ class TabularMDP:
             raise ValueError(f"{exc} (a nested list that NumPy reads as a rectangular numeric array is a dense "
                              "kernel; write the entries of a successor list as tuples (next_states, probs))") from None
 
-    def _init_sparse_matrix(self, P, Rarr, copy, deferred=False):
+    def _init_sparse_matrix(self, P, Rarr, copy, deferred=False, owned=False):
         """Read a scipy sparse ``P``; with ``deferred``, ``Rarr`` is the caller's unchecked float64 rewards, and
-        their checked copy is returned when the CSR check took them along (else None)."""
+        their checked copy is returned when the CSR check took them along (else None). With ``owned``, ``P``'s
+        arrays are ours (see :meth:`_build`)."""
         shape = tuple(P.shape)
         if len(shape) != 2:
             raise ValueError(f"P: a sparse kernel must be a 2-D matrix of shape (S*A, S) (or (H*S*A, S)), got a "
@@ -530,10 +540,12 @@ class TabularMDP:
             raise ValueError(f"P: sparse kernel must have S*A={S * A} rows (or H*S*A), got {rows}")
         self._set_sizes(S, A, Rarr, lambda: f"the sparse P of shape {(rows, cols)}")
         fmt = getattr(P, "format", None)
-        M = P if fmt == "csr" else _to_csr(P, fmt, rows, cols, hp, S, A)
-        # the caller's CSR arrays may be kept (copy=False); a converted matrix is ours anyway
-        return self._set_csr(M.indptr, M.indices, M.data, hp, share=not copy or M is not P,
-                             R=Rarr if deferred else None)
+        if fmt == "csr":  # the caller's arrays may be kept (copy=False)
+            return self._set_csr(P.indptr, P.indices, P.data, hp, share=not copy, owned=owned,
+                                 R=Rarr if deferred else None)
+        # a converted matrix is ours whatever `copy` says: kept as it is, but none of it is the caller's memory
+        M = _to_csr(P, fmt, rows, cols, hp, S, A)
+        return self._set_csr(M.indptr, M.indices, M.data, hp, owned=True, R=Rarr if deferred else None)
 
     def _init_successor_list(self, succ, Rarr):
         S = len(succ)
@@ -580,12 +592,15 @@ class TabularMDP:
                       np.concatenate(indices) if indices else np.zeros(0, np.int64),
                       np.concatenate(data) if data else np.zeros(0), 1)
 
-    def _set_csr(self, indptr, indices, data, hp, share: bool = False, R=None):
+    def _set_csr(self, indptr, indices, data, hp, share: bool = False, R=None, owned: bool = False):
         """Validate raw CSR arrays (structure, index range, values) in one pass and keep them in scipy's canonical
         form (sorted, duplicates summed). With ``share``, arrays that already are canonical, C-contiguous, float64
         (``data``) and of the stored index dtype (``indices``, :func:`_index_dtype`), in memory NumPy owns, are
         validated in place and kept as they are (then frozen read-only, :func:`_freeze_shared`; only the row pointers
-        are copied, as int64); anything else is validated while being copied.
+        are copied, as int64); anything else is validated while being copied. With ``owned``, the arrays are ours
+        (converted from another format, or another model's private kernel): kept as they are on the same
+        conditions, but neither frozen nor recorded as the caller's memory; so is an array converted here to
+        float64 or int64 (``shares_memory`` counts only what the caller still holds).
 
         ``R``, when given, is the caller's unchecked rewards (see :func:`_deferred_rewards`): the in-place check
         copies them and checks their finiteness first, in the same compiled call, raising R's error before any of
@@ -600,10 +615,13 @@ class TabularMDP:
                 raise TypeError(f"P: CSR {nm} must be a 1-D integer array, got dtype={arr.dtype}, ndim={arr.ndim}")
         if data.ndim != 1:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
+        ours = [owned, owned]  # whether data, indices are arrays of ours rather than the caller's
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
             data = data.astype(np.float64)
+            ours[0] = True
         if indices.dtype not in (_I32, _I64):
             indices = indices.astype(np.int64)  # uint64 beyond int64 wraps negative: rejected as out of range
+            ours[1] = True
         if indptr.shape[0] != nrows + 1:
             first = _flat_row_label(max(indptr.shape[0] - 1, 0), hp, S, A) if indptr.shape[0] <= nrows else None
             where = f"; rows from {first} on have no end pointer" if first else ""
@@ -615,10 +633,12 @@ class TabularMDP:
         # rows may use entries [0, indptr[-1]) (scipy's nnz), and never past the stored ones
         last = int(indptr[-1])
         nnz = stored if last > stored else max(last, 0)
-        chains = ((_numpy_owned_chain(data, prefix=True), _numpy_owned_chain(indices, prefix=True)) if share
-                  else (None, None))
+        # the chains of the caller's arrays to freeze (None for an array of ours)
+        chains = tuple(None if mine else _numpy_owned_chain(x, prefix=True)
+                       for x, mine in zip((data, indices), ours))
+        keepable = all(mine or chain is not None for mine, chain in zip(ours, chains)) and (share or all(ours))
         R_out = None
-        if (None not in chains and data.dtype == _F64 and indices.dtype == _index_dtype(S)
+        if (keepable and data.dtype == _F64 and indices.dtype == _index_dtype(S)
                 and data.flags.c_contiguous and indices.flags.c_contiguous and indptr.dtype in (_I32, _I64)):
             data_k, indices_k = data[:nnz], indices[:nnz]  # new views: marking them read-only leaves the caller's
             ptr = np.empty(indptr.shape[0], dtype=np.int64)  # our int64 copy of the pointers, filled by the check
@@ -631,7 +651,8 @@ class TabularMDP:
                 if code >= 0:
                     raise _nonfinite_error(R_out, code, "R")
             if code == _V.SHARED_OK:
-                self._shared.extend(zip(chains, (data_k, indices_k)))
+                self._shared.extend((chain, kept) for chain, kept in zip(chains, (data_k, indices_k))
+                                    if chain is not None)
                 _set(self, "_hp", hp)
                 indptr = ptr
                 for a in (indptr, indices_k, data_k):
@@ -718,10 +739,28 @@ class TabularMDP:
         """``{"horizon": H}`` or ``{"gamma": gamma}``, to rebuild an MDP of the same kind."""
         return {"horizon": self._H} if self._H is not None else {"gamma": self._gamma}
 
+    def _derive(self, P, R, mu0) -> "TabularMDP":
+        """A model of the same kind over ``P`` (this model's kernel, as handed out by ``P`` or ``P_csr``), ``R``
+        and ``mu0``: it keeps the caller's memory exactly when this model does (and then verifies it in turn)."""
+        kw = self._timing_kwargs()
+        if self._shared:
+            return TabularMDP(P, R, mu0=mu0, name=self._name, **kw)
+        return _rebuild(P, R, kw, mu0, self._name, True)
+
     def __reduce__(self):
         P = self.P if self._P is not None else self.P_csr
         kw = self._timing_kwargs()
-        return (_rebuild, (P, self._R, kw, self._mu0, self._name))
+        # unpickled arrays are the new model's own (copy.copy returns the model itself: __copy__)
+        return (_rebuild, (P, self._R, kw, self._mu0, self._name, True))
+
+    def __copy__(self) -> "TabularMDP":
+        return self  # immutable
+
+    def __deepcopy__(self, memo) -> "TabularMDP":
+        P = self.P if self._P is not None else self.P_csr
+        memo[id(self)] = m = TabularMDP(P, self._R, mu0=self._mu0, name=self._name, copy=True,
+                                        **self._timing_kwargs())
+        return m
 
     # ------------------------------------------------------------------ properties
     @property
@@ -802,7 +841,9 @@ class TabularMDP:
 
     @property
     def shares_memory(self) -> bool:
-        """Whether the kernel is kept in the caller's (frozen) arrays rather than in a private copy (``copy``)."""
+        """Whether the kernel is kept in the caller's (frozen) arrays rather than in a private copy (``copy``): True
+        exactly when some array the caller passed (or that an MDP this one derives from kept) is kept; a kernel
+        converted from another dtype, layout, nested list or scipy format is private."""
         return bool(self._shared)
 
     @property
@@ -929,9 +970,7 @@ class TabularMDP:
         TabularMDP
             The new MDP.
         """
-        P = self._dense() if self._P is not None else self.P_csr
-        kw = self._timing_kwargs()
-        return TabularMDP(P, R, mu0=self._mu0, name=self._name, **kw)
+        return self._derive(self._dense() if self._P is not None else self.P_csr, R, self._mu0)
 
     def with_mu0(self, mu0) -> "TabularMDP":
         """Same dynamics, rewards and horizon/discount, new initial distribution (validated).
@@ -946,9 +985,7 @@ class TabularMDP:
         TabularMDP
             The new MDP.
         """
-        P = self._dense() if self._P is not None else self.P_csr
-        kw = self._timing_kwargs()
-        return TabularMDP(P, self._R, mu0=mu0, name=self._name, **kw)
+        return self._derive(self._dense() if self._P is not None else self.P_csr, self._R, mu0)
 
     def to_sparse(self) -> "TabularMDP":
         """The same MDP with a CSR kernel (``self`` when already sparse).
@@ -960,8 +997,7 @@ class TabularMDP:
         """
         if self.is_sparse:
             return self
-        kw = self._timing_kwargs()
-        return TabularMDP(self.P_csr, self._R, mu0=self._mu0, name=self._name, **kw)
+        return _rebuild(self.P_csr, self._R, self._timing_kwargs(), self._mu0, self._name, True)  # a new CSR
 
     def to_dense(self) -> "TabularMDP":
         """The same MDP with a dense kernel (``self`` when already dense).
@@ -973,8 +1009,7 @@ class TabularMDP:
         """
         if not self.is_sparse:
             return self
-        kw = self._timing_kwargs()
-        return TabularMDP(self.P, self._R, mu0=self._mu0, name=self._name, **kw)
+        return _rebuild(self.P, self._R, self._timing_kwargs(), self._mu0, self._name, True)  # a new array
 
     def __repr__(self) -> str:
         kind = f"H={self._H}" if self._H is not None else f"gamma={self._gamma}"
@@ -987,8 +1022,12 @@ class TabularMDP:
 _set = object.__setattr__  # how TabularMDP's construction sets its attributes (its own __setattr__ refuses)
 
 
-def _rebuild(P, R, kw, mu0, name):
-    return TabularMDP(P, R, mu0=mu0, name=name, **kw)
+def _rebuild(P, R, kw, mu0, name, owned=False):
+    """A :class:`TabularMDP`; with ``owned``, over a kernel ``P`` of ours (see :meth:`TabularMDP._build`).
+    (Pickles written before ``owned`` existed pass five arguments.)"""
+    m = TabularMDP.__new__(TabularMDP)
+    m._build(P, R, kw.get("horizon"), kw.get("gamma"), mu0, name, False, owned)
+    return m
 
 
 def _tuple_successor_list(P) -> bool:
