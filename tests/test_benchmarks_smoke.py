@@ -142,6 +142,9 @@ def test_readme_table_is_generated_from_the_json(tiny_result):
         if c["kind"] == "sparse":  # and the context ratio to scipy's row sums
             assert c["x_row_sums"] == c["seconds"]["rltheory"] / c["seconds"]["row_sums"]
             assert f"{c['x_row_sums']:.2f}" in text
+    # the slow-mixing instances with a certified fastest method are summarised in one row, its worst ratio as printed
+    slow = [e for e in result["slow_mixing"] if e["auto_vs_fastest"] is not None]
+    assert slow and f"{max(e['auto_vs_fastest'] for e in slow):.2f}x" in text and "slowly mixing" in text
 
 
 def test_readme_table_is_the_committed_full_run():
