@@ -58,6 +58,15 @@ def table(data: dict) -> str:
         rows.append((f"`solve(method=\"auto\")` vs the fastest of VI / PI / MPI, {len(ch)} instances",
                      f"within {worst:.2f}x of the fastest everywhere; picks the fastest method, or is within 5% of it, "
                      f"on {nfast}"))
+    slow = [e for e in data.get("slow_mixing", []) if e["auto_vs_fastest"] is not None]
+    if slow:
+        worst = max(slow, key=lambda e: e["auto_vs_fastest"])
+        ok = sum(e["auto_vs_fastest"] <= 1.5 for e in slow)
+        gammas = " / ".join(f"{g:g}" for g in sorted({e["gamma"] for e in slow}))
+        rows.append((f"`solve(method=\"auto\")` vs the fastest of VI / PI / MPI at γ = {gammas}, slowly mixing "
+                     f"chains, {len(slow)} instances",
+                     f"within 1.5x of the fastest on {ok}; at most {worst['auto_vs_fastest']:.2f}x "
+                     f"({worst['case']}, fastest {worst['fastest']}, auto -> {worst['auto']})"))
     con = data.get("construction", [])
     for kind in ("dense", "sparse"):
         sel = sorted((c for c in con if c["kind"] == kind), key=lambda c: c["S"])

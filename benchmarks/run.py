@@ -13,6 +13,11 @@ Sections (issue 4):
   S = 1000 in the full profile, without PI there), with QuantEcon's PI/MPI as the competitors
   (QuantEcon's sparse PI, an exact sparse LU per step, only up to ``SPARSE_LU_MAX`` states: 157 s per solve at
   S = 1e4 here); the target checks that ``auto`` is within 1.5x of the fastest certified method on every instance;
+* ``slow_mixing`` - the same timing (VI, MPI, PI, ``auto`` to ``error_bound <= 1e-8``) at ``gamma`` in
+  ``SLOW_GAMMAS`` on slowly mixing chains (RiverSwim, deterministic and noisy rings, a RiverSwim with rows summing
+  just below 1; dense for small S, CSR for large S), where ``auto`` takes its fallback (a grant of greedy steps,
+  continuation, policy iteration); per instance the fastest certified method, auto's pick and note, the constant of
+  the rule it exercises and the costs those constants assume (JSON key ``slow_mixing``; a target per instance);
 * ``e2e`` - time to a solution certified to eps = 1e-8, end to end: model construction from the raw arrays plus
   ``solve(method="auto")``, against QuantEcon's ``DiscreteDP`` construction plus its best method (PI or MPI),
   dense Garnets A=8 at gamma 0.95 and 0.99 and sparse Garnets A=4 at gamma 0.99, once with one-thread BLAS and
@@ -37,6 +42,8 @@ import json
 import os
 import platform
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -59,17 +66,32 @@ PROFILES = {
     "full": dict(dense_S=(100, 500, 2000), sparse_S=(1_000, 10_000, 100_000),
                  finite=((20, 4, 20), (100, 5, 50)), ucbvi_K=10_000, rounds=7, min_time=0.05, max_total=20.0,
                  tol=1e-6, switch_pause=0.15, memory=((100_000, "mpi"), (100_000, "vi"), (100_000, "pi")),
-                 chain_S=(100, 1_000, 10_000), dense_chain_S=(1_000,), e2e_gammas=(0.95, 0.99)),
+                 chain_S=(100, 1_000, 10_000), dense_chain_S=(1_000,), e2e_gammas=(0.95, 0.99),
+                 slow=(("riverswim", "dense", 200), ("ring", "dense", 200), ("riverswim", "sparse", 1_000),
+                       ("ring", "sparse", 1_000), ("noisy ring", "sparse", 1_000), ("leaky riverswim", "sparse", 1_000),
+                       ("riverswim", "sparse", 10_000), ("noisy ring", "sparse", 10_000)),
+                 slow_skip=20.0),
     "quick": dict(dense_S=(100, 500), sparse_S=(1_000, 10_000), finite=((20, 4, 20), (100, 5, 50)),
                   ucbvi_K=1_000, rounds=5, min_time=0.02, max_total=3.0, tol=1e-6, switch_pause=0.15,
-                  memory=((10_000, "mpi"), (10_000, "vi")), chain_S=(100, 1_000), e2e_gammas=(0.95, 0.99)),
+                  memory=((10_000, "mpi"), (10_000, "vi")), chain_S=(100, 1_000), e2e_gammas=(0.95, 0.99),
+                  slow=(("riverswim", "dense", 200), ("ring", "dense", 200), ("riverswim", "sparse", 1_000),
+                        ("ring", "sparse", 1_000), ("noisy ring", "sparse", 1_000),
+                        ("leaky riverswim", "sparse", 1_000)),
+                  slow_skip=2.0),
     "tiny": dict(dense_S=(30,), sparse_S=(300,), finite=((20, 4, 20),), ucbvi_K=20, rounds=1,
                  min_time=0.0002, max_total=0.2, tol=1e-4, switch_pause=0.0, memory=((300, "mpi"),),
-                 chain_S=(30,), e2e_gammas=(0.95,)),
+                 chain_S=(30,), e2e_gammas=(0.95,),
+                 slow=(("riverswim", "dense", 20), ("ring", "dense", 20), ("ring", "sparse", 40)), slow_skip=0.3),
 }
-SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "e2e", "construction", "memory")
+SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "slow_mixing", "e2e", "construction", "memory")
 #: The certified accuracy of the ``convergence`` section (issue 4, item 4).
 EPS_CERT = 1e-8
+#: Discount factors of the ``slow_mixing`` section: at ``EPS_CERT`` on its instances (rewards scaled by
+#: ``1 - gamma``) the worst-case projection of VI stays below the default ``max_iter`` at the first and exceeds it at
+#: the second, so that ``auto``'s fallback is off and on (recorded per instance as ``fallback``).
+SLOW_GAMMAS = (0.9999, 0.99999)
+#: How far below 1 the rows of the ``leaky riverswim`` instances sum (within ``ROW_SUM_ATOL`` of the model).
+LEAK = 5e-10
 #: Competitors' sparse PI (exact sparse LU per step) is timed only up to this many states.
 SPARSE_LU_MAX = 5_000
 COMPETITORS = ("numpy", "scipy", "quantecon", "pymdptoolbox")
@@ -90,6 +112,7 @@ class Bench:
         self.choice: list[dict] = []
         self.e2e_rows: list[dict] = []
         self.construction_rows: list[dict] = []
+        self.slow_rows: list[dict] = []
         #: ``{"tool:variant": output}`` of the checked (untimed) first call of the last :meth:`measure`
         self.last_outputs: dict = {}
 
@@ -97,8 +120,9 @@ class Bench:
         return self.tools.get(tool, {}).get("available", False)
 
     # --------------------------------------------------------------------------- measuring
-    def measure(self, section, case, op, cands, ref_V, bytes_per_call=None):
-        """cands: list of (tool, variant, fn, extract, iters_fn, note, bytes override or None)."""
+    def measure(self, section, case, op, cands, ref_V, bytes_per_call=None, max_total=None):
+        """cands: list of (tool, variant, fn, extract, iters_fn, note, bytes override or None); ``max_total``
+        overrides the profile's time cap per candidate."""
         fns = {f"{t}:{v}": fn for (t, v, fn, *_r) in cands}
         outs = {}
         kept = []
@@ -116,7 +140,8 @@ class Bench:
         cands = kept
         fns = {f"{t}:{v}": fn for (t, v, fn, *_r) in cands}
         times = interleaved_best(fns, rounds=self.cfg["rounds"], min_time=self.cfg["min_time"],
-                                 max_total=self.cfg["max_total"], switch_pause=self.cfg["switch_pause"])
+                                 max_total=self.cfg["max_total"] if max_total is None else max_total,
+                                 switch_pause=self.cfg["switch_pause"])
         new = []
         for (t, v, fn, extract, iters_fn, note, nbytes) in cands:
             key = f"{t}:{v}"
@@ -411,6 +436,107 @@ class Bench:
                         f"fastest: {best_m}; auto picks {self.choice[-1]['auto']}; all certified: "
                         f"{all(res[f'rltheory:solve({m})']['certified'] for m in methods + ['auto'])}")
 
+    # ------------------------------------------------------------------------ slow_mixing
+    def slow_mixing(self):
+        """Time to an eps-certified solution at ``gamma`` near 1 on slowly mixing chains, where ``auto`` may take
+        its fallback (a grant of greedy steps, continuation, policy iteration): is each of its constants right?"""
+        from rltheory.solvers import api
+
+        eps, max_iter = EPS_CERT, 1_000_000  # solve()'s default max_iter, which the fallback is measured against
+        limit = self.cfg["slow_skip"]
+        with warnings.catch_warnings():  # uncertified VI/MPI/PI runs are recorded in the JSON, not warned about
+            warnings.simplefilter("ignore", api.ConvergenceWarning)
+            for (kind, storage, S), g in ((c, g) for c in self.cfg["slow"] for g in SLOW_GAMMAS):
+                self._slow_case(api, kind, storage, S, g, eps, max_iter, limit)
+
+    def _slow_case(self, api, kind, storage, S, g, eps, max_iter, limit):
+        """One instance of :meth:`slow_mixing`: time VI, MPI, PI and auto, and record what auto did."""
+        mdp, gen = _slow_instance(kind, storage, S, g)
+        case = f"{kind} {storage} S={S} A={mdp.A} gamma={g}"
+        self.instances[f"slow_mixing {case}"] = f"{mdp!r} via {gen}"
+        r_max, r_span = K.reward_stats(np.asarray(mdp.R))
+        worst = api._worst_case_steps(g, r_span if r_span > 0 else (r_max if r_max > 0 else 1.0), eps)
+        fallback = worst > max_iter
+        grant = min(max_iter, max(api.AUTO_STEP_BUDGET, S)) if fallback else max_iter
+        # one greedy sweep: VI for `probe_n` steps, timed like every other call
+        probe_n = min(grant, 1000)
+        for m in ("vi", "mpi", "pi"):  # compile / first touch, kept out of the probes below
+            solve(mdp, method=m, tol=eps, max_iter=2)
+        sweep = interleaved_best({"vi": lambda: solve(mdp, method="vi", tol=eps, max_iter=probe_n)},
+                                 rounds=self.cfg["rounds"], min_time=self.cfg["min_time"],
+                                 max_total=self.cfg["max_total"], switch_pause=0.0)["vi"]["seconds"]
+        nit_probe = solve(mdp, method="vi", tol=eps, max_iter=probe_n).nit
+        sweep /= max(nit_probe, 1)
+        # leave out a method whose one call would take longer than `slow_skip` seconds (each is run at least three
+        # times): it runs with 4x more steps per probe (greedy steps for VI/MPI, improvement steps for PI; a PI step
+        # costs unevenly, so it is not projected from a few) until it ends or the next probe would pass the limit
+        skipped = {}
+        for m in ("vi", "mpi", "pi"):
+            n = 16 if m == "pi" else (grant if fallback else 1000)
+            while True:
+                t0 = time.perf_counter()
+                r = solve(mdp, method=m, tol=eps, max_iter=n)
+                t = time.perf_counter() - t0
+                if r.converged or r.extra.get("stalled") or r.nit < n:
+                    break
+                if n >= max_iter:
+                    if t > limit:
+                        skipped[m] = f"{m} left out: {t:.3g} s per call to max_iter, not certified"
+                    break
+                if 4 * t > limit:
+                    skipped[m] = (f"{m} left out: not certified after {r.nit} steps ({t:.3g} s), over {limit:g} s "
+                                  "per call at 4x as many")
+                    break
+                n = min(max_iter, 4 * n)
+        methods = [m for m in ("vi", "mpi", "pi") if m not in skipped]
+        c = [("rltheory", f"solve({m})", (lambda m=m: solve(mdp, method=m, tol=eps)), lambda o: o.V,
+              lambda o: o.iterations, "", None) for m in methods]
+        c.append(("rltheory", "solve(auto)", lambda: solve(mdp, tol=eps), lambda o: o.V, lambda o: o.iterations,
+                  "default method", None))
+        # calls of up to seconds each: fewer rounds than the profile's cap would give (a round is at least one call)
+        res = self.measure("slow_mixing", case, "eps-solve", c, None, max_total=min(self.cfg["max_total"], 1.0))
+        outs = {m: self.last_outputs[f"rltheory:solve({m})"] for m in methods + ["auto"]}
+        per = {}
+        for m, out in outs.items():
+            r = res[f"rltheory:solve({m})"]
+            r["error_bound"] = float(out.error_bound)
+            r["certified"] = bool(out.error_bound <= eps)
+            r["note"] = f"error_bound={out.error_bound:.1e}" + (f" (auto = {out.method})" if m == "auto" else "")
+            per[m] = dict(seconds=r["seconds"], iterations=int(out.nit), error_bound=float(out.error_bound),
+                          certified=r["certified"], stalled=bool(out.extra.get("stalled", False)))
+        # certified answers must agree within their bounds (a wrong certificate would show here)
+        cert = [m for m in per if per[m]["certified"]]
+        agree = all(float(np.max(np.abs(np.asarray(outs[a].V) - np.asarray(outs[b].V))))
+                    <= per[a]["error_bound"] + per[b]["error_bound"] + 1e-12 for a in cert for b in cert)
+        ranked = [m for m in methods if per[m]["certified"]]
+        fastest = min(ranked, key=lambda m: per[m]["seconds"]) if ranked else None
+        auto_out = outs["auto"]
+        note = auto_out.extra.get("auto", "")
+        entry = dict(case=case, kind=kind, storage=storage, S=S, A=mdp.A, gamma=g, worst_case_steps=worst,
+                     fallback=fallback, grant=grant if fallback else None,
+                     continue_cap=min(max_iter, api.AUTO_CONTINUE_FACTOR * grant) if fallback else None,
+                     off_sum=_off_sum(mdp), methods=per, skipped=skipped, fastest=fastest,
+                     auto=auto_out.method, auto_note=note,
+                     auto_vs_fastest=(per["auto"]["seconds"] / per[fastest]["seconds"]) if fastest else None,
+                     all_certified=all(p["certified"] for p in per.values()), certified_agree=agree,
+                     sweep_seconds=sweep)
+        entry["exercises"] = _exercised(entry)
+        vi = per.get("vi")
+        entry["vi_steps_over_grant"] = (vi["iterations"] / grant if fallback and vi and vi["certified"]
+                                        else None)
+        pi = per.get("pi")
+        if pi is not None:
+            entry["pi_step_sweeps"] = pi["seconds"] / max(pi["iterations"], 1) / sweep
+            entry["pi_solve_sweeps"] = pi["seconds"] / sweep
+            entry["pi_step_assumed_sweeps"] = S / mdp.A if storage == "dense" else None
+        self.slow_rows.append(entry)
+        for why in skipped.values():
+            self.notes.append(f"slow_mixing {case}: {why}")
+        if fastest is not None:
+            self.target(f"slow_mixing {case}: fastest method time / auto time", 1.0 / entry["auto_vs_fastest"],
+                        1 / 1.5, f"fastest: {fastest}; auto -> {auto_out.method}; exercises: "
+                        f"{entry['exercises']}; all certified: {entry['all_certified']}")
+
     # -------------------------------------------------------------------------------- e2e
     def e2e(self):
         """Construct + solve to an eps-certified answer, rltheory vs QuantEcon's best method, one process."""
@@ -579,6 +705,100 @@ def _sparse_chain(S: int, gamma: float):
     return TabularMDP(P, R, gamma=gamma, name=f"riverswim({S}) CSR"), "riverswim CSR (benchmarks.run)"
 
 
+def _slow_instance(kind: str, storage: str, S: int, gamma: float):
+    """An instance of the ``slow_mixing`` section: ``(mdp, description)``.
+
+    ``kind`` is ``"riverswim"`` (:func:`_sparse_chain`), ``"leaky riverswim"`` (the same with every transition
+    probability scaled so that the rows sum to ``1 - LEAK``, within the construction tolerance but far enough from 1
+    that the solvers take their path for row sums away from 1, whose stall window is ``PATIENCE_OFF_SUM``),
+    ``"ring"`` (a deterministic cycle of ``S`` states, action 0 steps right, action 1 left; periodic, so the span of
+    VI's bounds shrinks only by ``gamma`` per sweep) or ``"noisy ring"`` (the ring where each move succeeds with
+    probability 0.9 and the agent stays otherwise; aperiodic). ``storage`` is ``"dense"`` or ``"sparse"`` (CSR).
+    Rewards are scaled by ``1 - gamma`` so that the values lie in ``[0, 1]``: with rewards of order 1 they are of
+    order ``1 / (1 - gamma)`` and float64 cannot certify ``EPS_CERT`` at the section's discounts.
+    """
+    import scipy.sparse as sps
+
+    from rltheory.models import TabularMDP
+
+    if kind in ("riverswim", "leaky riverswim"):
+        chain, gen = _sparse_chain(S, gamma)
+        P = chain.P_csr if chain.is_sparse else sps.csr_matrix(np.asarray(chain.P).reshape(S * 2, S))
+        R = np.asarray(chain.R, dtype=np.float64)
+        if kind == "leaky riverswim":
+            P = P * (1.0 - LEAK)
+    elif kind in ("ring", "noisy ring"):
+        p = 1.0 if kind == "ring" else 0.9
+        rows, cols, vals = [], [], []
+        for s in range(S):
+            for a, d in ((0, 1), (1, -1)):
+                rows.append(2 * s + a), cols.append((s + d) % S), vals.append(p)
+                if p < 1.0:
+                    rows.append(2 * s + a), cols.append(s), vals.append(1.0 - p)
+        P = sps.csr_matrix((vals, (rows, cols)), shape=(2 * S, S))
+        R = np.zeros((S, 2))
+        R[S - 1, 0], R[0, 1] = 1.0, 0.5
+        gen = f"{kind} (benchmarks.run)"
+    else:
+        raise ValueError(f"kind: unknown slow-mixing instance {kind!r}")
+    P = P if storage == "sparse" else P.toarray().reshape(S, 2, S)
+    mdp = TabularMDP(P, R * (1.0 - gamma), gamma=gamma, name=f"{kind}({S}) {storage}")
+    return mdp, f"{gen}, rewards x (1 - gamma), {storage}"
+
+
+def _off_sum(mdp) -> bool:
+    """Whether the rows of ``mdp``'s kernel sum to 1 only within the construction tolerance (not to rounding)."""
+    sums = np.asarray(mdp.P_csr.sum(axis=1)).ravel() if mdp.is_sparse else np.asarray(mdp.P).sum(axis=2).ravel()
+    return bool(np.max(np.abs(sums - 1.0)) > 1e-12)
+
+
+def _exercised(entry: dict) -> str:
+    """Which part of ``auto``'s rule a ``slow_mixing`` instance exercised, read off its ``extra["auto"]`` note."""
+    note, parts = entry["auto_note"], []
+    if not entry["fallback"]:
+        parts.append("no fallback (VI's worst-case projection within max_iter)")
+    else:
+        parts.append("AUTO_STEP_BUDGET" + ("" if note else " (certified within the grant)"))
+    if "continued" in note:
+        parts.append("AUTO_CONTINUE_FACTOR" + (" (continued to tol)" if entry["auto"] != "pi" else ""))
+    if "stalled" in note:
+        parts.append("stall" + (" (PATIENCE_OFF_SUM)" if entry["off_sum"] else " (PATIENCE)"))
+    elif entry["off_sum"]:
+        parts.append("rows off 1 (PATIENCE_OFF_SUM window, no stall)")
+    if "pi certified" in note or "policy iteration fallback" in note:
+        parts.append("policy iteration last resort" + (" (returned)" if entry["auto"] == "pi" else " (not used)"))
+    return "; ".join(parts)
+
+
+def _slow_constants(rows: list[dict]) -> list[str]:
+    """What the ``slow_mixing`` instances say about each constant of ``auto``'s fallback (lines for the summary)."""
+    out = []
+    fb = [e for e in rows if e["fallback"]]
+    for e in fb:
+        if e.get("pi_solve_sweeps") is not None:
+            out.append(f"AUTO_STEP_BUDGET: {e['case']}: a PI solve costs {e['pi_solve_sweeps']:.0f} greedy sweeps "
+                       f"= {e['pi_solve_sweeps'] / e['grant']:.2f} grants of {e['grant']}; a PI step "
+                       f"{e['pi_step_sweeps']:.0f} sweeps"
+                       + (f" (comment assumes S / A = {e['pi_step_assumed_sweeps']:.0f})"
+                          if e["pi_step_assumed_sweeps"] else ""))
+    for e in fb:
+        vi = e["methods"].get("vi")
+        if vi is not None and vi["certified"]:
+            out.append(f"AUTO_CONTINUE_FACTOR: {e['case']}: VI certified after {vi['iterations']} steps = "
+                       f"{vi['iterations'] / e['grant']:.2f} grants (cap {e['continue_cap'] // e['grant']})")
+        elif "continued" in e["auto_note"] and e["auto"] == "pi":
+            pi = e["methods"].get("pi")
+            out.append(f"AUTO_CONTINUE_FACTOR: {e['case']}: the continuation to {e['continue_cap']} steps did not "
+                       f"certify; it cost about {e['continue_cap'] * e['sweep_seconds']:.3g} s"
+                       + (f" against {pi['seconds']:.3g} s for PI alone" if pi else ""))
+    for e in rows:
+        if e["off_sum"]:
+            st = {m: p["stalled"] for m, p in e["methods"].items()}
+            out.append(f"PATIENCE_OFF_SUM: {e['case']}: rows off 1; stalled: "
+                       + ", ".join(f"{m} {'yes' if v else 'no'}" for m, v in st.items()))
+    return out
+
+
 def _fmt_t(s):
     return f"{s * 1e6:.2f} us" if s < 1e-3 else (f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s")
 
@@ -636,7 +856,8 @@ def main(argv=None) -> dict:
                 timing="interleaved best-of-N per call after warm-up; compile excluded",
                 load_average=dict(start=list(load_start), end=list(os.getloadavg())))
     result = dict(meta=meta, rows=b.rows, targets=b.targets, notes=b.notes, memory=b.mem_rows,
-                  method_choice=b.choice, e2e=b.e2e_rows, construction=b.construction_rows)
+                  method_choice=b.choice, e2e=b.e2e_rows, construction=b.construction_rows,
+                  slow_mixing=b.slow_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{profile}.json"
     path.write_text(json.dumps(result, indent=1, default=float))
@@ -657,6 +878,19 @@ def main(argv=None) -> dict:
         print(f"e2e {e['case']}: rltheory {_fmt_t(e['rltheory_seconds'])} ({e['method']}), QuantEcon best "
               f"{e['quantecon_best']} {_fmt_t(e['quantecon_seconds']) if e['quantecon_seconds'] else '-'}: "
               f"{_opt(e['ratio'], '.2f')}x")
+    for e in b.slow_rows:
+        sec = ", ".join(f"{m} {_fmt_t(p['seconds'])}{'' if p['certified'] else ' (not certified)'}"
+                        for m, p in e["methods"].items())
+        print(f"slow_mixing {e['case']}: {sec}; fastest {e['fastest']}, auto -> {e['auto']} "
+              f"({_opt(e['auto_vs_fastest'], '.2f')}x the fastest); exercises: {e['exercises']}")
+        vi = e["methods"].get("vi")
+        print(f"    grant {e['grant']}, cap {e['continue_cap']}; VI steps to tol "
+              f"{vi['iterations'] if vi and vi['certified'] else '-'}; greedy sweep {_fmt_t(e['sweep_seconds'])}; "
+              f"PI step = {_opt(e.get('pi_step_sweeps'), '.0f')} sweeps (assumed "
+              f"{_opt(e.get('pi_step_assumed_sweeps'), '.0f')}), PI solve = {_opt(e.get('pi_solve_sweeps'), '.0f')} "
+              f"sweeps" + (f"; auto: {e['auto_note']}" if e["auto_note"] else ""))
+    for line in _slow_constants(b.slow_rows):
+        print("slow_mixing constants:", line)
     for r in b.construction_rows:
         sec = r["seconds"]
         print(f"construction {r['case']}: {_fmt_t(sec['rltheory'])} = {r['x_reduction']:.2f}x one reduction"

@@ -29,7 +29,8 @@ def tiny_result(tmp_path_factory):
 def test_json_structure(tiny_result):
     result, path = tiny_result
     data = json.loads(path.read_text())
-    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e", "construction"}
+    assert set(data) == {"meta", "rows", "targets", "notes", "memory", "method_choice", "e2e", "construction",
+                         "slow_mixing"}
     assert data["meta"]["profile"] == "tiny"
     assert {"numpy", "scipy", "numba"} <= set(data["meta"]["versions"])
     assert {r["section"] for r in data["rows"]} == set(bench.SECTIONS) - {"memory", "construction"}
@@ -47,6 +48,16 @@ def test_json_structure(tiny_result):
     conv = [r for r in data["rows"] if r["section"] == "convergence" and r["rltheory"]]
     assert conv and all(r["certified"] and r["error_bound"] <= bench.EPS_CERT for r in conv)
     assert {c["case"] for c in data["method_choice"]} == {r["case"] for r in conv}
+    # slow_mixing: one entry per instance and discount; auto certifies each (its fallback included), certified
+    # answers agree within their bounds, and the fallback is off at the first discount and on at the second
+    slow = data["slow_mixing"]
+    assert [(e["kind"], e["storage"], e["S"], e["gamma"]) for e in slow] == [
+        (*c, g) for c in bench.PROFILES["tiny"]["slow"] for g in bench.SLOW_GAMMAS]
+    for e in slow:
+        assert e["methods"]["auto"]["certified"] and e["certified_agree"] and e["exercises"], e
+        assert e["fallback"] == (e["gamma"] == bench.SLOW_GAMMAS[1]), e
+        assert set(e["methods"]) | set(e["skipped"]) == {"vi", "mpi", "pi", "auto"}
+        assert e["fastest"] is None or e["methods"][e["fastest"]]["certified"]
     # e2e: construct + solve, rltheory against QuantEcon, once per BLAS thread setting, certified
     e2e = [r for r in data["rows"] if r["section"] == "e2e" and r["rltheory"]]
     assert e2e and all(r["certified"] for r in e2e)
@@ -55,7 +66,8 @@ def test_json_structure(tiny_result):
         assert ROW_KEYS <= set(r), r
         assert r["seconds"] > 0 and np.isfinite(r["seconds"])
     # every timed operation (except the learning loop) has an rltheory row and a competitor row
-    ops = {(r["section"], r["case"], r["op"]) for r in data["rows"] if r["section"] != "ucbvi"}
+    # (slow_mixing times rltheory's own methods against each other, without a competitor)
+    ops = {(r["section"], r["case"], r["op"]) for r in data["rows"] if r["section"] not in ("ucbvi", "slow_mixing")}
     for key in ops:
         group = [r for r in data["rows"] if (r["section"], r["case"], r["op"]) == key]
         assert any(r["rltheory"] for r in group), key
@@ -130,6 +142,9 @@ def test_readme_table_is_generated_from_the_json(tiny_result):
         if c["kind"] == "sparse":  # and the context ratio to scipy's row sums
             assert c["x_row_sums"] == c["seconds"]["rltheory"] / c["seconds"]["row_sums"]
             assert f"{c['x_row_sums']:.2f}" in text
+    # the slow-mixing instances with a certified fastest method are summarised in one row, its worst ratio as printed
+    slow = [e for e in result["slow_mixing"] if e["auto_vs_fastest"] is not None]
+    assert slow and f"{max(e['auto_vs_fastest'] for e in slow):.2f}x" in text and "slowly mixing" in text
 
 
 def test_readme_table_is_the_committed_full_run():
