@@ -1065,6 +1065,60 @@ def test_a_type_posing_as_int_is_not_taken_for_one():
         TabularMDP(L, np.zeros((2, 1)), gamma=0.5)
 
 
+
+def _bsr_triplets_reference(B, rows, cols):
+    """The BSR conversion by explicit triplets (every stored entry of the used blocks, summed by scipy's COO)."""
+    from rltheory.models import tabular as T
+    R_, C_ = B.data.shape[1:]
+    indptr = B.indptr.astype(np.int64)
+    nb = int(indptr[-1])
+    brow = np.repeat(np.arange(rows // R_, dtype=np.int64), np.diff(indptr))
+    row = brow[:, None, None] * R_ + np.arange(R_, dtype=np.int64)[None, :, None]
+    col = B.indices[:nb].astype(np.int64)[:, None, None] * C_ + np.arange(C_, dtype=np.int64)[None, None, :]
+    row, col = np.broadcast_arrays(row, col)
+    return T._from_triplets(row.reshape(-1), col.reshape(-1), np.asarray(B.data[:nb], np.float64).reshape(-1),
+                            rows, cols)
+
+
+@settings(deadline=None, max_examples=200, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_bsr_conversion_gives_the_triplet_arrays(data):
+    """BSR structures scipy accepts unchecked (unsorted and repeated block columns, stored zeros, unused stored
+    blocks, narrow or non-native index types) give the arrays of the conversion by explicit triplets, bit for
+    bit."""
+    from rltheory.models import tabular as T
+    R_, C_ = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    n_brow, n_bcol = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    counts = data.draw(st.lists(st.integers(0, 4), min_size=n_brow, max_size=n_brow))
+    nb = sum(counts)
+    extra = data.draw(st.integers(0, 2))
+    indices = data.draw(st.lists(st.integers(0, n_bcol - 1), min_size=nb + extra, max_size=nb + extra))
+    values = st.one_of(st.just(0.0), st.floats(-2, 2), st.sampled_from([1e-300, 2.0**-1074, 1e300]))
+    blocks = np.array(data.draw(st.lists(values, min_size=(nb + extra) * R_ * C_,
+                                         max_size=(nb + extra) * R_ * C_)), dtype=np.float64)
+    dtype = data.draw(st.sampled_from([np.int32, np.int64, np.uint8, np.dtype(">i4"), np.dtype("<i8")]))
+    rows, cols = n_brow * R_, n_bcol * C_
+    B = sp.bsr_matrix((rows, cols), blocksize=(R_, C_))
+    B.data = blocks.reshape(nb + extra, R_, C_)
+    B.indices = np.array(indices, dtype=dtype)
+    B.indptr = np.r_[0, np.cumsum(counts)].astype(dtype)
+    got, want = T._bsr_to_csr(B, rows, cols), _bsr_triplets_reference(B, rows, cols)
+    assert _lil_outcome(lambda: got) == _lil_outcome(lambda: want)
+
+
+def test_bsr_is_expanded_by_scipy_after_its_checks(monkeypatch):
+    from rltheory.models import tabular as T
+
+    def refuse(*args):
+        raise AssertionError("BSR went through explicit triplets")
+
+    monkeypatch.setattr(T, "_from_triplets", refuse)
+    D = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    ref = TabularMDP(D.reshape(3, 2, 3), np.zeros((3, 2)), gamma=0.5)
+    for blocksize in ((1, 1), (2, 1), (3, 3), (6, 3)):
+        B = sp.bsr_matrix(D, blocksize=blocksize)
+        assert np.array_equal(TabularMDP(B, np.zeros((3, 2)), gamma=0.5).P, ref.P), blocksize
+
 def _message(make):
     try:
         make()

@@ -1109,6 +1109,29 @@ def _csc_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
 
 
 def _bsr_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    """A BSR matrix as CSR, its structure checked first (block shape tiling the matrix, pointers, block column
+    indices; errors name ``P``).
+
+    Parameters
+    ----------
+    M : scipy.sparse BSR matrix or array
+        The kernel; its ``data``, ``indptr`` and ``indices`` are read.
+    rows, cols : int
+        Its shape.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The entries of the blocks the pointers use, in canonical CSR form (sorted, duplicates summed; stored zeros
+        kept).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For data that is not real numeric and 3-D, blocks that do not tile the matrix, or a corrupt block structure
+        (pointers, block column indices), which scipy's compiled conversion could misread or write out of bounds
+        with; the message starts with ``"P: "``.
+    """
     data = _sparse_values(M.data, "BSR", 3)
     R_, C_ = data.shape[1:]
     if R_ < 1 or C_ < 1 or rows % R_ or cols % C_:
@@ -1119,11 +1142,12 @@ def _bsr_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     stored = min(indices.shape[0], data.shape[0])
     nb = _compressed_pointers(indptr, indices, n_brow, n_bcol, stored, "BSR", "block row {}",
                               "block column index", "blocks")
-    brow = np.repeat(np.arange(n_brow, dtype=np.int64), np.diff(indptr.astype(np.int64)))
-    row = brow[:, None, None] * R_ + np.arange(R_, dtype=np.int64)[None, :, None]
-    col = indices[:nb].astype(np.int64)[:, None, None] * C_ + np.arange(C_, dtype=np.int64)[None, None, :]
-    row, col = np.broadcast_arrays(row, col)
-    return _from_triplets(row.reshape(-1), col.reshape(-1), data[:nb].reshape(-1), rows, cols)
+    # scipy's expansion reads exactly the checked blocks [0, nb) of these native arrays; it lays each row out as
+    # COO-to-CSR lays out the blocks' entries (blocks in stored order, then columns within a block), so the same
+    # canonicalisation gives the arrays of _from_triplets on them
+    out = sp.bsr_matrix((data[:nb], indices[:nb], indptr), shape=(rows, cols)).tocsr()
+    out.sum_duplicates()
+    return out
 
 
 def _dia_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
