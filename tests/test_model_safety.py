@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import rltheory
@@ -1027,6 +1027,195 @@ def test_lil_with_numpy_scalars_is_read_exactly():
     L.rows[1], L.data[1] = [np.uint8(1)], [1]
     assert np.array_equal(TabularMDP(L, np.zeros((2, 1)), gamma=0.5).P_csr.toarray(), [[0.25, 0.75], [0, 1]])
 
+
+class _IntSubclass(int):
+    pass
+
+
+class _FloatSubclass(float):
+    pass
+
+
+class _PosingAsInt(type):
+    """A metaclass whose classes hash and compare equal to ``int`` (a set of types would merge them with it)."""
+    def __eq__(cls, other):
+        return other is int or super().__eq__(other)
+
+    def __hash__(cls):
+        return hash(int)
+
+
+class _Sneaky(metaclass=_PosingAsInt):
+    def __index__(self):
+        return 0
+
+    def __float__(self):
+        return 0.5
+
+
+# column indices: (strategy, ordinary = the fast reader may take it when in range)
+_LIL_INDEX_KINDS = [
+    (int, True), (np.int8, True), (np.int16, True), (np.int32, True), (np.int64, True), (np.longlong, True),
+    (np.uint8, True), (np.uint16, True), (np.uint32, True), (np.uint64, False), (_IntSubclass, False),
+    (float, False), (bool, False), (np.bool_, False), (np.array, False), (lambda j: _Sneaky(), False),
+]
+_LIL_VALUE_KINDS = [
+    (float, True), (int, True), (np.float16, True), (np.float32, True), (np.float64, True), (np.longdouble, True),
+    (np.int8, True), (np.uint64, True), (np.int64, True), (bool, False), (np.bool_, False), (complex, False),
+    (_FloatSubclass, False), (str, False), (lambda x: None, False), (lambda x: _Sneaky(), False),
+]
+
+
+def _lil_outcome(f):
+    try:
+        M = f()
+    except (TypeError, ValueError) as e:
+        return type(e).__name__, str(e)
+    return ("ok", M.shape, M.indptr.tolist(), M.indices.tolist(), M.data.dtype.str, M.data.tobytes(),
+            M.has_canonical_format)
+
+
+@settings(deadline=None, max_examples=300, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_lil_fast_reader_agrees_with_the_exact_reader(data):
+    """The vectorised LIL reader gives the exact reader's arrays bit for bit, or leaves the matrix to it (so errors
+    are the exact reader's), on random matrices: mixed Python / NumPy entries, empty rows, unsorted and repeated
+    columns (written straight into ``rows`` / ``data``), out-of-range indices, huge numbers and foreign types."""
+    from rltheory.models import tabular as T
+    rows, cols = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 5))
+    level = data.draw(st.integers(0, 2))  # ordinary entries; also uint64 indices and int subclasses; anything
+    plain = level < 2
+    L = sp.lil_matrix((rows, cols))
+    ordinary = True
+    for i in range(rows):
+        k = data.draw(st.integers(0, 5))
+        idx, val = [], []
+        for _ in range(k):
+            make, ok = data.draw(st.sampled_from(_LIL_INDEX_KINDS[:(9, 11, None)[level]]))
+            j = data.draw(st.integers(0, cols - 1) if plain else
+                          st.one_of(st.integers(0, cols - 1), st.sampled_from([-1, cols, 2**63, 2**70])))
+            try:
+                idx.append(make(j))
+            except OverflowError:  # (a NumPy type that cannot hold j)
+                idx.append(j)
+                ok = 0 <= j < 2**63 and make is not _IntSubclass
+            ordinary &= ok and 0 <= j < cols
+            make, ok = data.draw(st.sampled_from(_LIL_VALUE_KINDS[:9] if plain else _LIL_VALUE_KINDS))
+            x = data.draw(st.one_of(st.floats(-2.0, 2.0), st.integers(-3, 2**64 - 1)) if plain else
+                          st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3),
+                                    st.sampled_from([2**53 + 1, 2**64 - 1, 10**400])))
+            try:
+                with np.errstate(all="ignore"):
+                    val.append(make(x))
+            except (OverflowError, ValueError, TypeError):
+                val.append(0.5)
+                ok = True
+            ordinary &= ok and not (type(x) is int and abs(x) > 10**300 and type(val[-1]) is int)
+        if not plain and data.draw(st.integers(0, 9)) == 0:
+            val = val + [0.5]  # lengths differ
+            ordinary = False
+        L.rows[i], L.data[i] = idx, val
+    with np.errstate(all="ignore"):
+        fast = T._lil_fast(L.rows, L.data, rows, cols)
+        got = _lil_outcome(lambda: T._lil_to_csr(L, rows, cols))
+        want = _lil_outcome(lambda: T._lil_exact(L.rows, L.data, rows, cols))
+    event(f"fast reader: {'took it' if fast is not None else 'left it'}; exact reader: {want[0]}")
+    assert got == want
+    assert (fast is not None) == ordinary, (L.rows, L.data)
+    if fast is not None:
+        assert _lil_outcome(lambda: fast) == want
+
+
+def test_an_ordinary_lil_matrix_is_read_without_the_entry_by_entry_reader(monkeypatch):
+    from rltheory.models import tabular as T
+
+    def refuse(*args):
+        raise AssertionError("the entry-by-entry LIL reader ran")
+
+    monkeypatch.setattr(T, "_lil_exact", refuse)
+    S, A = 4, 2
+    rng = np.random.default_rng(3)
+    P = np.stack([np.bincount(rng.integers(0, S, 8), minlength=S) / 8 for _ in range(S * A)])  # float32-exact
+    R = np.ones((S, A))
+    built = sp.lil_matrix(P.shape)  # entry by entry (NumPy float values), as a kernel is usually written
+    for (i, j), x in np.ndenumerate(P):
+        if x:
+            built[i, j] = x
+    mixed = sp.lil_matrix(P)  # Python ints and floats, made mixed with NumPy scalars
+    mixed.rows[0] = [np.int32(j) for j in mixed.rows[0]]
+    mixed.data[1] = [np.float32(x) if k % 2 else x for k, x in enumerate(mixed.data[1])]
+    mixed.data[2] = [np.float64(x) for x in mixed.data[2]]
+    for L in (sp.lil_matrix(P), sp.lil_array(P), built, mixed):
+        ref = TabularMDP(sp.csr_matrix(L.toarray()), R, gamma=0.9)
+        assert np.array_equal(TabularMDP(L, R, gamma=0.9).P, ref.P)
+
+
+def test_a_type_posing_as_int_is_not_taken_for_one():
+    # a set of types merges _Sneaky with int (equal hash, equal by its metaclass): types are compared by identity
+    for rows, data in (([0, _Sneaky()], [0.5, 0.5]), ([_Sneaky(), 1], [0.5, 0.5])):
+        L = sp.lil_matrix((2, 2))
+        L.rows[0], L.data[0] = rows, data
+        L.rows[1], L.data[1] = [1], [1.0]
+        with pytest.raises(TypeError, match=r"^P: LIL column indices must be integers; row 0 holds a _Sneaky"):
+            TabularMDP(L, np.zeros((2, 1)), gamma=0.5)
+    L.rows[0], L.data[0] = [0, 1], [0.5, _Sneaky()]
+    with pytest.raises(TypeError, match=r"^P: LIL values must be real numbers; row 0 holds a _Sneaky"):
+        TabularMDP(L, np.zeros((2, 1)), gamma=0.5)
+
+
+
+def _bsr_triplets_reference(B, rows, cols):
+    """The BSR conversion by explicit triplets (every stored entry of the used blocks, summed by scipy's COO)."""
+    from rltheory.models import tabular as T
+    R_, C_ = B.data.shape[1:]
+    indptr = B.indptr.astype(np.int64)
+    nb = int(indptr[-1])
+    brow = np.repeat(np.arange(rows // R_, dtype=np.int64), np.diff(indptr))
+    row = brow[:, None, None] * R_ + np.arange(R_, dtype=np.int64)[None, :, None]
+    col = B.indices[:nb].astype(np.int64)[:, None, None] * C_ + np.arange(C_, dtype=np.int64)[None, None, :]
+    row, col = np.broadcast_arrays(row, col)
+    return T._from_triplets(row.reshape(-1), col.reshape(-1), np.asarray(B.data[:nb], np.float64).reshape(-1),
+                            rows, cols)
+
+
+@settings(deadline=None, max_examples=200, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_bsr_conversion_gives_the_triplet_arrays(data):
+    """BSR structures scipy accepts unchecked (unsorted and repeated block columns, stored zeros, unused stored
+    blocks, narrow or non-native index types) give the arrays of the conversion by explicit triplets, bit for
+    bit."""
+    from rltheory.models import tabular as T
+    R_, C_ = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    n_brow, n_bcol = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    counts = data.draw(st.lists(st.integers(0, 4), min_size=n_brow, max_size=n_brow))
+    nb = sum(counts)
+    extra = data.draw(st.integers(0, 2))
+    indices = data.draw(st.lists(st.integers(0, n_bcol - 1), min_size=nb + extra, max_size=nb + extra))
+    values = st.one_of(st.just(0.0), st.floats(-2, 2), st.sampled_from([1e-300, 2.0**-1074, 1e300]))
+    blocks = np.array(data.draw(st.lists(values, min_size=(nb + extra) * R_ * C_,
+                                         max_size=(nb + extra) * R_ * C_)), dtype=np.float64)
+    dtype = data.draw(st.sampled_from([np.int32, np.int64, np.uint8, np.dtype(">i4"), np.dtype("<i8")]))
+    rows, cols = n_brow * R_, n_bcol * C_
+    B = sp.bsr_matrix((rows, cols), blocksize=(R_, C_))
+    B.data = blocks.reshape(nb + extra, R_, C_)
+    B.indices = np.array(indices, dtype=dtype)
+    B.indptr = np.r_[0, np.cumsum(counts)].astype(dtype)
+    got, want = T._bsr_to_csr(B, rows, cols), _bsr_triplets_reference(B, rows, cols)
+    assert _lil_outcome(lambda: got) == _lil_outcome(lambda: want)
+
+
+def test_bsr_is_expanded_by_scipy_after_its_checks(monkeypatch):
+    from rltheory.models import tabular as T
+
+    def refuse(*args):
+        raise AssertionError("BSR went through explicit triplets")
+
+    monkeypatch.setattr(T, "_from_triplets", refuse)
+    D = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    ref = TabularMDP(D.reshape(3, 2, 3), np.zeros((3, 2)), gamma=0.5)
+    for blocksize in ((1, 1), (2, 1), (3, 3), (6, 3)):
+        B = sp.bsr_matrix(D, blocksize=blocksize)
+        assert np.array_equal(TabularMDP(B, np.zeros((3, 2)), gamma=0.5).P, ref.P), blocksize
 
 def _message(make):
     try:

@@ -15,6 +15,7 @@ copy (``copy=False``) is checked again, cheaply, each time it is handed to a sol
 from __future__ import annotations
 
 import functools
+import itertools
 import numbers
 import operator
 import os
@@ -1147,6 +1148,29 @@ def _csc_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
 
 
 def _bsr_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
+    """A BSR matrix as CSR, its structure checked first (block shape tiling the matrix, pointers, block column
+    indices; errors name ``P``).
+
+    Parameters
+    ----------
+    M : scipy.sparse BSR matrix or array
+        The kernel; its ``data``, ``indptr`` and ``indices`` are read.
+    rows, cols : int
+        Its shape.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The entries of the blocks the pointers use, in canonical CSR form (sorted, duplicates summed; stored zeros
+        kept).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For data that is not real numeric and 3-D, blocks that do not tile the matrix, or a corrupt block structure
+        (pointers, block column indices), which scipy's compiled conversion could misread or write out of bounds
+        with; the message starts with ``"P: "``.
+    """
     data = _sparse_values(M.data, "BSR", 3)
     R_, C_ = data.shape[1:]
     if R_ < 1 or C_ < 1 or rows % R_ or cols % C_:
@@ -1157,11 +1181,12 @@ def _bsr_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     stored = min(indices.shape[0], data.shape[0])
     nb = _compressed_pointers(indptr, indices, n_brow, n_bcol, stored, "BSR", "block row {}",
                               "block column index", "blocks")
-    brow = np.repeat(np.arange(n_brow, dtype=np.int64), np.diff(indptr.astype(np.int64)))
-    row = brow[:, None, None] * R_ + np.arange(R_, dtype=np.int64)[None, :, None]
-    col = indices[:nb].astype(np.int64)[:, None, None] * C_ + np.arange(C_, dtype=np.int64)[None, None, :]
-    row, col = np.broadcast_arrays(row, col)
-    return _from_triplets(row.reshape(-1), col.reshape(-1), data[:nb].reshape(-1), rows, cols)
+    # scipy's expansion reads exactly the checked blocks [0, nb) of these native arrays; it lays each row out as
+    # COO-to-CSR lays out the blocks' entries (blocks in stored order, then columns within a block), so the same
+    # canonicalisation gives the arrays of _from_triplets on them
+    out = sp.bsr_matrix((data[:nb], indices[:nb], indptr), shape=(rows, cols)).tocsr()
+    out.sum_duplicates()
+    return out
 
 
 def _dia_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
@@ -1224,12 +1249,57 @@ def _lil_lists(x, name: str, rows: int) -> np.ndarray:
 
 
 def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
-    """A LIL matrix as CSR. Every row must hold two plain lists (scipy's own; a list subclass can answer ``len``
-    and iteration differently from what it stores, and scipy and this reader could then disagree on the matrix);
-    column indices must be integers (Python or NumPy, not bool) and values real numbers (Python or NumPy ints and
-    floats, not bool), each checked here so that NumPy's promotion of a mixed list (``[True, 0]`` to int,
-    ``[0.5, True]`` to float) accepts none of them."""
+    """A LIL matrix as CSR.
+
+    Every row must hold two plain lists (scipy's own; a list subclass can answer ``len`` and iteration differently
+    from what it stores, and scipy and this reader could then disagree on the matrix); column indices must be
+    integers (Python or NumPy, not bool) and values real numbers (Python or NumPy ints and floats, not bool), so
+    that NumPy's promotion of a mixed list (``[True, 0]`` to int, ``[0.5, True]`` to float) accepts none of them.
+
+    Parameters
+    ----------
+    M : scipy.sparse LIL matrix or array
+        The kernel; only its ``rows`` and ``data`` attributes are read.
+    rows, cols : int
+        Its shape.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The same entries in canonical CSR form (duplicates summed, as scipy's own conversion does).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For anything but the matrix described above; the message starts with ``"P: LIL"``.
+
+    Notes
+    -----
+    :func:`_lil_fast` reads an ordinary matrix (plain lists of exactly-typed numbers, indices in range) in passes
+    that run no Python code per entry; anything it does not vouch for is read again by :func:`_lil_exact`, entry
+    by entry, which gives every error. Both give the same arrays for a matrix the fast reader accepts.
+    """
     lil_rows, lil_data = _lil_lists(M.rows, "rows", rows), _lil_lists(M.data, "data", rows)
+    fast = _lil_fast(lil_rows, lil_data, rows, cols)
+    return fast if fast is not None else _lil_exact(lil_rows, lil_data, rows, cols)
+
+
+def _lil_exact(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) -> sp.csr_matrix:
+    """:func:`_lil_to_csr` entry by entry: every row's type and length, every entry's type and then every column
+    index's range, raising the first error found (rows in order).
+
+    Parameters
+    ----------
+    lil_rows, lil_data : numpy.ndarray
+        The matrix's ``rows`` and ``data`` (checked by :func:`_lil_lists`).
+    rows, cols : int
+        The matrix's shape.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The matrix in canonical CSR form.
+    """
     lengths = np.empty(rows, dtype=np.int64)
     flat_cols: list = []
     flat_vals: list = []
@@ -1263,6 +1333,122 @@ def _lil_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     except Exception as exc:  # a NumPy scalar subclass that will not convert
         raise TypeError(f"P: LIL values must be real numbers ({type(exc).__name__}: {exc})") from None
     return _from_triplets(np.repeat(np.arange(rows, dtype=np.int64), lengths), col, val, rows, cols)
+
+
+def _lil_index_types() -> tuple:
+    """The NumPy integer types whose every value fits int64 (so their conversion to int64 is exact), with
+    Python's ``int``; bool is not among them."""
+    names = ("byte", "short", "intc", "int_", "long", "longlong", "intp", "int8", "int16", "int32", "int64",
+             "ubyte", "ushort", "uintc", "uint8", "uint16", "uint32")
+    found = (getattr(np, n, None) for n in names)
+    return (int, *dict.fromkeys(t for t in found if isinstance(t, type) and issubclass(t, np.integer)
+                                and np.iinfo(t).min >= -(2**63) and np.iinfo(t).max <= 2**63 - 1))
+
+
+def _lil_value_types() -> tuple:
+    """The types :func:`_lil_exact` accepts as values and converts with ``np.array(..., dtype=np.float64)``:
+    Python's ``int`` and ``float`` and NumPy's integer and float types (not bool, not complex, not a subclass)."""
+    names = ("float16", "float32", "float64", "longdouble", "half", "single", "double", "uint64", "ulong",
+             "ulonglong", "uint", "uintp")
+    found = (getattr(np, n, None) for n in names)
+    return (float, *_LIL_INDEX_TYPES,
+            *dict.fromkeys(t for t in found if isinstance(t, type) and issubclass(t, (np.integer, np.floating))))
+
+
+_LIL_INDEX_TYPES = _lil_index_types()
+_LIL_VALUE_TYPES = _lil_value_types()
+
+
+def _all_of_types(items: list, allowed: tuple) -> bool:
+    """Whether the type of every item of ``items`` is (by identity, so not a subclass) one of ``allowed``.
+
+    Parameters
+    ----------
+    items : list
+        The entries (our own list: nothing else can change it meanwhile).
+    allowed : tuple of type
+        The accepted types.
+
+    Returns
+    -------
+    bool
+        ``True`` for an empty list.
+
+    Notes
+    -----
+    One pass in C when all items share one type; a mixed list counts each of its types separately. Types are only
+    ever compared by identity: a set of them can run a metaclass's ``__hash__`` and ``__eq__``, which could make
+    a foreign type look equal to ``int``, so the set only says which types to count.
+    """
+    if not items:
+        return True
+    first = type(items[0])
+    if not any(first is t for t in allowed):
+        return False
+    if all(map(operator.is_, map(type, items), itertools.repeat(first))):
+        return True
+    try:
+        kinds = set(map(type, items))
+    except Exception:  # a metaclass that will not hash: the exact reader decides
+        return False
+    counted = 0
+    for kind in kinds:
+        if not any(kind is t for t in allowed):
+            return False
+        same = np.fromiter(map(operator.is_, map(type, items), itertools.repeat(kind)), dtype=bool, count=len(items))
+        counted += int(np.count_nonzero(same))
+    return counted == len(items)
+
+
+def _lil_fast(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) -> sp.csr_matrix | None:
+    """:func:`_lil_to_csr` for an ordinary LIL matrix, in passes that run no Python code per entry; ``None``
+    whenever the matrix is anything else, for :func:`_lil_exact` to read (and name its error).
+
+    Parameters
+    ----------
+    lil_rows, lil_data : numpy.ndarray
+        The matrix's ``rows`` and ``data``: object arrays of ``rows`` entries (checked by :func:`_lil_lists`).
+    rows, cols : int
+        The matrix's shape.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix or None
+        The matrix, when every row holds two plain lists of equal length, every column index is a Python int or a
+        NumPy integer type whose values fit int64, every value is a Python int or float or a NumPy integer or
+        float scalar (exact types: no bool, no subclass) that converts to float64, and every column index lies in
+        ``[0, cols)``; else ``None``. The entries are read from flat copies of the lists, their types compared by
+        identity only; the arrays equal those :func:`_lil_exact` builds.
+    """
+    is_ = operator.is_
+    if not (all(map(is_, map(type, lil_rows), itertools.repeat(list)))
+            and all(map(is_, map(type, lil_data), itertools.repeat(list)))):
+        return None
+    lengths = np.fromiter(map(len, lil_rows), dtype=np.int64, count=rows)
+    if not np.array_equal(lengths, np.fromiter(map(len, lil_data), dtype=np.int64, count=rows)):
+        return None
+    flat_cols = list(itertools.chain.from_iterable(lil_rows))  # our own lists: their entries cannot change now
+    flat_vals = list(itertools.chain.from_iterable(lil_data))
+    nnz = int(lengths.sum())
+    if len(flat_cols) != nnz or len(flat_vals) != nnz:
+        return None
+    if not (_all_of_types(flat_cols, _LIL_INDEX_TYPES) and _all_of_types(flat_vals, _LIL_VALUE_TYPES)):
+        return None
+    try:
+        col = np.fromiter(flat_cols, dtype=np.int64, count=nnz)  # exact for these types (a Python int beyond
+        # int64 overflows); one read of each entry, where np.array reads them twice
+        val = np.array(flat_vals, dtype=np.float64)  # the exact reader's own conversion
+    except OverflowError:
+        return None
+    if nnz and (int(col.min()) < 0 or int(col.max()) >= cols):
+        return None
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    # the arrays scipy's COO-to-CSR step builds from _lil_exact's triplets (entries bucketed by row, in order),
+    # then the same canonicalisation
+    M = sp.csr_matrix((val, col, indptr), shape=(rows, cols))
+    M.sum_duplicates()
+    return M
 
 
 def _fits_float64(x) -> bool:
