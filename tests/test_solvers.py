@@ -838,3 +838,72 @@ def test_policy_iteration_improves_at_every_reward_scale(sparse, scale):
     assert res.converged and res.policy[0] == 1
     assert res.error_bound <= 1e-12 * 9.0 * scale  # (V* = 0.9 scale / 0.1 up to the rounding of its inputs)
     assert abs(res.V[0] - 9.0 * scale) <= 1e-14 * 9.0 * scale
+
+
+def _slow_chain(S, sparse, gamma=0.99999, ring=False):
+    """A lazy random walk on a path (stay 0.5, else one step left or right, held at the ends; ``ring``: around a
+    cycle) whose reward sits at the right end: slowly mixing, so that at ``gamma = 0.99999`` auto grants VI its
+    step budget first."""
+    P = np.zeros((S * 2, S))
+    for s in range(S):
+        P[2 * s, s] += 0.5
+        P[2 * s, (s + 1) % S if ring else min(s + 1, S - 1)] += 0.5
+        P[2 * s + 1, s] += 0.5
+        P[2 * s + 1, (s - 1) % S if ring else max(s - 1, 0)] += 0.5
+    R = np.zeros((S, 2))
+    R[S - 1, 0], R[0, 1] = 1.0, 0.01
+    return TabularMDP(sp.csr_matrix(P) if sparse else P.reshape(S, 2, S), R, gamma=gamma)
+
+
+@pytest.mark.parametrize("make", [lambda: _slow_chain(40, False), lambda: _slow_chain(40, True),
+                                  lambda: _slow_chain(30, True, ring=True)])
+def test_auto_resumes_vi_after_its_grant(make, monkeypatch):
+    """When VI continues past its grant, auto used to restart it from V0 (repeating the grant's greedy steps) and
+    to run a one-step solve for the projection. It now continues the same iteration: the result is bit for bit
+    that of one uninterrupted VI run (``nit`` included, the total over grant and continuation), certified against
+    policy iteration, and the greedy steps actually swept add up to that ``nit`` (restarting, they added
+    up to ``nit`` + the grant + 1)."""
+    m = make()
+    monkeypatch.setattr(api, "AUTO_STEP_BUDGET", 50)  # small models: a grant of 50 steps, then the continuation
+    vi = solve(m, method="vi")
+    assert vi.converged and vi.nit > max(50, m.S)
+    ref = solve(m, method="pi")
+    assert ref.converged
+    steps = []  # greedy steps each VI run swept itself (a resumed run reports its total)
+    orig = api._solve_discounted
+
+    def counting(mdp, meth, *a, **k):
+        res = orig(mdp, meth, *a, **k)
+        if meth == "vi":
+            steps.append(res.nit - (k["resume"].it if k.get("resume") is not None else 0))
+        return res
+
+    monkeypatch.setattr(api, "_solve_discounted", counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == "vi" and r.converged and "continued" in r.extra["auto"]
+    assert r.nit == vi.nit and np.array_equal(r.V, vi.V) and r.error_bound == vi.error_bound
+    assert np.array_equal(r.policy, vi.policy)
+    assert np.abs(r.V - ref.V).max() <= r.error_bound + ref.error_bound
+    assert sum(steps) == vi.nit  # no greedy step is repeated, and no separate one-step solve runs
+
+
+@pytest.mark.parametrize("meth", ["vi", "mpi"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("cut", [1, 2, 0.5])
+def test_resumed_vi_mpi_equal_one_uninterrupted_run(meth, sparse, cut):
+    """A VI/MPI run cut at ``max_iter = cut`` and resumed from its trace state is the uninterrupted run, bit for bit
+    (V, policy, bound, nit: the stall counters, the MPI policy and the rounds carry over); the fresh run's
+    first-step bound is that of a one-step solve."""
+    m = _slow_chain(12, sparse, gamma=0.9999)
+    full = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True)
+    cut = cut if cut >= 1 else int(cut * full.nit)  # 0.5: halfway
+    assert full.nit > cut
+    one = api._solve_discounted(m, meth, None, 1, 20, quiet=True)
+    trace = {}
+    part = api._solve_discounted(m, meth, None, cut, 20, quiet=True, trace=trace)
+    assert part.nit == cut and trace["state"] is not None and trace["first_bound"] == one.error_bound
+    more = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True, resume=trace["state"])
+    assert full.converged and more.nit == full.nit and more.error_bound == full.error_bound
+    assert np.array_equal(more.V, full.V) and np.array_equal(more.policy, full.policy)

@@ -532,18 +532,52 @@ def _partial_ol(model, R, gamma, pi, V, m, noise, rl, ru):
 def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0):
     """Value iteration (``m < 0``) or modified policy iteration with ``m`` evaluation sweeps on ``model``
     (``(P2,)`` dense or ``(indptr, indices, data)`` CSR); the loop behind :func:`value_iteration_dense`,
-    :func:`modified_policy_iteration_dense` and their sparse versions (stopping rule: :func:`_stop`)."""
+    :func:`modified_policy_iteration_dense` and their sparse versions (stopping rule: :func:`_stop`). Returns
+    ``(V, Q, pi, last_span, iterations)``; see :func:`_iterate_from` for a loop that can be continued."""
+    r = _iterate_from(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl, ru,
+                      np.zeros(R.shape[0], dtype=np.int64), np.inf, 0, False)
+    return r[0], r[1], r[2], r[3], r[4]
+
+
+@njit(cache=True)
+def _iterate_from(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl, ru, pi0, best0, since0, resumed):
+    """The loop of :func:`_iterate`, resumable.
+
+    Parameters
+    ----------
+    model, R, gamma, V0, m, tol, max_iter, patience, noise, rl, ru
+        As for :func:`_iterate`; ``max_iter`` counts the greedy steps of this call.
+    pi0 : numpy.ndarray
+        ``(S,)`` int64: with ``resumed``, the greedy policy of the last step before the cut (MPI evaluates it
+        first); otherwise ignored.
+    best0, since0 : float, int
+        The stagnation counter of :func:`_stop` to start from (``inf, 0`` for a fresh loop).
+    resumed : bool
+        Whether ``V0`` is the raw iterate ``Vraw`` of an earlier call that was cut at its ``max_iter`` (then MPI
+        evaluates ``pi0`` from it before the first greedy step, as the uncut loop would have).
+
+    Returns
+    -------
+    tuple
+        ``(V, Q, pi, last_span, iterations, Vraw, best, since, cut)``: the first five as for :func:`_iterate`;
+        ``cut`` tells that the loop ended at ``max_iter`` with its stopping rule not met, and then ``Vraw`` (a copy
+        of the last iterate before the shift to the midpoint), ``pi``, ``best`` and ``since`` continue it exactly
+        (another call with ``resumed=True``); otherwise ``Vraw`` is empty.
+    """
     S = R.shape[0]
     A = R.shape[1]
     V = V0.copy()
     Vn = np.empty(S)
     Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
+    pi = pi0.copy()
     diff = np.inf
-    best = np.inf
-    since = 0
+    best = best0
+    since = since0
     it = 0
     lo = hi = 0.0
+    stop = False
+    if resumed and m >= 0 and max_iter > 0:
+        _partial(model, R, gamma, pi, V, m, noise, rl, ru)
     while it < max_iter:
         _sweep(model, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
@@ -555,12 +589,14 @@ def _iterate(model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=
             break
         if m >= 0:
             _partial(model, R, gamma, pi, V, m, noise, rl, ru)
+    cut = it > 0 and not stop
+    Vraw = V.copy() if cut else np.empty(0)
     if it:
         if rl == 1.0 and ru == 1.0:
             _shift(V, _mp_shift(gamma, lo, hi, rl, ru))
         else:
             _shift_into_box(V, _mp_shift(gamma, lo, hi, rl, ru), R, gamma, rl, ru)
-    return V, Q, pi, diff, it
+    return V, Q, pi, diff, it, Vraw, best, since, cut
 
 
 @njit(cache=True)
@@ -1037,19 +1073,32 @@ def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, no
                         PATIENCE if patience is None else patience, noise)
 
 
-def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0):
+def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0,
+                 carry=None, state=None):
     """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
-    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``."""
+    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``.
+
+    ``carry``: None, or the ``(Vraw, pi, best, since)`` that an earlier call cut at its ``max_iter`` left in its
+    ``state`` list; the loop then continues that one exactly (``V0`` is ignored), as :func:`_iterate_from` does.
+    ``state``: None, or a list that receives that tuple when this call is cut (and is emptied otherwise)."""
     S, A = R.shape
-    V = np.array(V0, dtype=np.float64)
-    Vn = np.empty(S)
     Q = np.empty((S, A))
-    pi = np.zeros(S, dtype=np.int64)
+    if carry is None:
+        V = np.array(V0, dtype=np.float64)
+        pi = np.zeros(S, dtype=np.int64)
+        best = np.inf
+        since = 0
+    else:
+        V = np.array(carry[0], dtype=np.float64)
+        pi = carry[1].copy()
+        best, since = carry[2], carry[3]
+        if m >= 0 and max_iter > 0:
+            partial(*model, R, gamma, pi, V, m, noise, rl, ru)
+    Vn = np.empty(S)
     diff = np.inf
-    best = np.inf
-    since = 0
     it = 0
     lo = hi = 0.0
+    stop = False
     while it < max_iter:
         sweep(*model, R, V, gamma, Q, Vn, pi)
         lo, hi = _diff_range(Vn, V)
@@ -1061,6 +1110,10 @@ def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience
             break
         if m >= 0:
             partial(*model, R, gamma, pi, V, m, noise, rl, ru)
+    if state is not None:
+        state.clear()
+        if it and not stop:
+            state.extend((V.copy(), pi.copy(), best, since))
     if it:
         _py_shift_into(V, gamma, lo, hi, rl, ru, R)
     return V, Q, pi, diff, it
@@ -1675,7 +1728,8 @@ def _argmax_rows(Q):
     return pi
 
 
-def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0, ru=1.0):
+def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0, ru=1.0, resume=None,
+                          trace=None):
     """The whole certified discounted solve on a dense (S*A, S) kernel: value iteration (``m < 0``,
     :func:`value_iteration_dense`) or MPI with ``m`` sweeps (:func:`modified_policy_iteration_dense`) from
     ``V0 = min R / (1 - gamma)``, then the verification sweep :func:`certify_dense` of the returned V. If rounding
@@ -1685,21 +1739,36 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     ``patience`` greedy steps). Returns ``(V, Q, pi, error_bound, iterations, stalled)``; ``stalled``: stopped at
     the noise floor before the rule was met. ``rl``, ``ru``: bounds on the exact row sums of P for the
     MacQueen-Porteus bounds (:func:`_mp_offsets`); ``1, 1`` (the default) takes the rows as stochastic.
+    ``resume``: None, or the :class:`RoundsState` that ``trace["state"]`` received from an earlier call on the same
+    model, ``tol``, ``m``, ``patience`` and ``noise`` with a smaller ``max_iter``: the iteration then continues
+    where that call stopped, exactly as one call with this ``max_iter`` would have run (the same iterates, rounds
+    and result, bit for bit), and the returned iteration count is the total of both. ``trace``: None, or a dict
+    that receives ``"state"`` (a :class:`RoundsState` when the call stopped at ``max_iter`` and an uncut one would
+    have gone on, else None) and, on a fresh call, ``"first_bound"``: the certified bound of the call with
+    ``max_iter = 1`` (the midpoint after the first greedy step), obtained without a second solve.
 
     The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
-    compilation time in every process that starts with an empty cache."""
+    compilation time in every process that starts with an empty cache.
+    """
     return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
-                             rho_hi, rl, ru)
+                             rho_hi, rl, ru, resume, trace)
 
 
 def _serial_iterate(model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
-    """``iterate(V, ktol, left) -> (V, diff, iterations)`` of :func:`_certified_rounds` by the serial kernel
-    :func:`_iterate` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
-    def iterate(V, ktol, left):
-        V, _q, _p, diff, k = _iterate(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru)
-        return V, diff, k, None
+    """``iterate(V, ktol, left, carry) -> (V, diff, iterations, certified, carry)`` of :func:`_certified_rounds` by
+    the serial kernel :func:`_iterate_from` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
+    fresh = np.zeros(R.shape[0], dtype=np.int64)
+
+    def iterate(V, ktol, left, carry):
+        if carry is None:
+            r = _iterate_from(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru, fresh, np.inf, 0, False)
+        else:
+            r = _iterate_from(model, R, gamma, carry[0], m, ktol, left, patience, noise, rl, ru, carry[1], carry[2],
+                              carry[3], True)
+        V, _q, pi, diff, k, Vraw, best, since, cut = r
+        return V, diff, k, None, ((Vraw, pi, best, since) if cut else None)
 
     return iterate
 
@@ -1710,10 +1779,40 @@ def _serial_iterate(model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
 MAX_ROUNDS = 64
 
 
-def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0, ru=1.0):
+class RoundsState:
+    """Where :func:`_certified_rounds` stopped at ``max_iter`` while an uncut run would have gone on: enough to
+    continue it exactly (see the ``resume`` argument of :func:`solve_dense_certified`). Treated as immutable.
+
+    Attributes
+    ----------
+    V : numpy.ndarray or None
+        The start of the next round (its midpoint), when the cut fell between two rounds; else None.
+    carry : tuple or None
+        ``(Vraw, pi, best, since)`` of a round cut in the middle (see :func:`_iterate_from`); else None.
+    it : int
+        Greedy steps so far.
+    round : int
+        Index of the round to run (or continue) next.
+    ktol, prev, refined, best
+        The loop state of :func:`_certified_rounds`: inner tolerance, last certified bound of a finished round,
+        number of refinements, ``(V, Q, bound)`` of the best finished round (or None).
+    policy : numpy.ndarray or None
+        Dense MPI only: the policy it evaluates next.
+    """
+
+    __slots__ = ("V", "carry", "it", "round", "ktol", "prev", "refined", "best", "policy")
+
+    def __init__(self, V, carry, it, round_, ktol, prev, refined, best, policy=None):
+        self.V, self.carry, self.it, self.round = V, carry, it, round_
+        self.ktol, self.prev, self.refined, self.best, self.policy = ktol, prev, refined, best, policy
+
+
+def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0, ru=1.0, resume=None, trace=None):
     """The certification rounds of :func:`solve_dense_certified` and its sparse / multithreaded versions, as a
     Python loop (the thread-parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`):
-    ``iterate(V, ktol, left) -> (V, diff, iterations, certified)`` runs the iteration from ``V``; ``certify(V, Q)``
+    ``iterate(V, ktol, left, carry) -> (V, diff, iterations, certified, carry)`` runs the iteration from ``V`` (or
+    continues the round that an earlier call cut at its step limit, when ``carry`` is not None) and returns the
+    ``carry`` to continue it when it is cut at ``left`` steps itself; ``certify(V, Q)``
     fills ``Q`` with the backup of ``V`` and returns the bound on its residual. ``certified`` is None, or
     ``(Q, bound)`` when the iteration's last greedy sweep has already certified the returned ``V`` to ``tol``
     (:func:`solve_dense_mpi_certified`): the verification sweep is then skipped. A round that stalls (span of
@@ -1723,34 +1822,60 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     midpoint removes most of that level. The round with the smallest certified bound is returned (a later round can
     end above an earlier one). The start is the constant
     ``V0 = min R / (1 - gamma)`` (row sums in ``[rl, ru]``, not both 1: ``min R / (1 - gamma r)`` with ``r = rl``
-    for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``."""
+    for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``. ``resume``, ``trace``: see
+    :func:`solve_dense_certified`; the bound after the first greedy step costs one verification sweep more (the
+    first round runs one step, its midpoint is certified, and the round continues from its raw iterate)."""
     S = R.shape[0]
     A = R.shape[1]
-    if rl == 1.0 and ru == 1.0:
-        V = np.full(S, R.min() / (1.0 - gamma))
+    if resume is None:
+        if rl == 1.0 and ru == 1.0:
+            V = np.full(S, R.min() / (1.0 - gamma))
+        else:
+            r0 = R.min()
+            V = np.full(S, r0 / (1.0 - gamma * (rl if r0 >= 0.0 else ru)))
+        it, first_round, ktol, prev, refined, best, carry = 0, 0, tol, np.inf, 0, None, None
     else:
-        r0 = R.min()
-        V = np.full(S, r0 / (1.0 - gamma * (rl if r0 >= 0.0 else ru)))
+        V, carry, it, first_round = resume.V, resume.carry, resume.it, resume.round
+        ktol, prev, refined, best = resume.ktol, resume.prev, resume.refined, resume.best
+    want_first = trace is not None and resume is None
+    if trace is not None:
+        trace["state"] = None
     Q = np.empty((S, A))
-    it = 0
-    ktol = tol
     bound = np.inf
-    prev = np.inf
     stalled = False
-    refined = 0
-    best = None  # (V, Q, bound) of the round with the smallest certified bound so far
-    for _round in range(MAX_ROUNDS):
+    for rnd in range(first_round, MAX_ROUNDS):
         left = max_iter - it
-        V, diff, k, certified = iterate(V, ktol, left)
+        if want_first and it == 0 and left > 1:
+            V, diff, k, certified, carry = iterate(V, ktol, 1, None)
+            if certified is None and carry is not None:  # the round goes on: certify its first midpoint aside
+                trace["first_bound"] = contraction_bound(certify(V, np.empty((S, A))), gamma, rho_hi)
+                V, diff, k2, certified, carry = iterate(V, ktol, left - 1, carry)
+                k += k2
+        else:
+            V, diff, k, certified, carry = iterate(V, ktol, left, carry)
         it += k
         if certified is not None:
             Q, bound = certified
+            if want_first and it == 1:
+                trace["first_bound"] = bound
             return V, Q, _argmax_rows(Q), bound, it, False
         bound = contraction_bound(certify(V, Q), gamma, rho_hi)
+        if want_first and it == 1:
+            trace["first_bound"] = bound
+        if carry is not None and trace is not None:  # cut in the middle of the round (it == max_iter)
+            trace["state"] = RoundsState(None, carry, it, rnd, ktol, prev, refined, best)
         if best is None or bound < best[2]:
             best = (V.copy(), Q.copy(), bound)
-        stalled = not (gamma * diff <= 2.0 * ktol * (1.0 - gamma)) and k < left
+        met = gamma * diff <= 2.0 * ktol * (1.0 - gamma)
+        stalled = not met and k < left
         if bound <= tol or it >= max_iter:
+            if carry is None and trace is not None and bound > tol:  # cut between rounds: what an uncut run does
+                nk, nref = ktol, refined
+                go = bound < 0.5 * prev if not met else refined + 1 < 3
+                if met:
+                    nk, nref = ktol / 4.0, refined + 1
+                if go and rnd + 1 < MAX_ROUNDS:
+                    trace["state"] = RoundsState(V.copy(), None, it, rnd + 1, nk, bound, nref, best)
             break
         if stalled:
             if not bound < 0.5 * prev:  # restarting from the midpoint no longer pays: the float64 floor
@@ -1761,25 +1886,28 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
                 break
             ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
         prev = bound
+        carry = None
     if best is not None and best[2] < bound:  # a later round certified less than an earlier one: keep the earlier
         V, Q, bound = best
     return V, Q, _argmax_rows(Q), bound, it, stalled
 
 
-def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise, rl=1.0, ru=1.0):
+def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise, rl=1.0, ru=1.0, resume=None,
+                              trace=None):
     """:func:`solve_dense_certified` for value iteration with the multithreaded sweep. Same iterates, stopping
-    rounds, certificate and returns as the serial call with ``m = -1``."""
-    def iterate(V, ktol, left):
+    rounds, certificate and returns as the serial call with ``m = -1``; ``resume``, ``trace`` as there."""
+    def iterate(V, ktol, left, carry):
+        cut = []
         V, _q, _p, diff, k = _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V, -1, ktol, left,
-                                          patience, noise, rl, ru)
-        return V, diff, k, None
+                                          patience, noise, rl, ru, carry, cut)
+        return V, diff, k, None, (tuple(cut) if cut else None)
 
     return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
-                             max_iter, rho_hi, rl, ru)
+                             max_iter, rho_hi, rl, ru, resume, trace)
 
 
 def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, parallel=False, rl=1.0,
-                              ru=1.0):
+                              ru=1.0, resume=None, trace=None):
     """Modified policy iteration on a dense (S*A, S) kernel, certified: the returned ``V`` has
     ``||V - V*||_inf <= error_bound`` (rounding included), as from :func:`solve_dense_certified`.
 
@@ -1800,23 +1928,31 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
     evaluating each policy to its bounds costs a fraction of a greedy step and saves greedy steps on well-mixing
     kernels; on slow-mixing ones the evaluation stops after a few sweeps and the method is close to value
     iteration. ``parallel``: the multithreaded sweeps (same values). ``rl``, ``ru``: see
-    :func:`solve_dense_certified`.
+    :func:`solve_dense_certified`; ``resume``, ``trace`` as there (the state also carries the policy to evaluate
+    next).
     Returns ``(V, Q, pi, error_bound, greedy steps, stalled)``."""
     sweep = bellman_sweep_dense_par if parallel else bellman_sweep_dense
     S, A = R.shape
     n = P2.shape[1]
     Q = np.empty((S, A))
-    policy = [myopic_policy(R)]  # the policy evaluated next, carried from round to round
+    # the policy evaluated next, carried from round to round (and from a cut call to its continuation)
+    policy = [myopic_policy(R) if resume is None else resume.policy.copy()]
 
-    def iterate(V, ktol, left):
-        V = V.copy()
+    def iterate(V, ktol, left, carry):
+        if carry is None:
+            V = V.copy()
+            pi = policy[0]
+            best = np.inf
+            since = 0
+        else:
+            V = carry[0].copy()
+            pi = carry[1].copy()
+            best, since = carry[2], carry[3]
         Vn = np.empty(S)
-        pi = policy[0]
         pin = np.empty(S, dtype=np.int64)
-        best = np.inf
-        since = 0
         it = 0
         lo = hi = 0.0
+        stop = False
         while it < left:
             evaluate_policy_dense(P2, R, gamma, pi, V, ktol, m, parallel, rl, ru)
             sweep(P2, R, V, gamma, Q, Vn, pin)
@@ -1824,40 +1960,48 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
             lo, hi = _diff_range(Vn, V)
             bound = contraction_bound(greedy_residual_bound(R, V, lo, hi, gamma, rho_hi, n), gamma, rho_hi)
             if bound <= tol:
-                return V, hi - lo, it, (Q, bound)
+                return V, hi - lo, it, (Q, bound), None
             V, Vn = Vn, V
             pi, pin = pin, pi
             stop, best, since = _stop(gamma, lo, hi, ktol, noise, V, best, since, patience, rl, ru)
             if stop:
                 break
         policy[0] = pi
+        out = (V.copy(), pi.copy(), best, since) if it and not stop else None
         if it:
             _py_shift_into(V, gamma, lo, hi, rl, ru, R)
-        return V, hi - lo if rl == 1.0 and ru == 1.0 else _mp_span(gamma, lo, hi, rl, ru), it, None
+        return V, hi - lo if rl == 1.0 and ru == 1.0 else _mp_span(gamma, lo, hi, rl, ru), it, None, out
 
-    return _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma, tol,
-                             max_iter, rho_hi, rl, ru)
+    res = _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma, tol,
+                            max_iter, rho_hi, rl, ru, resume, trace)
+    if trace is not None and trace["state"] is not None:
+        trace["state"].policy = policy[0].copy()
+    return res
 
 
 def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
-                               ru=1.0):
+                               ru=1.0, resume=None, trace=None):
     """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
-    ``m < 0``, MPI with ``m`` sweeps otherwise); same returns."""
-    def iterate(V, ktol, left):
+    ``m < 0``, MPI with ``m`` sweeps otherwise); same returns, ``resume`` and ``trace``."""
+    def iterate(V, ktol, left, carry):
+        cut = []
         V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par,
-                                          (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru)
-        return V, diff, k, None
+                                          (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru,
+                                          carry, cut)
+        return V, diff, k, None, (tuple(cut) if cut else None)
 
     return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
-                                                                      Q), R, gamma, tol, max_iter, rho_hi, rl, ru)
+                                                                      Q), R, gamma, tol, max_iter, rho_hi, rl, ru,
+                             resume, trace)
 
 
 def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
-                           ru=1.0):
-    """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`)."""
+                           ru=1.0, resume=None, trace=None):
+    """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`), with
+    the same ``resume`` and ``trace``."""
     return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), R, gamma,
-                             tol, max_iter, rho_hi, rl, ru)
+                             tol, max_iter, rho_hi, rl, ru, resume, trace)
 
 
 @njit(cache=True)

@@ -389,7 +389,9 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     budget = max_iter
     if _worst_case_steps(mdp.gamma, scale, DEFAULT_RTOL * scale if tol is None else tol) > max_iter:
         budget = min(max_iter, max(AUTO_STEP_BUDGET, mdp.S))
-    res = _solve_discounted(mdp, m, tol, budget, mpi_sweeps, quiet=True, pi_hint=False)
+    trace = {}  # where the grant stopped, to continue from there (and its bound after the first greedy step)
+    res = _solve_discounted(mdp, m, tol, budget, mpi_sweeps, quiet=True, pi_hint=False,
+                            trace=trace if budget < max_iter else None)
     if res.converged:
         return res
     tol_used = res.extra.get("tol", tol)
@@ -403,20 +405,25 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         why = "ended without a finite bound"
     note = f"{m} {why} at error_bound {res.error_bound:.3g} after {res.nit} iterations"
     cands = [res]
-    cont = budget < max_iter and not res.extra.get("stalled")
+    state = trace.get("state")
+    cont = budget < max_iter and not res.extra.get("stalled") and state is not None
     if cont:
         # VI/MPI was stopped at its grant, not stalled: if the contraction it showed reaches tol within max_iter,
-        # continue it first, for at most AUTO_CONTINUE_FACTOR grants (the projection can be far too optimistic)
+        # continue it (from where it stopped) first, for at most AUTO_CONTINUE_FACTOR grants in all (the projection
+        # can be far too optimistic)
         cap = min(max_iter, AUTO_CONTINUE_FACTOR * budget)
-        cont = _grant_projects_tol(mdp, m, tol, max_iter, mpi_sweeps, res, tol_used)  # decided once, used twice
+        cont = _grant_projects_tol(res, tol_used, max_iter, trace.get("first_bound"))  # decided once, used twice
         if cont:
-            more = _solve_discounted(mdp, m, tol, cap, mpi_sweeps, quiet=True, pi_hint=False)
+            trace = {}
+            more = _solve_discounted(mdp, m, tol, cap, mpi_sweeps, quiet=True, pi_hint=False, resume=state,
+                                     trace=trace)
             note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
             if more.converged:
                 more.extra["auto"] = note
                 return more
             cands.insert(0, more)
-            cont = more.nit < max_iter
+            state = trace.get("state")
+            cont = more.nit < max_iter and state is not None
     try:
         pi_res = _solve_discounted(mdp, "pi", tol, max_iter, mpi_sweeps, quiet=True)
     except (ValueError, ArithmeticError, RuntimeError, MemoryError) as e:  # e.g. sparse PI cannot evaluate a policy
@@ -427,7 +434,7 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         note += f"; pi certified {pi_res.error_bound:.3g} ({pi_res.nit} improvement steps)"
         cands.append(pi_res)
     if cont and (pi_res is None or not pi_res.converged):
-        more = _solve_discounted(mdp, m, tol, max_iter, mpi_sweeps, quiet=True, pi_hint=False)
+        more = _solve_discounted(mdp, m, tol, max_iter, mpi_sweeps, quiet=True, pi_hint=False, resume=state)
         note += f"; {m} continued to error_bound {more.error_bound:.3g} after {more.nit} iterations"
         cands.insert(0, more)
     best = min(cands, key=lambda r: (not r.converged, r.error_bound))
@@ -444,14 +451,31 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     return best
 
 
-def _grant_projects_tol(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int, res: SolveResult,
-                        tol_used) -> bool:
-    """Whether VI/MPI (``m``), stopped by ``auto`` at its grant with result ``res``, would reach ``tol_used`` within
-    ``max_iter`` steps at the contraction it showed (from its bound after one greedy step to the bound at the
-    grant, a log-linear projection)."""
-    if tol_used is None or res.nit <= 1 or not 0.0 < res.error_bound < math.inf:
+def _grant_projects_tol(res: SolveResult, tol_used, max_iter: int, first_bound) -> bool:
+    """Whether VI/MPI, stopped by ``auto`` at its grant, would reach ``tol_used`` within ``max_iter`` greedy steps at
+    the contraction it showed: a log-linear projection from its bound after the first greedy step to its bound at
+    the grant.
+
+    Parameters
+    ----------
+    res : SolveResult
+        The run stopped at the grant (``nit`` greedy steps, ``error_bound``).
+    tol_used : float or None
+        The tolerance the run was held to.
+    max_iter : int
+        The greedy steps allowed in all.
+    first_bound : float or None
+        The ``error_bound`` the same run had after its first greedy step (``trace["first_bound"]`` of
+        :func:`_solve_discounted`; the bound of the run with ``max_iter=1``).
+
+    Returns
+    -------
+    bool
+        False also when the bounds did not decrease or are not finite.
+    """
+    if tol_used is None or first_bound is None or res.nit <= 1 or not 0.0 < res.error_bound < math.inf:
         return False
-    b1 = _solve_discounted(mdp, m, tol, 1, mpi_sweeps, quiet=True).error_bound
+    b1 = first_bound
     if not res.error_bound < b1 < math.inf:
         return False
     rate = (math.log(res.error_bound) - math.log(b1)) / (res.nit - 1)  # observed log-contraction per step
@@ -530,12 +554,35 @@ def _discounted_limits(mdp: TabularMDP):
 
 
 def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int,
-                      quiet: bool = False, pi_hint: bool = True) -> SolveResult:
-    """``solve`` for a discounted ``mdp`` with the canonical method ``m``. With ``quiet``, a
-    :class:`ConvergenceWarning` is not issued but its text kept in ``extra["warning"]`` (for ``auto``, which may
-    still recover); ``extra["stalled"]`` tells (VI/MPI) whether the iteration stopped above ``tol`` before
-    ``max_iter`` (its bounds stopped improving). ``pi_hint``: whether a stall warning suggests ``method='pi'``
-    (not when ``auto`` runs policy iteration itself)."""
+                      quiet: bool = False, pi_hint: bool = True, *, resume=None, trace=None) -> SolveResult:
+    """``solve`` for a discounted ``mdp`` with the canonical method ``m``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A validated discounted MDP.
+    m : str
+        ``"vi"``, ``"mpi"`` or ``"pi"``.
+    tol, max_iter, mpi_sweeps
+        As for :func:`solve` (validated; ``max_iter`` counts the greedy steps of a resumed run too).
+    quiet : bool
+        Keep a :class:`ConvergenceWarning` in ``extra["warning"]`` instead of issuing it (for ``auto``, which may
+        still recover); ``extra["stalled"]`` tells (VI/MPI) whether the iteration stopped above ``tol`` before
+        ``max_iter`` (its bounds stopped improving).
+    pi_hint : bool
+        Whether a stall warning suggests ``method='pi'`` (not when ``auto`` runs policy iteration itself).
+    resume : rltheory.solvers._kernels.RoundsState, optional
+        VI/MPI only: continue the run that left this state in its ``trace`` (same ``mdp``, ``m``, ``tol``,
+        ``mpi_sweeps``, a smaller ``max_iter``) instead of starting afresh; the result, ``nit`` included, is that
+        of one uninterrupted run with this ``max_iter``.
+    trace : dict, optional
+        VI/MPI only: receives ``"state"`` (what ``resume`` takes, or None when the run ended by its stopping rule)
+        and, for a fresh run, ``"first_bound"`` (the ``error_bound`` the run would have had with ``max_iter=1``).
+
+    Returns
+    -------
+    SolveResult
+    """
     S, A, g = mdp.S, mdp.A, mdp.gamma
     R = mdp.R
     if g == 0.0:  # V = max_a R exactly (no arithmetic): the bound is 0
@@ -564,24 +611,25 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         mm = -1 if m == "vi" else mpi_sweeps
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
+        cont = {k: v for k, v in (("resume", resume), ("trace", trace)) if v is not None}  # else as before
         if not mdp.is_sparse and m == "mpi":  # evaluation to the bounds, greedy steps that certify (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_mpi_certified(mdp.P.reshape(S * A, S), R, g, tol_used,
                                                                        max_iter, mpi_sweeps, rho, patience, noise,
-                                                                       _big_dense(S, A), rl, ru)
+                                                                       _big_dense(S, A), rl, ru, **cont)
         elif not mdp.is_sparse and m == "vi" and _big_dense(S, A):  # threads, entered from Python (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_certified_par(mdp.P.reshape(S * A, S), R, g, tol_used,
-                                                                       max_iter, rho, patience, noise, rl, ru)
+                                                                       max_iter, rho, patience, noise, rl, ru, **cont)
         elif not mdp.is_sparse:
             V, Q, pi, bound, it, stalled = K.solve_dense_certified(mdp.P.reshape(S * A, S), R, g, tol_used, max_iter,
-                                                                   mm, rho, patience, noise, rl, ru)
+                                                                   mm, rho, patience, noise, rl, ru, **cont)
         else:
             ip, ix, dt = mdp.csr_arrays
             if not _big(ip):
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified(ip, ix, dt, R, g, tol_used, max_iter, mm, rho,
-                                                                        patience, noise, rl, ru)
+                                                                        patience, noise, rl, ru, **cont)
             else:  # thread-parallel kernels are entered from Python only (see _kernels)
                 V, Q, pi, bound, it, stalled = K.solve_sparse_certified_par(ip, ix, dt, R, g, tol_used, max_iter, mm,
-                                                                            rho, patience, noise, rl, ru)
+                                                                            rho, patience, noise, rl, ru, **cont)
         converged = bound <= tol_used
         extra["tol"] = tol_used
         # stopped above tol before max_iter: the bounds stopped improving (the kernels' flag misses the rounds that
