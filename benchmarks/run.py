@@ -87,8 +87,10 @@ SECTIONS = ("dense", "sparse", "finite", "ucbvi", "convergence", "slow_mixing", 
 #: The certified accuracy of the ``convergence`` section (issue 4, item 4).
 EPS_CERT = 1e-8
 #: Discount factors of the ``slow_mixing`` section: at ``EPS_CERT`` on its instances (rewards scaled by
-#: ``1 - gamma``) the worst-case projection of VI stays below the default ``max_iter`` at the first and exceeds it at
-#: the second, so that ``auto``'s fallback is off and on (recorded per instance as ``fallback``).
+#: ``1 - gamma``) the worst-case projection of VI exceeds ``auto``'s continuation allowance at both, but stays below
+#: the default ``max_iter`` at the first (VI/MPI continue past their grant unconditionally) and exceeds it at the
+#: second (they continue only if the contraction they showed projects ``tol`` within ``max_iter``); ``fallback`` and
+#: ``beyond_max_iter`` record both per instance.
 SLOW_GAMMAS = (0.9999, 0.99999)
 #: How far below 1 the rows of the ``leaky riverswim`` instances sum (within ``ROW_SUM_ATOL`` of the model).
 LEAK = 5e-10
@@ -456,8 +458,9 @@ class Bench:
         self.instances[f"slow_mixing {case}"] = f"{mdp!r} via {gen}"
         r_max, r_span = K.reward_stats(np.asarray(mdp.R))
         worst = api._worst_case_steps(g, r_span if r_span > 0 else (r_max if r_max > 0 else 1.0), eps)
-        fallback = worst > max_iter
-        grant = min(max_iter, max(api.AUTO_STEP_BUDGET, S)) if fallback else max_iter
+        fallback = worst > min(max_iter, api.AUTO_CONTINUE_FACTOR * max(api.AUTO_STEP_BUDGET, S))
+        grant, cap, limited = api._auto_allowance(mdp, api._auto_method(mdp))
+        grant, cap = (min(max_iter, grant), min(max_iter, cap)) if fallback else (max_iter, None)
         # one greedy sweep: VI for `probe_n` steps, timed like every other call
         probe_n = min(grant, 1000)
         for m in ("vi", "mpi", "pi"):  # compile / first touch, kept out of the probes below
@@ -513,8 +516,9 @@ class Bench:
         auto_out = outs["auto"]
         note = auto_out.extra.get("auto", "")
         entry = dict(case=case, kind=kind, storage=storage, S=S, A=mdp.A, gamma=g, worst_case_steps=worst,
-                     fallback=fallback, grant=grant if fallback else None,
-                     continue_cap=min(max_iter, api.AUTO_CONTINUE_FACTOR * grant) if fallback else None,
+                     fallback=fallback, beyond_max_iter=worst > max_iter, grant=grant if fallback else None,
+                     dense_pi_share=bool(fallback and limited),
+                     continue_cap=cap,
                      off_sum=_off_sum(mdp), methods=per, skipped=skipped, fastest=fastest,
                      auto=auto_out.method, auto_note=note,
                      auto_vs_fastest=(per["auto"]["seconds"] / per[fastest]["seconds"]) if fastest else None,
@@ -756,9 +760,11 @@ def _exercised(entry: dict) -> str:
     """Which part of ``auto``'s rule a ``slow_mixing`` instance exercised, read off its ``extra["auto"]`` note."""
     note, parts = entry["auto_note"], []
     if not entry["fallback"]:
-        parts.append("no fallback (VI's worst-case projection within max_iter)")
+        parts.append("no fallback (VI's worst-case projection within the continuation allowance)")
     else:
         parts.append("AUTO_STEP_BUDGET" + ("" if note else " (certified within the grant)"))
+        if entry.get("dense_pi_share"):
+            parts.append("AUTO_DENSE_PI_DIVISOR (the dense MPI's share of policy iteration's cost)")
     if "continued" in note:
         parts.append("AUTO_CONTINUE_FACTOR" + (" (continued to tol)" if entry["auto"] != "pi" else ""))
     if "stalled" in note:

@@ -911,3 +911,110 @@ def test_resumed_vi_mpi_equal_one_uninterrupted_run(meth, sparse, cut):
     more = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True, resume=trace["state"])
     assert full.converged and more.nit == full.nit and more.error_bound == full.error_bound
     assert np.array_equal(more.V, full.V) and np.array_equal(more.policy, full.policy)
+
+
+def _ring(S, gamma, dense):
+    """The deterministic ring of ``_csr_ring`` with rewards scaled by ``1 - gamma`` (values in [0, 1]), stored dense
+    (an (S, 2, S) array) or as CSR: periodic, so VI's bounds shrink only by ``gamma`` per greedy step."""
+    m = _csr_ring(S, gamma)
+    P = m.P_csr.toarray().reshape(S, 2, S) if dense else m.P_csr
+    return TabularMDP(P, np.asarray(m.R) * (1.0 - gamma), gamma=gamma)
+
+
+def _count_greedy_steps(monkeypatch):
+    """Record the greedy steps each VI/MPI run of ``auto`` sweeps itself (a resumed run reports its total)."""
+    steps = []
+    orig = api._solve_discounted
+
+    def counting(mdp, meth, *a, **k):
+        res = orig(mdp, meth, *a, **k)
+        if meth != "pi":
+            steps.append(res.nit - (k["resume"].it if k.get("resume") is not None else 0))
+        return res
+
+    monkeypatch.setattr(api, "_solve_discounted", counting)
+    return steps
+
+
+@pytest.mark.parametrize("gamma", [0.9999, 0.99999])
+def test_auto_dense_mpi_turns_to_policy_iteration_on_a_ring(gamma, monkeypatch):
+    """A dense deterministic ring of 200 states (MPI by AUTO_MPI_MIN_DENSE): at gamma = 0.9999 the worst-case
+    projection of VI stays within max_iter, so auto ran MPI uncut for tens of thousands of greedy steps (about 55x
+    the time of policy iteration); at 0.99999 it granted MPI 1000 greedy steps and continued it to 8 grants before
+    policy iteration. Now MPI gets at most its share of policy iteration's cost, counted in greedy steps."""
+    S = 200
+    m = _ring(S, gamma, dense=True)
+    assert api._auto_method(m) == "mpi"
+    steps = _count_greedy_steps(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m, tol=1e-8)
+    assert r.method == "pi" and r.converged and r.error_bound <= 1e-8
+    share = -(-S * S // (2 * api.AUTO_DENSE_PI_DIVISOR))
+    assert share < api.AUTO_STEP_BUDGET
+    assert sum(steps) == share, steps  # one MPI run, cut at its share, no continuation
+    note = r.extra["auto"]
+    assert f"mpi reached its step budget at error_bound" in note and f"after {share} iterations" in note
+    assert "continued" not in note and "pi certified" in note
+    ref = solve(m, method="pi", tol=1e-8)
+    assert np.array_equal(r.V, ref.V) and np.array_equal(r.policy, ref.policy) and r.nit == ref.nit
+
+
+def test_auto_grants_vi_when_the_worst_case_exceeds_the_grant(monkeypatch):
+    """A sparse deterministic ring at gamma = 0.9999: VI's worst-case projection (about 3e5 greedy steps) exceeds
+    AUTO_CONTINUE_FACTOR grants but not max_iter, so auto ran VI uncut to the worst case (several times the cost of
+    policy iteration). Now the grant applies: VI continues to AUTO_CONTINUE_FACTOR grants, then policy iteration."""
+    m = _ring(300, 0.9999, dense=False)
+    worst = api._worst_case_steps(m.gamma, float(np.ptp(m.R)), api.DEFAULT_RTOL * float(np.ptp(m.R)))
+    grant = max(api.AUTO_STEP_BUDGET, m.S)
+    assert api.AUTO_CONTINUE_FACTOR * grant < worst <= 10**6
+    steps = _count_greedy_steps(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == "pi" and r.converged and r.error_bound <= r.extra["tol"]
+    assert sum(steps) == api.AUTO_CONTINUE_FACTOR * grant, steps  # the grant, then its continuation (resumed)
+    assert f"after {api.AUTO_CONTINUE_FACTOR * grant} iterations" in r.extra["auto"]
+
+
+@pytest.mark.parametrize("make", [lambda: _slow_chain(40, True, gamma=0.999), lambda: _slow_chain(40, False, 0.999),
+                                  lambda: _garnet_like(300, 2, 0.999)])
+def test_auto_grant_below_max_iter_keeps_what_vi_mpi_return(make, monkeypatch):
+    """Where the worst case exceeds the grant but VI/MPI certify within grant and continuation, auto returns
+    exactly what their own method returns (the cut run is continued, not restarted), and never runs policy
+    iteration."""
+    monkeypatch.setattr(api, "AUTO_STEP_BUDGET", 50)
+    m = make()
+    meth = api._auto_method(m)
+    own = solve(m, method=meth)
+    assert own.converged
+    orig = api._solve_discounted
+    monkeypatch.setattr(api, "_solve_discounted",
+                        lambda mdp, mm, *a, **k: pytest.fail("policy iteration ran") if mm == "pi"
+                        else orig(mdp, mm, *a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = solve(m)
+    assert r.method == meth and r.converged and r.nit == own.nit and r.error_bound == own.error_bound
+    assert np.array_equal(r.V, own.V) and np.array_equal(r.policy, own.policy)
+
+
+def _garnet_like(S, A, gamma, seed=5):
+    """A dense random kernel with full support (MPI by AUTO_MPI_MIN_DENSE at S = 300, A = 2)."""
+    rng = np.random.default_rng(seed)
+    return TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A)), gamma=gamma)
+
+
+@pytest.mark.parametrize("meth", ["vi", "mpi"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_trace_without_first_bound_is_the_same_run(meth, sparse):
+    """A trace holding ``"first_bound": False`` skips the verification sweep of the first greedy step (auto's cut
+    below max_iter does not need it): the cut and resumed run is still the uncut run, bit for bit."""
+    m = _slow_chain(12, sparse, gamma=0.9999)
+    full = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True)
+    trace = {"first_bound": False}
+    cut = api._solve_discounted(m, meth, None, full.nit // 2, 20, quiet=True, trace=trace)
+    assert trace["first_bound"] is False and trace["state"] is not None and not cut.converged
+    more = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True, resume=trace["state"])
+    assert more.nit == full.nit and more.error_bound == full.error_bound
+    assert np.array_equal(more.V, full.V) and np.array_equal(more.policy, full.policy)

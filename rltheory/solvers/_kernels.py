@@ -1745,7 +1745,8 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     and result, bit for bit), and the returned iteration count is the total of both. ``trace``: None, or a dict
     that receives ``"state"`` (a :class:`RoundsState` when the call stopped at ``max_iter`` and an uncut one would
     have gone on, else None) and, on a fresh call, ``"first_bound"``: the certified bound of the call with
-    ``max_iter = 1`` (the midpoint after the first greedy step), obtained without a second solve.
+    ``max_iter = 1`` (the midpoint after the first greedy step), obtained without a second solve, unless the dict
+    holds ``"first_bound": False`` when passed (that bound costs one verification sweep; the run is the same).
 
     The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
@@ -1837,7 +1838,7 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     else:
         V, carry, it, first_round = resume.V, resume.carry, resume.it, resume.round
         ktol, prev, refined, best = resume.ktol, resume.prev, resume.refined, resume.best
-    want_first = trace is not None and resume is None
+    want_first = trace is not None and resume is None and trace.get("first_bound") is not False
     if trace is not None:
         trace["state"] = None
     Q = np.empty((S, A))

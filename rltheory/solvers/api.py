@@ -230,13 +230,17 @@ def solve(mdp: TabularMDP, *, method: str = "auto", tol: float | None = None, ma
         stable policy certifies ``error_bound <= tol``) and returns the converged result, else the one with the
         smaller ``error_bound``; ``extra["auto"]`` records what was tried, including a policy iteration that
         failed (its error is not raised). If even the worst case of VI, a bound shrinking only by ``gamma`` per
-        greedy step from about ``gamma span(R) / (2 (1 - gamma))``, would need more than ``max_iter`` steps to
-        reach ``tol``, VI/MPI first get ``max(AUTO_STEP_BUDGET, S)`` greedy steps; when they end there (not
-        stalled) and the contraction they showed in the grant projects ``tol`` within ``max_iter``, they continue
-        for up to ``AUTO_CONTINUE_FACTOR`` grants before policy iteration, which is tried only if they still end
-        above ``tol`` (and if it does not converge either, VI/MPI then run to ``max_iter``). Otherwise
-        (every ordinary ``gamma`` at the default ``max_iter``) VI/MPI run exactly as with their own ``method``.
-        VI/PI/MPI are for discounted MDPs.
+        greedy step from about ``gamma span(R) / (2 (1 - gamma))``, would need more than ``AUTO_CONTINUE_FACTOR``
+        grants of ``max(AUTO_STEP_BUDGET, S)`` greedy steps (or ``max_iter``, if fewer) to reach ``tol``, VI/MPI
+        first run for one grant (the dense MPI: at most ``ceil(S^2 / (A AUTO_DENSE_PI_DIVISOR))`` steps, a share of
+        what policy iteration costs on a slowly mixing dense kernel); when they end there (not stalled), they
+        continue the same run for up to ``AUTO_CONTINUE_FACTOR`` grants in all (the dense MPI: within that share)
+        if the worst case reaches ``tol`` within ``max_iter`` or else the contraction they showed in the grant
+        projects it within ``max_iter``; policy iteration is tried only if they still end above ``tol`` (and if it
+        does not converge either, VI/MPI then run on to ``max_iter``). A run cut at its grant and continued is the
+        uncut run, bit for bit, so whenever VI/MPI certify ``tol`` within grant and continuation (or no grant
+        applies) ``auto`` returns what their own ``method`` returns. The constants are measured by the
+        ``slow_mixing`` section of ``python -m benchmarks.run``. VI/PI/MPI are for discounted MDPs.
     tol : float, optional
         VI/MPI stop once the certified bound on ``||V - V*||_inf`` is ``<= tol``. Default: ``1e-10 * span(R)``
         (relative to the reward scale), raised to the float64 floor ``8 (sqrt(n) + 4) u max|R| / (1 - gamma)^2``
@@ -354,15 +358,40 @@ AUTO_MPI_MIN_DENSE = 2**16
 
 
 #: Fewest greedy steps ``method="auto"`` grants VI/MPI before it also tries policy iteration, when even the
-#: worst-case projection (:func:`_worst_case_steps`) exceeds ``max_iter``; the grant is ``max(AUTO_STEP_BUDGET, S)``
-#: (a dense PI step costs about ``S / A`` greedy sweeps, a sparse one a few hundred sparse matrix-vector products).
+#: worst-case projection (:func:`_worst_case_steps`) exceeds ``AUTO_CONTINUE_FACTOR`` grants (or ``max_iter``); the
+#: grant is ``max(AUTO_STEP_BUDGET, S)`` (a dense PI step costs about ``S / A`` greedy sweeps, a sparse one a few
+#: hundred sparse matrix-vector products), for the dense MPI at most its share of policy iteration's cost
+#: (``AUTO_DENSE_PI_DIVISOR``). The ``slow_mixing`` section of ``python -m benchmarks.run`` measures these costs.
 AUTO_STEP_BUDGET = 1000
-#: When VI/MPI end at that grant and the contraction they showed projects ``tol`` within ``max_iter``, ``auto``
-#: first continues them to at most this many grants, and tries policy iteration only if they still end above
-#: ``tol`` (then, if policy iteration fails too, to ``max_iter``). The projection, from the first greedy step to the
-#: grant, can be far too optimistic (a slow ring: most of the early decrease is transient), so the cap bounds what
-#: a wrong projection costs before policy iteration.
+#: When VI/MPI end at that grant (not stalled) and either the worst-case projection is within ``max_iter`` or the
+#: contraction they showed projects ``tol`` within ``max_iter``, ``auto`` first continues them to at most this many
+#: grants, and tries policy iteration only if they still end above ``tol`` (then, if policy iteration fails too, to
+#: ``max_iter``). The projection, from the first greedy step to the grant, can be far too optimistic (a slow ring:
+#: most of the early decrease is transient) or far too pessimistic (a chain whose bounds shrink only by ``gamma``
+#: per step until the values have crossed it, then drop to ``tol`` at once), so the cap bounds what a wrong
+#: projection costs before policy iteration.
 AUTO_CONTINUE_FACTOR = 8
+#: The dense MPI of ``auto`` gets at most ``ceil(S * S / (A * AUTO_DENSE_PI_DIVISOR))`` greedy steps in all (grant
+#: and continuation) before policy iteration, when that is fewer than the above: a share of what policy iteration
+#: costs on a slowly mixing dense chain, counted in MPI greedy steps (on the order of ``S`` improvement steps, each a
+#: dense LU solve of a fraction of ``S / A`` greedy sweeps, against a greedy step plus its evaluation sweeps), so
+#: that on a chain where VI's bounds shrink only by ``gamma`` per step (a periodic ring) ``auto`` stays within a
+#: small factor of policy iteration while chains that MPI certifies in a few multiples of ``S`` steps keep MPI
+#: (measured by the ``slow_mixing`` section of ``python -m benchmarks.run``).
+AUTO_DENSE_PI_DIVISOR = 40
+
+
+def _auto_allowance(mdp: TabularMDP, m: str) -> tuple[int, int, bool]:
+    """``(grant, cap, limited)`` of ``auto``'s fallback for its choice ``m``, in greedy steps before ``max_iter``:
+    the grant, the most steps grant and continuation may take together, and whether the dense MPI's share of
+    policy iteration's cost (``AUTO_DENSE_PI_DIVISOR``) set them."""
+    grant = max(AUTO_STEP_BUDGET, mdp.S)
+    cap = AUTO_CONTINUE_FACTOR * grant
+    if m == "mpi" and not mdp.is_sparse:
+        share = max(1, -(-mdp.S * mdp.S // (mdp.A * AUTO_DENSE_PI_DIVISOR)))
+        if share < cap:
+            return min(grant, share), share, True
+    return grant, cap, False
 
 
 def _worst_case_steps(gamma: float, scale: float, tol: float) -> float:
@@ -386,10 +415,14 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     documented in :func:`solve`."""
     r_max, r_span = K.reward_stats(mdp.R)
     scale = r_span if r_span > 0.0 else (r_max if r_max > 0.0 else 1.0)
+    worst = _worst_case_steps(mdp.gamma, scale, DEFAULT_RTOL * scale if tol is None else tol)
+    grant, allowance, limited = _auto_allowance(mdp, m)
     budget = max_iter
-    if _worst_case_steps(mdp.gamma, scale, DEFAULT_RTOL * scale if tol is None else tol) > max_iter:
-        budget = min(max_iter, max(AUTO_STEP_BUDGET, mdp.S))
-    trace = {}  # where the grant stopped, to continue from there (and its bound after the first greedy step)
+    if worst > min(max_iter, AUTO_CONTINUE_FACTOR * max(AUTO_STEP_BUDGET, mdp.S)):  # else no cut is needed
+        budget = min(max_iter, grant)
+    # where the grant stopped, to continue from there; the bound after the first greedy step (one verification
+    # sweep more) only when the continuation needs the projection from it
+    trace = {} if worst > max_iter else {"first_bound": False}
     res = _solve_discounted(mdp, m, tol, budget, mpi_sweeps, quiet=True, pi_hint=False,
                             trace=trace if budget < max_iter else None)
     if res.converged:
@@ -408,12 +441,15 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     state = trace.get("state")
     cont = budget < max_iter and not res.extra.get("stalled") and state is not None
     if cont:
-        # VI/MPI was stopped at its grant, not stalled: if the contraction it showed reaches tol within max_iter,
-        # continue it (from where it stopped) first, for at most AUTO_CONTINUE_FACTOR grants in all (the projection
-        # can be far too optimistic)
-        cap = min(max_iter, AUTO_CONTINUE_FACTOR * budget)
-        cont = _grant_projects_tol(res, tol_used, max_iter, trace.get("first_bound"))  # decided once, used twice
-        if cont:
+        # VI/MPI was stopped at its grant, not stalled: continue it (from where it stopped) first, for at most
+        # AUTO_CONTINUE_FACTOR grants in all (the dense MPI: its share of policy iteration's cost), if even the
+        # worst case reaches tol within max_iter or else the contraction it showed does (the projection can be far
+        # too optimistic or too pessimistic)
+        cap = min(max_iter, allowance)
+        first = trace.get("first_bound")
+        # decided once, used twice
+        cont = worst <= max_iter or _grant_projects_tol(res, tol_used, max_iter, None if first is False else first)
+        if cont and not (limited and cap <= res.nit):
             trace = {}
             more = _solve_discounted(mdp, m, tol, cap, mpi_sweeps, quiet=True, pi_hint=False, resume=state,
                                      trace=trace)
@@ -443,8 +479,9 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         base = best.extra.get("warning")
         if best is res and res.nit >= budget and budget < max_iter and not res.extra.get("stalled"):
             base = (f"max_iter: auto stopped {m} at its grant of {budget} greedy steps with error_bound "
-                    f"{res.error_bound:.3g} > tol {tol_used:.3g}, the contraction it showed too slow to reach tol "
-                    f"within max_iter = {max_iter}")
+                    f"{res.error_bound:.3g} > tol {tol_used:.3g}, "
+                    + ("its share of policy iteration's cost" if limited else
+                       f"the contraction it showed too slow to reach tol within max_iter = {max_iter}"))
         msg = f"{base} (auto: {note})" if base else f"auto: {note}"
         best.extra["warning"] = msg
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
