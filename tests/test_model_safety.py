@@ -1253,3 +1253,77 @@ def test_a_bad_row_has_one_message_dense_csr_and_successor_list(bad, zeros_store
         assert msg.startswith("ValueError: P: ") and "transition row (s=" in msg, msg
         if where.startswith("at"):
             assert msg.endswith(where), msg
+
+
+def _handed_out_arrays(m):
+    """Every array a model hands out: its kernel (dense or CSR), rewards and initial distribution (and, for the
+    linear-mixture and latent models, their features, parameter and weights)."""
+    out = {}
+    for name in ("P", "R", "mu0", "phi", "theta", "weights", "w"):
+        x = getattr(m, name, None)
+        if isinstance(x, np.ndarray):
+            out[name] = x
+    if isinstance(m, TabularMDP) and m.is_sparse:
+        out.update(zip(("indptr", "indices", "data"), m.csr_arrays))
+    return out
+
+
+def _tabular_routes():
+    import pickle
+
+    P = np.array([[[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], [[0.0, 1.0, 0.0], [0.25, 0.0, 0.75]],
+                  [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
+    R = np.arange(6.0).reshape(3, 2)
+    P2 = P.reshape(6, 3)
+    succ = [[(np.flatnonzero(P[s, a]), P[s, a][P[s, a] > 0]) for a in range(2)] for s in range(3)]
+    yield "dense", lambda: TabularMDP(P.copy(), R.copy(), gamma=0.9)
+    yield "dense copy", lambda: TabularMDP(P.copy(), R.copy(), gamma=0.9, copy=True)
+    yield "dense float32", lambda: TabularMDP(P.astype(np.float32), R, gamma=0.9)
+    yield "nested list", lambda: TabularMDP(P.tolist(), R, gamma=0.9)
+    yield "successor list", lambda: TabularMDP(succ, R, gamma=0.9)
+    yield "finite horizon", lambda: TabularMDP(P.copy(), R.copy(), horizon=3)
+    for fmt in ("csr", "csc", "coo", "lil", "bsr", "dia", "dok"):
+        yield fmt, lambda fmt=fmt: TabularMDP(sp.csr_matrix(P2).asformat(fmt), R.copy(), gamma=0.9)
+    yield "csr copy", lambda: TabularMDP(sp.csr_matrix(P2), R.copy(), gamma=0.9, copy=True)
+    yield "pickled csr", lambda: pickle.loads(pickle.dumps(TabularMDP(sp.csr_matrix(P2), R.copy(), gamma=0.9)))
+    yield "pickled dense", lambda: pickle.loads(pickle.dumps(TabularMDP(P.copy(), R.copy(), gamma=0.9)))
+    yield "to_sparse", lambda: TabularMDP(P.copy(), R.copy(), gamma=0.9).to_sparse()
+    yield "to_dense", lambda: TabularMDP(sp.csr_matrix(P2), R.copy(), gamma=0.9).to_dense()
+    yield "with_rewards of a private model", lambda: TabularMDP(P, R, gamma=0.9, copy=True).with_rewards(R + 1)
+    yield "with_mu0 of a csc model", lambda: TabularMDP(sp.csc_matrix(P2), R, gamma=0.9).with_mu0(2)
+
+
+@pytest.mark.parametrize("route, build", list(_tabular_routes()), ids=[r for r, _ in _tabular_routes()])
+def test_handed_out_arrays_cannot_be_made_writable(route, build):
+    """A model's arrays (its own copies as well as the caller's frozen ones) cannot be made writable through the
+    arrays it hands out: ``setflags(write=True)`` on a read-only view of a writable array succeeds in NumPy, and an
+    out-of-range next-state index written that way made the compiled solvers read out of bounds (a segfault on
+    private CSR kernels: pickled, converted from another scipy format, or built by ``to_sparse``)."""
+    m = build()
+    arrays = _handed_out_arrays(m)
+    assert {"R", "mu0"} <= set(arrays) and ({"indptr", "indices", "data"} <= set(arrays) or "P" in arrays)
+    for name, x in arrays.items():
+        with pytest.raises(ValueError):
+            x.setflags(write=True)
+        assert not x.flags.writeable, name
+    before = solve(m).V
+    for name, x in arrays.items():
+        with pytest.raises(ValueError):
+            x.reshape(-1)[0] = 7  # a write through a view of what is handed out
+    assert np.array_equal(solve(m).V, before)
+
+
+def test_linear_mixture_and_latent_arrays_cannot_be_made_writable():
+    """The same for the models built on tabular kernels: their own copies are sealed, not only viewed read-only."""
+    import mdps
+
+    models = [mdps.random_linear_mixture(3, 2, 2, 3, seed=0)]
+    S, A, H = 3, 2, 3
+    P = np.full((2, S, A, S), 1.0 / S)
+    models.append(LatentMDP(P, np.full((2, S, A), 0.5), np.array([0.25, 0.75]), np.full(S, 1.0 / S), horizon=H))
+    for m in models:
+        arrays = _handed_out_arrays(m)
+        assert {"P", "R"} <= set(arrays)
+        for name, x in arrays.items():
+            with pytest.raises(ValueError):
+                x.setflags(write=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validation import check_int, check_type
 from ._validate import dense_first_bad_row, max_path_return
-from .tabular import ROW_SUM_ATOL, TabularMDP, _row_defect, as_float_array, check_solution_size, horizon_arg, readonly
+from .tabular import ROW_SUM_ATOL, TabularMDP, _row_defect, as_float_array, check_solution_size, horizon_arg, _sealed
 
 __all__ = ["LatentMDP", "LMDPEpisode"]
 
@@ -119,10 +119,10 @@ class LatentMDP:
             raise ValueError(f"mu0: initial distribution of context m={m} sums to {float(ns[m])!r}, not 1")
         if name is not None:
             check_type("name", name, str)
-        self._P = readonly(Parr)
-        self._R = readonly(Rarr)
-        self._w = readonly(w)
-        self._mu0 = readonly(nuarr)
+        self._P = _sealed(Parr)
+        self._R = _sealed(Rarr)
+        self._w = _sealed(w)
+        self._mu0 = _sealed(nuarr)
         self._H = int(horizon)
         self._name = name
         object.__setattr__(self, "_frozen", True)

@@ -24,7 +24,7 @@ import numpy as np
 from .._backup import lm_evaluate, psi_oracle
 from .._validation import check_int, check_type
 from ._validate import max_path_return
-from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, readonly
+from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, _sealed
 
 __all__ = ["LinearMixtureMDP", "max_total_reward"]
 
@@ -123,12 +123,12 @@ class LinearMixtureMDP:
         if reward_scale not in ("total", "per_step"):
             raise ValueError(f"reward_scale: expected 'total' or 'per_step', got {reward_scale!r}")
         R = self._check_rewards(rewards, S, A, P, reward_scale)
-        self._phi = readonly(ph)
-        self._theta = readonly(th)
-        self._P = readonly(P)
-        self._R = readonly(R)
+        self._phi = _sealed(ph)
+        self._theta = _sealed(th)
+        self._P = _sealed(P)
+        self._R = _sealed(R)
         self._scale = reward_scale
-        self._mu0 = readonly(self._parse_mu0(mu0, S))
+        self._mu0 = _sealed(self._parse_mu0(mu0, S))
         if name is not None:
             check_type("name", name, str)
         self._name = name

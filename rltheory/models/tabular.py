@@ -54,6 +54,35 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _sealed(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a``, an array of the model's own, after marking ``a`` and every array it is a view of
+    read-only.
+
+    NumPy lets a view be made writable again (``setflags(write=True)``) while the array it views is writable, so
+    a read-only view alone (:func:`readonly`) does not keep anyone from rewriting a kernel through the arrays a
+    model hands out (``P``, ``csr_arrays``, ``R``, ``mu0``); with an out-of-range next-state index written into a
+    CSR kernel that way, the compiled solvers would read out of bounds. Sealing the whole chain leaves only a
+    deliberate route (making the owner, reached through ``.base``, writable first). Never used on a caller's
+    array: those are frozen only once the whole model is validated (:func:`_freeze_shared`).
+
+    Parameters
+    ----------
+    a : ndarray
+        An array no caller holds.
+
+    Returns
+    -------
+    ndarray
+        ``a`` itself when it is a view, else a view of it: read-only, and not to be made writable through
+        ``setflags``.
+    """
+    x = a
+    while isinstance(x, np.ndarray):
+        x.setflags(write=False)
+        x = x.base
+    return a if a.base is not None else a.view()  # (a view of a read-only array cannot be made writable)
+
+
 @functools.cache
 def _memory_bytes() -> int:
     """This machine's physical memory in bytes (a generous constant where the OS does not say); read once."""
@@ -436,12 +465,9 @@ class TabularMDP:
             if deferred:
                 as_float_array(R, "R")  # raises R's own error (a non-finite entry) when it has one
             raise
-        Rarr.setflags(write=False)  # our own copy
-        _set(self, "_R", Rarr)
+        _set(self, "_R", _sealed(Rarr))  # our own copy
         # ---- initial distribution -------------------------------------------------------
-        mu = self._parse_mu0(mu0)  # always a new array of ours
-        mu.setflags(write=False)
-        _set(self, "_mu0", mu)
+        _set(self, "_mu0", _sealed(self._parse_mu0(mu0)))  # always a new array of ours
         if name is not None:
             check_type("name", name, str)
         _set(self, "_name", name)
@@ -485,9 +511,12 @@ class TabularMDP:
         r = int(_V.dense_first_bad_row(flat, ROW_SUM_ATOL)) if flat.size else -1
         if r >= 0:
             raise _row_defect(flat[r], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL)
-        kept = readonly(Parr if hp > 1 else Parr.reshape(S, A, S))
-        if chain is not None and not owned:
+        x = Parr if hp > 1 else Parr.reshape(S, A, S)
+        if chain is not None and not owned:  # the caller's array: frozen once the whole model is validated
+            kept = readonly(x)
             self._shared.append((chain, kept))
+        else:
+            kept = _sealed(x)
         _set(self, "_hp", hp)
         _set(self, "_P", kept)
 
@@ -655,10 +684,13 @@ class TabularMDP:
                 self._shared.extend((chain, kept) for chain, kept in zip(chains, (data_k, indices_k))
                                     if chain is not None)
                 _set(self, "_hp", hp)
-                indptr = ptr
-                for a in (indptr, indices_k, data_k):
+                # ours (the pointers' copy, converted arrays) are sealed now; the caller's arrays are frozen once
+                # the whole model is validated (_freeze_shared), their views read-only now
+                data_k = data_k if chains[0] is not None else _sealed(data_k)
+                indices_k = indices_k if chains[1] is not None else _sealed(indices_k)
+                for a in (indices_k, data_k):
                     a.setflags(write=False)
-                _set(self, "_sp", _Sparse(indptr, indices_k, data_k))
+                _set(self, "_sp", _Sparse(_sealed(ptr), indices_k, data_k))
                 return R_out
             # a defect or a non-canonical row: the copying pass below finds and names it (or canonicalises)
         indptr = indptr.astype(np.int64)
@@ -708,7 +740,7 @@ class TabularMDP:
                 lo, hi = int(indptr[r]), int(indptr[r + 1])
                 raise _row_defect(out_dt[lo:hi], _flat_row_label(r, hp, S, A), "P", ROW_SUM_ATOL, out_ix[lo:hi])
         _set(self, "_hp", hp)
-        _set(self, "_sp", _Sparse(readonly(indptr), readonly(out_ix), readonly(out_dt)))
+        _set(self, "_sp", _Sparse(_sealed(indptr), _sealed(out_ix), _sealed(out_dt)))
         return R_out
 
     def _parse_mu0(self, mu0) -> np.ndarray:
@@ -828,7 +860,7 @@ class TabularMDP:
             return self._dense()
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
-        return readonly(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
+        return _sealed(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
 
     @property
     def P_csr(self) -> sp.csr_matrix:
