@@ -458,7 +458,7 @@ class Bench:
         self.instances[f"slow_mixing {case}"] = f"{mdp!r} via {gen}"
         r_max, r_span = K.reward_stats(np.asarray(mdp.R))
         worst = api._worst_case_steps(g, r_span if r_span > 0 else (r_max if r_max > 0 else 1.0), eps)
-        fallback = worst > min(max_iter, api.AUTO_CONTINUE_FACTOR * max(api.AUTO_STEP_BUDGET, S))
+        fallback = api._auto_cuts(S, worst, max_iter)
         grant, cap, limited = api._auto_allowance(mdp, api._auto_method(mdp))
         grant, cap = (min(max_iter, grant), min(max_iter, cap)) if fallback else (max_iter, None)
         # one greedy sweep: VI for `probe_n` steps, timed like every other call

@@ -381,6 +381,13 @@ AUTO_CONTINUE_FACTOR = 8
 AUTO_DENSE_PI_DIVISOR = 40
 
 
+def _auto_cuts(S: int, worst: float, max_iter: int) -> bool:
+    """Whether ``auto`` cuts VI/MPI at a grant on a model of ``S`` states: VI's worst-case projection ``worst``
+    (:func:`_worst_case_steps`) exceeds ``AUTO_CONTINUE_FACTOR`` grants of ``max(AUTO_STEP_BUDGET, S)`` greedy
+    steps, or ``max_iter`` if that is fewer; otherwise VI/MPI run uncut."""
+    return worst > min(max_iter, AUTO_CONTINUE_FACTOR * max(AUTO_STEP_BUDGET, S))
+
+
 def _auto_allowance(mdp: TabularMDP, m: str) -> tuple[int, int, bool]:
     """``(grant, cap, limited)`` of ``auto``'s fallback for its choice ``m``, in greedy steps before ``max_iter``:
     the grant, the most steps grant and continuation may take together, and whether the dense MPI's share of
@@ -418,7 +425,7 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
     worst = _worst_case_steps(mdp.gamma, scale, DEFAULT_RTOL * scale if tol is None else tol)
     grant, allowance, limited = _auto_allowance(mdp, m)
     budget = max_iter
-    if worst > min(max_iter, AUTO_CONTINUE_FACTOR * max(AUTO_STEP_BUDGET, mdp.S)):  # else no cut is needed
+    if _auto_cuts(mdp.S, worst, max_iter):
         budget = min(max_iter, grant)
     # where the grant stopped, to continue from there; the bound after the first greedy step (one verification
     # sweep more) only when the continuation needs the projection from it
