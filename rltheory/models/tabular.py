@@ -277,12 +277,14 @@ def _freeze_shared(chain: list[np.ndarray], kept: np.ndarray) -> tuple:
     ``M.eliminate_zeros()``) raises NumPy's read-only error instead of changing the validated model. ``kept`` is
     the model's own C-contiguous view of ``chain[0]``: it starts where the memory of the chain's root starts (the
     chain's first array spans that memory or is its leading part), and a view's address never changes, so the root
-    has been moved (resized) exactly when its address differs from ``kept``'s. Returns ``(root, kept, nbytes)`` for
-    :meth:`TabularMDP._verify_shared`."""
+    has been moved (resized) exactly when its address differs from ``kept``'s. Returns ``(root, nbytes, address)``
+    for :meth:`TabularMDP._verify_shared`: the root, its size and ``kept``'s address, read once here (reading an
+    address goes through ``__array_interface__``, which builds a dict: it is kept off every hand-out's path). The
+    model holds ``kept`` itself, so that memory stays referenced while the record lives."""
     for x in chain:
         x.setflags(write=False)
     root = chain[-1]
-    return root, kept, root.nbytes
+    return root, root.nbytes, _address(kept)
 
 
 def _as_float64_shared(x, field: str, copy: bool) -> tuple[np.ndarray, list[np.ndarray] | None]:
@@ -908,8 +910,8 @@ class TabularMDP:
         ValueError
             Naming ``P``, when a root was made writable again or resized.
         """
-        for root, kept, nbytes in self._shared:
-            if root.flags.writeable or root.nbytes != nbytes or (nbytes and _address(root) != _address(kept)):
+        for root, nbytes, address in self._shared:
+            if root.flags.writeable or root.nbytes != nbytes or (nbytes and _address(root) != address):
                 raise ValueError("P: the caller's array this model keeps without a copy was made writable again or "
                                  "resized after construction, so its entries may no longer be the validated ones; "
                                  "build the model with copy=True to keep a private copy")
