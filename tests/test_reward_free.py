@@ -1,4 +1,5 @@
 """Reward-free learners on linear mixture MDPs: kernels vs NumPy references, reproducibility, sanity, errors."""
+import inspect
 import math
 
 import numpy as np
@@ -499,3 +500,35 @@ def test_plan_centre_solves_the_summed_normal_equations():
         np.testing.assert_allclose(gram @ theta, gram0[0] @ theta0[0] + gram0[1] @ theta0[1], rtol=1e-10, atol=1e-12)
     with pytest.raises(np.linalg.LinAlgError, match="gram0"):
         plan_centre(np.zeros((2, 2, 2)), np.zeros((2, 2)))
+
+
+def test_learners_share_one_text_for_the_common_parameters():
+    """The parameters check_common validates are documented once and appear whole in each learner's docstring."""
+    from rltheory.algorithms.reward_free._common import COMMON_PARAMETERS, check_common, with_common_parameters
+
+    assert "S <= 12" in COMMON_PARAMETERS
+    for fn in (check_common, hf_ucrl_rfe, ucrl_rfe, rf_express):
+        doc = inspect.getdoc(fn)
+        assert "{common_parameters}" not in doc, fn.__name__
+        assert "Parameters\n----------\n" + COMMON_PARAMETERS + "\n" in doc, fn.__name__
+
+    def nested():
+        """Summary.
+
+        Parameters
+        ----------
+            {common_parameters}
+        """
+
+    assert "\n            mdp : LinearMixtureMDP\n                The model" in with_common_parameters(nested).__doc__
+
+    def undocumented():
+        pass
+
+    assert with_common_parameters(undocumented) is undocumented  # docstrings stripped (python -OO)
+
+    def no_marker():
+        """Summary without the marker."""
+
+    with pytest.raises(ValueError, match="^fn: "):
+        with_common_parameters(no_marker)

@@ -42,16 +42,38 @@ _GDEC = 9  # decimals used to key returns-to-go
 # ------------------------------------------------------------------------------------- classes for FQI
 
 
-class TabularClass:
-    """Per-(s, a) empirical mean of the targets; unseen pairs get ``default``."""
+def _pair_sums(S, A, s, a, y):
+    """Per-pair sums of the values ``y`` and the number of samples of each pair.
 
-    name = "tabular"
+    Parameters
+    ----------
+    S, A : int
+        Shape of the tables.
+    s, a : ndarray of int, shape (n,)
+        The pair of each sample.
+    y : ndarray, shape (n,)
+        The value of each sample.
 
-    def __init__(self, default: float = 0.0):
-        self.default = float(default)
+    Returns
+    -------
+    tot, cnt : ndarray, shape (S, A)
+        ``tot[s, a] = sum{y_i : (s_i, a_i) = (s, a)}`` and the number of such ``i``.
+    """
+    tot = np.zeros((S, A))
+    cnt = np.zeros((S, A))
+    np.add.at(tot, (s, a), y)
+    np.add.at(cnt, (s, a), 1.0)
+    return tot, cnt
+
+
+class _FQIClass:
+    """Base of the function classes of :func:`fqi`: ``fit`` maps one step's data to the fitted function on every
+    pair. The subclasses inherit the documentation of ``fit``; each states its own fit in its class docstring."""
+
+    name = ""
 
     def fit(self, S, A, s, a, y, seed=0):
-        """Per-pair mean ``f(s, a) = mean{y_i : (s_i, a_i) = (s, a)}``, ``default`` on unseen pairs.
+        """Fit the class to the targets ``y`` at the pairs ``(s_i, a_i)`` of one step.
 
         Parameters
         ----------
@@ -69,15 +91,26 @@ class TabularClass:
         ndarray, shape (S, A)
             The fitted function on every pair.
         """
-        tot = np.zeros((S, A))
-        cnt = np.zeros((S, A))
-        np.add.at(tot, (s, a), y)
-        np.add.at(cnt, (s, a), 1.0)
+        raise NotImplementedError
+
+
+class TabularClass(_FQIClass):
+    """Per-(s, a) empirical mean of the targets, ``f(s, a) = mean{y_i : (s_i, a_i) = (s, a)}``; unseen pairs get
+    ``default``."""
+
+    name = "tabular"
+
+    def __init__(self, default: float = 0.0):
+        self.default = float(default)
+
+    def fit(self, S, A, s, a, y, seed=0):
+        tot, cnt = _pair_sums(S, A, s, a, y)
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), self.default)
 
 
-class LinearClass:
-    """``f(s, a) = Phi[s, a] . w`` fitted by (ridge-regularised, ``ridge`` tiny) least squares."""
+class LinearClass(_FQIClass):
+    """``f(s, a) = Phi[s, a] . w`` fitted by (ridge-regularised, ``ridge`` tiny) least squares:
+    ``w = (X^T X + ridge n I)^{-1} X^T y``, ``X = Phi[s, a]``."""
 
     name = "linear"
 
@@ -89,24 +122,6 @@ class LinearClass:
         self.ridge = float(ridge)
 
     def fit(self, S, A, s, a, y, seed=0):
-        """Ridge least squares ``w = (X^T X + ridge n I)^{-1} X^T y``, ``X = Phi[s, a]``; ``f = Phi w``.
-
-        Parameters
-        ----------
-        S, A : int
-            Sizes.
-        s, a : ndarray of int, shape (n,)
-            State-action pairs of the data.
-        y : ndarray, shape (n,)
-            Targets.
-        seed : int
-            Seed (unused by deterministic classes).
-
-        Returns
-        -------
-        ndarray, shape (S, A)
-            The fitted function on every pair.
-        """
         if self.Phi.shape[:2] != (S, A):
             raise ValueError(f"Phi: leading shape {self.Phi.shape[:2]} does not match (S, A) = {(S, A)}")
         X = self.Phi[s, a]
@@ -115,8 +130,9 @@ class LinearClass:
         return self.Phi @ w
 
 
-class MLPClass:
-    """Two-layer ReLU MLP of width ``width`` on features ``Phi[s, a]`` (full-batch Adam, ``steps`` steps)."""
+class MLPClass(_FQIClass):
+    """Two-layer ReLU MLP of width ``width`` on features ``Phi[s, a]`` (full-batch Adam, ``steps`` steps), fitted
+    to the mean squared error (:func:`.function_classes.fit_mlp_regression`)."""
 
     name = "mlp"
 
@@ -125,24 +141,6 @@ class MLPClass:
         self.width, self.steps, self.lr, self.restarts = int(width), int(steps), float(lr), int(restarts)
 
     def fit(self, S, A, s, a, y, seed=0):
-        """Mean-squared-error fit of the MLP on ``Phi[s, a]`` (:func:`.function_classes.fit_mlp_regression`).
-
-        Parameters
-        ----------
-        S, A : int
-            Sizes.
-        s, a : ndarray of int, shape (n,)
-            State-action pairs of the data.
-        y : ndarray, shape (n,)
-            Targets.
-        seed : int
-            Seed (unused by deterministic classes).
-
-        Returns
-        -------
-        ndarray, shape (S, A)
-            The fitted function on every pair.
-        """
         net, _ = fit_mlp_regression(self.Phi[s, a], y, self.width, seed=seed, steps=self.steps, lr=self.lr,
                                     restarts=self.restarts)
         return net(self.Phi.reshape(S * A, -1)).reshape(S, A)
@@ -217,10 +215,7 @@ def fqi(data: OfflineDataset, fclass, *, mdp: TabularMDP | None = None, seed: in
         y = data.rewards[:, h] + Q[h + 1].max(axis=1)[nxt[:, h]]
         Q[h] = fclass.fit(S, A, s, a, y, seed=seed * 1000 + h)
         # residual against the conditional mean of the targets (sampling noise removed): per-pair mean target
-        tot = np.zeros((S, A))
-        cnt = np.zeros((S, A))
-        np.add.at(tot, (s, a), y)
-        np.add.at(cnt, (s, a), 1.0)
+        tot, cnt = _pair_sums(S, A, s, a, y)
         seen = cnt > 0
         rmse[h] = np.sqrt(np.sum(cnt[seen] * (Q[h][seen] - tot[seen] / cnt[seen]) ** 2) / cnt.sum())
     pol = Q[:H].argmax(axis=2).astype(np.int64)

@@ -13,8 +13,85 @@ from ...solvers.linear_mixture import suboptimality
 #: Largest S for which the vertex enumeration of ``{0, 1}^S`` is attempted (R1 relaxation, note §I.3).
 MAX_VERTEX_STATES = 12
 
+#: numpydoc entries of the arguments :func:`check_common` validates, in its order; a learner's docstring takes
+#: them through :func:`with_common_parameters`
+COMMON_PARAMETERS = f"""\
+mdp : LinearMixtureMDP
+    The model (S <= {MAX_VERTEX_STATES} for the vertex tables).
+K : int
+    Exploration episodes.
+seed : int
+    Seed in ``[0, 2^32)``.
+c_beta : float
+    Scale of the confidence radius (1 = the theorem's).
+delta : float
+    Confidence parameter in (0, 1).
+test_rewards : list of array_like, optional
+    Rewards of the planning phase (validated; default the model's own).
+checkpoints : sequence of int, optional
+    Episode counts at which the planning phase runs (default ``[K]``)."""
 
+_COMMON_MARKER = "{common_parameters}"
+
+
+def with_common_parameters(fn):
+    """Decorator: put :data:`COMMON_PARAMETERS` in place of the line ``{common_parameters}`` of ``fn``'s docstring,
+    at that line's indentation, so that the learners validated by :func:`check_common` document its arguments
+    with one text.
+
+    Parameters
+    ----------
+    fn : callable
+        A function whose docstring has the marker line (a docstring stripped by ``python -OO`` is left alone).
+
+    Returns
+    -------
+    callable
+        ``fn`` itself, its docstring filled in.
+
+    Raises
+    ------
+    ValueError
+        The docstring has no marker line.
+    """
+    doc = fn.__doc__
+    if doc is None:
+        return fn
+    lines = doc.split("\n")
+    at = [i for i, line in enumerate(lines) if line.strip() == _COMMON_MARKER]
+    if not at:
+        raise ValueError(f"fn: the docstring of {fn.__qualname__} has no line {_COMMON_MARKER}")
+    for i in reversed(at):
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        lines[i:i + 1] = [indent + entry for entry in COMMON_PARAMETERS.split("\n")]
+    fn.__doc__ = "\n".join(lines)
+    return fn
+
+
+@with_common_parameters
 def check_common(mdp, K, seed, c_beta, delta, test_rewards, checkpoints):
+    """Validate the arguments the reward-free learners share.
+
+    Parameters
+    ----------
+    {common_parameters}
+
+    Returns
+    -------
+    K, seed : int
+    c_beta, delta : float
+    rewards : list of ndarray
+        The test rewards, validated by the model (default ``[mdp.R]``).
+    ck : ndarray of int64
+        The sorted distinct checkpoints.
+
+    Raises
+    ------
+    TypeError
+        ``mdp`` is not a :class:`LinearMixtureMDP` (the other arguments as their checks say).
+    ValueError
+        A value out of range, the message starting with the argument's name.
+    """
     if not isinstance(mdp, LinearMixtureMDP):
         raise TypeError(f"mdp: expected a LinearMixtureMDP, got {type(mdp).__name__}")
     K = check_int("K", K, low=1)

@@ -83,7 +83,7 @@ from ...models.linear_mixture import LinearMixtureMDP
 from ...models.tabular import readonly
 from ...solvers.linear_mixture import solve_linear_mixture
 from ._common import (RFEResult, check_common, mass_projection, max_vertex_norm, planning_errors, qnorm,
-                      sherman_morrison, vertex_table)
+                      sherman_morrison, vertex_table, with_common_parameters)
 from .exact_oracle import ORACLE_EXACT, check_exact_size, exact_oracle
 
 __all__ = ["hf_ucrl_rfe", "hf_beta", "HFUCRLRFELearner", "ORACLE_R1", "ORACLE_EXACT"]
@@ -462,6 +462,7 @@ def _hf_exact_loop(mdp, K, M, c_beta, rad_mult, delta, B, lam, alpha, gamma, see
         coverage_raw[k - 1] = worst_raw
 
 
+@with_common_parameters
 def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
                 M: int = 4, B: float | None = None, test_rewards=None, checkpoints=None, explore: str = "on",
                 radius_h_power: float = 0.0, certificate_scales=(1.0,), oracle: str = "R1",
@@ -488,20 +489,7 @@ def hf_ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.0
 
     Parameters
     ----------
-    mdp : LinearMixtureMDP
-        The model (S <= 12 for the vertex tables).
-    K : int
-        Exploration episodes.
-    seed : int
-        Seed in ``[0, 2^32)``.
-    c_beta : float
-        Scale of the confidence radius (1 = the theorem's).
-    delta : float
-        Confidence parameter in (0, 1).
-    test_rewards : list of array_like, optional
-        Rewards of the planning phase (validated; default the model's own).
-    checkpoints : sequence of int, optional
-        Episode counts at which the planning phase runs (default ``[K]``).
+    {common_parameters}
     M : int
         Moment orders of the HOME estimators (the paper's ``ceil(log2(7 K H))`` truncated).
     B : float, optional

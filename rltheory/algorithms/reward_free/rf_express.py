@@ -19,7 +19,7 @@ from numba import njit
 
 from ..._sampling import cumulative, cumulative_rows, sample
 from ...models.linear_mixture import LinearMixtureMDP
-from ._common import RFEResult, check_common, planning_errors
+from ._common import RFEResult, check_common, planning_errors, with_common_parameters
 
 __all__ = ["rf_express"]
 
@@ -96,26 +96,14 @@ def _rfx_loop(P, mu0, H, K, c, delta, seed, ckpt, out_N, out_Nsas, out_cert):
             s = t
 
 
+@with_common_parameters
 def rf_express(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
                test_rewards=None, checkpoints=None) -> RFEResult:
     """Run tabular RF-Express on ``mdp.to_tabular()`` for ``K`` episodes; plan on the empirical model.
 
     Parameters
     ----------
-    mdp : LinearMixtureMDP
-        The model (S <= 12 for the vertex tables).
-    K : int
-        Exploration episodes.
-    seed : int
-        Seed in ``[0, 2^32)``.
-    c_beta : float
-        Scale of the confidence radius (1 = the theorem's).
-    delta : float
-        Confidence parameter in (0, 1).
-    test_rewards : list of array_like, optional
-        Rewards of the planning phase (validated; default the model's own).
-    checkpoints : sequence of int, optional
-        Episode counts at which the planning phase runs (default ``[K]``).
+    {common_parameters}
 
     Returns
     -------

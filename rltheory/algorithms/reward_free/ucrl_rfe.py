@@ -35,7 +35,8 @@ from ..._backup import greedy_max, mixture_q, psi_oracle
 from ..._sampling import cumulative, cumulative_rows, sample
 from ..._validation import check_type
 from ...models.linear_mixture import LinearMixtureMDP
-from ._common import RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, vertex_table
+from ._common import (RFEResult, check_common, max_vertex_norm, planning_errors, qnorm, vertex_table,
+                      with_common_parameters)
 
 __all__ = ["ucrl_rfe", "ucrl_rfe_beta"]
 
@@ -152,6 +153,7 @@ def _ucrl_loop(phi, P, mu0, verts, psiv, H, K, beta, lam, seed, ckpt, out_theta,
         _copy2(inv, Sinv)
 
 
+@with_common_parameters
 def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, delta: float = 0.1,
              B: float | None = None, test_rewards=None, checkpoints=None, plan_bonus: bool = True) -> RFEResult:
     """Run UCRL-RFE for ``K`` exploration episodes, then plan for each (normalised) test reward.
@@ -161,20 +163,7 @@ def ucrl_rfe(mdp: LinearMixtureMDP, K: int, *, seed: int, c_beta: float = 0.02, 
 
     Parameters
     ----------
-    mdp : LinearMixtureMDP
-        The model (S <= 12 for the vertex tables).
-    K : int
-        Exploration episodes.
-    seed : int
-        Seed in ``[0, 2^32)``.
-    c_beta : float
-        Scale of the confidence radius (1 = the theorem's).
-    delta : float
-        Confidence parameter in (0, 1).
-    test_rewards : list of array_like, optional
-        Rewards of the planning phase (validated; default the model's own).
-    checkpoints : sequence of int, optional
-        Episode counts at which the planning phase runs (default ``[K]``).
+    {common_parameters}
     B : float, optional
         Bound on ``||theta*||`` (default ``max(1, ||theta*||)``).
     plan_bonus : bool
