@@ -14,6 +14,8 @@ The tests keep a plain-NumPy reference for each kernel and compare the two on ra
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, uint64
@@ -1063,37 +1065,28 @@ def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, p
     """:func:`_iterate` on a CSR model with the multithreaded sweeps (Python loop, see above): same iterates,
     stopping rule (:func:`_stop`) and returns."""
     return _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par, (indptr, indices, data), R, gamma,
-                        V0, m, tol, max_iter, patience, noise)
+                        V0, m, tol, max_iter, patience, noise)[:5]
 
 
 def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
     """:func:`value_iteration_dense` with the multithreaded fused sweep :func:`bellman_sweep_dense_par` (Python
     loop, see above); same iterates, stopping rule and returns."""
     return _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V0, -1, tol, max_iter,
-                        PATIENCE if patience is None else patience, noise)
+                        PATIENCE if patience is None else patience, noise)[:5]
 
 
 def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0,
-                 carry=None, state=None):
-    """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
-    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``.
-
-    ``carry``: None, or the ``(Vraw, pi, best, since)`` that an earlier call cut at its ``max_iter`` left in its
-    ``state`` list; the loop then continues that one exactly (``V0`` is ignored), as :func:`_iterate_from` does.
-    ``state``: None, or a list that receives that tuple when this call is cut (and is emptied otherwise)."""
+                 pi0=None, best0=np.inf, since0=0, resumed=False):
+    """The loop of :func:`_iterate_from` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
+    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``: the same arguments (``pi0`` may be None on
+    a fresh loop), continuation and returns ``(V, Q, pi, last_span, iterations, Vraw, best, since, cut)``."""
     S, A = R.shape
     Q = np.empty((S, A))
-    if carry is None:
-        V = np.array(V0, dtype=np.float64)
-        pi = np.zeros(S, dtype=np.int64)
-        best = np.inf
-        since = 0
-    else:
-        V = np.array(carry[0], dtype=np.float64)
-        pi = carry[1].copy()
-        best, since = carry[2], carry[3]
-        if m >= 0 and max_iter > 0:
-            partial(*model, R, gamma, pi, V, m, noise, rl, ru)
+    V = np.array(V0, dtype=np.float64)
+    pi = np.zeros(S, dtype=np.int64) if pi0 is None else pi0.copy()
+    best, since = best0, since0
+    if resumed and m >= 0 and max_iter > 0:
+        partial(*model, R, gamma, pi, V, m, noise, rl, ru)
     Vn = np.empty(S)
     diff = np.inf
     it = 0
@@ -1110,13 +1103,11 @@ def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience
             break
         if m >= 0:
             partial(*model, R, gamma, pi, V, m, noise, rl, ru)
-    if state is not None:
-        state.clear()
-        if it and not stop:
-            state.extend((V.copy(), pi.copy(), best, since))
+    cut = it > 0 and not stop
+    Vraw = V.copy() if cut else np.empty(0)
     if it:
         _py_shift_into(V, gamma, lo, hi, rl, ru, R)
-    return V, Q, pi, diff, it
+    return V, Q, pi, diff, it, Vraw, best, since, cut
 
 
 def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
@@ -1752,22 +1743,23 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
     compilation time in every process that starts with an empty cache.
     """
-    return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise, rl, ru),
+    return _certified_rounds(_round_iterate(_iterate_from, (P2,), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
                              rho_hi, rl, ru, resume, trace, first_bound)
 
 
-def _serial_iterate(model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
+def _round_iterate(loop, model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
     """``iterate(V, ktol, left, carry) -> (V, diff, iterations, certified, carry)`` of :func:`_certified_rounds` by
-    the serial kernel :func:`_iterate_from` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
+    ``loop``, the serial kernel :func:`_iterate_from` or a multithreaded :func:`_iterate_par` (with its sweeps bound),
+    on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR); ``carry`` is ``(Vraw, pi, best, since)``."""
     fresh = np.zeros(R.shape[0], dtype=np.int64)
 
     def iterate(V, ktol, left, carry):
         if carry is None:
-            r = _iterate_from(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru, fresh, np.inf, 0, False)
+            r = loop(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru, fresh, np.inf, 0, False)
         else:
-            r = _iterate_from(model, R, gamma, carry[0], m, ktol, left, patience, noise, rl, ru, carry[1], carry[2],
-                              carry[3], True)
+            r = loop(model, R, gamma, carry[0], m, ktol, left, patience, noise, rl, ru, carry[1], carry[2], carry[3],
+                     True)
         V, _q, pi, diff, k, Vraw, best, since, cut = r
         return V, diff, k, None, ((Vraw, pi, best, since) if cut else None)
 
@@ -1918,12 +1910,8 @@ def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noi
     """:func:`solve_dense_certified` for value iteration with the multithreaded sweep. Same iterates, stopping
     rounds, certificate and returns as the serial call with ``m = -1``; ``resume``, ``trace``, ``first_bound`` as
     there."""
-    def iterate(V, ktol, left, carry):
-        cut = []
-        V, _q, _p, diff, k = _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V, -1, ktol, left,
-                                          patience, noise, rl, ru, carry, cut)
-        return V, diff, k, None, (tuple(cut) if cut else None)
-
+    iterate = _round_iterate(functools.partial(_iterate_par, bellman_sweep_dense_par, None), (P2,), R, gamma, -1,
+                             patience, noise, rl, ru)
     return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
                              max_iter, rho_hi, rl, ru, resume, trace, first_bound)
 
@@ -2002,13 +1990,8 @@ def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m
                                ru=1.0, resume=None, trace=None, first_bound=True):
     """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
     ``m < 0``, MPI with ``m`` sweeps otherwise); same returns, ``resume``, ``trace`` and ``first_bound``."""
-    def iterate(V, ktol, left, carry):
-        cut = []
-        V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par,
-                                          (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru,
-                                          carry, cut)
-        return V, diff, k, None, (tuple(cut) if cut else None)
-
+    iterate = _round_iterate(functools.partial(_iterate_par, bellman_sweep_sparse_par, evaluate_policy_sparse_par),
+                             (indptr, indices, data), R, gamma, m, patience, noise, rl, ru)
     return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
                                                                       Q), R, gamma, tol, max_iter, rho_hi, rl, ru,
                              resume, trace, first_bound)
@@ -2018,7 +2001,8 @@ def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rh
                            ru=1.0, resume=None, trace=None, first_bound=True):
     """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`), with
     the same ``resume``, ``trace`` and ``first_bound``."""
-    return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise, rl, ru),
+    return _certified_rounds(_round_iterate(_iterate_from, (indptr, indices, data), R, gamma, m, patience, noise,
+                                            rl, ru),
                              lambda V, Q: certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), R, gamma,
                              tol, max_iter, rho_hi, rl, ru, resume, trace, first_bound)
 
