@@ -959,6 +959,17 @@ PARALLEL_MIN_DENSE = 500_000
 
 
 @njit(cache=True)
+def _blocks_max(bd):
+    """``max(0, max_b bd[b])`` over the per-block ``max |Vn - V|`` of a multithreaded sweep (NaN entries are passed
+    over, as by the serial sweep's running maximum)."""
+    diff = 0.0
+    for b in range(bd.shape[0]):
+        if bd[b] > diff:
+            diff = bd[b]
+    return diff
+
+
+@njit(cache=True)
 def _dense_blocks(S):
     """Number of state blocks the multithreaded dense sweeps split ``S`` states into (at most 64)."""
     return max(1, min(S // 4, 64))
@@ -989,11 +1000,7 @@ def bellman_sweep_dense_par(P2, R, V, gamma, Q, Vn, pi):
         lo, hi = _dense_block(b, nb, S)
         _matvec(P2[lo * A:hi * A], V, Qf[lo * A:hi * A])
         bd[b] = _greedy_block(Qf, Rf, gamma, A, lo, hi, V, Vn, pi)
-    diff = 0.0
-    for b in range(nb):
-        if bd[b] > diff:
-            diff = bd[b]
-    return diff
+    return _blocks_max(bd)
 
 
 @njit(cache=True, fastmath=_FM_GATHER)
@@ -1027,11 +1034,7 @@ def bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi):
         lo = b * S // nb
         hi = (b + 1) * S // nb
         bd[b] = _sparse_block(lo, hi, indptr, indices, data, Rf, V, gamma, Qf, A, Vn, pi)
-    diff = 0.0
-    for b in range(nb):
-        if bd[b] > diff:
-            diff = bd[b]
-    return diff
+    return _blocks_max(bd)
 
 
 @njit(cache=True, fastmath=_FM_GATHER)

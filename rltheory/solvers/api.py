@@ -788,6 +788,18 @@ def _policy_matrix(mdp: TabularMDP, pol2: np.ndarray) -> sp.csr_matrix:
     return (W @ mdp.P_csr).tocsr()
 
 
+def _policy_solve(mdp: TabularMDP, Ppi: sp.csr_matrix, b: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """``x`` of shape ``(S,)`` solving ``(I - gamma P_pi) x = b`` (``transpose``: ``(I - gamma P_pi)^T x = b``) by a
+    direct solve: sparse LU for a sparse MDP, dense LU otherwise (the evaluation and the occupancy measure of a
+    policy, :func:`_policy_matrix`)."""
+    S, g = mdp.S, mdp.gamma
+    if mdp.is_sparse:
+        x = spla.spsolve((sp.identity(S, format="csc") - g * (Ppi.T if transpose else Ppi)).tocsc(), b)
+    else:
+        x = np.linalg.solve(np.eye(S) - g * (Ppi.toarray().T if transpose else Ppi.toarray()), b)
+    return np.asarray(x, dtype=np.float64).reshape(S)
+
+
 def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
     """Exact value ``V^pi`` of a Markov policy (deterministic int array or stochastic float array).
 
@@ -866,14 +878,8 @@ def evaluate_vq(mdp: TabularMDP, policy):
         else:
             K.evaluate_finite_dense(mdp.P4(), mdp.R3(), H, pol, V, Q)
         return V, Q
-    g = mdp.gamma
     rpi = (pol * mdp.R).sum(axis=1)
-    Ppi = _policy_matrix(mdp, pol)
-    if mdp.is_sparse:
-        V = spla.spsolve((sp.identity(S, format="csc") - g * Ppi).tocsc(), rpi)
-    else:
-        V = np.linalg.solve(np.eye(S) - g * Ppi.toarray(), rpi)
-    V = np.asarray(V, dtype=np.float64).reshape(S)
+    V = _policy_solve(mdp, _policy_matrix(mdp, pol), rpi)
     return V, bellman_backup(mdp, V)
 
 
@@ -932,14 +938,7 @@ def occupancy(mdp: TabularMDP, policy, *, mu0=None) -> np.ndarray:
         else:
             K.occupancy_finite_dense(mdp.P4(), H, pol, start, d)
         return d
-    g = mdp.gamma
-    Ppi = _policy_matrix(mdp, pol)
-    rhs = (1.0 - g) * start
-    if mdp.is_sparse:
-        dS = spla.spsolve((sp.identity(S, format="csc") - g * Ppi.T).tocsc(), rhs)
-    else:
-        dS = np.linalg.solve(np.eye(S) - g * Ppi.toarray().T, rhs)
-    dS = np.clip(np.asarray(dS, dtype=np.float64).reshape(S), 0.0, None)
+    dS = np.clip(_policy_solve(mdp, _policy_matrix(mdp, pol), (1.0 - mdp.gamma) * start, transpose=True), 0.0, None)
     return dS[:, None] * pol
 
 
