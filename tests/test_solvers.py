@@ -1008,13 +1008,14 @@ def _garnet_like(S, A, gamma, seed=5):
 @pytest.mark.parametrize("meth", ["vi", "mpi"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_trace_without_first_bound_is_the_same_run(meth, sparse):
-    """A trace holding ``"first_bound": False`` skips the verification sweep of the first greedy step (auto's cut
-    below max_iter does not need it): the cut and resumed run is still the uncut run, bit for bit."""
+    """``first_bound=False`` skips the verification sweep of the first greedy step (auto's cut below max_iter does
+    not need it): the trace has no ``"first_bound"``, and the cut and resumed run is still the uncut run, bit for
+    bit."""
     m = _slow_chain(12, sparse, gamma=0.9999)
     full = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True)
-    trace = {"first_bound": False}
-    cut = api._solve_discounted(m, meth, None, full.nit // 2, 20, quiet=True, trace=trace)
-    assert trace["first_bound"] is False and trace["state"] is not None and not cut.converged
+    trace = {}
+    cut = api._solve_discounted(m, meth, None, full.nit // 2, 20, quiet=True, trace=trace, first_bound=False)
+    assert "first_bound" not in trace and trace["state"] is not None and not cut.converged
     more = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True, resume=trace["state"])
     assert more.nit == full.nit and more.error_bound == full.error_bound
     assert np.array_equal(more.V, full.V) and np.array_equal(more.policy, full.policy)

@@ -14,6 +14,8 @@ The tests keep a plain-NumPy reference for each kernel and compare the two on ra
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, uint64
@@ -957,6 +959,17 @@ PARALLEL_MIN_DENSE = 500_000
 
 
 @njit(cache=True)
+def _blocks_max(bd):
+    """``max(0, max_b bd[b])`` over the per-block ``max |Vn - V|`` of a multithreaded sweep (NaN entries are passed
+    over, as by the serial sweep's running maximum)."""
+    diff = 0.0
+    for b in range(bd.shape[0]):
+        if bd[b] > diff:
+            diff = bd[b]
+    return diff
+
+
+@njit(cache=True)
 def _dense_blocks(S):
     """Number of state blocks the multithreaded dense sweeps split ``S`` states into (at most 64)."""
     return max(1, min(S // 4, 64))
@@ -987,11 +1000,7 @@ def bellman_sweep_dense_par(P2, R, V, gamma, Q, Vn, pi):
         lo, hi = _dense_block(b, nb, S)
         _matvec(P2[lo * A:hi * A], V, Qf[lo * A:hi * A])
         bd[b] = _greedy_block(Qf, Rf, gamma, A, lo, hi, V, Vn, pi)
-    diff = 0.0
-    for b in range(nb):
-        if bd[b] > diff:
-            diff = bd[b]
-    return diff
+    return _blocks_max(bd)
 
 
 @njit(cache=True, fastmath=_FM_GATHER)
@@ -1025,11 +1034,7 @@ def bellman_sweep_sparse_par(indptr, indices, data, R, V, gamma, Q, Vn, pi):
         lo = b * S // nb
         hi = (b + 1) * S // nb
         bd[b] = _sparse_block(lo, hi, indptr, indices, data, Rf, V, gamma, Qf, A, Vn, pi)
-    diff = 0.0
-    for b in range(nb):
-        if bd[b] > diff:
-            diff = bd[b]
-    return diff
+    return _blocks_max(bd)
 
 
 @njit(cache=True, fastmath=_FM_GATHER)
@@ -1063,37 +1068,28 @@ def _iterate_sparse_par(indptr, indices, data, R, gamma, V0, m, tol, max_iter, p
     """:func:`_iterate` on a CSR model with the multithreaded sweeps (Python loop, see above): same iterates,
     stopping rule (:func:`_stop`) and returns."""
     return _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par, (indptr, indices, data), R, gamma,
-                        V0, m, tol, max_iter, patience, noise)
+                        V0, m, tol, max_iter, patience, noise)[:5]
 
 
 def value_iteration_dense_par(P2, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
     """:func:`value_iteration_dense` with the multithreaded fused sweep :func:`bellman_sweep_dense_par` (Python
     loop, see above); same iterates, stopping rule and returns."""
     return _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V0, -1, tol, max_iter,
-                        PATIENCE if patience is None else patience, noise)
+                        PATIENCE if patience is None else patience, noise)[:5]
 
 
 def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience, noise, rl=1.0, ru=1.0,
-                 carry=None, state=None):
-    """The loop of :func:`_iterate` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
-    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``.
-
-    ``carry``: None, or the ``(Vraw, pi, best, since)`` that an earlier call cut at its ``max_iter`` left in its
-    ``state`` list; the loop then continues that one exactly (``V0`` is ignored), as :func:`_iterate_from` does.
-    ``state``: None, or a list that receives that tuple when this call is cut (and is emptied otherwise)."""
+                 pi0=None, best0=np.inf, since0=0, resumed=False):
+    """The loop of :func:`_iterate_from` around a multithreaded ``sweep(*model, R, V, gamma, Q, Vn, pi)`` and, for
+    ``m >= 0``, ``partial(*model, R, gamma, pi, V, m, noise, rl, ru)``: the same arguments (``pi0`` may be None on
+    a fresh loop), continuation and returns ``(V, Q, pi, last_span, iterations, Vraw, best, since, cut)``."""
     S, A = R.shape
     Q = np.empty((S, A))
-    if carry is None:
-        V = np.array(V0, dtype=np.float64)
-        pi = np.zeros(S, dtype=np.int64)
-        best = np.inf
-        since = 0
-    else:
-        V = np.array(carry[0], dtype=np.float64)
-        pi = carry[1].copy()
-        best, since = carry[2], carry[3]
-        if m >= 0 and max_iter > 0:
-            partial(*model, R, gamma, pi, V, m, noise, rl, ru)
+    V = np.array(V0, dtype=np.float64)
+    pi = np.zeros(S, dtype=np.int64) if pi0 is None else pi0.copy()
+    best, since = best0, since0
+    if resumed and m >= 0 and max_iter > 0:
+        partial(*model, R, gamma, pi, V, m, noise, rl, ru)
     Vn = np.empty(S)
     diff = np.inf
     it = 0
@@ -1110,13 +1106,11 @@ def _iterate_par(sweep, partial, model, R, gamma, V0, m, tol, max_iter, patience
             break
         if m >= 0:
             partial(*model, R, gamma, pi, V, m, noise, rl, ru)
-    if state is not None:
-        state.clear()
-        if it and not stop:
-            state.extend((V.copy(), pi.copy(), best, since))
+    cut = it > 0 and not stop
+    Vraw = V.copy() if cut else np.empty(0)
     if it:
         _py_shift_into(V, gamma, lo, hi, rl, ru, R)
-    return V, Q, pi, diff, it
+    return V, Q, pi, diff, it, Vraw, best, since, cut
 
 
 def value_iteration_sparse_par(indptr, indices, data, R, gamma, V0, tol, max_iter, patience=None, noise=0.0):
@@ -1729,7 +1723,7 @@ def _argmax_rows(Q):
 
 
 def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0, ru=1.0, resume=None,
-                          trace=None):
+                          trace=None, first_bound=True):
     """The whole certified discounted solve on a dense (S*A, S) kernel: value iteration (``m < 0``,
     :func:`value_iteration_dense`) or MPI with ``m`` sweeps (:func:`modified_policy_iteration_dense`) from
     ``V0 = min R / (1 - gamma)``, then the verification sweep :func:`certify_dense` of the returned V. If rounding
@@ -1744,30 +1738,31 @@ def solve_dense_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, nois
     where that call stopped, exactly as one call with this ``max_iter`` would have run (the same iterates, rounds
     and result, bit for bit), and the returned iteration count is the total of both. ``trace``: None, or a dict
     that receives ``"state"`` (a :class:`RoundsState` when the call stopped at ``max_iter`` and an uncut one would
-    have gone on, else None) and, on a fresh call, ``"first_bound"``: the certified bound of the call with
-    ``max_iter = 1`` (the midpoint after the first greedy step), obtained without a second solve, unless the dict
-    holds ``"first_bound": False`` when passed (that bound costs one verification sweep; the run is the same).
+    have gone on, else None) and, on a fresh call with ``first_bound`` true (the default), ``"first_bound"``: the
+    certified bound of the call with ``max_iter = 1`` (the midpoint after the first greedy step), obtained without
+    a second solve (it costs one verification sweep; without it the run is the same).
 
     The at most three rounds are a Python loop (:func:`_certified_rounds`) around the compiled iteration and
     verification kernels: a jitted driver would make Numba optimise the whole call tree once more, which costs
     compilation time in every process that starts with an empty cache.
     """
-    return _certified_rounds(_serial_iterate((P2,), R, gamma, m, patience, noise, rl, ru),
+    return _certified_rounds(_round_iterate(_iterate_from, (P2,), R, gamma, m, patience, noise, rl, ru),
                              lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol, max_iter,
-                             rho_hi, rl, ru, resume, trace)
+                             rho_hi, rl, ru, resume, trace, first_bound)
 
 
-def _serial_iterate(model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
+def _round_iterate(loop, model, R, gamma, m, patience, noise, rl=1.0, ru=1.0):
     """``iterate(V, ktol, left, carry) -> (V, diff, iterations, certified, carry)`` of :func:`_certified_rounds` by
-    the serial kernel :func:`_iterate_from` on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR)."""
+    ``loop``, the serial kernel :func:`_iterate_from` or a multithreaded :func:`_iterate_par` (with its sweeps bound),
+    on ``model`` (``(P2,)`` dense or ``(indptr, indices, data)`` CSR); ``carry`` is ``(Vraw, pi, best, since)``."""
     fresh = np.zeros(R.shape[0], dtype=np.int64)
 
     def iterate(V, ktol, left, carry):
         if carry is None:
-            r = _iterate_from(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru, fresh, np.inf, 0, False)
+            r = loop(model, R, gamma, V, m, ktol, left, patience, noise, rl, ru, fresh, np.inf, 0, False)
         else:
-            r = _iterate_from(model, R, gamma, carry[0], m, ktol, left, patience, noise, rl, ru, carry[1], carry[2],
-                              carry[3], True)
+            r = loop(model, R, gamma, carry[0], m, ktol, left, patience, noise, rl, ru, carry[1], carry[2], carry[3],
+                     True)
         V, _q, pi, diff, k, Vraw, best, since, cut = r
         return V, diff, k, None, ((Vraw, pi, best, since) if cut else None)
 
@@ -1798,7 +1793,7 @@ class RoundsState:
         The loop state of :func:`_certified_rounds`: inner tolerance, last certified bound of a finished round,
         number of refinements, ``(V, Q, bound)`` of the best finished round (or None).
     policy : numpy.ndarray or None
-        Dense MPI only: the policy it evaluates next.
+        Dense MPI only: the policy it evaluates next (the ``next_policy`` of :func:`_certified_rounds`).
     """
 
     __slots__ = ("V", "carry", "it", "round", "ktol", "prev", "refined", "best", "policy")
@@ -1808,7 +1803,27 @@ class RoundsState:
         self.ktol, self.prev, self.refined, self.best, self.policy = ktol, prev, refined, best, policy
 
 
-def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0, ru=1.0, resume=None, trace=None):
+#: Most rounds of :func:`_certified_rounds` that end with the MacQueen-Porteus rule met: the first, then at most
+#: two more with a 4x smaller inner tolerance each.
+MAX_REFINED = 3
+
+
+def _next_round(met, bound, prev, ktol, refined):
+    """What an uncut :func:`_certified_rounds` does after a round that ended by its stopping rule above ``tol``:
+    ``(ktol, refined)`` of the next round, or None when the rounds end there. ``met``: the round met the
+    MacQueen-Porteus rule (then rounding kept the certificate above ``tol``: a 4x smaller inner tolerance, at most
+    ``MAX_REFINED`` rounds of that kind), else it stalled (then another round from its midpoint while the certified
+    ``bound`` at least halves from ``prev``, that of the previous round). The one decision of both the loop and
+    the state of a run cut between two rounds."""
+    if not met:
+        return (ktol, refined) if bound < 0.5 * prev else None
+    if refined + 1 == MAX_REFINED:
+        return None
+    return ktol / 4.0, refined + 1
+
+
+def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0, ru=1.0, resume=None, trace=None,
+                      first_bound=True, next_policy=None):
     """The certification rounds of :func:`solve_dense_certified` and its sparse / multithreaded versions, as a
     Python loop (the thread-parallel kernels are entered from Python only, see :func:`_iterate_sparse_par`):
     ``iterate(V, ktol, left, carry) -> (V, diff, iterations, certified, carry)`` runs the iteration from ``V`` (or
@@ -1820,12 +1835,15 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     ``T V - V`` without a new minimum for ``patience`` greedy steps) is followed by another from its midpoint while
     the certified bound keeps halving (``MAX_ROUNDS``): when the row sums of P are not exactly 1 the span tracks
     the level of ``T V - V``, which shrinks only by ``gamma`` per sweep and can dip and stall the counter, and each
-    midpoint removes most of that level. The round with the smallest certified bound is returned (a later round can
-    end above an earlier one). The start is the constant
+    midpoint removes most of that level (:func:`_next_round` decides). The round with the smallest certified bound
+    is returned (a later round can end above an earlier one). The start is the constant
     ``V0 = min R / (1 - gamma)`` (row sums in ``[rl, ru]``, not both 1: ``min R / (1 - gamma r)`` with ``r = rl``
-    for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``. ``resume``, ``trace``: see
+    for ``min R >= 0``, else ``ru``), so that ``T V0 >= V0``. ``resume``, ``trace``, ``first_bound``: see
     :func:`solve_dense_certified`; the bound after the first greedy step costs one verification sweep more (the
-    first round runs one step, its midpoint is certified, and the round continues from its raw iterate)."""
+    first round runs one step, its midpoint is certified, and the round continues from its raw iterate).
+    ``next_policy``: None, or a function of no arguments returning (a copy of) what the iteration carries from one
+    round to the next besides ``V`` (the dense MPI: the policy it evaluates next), kept in a cut run's state as
+    :attr:`RoundsState.policy`."""
     S = R.shape[0]
     A = R.shape[1]
     if resume is None:
@@ -1838,7 +1856,7 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
     else:
         V, carry, it, first_round = resume.V, resume.carry, resume.it, resume.round
         ktol, prev, refined, best = resume.ktol, resume.prev, resume.refined, resume.best
-    want_first = trace is not None and resume is None and trace.get("first_bound") is not False
+    want_first = trace is not None and resume is None and first_bound
     if trace is not None:
         trace["state"] = None
     Q = np.empty((S, A))
@@ -1864,28 +1882,25 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
         if want_first and it == 1:
             trace["first_bound"] = bound
         if carry is not None and trace is not None:  # cut in the middle of the round (it == max_iter)
-            trace["state"] = RoundsState(None, carry, it, rnd, ktol, prev, refined, best)
+            trace["state"] = RoundsState(None, carry, it, rnd, ktol, prev, refined, best,
+                                         None if next_policy is None else next_policy())
         if best is None or bound < best[2]:
             best = (V.copy(), Q.copy(), bound)
         met = gamma * diff <= 2.0 * ktol * (1.0 - gamma)
         stalled = not met and k < left
-        if bound <= tol or it >= max_iter:
-            if carry is None and trace is not None and bound > tol:  # cut between rounds: what an uncut run does
-                nk, nref = ktol, refined
-                go = bound < 0.5 * prev if not met else refined + 1 < 3
-                if met:
-                    nk, nref = ktol / 4.0, refined + 1
-                if go and rnd + 1 < MAX_ROUNDS:
-                    trace["state"] = RoundsState(V.copy(), None, it, rnd + 1, nk, bound, nref, best)
+        if bound <= tol:
             break
-        if stalled:
-            if not bound < 0.5 * prev:  # restarting from the midpoint no longer pays: the float64 floor
-                break
-        else:
-            refined += 1
-            if refined == 3:
-                break
-            ktol = ktol / 4.0  # rounding pushed the certificate above tol: iterate a little further
+        # the round ended by its stopping rule (stalled or met), or was cut at max_iter
+        nxt = _next_round(met, bound, prev, ktol, refined)
+        if it >= max_iter:
+            if carry is None and trace is not None and nxt is not None and rnd + 1 < MAX_ROUNDS:
+                # cut between rounds: the next round is the one an uncut run would start
+                trace["state"] = RoundsState(V.copy(), None, it, rnd + 1, nxt[0], bound, nxt[1], best,
+                                             None if next_policy is None else next_policy())
+            break
+        if nxt is None:  # stalled without halving the bound (the float64 floor), or refined MAX_REFINED times
+            break
+        ktol, refined = nxt
         prev = bound
         carry = None
     if best is not None and best[2] < bound:  # a later round certified less than an earlier one: keep the earlier
@@ -1894,21 +1909,18 @@ def _certified_rounds(iterate, certify, R, gamma, tol, max_iter, rho_hi, rl=1.0,
 
 
 def solve_dense_certified_par(P2, R, gamma, tol, max_iter, rho_hi, patience, noise, rl=1.0, ru=1.0, resume=None,
-                              trace=None):
+                              trace=None, first_bound=True):
     """:func:`solve_dense_certified` for value iteration with the multithreaded sweep. Same iterates, stopping
-    rounds, certificate and returns as the serial call with ``m = -1``; ``resume``, ``trace`` as there."""
-    def iterate(V, ktol, left, carry):
-        cut = []
-        V, _q, _p, diff, k = _iterate_par(bellman_sweep_dense_par, None, (P2,), R, gamma, V, -1, ktol, left,
-                                          patience, noise, rl, ru, carry, cut)
-        return V, diff, k, None, (tuple(cut) if cut else None)
-
+    rounds, certificate and returns as the serial call with ``m = -1``; ``resume``, ``trace``, ``first_bound`` as
+    there."""
+    iterate = _round_iterate(functools.partial(_iterate_par, bellman_sweep_dense_par, None), (P2,), R, gamma, -1,
+                             patience, noise, rl, ru)
     return _certified_rounds(iterate, lambda V, Q: certify_dense(P2, R, V, V, gamma, rho_hi, Q, tol), R, gamma, tol,
-                             max_iter, rho_hi, rl, ru, resume, trace)
+                             max_iter, rho_hi, rl, ru, resume, trace, first_bound)
 
 
 def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, noise, parallel=False, rl=1.0,
-                              ru=1.0, resume=None, trace=None):
+                              ru=1.0, resume=None, trace=None, first_bound=True):
     """Modified policy iteration on a dense (S*A, S) kernel, certified: the returned ``V`` has
     ``||V - V*||_inf <= error_bound`` (rounding included), as from :func:`solve_dense_certified`.
 
@@ -1929,8 +1941,8 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
     evaluating each policy to its bounds costs a fraction of a greedy step and saves greedy steps on well-mixing
     kernels; on slow-mixing ones the evaluation stops after a few sweeps and the method is close to value
     iteration. ``parallel``: the multithreaded sweeps (same values). ``rl``, ``ru``: see
-    :func:`solve_dense_certified`; ``resume``, ``trace`` as there (the state also carries the policy to evaluate
-    next).
+    :func:`solve_dense_certified`; ``resume``, ``trace``, ``first_bound`` as there (the state also carries the
+    policy to evaluate next).
     Returns ``(V, Q, pi, error_bound, greedy steps, stalled)``."""
     sweep = bellman_sweep_dense_par if parallel else bellman_sweep_dense
     S, A = R.shape
@@ -1973,36 +1985,29 @@ def solve_dense_mpi_certified(P2, R, gamma, tol, max_iter, m, rho_hi, patience, 
             _py_shift_into(V, gamma, lo, hi, rl, ru, R)
         return V, hi - lo if rl == 1.0 and ru == 1.0 else _mp_span(gamma, lo, hi, rl, ru), it, None, out
 
-    res = _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma, tol,
-                            max_iter, rho_hi, rl, ru, resume, trace)
-    if trace is not None and trace["state"] is not None:
-        trace["state"].policy = policy[0].copy()
-    return res
+    return _certified_rounds(iterate, lambda V, Qc: certify_dense(P2, R, V, V, gamma, rho_hi, Qc, tol), R, gamma,
+                             tol, max_iter, rho_hi, rl, ru, resume, trace, first_bound, lambda: policy[0].copy())
 
 
 def solve_sparse_certified_par(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
-                               ru=1.0, resume=None, trace=None):
+                               ru=1.0, resume=None, trace=None, first_bound=True):
     """:func:`solve_sparse_certified` with the multithreaded sweeps and verification (value iteration for
-    ``m < 0``, MPI with ``m`` sweeps otherwise); same returns, ``resume`` and ``trace``."""
-    def iterate(V, ktol, left, carry):
-        cut = []
-        V, _q, _p, diff, k = _iterate_par(bellman_sweep_sparse_par, evaluate_policy_sparse_par,
-                                          (indptr, indices, data), R, gamma, V, m, ktol, left, patience, noise, rl, ru,
-                                          carry, cut)
-        return V, diff, k, None, (tuple(cut) if cut else None)
-
+    ``m < 0``, MPI with ``m`` sweeps otherwise); same returns, ``resume``, ``trace`` and ``first_bound``."""
+    iterate = _round_iterate(functools.partial(_iterate_par, bellman_sweep_sparse_par, evaluate_policy_sparse_par),
+                             (indptr, indices, data), R, gamma, m, patience, noise, rl, ru)
     return _certified_rounds(iterate, lambda V, Q: certify_sparse_par(indptr, indices, data, R, V, V, gamma, rho_hi,
                                                                       Q), R, gamma, tol, max_iter, rho_hi, rl, ru,
-                             resume, trace)
+                             resume, trace, first_bound)
 
 
 def solve_sparse_certified(indptr, indices, data, R, gamma, tol, max_iter, m, rho_hi, patience, noise, rl=1.0,
-                           ru=1.0, resume=None, trace=None):
+                           ru=1.0, resume=None, trace=None, first_bound=True):
     """Serial-kernel (CSR) version of :func:`solve_dense_certified` (verification: :func:`certify_sparse`), with
-    the same ``resume`` and ``trace``."""
-    return _certified_rounds(_serial_iterate((indptr, indices, data), R, gamma, m, patience, noise, rl, ru),
+    the same ``resume``, ``trace`` and ``first_bound``."""
+    return _certified_rounds(_round_iterate(_iterate_from, (indptr, indices, data), R, gamma, m, patience, noise,
+                                            rl, ru),
                              lambda V, Q: certify_sparse(indptr, indices, data, R, V, V, gamma, rho_hi, Q), R, gamma,
-                             tol, max_iter, rho_hi, rl, ru, resume, trace)
+                             tol, max_iter, rho_hi, rl, ru, resume, trace, first_bound)
 
 
 @njit(cache=True)

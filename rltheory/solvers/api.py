@@ -429,9 +429,9 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         budget = min(max_iter, grant)
     # where the grant stopped, to continue from there; the bound after the first greedy step (one verification
     # sweep more) only when the continuation needs the projection from it
-    trace = {} if worst > max_iter else {"first_bound": False}
+    trace = {}
     res = _solve_discounted(mdp, m, tol, budget, mpi_sweeps, quiet=True, pi_hint=False,
-                            trace=trace if budget < max_iter else None)
+                            trace=trace if budget < max_iter else None, first_bound=worst > max_iter)
     if res.converged:
         return res
     tol_used = res.extra.get("tol", tol)
@@ -453,9 +453,8 @@ def _solve_auto(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int) ->
         # worst case reaches tol within max_iter or else the contraction it showed does (the projection can be far
         # too optimistic or too pessimistic)
         cap = min(max_iter, allowance)
-        first = trace.get("first_bound")
         # decided once, used twice
-        cont = worst <= max_iter or _grant_projects_tol(res, tol_used, max_iter, None if first is False else first)
+        cont = worst <= max_iter or _grant_projects_tol(res, tol_used, max_iter, trace.get("first_bound"))
         if cont and not (limited and cap <= res.nit):
             trace = {}
             more = _solve_discounted(mdp, m, tol, cap, mpi_sweeps, quiet=True, pi_hint=False, resume=state,
@@ -598,7 +597,8 @@ def _discounted_limits(mdp: TabularMDP):
 
 
 def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: int,
-                      quiet: bool = False, pi_hint: bool = True, *, resume=None, trace=None) -> SolveResult:
+                      quiet: bool = False, pi_hint: bool = True, *, resume=None, trace=None,
+                      first_bound: bool = True) -> SolveResult:
     """``solve`` for a discounted ``mdp`` with the canonical method ``m``.
 
     Parameters
@@ -621,7 +621,10 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         of one uninterrupted run with this ``max_iter``.
     trace : dict, optional
         VI/MPI only: receives ``"state"`` (what ``resume`` takes, or None when the run ended by its stopping rule)
-        and, for a fresh run, ``"first_bound"`` (the ``error_bound`` the run would have had with ``max_iter=1``).
+        and, for a fresh run with ``first_bound``, ``"first_bound"`` (the ``error_bound`` the run would have had
+        with ``max_iter=1``).
+    first_bound : bool
+        With ``trace``: whether to record ``"first_bound"`` (one verification sweep more; the run is the same).
 
     Returns
     -------
@@ -656,6 +659,8 @@ def _solve_discounted(mdp: TabularMDP, m: str, tol, max_iter: int, mpi_sweeps: i
         patience = K.PATIENCE if m == "vi" else K.PATIENCE_MPI
         noise = _noise(n)
         cont = {k: v for k, v in (("resume", resume), ("trace", trace)) if v is not None}  # else as before
+        if trace is not None:
+            cont["first_bound"] = first_bound
         if not mdp.is_sparse and m == "mpi":  # evaluation to the bounds, greedy steps that certify (see _kernels)
             V, Q, pi, bound, it, stalled = K.solve_dense_mpi_certified(mdp.P.reshape(S * A, S), R, g, tol_used,
                                                                        max_iter, mpi_sweeps, rho, patience, noise,
@@ -783,6 +788,18 @@ def _policy_matrix(mdp: TabularMDP, pol2: np.ndarray) -> sp.csr_matrix:
     return (W @ mdp.P_csr).tocsr()
 
 
+def _policy_solve(mdp: TabularMDP, Ppi: sp.csr_matrix, b: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """``x`` of shape ``(S,)`` solving ``(I - gamma P_pi) x = b`` (``transpose``: ``(I - gamma P_pi)^T x = b``) by a
+    direct solve: sparse LU for a sparse MDP, dense LU otherwise (the evaluation and the occupancy measure of a
+    policy, :func:`_policy_matrix`)."""
+    S, g = mdp.S, mdp.gamma
+    if mdp.is_sparse:
+        x = spla.spsolve((sp.identity(S, format="csc") - g * (Ppi.T if transpose else Ppi)).tocsc(), b)
+    else:
+        x = np.linalg.solve(np.eye(S) - g * (Ppi.toarray().T if transpose else Ppi.toarray()), b)
+    return np.asarray(x, dtype=np.float64).reshape(S)
+
+
 def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
     """Exact value ``V^pi`` of a Markov policy (deterministic int array or stochastic float array).
 
@@ -861,14 +878,8 @@ def evaluate_vq(mdp: TabularMDP, policy):
         else:
             K.evaluate_finite_dense(mdp.P4(), mdp.R3(), H, pol, V, Q)
         return V, Q
-    g = mdp.gamma
     rpi = (pol * mdp.R).sum(axis=1)
-    Ppi = _policy_matrix(mdp, pol)
-    if mdp.is_sparse:
-        V = spla.spsolve((sp.identity(S, format="csc") - g * Ppi).tocsc(), rpi)
-    else:
-        V = np.linalg.solve(np.eye(S) - g * Ppi.toarray(), rpi)
-    V = np.asarray(V, dtype=np.float64).reshape(S)
+    V = _policy_solve(mdp, _policy_matrix(mdp, pol), rpi)
     return V, bellman_backup(mdp, V)
 
 
@@ -927,14 +938,7 @@ def occupancy(mdp: TabularMDP, policy, *, mu0=None) -> np.ndarray:
         else:
             K.occupancy_finite_dense(mdp.P4(), H, pol, start, d)
         return d
-    g = mdp.gamma
-    Ppi = _policy_matrix(mdp, pol)
-    rhs = (1.0 - g) * start
-    if mdp.is_sparse:
-        dS = spla.spsolve((sp.identity(S, format="csc") - g * Ppi.T).tocsc(), rhs)
-    else:
-        dS = np.linalg.solve(np.eye(S) - g * Ppi.toarray().T, rhs)
-    dS = np.clip(np.asarray(dS, dtype=np.float64).reshape(S), 0.0, None)
+    dS = np.clip(_policy_solve(mdp, _policy_matrix(mdp, pol), (1.0 - mdp.gamma) * start, transpose=True), 0.0, None)
     return dS[:, None] * pol
 
 
