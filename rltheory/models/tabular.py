@@ -157,11 +157,14 @@ def _gamma_arg(gamma) -> float:
     ``-0.0`` is stored as ``+0.0`` (``x + 0.0`` maps ``-0.0`` to ``+0.0`` and leaves every other float as it is)."""
     if type(gamma) is float and 0.0 <= gamma < 1.0:  # the common case, without the general checks (NaN fails here)
         return gamma + 0.0
-    check_real("gamma", gamma)
-    if float(gamma) >= 1.0:
-        raise ValueError(f"gamma: must lie in [0, 1), got {show_number(gamma)}; an undiscounted (gamma = 1) problem needs a "
-                         "finite horizon: pass horizon=H instead of gamma")
-    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True) + 0.0
+    g = check_real("gamma", gamma)  # a finite real number (its own errors otherwise)
+    try:  # checked as rounded to float64: the message says when a value just below 1 rounds to 1.0
+        return check_real("gamma", gamma, low=0, high=1, high_open=True) + 0.0
+    except ValueError as exc:
+        if g < 1.0:
+            raise
+        raise ValueError(f"{exc}; an undiscounted (gamma = 1) problem needs a finite horizon: pass horizon=H "
+                         "instead of gamma") from None
 
 
 def _numeric_array(x, field: str) -> np.ndarray:
