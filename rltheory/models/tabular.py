@@ -606,16 +606,24 @@ class TabularMDP:
                     nxt, prob = row[a]
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
+                raw = nxt
                 try:
-                    nxt = np.asarray(nxt)
-                except (ValueError, TypeError) as exc:
+                    nxt = np.asarray(raw)
+                except (ValueError, TypeError, OverflowError) as exc:
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be a 1-D sequence of integers") from exc
                 # finiteness is judged with the rest of the row by _set_csr, in the words of the dense and CSR paths
                 prob = _float_copy(prob, f"P: (s={s}, a={a}) probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
-                if nxt.dtype.kind not in "iu":
+                # a mix of integer kinds NumPy promoted to float64, or ints beyond 64 bits: read exactly
+                exact = _exact_next_states(raw) if nxt.dtype.kind in "fO" and nxt.ndim == 1 else None
+                if exact is None and nxt.dtype.kind not in "iu":
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be integers, got dtype={nxt.dtype}")
+                if exact is not None:
+                    nxt = exact
+                elif (nxt.ndim == 1 and isinstance(raw, (list, tuple))
+                      and any(isinstance(x, (bool, np.bool_)) for x in raw)):  # NumPy reads (True, 0) as ints
+                    raise TypeError(f"P: next states of (s={s}, a={a}) must be integers, got a bool")
                 if nxt.ndim != 1 or prob.ndim != 1 or nxt.shape != prob.shape:
                     raise ValueError(f"P: (s={s}, a={a}) next_states and probs must be 1-D of equal length")
                 if nxt.size and (nxt.min() < 0 or nxt.max() >= S):
@@ -1272,6 +1280,22 @@ def _exact_ints(values, n: int, limit: int, what: str) -> np.ndarray | None:
         raise ValueError(f"P: {what} {show_number(exc.args[0])} outside [0, {limit})") from None
     except (TypeError, ValueError):
         return None
+
+
+def _exact_next_states(raw) -> np.ndarray | None:
+    """The next states ``raw`` of a successor list entry whose elements are all integers (Python or NumPy, not
+    bool), read exactly (NumPy promotes a mix of int64 and uint64 to float64, and ints beyond 64 bits to objects):
+    an object array of Python ints, range-checked by the caller. ``None`` when an element is anything else."""
+    try:
+        items = np.array(raw, dtype=object)
+    except Exception:
+        return None
+    if items.ndim != 1 or not all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+                                  for x in items):
+        return None
+    out = np.empty(items.size, dtype=object)
+    out[:] = [operator.index(x) for x in items]
+    return out
 
 
 def _lil_lists(x, name: str, rows: int) -> np.ndarray:
