@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_int", "check_real", "check_probability", "check_seed", "as_generator", "check_type",
-           "show_number", "MAX_SEED"]
+           "show_number", "narrow_to_float64", "MAX_SEED"]
 
 #: largest seed accepted (the largest SQLite INTEGER, so that a seed can key a stored sweep row)
 MAX_SEED = 2**63 - 1
@@ -320,3 +320,40 @@ def check_type(name: str, value, types, what: str | None = None):
             what = ("an " if t.__name__[0].lower() in "aeiou" else "a ") + t.__name__
         raise TypeError(f"{name}: expected {what}, got {_type_name(value)}")
     return value
+
+
+def narrow_to_float64(name: str, arr: np.ndarray, where=None) -> np.ndarray:
+    """``arr`` as float64 when it is an array of a float type wider than float64 (``longdouble`` where it is
+    wider), refusing a finite entry beyond the float64 range instead of letting NumPy's cast turn it into an
+    infinity (with a ``RuntimeWarning``) for a later check to call non-finite; any other array is returned as it
+    is. Entries too small for float64 round to zero or a subnormal, as NumPy's cast rounds them, silently.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of the error message.
+    arr : ndarray
+        The array.
+    where : callable, optional
+        ``where(i)`` describes the entry at flat index ``i`` in the message (default: ``"at index (i, j, ...)"``).
+
+    Returns
+    -------
+    ndarray
+        ``arr`` itself, or a new float64 array of its shape.
+
+    Raises
+    ------
+    ValueError
+        A finite entry's magnitude is beyond the float64 range.
+    """
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 8:
+        return arr
+    with np.errstate(over="ignore", under="ignore"):
+        out = arr.astype(np.float64)
+    over = np.isinf(out) & np.isfinite(arr)
+    if over.any():
+        i = int(np.flatnonzero(over.reshape(-1))[0])
+        at = where(i) if where is not None else f"at index {tuple(int(j) for j in np.unravel_index(i, arr.shape))}"
+        raise ValueError(f"{name}: value {show_number(arr.reshape(-1)[i])} {at} is beyond the float64 range")
+    return out

@@ -40,3 +40,71 @@ def test_successor_list_mixed_kinds_out_of_range(nxt):
 def test_successor_list_non_integers_are_refused(nxt, what):
     with pytest.raises(TypeError, match=rf"^P: next states of \(s=0, a=0\) must be integers, got {what}"):
         TabularMDP(_succ(nxt), _R, gamma=0.5)
+
+
+_WIDE = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp  # longdouble reaches beyond float64 here
+wide_only = pytest.mark.skipif(not _WIDE, reason="longdouble is float64 on this platform")
+_BIG = np.longdouble(10) ** 400 if _WIDE else None  # finite in longdouble, beyond float64
+_BEYOND = r"is beyond the float64 range$"
+
+
+def _wide_kernel():
+    P = np.full((2, 1, 2), 0.5, dtype=np.longdouble)
+    P[1, 0, 1] = _BIG
+    return P
+
+
+def _lil_wide():
+    L = sp.lil_matrix((2, 2))
+    L.rows[0], L.data[0] = [0, 1], [0.5, 0.5]
+    L.rows[1], L.data[1] = [1], [_BIG]
+    return L
+
+
+def _dok_wide():
+    D = sp.dok_matrix((2, 2))
+    D.update({(0, 0): np.longdouble(0.5), (0, 1): np.longdouble(0.5), (1, 1): _BIG})
+    return D
+
+
+@wide_only
+@pytest.mark.parametrize("case, pattern", [
+    (lambda: dict(P=np.full((2, 1, 2), 0.5), R=np.where(np.eye(2, 1) > 0, _BIG, np.longdouble(0))),
+     rf"^R: value np\.longdouble\('1e\+400'\) at index \(0, 0\) {_BEYOND}"),
+    (lambda: dict(P=np.full((2, 1, 2), 0.5), R=_R.astype(np.longdouble) - _BIG),
+     rf"^R: value np\.longdouble\('-1e\+400'\) at index \(0, 0\) {_BEYOND}"),
+    (lambda: dict(P=_wide_kernel(), R=_R), rf"^P: value np\.longdouble\('1e\+400'\) at index \(1, 0, 1\) {_BEYOND}"),
+    (lambda: dict(P=np.full((2, 1, 2), 0.5), R=_R, mu0=np.array([_BIG, 0])), rf"^mu0: .* at index \(0,\) {_BEYOND}"),
+    (lambda: dict(P=_succ((0, 1), np.array([0.5, _BIG])), R=_R), rf"^P: \(s=0, a=0\) probabilities: .*{_BEYOND}"),
+    (lambda: dict(P=sp.csr_matrix(_wide_kernel().reshape(2, 2)), R=_R), rf"^P: .* stored at data\[3\] {_BEYOND}"),
+    (lambda: dict(P=sp.coo_matrix(_wide_kernel().reshape(2, 2)), R=_R), rf"^P: .* stored at data\[3\] {_BEYOND}"),
+    (lambda: dict(P=sp.csc_matrix(_wide_kernel().reshape(2, 2)), R=_R), rf"^P: .* stored at data\[3\] {_BEYOND}"),
+    (lambda: dict(P=sp.bsr_matrix(_wide_kernel().reshape(2, 2)), R=_R), rf"^P: .*{_BEYOND}"),
+    (lambda: dict(P=sp.dia_matrix(_wide_kernel().reshape(2, 2)), R=_R), rf"^P: .*{_BEYOND}"),
+    (lambda: dict(P=_lil_wide(), R=_R), r"^P: LIL row 1 holds a value beyond the float64 range"),
+    (lambda: dict(P=_dok_wide(), R=_R), rf"^P: .* stored at data\[2\] {_BEYOND}"),
+])
+def test_wide_floats_beyond_float64_are_named_without_warnings(case, pattern):
+    # NumPy's cast turned such an entry into inf (with a RuntimeWarning), then called "non-finite" by our check
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=pattern):
+            TabularMDP(gamma=0.5, **case())
+
+
+@wide_only
+def test_wide_floats_in_range_are_read_and_values_too():
+    from rltheory.solvers import bellman_backup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P = np.full((2, 1, 2), 0.5, dtype=np.longdouble)
+        m = TabularMDP(P, _R.astype(np.longdouble) + np.longdouble(1) / 3, gamma=0.5)
+        assert m.P.dtype == np.float64 and m.R[0, 0] == 1 / 3
+        assert np.array_equal(TabularMDP(sp.csr_matrix(P.reshape(2, 2)), _R, gamma=0.5).P, m.P)
+        with pytest.raises(ValueError, match=rf"^V: value np\.longdouble\('1e\+400'\) at index \(1,\) {_BEYOND}"):
+            bellman_backup(m, np.array([0, _BIG]))
+        with pytest.raises(ValueError, match=r"^V: an entry is beyond the float64 range"):
+            bellman_backup(m, np.array([0, _BIG], dtype=object))
+        with pytest.raises(ValueError, match=r"^R: non-finite value inf at index \(0, 0\)$"):  # a true infinity
+            TabularMDP(P, np.full((2, 1), np.inf, dtype=np.longdouble), gamma=0.5)

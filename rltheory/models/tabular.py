@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type, show_number
+from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -181,6 +181,9 @@ def _numeric_array(x, field: str) -> np.ndarray:
         raise TypeError(f"{field}: expected a real numeric array, got dtype=bool")
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{field}: expected a real numeric array, got dtype={arr.dtype}")
+    if arr.dtype.itemsize > 8 and arr.dtype.kind == "f":  # longdouble: a finite entry beyond float64 is named
+        _check_float64_size(arr.size, arr.shape, field)
+        arr = narrow_to_float64(field, arr)
     return arr
 
 
@@ -660,7 +663,7 @@ class TabularMDP:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
         ours = [owned, owned]  # whether data, indices are arrays of ours rather than the caller's
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
-            data = data.astype(np.float64)
+            data = narrow_to_float64("P", data, _data_entry).astype(np.float64)
             ours[0] = True
         if indices.dtype not in (_I32, _I64):
             indices = indices.astype(np.int64)  # uint64 beyond int64 wraps negative: rejected as out of range
@@ -1117,7 +1120,13 @@ def _sparse_values(data, fmt: str, ndim: int) -> np.ndarray:
         raise TypeError(f"P: expected a real numeric sparse matrix, got dtype={data.dtype}")
     if data.ndim != ndim:
         raise ValueError(f"P: {fmt} data must be {ndim}-D, got shape {data.shape}")
+    data = narrow_to_float64("P", data, _data_entry if ndim == 1 else None)  # (longdouble)
     return np.asarray(data, dtype=np.float64)  # also native byte order
+
+
+def _data_entry(i: int) -> str:
+    """Where entry ``i`` of a sparse matrix's ``data`` is, for :func:`~rltheory._validation.narrow_to_float64`."""
+    return f"stored at data[{i}]"
 
 
 def _index_array(x, fmt: str, name: str) -> np.ndarray:
@@ -1385,8 +1394,9 @@ def _lil_exact(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int)
     if col is None:
         raise TypeError("P: LIL column indices must be integers")
     try:
-        val = np.array(flat_vals, dtype=np.float64) if nnz else np.zeros(0)
-    except OverflowError:
+        with np.errstate(over="raise"):  # a longdouble beyond float64: named below, not cast to inf
+            val = np.array(flat_vals, dtype=np.float64) if nnz else np.zeros(0)
+    except (OverflowError, FloatingPointError):
         k = next(k for k, x in enumerate(flat_vals) if not _fits_float64(x))
         i = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
         raise ValueError(f"P: LIL row {i} holds a value beyond the float64 range "
@@ -1498,8 +1508,9 @@ def _lil_fast(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) 
     try:
         col = np.fromiter(flat_cols, dtype=np.int64, count=nnz)  # exact for these types (a Python int beyond
         # int64 overflows); one read of each entry, where np.array reads them twice
-        val = np.array(flat_vals, dtype=np.float64)  # the exact reader's own conversion
-    except OverflowError:
+        with np.errstate(over="raise"):
+            val = np.array(flat_vals, dtype=np.float64)  # the exact reader's own conversion
+    except (OverflowError, FloatingPointError):
         return None
     if nnz and (int(col.min()) < 0 or int(col.max()) >= cols):
         return None
@@ -1514,10 +1525,10 @@ def _lil_fast(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) 
 
 def _fits_float64(x) -> bool:
     try:
-        float(x)
-    except OverflowError:
+        v = float(x)
+    except OverflowError:  # a Python int beyond the float64 range
         return False
-    return True
+    return not (v in (np.inf, -np.inf) and isinstance(x, np.floating) and bool(np.isfinite(x)))  # a longdouble
 
 
 def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
