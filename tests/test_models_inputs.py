@@ -108,3 +108,39 @@ def test_wide_floats_in_range_are_read_and_values_too():
             bellman_backup(m, np.array([0, _BIG], dtype=object))
         with pytest.raises(ValueError, match=r"^R: non-finite value inf at index \(0, 0\)$"):  # a true infinity
             TabularMDP(P, np.full((2, 1), np.inf, dtype=np.longdouble), gamma=0.5)
+
+
+def _dok_with(key, value):
+    D = sp.dok_matrix(np.array([[0.5, 0.5], [0.0, 1.0]]))
+    store = D._dict if hasattr(D, "_dict") else D  # (scipy's DOK is a dict, or holds one)
+    dict.__delitem__(store, (1, 1))
+    dict.__setitem__(store, key, value)
+    return D
+
+
+@pytest.mark.parametrize("key, value, pattern", [
+    ((True, 1), 1.0, r"^P: DOK keys must be \(row, col\) pairs of integers, got a bool in the key \(True, 1\)$"),
+    ((1, np.True_), 1.0, r"^P: DOK keys must be \(row, col\) pairs of integers, got a bool in the key \(1, np\.True_\)$"),
+    ((1, 1), True, r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
+    ((1, 1), np.True_, r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
+    ((1, 1), np.array(True), r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
+])
+def test_dok_refuses_bools_as_lil_does(key, value, pattern):
+    # these were read as 1 (NumPy's promotion of a mixed list), while LIL refused the same entries
+    with pytest.raises(TypeError, match=pattern):
+        TabularMDP(_dok_with(key, value), _R, gamma=0.5)
+    assert np.array_equal(TabularMDP(_dok_with((1, 1), 1.0), _R, gamma=0.5).P_csr.toarray(), [[0.5, 0.5], [0, 1]])
+
+
+_BOOL_KERNEL = np.array([[True, False], [False, True]])
+
+
+@pytest.mark.parametrize("make", [lambda: _BOOL_KERNEL.reshape(2, 1, 2)]
+                         + [lambda f=f: sp.csr_matrix(_BOOL_KERNEL).asformat(f)
+                            for f in ("csr", "coo", "csc", "bsr", "dia", "lil", "dok")]
+                         + [lambda: sp.coo_array(_BOOL_KERNEL), lambda: sp.csr_array(_BOOL_KERNEL)])
+def test_a_bool_kernel_is_refused_in_every_format(make):
+    # the dense path refuses a bool P with a TypeError naming P; every sparse format does the same
+    P = make()
+    with pytest.raises(TypeError, match=r"^P: .*(bool|dtype=bool)"):
+        TabularMDP(P, _R, gamma=0.5)

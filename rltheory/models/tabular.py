@@ -1531,9 +1531,28 @@ def _fits_float64(x) -> bool:
     return not (v in (np.inf, -np.inf) and isinstance(x, np.floating) and bool(np.isfinite(x)))  # a longdouble
 
 
+def _is_bool(x) -> bool:
+    """Whether ``x`` is a bool (Python, NumPy, or a NumPy array of bools), which NumPy would read as 0 or 1."""
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind == "b")
+
+
 def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     try:
         items = list(M.items())
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers and its values real numbers "
+                        f"({exc})") from exc
+    # bools are refused as LIL refuses them (NumPy's promotion would read a mix of them as 0 and 1)
+    for key, value in items:
+        if isinstance(key, tuple) and any(map(_is_bool, key)):
+            shown = ", ".join(repr(x) if isinstance(x, (bool, np.bool_, int, np.integer)) else type(x).__name__
+                              for x in key)
+            raise TypeError(f"P: DOK keys must be (row, col) pairs of integers, got a bool in the key ({shown})")
+        if _is_bool(value):
+            plain = isinstance(key, tuple) and all(isinstance(x, (int, np.integer)) for x in key)
+            at = f" at key ({', '.join(str(int(x)) for x in key)})" if plain else ""
+            raise TypeError(f"P: DOK values must be real numbers, got a bool{at}")
+    try:
         keys = np.array([k for k, _ in items]) if items else np.zeros((0, 2), np.int64)
         val = np.array([v for _, v in items]) if items else np.zeros(0)
     except (ValueError, TypeError) as exc:
