@@ -66,7 +66,8 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     name : str
         The argument's name, first word of every error message.
     value : int, numpy integer or float holding a whole number
-        The value to check; ``bool`` is rejected.
+        The value to check; ``bool`` is rejected. A ``Fraction`` or a float wider than float64 (``longdouble``)
+        is judged and converted exactly, not through its float64 rounding.
     low, high : int, optional
         Inclusive bounds ``low <= value <= high`` (``None``: unbounded on that side).
 
@@ -86,8 +87,15 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)}")
     if not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Rational) and value.denominator == 1:  # e.g. Fraction(10**400, 1): exact
+        # read exactly where float64 could round a non-whole value to a whole one (or change a whole one)
+        if isinstance(value, numbers.Rational):  # e.g. Fraction(10**400, 1); whole only with denominator 1
+            if value.denominator != 1:
+                raise ValueError(f"{name}: must be a whole number, got {_show_digits(value)}")
             value = int(value.numerator)
+        elif isinstance(value, np.floating) and value.dtype.itemsize > 8:  # longdouble: more digits than float64
+            if not (np.isfinite(value) and value.is_integer()):
+                raise ValueError(f"{name}: must be a whole number, got {show_number(value)}")
+            value = int(value)
         else:
             try:
                 v = float(value)

@@ -62,3 +62,30 @@ def test_a_real_type_that_will_not_compare_gets_the_plain_message():
 
     with pytest.raises(ValueError, match=r"^x: must be >= 0, got -1\.0$"):
         check_real("x", Odd(-1.0), low=0)
+
+
+def test_check_int_reads_fractions_exactly():
+    from rltheory._validation import check_int
+
+    # 2**60 + 1/2 rounds to the whole 2**60 in float64: it was accepted as that
+    with pytest.raises(ValueError, match=r"^x: must be a whole number, got 2305843009213693953/2$"):
+        check_int("x", Fraction(2**61 + 1, 2))
+    with pytest.raises(ValueError, match=r"^x: must be a whole number, got 5/2$"):
+        check_int("x", Fraction(5, 2))
+    assert check_int("x", Fraction(2**60 + 1, 1)) == 2**60 + 1
+    with pytest.raises(ValueError, match=r"^x: must be a whole number, got 1\.00e\+5000/3$"):
+        check_int("x", Fraction(10**5000, 3))
+
+
+@wide_only
+def test_check_int_reads_longdouble_exactly():
+    from rltheory._validation import check_int
+
+    with pytest.raises(ValueError, match=r"^x: must be a whole number, got np\.longdouble\("):
+        check_int("x", np.longdouble(2**60) + np.longdouble(0.5))  # was read as 2**60
+    assert check_int("x", np.longdouble(2**60) + 1) == 2**60 + 1  # was read as 2**60
+    assert check_int("x", np.longdouble(3)) == 3
+    with pytest.raises(ValueError, match=r"^x: must be a whole number, got np\.longdouble\('nan'\)$"):
+        check_int("x", np.longdouble("nan"))
+    with pytest.raises(ValueError, match=r"^x: must be <= 5, got 1\.00e\+400$"):
+        check_int("x", np.longdouble(10) ** 400, high=5)
