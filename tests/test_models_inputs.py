@@ -120,7 +120,8 @@ def _dok_with(key, value):
 
 @pytest.mark.parametrize("key, value, pattern", [
     ((True, 1), 1.0, r"^P: DOK keys must be \(row, col\) pairs of integers, got a bool in the key \(True, 1\)$"),
-    ((1, np.True_), 1.0, r"^P: DOK keys must be \(row, col\) pairs of integers, got a bool in the key \(1, np\.True_\)$"),
+    ((1, np.True_), 1.0,
+     r"^P: DOK keys must be \(row, col\) pairs of integers, got a bool in the key \(1, np\.True_\)$"),
     ((1, 1), True, r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
     ((1, 1), np.True_, r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
     ((1, 1), np.array(True), r"^P: DOK values must be real numbers, got a bool at key \(1, 1\)$"),
