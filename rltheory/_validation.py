@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_int", "check_real", "check_probability", "check_seed", "as_generator", "check_type",
-           "show_number", "MAX_SEED"]
+           "show_number", "narrow_to_float64", "MAX_SEED"]
 
 #: largest seed accepted (the largest SQLite INTEGER, so that a seed can key a stored sweep row)
 MAX_SEED = 2**63 - 1
@@ -66,7 +66,8 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     name : str
         The argument's name, first word of every error message.
     value : int, numpy integer or float holding a whole number
-        The value to check; ``bool`` is rejected.
+        The value to check; ``bool`` is rejected. A ``Fraction`` or a float wider than float64 (``longdouble``)
+        is judged and converted exactly, not through its float64 rounding.
     low, high : int, optional
         Inclusive bounds ``low <= value <= high`` (``None``: unbounded on that side).
 
@@ -86,8 +87,15 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected an int, got {_type_name(value)}")
     if not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Rational) and value.denominator == 1:  # e.g. Fraction(10**400, 1): exact
+        # read exactly where float64 could round a non-whole value to a whole one (or change a whole one)
+        if isinstance(value, numbers.Rational):  # e.g. Fraction(10**400, 1); whole only with denominator 1
+            if value.denominator != 1:
+                raise ValueError(f"{name}: must be a whole number, got {_show_digits(value)}")
             value = int(value.numerator)
+        elif isinstance(value, np.floating) and value.dtype.itemsize > 8:  # longdouble: more digits than float64
+            if not (np.isfinite(value) and value.is_integer()):
+                raise ValueError(f"{name}: must be a whole number, got {show_number(value)}")
+            value = int(value)
         else:
             try:
                 v = float(value)
@@ -120,8 +128,11 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     name : str
         The argument's name, first word of every error message.
     value : int, float or numpy scalar
-        The value to check; ``bool`` is rejected. An int beyond the float64 range counts as an infinity of its
-        sign (so it is rejected with ``finite``, or when it lies outside the interval).
+        The value to check; ``bool`` is rejected. It is converted to float64 first and checked as converted: an
+        int beyond the float64 range counts as an infinity of its sign (so it is rejected with ``finite``, or when
+        it lies outside the interval), and a value that rounds onto or past a bound (a longdouble just below 1
+        for ``high=1, high_open=True``, a tiny Fraction for ``low=0, low_open=True``) is rejected, the message
+        saying what it rounds to.
     low, high : float, optional
         Bounds of the admitted interval (``None``: unbounded on that side).
     low_open, high_open : bool
@@ -148,13 +159,58 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     except OverflowError:  # an int beyond the float64 range
         v = math.inf if value > 0 else -math.inf
     if math.isnan(v) or (finite and not math.isfinite(v)):
-        raise ValueError(f"{name}: must be a finite number, got {show_number(value)}")
-    below = low is not None and (v <= low if low_open else v < low)
-    above = high is not None and (v >= high if high_open else v > high)
-    if below or above:
+        note = _rounding_note(value, v) if not math.isnan(v) and _exactly_finite(value) else ""
+        raise ValueError(f"{name}: must be a finite number, got {show_number(value)}{note}")
+    if _outside(v, low, high, low_open, high_open):
+        try:  # the value itself, compared exactly (int, Fraction, longdouble with a float bound)
+            exact_inside = not _outside(value, low, high, low_open, high_open)
+        except Exception:  # a Real type that will not compare with a float: no claim about it
+            exact_inside = False
+        note = _rounding_note(value, v) if exact_inside else ""
+        shown = _show_digits(value) if note else show_number(value)
         raise ValueError(f"{name}: must be {_range_text(low, high, '(' if low_open else '[', ')' if high_open else ']')}"
-                         f", got {show_number(value)}")
+                         f", got {shown}{note}")
     return v
+
+
+def _outside(x, low, high, low_open: bool, high_open: bool) -> bool:
+    """Whether ``x`` lies outside the interval (``None``: unbounded on that side)."""
+    below = low is not None and bool(x <= low if low_open else x < low)
+    above = high is not None and bool(x >= high if high_open else x > high)
+    return below or above
+
+
+def _exactly_finite(value) -> bool:
+    """Whether ``value`` is a finite number before its conversion to float64 (every int and Fraction is; a NumPy
+    float wider than float64 may be finite where its float64 rounding is not). False when that cannot be told."""
+    if isinstance(value, numbers.Rational):
+        return True
+    if isinstance(value, np.floating):
+        return bool(np.isfinite(value))
+    return False
+
+
+def _show_digits(value) -> str:
+    """``value`` for a message that says what it rounds to: an int or Fraction in all its digits while they are
+    few (:func:`show_number` keeps three of them, which would hide the difference that rounding removed)."""
+    if isinstance(value, numbers.Rational) and not isinstance(value, (bool, np.bool_)):
+        try:
+            num, den = int(value.numerator), int(value.denominator)
+        except (TypeError, ValueError, AttributeError):
+            return show_number(value)
+        if abs(num) < 10**40 and den < 10**40:
+            return str(num) if den == 1 else f"{num}/{den}"
+    return show_number(value)
+
+
+def _rounding_note(value, v: float) -> str:
+    """The end of a message for a ``value`` whose float64 rounding ``v`` fails a check the value itself passes:
+    the check is made in float64 (every computation of the package is), so the message says what it saw."""
+    if math.isinf(v):
+        return f", which is beyond the float64 range (it rounds to {v!r} in float64)"
+    if v == 0.0:
+        return f", which underflows: it rounds to {v!r} in float64"
+    return f", which rounds to {v!r} in float64"
 
 
 def check_probability(name: str, value) -> float:
@@ -272,3 +328,40 @@ def check_type(name: str, value, types, what: str | None = None):
             what = ("an " if t.__name__[0].lower() in "aeiou" else "a ") + t.__name__
         raise TypeError(f"{name}: expected {what}, got {_type_name(value)}")
     return value
+
+
+def narrow_to_float64(name: str, arr: np.ndarray, where=None) -> np.ndarray:
+    """``arr`` as float64 when it is an array of a float type wider than float64 (``longdouble`` where it is
+    wider), refusing a finite entry beyond the float64 range instead of letting NumPy's cast turn it into an
+    infinity (with a ``RuntimeWarning``) for a later check to call non-finite; any other array is returned as it
+    is. Entries too small for float64 round to zero or a subnormal, as NumPy's cast rounds them, silently.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first word of the error message.
+    arr : ndarray
+        The array.
+    where : callable, optional
+        ``where(i)`` describes the entry at flat index ``i`` in the message (default: ``"at index (i, j, ...)"``).
+
+    Returns
+    -------
+    ndarray
+        ``arr`` itself, or a new float64 array of its shape.
+
+    Raises
+    ------
+    ValueError
+        A finite entry's magnitude is beyond the float64 range.
+    """
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 8:
+        return arr
+    with np.errstate(over="ignore", under="ignore"):
+        out = arr.astype(np.float64)
+    over = np.isinf(out) & np.isfinite(arr)
+    if over.any():
+        i = int(np.flatnonzero(over.reshape(-1))[0])
+        at = where(i) if where is not None else f"at index {tuple(int(j) for j in np.unravel_index(i, arr.shape))}"
+        raise ValueError(f"{name}: value {show_number(arr.reshape(-1)[i])} {at} is beyond the float64 range")
+    return out

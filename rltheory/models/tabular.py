@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type, show_number
+from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -157,11 +157,14 @@ def _gamma_arg(gamma) -> float:
     ``-0.0`` is stored as ``+0.0`` (``x + 0.0`` maps ``-0.0`` to ``+0.0`` and leaves every other float as it is)."""
     if type(gamma) is float and 0.0 <= gamma < 1.0:  # the common case, without the general checks (NaN fails here)
         return gamma + 0.0
-    check_real("gamma", gamma)
-    if float(gamma) >= 1.0:
-        raise ValueError(f"gamma: must lie in [0, 1), got {show_number(gamma)}; an undiscounted (gamma = 1) problem needs a "
-                         "finite horizon: pass horizon=H instead of gamma")
-    return check_real("gamma", gamma, low=0.0, high=1.0, high_open=True) + 0.0
+    g = check_real("gamma", gamma)  # a finite real number (its own errors otherwise)
+    try:  # checked as rounded to float64: the message says when a value just below 1 rounds to 1.0
+        return check_real("gamma", gamma, low=0, high=1, high_open=True) + 0.0
+    except ValueError as exc:
+        if g < 1.0:
+            raise
+        raise ValueError(f"{exc}; an undiscounted (gamma = 1) problem needs a finite horizon: pass horizon=H "
+                         "instead of gamma") from None
 
 
 def _numeric_array(x, field: str) -> np.ndarray:
@@ -178,6 +181,9 @@ def _numeric_array(x, field: str) -> np.ndarray:
         raise TypeError(f"{field}: expected a real numeric array, got dtype=bool")
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{field}: expected a real numeric array, got dtype={arr.dtype}")
+    if arr.dtype.itemsize > 8 and arr.dtype.kind == "f":  # longdouble: a finite entry beyond float64 is named
+        _check_float64_size(arr.size, arr.shape, field)
+        arr = narrow_to_float64(field, arr)
     return arr
 
 
@@ -603,16 +609,24 @@ class TabularMDP:
                     nxt, prob = row[a]
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
+                raw = nxt
                 try:
-                    nxt = np.asarray(nxt)
-                except (ValueError, TypeError) as exc:
+                    nxt = np.asarray(raw)
+                except (ValueError, TypeError, OverflowError) as exc:
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be a 1-D sequence of integers") from exc
                 # finiteness is judged with the rest of the row by _set_csr, in the words of the dense and CSR paths
                 prob = _float_copy(prob, f"P: (s={s}, a={a}) probabilities")
                 if nxt.size == 0 and nxt.ndim == 1:
                     nxt = nxt.astype(np.int64)
-                if nxt.dtype.kind not in "iu":
+                # a mix of integer kinds NumPy promoted to float64, or ints beyond 64 bits: read exactly
+                exact = _exact_next_states(raw) if nxt.dtype.kind in "fO" and nxt.ndim == 1 else None
+                if exact is None and nxt.dtype.kind not in "iu":
                     raise TypeError(f"P: next states of (s={s}, a={a}) must be integers, got dtype={nxt.dtype}")
+                if exact is not None:
+                    nxt = exact
+                elif (nxt.ndim == 1 and isinstance(raw, (list, tuple))
+                      and any(isinstance(x, (bool, np.bool_)) for x in raw)):  # NumPy reads (True, 0) as ints
+                    raise TypeError(f"P: next states of (s={s}, a={a}) must be integers, got a bool")
                 if nxt.ndim != 1 or prob.ndim != 1 or nxt.shape != prob.shape:
                     raise ValueError(f"P: (s={s}, a={a}) next_states and probs must be 1-D of equal length")
                 if nxt.size and (nxt.min() < 0 or nxt.max() >= S):
@@ -649,7 +663,7 @@ class TabularMDP:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
         ours = [owned, owned]  # whether data, indices are arrays of ours rather than the caller's
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
-            data = data.astype(np.float64)
+            data = narrow_to_float64("P", data, _data_entry).astype(np.float64)
             ours[0] = True
         if indices.dtype not in (_I32, _I64):
             indices = indices.astype(np.int64)  # uint64 beyond int64 wraps negative: rejected as out of range
@@ -1106,7 +1120,13 @@ def _sparse_values(data, fmt: str, ndim: int) -> np.ndarray:
         raise TypeError(f"P: expected a real numeric sparse matrix, got dtype={data.dtype}")
     if data.ndim != ndim:
         raise ValueError(f"P: {fmt} data must be {ndim}-D, got shape {data.shape}")
+    data = narrow_to_float64("P", data, _data_entry if ndim == 1 else None)  # (longdouble)
     return np.asarray(data, dtype=np.float64)  # also native byte order
+
+
+def _data_entry(i: int) -> str:
+    """Where entry ``i`` of a sparse matrix's ``data`` is, for :func:`~rltheory._validation.narrow_to_float64`."""
+    return f"stored at data[{i}]"
 
 
 def _index_array(x, fmt: str, name: str) -> np.ndarray:
@@ -1271,6 +1291,22 @@ def _exact_ints(values, n: int, limit: int, what: str) -> np.ndarray | None:
         return None
 
 
+def _exact_next_states(raw) -> np.ndarray | None:
+    """The next states ``raw`` of a successor list entry whose elements are all integers (Python or NumPy, not
+    bool), read exactly (NumPy promotes a mix of int64 and uint64 to float64, and ints beyond 64 bits to objects):
+    an object array of Python ints, range-checked by the caller. ``None`` when an element is anything else."""
+    try:
+        items = np.array(raw, dtype=object)
+    except Exception:
+        return None
+    if items.ndim != 1 or not all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+                                  for x in items):
+        return None
+    out = np.empty(items.size, dtype=object)
+    out[:] = [operator.index(x) for x in items]
+    return out
+
+
 def _lil_lists(x, name: str, rows: int) -> np.ndarray:
     """The ``rows`` or ``data`` array of a LIL matrix, checked to be a NumPy object array (not a subclass, whose
     own indexing could answer differently from what it stores) of one entry per row."""
@@ -1358,8 +1394,9 @@ def _lil_exact(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int)
     if col is None:
         raise TypeError("P: LIL column indices must be integers")
     try:
-        val = np.array(flat_vals, dtype=np.float64) if nnz else np.zeros(0)
-    except OverflowError:
+        with np.errstate(over="raise"):  # a longdouble beyond float64: named below, not cast to inf
+            val = np.array(flat_vals, dtype=np.float64) if nnz else np.zeros(0)
+    except (OverflowError, FloatingPointError):
         k = next(k for k, x in enumerate(flat_vals) if not _fits_float64(x))
         i = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
         raise ValueError(f"P: LIL row {i} holds a value beyond the float64 range "
@@ -1471,8 +1508,9 @@ def _lil_fast(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) 
     try:
         col = np.fromiter(flat_cols, dtype=np.int64, count=nnz)  # exact for these types (a Python int beyond
         # int64 overflows); one read of each entry, where np.array reads them twice
-        val = np.array(flat_vals, dtype=np.float64)  # the exact reader's own conversion
-    except OverflowError:
+        with np.errstate(over="raise"):
+            val = np.array(flat_vals, dtype=np.float64)  # the exact reader's own conversion
+    except (OverflowError, FloatingPointError):
         return None
     if nnz and (int(col.min()) < 0 or int(col.max()) >= cols):
         return None
@@ -1487,15 +1525,34 @@ def _lil_fast(lil_rows: np.ndarray, lil_data: np.ndarray, rows: int, cols: int) 
 
 def _fits_float64(x) -> bool:
     try:
-        float(x)
-    except OverflowError:
+        v = float(x)
+    except OverflowError:  # a Python int beyond the float64 range
         return False
-    return True
+    return not (v in (np.inf, -np.inf) and isinstance(x, np.floating) and bool(np.isfinite(x)))  # a longdouble
+
+
+def _is_bool(x) -> bool:
+    """Whether ``x`` is a bool (Python, NumPy, or a NumPy array of bools), which NumPy would read as 0 or 1."""
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind == "b")
 
 
 def _dok_to_csr(M, rows: int, cols: int) -> sp.csr_matrix:
     try:
         items = list(M.items())
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"P: DOK keys must be (row, col) pairs of integers and its values real numbers "
+                        f"({exc})") from exc
+    # bools are refused as LIL refuses them (NumPy's promotion would read a mix of them as 0 and 1)
+    for key, value in items:
+        if isinstance(key, tuple) and any(map(_is_bool, key)):
+            shown = ", ".join(repr(x) if isinstance(x, (bool, np.bool_, int, np.integer)) else type(x).__name__
+                              for x in key)
+            raise TypeError(f"P: DOK keys must be (row, col) pairs of integers, got a bool in the key ({shown})")
+        if _is_bool(value):
+            plain = isinstance(key, tuple) and all(isinstance(x, (int, np.integer)) for x in key)
+            at = f" at key ({', '.join(str(int(x)) for x in key)})" if plain else ""
+            raise TypeError(f"P: DOK values must be real numbers, got a bool{at}")
+    try:
         keys = np.array([k for k, _ in items]) if items else np.zeros((0, 2), np.int64)
         val = np.array([v for _, v in items]) if items else np.zeros(0)
     except (ValueError, TypeError) as exc:

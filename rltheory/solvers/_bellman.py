@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from .._threads import core_free
+from .._validation import narrow_to_float64
 from ..models.tabular import ROW_SUM_ATOL, TabularMDP
 from . import _kernels as K
 
@@ -109,12 +110,13 @@ def _as_values(V, name: str = "V") -> np.ndarray:
             if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
                 raise TypeError(f"{name}: expected real numbers, got an entry of type {type(x).__name__}")
         try:
-            return np.ascontiguousarray(arr.astype(np.float64))
-        except OverflowError:
+            with np.errstate(over="raise"):  # (a longdouble object beyond float64 would become inf)
+                return np.ascontiguousarray(arr.astype(np.float64))
+        except (OverflowError, FloatingPointError):
             raise ValueError(f"{name}: an entry is beyond the float64 range") from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name}: expected a real (int or float) array, got dtype={arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.ascontiguousarray(narrow_to_float64(name, arr), dtype=np.float64)
 
 
 def _check_mdp(mdp) -> TabularMDP:

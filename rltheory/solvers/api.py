@@ -983,6 +983,13 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
     -------
     numpy.ndarray
         The variances, shape ``(S, A)`` or ``(H, S, A)``.
+
+    Raises
+    ------
+    TypeError
+        ``mdp`` is not a :class:`TabularMDP`, or ``V`` is not a real array.
+    ValueError
+        ``V`` has the wrong shape or a non-finite entry.
     """
     mdp = _check_mdp(mdp)
     V = _as_values(V)
@@ -997,6 +1004,10 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
         ho = H
     else:
         raise ValueError(f"V: expected shape ({S},) or (H+1, S), got {V.shape}")
+    bad = ~np.isfinite(V)
+    if bad.any():  # the kernels would return NaN, and the dense and sparse ones not the same entries
+        at = tuple(int(j) for j in np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), V.shape))
+        raise ValueError(f"V: non-finite value {float(V[at])!r} at index {at}")
     out = np.empty((ho, S, A))
     if mdp.is_sparse:
         ip, ix, dt = mdp.csr_arrays
