@@ -17,7 +17,8 @@ import time
 from rltheory.plugins import CHECKS_GROUP, load_group
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # a run stopped by Ctrl-C or SIGTERM (the shell's code for SIGINT)
+EXIT_INTERRUPTED = 130  # a run stopped by Ctrl-C (the shell's code for SIGINT, 128 + 2)
+EXIT_TERMINATED = 143  # a run stopped by SIGTERM (128 + 15)
 
 
 def _registry() -> dict:
@@ -92,6 +93,7 @@ def cmd_check(args) -> int:
     if learner is not None:
         from .learners import learner_spec
 
+        _cwd_on_path()
         try:
             learner = learner_spec(learner)
         except (TypeError, ValueError) as exc:
@@ -103,13 +105,18 @@ def cmd_check(args) -> int:
             print(f"rltheory check: --learner: no learner claims in {', '.join(without)}; checks with learner "
                   f"claims: {', '.join(with_l) or 'none'}", file=sys.stderr)
             return EXIT_USAGE
+    if isinstance(args.scheduler, str) and args.scheduler.startswith("tcp://"):
+        problem = _scheduler_problem(args.scheduler, getattr(args, "connect_timeout", 10.0))
+        if problem:
+            print(f"rltheory check: scheduler: could not connect to {args.scheduler}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     ctx_kw = dict(quick=args.quick, seed=args.seed, out_dir=out, executor=args.scheduler,
                   n_workers=args.workers, progress=not args.no_progress)
     if args.seeds is not None:
         ctx_kw["seeds"] = args.seeds
     if getattr(args, "mutants", False):
         return _cmd_mutants(reg, names, ctx_kw, out)
-    reports, seconds = [], {}
+    reports, seconds, learner_errors = [], {}, {}
     t_all = time.perf_counter()
     previous_sigterm = _sigterm_interrupts()
     try:
@@ -126,31 +133,56 @@ def cmd_check(args) -> int:
             t0 = time.perf_counter()
             who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
             print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
-            report = reg[name].run(ctx)
+            try:
+                report = reg[name].run(ctx)
+            except Exception as exc:
+                text = _learner_failure(exc, reg[name], learner, out) if learner is not None else None
+                if text is None:
+                    raise
+                seconds[name] = time.perf_counter() - t0
+                learner_errors[name] = text
+                print(f"   {name}: FAIL (learner error) in {seconds[name]:.1f} s", flush=True)
+                continue
             report.save(out, executor=args.scheduler, n_workers=args.workers)
             reports.append(report)
             ndev = sum(r.status == "deviation" for r in report.results)
             verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
             seconds[name] = time.perf_counter() - t0
             print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
-    except KeyboardInterrupt:
-        print(f"\nrltheory check: interrupted; the finished sweep cells are kept in "
-              f"{os.path.join(out, 'sweeps.sqlite')}: run the same command again to resume", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        db = os.path.join(out, "sweeps.sqlite")
+        n = _stored_cells(db)
+        if n:
+            print(f"\nrltheory check: interrupted; the {n} finished sweep cell(s) are kept in {db}: run the same "
+                  "command again to resume", file=sys.stderr)
+        else:
+            print("\nrltheory check: interrupted before any sweep cell was stored", file=sys.stderr)
         _print_times(seconds, time.perf_counter() - t_all)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     finally:
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
     total = time.perf_counter() - t_all
-    print()
-    print(format_table(reports))
+    width = _text_width()
+    if reports:
+        print()
+        print(format_table(reports))
     devs = [(rep.name, r.claim.name, r.claim.deviation) for rep in reports for r in rep.results
             if r.status == "deviation"]
     if devs:
-        print("\nDocumented deviations (measured; the theorem's prediction is not reproduced, the control is rejected):")
+        print()
+        print(_wrap("Documented deviations (measured; the theorem's prediction is not reproduced, the control is "
+                    "rejected):", width, indent=""))
         for check, claim, text in devs:
-            print(f"  {check}/{claim}: {text}")
+            print(_wrap(f"{check}/{claim}: {text}", width))
+    if learner_errors:
+        print()
+        print(_wrap(f"Learner errors: the learner {learner} raised or broke its protocol (see the README), so "
+                    "these checks judged no claim (FAIL):", width, indent=""))
+        for check, text in learner_errors.items():
+            print(_wrap(f"{check}: {text}", width))
     summary = {r.name: r.passed for r in reports}
+    summary.update({name: False for name in learner_errors})
     tag = ""
     if learner is not None:
         from .learners import spec_tag
@@ -159,14 +191,20 @@ def cmd_check(args) -> int:
     with open(os.path.join(out, f"summary{tag}.md"), "w") as fh:
         fh.write(f"# rltheory check ({'quick' if args.quick else 'full'} size"
                  f"{'' if learner is None else f', learner {learner}'})\n\n")
-        fh.write(markdown_table(reports))
+        if reports:
+            fh.write(markdown_table(reports))
         if devs:
             fh.write("\n## Documented deviations\n\n")
             for check, claim, text in devs:
                 fh.write(f"- `{check}/{claim}`: {text}\n")
+        if learner_errors:
+            fh.write("\n## Learner errors (FAIL: no claim judged)\n\n")
+            for check, text in learner_errors.items():
+                fh.write(f"- `{check}`: {text}\n")
     with open(os.path.join(out, f"index{tag}.json"), "w") as fh:
         json.dump({"checks": summary, "quick": bool(args.quick), "learner": learner, "seconds": seconds,
-                   "total_seconds": total}, fh, indent=2)
+                   "total_seconds": total, **({"learner_errors": learner_errors} if learner_errors else {})},
+                  fh, indent=2)
     _print_times(seconds, total)
     print(f"\nreports, figures and summary.md in {out}")
     return EXIT_OK if all(summary.values()) else EXIT_FAIL
@@ -183,8 +221,106 @@ def _print_times(seconds, total):
     print(f"  {'total':<{w}}  {total:8.1f} s", flush=True)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that it stops a run the same way; the exit status tells them apart."""
+
+
 def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise _Terminated(f"signal {signum}")
+
+
+def _stored_cells(db: str) -> int:
+    """Number of sweep cells stored in ``db`` (0 when the file is missing or unreadable)."""
+    if not os.path.exists(db):
+        return 0
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM cells").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _text_width() -> int:
+    """Width of the free text under the table: the terminal's (at least 60), 100 when stdout is not a terminal."""
+    import shutil
+
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return max(shutil.get_terminal_size((100, 24)).columns, 60) if tty else 100
+
+
+def _wrap(text: str, width: int, indent: str = "  ") -> str:
+    """``text`` wrapped to ``width`` columns (words are never cut): a list item under ``indent`` with its
+    continuation lines indented further, or a plain paragraph for ``indent=""``."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent and indent + "  ",
+                                   break_long_words=False, break_on_hyphens=False))
+
+
+def _cwd_on_path() -> None:
+    """Put the working directory on ``sys.path`` (first, as ``python -m`` does), so that ``--learner
+    mymodule:factory`` finds ``./mymodule.py``; the spawned pool workers inherit ``sys.path``."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(p or os.curdir) == cwd for p in sys.path):
+        sys.path.insert(0, cwd)
+
+
+def _scheduler_problem(address: str, timeout: float) -> str | None:
+    """Why the Dask scheduler at ``address`` (``tcp://host:port``) cannot be used, or ``None``: a TCP connection
+    first (a refused port answers at once), then a Dask client, each within ``timeout`` seconds."""
+    import socket
+
+    host, _, port = address[len("tcp://"):].rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port)
+    except ValueError:
+        return f"expected tcp://host:port, got {address!r}"
+    try:
+        socket.create_connection((host or "127.0.0.1", port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        return "dask.distributed is not installed (pip install rltheory[dask])"
+    try:
+        Client(address, timeout=timeout, set_as_default=False).close()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str | None:
+    """The one-line account of a learner run that raised (a sweep cell of the learner failed), with the full
+    traceback written to ``<out>/<check>@<learner>.error.log``; ``None`` when ``exc`` is not a failed cell."""
+    import traceback
+
+    from rltheory.experiments import CellError
+
+    from .learners import spec_tag
+
+    if not isinstance(exc, CellError):
+        return None
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    log = os.path.join(out, f"{check.name}@{spec_tag(learner)}.error.log")
+    try:
+        with open(log, "w") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+        where = f"; traceback in {log}"
+    except OSError:
+        where = ""
+    params = ", ".join(f"{k}={v}" for k, v in exc.params.items() if v != learner)
+    return (f"{type(cause).__name__}: {cause} (protocol {check.protocol}; cell {params}, seed {exc.seed}"
+            f"{where})")
 
 
 def _sigterm_interrupts():

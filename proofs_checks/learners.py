@@ -51,8 +51,8 @@ def resolve_learner(spec: str):
     TypeError
         ``spec`` is not a string.
     ValueError
-        The spec is malformed, its module cannot be imported or it names no attribute (the message starts with
-        ``learner:``).
+        The spec is malformed, importing its module raises (any exception: a missing module, a syntax error,
+        an error of its top-level code) or it names no attribute (the message starts with ``learner:``).
     """
     if not isinstance(spec, str):
         raise TypeError(f"learner: expected a spec string 'package.module:qualname', got {type(spec).__name__}")
@@ -62,8 +62,11 @@ def resolve_learner(spec: str):
     mod_name, qual = spec.split(":")
     try:
         obj = importlib.import_module(mod_name)
-    except ImportError as exc:
-        raise ValueError(f"learner: cannot import module {mod_name!r} of {spec!r}: {exc}") from None
+    except Exception as exc:  # ImportError, but also a SyntaxError or any error raised by the module's top level
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name == mod_name.split(".")[0]:
+            hint = " (is its directory on sys.path? set PYTHONPATH)"
+        raise ValueError(f"learner: could not import {mod_name}: {type(exc).__name__}: {exc}{hint}") from None
     for part in qual.split("."):
         try:
             obj = getattr(obj, part)
@@ -91,14 +94,16 @@ def learner_spec(obj) -> str:
     Raises
     ------
     TypeError
-        ``obj`` is neither a string nor callable.
+        ``obj`` is neither a string nor callable, or the string names an object that is not callable.
     ValueError
-        ``obj`` is a lambda, a local function, defined in ``__main__``, or not reachable by import under its
+        The string's module cannot be imported (any error on import), or ``obj`` is a lambda, a local function, defined in ``__main__``, or not reachable by import under its
         name (messages start with ``learner:``).
     """
     if isinstance(obj, str):
         spec = _check_format(obj)
-        resolve_learner(spec)
+        found = resolve_learner(spec)
+        if not callable(found):
+            raise TypeError(f"learner: {spec!r} names a {type(found).__name__}, not a callable factory")
         return spec
     if not callable(obj):
         raise TypeError(f"learner: expected a spec string or a module-level callable, got {type(obj).__name__}")

@@ -38,6 +38,30 @@ def _positive_int(text: str) -> int:
     return v
 
 
+#: largest base seed: the seeds of a run, ``seed, seed + 1, ...``, seed NumPy's and Numba's generators (< 2**32)
+MAX_BASE_SEED = 2**32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32 - 1], got {text!r}") from None
+    if not 0 <= v <= MAX_BASE_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32 - 1], got {v}")
+    return v
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return v
+
+
 def _scheduler(text: str) -> str:
     if text in ("local", "serial") or text.startswith("tcp://"):
         return text
@@ -65,9 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default=None, metavar="DIR",
                    help="write <check>.json, figures (PNG) and summary.md here (default: rltheory-out)")
     c.add_argument("--seeds", type=_positive_int, default=None, metavar="N", help="number of seeds per cell")
-    c.add_argument("--seed", type=int, default=0, metavar="S", help="base seed (default 0)")
+    c.add_argument("--seed", type=_seed, default=0, metavar="S",
+                   help="base seed in [0, 2**32 - 1] (default 0); the run's seeds are S, S + 1, ...")
     c.add_argument("--scheduler", type=_scheduler, default="local", metavar="ADDR",
                    help="'local' process pool (default), 'serial', or a Dask scheduler tcp://host:port")
+    c.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="SEC",
+                   help="seconds to wait for a Dask --scheduler to answer before giving up (default 10)")
     c.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local pool size (default: all cores)")
     c.add_argument("--no-progress", action="store_true", help="no progress bars")
     c.add_argument("--learner", default=None, metavar="PKG.MOD:FACTORY",
@@ -146,6 +173,9 @@ def main(argv=None) -> int:
             parser.exit(EXIT_USAGE, "rltheory check: give check names or --all, not both\n")
         if args.learner is not None and args.mutants:
             parser.exit(EXIT_USAGE, "rltheory check: --learner and --mutants exclude each other\n")
+        if args.seeds is not None and args.seed + args.seeds - 1 > MAX_BASE_SEED:
+            parser.exit(EXIT_USAGE, f"rltheory check: --seed {args.seed} with --seeds {args.seeds} runs seeds above "
+                                    "2**32 - 1\n")
         if args.out is None:
             args.out = os.path.join(os.getcwd(), "rltheory-out")
     try:
@@ -153,7 +183,51 @@ def main(argv=None) -> int:
     except LookupError as exc:
         print(f"rltheory {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return verb(args)
+    stdout, sys.stdout = sys.stdout, _ClosedPipeSafe(sys.stdout)
+    try:
+        return verb(args)
+    finally:
+        sys.stdout = stdout
+
+
+class _ClosedPipeSafe:
+    """``sys.stdout`` that stops printing once its reader has gone (``rltheory list | head``): the first
+    ``BrokenPipeError`` points the file descriptor at ``os.devnull`` (so that no flush at exit fails either, as
+    the Python documentation's note on SIGPIPE recommends) and later output is dropped; the command itself goes
+    on, so ``check`` still writes its reports and summary, and exits with its usual status."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.closed_pipe = False
+
+    def _lost(self):
+        self.closed_pipe = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (captured output): nothing to flush
+            pass
+
+    def write(self, text):
+        if not self.closed_pipe:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._lost()
+        return len(text)
+
+    def flush(self):
+        if not self.closed_pipe:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._lost()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

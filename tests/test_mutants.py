@@ -97,8 +97,10 @@ def test_learner_spec_rejects():
         resolve_learner(3)
     with pytest.raises(ValueError, match="^learner:.*package.module:qualname"):
         learner_spec("no_colon")
-    with pytest.raises(ValueError, match="^learner: cannot import"):
+    with pytest.raises(ValueError, match="^learner: could not import no_such_module_xyz: ModuleNotFoundError"):
         learner_spec("no_such_module_xyz:f")
+    with pytest.raises(TypeError, match="^learner: 'os:sep' names a str, not a callable"):
+        learner_spec("os:sep")
     with pytest.raises(ValueError, match="^learner:.*no attribute"):
         learner_spec("proofs_checks.learners:nope")
     with pytest.raises(ValueError, match="^learner:"):
@@ -189,7 +191,7 @@ def test_cli_learner_and_mutants_usage(tmp_path, capsys):
     assert main(["check", "proof_steps", "--learner", "nope", "--out", str(tmp_path)]) == 2
     assert "--learner" in capsys.readouterr().err
     assert main(["check", "tabular_regret", "--learner", "no_such_mod_q:f", "--out", str(tmp_path)]) == 2
-    assert "cannot import" in capsys.readouterr().err
+    assert "could not import" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["check", "tabular_regret", "--learner", "a:b", "--mutants"])
     assert e.value.code == 2

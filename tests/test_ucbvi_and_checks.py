@@ -94,6 +94,23 @@ def _run_cli(args, cwd):
                           text=True, timeout=600)
 
 
+def test_upper_rule_marks_the_failing_parts():
+    """A FAIL message says which limit is broken, not only the limit next to the value."""
+    from proofs_checks import Measurement
+    from proofs_checks.tabular_regret.claims import UpperWithTeeth
+
+    x = np.array([1000.0, 2000.0])
+    linear = np.outer(x, [1.0, 1.1, 0.9]) / 10
+    m = Measurement("K", x, linear, "regret", bound_values=x * 10, meta={"baseline": x / 10})
+    r = UpperWithTeeth().evaluate(m)
+    assert not r.passed
+    assert r.message.count("> 0.5: FAILED") == 2 and "(<= 0.5)" not in r.message
+    slow = np.outer(x ** 0.3, [1.0, 1.1, 0.9])
+    ok = UpperWithTeeth().evaluate(Measurement("K", x, slow, "regret", bound_values=x * 10,
+                                               meta={"baseline": x}))
+    assert ok.passed and ok.message.count("(<= 0.5)") == 2 and "FAILED" not in ok.message
+
+
 @pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "out"

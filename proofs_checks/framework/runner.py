@@ -85,6 +85,7 @@ class RunContext:
             Rows ``{"params": ..., "seed": ..., "result": ...}``.
         """
         seeds = self.seed_list() if seeds is None else list(seeds)
+        _not_in_a_spawning_worker()
         if self.runner is not None:
             return self.runner(fn, grid, seeds, name=name)
         try:
@@ -98,6 +99,18 @@ class RunContext:
         size = "quick" if self.quick else "full"
         return run_sweep(fn, grid, seeds, db=db, executor=self.executor, n_workers=self.n_workers,
                          progress=self.progress, name=f"{name}[{size}]")
+
+
+def _not_in_a_spawning_worker() -> None:
+    """Stop, with one clear line, a pool worker that is re-running the user's script: spawned workers import
+    the script that started them, and a check run at its top level (no ``if __name__ == "__main__":`` guard)
+    would start a pool of its own there, which multiprocessing refuses with a long traceback per worker. The
+    worker exits with the message; the sweep in the parent reports a broken pool (with the same hint)."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit("rltheory: a worker process re-ran the script that runs the check: put the check's run "
+                         "under `if __name__ == \"__main__\":` (worker processes import the script)")
 
 
 def rows_to_matrix(rows, variable: str, key: str, *, x_values=None):

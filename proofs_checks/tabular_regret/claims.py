@@ -99,12 +99,18 @@ class UpperWithTeeth(Rule):
         sat = mean_local < self.saturated
         rate = (f"saturated (learning finished before K={m.x[-2]:g}: mean local slope {mean_local:.3f}; no rate "
                 f"measured)" if sat else f"mean local slope {mean_local:.3f}")
-        msg = (f"bound (C=1): {b.message}; {rate}, largest seed {float(local.max()):.3f} (<= {self.local_slope:g}); "
-               f"mean regret upper limit / uniform = {up / base:.3f} (<= {self.margin:g})")
+        msg = (f"bound (C=1): {b.message}; {rate}, largest seed {float(local.max()):.3f} "
+               f"{_limit(sub_ok, self.local_slope)}; mean regret upper limit / uniform = {up / base:.3f} "
+               f"{_limit(margin_ok, self.margin)}")
         return RuleResult(bool(b.passed and sub_ok and margin_ok),
                           {"bound": b.stats, "local_slopes": local.tolist(), "mean_local_slope": mean_local,
                            "saturated": bool(sat), "upper_limit_over_uniform": up / base, "sublinear": sub_ok,
                            "beats_uniform": bool(margin_ok)}, msg)
+
+
+def _limit(ok: bool, limit: float) -> str:
+    """``(<= limit)`` after a value that meets its upper limit, ``> limit: FAILED`` after one that breaks it."""
+    return f"(<= {limit:g})" if ok else f"> {limit:g}: FAILED"
 
 
 def _curve_measure(ctx: RunContext, learner: str) -> Measurement:

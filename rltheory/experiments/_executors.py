@@ -250,7 +250,10 @@ def run_pool(fn, todo, n_workers):
                     continue
                 exc = f.exception()
                 if isinstance(exc, BrokenProcessPool):
-                    raise CellError(cell[0], cell[1], exc) from exc
+                    raise CellError(cell[0], cell[1], BrokenProcessPool(
+                        f"{exc}; a worker process died: it crashed or ran out of memory, or the script that "
+                        "started the sweep runs it at its top level, which the spawned workers re-run when they "
+                        "import the script (put it under `if __name__ == \"__main__\":`)")) from exc
                 if exc is not None:
                     failures.append((cell, exc))
                 else:

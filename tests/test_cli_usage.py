@@ -1,0 +1,209 @@
+"""`rltheory check` given a broken learner, bad input or a closed stdout: a readable line and an exit status, never a
+traceback (a user-experience review of the command line). Fast: the smallest check, tiny learners, no pool unless
+the pool is what is tested."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "100",
+       "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+
+# -P: no working directory on sys.path, as when the `rltheory` console script runs
+CLI = [sys.executable, "-P", "-m", "rltheory.cli"]
+
+LEARNERS = '''
+import numpy as np
+
+def raises(X, *, lam):
+    raise KeyError("oops in update")
+
+def wrong_shape(X, *, lam):
+    return np.zeros((2, len(X)))
+
+def correct(X, *, lam):
+    from rltheory.lemmas import elliptical_potential
+    return elliptical_potential(X, lam=lam)
+'''
+
+
+def _run(args, cwd, timeout=300, **kw):
+    return subprocess.run([*CLI, *args], cwd=cwd, env=ENV, text=True, capture_output=True, timeout=timeout, **kw)
+
+
+@pytest.fixture
+def learners(tmp_path):
+    (tmp_path / "mylearners.py").write_text(LEARNERS)
+    return tmp_path
+
+
+def test_a_learner_that_raises_fails_the_check_in_one_line(learners):
+    """The learner under test raising in its cells is the learner's failure: one readable line naming the
+    exception and its message, FAIL (exit 1), summary and index written, the traceback in a log file only.
+    The learner's module is found in the working directory although the console script does not put it on
+    sys.path."""
+    out = learners / "out"
+    p = _run(["check", "proof_steps", "--quick", "--seeds", "2", "--scheduler", "serial", "--no-progress",
+              "--learner", "mylearners:raises", "--out", str(out)], learners)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "proof_steps: FAIL (learner error)" in p.stdout
+    assert "KeyError: 'oops in update'" in p.stdout
+    assert max(len(line) for line in p.stdout.splitlines() if str(out) not in line) <= 100
+    tag = "mylearners.raises"
+    assert "KeyError: 'oops in update'" in (out / f"summary@{tag}.md").read_text()
+    index = json.loads((out / f"index@{tag}.json").read_text())
+    assert index["checks"] == {"proof_steps": False} and "oops" in index["learner_errors"]["proof_steps"]
+    assert "Traceback" in (out / f"proof_steps@{tag}.error.log").read_text()
+
+
+def test_a_learner_breaking_the_protocol_on_the_pool_fails_the_check_in_one_line(learners):
+    """The same on the local process pool (the exception comes back from a worker)."""
+    p = _run(["check", "proof_steps", "--quick", "--seeds", "2", "--workers", "2", "--no-progress",
+              "--learner", "mylearners:wrong_shape", "--out", str(learners / "out")], learners)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "FAIL (learner error)" in p.stdout and "Learner errors:" in p.stdout
+
+
+@pytest.mark.parametrize("source, spec, text", [
+    ("raise RuntimeError('boom at import')\n", "broken_import:f",
+     "learner: could not import broken_import: RuntimeError: boom at import"),
+    ("def f(:\n", "broken_syntax:f", "learner: could not import broken_syntax: SyntaxError"),
+    (None, "os:sep", "learner: 'os:sep' names a str, not a callable factory"),
+    (None, "no_such_module_q:f", "learner: could not import no_such_module_q: ModuleNotFoundError"),
+])
+def test_a_learner_spec_that_cannot_be_used_is_a_usage_error(tmp_path, source, spec, text):
+    if source is not None:
+        (tmp_path / f"{spec.split(':')[0]}.py").write_text(source)
+    p = _run(["check", "proof_steps", "--quick", "--learner", spec, "--out", str(tmp_path / "out")], tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert text in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999999", "4294967296", "x"])
+def test_seed_out_of_range_is_an_argparse_error(tmp_path, seed):
+    p = _run(["check", "proof_steps", "--quick", "--seed", seed], tmp_path)
+    assert p.returncode == 2 and "argument --seed: expected an integer in [0, 2**32 - 1]" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    p = _run(["check", "proof_steps", "--quick", "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "2",
+              "--out", str(tmp_path / "out")], tmp_path, timeout=60)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert p.stderr.startswith("rltheory check: scheduler: could not connect to tcp://127.0.0.1:1: ")
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+
+
+def _closed_stdout():
+    r, w = os.pipe()
+    os.close(r)  # nobody reads: the first write fails with EPIPE (BrokenPipeError, Python ignores SIGPIPE)
+    return w
+
+
+@pytest.mark.parametrize("args", [["list"], ["check", "proof_steps", "--quick", "--seeds", "2", "--scheduler",
+                                             "serial", "--no-progress", "--out", "out"]], ids=["list", "check"])
+def test_a_closed_stdout_stops_the_printing_not_the_run(tmp_path, args):
+    w = _closed_stdout()
+    try:
+        p = subprocess.run([*CLI, *args], cwd=tmp_path, env=ENV, stdout=w, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+    finally:
+        os.close(w)
+    assert p.returncode == 0, p.stderr
+    assert "BrokenPipe" not in p.stderr and "Traceback" not in p.stderr, p.stderr
+    if args[0] == "check":
+        assert (tmp_path / "out" / "summary.md").exists() and (tmp_path / "out" / "index.json").exists()
+
+
+def test_sigterm_exits_143(tmp_path):
+    """SIGTERM stops a run like Ctrl-C, with the shell's status for it: 128 + 15."""
+    p = subprocess.Popen([*CLI, "check", "proof_steps", "--quick", "--scheduler", "serial", "--no-progress",
+                          "--out", str(tmp_path / "out")], cwd=tmp_path, env=ENV, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert p.stdout.readline().startswith("== proof_steps")
+        p.send_signal(signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 143, stdout + stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+
+
+# ------------------------------------------------------------------------ in process, on a fake check
+
+
+def _fake_check(run_error=None, deviation=""):
+    from proofs_checks import BoundHolds, Check, Claim, Measurement
+
+    def measure(ctx):
+        if run_error is not None:
+            raise run_error
+        return Measurement("x", [1.0, 2.0], [[2.0], [2.0]], "q", bound_values=[1.0, 1.0])
+
+    claim = Claim("c", "the claim", "src", BoundHolds(), measure, measure, control_description="control",
+                  deviation=deviation)
+    return Check("fake", "a fake check", "src", [claim])
+
+
+def _args(out, **kw):
+    import argparse
+
+    d = dict(names=["fake"], all=False, quick=True, out=str(out), seeds=None, seed=0, scheduler="serial",
+             workers=None, no_progress=True, learner=None, mutants=False, connect_timeout=10.0)
+    d.update(kw)
+    return argparse.Namespace(**d)
+
+
+@pytest.mark.parametrize("exc, code", [(KeyboardInterrupt(), 130), ("term", 143)])
+def test_interrupt_before_any_cell_says_nothing_is_kept(tmp_path, monkeypatch, capsys, exc, code):
+    from proofs_checks import cli
+
+    if exc == "term":
+        exc = cli._Terminated("signal 15")
+    monkeypatch.setattr(cli, "_registry", lambda: {"fake": _fake_check(exc)})
+    assert cli.cmd_check(_args(tmp_path / "out")) == code
+    err = capsys.readouterr().err
+    assert "interrupted before any sweep cell was stored" in err and "kept in" not in err
+
+
+def test_documented_deviations_are_wrapped(tmp_path, monkeypatch, capsys):
+    from proofs_checks import cli
+
+    text = "a long documented deviation " * 20
+    monkeypatch.setattr(cli, "_registry", lambda: {"fake": _fake_check(deviation=text)})
+    cli.cmd_check(_args(tmp_path / "out"))
+    stdout = capsys.readouterr().out
+    assert "Documented deviations" in stdout
+    assert max(len(line) for line in stdout.splitlines()) <= 100
+    assert " ".join(stdout.split()).count(" ".join(text.split())) == 1
+
+
+def test_a_script_without_main_guard_gets_a_clear_line(tmp_path):
+    """A script that runs a sweep at its top level: the spawned workers re-run it on import; each stops with
+    one line that names the guard, and the parent's error says the same."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.join(ROOT, 'tests')!r})
+        from proofs_checks import RunContext
+        import _sweep_targets
+        RunContext(executor="local", n_workers=2).sweep(_sweep_targets.noisy, {{"a": [1, 2], "b": [0]}}, "t")
+    """))
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=ENV, text=True, capture_output=True,
+                       timeout=300)
+    assert p.returncode == 1
+    assert 'rltheory: a worker process re-ran the script that runs the check: put the check\'s run under ' \
+           '`if __name__ == "__main__":`' in p.stderr
+    assert "bootstrapping phase" not in p.stderr  # multiprocessing's own traceback is not reached
+    assert p.stderr.strip().splitlines()[-1].count('if __name__ == "__main__":') == 1
