@@ -25,6 +25,7 @@ from .._backup import lm_evaluate, psi_oracle
 from .._validation import check_int, check_type
 from ._validate import max_path_return
 from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, _sealed
+from .tabular import _rebuild as _rebuild_tabular
 
 __all__ = ["LinearMixtureMDP", "max_total_reward"]
 
@@ -383,7 +384,8 @@ class LinearMixtureMDP:
         TabularMDP
         """
         R = self._R if rewards is None else self._check_rewards(rewards, self.S, self.A, self._P, self._scale)
-        return TabularMDP(self._P, R, horizon=self._H, mu0=self._mu0, name=self._name)
+        # our sealed kernel, kept without a copy (none of it is a caller's memory: shares_memory is False)
+        return _rebuild_tabular(self._P, R, {"horizon": self._H}, self._mu0, self._name, True)
 
     def with_rewards(self, rewards, *, reward_scale: str | None = None) -> "LinearMixtureMDP":
         """The same model with other rewards (validated).

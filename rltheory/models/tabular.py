@@ -9,8 +9,9 @@ A :class:`TabularMDP` is either
 
 Transitions are stored either dense or as CSR rows over the flattened index ``(h*S + s)*A + a``
 (``hp*S*A`` rows of length ``S``, ``hp`` = 1 for time-homogeneous kernels, ``H`` otherwise).
-Validation happens once, at construction; every array handed out is a read-only view. A kernel kept without a
-copy (``copy=False``) is checked again, cheaply, each time it is handed to a solver (see ``TabularMDP``'s ``copy``).
+Validation happens once, at construction; every array handed out is read-only, and a model's private arrays can
+never be made writable through NumPy (:func:`_sealed`). A kernel kept without a copy (``copy=False``) is checked
+again, cheaply, each time it is handed to a solver (see ``TabularMDP``'s ``copy``).
 """
 from __future__ import annotations
 
@@ -54,16 +55,67 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def _sealed(a: np.ndarray) -> np.ndarray:
-    """A read-only view of ``a``, an array of the model's own, after marking ``a`` and every array it is a view of
-    read-only.
+#: Private arrays smaller than this many bytes are sealed by copying them into an immutable ``bytes`` object (one
+#: copy, the cheapest route for small arrays); larger ones are wrapped without a copy (:class:`_SealedOwner`),
+#: since a copy into ``bytes`` of a large array is several times slower than NumPy's own copy.
+_SEAL_COPY_MAX_BYTES = 1 << 20
 
-    NumPy lets a view be made writable again (``setflags(write=True)``) while the array it views is writable, so
-    a read-only view alone (:func:`readonly`) does not keep anyone from rewriting a kernel through the arrays a
-    model hands out (``P``, ``csr_arrays``, ``R``, ``mu0``); with an out-of-range next-state index written into a
-    CSR kernel that way, the compiled solvers would read out of bounds. Sealing the whole chain leaves only a
-    deliberate route (making the owner, reached through ``.base``, writable first). Never used on a caller's
-    array: those are frozen only once the whole model is validated (:func:`_freeze_shared`).
+
+class _SealedOwner:
+    """The owner NumPy sees for a large private array sealed without a copy (:func:`_sealed`): it exposes the
+    array's memory through ``__array_interface__`` flagged read-only and no buffer protocol, so an array built on
+    it can never be made writable. ``_a`` keeps the wrapped array, and so its memory, alive."""
+
+    __slots__ = ("_a", "__array_interface__")
+
+    def __init__(self, a: np.ndarray):
+        self._a = a
+        iface = a.__array_interface__  # a fresh dict on each read: changing it changes nothing in ``a``
+        iface["data"] = (iface["data"][0], True)
+        self.__array_interface__ = iface
+
+
+def _over_immutable_memory(a) -> bool:
+    """Whether ``a`` is a plain ``ndarray`` whose chain of ``.base`` arrays (all plain ndarrays) ends in an
+    immutable ``bytes`` object or in a :class:`_SealedOwner`: an array :func:`_sealed` returned, a view of one, or
+    an array NumPy unpickled over the pickle's own bytes. Such an array is sealed once every array of that chain is
+    marked read-only (NumPy never lets an array over such an end become writable again); until then it may be
+    writable (NumPy unpickles a large array writable over its ``bytes``)."""
+    x = a
+    while type(x) is np.ndarray:
+        x = x.base
+    return type(x) is bytes or type(x) is _SealedOwner
+
+
+def _is_sealed(a) -> bool:
+    """Whether ``a`` is sealed: :func:`_over_immutable_memory`, with every array of its chain read-only."""
+    x = a
+    while type(x) is np.ndarray:
+        if x.flags.writeable:
+            return False
+        x = x.base
+    return type(x) is bytes or type(x) is _SealedOwner
+
+
+def _sealed(a: np.ndarray) -> np.ndarray:
+    """``a``, an array of the model's own, in a read-only form that no route through NumPy can make writable.
+
+    NumPy lets a read-only view be made writable again (``setflags(write=True)``) while the array it views is
+    writable, and lets an array that owns its memory be made writable again at any time; so neither a read-only
+    view (:func:`readonly`) nor marking the whole chain of ``.base`` arrays read-only keeps anyone from rewriting
+    a validated model through the arrays it hands out (``P``, ``csr_arrays``, ``R``, ``mu0``): with an
+    out-of-range next-state index written into a CSR kernel that way, the compiled solvers would read out of
+    bounds. NumPy only refuses when the memory at the end of the chain is not an array and offers no writable
+    buffer, and two such ends are used:
+
+    * below ``_SEAL_COPY_MAX_BYTES``, a copy of ``a`` into an immutable ``bytes`` object, viewed by
+      ``np.frombuffer`` (one copy, the cheapest route for small arrays);
+    * from there on, no copy: ``a`` is wrapped in a :class:`_SealedOwner` whose ``__array_interface__`` exposes
+      ``a``'s memory as read-only (a copy into ``bytes`` is much slower than NumPy's own copy for large arrays).
+
+    What remains is deliberate: reaching a private attribute (the owner's ``_a``) or the garbage collector's
+    introspection. Never used on a caller's array: those are frozen only once the whole model is validated
+    (:func:`_freeze_shared`) and checked again on every hand-out (:meth:`TabularMDP._verify_shared`).
 
     Parameters
     ----------
@@ -73,14 +125,31 @@ def _sealed(a: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray
-        ``a`` itself when it is a view, else a view of it: read-only, and not to be made writable through
-        ``setflags``.
+        ``a`` itself when it lies over immutable memory already (:func:`_over_immutable_memory`: a view of
+        another model's private array, or an unpickled array, is kept without a copy, its chain marked
+        read-only), else a sealed array of the same values, dtype and shape, C-contiguous when ``a`` is small.
     """
-    x = a
-    while isinstance(x, np.ndarray):
-        x.setflags(write=False)
-        x = x.base
-    return a if a.base is not None else a.view()  # (a view of a read-only array cannot be made writable)
+    if _over_immutable_memory(a):  # another model's private array, a view of one, or an unpickled array
+        x = a
+        while type(x) is np.ndarray:
+            if x.flags.writeable:  # (setflags costs more than reading the flag)
+                x.setflags(write=False)
+            x = x.base
+        return a
+    if a.nbytes < _SEAL_COPY_MAX_BYTES:
+        b = np.frombuffer(a.tobytes(), a.dtype)
+        return b if a.ndim == 1 else b.reshape(a.shape)
+    return np.asarray(_SealedOwner(a))
+
+
+_ONE_BYTES = np.float64(1.0).tobytes()
+
+
+def _point_mass(k: int, S: int) -> np.ndarray:
+    """The distribution on ``S`` states concentrated on state ``k``, sealed (:func:`_sealed`): its bytes are
+    written straight into an immutable ``bytes`` object (float64 zero is all zero bytes), without the array
+    that :func:`_sealed` would copy."""
+    return np.frombuffer(bytes(8 * k) + _ONE_BYTES + bytes(8 * (S - 1 - k)), _F64)
 
 
 @functools.cache
@@ -211,9 +280,14 @@ def as_float_array(x, field: str) -> np.ndarray:
     TypeError, ValueError
         For a non-numeric input, a size too large for memory, or a non-finite entry.
     """
+    return _checked_float_copy(x, field, False)
+
+
+def _checked_float_copy(x, field: str, seal: bool) -> np.ndarray:
+    """:func:`as_float_array`; with ``seal``, the copy is sealed (:func:`_private_float64`)."""
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
-    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    arr = _private_float64(arr) if seal else np.array(arr, dtype=np.float64, order="C", copy=True)
     flat = arr.reshape(-1)
     if flat.size < _SMALL:  # NumPy: no kernel to compile for the small arrays of a first call
         i = -1 if np.isfinite(flat).all() else int(np.flatnonzero(~np.isfinite(flat))[0])
@@ -222,6 +296,15 @@ def as_float_array(x, field: str) -> np.ndarray:
     if i >= 0:
         raise _nonfinite_error(arr, i, field)
     return arr
+
+
+def _private_float64(arr: np.ndarray) -> np.ndarray:
+    """A private C-contiguous float64 copy of the numeric array ``arr``, sealed (:func:`_sealed`); a small one is
+    copied straight into ``bytes`` (the only copy), a large one copied by NumPy and wrapped."""
+    if 8 * arr.size < _SEAL_COPY_MAX_BYTES:
+        b = np.frombuffer((arr if arr.dtype == _F64 else arr.astype(_F64)).tobytes(), _F64)
+        return b if arr.ndim == 1 else b.reshape(arr.shape)
+    return np.asarray(_SealedOwner(np.array(arr, dtype=np.float64, order="C", copy=True)))
 
 
 def _float_copy(x, field: str) -> np.ndarray:
@@ -293,17 +376,23 @@ def _freeze_shared(chain: list[np.ndarray], kept: np.ndarray) -> tuple:
     return root, root.nbytes, _address(kept)
 
 
-def _as_float64_shared(x, field: str, copy: bool) -> tuple[np.ndarray, list[np.ndarray] | None]:
+def _as_float64_shared(x, field: str, copy: bool, owned: bool = False) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """``x`` as a C-contiguous float64 array, without a copy when it already is one whose memory NumPy owns
-    (unless ``copy``), together with the chain of arrays to freeze once it is validated (``None`` for a copy).
-    Entries are not inspected here (the fused validation pass does that)."""
+    (unless ``copy``), together with the chain of arrays to freeze once it is validated (``None`` for a copy,
+    which is sealed: :func:`_private_float64`).
+    With ``owned``, ``x`` is an array of ours, also kept when it lies over immutable memory
+    (:func:`_over_immutable_memory`: another model's private kernel, an unpickled one), with ``None`` for its chain
+    (nothing of it is the caller's: :func:`_sealed` seals it). Entries are not inspected here
+    (the fused validation pass does that)."""
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
+        if owned and _over_immutable_memory(x):
+            return x, None
         chain = _numpy_owned_chain(x)
         if chain is not None:
             return x, chain
     arr = _numeric_array(x, field)
     _check_float64_size(arr.size, arr.shape, field)
-    return np.array(arr, dtype=np.float64, order="C", copy=True), None
+    return _private_float64(arr), None
 
 
 def _row_label(h: int | None, s: int, a: int) -> str:
@@ -444,7 +533,7 @@ class TabularMDP:
         # A float64 R is copied and checked for finiteness together with a shared CSR kernel when there is one
         # (one compiled call); its error still comes first: any later error is preceded by that check.
         deferred = _deferred_rewards(R)
-        Rarr = R if deferred else as_float_array(R, "R")
+        Rarr = R if deferred else _checked_float_copy(R, "R", True)
         try:
             if Rarr.ndim not in (2, 3):
                 raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
@@ -468,14 +557,14 @@ class TabularMDP:
             else:
                 self._init_dense(P, Rarr, bool(copy), owned)
             if deferred:
-                Rarr = as_float_array(R, "R") if R_checked is None else R_checked
+                Rarr = _checked_float_copy(R, "R", True) if R_checked is None else _sealed(R_checked)
         except Exception:
             if deferred:
                 as_float_array(R, "R")  # raises R's own error (a non-finite entry) when it has one
             raise
-        _set(self, "_R", _sealed(Rarr))  # our own copy
+        _set(self, "_R", Rarr)  # our own copy, sealed
         # ---- initial distribution -------------------------------------------------------
-        _set(self, "_mu0", _sealed(self._parse_mu0(mu0)))  # always a new array of ours
+        _set(self, "_mu0", self._parse_mu0(mu0))  # always a new array of ours, sealed
         if name is not None:
             check_type("name", name, str)
         _set(self, "_name", name)
@@ -499,7 +588,7 @@ class TabularMDP:
     def _init_dense(self, P, Rarr, copy, owned=False):
         """Read a dense ``P``; with ``owned``, ``P`` is an array of ours (read from a nested list, or another
         model's private kernel): kept without a copy when it can be, never counted as the caller's memory."""
-        Parr, chain = _as_float64_shared(P, "P", copy)
+        Parr, chain = _as_float64_shared(P, "P", copy, owned)
         if Parr.ndim == 3:
             hp = 1
         elif Parr.ndim == 4:
@@ -523,6 +612,8 @@ class TabularMDP:
         if chain is not None and not owned:  # the caller's array: frozen once the whole model is validated
             kept = readonly(x)
             self._shared.append((chain, kept))
+        elif Parr is not P:  # our copy (_as_float64_shared), sealed already: so is any view of it
+            kept = x
         else:
             kept = _sealed(x)
         _set(self, "_hp", hp)
@@ -760,18 +851,15 @@ class TabularMDP:
         return R_out
 
     def _parse_mu0(self, mu0) -> np.ndarray:
+        """``mu0`` as a new float64 array of shape ``(S,)``, checked and sealed (:func:`_sealed`)."""
         S = self._S
         if mu0 is None:
-            out = np.zeros(S)
-            out[0] = 1.0
-            return out
+            return _point_mass(0, S)
         if isinstance(mu0, numbers.Integral) and not isinstance(mu0, (bool, np.bool_)):
             if not 0 <= mu0 < S:
                 raise ValueError(f"mu0: initial state {mu0} out of range [0, {S})")
-            out = np.zeros(S)
-            out[int(mu0)] = 1.0
-            return out
-        m = as_float_array(mu0, "mu0")
+            return _point_mass(int(mu0), S)
+        m = _checked_float_copy(mu0, "mu0", True)
         if m.shape != (S,):
             raise ValueError(f"mu0: expected shape ({S},), got {m.shape}")
         if m.min() < 0:
