@@ -173,6 +173,25 @@ def test_derived_models_keep_the_parents_sealed_arrays_without_a_copy(shape):
     assert not n.shares_memory and T._is_sealed(n._P)
 
 
+@pytest.mark.parametrize("shape", [(S, A, S), (200, 4, 200)])
+def test_another_models_arrays_passed_by_the_caller_are_kept_as_ours(shape):
+    """``TabularMDP(other.P, ...)``: the sealed kernel of another model cannot be written by anyone, so it is kept
+    without a copy, and it is not the caller's memory (nothing to freeze or verify)."""
+    P = _kernel(shape)
+    R = np.zeros(shape[:2])
+    m = TabularMDP(P, R, gamma=0.9, copy=True)
+    m2 = TabularMDP(m.P, R, gamma=0.9)
+    assert np.shares_memory(m2.P, m.P) and not m2.shares_memory and T._is_sealed(m2._P)
+    c = TabularMDP(sp.coo_matrix(P.reshape(-1, shape[0])), R, gamma=0.9)
+    c2 = TabularMDP(c.P_csr, R, gamma=0.9)
+    _, ix, dt = c2.csr_arrays
+    assert np.shares_memory(ix, c.csr_arrays[1]) and np.shares_memory(dt, c.csr_arrays[2])
+    assert not c2.shares_memory
+    for a in c2.csr_arrays:
+        _assert_sealed("csr", a)
+    assert np.array_equal(solve(c2).V, solve(c).V) and np.array_equal(solve(m2).V, solve(m).V)
+
+
 def test_linear_mixture_to_tabular_keeps_its_sealed_kernel():
     lm = mdps.random_linear_mixture(5, 3, 2, 4, seed=0)
     t = lm.to_tabular()

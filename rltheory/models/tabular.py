@@ -382,10 +382,11 @@ def _as_float64_shared(x, field: str, copy: bool, owned: bool = False) -> tuple[
     which is sealed: :func:`_private_float64`).
     With ``owned``, ``x`` is an array of ours, also kept when it lies over immutable memory
     (:func:`_over_immutable_memory`: another model's private kernel, an unpickled one), with ``None`` for its chain
-    (nothing of it is the caller's: :func:`_sealed` seals it). Entries are not inspected here
+    (nothing of it is the caller's: :func:`_sealed` seals it). A sealed ``x`` (:func:`_is_sealed`: another model's
+    ``P`` passed by the caller) is kept the same way whoever passes it: no one can write it any more. Entries are not inspected here
     (the fused validation pass does that)."""
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
-        if owned and _over_immutable_memory(x):
+        if (owned and _over_immutable_memory(x)) or _is_sealed(x):  # nobody can write it: kept as ours
             return x, None
         chain = _numpy_owned_chain(x)
         if chain is not None:
@@ -475,7 +476,9 @@ class TabularMDP:
         ``P`` that already are C-contiguous float64 and int32 (int64 from ``2**31`` states on) and canonical
         (sorted, no duplicate column; the row pointers are always copied, as int64). This needs a plain
         ``ndarray`` spanning memory that NumPy owns (for CSR arrays, possibly its leading part); a subclass, a
-        slice of a larger buffer, ``np.frombuffer`` or ``np.memmap`` input is copied. Once the whole model is
+        slice of a larger buffer, ``np.frombuffer`` or ``np.memmap`` input is copied. Another model's arrays
+        (``other.P``, ``other.P_csr``), which nothing can make writable, are kept without a copy and without
+        being counted as the caller's (``shares_memory`` stays False). Once the whole model is
         validated, the shared arrays and the arrays they are views of are marked read-only: an in-place change
         through them afterwards (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's "read-only" error instead of
         changing the validated model; a failed construction leaves them writable. Two routes stay open and are
@@ -752,7 +755,9 @@ class TabularMDP:
                 raise TypeError(f"P: CSR {nm} must be a 1-D integer array, got dtype={arr.dtype}, ndim={arr.ndim}")
         if data.ndim != 1:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
-        ours = [owned, owned]  # whether data, indices are arrays of ours rather than the caller's
+        # whether data, indices are arrays of ours rather than the caller's (a sealed array, such as another
+        # model's P_csr.data, is nobody's to write: kept as ours)
+        ours = [owned or _is_sealed(data), owned or _is_sealed(indices)]
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
             data = narrow_to_float64("P", data, _data_entry).astype(np.float64)
             ours[0] = True
