@@ -173,10 +173,11 @@ def test_derived_models_keep_the_parents_sealed_arrays_without_a_copy(shape):
     assert not n.shares_memory and T._is_sealed(n._P)
 
 
-@pytest.mark.parametrize("shape", [(S, A, S), (200, 4, 200)])
-def test_another_models_arrays_passed_by_the_caller_are_kept_as_ours(shape):
-    """``TabularMDP(other.P, ...)``: the sealed kernel of another model cannot be written by anyone, so it is kept
-    without a copy, and it is not the caller's memory (nothing to freeze or verify)."""
+def test_another_models_large_arrays_passed_by_the_caller_are_kept_as_ours():
+    """``TabularMDP(other.P, ...)``: the large kernel of another model, sealed by an owner object of the module,
+    cannot be written by anyone, so it is kept without a copy, and it is not the caller's memory (nothing to freeze
+    or verify)."""
+    shape = (200, 4, 200)
     P = _kernel(shape)
     R = np.zeros(shape[:2])
     m = TabularMDP(P, R, gamma=0.9, copy=True)
@@ -184,11 +185,26 @@ def test_another_models_arrays_passed_by_the_caller_are_kept_as_ours(shape):
     assert np.shares_memory(m2.P, m.P) and not m2.shares_memory and T._is_sealed(m2._P)
     c = TabularMDP(sp.coo_matrix(P.reshape(-1, shape[0])), R, gamma=0.9)
     c2 = TabularMDP(c.P_csr, R, gamma=0.9)
-    _, ix, dt = c2.csr_arrays
-    assert np.shares_memory(ix, c.csr_arrays[1]) and np.shares_memory(dt, c.csr_arrays[2])
+    for x, y in zip(c2.csr_arrays[1:], c.csr_arrays[1:]):  # kept when sealed by an owner, copied when over bytes
+        assert np.shares_memory(x, y) is (x.nbytes >= T._SEAL_COPY_MAX_BYTES)
+    assert c.csr_arrays[2].nbytes >= T._SEAL_COPY_MAX_BYTES  # (the data: kept)
     assert not c2.shares_memory
     for a in c2.csr_arrays:
         _assert_sealed("csr", a)
+    assert np.array_equal(solve(c2).V, solve(c).V) and np.array_equal(solve(m2).V, solve(m).V)
+
+
+def test_another_models_small_arrays_passed_by_the_caller_are_copied():
+    """A small private array lies over ``bytes``, which the caller's arrays can too, with a writable alias
+    (``_is_owner_sealed``): passed by the caller it is copied (a small copy), and the copy is the model's own."""
+    P = _kernel((S, A, S))
+    R = np.zeros((S, A))
+    m = TabularMDP(P, R, gamma=0.9, copy=True)
+    m2 = TabularMDP(m.P, R, gamma=0.9)
+    assert not np.shares_memory(m2.P, m.P) and not m2.shares_memory and T._is_sealed(m2._P)
+    c = TabularMDP(sp.coo_matrix(P.reshape(-1, S)), R, gamma=0.9)
+    c2 = TabularMDP(c.P_csr, R, gamma=0.9)
+    assert not any(np.shares_memory(x, y) for x, y in zip(c2.csr_arrays, c.csr_arrays)) and not c2.shares_memory
     assert np.array_equal(solve(c2).V, solve(c).V) and np.array_equal(solve(m2).V, solve(m).V)
 
 
@@ -294,3 +310,160 @@ def test_the_reviewers_routes_no_longer_reach_private_memory():
                           timeout=600, env=env)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ROUTES-DONE"), (
         f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+
+
+# ---------------------------------------------------------------- second review: views, bytes-ended arrays, owner
+def _stored(m) -> list[np.ndarray]:
+    """Every array object a model keeps (latent and linear-mixture models included)."""
+    names = ("_P", "_R", "_mu0", "_w", "_phi", "_theta")
+    out = [getattr(m, n) for n in names if getattr(m, n, None) is not None]
+    return out + (list(m._sp) if getattr(m, "_sp", None) is not None else [])
+
+
+def _handed_out_any(m) -> dict[str, np.ndarray]:
+    if isinstance(m, TabularMDP):
+        return _handed_out(m)
+    out = {n: getattr(m, n) for n in ("P", "R", "mu0", "weights", "phi", "theta") if hasattr(type(m), n)}
+    if hasattr(m, "R3"):
+        out.update({"R3()": m.R3(), "rewards3()": m.rewards3(), "theta_arg()": m.theta_arg()})
+    return out
+
+
+_ALL_MODELS = [(label, m) for label, m, _ in MODELS] + _lm_and_latent_models()
+
+
+@pytest.mark.parametrize("label, m", _ALL_MODELS, ids=[c[0] for c in _ALL_MODELS])
+def test_every_accessor_hands_out_a_fresh_view_not_a_stored_array(label, m):
+    """NumPy lets anyone change an array's dtype, shape, strides or data without it being writable: an accessor
+    handing out a stored array let ``m.R.dtype = np.int64`` change the model. Every hand-out is a new object, and
+    changing its dtype and shape changes nothing the model keeps."""
+    stored = {id(a) for a in _stored(m)}
+    before = [(a.dtype, a.shape, a.strides, a.tobytes()) for a in _stored(m)]
+    for name, a in _handed_out_any(m).items():
+        assert id(a) not in stored, f"{label}: {name}"
+        if any(np.shares_memory(a, k) for k in _stored(m)):  # (else built afresh: the caller's)
+            assert not a.flags.writeable, f"{label}: {name}"
+        if a.dtype.itemsize == 8 and a.ndim == 1 and a.size:
+            a.dtype = np.int64 if a.dtype == np.float64 else np.float64
+        if a.size:
+            a.shape = (a.size,) if a.flags.c_contiguous else a.shape
+    assert [(a.dtype, a.shape, a.strides, a.tobytes()) for a in _stored(m)] == before, label
+
+
+def test_changing_the_dtype_of_handed_out_rewards_does_not_change_the_values():
+    P, R = _kernel((S, A, S)), np.random.default_rng(1).random((S, A))
+    for m in (TabularMDP(P, R, gamma=0.9, copy=True), TabularMDP(np.array(P), R, gamma=0.9)):
+        V = solve(m).V.copy()
+        for a in (m.R, m.mu0, m.P, m.reward_at(0), m.R3()):
+            a.dtype = np.int64
+        assert np.array_equal(solve(m).V, V)
+
+
+_DTYPE_ROUTE = r"""
+import numpy as np, scipy.sparse as sp
+from rltheory import TabularMDP
+from rltheory.solvers import solve
+rng = np.random.default_rng(0)
+S, A = 50, 3
+P = rng.random((S, A, S)); P /= P.sum(-1, keepdims=True); R = rng.random((S, A))
+for label, m in [("private", TabularMDP(sp.csr_matrix(P.reshape(-1, S)), R, gamma=0.9, copy=True)),
+                 ("shared", TabularMDP(sp.csr_matrix(P.reshape(-1, S)), R, gamma=0.9))]:
+    ref = solve(m, method="vi").V.copy()
+    m.csr_arrays[1].dtype = np.int64          # pairs of int32 indices read as int64: out of bounds before
+    assert np.array_equal(solve(m, method="vi").V, ref), label
+    m.P_csr.indices.dtype = np.int64
+    m.csr_arrays[0].dtype = np.int32
+    m.csr_arrays[2].shape = (2, -1)
+    assert np.array_equal(solve(m, method="vi").V, ref), label
+    print(label, "unchanged", flush=True)
+print("DTYPE-DONE", flush=True)
+"""
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_changing_the_dtype_of_handed_out_csr_arrays_cannot_crash_a_solver():
+    proc = _run(_DTYPE_ROUTE)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("DTYPE-DONE"), (
+        f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+
+
+def test_a_read_only_unpickled_kernel_with_a_writable_alias_is_copied():
+    """NumPy unpickles a large array writable over the pickle's bytes (protocols 2 to 4): a view taken before it
+    is marked read-only stays writable, so a chain ending in bytes is not trusted for a caller's array."""
+    P = _kernel((200, 4, 200))
+    R = np.random.default_rng(1).random((200, 4))
+    P2 = pickle.loads(pickle.dumps(P, protocol=4))
+    w = P2.view()
+    P2.setflags(write=False)
+    m = TabularMDP(P2, R, gamma=0.9)
+    assert not np.shares_memory(m.P, w) and T._is_sealed(m._P)
+    V = solve(m).V.copy()
+    if w.flags.writeable:  # (NumPy versions that unpickle it read-only leave nothing to write)
+        w[0, 0, :] = 0.0
+        w[0, 0, 1] = 5.0
+    assert np.array_equal(solve(m).V, V)
+
+
+_UNPICKLED_CSR = r"""
+import pickle
+import numpy as np, scipy.sparse as sp
+from rltheory import TabularMDP
+from rltheory.solvers import solve
+rng = np.random.default_rng(0)
+S, A = 200, 4
+P = rng.random((S, A, S)); P /= P.sum(-1, keepdims=True); R = rng.random((S, A))
+M = sp.csr_matrix(P.reshape(S * A, S))
+ix = pickle.loads(pickle.dumps(M.indices.astype(np.int32), protocol=4))
+wix = ix.view(); ix.setflags(write=False)
+dt = pickle.loads(pickle.dumps(M.data, protocol=4)); dt.setflags(write=False)
+m = TabularMDP(sp.csr_matrix((dt, ix, M.indptr), shape=M.shape), R, gamma=0.9)
+ref = solve(m, method="vi").V.copy()
+if wix.flags.writeable:
+    wix[:] = 2**30  # out of bounds for a solver that reads these indices
+assert np.array_equal(solve(m, method="vi").V, ref)
+assert not np.shares_memory(m.csr_arrays[1], wix)
+print("CSR-DONE", flush=True)
+"""
+
+
+def test_a_read_only_unpickled_csr_kernel_with_a_writable_alias_is_copied():
+    proc = _run(_UNPICKLED_CSR)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("CSR-DONE"), (
+        f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+
+
+def test_a_misaligned_read_only_array_over_bytes_is_copied_aligned():
+    P = _kernel((S, A, S))
+    R = np.zeros((S, A))
+    Pm = np.frombuffer(b"\0" + P.tobytes(), offset=1).reshape(P.shape)
+    assert not Pm.flags.aligned and not Pm.flags.writeable
+    m = TabularMDP(Pm, R, gamma=0.9)
+    assert not np.shares_memory(m.P, Pm) and m._P.flags.aligned and T._is_sealed(m._P)
+    Mm = sp.csr_matrix(P.reshape(-1, S))
+    dm = np.frombuffer(b"\0" + Mm.data.tobytes(), offset=1)
+    c = TabularMDP(sp.csr_matrix((dm, Mm.indices, Mm.indptr), shape=Mm.shape), R, gamma=0.9)
+    assert all(a.flags.aligned for a in c._sp) and not np.shares_memory(c.csr_arrays[2], dm)
+    assert np.array_equal(solve(c).V, solve(TabularMDP(P, R, gamma=0.9)).V)
+
+
+def test_the_owners_array_interface_cannot_be_edited_to_expose_the_memory_writable():
+    m = TabularMDP(_kernel((200, 4, 200)), np.zeros((200, 4)), gamma=0.9, copy=True)
+    V = solve(m).V.copy()
+    x = m.P
+    while isinstance(x, np.ndarray):
+        x = x.base
+    assert type(x) is T._SealedOwner
+    iface = x.__array_interface__
+    assert iface is not x.__array_interface__  # a new dict on each read
+    iface["data"] = (iface["data"][0], False)
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(x)[0, 0, 0] = 5.0
+    with pytest.raises(AttributeError):
+        x.__array_interface__ = iface
+    assert x.__array_interface__["data"][1] is True and np.asarray(x).flags.writeable is False
+    assert np.array_equal(np.asarray(x), m.P) and np.array_equal(solve(m).V, V)

@@ -159,6 +159,23 @@ def test_next_value_variance(mdp, seed):
             assert np.allclose(full[h], exp, atol=1e-10 * _scale(Vh) ** 2)
 
 
+@settings(max_examples=60)
+@given(tabular_mdps(), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 1e16, -1e200, 1e308, -1e308]),
+       st.sampled_from([0.0, 1.0, 1e100, 1e200]))
+def test_next_value_variance_is_the_same_for_dense_and_sparse_kernels(mdp, seed, offset, spread):
+    """Both storages compute the variance the same way (centred V, next states of probability zero left out):
+    a constant V, however large, is exactly 0; no NaN; the same overflow to inf; equal finite values up to the
+    order of summation."""
+    V = offset + spread * np.random.default_rng(seed).uniform(-1, 1, mdp.S)
+    a, b = next_value_variance(mdp.to_dense(), V), next_value_variance(mdp.to_sparse(), V)
+    assert not np.isnan(a).any() and not np.isnan(b).any()
+    if np.ptp(V) == 0:
+        assert not a.any() and not b.any()
+    assert np.array_equal(np.isinf(a), np.isinf(b))
+    fin = np.isfinite(a)
+    assert np.allclose(a[fin], b[fin], rtol=1e-9, atol=1e-12 * min(float(np.ptp(V)), 1e150) ** 2)
+
+
 @given(tabular_mdps(discounted=False, time_homogeneous=True))
 def test_identical_layers_equal_homogeneous(mdp):
     H = mdp.horizon
@@ -392,6 +409,7 @@ def test_numpy_scalar_arguments_are_accepted(kind):
     (np.zeros(3, dtype=complex), TypeError), (np.array(["a", "b", "c"]), TypeError),
     (np.zeros(3, dtype=bool), TypeError), ([0, 1, 10**400], ValueError), ([0, None, 1], TypeError),
     ([[0.0, 1.0], [2.0]], ValueError), (None, TypeError),
+    ([True, 1, 2], TypeError), ([0.5, np.True_, 2.0], TypeError),  # bools are never numbers (NumPy promotes them)
 ])
 def test_bad_value_arrays_name_V(func, kind, V, exc):
     m = _small(kind)

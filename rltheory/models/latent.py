@@ -161,24 +161,24 @@ class LatentMDP:
     @property
     def P(self) -> np.ndarray:
         """``(M, S, A, S)`` read-only."""
-        return self._P
+        return self._P.view()
 
     @property
     def R(self) -> np.ndarray:
         """``(M, S, A)`` read-only."""
-        return self._R
+        return self._R.view()
 
     @property
     def weights(self) -> np.ndarray:
         """Context weights ``w (M,)`` (read-only; also available as ``w``)."""
-        return self._w
+        return self._w.view()
 
     w = weights
 
     @property
     def mu0(self) -> np.ndarray:
         """Initial-state distributions ``nu_m``, ``(M, S)`` read-only (also available as ``nu``)."""
-        return self._mu0
+        return self._mu0.view()
 
     nu = mu0
 

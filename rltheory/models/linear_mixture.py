@@ -209,22 +209,22 @@ class LinearMixtureMDP:
     @property
     def phi(self) -> np.ndarray:
         """Basis measures ``(S, A, S, d)`` (read-only)."""
-        return self._phi
+        return self._phi.view()
 
     @property
     def theta(self) -> np.ndarray:
         """True parameter ``theta*`` ``(d,)`` (read-only)."""
-        return self._theta
+        return self._theta.view()
 
     @property
     def P(self) -> np.ndarray:
         """The mixture kernel ``P[s, a, s'] = phi[s, a, s'] @ theta`` (read-only)."""
-        return self._P
+        return self._P.view()
 
     @property
     def R(self) -> np.ndarray:
         """Mean rewards ``(S, A)`` or ``(H, S, A)`` (read-only)."""
-        return self._R
+        return self._R.view()
 
     def R3(self) -> np.ndarray:
         """Rewards with a leading step axis.
@@ -234,12 +234,12 @@ class LinearMixtureMDP:
         ndarray, shape (1, S, A) or (H, S, A)
             A read-only view.
         """
-        return self._R if self._R.ndim == 3 else self._R.reshape((1,) + self._R.shape)
+        return self._R.view() if self._R.ndim == 3 else self._R.reshape((1,) + self._R.shape)
 
     @property
     def mu0(self) -> np.ndarray:
         """Initial distribution ``(S,)`` (read-only)."""
-        return self._mu0
+        return self._mu0.view()
 
     @property
     def reward_scale(self) -> str:
@@ -332,7 +332,7 @@ class LinearMixtureMDP:
         TypeError, ValueError
             Naming ``theta`` for a non-numeric, non-finite or wrongly shaped input.
         """
-        th = self._theta if theta is None else np.ascontiguousarray(as_float_array(theta, "theta"))
+        th = self._theta.view() if theta is None else np.ascontiguousarray(as_float_array(theta, "theta"))
         if th.shape != (self.d,):
             raise ValueError(f"theta: expected shape ({self.d},), got {th.shape}")
         return th

@@ -9,8 +9,9 @@ A :class:`TabularMDP` is either
 
 Transitions are stored either dense or as CSR rows over the flattened index ``(h*S + s)*A + a``
 (``hp*S*A`` rows of length ``S``, ``hp`` = 1 for time-homogeneous kernels, ``H`` otherwise).
-Validation happens once, at construction; every array handed out is read-only, and a model's private arrays can
-never be made writable through NumPy (:func:`_sealed`). A kernel kept without a copy (``copy=False``) is checked
+Validation happens once, at construction; every array handed out is a fresh read-only view (so that changing its
+``dtype``, ``shape`` or data pointer changes nothing the model keeps), and a model's private arrays cannot be made
+writable through NumPy's own operations (:func:`_sealed`). A kernel kept without a copy (``copy=False``) is checked
 again, cheaply, each time it is handed to a solver (see ``TabularMDP``'s ``copy``).
 """
 from __future__ import annotations
@@ -64,15 +65,26 @@ _SEAL_COPY_MAX_BYTES = 1 << 20
 class _SealedOwner:
     """The owner NumPy sees for a large private array sealed without a copy (:func:`_sealed`): it exposes the
     array's memory through ``__array_interface__`` flagged read-only and no buffer protocol, so an array built on
-    it can never be made writable. ``_a`` keeps the wrapped array, and so its memory, alive."""
+    it can never be made writable. ``_a`` keeps the wrapped array, and so its memory, alive.
 
-    __slots__ = ("_a", "__array_interface__")
+    ``__array_interface__`` is a read-only property that builds a new dict on each read from the pieces kept in
+    slots (an owner is reachable through the ``.base`` of every array over it: a dict kept on it could be edited to
+    flag the memory writable, and every later ``np.asarray`` of the owner would then write the model's array)."""
+
+    __slots__ = ("_a", "_shape", "_typestr", "_strides", "_address")
 
     def __init__(self, a: np.ndarray):
         self._a = a
-        iface = a.__array_interface__  # a fresh dict on each read: changing it changes nothing in ``a``
-        iface["data"] = (iface["data"][0], True)
-        self.__array_interface__ = iface
+        iface = a.__array_interface__  # a fresh dict on each read: nothing of it is kept
+        self._shape = tuple(iface["shape"])
+        self._typestr = str(iface["typestr"])
+        self._strides = None if iface.get("strides") is None else tuple(iface["strides"])
+        self._address = int(iface["data"][0])
+
+    @property
+    def __array_interface__(self) -> dict:
+        return {"shape": self._shape, "typestr": self._typestr, "strides": self._strides,
+                "data": (self._address, True), "version": 3}
 
 
 def _over_immutable_memory(a) -> bool:
@@ -88,7 +100,9 @@ def _over_immutable_memory(a) -> bool:
 
 
 def _is_sealed(a) -> bool:
-    """Whether ``a`` is sealed: :func:`_over_immutable_memory`, with every array of its chain read-only."""
+    """Whether ``a`` is sealed: :func:`_over_immutable_memory`, with every array of its chain read-only. Said of an
+    array built by this module; an array a caller passes may satisfy it and still have a writable alias (NumPy
+    builds writable arrays over ``bytes``): see :func:`_is_owner_sealed`."""
     x = a
     while type(x) is np.ndarray:
         if x.flags.writeable:
@@ -97,8 +111,23 @@ def _is_sealed(a) -> bool:
     return type(x) is bytes or type(x) is _SealedOwner
 
 
+def _is_owner_sealed(a) -> bool:
+    """Whether an array a caller passed can be trusted as sealed: every array of its chain of ``.base`` arrays is a
+    read-only plain ``ndarray`` and the chain ends in a :class:`_SealedOwner` (an object only this module creates,
+    whose memory NumPy never exposes writable). A chain ending in ``bytes`` is not enough: NumPy unpickles large
+    arrays writable over the pickle's ``bytes`` (protocols 2 to 4) and ``ndarray.__setstate__`` can put a second
+    array over the same ``bytes``, so a writable alias of such an array may exist; it is copied instead (an array
+    of a model's own over ``bytes`` is below ``_SEAL_COPY_MAX_BYTES``, so that copy is small)."""
+    x = a
+    while type(x) is np.ndarray:
+        if x.flags.writeable:
+            return False
+        x = x.base
+    return type(x) is _SealedOwner
+
+
 def _sealed(a: np.ndarray) -> np.ndarray:
-    """``a``, an array of the model's own, in a read-only form that no route through NumPy can make writable.
+    """``a``, an array of the model's own, in a read-only form that NumPy's own operations cannot make writable.
 
     NumPy lets a read-only view be made writable again (``setflags(write=True)``) while the array it views is
     writable, and lets an array that owns its memory be made writable again at any time; so neither a read-only
@@ -113,9 +142,12 @@ def _sealed(a: np.ndarray) -> np.ndarray:
     * from there on, no copy: ``a`` is wrapped in a :class:`_SealedOwner` whose ``__array_interface__`` exposes
       ``a``'s memory as read-only (a copy into ``bytes`` is much slower than NumPy's own copy for large arrays).
 
-    What remains is deliberate: reaching a private attribute (the owner's ``_a``) or the garbage collector's
-    introspection. Never used on a caller's array: those are frozen only once the whole model is validated
-    (:func:`_freeze_shared`) and checked again on every hand-out (:meth:`TabularMDP._verify_shared`).
+    What remains are deliberate raw-pointer routes, as with ``ctypes``: reaching a private attribute (the owner's
+    ``_a``), the garbage collector's introspection, or building an object of one's own that exposes the data
+    pointer flagged writable (``d = dict(x.__array_interface__)`` with ``d["data"] = (address, False)``, then
+    ``np.asarray`` of it), which writes any array's memory, sealed or not. Never used on a caller's array: those
+    are frozen only once the whole model is validated (:func:`_freeze_shared`) and checked again on every hand-out
+    (:meth:`TabularMDP._verify_shared`).
 
     Parameters
     ----------
@@ -140,6 +172,11 @@ def _sealed(a: np.ndarray) -> np.ndarray:
         b = np.frombuffer(a.tobytes(), a.dtype)
         return b if a.ndim == 1 else b.reshape(a.shape)
     return np.asarray(_SealedOwner(a))
+
+
+def _bytes_copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of the 1-D array ``a`` over a new ``bytes`` object of its own, sealed (one copy)."""
+    return np.frombuffer(a.tobytes(), a.dtype)
 
 
 _ONE_BYTES = np.float64(1.0).tobytes()
@@ -382,11 +419,12 @@ def _as_float64_shared(x, field: str, copy: bool, owned: bool = False) -> tuple[
     which is sealed: :func:`_private_float64`).
     With ``owned``, ``x`` is an array of ours, also kept when it lies over immutable memory
     (:func:`_over_immutable_memory`: another model's private kernel, an unpickled one), with ``None`` for its chain
-    (nothing of it is the caller's: :func:`_sealed` seals it). A sealed ``x`` (:func:`_is_sealed`: another model's
-    ``P`` passed by the caller) is kept the same way whoever passes it: no one can write it any more. Entries are not inspected here
-    (the fused validation pass does that)."""
+    (nothing of it is the caller's: :func:`_sealed` seals it). An ``x`` sealed by an owner of this module
+    (:func:`_is_owner_sealed`: another model's large ``P`` passed by the caller) is kept the same way whoever
+    passes it: no one can write it any more; one over ``bytes`` may have a writable alias and is copied. Entries
+    are not inspected here (the fused validation pass does that)."""
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
-        if (owned and _over_immutable_memory(x)) or _is_sealed(x):  # nobody can write it: kept as ours
+        if (owned and _over_immutable_memory(x)) or _is_owner_sealed(x):  # nobody can write it: kept as ours
             return x, None
         chain = _numpy_owned_chain(x)
         if chain is not None:
@@ -476,9 +514,11 @@ class TabularMDP:
         ``P`` that already are C-contiguous float64 and int32 (int64 from ``2**31`` states on) and canonical
         (sorted, no duplicate column; the row pointers are always copied, as int64). This needs a plain
         ``ndarray`` spanning memory that NumPy owns (for CSR arrays, possibly its leading part); a subclass, a
-        slice of a larger buffer, ``np.frombuffer`` or ``np.memmap`` input is copied. Another model's arrays
-        (``other.P``, ``other.P_csr``), which nothing can make writable, are kept without a copy and without
-        being counted as the caller's (``shares_memory`` stays False). Once the whole model is
+        slice of a larger buffer, ``np.frombuffer`` or ``np.memmap`` input is copied. Another model's large
+        arrays (``other.P``, ``other.P_csr``), which nothing can make writable, are kept without a copy and
+        without being counted as the caller's (``shares_memory`` stays False); its small ones lie over ``bytes``,
+        as arrays NumPy unpickles or builds with ``np.frombuffer`` do (which may have a writable alias), and are
+        copied (a small copy). Once the whole model is
         validated, the shared arrays and the arrays they are views of are marked read-only: an in-place change
         through them afterwards (``P *= 2``, ``M.eliminate_zeros()``) raises NumPy's "read-only" error instead of
         changing the validated model; a failed construction leaves them writable. Two routes stay open and are
@@ -755,9 +795,16 @@ class TabularMDP:
                 raise TypeError(f"P: CSR {nm} must be a 1-D integer array, got dtype={arr.dtype}, ndim={arr.ndim}")
         if data.ndim != 1:
             raise ValueError(f"P: CSR data must be 1-D, got ndim={data.ndim}")
-        # whether data, indices are arrays of ours rather than the caller's (a sealed array, such as another
-        # model's P_csr.data, is nobody's to write: kept as ours)
-        ours = [owned or _is_sealed(data), owned or _is_sealed(indices)]
+        # whether data, indices are arrays of ours rather than the caller's (an array sealed by an owner of this
+        # module, such as another model's large P_csr.data, is nobody's to write: kept as ours; one over bytes may
+        # have a writable alias, so it is the caller's, hence copied: _is_owner_sealed)
+        ours = [owned or _is_owner_sealed(data), owned or _is_owner_sealed(indices)]
+        if ours[0] != ours[1]:  # one kept as ours: a read-only array over bytes beside it (another model's small
+            # indices beside its large data) is copied at once into bytes of our own, so that the other is kept
+            if not ours[0] and _is_sealed(data):
+                data, ours[0] = _bytes_copy(data), True
+            elif not ours[1] and _is_sealed(indices):
+                indices, ours[1] = _bytes_copy(indices), True
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
             data = narrow_to_float64("P", data, _data_entry).astype(np.float64)
             ours[0] = True
@@ -954,19 +1001,20 @@ class TabularMDP:
 
     @property
     def mu0(self) -> np.ndarray:
-        """Initial-state distribution, shape ``(S,)`` (read-only)."""
-        return self._mu0
+        """Initial-state distribution, shape ``(S,)`` (a fresh read-only view)."""
+        return self._mu0.view()
 
     @property
     def R(self) -> np.ndarray:
-        """Mean rewards as given: ``(S, A)`` or ``(H, S, A)`` (read-only)."""
-        return self._R
+        """Mean rewards as given: ``(S, A)`` or ``(H, S, A)`` (a fresh read-only view)."""
+        return self._R.view()
 
     @property
     def P(self) -> np.ndarray:
-        """Dense transition kernel ``(S, A, S)`` or ``(H, S, A, S)`` (read-only; built from CSR if sparse)."""
+        """Dense transition kernel ``(S, A, S)`` or ``(H, S, A, S)`` (a fresh read-only view; built from CSR if
+        sparse)."""
         if self._P is not None:
-            return self._dense()
+            return self._dense().view()
         S, A, hp = self._S, self._A, self._hp
         dense = self.P_csr.toarray()
         return _sealed(dense.reshape((hp, S, A, S)) if hp > 1 else dense.reshape(S, A, S))
@@ -977,8 +1025,9 @@ class TabularMDP:
         if self._sp is not None:
             if self._shared:
                 self._verify_shared()
-            s_ = self._sp
-            return sp.csr_matrix((s_.data, s_.indices, s_.indptr), shape=(self._hp * self._S * self._A, self._S))
+            s_ = self._sp  # fresh views: the matrix's arrays are not the ones kept
+            return sp.csr_matrix((s_.data.view(), s_.indices.view(), s_.indptr.view()),
+                                 shape=(self._hp * self._S * self._A, self._S))
         return sp.csr_matrix(self._dense().reshape(-1, self._S))
 
     @property
@@ -991,13 +1040,15 @@ class TabularMDP:
     @property
     def csr_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(indptr, indices, data)`` of the CSR kernel, for kernels: int64 row pointers, next-state indices as
-        int32 (int64 from ``2**31`` states on; int64 for a dense kernel's CSR view), float64 probabilities."""
+        int32 (int64 from ``2**31`` states on; int64 for a dense kernel's CSR view), float64 probabilities; fresh
+        read-only views (changing their ``dtype`` or ``shape`` changes nothing the model keeps)."""
         if self._sp is None:
             M = self.P_csr
             return (np.asarray(M.indptr, np.int64), np.asarray(M.indices, np.int64), np.asarray(M.data, np.float64))
         if self._shared:
             self._verify_shared()
-        return self._sp.indptr, self._sp.indices, self._sp.data
+        s_ = self._sp
+        return s_.indptr.view(), s_.indices.view(), s_.data.view()
 
     def _dense(self) -> np.ndarray:
         """The dense kernel as kept (``(S, A, S)`` or ``(H, S, A, S)``), verified first when it is the caller's
@@ -1067,10 +1118,10 @@ class TabularMDP:
         Returns
         -------
         numpy.ndarray
-            The kernel, shape ``(hp, S, A, S)`` (dense; built from CSR for a sparse MDP).
+            The kernel, shape ``(hp, S, A, S)`` (a fresh read-only view; built from CSR for a sparse MDP).
         """
-        P = self.P
-        return P if P.ndim == 4 else P.reshape((1,) + P.shape)
+        P = self._dense() if self._P is not None else self.P
+        return P.view() if P.ndim == 4 else P.reshape((1,) + P.shape)  # a fresh view either way
 
     def R3(self) -> np.ndarray:
         """Rewards with a leading step axis: ``(hr, S, A)``, ``hr`` in {1, H}.
@@ -1078,10 +1129,10 @@ class TabularMDP:
         Returns
         -------
         numpy.ndarray
-            The rewards, shape ``(hr, S, A)``.
+            The rewards, shape ``(hr, S, A)`` (a fresh read-only view).
         """
         R = self._R
-        return R if R.ndim == 3 else R.reshape((1,) + R.shape)
+        return R.view() if R.ndim == 3 else R.reshape((1,) + R.shape)  # (reshape: a new view)
 
     def reward_at(self, h: int) -> np.ndarray:
         """The reward table of step ``h``.
@@ -1096,7 +1147,7 @@ class TabularMDP:
         numpy.ndarray
             ``R_h``, shape ``(S, A)`` (a read-only view).
         """
-        return self._R[h] if self._R.ndim == 3 else self._R
+        return self._R[h] if self._R.ndim == 3 else self._R.view()
 
     # ------------------------------------------------------------------ derived MDPs
     def with_rewards(self, R) -> "TabularMDP":

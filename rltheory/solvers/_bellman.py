@@ -116,7 +116,19 @@ def _as_values(V, name: str = "V") -> np.ndarray:
             raise ValueError(f"{name}: an entry is beyond the float64 range") from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name}: expected a real (int or float) array, got dtype={arr.dtype}")
+    if not isinstance(V, np.ndarray) and _holds_bool(V):  # NumPy reads [True, 1, 2] as ints, [True, 0.5] as floats
+        raise TypeError(f"{name}: expected real numbers, got a bool")
     return np.ascontiguousarray(narrow_to_float64(name, arr), dtype=np.float64)
+
+
+def _holds_bool(V) -> bool:
+    """Whether the nested sequence ``V`` (which NumPy read as a numeric array) holds a bool anywhere, Python's or
+    NumPy's, which NumPy's promotion turns into 0 or 1 when it is mixed with numbers."""
+    try:
+        items = np.asarray(V, dtype=object).reshape(-1)
+    except (TypeError, ValueError):  # pragma: no cover - NumPy read it as a numeric array just before
+        return False
+    return any(t is bool or t is np.bool_ for t in set(map(type, items)))
 
 
 def _check_mdp(mdp) -> TabularMDP:

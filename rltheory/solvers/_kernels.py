@@ -278,7 +278,9 @@ def occupancy_finite_sparse(indptr, indices, data, H, S, A, pol, mu0, d):
 @njit(cache=True, fastmath=_FM)
 def next_value_variance_dense(P, V, out):
     """``out[h, s, a] = Var_{s' ~ P_h(.|s,a)} V[h+1](s')`` (two-pass, numerically stable).
-    ``P`` (hp, S, A, S); ``V`` (hv, S) with hv = 1 (same V for all h) or H+1; ``out`` (ho, S, A)."""
+    ``P`` (hp, S, A, S); ``V`` (hv, S) with hv = 1 (same V for all h) or H+1; ``out`` (ho, S, A). Next states of
+    probability zero are left out of the second pass, as the sparse kernel never sees them (``0 * dv * dv`` is NaN
+    once ``dv * dv`` overflows)."""
     hp = P.shape[0]
     hv = V.shape[0]
     S = P.shape[1]
@@ -294,14 +296,16 @@ def next_value_variance_dense(P, V, out):
                     m += row[t] * Vn[t]
                 v = 0.0
                 for t in range(S):
-                    dv = Vn[t] - m
-                    v += row[t] * dv * dv
+                    p = row[t]
+                    if p != 0.0:
+                        dv = Vn[t] - m
+                        v += p * dv * dv
                 out[h, s, a] = v
 
 
 @njit(cache=True, fastmath=_FM_GATHER)
 def next_value_variance_sparse(indptr, indices, data, S, A, V, out):
-    """Sparse (CSR) version of :func:`next_value_variance_dense`."""
+    """Sparse (CSR) version of :func:`next_value_variance_dense` (stored zeros left out of the second pass)."""
     hp = (indptr.shape[0] - 1) // (S * A)
     hv = V.shape[0]
     for h in range(out.shape[0]):
@@ -313,8 +317,10 @@ def next_value_variance_sparse(indptr, indices, data, S, A, V, out):
                 m = _row_dot(indptr, r, indices, data, Vn)
                 v = 0.0
                 for k in range(indptr[r], indptr[r + 1]):
-                    dv = Vn[uint64(indices[k])] - m
-                    v += data[k] * dv * dv
+                    p = data[k]
+                    if p != 0.0:  # a stored zero: left out, as in the dense kernel
+                        dv = Vn[uint64(indices[k])] - m
+                        v += p * dv * dv
                 out[h, s, a] = v
 
 

@@ -970,7 +970,9 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
 
     ``V`` of shape (S,) gives an (S, A) array (for time-inhomogeneous finite-horizon kernels, (H, S, A) with
     the same V at every step); ``V`` of shape (H+1, S) (finite horizon) gives ``Var_{s'~P_h} V_{h+1}(s')``,
-    shape (H, S, A). Two-pass formula ``sum_{s'} P(s') (V(s') - PV)^2``, exact up to rounding.
+    shape (H, S, A). Two-pass formula ``sum_{s'} P(s') (V(s') - PV)^2`` over the next states of positive
+    probability, on ``V`` shifted by its midrange (``(min V + max V) / 2``, per row of ``V``), exact up to
+    rounding: a constant ``V`` gives exactly 0, for dense and sparse kernels alike.
 
     Parameters
     ----------
@@ -1008,6 +1010,11 @@ def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
     if bad.any():  # the kernels would return NaN, and the dense and sparse ones not the same entries
         at = tuple(int(j) for j in np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), V.shape))
         raise ValueError(f"V: non-finite value {float(V[at])!r} at index {at}")
+    # centred first (a variance does not change under a shift): each row of Vh moved by its midrange, so that a
+    # constant V is exactly 0 for both kernels and no |V| near the float64 limit overflows in V - PV; the dense
+    # and sparse kernels then compute the same sums (up to the order of summation)
+    lo, hi = Vh.min(axis=1, keepdims=True), Vh.max(axis=1, keepdims=True)
+    Vh = Vh - (lo * 0.5 + hi * 0.5)
     out = np.empty((ho, S, A))
     if mdp.is_sparse:
         ip, ix, dt = mdp.csr_arrays
