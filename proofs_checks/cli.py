@@ -75,6 +75,7 @@ def cmd_bounds(args) -> int:
 
 def cmd_check(args) -> int:
     from . import RunContext, format_table, markdown_table
+    from .framework.runner import SeedRangeError
 
     reg = _registry()
     names = sorted(reg) if args.all else list(dict.fromkeys(args.names))
@@ -114,6 +115,10 @@ def cmd_check(args) -> int:
                   n_workers=args.workers, progress=not args.no_progress)
     if args.seeds is not None:
         ctx_kw["seeds"] = args.seeds
+    problem = _seed_problem(RunContext(**ctx_kw), args.seeds is not None)
+    if problem:
+        print(f"rltheory check: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "mutants", False):
         return _cmd_mutants(reg, names, ctx_kw, out)
     reports, seconds, learner_errors = [], {}, {}
@@ -135,6 +140,9 @@ def cmd_check(args) -> int:
             print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
             try:
                 report = reg[name].run(ctx)
+            except SeedRangeError as exc:  # a claim that runs more seeds than --seeds (or its default)
+                print(f"rltheory check: {name}: --seed {args.seed}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
             except Exception as exc:
                 text = _learner_failure(exc, reg[name], learner, out) if learner is not None else None
                 if text is None:
@@ -182,12 +190,13 @@ def cmd_check(args) -> int:
         for check, text in learner_errors.items():
             print(_wrap(f"{check}: {text}", width))
     summary = {r.name: r.passed for r in reports}
-    summary.update({name: False for name in learner_errors})
     tag = ""
     if learner is not None:
         from .learners import spec_tag
 
         tag = f"@{spec_tag(learner)}"
+    # the same key as a report of this learner run (CheckReport.name): "<check>@<learner tag>"
+    summary.update({f"{name}{tag}": False for name in learner_errors})
     with open(os.path.join(out, f"summary{tag}.md"), "w") as fh:
         fh.write(f"# rltheory check ({'quick' if args.quick else 'full'} size"
                  f"{'' if learner is None else f', learner {learner}'})\n\n")
@@ -208,6 +217,21 @@ def cmd_check(args) -> int:
     _print_times(seconds, total)
     print(f"\nreports, figures and summary.md in {out}")
     return EXIT_OK if all(summary.values()) else EXIT_FAIL
+
+
+def _seed_problem(ctx, given: bool) -> str | None:
+    """Why the seeds of the run, ``--seed`` and ``--seeds`` (or the run's default seed count), cannot be used,
+    or ``None``: its last seed must not pass 2**32 - 1 (Numba's ``np.random.seed`` wraps larger seeds to 0, 1,
+    ... without a word, so they would silently repeat seeds)."""
+    from .framework.runner import SeedRangeError
+
+    try:
+        ctx.seed_list()
+    except SeedRangeError:
+        what = f"--seeds {ctx.seeds}" if given else f"the default {ctx.seeds} seeds"
+        return (f"--seed {ctx.seed} with {what} runs seeds above 2**32 - 1 (use --seed <= "
+                f"{2**32 - ctx.seeds})")
+    return None
 
 
 def _print_times(seconds, total):
@@ -274,8 +298,12 @@ def _cwd_on_path() -> None:
 
 
 def _scheduler_problem(address: str, timeout: float) -> str | None:
-    """Why the Dask scheduler at ``address`` (``tcp://host:port``) cannot be used, or ``None``: a TCP connection
-    first (a refused port answers at once), then a Dask client, each within ``timeout`` seconds."""
+    """Why the Dask scheduler at ``address`` (``tcp://host:port``) cannot be used, or ``None``, found within about
+    ``timeout`` seconds: a TCP connection first (a refused port answers at once), then Dask's handshake and an
+    ``identity`` request, whose answer must come from a scheduler. The probe opens no ``Client``: a client that
+    cannot finish connecting waits far past its ``timeout`` on some services, and one left half built prints a
+    traceback at exit; the probe's own comm is closed whatever happens, and the whole attempt runs in a daemon
+    thread that is given up after the deadline."""
     import socket
 
     host, _, port = address[len("tcp://"):].rpartition(":")
@@ -289,14 +317,52 @@ def _scheduler_problem(address: str, timeout: float) -> str | None:
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
     try:
-        from dask.distributed import Client
+        from distributed.comm import connect
     except ImportError:
         return "dask.distributed is not installed (pip install rltheory[dask])"
-    try:
-        Client(address, timeout=timeout, set_as_default=False).close()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+    import asyncio
+
+    async def identity():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome = {}
+
+    def attempt():
+        try:
+            outcome["answer"] = asyncio.run(asyncio.wait_for(identity(), timeout))
+        except BaseException as exc:  # noqa: BLE001 - reported below, in words
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=attempt, name="rltheory-scheduler-probe", daemon=True)
+    worker.start()
+    worker.join(timeout + 1.0)
+    late = f"the port accepts connections but did not answer as a Dask scheduler within {timeout:g} s"
+    if worker.is_alive():
+        return late
+    exc = outcome.get("error")
+    if exc is not None:
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "timed out" in str(exc).lower():
+            return late
+        if isinstance(exc, MemoryError):  # a garbage frame length: the reply is not in Dask's wire format
+            return "the port answered, but not as a Dask scheduler (its reply is not Dask's wire format)"
+        return (f"the port answered, but not as a Dask scheduler (its reply could not be read: "
+                f"{type(exc).__name__}: {_first_line(exc)})")
+    answer = outcome.get("answer")
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        kind = answer.get("type") if isinstance(answer, dict) else type(answer).__name__
+        return f"the port answered, but not as a Dask scheduler (it says it is a {kind})"
     return None
+
+
+def _first_line(exc: BaseException, limit: int = 120) -> str:
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str | None:
@@ -305,6 +371,7 @@ def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str |
     import traceback
 
     from rltheory.experiments import CellError
+    from rltheory.experiments._executors import RemoteCellFailure
 
     from .learners import spec_tag
 
@@ -315,12 +382,18 @@ def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str |
     try:
         with open(log, "w") as fh:
             fh.write("".join(traceback.format_exception(exc)))
+            if isinstance(cause, RemoteCellFailure) and cause.traceback_text:
+                fh.write("\nThe learner's own exception, as formatted in the worker process:\n\n")
+                fh.write(cause.traceback_text)
         where = f"; traceback in {log}"
     except OSError:
         where = ""
     params = ", ".join(f"{k}={v}" for k, v in exc.params.items() if v != learner)
-    return (f"{type(cause).__name__}: {cause} (protocol {check.protocol}; cell {params}, seed {exc.seed}"
-            f"{where})")
+    if isinstance(cause, RemoteCellFailure):  # the learner's exception could not be unpickled: its name as text
+        what = f"{cause.type_name}: {cause.message}"
+    else:
+        what = f"{type(cause).__name__}: {cause}"
+    return f"{what} (protocol {check.protocol}; cell {params}, seed {exc.seed}{where})"
 
 
 def _sigterm_interrupts():
@@ -338,6 +411,7 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
     mutation report and writes ``<out>/<check>.mutants.json``; exit 1 unless every non-legitimate mutant is
     killed and every legitimate variant passes."""
     from . import RunContext, run_mutants
+    from .framework.runner import SeedRangeError
 
     without = [n for n in names if not reg[n].mutants]
     if without:
@@ -348,7 +422,11 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
         t0 = time.perf_counter()
         print(f"== mutants of {name} ({len(reg[name].mutants)}, {'quick' if ctx_kw['quick'] else 'full'} size) ...",
               flush=True)
-        rep = run_mutants(reg[name], RunContext(**ctx_kw))
+        try:
+            rep = run_mutants(reg[name], RunContext(**ctx_kw))
+        except SeedRangeError as exc:  # a claim that runs more seeds than --seeds (or its default)
+            print(f"rltheory check: {name}: --seed {ctx_kw['seed']}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         print(rep.format())
         print(f"   {name}: mutation analysis {'PASS' if rep.passed else 'FAIL'} in {time.perf_counter() - t0:.1f} s\n",
               flush=True)

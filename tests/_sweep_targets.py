@@ -72,3 +72,33 @@ def slow_pid(a, seed, log, delay=1.0):
         fh.write(f"{os.getpid()},{a},{seed}\n")
     time.sleep(delay)
     return {"value": float(np.random.default_rng(seed).random() + a)}
+
+
+class TwoArgError(Exception):
+    """An exception that pickles but cannot be unpickled (``__init__`` takes two arguments, ``args`` has one)."""
+
+    def __init__(self, a, b):
+        super().__init__(a)
+        self.b = b
+
+
+def raises_two_arg(a, seed):
+    raise TwoArgError(f"two-arg failure at a={a}", 2)
+
+
+def fails_later_cells_first(a, seed):
+    """Every cell fails; the first cell in sweep order fails last (after the others have failed)."""
+    time.sleep(1.0 if a == 0 else 0.0)
+    raise ValueError(f"failed at a={a}")
+
+
+def exits(a, seed):
+    raise SystemExit(f"fn called sys.exit at a={a}")
+
+
+def interrupts(a, seed):
+    raise KeyboardInterrupt
+
+
+def dies(a, seed):
+    os._exit(3)

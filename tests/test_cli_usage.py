@@ -29,6 +29,19 @@ def wrong_shape(X, *, lam):
 def correct(X, *, lam):
     from rltheory.lemmas import elliptical_potential
     return elliptical_potential(X, lam=lam)
+
+def exits(X, *, lam):
+    raise SystemExit("the learner called sys.exit")
+
+class TwoArgError(Exception):
+    def __init__(self, a, b):
+        super().__init__(a)
+
+def two_arg_error(X, *, lam):
+    raise TwoArgError("cannot be unpickled", 2)
+
+def infinite(X, *, lam):
+    return np.full(len(X), np.inf)
 '''
 
 
@@ -58,7 +71,8 @@ def test_a_learner_that_raises_fails_the_check_in_one_line(learners):
     tag = "mylearners.raises"
     assert "KeyError: 'oops in update'" in (out / f"summary@{tag}.md").read_text()
     index = json.loads((out / f"index@{tag}.json").read_text())
-    assert index["checks"] == {"proof_steps": False} and "oops" in index["learner_errors"]["proof_steps"]
+    # the key of a learner run, as for a learner run that raised nothing: "<check>@<learner tag>"
+    assert index["checks"] == {f"proof_steps@{tag}": False} and "oops" in index["learner_errors"]["proof_steps"]
     assert "Traceback" in (out / f"proof_steps@{tag}.error.log").read_text()
 
 
@@ -69,6 +83,41 @@ def test_a_learner_breaking_the_protocol_on_the_pool_fails_the_check_in_one_line
     assert p.returncode == 1, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
     assert "FAIL (learner error)" in p.stdout and "Learner errors:" in p.stdout
+
+
+def test_a_learner_calling_sys_exit_is_a_learner_error_also_serially(learners):
+    """``SystemExit`` from the learner is the learner's failure on the serial scheduler as on the pool: a FAIL
+    line, the summary and index written, not the CLI exiting with the learner's message."""
+    out = learners / "out"
+    p = _run(["check", "proof_steps", "--quick", "--seeds", "2", "--scheduler", "serial", "--no-progress",
+              "--learner", "mylearners:exits", "--out", str(out)], learners)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "proof_steps: FAIL (learner error)" in p.stdout
+    assert "SystemExit: the learner called sys.exit" in p.stdout
+    assert (out / "index@mylearners.exits.json").exists()
+
+
+def test_a_learner_exception_that_cannot_be_unpickled_is_named_on_the_pool(learners):
+    """On the pool, the console line names the learner's own exception, not a broken pool."""
+    p = _run(["check", "proof_steps", "--quick", "--seeds", "2", "--workers", "2", "--no-progress",
+              "--learner", "mylearners:two_arg_error", "--out", str(learners / "out")], learners)
+    assert p.returncode == 1, p.stdout + p.stderr
+    text = " ".join(p.stdout.split())
+    assert "proof_steps: TwoArgError: cannot be unpickled" in text, p.stdout
+    assert "BrokenProcessPool" not in p.stdout + p.stderr
+
+
+def test_infinite_running_sums_are_judged_without_numpy_warnings(learners, monkeypatch):
+    """A learner returning inf: the check computes its rows (NaN increments) without NumPy warnings."""
+    import warnings
+
+    from proofs_checks.proof_steps.claims import elliptical_sum
+
+    monkeypatch.syspath_prepend(str(learners))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = elliptical_sum(5, 0, fn="mylearners:infinite")
+    assert row["sum"] == float("inf") and row["step_gap"] != row["step_gap"]  # NaN: fails the rule
 
 
 @pytest.mark.parametrize("source, spec, text", [
@@ -92,6 +141,86 @@ def test_seed_out_of_range_is_an_argparse_error(tmp_path, seed):
     p = _run(["check", "proof_steps", "--quick", "--seed", seed], tmp_path)
     assert p.returncode == 2 and "argument --seed: expected an integer in [0, 2**32 - 1]" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_a_base_seed_too_large_for_the_default_seed_count_is_a_usage_error(tmp_path):
+    """Without --seeds the run's default seed count applies: seeds past 2**32 - 1 would silently repeat
+    seed 0, 1, ... (Numba wraps them)."""
+    p = _run(["check", "proof_steps", "--quick", "--seed", "4294967295", "--out", str(tmp_path / "out")], tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert p.stderr.startswith("rltheory check: --seed 4294967295 with the default 8 seeds runs seeds above "
+                               "2**32 - 1 (use --seed <= 4294967288)")
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+
+
+def test_seeds_past_2_32_are_refused_by_the_run_context():
+    from proofs_checks import RunContext
+
+    assert RunContext(seed=2**32 - 2, seeds=2).seed_list() == [2**32 - 2, 2**32 - 1]
+    with pytest.raises(ValueError, match=r"^seed: 2 seeds from 4294967295 go past 2\*\*32 - 1"):
+        RunContext(seed=2**32 - 1, seeds=2).seed_list()
+    with pytest.raises(ValueError, match=r"^seed: 32 seeds"):
+        RunContext(seed=2**32 - 8, seeds=1).seed_list(32)
+
+
+def _silent_or_http_server(http: bool):
+    """A TCP server in a thread that accepts every connection and never answers (or answers HTTP)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if http:
+                try:
+                    conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi" * 50)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, held
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["silent", "http"])
+def test_a_port_that_is_no_dask_scheduler_is_a_usage_error_within_the_timeout(tmp_path, http):
+    import time
+
+    srv, held = _silent_or_http_server(http)
+    address = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    try:
+        t0 = time.monotonic()
+        p = _run(["check", "proof_steps", "--quick", "--scheduler", address, "--connect-timeout", "2",
+                  "--out", str(tmp_path / "out")], tmp_path, timeout=60)
+        elapsed = time.monotonic() - t0
+    finally:
+        srv.close()
+        for conn in held:
+            conn.close()
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr  # nothing at exit either
+    assert p.stderr.startswith(f"rltheory check: scheduler: could not connect to {address}: ")
+    if http:
+        assert "answered, but not as a Dask scheduler" in p.stderr and "MemoryError" not in p.stderr
+    else:
+        assert "did not answer as a Dask scheduler within 2 s" in p.stderr
+    assert elapsed < 20, elapsed  # the timeout plus the interpreter's start-up, not distributed's 60 s
+
+
+def test_a_real_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("dask.distributed")
+    from proofs_checks.cli import _scheduler_problem
+
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as c:
+        assert _scheduler_problem(c.scheduler_address, 5.0) is None
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path):
@@ -175,6 +304,25 @@ def test_interrupt_before_any_cell_says_nothing_is_kept(tmp_path, monkeypatch, c
     assert cli.cmd_check(_args(tmp_path / "out")) == code
     err = capsys.readouterr().err
     assert "interrupted before any sweep cell was stored" in err and "kept in" not in err
+
+
+def test_a_claim_running_more_seeds_past_2_32_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    """A claim that runs more seeds than --seeds (e.g. at least 32) and would go past 2**32 - 1 stops the run
+    with one line and exit 2, not a traceback from the cell."""
+    from proofs_checks import BoundHolds, Check, Claim, Measurement
+    from proofs_checks import cli
+
+    def measure(ctx):
+        ctx.seed_list(32)
+        return Measurement("x", [1.0, 2.0], [[2.0], [2.0]], "q", bound_values=[1.0, 1.0])
+
+    check = Check("fake", "a fake check", "src", [Claim("c", "the claim", "src", BoundHolds(), measure, measure,
+                                                        control_description="control")])
+    monkeypatch.setattr(cli, "_registry", lambda: {"fake": check})
+    assert cli.cmd_check(_args(tmp_path / "out", seed=2**32 - 10, seeds=2)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rltheory check: fake: --seed 4294967286: seed: 32 seeds from 4294967286 go past")
+    assert len(err.splitlines()) == 1
 
 
 def test_documented_deviations_are_wrapped(tmp_path, monkeypatch, capsys):

@@ -542,3 +542,58 @@ def test_concurrent_opens_of_a_new_store_all_succeed(tmp_path):
         for t in threads:
             t.join()
         assert not errors, errors
+
+
+# ------------------------------------------------------------------------ how a failed cell is reported
+
+
+def test_system_exit_in_a_serial_cell_is_a_cell_error_and_ctrl_c_is_not():
+    """``SystemExit`` from ``fn`` fails its cell (as on a pool, whose workers send it back); ``KeyboardInterrupt``
+    raised in the calling process stops the sweep as the user's interrupt."""
+    with pytest.raises(CellError, match="fn called sys.exit") as info:
+        run_sweep(T.exits, {"a": [1]}, 1, executor="serial")
+    assert isinstance(info.value.__cause__, SystemExit)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(T.interrupts, {"a": [1]}, 1, executor="serial")
+
+
+def test_an_exception_that_cannot_be_unpickled_comes_back_as_text():
+    """On the pool, an exception the parent cannot unpickle no longer breaks the pool (BrokenProcessPool): its
+    type name, message and traceback come back as text."""
+    from rltheory.experiments._executors import RemoteCellFailure
+
+    with pytest.raises(CellError) as info:
+        run_sweep(T.raises_two_arg, {"a": [1, 2]}, 1, executor="local", n_workers=2)
+    cause = info.value.__cause__
+    assert isinstance(cause, RemoteCellFailure), repr(cause)
+    assert cause.type_name == "TwoArgError" and cause.message == "two-arg failure at a=1"
+    assert "raise TwoArgError" in cause.traceback_text
+
+
+def test_the_failed_cell_named_is_the_first_in_sweep_order():
+    """Several cells fail; the one named is the first in the grid's order, not the first to finish."""
+    with pytest.raises(CellError) as info:
+        run_sweep(T.fails_later_cells_first, {"a": [0, 1]}, 1, executor="local", n_workers=2)
+    assert info.value.params == {"a": 0} and "failed at a=0" in str(info.value.__cause__)
+
+
+def test_a_dead_worker_names_the_main_guard_in_the_cause():
+    """The hint about ``if __name__ == "__main__":`` is in the exception the error's ``__cause__`` is, which is
+    what the CLI prints."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(CellError) as info:
+        run_sweep(T.dies, {"a": [1, 2]}, 1, executor="local", n_workers=2)
+    cause = info.value.__cause__
+    assert isinstance(cause, BrokenProcessPool) and 'if __name__ == "__main__":' in str(cause)
+
+
+def test_the_stand_in_exception_travels_and_stays_one_line():
+    import pickle
+
+    from rltheory.experiments._executors import RemoteCellFailure
+
+    exc = RemoteCellFailure("TwoArgError", "msg", "Traceback (most recent call last):\n  ...\n")
+    back = pickle.loads(pickle.dumps(exc))
+    assert (back.type_name, back.message, back.traceback_text) == (exc.type_name, exc.message, exc.traceback_text)
+    assert "\n" not in repr(back) and str(back).startswith("TwoArgError: msg")

@@ -7,7 +7,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["RunContext", "rows_to_matrix"]
+__all__ = ["RunContext", "rows_to_matrix", "SeedRangeError", "MAX_SEED"]
+
+#: largest seed a run may use: NumPy's and Numba's legacy ``np.random.seed`` take 32-bit seeds (Numba wraps a
+#: larger one silently, so seed ``2**32`` would repeat seed 0)
+MAX_SEED = 2**32 - 1
+
+
+class SeedRangeError(ValueError):
+    """The seeds a run asks for, ``seed, ..., seed + n - 1``, go past :data:`MAX_SEED`."""
 
 
 def _serial_runner(fn, grid, seeds, **_):
@@ -62,8 +70,18 @@ class RunContext:
         -------
         list of int
             The seeds.
+
+        Raises
+        ------
+        SeedRangeError
+            A ``ValueError``: the last seed, ``seed + n - 1``, is above :data:`MAX_SEED` (``2**32 - 1``).
         """
-        return [self.seed + i for i in range(self.seeds if n is None else n)]
+        n = self.seeds if n is None else n
+        if self.seed + n - 1 > MAX_SEED:
+            raise SeedRangeError(f"seed: {n} seeds from {self.seed} go past 2**32 - 1 (the largest seed, "
+                                 f"{self.seed + n - 1}, would repeat seed {(self.seed + n - 1) % 2**32}); the base "
+                                 f"seed can be at most {MAX_SEED - n + 1} for {n} seeds")
+        return [self.seed + i for i in range(n)]
 
     def sweep(self, fn, grid: dict, name: str, *, seeds: Sequence[int] | None = None) -> list[dict]:
         """Run ``fn(**params, seed=s)`` over ``grid`` x ``seeds``.

@@ -27,7 +27,13 @@ DASK_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://", "inproc://")
 
 
 class CellError(RuntimeError):
-    """A cell's function call raised; ``.params``, ``.seed`` name the cell, ``__cause__`` is the error."""
+    """A cell's function call raised; ``.params``, ``.seed`` name the cell, ``__cause__`` is the error.
+
+    Any exception of the cell's function counts, ``SystemExit`` included (a function calling ``sys.exit`` fails
+    its cell, on every executor). ``KeyboardInterrupt`` in the calling process is the user stopping the sweep
+    (Ctrl-C) and propagates as such, also when the function raises it itself in a serial sweep; pool workers
+    ignore Ctrl-C, so a ``KeyboardInterrupt`` that reaches the parent from a pool worker was raised by the
+    function and fails its cell."""
 
     def __init__(self, params, seed, exc, n_other_failures: int = 0):
         self.params, self.seed = params, seed
@@ -36,14 +42,71 @@ class CellError(RuntimeError):
                          "the cells finished before it are stored when a db is given (rerun to resume)")
 
 
+class RemoteCellFailure(RuntimeError):
+    """Stands in for an exception of a cell run in a worker process that could not travel back to the parent
+    (it cannot be pickled or unpickled, e.g. an ``__init__`` with more required arguments than ``args``).
+
+    ``type_name``, ``message`` and ``traceback_text`` are the original exception's type name (unqualified),
+    ``str()`` and formatted traceback (text, made in the worker)."""
+
+    def __init__(self, type_name: str, message: str, traceback_text: str = ""):
+        super().__init__(f"{type_name}: {message}")  # repr() and CellError's message stay one line
+        self.type_name, self.message, self.traceback_text = type_name, message, traceback_text
+
+    def __reduce__(self):  # travels itself: rebuilt from all three fields, not from ``args``
+        return type(self), (self.type_name, self.message, self.traceback_text)
+
+    def __str__(self):
+        return (f"{self.type_name}: {self.message} (the exception could not be sent back from the worker "
+                "process; it is shown here as text)")
+
+
+def _travels(exc: BaseException) -> bool:
+    """Whether ``exc`` survives the pickle round trip that brings it from a pool worker to the parent."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return True
+
+
 def call_cell(fn, params, seed):
-    """Run one cell (in a worker): returns ``(result_json, elapsed_seconds)``."""
+    """Run one cell: returns ``(result_json, elapsed_seconds)``."""
     t0 = time.perf_counter()
     out = fn(**params, seed=seed)
     elapsed = time.perf_counter() - t0
     if not isinstance(out, Mapping):
         raise TypeError(f"result: fn must return a dict, got {type(out).__name__}")
     return dumps(out), elapsed
+
+
+def call_cell_remote(fn, params, seed):
+    """:func:`call_cell` in a pool worker: an exception that could not be unpickled in the parent (which would
+    break the whole pool and hide the error) is replaced by a :class:`RemoteCellFailure` carrying its type name,
+    message and traceback as text."""
+    try:
+        return call_cell(fn, params, seed)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        if _travels(exc):
+            raise
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        raise RemoteCellFailure(_type_name(exc), _safe_str(exc), text) from None
+
+
+def _type_name(exc: BaseException) -> str:
+    """The name an in-process run would print for ``exc``'s type (``type(exc).__name__`` style, unqualified)."""
+    return type(exc).__qualname__
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # pragma: no cover - a broken __str__
+        return repr(exc.args)
 
 
 def cpu_count() -> int:
@@ -91,7 +154,7 @@ def run_serial(fn, todo):
     for p, s, k in todo:
         try:
             out = call_cell(fn, p, s)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # as on a pool; KeyboardInterrupt stops the sweep
             raise CellError(p, s, exc) from exc
         yield (p, s, k), out
 
@@ -231,6 +294,7 @@ def run_pool(fn, todo, n_workers):
     healthy = False
     pending = {}
     try:
+        order = {id(cell): i for i, cell in enumerate(todo)}
         queue = iter(todo)
         failures = []
 
@@ -239,7 +303,7 @@ def run_pool(fn, todo, n_workers):
                 cell = next(queue, None)
                 if cell is None:
                     return
-                pending[pool.submit(call_cell, fn, cell[0], cell[1])] = cell
+                pending[pool.submit(call_cell_remote, fn, cell[0], cell[1])] = cell
 
         fill()
         while pending:
@@ -250,10 +314,12 @@ def run_pool(fn, todo, n_workers):
                     continue
                 exc = f.exception()
                 if isinstance(exc, BrokenProcessPool):
-                    raise CellError(cell[0], cell[1], BrokenProcessPool(
+                    broken = BrokenProcessPool(
                         f"{exc}; a worker process died: it crashed or ran out of memory, or the script that "
                         "started the sweep runs it at its top level, which the spawned workers re-run when they "
-                        "import the script (put it under `if __name__ == \"__main__\":`)")) from exc
+                        "import the script (put it under `if __name__ == \"__main__\":`)")
+                    broken.__cause__ = exc
+                    raise CellError(cell[0], cell[1], broken) from broken
                 if exc is not None:
                     failures.append((cell, exc))
                 else:
@@ -265,8 +331,8 @@ def run_pool(fn, todo, n_workers):
             else:
                 fill()
         healthy = True
-        if failures:
-            (p, s, _), exc = failures[0]
+        if failures:  # the first failed cell in sweep order, not in completion order: the same on a rerun
+            (p, s, _), exc = min(failures, key=lambda f: order[id(f[0])])
             raise CellError(p, s, exc, len(failures) - 1) from exc
     finally:
         for f in pending:
@@ -295,8 +361,8 @@ def run_dask(fn, todo, target):
     client = client_cls(target, timeout=30, set_as_default=False) if own else target
     futures = {}
     try:
-        for p, s, k in todo:
-            futures[client.submit(call_cell, fn, p, s, pure=False)] = (p, s, k)
+        for cell in todo:
+            futures[client.submit(call_cell_remote, fn, cell[0], cell[1], pure=False)] = cell
         failures = []
         seen = set()
         # as_completed must be told the client's event loop: without it, it looks for the *default* client,
@@ -320,8 +386,9 @@ def run_dask(fn, todo, target):
             if f.status == "cancelled":
                 continue
             yield cell, f.result()
-        if failures:
-            (p, s, _), exc = failures[0]
+        if failures:  # the first failed cell in sweep order, as on the local pool
+            order = {id(cell): i for i, cell in enumerate(todo)}
+            (p, s, _), exc = min(failures, key=lambda f: order[id(f[0])])
             raise CellError(p, s, exc, len(failures) - 1) from exc
     finally:
         if futures:
