@@ -467,3 +467,26 @@ def test_the_owners_array_interface_cannot_be_edited_to_expose_the_memory_writab
         x.__array_interface__ = iface
     assert x.__array_interface__["data"][1] is True and np.asarray(x).flags.writeable is False
     assert np.array_equal(np.asarray(x), m.P) and np.array_equal(solve(m).V, V)
+
+
+@pytest.mark.parametrize("build", ["P", "P4", "with_rewards"])
+def test_a_model_never_keeps_the_array_object_a_caller_holds(build):
+    """A time-dependent kernel of another model (owner-sealed, kept without a copy) was kept as the very object the
+    caller passed: resetting its dtype or data (``__setstate__`` needs no write permission) then changed the new
+    model, and a shorter buffer made the kernels read past it. The model keeps a view of its own."""
+    rng = np.random.default_rng(3)
+    H, S_, A_ = 4, 64, 8  # 1 MiB: sealed by the owner object, so kept without a copy
+    P = rng.random((H, S_, A_, S_))
+    P /= P.sum(-1, keepdims=True)
+    R = rng.random((H, S_, A_))
+    m = TabularMDP(P, R, horizon=H, copy=True)
+    held = m.P if build == "P" else m.P4()
+    m2 = TabularMDP(held, R, horizon=H) if build != "with_rewards" else m.with_rewards(R)
+    if build == "with_rewards":
+        held = m._P  # the parent's stored array: the derived model must not be that object either
+    assert m2._P is not held and np.shares_memory(m2._P, held)
+    V0 = solve(m2).V.copy()
+    if build != "with_rewards":
+        held.dtype = np.int64
+        held.__setstate__((1, (1, 1, 1, 1), np.dtype(float), False, np.ones(1).tobytes()))
+        assert np.array_equal(solve(m2).V, V0)

@@ -157,9 +157,10 @@ def _sealed(a: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray
-        ``a`` itself when it lies over immutable memory already (:func:`_over_immutable_memory`: a view of
-        another model's private array, or an unpickled array, is kept without a copy, its chain marked
-        read-only), else a sealed array of the same values, dtype and shape, C-contiguous when ``a`` is small.
+        A new view of ``a`` when it lies over immutable memory already (:func:`_over_immutable_memory`: a view
+        of another model's private array, or an unpickled array, is kept without a copy, its chain marked
+        read-only; never ``a`` itself, whose holder can reset its dtype, shape or data), else a sealed array of the
+        same values, dtype and shape, C-contiguous when ``a`` is small.
     """
     if _over_immutable_memory(a):  # another model's private array, a view of one, or an unpickled array
         x = a
@@ -167,7 +168,7 @@ def _sealed(a: np.ndarray) -> np.ndarray:
             if x.flags.writeable:  # (setflags costs more than reading the flag)
                 x.setflags(write=False)
             x = x.base
-        return a
+        return a.view()  # (a new object: whoever holds ``a`` can reset its dtype, shape or data)
     if a.nbytes < _SEAL_COPY_MAX_BYTES:
         b = np.frombuffer(a.tobytes(), a.dtype)
         return b if a.ndim == 1 else b.reshape(a.shape)
@@ -425,7 +426,7 @@ def _as_float64_shared(x, field: str, copy: bool, owned: bool = False) -> tuple[
     are not inspected here (the fused validation pass does that)."""
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
         if (owned and _over_immutable_memory(x)) or _is_owner_sealed(x):  # nobody can write it: kept as ours
-            return x, None
+            return x, None  # (the model keeps a new view of it: _sealed)
         chain = _numpy_owned_chain(x)
         if chain is not None:
             return x, chain
