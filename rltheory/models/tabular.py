@@ -87,28 +87,32 @@ class _SealedOwner:
                 "data": (self._address, True), "version": 3}
 
 
+def _chain_end(a, *, readonly: bool):
+    """What the chain of ``.base`` arrays of ``a`` ends in: the first object of it that is not a plain ``ndarray``
+    (``None`` when the last array owns its memory); ``None`` as well when ``readonly`` and an array of the chain is
+    writable."""
+    x = a
+    while type(x) is np.ndarray:
+        if readonly and x.flags.writeable:
+            return None
+        x = x.base
+    return x
+
+
 def _over_immutable_memory(a) -> bool:
     """Whether ``a`` is a plain ``ndarray`` whose chain of ``.base`` arrays (all plain ndarrays) ends in an
     immutable ``bytes`` object or in a :class:`_SealedOwner`: an array :func:`_sealed` returned, a view of one, or
     an array NumPy unpickled over the pickle's own bytes. Such an array is sealed once every array of that chain is
     marked read-only (NumPy never lets an array over such an end become writable again); until then it may be
     writable (NumPy unpickles a large array writable over its ``bytes``)."""
-    x = a
-    while type(x) is np.ndarray:
-        x = x.base
-    return type(x) is bytes or type(x) is _SealedOwner
+    return type(_chain_end(a, readonly=False)) in (bytes, _SealedOwner)
 
 
 def _is_sealed(a) -> bool:
     """Whether ``a`` is sealed: :func:`_over_immutable_memory`, with every array of its chain read-only. Said of an
     array built by this module; an array a caller passes may satisfy it and still have a writable alias (NumPy
     builds writable arrays over ``bytes``): see :func:`_is_owner_sealed`."""
-    x = a
-    while type(x) is np.ndarray:
-        if x.flags.writeable:
-            return False
-        x = x.base
-    return type(x) is bytes or type(x) is _SealedOwner
+    return type(_chain_end(a, readonly=True)) in (bytes, _SealedOwner)
 
 
 def _is_owner_sealed(a) -> bool:
@@ -118,12 +122,14 @@ def _is_owner_sealed(a) -> bool:
     arrays writable over the pickle's ``bytes`` (protocols 2 to 4) and ``ndarray.__setstate__`` can put a second
     array over the same ``bytes``, so a writable alias of such an array may exist; it is copied instead (an array
     of a model's own over ``bytes`` is below ``_SEAL_COPY_MAX_BYTES``, so that copy is small)."""
-    x = a
-    while type(x) is np.ndarray:
-        if x.flags.writeable:
-            return False
-        x = x.base
-    return type(x) is _SealedOwner
+    return type(_chain_end(a, readonly=True)) is _SealedOwner
+
+
+def _into_bytes(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` over a new immutable ``bytes`` object of its own, sealed (one copy: the
+    route of :func:`_sealed` for small arrays)."""
+    b = np.frombuffer(a.tobytes(), a.dtype)
+    return b if a.ndim == 1 else b.reshape(a.shape)
 
 
 def _sealed(a: np.ndarray) -> np.ndarray:
@@ -170,14 +176,8 @@ def _sealed(a: np.ndarray) -> np.ndarray:
             x = x.base
         return a.view()  # (a new object: whoever holds ``a`` can reset its dtype, shape or data)
     if a.nbytes < _SEAL_COPY_MAX_BYTES:
-        b = np.frombuffer(a.tobytes(), a.dtype)
-        return b if a.ndim == 1 else b.reshape(a.shape)
+        return _into_bytes(a)
     return np.asarray(_SealedOwner(a))
-
-
-def _bytes_copy(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of the 1-D array ``a`` over a new ``bytes`` object of its own, sealed (one copy)."""
-    return np.frombuffer(a.tobytes(), a.dtype)
 
 
 _ONE_BYTES = np.float64(1.0).tobytes()
@@ -340,8 +340,7 @@ def _private_float64(arr: np.ndarray) -> np.ndarray:
     """A private C-contiguous float64 copy of the numeric array ``arr``, sealed (:func:`_sealed`); a small one is
     copied straight into ``bytes`` (the only copy), a large one copied by NumPy and wrapped."""
     if 8 * arr.size < _SEAL_COPY_MAX_BYTES:
-        b = np.frombuffer((arr if arr.dtype == _F64 else arr.astype(_F64)).tobytes(), _F64)
-        return b if arr.ndim == 1 else b.reshape(arr.shape)
+        return _into_bytes(arr if arr.dtype == _F64 else arr.astype(_F64))
     return np.asarray(_SealedOwner(np.array(arr, dtype=np.float64, order="C", copy=True)))
 
 
@@ -803,9 +802,9 @@ class TabularMDP:
         if ours[0] != ours[1]:  # one kept as ours: a read-only array over bytes beside it (another model's small
             # indices beside its large data) is copied at once into bytes of our own, so that the other is kept
             if not ours[0] and _is_sealed(data):
-                data, ours[0] = _bytes_copy(data), True
+                data, ours[0] = _into_bytes(data), True
             elif not ours[1] and _is_sealed(indices):
-                indices, ours[1] = _bytes_copy(indices), True
+                indices, ours[1] = _into_bytes(indices), True
         if data.dtype != _F64:  # e.g. float16/int8: one kernel specialisation for the rare dtypes
             data = narrow_to_float64("P", data, _data_entry).astype(np.float64)
             ours[0] = True
