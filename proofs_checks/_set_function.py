@@ -91,15 +91,22 @@ class SubPOLearner:
         actions = np.asarray(actions, dtype=np.int64)
         values = np.asarray(values, dtype=np.float64)
         n = states.shape[0]
-        G = self._returns(values)
-        adv = G - G.mean(axis=0, keepdims=True) if self.baseline else G
+        adv = self._advantages(self._returns(values))
         masks = np.bitwise_or.accumulate(np.left_shift(1, states), axis=1)
         for h in range(self.H - 1):
             x = self._ctx(states[:, h], masks[:, h])
             p = self.act(h, states[:, h], masks[:, h])
-            g = -adv[:, h, None] * p
-            g[np.arange(n), actions[:, h]] += adv[:, h]
-            np.add.at(self.theta[h], x, self.sign * self.lr / n * g)
+            np.add.at(self.theta[h], x, self.sign * self.lr / n * self._score_terms(adv[:, h], p, actions[:, h]))
+
+    def _advantages(self, G):
+        """``G_h - b_h`` with the per-step batch-mean baseline ``b_h`` (or ``G`` itself without a baseline)."""
+        return G - G.mean(axis=0, keepdims=True) if self.baseline else G
+
+    def _score_terms(self, adv, p, actions):
+        """Per-episode terms ``adv (e_a - pi(.|x))`` of the softmax REINFORCE step, shape ``(n, A)``."""
+        g = -adv[:, None] * p
+        g[np.arange(len(actions)), actions] += adv
+        return g
 
 
 def subpo_learner(S, A, H, seed):

@@ -79,3 +79,28 @@ def test_gorp_protocol_counts_episodes_like_the_builtin():
 
     _, ep = _gorp_plan_value(mdp, m_quarter, 1, 4, 0)
     assert ep == gorp_episodes(mdp.horizon, mdp.A, 1, 1)
+
+
+def test_stochastic_fork_separates_the_exact_and_the_no_minus_pi_flow():
+    # the instance of subpo_stochastic_outcomes that detects a biased score: the expected update without the -pi
+    # term settles at a stochastic policy below the threshold, the exact policy-gradient flow reaches it
+    from proofs_checks.submodular_rl.claims import mean_flow_ratio
+    from proofs_checks.submodular_rl.settings import NEAR_OPT
+
+    exact = mean_flow_ratio(1, False, 0, n_iters=1500)["ratio"]
+    biased = mean_flow_ratio(1, True, 0, n_iters=1500)["ratio"]
+    assert NEAR_OPT < exact <= 1.0 + 1e-9
+    assert biased < NEAR_OPT - 0.05
+
+
+def test_set_function_unbiased_variants_match_the_reference_on_one_context():
+    # a single context per step (baseline = V(x)): scalar baseline and episode credit change nothing in the mean;
+    # here (one decision, the gamble) they coincide with the reference step for step
+    from proofs_checks.submodular_rl.claims import gamble
+    from proofs_checks.submodular_rl.mutants import episode_return_credit, scalar_baseline  # noqa: F401
+
+    sm = gamble(0.2)
+    ref = run_set_function_learner(sm, "proofs_checks._set_function:subpo_learner", n_iters=30, batch=32, seed=1)
+    for spec in ("proofs_checks.submodular_rl.mutants:episode_return_credit",
+                 "proofs_checks.submodular_rl.mutants:scalar_baseline"):
+        assert run_set_function_learner(sm, spec, n_iters=30, batch=32, seed=1) == pytest.approx(ref, rel=1e-12)

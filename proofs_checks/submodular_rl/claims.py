@@ -14,7 +14,7 @@ from mdps.submodular import choice_coverage, coverage_gridworld, deceptive_chain
 from mdps.submodular import tight_coverage
 from mdps.submodular import orienteering_instance, orienteering_lure, orienteering_subrl, random_group_orienteering
 from rltheory.algorithms.submodular import evaluate_context_policy, greedy_policy_value, modular_pg, subpo
-from rltheory.solvers.submodular import best_markov, exact_optimum, markov_value
+from rltheory.solvers.submodular import best_markov, dp_arrays, exact_optimum, markov_value
 
 from .._set_function import run_set_function_learner
 from .._settings import sizes
@@ -106,6 +106,101 @@ def learner_ratio_delayed(H, learner, seed):
     """Learner / OPT on :func:`delayed_chain` ``(H)``."""
     sm = delayed_chain(int(H))
     return {"ratio": _learner_value(sm, learner, seed) / exact_optimum(sm).value}
+
+
+def stochastic_fork(A: int = 4, p: float = 0.75):
+    """A SubMDP whose step-1 contexts differ in value (ours). From the start every action lands on hub ``L`` with
+    probability ``p`` and on hub ``R`` otherwise; from ``L`` action 0 reaches a cell worth 1 and the other
+    ``A - 1`` actions a cell worth 0; from ``R`` action 0 reaches a cell worth 5 and the others one worth 4
+    (modular ``F``, horizon 3). OPT takes action 0 at both hubs. Every return-to-go at ``L`` lies below the
+    step's batch-mean return-to-go (dominated by ``R``), so a softmax step without the ``-pi`` term of
+    ``grad log pi = e_a - pi`` settles at ``L`` on a stochastic policy, ``pi(a) propto 1 / (b - Q(a))``
+    (see :func:`mean_flow_ratio`), instead of action 0."""
+    from rltheory import TabularMDP
+    from rltheory.models.submodular import Modular, SubmodularMDP
+
+    S = 7
+    P = np.zeros((S, A, S))
+    P[0, :, 1], P[0, :, 2] = p, 1.0 - p
+    P[1, 0, 3] = P[2, 0, 5] = 1.0
+    P[1, 1:, 4] = P[2, 1:, 6] = 1.0
+    for s in (3, 4, 5, 6):
+        P[s, :, s] = 1.0
+    w = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 5.0, 4.0])
+    return SubmodularMDP(TabularMDP(P, np.zeros((S, A)), horizon=3, mu0=0, name=f"stochastic_fork(A={A}, p={p})"),
+                         Modular(w))
+
+
+def gamble(q: float, A: int = 4, sure: float = 0.8):
+    """A one-decision SubMDP with a random outcome (ours): from the start action 0 reaches a cell worth 1 with
+    probability ``q`` (a cell worth 0 otherwise), each of the other ``A - 1`` actions surely reaches a cell worth
+    ``sure * q`` (modular ``F``, horizon 2). OPT = ``q`` (take the gamble); committing to the sure thing gets
+    ``sure`` OPT. The gradient estimate's sign is unreliable on a batch when ``q`` is small, so a learner whose
+    step is too large commits on noise early."""
+    from rltheory import TabularMDP
+    from rltheory.models.submodular import Modular, SubmodularMDP
+
+    S = 4
+    P = np.zeros((S, A, S))
+    P[0, 0, 1], P[0, 0, 2] = q, 1.0 - q
+    P[0, 1:, 3] = 1.0
+    for s in (1, 2, 3):
+        P[s, :, s] = 1.0
+    w = np.array([0.0, 1.0, 0.0, sure * q])
+    return SubmodularMDP(TabularMDP(P, np.zeros((S, A)), horizon=2, mu0=0, name=f"gamble(q={q}, A={A})"),
+                         Modular(w))
+
+
+#: the instances of ``subpo_stochastic_outcomes``, by the x value of the measurement
+STOCHASTIC = {1: ("stochastic_fork()", lambda: stochastic_fork()), 2: ("gamble(q=0.2)", lambda: gamble(0.2)),
+              3: ("gamble(q=0.1)", lambda: gamble(0.1))}
+
+
+def learner_ratio_stochastic(inst, learner, seed):
+    """Learner / OPT on the instance ``STOCHASTIC[inst]``."""
+    sm = STOCHASTIC[int(inst)][1]()
+    return {"ratio": _learner_value(sm, learner, seed) / exact_optimum(sm).value}
+
+
+def mean_flow_ratio(inst, drop_pi, seed, n_iters=3000, lr=2.0):
+    """Value / OPT after ``n_iters`` steps of the *expected* SubPO update on ``STOCHASTIC[inst]`` (no sampling:
+    occupancies ``d_h(x)``, return-to-go ``Q_h(x, a)`` and the baseline ``b_h = E[G_h]`` are computed exactly
+    over the history contexts ``x = (s, B)``, values normalised by ``F(V)`` as the learners see them).
+
+    ``drop_pi=False``: ``theta_h[x] += lr d_h(x) pi(.|x) (Q_h(x, .) - V_h(x))``, the exact policy gradient
+    (the batch-mean baseline only adds a zero-mean term). ``drop_pi=True``: the mean of the update
+    ``(G_h - b_h) e_{a_h}`` that forgets the ``-pi`` term, ``lr d_h(x) pi(.|x) (Q_h(x, .) - b_h)``: biased
+    wherever ``V_h(x) != b_h``. Deterministic (``seed`` is unused)."""
+    sm = STOCHASTIC[int(inst)][1]()
+    P4, table = dp_arrays(sm)
+    S, A, H, nm = sm.S, sm.A, sm.horizon, table.size
+    vals = table / (table[nm - 1] if table[nm - 1] > 0 else 1.0)
+    Bs = np.arange(nm)
+    nxt = Bs[:, None] | (1 << np.arange(S))[None, :]  # (nm, S): B | {t}
+    gain = vals[nxt] - vals[Bs][:, None]
+    theta = np.zeros((H - 1, S, nm, A))
+    mu0 = np.asarray(sm.mdp.mu0, dtype=float)
+    for _ in range(int(n_iters) + 1):
+        pi = np.exp(theta - theta.max(-1, keepdims=True))
+        pi /= pi.sum(-1, keepdims=True)
+        d = np.zeros((H, S, nm))
+        d[0, np.arange(S), 1 << np.arange(S)] = mu0
+        for h in range(H - 1):
+            Ph = P4[h if P4.shape[0] > 1 else 0]
+            flow = np.einsum("sm,sma,sat->mt", d[h], pi[h], Ph)  # (nm, S): mass moving to t from visited set B
+            np.add.at(d[h + 1], (np.broadcast_to(np.arange(S), (nm, S)), nxt), flow)
+        V = np.zeros((H, S, nm))
+        Q = np.zeros((H - 1, S, nm, A))
+        for h in range(H - 2, -1, -1):
+            Ph = P4[h if P4.shape[0] > 1 else 0]
+            cont = gain + V[h + 1][np.arange(S)[None, :], nxt]  # (nm, S): G after moving to t
+            Q[h] = np.einsum("sat,mt->sma", Ph, cont)
+            V[h] = (pi[h] * Q[h]).sum(-1)
+        b = (d[:-1] * V[:-1]).sum(axis=(1, 2))
+        ref = b[:, None, None, None] if drop_pi else V[:-1, :, :, None]
+        theta += lr * d[:-1, :, :, None] * pi * (Q - ref)
+    J = float((d[0] * V[0]).sum())  # normalised: J(pi) / F(V)
+    return {"ratio": J * table[nm - 1] / exact_optimum(sm).value}
 
 
 def _fraction_of_opt(m: Measurement) -> Measurement:
@@ -205,6 +300,28 @@ def _delayed_learner(ctx: RunContext, learner: str | None):
                                         meta={"family": "delayed_chain(H)", "episodes": 300 * 64}))
 
 
+def _stochastic_learner(ctx: RunContext, learner: str | None):
+    learner = ctx.learner or "subpo" if learner is None else learner
+    rows = ctx.sweep(learner_ratio_stochastic, {"inst": list(STOCHASTIC), "learner": [learner]},
+                     name="submodular_rl.stochastic")
+    x, y = rows_to_matrix(rows, "inst", "ratio")
+    flow = ctx.sweep(mean_flow_ratio, {"inst": [1], "drop_pi": [False]}, name="submodular_rl.stochastic_flow",
+                     seeds=ctx.seed_list(1))  # deterministic: one seed
+    return _fraction_of_opt(Measurement(
+        "instance", x, y, f"{learner} / OPT", bound_values=np.full(x.shape, NEAR_OPT),
+        meta={"instances": {k: v[0] for k, v in STOCHASTIC.items()}, "episodes": 300 * 64,
+              "expected (exact-gradient) flow / OPT on stochastic_fork": round(float(flow[0]["result"]["ratio"]), 4),
+              "sure thing / OPT on the gambles": 0.8}))
+
+
+def _stochastic_biased_flow(ctx: RunContext):
+    rows = ctx.sweep(mean_flow_ratio, {"inst": list(STOCHASTIC), "drop_pi": [True]},
+                     name="submodular_rl.stochastic_flow", seeds=ctx.seed_list(1))  # deterministic: one seed
+    x, y = rows_to_matrix(rows, "inst", "ratio")
+    return Measurement("instance", x, y, "no-(-pi) expected flow / OPT", bound_values=np.full(x.shape, NEAR_OPT),
+                       meta={"instances": {k: v[0] for k, v in STOCHASTIC.items()}, "flow steps": 3000})
+
+
 def _deceptive_slope(ctx: RunContext):
     x, y = _ratio(ctx, greedy_ratio_deceptive, {"n": [2, 4, 8, 12]}, "n", "greedy_deceptive_slope",
                   seeds=ctx.seed_list(1))  # deterministic instance: one seed
@@ -297,6 +414,16 @@ CHECK = Check(
               "F(B_{H-1}) - F(B_h): the policy gradient of E F(B_{H-1}))", BoundHolds(kind="lower"),
               lambda ctx: _delayed_learner(ctx, None), lambda ctx: _delayed_learner(ctx, "greedy"),
               control_description="greedy marginal gains (myopic: takes the dead end, 1/2 OPT)",
+              uses_learner=True),
+        Claim("subpo_stochastic_outcomes", f"SubPO reaches >= {NEAR_OPT} OPT on every seed of three instances "
+              "with random outcomes: a fork whose step-1 contexts differ in value, and two gambles (a rare jackpot "
+              "against a sure thing worth 0.8 of it)",
+              "Prajapat et al. 2024, Sec. 4 (SubPO is the policy gradient of E F(B_{H-1}); with history features "
+              "the SubMDP is an MDP on (h, s, B) with marginal-gain rewards, where softmax policy gradient "
+              "converges to the optimum, Agarwal, Kakade, Lee & Mahajan 2021); instances ours",
+              BoundHolds(kind="lower"), lambda ctx: _stochastic_learner(ctx, None), _stochastic_biased_flow,
+              control_description="the expected update without the -pi term of grad log pi, iterated exactly "
+                                  "(no sampling): a biased flow that settles below the threshold on the fork",
               uses_learner=True),
         Claim("subpo_factor", "SubPO >= (1 - 1/e) OPT on every seed of a bandit-like family where uniformly random "
               "play gets only 0.52-0.61 OPT",
