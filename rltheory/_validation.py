@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_int", "check_real", "check_probability", "check_seed", "as_generator", "check_type",
-           "show_number", "narrow_to_float64", "MAX_SEED"]
+           "show_number", "narrow_to_float64", "unmasked", "MAX_SEED"]
 
 #: largest seed accepted (the largest SQLite INTEGER, so that a seed can key a stored sweep row)
 MAX_SEED = 2**63 - 1
@@ -365,3 +365,36 @@ def narrow_to_float64(name: str, arr: np.ndarray, where=None) -> np.ndarray:
         at = where(i) if where is not None else f"at index {tuple(int(j) for j in np.unravel_index(i, arr.shape))}"
         raise ValueError(f"{name}: value {show_number(arr.reshape(-1)[i])} {at} is beyond the float64 range")
     return out
+
+
+def unmasked(name: str, value):
+    """``value`` itself, or the data of a NumPy masked array none of whose entries is masked.
+
+    NumPy's ``asarray`` drops a mask without a word, so a masked entry would silently be used as a real number
+    (a hidden reward, a hidden transition probability); a masked entry is refused instead.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, the first word of the error message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    object
+        ``value``, or ``np.ma.getdata(value)`` for a masked array without a masked entry.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is a masked array with a masked entry (the message names the count and the first index).
+    """
+    if not isinstance(value, np.ma.MaskedArray):
+        return value
+    mask = np.ma.getmaskarray(value)
+    if mask.any():
+        first = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(mask.reshape(-1))[0]), mask.shape))
+        raise ValueError(f"{name}: {int(mask.sum())} masked entr{'y' if mask.sum() == 1 else 'ies'} (first at "
+                         f"index {first}); a mask would be ignored, so fill them first (np.ma.filled)")
+    return np.ma.getdata(value)

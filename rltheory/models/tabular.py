@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number
+from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number, unmasked
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -278,6 +278,7 @@ def _numeric_array(x, field: str) -> np.ndarray:
     """``np.asarray(x)`` after rejecting sparse, object, bool and complex input (TypeError naming ``field``)."""
     if isinstance(x, (sp.spmatrix, sp.sparray)):
         raise TypeError(f"{field}: sparse input is only accepted for P, got {type(x).__name__}")
+    x = unmasked(field, x)
     try:
         arr = np.asarray(x)
     except Exception as exc:
@@ -423,6 +424,7 @@ def _as_float64_shared(x, field: str, copy: bool, owned: bool = False) -> tuple[
     (:func:`_is_owner_sealed`: another model's large ``P`` passed by the caller) is kept the same way whoever
     passes it: no one can write it any more; one over ``bytes`` may have a writable alias and is copied. Entries
     are not inspected here (the fused validation pass does that)."""
+    x = unmasked(field, x)
     if not copy and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous:
         if (owned and _over_immutable_memory(x)) or _is_owner_sealed(x):  # nobody can write it: kept as ours
             return x, None  # (the model keeps a new view of it: _sealed)

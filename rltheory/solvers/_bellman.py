@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .._threads import core_free
-from .._validation import narrow_to_float64
+from .._validation import narrow_to_float64, unmasked
 from ..models.tabular import ROW_SUM_ATOL, TabularMDP
 from . import _kernels as K
 
@@ -98,6 +98,7 @@ def _as_values(V, name: str = "V") -> np.ndarray:
     ``OverflowError``) for a ragged nesting or a Python int beyond the float64 range."""
     if type(V) is np.ndarray and V.dtype == np.float64:
         return np.ascontiguousarray(V)
+    V = unmasked(name, V)
     try:
         arr = np.asarray(V)
     except (TypeError, ValueError) as exc:  # ragged nested lists

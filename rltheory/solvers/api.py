@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_real, unmasked
 from ..models.tabular import TabularMDP
 from . import _kernels as K
 from ._bellman import (
@@ -119,7 +119,7 @@ def as_stochastic_policy(mdp: TabularMDP, policy, field_name: str = "policy") ->
         ``hpi`` 1 for a stationary policy or ``H``).
     """
     S, A, H = mdp.S, mdp.A, mdp.horizon
-    arr = np.asarray(policy)
+    arr = np.asarray(unmasked(field_name, policy))
     if arr.dtype == object or arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
         raise TypeError(f"{field_name}: expected an integer (deterministic) or float (stochastic) array, got dtype={arr.dtype}")
     if arr.dtype.kind in "iu":
@@ -801,11 +801,15 @@ def _policy_solve(mdp: TabularMDP, Ppi: sp.csr_matrix, b: np.ndarray, transpose:
 
 
 def evaluate(mdp: TabularMDP, policy) -> np.ndarray:
-    """Exact value ``V^pi`` of a Markov policy (deterministic int array or stochastic float array).
+    """Value ``V^pi`` of a Markov policy (deterministic int array or stochastic float array), by a direct method.
 
     Finite horizon: backward recursion ``V_h = sum_a pi_h(a|.) (R_h + P_h V_{h+1})``, shape (H+1, S).
-    Discounted: the linear system ``(I - gamma P_pi) V = r_pi`` solved exactly (LU; sparse LU for a sparse
-    MDP), shape (S,).
+    Discounted: the linear system ``(I - gamma P_pi) V = r_pi`` solved by LU (sparse LU for a sparse MDP),
+    shape (S,). No iteration is stopped early, but the result is a float64 computation without a certificate:
+    the condition number of ``I - gamma P_pi`` in the max norm is at most ``(1 + gamma) / (1 - gamma)``, so the
+    rounding error of the solve can reach about that factor times the float64 unit roundoff, relative to
+    ``max |V^pi|`` (it matters for ``gamma`` near 1). A certified value comes from :func:`solve` and its
+    ``error_bound`` (for the optimal value).
 
     Parameters
     ----------
@@ -953,16 +957,39 @@ def gaps(mdp: TabularMDP, result: SolveResult | None = None) -> np.ndarray:
     mdp : TabularMDP
         The MDP.
     result : SolveResult, optional
-        A solution of ``mdp`` to reuse (default: solved here).
+        A solution of ``mdp`` to reuse (default: solved here). Only its ``Q`` is read, so it must come from
+        :func:`solve` on this very MDP: its shape is checked, its values cannot be.
 
     Returns
     -------
     numpy.ndarray
         ``Delta``, shape ``(S, A)`` or ``(H, S, A)``, non-negative.
+
+    Raises
+    ------
+    TypeError
+        ``mdp`` is not a :class:`TabularMDP`, or ``result`` not a :class:`SolveResult`.
+    ValueError
+        ``result.Q`` does not have the shape of ``mdp``'s action values (a result of another MDP).
     """
-    res = solve(mdp) if result is None else result
+    mdp = _check_mdp(mdp)
+    if result is None:
+        return _gaps_of(solve(mdp).Q)
+    if not isinstance(result, SolveResult):
+        raise TypeError(f"result: expected a SolveResult (from solve), got {type(result).__name__}")
+    want = (mdp.S, mdp.A) if mdp.horizon is None else (mdp.horizon, mdp.S, mdp.A)
+    Q = np.asarray(result.Q)
+    if Q.shape != want:
+        kind = "discounted" if mdp.horizon is None else f"horizon-{mdp.horizon}"
+        raise ValueError(f"result: Q has shape {Q.shape}, but this {kind} MDP's action values have shape {want} "
+                         "(a result of another MDP?)")
+    return _gaps_of(Q)
+
+
+def _gaps_of(Q: np.ndarray) -> np.ndarray:
+    """``max_a Q - Q`` along the last axis."""
     # max_a Q* equals V* up to the certificate and makes every gap exactly >= 0 with a zero per row.
-    return res.Q.max(axis=-1, keepdims=True) - res.Q
+    return Q.max(axis=-1, keepdims=True) - Q
 
 
 def next_value_variance(mdp: TabularMDP, V) -> np.ndarray:
