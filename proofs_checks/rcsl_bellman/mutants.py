@@ -60,7 +60,26 @@ def behaviour_cloning(data, seed):
     return _bc(data)
 
 
+class _Mode(TabularRCSL):
+    """The most frequent action of the empirical ``pi(a | s, h, g)``, deterministically (ties: smallest)."""
+
+    def __call__(self, h, s, g):
+        p = super().__call__(h, s, g)
+        out = np.zeros(self.A)
+        out[int(np.argmax(p))] = 1.0
+        return out
+
+
+def mode_policy(data, seed):
+    """RCSL that acts with the mode of its conditional instead of sampling from it."""
+    return _Mode(data)
+
+
 _MUT = __name__ + ":"
+MODE_POLICY_REASON = (
+    "legitimate: in a deterministic MDP every action recorded at (h, s) with return-to-go g reaches g, so the "
+    "mode of pi(a | s, h, g) reaches it as surely as a sample does (the check's MDPs are deterministic); "
+    "measured: it passes both claims (numbers in the report of `rltheory check rcsl_bellman --mutants`)")
 
 MUTANTS = [
     Mutant("rtg_not_decremented", "the target is never decremented at execution (g_{h+1} = g_h)",
@@ -73,4 +92,6 @@ MUTANTS = [
     Mutant("mean_return_target", "conditioned on the dataset's mean return instead of its best",
            _MUT + "mean_return_target"),
     Mutant("behaviour_cloning", "the return input dropped: pi(a | s, h)", _MUT + "behaviour_cloning"),
+    Mutant("mode_policy", "acts with the mode of pi(a | s, h, g) instead of sampling it", _MUT + "mode_policy",
+           legitimate=MODE_POLICY_REASON),
 ]
