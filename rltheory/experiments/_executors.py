@@ -202,10 +202,13 @@ class _WarmPool:
                 self.pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self):
+    def shutdown(self, kill: bool = False):
+        """Stop the idle pool; ``kill``: SIGKILL its workers first (they may still be starting up)."""
         with self.lock:
             if self.pool is not None and not self.busy:
-                self.pool.shutdown(wait=True)
+                if kill:
+                    _kill_workers(self.pool)
+                self.pool.shutdown(wait=True, cancel_futures=True)
                 self.pool = None
 
 
@@ -248,6 +251,8 @@ def _exit_with_parent():
     stops the sweep (and kills its workers, see :meth:`_WarmPool.release`) instead of every worker printing a
     ``KeyboardInterrupt`` traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started this process: see _no_sigint
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = multiprocessing.parent_process()
     if parent is None:  # pragma: no cover - not started by multiprocessing
         return
@@ -257,6 +262,22 @@ def _exit_with_parent():
         os._exit(3)
 
     threading.Thread(target=watch, name="rltheory-exit-with-parent", daemon=True).start()
+
+
+class _no_sigint:
+    """Block SIGINT in the calling thread while it starts pool workers (``ProcessPoolExecutor.submit`` spawns
+    them): a spawned worker inherits the mask, so a Ctrl-C during its start-up (a second or more of imports,
+    before :func:`_exit_with_parent` makes it ignore SIGINT) does not print a ``KeyboardInterrupt`` traceback per
+    worker. A Ctrl-C meanwhile reaches the parent as soon as the block is lifted."""
+
+    def __enter__(self):
+        self.old = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc):
+        if self.old is not None and signal.SIGINT not in self.old:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 #: BLAS / OpenMP thread counts of the pool workers unless the user set them: one process per core already uses
@@ -276,10 +297,20 @@ def _new_pool(workers):
 _WARM = _WarmPool()
 
 
-def shutdown_workers():
+def shutdown_workers(kill: bool = False):
     """Stop the idle worker processes kept by ``executor="local"`` between sweeps (they are also stopped
-    at interpreter exit)."""
-    _WARM.shutdown()
+    at interpreter exit), and release the pool's queues and their POSIX semaphores.
+
+    Parameters
+    ----------
+    kill : bool
+        SIGKILL the workers instead of letting them finish (what an interrupted run wants: a worker may still
+        be importing its modules).
+    """
+    _WARM.shutdown(kill=kill)
+    import gc
+
+    gc.collect()  # the queues' semaphores are unlinked when their objects are collected
 
 
 def run_pool(fn, todo, n_workers):
@@ -303,7 +334,9 @@ def run_pool(fn, todo, n_workers):
                 cell = next(queue, None)
                 if cell is None:
                     return
-                pending[pool.submit(call_cell_remote, fn, cell[0], cell[1])] = cell
+                with _no_sigint():
+                    future = pool.submit(call_cell_remote, fn, cell[0], cell[1])
+                pending[future] = cell
 
         fill()
         while pending:
