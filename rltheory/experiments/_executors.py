@@ -42,6 +42,48 @@ class CellError(RuntimeError):
                          "the cells finished before it are stored when a db is given (rerun to resume)")
 
 
+#: exit status of a spawned worker that stopped because it was re-running the script that started the sweep
+#: (no ``if __name__ == "__main__":`` guard), see :func:`refuse_in_spawning_worker`
+UNGUARDED_SCRIPT_EXIT = 86
+
+MAIN_GUARD_HINT = ("put the code that runs the sweep (or the check) under `if __name__ == \"__main__\":` "
+                   "(worker processes import the script)")
+
+
+class MissingMainGuardError(RuntimeError):
+    """The script that started a process-pool sweep runs it at its top level, without an
+    ``if __name__ == "__main__":`` guard: the spawned workers, which import the script, re-ran it and stopped."""
+
+
+def refuse_in_spawning_worker(what: str = "sweep") -> None:
+    """Stop a spawned pool worker that is re-running the user's script (it calls this while the script is being
+    imported, before it serves any cell): one line on stderr, then exit status :data:`UNGUARDED_SCRIPT_EXIT`,
+    by which the parent tells this case from a crashed worker and raises :class:`MissingMainGuardError`."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        print(f"rltheory: a worker process re-ran the script that runs the {what}: {MAIN_GUARD_HINT}",
+              file=sys.stderr, flush=True)
+        raise SystemExit(UNGUARDED_SCRIPT_EXIT)
+
+
+def _unguarded_script(pool, timeout: float = 2.0) -> bool:
+    """Whether a worker of the broken ``pool`` stopped in :func:`refuse_in_spawning_worker` (its exit status is
+    read within ``timeout`` seconds: the pool may learn of the death a moment before the process can be reaped)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    deadline = time.monotonic() + timeout
+    while True:
+        codes = []
+        for proc in procs:
+            try:
+                codes.append(proc.exitcode)
+            except Exception:  # pragma: no cover - a process object in an unexpected state
+                codes.append(-1)
+        if UNGUARDED_SCRIPT_EXIT in codes:
+            return True
+        if all(c is not None for c in codes) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
 class RemoteCellFailure(RuntimeError):
     """Stands in for an exception of a cell run in a worker process that could not travel back to the parent
     (it cannot be pickled or unpickled, e.g. an ``__init__`` with more required arguments than ``args``).
@@ -346,6 +388,11 @@ def run_pool(fn, todo, n_workers):
                 if f.cancelled():
                     continue
                 exc = f.exception()
+                if isinstance(exc, BrokenProcessPool) and _unguarded_script(pool):
+                    raise MissingMainGuardError(
+                        "the pool's worker processes could not start: the script that started the sweep runs it "
+                        f"at its top level, and each worker, importing the script, ran it again; {MAIN_GUARD_HINT}"
+                    ) from None
                 if isinstance(exc, BrokenProcessPool):
                     broken = BrokenProcessPool(
                         f"{exc}; a worker process died: it crashed or ran out of memory, or the script that "
