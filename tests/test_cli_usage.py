@@ -124,7 +124,7 @@ def test_infinite_running_sums_are_judged_without_numpy_warnings(learners, monke
     ("raise RuntimeError('boom at import')\n", "broken_import:f",
      "learner: could not import broken_import: RuntimeError: boom at import"),
     ("def f(:\n", "broken_syntax:f", "learner: could not import broken_syntax: SyntaxError"),
-    (None, "os:sep", "learner: 'os:sep' names a str, not a callable factory"),
+    (None, "os:sep", "learner: 'os:sep' names an object of type str, not a callable factory"),
     (None, "no_such_module_q:f", "learner: could not import no_such_module_q: ModuleNotFoundError"),
 ])
 def test_a_learner_spec_that_cannot_be_used_is_a_usage_error(tmp_path, source, spec, text):
