@@ -158,6 +158,12 @@ def cmd_check(args) -> int:
             seconds[name] = time.perf_counter() - t0
             print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
     except KeyboardInterrupt as exc:
+        from rltheory.experiments import shutdown_workers
+
+        try:  # now, not at exit: the pool's workers and the semaphores of its queues
+            shutdown_workers(kill=True)
+        except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
+            pass
         db = os.path.join(out, "sweeps.sqlite")
         n = _stored_cells(db)
         if n:

@@ -103,7 +103,8 @@ def learner_spec(obj) -> str:
         spec = _check_format(obj)
         found = resolve_learner(spec)
         if not callable(found):
-            raise TypeError(f"learner: {spec!r} names a {type(found).__name__}, not a callable factory")
+            raise TypeError(f"learner: {spec!r} names an object of type {type(found).__name__}, not a callable "
+                            "factory")
         return spec
     if not callable(obj):
         raise TypeError(f"learner: expected a spec string or a module-level callable, got {type(obj).__name__}")

@@ -20,6 +20,7 @@ import time
 from .plugins import COMMANDS_GROUP, MDPS_GROUP, load_one
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C: the shell's 128 + SIGINT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -179,15 +180,19 @@ def main(argv=None) -> int:
         if args.out is None:
             args.out = os.path.join(os.getcwd(), "rltheory-out")
     try:
-        verb = load_one(COMMANDS_GROUP, args.command)
-    except LookupError as exc:
-        print(f"rltheory {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    stdout, sys.stdout = sys.stdout, _ClosedPipeSafe(sys.stdout)
-    try:
-        return verb(args)
-    finally:
-        sys.stdout = stdout
+        try:
+            verb = load_one(COMMANDS_GROUP, args.command)
+        except LookupError as exc:
+            print(f"rltheory {args.command}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        stdout, sys.stdout = sys.stdout, _ClosedPipeSafe(sys.stdout)
+        try:
+            return verb(args)
+        finally:
+            sys.stdout = stdout
+    except KeyboardInterrupt:  # Ctrl-C before the verb's own handling (e.g. while the checks are imported)
+        print(f"\nrltheory {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 class _ClosedPipeSafe:

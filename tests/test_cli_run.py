@@ -110,3 +110,56 @@ def test_interrupted_check_stops_at_once_and_a_rerun_resumes(tmp_path, signum, t
     assert again.returncode == 0, stdout + stderr
     assert "were stored)" in stderr  # the rerun started from the kept cells
     assert "wall time per check:" in stdout
+
+
+def _sems_of_tree(pid):
+    """POSIX semaphores (``/dev/shm/sem.*``) mapped by process ``pid`` and its descendants."""
+    import psutil
+
+    found = set()
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return found
+    for proc in procs:
+        try:
+            with open(f"/proc/{proc.pid}/maps") as fh:
+                found.update(line.split()[-1] for line in fh if "/dev/shm/sem." in line)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="POSIX semaphores are files in /dev/shm on Linux only")
+@pytest.mark.parametrize("delay", [1.0, 2.0, 3.0, 4.0, 6.0])
+def test_an_early_ctrl_c_leaves_nothing_behind(tmp_path, delay):
+    """Ctrl-C in the first seconds of a first run (the checks being imported, the pool starting, the first-run
+    compile step): exit status 130, no traceback (from the CLI or from a pool worker still starting up), and no
+    POSIX semaphore of the run's pool queues left in /dev/shm (nor one the resource tracker had to reclaim)."""
+    pytest.importorskip("psutil")
+    env = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # a first run: the compile step runs
+    p = subprocess.Popen([sys.executable, "-m", "rltheory.cli", "check", "tabular_regret", "--quick", "--seed", "5",
+                          "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         # a shell's background job may have SIGINT ignored, which a child would inherit
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    sems = set()
+    try:
+        t_end = time.monotonic() + delay
+        while time.monotonic() < t_end and p.poll() is None:
+            sems |= _sems_of_tree(p.pid)
+            time.sleep(0.02)
+        assert p.poll() is None, p.communicate()
+        os.killpg(p.pid, signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=30)
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(timeout=10)
+    assert p.returncode == 130, stdout + stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert "leaked semaphore" not in stderr, stderr
+    assert not [s for s in sems if os.path.exists(s)], (sems, stderr)

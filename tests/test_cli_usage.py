@@ -124,7 +124,7 @@ def test_infinite_running_sums_are_judged_without_numpy_warnings(learners, monke
     ("raise RuntimeError('boom at import')\n", "broken_import:f",
      "learner: could not import broken_import: RuntimeError: boom at import"),
     ("def f(:\n", "broken_syntax:f", "learner: could not import broken_syntax: SyntaxError"),
-    (None, "os:sep", "learner: 'os:sep' names a str, not a callable factory"),
+    (None, "os:sep", "learner: 'os:sep' names an object of type str, not a callable factory"),
     (None, "no_such_module_q:f", "learner: could not import no_such_module_q: ModuleNotFoundError"),
 ])
 def test_a_learner_spec_that_cannot_be_used_is_a_usage_error(tmp_path, source, spec, text):
@@ -338,21 +338,40 @@ def test_documented_deviations_are_wrapped(tmp_path, monkeypatch, capsys):
     assert " ".join(stdout.split()).count(" ".join(text.split())) == 1
 
 
-def test_a_script_without_main_guard_gets_a_clear_line(tmp_path):
-    """A script that runs a sweep at its top level: the spawned workers re-run it on import; each stops with
-    one line that names the guard, and the parent's error says the same."""
-    script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent(f"""
+UNGUARDED = {
+    "sweep": """
         import sys
-        sys.path.insert(0, {os.path.join(ROOT, 'tests')!r})
+        sys.path.insert(0, {tests!r})
         from proofs_checks import RunContext
         import _sweep_targets
         RunContext(executor="local", n_workers=2).sweep(_sweep_targets.noisy, {{"a": [1, 2], "b": [0]}}, "t")
-    """))
-    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=ENV, text=True, capture_output=True,
+    """,
+    # the README's Python route with a learner under test, the guard left out: the parent's error must name the
+    # guard, not blame the learner's cell
+    "learner": """
+        from proofs_checks import RunContext
+        from proofs_checks.proof_steps import CHECK
+        CHECK.run(RunContext(learner="mylearners:correct", seeds=2, executor="local", n_workers=2))
+    """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNGUARDED))
+def test_a_script_without_main_guard_gets_a_clear_line(learners, kind):
+    """A script that runs a sweep (or a check with a learner) at its top level: the spawned workers re-run it on
+    import; each stops with one line that names the guard, and the parent raises one error that says the same
+    (a MissingMainGuardError, not a failed cell, a broken pool or the learner's fault)."""
+    script = learners / "unguarded.py"
+    script.write_text(textwrap.dedent(UNGUARDED[kind].format(tests=os.path.join(ROOT, "tests"))))
+    p = subprocess.run([sys.executable, str(script)], cwd=learners, env=ENV, text=True, capture_output=True,
                        timeout=300)
     assert p.returncode == 1
-    assert 'rltheory: a worker process re-ran the script that runs the check: put the check\'s run under ' \
-           '`if __name__ == "__main__":`' in p.stderr
+    assert 'rltheory: a worker process re-ran the script that runs the check: put the code that runs the sweep ' \
+           '(or the check) under `if __name__ == "__main__":`' in p.stderr
     assert "bootstrapping phase" not in p.stderr  # multiprocessing's own traceback is not reached
-    assert p.stderr.strip().splitlines()[-1].count('if __name__ == "__main__":') == 1
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("rltheory.experiments._executors.MissingMainGuardError: ") and \
+        last.count('if __name__ == "__main__":') == 1, p.stderr
+    for text in ("BrokenProcessPool", "CellError", "fn failed on cell", "'learner': 'mylearners"):
+        assert text not in p.stderr, p.stderr
+    assert p.stderr.count("Traceback") == 1, p.stderr

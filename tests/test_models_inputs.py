@@ -145,3 +145,23 @@ def test_a_bool_kernel_is_refused_in_every_format(make):
     P = make()
     with pytest.raises(TypeError, match=r"^P: .*(bool|dtype=bool)"):
         TabularMDP(P, _R, gamma=0.5)
+
+
+def test_swapped_p_and_r_get_a_hint():
+    """QuantEcon's order, TabularMDP(R, P, gamma): the error says the arguments look swapped."""
+    import re
+
+    import numpy as np
+    import pytest
+
+    from rltheory import TabularMDP
+
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(4), size=(4, 2))
+    R = rng.random((4, 2))
+    with pytest.raises(ValueError, match=re.escape("R: a time-dependent reward (H, S, A) needs a finite horizon; "
+                                                   "P and R look swapped")):
+        TabularMDP(R, P, gamma=0.9)
+    with pytest.raises(ValueError) as info:  # a genuine (H, S, A) reward without horizon: no hint
+        TabularMDP(P, rng.random((3, 4, 2)), gamma=0.9)
+    assert "swapped" not in str(info.value)

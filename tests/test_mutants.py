@@ -99,7 +99,7 @@ def test_learner_spec_rejects():
         learner_spec("no_colon")
     with pytest.raises(ValueError, match="^learner: could not import no_such_module_xyz: ModuleNotFoundError"):
         learner_spec("no_such_module_xyz:f")
-    with pytest.raises(TypeError, match="^learner: 'os:sep' names a str, not a callable"):
+    with pytest.raises(TypeError, match="^learner: 'os:sep' names an object of type str, not a callable"):
         learner_spec("os:sep")
     with pytest.raises(ValueError, match="^learner:.*no attribute"):
         learner_spec("proofs_checks.learners:nope")

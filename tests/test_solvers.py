@@ -1038,3 +1038,14 @@ def test_trace_without_first_bound_is_the_same_run(meth, sparse):
     more = api._solve_discounted(m, meth, None, 10**6, 20, quiet=True, resume=trace["state"])
     assert more.nit == full.nit and more.error_bound == full.error_bound
     assert np.array_equal(more.V, full.V) and np.array_equal(more.policy, full.policy)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_backward_induction_counts_its_steps_in_nit(sparse):
+    """``nit`` of backward induction is the number of backward steps, H (as scipy users read "iterations")."""
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), size=(3, 2))
+    mdp = TabularMDP(P=sp.csr_matrix(P.reshape(6, 3)) if sparse else P, R=rng.random((3, 2)), horizon=7)
+    res = solve(mdp)
+    assert res.method == "backward_induction" and res.nit == res.iterations == 7
+    assert "nit=7" in repr(res)

@@ -123,12 +123,11 @@ def _not_in_a_spawning_worker() -> None:
     """Stop, with one clear line, a pool worker that is re-running the user's script: spawned workers import
     the script that started them, and a check run at its top level (no ``if __name__ == "__main__":`` guard)
     would start a pool of its own there, which multiprocessing refuses with a long traceback per worker. The
-    worker exits with the message; the sweep in the parent reports a broken pool (with the same hint)."""
-    import multiprocessing
+    worker exits with the message; the sweep in the parent raises
+    :class:`~rltheory.experiments.MissingMainGuardError`, which says the same (and blames no cell or learner)."""
+    from rltheory.experiments._executors import refuse_in_spawning_worker
 
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise SystemExit("rltheory: a worker process re-ran the script that runs the check: put the check's run "
-                         "under `if __name__ == \"__main__\":` (worker processes import the script)")
+    refuse_in_spawning_worker("check")
 
 
 def rows_to_matrix(rows, variable: str, key: str, *, x_values=None):

@@ -42,6 +42,48 @@ class CellError(RuntimeError):
                          "the cells finished before it are stored when a db is given (rerun to resume)")
 
 
+#: exit status of a spawned worker that stopped because it was re-running the script that started the sweep
+#: (no ``if __name__ == "__main__":`` guard), see :func:`refuse_in_spawning_worker`
+UNGUARDED_SCRIPT_EXIT = 86
+
+MAIN_GUARD_HINT = ("put the code that runs the sweep (or the check) under `if __name__ == \"__main__\":` "
+                   "(worker processes import the script)")
+
+
+class MissingMainGuardError(RuntimeError):
+    """The script that started a process-pool sweep runs it at its top level, without an
+    ``if __name__ == "__main__":`` guard: the spawned workers, which import the script, re-ran it and stopped."""
+
+
+def refuse_in_spawning_worker(what: str = "sweep") -> None:
+    """Stop a spawned pool worker that is re-running the user's script (it calls this while the script is being
+    imported, before it serves any cell): one line on stderr, then exit status :data:`UNGUARDED_SCRIPT_EXIT`,
+    by which the parent tells this case from a crashed worker and raises :class:`MissingMainGuardError`."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        print(f"rltheory: a worker process re-ran the script that runs the {what}: {MAIN_GUARD_HINT}",
+              file=sys.stderr, flush=True)
+        raise SystemExit(UNGUARDED_SCRIPT_EXIT)
+
+
+def _unguarded_script(pool, timeout: float = 2.0) -> bool:
+    """Whether a worker of the broken ``pool`` stopped in :func:`refuse_in_spawning_worker` (its exit status is
+    read within ``timeout`` seconds: the pool may learn of the death a moment before the process can be reaped)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    deadline = time.monotonic() + timeout
+    while True:
+        codes = []
+        for proc in procs:
+            try:
+                codes.append(proc.exitcode)
+            except Exception:  # pragma: no cover - a process object in an unexpected state
+                codes.append(-1)
+        if UNGUARDED_SCRIPT_EXIT in codes:
+            return True
+        if all(c is not None for c in codes) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
 class RemoteCellFailure(RuntimeError):
     """Stands in for an exception of a cell run in a worker process that could not travel back to the parent
     (it cannot be pickled or unpickled, e.g. an ``__init__`` with more required arguments than ``args``).
@@ -202,10 +244,13 @@ class _WarmPool:
                 self.pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self):
+    def shutdown(self, kill: bool = False):
+        """Stop the idle pool; ``kill``: SIGKILL its workers first (they may still be starting up)."""
         with self.lock:
             if self.pool is not None and not self.busy:
-                self.pool.shutdown(wait=True)
+                if kill:
+                    _kill_workers(self.pool)
+                self.pool.shutdown(wait=True, cancel_futures=True)
                 self.pool = None
 
 
@@ -248,6 +293,8 @@ def _exit_with_parent():
     stops the sweep (and kills its workers, see :meth:`_WarmPool.release`) instead of every worker printing a
     ``KeyboardInterrupt`` traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started this process: see _no_sigint
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = multiprocessing.parent_process()
     if parent is None:  # pragma: no cover - not started by multiprocessing
         return
@@ -257,6 +304,22 @@ def _exit_with_parent():
         os._exit(3)
 
     threading.Thread(target=watch, name="rltheory-exit-with-parent", daemon=True).start()
+
+
+class _no_sigint:
+    """Block SIGINT in the calling thread while it starts pool workers (``ProcessPoolExecutor.submit`` spawns
+    them): a spawned worker inherits the mask, so a Ctrl-C during its start-up (a second or more of imports,
+    before :func:`_exit_with_parent` makes it ignore SIGINT) does not print a ``KeyboardInterrupt`` traceback per
+    worker. A Ctrl-C meanwhile reaches the parent as soon as the block is lifted."""
+
+    def __enter__(self):
+        self.old = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc):
+        if self.old is not None and signal.SIGINT not in self.old:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 #: BLAS / OpenMP thread counts of the pool workers unless the user set them: one process per core already uses
@@ -276,10 +339,20 @@ def _new_pool(workers):
 _WARM = _WarmPool()
 
 
-def shutdown_workers():
+def shutdown_workers(kill: bool = False):
     """Stop the idle worker processes kept by ``executor="local"`` between sweeps (they are also stopped
-    at interpreter exit)."""
-    _WARM.shutdown()
+    at interpreter exit), and release the pool's queues and their POSIX semaphores.
+
+    Parameters
+    ----------
+    kill : bool
+        SIGKILL the workers instead of letting them finish (what an interrupted run wants: a worker may still
+        be importing its modules).
+    """
+    _WARM.shutdown(kill=kill)
+    import gc
+
+    gc.collect()  # the queues' semaphores are unlinked when their objects are collected
 
 
 def run_pool(fn, todo, n_workers):
@@ -303,7 +376,9 @@ def run_pool(fn, todo, n_workers):
                 cell = next(queue, None)
                 if cell is None:
                     return
-                pending[pool.submit(call_cell_remote, fn, cell[0], cell[1])] = cell
+                with _no_sigint():
+                    future = pool.submit(call_cell_remote, fn, cell[0], cell[1])
+                pending[future] = cell
 
         fill()
         while pending:
@@ -313,6 +388,11 @@ def run_pool(fn, todo, n_workers):
                 if f.cancelled():
                     continue
                 exc = f.exception()
+                if isinstance(exc, BrokenProcessPool) and _unguarded_script(pool):
+                    raise MissingMainGuardError(
+                        "the pool's worker processes could not start: the script that started the sweep runs it "
+                        f"at its top level, and each worker, importing the script, ran it again; {MAIN_GUARD_HINT}"
+                    ) from None
                 if isinstance(exc, BrokenProcessPool):
                     broken = BrokenProcessPool(
                         f"{exc}; a worker process died: it crashed or ran out of memory, or the script that "

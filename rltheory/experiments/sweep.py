@@ -144,6 +144,7 @@ class Sweep:
         """
         kind, arg = _executors.resolve(executor, n_workers)
         if kind == "local" and arg > 1:
+            _executors.refuse_in_spawning_worker()
             _executors.check_picklable(self.fn)
         cells = self.cells()
         keys = [canonical_params(p) for p, _ in cells]
@@ -285,7 +286,8 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
     Raises
     ------
     CellError (a ``RuntimeError``) naming the params and seed of the first cell that raised, after the cells
-    finished so far are stored; ``TypeError``/``ValueError`` naming the argument for bad input.
+    finished so far are stored; MissingMainGuardError (a ``RuntimeError``) when the script that called it runs
+    it at its top level, so that the spawned workers, importing the script, ran it again; ``TypeError``/``ValueError`` naming the argument for bad input.
 
     Returns
     -------

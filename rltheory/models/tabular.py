@@ -358,6 +358,19 @@ def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
     return ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
 
 
+def _swapped_hint(P, R) -> str:
+    """A hint for ``TabularMDP(R, P, ...)`` (QuantEcon's ``DiscreteDP(R, Q, beta)`` order): ``P`` an ``(S, A)``
+    array and ``R`` an ``(S, A, S)`` array whose rows sum to 1; ``""`` otherwise."""
+    try:
+        if isinstance(P, (np.ndarray, list, tuple)) and np.shape(P) == R.shape[:2] and R.shape[2] == R.shape[0] \
+                and np.allclose(R.sum(axis=2), 1.0, atol=1e-9):
+            return ("; P and R look swapped: R has rows summing to 1 and P the (S, A) shape of a reward. "
+                    "TabularMDP takes P first: TabularMDP(P, R, gamma=...) (QuantEcon's DiscreteDP takes R, Q, beta)")
+    except Exception:  # only a hint
+        pass
+    return ""
+
+
 def _deferred_rewards(R) -> bool:
     """Whether ``R`` can be copied and checked for finiteness later, inside the compiled call that validates a
     shared CSR kernel (:meth:`TabularMDP._set_csr`): a writable C-contiguous float64 ``ndarray`` that fits in memory
@@ -584,7 +597,8 @@ class TabularMDP:
                 raise ValueError(f"R: expected shape (S, A) or (H, S, A), got {Rarr.shape}")
             if Rarr.ndim == 3:
                 if self._H is None:
-                    raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon")
+                    raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon"
+                                     + _swapped_hint(P, Rarr))
                 if Rarr.shape[0] != self._H:
                     raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
             if copy is not False and copy is not True:  # (the common case skips the call)

@@ -39,7 +39,9 @@ class SolveResult:
         Finite horizon (backward induction): an a priori bound on the rounding of every step,
         ``e_h = gamma_{n+1} (max|R_h| + rho ||V_{h+1}||) + rho e_{h+1}`` (``n`` entries per row), maximised over h.
     nit : int
-        Sweeps (VI), greedy steps (MPI), improvement steps (PI), 1 otherwise.
+        Iterations of the method: sweeps (VI), greedy steps (MPI), improvement steps (PI), backward steps (backward
+        induction: ``H``, one Bellman backup per step of the horizon); 1 for the LP (one solve) and for
+        ``gamma = 0`` (``V = max_a R``, no iteration).
     converged : bool
         Whether the stopping rule was met: VI/MPI ``error_bound <= tol``, PI a policy stable under improvement;
         always True for backward induction and a solved LP; False whenever ``error_bound`` is not finite. When

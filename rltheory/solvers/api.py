@@ -565,7 +565,7 @@ def _solve_finite(mdp: TabularMDP) -> SolveResult:
         raise ValueError(f"R: the optimal values overflow float64 over the horizon (max|R| = "
                          f"{float(np.abs(R3).max()):.3g}, H = {H}): no error bound can be certified; rescale the "
                          "rewards")
-    return SolveResult(V, Q, pi, float(bound), 1, "backward_induction", {}, converged=True)
+    return SolveResult(V, Q, pi, float(bound), H, "backward_induction", {}, converged=True)  # nit: H steps
 
 
 #: Largest ``max|R| / (1 - gamma rho)`` a discounted solve accepts (``rho`` bounds the row sums of P, which may
