@@ -175,3 +175,15 @@ def test_band_reaching_zero_is_clipped_on_a_log_axis():
     assert lows.min() > 0
     assert any("drawn down to mean / 10" in ln.get_label() for ln in ax.get_lines())
     plt.close(fig)
+
+
+def test_short_log_axis_gets_enough_labels():
+    import matplotlib.pyplot as plt
+    from proofs_checks.framework.figures import tidy_axes
+    fig, ax = plt.subplots()
+    ax.loglog([8, 16, 32, 64], [55, 75, 300, 340], "o-")
+    tidy_axes(ax, [8, 16, 32, 64])
+    fig.canvas.draw()
+    lab = [t.get_text() for t in ax.yaxis.get_ticklabels(which="both") if t.get_text()]
+    assert {"100", "200", "300"} <= set(lab)
+    plt.close(fig)

@@ -251,17 +251,19 @@ def _scale_axes(ax, x, core, force_log: bool, categorical: bool, seeds=()):
 
 
 def _plain_log_ticks(axis):
-    """On a log axis spanning at most two decades, plain numbers (0.2, 0.5, 1, 2, 5) instead of 2x10^0 labels."""
+    """On a log axis spanning at most two decades, plain numbers (0.2, 0.5, 1, 2, 5) instead of 2x10^0 labels;
+    on one spanning less than a decade also 3 (50, 100, 200, 300), so that at least two labels are in view."""
     from matplotlib.ticker import FuncFormatter
 
     lo, hi = axis.get_view_interval()
     if lo <= 0 or hi / lo > 100:
         return
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    shown = (2, 3, 5) if hi / lo < 10 else (2, 5)
 
     def minor(v, _):
         mant = v / 10 ** np.floor(np.log10(v) + 1e-9)
-        return f"{v:g}" if np.isclose(mant, 2) or np.isclose(mant, 5) else ""
+        return f"{v:g}" if any(np.isclose(mant, k) for k in shown) else ""
 
     axis.set_minor_formatter(FuncFormatter(minor))
 
