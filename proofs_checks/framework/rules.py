@@ -208,9 +208,12 @@ class SlopeCI(Rule):
 
     def _against(self) -> str:
         """What the slope is compared with: a prediction (``contains``) or a limit (``below`` / ``above``)."""
+        p, t = self.predicted, self.tol
         if self.mode == "contains":
-            return f"vs predicted {self.predicted:g}"
-        return ("allowed at most " if self.mode == "below" else "allowed at least ") + f"{self.predicted:g}"
+            return f"vs predicted {p:g}"
+        if self.mode == "below":
+            return f", allowed at most {p + t:g}" + (f" ({p:g} + tolerance {t:g})" if t else "")
+        return f", allowed at least {p - t:g}" + (f" ({p:g} - tolerance {t:g})" if t else "")
 
     def _where(self, m: Measurement) -> str:
         """The fit window as a label (`` on K in [800, 3200]``), empty when the fit uses every x."""
@@ -229,8 +232,8 @@ class SlopeCI(Rule):
             miss = lo - p if lo > p else p - hi
             return (f"CI misses {p:g} by {miss:.3g}, " + ("within" if passed else "beyond") + f" tolerance {t:g}")
         if self.mode == "below":
-            return f"CI upper end {hi:.3f} " + ("<=" if passed else ">") + f" {p:g}" + (f" + {t:g}" if t else "")
-        return f"CI lower end {lo:.3f} " + (">=" if passed else "<") + f" {p:g}" + (f" - {t:g}" if t else "")
+            return f"CI upper end {hi:.3f} " + ("<=" if passed else ">") + f" {p + t:g}"
+        return f"CI lower end {lo:.3f} " + (">=" if passed else "<") + f" {p - t:g}"
 
     def _window(self, m: Measurement) -> Measurement:
         if self.x_min is None and self.x_max is None:
@@ -278,7 +281,8 @@ class SlopeCI(Rule):
             passed = hi <= self.predicted + self.tol
         else:
             passed = lo >= self.predicted - self.tol
-        msg = (f"slope{self._where(m)} {slope:.3f} [{lo:.3f}, {hi:.3f}] {self._against()}: "
+        msg = (f"slope{self._where(m)} {slope:.3f} [{lo:.3f}, {hi:.3f}]{'' if self.mode != 'contains' else ' '}"
+               f"{self._against()}: "
                f"{self._decision(lo, hi, passed)}")
         return RuleResult(bool(passed), {"slope": slope, "ci": [lo, hi], "predicted": self.predicted,
                                          "mode": self.mode, "tol": self.tol}, msg)
