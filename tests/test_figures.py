@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from proofs_checks import BoundHolds, Check, Claim, Measurement, RunContext, SlopeCI
-from proofs_checks.framework import BoundHoldsEach, RankCorrelationAbove, markdown_table
+from proofs_checks.framework import AllOf, BoundHoldsEach, RankCorrelationAbove, markdown_table
 
 X = np.arange(1.0, 7.0)
 
@@ -128,3 +128,62 @@ def test_invariant_violation_is_the_verdict_of_the_figure():
     caption = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
     assert "FAIL" in fig._suptitle.get_text() and "invariant" in caption and "regret < 0 at K=1" in caption
     matplotlib.pyplot.close("all")
+
+
+def test_limit_is_not_called_a_prediction_and_windows_are_labelled():
+    x = np.geomspace(100, 6400, 7)
+    y = (x[:, None] ** -0.5) * np.exp(np.random.default_rng(2).normal(0, 0.02, (7, 4)))
+    m = Measurement("K", x, y, "error")
+    below = SlopeCI(0.25, mode="below").evaluate(m).message
+    assert "allowed at most 0.25" in below and "predicted" not in below
+    assert "allowed at least -1" in SlopeCI(-1.0, mode="above").evaluate(m).message
+    assert "vs predicted -0.5" in SlopeCI(-0.5, tol=0.1).evaluate(m).message
+    both = AllOf((SlopeCI(-0.5, tol=0.1, x_max=800), SlopeCI(-0.5, tol=0.1, x_min=800))).evaluate(m).message
+    assert "slope on K in [-inf, 800]" in both and "slope on K in [800, inf]" in both
+
+
+@pytest.mark.parametrize("kind, side", [("upper", "upper bound: largest measured/bound"),
+                                        ("lower", "lower bound: smallest measured/bound")])
+def test_bound_message_names_the_side(kind, side):
+    m = Measurement("K", X, np.tile(X[:, None], (1, 3)), "regret", bound_values=np.full(len(X), 100.0 if kind ==
+                                                                                             "upper" else 0.5))
+    assert side in BoundHolds(kind=kind).evaluate(m).message
+
+
+def test_markdown_table_escapes_pipes():
+    y = np.tile(X[:, None], (1, 3))
+    rep = _report(BoundHolds(), y, y * 1000)
+    rep.results[0].result.message = "width 4 at |S| = 8"  # as the rcsl_bellman messages have it
+    md = markdown_table([rep])
+    assert "width 4 at \\|S\\| = 8" in md
+    row = md.splitlines()[2]
+    assert "/S/" not in md
+    # every cell separator is an unescaped pipe: the row still has the header's 7 separators
+    assert len([i for i, ch in enumerate(row) if ch == "|" and row[i - 1] != "\\"]) == 7
+
+
+def test_band_reaching_zero_is_clipped_on_a_log_axis():
+    import matplotlib.pyplot as plt
+    from proofs_checks.framework.figures import _clip_log_bands, _series, CONTROL
+    x = np.array([1.0, 2, 4, 8, 16])
+    y = np.array([[1.0, 1, 1, 1000]] * 5) * x[:, None]  # one seed far above the others: the t band reaches 0
+    fig, ax = plt.subplots()
+    _series(ax, Measurement("K", x, y, "regret"), CONTROL, "control", "values")
+    ax.set_yscale("log")
+    _clip_log_bands(ax)
+    lows = np.concatenate([p.vertices[:, 1] for c in ax.collections for p in c.get_paths()])
+    assert lows.min() > 0
+    assert any("drawn down to mean / 10" in ln.get_label() for ln in ax.get_lines())
+    plt.close(fig)
+
+
+def test_short_log_axis_gets_enough_labels():
+    import matplotlib.pyplot as plt
+    from proofs_checks.framework.figures import tidy_axes
+    fig, ax = plt.subplots()
+    ax.loglog([8, 16, 32, 64], [55, 75, 300, 340], "o-")
+    tidy_axes(ax, [8, 16, 32, 64])
+    fig.canvas.draw()
+    lab = [t.get_text() for t in ax.yaxis.get_ticklabels(which="both") if t.get_text()]
+    assert {"100", "200", "300"} <= set(lab)
+    plt.close(fig)

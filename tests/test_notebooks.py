@@ -87,3 +87,15 @@ def test_notebook_figure_cells_are_recognised():
         for c in nb.cells:
             if c.cell_type == "code" and ("plt." in c.source or ".figure(" in c.source):
                 assert DRAWS.search(c.source), f"{path.name}: cell draws but is not recognised:\n{c.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_ends_with_its_check(path):
+    """README: each notebook ends with the check itself, one figure per claim, honouring RLTHEORY_QUICK."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    runs = [s for s in code if re.search(r"get\(\"\w+\"\)", s) and ".run(" in s]
+    assert runs, f"{path.name}: no cell runs a check"
+    assert all("quick=QUICK" in s for s in runs), f"{path.name}: the check cell ignores RLTHEORY_QUICK"
+    assert any("report.figure(" in s for s in code), f"{path.name}: the check's claims are not drawn"
+    assert any('os.environ.get("RLTHEORY_QUICK"' in s for s in code)

@@ -143,8 +143,11 @@ def _series(ax, m, style: dict, name: str, kind: str, y_override=None, seeds: bo
                 lo, hi = m.ci()
             band = np.isfinite(lo) & np.isfinite(hi)
             if band.any():
-                ax.fill_between(x, np.where(band, lo, np.nan), np.where(band, hi, np.nan), color=style["color"],
-                                alpha=0.15, lw=0, zorder=1)
+                coll = ax.fill_between(x, np.where(band, lo, np.nan), np.where(band, hi, np.nan),
+                                       color=style["color"], alpha=0.15, lw=0, zorder=1)
+                # kept for _clip_log_bands: a lower end <= 0 cannot be drawn on a log axis
+                coll._rlt_band = (who, np.asarray(x, dtype=np.float64), np.where(band, lo, np.nan),
+                                  np.where(band, hi, np.nan), c, style["color"])
     # non-finite per-x values: +inf on the top edge, -inf / NaN on the bottom edge
     n_x = len(x)
     pinf = np.isposinf(c)
@@ -248,17 +251,19 @@ def _scale_axes(ax, x, core, force_log: bool, categorical: bool, seeds=()):
 
 
 def _plain_log_ticks(axis):
-    """On a log axis spanning at most two decades, plain numbers (0.2, 0.5, 1, 2, 5) instead of 2x10^0 labels."""
+    """On a log axis spanning at most two decades, plain numbers (0.2, 0.5, 1, 2, 5) instead of 2x10^0 labels;
+    on one spanning less than a decade also 3 (50, 100, 200, 300), so that at least two labels are in view."""
     from matplotlib.ticker import FuncFormatter
 
     lo, hi = axis.get_view_interval()
     if lo <= 0 or hi / lo > 100:
         return
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    shown = (2, 3, 5) if hi / lo < 10 else (2, 5)
 
     def minor(v, _):
         mant = v / 10 ** np.floor(np.log10(v) + 1e-9)
-        return f"{v:g}" if np.isclose(mant, 2) or np.isclose(mant, 5) else ""
+        return f"{v:g}" if any(np.isclose(mant, k) for k in shown) else ""
 
     axis.set_minor_formatter(FuncFormatter(minor))
 
@@ -305,7 +310,32 @@ def tidy_axes(ax, xs=None):
     return ax
 
 
+def _clip_log_bands(ax):
+    """On a log y axis, a 95% band whose lower end is <= 0 (a mean whose seeds spread over decades) would run
+    off the bottom of the axis; draw it down to a tenth of the mean instead, say so in the legend, and mark the
+    x where it was clipped with an open downward bracket."""
+    if ax.get_yscale() != "log":
+        return
+    for coll in list(ax.collections):
+        info = getattr(coll, "_rlt_band", None)
+        if info is None:
+            continue
+        who, x, lo, hi, c, color = info
+        with np.errstate(invalid="ignore"):
+            cut = np.isfinite(lo) & (lo <= 0) & np.isfinite(c) & (c > 0)
+        if not cut.any():
+            continue
+        coll.remove()
+        floor = np.where(cut, c / 10.0, lo)
+        ax.fill_between(x, floor, hi, color=color, alpha=0.15, lw=0, zorder=1)
+        ax.plot(x[cut], floor[cut], ls="none", marker="v", ms=5, mfc="none", color=color, alpha=0.6, zorder=1.5,
+                label=f"{who}: 95% band reaches 0 at {_plural(int(cut.sum()), 'x')}; drawn down to mean / 10")
+
+
 def _legend(ax, outside: bool = True, extra=None):
+    _clip_log_bands(ax)
+    if extra is not None and extra is not ax:
+        _clip_log_bands(extra)
     _finish_ticks(ax)
     h, lab = [], []
     pairs = list(zip(*ax.get_legend_handles_labels()))

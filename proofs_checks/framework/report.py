@@ -204,6 +204,12 @@ def _rows(reports):
             yield (rep.name, r.claim.name, r.result.message, r.control_result.message, r.status)
 
 
+def _md_cell(value) -> str:
+    """One Markdown table cell: a ``|`` (as in ``|S|``) escaped as ``\\|`` (GitHub Markdown shows it as ``|``) so
+    it neither ends the cell nor changes the text; a newline becomes a space."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_table(reports) -> str:
     """One row per claim: the rule (what exactly was tested: hypothesis, level, tolerance), the measured numbers
     with the decision they led to, the negative control's numbers, and the status.
@@ -224,7 +230,7 @@ def markdown_table(reports) -> str:
         for r in rep.results:
             ctl = ("rejected" if not r.control_result.passed else "NOT rejected") + f": {r.control_result.message}"
             cells = (rep.name, r.claim.name, r.claim.rule.describe(), r.result.message, ctl)
-            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells)
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells)
                          + f" | **{r.status}**{verdict_qualifier(r)} |")
     return "\n".join(lines) + "\n"
 
@@ -262,7 +268,7 @@ def format_table(reports, *, width: int | None = None) -> str:
         return textwrap.wrap(f"{label}{text}", text_w, subsequent_indent=" " * len(label),
                              break_long_words=False, break_on_hyphens=False) or [label]
 
-    out = [f"{'check / claim':<{name_w}}  {'status':<{status_w}}  measured vs predicted; control",
+    out = [f"{'check / claim':<{name_w}}  {'status':<{status_w}}  measured: decision; control",
            "-" * min(width, name_w + status_w + 4 + text_w)]
     current = None
     for check, claim, measured, control, status in rows:

@@ -116,14 +116,16 @@ class BoundHolds(Rule):
             hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
             passed = hi >= self.prob
         worst = np.unravel_index(int(np.argmax(m.y - b) if self.kind == "upper" else np.argmin(m.y - b)), m.y.shape)
-        msg = f"{k}/{n} hold; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}"
+        side = "upper bound: largest" if self.kind == "upper" else "lower bound: smallest"
+        worst_txt = f"{side} measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}"
+        msg = f"{k}/{n} hold; {worst_txt}"
         if self.prob is None:
             msg += "; holds everywhere" if passed else f"; violated on {n - k} of {n}"
         else:
             msg = (f"{k}/{n} = {k / n:.3f} hold ({self.level:g} CI [{lo:.3f}, {hi:.3f}]); 'holds w.p. >= "
                    f"{self.prob:g}' " + (f"not rejected (upper limit {hi:.3f} >= {self.prob:g})" if passed else
                                           f"rejected (upper limit {hi:.3f} < {self.prob:g})")
-                   + f"; worst measured/bound = {float(ratio):.3g} at {m.variable}={m.x[worst[0]]:g}")
+                   + f"; {worst_txt}")
         return RuleResult(bool(passed), {"holding": k, "total": n, "fraction": k / n, "ci": [lo, hi],
                                          "worst_ratio": float(ratio)}, msg)
 
@@ -191,17 +193,35 @@ class SlopeCI(Rule):
 
     def describe(self):
         ci = f"{self.level:.0%} bootstrap CI"
-        op = {"contains": f"{ci} contains {self.predicted:g}",
-              "below": f"{ci} upper limit <= {self.predicted:g}",
-              "above": f"{ci} lower limit >= {self.predicted:g}"}[self.mode]
+        op = {"contains": f"{ci} contains the predicted {self.predicted:g}",
+              "below": f"{ci} upper end <= {self.predicted:g} (a limit: allowed at most)",
+              "above": f"{ci} lower end >= {self.predicted:g} (a limit: allowed at least)"}[self.mode]
         if self.tol:
-            op = {"contains": f"{ci} within {self.tol:g} of {self.predicted:g} (tolerance {self.tol:g})",
-                  "below": f"{ci} upper limit <= {self.predicted:g} + tolerance {self.tol:g}",
-                  "above": f"{ci} lower limit >= {self.predicted:g} - tolerance {self.tol:g}"}[self.mode]
+            op = {"contains": f"{ci} within {self.tol:g} of the predicted {self.predicted:g} (tolerance {self.tol:g})",
+                  "below": f"{ci} upper end <= {self.predicted:g} + tolerance {self.tol:g} (a limit: allowed at most)",
+                  "above": f"{ci} lower end >= {self.predicted:g} - tolerance {self.tol:g} (a limit: allowed at "
+                           f"least)"}[self.mode]
         win = "" if self.x_min is None and self.x_max is None else \
             f" on x in [{'-inf' if self.x_min is None else f'{self.x_min:g}'}, " \
             f"{'inf' if self.x_max is None else f'{self.x_max:g}'}]"
         return f"log-log slope{win}: {op}"
+
+    def _against(self) -> str:
+        """What the slope is compared with: a prediction (``contains``) or a limit (``below`` / ``above``)."""
+        p, t = self.predicted, self.tol
+        if self.mode == "contains":
+            return f"vs predicted {p:g}"
+        if self.mode == "below":
+            return f", allowed at most {p + t:g}" + (f" ({p:g} + tolerance {t:g})" if t else "")
+        return f", allowed at least {p - t:g}" + (f" ({p:g} - tolerance {t:g})" if t else "")
+
+    def _where(self, m: Measurement) -> str:
+        """The fit window as a label (`` on K in [800, 3200]``), empty when the fit uses every x."""
+        if self.x_min is None and self.x_max is None:
+            return ""
+        lo = "-inf" if self.x_min is None else f"{self.x_min:g}"
+        hi = "inf" if self.x_max is None else f"{self.x_max:g}"
+        return f" on {m.variable} in [{lo}, {hi}]"
 
     def _decision(self, lo: float, hi: float, passed: bool) -> str:
         """How the CI ``[lo, hi]`` relates to the prediction, in words (what exactly decided the verdict)."""
@@ -212,8 +232,8 @@ class SlopeCI(Rule):
             miss = lo - p if lo > p else p - hi
             return (f"CI misses {p:g} by {miss:.3g}, " + ("within" if passed else "beyond") + f" tolerance {t:g}")
         if self.mode == "below":
-            return f"upper limit {hi:.3f} " + ("<=" if passed else ">") + f" {p:g}" + (f" + {t:g}" if t else "")
-        return f"lower limit {lo:.3f} " + (">=" if passed else "<") + f" {p:g}" + (f" - {t:g}" if t else "")
+            return f"CI upper end {hi:.3f} " + ("<=" if passed else ">") + f" {p + t:g}"
+        return f"CI lower end {lo:.3f} " + (">=" if passed else "<") + f" {p - t:g}"
 
     def _window(self, m: Measurement) -> Measurement:
         if self.x_min is None and self.x_max is None:
@@ -237,7 +257,7 @@ class SlopeCI(Rule):
             why = f"{bad} non-finite measurement(s)" if bad else "non-positive mean"
             return RuleResult(False, {"slope": float("nan"), "ci": [float("nan")] * 2, "predicted": self.predicted,
                                       "mode": self.mode, "tol": self.tol, "non_finite": bad},
-                              f"no slope: {why} of {m.y.size}; not confirmed")
+                              f"no slope{self._where(m)}: {why} of {m.y.size}; not confirmed")
         slope, _ = fit_loglog_slope(m.x, m.mean)
         rng = np.random.default_rng(self.seed)
         n = m.y.shape[1]
@@ -261,7 +281,9 @@ class SlopeCI(Rule):
             passed = hi <= self.predicted + self.tol
         else:
             passed = lo >= self.predicted - self.tol
-        msg = f"slope {slope:.3f} [{lo:.3f}, {hi:.3f}] vs predicted {self.predicted:g}: {self._decision(lo, hi, passed)}"
+        msg = (f"slope{self._where(m)} {slope:.3f} [{lo:.3f}, {hi:.3f}]{'' if self.mode != 'contains' else ' '}"
+               f"{self._against()}: "
+               f"{self._decision(lo, hi, passed)}")
         return RuleResult(bool(passed), {"slope": slope, "ci": [lo, hi], "predicted": self.predicted,
                                          "mode": self.mode, "tol": self.tol}, msg)
 
