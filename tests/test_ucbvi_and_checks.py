@@ -84,7 +84,11 @@ def test_tabular_regret_check_quick_passes_and_controls_fail():
     cslope, cmargin = tight.control_result.stats["parts"]
     assert cslope["slope"] == pytest.approx(0.5) and cmargin["holding"] == 0  # uniform: rate right, no learning
     assert cons.result.stats["holding"] == 12 and cons.control_result.stats["holding"] < 12
-    assert lock.result.stats["holding"] == 16 * 6 and lock.control_result.stats["holding"] < 2 * 6
+    # no_lock runs its grid of K: no reference run locked at any K, the control rejected at every K
+    assert lock.measurement.x.tolist() == [32000.0, 64000.0]
+    assert lock.result.stats["holding"] == 2 * 16 * 6
+    assert lock.measurement.meta["locked runs per K (share > bound)"] == [0, 0]
+    assert all(n > 0 for n in lock.control.meta["locked runs per K (share > bound)"])
     assert exact.result.stats["holding"] == 6 and exact.control_result.stats["holding"] == 0
     for r in rep.results:
         assert r.measurement.invariant_violations == []

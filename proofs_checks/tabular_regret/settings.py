@@ -15,7 +15,8 @@ CONSISTENT_GAP = 0.1
 #: ``no_lock``: the minimax bandit family at the construction's own scale: actions, horizon, gap constant
 #: (gap ``LOCK_C sqrt(A/K)``, not identifiable within K episodes: optimism must keep every arm in play)
 LOCK_A, LOCK_H, LOCK_C = 2, 3, 1.0
-#: ``no_lock``: runs per seed of the run (the lock of an under-exploring learner is a per-run tail event)
+#: ``no_lock``: runs per seed of the run at each K of its grid (the lock of an under-exploring learner is a per-run
+#: tail event)
 LOCK_RUNS_PER_SEED = 16
 #: ``deterministic_exact``: the deterministic chain (states, horizon); its reward is taken at the far end
 EXACT_S, EXACT_H = 4, 8
@@ -30,7 +31,7 @@ SIZES = {
         "riverswim_points": 5,  # geometric checkpoints of its regret curve
         "bandit_Ks": [8000, 16000, 32000, 64000],  # K grid of the K-dependent family
         "consistent_K": 16000,  # episodes of the fixed-gap runs
-        "lock_K": 32000,  # episodes of each no_lock run
+        "lock_Ks": [32000, 64000],  # K grid of no_lock: every run at every K
         "exact_K": 4000,  # episodes of each deterministic_exact run
     },
     "full": {
@@ -38,7 +39,7 @@ SIZES = {
         "riverswim_points": 5,
         "bandit_Ks": [8000, 16000, 32000, 64000, 128000, 256000],
         "consistent_K": 64000,
-        "lock_K": 64000,
+        "lock_Ks": [32000, 64000, 128000],
         "exact_K": 16000,
     },
 }
