@@ -26,7 +26,7 @@ def test_variant_options_match_between_kernel_and_python_learner():
     mdp = mdps.riverswim(4, horizon=8)
     for v in (UCBVIVariant(var_decay="linear"), UCBVIVariant(count_offset=1.0), UCBVIVariant(bonus_scale=0.01),
               UCBVIVariant(optimistic_unvisited=False, bonus="hoeffding"), UCBVIVariant(explore_fraction=0.25),
-              UCBVIVariant(skip_first_step=True)):
+              UCBVIVariant(skip_first_step=True), UCBVIVariant(cap_next_step=True)):
         fast = run_episodic(mdp, v, 200, seed=1)
         py = run_episodic(mdp, lambda *a, v=v: v(*a), 200, seed=1)  # the same options episode by episode
         np.testing.assert_allclose(py.regret, fast.regret, rtol=0, atol=1e-9)
@@ -47,6 +47,21 @@ def test_mutation_options_change_the_run_and_defaults_do_not():
             ucbvi(mdp, 10, seed=0, **kw)
     with pytest.raises(TypeError, match="^optimistic_unvisited"):
         ucbvi(mdp, 10, seed=0, optimistic_unvisited=1)
+    with pytest.raises(TypeError, match="^cap_next_step"):
+        ucbvi(mdp, 10, seed=0, cap_next_step=1)
+
+
+def test_cap_next_step_clips_the_last_step_at_zero():
+    # chain(2): the reward is taken at the last state by action 1; clipped at Vmax_{h+1}, the last step's
+    # visited pairs all sit at Vmax_H = 0 and the first argmax (action 0) forfeits that reward in every episode
+    mdp = mdps.chain(2, horizon=4)
+    ref = ucbvi(mdp, 2000, seed=0, bonus="bernstein")
+    same = ucbvi(mdp, 2000, seed=0, bonus="bernstein", cap_next_step=False)
+    assert np.array_equal(ref.regret, same.regret) and same.mutation == ()
+    assert np.all(ref.regret[-500:] <= 1e-9) or (ref.regret[-500:] > 1e-9).mean() < 0.01
+    cap = ucbvi(mdp, 2000, seed=0, bonus="bernstein", cap_next_step=True)
+    assert cap.mutation == (("cap_next_step", True),)
+    assert np.all(cap.regret[-500:] >= 1.0 - 1e-9)
 
 
 def test_uniform_regret_is_exact_and_matches_policy_regret():

@@ -75,17 +75,35 @@ def test_ucbvi_rejects_bad_input():
 
 def test_tabular_regret_check_quick_passes_and_controls_fail():
     rep = get("tabular_regret").run(RunContext(quick=True, seeds=6, runner=_serial_runner))
-    assert [r.status for r in rep.results] == ["pass", "pass", "pass"]
-    up, tight, cons = rep.results
+    assert [r.status for r in rep.results] == ["pass"] * 5
+    up, tight, cons, lock, exact = rep.results
     assert up.result.stats["sublinear"] and up.result.stats["beats_uniform"] and up.result.stats["bound"]["holding"] == 30
     assert up.control_result.stats["mean_local_slope"] > 0.9 and not up.control_result.stats["beats_uniform"]
     slope, margin = tight.result.stats["parts"]
-    assert abs(slope["slope"] - 0.5) < 0.1 and margin["holding"] == margin["total"]
+    assert slope["ci"][1] <= 0.6 and margin["holding"] == margin["total"]
     cslope, cmargin = tight.control_result.stats["parts"]
     assert cslope["slope"] == pytest.approx(0.5) and cmargin["holding"] == 0  # uniform: rate right, no learning
     assert cons.result.stats["holding"] == 12 and cons.control_result.stats["holding"] < 12
+    # no_lock runs its grid of K: no reference run locked at any K, the control rejected at every K
+    assert lock.measurement.x.tolist() == [32000.0, 64000.0]
+    assert lock.result.stats["holding"] == 2 * 16 * 6
+    assert lock.measurement.meta["locked runs per K (share > bound)"] == [0, 0]
+    assert all(n > 0 for n in lock.control.meta["locked runs per K (share > bound)"])
+    assert exact.result.stats["holding"] == 6 and exact.control_result.stats["holding"] == 0
     for r in rep.results:
         assert r.measurement.invariant_violations == []
+
+
+def test_late_share_tells_a_locked_run_from_a_learning_one():
+    from proofs_checks.tabular_regret.claims import NO_BONUS_SPEC, REFERENCE, late_share
+
+    cap_next_step = "proofs_checks.tabular_regret.mutants:cap_next_step"
+
+    assert late_share("chain", 2000, REFERENCE, 0)["late_share"] < 0.01
+    assert late_share("chain", 2000, NO_BONUS_SPEC, 0)["late_share"] == 1.0  # greedy never leaves the start
+    assert late_share("chain", 2000, cap_next_step, 0)["late_share"] == 1.0  # last step's reward forfeited
+    ref = late_share("minimax", 4000, REFERENCE, 1)
+    assert 0.0 < ref["late_share"] < 0.99 and ref["raw_min"] >= -1e-9
 
 
 def _run_cli(args, cwd):

@@ -15,6 +15,7 @@ from scipy import stats
 
 import mdps
 from rltheory.algorithms.tabular.episodic import (REGRET_TOL, UCBVIVariant, policy_regret, run_episodic)
+from rltheory.algorithms.tabular.ucbvi import OPTIMAL_TOL
 
 from .bounds import BOUNDS, TABULAR_REGRET_LOWER, TABULAR_REGRET_UCBVI
 from ..framework import (AllOf, BoundHolds, Check, Claim, MeanBound, Measurement, Rule, RuleResult, RunContext,
@@ -22,8 +23,9 @@ from ..framework import (AllOf, BoundHolds, Check, Claim, MeanBound, Measurement
 from .._settings import sizes
 from ..learners import resolve_learner
 from .mutants import MUTANTS
-from .settings import (BANDIT_A, BANDIT_H, CONSISTENT_GAP, CONSISTENT_SLOPE, RIVER_H, RIVER_S, SATURATED_SLOPE, SIZES,
-                       TIGHT_C, TIGHT_MARGIN, UPPER_LOCAL_SLOPE, UPPER_MARGIN)
+from .settings import (BANDIT_A, BANDIT_H, CONSISTENT_GAP, CONSISTENT_SLOPE, EXACT_H, EXACT_S, LATE_FRACTION,
+                       LOCK_A, LOCK_C, LOCK_H, LOCK_RUNS_PER_SEED, LOCKED_SHARE, RIVER_H, RIVER_S, SATURATED_SLOPE,
+                       SIZES, TIGHT_C, TIGHT_MARGIN, TIGHT_SLOPE_TOL, UPPER_LOCAL_SLOPE, UPPER_MARGIN)
 
 REFERENCE = "rltheory.algorithms.tabular.episodic:UCBVI_REFERENCE"
 #: the negative control of sqrtK_upper and consistent: UCBVI without its bonus (greedy, not optimistic)
@@ -56,6 +58,21 @@ def bandit_regret(K, family, A, H, learner, seed):
     unif = policy_regret(mdp, np.full((H, mdp.S, A), 1.0 / A))
     return {"regret": float(res.cumulative_regret[-1]), "half": float(res.cumulative_regret[int(K) // 2 - 1]),
             "gap": gap, "raw_min": res.raw_min_regret, "uniform": unif * int(K)}
+
+
+def late_share(family, K, learner, seed):
+    """Share of the last ``LATE_FRACTION`` of ``K`` episodes in which ``learner`` deployed a suboptimal policy
+    (pseudo-regret above ``OPTIMAL_TOL``), on the minimax bandit family (``"minimax"``: gap ``LOCK_C sqrt(A/K)``,
+    the best arm drawn per seed) or the deterministic chain (``"chain"``)."""
+    if family == "minimax":
+        mdp = mdps.bandit_mdp(LOCK_A, mdps.k_dependent_gap(int(K), LOCK_A, c=LOCK_C), horizon=LOCK_H,
+                              best_action=seed % LOCK_A)
+    else:
+        mdp = mdps.chain(EXACT_S, horizon=EXACT_H)
+    res = _run(mdp, learner, K, seed)
+    late = res.regret[-max(1, int(LATE_FRACTION * int(K))):]
+    return {"late_share": float(np.mean(late > OPTIMAL_TOL)), "regret": float(res.cumulative_regret[-1]),
+            "raw_min": res.raw_min_regret}
 
 
 def _learner(ctx: RunContext) -> str:
@@ -166,6 +183,31 @@ def _consistent_measure(ctx: RunContext, learner: str) -> Measurement:
     return m
 
 
+def _lock_measure(ctx: RunContext, learner: str, family: str,
+                  runs_per_seed: int = LOCK_RUNS_PER_SEED) -> Measurement:
+    """Late suboptimal share of every run (``late_share``): on the minimax family at every K of its grid,
+    ``runs_per_seed`` x the run's seeds per K (its negative control, which locks on about half the runs, needs
+    fewer); on the chain at one K, one run per seed. One row of the measurement per K."""
+    size = sizes(SIZES, ctx)
+    if family == "minimax":
+        Ks, seeds, inst = list(size["lock_Ks"]), ctx.seed_list(runs_per_seed * ctx.seeds), \
+            f"bandit_mdp(A={LOCK_A}, H={LOCK_H}, gap {LOCK_C:g} sqrt(A/K)), best arm = seed mod A"
+    else:
+        Ks, seeds, inst = [size["exact_K"]], ctx.seed_list(), f"chain({EXACT_S}, H={EXACT_H}), deterministic"
+    rows = ctx.sweep(late_share, {"family": [family], "K": Ks, "learner": [learner]},
+                     name=f"tabular_regret.lock_{family}", seeds=seeds)
+    x, share = rows_to_matrix(rows, "K", "late_share")  # (n_K, n_runs)
+    _, regret = rows_to_matrix(rows, "K", "regret")
+    m = Measurement("K", x, share, f"share of the last {LATE_FRACTION:g} K episodes with a suboptimal policy",
+                    bound_values=np.full(len(x), LOCKED_SHARE),
+                    meta={"instance": inst, "learner": learner, "runs per K": share.shape[1],
+                          "locked runs per K (share > bound)": (share > LOCKED_SHARE).sum(axis=1).tolist(),
+                          "largest shares per K": np.sort(share, axis=1)[:, -4:].round(4).tolist(),
+                          "mean regret per K": regret.mean(axis=1).round(2).tolist()})
+    _regret_invariant(m, [r["result"]["raw_min"] for r in rows])
+    return m
+
+
 def _bandit_Ks(ctx: RunContext) -> list:
     return list(sizes(SIZES, ctx)["bandit_Ks"])
 
@@ -204,10 +246,10 @@ CHECK = Check(
         ),
         Claim(
             name="sqrtK_tight",
-            statement="on the K-dependent family (gap 4 sqrt(A/K)) regret grows like sqrt(K) and stays below "
-                      "0.85 x the regret of not learning",
+            statement="on the K-dependent family (gap 4 sqrt(A/K)) regret grows no faster than sqrt(K) and stays "
+                      "below 0.85 x the regret of not learning",
             source="Azar et al. 2017, Sec. 5 / Jaksch et al. 2010, Thm 5 (lower-bound construction)",
-            rule=AllOf((SlopeCI(0.5, mode="contains", tol=0.1), MeanBound(kind="upper"))),
+            rule=AllOf((SlopeCI(0.5, mode="below", tol=TIGHT_SLOPE_TOL), MeanBound(kind="upper"))),
             measure=lambda ctx: _bandit_measure(ctx, _learner(ctx)),
             negative_control=_uniform_bandit,
             control_description="the uniformly random policy (exact slope 1/2, no learning): fails the margin",
@@ -223,6 +265,31 @@ CHECK = Check(
             measure=lambda ctx: _consistent_measure(ctx, _learner(ctx)),
             negative_control=lambda ctx: _consistent_measure(ctx, NO_BONUS_SPEC),
             control_description="bonus removed (greedy): some seeds lock onto a wrong arm (local slope 1)",
+            uses_learner=True,
+        ),
+        Claim(
+            name="no_lock",
+            statement="on the minimax bandit family at its own scale (A = 2, H = 3, gap sqrt(A/K)) no run locks, "
+                      "at any K of a grid: on every one of 16 x seeds runs per K the optimal policy is deployed in "
+                      ">= 1% of the last K/4 episodes",
+            source="Azar et al. 2017, Theorem 1 (per run, with probability >= 1 - delta); Jaksch et al. 2010, "
+                   "Thm 5 (the family)",
+            rule=BoundHolds(kind="upper"),
+            measure=lambda ctx: _lock_measure(ctx, _learner(ctx), "minimax"),
+            negative_control=lambda ctx: _lock_measure(ctx, NO_BONUS_SPEC, "minimax", runs_per_seed=2),
+            control_description="bonus removed (greedy): at every K about half the runs commit to the wrong arm "
+                                "for good",
+            uses_learner=True,
+        ),
+        Claim(
+            name="deterministic_exact",
+            statement="on a deterministic chain (S = 4, H = 8, reward at the far end) every run has learned: "
+                      "the optimal policy is deployed in >= 1% of the last K/4 episodes",
+            source="Azar et al. 2017, Theorem 1 (regret sublinear on every MDP, per run)",
+            rule=BoundHolds(kind="upper"),
+            measure=lambda ctx: _lock_measure(ctx, _learner(ctx), "chain"),
+            negative_control=lambda ctx: _lock_measure(ctx, NO_BONUS_SPEC, "chain"),
+            control_description="bonus removed (greedy, unvisited pairs not optimistic): never leaves the start",
             uses_learner=True,
         ),
     ],

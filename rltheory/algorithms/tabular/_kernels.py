@@ -12,14 +12,16 @@ from ..._sampling import cumulative, cumulative_rows, sample
 
 @njit(cache=True)
 def ucbvi_plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi, var_linear=False, optimistic=True,
-          n_off=0.0, h_stop=0):
+          n_off=0.0, h_stop=0, cap_shift=0):
     """One optimistic backward induction on the empirical model; fills Q (H,S,A), V (H+1,S), pi (H,S).
 
-    The last four arguments are deliberate deviations for mutation analysis (defaults: the algorithm):
+    The last five arguments are deliberate deviations for mutation analysis (defaults: the algorithm):
     ``var_linear`` makes the Bernstein variance term decay as 1/N instead of 1/sqrt(N), ``optimistic=False``
     values unvisited pairs by their reward alone, ``n_off`` adds an off-by-one to the counts (``N + n_off`` in
     the empirical transition and the bonus), ``h_stop = 1`` ends the backward induction before step 0 (an
-    off-by-one in the loop over the horizon: ``Q_0``, ``V_0`` and ``pi_0`` keep their previous values)."""
+    off-by-one in the loop over the horizon: ``Q_0``, ``V_0`` and ``pi_0`` keep their previous values),
+    ``cap_shift = 1`` clips the optimistic ``Q_h`` of visited pairs at ``Vmax_{h+1}`` instead of ``Vmax_h`` (an
+    off-by-one in the cap)."""
     hr = R3.shape[0]
     hp = Nsa.shape[0]
     vrange = Vmax[0]
@@ -56,8 +58,8 @@ def ucbvi_plan(R3, Nsa, Nsas, Vmax, H, S, A, bonus_kind, scale, L, Q, V, pi, var
                             q += scale * (np.sqrt(8.0 * L * var) / n + 14.0 * vrange * L / (3.0 * n))
                         else:
                             q += scale * (np.sqrt(8.0 * L * var / n) + 14.0 * vrange * L / (3.0 * n))
-                    if bonus_kind > 0 and q > Vmax[h]:
-                        q = Vmax[h]
+                    if bonus_kind > 0 and q > Vmax[h + cap_shift]:
+                        q = Vmax[h + cap_shift]
                 Q[h, s, a] = q
         greedy_max(Q[h], -np.inf, V[h], pi[h])
 
@@ -101,7 +103,7 @@ def break_ties_randomly(Q, pi, H, S, A, ties):
 
 @njit(cache=True)
 def ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret, returns, random_ties, stop_tol,
-                var_linear=False, optimistic=True, n_off=0.0, explore_episodes=-1, h_stop=0):
+                var_linear=False, optimistic=True, n_off=0.0, explore_episodes=-1, h_stop=0, cap_shift=0):
     """Fills ``regret``/``returns`` episode by episode; returns the number of episodes run (``K`` unless
     ``stop_tol >= 0`` and an episode's pseudo-regret fell to ``stop_tol`` earlier). ``explore_episodes >= 0``
     switches the bonus off (greedy, no optimism) from that episode on (a mutant that stops exploring)."""
@@ -126,7 +128,8 @@ def ucbvi_loop(P4, R3, mu0, H, K, bonus_kind, scale, delta, v_star, seed, regret
     L = np.log(5.0 * S * A * K * H / delta)
     for ep in range(K):
         bk = bonus_kind if (explore_episodes < 0 or ep < explore_episodes) else 0
-        ucbvi_plan(R3, Nsa, Nsas, Vmax, H, S, A, bk, scale, L, Q, V, pi, var_linear, optimistic, n_off, h_stop)
+        ucbvi_plan(R3, Nsa, Nsas, Vmax, H, S, A, bk, scale, L, Q, V, pi, var_linear, optimistic, n_off, h_stop,
+                   cap_shift)
         if random_ties:
             break_ties_randomly(Q, pi, H, S, A, ties)
         regret[ep] = v_star - policy_value(P4, R3, pi, mu0, H, S, Vbuf)

@@ -77,6 +77,7 @@ class UCBVIVariant:
     count_offset: float = 0.0
     explore_fraction: float | None = None
     skip_first_step: bool = False
+    cap_next_step: bool = False
 
     def __post_init__(self):
         if self.bonus not in BONUSES:
@@ -240,7 +241,8 @@ class UCBVILearner:
     """
 
     def __init__(self, S, A, H, K, seed, bonus="bernstein", bonus_scale=1.0, delta=0.1, var_decay="sqrt",
-                 optimistic_unvisited=True, count_offset=0.0, explore_fraction=None, skip_first_step=False):
+                 optimistic_unvisited=True, count_offset=0.0, explore_fraction=None, skip_first_step=False,
+                 cap_next_step=False):
         self.S, self.A, self.H, self.K = int(S), int(A), int(H), int(K)
         self.kind = BONUSES[bonus]
         self.scale = float(bonus_scale)
@@ -255,6 +257,7 @@ class UCBVILearner:
         self.episode = 0
         self.vmax = (self.H - np.arange(self.H + 1)).astype(np.float64)
         self.h_stop = 1 if skip_first_step else 0
+        self.cap_shift = 1 if cap_next_step else 0
 
     def policy(self) -> np.ndarray:
         """Optimistic backward induction on the empirical model (class docstring); greedy first argmax.
@@ -283,7 +286,7 @@ class UCBVILearner:
                 q = q + self.scale * (vt + 14.0 * H * self.L / (3.0 * n))
             cap = self.vmax[h]
             if kind > 0:
-                q = np.minimum(q, cap)
+                q = np.minimum(q, self.vmax[h + self.cap_shift])
             q = np.where(visited, q, cap if unvisited_q is None else unvisited_q)
             pi[h] = np.argmax(q, axis=1)
             V = q[np.arange(S), pi[h]]

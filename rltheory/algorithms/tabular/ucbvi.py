@@ -98,17 +98,20 @@ class UCBVIResult(LearnerResult):
 def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus_scale: float = 1.0,
           delta: float = 0.1, tie_break: str = "first", stop_at_optimal: bool = False,
           var_decay: str = "sqrt", optimistic_unvisited: bool = True, count_offset: float = 0.0,
-          explore_episodes: int | None = None, skip_first_step: bool = False) -> UCBVIResult:
+          explore_episodes: int | None = None, skip_first_step: bool = False,
+          cap_next_step: bool = False) -> UCBVIResult:
     """Run UCBVI for ``K`` episodes on a finite-horizon MDP (see the module docstring for the bonuses).
 
-    ``var_decay``, ``optimistic_unvisited``, ``count_offset``, ``explore_episodes`` and ``skip_first_step`` exist for mutation
-    analysis (``proofs_checks.tabular_regret.mutants``): realistic bugs of the algorithm, off by default (the defaults run the
-    algorithm, bit for bit as without them). ``var_decay="linear"``: the Bernstein variance term decays as
+    ``var_decay``, ``optimistic_unvisited``, ``count_offset``, ``explore_episodes``, ``skip_first_step`` and
+    ``cap_next_step`` exist for mutation analysis (``proofs_checks.tabular_regret.mutants``): realistic bugs of the
+    algorithm, off by default (the defaults run the algorithm, bit for bit as without them). ``var_decay="linear"``: the Bernstein variance term decays as
     ``sqrt(8 L Var) / N`` instead of ``sqrt(8 L Var / N)``; ``optimistic_unvisited=False``: unvisited pairs are
     valued by their reward instead of ``Vmax_h``; ``count_offset=c``: ``N + c`` replaces ``N`` in the empirical
     transition probabilities and the bonus; ``explore_episodes=k``: from episode ``k`` on, no bonus and no
     optimism (greedy on the empirical model: stops exploring); ``skip_first_step=True``: the backward induction
-    loop stops one step early (``range(H - 1, 0, -1)``), so step 0 keeps its initial policy (action 0) forever.
+    loop stops one step early (``range(H - 1, 0, -1)``), so step 0 keeps its initial policy (action 0) forever;
+    ``cap_next_step=True``: the optimistic ``Q_h`` of a visited pair is clipped at ``Vmax_{h+1}`` instead of
+    ``Vmax_h`` (an off-by-one in the cap).
 
     Parameters
     ----------
@@ -128,7 +131,7 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
         Greedy tie-breaking.
     stop_at_optimal : bool
         Stop at the first episode with pseudo-regret at most :data:`OPTIMAL_TOL`.
-    var_decay, optimistic_unvisited, count_offset, explore_episodes, skip_first_step
+    var_decay, optimistic_unvisited, count_offset, explore_episodes, skip_first_step, cap_next_step
         Mutation options (above).
 
     Returns
@@ -155,6 +158,7 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
     if explore_episodes is not None:
         explore_episodes = check_int("explore_episodes", explore_episodes, low=0)
     check_type("skip_first_step", skip_first_step, bool)
+    check_type("cap_next_step", cap_next_step, bool)
     R3 = np.ascontiguousarray(mdp.R3())
     if R3.min() < 0:
         raise ValueError("mdp: UCBVI's optimism clipping assumes non-negative rewards")
@@ -165,7 +169,8 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
                     BONUSES[bonus], float(bonus_scale), float(delta), v_star, int(seed), regret, returns,
                     tie_break == "random", OPTIMAL_TOL if stop_at_optimal else -1.0,
                     var_decay == "linear", optimistic_unvisited, float(count_offset),
-                    -1 if explore_episodes is None else int(explore_episodes), 1 if skip_first_step else 0)
+                    -1 if explore_episodes is None else int(explore_episodes), 1 if skip_first_step else 0,
+                    1 if cap_next_step else 0)
     regret, returns = regret[:n], returns[:n]
     raw_min = float(regret.min())
     np.maximum(regret, 0.0, out=regret)  # pseudo-regret >= 0; clears -1e-16 rounding
@@ -173,6 +178,7 @@ def ucbvi(mdp: TabularMDP, K: int, *, seed: int, bonus: str = "hoeffding", bonus
                                              ("optimistic_unvisited", optimistic_unvisited, True),
                                              ("count_offset", float(count_offset), 0.0),
                                              ("explore_episodes", explore_episodes, None),
-                                             ("skip_first_step", skip_first_step, False)) if v != d)
+                                             ("skip_first_step", skip_first_step, False),
+                                             ("cap_next_step", cap_next_step, False)) if v != d)
     return UCBVIResult(regret, np.cumsum(regret), returns, v_star, bonus, float(bonus_scale), float(delta), tie_break,
                        bool(stop_at_optimal), raw_min, mutation, method="ucbvi", episodes=int(n), seed=int(seed))
