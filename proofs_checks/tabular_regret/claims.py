@@ -43,7 +43,8 @@ def riverswim_curve(K_max, n_points, learner, seed):
     checkpoints, the smallest per-episode pseudo-regret (invariant) and the uniform policy's per-episode regret."""
     mdp = mdps.riverswim(RIVER_S, horizon=RIVER_H)
     res = _run(mdp, learner, K_max, seed)
-    ks = np.unique(np.geomspace(K_max / 2 ** (n_points - 1), K_max, n_points).astype(int))
+    # rounded, not truncated: geomspace gives 2499.9999..., and the K axis should read 2500
+    ks = np.unique(np.rint(np.geomspace(K_max / 2 ** (n_points - 1), K_max, n_points)).astype(int))
     unif = policy_regret(mdp, np.full((mdp.horizon, mdp.S, mdp.A), 1.0 / mdp.A))
     return {"K": ks.tolist(), "regret": res.cumulative_regret[ks - 1].tolist(), "raw_min": res.raw_min_regret,
             "uniform_per_episode": unif}
