@@ -79,3 +79,13 @@ def test_gorp_protocol_counts_episodes_like_the_builtin():
 
     _, ep = _gorp_plan_value(mdp, m_quarter, 1, 4, 0)
     assert ep == gorp_episodes(mdp.horizon, mdp.A, 1, 1)
+
+
+def _float_plan_gorp(nxt, R, T, k, m, seed):
+    return np.zeros(T), m * sum(nxt.shape[1] ** min(k, T - t) for t in range(T))
+
+
+def test_gorp_protocol_names_the_dtype_of_a_float_plan():
+    _, mdp = mdps.eh_suite.eh_suite(quick=True)[0]
+    with pytest.raises(TypeError, match=r"^learner: expected a plan of integer actions, got dtype float64"):
+        _gorp_plan_value(mdp, _float_plan_gorp, 1, 1, 0)

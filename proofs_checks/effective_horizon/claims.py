@@ -73,7 +73,10 @@ def _gorp_plan_value(mdp, fn, k, m, seed):
     nxt, R, T = deterministic_arrays(mdp)
     actions, episodes = fn(nxt, R, T, int(k), int(m), int(seed))
     actions = np.asarray(actions)
-    if actions.shape != (T,) or actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= mdp.A:
+    if actions.dtype.kind not in "iu":
+        raise TypeError(f"learner: expected a plan of integer actions, got dtype {actions.dtype} "
+                        f"({np.array2string(actions, threshold=10)}); cast it, e.g. with np.asarray(plan, dtype=int)")
+    if actions.shape != (T,) or actions.min() < 0 or actions.max() >= mdp.A:
         raise ValueError(f"learner: expected a plan of {T} actions in [0, {mdp.A}), got {actions!r}")
     s, v = 0, 0.0
     for a in actions:
