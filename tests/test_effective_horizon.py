@@ -115,6 +115,9 @@ def test_effective_horizon_check_quick():
     assert all(r > 1 for r in meta["simple_over_tight"])
     assert all(ht < hs for ht, hs in zip(meta["H_tight"], meta["H_simple_k"]))
     by_name = {x.claim.name: x for x in rep.results}
+    conf = by_name["gorp_matches_reference"]  # the reference against an independent sample of itself
+    assert conf.result.passed and not conf.control_result.passed
+    assert conf.result.stats["min_p_value"] >= conf.result.stats["alpha_per_x"]
     assert {"rank_correlation", "rank_correlation_ucbvi", "headline_fixed_horizon"} <= set(by_name)
     assert all(x.status == "pass" for x in rep.results)
     head = by_name["headline_fixed_horizon"]  # the papers' headline gates on the fixed-horizon suite

@@ -62,12 +62,12 @@ def evaluate_q_random(m):
 
 
 def test_stochastic_min_k_on_sticky_chain_is_larger_than_greedy_can_fix():
-    a = stochastic_analysis(sticky_actions(mdps.eh_suite.distractor_chain(9, horizon=18)), k_max=3)
+    a = stochastic_analysis(sticky_actions(mdps.distractor_chain(9, horizon=18)), k_max=3)
     assert a.min_k > 3 and a.greedy_returns[0] < a.optimal_return - 1
 
 
 def test_sticky_actions_model():
-    base = mdps.eh_suite.distractor_chain(4, horizon=8)
+    base = mdps.distractor_chain(4, horizon=8)
     same = sticky_actions(base, p=0.0)
     assert solve(same).V[0] @ same.mu0 == pytest.approx(solve(base).V[0] @ base.mu0)
     st_ = sticky_actions(base, p=0.25)
@@ -98,7 +98,7 @@ def test_suites_are_valid_and_analysable():
 
 
 def test_qlearning_reproducible_and_learns_a_small_chain():
-    m = mdps.eh_suite.distractor_chain(3, horizon=6)
+    m = mdps.distractor_chain(3, horizon=6)
     r1 = qlearning(m, 4000, seed=3)
     r2 = qlearning(m, 4000, seed=3)
     np.testing.assert_array_equal(r1.values, r2.values)
@@ -114,7 +114,7 @@ def test_qlearning_reproducible_and_learns_a_small_chain():
 def test_qlearning_stop_at_optimal_keeps_first_optimal():
     """Stopping at the first optimal checkpoint only drops later checkpoints: the episodes before it draw the same
     random numbers, so the checkpoints up to the stop and first_optimal() are those of the full run."""
-    m = mdps.eh_suite.distractor_chain(3, horizon=6)
+    m = mdps.distractor_chain(3, horizon=6)
     for s in range(6):
         full = qlearning(m, 2**12, seed=s)
         stop = qlearning(m, 2**12, seed=s, stop_at_optimal=True)
@@ -149,7 +149,7 @@ def test_sqirl_tabular_and_linear_one_hot_agree_and_solve_a_1_qvi_solvable_mdp()
 
 
 def test_sqirl_needs_depth_on_a_chain_with_a_distractor():
-    m = mdps.eh_suite.distractor_chain(5, horizon=10)
+    m = mdps.distractor_chain(5, horizon=10)
     assert min_k(m) == 3
     assert not sqirl(m, 1, 512, seed=0).optimal  # greedy on the random policy's Q takes the distractor
     assert sqirl(m, 3, 512, seed=0).optimal
@@ -162,7 +162,7 @@ def test_sample_complexity_helpers():
         first_success_quantile([1.0], success=0)
     assert doubling_search(lambda m, s: (m >= 8, 10 * m), seeds=[0, 1]) == (8, 80)
     assert doubling_search(lambda m, s: (False, m), seeds=[0], m_max=4) == (None, None)
-    m = mdps.eh_suite.distractor_chain(3, horizon=6)
+    m = mdps.distractor_chain(3, horizon=6)
     res = empirical_sample_complexity(m, "qlearning", seeds=range(4), K=2**12)
     assert np.isfinite(res["episodes"]) and res["timesteps"] == res["episodes"] * 6
     res = empirical_sample_complexity(m, "gorp", seeds=range(4), K=2**8, k=1)

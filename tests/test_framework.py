@@ -274,3 +274,22 @@ def test_bound_holds_zero_bound_ratio():
     m = Measurement("x", [1.0, 2.0], [[0.0, 0.1], [0.0, 0.0]], "y", bound_values=[0.0, 0.0])
     r = BoundHolds(kind="upper").evaluate(m)
     assert not r.passed and np.isinf(r.stats.get("worst_ratio", np.inf))
+
+
+def test_success_not_below_reference_fisher_rule():
+    from proofs_checks.framework import SuccessNotBelowReference
+
+    x = np.array([1.0, 2.0])
+    ref = np.ones((2, 64))
+    same = Measurement("suite MDP #", x, ref.copy(), "optimal", bound_values=ref)
+    res = SuccessNotBelowReference(level=0.99).evaluate(same)
+    assert res.passed and res.stats["min_p_value"] == 1.0
+    worse = ref.copy()
+    worse[1, :12] = np.nan  # NaN counts as a failure: 52/64 vs 64/64, one-sided p ~ 1.4e-4 < 0.01 / 2
+    res = SuccessNotBelowReference(level=0.99).evaluate(Measurement("suite MDP #", x, worse, "optimal",
+                                                                    bound_values=ref))
+    assert not res.passed and "suite MDP #=2" in res.message and "52/64 vs reference 64/64" in res.message
+    better = np.zeros((2, 64))  # a learner above the reference is never rejected (one-sided)
+    assert SuccessNotBelowReference().evaluate(Measurement("x", x, ref, "optimal", bound_values=better)).passed
+    with pytest.raises(ValueError, match="bound_values shaped like y"):
+        SuccessNotBelowReference().evaluate(Measurement("x", x, ref, "optimal", bound_values=np.ones(2)))

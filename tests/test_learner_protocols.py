@@ -72,7 +72,7 @@ def test_rcsl_reference_hits_every_target_and_no_decrement_misses():
 
 
 def test_gorp_protocol_counts_episodes_like_the_builtin():
-    _, mdp = mdps.eh_suite.eh_suite(quick=True)[0]
+    _, mdp = mdps.eh_suite(quick=True)[0]
     v_ref, ep_ref = _gorp_plan_value(mdp, None, 1, 4, 0)
     assert ep_ref == gorp_episodes(mdp.horizon, mdp.A, 1, 4)
     from proofs_checks.effective_horizon.mutants import m_quarter
@@ -104,3 +104,29 @@ def test_set_function_unbiased_variants_match_the_reference_on_one_context():
     for spec in ("proofs_checks.submodular_rl.mutants:episode_return_credit",
                  "proofs_checks.submodular_rl.mutants:scalar_baseline"):
         assert run_set_function_learner(sm, spec, n_iters=30, batch=32, seed=1) == pytest.approx(ref, rel=1e-12)
+
+
+def _float_plan_gorp(nxt, R, T, k, m, seed):
+    return np.zeros(T), m * sum(nxt.shape[1] ** min(k, T - t) for t in range(T))
+
+
+def test_gorp_protocol_names_the_dtype_of_a_float_plan():
+    _, mdp = mdps.eh_suite(quick=True)[0]
+    with pytest.raises(TypeError, match=r"^learner: expected a plan of integer actions, got dtype float64"):
+        _gorp_plan_value(mdp, _float_plan_gorp, 1, 1, 0)
+
+
+def test_gorp_new_mutants_differ_from_the_reference_on_one_run():
+    from proofs_checks.effective_horizon.claims import reference_gorp
+    from proofs_checks.effective_horizon.mutants import discounted_0_9, max_not_mean, other_random_stream, \
+        tail_one_extra
+
+    _, mdp = mdps.eh_suite(quick=True)[3]
+    from rltheory.algorithms.effective_horizon.analysis import deterministic_arrays
+
+    nxt, R, T = deterministic_arrays(mdp)
+    ref_plans = [tuple(reference_gorp(nxt, R, T, 1, 8, s)[0]) for s in range(8)]
+    for fn in (max_not_mean, discounted_0_9, tail_one_extra, other_random_stream):
+        plans = [fn(nxt, R, T, 1, 8, s) for s in range(8)]
+        assert all(ep == gorp_episodes(T, mdp.A, 1, 8) for _, ep in plans)  # honest accounting: not what kills them
+        assert [tuple(p) for p, _ in plans] != ref_plans

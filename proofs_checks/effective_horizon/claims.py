@@ -28,11 +28,11 @@ from rltheory.algorithms.effective_horizon.sample_complexity import doubling_sea
 from .._invariants import V_STAR_TOL, certified_optimum
 from .._settings import sizes
 from .mutants import MUTANTS
-from .settings import (QLEARNING_BUDGET, QLEARNING_EPSILON, RANK_MIN_SEEDS, SIZES, TIGHT_RUNS, UCBVI_BONUS,
-                       UCBVI_BONUS_SCALE, UCBVI_DELTA)
+from .settings import (QLEARNING_BUDGET, QLEARNING_EPSILON, RANK_MIN_SEEDS, REFERENCE_SEED_SHIFT, SIZES,
+                       TIGHT_RUNS, UCBVI_BONUS, UCBVI_BONUS_SCALE, UCBVI_DELTA)
 from .bounds import BOUNDS, GORP_SAMPLE_COMPLEXITY, GORP_TIGHT_SAMPLE_COMPLEXITY
 from ..framework import (BoundHolds, BoundHoldsEach, Check, Claim, FractionAtLeast, Measurement,
-                        RankCorrelationAbove, RunContext, rows_to_matrix)
+                        RankCorrelationAbove, RunContext, SuccessNotBelowReference, rows_to_matrix)
 
 
 def _gorp_choice(mdp):
@@ -73,7 +73,10 @@ def _gorp_plan_value(mdp, fn, k, m, seed):
     nxt, R, T = deterministic_arrays(mdp)
     actions, episodes = fn(nxt, R, T, int(k), int(m), int(seed))
     actions = np.asarray(actions)
-    if actions.shape != (T,) or actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= mdp.A:
+    if actions.dtype.kind not in "iu":
+        raise TypeError(f"learner: expected a plan of integer actions, got dtype {actions.dtype} "
+                        f"({np.array2string(actions, threshold=10)}); cast it, e.g. with np.asarray(plan, dtype=int)")
+    if actions.shape != (T,) or actions.min() < 0 or actions.max() >= mdp.A:
         raise ValueError(f"learner: expected a plan of {T} actions in [0, {mdp.A}), got {actions!r}")
     s, v = 0, 0.0
     for a in actions:
@@ -191,9 +194,9 @@ def gorp_run_at(index, quick, control, seed, learner=None):
             "value_ratio": v / v_star if v_star > 0 else 1.0, "v_star_error": err}
 
 
-def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
-    """Per suite MDP: GORP(k, m) over ``TIGHT_RUNS`` seeds at ``m = m_tight`` (control: ``m = 1``), episodes of the
-    runs that returned an optimal policy vs the Appendix C budget ``T A^k m_tight``."""
+def _tight_runs(ctx: RunContext, control: bool, learner, seeds):
+    """The Appendix C bounds and GORP(k, m_tight) runs (``m = 1`` for ``control``) of ``learner`` on the suite:
+    ``(indices, tight bounds, doubling-search rows, x, y, runs)`` (y: episodes, inf where the plan is not optimal)."""
     small = sizes(SIZES, ctx)["eh_suite_quick"]
     n = len(eh_suite(quick=small))
     grid = {"index": list(range(n)), "quick": [small]}
@@ -203,12 +206,17 @@ def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
              for r in ctx.sweep(gorp_vs_bound, {**grid, "learner": [None]}, name="effective_horizon.gorp",
                                 seeds=[ctx.seed])}
     idx = [i for i in range(n) if tight[i]["m_tight"] is not None]
-    learner = None if control else ctx.learner
     runs = ctx.sweep(gorp_run_at, {"index": idx, "quick": [small], "control": [bool(control)],
-                                   "learner": [learner]}, name="effective_horizon.gorp_tight",
-                     seeds=ctx.seed_list(TIGHT_RUNS))
+                                   "learner": [learner]}, name="effective_horizon.gorp_tight", seeds=seeds)
     x, y = rows_to_matrix(runs, "index", "episodes", x_values=idx)
-    tr = [tight[i] for i in idx]
+    return idx, [tight[i] for i in idx], found, x, y, runs
+
+
+def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
+    """Per suite MDP: GORP(k, m) over ``TIGHT_RUNS`` seeds at ``m = m_tight`` (control: ``m = 1``), episodes of the
+    runs that returned an optimal policy vs the Appendix C budget ``T A^k m_tight``."""
+    idx, tr, found, x, y, runs = _tight_runs(ctx, control, None if control else ctx.learner,
+                                             ctx.seed_list(TIGHT_RUNS))
     bound = np.array([t["episodes_bound"] for t in tr])
     ok = np.isfinite(y)
     return _eh_invariants(Measurement("suite MDP #", x + 1, y, f"GORP episodes at m = {'1' if control else 'm_tight'}"
@@ -222,6 +230,33 @@ def _tight_measure(ctx: RunContext, control: bool) -> Measurement:
                              "m_found_doubling": [found[i].get("m_found") for i in idx],
                              "runs_per_mdp": TIGHT_RUNS, "m_used": "1 (control)" if control else "m_tight"}),
         [r["result"] for r in runs])
+
+
+def reference_seeds(ctx: RunContext) -> list:
+    """The reference GORP's seeds in ``gorp_matches_reference``: ``TIGHT_RUNS`` seeds disjoint from
+    ``ctx.seed_list(TIGHT_RUNS)`` (shifted by :data:`~proofs_checks.effective_horizon.settings.REFERENCE_SEED_SHIFT`,
+    modulo 2^32), so that the reference compared with itself is two independent samples, not one sample twice."""
+    return [(s + REFERENCE_SEED_SHIFT) % 2**32 for s in ctx.seed_list(TIGHT_RUNS)]
+
+
+def _reference_measure(ctx: RunContext, control: bool) -> Measurement:
+    """Per suite MDP: 0/1 optimal outcomes of the GORP under test at ``m = m_tight`` (control: the reference at
+    ``m = 1``) over ``TIGHT_RUNS`` seeds, against the reference GORP's at ``m = m_tight`` on
+    :func:`reference_seeds` (``bound_values``)."""
+    idx, tr, _, x, y, runs = _tight_runs(ctx, control, None if control else ctx.learner,
+                                         ctx.seed_list(TIGHT_RUNS))
+    _, _, _, xr, yr, _ = _tight_runs(ctx, False, None, reference_seeds(ctx))
+    ok, ok_ref = np.isfinite(y), np.isfinite(yr)
+    return _eh_invariants(Measurement("suite MDP #", x + 1, ok.astype(np.float64),
+                                      f"GORP optimal (1) or not (0) at m = {'1' if control else 'm_tight'}",
+                                      bound_values=ok_ref.astype(np.float64),
+                                      meta={"mdps": [t["name"] for t in tr], "k": [t["k"] for t in tr],
+                                            "m_tight": [t["m_tight"] for t in tr],
+                                            "success_rate": ok.mean(axis=1).tolist(),
+                                            "reference_success_rate": ok_ref.mean(axis=1).tolist(),
+                                            "runs_per_mdp": TIGHT_RUNS, "bound_label": "reference GORP",
+                                            "m_used": "1 (control)" if control else "m_tight"}),
+                          [r["result"] for r in runs])
 
 
 def qvi_depths(index, quick, seed):
@@ -319,6 +354,15 @@ CHECK = Check(
               control_description="the same budget with the sampling noise ignored (m = 1: one rollout per action "
                                   "sequence)",
               bound=GORP_TIGHT_SAMPLE_COMPLEXITY, uses_learner=True),
+        Claim("gorp_matches_reference", "the GORP under test, at the k and m_k of gorp_within_tight_bound, returns "
+              "an optimal policy at least as often as the reference GORP on every suite MDP",
+              "Laidlaw et al. 2023, Alg. 1 (conformance with the reference implementation: an empirical yardstick, "
+              "not a theorem)",
+              SuccessNotBelowReference(level=0.99), lambda ctx: _reference_measure(ctx, False),
+              lambda ctx: _reference_measure(ctx, True),
+              control_description="the reference with the sampling noise ignored (m = 1) against the reference at "
+                                  "m_k",
+              uses_learner=True),
         Claim("k_qvi_common", "at least half of the suite MDPs (deterministic and sticky-action) have min_k <= 2",
               "Laidlaw et al. 2023, Sec. 5 (k-QVI-solvability); Laidlaw et al. 2024, Sec. 3",
               FractionAtLeast(fraction=0.5, kind="upper"), lambda ctx: _qvi_measure(ctx, "min_k"),

@@ -13,7 +13,9 @@ from numba import njit
 
 from ..framework import Mutant
 
-_M_QUARTER, _K_MINUS_ONE, _NO_TAIL, _TAIL_SHORT, _LAST_FIXED = 1, 2, 3, 4, 5
+_M_QUARTER, _K_MINUS_ONE, _NO_TAIL, _TAIL_SHORT, _LAST_FIXED, _MAX_NOT_MEAN, _DISCOUNTED, _TAIL_EXTRA = range(1, 9)
+#: the discount factor the ``discounted_0_9`` slip applies inside the rollouts (the task is undiscounted)
+_SLIP_GAMMA = 0.9
 
 
 @njit(cache=True)
@@ -33,26 +35,34 @@ def _gorp_variant(nxt, R, T, k, m, seed, actions, slip):
         best = -np.inf
         best_first = 0
         end = T - 1 if slip == _TAIL_SHORT else T
+        tail_start = t + kk - 1 if slip == _TAIL_EXTRA else t + kk
         for j in range(n_seq):
             x = j
             for i in range(kk - 1, -1, -1):
                 seq[i] = x % A
                 x //= A
             total = 0.0
+            top = -np.inf
             for _ in range(m):
                 st = s
                 g = 0.0
+                w = 1.0
                 for i in range(kk):
-                    g += R[st, seq[i]]
+                    g += w * R[st, seq[i]]
                     st = nxt[st, seq[i]]
+                    if slip == _DISCOUNTED:
+                        w *= _SLIP_GAMMA
                 if slip != _NO_TAIL:
-                    for _u in range(t + kk, end):
+                    for _u in range(tail_start, end):
                         a = np.random.randint(0, A)
-                        g += R[st, a]
+                        g += w * R[st, a]
                         st = nxt[st, a]
+                        if slip == _DISCOUNTED:
+                            w *= _SLIP_GAMMA
                 total += g
+                top = max(top, g)
             episodes += m
-            mean = total / m
+            mean = top if slip == _MAX_NOT_MEAN else total / m
             if mean > best:
                 best = mean
                 best_first = seq[0]
@@ -95,6 +105,26 @@ def last_action_fixed(nxt, R, T, k, m, seed):
     return _run(nxt, R, T, k, m, seed, _LAST_FIXED)
 
 
+def max_not_mean(nxt, R, T, k, m, seed):
+    """Each action sequence scored by its best rollout instead of the mean of its ``m`` rollouts."""
+    return _run(nxt, R, T, k, m, seed, _MAX_NOT_MEAN)
+
+
+def discounted_0_9(nxt, R, T, k, m, seed):
+    """Rollout returns discounted with ``gamma = 0.9`` although the task is undiscounted."""
+    return _run(nxt, R, T, k, m, seed, _DISCOUNTED)
+
+
+def tail_one_extra(nxt, R, T, k, m, seed):
+    """The random tail starts one step early: each rollout runs one step past the horizon (off-by-one)."""
+    return _run(nxt, R, T, k, m, seed, _TAIL_EXTRA)
+
+
+def other_random_stream(nxt, R, T, k, m, seed):
+    """Correct GORP on another random stream (seed ``2^32 - 1 - seed``): a legitimate variant."""
+    return _run(nxt, R, T, k, m, 2**32 - 1 - int(seed), 0)
+
+
 _MUT = __name__ + ":"
 
 MUTANTS = [
@@ -106,4 +136,14 @@ MUTANTS = [
            _MUT + "tail_one_short"),
     Mutant("last_action_fixed", "slightly sub-optimal planner: the last step's rollouts are ignored (action 0)",
            _MUT + "last_action_fixed"),
+    Mutant("max_not_mean", "each action sequence scored by its best rollout, not the mean of its m rollouts",
+           _MUT + "max_not_mean"),
+    Mutant("discounted_0_9", "rollout returns discounted with gamma = 0.9 in the undiscounted task",
+           _MUT + "discounted_0_9"),
+    Mutant("tail_one_extra", "the random tail starts one step early (rollouts run one step past T)",
+           _MUT + "tail_one_extra"),
+    Mutant("other_random_stream", "correct GORP, rollouts drawn from another random stream (seed 2^32 - 1 - seed)",
+           _MUT + "other_random_stream",
+           legitimate="the same algorithm on other random numbers: its success rate is the reference's, so only "
+                      "sampling noise separates them and the claims' levels bound that"),
 ]

@@ -9,6 +9,9 @@ QLEARNING_BUDGET = 2**17
 QLEARNING_EPSILON = 0.1
 #: GORP runs per suite MDP at the Appendix C m
 TIGHT_RUNS = 64
+#: the reference GORP's seeds in ``gorp_matches_reference`` are the run's seeds plus this (mod 2^32): disjoint
+#: from the learner's, so the reference is compared with an independent sample of itself
+REFERENCE_SEED_SHIFT = 2**31
 #: UCBVI's setting in the rank-correlation claim: the tabular_regret check's
 UCBVI_BONUS, UCBVI_BONUS_SCALE, UCBVI_DELTA = "bernstein", 1.0, 0.1
 #: the rank-correlation claims run at least this many seeds

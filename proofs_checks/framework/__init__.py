@@ -44,6 +44,7 @@ from .rules import (
     Rule,
     RuleResult,
     SlopeCI,
+    SuccessNotBelowReference,
     _bound_per_x,
     _holding,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "RatioNonIncreasing",
     "FractionAtLeast",
     "RankCorrelationAbove",
+    "SuccessNotBelowReference",
     "MeanBound",
     "AllOf",
     "Claim",

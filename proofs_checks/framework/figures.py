@@ -469,11 +469,13 @@ def _panel_slope(ax, res):
 
 
 def _panel_values(ax, res, kind):
+    """Measured values of claim and control against their bounds (legend name: ``meta['bound_label']``, default
+    "bound")."""
     mc, mk = res.measurement, res.control
     axk = _control_axis(ax, mc, mk)
     _series(axk, mk, CONTROL, "control", kind)
     _series(ax, mc, CLAIM, "claim", kind)
-    _draw_bounds(ax, mc, mk, "bound", axk=axk)
+    _draw_bounds(ax, mc, mk, mc.meta.get("bound_label", "bound"), axk=axk)
     _mean_limits(ax, res, axk)
     _scale_axes(ax, mc.x, [_central(mc, kind), _central(mk, kind), _bound(mc), _bound(mk)], False,
                 _categorical(mc), seeds=(("control", CONTROL, mk.y), ("claim", CLAIM, mc.y)))
