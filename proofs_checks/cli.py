@@ -433,7 +433,7 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
         except SeedRangeError as exc:  # a claim that runs more seeds than --seeds (or its default)
             print(f"rltheory check: {name}: --seed {ctx_kw['seed']}: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        print(rep.format())
+        print(rep.format(width=_text_width()))
         print(f"   {name}: mutation analysis {'PASS' if rep.passed else 'FAIL'} in {time.perf_counter() - t0:.1f} s\n",
               flush=True)
         with open(os.path.join(out, f"{name}.mutants.json"), "w") as fh:

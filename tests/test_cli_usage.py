@@ -375,3 +375,17 @@ def test_a_script_without_main_guard_gets_a_clear_line(learners, kind):
     for text in ("BrokenProcessPool", "CellError", "fn failed on cell", "'learner': 'mylearners"):
         assert text not in p.stderr, p.stderr
     assert p.stderr.count("Traceback") == 1, p.stderr
+
+def test_readme_python_route_states_its_size_and_prints_the_table():
+    """The README's Python example says which size it runs (the routes' defaults differ) and prints the report's
+    table and verdict, not a bare bool."""
+    import re
+
+    text = open(os.path.join(ROOT, "README.md")).read()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "RunContext(" in b]
+    assert len(blocks) == 1
+    block = blocks[0]
+    compile(block, "README.md", "exec")
+    assert re.search(r"RunContext\([^)]*\bquick=True", block)
+    assert "print(format_table([report]))" in block
+    assert "print(report.passed)" not in block

@@ -154,6 +154,69 @@ def test_progress_without_a_terminal_is_one_line_per_sweep(monkeypatch, tmp_path
     assert err.getvalue().startswith("sweep log2: stopped at 3/4 cells, ")
 
 
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_none_reports_only_on_a_terminal(monkeypatch, tmp_path, tty):
+    """``progress=None`` (the default of RunContext) shows progress on a terminal and stays quiet in a pipe."""
+    from proofs_checks import RunContext
+
+    err = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    run_sweep(T.other, {"a": [1, 2]}, 2, executor="serial", progress=None, name="auto")
+    assert ("sweep auto: 4/4 cells, " in err.getvalue()) == tty
+    err.seek(0)
+    err.truncate(0)
+    assert RunContext().progress is None
+    RunContext(executor="serial", seeds=2).sweep(T.other, {"a": [1, 2]}, "ctx")
+    assert ("sweep ctx[quick]: 4/4 cells, " in err.getvalue()) == tty
+    with pytest.raises(TypeError, match="^progress: "):
+        run_sweep(T.other, {"a": [1]}, 1, executor="serial", progress="yes")
+    with pytest.raises(TypeError, match="^progress: "):
+        RunContext(progress="yes")
+
+
+def test_a_reused_sweep_is_reported_once_per_scope(monkeypatch, tmp_path):
+    """Inside ``report_each_once`` a stored sweep read again without computing anything prints no second line; one
+    that computes new cells still does; outside the scope every call reports (a resumed run's line)."""
+    from rltheory.experiments.sweep import report_each_once
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    db = tmp_path / "once.sqlite"
+    with report_each_once():
+        for _ in range(3):
+            run_sweep(T.other, {"a": [1, 2]}, 2, db=db, executor="serial", name="s")
+        with report_each_once():  # nested: the same scope
+            run_sweep(T.other, {"a": [1, 2]}, 2, db=db, executor="serial", name="s")
+        run_sweep(T.other, {"a": [1, 2]}, 2, db=tmp_path / "other.sqlite", executor="serial", name="s")
+        run_sweep(T.other, {"a": [1, 2, 3]}, 2, db=db, executor="serial", name="s")
+        run_sweep(T.other, {"a": [1]}, 2, executor="serial", name="s")  # no db: computed again, reported
+    lines = err.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["sweep s: 4/4 cells", "sweep s: 4/4 cells",
+                                                      "sweep s: 6/6 cells", "sweep s: 2/2 cells"], lines
+    assert lines[2].endswith(" s (4 were stored)")
+    err.seek(0)
+    err.truncate(0)
+    run_sweep(T.other, {"a": [1, 2]}, 2, db=db, executor="serial", name="s")
+    assert err.getvalue().startswith("sweep s: 4/4 cells, ") and err.getvalue().endswith("(4 were stored)\n")
+
+
+def test_label_names_the_sweep_on_screen_but_not_in_the_store(monkeypatch, tmp_path):
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    db = tmp_path / "l.sqlite"
+    run_sweep(T.other, {"a": [1, 2]}, 2, db=db, executor="serial", name="s", label="s (control)")
+    assert err.getvalue().splitlines()[-1].startswith("sweep s (control): 4/4 cells, ")
+    assert "\rs (control):" in err.getvalue()  # the bar too
+    assert len(load_rows(db, "s")) == 4
+    with pytest.raises(TypeError, match="^label: "):
+        run_sweep(T.other, {"a": [1]}, 1, executor="serial", label=3)
+
+
 def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ImportError, match=r"rltheory\[dask\]"):

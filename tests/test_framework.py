@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from proofs_checks import BoundHolds, Check, Claim, Measurement, RatioNonIncreasing, RunContext, SlopeCI, get, registry
-from proofs_checks.framework import _serial_runner, format_table
+from proofs_checks.framework import _serial_runner, format_table, rows_to_matrix
 from proofs_checks.tabular_regret.bounds import TABULAR_REGRET_UCBVI
 from rltheory.bounds import Bound, get as get_bound, leading_exponents, register, sym
 
@@ -293,3 +293,52 @@ def test_success_not_below_reference_fisher_rule():
     assert SuccessNotBelowReference().evaluate(Measurement("x", x, ref, "optimal", bound_values=better)).passed
     with pytest.raises(ValueError, match="bound_values shaped like y"):
         SuccessNotBelowReference().evaluate(Measurement("x", x, ref, "optimal", bound_values=np.ones(2)))
+
+
+def _shared_value(a, kind, seed):
+    return {"y": float(a) * (1.0 if kind == "ref" else 100.0)}
+
+
+def _shared_sweep_check():
+    """Two claims that read the same stored sweep, and controls stored under that sweep's name too (another
+    grid value), as rcsl_bellman's target and coverage claims do."""
+    def rows(ctx, kind):
+        rows = ctx.sweep(_shared_value, {"a": [1, 2], "kind": [kind]}, name="toy.shared")
+        x, y = rows_to_matrix(rows, "a", "y")
+        return Measurement("a", x, y, "y", bound_values=np.full(x.shape, 10.0))
+
+    claims = [Claim(name, "y <= 10", "test", BoundHolds(kind="upper"), lambda ctx: rows(ctx, "ref"),
+                    lambda ctx: rows(ctx, "broken"), control_description="y scaled by 100")
+              for name in ("first", "second")]
+    return Check("toy", "toy check", "test", claims)
+
+
+def test_progress_lines_name_controls_and_show_a_shared_sweep_once(tmp_path, monkeypatch):
+    """A sweep read by several claims is reported once per check run; a control stored under its claim's sweep
+    name is labelled ``(control)`` on screen while its cells keep their stored name (a rerun resumes from them)."""
+    import dataclasses
+    import io
+    import sys
+
+    from rltheory.experiments import load_rows
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    ctx = RunContext(seeds=2, executor="serial", out_dir=str(tmp_path), progress=True)
+    assert _shared_sweep_check().run(ctx).passed
+    lines = err.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["sweep toy.shared[quick]", "sweep toy.shared[quick] (control)"]
+    assert not any("were stored" in line for line in lines), lines
+    assert len(load_rows(tmp_path / "sweeps.sqlite", "toy.shared[quick]")) == 8  # both kinds, one stored name
+    err.seek(0)
+    err.truncate(0)
+    assert _shared_sweep_check().run(ctx).passed  # a rerun: everything stored, each sweep said once
+    lines = err.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["sweep toy.shared[quick]", "sweep toy.shared[quick] (control)"]
+    assert all(line.endswith("(4 were stored)") for line in lines), lines
+    # a learner under test (a mutant) stores under the reference's name too: its line names the learner
+    err.seek(0)
+    err.truncate(0)
+    learner_ctx = dataclasses.replace(ctx, learner="_sweep_targets:other")
+    learner_ctx.sweep(_shared_value, {"a": [1, 2], "kind": ["other"]}, name="toy.shared")
+    assert err.getvalue().startswith("sweep toy.shared[quick] (learner other): 4/4 cells, ")

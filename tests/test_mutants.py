@@ -224,3 +224,29 @@ def test_mutant_is_killed(check_name, mutant_name, mutant_store):
         assert res.outcome == "legitimate", f"legitimate variant {mutant_name} failed: {res.message}"
     else:
         assert res.outcome == "killed", f"mutant {mutant_name} of {check_name} survived: {res.message}"
+
+
+def test_mutation_table_fits_the_width_and_never_cuts_names():
+    """The mutation table wraps to the width asked for (the CLI passes the terminal's, 100 off a terminal): long
+    mutant and claim names stay whole, every word of the evidence is there."""
+    import re
+
+    from proofs_checks.framework.mutation import MutantResult, MutationReport
+
+    long_mutant = Mutant("sandwich_uses_the_wrong_determinant_ratio", "a bug", learner_spec(bad_learner))
+    msg = ("32/32 hold; worst measured/bound = 3.45e+08 at K=5; violated on 32 of 32 seeds and more words " * 2).strip()
+    results = [MutantResult(long_mutant, "killed", "elliptical_sandwich_lower_side", msg, 12.3),
+               MutantResult(Mutant("copy", "not a bug", learner_spec(good_learner), legitimate="same code"),
+                            "legitimate-failed", "", "learns: fail (x)", 0.1)]
+    rep = MutationReport("proof_steps", results)
+    for width in (154, 100, 80, 60):
+        text = rep.format(width=width)
+        assert max(map(len, text.splitlines())) <= width, text
+        assert "~" not in text
+        words = re.findall(r"\S+", text)
+        for word in ["sandwich_uses_the_wrong_determinant_ratio", "elliptical_sandwich_lower_side:", "KILLED",
+                     "LEGITIMATE-FAILED", "12.3", *msg.split()]:
+            assert word in words, (word, text)
+        assert "mutation score of proof_steps: 1/1 killed = 1.00; 1 legitimate variant(s)" in " ".join(words)
+    with pytest.raises(TypeError, match="^width: "):
+        rep.format(width="80")

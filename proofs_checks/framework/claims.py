@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 from .model import Measurement, _jsonable
 from .report import CheckReport
 from .rules import Rule, RuleResult
-from .runner import RunContext
+from .runner import RunContext, each_sweep_reported_once, negative_control_running
 
 __all__ = ["Claim", "ClaimResult", "Check", "Mutant"]
 
@@ -226,19 +226,21 @@ class Check:
                 raise ValueError(f"learner: check {self.name!r} has no (selected) claim that runs a learner")
         ref_ctx = replace(ctx, learner=None) if ctx.learner is not None else ctx
         results = []
-        for c in chosen:
-            m = c.measure(ctx)
-            r = _invariant_failed(c.rule.evaluate(m), m)
-            key = (self.name, c.name, ref_ctx.quick, ref_ctx.seeds, ref_ctx.seed)
-            if control_cache is not None and key in control_cache:
-                cm, cr = control_cache[key]
-            else:
-                cm = c.negative_control(ref_ctx)
-                cr = _invariant_failed(c.rule.evaluate(cm), cm)
-                if control_cache is not None:
-                    control_cache[key] = (cm, cr)
-            res = ClaimResult(c, m, r, cm, cr)
-            results.append(res)
-            if stop_on_fail and res.status not in ("pass", "deviation"):
-                break
+        with each_sweep_reported_once():  # a sweep read again by a later claim or control is reported once
+            for c in chosen:
+                m = c.measure(ctx)
+                r = _invariant_failed(c.rule.evaluate(m), m)
+                key = (self.name, c.name, ref_ctx.quick, ref_ctx.seeds, ref_ctx.seed)
+                if control_cache is not None and key in control_cache:
+                    cm, cr = control_cache[key]
+                else:
+                    with negative_control_running():
+                        cm = c.negative_control(ref_ctx)
+                    cr = _invariant_failed(c.rule.evaluate(cm), cm)
+                    if control_cache is not None:
+                        control_cache[key] = (cm, cr)
+                res = ClaimResult(c, m, r, cm, cr)
+                results.append(res)
+                if stop_on_fail and res.status not in ("pass", "deviation"):
+                    break
         return CheckReport(self, results, quick=ctx.quick, seeds=ctx.seeds, learner=ctx.learner)

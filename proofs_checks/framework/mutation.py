@@ -85,27 +85,49 @@ class MutationReport:
                           "killed": self.n_killed, "mutants": self.n_mutants, "passed": self.passed,
                           "results": [r.to_dict() for r in self.results]})
 
-    def format(self) -> str:
-        """A plain-text table: one row per mutant (outcome, killing claim, evidence) and the mutation score.
+    def format(self, *, width: int | None = None) -> str:
+        """A plain-text table at most ``width`` columns wide: one row per mutant (outcome, seconds) with the claim
+        that killed it and the evidence wrapped underneath, then the mutation score. Names are never cut: a mutant
+        name too long for its column gets a line of its own, like the claims of :func:`format_table`.
+
+        Parameters
+        ----------
+        width : int, optional
+            Largest line width (at least 60); default the terminal's width, at most 100.
 
         Returns
         -------
         str
             The table.
         """
-        rows = [("mutant", "outcome", "killed by", "seconds", "evidence")]
-        rows += [(r.mutant.name, r.outcome.upper(), r.killed_by or "-", f"{r.seconds:.1f}", r.message)
-                 for r in self.results]
-        widths = [min(max(len(str(row[i])) for row in rows), w) for i, w in enumerate((34, 17, 16, 7, 90))]
-        out = []
-        for i, row in enumerate(rows):
-            out.append("  ".join((c if len(c) <= w else c[: w - 1] + "~").ljust(w) for c, w in zip(row, widths)))
-            if i == 0:
-                out.append("  ".join("-" * w for w in widths))
-        out.append(f"mutation score of {self.check}: {self.n_killed}/{self.n_mutants} killed"
-                   + (f" = {self.score:.2f}" if self.n_mutants else "")
-                   + (f"; {len(self.results) - self.n_mutants} legitimate variant(s)"
-                      if len(self.results) > self.n_mutants else ""))
+        import shutil
+        import textwrap
+
+        if width is None:
+            width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise TypeError(f"width: expected an int, got {type(width).__name__}")
+        width = max(width, 60)
+        rows = [(r.mutant.name, r.outcome.upper(), f"{r.seconds:.1f}",
+                 (f"killed by {r.killed_by}: " if r.killed_by else "") + r.message) for r in self.results]
+        out_w = max([len("outcome")] + [len(r[1]) for r in rows])
+        sec_w = max([len("seconds")] + [len(r[2]) for r in rows])
+        name_w = min(max([len("mutant")] + [len(r[0]) for r in rows]), width - out_w - sec_w - 4)
+        rule = "-" * min(width, name_w + out_w + sec_w + 4)
+        out = [f"{'mutant':<{name_w}}  {'outcome':<{out_w}}  {'seconds':>{sec_w}}", rule]
+        for name, outcome, sec, text in rows:
+            if len(name) > name_w:  # a name too long for its column gets a line of its own
+                out.append(name)
+                name = ""
+            out.append(f"{name:<{name_w}}  {outcome:<{out_w}}  {sec:>{sec_w}}")
+            out += textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="    ",
+                                 break_long_words=False, break_on_hyphens=False)
+        out.append(rule)
+        out += textwrap.wrap(f"mutation score of {self.check}: {self.n_killed}/{self.n_mutants} killed"
+                             + (f" = {self.score:.2f}" if self.n_mutants else "")
+                             + (f"; {len(self.results) - self.n_mutants} legitimate variant(s)"
+                                if len(self.results) > self.n_mutants else ""), width,
+                             break_long_words=False, break_on_hyphens=False)
         return "\n".join(out)
 
 

@@ -1,6 +1,8 @@
 """How a check runs: :class:`RunContext` (size, seeds, executor, resumable sweeps) and sweep-row helpers."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -37,7 +39,13 @@ class RunContext:
     ``sweep(fn, grid, name)`` runs the picklable ``fn(**params, seed=seed)`` over the grid x seeds through
     :func:`rltheory.experiments.run_sweep` (local process pool, or a Dask cluster for ``executor="tcp://..."``),
     storing rows in ``<out_dir>/sweeps.sqlite`` so an interrupted check resumes where it stopped.
-    ``runner`` replaces that function (tests inject a serial runner)."""
+    ``runner`` replaces that function (tests inject a serial runner).
+
+    The size defaults differ between routes: ``RunContext`` runs the quick size unless ``quick=False``, the
+    command line runs the full size unless ``--quick``, and the notebooks the full size unless
+    ``RLTHEORY_QUICK=1``. ``progress`` reports each sweep on stderr (a bar on a terminal, a line when it ends);
+    the default ``None`` does so only when stderr is a terminal or in a Jupyter kernel, so that pipes, logs and
+    test runs stay quiet."""
 
     quick: bool = True
     seeds: int = 8
@@ -45,7 +53,7 @@ class RunContext:
     out_dir: str | None = None
     executor: str = "local"
     n_workers: int | None = None
-    progress: bool = False
+    progress: bool | None = None
     runner: Callable | None = None
     resume: bool = True
     #: the learner under test, an import spec ``"package.module:qualname"`` (a module-level callable is turned
@@ -53,6 +61,8 @@ class RunContext:
     learner: str | None = None
 
     def __post_init__(self):
+        if self.progress is not None and not isinstance(self.progress, (bool, np.bool_)):
+            raise TypeError(f"progress: expected True, False or None, got {type(self.progress).__name__}")
         if self.learner is not None:
             from ..learners import learner_spec
 
@@ -115,8 +125,42 @@ class RunContext:
             os.makedirs(self.out_dir, exist_ok=True)
             db = os.path.join(self.out_dir, "sweeps.sqlite")
         size = "quick" if self.quick else "full"
+        stored = f"{name}[{size}]"
+        # a negative control, or a learner under test, often stores its cells under the reference's sweep name
+        # (another grid value): the progress output says which run it is, the stored name stays the same (so an
+        # existing sweeps.sqlite still resumes)
+        if _IN_CONTROL.get():
+            label = stored if "control" in name.split(".") else f"{stored} (control)"
+        elif self.learner is not None:  # a learner under test (or a mutant): say which
+            label = f"{stored} (learner {self.learner.rpartition(':')[2]})"
+        else:
+            label = stored
         return run_sweep(fn, grid, seeds, db=db, executor=self.executor, n_workers=self.n_workers,
-                         progress=self.progress, name=f"{name}[{size}]")
+                         progress=self.progress, name=stored, label=label)
+
+
+#: True while :meth:`Check.run <proofs_checks.framework.Check.run>` computes a negative control
+_IN_CONTROL: contextvars.ContextVar[bool] = contextvars.ContextVar("proofs_checks_in_control", default=False)
+
+
+def each_sweep_reported_once():
+    """A scope in which a stored sweep read again (every cell already stored) prints no second progress line
+    (:func:`rltheory.experiments.sweep.report_each_once`; no scope without the experiments package)."""
+    try:
+        from rltheory.experiments.sweep import report_each_once
+    except ImportError:  # pragma: no cover - experiments package missing: the serial runner reports nothing
+        return contextlib.nullcontext()
+    return report_each_once()
+
+
+@contextlib.contextmanager
+def negative_control_running():
+    """Mark the sweeps run inside as a negative control's: their progress output is labelled ``(control)``."""
+    token = _IN_CONTROL.set(True)
+    try:
+        yield
+    finally:
+        _IN_CONTROL.reset(token)
 
 
 def _not_in_a_spawning_worker() -> None:

@@ -25,6 +25,8 @@ function under the same name in the same file raises ``ValueError``. The store c
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 import itertools
 import json
@@ -123,7 +125,8 @@ class Sweep:
         return [(dict(zip(keys, combo)), s)
                 for combo in itertools.product(*(self.grid[k] for k in keys)) for s in self.seeds]
 
-    def run(self, *, db=None, executor="local", n_workers: int | None = None, progress: bool = True) -> list[dict]:
+    def run(self, *, db=None, executor="local", n_workers: int | None = None, progress: bool | None = True,
+            label: str | None = None) -> list[dict]:
         """Compute the missing cells and return every row; arguments as in :func:`run_sweep`.
 
         Parameters
@@ -134,14 +137,22 @@ class Sweep:
             Where the cells run.
         n_workers : int, optional
             Local worker processes.
-        progress : bool
-            Report progress on stderr.
+        progress : bool or None
+            Report progress on stderr; ``None``: only when stderr is a terminal or in a Jupyter kernel.
+        label : str, optional
+            What the progress output calls the sweep (default ``name``); never stored.
 
         Returns
         -------
         list of dict
             The rows, as :func:`run_sweep` returns them.
         """
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label: expected a str or None, got {type(label).__name__}")
+        if progress is None:
+            progress = auto_progress()
+        elif not isinstance(progress, (bool, np.bool_)):
+            raise TypeError(f"progress: expected True, False or None, got {type(progress).__name__}")
         kind, arg = _executors.resolve(executor, n_workers)
         if kind == "local" and arg > 1:
             _executors.refuse_in_spawning_worker()
@@ -158,7 +169,14 @@ class Sweep:
                 done = store.done_keys(self.name)
             todo = [(p, s, k) for (p, s), k in zip(cells, keys) if (k, s) not in done]
             texts = {}
-            bar = _Progress(self.name, len(cells), len(cells) - len(todo), progress)
+            seen = _REPORTED.get()
+            if seen is not None and store is not None:
+                reported = seen.setdefault((os.path.abspath(os.fspath(db)), self.name), set())
+                mine = set(zip(keys, (s for _, s in cells)))
+                if not todo and mine <= reported:
+                    progress = False  # nothing computed, every cell already reported in this scope: no second line
+                reported |= mine
+            bar = _Progress(self.name if label is None else label, len(cells), len(cells) - len(todo), progress)
             try:
                 for (p, s, k), (text, elapsed) in _executors.execute(kind, arg, self.fn, todo):
                     if store is not None:
@@ -174,6 +192,45 @@ class Sweep:
             if store is not None:
                 store.close()
         return [{"params": dict(p), "seed": s, "result": loads(texts[(k, s)])} for (p, s), k in zip(cells, keys)]
+
+
+#: ``{(db file, sweep name): {(params key, seed), ...}}``: the cells reported inside the current
+#: :func:`report_each_once` scope (``None`` outside)
+_REPORTED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("rltheory_sweeps_reported", default=None)
+
+
+@contextlib.contextmanager
+def report_each_once():
+    """A scope in which each stored sweep reports its progress once: a sweep that finds every cell already stored
+    (nothing to compute), all of them reported earlier in the scope under the same ``db`` and ``name``, prints no
+    second line. A check whose claims read the same sweep several times (a measurement and its control over the
+    same rows) thus shows it once; another grid stored under the same name is still reported. Nested scopes
+    share the outermost one; outside any scope each call reports.
+    """
+    if _REPORTED.get() is not None:
+        yield
+        return
+    token = _REPORTED.set({})
+    try:
+        yield
+    finally:
+        _REPORTED.reset(token)
+
+
+def auto_progress() -> bool:
+    """Whether to show progress when the caller did not say: stderr is a terminal, or the code runs in a Jupyter
+    kernel (as tqdm users expect); not in a pipe, a log file or a test run that captures stderr.
+
+    Returns
+    -------
+    bool
+        Whether to report progress.
+    """
+    try:
+        tty = bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        tty = False
+    return tty or _in_ipykernel()
 
 
 def _in_ipykernel() -> bool:
@@ -257,8 +314,8 @@ def _short(text, n):
 
 
 def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str | os.PathLike | None = None,
-              executor="local", n_workers: int | None = None, progress: bool = True,
-              name: str | None = None) -> list[dict]:
+              executor="local", n_workers: int | None = None, progress: bool | None = True,
+              name: str | None = None, label: str | None = None) -> list[dict]:
     """Run ``fn(**params, seed=seed)`` on every cell of ``grid`` x ``seeds``; return the rows
     ``{"params": params, "seed": seed, "result": dict}`` in grid order (keys as given, seeds innermost).
 
@@ -279,9 +336,12 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
         the extra ``rltheory[dask]``) or a ``dask.distributed.Client`` (left open). ``n_workers`` only
         applies to ``"local"``.
     progress : report progress on stderr: a live tqdm bar (cells done / total, ETA) on a terminal or in a
-        Jupyter kernel; on a terminal and elsewhere (a pipe, a CI log) one line per finished sweep.
+        Jupyter kernel; on a terminal and elsewhere (a pipe, a CI log) one line per finished sweep. ``None``:
+        report only when stderr is a terminal or in a Jupyter kernel (:func:`auto_progress`).
     name : the sweep's namespace in ``db`` (default ``fn``'s ``module.qualname``); reusing a name with
         another function in the same file raises ``ValueError``.
+    label : what the progress bar and line call the sweep (default ``name``); display only, never stored, so
+        two runs stored under one name (a claim and its control) can be told apart on screen.
 
     Raises
     ------
@@ -294,7 +354,8 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
     list of dict
         ``{"params", "seed", "result"}`` per cell, in grid order.
     """
-    return Sweep(fn, grid, seeds, name=name).run(db=db, executor=executor, n_workers=n_workers, progress=progress)
+    return Sweep(fn, grid, seeds, name=name).run(db=db, executor=executor, n_workers=n_workers, progress=progress,
+                                                 label=label)
 
 
 def load_rows(db: str | os.PathLike, name: str) -> list[dict]:
