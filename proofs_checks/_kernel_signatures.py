@@ -10,42 +10,42 @@ SIGNATURES = {
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          'aligned=True), int64)',
-         0.24],
+         0.22],
         ['rltheory.algorithms.effective_horizon._kernels',
          'exploration_q',
          "(Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64)",
-         0.46],
+         0.43],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_ok_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), "
          'int64, float64)',
-         0.4],
+         0.42],
         ['rltheory.algorithms.effective_horizon._kernels',
          'greedy_return',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', True, "
          "aligned=True), Array(float64, 1, 'C', True, aligned=True), int64)",
-         0.28],
+         0.26],
         ['rltheory.algorithms.effective_horizon._kernels',
          'k_bound_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), int64, float64, float64)",
-         0.25],
+         0.23],
         ['rltheory.algorithms.effective_horizon._kernels',
          'max_backup_stoch',
          "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64)",
-         0.13],
+         0.12],
         ['rltheory.algorithms.effective_horizon.gorp',
          '_gorp',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, int64, "
          "int64, int64, Array(int64, 1, 'C', False, aligned=True))",
-         0.57],
+         0.48],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound._recursion',
          'failure_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
@@ -53,33 +53,33 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), bool, bool, int64, int64, int64, int64, float64, float64, "
          "Array(bool, 1, 'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         6.11],
+         5.39],
         ['rltheory.algorithms.effective_horizon.gorp_tight_bound.moments',
          'moments_kernel',
          "(Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, "
          'int64)',
-         0.95],
+         0.78],
         ['rltheory.algorithms.tabular._kernels',
          'qlearning_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, "
          "aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
-         0.89],
+         0.76],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
-         'int64, int64)',
-         1.16],
+         'int64, int64, int64)',
+         0.98],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', True, aligned=True), float64, int64)",
-         0.11],
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -89,7 +89,7 @@ SIGNATURES = {
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.21],
+         0.19],
     ],
     'lmdp_regret': [
         ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.21],
@@ -97,13 +97,13 @@ SIGNATURES = {
          'empirical_model_kernel',
          "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         0.32],
+         0.27],
         ['rltheory.algorithms.lmdp._kernels',
          'markov_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.42],
+         0.38],
         ['rltheory.algorithms.lmdp._kernels',
          'play_episodes',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, "
@@ -114,12 +114,12 @@ SIGNATURES = {
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.68],
+         0.64],
         ['rltheory.algorithms.lmdp._kernels', 'seed_numba', '(int64,)', 0.03],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._lmdp_kernels',
          'backward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
@@ -128,7 +128,7 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, float64, "
          "float64, float64, Array(float64, 1, 'C', False, aligned=True))",
-         1.03],
+         0.86],
         ['rltheory.solvers._lmdp_kernels',
          'evaluate_plan_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -137,19 +137,19 @@ SIGNATURES = {
          "Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 2, 'C', False, aligned=True), int64)",
-         0.43],
+         0.4],
         ['rltheory.solvers._lmdp_kernels',
          'forward',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), int64, float64, int64, int64)",
-         1.88],
+         1.62],
         ['rltheory.solvers._lmdp_kernels',
          'markov_fallback',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(bool, 3, "
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          "aligned=True), int64, int64, float64, float64, float64, float64, Array(float64, 1, 'C', False, "
          'aligned=True))',
-         0.41],
+         0.46],
         ['rltheory.solvers._lmdp_kernels',
          'moments_kernel',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -157,13 +157,13 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(int64, 1, 'C', False, aligned=True), int64)",
-         0.29],
+         0.22],
     ],
     'proof_steps': [
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels',
          'evaluate_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -179,7 +179,7 @@ SIGNATURES = {
          'occupancy_finite_dense',
          "(Array(float64, 4, 'C', True, aligned=True), int64, Array(float64, 3, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-         0.24],
+         0.23],
     ],
     'rcsl_bellman': [
         ['rltheory.algorithms.rcsl.data',
@@ -188,22 +188,22 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, int64, int64, Array(int64, "
          "2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          "aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-         0.5],
+         0.47],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', True, aligned=True), float64, int64)",
-         0.11],
+         0.09],
         ['rltheory.solvers._kernels', '_argmax_rows', "(Array(float64, 2, 'C', False, aligned=True),)", 0.14],
         ['rltheory.solvers._kernels',
          '_iterate_from',
          "(UniTuple(Array(float64, 2, 'C', True, aligned=True), 1), Array(float64, 2, 'C', True, aligned=True), "
          "float64, Array(float64, 1, 'C', False, aligned=True), int64, float64, int64, int64, float64, float64, "
          "float64, Array(int64, 1, 'C', False, aligned=True), float64, int64, bool)",
-         3.26],
+         3.3],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -213,20 +213,20 @@ SIGNATURES = {
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.21],
+         0.19],
         ['rltheory.solvers._kernels',
          'bellman_q_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), float64, Array(float64, 2, 'C', False, aligned=True))",
-         0.27],
+         0.24],
         ['rltheory.solvers._kernels',
          'certify_dense',
          "(Array(float64, 2, 'C', True, aligned=True), Array(float64, 2, 'C', True, aligned=True), Array(float64, 1, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, float64, Array(float64, "
          "2, 'C', False, aligned=True), float64)",
-         0.94],
+         0.9],
         ['rltheory.solvers._kernels', 'contraction_bound', '(float64, float64, float64)', 0.0],
-        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.07],
+        ['rltheory.solvers._kernels', 'reward_stats', "(Array(float64, 2, 'C', True, aligned=True),)", 0.06],
     ],
     'rfe_linear_mixture': [
         ['rltheory._backup',
@@ -234,7 +234,7 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, bool, Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True))",
-         1.02],
+         0.97],
         ['rltheory._backup',
          'lm_evaluate',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
@@ -246,13 +246,13 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), int64, Array(int64, 2, 'C', False, aligned=True), Array(float64, 2, 'C', False, "
          'aligned=True))',
-         0.22],
+         0.21],
         ['rltheory._sampling', 'cumulative', "(Array(float64, 1, 'C', True, aligned=True),)", 0.21],
-        ['rltheory._sampling', 'cumulative_rows', "(Array(float64, 4, 'C', True, aligned=True),)", 0.23],
+        ['rltheory._sampling', 'cumulative_rows', "(Array(float64, 4, 'C', True, aligned=True),)", 0.21],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_beta_k',
          '(float64, float64, float64, float64, float64, float64, float64, float64)',
-         0.1],
+         0.08],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_episode_update',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, "
@@ -263,14 +263,14 @@ SIGNATURES = {
          "aligned=True), float64, float64, float64, Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, "
          "'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, "
          'aligned=True))',
-         1.49],
+         1.45],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_explore_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), bool, "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), float64, int64, "
          "Array(float64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True))",
-         1.09],
+         0.89],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_explore_dp_ties',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 2, 'C', False, aligned=True), bool, "
@@ -283,7 +283,7 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, "
          "4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(float64, 3, 'C', False, "
          "aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True))",
-         1.33],
+         1.06],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_hf_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -294,7 +294,7 @@ SIGNATURES = {
          "aligned=True), Array(float64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), "
          "Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         2.47],
+         2.1],
         ['rltheory.algorithms.reward_free.hf_ucrl_rfe',
          '_uncertainty',
          "(Array(float64, 4, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), float64, "
@@ -306,14 +306,14 @@ SIGNATURES = {
          "'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', "
          "False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, "
          'aligned=True))',
-         0.13],
+         0.11],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_plan',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True), float64, int64, Array(float64, "
          "2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, "
          'aligned=True))',
-         0.46],
+         0.43],
         ['rltheory.algorithms.reward_free.ucrl_rfe',
          '_ucrl_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
@@ -321,12 +321,12 @@ SIGNATURES = {
          "aligned=True), int64, int64, float64, float64, int64, Array(int64, 1, 'C', False, aligned=True), "
          "Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, "
          "1, 'C', False, aligned=True))",
-         1.62],
+         1.58],
         ['rltheory.models._validate',
          'max_path_return',
          "(Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, "
          "Array(float64, 1, 'C', False, aligned=True))",
-         0.43],
+         0.38],
     ],
     'submodular_rl': [
         ['rltheory.algorithms.submodular.subpo',
@@ -334,16 +334,16 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, "
          "1, 'C', True, aligned=True), int64, int64, int64, bool, bool, bool, int64, int64, float64, int64, int64, "
          "Array(float64, 3, 'C', False, aligned=True), Array(float64, 2, 'C', False, aligned=True))",
-         2.04],
+         1.87],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.solvers.submodular',
          '_bitmask_dp',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
          "int64, Array(float64, 2, 'C', False, aligned=True), Array(int8, 3, 'C', False, aligned=True))",
-         0.32],
+         0.25],
         ['rltheory.solvers.submodular',
          'context_policy_value',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, "
@@ -356,18 +356,18 @@ SIGNATURES = {
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 3, "
          "'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), int64, Array(float64, 2, 'C', "
          'False, aligned=True))',
-         0.41],
+         0.37],
         ['rltheory.algorithms.tabular._kernels',
          'ucbvi_loop',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), Array(float64, 1, "
          "'C', True, aligned=True), int64, int64, int64, float64, float64, float64, int64, Array(float64, 1, 'C', "
          "False, aligned=True), Array(float64, 1, 'C', False, aligned=True), bool, float64, bool, bool, float64, "
-         'int64, int64)',
-         1.16],
+         'int64, int64, int64)',
+         0.98],
         ['rltheory.models._validate',
          '_dense_scan',
          "(Array(float64, 2, 'C', False, aligned=True), float64, int64)",
-         0.1],
+         0.09],
         ['rltheory.solvers._kernels',
          'backward_induction_dense',
          "(Array(float64, 4, 'C', True, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, "
@@ -377,6 +377,6 @@ SIGNATURES = {
         ['rltheory.solvers._kernels',
          'backward_induction_rounding_bound',
          "(Array(float64, 2, 'C', False, aligned=True), Array(float64, 3, 'C', True, aligned=True), int64, float64)",
-         0.21],
+         0.19],
     ],
 }
