@@ -27,7 +27,8 @@ Effective-horizon suite (Laidlaw et al. 2023)
 * ``distractor_chain(length, *, horizon, ...)`` -> ``TabularMDP``
 * ``key_door(ascii_map, *, horizon)`` -> ``TabularMDP``
 * ``sticky_actions(mdp, *, p=0.25)`` -> ``TabularMDP``
-* ``eh_suite(*, quick=True, seed=0)`` -> ``list`` of ``(name, TabularMDP)``
+* ``eh_suite.eh_suite(*, quick=True, seed=0)`` -> ``list`` of ``(name, TabularMDP)`` (from the submodule
+  ``mdps.eh_suite``, which the package does not hide behind the function)
 * ``eh_suite_fixed_horizon(*, seed=0)`` -> ``list`` of ``(name, TabularMDP)``
 * ``stochastic_suite(*, quick=True, seed=0, p=0.25)`` -> ``list`` of ``(name, TabularMDP)``
 
@@ -98,9 +99,11 @@ from .linear_mixture import (hard_linear_mixture_rfe, hard_rfe_gap, linear_mixtu
                              lock_linear_mixture_rfe, misspecified_linear_mixture, random_linear_mixture)
 __all__ += ["hard_linear_mixture_rfe", "hard_rfe_gap", "linear_mixture_riverswim", "lock_linear_mixture_rfe",
             "misspecified_linear_mixture", "random_linear_mixture"]
-from .eh_suite import (distractor_chain, eh_suite, eh_suite_fixed_horizon, key_door,  # noqa: E402
+# the suite function eh_suite stays in its module: exported here under the same name it would hide the submodule
+# (``import mdps.eh_suite as m`` would give the function, and ``mdps.eh_suite.stochastic_suite`` would fail)
+from .eh_suite import (distractor_chain, eh_suite_fixed_horizon, key_door,  # noqa: E402
                        random_deterministic, sticky_actions, stochastic_suite)
-__all__ += ["distractor_chain", "eh_suite", "eh_suite_fixed_horizon", "key_door", "random_deterministic",
+__all__ += ["distractor_chain", "eh_suite_fixed_horizon", "key_door", "random_deterministic",
             "sticky_actions", "stochastic_suite"]
 from .submodular import (choice_coverage, coverage_gridworld, deceptive_chain, informative_path,  # noqa: E402
                          lure_coverage, memory_hub, orienteering_instance, orienteering_lure, orienteering_subrl,

@@ -72,7 +72,7 @@ def test_rcsl_reference_hits_every_target_and_no_decrement_misses():
 
 
 def test_gorp_protocol_counts_episodes_like_the_builtin():
-    _, mdp = mdps.eh_suite(quick=True)[0]
+    _, mdp = mdps.eh_suite.eh_suite(quick=True)[0]
     v_ref, ep_ref = _gorp_plan_value(mdp, None, 1, 4, 0)
     assert ep_ref == gorp_episodes(mdp.horizon, mdp.A, 1, 4)
     from proofs_checks.effective_horizon.mutants import m_quarter
@@ -111,7 +111,7 @@ def _float_plan_gorp(nxt, R, T, k, m, seed):
 
 
 def test_gorp_protocol_names_the_dtype_of_a_float_plan():
-    _, mdp = mdps.eh_suite(quick=True)[0]
+    _, mdp = mdps.eh_suite.eh_suite(quick=True)[0]
     with pytest.raises(TypeError, match=r"^learner: expected a plan of integer actions, got dtype float64"):
         _gorp_plan_value(mdp, _float_plan_gorp, 1, 1, 0)
 
@@ -121,7 +121,7 @@ def test_gorp_new_mutants_differ_from_the_reference_on_one_run():
     from proofs_checks.effective_horizon.mutants import discounted_0_9, max_not_mean, other_random_stream, \
         tail_one_extra
 
-    _, mdp = mdps.eh_suite(quick=True)[3]
+    _, mdp = mdps.eh_suite.eh_suite(quick=True)[3]
     from rltheory.algorithms.effective_horizon.analysis import deterministic_arrays
 
     nxt, R, T = deterministic_arrays(mdp)
