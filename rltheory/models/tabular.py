@@ -21,12 +21,13 @@ import itertools
 import numbers
 import operator
 import os
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number, unmasked
+from .._validation import _masked_entries, check_int, check_real, check_type, narrow_to_float64, show_number, unmasked
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -683,8 +684,16 @@ class TabularMDP:
         the dense kernel NumPy reads it as; a nested sequence NumPy cannot read as a rectangular numeric array is
         a successor list when ``P[0][0]`` is a pair of 1-D sequences, and refused otherwise."""
         if _tuple_successor_list(P):
-            self._init_successor_list(P, Rarr)
+            self._init_successor_list(P, Rarr)  # (refuses a masked entry naming its (s, a))
             return
+        if _masked_entries(P) is not None:  # NumPy would drop the masks of masked arrays inside the list
+            if _looks_like_successor_list(P):
+                with warnings.catch_warnings():  # (NumPy warns about reading np.ma.masked as NaN)
+                    warnings.simplefilter("ignore")
+                    ragged = _rectangular_numeric(P) is None
+                if ragged:  # read as a successor list below: its error names the (s, a) of the masked entry
+                    self._init_successor_list(P, Rarr)
+            unmasked("P", P)  # raises
         arr = _rectangular_numeric(P)
         if arr is None:
             if _looks_like_successor_list(P):
@@ -759,7 +768,7 @@ class TabularMDP:
                     nxt, prob = row[a]
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
-                raw = nxt
+                raw = nxt = unmasked(f"P: (s={s}, a={a}) next states", nxt)
                 try:
                     nxt = np.asarray(raw)
                 except (ValueError, TypeError, OverflowError) as exc:
