@@ -359,14 +359,16 @@ def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
     return ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
 
 
-def _swapped_hint(P, R) -> str:
+def _swapped_hint(P, R, finite: bool = False) -> str:
     """A hint for ``TabularMDP(R, P, ...)`` (QuantEcon's ``DiscreteDP(R, Q, beta)`` order): ``P`` an ``(S, A)``
-    array and ``R`` an ``(S, A, S)`` array whose rows sum to 1; ``""`` otherwise."""
+    array and ``R`` an ``(S, A, S)`` array whose rows sum to 1; ``""`` otherwise. ``finite``: the call passed
+    ``horizon`` (the hint shows it instead of ``gamma``)."""
     try:
         if isinstance(P, (np.ndarray, list, tuple)) and np.shape(P) == R.shape[:2] and R.shape[2] == R.shape[0] \
                 and np.allclose(R.sum(axis=2), 1.0, atol=1e-9):
+            kw = "horizon" if finite else "gamma"
             return ("; P and R look swapped: R has rows summing to 1 and P the (S, A) shape of a reward. "
-                    "TabularMDP takes P first: TabularMDP(P, R, gamma=...) (QuantEcon's DiscreteDP takes R, Q, beta)")
+                    f"TabularMDP takes P first: TabularMDP(P, R, {kw}=...) (QuantEcon's DiscreteDP takes R, Q, beta)")
     except Exception:  # only a hint
         pass
     return ""
@@ -601,7 +603,8 @@ class TabularMDP:
                     raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon"
                                      + _swapped_hint(P, Rarr))
                 if Rarr.shape[0] != self._H:
-                    raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
+                    raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}"
+                                     + _swapped_hint(P, Rarr, True))
             if copy is not False and copy is not True:  # (the common case skips the call)
                 check_type("copy", copy, (bool, np.bool_), "a bool")
             # ---- transitions ----------------------------------------------------------------
@@ -657,8 +660,9 @@ class TabularMDP:
             if Parr.shape[0] != self._H:
                 raise ValueError(f"P: leading dimension {Parr.shape[0]} differs from horizon {self._H}")
             hp = self._H
-        else:
-            raise ValueError(f"P: expected shape (S, A, S) or (H, S, A, S), got {Parr.shape}")
+        else:  # (with horizon = S, an (S, A, S) kernel passed as R reads as a time-dependent reward)
+            raise ValueError(f"P: expected shape (S, A, S) or (H, S, A, S), got {Parr.shape}"
+                             + (_swapped_hint(Parr, Rarr, self._H is not None) if Rarr.ndim == 3 else ""))
         S, A, S2 = Parr.shape[-3:]
         if S != S2:
             raise ValueError(f"P: shape {Parr.shape} is not (S, A, S) or (H, S, A, S): its state axes have "
