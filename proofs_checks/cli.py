@@ -394,12 +394,20 @@ def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str |
         where = f"; traceback in {log}"
     except OSError:
         where = ""
-    params = ", ".join(f"{k}={v}" for k, v in exc.params.items() if v != learner)
+    def cell(params, seed):
+        return ", ".join(f"{k}={v}" for k, v in params.items() if v != learner) + f", seed {seed}"
+
+    if exc.params is not None:
+        which = "cell " + cell(exc.params, exc.seed)
+    elif exc.candidates:  # a worker died and which cell ended it cannot be told
+        which = "one of the cells " + "; ".join(cell(p, s) for p, s in exc.candidates)
+    else:
+        which = "no cell was running"
     if isinstance(cause, RemoteCellFailure):  # the learner's exception could not be unpickled: its name as text
         what = f"{cause.type_name}: {cause.message}"
     else:
         what = f"{type(cause).__name__}: {cause}"
-    return f"{what} (protocol {check.protocol}; cell {params}, seed {exc.seed}{where})"
+    return f"{what} (protocol {check.protocol}; {which}{where})"
 
 
 def _sigterm_interrupts():

@@ -367,11 +367,56 @@ def narrow_to_float64(name: str, arr: np.ndarray, where=None) -> np.ndarray:
     return out
 
 
-def unmasked(name: str, value):
-    """``value`` itself, or the data of a NumPy masked array none of whose entries is masked.
+#: deepest nesting of lists scanned for masked arrays (NumPy's limit on the number of dimensions)
+_MAX_NESTING = 64
+_SEQUENCES = (list, tuple)
 
-    NumPy's ``asarray`` drops a mask without a word, so a masked entry would silently be used as a real number
-    (a hidden reward, a hidden transition probability); a masked entry is refused instead.
+
+def _masked_entries(value, depth: int = 0, seen: dict | None = None) -> tuple[int, tuple[int, ...]] | None:
+    """``(count, first index)`` of the masked entries of ``value``: a masked array, or a list or tuple holding
+    masked arrays at any depth (the index then starts with the positions in the lists); ``None`` when there is
+    none. Plain ndarrays and scalars end the scan (they hold no mask), so a nested list of numbers costs one
+    C-level pass over each innermost list. ``seen`` maps the lists already scanned to their answer: a list
+    repeated inside another (``[row] * A``) is scanned once, and a list that holds itself ends the walk."""
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(value)
+        if not mask.any():
+            return None
+        first = np.unravel_index(int(np.flatnonzero(mask.reshape(-1))[0]), mask.shape)
+        return int(mask.sum()), tuple(int(i) for i in first)
+    if not isinstance(value, _SEQUENCES):
+        return None
+    if seen is None:
+        seen = {}
+    key = id(value)  # (every list scanned stays alive meanwhile: it is inside `value`)
+    if key in seen:
+        return seen[key]
+    seen[key] = None  # a list inside itself: NumPy refuses it anyway
+    answer = None
+    kinds = set(map(type, value))  # one C-level pass; a list of numbers ends here
+    if any(issubclass(k, _SEQUENCES) or issubclass(k, np.ma.MaskedArray) for k in kinds):
+        count, first = 0, None
+        for i, x in enumerate(value):  # in index order: the first masked entry found is the first in C order
+            if isinstance(x, np.ma.MaskedArray) or (isinstance(x, _SEQUENCES) and depth < _MAX_NESTING):
+                found = _masked_entries(x, depth + 1, seen)
+                if found is not None:
+                    count += found[0]
+                    if first is None:
+                        first = (i,) + found[1]
+        if first is not None:
+            answer = (count, first)
+    seen[key] = answer
+    return answer
+
+
+def unmasked(name: str, value):
+    """``value`` itself, or the data of a NumPy masked array none of whose entries is masked; a list or tuple is
+    scanned for masked arrays nested in it (at any depth up to NumPy's limit on dimensions).
+
+    NumPy's ``asarray`` drops a mask without a word, also the masks of masked arrays inside a list, so a masked
+    entry would silently be used as a real number (a hidden reward, a hidden transition probability); a masked
+    entry is refused instead. A plain ``ndarray`` returns at once; in a nested list, only the lists are walked
+    (the scan stops at plain ndarrays and scalars).
 
     Parameters
     ----------
@@ -383,18 +428,22 @@ def unmasked(name: str, value):
     Returns
     -------
     object
-        ``value``, or ``np.ma.getdata(value)`` for a masked array without a masked entry.
+        ``value``, or ``np.ma.getdata(value)`` for a masked array without a masked entry (a list holding masked
+        arrays without masked entries is returned as it is: NumPy reads their data).
 
     Raises
     ------
     ValueError
-        ``value`` is a masked array with a masked entry (the message names the count and the first index).
+        ``value`` is a masked array with a masked entry, or a list or tuple holding one (or ``np.ma.masked``);
+        the message names the count and the first index (counting the list positions first).
     """
-    if not isinstance(value, np.ma.MaskedArray):
+    if type(value) is np.ndarray:  # the common case
         return value
-    mask = np.ma.getmaskarray(value)
-    if mask.any():
-        first = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(mask.reshape(-1))[0]), mask.shape))
-        raise ValueError(f"{name}: {int(mask.sum())} masked entr{'y' if mask.sum() == 1 else 'ies'} (first at "
-                         f"index {first}); a mask would be ignored, so fill them first (np.ma.filled)")
-    return np.ma.getdata(value)
+    if not isinstance(value, (np.ma.MaskedArray, list, tuple)):
+        return value
+    found = _masked_entries(value)
+    if found is not None:
+        n, first = found
+        raise ValueError(f"{name}: {n} masked entr{'y' if n == 1 else 'ies'} (first at index {first}); a mask "
+                         "would be ignored, so fill them first (np.ma.filled)")
+    return np.ma.getdata(value) if isinstance(value, np.ma.MaskedArray) else value

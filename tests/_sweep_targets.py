@@ -102,3 +102,20 @@ def interrupts(a, seed):
 
 def dies(a, seed):
     os._exit(3)
+
+
+def ends_worker_at(a, seed, at, how, delay=0.3):
+    """Cell ``a == at`` ends its worker process (``how``: ``"os._exit(N)"`` for that exit status, ``"sys.exit(N)"``
+    raises SystemExit, ``"SIGTERM"`` sends the signal the pool stops its workers with); every other cell sleeps
+    ``delay`` seconds first, so that several cells are running when the worker dies."""
+    import signal
+    import sys
+
+    if a != at:
+        time.sleep(delay)
+        return {"a": a}
+    if how == "SIGTERM":
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+    kind, code = how.rstrip(")").split("(")
+    (os._exit if kind == "os._exit" else sys.exit)(int(code))

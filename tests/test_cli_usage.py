@@ -389,3 +389,25 @@ def test_readme_python_route_states_its_size_and_prints_the_table():
     assert re.search(r"RunContext\([^)]*\bquick=True", block)
     assert "print(format_table([report]))" in block
     assert "print(report.passed)" not in block
+
+
+def test_a_learner_failure_without_a_known_cell_is_reported(tmp_path):
+    """A pool worker died and which cell ended it cannot be told (CellError.params is None): the one-line account
+    lists the cells that were running instead of failing on the missing params."""
+    import types
+
+    from proofs_checks.cli import _learner_failure
+    from rltheory.experiments import CellError
+
+    check = types.SimpleNamespace(name="chk", protocol="p1")
+
+    def failure(params, seed, **kw):
+        cause = RuntimeError("pool broke")
+        exc = CellError(params, seed, cause, **kw)
+        exc.__cause__ = cause  # (as `raise ... from cause` leaves it)
+        return _learner_failure(exc, check, "m:c", str(tmp_path))
+
+    line = failure(None, None, candidates=[({"learner": "m:c", "a": 1}, 0), ({"learner": "m:c", "a": 2}, 1)])
+    assert "RuntimeError: pool broke (protocol p1; one of the cells a=1, seed 0; a=2, seed 1; traceback in" in line
+    assert "(protocol p1; no cell was running; traceback in" in failure(None, None, candidates=())
+    assert "(protocol p1; cell a=3, seed 2; traceback in" in failure({"learner": "m:c", "a": 3}, 2)

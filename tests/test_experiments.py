@@ -640,15 +640,80 @@ def test_the_failed_cell_named_is_the_first_in_sweep_order():
     assert info.value.params == {"a": 0} and "failed at a=0" in str(info.value.__cause__)
 
 
-def test_a_dead_worker_names_the_main_guard_in_the_cause():
-    """The hint about ``if __name__ == "__main__":`` is in the exception the error's ``__cause__`` is, which is
-    what the CLI prints."""
+def test_a_dead_worker_names_its_cell_and_the_cause_says_it_died():
+    """Every cell ends its worker: the error names the first in sweep order, and its ``__cause__`` (what the CLI
+    prints) says that the worker running the cell died, with its exit status; no hint about a missing
+    ``if __name__ == "__main__":`` guard (that case is told apart: a MissingMainGuardError)."""
     from concurrent.futures.process import BrokenProcessPool
 
     with pytest.raises(CellError) as info:
         run_sweep(T.dies, {"a": [1, 2]}, 1, executor="local", n_workers=2)
     cause = info.value.__cause__
-    assert isinstance(cause, BrokenProcessPool) and 'if __name__ == "__main__":' in str(cause)
+    assert isinstance(cause, BrokenProcessPool) and "the worker process running this cell died (exit status 3)" \
+        in str(cause)
+    assert info.value.params == {"a": 1} and info.value.candidates == (({"a": 1}, 0),)
+    assert "__main__" not in str(cause)
+
+
+@pytest.mark.parametrize("how", ["os._exit(86)", "sys.exit(86)"])
+def test_a_cell_exiting_with_the_guard_status_is_a_cell_error(how):
+    """Exit status 86 is how a worker re-running an unguarded script stops; a cell that exits with it (or raises
+    SystemExit(86)) is still a failed cell, not a MissingMainGuardError (the guard is only blamed for a worker
+    that stopped before it finished starting)."""
+    with pytest.raises(CellError) as info:
+        run_sweep(T.ends_worker_at, {"a": [0, 1, 2, 3], "at": [1], "how": [how]}, 1, executor="local",
+                  n_workers=2, progress=False)
+    assert info.value.params == {"a": 1, "at": 1, "how": how}
+
+
+@pytest.mark.parametrize("at", [0, 1, 2, 3])
+def test_the_cell_that_ended_its_worker_is_named(at):
+    """Every cell in flight fails with the broken pool; the error names the cell that was running on the worker
+    that died, never another one."""
+    with pytest.raises(CellError) as info:
+        run_sweep(T.ends_worker_at, {"a": [0, 1, 2, 3, 4, 5], "at": [at], "how": ["os._exit(3)"]}, 1,
+                  executor="local", n_workers=2, progress=False)
+    assert info.value.params == {"a": at, "at": at, "how": "os._exit(3)"}, str(info.value)
+    assert "exit status 3" in str(info.value.__cause__)
+
+
+def test_a_worker_ended_by_the_pools_own_signal_names_the_running_cells():
+    """A worker killed by SIGTERM, the signal with which the pool then stops the others: which cell ended it
+    cannot be told, so no single cell is named; the cells running at the time are the candidates."""
+    with pytest.raises(CellError) as info:
+        run_sweep(T.ends_worker_at, {"a": [0, 1, 2, 3], "at": [1], "how": ["SIGTERM"]}, 1, executor="local",
+                  n_workers=2, progress=False)
+    err = info.value
+    assert err.params is None and err.seed is None
+    cell = ({"a": 1, "at": 1, "how": "SIGTERM"}, 0)
+    assert cell in err.candidates and len(err.candidates) <= 2, err.candidates
+    assert str(err).startswith("a worker process died while running one of these cells, which may have ended it: ")
+    assert "params={'a': 1, 'at': 1, 'how': 'SIGTERM'} seed=0" in str(err)
+
+
+def test_a_worker_that_cannot_start_blames_no_cell(tmp_path):
+    """A script whose top-level code fails in the spawned workers (not the sweep itself: no MissingMainGuardError)
+    stops them before they run any cell: a BrokenProcessPool that says so, not a CellError naming a cell."""
+    script = tmp_path / "fails_in_workers.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+        if __name__ == "__mp_main__":  # top-level code that fails when a spawned worker imports the script
+            sys.exit(5)
+        from rltheory.experiments import run_sweep
+        import _sweep_targets as T
+        if __name__ == "__main__":
+            try:
+                run_sweep(T.worker_pid, {{"a": [1, 2, 3]}}, 1, executor="local", n_workers=2, progress=False)
+            except BaseException as exc:
+                print(type(exc).__name__, exc)
+    """))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, text=True, capture_output=True,
+                       timeout=300)
+    assert p.stdout.startswith("BrokenProcessPool "), p.stdout + p.stderr
+    assert "stopped while starting, before it ran any cell (exit status 5)" in p.stdout
 
 
 def test_the_stand_in_exception_travels_and_stays_one_line():

@@ -165,3 +165,43 @@ def test_swapped_p_and_r_get_a_hint():
     with pytest.raises(ValueError) as info:  # a genuine (H, S, A) reward without horizon: no hint
         TabularMDP(P, rng.random((3, 4, 2)), gamma=0.9)
     assert "swapped" not in str(info.value)
+
+
+@pytest.mark.parametrize("horizon", [3, 4, 7])
+@pytest.mark.parametrize("as_list", [False, True])
+def test_swapped_p_and_r_get_a_hint_with_a_horizon(horizon, as_list):
+    """TabularMDP(R, P, horizon=H): with H = S the kernel reads as a time-dependent reward and P's shape is refused,
+    otherwise R's leading dimension differs from H; either error says the arguments look swapped, with horizon."""
+    import re
+
+    import numpy as np
+    import pytest
+
+    from rltheory import TabularMDP
+
+    rng = np.random.default_rng(1)
+    P = rng.dirichlet(np.ones(4), size=(4, 2))
+    R = rng.random((4, 2))
+    R[0, 1] = -np.inf  # (QuantEcon marks an infeasible action so)
+    first = "P: expected shape (S, A, S) or (H, S, A, S), got (4, 2)" if horizon == 4 else \
+        f"R: leading dimension 4 differs from horizon {horizon}"
+    hint = "; P and R look swapped: R has rows summing to 1 and P the (S, A) shape of a reward. TabularMDP takes " \
+        "P first: TabularMDP(P, R, horizon=...)"
+    with pytest.raises(ValueError, match="^" + re.escape(first + hint)):
+        TabularMDP(R.tolist() if as_list else R, P.tolist() if as_list else P, horizon=horizon)
+
+
+def test_a_wrong_shape_with_a_horizon_gets_no_swap_hint():
+    import numpy as np
+    import pytest
+
+    from rltheory import TabularMDP
+
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(4), size=(4, 2))
+    for P_arg, R_arg, horizon in [(P, rng.random((3, 4, 2)), 5),  # a time-dependent reward of the wrong length
+                                  (rng.random((4, 2)), rng.random((4, 4, 2)), 4),  # R's rows do not sum to 1
+                                  (rng.random((4, 2)), rng.random((4, 2)), 5)]:  # two rewards
+        with pytest.raises(ValueError) as info:
+            TabularMDP(P_arg, R_arg, horizon=horizon)
+        assert "swapped" not in str(info.value), str(info.value)

@@ -33,13 +33,26 @@ class CellError(RuntimeError):
     its cell, on every executor). ``KeyboardInterrupt`` in the calling process is the user stopping the sweep
     (Ctrl-C) and propagates as such, also when the function raises it itself in a serial sweep; pool workers
     ignore Ctrl-C, so a ``KeyboardInterrupt`` that reaches the parent from a pool worker was raised by the
-    function and fails its cell."""
+    function and fails its cell.
 
-    def __init__(self, params, seed, exc, n_other_failures: int = 0):
+    When a pool worker process died and which cell ended it cannot be told (it died of the signal by which the
+    pool stops its other workers, or between cells), ``.params`` and ``.seed`` are ``None`` and ``.candidates``
+    lists the ``(params, seed)`` of the cells that were running when the pool broke (empty when none was);
+    otherwise ``.candidates`` is ``((params, seed),)``."""
+
+    def __init__(self, params, seed, exc, n_other_failures: int = 0, *, candidates=None):
         self.params, self.seed = params, seed
+        self.candidates = tuple(candidates) if candidates is not None else ((params, seed),)
         more = f" ({n_other_failures} other cell(s) in flight failed too)" if n_other_failures else ""
-        super().__init__(f"fn failed on cell params={params!r} seed={seed}: {exc!r}{more}; "
-                         "the cells finished before it are stored when a db is given (rerun to resume)")
+        if candidates is None:
+            what = f"fn failed on cell params={params!r} seed={seed}"
+        elif self.candidates:
+            cells = "; ".join(f"params={p!r} seed={sd}" for p, sd in self.candidates)
+            what = f"a worker process died while running one of these cells, which may have ended it: {cells}"
+        else:
+            what = "a worker process died while it ran no cell"
+        super().__init__(f"{what}: {exc!r}{more}; the cells finished before it are stored when a db is given "
+                         "(rerun to resume)")
 
 
 #: exit status of a spawned worker that stopped because it was re-running the script that started the sweep
@@ -57,30 +70,30 @@ class MissingMainGuardError(RuntimeError):
 
 def refuse_in_spawning_worker(what: str = "sweep") -> None:
     """Stop a spawned pool worker that is re-running the user's script (it calls this while the script is being
-    imported, before it serves any cell): one line on stderr, then exit status :data:`UNGUARDED_SCRIPT_EXIT`,
-    by which the parent tells this case from a crashed worker and raises :class:`MissingMainGuardError`."""
+    imported, before it serves any cell): one line on stderr, then exit status :data:`UNGUARDED_SCRIPT_EXIT`.
+    The parent raises :class:`MissingMainGuardError` for a worker that ended with this status *before* it
+    finished starting (:func:`_start_worker` never recorded it, see :func:`_diagnose_broken_pool`), so a cell
+    that exits with the same status is reported as a failed cell, not as a missing guard."""
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         print(f"rltheory: a worker process re-ran the script that runs the {what}: {MAIN_GUARD_HINT}",
               file=sys.stderr, flush=True)
         raise SystemExit(UNGUARDED_SCRIPT_EXIT)
 
 
-def _unguarded_script(pool, timeout: float = 2.0) -> bool:
-    """Whether a worker of the broken ``pool`` stopped in :func:`refuse_in_spawning_worker` (its exit status is
-    read within ``timeout`` seconds: the pool may learn of the death a moment before the process can be reaped)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
+def _exit_codes(procs, timeout: float = 2.0) -> dict:
+    """``{pid: exitcode}`` of the processes of a broken pool, read until all have ended or for ``timeout``
+    seconds (the pool learns of a death a moment before the process can be reaped, and it stops the others);
+    ``None`` for one still running."""
     deadline = time.monotonic() + timeout
     while True:
-        codes = []
+        codes = {}
         for proc in procs:
             try:
-                codes.append(proc.exitcode)
+                codes[proc.pid] = proc.exitcode
             except Exception:  # pragma: no cover - a process object in an unexpected state
-                codes.append(-1)
-        if UNGUARDED_SCRIPT_EXIT in codes:
-            return True
-        if all(c is not None for c in codes) or time.monotonic() > deadline:
-            return False
+                codes[proc.pid] = -1
+        if all(c is not None for c in codes.values()) or time.monotonic() > deadline:
+            return codes
         time.sleep(0.02)
 
 
@@ -122,10 +135,15 @@ def call_cell(fn, params, seed):
     return dumps(out), elapsed
 
 
-def call_cell_remote(fn, params, seed):
+def call_cell_remote(fn, params, seed, token: int = 0):
     """:func:`call_cell` in a pool worker: an exception that could not be unpickled in the parent (which would
     break the whole pool and hide the error) is replaced by a :class:`RemoteCellFailure` carrying its type name,
-    message and traceback as text."""
+    message and traceback as text. A nonzero ``token`` (the cell's place in the sweep, plus one) is recorded as
+    this worker's running cell while it runs, in a process-pool worker (:func:`_start_worker`): the parent reads
+    it when the worker dies."""
+    slots = _SLOTS if token else None
+    if slots is not None:
+        slots[_SLOT + 1] = token
     try:
         return call_cell(fn, params, seed)
     except KeyboardInterrupt:
@@ -137,6 +155,9 @@ def call_cell_remote(fn, params, seed):
 
         text = "".join(traceback.format_exception(exc))
         raise RemoteCellFailure(_type_name(exc), _safe_str(exc), text) from None
+    finally:
+        if slots is not None:
+            slots[_SLOT + 1] = 0
 
 
 def _type_name(exc: BaseException) -> str:
@@ -286,12 +307,35 @@ def _kill_workers(pool):
             pass
 
 
+#: in a process-pool worker: the pool's record of its workers (see :func:`_new_pool`) and this worker's place in it
+_SLOTS = None
+_SLOT = 0
+
+
+def _start_worker(slots=None):
+    """Pool initializer: :func:`_exit_with_parent`, then the worker records its pid in ``slots`` (a shared
+    int64 array ``[pid, running cell token] * max_workers + [overflow count]``, :func:`_new_pool`). A worker
+    that ends before it is recorded never finished starting: it stopped while importing the script that
+    started the sweep, before it could run any cell."""
+    global _SLOTS, _SLOT
+    _exit_with_parent()
+    if slots is None:  # pragma: no cover - a pool not made by _new_pool
+        return
+    with slots.get_lock():
+        for i in range(0, len(slots) - 1, 2):
+            if slots[i] == 0:
+                slots[i] = os.getpid()
+                _SLOTS, _SLOT = slots, i
+                return
+        slots[len(slots) - 1] += 1  # no free slot (a pool that started more processes than max_workers)
+
+
 def _exit_with_parent():
-    """Pool initializer: a daemon thread ends this worker as soon as the parent process is gone (a SIGKILLed
-    sweep would otherwise leave its workers blocked on the task queue forever, or finishing queued cells).
-    Workers ignore SIGINT: a Ctrl-C on a terminal reaches the whole process group, and it is the parent that
-    stops the sweep (and kills its workers, see :meth:`_WarmPool.release`) instead of every worker printing a
-    ``KeyboardInterrupt`` traceback."""
+    """In a pool worker (from :func:`_start_worker`): a daemon thread ends this worker as soon as the parent
+    process is gone (a SIGKILLed sweep would otherwise leave its workers blocked on the task queue forever, or
+    finishing queued cells). Workers ignore SIGINT: a Ctrl-C on a terminal reaches the whole process group, and
+    it is the parent that stops the sweep (and kills its workers, see :meth:`_WarmPool.release`) instead of every
+    worker printing a ``KeyboardInterrupt`` traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started this process: see _no_sigint
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -332,8 +376,98 @@ _WORKER_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREA
 def _new_pool(workers):
     for var in _WORKER_THREAD_VARS:  # spawned workers read these at their numpy import
         os.environ.setdefault(var, "1")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent)
+    ctx = multiprocessing.get_context("spawn")
+    slots = ctx.Array("q", 2 * workers + 1)  # see _start_worker
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(slots,))
+    pool._rltheory_slots = slots
+    return pool
+
+
+def _worker_record(pool) -> tuple[dict, bool]:
+    """``({pid: running cell token}, complete)`` of the workers of ``pool`` that finished starting
+    (:func:`_start_worker`); ``complete`` is False when some started worker may be missing from it."""
+    slots = getattr(pool, "_rltheory_slots", None)
+    if slots is None:  # pragma: no cover - a pool not made by _new_pool
+        return {}, False
+    with slots.get_lock():
+        values = list(slots)
+    started = {values[i]: values[i + 1] for i in range(0, len(values) - 1, 2) if values[i]}
+    return started, values[-1] == 0
+
+
+def _diagnose_broken_pool(pool, todo, exc):
+    """The error to raise for the :class:`BrokenProcessPool` ``exc`` of ``pool`` running the cells ``todo``.
+
+    * a worker ended with :data:`UNGUARDED_SCRIPT_EXIT` before it finished starting: :class:`MissingMainGuardError`;
+    * a worker ended otherwise before it finished starting (importing the script failed in it): the
+      :class:`BrokenProcessPool`, saying so (no cell ran there);
+    * the workers that ended by themselves (not by the signal with which the pool then stops the others) were
+      running cells: :class:`CellError` naming the first of those cells in sweep order;
+    * such a worker ran no cell: :class:`CellError` naming no cell (``candidates`` empty);
+    * no worker ended by itself (one ended by that same signal): :class:`CellError` naming no cell, with the cells
+      that were running when the pool broke as its ``candidates``: one of them ended its worker, or none did."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    codes = _exit_codes(procs)
+    started, complete = _worker_record(pool)
+    stopped = -signal.SIGTERM  # how the pool ends its other workers once one has died
+    if complete:
+        unstarted = {pid: c for pid, c in codes.items() if c not in (None, stopped) and pid not in started}
+        if UNGUARDED_SCRIPT_EXIT in unstarted.values():
+            return MissingMainGuardError(
+                "the pool's worker processes could not start: the script that started the sweep runs it at its "
+                f"top level, and each worker, importing the script, ran it again; {MAIN_GUARD_HINT}")
+        if unstarted:
+            broken = BrokenProcessPool(
+                f"{exc}; a worker process stopped while starting, before it ran any cell (exit status "
+                f"{_show_exit(next(iter(unstarted.values())))}): importing the script that started the sweep, or "
+                "the module of fn, failed in it (code at the script's top level runs again in every worker: put "
+                "it under `if __name__ == \"__main__\":`)")
+            broken.__cause__ = exc
+            return broken
+
+    def cell_of(token):
+        return todo[token - 1] if 0 < token <= len(todo) else None
+
+    order = {id(cell): i for i, cell in enumerate(todo)}
+    died = {pid: c for pid, c in codes.items() if c not in (None, stopped)}  # by themselves, not by the pool
+    if died:
+        cells = sorted(((cell, pid) for pid in died if (cell := cell_of(started.get(pid, 0))) is not None),
+                       key=lambda cp: order[id(cp[0])])
+        if cells:  # the cell that was running on a worker that died by itself ended it
+            (cell, pid), n_other = cells[0], len(cells) - 1
+            broken = BrokenProcessPool(
+                f"{exc}; the worker process running this cell died (exit status {_show_exit(died[pid])}): the "
+                "cell ended its process (os._exit, a signal), crashed it, or ran out of memory")
+            broken.__cause__ = exc
+            return _caused(CellError(cell[0], cell[1], broken, n_other), broken)
+        broken = BrokenProcessPool(
+            f"{exc}; a worker process died between cells (exit status "
+            f"{', '.join(_show_exit(c) for c in died.values())}): while it received a cell or sent a result back")
+        broken.__cause__ = exc
+        return _caused(CellError(None, None, broken, candidates=()), broken)
+    running = sorted((cell for cell in map(cell_of, started.values()) if cell is not None),
+                     key=lambda cell: order[id(cell)])
+    broken = BrokenProcessPool(
+        f"{exc}; a worker process died of the signal by which the pool stops its other workers "
+        f"({_show_exit(stopped)}), so which cell ended it cannot be told: one of the cells running then may have "
+        "ended its process (os._exit, a signal), crashed it or run out of memory")
+    broken.__cause__ = exc
+    return _caused(CellError(None, None, broken, candidates=[(cell[0], cell[1]) for cell in running]), broken)
+
+
+def _caused(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+def _show_exit(code) -> str:
+    """An exit status as text: ``3``, or ``-9 (SIGKILL)`` for a signal."""
+    if isinstance(code, int) and code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return str(code)
 
 
 _WARM = _WarmPool()
@@ -377,7 +511,7 @@ def run_pool(fn, todo, n_workers):
                 if cell is None:
                     return
                 with _no_sigint():
-                    future = pool.submit(call_cell_remote, fn, cell[0], cell[1])
+                    future = pool.submit(call_cell_remote, fn, cell[0], cell[1], order[id(cell)] + 1)
                 pending[future] = cell
 
         fill()
@@ -388,18 +522,9 @@ def run_pool(fn, todo, n_workers):
                 if f.cancelled():
                     continue
                 exc = f.exception()
-                if isinstance(exc, BrokenProcessPool) and _unguarded_script(pool):
-                    raise MissingMainGuardError(
-                        "the pool's worker processes could not start: the script that started the sweep runs it "
-                        f"at its top level, and each worker, importing the script, ran it again; {MAIN_GUARD_HINT}"
-                    ) from None
-                if isinstance(exc, BrokenProcessPool):
-                    broken = BrokenProcessPool(
-                        f"{exc}; a worker process died: it crashed or ran out of memory, or the script that "
-                        "started the sweep runs it at its top level, which the spawned workers re-run when they "
-                        "import the script (put it under `if __name__ == \"__main__\":`)")
-                    broken.__cause__ = exc
-                    raise CellError(cell[0], cell[1], broken) from broken
+                if isinstance(exc, BrokenProcessPool):  # every unfinished cell gets it: find the one at fault
+                    error = _diagnose_broken_pool(pool, todo, exc)
+                    raise error from error.__cause__  # (None for a missing guard: no traceback of the pool)
                 if exc is not None:
                     failures.append((cell, exc))
                 else:

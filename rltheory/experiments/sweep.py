@@ -346,7 +346,9 @@ def run_sweep(fn: Callable, grid: dict, seeds: Sequence[int] | int, *, db: str |
     Raises
     ------
     CellError (a ``RuntimeError``) naming the params and seed of the first cell that raised, after the cells
-    finished so far are stored; MissingMainGuardError (a ``RuntimeError``) when the script that called it runs
+    finished so far are stored (a cell that ended its pool worker counts; when which cell did cannot be told,
+    ``params`` and ``seed`` are ``None`` and ``candidates`` lists the cells that were running);
+    ``BrokenProcessPool`` when a pool worker stopped while starting, before it ran any cell; MissingMainGuardError (a ``RuntimeError``) when the script that called it runs
     it at its top level, so that the spawned workers, importing the script, ran it again; ``TypeError``/``ValueError`` naming the argument for bad input.
 
     Returns

@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 
 from .._backup import lm_evaluate, psi_oracle
-from .._validation import check_int, check_type
+from .._validation import check_int, check_type, unmasked
 from ._validate import max_path_return
 from .tabular import ROW_SUM_ATOL, TabularMDP, as_float_array, check_solution_size, horizon_arg, _sealed
 from .tabular import _rebuild as _rebuild_tabular
@@ -355,7 +355,7 @@ class LinearMixtureMDP:
         -------
         float
         """
-        pol = np.asarray(policy)
+        pol = np.asarray(unmasked("policy", policy))  # (NumPy would drop a mask)
         if pol.dtype.kind not in "iu":
             raise TypeError(f"policy: expected an integer array, got dtype={pol.dtype}")
         if pol.shape == (self.S,):

@@ -21,12 +21,13 @@ import itertools
 import numbers
 import operator
 import os
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_int, check_real, check_type, narrow_to_float64, show_number, unmasked
+from .._validation import _masked_entries, check_int, check_real, check_type, narrow_to_float64, show_number, unmasked
 from . import _validate as _V
 
 __all__ = ["TabularMDP", "ROW_SUM_ATOL"]
@@ -358,14 +359,16 @@ def _nonfinite_error(arr: np.ndarray, i: int, field: str) -> ValueError:
     return ValueError(f"{field}: non-finite value {float(arr[bad])!r} at index {bad}")
 
 
-def _swapped_hint(P, R) -> str:
+def _swapped_hint(P, R, finite: bool = False) -> str:
     """A hint for ``TabularMDP(R, P, ...)`` (QuantEcon's ``DiscreteDP(R, Q, beta)`` order): ``P`` an ``(S, A)``
-    array and ``R`` an ``(S, A, S)`` array whose rows sum to 1; ``""`` otherwise."""
+    array and ``R`` an ``(S, A, S)`` array whose rows sum to 1; ``""`` otherwise. ``finite``: the call passed
+    ``horizon`` (the hint shows it instead of ``gamma``)."""
     try:
         if isinstance(P, (np.ndarray, list, tuple)) and np.shape(P) == R.shape[:2] and R.shape[2] == R.shape[0] \
                 and np.allclose(R.sum(axis=2), 1.0, atol=1e-9):
+            kw = "horizon" if finite else "gamma"
             return ("; P and R look swapped: R has rows summing to 1 and P the (S, A) shape of a reward. "
-                    "TabularMDP takes P first: TabularMDP(P, R, gamma=...) (QuantEcon's DiscreteDP takes R, Q, beta)")
+                    f"TabularMDP takes P first: TabularMDP(P, R, {kw}=...) (QuantEcon's DiscreteDP takes R, Q, beta)")
     except Exception:  # only a hint
         pass
     return ""
@@ -600,7 +603,8 @@ class TabularMDP:
                     raise ValueError("R: a time-dependent reward (H, S, A) needs a finite horizon"
                                      + _swapped_hint(P, Rarr))
                 if Rarr.shape[0] != self._H:
-                    raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}")
+                    raise ValueError(f"R: leading dimension {Rarr.shape[0]} differs from horizon {self._H}"
+                                     + _swapped_hint(P, Rarr, True))
             if copy is not False and copy is not True:  # (the common case skips the call)
                 check_type("copy", copy, (bool, np.bool_), "a bool")
             # ---- transitions ----------------------------------------------------------------
@@ -656,8 +660,9 @@ class TabularMDP:
             if Parr.shape[0] != self._H:
                 raise ValueError(f"P: leading dimension {Parr.shape[0]} differs from horizon {self._H}")
             hp = self._H
-        else:
-            raise ValueError(f"P: expected shape (S, A, S) or (H, S, A, S), got {Parr.shape}")
+        else:  # (with horizon = S, an (S, A, S) kernel passed as R reads as a time-dependent reward)
+            raise ValueError(f"P: expected shape (S, A, S) or (H, S, A, S), got {Parr.shape}"
+                             + (_swapped_hint(Parr, Rarr, self._H is not None) if Rarr.ndim == 3 else ""))
         S, A, S2 = Parr.shape[-3:]
         if S != S2:
             raise ValueError(f"P: shape {Parr.shape} is not (S, A, S) or (H, S, A, S): its state axes have "
@@ -683,8 +688,16 @@ class TabularMDP:
         the dense kernel NumPy reads it as; a nested sequence NumPy cannot read as a rectangular numeric array is
         a successor list when ``P[0][0]`` is a pair of 1-D sequences, and refused otherwise."""
         if _tuple_successor_list(P):
-            self._init_successor_list(P, Rarr)
+            self._init_successor_list(P, Rarr)  # (refuses a masked entry naming its (s, a))
             return
+        if _masked_entries(P) is not None:  # NumPy would drop the masks of masked arrays inside the list
+            if _looks_like_successor_list(P):
+                with warnings.catch_warnings():  # (NumPy warns about reading np.ma.masked as NaN)
+                    warnings.simplefilter("ignore")
+                    ragged = _rectangular_numeric(P) is None
+                if ragged:  # read as a successor list below: its error names the (s, a) of the masked entry
+                    self._init_successor_list(P, Rarr)
+            unmasked("P", P)  # raises
         arr = _rectangular_numeric(P)
         if arr is None:
             if _looks_like_successor_list(P):
@@ -759,7 +772,7 @@ class TabularMDP:
                     nxt, prob = row[a]
                 except (TypeError, ValueError) as exc:
                     raise TypeError(f"P: successor entry (s={s}, a={a}) must be a pair (next_states, probs)") from exc
-                raw = nxt
+                raw = nxt = unmasked(f"P: (s={s}, a={a}) next states", nxt)
                 try:
                     nxt = np.asarray(raw)
                 except (ValueError, TypeError, OverflowError) as exc:
