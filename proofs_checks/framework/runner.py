@@ -145,7 +145,13 @@ _IN_CONTROL: contextvars.ContextVar[bool] = contextvars.ContextVar("proofs_check
 
 def each_sweep_reported_once():
     """A scope in which a stored sweep read again (every cell already stored) prints no second progress line
-    (:func:`rltheory.experiments.sweep.report_each_once`; no scope without the experiments package)."""
+    (:func:`rltheory.experiments.sweep.report_each_once`; no scope without the experiments package).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The scope, to be entered with ``with``.
+    """
     try:
         from rltheory.experiments.sweep import report_each_once
     except ImportError:  # pragma: no cover - experiments package missing: the serial runner reports nothing
@@ -155,7 +161,13 @@ def each_sweep_reported_once():
 
 @contextlib.contextmanager
 def negative_control_running():
-    """Mark the sweeps run inside as a negative control's: their progress output is labelled ``(control)``."""
+    """Mark the sweeps run inside as a negative control's: their progress output is labelled ``(control)``.
+
+    Yields
+    ------
+    None
+        Control returns to the ``with`` block.
+    """
     token = _IN_CONTROL.set(True)
     try:
         yield

@@ -206,6 +206,11 @@ def report_each_once():
     second line. A check whose claims read the same sweep several times (a measurement and its control over the
     same rows) thus shows it once; another grid stored under the same name is still reported. Nested scopes
     share the outermost one; outside any scope each call reports.
+
+    Yields
+    ------
+    None
+        Control returns to the ``with`` block.
     """
     if _REPORTED.get() is not None:
         yield
