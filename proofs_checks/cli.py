@@ -448,3 +448,9 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
             json.dump(rep.to_dict(), fh, indent=1)
         ok &= rep.passed
     return EXIT_OK if ok else EXIT_FAIL
+
+
+if __name__ == "__main__":  # ``python -m proofs_checks.cli``: the same command line as ``rltheory`` (which parses)
+    from rltheory.cli import main
+
+    sys.exit(main())

@@ -411,3 +411,15 @@ def test_a_learner_failure_without_a_known_cell_is_reported(tmp_path):
     assert "RuntimeError: pool broke (protocol p1; one of the cells a=1, seed 0; a=2, seed 1; traceback in" in line
     assert "(protocol p1; no cell was running; traceback in" in failure(None, None, candidates=())
     assert "(protocol p1; cell a=3, seed 2; traceback in" in failure({"learner": "m:c", "a": 3}, 2)
+
+
+@pytest.mark.parametrize("module", ["rltheory", "rltheory.cli", "proofs_checks.cli"])
+def test_python_dash_m_runs_the_command_line(module):
+    # without the console script on PATH: `python -m rltheory list` must list the checks (proofs_checks.cli used to
+    # exit 0 without doing anything)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-m", module, "list"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "tabular_regret" in out.stdout

@@ -1,0 +1,8 @@
+"""``python -m rltheory``: the ``rltheory`` command line (:func:`rltheory.cli.main`), for an environment whose
+scripts directory is not on ``PATH``."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
