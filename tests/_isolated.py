@@ -3,6 +3,7 @@ instead of killing pytest."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -37,3 +38,13 @@ def run_cases_in_subprocess(module: str, strategy: str, check: str, settings_nam
     last = proc.stdout.strip().splitlines()[-3:]
     assert proc.returncode == 0 and last and last[-1] == "CASES-DONE", (
         f"subprocess exited with {proc.returncode}; last cases: {last}\nstderr:\n{proc.stderr[-4000:]}")
+
+
+def kill_group(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGKILL the process group that ``proc`` leads (started with ``start_new_session=True``), if it still
+    exists, and reap ``proc``: the cleanup after a test of interrupts or pool workers, whatever it asserted."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=timeout)

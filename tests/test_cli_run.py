@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from _isolated import kill_group
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "100",
@@ -98,11 +99,7 @@ def test_interrupted_check_stops_at_once_and_a_rerun_resumes(tmp_path, signum, t
         assert "interrupted" in stderr and "run the same command again to resume" in stderr
         assert "Traceback" not in stderr, stderr
     finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait(timeout=10)
+        kill_group(p)
     kept = _stored(db)
     assert kept > 0
     again = _cli(args, tmp_path)
@@ -154,11 +151,7 @@ def test_an_early_ctrl_c_leaves_nothing_behind(tmp_path, delay):
         os.killpg(p.pid, signal.SIGINT)
         stdout, stderr = p.communicate(timeout=30)
     finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait(timeout=10)
+        kill_group(p)
     assert p.returncode == 130, stdout + stderr
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert "leaked semaphore" not in stderr, stderr

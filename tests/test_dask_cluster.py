@@ -13,6 +13,7 @@ import time
 import pytest
 
 import _sweep_targets as T
+from _isolated import kill_group
 from rltheory.experiments import load_rows, run_sweep
 
 distributed = pytest.importorskip("dask.distributed")
@@ -61,11 +62,7 @@ class Cluster:
 
     def close(self):
         for p in reversed(self.procs):
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=10)
+            kill_group(p)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import _sweep_targets as T
+from _isolated import kill_group
 from rltheory.experiments import CellError, Sweep, load_rows, run_sweep, shutdown_workers
 from rltheory.experiments.store import dumps, loads
 
@@ -554,11 +555,7 @@ def test_ctrl_c_stops_a_pool_sweep_at_once_and_keeps_finished_cells(tmp_path):
         assert _group_gone(proc.pid, 10 - stopped), "pool workers survived the interrupted sweep"
         assert "KeyboardInterrupt" not in err, err
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
+        kill_group(proc)
     rows = load_rows(db, "i")
     assert {(r["params"]["a"], r["params"]["delay"], r["seed"]) for r in rows} == \
         {(a, 0.05, s) for a in (0, 1) for s in (0, 1)}
