@@ -123,7 +123,11 @@ def cmd_check(args) -> int:
         return _cmd_mutants(reg, names, ctx_kw, out)
     reports, seconds, learner_errors = [], {}, {}
     t_all = time.perf_counter()
+    from rltheory.experiments import latch_ctrl_c, shutdown_workers, stop_if_interrupted
+
     previous_sigterm = _sigterm_interrupts()
+    latch = latch_ctrl_c()
+    latch.__enter__()
     try:
         if learner is None and args.scheduler == "local":
             from ._warmup import warm_kernels
@@ -157,9 +161,8 @@ def cmd_check(args) -> int:
             verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
             seconds[name] = time.perf_counter() - t0
             print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
+            stop_if_interrupted()
     except KeyboardInterrupt as exc:
-        from rltheory.experiments import shutdown_workers
-
         try:  # now, not at exit: the pool's workers and the semaphores of its queues
             shutdown_workers(kill=True)
         except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
@@ -174,6 +177,7 @@ def cmd_check(args) -> int:
         _print_times(seconds, time.perf_counter() - t_all)
         return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     finally:
+        latch.__exit__(None, None, None)
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
     total = time.perf_counter() - t_all

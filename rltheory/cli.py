@@ -235,5 +235,50 @@ class _ClosedPipeSafe:
         return getattr(self._stream, name)
 
 
+def console_main() -> int:
+    """Entry point of the installed ``rltheory`` script and of ``python -m rltheory``: :func:`main`, then the
+    process ends with its status, except after Ctrl-C.
+
+    After Ctrl-C (status ``EXIT_INTERRUPTED``, the run already stopped and cleaned up) the process ends the way a
+    program killed by SIGINT does, on POSIX: the interpreter finishes its normal shutdown, then re-raises SIGINT
+    with its default action. A shell reports status 130 either way, but only a death by SIGINT tells a shell loop
+    (``for s in 1 2 3; do rltheory check ...; done``) that the user pressed Ctrl-C, so the loop stops as well.
+    It also makes the outcome deterministic on CPython 3.11, which ends the process this way by itself whenever
+    the Ctrl-C happened to land in code run by ``exec`` of a string (Numba's compiler, ``dataclasses``), even
+    though the command caught it.
+
+    Returns
+    -------
+    int
+        The exit status of :func:`main` (not returned after Ctrl-C on POSIX: the process ends by SIGINT).
+    """
+    status = main()
+    experiments = sys.modules.get("rltheory.experiments")
+    if experiments is not None:
+        try:  # the idle worker pool now: at interpreter exit, joining its threads, a Ctrl-C prints a traceback
+            experiments.shutdown_workers(kill=status == EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            status = EXIT_INTERRUPTED
+    if status == EXIT_INTERRUPTED and os.name == "posix":
+        _end_by_sigint()
+    return status
+
+
+def _end_by_sigint():
+    """Leave through an uncaught ``KeyboardInterrupt`` with no traceback printed: CPython then completes its
+    shutdown (atexit handlers, the pool's semaphores) and kills itself with SIGINT at its default action."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    interrupt = KeyboardInterrupt()
+    previous = sys.excepthook
+
+    def quiet(exc_type, exc, tb):
+        if exc is not interrupt:
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = quiet
+    raise interrupt
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

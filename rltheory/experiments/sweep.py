@@ -42,6 +42,7 @@ import numpy as np
 from .._validation import check_seed
 from . import _executors
 from ._executors import CellError
+from ._stop import stop_if_interrupted
 from .store import SweepStore, canonical_params, code_hash, fn_identity, loads, to_jsonable
 
 __all__ = ["run_sweep", "Sweep", "load_rows", "CellError"]
@@ -184,6 +185,7 @@ class Sweep:
                     else:
                         texts[(k, s)] = text
                     bar.update()
+                    stop_if_interrupted()  # a Ctrl-C some code swallowed (see _stop)
             finally:
                 bar.close()
             if store is not None:
