@@ -7,6 +7,7 @@ wings and any third-party package's checks alike.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,14 +121,14 @@ def cmd_check(args) -> int:
         print(f"rltheory check: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "mutants", False):
-        return _cmd_mutants(reg, names, ctx_kw, out)
+        with _stoppable():
+            return _cmd_mutants(reg, names, ctx_kw, out)
     reports, seconds, learner_errors = [], {}, {}
     t_all = time.perf_counter()
-    from rltheory.experiments import latch_ctrl_c, shutdown_workers, stop_if_interrupted
+    from rltheory.experiments import shutdown_workers, stop_if_interrupted
 
-    previous_sigterm = _sigterm_interrupts()
-    latch = latch_ctrl_c()
-    latch.__enter__()
+    stoppable = _stoppable()
+    stoppable.__enter__()
     try:
         if learner is None and args.scheduler == "local":
             from ._warmup import warm_kernels
@@ -163,23 +164,22 @@ def cmd_check(args) -> int:
             print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
             stop_if_interrupted()
     except KeyboardInterrupt as exc:
-        try:  # now, not at exit: the pool's workers and the semaphores of its queues
-            shutdown_workers(kill=True)
-        except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
-            pass
-        db = os.path.join(out, "sweeps.sqlite")
-        n = _stored_cells(db)
-        if n:
-            print(f"\nrltheory check: interrupted; the {n} finished sweep cell(s) are kept in {db}: run the same "
-                  "command again to resume", file=sys.stderr)
-        else:
-            print("\nrltheory check: interrupted before any sweep cell was stored", file=sys.stderr)
-        _print_times(seconds, time.perf_counter() - t_all)
+        with _second_ctrl_c_ignored():  # the cleanup takes a moment; a second Ctrl-C would lose the resume hint
+            try:  # now, not at exit: the pool's workers and the semaphores of its queues
+                shutdown_workers(kill=True)
+            except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
+                pass
+            db = os.path.join(out, "sweeps.sqlite")
+            n = _stored_cells(db)
+            if n:
+                print(f"\nrltheory check: interrupted; the {n} finished sweep cell(s) are kept in {db}: run the "
+                      "same command again to resume", file=sys.stderr)
+            else:
+                print("\nrltheory check: interrupted before any sweep cell was stored", file=sys.stderr)
+            _print_times(seconds, time.perf_counter() - t_all)
         return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     finally:
-        latch.__exit__(None, None, None)
-        if previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, previous_sigterm)
+        stoppable.__exit__(None, None, None)
     total = time.perf_counter() - t_all
     width = _text_width()
     if reports:
@@ -257,6 +257,8 @@ def _print_times(seconds, total):
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that it stops a run the same way; the exit status tells them apart."""
+
+    exit_status = EXIT_TERMINATED
 
 
 def _raise_interrupt(signum, frame):
@@ -414,6 +416,34 @@ def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str |
     return f"{what} (protocol {check.protocol}; {which}{where})"
 
 
+@contextlib.contextmanager
+def _stoppable():
+    """Scope of a run: SIGTERM stops it like Ctrl-C (:func:`_sigterm_interrupts`), and a Ctrl-C that some code
+    swallowed still stops it (:func:`rltheory.experiments.latch_ctrl_c`)."""
+    from rltheory.experiments import latch_ctrl_c
+
+    previous = _sigterm_interrupts()
+    try:
+        with latch_ctrl_c():
+            yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _second_ctrl_c_ignored():
+    """Ctrl-C is ignored inside (main thread only): the short cleanup after an interrupt runs to its end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _sigterm_interrupts():
     """Turn SIGTERM (``timeout``, a CI runner, ``kill``) into ``KeyboardInterrupt`` while the checks run, so that
     it stops the run like Ctrl-C does: the sweep in flight kills its pool workers, the cells finished so far stay
@@ -455,6 +485,6 @@ def _cmd_mutants(reg, names, ctx_kw, out) -> int:
 
 
 if __name__ == "__main__":  # ``python -m proofs_checks.cli``: the same command line as ``rltheory`` (which parses)
-    from rltheory.cli import main
+    from rltheory.cli import console_main
 
-    sys.exit(main())
+    sys.exit(console_main())

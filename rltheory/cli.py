@@ -13,7 +13,9 @@ this project's ``pyproject.toml`` registers both).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import signal
 import sys
 import time
 
@@ -165,8 +167,6 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.command == "solve":
-        return _cmd_solve(args)
     if args.command == "check":
         if not args.names and not args.all:
             parser.exit(EXIT_USAGE, "rltheory check: name at least one check or pass --all (see 'rltheory list')\n")
@@ -180,6 +180,8 @@ def main(argv=None) -> int:
         if args.out is None:
             args.out = os.path.join(os.getcwd(), "rltheory-out")
     try:
+        if args.command == "solve":
+            return _cmd_solve(args)
         try:
             verb = load_one(COMMANDS_GROUP, args.command)
         except LookupError as exc:
@@ -190,9 +192,9 @@ def main(argv=None) -> int:
             return verb(args)
         finally:
             sys.stdout = stdout
-    except KeyboardInterrupt:  # Ctrl-C before the verb's own handling (e.g. while the checks are imported)
+    except KeyboardInterrupt as exc:  # Ctrl-C outside the verb's own handling (e.g. while the checks are imported)
         print(f"\nrltheory {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return getattr(exc, "exit_status", EXIT_INTERRUPTED)  # a verb's SIGTERM-as-interrupt carries 143
 
 
 class _ClosedPipeSafe:
@@ -236,48 +238,53 @@ class _ClosedPipeSafe:
 
 
 def console_main() -> int:
-    """Entry point of the installed ``rltheory`` script and of ``python -m rltheory``: :func:`main`, then the
-    process ends with its status, except after Ctrl-C.
+    """Entry point of the installed ``rltheory`` script, of ``python -m rltheory`` and of
+    ``python -m proofs_checks.cli``: :func:`main`, and the process ends with its status, except after Ctrl-C.
 
-    After Ctrl-C (status ``EXIT_INTERRUPTED``, the run already stopped and cleaned up) the process ends the way a
-    program killed by SIGINT does, on POSIX: the interpreter finishes its normal shutdown, then re-raises SIGINT
-    with its default action. A shell reports status 130 either way, but only a death by SIGINT tells a shell loop
-    (``for s in 1 2 3; do rltheory check ...; done``) that the user pressed Ctrl-C, so the loop stops as well.
-    It also makes the outcome deterministic on CPython 3.11, which ends the process this way by itself whenever
-    the Ctrl-C happened to land in code run by ``exec`` of a string (Numba's compiler, ``dataclasses``), even
-    though the command caught it.
+    After Ctrl-C (status ``EXIT_INTERRUPTED``: the run already stopped and cleaned up) the process ends the way a
+    program killed by SIGINT does, on POSIX: once the interpreter has run its exit handlers (the worker pool's and
+    multiprocessing's among them), it sends itself SIGINT at its default action. A shell reports status 130
+    either way, but only a death by SIGINT tells a shell loop (``for s in 1 2 3; do rltheory check ...; done``)
+    that the user pressed Ctrl-C, so the loop stops as well. It also makes the outcome deterministic on CPython
+    3.11, which ends a ``-m`` run this way by itself whenever the Ctrl-C happened to land in code run by ``exec``
+    of a string (Numba's compiler, ``dataclasses``), even though the command caught it.
 
     Returns
     -------
     int
-        The exit status of :func:`main` (not returned after Ctrl-C on POSIX: the process ends by SIGINT).
+        The exit status of :func:`main`; for ``EXIT_INTERRUPTED`` on POSIX, the SIGINT follows at the
+        interpreter's exit.
     """
+    atexit.register(_end_by_sigint_if_interrupted)  # first registered, so run after the handlers of what main imports
     status = main()
     experiments = sys.modules.get("rltheory.experiments")
     if experiments is not None:
         try:  # the idle worker pool now: at interpreter exit, joining its threads, a Ctrl-C prints a traceback
-            experiments.shutdown_workers(kill=status == EXIT_INTERRUPTED)
+            experiments.shutdown_workers(kill=status >= 128)  # after a signal: kill, do not wait
         except KeyboardInterrupt:
             status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED and os.name == "posix":
-        _end_by_sigint()
+        _END_BY_SIGINT[0] = True
     return status
 
 
-def _end_by_sigint():
-    """Leave through an uncaught ``KeyboardInterrupt`` with no traceback printed: CPython then completes its
-    shutdown (atexit handlers, the pool's semaphores) and kills itself with SIGINT at its default action."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    interrupt = KeyboardInterrupt()
-    previous = sys.excepthook
+#: set by :func:`console_main` after Ctrl-C: :func:`_end_by_sigint_if_interrupted` then ends the process by SIGINT
+_END_BY_SIGINT = [False]
 
-    def quiet(exc_type, exc, tb):
-        if exc is not interrupt:
-            previous(exc_type, exc, tb)
 
-    sys.excepthook = quiet
-    raise interrupt
+def _end_by_sigint_if_interrupted():
+    """Exit handler of :func:`console_main`: send this process SIGINT at its default action (see there)."""
+    if not _END_BY_SIGINT[0]:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # pragma: no cover - a closed stream: nothing left to write
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    os.kill(os.getpid(), signal.SIGINT)  # delivered before kill returns; if not, the exit status stays 130
 
 
 if __name__ == "__main__":  # pragma: no cover

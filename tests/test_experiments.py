@@ -722,3 +722,26 @@ def test_the_stand_in_exception_travels_and_stays_one_line():
     back = pickle.loads(pickle.dumps(exc))
     assert (back.type_name, back.message, back.traceback_text) == (exc.type_name, exc.message, exc.traceback_text)
     assert "\n" not in repr(back) and str(back).startswith("TwoArgError: msg")
+
+
+@pytest.mark.parametrize("candidates", [None, (), (({"a": 1}, 2), ({"a": 3}, 4))])
+def test_cell_error_survives_pickling(candidates):
+    """A CellError travels (a sweep run inside a Dask task or in a pool of the caller's own): message, cell and
+    candidates are kept, whichever form it took."""
+    import pickle
+
+    err = CellError({"a": 1}, 2, ValueError("boom"), 1, candidates=candidates)
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is CellError and str(back) == str(err)
+    assert (back.params, back.seed, back.candidates) == (err.params, err.seed, err.candidates)
+
+
+@pytest.mark.parametrize("fn, executor", [(T.failing, "serial"), (T.dies, "local")], ids=["raises", "worker-dies"])
+def test_cell_error_from_a_real_sweep_survives_pickling(fn, executor):
+    import pickle
+
+    with pytest.raises(CellError) as info:
+        run_sweep(fn, {"a": [1, 2]}, 2, executor=executor, n_workers=2, progress=False)
+    back = pickle.loads(pickle.dumps(info.value))
+    assert str(back) == str(info.value)
+    assert (back.params, back.seed, back.candidates) == (info.value.params, info.value.seed, info.value.candidates)

@@ -54,6 +54,18 @@ class CellError(RuntimeError):
         super().__init__(f"{what}: {exc!r}{more}; the cells finished before it are stored when a db is given "
                          "(rerun to resume)")
 
+    def __reduce__(self):
+        # travels (a sweep run inside a Dask task or a pool of the caller's) with its message, cell and
+        # candidates; like any pickled exception it leaves its ``__cause__`` behind
+        return _rebuild_cell_error, (type(self), str(self), self.params, self.seed, self.candidates)
+
+
+def _rebuild_cell_error(cls, message, params, seed, candidates):
+    err = RuntimeError.__new__(cls)
+    RuntimeError.__init__(err, message)
+    err.params, err.seed, err.candidates = params, seed, tuple(candidates)
+    return err
+
 
 #: exit status of a spawned worker that stopped because it was re-running the script that started the sweep
 #: (no ``if __name__ == "__main__":`` guard), see :func:`refuse_in_spawning_worker`

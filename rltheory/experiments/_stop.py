@@ -28,7 +28,9 @@ def latch_ctrl_c():
     """Scope in which a Ctrl-C is remembered until the scope ends (see the module's docstring).
 
     The handler is installed only in the main thread and only over Python's default SIGINT handler: a handler
-    of the caller's own (a test runner's, an event loop's) is left alone, and so is an ignored SIGINT.
+    of the caller's own (a test runner's, an event loop's) is left alone, and so is an ignored SIGINT. A latch
+    inside another (or in another thread) does nothing: the outermost one owns the request, and on exit it puts
+    Python's default handler back unless the scope installed a handler of its own meanwhile.
 
     Yields
     ------
@@ -45,24 +47,27 @@ def latch_ctrl_c():
                 previous_hook(unraisable)
 
         sys.unraisablehook = hook
-    _REQUESTED.clear()
+        _REQUESTED.clear()
     try:
         yield
     finally:
         if installed:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            sys.unraisablehook = previous_hook
-        _REQUESTED.clear()
+            if signal.getsignal(signal.SIGINT) is _on_sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            if sys.unraisablehook is hook:
+                sys.unraisablehook = previous_hook
+            _REQUESTED.clear()
 
 
 def stop_if_interrupted():
     """Raise ``KeyboardInterrupt`` if a Ctrl-C was received inside :func:`latch_ctrl_c` (even if some code
-    swallowed the ``KeyboardInterrupt`` it raised at the time); do nothing otherwise.
+    swallowed the ``KeyboardInterrupt`` it raised at the time); do nothing otherwise, and in any thread but the
+    main one (where Python raises ``KeyboardInterrupt`` too).
 
     Raises
     ------
     KeyboardInterrupt
         A Ctrl-C is pending.
     """
-    if _REQUESTED.is_set():
+    if _REQUESTED.is_set() and threading.current_thread() is threading.main_thread():
         raise KeyboardInterrupt
