@@ -5,6 +5,7 @@ resumable experiment sweeps (:mod:`rltheory.experiments`) and paper algorithms
 (:mod:`rltheory.algorithms`). Executable bound checks live in the sibling package ``proofs_checks``
 and MDP constructors in ``mdps``.
 """
+from . import _exit  # noqa: F401 - first: its exit handler must run after those of what follows
 from .models import TabularMDP
 from .solvers.api import ConvergenceWarning
 

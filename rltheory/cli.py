@@ -13,12 +13,11 @@ this project's ``pyproject.toml`` registers both).
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
-import signal
 import sys
 import time
 
+from . import _exit
 from .plugins import COMMANDS_GROUP, MDPS_GROUP, load_one
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -242,12 +241,13 @@ def console_main() -> int:
     ``python -m proofs_checks.cli``: :func:`main`, and the process ends with its status, except after Ctrl-C.
 
     After Ctrl-C (status ``EXIT_INTERRUPTED``: the run already stopped and cleaned up) the process ends the way a
-    program killed by SIGINT does, on POSIX: once the interpreter has run its exit handlers (the worker pool's and
-    multiprocessing's among them), it sends itself SIGINT at its default action. A shell reports status 130
-    either way, but only a death by SIGINT tells a shell loop (``for s in 1 2 3; do rltheory check ...; done``)
-    that the user pressed Ctrl-C, so the loop stops as well. It also makes the outcome deterministic on CPython
-    3.11, which ends a ``-m`` run this way by itself whenever the Ctrl-C happened to land in code run by ``exec``
-    of a string (Numba's compiler, ``dataclasses``), even though the command caught it.
+    program killed by SIGINT does, on POSIX: once the interpreter has run its exit handlers (the worker pool's,
+    multiprocessing's, ``weakref.finalize``'s), the last of them (:mod:`rltheory._exit`) sends the process SIGINT
+    at its default action. A shell reports status 130 either way, but only a death by SIGINT tells a shell loop
+    (``for s in 1 2 3; do rltheory check ...; done``) that the user pressed Ctrl-C, so the loop stops as well. It
+    also makes the outcome deterministic on CPython 3.11, which ends a ``-m`` run this way by itself whenever the
+    Ctrl-C happened to land in code run by ``exec`` of a string (Numba's compiler, ``dataclasses``), even though
+    the command caught it.
 
     Returns
     -------
@@ -255,7 +255,6 @@ def console_main() -> int:
         The exit status of :func:`main`; for ``EXIT_INTERRUPTED`` on POSIX, the SIGINT follows at the
         interpreter's exit.
     """
-    atexit.register(_end_by_sigint_if_interrupted)  # first registered, so run after the handlers of what main imports
     status = main()
     experiments = sys.modules.get("rltheory.experiments")
     if experiments is not None:
@@ -264,27 +263,8 @@ def console_main() -> int:
         except KeyboardInterrupt:
             status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED and os.name == "posix":
-        _END_BY_SIGINT[0] = True
+        _exit.END_BY_SIGINT[0] = True
     return status
-
-
-#: set by :func:`console_main` after Ctrl-C: :func:`_end_by_sigint_if_interrupted` then ends the process by SIGINT
-_END_BY_SIGINT = [False]
-
-
-def _end_by_sigint_if_interrupted():
-    """Exit handler of :func:`console_main`: send this process SIGINT at its default action (see there)."""
-    if not _END_BY_SIGINT[0]:
-        return
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # pragma: no cover - a closed stream: nothing left to write
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    os.kill(os.getpid(), signal.SIGINT)  # delivered before kill returns; if not, the exit status stays 130
 
 
 if __name__ == "__main__":  # pragma: no cover

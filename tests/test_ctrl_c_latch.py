@@ -286,3 +286,28 @@ def test_a_second_ctrl_c_does_not_cut_the_cleanup_short(tmp_path, monkeypatch, c
                               connect_timeout=10.0)
     assert pcli.cmd_check(args) == 130
     assert "the 3 finished sweep cell(s) are kept" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not POSIX, reason="death by a signal is POSIX")
+def test_every_exit_handler_of_the_package_runs_before_the_sigint(tmp_path):
+    """The SIGINT comes last: a ``weakref.finalize`` cleanup (what ``tempfile.TemporaryDirectory`` uses) and
+    an exit handler registered while the command ran both do their work first."""
+    marker, tmpdir_file = tmp_path / "handler-ran", tmp_path / "tmpdir"
+    code = textwrap.dedent(f"""
+        import atexit, pathlib, sys, tempfile
+        import rltheory.cli as c
+
+        def stub(argv=None):
+            d = tempfile.TemporaryDirectory()
+            c._keep = d  # cleaned up at exit by weakref.finalize
+            pathlib.Path({str(tmpdir_file)!r}).write_text(d.name)
+            atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text("ran"))
+            return 130
+
+        c.main = stub
+        sys.exit(c.console_main())
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGINT, r.stderr
+    assert marker.read_text() == "ran"
+    assert not os.path.exists(tmpdir_file.read_text())
