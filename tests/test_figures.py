@@ -187,3 +187,26 @@ def test_short_log_axis_gets_enough_labels():
     lab = [t.get_text() for t in ax.yaxis.get_ticklabels(which="both") if t.get_text()]
     assert {"100", "200", "300"} <= set(lab)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("kind", ["upper", "lower"])
+def test_a_rule_on_every_seed_draws_the_seed_it_judges(kind):
+    """BoundHolds without ``prob`` judges every seed: the line is the worst seed (highest for an upper bound,
+    lowest for a lower one), with no mean band. A control that half the seeds violate, whose mean lies inside
+    the bound, is drawn outside it."""
+    rng = np.random.default_rng(0)
+    sign = 1.0 if kind == "upper" else -1.0
+    claim = 50.0 + sign * rng.uniform(-20, 20, (len(X), 8))
+    control = np.where(np.arange(8) % 2 == 0, 50.0 - sign * 40.0, 50.0 + sign * 60.0) * np.ones((len(X), 1))
+    bound = np.full(len(X), 50.0 + sign * 50.0)
+    assert np.all(sign * control.mean(axis=1) < sign * bound)  # the mean alone would look within the bound
+    rep = _report(BoundHolds(kind=kind), claim, control, variable="K", bound=bound)
+    fig = rep.figure(rep.results[0])
+    worst = np.max if kind == "upper" else np.min
+    side = "highest" if kind == "upper" else "lowest"
+    for who, y in (("claim", claim), ("control", control)):
+        (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith(f"{who}:")]
+        assert f"({side} seed, which the rule judges" in line.get_label()
+        np.testing.assert_allclose(line.get_ydata(), worst(y, axis=1))
+    assert not fig.axes[0].collections or all(not hasattr(c, "_rlt_band") for c in fig.axes[0].collections)
+    matplotlib.pyplot.close("all")

@@ -55,8 +55,8 @@ def _rule_kind(rule) -> str:
         return "slope"
     if isinstance(rule, RatioNonIncreasing):
         return "ratio"
-    if isinstance(rule, BoundHolds) and rule.prob is not None:
-        return "prob"
+    if isinstance(rule, BoundHolds):
+        return "prob" if rule.prob is not None else ("worst-upper" if rule.kind == "upper" else "worst-lower")
     return "values"
 
 
@@ -73,10 +73,15 @@ def _bound(m):
 
 def _central(m, kind: str):
     """The per-x line drawn through the seeds: the seed aggregate for rank rules (``meta['aggregate']``), the median
-    for per-seed probability rules (one run that never succeeds makes the mean infinite), else the mean."""
+    for per-seed probability rules (one run that never succeeds makes the mean infinite), the worst seed for a
+    rule on every seed (what it judges: a mean inside the bound can hide half the seeds outside it), else the
+    mean."""
     if kind == "rank" and "aggregate" in m.meta:
         return np.asarray(m.meta["aggregate"], dtype=np.float64)
     with np.errstate(invalid="ignore"):
+        if kind.startswith("worst-"):  # a rule on every seed is decided by the worst one (NaN: no value, kept)
+            worst = np.max(m.y, axis=1) if kind == "worst-upper" else np.min(m.y, axis=1)
+            return worst
         return np.median(m.y, axis=1) if kind in ("each", "prob") else m.y.mean(axis=1)
 
 
@@ -87,6 +92,9 @@ def _central_name(m, kind: str) -> str:
         return " (seed aggregate)"
     if kind in ("each", "prob"):
         return " (median over seeds; dots: single seeds)"
+    if kind.startswith("worst-"):
+        side = "highest" if kind == "worst-upper" else "lowest"
+        return f" ({side} seed, which the rule judges; dots: single seeds)"
     if _categorical(m):
         return " (mean over seeds; dots: single seeds)"
     return " (mean over seeds, 95% band; dots: single seeds)"
@@ -138,7 +146,7 @@ def _series(ax, m, style: dict, name: str, kind: str, y_override=None, seeds: bo
             ok = np.isfinite(m.y)
             ax.plot(xs[ok], m.y[ok], ls="none", marker=".", ms=4, color=style["color"], alpha=0.4,
                     zorder=style["zorder"] - 1)
-        if kind not in ("rank", "each", "prob") and not _categorical(m):
+        if kind not in ("rank", "each", "prob", "worst-upper", "worst-lower") and not _categorical(m):
             with np.errstate(invalid="ignore", divide="ignore"):
                 lo, hi = m.ci()
             band = np.isfinite(lo) & np.isfinite(hi)
