@@ -266,13 +266,15 @@ def _raise_interrupt(signum, frame):
 
 
 def _stored_cells(db: str) -> int:
-    """Number of sweep cells stored in ``db`` (0 when the file is missing or unreadable)."""
+    """Number of sweep cells stored in ``db`` (0 when the file is missing or unreadable). Opened read-write (the
+    file exists): as the last connection, a read-only one could not checkpoint and leaves ``-wal`` and ``-shm``
+    files beside the database."""
     if not os.path.exists(db):
         return 0
     import sqlite3
 
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        con = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=1)
         try:
             return int(con.execute("SELECT COUNT(*) FROM cells").fetchone()[0])
         finally:

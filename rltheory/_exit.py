@@ -2,7 +2,9 @@
 
 Imported first by the package, so that :func:`_end_by_sigint_if_requested` is registered before the exit
 handlers of everything the package imports (Numba's, llvmlite's, ``weakref.finalize``'s, multiprocessing's)
-and, exit handlers running in reverse order of registration, runs after all of them. It does nothing unless
+and, exit handlers running in reverse order of registration, runs after all of them (not after those of
+modules imported before ``rltheory``: ``python -m proofs_checks.cli`` imports ``logging`` first, whose
+handler only flushes logging handlers, which this project does not use). It does nothing unless
 :func:`rltheory.cli.console_main` asked for it (see there why).
 """
 import atexit

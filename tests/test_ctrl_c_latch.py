@@ -311,3 +311,30 @@ def test_every_exit_handler_of_the_package_runs_before_the_sigint(tmp_path):
     assert r.returncode == -signal.SIGINT, r.stderr
     assert marker.read_text() == "ran"
     assert not os.path.exists(tmpdir_file.read_text())
+
+
+@pytest.mark.skipif(not POSIX, reason="death by a signal is POSIX")
+def test_a_later_console_main_call_decides_the_ending_anew():
+    """console_main called twice in one process (130, then 0): the process ends with the second call's status."""
+    code = textwrap.dedent("""
+        import sys
+        import rltheory.cli as c
+
+        statuses = iter([130, 0])
+        c.main = lambda argv=None: next(statuses)
+        c.console_main()
+        sys.exit(c.console_main())
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_counting_the_stored_cells_leaves_no_wal_files(tmp_path):
+    """The interrupted run's count of stored cells (the last connection to the database) removes the WAL and
+    shared-memory files, as a finished run does."""
+    from proofs_checks.cli import _stored_cells
+
+    db = str(tmp_path / "sweeps.sqlite")
+    run_sweep(_cell_that_swallows_ctrl_c, {"i": [0, 2]}, 1, db=db, executor="serial", progress=False, name="w")
+    assert _stored_cells(db) == 2
+    assert sorted(os.listdir(tmp_path)) == ["sweeps.sqlite"]

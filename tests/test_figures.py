@@ -210,3 +210,51 @@ def test_a_rule_on_every_seed_draws_the_seed_it_judges(kind):
         np.testing.assert_allclose(line.get_ydata(), worst(y, axis=1))
     assert not fig.axes[0].collections or all(not hasattr(c, "_rlt_band") for c in fig.axes[0].collections)
     matplotlib.pyplot.close("all")
+
+
+def _line(fig, who):
+    """The central line of ``who`` (claim or control) of a rule on every seed."""
+    (line,) = [ln for ln in fig.axes[0].get_lines()
+               if ln.get_label().startswith(f"{who}:") and "seed, which the rule judges" in ln.get_label()]
+    return line
+
+
+def test_the_worst_seed_line_skips_nan_seeds_and_counts_them():
+    """A NaN seed (no value; the rule counts it as not holding) does not hide a violating seed at the same x:
+    the line is the worst seed with a value, and the NaN seed gets its counted edge marker."""
+    y = np.full((len(X), 8), 50.0)
+    y[2, 0], y[2, 1] = np.nan, 180.0
+    y[3, 0] = -np.inf
+    rep = _report(BoundHolds(kind="upper"), y, y * 3, variable="K")
+    fig = rep.figure(rep.results[0])
+    line = _line(fig, "claim")
+    assert line.get_ydata()[list(line.get_xdata()).index(X[2])] == 180.0
+    assert "2 of 48 runs NaN/-inf" in " ".join(_legend_texts(fig)).replace("\n", " ")
+    matplotlib.pyplot.close("all")
+
+
+def test_an_all_of_with_a_rule_on_every_seed_draws_the_worst_seed():
+    from proofs_checks.framework import MeanBound
+
+    y = np.full((len(X), 8), 10.0)
+    ctl = np.where(np.arange(8) % 2 == 0, 10.0, 110.0) * np.ones((len(X), 1))
+    rep = _report(AllOf((BoundHolds(kind="upper"), MeanBound(kind="upper"))), y, ctl, variable="K")
+    fig = rep.figure(rep.results[0])
+    np.testing.assert_allclose(_line(fig, "control").get_ydata(), 110.0)
+    assert "highest seed" in _line(fig, "control").get_label()
+    matplotlib.pyplot.close("all")
+
+
+def test_per_seed_bounds_pick_the_seed_farthest_past_its_own_bound():
+    """With a bound per seed, the seed the rule judges worst is the one with the largest measured - bound, not
+    the largest measured value."""
+    y = np.tile(np.array([15.0, 1.0]), (len(X), 1))       # seed 0 high but within its bound,
+    b = np.tile(np.array([20.0, 0.5]), (len(X), 1))       # seed 1 low but past its own
+    def meas(values):
+        return lambda ctx: Measurement("K", X, values, "q", bound_values=b)
+    claim = Claim("c", "s", "src", BoundHolds(kind="upper"), meas(y * 0.01), meas(y),
+                  control_description="broken")
+    rep = Check("toy", "toy", "src", [claim]).run(RunContext(quick=True))
+    fig = rep.figure(rep.results[0])
+    np.testing.assert_allclose(_line(fig, "control").get_ydata(), 1.0)
+    matplotlib.pyplot.close("all")

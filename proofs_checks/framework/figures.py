@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 
 import numpy as np
 
@@ -57,6 +58,10 @@ def _rule_kind(rule) -> str:
         return "ratio"
     if isinstance(rule, BoundHolds):
         return "prob" if rule.prob is not None else ("worst-upper" if rule.kind == "upper" else "worst-lower")
+    if isinstance(rule, AllOf):  # a rule on every seed among others still judges the worst seed
+        every = [r for r in rule.rules if isinstance(r, BoundHolds) and r.prob is None]
+        if every:
+            return "worst-upper" if every[0].kind == "upper" else "worst-lower"
     return "values"
 
 
@@ -79,9 +84,15 @@ def _central(m, kind: str):
     if kind == "rank" and "aggregate" in m.meta:
         return np.asarray(m.meta["aggregate"], dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        if kind.startswith("worst-"):  # a rule on every seed is decided by the worst one (NaN: no value, kept)
-            worst = np.max(m.y, axis=1) if kind == "worst-upper" else np.min(m.y, axis=1)
-            return worst
+        if kind.startswith("worst-"):  # a rule on every seed is decided by the worst one
+            if m.bound_values is not None and m.bound_values.ndim == 2:  # per-seed bounds: worst by y - bound
+                gap = m.y - m.bound_values if kind == "worst-upper" else m.bound_values - m.y
+                pick = np.argmax(np.where(np.isnan(gap), -np.inf, gap), axis=1)
+                return m.y[np.arange(len(m.x)), pick]
+            # the worst seed with a value; NaN seeds (no value, counted as not holding) get their edge marker
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an x where every seed is NaN stays NaN
+                return np.nanmax(m.y, axis=1) if kind == "worst-upper" else np.nanmin(m.y, axis=1)
         return np.median(m.y, axis=1) if kind in ("each", "prob") else m.y.mean(axis=1)
 
 
@@ -163,7 +174,7 @@ def _series(ax, m, style: dict, name: str, kind: str, y_override=None, seeds: bo
     if y_override is None and m.y.shape[1] > 1:
         # count the seeds behind each edge marker
         n_seed_inf = np.isposinf(m.y).sum(axis=1)
-        n_seed_nan = np.isnan(m.y).sum(axis=1)
+        n_seed_nan = (np.isnan(m.y) | np.isneginf(m.y)).sum(axis=1)  # the bottom edge: NaN and -inf alike
         tot_inf, tot_nan, n_all = int(n_seed_inf.sum()), int(n_seed_nan.sum()), m.y.size
         # x with some (not all) seeds at +inf keep a finite mean only for rank aggregates; show their count too
         part = (~pinf) & (n_seed_inf > 0)
