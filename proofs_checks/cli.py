@@ -127,59 +127,56 @@ def cmd_check(args) -> int:
     t_all = time.perf_counter()
     from rltheory.experiments import shutdown_workers, stop_if_interrupted
 
-    stoppable = _stoppable()
-    stoppable.__enter__()
-    try:
-        if learner is None and args.scheduler == "local":
-            from ._warmup import warm_kernels
+    with _stoppable():  # SIGTERM and a swallowed Ctrl-C stop the run as Ctrl-C does
+        try:
+            if learner is None and args.scheduler == "local":
+                from ._warmup import warm_kernels
 
-            try:
-                warm_kernels(names, args.workers)
-            except Exception as exc:  # only a speed-up: the checks compile what they call anyway
-                print(f"   (the first-run compile step failed and is skipped: {type(exc).__name__}: {exc})",
-                      flush=True)
-        for name in names:
-            ctx = RunContext(**ctx_kw, learner=learner)
-            t0 = time.perf_counter()
-            who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
-            print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
-            try:
-                report = reg[name].run(ctx)
-            except SeedRangeError as exc:  # a claim that runs more seeds than --seeds (or its default)
-                print(f"rltheory check: {name}: --seed {args.seed}: {exc}", file=sys.stderr)
-                return EXIT_USAGE
-            except Exception as exc:
-                text = _learner_failure(exc, reg[name], learner, out) if learner is not None else None
-                if text is None:
-                    raise
+                try:
+                    warm_kernels(names, args.workers)
+                except Exception as exc:  # only a speed-up: the checks compile what they call anyway
+                    print(f"   (the first-run compile step failed and is skipped: {type(exc).__name__}: {exc})",
+                          flush=True)
+            for name in names:
+                ctx = RunContext(**ctx_kw, learner=learner)
+                t0 = time.perf_counter()
+                who = "" if learner is None else f", learner {learner}, protocol {reg[name].protocol}"
+                print(f"== {name} ({'quick' if args.quick else 'full'} size{who}) ...", flush=True)
+                try:
+                    report = reg[name].run(ctx)
+                except SeedRangeError as exc:  # a claim that runs more seeds than --seeds (or its default)
+                    print(f"rltheory check: {name}: --seed {args.seed}: {exc}", file=sys.stderr)
+                    return EXIT_USAGE
+                except Exception as exc:
+                    text = _learner_failure(exc, reg[name], learner, out) if learner is not None else None
+                    if text is None:
+                        raise
+                    seconds[name] = time.perf_counter() - t0
+                    learner_errors[name] = text
+                    print(f"   {name}: FAIL (learner error) in {seconds[name]:.1f} s", flush=True)
+                    continue
+                report.save(out, executor=args.scheduler, n_workers=args.workers)
+                reports.append(report)
+                ndev = sum(r.status == "deviation" for r in report.results)
+                verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
                 seconds[name] = time.perf_counter() - t0
-                learner_errors[name] = text
-                print(f"   {name}: FAIL (learner error) in {seconds[name]:.1f} s", flush=True)
-                continue
-            report.save(out, executor=args.scheduler, n_workers=args.workers)
-            reports.append(report)
-            ndev = sum(r.status == "deviation" for r in report.results)
-            verdict = ("PASS" if report.passed else "FAIL") + (f" ({ndev} documented deviation(s))" if ndev else "")
-            seconds[name] = time.perf_counter() - t0
-            print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
-            stop_if_interrupted()
-    except KeyboardInterrupt as exc:
-        with _second_ctrl_c_ignored():  # the cleanup takes a moment; a second Ctrl-C would lose the resume hint
-            try:  # now, not at exit: the pool's workers and the semaphores of its queues
-                shutdown_workers(kill=True)
-            except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
-                pass
-            db = os.path.join(out, "sweeps.sqlite")
-            n = _stored_cells(db)
-            if n:
-                print(f"\nrltheory check: interrupted; the {n} finished sweep cell(s) are kept in {db}: run the "
-                      "same command again to resume", file=sys.stderr)
-            else:
-                print("\nrltheory check: interrupted before any sweep cell was stored", file=sys.stderr)
-            _print_times(seconds, time.perf_counter() - t_all)
-        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
-    finally:
-        stoppable.__exit__(None, None, None)
+                print(f"   {name}: {verdict} in {seconds[name]:.1f} s", flush=True)
+                stop_if_interrupted()
+        except KeyboardInterrupt as exc:
+            with _signal_handler(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C would cut the cleanup short
+                try:  # now, not at exit: the pool's workers and the semaphores of its queues
+                    shutdown_workers(kill=True)
+                except Exception:  # pragma: no cover - cleanup is best effort; the interpreter's exit does the rest
+                    pass
+                db = os.path.join(out, "sweeps.sqlite")
+                n = _stored_cells(db)
+                if n:
+                    print(f"\nrltheory check: interrupted; the {n} finished sweep cell(s) are kept in {db}: run the "
+                          "same command again to resume", file=sys.stderr)
+                else:
+                    print("\nrltheory check: interrupted before any sweep cell was stored", file=sys.stderr)
+                _print_times(seconds, time.perf_counter() - t_all)
+            return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     total = time.perf_counter() - t_all
     width = _text_width()
     if reports:
@@ -420,40 +417,28 @@ def _learner_failure(exc: BaseException, check, learner: str, out: str) -> str |
 
 @contextlib.contextmanager
 def _stoppable():
-    """Scope of a run: SIGTERM stops it like Ctrl-C (:func:`_sigterm_interrupts`), and a Ctrl-C that some code
-    swallowed still stops it (:func:`rltheory.experiments.latch_ctrl_c`)."""
+    """Scope of a run: SIGTERM (``timeout``, a CI runner, ``kill``) raises ``KeyboardInterrupt`` so that it stops
+    the run like Ctrl-C does (the sweep in flight kills its pool workers, the cells finished so far stay in
+    ``sweeps.sqlite`` and a rerun resumes from them), and a Ctrl-C that some code swallowed still stops it
+    (:func:`rltheory.experiments.latch_ctrl_c`)."""
     from rltheory.experiments import latch_ctrl_c
 
-    previous = _sigterm_interrupts()
-    try:
-        with latch_ctrl_c():
-            yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with _signal_handler(signal.SIGTERM, _raise_interrupt), latch_ctrl_c():
+        yield
 
 
 @contextlib.contextmanager
-def _second_ctrl_c_ignored():
-    """Ctrl-C is ignored inside (main thread only): the short cleanup after an interrupt runs to its end."""
+def _signal_handler(signum, handler):
+    """``handler`` for ``signum`` inside, the previous one back after; nothing off the main thread, where
+    signal handlers cannot be set."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.signal(signum, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _sigterm_interrupts():
-    """Turn SIGTERM (``timeout``, a CI runner, ``kill``) into ``KeyboardInterrupt`` while the checks run, so that
-    it stops the run like Ctrl-C does: the sweep in flight kills its pool workers, the cells finished so far stay
-    in ``sweeps.sqlite`` and a rerun resumes from them. Returns the previous handler (``None`` off the main
-    thread, where signal handlers cannot be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signum, previous)
 
 
 def _cmd_mutants(reg, names, ctx_kw, out) -> int:

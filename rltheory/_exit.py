@@ -13,11 +13,11 @@ import signal
 import sys
 
 #: set by :func:`rltheory.cli.console_main` when the command was stopped by Ctrl-C
-END_BY_SIGINT = [False]
+END_BY_SIGINT = False
 
 
 def _end_by_sigint_if_requested():
-    if not END_BY_SIGINT[0]:
+    if not END_BY_SIGINT:
         return
     for stream in (sys.stdout, sys.stderr):
         try:

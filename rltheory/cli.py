@@ -255,7 +255,7 @@ def console_main() -> int:
         The exit status of :func:`main`; for ``EXIT_INTERRUPTED`` on POSIX, the SIGINT follows at the
         interpreter's exit.
     """
-    _exit.END_BY_SIGINT[0] = False  # an earlier call in the same process decided nothing for this one
+    _exit.END_BY_SIGINT = False  # an earlier call in the same process decided nothing for this one
     status = main()
     experiments = sys.modules.get("rltheory.experiments")
     if experiments is not None:
@@ -264,7 +264,7 @@ def console_main() -> int:
         except KeyboardInterrupt:
             status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED and os.name == "posix":
-        _exit.END_BY_SIGINT[0] = True
+        _exit.END_BY_SIGINT = True
     return status
 
 
