@@ -56,12 +56,12 @@ def _rule_kind(rule) -> str:
         return "slope"
     if isinstance(rule, RatioNonIncreasing):
         return "ratio"
+    # a rule on every seed (alone or in an AllOf) is decided by the worst seed
+    every = [r for r in _parts(rule) if isinstance(r, BoundHolds) and r.prob is None]
+    if every:
+        return "worst-upper" if every[0].kind == "upper" else "worst-lower"
     if isinstance(rule, BoundHolds):
-        return "prob" if rule.prob is not None else ("worst-upper" if rule.kind == "upper" else "worst-lower")
-    if isinstance(rule, AllOf):  # a rule on every seed among others still judges the worst seed
-        every = [r for r in rule.rules if isinstance(r, BoundHolds) and r.prob is None]
-        if every:
-            return "worst-upper" if every[0].kind == "upper" else "worst-lower"
+        return "prob"
     return "values"
 
 
